@@ -1,0 +1,7 @@
+"""``python -m admarket`` runs the command line."""
+
+import sys
+
+from admarket.cli import main
+
+sys.exit(main())

@@ -1,0 +1,191 @@
+"""What buyer and seller agents share: a volatile memory and the act of recalling a fact.
+
+Agents decide on what they *believe*. Every fact an agent acts on goes through
+:meth:`TraderAgent.recall`, which is where the three scenarios part ways:
+
+* A: the exchange's database answers (exact) — the buyer holds no state of its own;
+* B: the agent's memory answers if it still holds the fact; otherwise the agent
+  reconstructs a value from what it still holds (which may be wrong);
+* C: like B, but a lost fact is read back from the ledger, and (``verify_recalls``) every
+  recalled value is checked against the ledger before the agent acts on it.
+
+In B and C a recall from volatile memory may also be corrupted by the hallucination
+injector. Every recall is filed as a claim with the auditor, which grades it against
+ground truth the agent cannot see.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from mesa import Agent
+
+from admarket.hallucination import HallucinationInjector
+from admarket.memory import ContextMemory
+from admarket.streams import HALLUCINATION, MEMORY, stream
+
+if TYPE_CHECKING:  # pragma: no cover
+    from admarket.model.market_model import MarketModel
+
+
+class TraderAgent(Agent):
+    """Base of buyer and seller agents: memory, its loss mechanisms, and recall."""
+
+    kind = "trader"
+    stream_offset = 0  # sellers use a different block of stream indices from buyers
+
+    def __init__(self, model: MarketModel, index: int):
+        super().__init__(model)
+        self.index = index
+        cfg = model.config
+        self.name = f"{self.kind}-{index}"
+        self.memory = ContextMemory(cfg.memory_capacity)
+        self._mem_rng = stream(cfg.seed, MEMORY, self.stream_offset + index)
+        self.injector = HallucinationInjector(
+            cfg, stream(cfg.seed, HALLUCINATION, self.stream_offset + index)
+        )
+        self.restarted_today = False
+        self.lost_today = 0
+
+    # --- memory loss --------------------------------------------------------------------
+    def lose_memory(self, day: int) -> None:
+        """Apply a day of decay and maybe a restart (no-op in A: no agent-held state)."""
+        m = self.model
+        self.restarted_today, self.lost_today = False, 0
+        if not m.agents_hold_state:
+            return
+        cfg = m.config
+        lost = self.memory.decay(self._mem_rng, cfg.decay_rate)
+        p_restart = min(1.0, cfg.restart_rate + cfg.restart_growth * day)
+        restart = p_restart > 0 and self._mem_rng.random() < p_restart
+        self.lost_today = len(lost)
+        if lost:
+            m.events.emit(
+                m.t, "context_loss", agent=self.name, cause="decay", n=len(lost), keys=lost[:5]
+            )
+        if restart:
+            n = self.memory.wipe()
+            self.restarted_today = True
+            self.lost_today += n
+            m.events.emit(m.t, "restart", agent=self.name, facts_lost=n)
+
+    def remember(self, key: str, value: float, group: str = "", tag: int = -1) -> None:
+        """Store a fact in volatile memory (context pressure may push older ones out)."""
+        if not self.model.agents_hold_state:
+            return
+        pushed = self.memory.store(key, value, group, tag)
+        if pushed:
+            self.lost_today += len(pushed)
+
+    # --- recall ---------------------------------------------------------------------------
+    def recall(
+        self,
+        key: str,
+        claim_type: str,
+        decision: int,
+        reconstruct: Callable[[], float],
+        group: str = "",
+        tag: int = -1,
+    ) -> float:
+        """The value this agent acts on for ``key``; files it as a claim."""
+        m = self.model
+        records = m.records
+        if not m.agents_hold_state:  # A: read the exchange's database
+            value = records.value(key)
+            value = reconstruct() if value is None else value
+            m.claims.record(decision, claim_type, key, value, records.name)
+            return value
+        held = self.memory.get(key)
+        recovered = None
+        if held is not None:
+            value, source = held, "memory"
+        else:
+            value = records.value(key)
+            source = records.name
+            if value is None:
+                value, source = reconstruct(), "reconstructed"
+            recovered = value
+            self.remember(key, value, group, tag)
+            m.events.count("recovery")
+        return self._act_on(decision, claim_type, key, value, source, recovered)
+
+    def believe(
+        self,
+        decision: int,
+        claim_type: str,
+        key: str,
+        value: float,
+        ledger_value: Callable[[], float] | None = None,
+    ) -> float:
+        """A derived belief (e.g. avails computed from commitments); filed as a claim.
+
+        Derived beliefs are produced by the agent's reasoning, so they can be corrupted
+        too; in C the agent recomputes them from ledger-verified inputs (``ledger_value``).
+        """
+        if not self.model.agents_hold_state:
+            self.model.claims.record(decision, claim_type, key, value, "derived")
+            return value
+        return self._act_on(decision, claim_type, key, value, "derived", None, ledger_value)
+
+    def _act_on(
+        self,
+        decision: int,
+        claim_type: str,
+        key: str,
+        value: float,
+        source: str,
+        recovered: float | None,
+        ledger_value: Callable[[], float] | None = None,
+    ) -> float:
+        m = self.model
+        injected = ""
+        if source != "ledger":
+            inj = self.injector.maybe_corrupt(claim_type, value)
+            if inj is not None:
+                value, injected = inj.value, inj.kind
+        caught = False
+        if m.verify_with_ledger and source != "ledger":
+            lv = ledger_value() if ledger_value is not None else m.records.value(key)
+            if lv is not None and m.claims.is_wrong(value, lv):
+                caught, value = True, lv
+                if source != "derived":
+                    self.remember(key, lv)
+        m.claims.record(
+            decision,
+            claim_type,
+            key,
+            value,
+            source,
+            injected=injected,
+            caught=caught,
+            recovered_value=recovered,
+        )
+        if injected and not caught:
+            m.events.emit(
+                m.t,
+                "hallucination",
+                agent=self.name,
+                key=key,
+                fabrication=injected,
+                claimed=value,
+                decision=m.claims.decision_type[decision],
+            )
+        return value
+
+    def update(
+        self,
+        key: str,
+        claim_type: str,
+        decision: int,
+        delta: float,
+        reconstruct: Callable[[], float],
+        group: str = "",
+        tag: int = -1,
+    ) -> float:
+        """Recall a running total, add ``delta`` (a fresh, exact report) and store it."""
+        if not self.model.agents_hold_state:
+            return 0.0
+        value = self.recall(key, claim_type, decision, reconstruct, group, tag) + delta
+        self.remember(key, value, group, tag)
+        return value

@@ -1,0 +1,203 @@
+"""Ground truth and the audit of every claim agents act on.
+
+:class:`GroundTruth` knows what really happened — agreed deal terms, delivery, spend,
+counterpart history, real inventory — because it reads the engine's true books. Agents
+must never read it: while agents are deciding, :meth:`GroundTruth.read` raises
+:class:`GroundTruthAccessError`. Only the :class:`ClaimLog` (the auditor) looks facts up,
+to grade each claim after the agent has committed to it.
+
+Every decision records the facts it relied on (claims). A claim is *wrong* (a
+hallucination: the agent acted on a fabricated value) when it differs from the truth by
+more than ``audit_tolerance`` of the true value (and at least one cent or one lot). From
+the claims come the hallucination rate per scenario, agent type and claim type, the
+recovery fidelity of lost facts, and the detection recall and precision against the
+injected errors.
+"""
+
+from __future__ import annotations
+
+from array import array
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+if TYPE_CHECKING:  # pragma: no cover
+    from admarket.model.market_model import MarketModel
+
+SOURCES = ("memory", "reconstructed", "ledger", "exchange_db", "derived")
+CLAIM_TYPES = ("price", "volume", "delivery", "spend", "terms", "inventory", "history")
+
+
+class GroundTruthAccessError(PermissionError):
+    """An agent tried to read ground truth while deciding."""
+
+
+class GroundTruth:
+    """The true value of any fact key, read from the engine's books."""
+
+    def __init__(self, model: MarketModel):
+        self._m = model
+
+    def read(self, key: str) -> float | None:
+        """The true value of ``key``; refused while agents are deciding."""
+        if self._m.agents_deciding:
+            raise GroundTruthAccessError(
+                f"ground truth is not readable by agents (tried to read {key!r} during a decision)"
+            )
+        return self._value(key)
+
+    def _value(self, key: str) -> float | None:
+        m = self._m
+        entity, ident, attr = key.split(":", 2)
+        if entity == "deal":
+            b, d = m.book, int(ident)
+            if d >= b.n:
+                return None
+            if attr == "delivered":  # settled delivery: today's lots are billed at day end
+                return float(b.delivered[d] - b.day_delivered[d])
+            return float(getattr(b, attr)[d])
+        if entity == "campaign":
+            c = int(ident)
+            if attr == "spent":
+                return m.accounts.spent[c] / 100.0
+            return float(m.accounts.delivered[c])
+        if entity == "hist":
+            buyer, seller = int(ident), int(attr.split(":")[0])
+            arr = (
+                m.accounts.hist_delivered
+                if attr.endswith("delivered")
+                else m.accounts.hist_expected
+            )
+            return float(arr[buyer, seller])
+        if entity == "fill":
+            buyer, seller = int(ident), int(attr)
+            exp = m.accounts.hist_expected[buyer, seller]
+            if exp <= 0:
+                return m.config.expected_fill  # no history: the prior is the right belief
+            return float(min(1.0, m.accounts.hist_delivered[buyer, seller] / exp))
+        if entity == "avail":
+            return float(m.true_available(int(ident), float(attr)))
+        raise KeyError(key)
+
+
+class ClaimLog:
+    """Every claim every decision relied on, graded against ground truth as it is made."""
+
+    def __init__(self, truth: GroundTruth, tolerance: float):
+        self._truth = truth
+        self.tol = tolerance
+        self.decision_agent: list[str] = []
+        self.decision_type: list[str] = []
+        self.decision_step = array("q")
+        self._cols = {
+            "decision": array("q"),
+            "claimed": array("d"),
+            "truth": array("d"),
+            "source": array("b"),
+            "ctype": array("b"),
+            "wrong": array("b"),
+            "injected": array("b"),
+            "caught": array("b"),
+            "recovered": array("b"),
+            "recovered_ok": array("b"),
+        }
+        self.keys: list[str] = []
+        self.injection_kind: dict[int, str] = {}  # claim row → fabrication kind
+        self.bad_decisions: set[int] = set()
+        self.n_wrong = 0
+        self.n_injected = 0
+        self.n_injected_acted = 0
+        self.n_caught = 0
+        self.n_recovered = 0
+        self.n_recovered_ok = 0
+
+    def new_decision(self, agent: str, kind: str, step: int) -> int:
+        """Open a decision by ``agent`` at ``step``; claims are filed under its id."""
+        self.decision_agent.append(agent)
+        self.decision_type.append(kind)
+        self.decision_step.append(step)
+        return len(self.decision_agent) - 1
+
+    def record(
+        self,
+        decision: int,
+        claim_type: str,
+        key: str,
+        claimed: float,
+        source: str,
+        *,
+        injected: str = "",
+        caught: bool = False,
+        recovered_value: float | None = None,
+    ) -> None:
+        """File one claim and grade it (and the recovery that produced it, if any)."""
+        truth = self._truth._value(key)
+        t = np.nan if truth is None else float(truth)
+        claimed = float(claimed)
+        wrong = self.is_wrong(claimed, t)
+        c = self._cols
+        c["decision"].append(decision)
+        c["claimed"].append(claimed)
+        c["truth"].append(t)
+        c["source"].append(SOURCES.index(source))
+        c["ctype"].append(CLAIM_TYPES.index(claim_type))
+        c["wrong"].append(wrong)
+        c["injected"].append(bool(injected))
+        c["caught"].append(caught)
+        c["recovered"].append(recovered_value is not None)
+        ok = recovered_value is not None and not self.is_wrong(recovered_value, t)
+        c["recovered_ok"].append(ok)
+        if injected:
+            self.injection_kind[len(self.keys)] = injected
+            self.n_injected += 1
+            self.n_injected_acted += not caught
+        self.keys.append(key)
+        self.n_caught += caught
+        if recovered_value is not None:
+            self.n_recovered += 1
+            self.n_recovered_ok += ok
+        if wrong:
+            self.n_wrong += 1
+            self.bad_decisions.add(decision)
+
+    def is_wrong(self, claimed: float, truth: float) -> bool:
+        """A claim is wrong when it misses the truth beyond the audit tolerance."""
+        if np.isnan(truth):
+            return False  # nothing to check against (e.g. a fact that never existed)
+        return bool(abs(claimed - truth) > max(self.tol * abs(truth), 0.01))
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def frame(self) -> pd.DataFrame:
+        """One row per claim with its decision, agent and grade (``agent_decisions``)."""
+        c = self._cols
+        dec = np.frombuffer(c["decision"], dtype=np.int64) if len(self) else np.zeros(0, np.int64)
+        agents = np.array(self.decision_agent, dtype=object)
+        dtypes = np.array(self.decision_type, dtype=object)
+        steps = np.frombuffer(self.decision_step, dtype=np.int64) if self.decision_step else dec
+        df = pd.DataFrame(
+            {
+                "claim_id": np.arange(len(self)),
+                "decision_id": dec,
+                "step": steps[dec] if len(self) else dec,
+                "agent_id": agents[dec] if len(self) else dec.astype(object),
+                "decision_type": dtypes[dec] if len(self) else dec.astype(object),
+                "claim_type": pd.Categorical.from_codes(
+                    np.array(c["ctype"], dtype=np.int8), CLAIM_TYPES
+                ),
+                "fact_key": self.keys,
+                "claimed_value": np.array(c["claimed"]),
+                "actual_value": np.array(c["truth"]),
+                "source": pd.Categorical.from_codes(np.array(c["source"], dtype=np.int8), SOURCES),
+                "is_hallucination": np.array(c["wrong"], dtype=bool),
+                "injected": np.array(c["injected"], dtype=bool),
+                "caught_in_run": np.array(c["caught"], dtype=bool),
+                "recovered": np.array(c["recovered"], dtype=bool),
+                "recovered_ok": np.array(c["recovered_ok"], dtype=bool),
+            }
+        )
+        df["agent_type"] = df["agent_id"].astype(str).str.split("-").str[0]
+        df["injection_kind"] = pd.Series(self.injection_kind, dtype=object).reindex(df.index)
+        return df

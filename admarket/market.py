@@ -1,0 +1,297 @@
+"""The market a run trades in: publishers, products, buyers, campaigns and hourly supply.
+
+Everything here is drawn from the ``MARKET`` and ``SUPPLY`` streams of the seed, so all
+three scenarios of one seed see the same demand and supply (common random numbers). The
+market is plain numpy arrays, indexed by product and by campaign, so that clearing and
+delivery can be vectorised.
+
+Channel prices follow the reference catalogues (``shared/reference``): display $5–15,
+video $15–30, CTV $25–40, native $8–15 base CPM; floor = 0.7 × base (IAB synced-inventory
+rule). Audience segments and budgets follow the plan's seed-data generator.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import networkx as nx
+import numpy as np
+
+from admarket.config import CHANNELS, KPIS, TIERS, MarketConfig
+from admarket.streams import MARKET, SUPPLY, stream
+
+SEGMENTS = (
+    "sports_enthusiasts",
+    "tech_early_adopters",
+    "luxury_shoppers",
+    "auto_intenders",
+    "travel_planners",
+    "health_conscious",
+)
+PUBLISHER_NAMES = (
+    "Premium News Network",
+    "Sports Media Group",
+    "Entertainment Hub",
+    "Tech Review Sites",
+    "Lifestyle Network",
+)
+# Base CPM range per channel (USD), share of a publisher's traffic, and per-impression
+# outcome rates used for the non-impression KPIs (clicks, conversions, viewability).
+BASE_CPM = {
+    "display": (5.0, 15.0),
+    "video": (15.0, 30.0),
+    "ctv": (25.0, 40.0),
+    "native": (8.0, 15.0),
+}
+TRAFFIC_SHARE = {"display": 0.5, "video": 0.25, "ctv": 0.1, "native": 0.15}
+CTR = {"display": 0.0010, "video": 0.0030, "ctv": 0.0015, "native": 0.0020}
+CVR = 0.02  # conversions per click
+VIEWABILITY = {"display": 0.55, "video": 0.70, "ctv": 0.95, "native": 0.60}
+FLOOR_SHARE = 0.7
+# Hourly traffic shape (share of a day's impressions per hour, 24 values): a night trough
+# and an evening peak, as web traffic typically has.
+DIURNAL = np.array(
+    [
+        0.6,
+        0.45,
+        0.35,
+        0.3,
+        0.3,
+        0.4,
+        0.6,
+        0.85,
+        1.0,
+        1.05,
+        1.05,
+        1.1,
+        1.15,
+        1.1,
+        1.05,
+        1.05,
+        1.1,
+        1.2,
+        1.35,
+        1.45,
+        1.5,
+        1.4,
+        1.1,
+        0.8,
+    ]
+)
+TIER_WEIGHTS = (0.1, 0.3, 0.4, 0.2)  # public, seat, agency, advertiser
+
+
+@dataclass(frozen=True)
+class Market:
+    """Arrays describing one generated market (read-only by convention)."""
+
+    config: MarketConfig
+    # sellers
+    seller_names: tuple[str, ...]
+    seller_segments: np.ndarray  # (n_sellers,) bitmask over SEGMENTS
+    # products: one per (seller, channel) the seller sells
+    product_seller: np.ndarray  # (n_products,) int
+    product_channel: np.ndarray  # (n_products,) int index into CHANNELS
+    base_cpm: np.ndarray  # (n_products,) float USD
+    floor_cpm: np.ndarray
+    daily_avails: np.ndarray  # (n_products,) declared lots per day (the rate card)
+    hourly_avails: np.ndarray  # (n_products, steps) realised lots per hour
+    kpi_rate: np.ndarray  # (n_products, len(KPIS)) outcome units per impression
+    audience: np.ndarray  # (n_products,) unique users reachable (for the reach KPI)
+    # buyers
+    buyer_tier: np.ndarray  # (n_buyers,) int index into TIERS
+    adjacency: np.ndarray  # (n_buyers, n_sellers) bool: trading relationships
+    # campaigns
+    campaign_buyer: np.ndarray  # (n_campaigns,) int
+    budget: np.ndarray  # USD
+    start_step: np.ndarray
+    end_step: np.ndarray  # exclusive
+    kpi: np.ndarray  # int index into KPIS
+    target_cpm: np.ndarray
+    max_cpm: np.ndarray
+    channels: np.ndarray  # (n_campaigns,) bitmask over CHANNELS
+    segments: np.ndarray  # (n_campaigns,) bitmask over SEGMENTS
+    target_impressions: np.ndarray  # budget / target CPM × 1000
+    kpi_target: np.ndarray  # target in the campaign's primary KPI units
+    eligible: np.ndarray  # (n_campaigns, n_products) bool: channel and audience match
+    coverage: np.ndarray  # (n_campaigns, n_products) share of campaign segments covered
+    hour_weight: np.ndarray  # (steps,) traffic weight of each step
+    cum_weight: np.ndarray  # (steps + 1,) cumulative weights, cum_weight[0] = 0
+
+    @property
+    def n_products(self) -> int:
+        """Number of (seller, channel) products."""
+        return len(self.product_seller)
+
+    @property
+    def n_campaigns(self) -> int:
+        """Number of campaigns."""
+        return len(self.campaign_buyer)
+
+    def graph(self, with_exchange: bool) -> nx.Graph:
+        """The market network: buyers, sellers and (for A) the exchange, with spend 0."""
+        g = nx.Graph()
+        cfg = self.config
+        for b in range(cfg.n_buyers):
+            g.add_node(f"buyer-{b}", kind="buyer", index=b, tier=TIERS[self.buyer_tier[b]])
+        for s in range(cfg.n_sellers):
+            g.add_node(f"seller-{s}", kind="seller", index=s, name=self.seller_names[s])
+        if with_exchange:
+            g.add_node("exchange", kind="exchange", index=0)
+            for b in range(cfg.n_buyers):
+                g.add_edge(f"buyer-{b}", "exchange", spend=0.0, path="exchange")
+            for s in range(cfg.n_sellers):
+                g.add_edge("exchange", f"seller-{s}", spend=0.0, path="exchange")
+        else:
+            for b, s in zip(*np.nonzero(self.adjacency), strict=True):
+                g.add_edge(f"buyer-{b}", f"seller-{s}", spend=0.0, path="direct")
+        return g
+
+
+def _popcount(x: np.ndarray) -> np.ndarray:
+    return np.array([int(v).bit_count() for v in np.ravel(x)], dtype=np.int64).reshape(np.shape(x))
+
+
+def _mask(rng: np.random.Generator, n_items: int, k_lo: int, k_hi: int, size: int) -> np.ndarray:
+    """``size`` random bitmasks each with k in [k_lo, k_hi] of ``n_items`` bits set."""
+    out = np.zeros(size, dtype=np.int64)
+    for i in range(size):
+        k = int(rng.integers(k_lo, k_hi + 1))
+        for j in rng.choice(n_items, size=k, replace=False):
+            out[i] |= 1 << int(j)
+    return out
+
+
+def hour_weights(cfg: MarketConfig) -> np.ndarray:
+    """Traffic weight of each step: the diurnal shape resampled to steps_per_day, × days."""
+    spd = cfg.steps_per_day
+    x = (np.arange(spd) + 0.5) * 24.0 / spd
+    day = np.interp(x, np.arange(24) + 0.5, DIURNAL, period=24)
+    day = day / day.sum()
+    return np.tile(day, cfg.days)
+
+
+def generate_market(cfg: MarketConfig) -> Market:
+    """Draw the market for ``cfg.seed``: identical for every scenario of that seed."""
+    rng = stream(cfg.seed, MARKET)
+    n_b, n_s, n_c = cfg.n_buyers, cfg.n_sellers, cfg.n_campaigns
+    spd, steps = cfg.steps_per_day, cfg.steps
+
+    # --- sellers and their products ------------------------------------------------
+    names = tuple(
+        PUBLISHER_NAMES[i % len(PUBLISHER_NAMES)]
+        + ("" if i < len(PUBLISHER_NAMES) else f" {i // len(PUBLISHER_NAMES) + 1}")
+        for i in range(n_s)
+    )
+    seller_segments = _mask(rng, len(SEGMENTS), 2, 4, n_s)
+    pub_daily = rng.integers(cfg.daily_avails_min, cfg.daily_avails_max + 1, size=n_s)
+    p_seller, p_channel = [], []
+    for s in range(n_s):
+        # every publisher sells display; two to three further channels at random
+        extra = rng.choice([1, 2, 3], size=int(rng.integers(1, 3)), replace=False)
+        for ch in sorted({0, *map(int, extra)}):
+            p_seller.append(s)
+            p_channel.append(ch)
+    product_seller = np.array(p_seller, dtype=np.int64)
+    product_channel = np.array(p_channel, dtype=np.int64)
+    n_p = len(product_seller)
+    lo = np.array([BASE_CPM[CHANNELS[c]][0] for c in product_channel])
+    hi = np.array([BASE_CPM[CHANNELS[c]][1] for c in product_channel])
+    base_cpm = np.round(rng.uniform(lo, hi), 2)
+    floor_cpm = np.round(base_cpm * FLOOR_SHARE, 2)
+    share = np.array([TRAFFIC_SHARE[CHANNELS[c]] for c in product_channel])
+    share_sum = np.bincount(product_seller, weights=share, minlength=n_s)
+    daily_imps = pub_daily[product_seller] * share / share_sum[product_seller]
+    daily_avails = np.maximum(1, np.round(daily_imps / cfg.lot_size)).astype(np.int64)
+    quality = rng.lognormal(0.0, 0.25, size=n_p)
+    kpi_rate = np.zeros((n_p, len(KPIS)))
+    kpi_rate[:, KPIS.index("impressions")] = 1.0
+    kpi_rate[:, KPIS.index("reach")] = 1.0  # reach is computed from audience saturation
+    ctr = np.array([CTR[CHANNELS[c]] for c in product_channel]) * quality
+    kpi_rate[:, KPIS.index("clicks")] = ctr
+    kpi_rate[:, KPIS.index("conversions")] = ctr * CVR
+    view = np.array([VIEWABILITY[CHANNELS[c]] for c in product_channel])
+    kpi_rate[:, KPIS.index("viewability")] = np.clip(view * quality, 0.0, 1.0)
+    audience = daily_imps * rng.uniform(2.0, 6.0, size=n_p)
+
+    # --- buyers and relationships ----------------------------------------------------
+    buyer_tier = rng.choice(len(TIERS), size=n_b, p=TIER_WEIGHTS)
+    reach = min(cfg.seller_reach, n_s)
+    adjacency = np.zeros((n_b, n_s), dtype=bool)
+    for b in range(n_b):
+        adjacency[b, rng.choice(n_s, size=reach, replace=False)] = True
+
+    # --- campaigns ------------------------------------------------------------------------
+    campaign_buyer = np.repeat(np.arange(n_b), cfg.campaigns_per_buyer)
+    budget = rng.choice(np.array(cfg.campaign_budgets, dtype=float), size=n_c)
+    fmax = min(cfg.flight_days_max, cfg.days)
+    fmin = min(cfg.flight_days_min, fmax)
+    flight = rng.integers(fmin, fmax + 1, size=n_c)
+    start_day = rng.integers(0, cfg.days - flight + 1)
+    start_step = start_day * spd
+    end_step = (start_day + flight) * spd
+    kpi = rng.integers(0, len(KPIS), size=n_c)
+    channels = _mask(rng, len(CHANNELS), 1, 3, n_c)
+    segments = _mask(rng, len(SEGMENTS), 1, 2, n_c)
+    mid = np.array([np.mean(BASE_CPM[ch]) for ch in CHANNELS])
+    ch_bits = (channels[:, None] >> np.arange(len(CHANNELS))) & 1
+    typical = (ch_bits * mid).sum(axis=1) / ch_bits.sum(axis=1)
+    target_cpm = np.round(typical * rng.uniform(0.75, 1.05, size=n_c), 2)
+    max_cpm = np.round(
+        target_cpm * rng.uniform(cfg.max_cpm_markup_min, cfg.max_cpm_markup_max, size=n_c), 2
+    )
+    target_impressions = np.floor(budget / target_cpm * 1000.0).astype(np.int64)
+
+    # eligibility: channel sold by the product and ≥ 50% of campaign segments covered
+    chan_ok = (channels[:, None] >> product_channel[None, :]) & 1 == 1
+    covered = _popcount(segments[:, None] & seller_segments[product_seller][None, :])
+    coverage = covered / _popcount(segments)[:, None]
+    eligible = chan_ok & (coverage >= 0.5)
+    # KPI targets: benchmark rate of the campaign's channels × target impressions
+    bench = np.array([[1.0, 0.0, CTR[ch], CTR[ch] * CVR, VIEWABILITY[ch]] for ch in CHANNELS])
+    bench_rate = (ch_bits[:, :, None] * bench[None, :, :]).sum(axis=1) / ch_bits.sum(axis=1)[
+        :, None
+    ]
+    kpi_target = target_impressions * bench_rate[np.arange(n_c), kpi]
+    is_reach = kpi == KPIS.index("reach")
+    # reach target: half the target impressions as unique users (frequency of 2)
+    kpi_target = np.where(is_reach, target_impressions / 2.0, kpi_target)
+
+    # --- hourly supply: Poisson around the declared rate × the diurnal weight --------------
+    hw = hour_weights(cfg)
+    cum = np.concatenate([[0.0], np.cumsum(hw)])
+    sup = stream(cfg.seed, SUPPLY)
+    expected = daily_avails[:, None].astype(float) * hw[None, :]
+    hourly = sup.poisson(expected).astype(np.int64)
+    assert hourly.shape == (n_p, steps)
+
+    return Market(
+        config=cfg,
+        seller_names=names,
+        seller_segments=seller_segments,
+        product_seller=product_seller,
+        product_channel=product_channel,
+        base_cpm=base_cpm,
+        floor_cpm=floor_cpm,
+        daily_avails=daily_avails,
+        hourly_avails=hourly,
+        kpi_rate=kpi_rate,
+        audience=audience,
+        buyer_tier=buyer_tier,
+        adjacency=adjacency,
+        campaign_buyer=campaign_buyer,
+        budget=budget,
+        start_step=start_step,
+        end_step=end_step,
+        kpi=kpi,
+        target_cpm=target_cpm,
+        max_cpm=max_cpm,
+        channels=channels,
+        segments=segments,
+        target_impressions=target_impressions,
+        kpi_target=kpi_target,
+        eligible=eligible,
+        coverage=coverage,
+        hour_weight=hw,
+        cum_weight=cum,
+    )

@@ -1,0 +1,124 @@
+"""An agent's volatile working memory, and the three ways it loses facts.
+
+A trading agent (an LLM agent in the real system) holds the facts it acts on in its
+context: deal terms, delivery and spend to date, counterpart history. Facts are lost by
+mechanisms, each with its own parameter and each switchable off:
+
+* **decay** — each day every held fact survives with probability 1 − decay_rate;
+* **context pressure** — the memory holds at most ``capacity`` facts; storing one more
+  pushes out the least recently used, so rot grows with the load an agent carries;
+* **restarts** — a restart wipes the whole memory.
+
+Facts are keyed by strings such as ``"deal:17:price"``; a fact may carry a *tag* (the
+campaign or product it belongs to) so that an agent can list the deals it still knows of.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass
+class MemoryStats:
+    """Counters of what a memory has held and lost, by cause."""
+
+    stored: int = 0
+    lost_decay: int = 0
+    lost_pressure: int = 0
+    lost_restart: int = 0
+    restarts: int = 0
+
+    @property
+    def lost(self) -> int:
+        """Facts lost by any mechanism."""
+        return self.lost_decay + self.lost_pressure + self.lost_restart
+
+
+class ContextMemory:
+    """Least-recently-used fact store with decay, capacity pressure and restarts."""
+
+    def __init__(self, capacity: int = 0):
+        self.capacity = capacity  # 0 = unlimited
+        self._facts: OrderedDict[str, float] = OrderedDict()
+        self._tags: dict[str, tuple[str, int]] = {}  # key → (group, tag)
+        self._index: dict[tuple[str, int], dict[int, int]] = {}  # (group, tag) → {id: n held}
+        self.stats = MemoryStats()
+
+    def __len__(self) -> int:
+        return len(self._facts)
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._facts
+
+    def get(self, key: str) -> float | None:
+        """The held value of ``key`` (marking it recently used), or None if not held."""
+        v = self._facts.get(key)
+        if v is not None:
+            self._facts.move_to_end(key)
+        return v
+
+    def store(self, key: str, value: float, group: str = "", tag: int = -1) -> list[str]:
+        """Hold ``value`` under ``key``; returns the keys pushed out by context pressure.
+
+        ``group`` and ``tag`` file the fact for :meth:`ids`: a deal fact stored with group
+        ``"deal"`` and tag = its campaign can be listed by campaign.
+        """
+        if key in self._facts:
+            self._facts[key] = value
+            self._facts.move_to_end(key)
+            return []
+        self._facts[key] = value
+        self.stats.stored += 1
+        if group:
+            self._tags[key] = (group, tag)
+            ident = int(key.split(":", 2)[1])
+            bucket = self._index.setdefault((group, tag), {})
+            bucket[ident] = bucket.get(ident, 0) + 1
+        pushed: list[str] = []
+        if self.capacity and len(self._facts) > self.capacity:
+            while len(self._facts) > self.capacity:
+                old, _ = self._facts.popitem(last=False)
+                self._unindex(old)
+                pushed.append(old)
+            self.stats.lost_pressure += len(pushed)
+        return pushed
+
+    def ids(self, group: str, tag: int) -> list[int]:
+        """Ids (the number after the first colon) of ``group`` facts held under ``tag``."""
+        return sorted(self._index.get((group, tag), ()))
+
+    def decay(self, rng: np.random.Generator, rate: float) -> list[str]:
+        """Lose each held fact with probability ``rate``; returns the lost keys."""
+        if rate <= 0 or not self._facts:
+            return []
+        keys = list(self._facts)
+        lost_mask = rng.random(len(keys)) < rate
+        lost = [k for k, gone in zip(keys, lost_mask, strict=True) if gone]
+        for k in lost:
+            del self._facts[k]
+            self._unindex(k)
+        self.stats.lost_decay += len(lost)
+        return lost
+
+    def wipe(self) -> int:
+        """A process restart: every fact is gone. Returns how many were held."""
+        n = len(self._facts)
+        self._facts.clear()
+        self._tags.clear()
+        self._index.clear()
+        self.stats.lost_restart += n
+        self.stats.restarts += 1
+        return n
+
+    def _unindex(self, key: str) -> None:
+        gt = self._tags.pop(key, None)
+        if gt is None:
+            return
+        ident = int(key.split(":", 2)[1])
+        bucket = self._index[gt]
+        bucket[ident] -= 1
+        if bucket[ident] == 0:
+            del bucket[ident]

@@ -1,0 +1,607 @@
+"""MarketModel: the programmatic advertising market under one of three trading designs.
+
+* **A — exchange**: buyers bid through an exchange's second-price auctions; the exchange
+  takes its fee stack and holds all state in its database.
+* **B — pure A2A**: buyer and seller agents trade directly (discover, quote, negotiate,
+  book, deliver, invoice) holding their state in volatile memory that decays, overflows
+  and restarts, so they sometimes act on reconstructed or fabricated facts.
+* **C — ledger-backed A2A**: the same direct trading, with every event written to a
+  hash-chained ledger that agents recover from and settle disputes against.
+
+One step is one simulated hour. Each morning agents lose memory (B, C), sellers rebuild
+their inventory view and buyers plan; each hour the exchange clears (A) or ad servers
+deliver booked deals (B, C); each evening deals are invoiced and reconciled (B, C) and the
+day's metrics are recorded. All three scenarios of one seed trade in the same market.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import networkx as nx
+import numpy as np
+import pandas as pd
+from mesa import Model
+from mesa.datacollection import DataCollector
+
+from admarket.accounting import Accounts, cents, split_fees
+from admarket.agents import BuyerAgent, ExchangeAgent, SellerAgent
+from admarket.config import SCENARIOS, ConfigError, MarketConfig
+from admarket.deals import DealBook
+from admarket.events import EventLog
+from admarket.ground_truth import ClaimLog, GroundTruth
+from admarket.kpis import attainment, campaign_outcomes, flight_progress, kpi_achieved
+from admarket.ledger import Ledger
+from admarket.ledger_cost import LedgerCostModel
+from admarket.market import generate_market
+from admarket.model.reporters import AGENT_REPORTERS, MODEL_REPORTERS
+from admarket.negotiation import Outcome
+from admarket.reconciliation import reconcile
+from admarket.records import ExchangeDatabase, LedgerRecords, NoSharedRecords
+
+
+class MarketModel(Model):
+    """The ad market under scenario ``"A"``, ``"B"`` or ``"C"``.
+
+    Parameters are the fields of :class:`~admarket.config.MarketConfig`, as keyword
+    arguments (``MarketModel("B", n_buyers=20, decay_rate=0.05)``) or a whole ``config``.
+    ``rng`` (as passed by Mesa's ``batch_run``) is taken as the seed.
+    """
+
+    def __init__(
+        self,
+        scenario: str = "A",
+        config: MarketConfig | None = None,
+        *,
+        rng: int | None = None,
+        **params: Any,
+    ):
+        if not isinstance(scenario, str) or scenario.upper() not in SCENARIOS:
+            raise ConfigError("scenario", scenario, f"one of {', '.join(SCENARIOS)}")
+        if rng is not None:
+            params["seed"] = rng
+        cfg = (config or MarketConfig()).replace(**params) if params else (config or MarketConfig())
+        super().__init__(rng=cfg.seed)
+        self.config, self.scenario_id = cfg, scenario.upper()
+        self.market = mk = generate_market(cfg)
+        self.t = 0
+        self.accounts = Accounts(mk.n_campaigns, mk.n_products, cfg.n_sellers, cfg.n_buyers)
+        self.book = DealBook(mk.hour_weight, mk.cum_weight)
+        self.events = EventLog(cfg.steps_per_day)
+        self.agents_deciding = False
+        self._truth = GroundTruth(self)
+        self.claims = ClaimLog(self._truth, cfg.audit_tolerance)
+        self.agents_hold_state = self.scenario_id != "A"
+        self.ledger: Ledger | None = None
+        if self.scenario_id == "A":
+            self.records = ExchangeDatabase(self.accounts)
+        elif self.scenario_id == "B":
+            self.records = NoSharedRecords()
+        else:
+            cost = LedgerCostModel(sui_price_usd=cfg.sui_price_usd, wal_price_usd=cfg.wal_price_usd)
+            self.ledger = Ledger(cfg.records_per_blob, cost)
+            self.records = LedgerRecords(self.ledger)
+        self.verify_with_ledger = self.scenario_id == "C" and cfg.verify_recalls
+        self.campaign_stopped = np.zeros(mk.n_campaigns, dtype=bool)
+        self.graph = mk.graph(with_exchange=self.scenario_id == "A")
+        self.buyers = [BuyerAgent(self, b) for b in range(cfg.n_buyers)]
+        self.sellers = [SellerAgent(self, s) for s in range(cfg.n_sellers)]
+        self.exchange = ExchangeAgent(self) if self.scenario_id == "A" else None
+        reach = mk.adjacency[mk.campaign_buyer][:, mk.product_seller]  # (campaign, product)
+        self._candidates = [np.nonzero(row)[0].tolist() for row in mk.eligible & reach]
+        self._ledger_blobs_charged = 0
+        self.fee_rates = {"agent_fee": cfg.agent_fee}
+        if self.scenario_id == "C":
+            self.fee_rates["protocol_fee"] = cfg.protocol_fee
+        self.settlements: list[dict[str, Any]] = []
+        self.daily: list[dict[str, Any]] = []
+        self._day_start = {
+            "lost": 0,
+            "restarts": 0,
+            "recovered": 0,
+            "recovered_ok": 0,
+            "claims": 0,
+            "wrong": 0,
+        }
+        self.avails_offered = 0
+        self.datacollector = DataCollector(
+            model_reporters=MODEL_REPORTERS, agenttype_reporters=AGENT_REPORTERS
+        )
+        self.running = True
+        self.datacollector.collect(self)
+
+    # --- views ----------------------------------------------------------------------------
+    @property
+    def ground_truth(self) -> GroundTruth:
+        """What really happened; readable between steps, never by agents mid-decision."""
+        return self._truth
+
+    @property
+    def day(self) -> int:
+        """Current simulated day (0-based)."""
+        return self.t // self.config.steps_per_day
+
+    def candidate_products(self, buyer: int, campaign: int) -> list[int]:
+        """Products a buyer can trade directly for a campaign: on the graph and eligible."""
+        return self._candidates[campaign]
+
+    def true_available(self, p: int, days: float) -> float:
+        """Lots product ``p`` can really still commit over ``days`` (ground truth)."""
+        b, spd, t = self.book, self.config.steps_per_day, self.t
+        n = b.n
+        on = (b.product[:n] == p) & (b.end[:n] > t)
+        settled = b.delivered[:n] - b.day_delivered[:n]
+        owed = np.maximum(b.volume[:n] - settled, 0)
+        left = np.maximum((b.end[:n] - t) / spd, 1.0 / spd)
+        rate = float((owed[on] / left[on]).sum())
+        cap = float(self.market.daily_avails[p]) * self.config.sellable_share
+        return float(math.floor(max(0.0, cap - rate) * days))
+
+    # --- the clock --------------------------------------------------------------------------
+    def step(self) -> None:
+        """Advance one simulated hour."""
+        spd = self.config.steps_per_day
+        self.t = t = self.steps - 1
+        if t % spd == 0:
+            self._morning(t // spd)
+        if self.exchange is not None:
+            self.exchange.clear_hour()
+        else:
+            self._deliver(t)
+        if t % spd == spd - 1:
+            self._evening(t // spd)
+        self.datacollector.collect(self)
+        if self.steps >= self.config.steps:
+            self.running = False
+            self._close()
+
+    def run(self, progress: Any = None) -> MarketModel:
+        """Run every remaining step; ``progress`` (e.g. a tqdm bar) is advanced per step."""
+        while self.running:
+            self.step()
+            if progress is not None:
+                progress.update(1)
+        return self
+
+    def _morning(self, day: int) -> None:
+        self.agents_deciding = True
+        try:
+            traders = [*self.buyers, *self.sellers]
+            for a in traders:
+                a.lose_memory(day)
+            if self.agents_hold_state:
+                for s in self.sellers:
+                    s.refresh_inventory_view()
+            self.agents_by_type[BuyerAgent].shuffle_do("plan_day")
+        finally:
+            self.agents_deciding = False
+
+    def _deliver(self, t: int) -> None:
+        supply = self.market.hourly_avails[:, t]
+        ids, lots = self.book.deliver(t, supply)
+        if ids.size:
+            self.events.count("deliveries", int(ids.size))
+
+    def _evening(self, day: int) -> None:
+        if self.agents_hold_state:
+            self.agents_deciding = True
+            try:
+                self._settle_day()
+            finally:
+                self.agents_deciding = False
+        self._record_day(day)
+
+    # --- settlement (B, C) ---------------------------------------------------------------------
+    def _settle_day(self) -> None:
+        """Invoice, reconcile and pay each deal's delivery today; update both parties' books."""
+        b, cfg, mk, acc = self.book, self.config, self.market, self.accounts
+        lot, t = cfg.lot_size, self.t
+        todays = np.nonzero(b.day_delivered[: b.n] > 0)[0]
+        rows: dict[str, list] = {
+            k: []
+            for k in (
+                "campaign",
+                "buyer",
+                "seller",
+                "product",
+                "deal",
+                "lots",
+                "cpm",
+                "gross",
+                "value",
+            )
+        }
+        for d in todays.tolist():
+            c, p = int(b.campaign[d]), int(b.product[d])
+            buyer, seller = self.buyers[int(b.buyer[d])], self.sellers[int(b.seller[d])]
+            lots = int(b.day_delivered[d])
+            s_dec = self.claims.new_decision(seller.name, "invoice", t)
+            invoice = int(cents(seller.invoice_price(d, p, s_dec), lots, lot))
+            b_dec = self.claims.new_decision(buyer.name, "pay_invoice", t)
+            expected = int(cents(buyer._deal_fact(d, c, "price", "price", b_dec), lots, lot))
+            agreed = int(cents(b.price[d], lots, lot))
+            st = reconcile(
+                invoice,
+                expected,
+                agreed,
+                auto_accept=cfg.recon_auto_accept,
+                split=cfg.recon_split,
+                recovery=cfg.dispute_recovery,
+                ledger_backed=self.scenario_id == "C",
+            )
+            self.settlements.append(
+                {
+                    "step": t,
+                    "deal": d,
+                    "campaign": c,
+                    "buyer": buyer.name,
+                    "seller": seller.name,
+                    "invoice": invoice / 100,
+                    "expected": expected / 100,
+                    "agreed": agreed / 100,
+                    "paid": st.paid / 100,
+                    "outcome": st.outcome,
+                    "gap": st.gap,
+                    "disputed": st.disputed / 100,
+                    "unresolved": st.unresolved / 100,
+                }
+            )
+            if st.outcome.startswith("dispute"):
+                self.events.emit(
+                    t,
+                    "dispute",
+                    deal=d,
+                    buyer=buyer.name,
+                    seller=seller.name,
+                    invoice=invoice / 100,
+                    expected=expected / 100,
+                    agreed=agreed / 100,
+                    paid=st.paid / 100,
+                    outcome=st.outcome,
+                )
+            if st.paid < agreed:
+                acc.write_off += agreed - st.paid
+            else:
+                acc.overpaid += st.paid - agreed
+            # the parties' own books: exact fresh reports added to recalled running totals
+            u_dec = self.claims.new_decision(buyer.name, "record_delivery", t)
+            buyer.update(
+                f"campaign:{c}:spent",
+                "spend",
+                u_dec,
+                st.paid / 100,
+                lambda c=c, u=u_dec: buyer._reconstruct_spent(c, u),
+            )
+            buyer.update(
+                f"campaign:{c}:delivered",
+                "delivery",
+                u_dec,
+                lots,
+                lambda c=c, u=u_dec: buyer._reconstruct_delivered(c, u),
+            )
+            buyer.update(
+                f"deal:{d}:delivered",
+                "delivery",
+                u_dec,
+                lots,
+                lambda: buyer._reconstruct_deal(d, c, "delivered", u_dec),
+                "deal",
+                c,
+            )
+            s = int(b.seller[d])
+            for attr, delta in (("expected", float(b.day_expected[d])), ("delivered", lots)):
+                buyer.update(
+                    f"hist:{buyer.index}:{s}:{attr}", "delivery", u_dec, delta, lambda: 0.0
+                )
+            v_dec = self.claims.new_decision(seller.name, "record_delivery", t)
+            seller.update(
+                f"deal:{d}:delivered",
+                "delivery",
+                v_dec,
+                lots,
+                lambda: seller._reconstruct_deal(d, p, "delivered", v_dec),
+                "deal",
+                p,
+            )
+            # the true books
+            acc.spent[c] += st.paid
+            acc.delivered[c] += lots
+            acc.delivered_pc[c, p] += lots
+            acc.hist_expected[buyer.index, s] += b.day_expected[d]
+            acc.hist_delivered[buyer.index, s] += lots
+            b.day_delivered[d] = 0  # settled: ground truth now counts it as delivered
+            self._write_settlement(d, c, p, buyer, seller, st.paid)
+            for k, v in zip(
+                rows, (c, buyer.index, s, p, d, lots, b.price[d], st.paid, agreed), strict=True
+            ):
+                rows[k].append(v)
+        b.day_expected[: b.n] = 0.0
+        if rows["deal"]:
+            arr = {k: np.asarray(v) for k, v in rows.items()}
+            fees, net = split_fees(arr["gross"], self.fee_rates)
+            acc.record(
+                step=t,
+                kind="settlement",
+                campaign=arr["campaign"],
+                buyer=arr["buyer"],
+                seller=arr["seller"],
+                product=arr["product"],
+                deal=arr["deal"],
+                lots=arr["lots"],
+                cpm=arr["cpm"],
+                gross=arr["gross"],
+                fees=fees,
+                net=net,
+                value=arr["value"],
+                lot_size=lot,
+            )
+            self.add_flow(arr["buyer"], arr["seller"], arr["gross"], net)
+        self._charge_ledger()
+
+    def _write_settlement(self, d: int, c: int, p: int, buyer, seller, paid: int) -> None:
+        """C: record today's delivery (seller) and payment (buyer) on the ledger."""
+        if self.ledger is None:
+            return
+        b, acc, t = self.book, self.accounts, self.t
+        s = seller.index
+        self.records.write(
+            "delivery",
+            {"deal": d, "facts": {f"deal:{d}:delivered": float(b.delivered[d])}},
+            seller.name,
+            t,
+        )
+        self.records.write(
+            "settlement",
+            {
+                "deal": d,
+                "paid": paid / 100,
+                "facts": {
+                    f"campaign:{c}:spent": acc.spent[c] / 100,
+                    f"campaign:{c}:delivered": float(acc.delivered[c]),
+                    f"hist:{buyer.index}:{s}:expected": float(acc.hist_expected[buyer.index, s]),
+                    f"hist:{buyer.index}:{s}:delivered": float(acc.hist_delivered[buyer.index, s]),
+                },
+            },
+            buyer.name,
+            t,
+        )
+
+    def _charge_ledger(self, final: bool = False) -> None:
+        """C: bill newly sealed blobs to sellers, pro rata to their settled revenue today."""
+        if self.ledger is None:
+            return
+        if final:
+            self.ledger.seal_blob()
+        blobs = self.ledger.blobs[self._ledger_blobs_charged :]
+        self._ledger_blobs_charged = len(self.ledger.blobs)
+        cost = int(round(sum(bl.cost.usd for bl in blobs) * 100))
+        if cost <= 0:
+            return
+        n_s = self.config.n_sellers
+        weights = self.accounts.seller_revenue.astype(float) + 1.0  # nobody pays a zero share
+        share = np.floor(cost * weights / weights.sum()).astype(np.int64)
+        share[int(np.argmax(weights))] += cost - int(share.sum())
+        sellers = np.arange(n_s)
+        zero = np.zeros(n_s, dtype=np.int64)
+        self.accounts.record(
+            step=self.t,
+            kind="ledger_fee",
+            campaign=np.full(n_s, -1),
+            buyer=np.full(n_s, -1),
+            seller=sellers,
+            product=np.full(n_s, -1),
+            deal=np.full(n_s, -1),
+            lots=zero,
+            cpm=np.zeros(n_s),
+            gross=zero,
+            fees={"ledger_fee": share},
+            net=-share,
+            value=zero,
+            lot_size=self.config.lot_size,
+        )
+
+    def _close(self) -> None:
+        self._charge_ledger(final=True)
+
+    # --- bookkeeping shared with agents -----------------------------------------------------
+    def add_flow(
+        self, buyers: np.ndarray, sellers: np.ndarray, gross: np.ndarray, net: np.ndarray
+    ) -> None:
+        """Add spend to the market graph's edges so that deal flow can be drawn."""
+        g = self.graph
+        flows: dict[tuple[str, str], float] = {}
+        if self.scenario_id == "A":
+            for b, v in zip(buyers.tolist(), gross.tolist(), strict=True):
+                flows[(f"buyer-{b}", "exchange")] = flows.get((f"buyer-{b}", "exchange"), 0) + v
+            for s, v in zip(sellers.tolist(), net.tolist(), strict=True):
+                flows[("exchange", f"seller-{s}")] = flows.get(("exchange", f"seller-{s}"), 0) + v
+        else:
+            for b, s, v in zip(buyers.tolist(), sellers.tolist(), gross.tolist(), strict=True):
+                flows[(f"buyer-{b}", f"seller-{s}")] = (
+                    flows.get((f"buyer-{b}", f"seller-{s}"), 0) + v
+                )
+        for (u, v), amount in flows.items():
+            e = g.edges[u, v]
+            e["spend"] += amount / 100.0
+            e["last_step"] = self.t
+
+    def log_negotiation(
+        self, buyer, seller, campaign: int, product: int, deal_type: str, outcome: Outcome
+    ) -> None:
+        """Log a negotiation; in C write each message to the ledger."""
+        t = self.t
+        self.events.emit(
+            t,
+            "negotiation",
+            buyer=buyer.name,
+            seller=seller.name,
+            campaign=campaign,
+            product=product,
+            type=deal_type,
+            agreed=outcome.agreed,
+            price=outcome.price,
+            rounds=outcome.rounds,
+        )
+        if self.ledger is None:
+            return
+        kinds = {
+            "propose": "proposal",
+            "counter": "counter",
+            "final_offer": "counter",
+            "accept": "accept",
+        }
+        self.records.write(
+            "quote", {"campaign": campaign, "product": product, "type": deal_type}, seller.name, t
+        )
+        for mv in outcome.moves:
+            kind = kinds.get(mv.action)
+            if kind is not None:
+                author = buyer.name if mv.actor == "buyer" else seller.name
+                self.records.write(
+                    kind,
+                    {
+                        "campaign": campaign,
+                        "product": product,
+                        "action": mv.action,
+                        "price": mv.price,
+                    },
+                    author,
+                    t,
+                )
+
+    def _record_day(self, day: int) -> None:
+        """Append the day's row of the plan's ``daily_metrics`` table."""
+        mk, acc, cfg = self.market, self.accounts, self.config
+        prog = flight_progress(mk, self.t)
+        active = (mk.start_step <= self.t) & (self.t < mk.end_step)
+        ach = kpi_achieved(mk, acc.delivered_pc, cfg.lot_size)
+        score = attainment(
+            mk, acc.spent / 100, acc.delivered, ach, cfg.lot_size, progress=np.maximum(prog, 1e-9)
+        )
+        mem = self.memory_totals()
+        cl = self.claims
+        prev = self._day_start
+        now = {
+            "lost": mem["lost"],
+            "restarts": mem["restarts"],
+            "recovered": cl.n_recovered,
+            "recovered_ok": cl.n_recovered_ok,
+            "claims": len(cl),
+            "wrong": cl.n_wrong,
+        }
+        rec = now["recovered"] - prev["recovered"]
+        self.daily.append(
+            {
+                "simulation_day": day,
+                "active_campaigns": int(active.sum()),
+                "daily_goal_attainment": float(score[active].mean()) if active.any() else np.nan,
+                "facts_held": mem["held"],
+                "facts_lost": now["lost"] - prev["lost"],
+                "agent_restart_events": now["restarts"] - prev["restarts"],
+                "context_losses": now["lost"] - prev["lost"],
+                "recoveries": rec,
+                "state_recovery_accuracy": (now["recovered_ok"] - prev["recovered_ok"]) / rec
+                if rec
+                else np.nan,
+                "claims": now["claims"] - prev["claims"],
+                "hallucinated_claims": now["wrong"] - prev["wrong"],
+                "gross_spend": acc.gross / 100,
+                "intermediary_take": acc.take / 100,
+            }
+        )
+        self._day_start = now
+
+    def memory_totals(self) -> dict[str, int]:
+        """Facts held and lost, and restarts, summed over every trading agent."""
+        held = lost = restarts = 0
+        for a in (*self.buyers, *self.sellers):
+            held += len(a.memory)
+            lost += a.memory.stats.lost
+            restarts += a.memory.stats.restarts
+        return {"held": held, "lost": lost, "restarts": restarts}
+
+    # --- results ------------------------------------------------------------------------------
+    def campaign_outcomes(self) -> pd.DataFrame:
+        """Per-campaign delivery, spend, eCPM, goals hit and goal-attainment score."""
+        acc = self.accounts
+        df = campaign_outcomes(
+            self.market, acc.spent, acc.delivered, acc.delivered_pc, self.config.lot_size
+        )
+        df.insert(0, "scenario", self.scenario_id)
+        return df
+
+    def transactions(self) -> pd.DataFrame:
+        """Every transaction row (auction wins, deal settlements, ledger fees), USD."""
+        df = self.accounts.transactions(self.config.steps_per_day)
+        df.insert(0, "scenario", self.scenario_id)
+        return df
+
+    def daily_metrics(self) -> pd.DataFrame:
+        """One row per simulated day: attainment, context rot, recovery, hallucinations."""
+        df = pd.DataFrame(self.daily)
+        df.insert(0, "scenario", self.scenario_id)
+        return df
+
+    def claim_audit(self) -> pd.DataFrame:
+        """Every claim agents acted on, graded against ground truth."""
+        df = self.claims.frame()
+        df.insert(0, "scenario", self.scenario_id)
+        return df
+
+    def summary(self) -> dict[str, float]:
+        """Headline numbers of the run (the CLI's table)."""
+        acc = self.accounts
+        out = self.campaign_outcomes()
+        gross = acc.gross / 100
+        take = acc.take / 100
+        cl = self.claims
+        n_dec = len(cl.decision_agent)
+        disputes = sum(1 for s in self.settlements if s["outcome"].startswith("dispute"))
+        imps = int(out["actual_impressions"].sum())
+        ledger_usd = acc.fees["ledger_fee"] / 100
+        return {
+            "scenario": self.scenario_id,
+            "gross_spend": gross,
+            "net_to_publishers": acc.net_to_publishers / 100,
+            "intermediary_take": take,
+            "take_rate": take / gross if gross else 0.0,
+            "impressions": imps,
+            "campaigns": len(out),
+            "hit_impression_goal": int(out["hit_impression_goal"].sum()),
+            "hit_cpm_goal": int(out["hit_cpm_goal"].sum()),
+            "overspent_campaigns": int(out["overspent"].sum()),
+            "mean_goal_attainment": float(out["goal_attainment_score"].mean()),
+            "decisions": n_dec,
+            "hallucinated_decisions": len(cl.bad_decisions),
+            "hallucination_rate": len(cl.bad_decisions) / n_dec if n_dec else 0.0,
+            "claims": len(cl),
+            "wrong_claims": cl.n_wrong,
+            "injected": cl.n_injected,
+            "injected_acted_on": cl.n_injected_acted,
+            "caught_by_ledger": cl.n_caught,
+            "recoveries": cl.n_recovered,
+            "recovery_fidelity": cl.n_recovered_ok / cl.n_recovered if cl.n_recovered else np.nan,
+            "facts_lost": self.memory_totals()["lost"],
+            "restarts": self.memory_totals()["restarts"],
+            "disputes": disputes,
+            "written_off": acc.write_off / 100,
+            "ledger_entries": self.ledger.n_entries if self.ledger else 0,
+            "ledger_cost_usd": ledger_usd,
+            "ledger_cost_per_mille": ledger_usd / imps * 1000 if imps else 0.0,
+            "exchange_fee_per_mille": (
+                acc.fees["exchange_fee"]
+                + acc.fees["dsp_fee"]
+                + acc.fees["adtech_fee"]
+                + acc.fees["unknown_delta"]
+            )
+            / 100
+            / imps
+            * 1000
+            if imps
+            else 0.0,
+        }
+
+    def market_graph(self) -> nx.Graph:
+        """The market network with cumulative spend on each edge."""
+        return self.graph

@@ -1,0 +1,94 @@
+"""Where an agent turns when its own memory fails: the one place the scenarios differ.
+
+* **A — ExchangeDatabase**: the exchange's central database holds every campaign's spend
+  and delivery; buyers read it (exact) and keep no state of their own.
+* **B — NoSharedRecords**: nothing outside the agents' volatile memory; a lost fact must be
+  reconstructed from what the agent still holds.
+* **C — LedgerRecords**: every negotiation, booking, delivery and settlement is written to
+  a hash-chained ledger (:class:`admarket.ledger.Ledger`); agents read recorded facts back
+  and list their deals from it.
+
+Each keeper answers ``value(key)`` for a fact key such as ``"deal:17:price"`` (None when
+it has no record) and lists deals by campaign or product. They are given to agents as the
+scenario's recovery source; none of them is the ground truth the auditor uses.
+"""
+
+from __future__ import annotations
+
+from admarket.accounting import Accounts
+from admarket.ledger import Ledger
+
+
+class NoSharedRecords:
+    """Scenario B: no shared records. Writes go nowhere; reads find nothing."""
+
+    name = "none"
+    exact = False
+
+    def value(self, key: str) -> float | None:
+        """Always None: there is nothing to recover from."""
+        return None
+
+    def write(self, kind: str, payload: dict, author: str, step: int) -> None:
+        """Nothing is recorded."""
+
+    def deals_of_campaign(self, campaign: int) -> list[int] | None:
+        """None: an agent can only list the deals it remembers."""
+        return None
+
+    def deals_of_product(self, product: int) -> list[int] | None:
+        """None: a seller can only list the deals it remembers."""
+        return None
+
+
+class ExchangeDatabase(NoSharedRecords):
+    """Scenario A: the exchange's database of campaign spend and delivery (exact)."""
+
+    name = "exchange_db"
+    exact = True
+
+    def __init__(self, accounts: Accounts):
+        self._accounts = accounts
+
+    def value(self, key: str) -> float | None:
+        """Campaign spend (USD) or delivery (lots) as the exchange recorded it."""
+        entity, ident, attr = key.split(":", 2)
+        if entity != "campaign":
+            return None
+        c = int(ident)
+        if attr == "spent":
+            return self._accounts.spent[c] / 100.0
+        if attr == "delivered":
+            return float(self._accounts.delivered[c])
+        return None
+
+
+class LedgerRecords(NoSharedRecords):
+    """Scenario C: facts recorded on the hash-chained ledger, and its deal index."""
+
+    name = "ledger"
+    exact = True
+
+    def __init__(self, ledger: Ledger):
+        self.ledger = ledger
+        self._by_campaign: dict[int, list[int]] = {}
+        self._by_product: dict[int, list[int]] = {}
+
+    def value(self, key: str) -> float | None:
+        """The most recent value recorded on the ledger for ``key``."""
+        return self.ledger.latest(key)
+
+    def write(self, kind: str, payload: dict, author: str, step: int) -> None:
+        """Append an entry; bookings also feed the deal index agents list deals from."""
+        self.ledger.append(kind, payload, author, step)
+        if kind == "booking":
+            self._by_campaign.setdefault(payload["campaign"], []).append(payload["deal"])
+            self._by_product.setdefault(payload["product"], []).append(payload["deal"])
+
+    def deals_of_campaign(self, campaign: int) -> list[int]:
+        """Every deal booked for ``campaign``, as recorded on the ledger."""
+        return list(self._by_campaign.get(campaign, ()))
+
+    def deals_of_product(self, product: int) -> list[int]:
+        """Every deal booked on ``product``, as recorded on the ledger."""
+        return list(self._by_product.get(product, ()))

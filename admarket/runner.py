@@ -1,0 +1,123 @@
+"""Running scenarios on one configuration and showing the headline table.
+
+``run_scenarios`` is the Python API behind ``admarket run``: the same config and seed for
+every scenario (common random numbers), a progress bar across all of them, and optionally
+scenario C's ledger saved for ``admarket verify-ledger``.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from admarket.config import MarketConfig
+from admarket.model import MarketModel
+
+
+def run_scenarios(
+    cfg: MarketConfig,
+    scenarios: list[str],
+    *,
+    progress: bool = True,
+    out: str | None = None,
+    ledger_out: str | None = None,
+) -> list[MarketModel]:
+    """Run each scenario to the end on ``cfg``; returns the finished models."""
+    if ledger_out is not None and "C" not in scenarios:
+        from admarket.cli import UsageError
+
+        raise UsageError("--ledger-out needs scenario c in --scenarios")
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(
+            total=cfg.steps * len(scenarios),
+            unit="h",
+            desc="simulating",
+            file=sys.stderr,
+            leave=False,
+        )
+    models = []
+    try:
+        for s in scenarios:
+            if bar is not None:
+                bar.set_description(f"scenario {s}")
+            models.append(MarketModel(s, cfg).run(progress=bar))
+    finally:
+        if bar is not None:
+            bar.close()
+    for m in models:
+        if ledger_out is not None and m.ledger is not None:
+            Path(ledger_out).parent.mkdir(parents=True, exist_ok=True)
+            m.ledger.save(ledger_out)
+    if out is not None:
+        from admarket.store import write_run
+
+        write_run(models, out)
+    return models
+
+
+def _fmt_money(x: float) -> str:
+    return f"${x:,.0f}"
+
+
+def print_summaries(summaries: list[dict], cfg: MarketConfig, file=None) -> None:
+    """Print the per-scenario headline table (inputs and outcomes labelled)."""
+    file = file or sys.stdout
+    rows = [
+        ("gross spend", lambda s: _fmt_money(s["gross_spend"])),
+        ("net to publishers", lambda s: _fmt_money(s["net_to_publishers"])),
+        (
+            "intermediary take",
+            lambda s: f"{_fmt_money(s['intermediary_take'])} ({s['take_rate']:.1%})",
+        ),
+        ("impressions", lambda s: f"{s['impressions']:,}"),
+        ("hit impression goal", lambda s: f"{s['hit_impression_goal']}/{s['campaigns']}"),
+        ("hit CPM goal", lambda s: f"{s['hit_cpm_goal']}/{s['campaigns']}"),
+        ("overspent campaigns", lambda s: f"{s['overspent_campaigns']}"),
+        ("mean goal attainment", lambda s: f"{s['mean_goal_attainment']:.3f}"),
+        (
+            "hallucinated decisions",
+            lambda s: (
+                f"{s['hallucinated_decisions']:,}/{s['decisions']:,}"
+                f" ({s['hallucination_rate']:.1%})"
+            ),
+        ),
+        ("facts lost / restarts", lambda s: f"{s['facts_lost']:,} / {s['restarts']}"),
+        (
+            "recovery fidelity",
+            lambda s: (
+                "n/a"
+                if s["recoveries"] == 0
+                else f"{s['recovery_fidelity']:.1%} of {s['recoveries']:,}"
+            ),
+        ),
+        ("disputes / written off", lambda s: f"{s['disputes']} / {_fmt_money(s['written_off'])}"),
+        ("ledger cost", lambda s: f"${s['ledger_cost_usd']:,.2f}" if s["ledger_entries"] else "-"),
+    ]
+    names = [f"scenario {s['scenario']}" for s in summaries]
+    width = max(len(r[0]) for r in rows)
+    cols = [[fn(s) for s in summaries] for _, fn in rows]
+    colw = [max(len(n), *(len(c[i]) for c in cols)) for i, n in enumerate(names)]
+    print(
+        f"{cfg.days} days, {cfg.n_buyers} buyers, {cfg.n_sellers} sellers, "
+        f"{cfg.n_campaigns} campaigns, seed {cfg.seed}",
+        file=file,
+    )
+    print(
+        f"inputs: exchange fee stack {cfg.exchange_take:.1%} (A), agent fee "
+        f"{cfg.agent_fee:.1%} (B, C), protocol fee {cfg.protocol_fee:.1%} (C)",
+        file=file,
+    )
+    print(
+        " " * width + "  " + "  ".join(n.rjust(w) for n, w in zip(names, colw, strict=True)),
+        file=file,
+    )
+    for (label, _), vals in zip(rows, cols, strict=True):
+        print(
+            label.ljust(width)
+            + "  "
+            + "  ".join(v.rjust(w) for v, w in zip(vals, colw, strict=True)),
+            file=file,
+        )
