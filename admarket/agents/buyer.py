@@ -4,7 +4,7 @@ A buyer owns campaigns (budget, flight, primary KPI, target and max CPM, channel
 audience). In scenario A it leaves pacing and bidding to the exchange path and only checks
 each morning, from the exchange's records, whether a campaign has spent its budget or met
 its goal. In B and C it trades directly: each morning, per campaign, it recalls what it has
-spent, delivered and committed, and if the campaign still needs impressions it discovers
+spent and committed, and while budget is left uncommitted it discovers
 sellers on the market graph, asks for quotes, ranks them (60% price, 20% deal type, 20%
 expected fill), negotiates with the best and books deals until the need, the budget or its
 deal slots run out. It pauses every deal it knows of once it believes the budget is spent.
@@ -41,32 +41,17 @@ class BuyerAgent(TraderAgent):
             if not (mk.start_step[c] <= t < mk.end_step[c]) or m.campaign_stopped[c]:
                 continue
             dec = m.claims.new_decision(self.name, "plan", t)
-            spent = self.recall(
-                f"campaign:{c}:spent",
-                "spend",
-                dec,
-                lambda c=c, dec=dec: self._reconstruct_spent(c, dec),
-            )
-            delivered = self.recall(
-                f"campaign:{c}:delivered",
-                "delivery",
-                dec,
-                lambda c=c, dec=dec: self._reconstruct_delivered(c, dec),
-            )
+            spent = self.recall(f"campaign:{c}:spent", "spend", dec,
+                                lambda c=c, dec=dec: self._reconstruct_spent(c, dec))
             if spent >= mk.budget[c] - 0.005:
                 self._stop(c, "budget spent")
-                continue
-            if delivered * m.config.lot_size >= mk.target_impressions[c]:
-                if not m.agents_hold_state:  # A: stop bidding; B/C: booked deals run out
-                    self._stop(c, "goal met")
-                continue
-            if m.agents_hold_state:
-                self._plan_direct(c, dec, spent, delivered)
+            elif m.agents_hold_state:
+                self._plan_direct(c, dec, spent)
 
-    def _plan_direct(self, c: int, dec: int, spent: float, delivered: float) -> None:
+    def _plan_direct(self, c: int, dec: int, spent: float) -> None:
         m, mk, cfg = self.model, self.model.market, self.model.config
         t, lot = m.t, cfg.lot_size
-        committed_value = committed_lots = 0.0
+        committed_value = 0.0
         live = 0
         for d in self.known_deals(c):
             end = self._deal_fact(d, c, "end", "terms", dec)
@@ -77,15 +62,17 @@ class BuyerAgent(TraderAgent):
             if done >= volume:
                 continue
             price = self._deal_fact(d, c, "price", "price", dec)
-            committed_lots += volume - done
             committed_value += (volume - done) * price * lot / 1000.0
             live += 1
+        # Buyers aim to deliver their budget over the flight (the impression target is a
+        # KPI, not a stop): what is left to place is what the uncommitted budget buys at
+        # the target CPM.
         headroom = mk.budget[c] - spent - committed_value
-        need = math.ceil(mk.target_impressions[c] / lot) - delivered - committed_lots
+        need = math.floor(headroom / (mk.target_cpm[c] * lot / 1000.0))
         slots = cfg.max_deals_per_campaign - live
-        if need * lot < cfg.min_deal_impressions or headroom <= 0 or slots <= 0:
+        if need * lot < cfg.min_deal_impressions or slots <= 0:
             return
-        self._seek_deals(c, dec, int(need), headroom, slots)
+        self._seek_deals(c, dec, need, headroom, slots)
 
     def _seek_deals(self, c: int, dec: int, need: int, headroom: float, slots: int) -> None:
         m, mk, cfg = self.model, self.model.market, self.model.config

@@ -43,7 +43,6 @@ class ExchangeAgent(Agent):
         )
         lot = cfg.lot_size
         self.budget_cents = np.rint(mk.budget * 100).astype(np.int64)
-        self.target_lots = -(-mk.target_impressions // lot)
         # cents per lot at a campaign's highest bid, rounded up: demand never overspends
         max_bid = np.zeros(mk.n_campaigns)
         np.maximum.at(max_bid, self.pair_c, self.pair_bid)
@@ -59,7 +58,6 @@ class ExchangeAgent(Agent):
             & (t < mk.end_step)
             & ~m.campaign_stopped
             & (acc.spent < self.budget_cents)
-            & (acc.delivered < self.target_lots)
         )
         if not live.any():
             return
@@ -74,7 +72,7 @@ class ExchangeAgent(Agent):
             np.maximum(allowance, 0) // np.maximum(self.lot_cost_cap, 1),
             0,
         )
-        lots_c = np.minimum(lots_c, self.target_lots - acc.delivered).astype(np.int64)
+        lots_c = lots_c.astype(np.int64)
         sel = lots_c[self.pair_c] > 0
         pc, pp, bid = self.pair_c[sel], self.pair_p[sel], self.pair_bid[sel]
         if pc.size == 0:

@@ -90,7 +90,7 @@ class MarketModel(Model):
         self.exchange = ExchangeAgent(self) if self.scenario_id == "A" else None
         reach = mk.adjacency[mk.campaign_buyer][:, mk.product_seller]  # (campaign, product)
         self._candidates = [np.nonzero(row)[0].tolist() for row in mk.eligible & reach]
-        self._ledger_blobs_charged = 0
+        self._ledger_cents_charged = 0
         self.fee_rates = {"agent_fee": cfg.agent_fee}
         if self.scenario_id == "C":
             self.fee_rates["protocol_fee"] = cfg.protocol_fee
@@ -368,14 +368,14 @@ class MarketModel(Model):
         )
 
     def _charge_ledger(self, final: bool = False) -> None:
-        """C: bill newly sealed blobs to sellers, pro rata to their settled revenue today."""
+        """C: bill the cost of newly sealed blobs to sellers, pro rata to their revenue so far."""
         if self.ledger is None:
             return
         if final:
             self.ledger.seal_blob()
-        blobs = self.ledger.blobs[self._ledger_blobs_charged :]
-        self._ledger_blobs_charged = len(self.ledger.blobs)
-        cost = int(round(sum(bl.cost.usd for bl in blobs) * 100))
+        # charge whole cents, carrying the fraction so the total matches the ledger's cost
+        cost = round(self.ledger.total_usd * 100) - self._ledger_cents_charged
+        self._ledger_cents_charged += cost
         if cost <= 0:
             return
         n_s = self.config.n_sellers

@@ -1,0 +1,127 @@
+"""What a report reads from a store: per-run headline numbers and the per-seed series behind
+every table, chart and finding, loaded once with SQL (``ReportData``).
+
+Everything the report prints is computed here or in ``report_findings`` from these frames,
+so a number in the report can always be traced to (and tested against) a query on the store.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from admarket.report_stats import CI, mean_ci, paired_diff
+from admarket.store import QUERY_NAMES, query_sql
+
+SCENARIO_ORDER = ("A", "B", "C")
+
+
+@dataclass
+class ReportData:
+    """The frames a report is built from (one row per run, or per run × category)."""
+
+    runs: pd.DataFrame
+    summaries: pd.DataFrame
+    daily: pd.DataFrame
+    claims: pd.DataFrame  # scenario, seed, agent_type, claim_type, n, wrong
+    injected: pd.DataFrame  # scenario, seed, injected, graded_wrong, caught
+    settlements: pd.DataFrame  # scenario, seed, outcome, n, unresolved
+    plan_queries: dict[str, pd.DataFrame] = field(default_factory=dict)
+    configs: dict[str, dict[str, Any]] = field(default_factory=dict)  # scenario -> config
+
+    @property
+    def scenarios(self) -> list[str]:
+        """Scenarios present, in A, B, C order."""
+        have = set(self.summaries["scenario"])
+        return [s for s in SCENARIO_ORDER if s in have]
+
+    @property
+    def seeds(self) -> list[int]:
+        """Seeds present (sorted)."""
+        return sorted(int(s) for s in self.summaries["seed"].unique())
+
+    def per_seed(self, scenario: str, column: str) -> dict[int, float]:
+        """``{seed: value}`` of one summaries column for one scenario."""
+        s = self.summaries[self.summaries["scenario"] == scenario]
+        return {int(k): float(v) for k, v in zip(s["seed"], s[column], strict=True)}
+
+    def ci(self, scenario: str, column: str) -> CI:
+        """Mean and 95% interval across seeds of one summaries column."""
+        return mean_ci(self.per_seed(scenario, column).values())
+
+    def diff(self, a: str, b: str, column: str) -> CI:
+        """Paired (same seed) difference ``a − b`` of one summaries column."""
+        return paired_diff(self.per_seed(a, column), self.per_seed(b, column))
+
+    def param(self, name: str, scenarios: list[str] | None = None) -> Any:
+        """A config value; a sorted list if it differs between the runs' configs."""
+        vals = {
+            json.dumps(cfg.get(name))
+            for s, cfg in self.configs.items()
+            if scenarios is None or s in scenarios
+        }
+        out = [json.loads(v) for v in sorted(vals)]
+        return out[0] if len(out) == 1 else out
+
+
+def _df(con, sql: str) -> pd.DataFrame:
+    return con.execute(sql).df()
+
+
+def load(db_path: str | Path) -> ReportData:
+    """Read everything a report needs from the DuckDB store at ``db_path``."""
+    import duckdb
+
+    con = duckdb.connect(str(db_path), read_only=True)
+    try:
+        runs = _df(con, "SELECT * FROM runs ORDER BY run_id")
+        summaries = _df(
+            con,
+            """
+            SELECT s.*, c.n_campaigns, c.hit_imp, c.hit_cpm, c.overspent_n
+            FROM summaries s JOIN (
+                SELECT run_id, COUNT(*) AS n_campaigns,
+                       AVG(hit_impression_goal::INT) AS hit_imp,
+                       AVG(hit_cpm_goal::INT) AS hit_cpm, AVG(overspent::INT) AS overspent_n
+                FROM campaigns GROUP BY run_id) c USING (run_id)
+            ORDER BY run_id""",
+        )
+        summaries["publisher_share"] = summaries["net_to_publishers"] / summaries[
+            "gross_spend"
+        ].where(summaries["gross_spend"] > 0)
+        daily = _df(
+            con,
+            "SELECT scenario, seed, simulation_day, daily_goal_attainment, context_losses, "
+            "agent_restart_events, state_recovery_accuracy FROM daily_metrics "
+            "ORDER BY scenario, seed, simulation_day",
+        )
+        claims = _df(
+            con,
+            "SELECT scenario, seed, agent_type, claim_type, COUNT(*) AS n, "
+            "SUM((NOT decision_basis_verified)::INT) AS wrong FROM agent_decisions "
+            "GROUP BY ALL ORDER BY ALL",
+        )
+        injected = _df(
+            con,
+            "SELECT r.scenario, r.seed, COUNT(d.run_id) AS injected, "
+            "COALESCE(SUM(d.is_hallucination::INT), 0) AS graded_wrong, "
+            "COALESCE(SUM(d.caught_in_run::INT), 0) AS caught "
+            "FROM runs r LEFT JOIN agent_decisions d ON d.run_id = r.run_id AND d.injected "
+            "GROUP BY ALL ORDER BY ALL",
+        )
+        settlements = _df(
+            con,
+            "SELECT scenario, seed, outcome, COUNT(*) AS n, SUM(unresolved) AS unresolved "
+            "FROM settlements GROUP BY ALL ORDER BY ALL",
+        )
+        plan = {name: _df(con, query_sql(name)) for name in QUERY_NAMES}
+    finally:
+        con.close()
+    configs = {}
+    for r in runs.itertuples(index=False):
+        configs.setdefault(r.scenario, json.loads(r.config))
+    return ReportData(runs, summaries, daily, claims, injected, settlements, plan, configs)

@@ -1,0 +1,112 @@
+"""Across-seed statistics for reports and sweeps: mean with a t-based 95% interval.
+
+Seeds are independent replications, so a metric's mean across seeds gets a Student-t 95%
+interval (a small two-sided table instead of a SciPy dependency). Scenarios share each
+seed's demand and supply (common random numbers), so a difference between two scenarios is
+taken seed by seed and its interval is the paired one — much tighter than comparing two
+separate intervals. Words such as "higher" or "lower" are derived from the interval, never
+written in advance; an interval that contains zero reads "no significant difference".
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+
+# Two-sided 97.5% quantiles of Student's t for 1..30 degrees of freedom.
+_T975 = (
+    12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
+    2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086,
+    2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042,
+)  # fmt: skip
+
+
+def t975(df: int) -> float:
+    """Student-t 0.975 quantile for ``df`` degrees of freedom (normal 1.96 beyond the table)."""
+    if df < 1:
+        return math.nan
+    if df <= len(_T975):
+        return _T975[df - 1]
+    if df <= 60:
+        return 2.000 + (2.042 - 2.000) * (60 - df) / 30  # linear between df 30 and 60
+    return 1.96
+
+
+@dataclass(frozen=True)
+class CI:
+    """Mean of ``n`` values and its 95% interval (NaN bounds when n < 2)."""
+
+    mean: float
+    lo: float
+    hi: float
+    n: int
+
+    @property
+    def half(self) -> float:
+        """Half-width of the interval (NaN when there is none)."""
+        return (self.hi - self.lo) / 2
+
+    def fmt(self, spec: str = ",.2f", scale: float = 1.0, unit: str = "", pre: str = "") -> str:
+        """``mean [95% CI lo, hi]`` or ``mean (n=1, no interval)``; values × ``scale``.
+
+        ``pre`` and ``unit`` wrap each number (e.g. ``pre="$"``, ``unit="%"``).
+        """
+        if not self.n or math.isnan(self.mean):
+            return "n/a"
+
+        def one(x: float) -> str:
+            sign = "-" if x * scale < 0 and pre else ""
+            v = abs(x * scale) if sign else x * scale
+            return f"{sign}{pre}{v:{spec}}{unit}"
+
+        if self.n < 2 or math.isnan(self.lo):
+            return f"{one(self.mean)} (n={self.n}, no interval)"
+        return f"{one(self.mean)} [95% CI {one(self.lo)}, {one(self.hi)}]"
+
+    def to_dict(self) -> dict[str, float | int | None]:
+        """JSON-friendly dict (NaN becomes None)."""
+
+        def clean(x: float) -> float | None:
+            return None if math.isnan(x) else float(x)
+
+        return {"mean": clean(self.mean), "lo": clean(self.lo), "hi": clean(self.hi), "n": self.n}
+
+
+def mean_ci(values: Iterable[float]) -> CI:
+    """Mean and t-based 95% interval of the finite ``values``."""
+    x = np.asarray([v for v in values if v is not None], dtype=float)
+    x = x[np.isfinite(x)]
+    n = int(x.size)
+    if n == 0:
+        return CI(math.nan, math.nan, math.nan, 0)
+    m = float(x.mean())
+    if n < 2:
+        return CI(m, math.nan, math.nan, n)
+    h = t975(n - 1) * float(x.std(ddof=1)) / math.sqrt(n)
+    return CI(m, m - h, m + h, n)
+
+
+def paired_diff(a: dict[int, float], b: dict[int, float]) -> CI:
+    """Mean of ``a[seed] − b[seed]`` over the seeds both have, with its 95% interval."""
+    seeds = sorted(set(a) & set(b))
+    return mean_ci(a[s] - b[s] for s in seeds)
+
+
+def direction(d: CI, more: str = "higher", less: str = "lower") -> str:
+    """``more``/``less`` when the interval excludes zero, else "no significant difference".
+
+    With a single seed there is no interval: the sign is reported with that caveat.
+    """
+    if d.n == 0 or math.isnan(d.mean):
+        return "not measurable"
+    if d.n < 2:
+        word = more if d.mean > 0 else less if d.mean < 0 else "equal"
+        return f"{word} (single seed: no interval, not a significance claim)"
+    if d.lo > 0:
+        return more
+    if d.hi < 0:
+        return less
+    return "no significant difference"

@@ -1,0 +1,432 @@
+"""The run store: finished runs as tables in one embedded DuckDB file per output directory.
+
+A store holds many runs (scenarios × seeds × sweep points) side by side; every table carries
+``run_id``, ``scenario`` and ``seed`` (except ``ground_truth``, see below), and ``runs`` keeps
+each run's full config, seed and package version. Column names follow the plan's four SQL
+queries (``admarket/queries/*.sql``), so they run with little or no change:
+
+- ``transactions``: ``buyer_spend``, ``seller_revenue`` … (``MarketModel.transactions``)
+- ``campaigns``: ``actual_impressions``, ``target_impressions``, ``actual_cpm``, ``target_cpm``,
+  ``goal_attainment_score`` (``MarketModel.campaign_outcomes``)
+- ``daily_metrics``: ``simulation_day``, ``daily_goal_attainment``, ``agent_restart_events``,
+  ``state_recovery_accuracy``; ``goal_attainment_score`` repeats ``daily_goal_attainment``
+  because the plan's context-rot query averages that name.
+- ``agent_decisions`` (one row per fact a decision relied on, from ``claim_audit``) with
+  ``agent_type``, ``decision_basis_verified`` (= the fact was true) and ``claimed_fact_id``,
+  joined to ``ground_truth(fact_id, actual_value …)``. ``ground_truth`` has no ``scenario``
+  or ``agent_type`` column on purpose: the plan's hallucination query names both unqualified
+  after the join, which would be ambiguous.
+- ``ledger`` (C's hash-chained entries, payload as JSON text), ``ledger_blobs``, ``events``
+  (the model's event log; fields beyond step/day/kind in a JSON column), ``event_counts``,
+  ``settlements`` (B/C reconciliation per deal-day), ``summaries`` (``MarketModel.summary``
+  per run) and ``step_metrics`` (the DataCollector's per-hour model variables).
+
+Atomicity: everything is built in ``DIR/.tmp-*`` and moved into place with ``os.replace``;
+the ``COMPLETE`` marker is written last and removed first, and readers refuse a directory
+without it, so a failed or interrupted run never leaves a result that looks complete.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterable, Mapping
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from admarket.cli import UsageError
+
+if TYPE_CHECKING:  # pragma: no cover
+    import duckdb
+
+    from admarket.model import MarketModel
+
+STORE_NAME = "admarket.duckdb"
+COMPLETE_MARKER = "COMPLETE"
+QUERY_NAMES = ("fee_extraction", "goal_achievement", "context_rot", "hallucination_rate")
+# Output sub-directories a publish replaces wholesale (stale files from an older run must go).
+OWNED_DIRS = ("charts", "logs")
+TABLES = (
+    "runs",
+    "summaries",
+    "transactions",
+    "campaigns",
+    "daily_metrics",
+    "agent_decisions",
+    "ground_truth",
+    "settlements",
+    "ledger",
+    "ledger_blobs",
+    "events",
+    "event_counts",
+    "step_metrics",
+)
+_ID_COLS = ["run_id", "scenario", "seed"]
+
+
+class IncompleteRunError(UsageError):
+    """An output directory without a COMPLETE marker (failed, interrupted or not a store)."""
+
+
+# --- building the tables of one run -------------------------------------------------------
+def run_id_for(scenario: str, seed: int, point: int | None = None) -> str:
+    """A run id that sorts by (point, seed, scenario) and is stable across processes."""
+    head = f"p{point:04d}-" if point is not None else ""
+    return f"{head}s{seed:06d}-{scenario}"
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def to_json(value: Any) -> str:
+    """Compact, key-sorted JSON that also accepts numpy scalars (used for every JSON column)."""
+    return json.dumps(value, default=_jsonable, sort_keys=True, separators=(",", ":"))
+
+
+def _plain(df: pd.DataFrame) -> pd.DataFrame:
+    """Categoricals and object columns as plain strings, so DuckDB sees VARCHAR, not ENUM."""
+    for col in df.columns:
+        dt = df[col].dtype
+        if isinstance(dt, pd.CategoricalDtype) or dt == object:
+            df[col] = df[col].astype("string")
+    return df
+
+
+def _with_ids(df: pd.DataFrame, run_id: str, scenario: str, seed: int) -> pd.DataFrame:
+    df = df.copy()
+    for col in _ID_COLS:
+        if col in df.columns:
+            df = df.drop(columns=col)
+    df.insert(0, "seed", seed)
+    df.insert(0, "scenario", scenario)
+    df.insert(0, "run_id", run_id)
+    return _plain(df)
+
+
+def _ledger_frames(m: MarketModel) -> tuple[pd.DataFrame, pd.DataFrame]:
+    entries, blobs = [], []
+    if m.ledger is not None:
+        spd = m.config.steps_per_day
+        entries = [
+            {
+                "entry_id": e.entry_id,
+                "blob_id": e.blob_id,
+                "kind": e.kind,
+                "author": e.author,
+                "step": e.step,
+                "day": e.step // spd,
+                "payload": to_json(e.payload),
+                "prev_hash": e.prev_hash,
+                "hash": e.hash,
+            }
+            for e in m.ledger.entries
+        ]
+        blobs = [
+            {
+                "blob_id": b.blob_id,
+                "n_entries": b.n_entries,
+                "payload_bytes": b.payload_bytes,
+                "encoded_bytes": b.cost.encoded_bytes,
+                "cost_sui": b.cost.sui,
+                "cost_wal": b.cost.wal,
+                "cost_usd": b.cost.usd,
+                "last_hash": b.last_hash,
+            }
+            for b in m.ledger.blobs
+        ]
+    ecols = ["entry_id", "blob_id", "kind", "author", "step", "day", "payload", "prev_hash"]
+    bcols = ["blob_id", "n_entries", "payload_bytes", "encoded_bytes", "cost_sui", "cost_wal"]
+    return (
+        pd.DataFrame(entries, columns=[*ecols, "hash"]),
+        pd.DataFrame(blobs, columns=[*bcols, "cost_usd", "last_hash"]),
+    )
+
+
+def _ledger_costs(m: MarketModel, summary: dict[str, Any]) -> dict[str, float]:
+    """C's measured ledger cost beside the cost model's unbatched and batched counterfactuals."""
+    out = {
+        "ledger_record_bytes": np.nan,
+        "ledger_unbatched_cost_per_mille": np.nan,
+        "ledger_batched_cost_per_mille": np.nan,
+    }
+    if m.ledger is None or not m.ledger.blobs or not summary["impressions"]:
+        return out
+    n = sum(b.n_entries for b in m.ledger.blobs)
+    record_bytes = max(1, round(sum(b.payload_bytes for b in m.ledger.blobs) / n))
+    per_record = max(1, round(summary["impressions"] / max(1, m.ledger.n_entries)))
+    cost = m.ledger.cost_model
+    out["ledger_record_bytes"] = float(record_bytes)
+    out["ledger_unbatched_cost_per_mille"] = cost.per_impression_record_cost_per_mille(
+        record_bytes
+    )
+    out["ledger_batched_cost_per_mille"] = cost.batched_cost_per_mille(
+        record_bytes, per_record, m.config.records_per_blob
+    )
+    return out
+
+
+def run_tables(
+    m: MarketModel, run_id: str | None = None, point: int | None = None
+) -> dict[str, pd.DataFrame]:
+    """Every store table for one finished model, keyed by table name (no I/O)."""
+    from admarket import __version__
+
+    cfg, scen = m.config, m.scenario_id
+    seed = int(cfg.seed)
+    run_id = run_id or run_id_for(scen, seed, point)
+    spd = cfg.steps_per_day
+    ids = (run_id, scen, seed)
+    summary = m.summary()
+    tx = m.transactions()
+    imps = summary["impressions"]
+    agent_fees = float(tx["agent_fee"].sum() + tx["protocol_fee"].sum())
+    srow = {k: v for k, v in summary.items() if k != "scenario"}
+    srow.update(
+        days=cfg.days,
+        point=point,
+        agent_fee_per_mille=agent_fees / imps * 1000 if imps else 0.0,
+        **_ledger_costs(m, summary),
+    )
+    import mesa
+
+    runs = pd.DataFrame(
+        [
+            {
+                "point": point,
+                "config": to_json(cfg.to_dict()),
+                "package_version": __version__,
+                "mesa_version": mesa.__version__,
+                "created_at": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+                "status": "complete",
+            }
+        ]
+    )
+    daily = m.daily_metrics()
+    daily["goal_attainment_score"] = daily["daily_goal_attainment"]
+    audit = m.claim_audit()
+    fact_id = run_id + ":" + audit["claim_id"].astype("int64").astype(str)
+    decisions = pd.DataFrame(
+        {
+            "decision_id": audit["decision_id"],
+            "claim_id": audit["claim_id"],
+            "step": audit["step"],
+            "day": audit["step"] // spd,
+            "agent_id": audit["agent_id"],
+            "agent_type": audit["agent_type"],
+            "decision_type": audit["decision_type"],
+            "claim_type": audit["claim_type"],
+            "claimed_fact_id": fact_id,
+            "fact_key": audit["fact_key"],
+            "claimed_value": audit["claimed_value"],
+            "source": audit["source"],
+            "decision_basis_verified": ~audit["is_hallucination"].astype(bool),
+            "is_hallucination": audit["is_hallucination"].astype(bool),
+            "injected": audit["injected"].astype(bool),
+            "injection_kind": audit["injection_kind"],
+            "caught_in_run": audit["caught_in_run"].astype(bool),
+            "recovered": audit["recovered"].astype(bool),
+            "recovered_ok": audit["recovered_ok"].astype(bool),
+        }
+    )
+    truth = _plain(
+        pd.DataFrame(
+            {
+                "fact_id": fact_id,
+                "run_id": run_id,
+                "seed": seed,
+                "step": audit["step"],
+                "fact_key": audit["fact_key"],
+                "actual_value": audit["actual_value"],
+            }
+        )
+    )
+    scols = ["step", "deal", "campaign", "buyer", "seller", "invoice", "expected", "agreed"]
+    scols += ["paid", "outcome", "gap", "disputed", "unresolved"]
+    sett = pd.DataFrame(m.settlements, columns=scols)
+    sett.insert(1, "day", sett["step"] // spd)
+    events = pd.DataFrame(
+        [
+            {
+                "seq": i,
+                "step": r["step"],
+                "day": r["day"],
+                "kind": r["kind"],
+                "fields": to_json({k: v for k, v in r.items() if k not in ("step", "day", "kind")}),
+            }
+            for i, r in enumerate(m.events.records)
+        ],
+        columns=["seq", "step", "day", "kind", "fields"],
+    )
+    counts = pd.DataFrame(
+        sorted(m.events.counts.items()), columns=["kind", "n"], dtype=object
+    ).astype({"n": "int64"})
+    steps = m.datacollector.get_model_vars_dataframe().reset_index(names="step")
+    ledger, blobs = _ledger_frames(m)
+    frames = {
+        "runs": runs,
+        "summaries": pd.DataFrame([srow]),
+        "transactions": tx,
+        "campaigns": m.campaign_outcomes(),
+        "daily_metrics": daily,
+        "agent_decisions": decisions,
+        "settlements": sett,
+        "ledger": ledger,
+        "ledger_blobs": blobs,
+        "events": events,
+        "event_counts": counts,
+        "step_metrics": steps,
+    }
+    out = {name: _with_ids(df, *ids) for name, df in frames.items()}
+    out["ground_truth"] = truth
+    return out
+
+
+def concat_tables(per_run: Iterable[Mapping[str, pd.DataFrame]]) -> dict[str, pd.DataFrame]:
+    """Stack many runs' tables into one frame per table (in the given run order)."""
+    runs = list(per_run)
+    out = {}
+    for name in TABLES:
+        parts = [r[name] for r in runs if name in r]
+        nonempty = [p for p in parts if len(p)]
+        out[name] = pd.concat(nonempty or parts[:1], ignore_index=True) if parts else None
+    return {k: v for k, v in out.items() if v is not None}
+
+
+# --- writing -------------------------------------------------------------------------------
+def write_tables(db_path: str | Path, tables: Mapping[str, pd.DataFrame]) -> None:
+    """Create a DuckDB file holding ``tables`` (each frame becomes one table)."""
+    import duckdb
+
+    con = duckdb.connect(str(db_path))
+    try:
+        for name, df in tables.items():
+            con.register("_frame", df)
+            con.execute(f'CREATE OR REPLACE TABLE "{name}" AS SELECT * FROM _frame')
+            con.unregister("_frame")
+    finally:
+        con.close()
+
+
+def publish(out_dir: str | Path, build: Callable[[Path], None], meta: Mapping[str, Any]) -> Path:
+    """Build a result in a private temp dir, move it into ``out_dir``, then mark it COMPLETE.
+
+    The old COMPLETE marker is removed before anything else changes and the new one is
+    written only after every file is in place, so an exception or a kill at any point
+    leaves a directory that readers refuse rather than a half-old, half-new result.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    marker = out / COMPLETE_MARKER
+    marker.unlink(missing_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=out))
+    try:
+        build(tmp)
+        for name in OWNED_DIRS:
+            if (out / name).is_dir():
+                shutil.rmtree(out / name)
+        for src in sorted(p for p in tmp.rglob("*") if p.is_file()):
+            dest = out / src.relative_to(tmp)
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(src, dest)
+        marker.write_text(to_json({**meta, "store": STORE_NAME}) + "\n")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return out
+
+
+def write_results(
+    per_run: list[dict[str, pd.DataFrame]],
+    out_dir: str | Path,
+    *,
+    verbosity: str = "key",
+    log_runs: str = "first",
+    kind: str = "compare",
+) -> Path:
+    """Write runs' tables, logs and report to ``out_dir`` atomically; returns ``out_dir``.
+
+    ``log_runs``: which runs get an event log and a narrative (``first`` seed of each
+    scenario, ``all``, or ``none``); the store always holds every run's events.
+    """
+    from admarket.narrative import write_logs
+    from admarket.report import write_report
+
+    tables = concat_tables(per_run)
+    first_seed = min(int(r["runs"]["seed"].iloc[0]) for r in per_run) if per_run else None
+
+    def build(tmp: Path) -> None:
+        write_tables(tmp / STORE_NAME, tables)
+        for r in per_run:
+            seed = int(r["runs"]["seed"].iloc[0])
+            if log_runs == "all" or (log_runs == "first" and seed == first_seed):
+                write_logs(r, tmp / "logs", verbosity)
+        write_report(tmp / STORE_NAME, tmp)
+
+    meta = {
+        "kind": kind,
+        "runs": len(per_run),
+        "scenarios": sorted({str(r["runs"]["scenario"].iloc[0]) for r in per_run}),
+        "seeds": sorted({int(r["runs"]["seed"].iloc[0]) for r in per_run}),
+    }
+    return publish(out_dir, build, meta)
+
+
+def write_run(models: list[MarketModel], out_dir: str | Path, verbosity: str = "key") -> Path:
+    """Store finished models (one seed, ``admarket run --out``) with logs and report."""
+    per_run = [run_tables(m) for m in models]
+    return write_results(per_run, out_dir, verbosity=verbosity, log_runs="all", kind="run")
+
+
+# --- reading -------------------------------------------------------------------------------
+def require_complete(run_dir: str | Path) -> Path:
+    """The store file of a complete output directory, or IncompleteRunError (exit code 2)."""
+    d = Path(run_dir)
+    if not d.is_dir():
+        raise IncompleteRunError(f"{d}: no such output directory")
+    if not (d / COMPLETE_MARKER).is_file():
+        raise IncompleteRunError(
+            f"{d}: no {COMPLETE_MARKER} marker — the run failed, was interrupted or is still "
+            "running; its files are not a result (run it again)"
+        )
+    db = d / STORE_NAME
+    if not db.is_file():
+        raise IncompleteRunError(f"{d}: marked complete but {STORE_NAME} is missing")
+    return db
+
+
+def connect(run_dir: str | Path) -> duckdb.DuckDBPyConnection:
+    """Read-only connection to a complete output directory's store."""
+    import duckdb
+
+    return duckdb.connect(str(require_complete(run_dir)), read_only=True)
+
+
+def query_sql(name: str) -> str:
+    """Text of one of the plan's bundled queries (see ``QUERY_NAMES``)."""
+    if name not in QUERY_NAMES:
+        raise UsageError(f"unknown query {name!r}; choose one of {', '.join(QUERY_NAMES)}")
+    return resources.files("admarket").joinpath("queries", f"{name}.sql").read_text()
+
+
+def query(run_dir: str | Path, sql: str) -> pd.DataFrame:
+    """Run any SQL against a complete store and return the result as a DataFrame."""
+    import duckdb
+
+    con = connect(run_dir)
+    try:
+        return con.execute(sql).df()
+    except duckdb.Error as exc:
+        raise UsageError(f"query failed: {exc}") from exc
+    finally:
+        con.close()

@@ -1,0 +1,27 @@
+"""Shared fixtures: finished plan-scale runs are cached per session (each takes ~1 s)."""
+
+from __future__ import annotations
+
+import functools
+
+import pytest
+
+from admarket import MarketModel, build_config
+
+
+@functools.cache
+def finished(scenario: str, preset: str | None = None, **overrides) -> MarketModel:
+    """A finished run of ``scenario`` (cached: treat it as read-only)."""
+    return MarketModel(scenario, build_config(preset, **overrides)).run()
+
+
+@pytest.fixture(scope="session")
+def plan_runs() -> dict[str, MarketModel]:
+    """Scenarios A, B and C at plan scale (5 × 5 × 10, 30 days, seed 42)."""
+    return {s: finished(s) for s in "ABC"}
+
+
+@pytest.fixture
+def small():
+    """Keyword arguments of a small, short market for fast tests."""
+    return {"n_buyers": 3, "n_sellers": 3, "campaigns_per_buyer": 4, "days": 5}

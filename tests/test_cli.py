@@ -1,0 +1,70 @@
+"""The command line: the plan's smoke checks, tables, and clear errors with exit code 2."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from admarket.cli import main
+
+
+@pytest.mark.parametrize("scenario", ["a", "b", "c"])
+def test_plan_smoke_check(scenario, capsys):
+    code = main(["run", "--scenarios", scenario, "--days", "1", "--buyers", "1", "--sellers",
+                 "1", "--no-progress"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert f"scenario {scenario.upper()}" in out and "intermediary take" in out
+
+
+def test_python_dash_m_works_the_same():
+    r = subprocess.run([sys.executable, "-m", "admarket", "run", "--scenarios", "a,c", "--days",
+                        "1", "--buyers", "2", "--sellers", "2", "--no-progress"],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert "scenario A" in r.stdout and "scenario C" in r.stdout
+
+
+def test_table_restates_inputs_and_reports_outcomes(capsys):
+    main(["run", "--days", "2", "--buyers", "2", "--sellers", "2", "--exchange-fee", "0.2",
+          "--no-progress"])
+    out = capsys.readouterr().out
+    assert "exchange fee stack 20.0% (A)" in out
+    assert "(20.0%)" in out  # A's take rate restates the input
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["--scenarios", "d"], "invalid scenarios = 'd'"),
+        (["--exchange-fee", "1.5"], "invalid exchange_fee = 1.5"),
+        (["--sellers", "0"], "invalid n_sellers = 0"),
+        (["--set", "decay_rat=0.1"], "did you mean decay_rate"),
+        (["--set", "decay_rate"], "NAME=VALUE"),
+        (["--preset", "nope"], "invalid preset = 'nope'"),
+        (["--config", "/no/such.toml"], "existing TOML file"),
+        (["--set", "campaign_budgets=-1"], "positive amounts"),
+    ],
+)
+def test_bad_input_exits_2_with_one_line_and_writes_nothing(args, fragment, tmp_path, capsys):
+    out_dir = tmp_path / "out"
+    code = main(["run", "--no-progress", "--out", str(out_dir), *args])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert fragment in err and len(err.strip().splitlines()) == 1
+    assert not out_dir.exists()
+
+
+def test_unknown_option_is_a_usage_error_exit_2():
+    r = subprocess.run([sys.executable, "-m", "admarket", "run", "--bogus"], capture_output=True,
+                       text=True)
+    assert r.returncode == 2 and "unrecognized arguments: --bogus" in r.stderr
+
+
+def test_ledger_out_needs_scenario_c(tmp_path, capsys):
+    code = main(["run", "--scenarios", "a", "--days", "1", "--no-progress", "--ledger-out",
+                 str(tmp_path / "l.jsonl")])
+    assert code == 2 and "scenario c" in capsys.readouterr().err
+    assert not (tmp_path / "l.jsonl").exists()

@@ -1,0 +1,97 @@
+"""Configuration: defaults, presets, TOML files, overrides and clear errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from admarket.config import (
+    ConfigError,
+    MarketConfig,
+    build_config,
+    load_preset,
+    load_toml,
+    preset_names,
+    preset_source,
+)
+
+
+def test_defaults_are_the_plan():
+    c = MarketConfig()
+    assert (c.n_buyers, c.n_sellers, c.campaigns_per_buyer, c.days) == (5, 5, 10, 30)
+    assert c.exchange_fee == 0.15 and c.steps == 30 * 24 and c.n_campaigns == 50
+    assert load_preset("plan") == c
+
+
+def test_calibrated_presets_name_their_source_and_restate_its_fees():
+    assert {"plan", "isba-pwc-2020", "ana-2023", "no-rot"} <= set(preset_names())
+    isba = load_preset("isba-pwc-2020")
+    assert isba.exchange_take == pytest.approx(0.49)  # publishers kept 51%
+    assert "ISBA/PwC 2020" in preset_source("isba-pwc-2020")
+    assert load_preset("ana-2023").exchange_take == pytest.approx(0.29)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "fragment"),
+    [
+        ("exchange_fee", 1.0, "[0, 1)"),
+        ("exchange_fee", -0.1, "[0, 1)"),
+        ("n_sellers", 0, "≥ 1"),
+        ("campaign_budgets", (-5.0,), "positive"),
+        ("decay_rate", 1.5, "[0.0, 1.0]"),
+        ("days", 2.5, "int"),
+        ("recon_split", 0.01, "recon_auto_accept"),
+    ],
+)
+def test_bad_values_name_field_value_and_what_is_allowed(field, value, fragment):
+    with pytest.raises(ConfigError) as err:
+        build_config(**{field: value})
+    msg = str(err.value)
+    assert field in msg and repr(value) in msg and fragment in msg
+
+
+def test_unknown_key_is_an_error_with_a_suggestion():
+    with pytest.raises(ConfigError, match="did you mean decay_rate"):
+        build_config(decay_rat=0.1)
+
+
+def test_fee_stack_must_leave_the_seller_something():
+    with pytest.raises(ConfigError, match="sum to less than 1"):
+        build_config(exchange_fee=0.5, dsp_fee=0.5)
+
+
+def test_toml_file_layers_on_preset_and_overrides_win(tmp_path):
+    f = tmp_path / "m.toml"
+    f.write_text('preset = "isba-pwc-2020"\n[market]\nn_buyers = 7\ndecay_rate = 0.1\n')
+    c = load_toml(f)
+    assert c.n_buyers == 7 and c.decay_rate == 0.1 and c.dsp_fee == 0.08
+    c2 = build_config(None, f, n_buyers=9)
+    assert c2.n_buyers == 9 and c2.dsp_fee == 0.08
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ("[market]\nn_buyers = 'many'\n", "n_buyers"),
+        ("[market]\nbogus = 1\n", "unknown parameter"),
+        ("n_buyers = \n", "valid TOML"),
+    ],
+)
+def test_bad_toml_files(tmp_path, text, fragment):
+    f = tmp_path / "bad.toml"
+    f.write_text(text)
+    with pytest.raises(ConfigError, match=fragment):
+        load_toml(f)
+
+
+def test_missing_file_and_unknown_preset():
+    with pytest.raises(ConfigError, match="existing TOML file"):
+        load_toml("/nonexistent/x.toml")
+    with pytest.raises(ConfigError, match="one of"):
+        load_preset("nope")
+
+
+def test_cli_strings_are_coerced():
+    c = build_config(n_buyers="7", decay_rate="0.1", verify_recalls="false",
+                     campaign_budgets="1000,2000")
+    assert c.n_buyers == 7 and c.decay_rate == 0.1 and c.verify_recalls is False
+    assert c.campaign_budgets == (1000.0, 2000.0)

@@ -1,0 +1,99 @@
+"""The market model end to end: scenarios run, reproduce, share demand and conserve."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from admarket import ConfigError, MarketModel
+from admarket.market import generate_market
+
+
+@pytest.mark.parametrize("scenario", ["A", "B", "C"])
+def test_one_day_one_buyer_one_seller(scenario):
+    m = MarketModel(scenario, days=1, n_buyers=1, n_sellers=1).run()
+    assert m.steps == 24 and not m.running
+    s = m.summary()
+    assert s["gross_spend"] > 0 and s["impressions"] > 0
+
+
+def test_plan_scale_thirty_days(plan_runs):
+    for sc, m in plan_runs.items():
+        assert m.steps == 30 * 24
+        out = m.campaign_outcomes()
+        assert len(out) == 50 and out["actual_impressions"].sum() > 0, sc
+        df = m.datacollector.get_model_vars_dataframe()
+        assert len(df) == 30 * 24 + 1 and {"take_rate", "facts_lost"} <= set(df.columns)
+        assert len(m.daily_metrics()) == 30
+
+
+def test_same_seed_same_results_different_seed_different(small):
+    a = MarketModel("B", seed=7, **small).run()
+    b = MarketModel("B", seed=7, **small).run()
+    c = MarketModel("B", seed=8, **small).run()
+    pd.testing.assert_frame_equal(a.transactions(), b.transactions())
+    pd.testing.assert_frame_equal(a.claim_audit(), b.claim_audit())
+    assert a.summary() == b.summary()
+    assert a.summary()["gross_spend"] != c.summary()["gross_spend"]
+
+
+def test_scenarios_share_demand_and_supply(plan_runs):
+    mk = {s: m.market for s, m in plan_runs.items()}
+    for field in ("budget", "target_cpm", "max_cpm", "start_step", "end_step", "base_cpm",
+                  "hourly_avails", "adjacency", "eligible"):
+        assert np.array_equal(getattr(mk["A"], field), getattr(mk["B"], field)), field
+        assert np.array_equal(getattr(mk["A"], field), getattr(mk["C"], field)), field
+    # a market is a pure function of its config
+    assert np.array_equal(generate_market(plan_runs["A"].config).hourly_avails,
+                          mk["A"].hourly_avails)
+
+
+def test_money_is_conserved_to_the_cent(plan_runs):
+    for sc, m in plan_runs.items():
+        tx = m.transactions()
+        fees = tx[["exchange_fee", "dsp_fee", "adtech_fee", "unknown_delta", "agent_fee",
+                   "protocol_fee", "ledger_fee"]].sum(axis=1)
+        assert np.allclose(tx["buyer_spend"], tx["seller_revenue"] + fees, atol=1e-9), sc
+        acc = m.accounts
+        assert acc.gross == acc.net_to_publishers + acc.take
+        # campaign-side books equal the transactions
+        assert round(tx["buyer_spend"].sum(), 2) == round(acc.spent.sum() / 100, 2)
+
+
+def test_never_more_delivered_than_available(plan_runs):
+    a = plan_runs["A"]
+    tx = a.transactions()
+    per = tx.groupby(["product", "step"])["impressions"].sum() / a.config.lot_size
+    avail = a.market.hourly_avails[per.index.get_level_values(0), per.index.get_level_values(1)]
+    assert (per.to_numpy() <= avail).all()
+    for sc in "BC":
+        m = plan_runs[sc]
+        b = m.book
+        per_product = np.bincount(b.product[: b.n], weights=b.delivered[: b.n],
+                                  minlength=m.market.n_products)
+        assert (per_product <= m.market.hourly_avails.sum(axis=1)).all()
+        assert (b.field("delivered") <= b.field("volume")).all()
+
+
+def test_no_campaign_overspends_in_a(plan_runs):
+    out = plan_runs["A"].campaign_outcomes()
+    assert (out["spend"] <= out["budget"] + 1e-9).all()
+
+
+def test_exchange_fee_is_restated_as_take_rate(small):
+    zero = MarketModel("A", exchange_fee=0.0, **small).run().summary()
+    assert zero["intermediary_take"] == 0 and zero["gross_spend"] > 0
+    for fee in (0.1, 0.2):
+        s = MarketModel("A", exchange_fee=fee, **small).run().summary()
+        assert s["take_rate"] == pytest.approx(fee, abs=1e-4)
+
+
+def test_bad_scenario_is_a_config_error():
+    with pytest.raises(ConfigError, match="scenario"):
+        MarketModel("D")
+
+
+def test_batch_run_style_rng_is_the_seed(small):
+    a = MarketModel("A", rng=5, **small)
+    assert a.config.seed == 5
