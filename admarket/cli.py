@@ -84,9 +84,34 @@ def _cmd_run(args: argparse.Namespace) -> int:
     cfg = config_from_args(args)
     scenarios = parse_scenarios(args.scenarios)
     models = run_scenarios(
-        cfg, scenarios, progress=not args.no_progress, out=args.out, ledger_out=args.ledger_out
+        cfg,
+        scenarios,
+        progress=not args.no_progress,
+        out=args.out,
+        ledger_out=args.ledger_out,
+        checkpoint_every=args.checkpoint_every,
+        checkpoint_dir=args.checkpoint_dir,
     )
     print_summaries([m.summary() for m in models], cfg)
+    return 0
+
+
+def _cmd_resume(args: argparse.Namespace) -> int:
+    from admarket.checkpoint import CheckpointError
+    from admarket.runner import print_summaries, resume
+
+    try:
+        model = resume(
+            args.checkpoint,
+            progress=not args.no_progress,
+            out=args.out,
+            ledger_out=args.ledger_out,
+            checkpoint_every=args.checkpoint_every,
+            checkpoint_dir=args.checkpoint_dir,
+        )
+    except CheckpointError as exc:
+        raise UsageError(str(exc)) from None
+    print_summaries([model.summary()], model.config)
     return 0
 
 
@@ -102,6 +127,28 @@ def _cmd_verify_ledger(args: argparse.Namespace) -> int:
     return 1
 
 
+def _output_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--out", metavar="DIR", help="write the run's store, logs and report to DIR")
+    p.add_argument(
+        "--ledger-out",
+        metavar="FILE",
+        help="save scenario C's ledger (JSON Lines) for `admarket verify-ledger`",
+    )
+    p.add_argument(
+        "--checkpoint-every",
+        type=int,
+        metavar="DAYS",
+        help="checkpoint each scenario every DAYS simulated days",
+    )
+    p.add_argument(
+        "--checkpoint-dir",
+        default="checkpoints",
+        metavar="DIR",
+        help="where checkpoints go (default: ./checkpoints)",
+    )
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser (also used to document the CLI)."""
     parser = argparse.ArgumentParser(
@@ -112,14 +159,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     run = sub.add_parser("run", help="run one or more scenarios on one seed and print a table")
     add_config_options(run)
-    run.add_argument("--out", metavar="DIR", help="write the run's results to DIR")
-    run.add_argument(
-        "--ledger-out",
-        metavar="FILE",
-        help="save scenario C's ledger (JSON Lines) for `admarket verify-ledger`",
-    )
-    run.add_argument("--no-progress", action="store_true", help="no progress bar")
+    _output_options(run)
     run.set_defaults(func=_cmd_run)
+    res = sub.add_parser("resume", help="continue a checkpointed run to its end")
+    res.add_argument("checkpoint", help="file written by `run --checkpoint-every`")
+    _output_options(res)
+    res.set_defaults(func=_cmd_resume)
     ver = sub.add_parser(
         "verify-ledger", help="verify a saved ledger's hash chain (exit 1 if tampered)"
     )

@@ -21,32 +21,53 @@ def run_scenarios(
     progress: bool = True,
     out: str | None = None,
     ledger_out: str | None = None,
+    checkpoint_every: int | None = None,
+    checkpoint_dir: str | Path = "checkpoints",
 ) -> list[MarketModel]:
-    """Run each scenario to the end on ``cfg``; returns the finished models."""
+    """Run each scenario to the end on ``cfg``; returns the finished models.
+
+    With ``checkpoint_every`` = N, each scenario is checkpointed atomically into
+    ``checkpoint_dir`` at the end of every N-th day (``admarket resume`` continues one).
+    """
+    from admarket.cli import UsageError
+
     if ledger_out is not None and "C" not in scenarios:
-        from admarket.cli import UsageError
-
         raise UsageError("--ledger-out needs scenario c in --scenarios")
-    bar = None
-    if progress:
-        from tqdm import tqdm
-
-        bar = tqdm(
-            total=cfg.steps * len(scenarios),
-            unit="h",
-            desc="simulating",
-            file=sys.stderr,
-            leave=False,
+    if checkpoint_every is not None and checkpoint_every < 1:
+        raise UsageError(
+            f"--checkpoint-every must be a whole number of days ≥ 1, not {checkpoint_every}"
         )
-    models = []
-    try:
-        for s in scenarios:
-            if bar is not None:
-                bar.set_description(f"scenario {s}")
-            models.append(MarketModel(s, cfg).run(progress=bar))
-    finally:
+    models = [MarketModel(s, cfg) for s in scenarios]
+    with _progress(cfg.steps * len(scenarios), progress) as bar:
+        for m in models:
+            drive(m, bar, checkpoint_every, checkpoint_dir)
+    finish(models, out, ledger_out)
+    return models
+
+
+def drive(
+    model: MarketModel,
+    bar=None,
+    checkpoint_every: int | None = None,
+    checkpoint_dir: str | Path = "checkpoints",
+) -> MarketModel:
+    """Step ``model`` to its end, advancing ``bar`` and writing checkpoints if asked."""
+    from admarket.checkpoint import checkpoint_name, save_checkpoint
+
+    every = (checkpoint_every or 0) * model.config.steps_per_day
+    if bar is not None:
+        bar.set_description(f"scenario {model.scenario_id}")
+    while model.running:
+        model.step()
         if bar is not None:
-            bar.close()
+            bar.update(1)
+        if every and model.running and model.steps % every == 0:
+            save_checkpoint(model, Path(checkpoint_dir) / checkpoint_name(model))
+    return model
+
+
+def finish(models: list[MarketModel], out: str | None, ledger_out: str | None) -> None:
+    """Save C's ledger and the run store, as asked."""
     for m in models:
         if ledger_out is not None and m.ledger is not None:
             Path(ledger_out).parent.mkdir(parents=True, exist_ok=True)
@@ -55,7 +76,45 @@ def run_scenarios(
         from admarket.store import write_run
 
         write_run(models, out)
-    return models
+
+
+class _progress:
+    """A tqdm bar on stderr, or nothing."""
+
+    def __init__(self, total: int, enabled: bool):
+        self.total, self.enabled, self.bar = total, enabled, None
+
+    def __enter__(self):
+        if self.enabled:
+            from tqdm import tqdm
+
+            self.bar = tqdm(
+                total=self.total, unit="h", desc="simulating", file=sys.stderr, leave=False
+            )
+        return self.bar
+
+    def __exit__(self, *exc) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def resume(
+    path: str | Path,
+    *,
+    progress: bool = True,
+    out: str | None = None,
+    ledger_out: str | None = None,
+    checkpoint_every: int | None = None,
+    checkpoint_dir: str | Path = "checkpoints",
+) -> MarketModel:
+    """Continue a checkpointed run to its end, exactly as if it had never stopped."""
+    from admarket.checkpoint import load_checkpoint
+
+    model = load_checkpoint(path)
+    with _progress(model.config.steps - model.steps, progress) as bar:
+        drive(model, bar, checkpoint_every, checkpoint_dir)
+    finish([model], out, ledger_out)
+    return model
 
 
 def _fmt_money(x: float) -> str:

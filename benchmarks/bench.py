@@ -43,9 +43,16 @@ def run_model(case: str, scenario: str) -> dict:
     m.run()
     t2 = time.perf_counter()
     imps = m.summary()["impressions"]
-    return {"case": case, "what": f"scenario {scenario}", "build_s": t1 - t0, "run_s": t2 - t1,
-            "impressions": imps, "imps_per_s": imps / (t2 - t1), "peak_mb": _peak_mb(),
-            "claims": len(m.claims)}
+    return {
+        "case": case,
+        "what": f"scenario {scenario}",
+        "build_s": t1 - t0,
+        "run_s": t2 - t1,
+        "impressions": imps,
+        "imps_per_s": imps / (t2 - t1),
+        "peak_mb": _peak_mb(),
+        "claims": len(m.claims),
+    }
 
 
 def framework_floor(case: str) -> dict:
@@ -76,9 +83,16 @@ def framework_floor(case: str) -> dict:
     m = Floor()
     for _ in range(cfg.steps):
         m.step()
-    return {"case": case, "what": "framework floor", "build_s": 0.0,
-            "run_s": time.perf_counter() - t0, "impressions": 0, "imps_per_s": 0.0,
-            "peak_mb": _peak_mb(), "claims": 0}
+    return {
+        "case": case,
+        "what": "framework floor",
+        "build_s": 0.0,
+        "run_s": time.perf_counter() - t0,
+        "impressions": 0,
+        "imps_per_s": 0.0,
+        "peak_mb": _peak_mb(),
+        "claims": 0,
+    }
 
 
 def clearing_kernel(case: str) -> dict:
@@ -99,13 +113,21 @@ def clearing_kernel(case: str) -> dict:
     lots = 0
     t0 = time.perf_counter()
     for t in range(cfg.steps):
-        r = auction.clear(pp, bid, demand, mk.floor_cpm, mk.hourly_avails[:, t],
-                          tiebreak=rng.random(pc.size))
+        r = auction.clear(
+            pp, bid, demand, mk.floor_cpm, mk.hourly_avails[:, t], tiebreak=rng.random(pc.size)
+        )
         lots += int(r.lots.sum())
     dt = time.perf_counter() - t0
-    return {"case": case, "what": "bare clearing kernel", "build_s": 0.0, "run_s": dt,
-            "impressions": lots * cfg.lot_size, "imps_per_s": lots * cfg.lot_size / dt,
-            "peak_mb": _peak_mb(), "claims": 0}
+    return {
+        "case": case,
+        "what": "bare clearing kernel",
+        "build_s": 0.0,
+        "run_s": dt,
+        "impressions": lots * cfg.lot_size,
+        "imps_per_s": lots * cfg.lot_size / dt,
+        "peak_mb": _peak_mb(),
+        "claims": 0,
+    }
 
 
 def _child(job: str) -> dict:
@@ -131,20 +153,33 @@ def main() -> None:
     rows = []
     for case in cases:
         for what in ("A", "B", "C", "floor", "kernel"):
-            out = subprocess.run([sys.executable, __file__, "--job", f"{case}:{what}"],
-                                 capture_output=True, text=True, check=True)
+            out = subprocess.run(
+                [sys.executable, __file__, "--job", f"{case}:{what}"],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
             rows.append(json.loads(out.stdout))
             r = rows[-1]
-            print(f"{r['case']:>7} {r['what']:<22} build {r['build_s']:6.2f}s  run "
-                  f"{r['run_s']:7.2f}s  {r['imps_per_s'] / 1e6:9.1f}M imps/s  peak "
-                  f"{r['peak_mb']:7.0f} MB  claims {r['claims']:>9,}", flush=True)
+            print(
+                f"{r['case']:>7} {r['what']:<22} build {r['build_s']:6.2f}s  run "
+                f"{r['run_s']:7.2f}s  {r['imps_per_s'] / 1e6:9.1f}M imps/s  peak "
+                f"{r['peak_mb']:7.0f} MB  claims {r['claims']:>9,}",
+                flush=True,
+            )
     for case in cases:
-        total = sum(r["build_s"] + r["run_s"] for r in rows
-                    if r["case"] == case and r["what"].startswith("scenario"))
-        floor = next(r["run_s"] for r in rows if r["case"] == case and r["what"] ==
-                     "framework floor")
-        print(f"{case}: all three scenarios {total:.2f}s; framework floor {floor:.2f}s per "
-              f"scenario ({total / 3 / max(floor, 1e-9):.1f}× floor)")
+        total = sum(
+            r["build_s"] + r["run_s"]
+            for r in rows
+            if r["case"] == case and r["what"].startswith("scenario")
+        )
+        floor = next(
+            r["run_s"] for r in rows if r["case"] == case and r["what"] == "framework floor"
+        )
+        print(
+            f"{case}: all three scenarios {total:.2f}s; framework floor {floor:.2f}s per "
+            f"scenario ({total / 3 / max(floor, 1e-9):.1f}× floor)"
+        )
 
 
 if __name__ == "__main__":

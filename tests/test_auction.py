@@ -38,8 +38,9 @@ def test_bids_below_floor_are_not_admitted_and_do_not_set_the_price():
 
 def test_lots_go_down_the_bid_ladder_each_paying_the_next_bid():
     r = clear([10.0, 8.0, 6.0], [4, 4, 4], floor=2.0, supply=10)
-    got = dict(zip(r.entry.tolist(), zip(r.lots.tolist(), r.price.tolist(), strict=True),
-                   strict=True))
+    got = dict(
+        zip(r.entry.tolist(), zip(r.lots.tolist(), r.price.tolist(), strict=True), strict=True)
+    )
     assert got == {0: (4, 8.0), 1: (4, 6.0), 2: (2, 2.0)}
 
 
@@ -49,9 +50,13 @@ def test_products_clear_independently():
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.tuples(st.integers(1, 40), st.integers(0, 6), st.integers(0, 1)),
-                min_size=1, max_size=12),
-       st.integers(0, 20), st.integers(0, 20))
+@given(
+    st.lists(
+        st.tuples(st.integers(1, 40), st.integers(0, 6), st.integers(0, 1)), min_size=1, max_size=12
+    ),
+    st.integers(0, 20),
+    st.integers(0, 20),
+)
 def test_vectorised_clearing_equals_lot_by_lot_second_price(entries, supply0, supply1):
     """Clearing in closed form matches auctioning lots one at a time, per product."""
     bids = np.array([e[0] / 4 for e in entries])
@@ -62,8 +67,11 @@ def test_vectorised_clearing_equals_lot_by_lot_second_price(entries, supply0, su
     got = {int(e): (int(n), float(p)) for e, n, p in zip(r.entry, r.lots, r.price, strict=True)}
     want: dict[int, tuple[int, float]] = {}
     for p in (0, 1):
-        left = {i: int(demand[i]) for i in range(len(bids))
-                if product[i] == p and bids[i] >= floors[p] and demand[i] > 0}
+        left = {
+            i: int(demand[i])
+            for i in range(len(bids))
+            if product[i] == p and bids[i] >= floors[p] and demand[i] > 0
+        }
         for _ in range(int(supply[p])):
             live = sorted(left, key=lambda i: (-bids[i], i))
             live = [i for i in live if left[i] > 0]

@@ -12,24 +12,64 @@ from admarket.cli import main
 
 @pytest.mark.parametrize("scenario", ["a", "b", "c"])
 def test_plan_smoke_check(scenario, capsys):
-    code = main(["run", "--scenarios", scenario, "--days", "1", "--buyers", "1", "--sellers",
-                 "1", "--no-progress"])
+    code = main(
+        [
+            "run",
+            "--scenarios",
+            scenario,
+            "--days",
+            "1",
+            "--buyers",
+            "1",
+            "--sellers",
+            "1",
+            "--no-progress",
+        ]
+    )
     out = capsys.readouterr().out
     assert code == 0
     assert f"scenario {scenario.upper()}" in out and "intermediary take" in out
 
 
 def test_python_dash_m_works_the_same():
-    r = subprocess.run([sys.executable, "-m", "admarket", "run", "--scenarios", "a,c", "--days",
-                        "1", "--buyers", "2", "--sellers", "2", "--no-progress"],
-                       capture_output=True, text=True)
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "admarket",
+            "run",
+            "--scenarios",
+            "a,c",
+            "--days",
+            "1",
+            "--buyers",
+            "2",
+            "--sellers",
+            "2",
+            "--no-progress",
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert r.returncode == 0, r.stderr
     assert "scenario A" in r.stdout and "scenario C" in r.stdout
 
 
 def test_table_restates_inputs_and_reports_outcomes(capsys):
-    main(["run", "--days", "2", "--buyers", "2", "--sellers", "2", "--exchange-fee", "0.2",
-          "--no-progress"])
+    main(
+        [
+            "run",
+            "--days",
+            "2",
+            "--buyers",
+            "2",
+            "--sellers",
+            "2",
+            "--exchange-fee",
+            "0.2",
+            "--no-progress",
+        ]
+    )
     out = capsys.readouterr().out
     assert "exchange fee stack 20.0% (A)" in out
     assert "(20.0%)" in out  # A's take rate restates the input
@@ -58,13 +98,24 @@ def test_bad_input_exits_2_with_one_line_and_writes_nothing(args, fragment, tmp_
 
 
 def test_unknown_option_is_a_usage_error_exit_2():
-    r = subprocess.run([sys.executable, "-m", "admarket", "run", "--bogus"], capture_output=True,
-                       text=True)
+    r = subprocess.run(
+        [sys.executable, "-m", "admarket", "run", "--bogus"], capture_output=True, text=True
+    )
     assert r.returncode == 2 and "unrecognized arguments: --bogus" in r.stderr
 
 
 def test_ledger_out_needs_scenario_c(tmp_path, capsys):
-    code = main(["run", "--scenarios", "a", "--days", "1", "--no-progress", "--ledger-out",
-                 str(tmp_path / "l.jsonl")])
+    code = main(
+        [
+            "run",
+            "--scenarios",
+            "a",
+            "--days",
+            "1",
+            "--no-progress",
+            "--ledger-out",
+            str(tmp_path / "l.jsonl"),
+        ]
+    )
     assert code == 2 and "scenario c" in capsys.readouterr().err
     assert not (tmp_path / "l.jsonl").exists()

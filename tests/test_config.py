@@ -91,7 +91,8 @@ def test_missing_file_and_unknown_preset():
 
 
 def test_cli_strings_are_coerced():
-    c = build_config(n_buyers="7", decay_rate="0.1", verify_recalls="false",
-                     campaign_budgets="1000,2000")
+    c = build_config(
+        n_buyers="7", decay_rate="0.1", verify_recalls="false", campaign_budgets="1000,2000"
+    )
     assert c.n_buyers == 7 and c.decay_rate == 0.1 and c.verify_recalls is False
     assert c.campaign_budgets == (1000.0, 2000.0)

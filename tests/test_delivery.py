@@ -13,8 +13,18 @@ CUM = np.concatenate([[0.0], np.cumsum(W)])
 def book(deals):
     b = DealBook(W, CUM, capacity=2)  # tiny capacity also exercises growth
     for i, (dtype, price, volume) in enumerate(deals):
-        b.book(campaign=i, buyer=0, seller=0, product=0, dtype=dtype, price=price,
-               volume=volume, start=0, end=10, step=0)
+        b.book(
+            campaign=i,
+            buyer=0,
+            seller=0,
+            product=0,
+            dtype=dtype,
+            price=price,
+            volume=volume,
+            start=0,
+            end=10,
+            step=0,
+        )
     return b
 
 

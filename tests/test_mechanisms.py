@@ -32,8 +32,10 @@ def _trades(m: MarketModel) -> pd.DataFrame:
 def test_null_mechanisms_off_b_and_c_trade_identically():
     b, c = finished("B", "no-rot"), finished("C", "no-rot")
     pd.testing.assert_frame_equal(_trades(b), _trades(c))
-    pd.testing.assert_frame_equal(b.campaign_outcomes().drop(columns="scenario"),
-                                  c.campaign_outcomes().drop(columns="scenario"))
+    pd.testing.assert_frame_equal(
+        b.campaign_outcomes().drop(columns="scenario"),
+        c.campaign_outcomes().drop(columns="scenario"),
+    )
     sb, sc = b.summary(), c.summary()
     assert sb["hallucinated_decisions"] == sc["hallucinated_decisions"] == 0
     assert sb["disputes"] == sc["disputes"] == 0 and sb["facts_lost"] == 0
@@ -78,8 +80,9 @@ def test_b_degrades_monotonically_as_decay_rises():
     """Averaged over seeds, more decay → lower recovery fidelity, more bad decisions."""
     fidelity, bad = [], []
     for rate in (0.0, 0.05, 0.2):
-        runs = [MarketModel("B", seed=s, decay_rate=rate, **SMALL).run().summary()
-                for s in range(3)]
+        runs = [
+            MarketModel("B", seed=s, decay_rate=rate, **SMALL).run().summary() for s in range(3)
+        ]
         fidelity.append(np.nanmean([r["recovery_fidelity"] for r in runs]))
         bad.append(np.mean([r["hallucination_rate"] for r in runs]))
     assert fidelity[0] > fidelity[1] > fidelity[2]
@@ -87,8 +90,12 @@ def test_b_degrades_monotonically_as_decay_rises():
 
 
 def test_more_load_with_less_capacity_means_more_context_loss():
-    lost = [MarketModel("B", seed=1, memory_capacity=cap, decay_rate=0.0, restart_rate=0.0,
-                        **SMALL).run().summary()["facts_lost"] for cap in (0, 200, 50)]
+    lost = [
+        MarketModel("B", seed=1, memory_capacity=cap, decay_rate=0.0, restart_rate=0.0, **SMALL)
+        .run()
+        .summary()["facts_lost"]
+        for cap in (0, 200, 50)
+    ]
     assert lost[0] == 0 < lost[1] < lost[2]
 
 
@@ -125,8 +132,11 @@ def test_audit_grades_claims_against_truth(plan_runs):
     injected = a[a["injected"]]
     assert len(injected) == s["injected"] > 0
     assert injected["is_hallucination"].mean() > 0.9  # the plan's detection target
-    assert set(injected["injection_kind"]) <= {"price_deflated", "inventory_inflated",
-                                              "history_fabricated"}
+    assert set(injected["injection_kind"]) <= {
+        "price_deflated",
+        "inventory_inflated",
+        "history_fabricated",
+    }
     per_decision = a.groupby("decision_id")["is_hallucination"].any()
     assert int(per_decision.sum()) == s["hallucinated_decisions"]
 
@@ -145,15 +155,34 @@ def test_hallucination_off_means_nothing_injected(small):
 def test_ledger_verifies_after_a_run_and_tampering_is_caught_by_the_cli(tmp_path):
     ledger = tmp_path / "ledger.jsonl"
     cmd = [sys.executable, "-m", "admarket"]
-    run = subprocess.run([*cmd, "run", "--scenarios", "c", "--days", "2", "--buyers", "2",
-                          "--sellers", "2", "--no-progress", "--ledger-out", str(ledger)],
-                         capture_output=True, text=True)
+    run = subprocess.run(
+        [
+            *cmd,
+            "run",
+            "--scenarios",
+            "c",
+            "--days",
+            "2",
+            "--buyers",
+            "2",
+            "--sellers",
+            "2",
+            "--no-progress",
+            "--ledger-out",
+            str(ledger),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert run.returncode == 0, run.stderr
     ok = subprocess.run([*cmd, "verify-ledger", str(ledger)], capture_output=True, text=True)
     assert ok.returncode == 0 and "intact" in ok.stdout
     lines = ledger.read_text().splitlines()
-    lines[3] = lines[3].replace('"price":', '"price":1', 1) if '"price":' in lines[3] else \
-        lines[3].replace('"step":', '"step":9', 1)
+    lines[3] = (
+        lines[3].replace('"price":', '"price":1', 1)
+        if '"price":' in lines[3]
+        else lines[3].replace('"step":', '"step":9', 1)
+    )
     ledger.write_text("\n".join(lines) + "\n")
     bad = subprocess.run([*cmd, "verify-ledger", str(ledger)], capture_output=True, text=True)
     assert bad.returncode == 1 and "TAMPERED" in bad.stderr

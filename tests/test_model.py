@@ -40,20 +40,39 @@ def test_same_seed_same_results_different_seed_different(small):
 
 def test_scenarios_share_demand_and_supply(plan_runs):
     mk = {s: m.market for s, m in plan_runs.items()}
-    for field in ("budget", "target_cpm", "max_cpm", "start_step", "end_step", "base_cpm",
-                  "hourly_avails", "adjacency", "eligible"):
+    for field in (
+        "budget",
+        "target_cpm",
+        "max_cpm",
+        "start_step",
+        "end_step",
+        "base_cpm",
+        "hourly_avails",
+        "adjacency",
+        "eligible",
+    ):
         assert np.array_equal(getattr(mk["A"], field), getattr(mk["B"], field)), field
         assert np.array_equal(getattr(mk["A"], field), getattr(mk["C"], field)), field
     # a market is a pure function of its config
-    assert np.array_equal(generate_market(plan_runs["A"].config).hourly_avails,
-                          mk["A"].hourly_avails)
+    assert np.array_equal(
+        generate_market(plan_runs["A"].config).hourly_avails, mk["A"].hourly_avails
+    )
 
 
 def test_money_is_conserved_to_the_cent(plan_runs):
     for sc, m in plan_runs.items():
         tx = m.transactions()
-        fees = tx[["exchange_fee", "dsp_fee", "adtech_fee", "unknown_delta", "agent_fee",
-                   "protocol_fee", "ledger_fee"]].sum(axis=1)
+        fees = tx[
+            [
+                "exchange_fee",
+                "dsp_fee",
+                "adtech_fee",
+                "unknown_delta",
+                "agent_fee",
+                "protocol_fee",
+                "ledger_fee",
+            ]
+        ].sum(axis=1)
         assert np.allclose(tx["buyer_spend"], tx["seller_revenue"] + fees, atol=1e-9), sc
         acc = m.accounts
         assert acc.gross == acc.net_to_publishers + acc.take
@@ -70,8 +89,9 @@ def test_never_more_delivered_than_available(plan_runs):
     for sc in "BC":
         m = plan_runs[sc]
         b = m.book
-        per_product = np.bincount(b.product[: b.n], weights=b.delivered[: b.n],
-                                  minlength=m.market.n_products)
+        per_product = np.bincount(
+            b.product[: b.n], weights=b.delivered[: b.n], minlength=m.market.n_products
+        )
         assert (per_product <= m.market.hourly_avails.sum(axis=1)).all()
         assert (b.field("delivered") <= b.field("volume")).all()
 

@@ -50,8 +50,13 @@ def test_buyer_opens_at_the_ask_when_it_is_below_target():
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.floats(2, 50), st.floats(0.3, 0.99), st.floats(0.5, 1.2), st.floats(1.0, 1.6),
-       st.sampled_from(sorted(TIER_TERMS)))
+@given(
+    st.floats(2, 50),
+    st.floats(0.3, 0.99),
+    st.floats(0.5, 1.2),
+    st.floats(1.0, 1.6),
+    st.sampled_from(sorted(TIER_TERMS)),
+)
 def test_agreements_respect_floor_and_buyer_max(ask, floor_share, target_share, markup, tier):
     ask = round(ask, 2)  # prices are quoted in cents
     floor = round(ask * floor_share, 2)

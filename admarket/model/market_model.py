@@ -104,7 +104,7 @@ class MarketModel(Model):
             "claims": 0,
             "wrong": 0,
         }
-        self.avails_offered = 0
+        self._offered = 0  # lots of avails offered so far (for the fill rate)
         self.datacollector = DataCollector(
             model_reporters=MODEL_REPORTERS, agenttype_reporters=AGENT_REPORTERS
         )
@@ -121,6 +121,10 @@ class MarketModel(Model):
     def day(self) -> int:
         """Current simulated day (0-based)."""
         return self.t // self.config.steps_per_day
+
+    def offered_lots(self) -> int:
+        """Lots of avails publishers have offered so far."""
+        return self._offered
 
     def candidate_products(self, buyer: int, campaign: int) -> list[int]:
         """Products a buyer can trade directly for a campaign: on the graph and eligible."""
@@ -143,6 +147,7 @@ class MarketModel(Model):
         """Advance one simulated hour."""
         spd = self.config.steps_per_day
         self.t = t = self.steps - 1
+        self._offered += int(self.market.hourly_avails[:, t].sum())
         if t % spd == 0:
             self._morning(t // spd)
         if self.exchange is not None:

@@ -1,0 +1,76 @@
+"""Invariants that must hold for any configuration and seed (hypothesis property tests)."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from admarket import MarketModel, build_config
+
+configs = st.fixed_dictionaries(
+    {
+        "seed": st.integers(0, 10_000),
+        "n_buyers": st.integers(1, 4),
+        "n_sellers": st.integers(1, 4),
+        "campaigns_per_buyer": st.integers(1, 4),
+        "days": st.integers(1, 3),
+        "exchange_fee": st.sampled_from([0.0, 0.1, 0.15, 0.3]),
+        "dsp_fee": st.sampled_from([0.0, 0.08]),
+        "agent_fee": st.sampled_from([0.0, 0.05]),
+        "protocol_fee": st.sampled_from([0.0, 0.03]),
+        "decay_rate": st.sampled_from([0.0, 0.02, 0.3]),
+        "restart_rate": st.sampled_from([0.0, 0.005, 0.5]),
+        "memory_capacity": st.sampled_from([0, 20, 400]),
+        "hallucination_rate": st.sampled_from([0.0, 0.05, 0.5]),
+        "records_per_blob": st.sampled_from([1, 50, 500]),
+        "seller_reach": st.integers(1, 4),
+    }
+)
+
+
+def _check(m: MarketModel) -> None:
+    acc, mk = m.accounts, m.market
+    tx = m.transactions()
+    # money is conserved to the cent, row by row and in total
+    fees = tx[
+        [
+            "exchange_fee",
+            "dsp_fee",
+            "adtech_fee",
+            "unknown_delta",
+            "agent_fee",
+            "protocol_fee",
+            "ledger_fee",
+        ]
+    ].sum(axis=1)
+    assert np.allclose(tx["buyer_spend"], tx["seller_revenue"] + fees, atol=1e-9)
+    assert acc.gross == acc.net_to_publishers + acc.take
+    assert acc.gross == int(acc.spent.sum())
+    # nothing negative
+    assert (acc.spent >= 0).all() and (acc.delivered >= 0).all() and acc.write_off >= 0
+    assert (tx["impressions"] >= 0).all() and (tx["buyer_spend"] >= 0).all()
+    b, n = m.book, m.book.n
+    assert (b.delivered[:n] >= 0).all() and (b.volume[:n] > 0).all()
+    # never more delivered than booked, nor than was available
+    assert (b.delivered[:n] <= b.volume[:n]).all()
+    delivered = (
+        acc.delivered_pc.sum(axis=0)
+        if m.exchange is not None
+        else np.bincount(b.product[:n], weights=b.delivered[:n], minlength=mk.n_products)
+    )
+    assert (delivered <= mk.hourly_avails.sum(axis=1)).all()
+    if m.exchange is not None:  # A: the exchange never lets a campaign overspend
+        assert (acc.spent <= np.rint(mk.budget * 100)).all()
+    if m.ledger is not None:
+        assert m.ledger.verify().ok
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(configs, st.sampled_from(["A", "B", "C"]))
+def test_invariants_hold_for_any_config_and_seed(params, scenario):
+    cfg = build_config(**params)
+    m = MarketModel(scenario, cfg).run()
+    _check(m)
+    again = MarketModel(scenario, cfg).run()
+    assert again.summary() == m.summary()
