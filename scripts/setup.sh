@@ -10,7 +10,23 @@ pick_python() {
         pyenv which python
         return
     fi
-    for c in python3.13 python3.12 python3 python; do
+    for c in python3.13 python3.12; do
+        if command -v "$c" >/dev/null 2>&1; then
+            command -v "$c"
+            return
+        fi
+    done
+    # pyenv installed but not initialised in this shell: take .python-version's directly
+    local found
+    local want
+    want=$(cat .python-version 2>/dev/null || echo 3.12)
+    found=$(ls -d "${PYENV_ROOT:-$HOME/.pyenv}"/versions/"$want"*/bin/python 2>/dev/null \
+        | sort -V | tail -1 || true)
+    if [ -n "$found" ]; then
+        echo "$found"
+        return
+    fi
+    for c in python3 python; do
         if command -v "$c" >/dev/null 2>&1; then
             command -v "$c"
             return
