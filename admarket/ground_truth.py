@@ -16,6 +16,7 @@ injected errors.
 
 from __future__ import annotations
 
+import math
 from array import array
 from typing import TYPE_CHECKING
 
@@ -81,6 +82,14 @@ class GroundTruth:
         raise KeyError(key)
 
 
+# Bits of a claim's packed flags (one small integer per claim keeps a 30-day run at scale
+# to a few bytes per claim): source and claim type in the low bits, then the grades.
+_SRC_BITS, _TYPE_SHIFT = 0, 3
+WRONG, INJECTED, CAUGHT, RECOVERED, RECOVERED_OK = (1 << b for b in range(6, 11))
+_SOURCE_CODE = {s: i for i, s in enumerate(SOURCES)}
+_TYPE_CODE = {c: i << _TYPE_SHIFT for i, c in enumerate(CLAIM_TYPES)}
+
+
 class ClaimLog:
     """Every claim every decision relied on, graded against ground truth as it is made."""
 
@@ -90,19 +99,13 @@ class ClaimLog:
         self.decision_agent: list[str] = []
         self.decision_type: list[str] = []
         self.decision_step = array("q")
-        self._cols = {
-            "decision": array("q"),
-            "claimed": array("d"),
-            "truth": array("d"),
-            "source": array("b"),
-            "ctype": array("b"),
-            "wrong": array("b"),
-            "injected": array("b"),
-            "caught": array("b"),
-            "recovered": array("b"),
-            "recovered_ok": array("b"),
-        }
-        self.keys: list[str] = []
+        self._decision = array("q")
+        self._claimed = array("d")
+        self._actual = array("d")
+        self._flags = array("H")
+        self._fact = array("q")  # index into fact_keys
+        self.fact_keys: list[str] = []
+        self._fact_id: dict[str, int] = {}
         self.injection_kind: dict[int, str] = {}  # claim row → fabrication kind
         self.bad_decisions: set[int] = set()
         self.n_wrong = 0
@@ -133,69 +136,77 @@ class ClaimLog:
     ) -> None:
         """File one claim and grade it (and the recovery that produced it, if any)."""
         truth = self._truth._value(key)
-        t = np.nan if truth is None else float(truth)
+        t = math.nan if truth is None else float(truth)
         claimed = float(claimed)
-        wrong = self.is_wrong(claimed, t)
-        c = self._cols
-        c["decision"].append(decision)
-        c["claimed"].append(claimed)
-        c["truth"].append(t)
-        c["source"].append(SOURCES.index(source))
-        c["ctype"].append(CLAIM_TYPES.index(claim_type))
-        c["wrong"].append(wrong)
-        c["injected"].append(bool(injected))
-        c["caught"].append(caught)
-        c["recovered"].append(recovered_value is not None)
-        ok = recovered_value is not None and not self.is_wrong(recovered_value, t)
-        c["recovered_ok"].append(ok)
-        if injected:
-            self.injection_kind[len(self.keys)] = injected
-            self.n_injected += 1
-            self.n_injected_acted += not caught
-        self.keys.append(key)
-        self.n_caught += caught
-        if recovered_value is not None:
-            self.n_recovered += 1
-            self.n_recovered_ok += ok
-        if wrong:
+        flags = _SOURCE_CODE[source] | _TYPE_CODE[claim_type]
+        if self.is_wrong(claimed, t):
+            flags |= WRONG
             self.n_wrong += 1
             self.bad_decisions.add(decision)
+        if injected:
+            flags |= INJECTED
+            self.injection_kind[len(self._flags)] = injected
+            self.n_injected += 1
+            self.n_injected_acted += not caught
+        if caught:
+            flags |= CAUGHT
+            self.n_caught += 1
+        if recovered_value is not None:
+            flags |= RECOVERED
+            self.n_recovered += 1
+            if not self.is_wrong(recovered_value, t):
+                flags |= RECOVERED_OK
+                self.n_recovered_ok += 1
+        fid = self._fact_id.get(key)
+        if fid is None:
+            fid = self._fact_id[key] = len(self.fact_keys)
+            self.fact_keys.append(key)
+        self._decision.append(decision)
+        self._claimed.append(claimed)
+        self._actual.append(t)
+        self._flags.append(flags)
+        self._fact.append(fid)
 
     def is_wrong(self, claimed: float, truth: float) -> bool:
         """A claim is wrong when it misses the truth beyond the audit tolerance."""
-        if np.isnan(truth):
-            return False  # nothing to check against (e.g. a fact that never existed)
-        return bool(abs(claimed - truth) > max(self.tol * abs(truth), 0.01))
+        if truth != truth:  # NaN: nothing to check against (a fact that never existed)
+            return False
+        gap = claimed - truth
+        return (gap if gap >= 0 else -gap) > max(self.tol * (truth if truth >= 0 else -truth),
+                                                  0.01)
 
     def __len__(self) -> int:
-        return len(self.keys)
+        return len(self._flags)
 
     def frame(self) -> pd.DataFrame:
         """One row per claim with its decision, agent and grade (``agent_decisions``)."""
-        c = self._cols
-        dec = np.frombuffer(c["decision"], dtype=np.int64) if len(self) else np.zeros(0, np.int64)
+        n = len(self)
+        dec = np.frombuffer(self._decision, dtype=np.int64) if n else np.zeros(0, np.int64)
+        flags = np.frombuffer(self._flags, dtype=np.uint16) if n else np.zeros(0, np.uint16)
+        fact = np.frombuffer(self._fact, dtype=np.int64) if n else np.zeros(0, np.int64)
         agents = np.array(self.decision_agent, dtype=object)
         dtypes = np.array(self.decision_type, dtype=object)
         steps = np.frombuffer(self.decision_step, dtype=np.int64) if self.decision_step else dec
+        keys = np.array(self.fact_keys, dtype=object)
         df = pd.DataFrame(
             {
-                "claim_id": np.arange(len(self)),
+                "claim_id": np.arange(n),
                 "decision_id": dec,
-                "step": steps[dec] if len(self) else dec,
-                "agent_id": agents[dec] if len(self) else dec.astype(object),
-                "decision_type": dtypes[dec] if len(self) else dec.astype(object),
+                "step": steps[dec] if n else dec,
+                "agent_id": agents[dec] if n else dec.astype(object),
+                "decision_type": dtypes[dec] if n else dec.astype(object),
                 "claim_type": pd.Categorical.from_codes(
-                    np.array(c["ctype"], dtype=np.int8), CLAIM_TYPES
+                    ((flags >> _TYPE_SHIFT) & 7).astype(np.int8), CLAIM_TYPES
                 ),
-                "fact_key": self.keys,
-                "claimed_value": np.array(c["claimed"]),
-                "actual_value": np.array(c["truth"]),
-                "source": pd.Categorical.from_codes(np.array(c["source"], dtype=np.int8), SOURCES),
-                "is_hallucination": np.array(c["wrong"], dtype=bool),
-                "injected": np.array(c["injected"], dtype=bool),
-                "caught_in_run": np.array(c["caught"], dtype=bool),
-                "recovered": np.array(c["recovered"], dtype=bool),
-                "recovered_ok": np.array(c["recovered_ok"], dtype=bool),
+                "fact_key": keys[fact] if n else fact.astype(object),
+                "claimed_value": np.frombuffer(self._claimed) if n else np.zeros(0),
+                "actual_value": np.frombuffer(self._actual) if n else np.zeros(0),
+                "source": pd.Categorical.from_codes((flags & 7).astype(np.int8), SOURCES),
+                "is_hallucination": (flags & WRONG) > 0,
+                "injected": (flags & INJECTED) > 0,
+                "caught_in_run": (flags & CAUGHT) > 0,
+                "recovered": (flags & RECOVERED) > 0,
+                "recovered_ok": (flags & RECOVERED_OK) > 0,
             }
         )
         df["agent_type"] = df["agent_id"].astype(str).str.split("-").str[0]

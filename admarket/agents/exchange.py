@@ -18,6 +18,8 @@ from admarket.accounting import cents, split_fees
 from admarket.auction import SecondPriceAuction
 from admarket.streams import AUCTION, stream
 
+CATCH_UP = 3.0  # max hourly bidding budget, as a multiple of the even pace
+
 
 class ExchangeAgent(Agent):
     """The ad exchange with its fee stack and its central database."""
@@ -47,6 +49,18 @@ class ExchangeAgent(Agent):
         max_bid = np.zeros(mk.n_campaigns)
         np.maximum.at(max_bid, self.pair_c, self.pair_bid)
         self.lot_cost_cap = np.ceil(max_bid * 100 * lot / 1000).astype(np.int64)
+        # A campaign spreads its hourly lots over its products in proportion to their
+        # declared size; the rounding remainder goes to its largest product. Pairs are
+        # sorted by campaign (np.nonzero is row-major), so campaign c owns the slice
+        # offsets[c]:offsets[c + 1] of the pair arrays.
+        self.offsets = np.searchsorted(self.pair_c, np.arange(mk.n_campaigns + 1))
+        size = mk.daily_avails[self.pair_p].astype(float)
+        total = np.bincount(self.pair_c, weights=size, minlength=mk.n_campaigns)
+        self.pair_share = size / np.maximum(total[self.pair_c], 1.0)
+        self.lead = np.full(mk.n_campaigns, -1, dtype=np.int64)  # offset of the largest
+        for c in np.unique(self.pair_c):
+            lo, hi = self.offsets[c], self.offsets[c + 1]
+            self.lead[c] = int(np.argmax(size[lo:hi]))
         self.cleared_lots = 0
 
     def clear_hour(self) -> None:
@@ -61,11 +75,15 @@ class ExchangeAgent(Agent):
         )
         if not live.any():
             return
-        # Pacing: spend up to the budget share of the flight's traffic through this hour.
+        # Pacing: spend up to the budget share of the flight's traffic through this hour,
+        # catching up on a shortfall at most CATCH_UP times the even hourly pace (as DSP
+        # pacers do), so a campaign that keeps losing does not bid for its whole backlog.
         span = mk.cum_weight[mk.end_step] - mk.cum_weight[mk.start_step]
         frac = np.clip((mk.cum_weight[t + 1] - mk.cum_weight[mk.start_step]) / span, 0, 1)
+        pace = self.budget_cents * mk.hour_weight[t] / span
         allowance = np.minimum(
-            np.floor(self.budget_cents * frac) - acc.spent, self.budget_cents - acc.spent
+            np.floor(self.budget_cents * frac) - acc.spent,
+            np.minimum(self.budget_cents - acc.spent, np.ceil(CATCH_UP * pace)),
         )
         lots_c = np.where(
             live & (self.lot_cost_cap > 0),
@@ -73,20 +91,19 @@ class ExchangeAgent(Agent):
             0,
         )
         lots_c = lots_c.astype(np.int64)
-        sel = lots_c[self.pair_c] > 0
-        pc, pp, bid = self.pair_c[sel], self.pair_p[sel], self.pair_bid[sel]
-        if pc.size == 0:
+        sel = np.nonzero((lots_c > 0) & (self.lead >= 0))[0]
+        if sel.size == 0:
             return
+        # the pair indices of the selected campaigns, as one flat array
+        lo, n = self.offsets[sel], self.offsets[sel + 1] - self.offsets[sel]
+        first = np.cumsum(n) - n
+        idx = np.repeat(lo - first, n) + np.arange(int(n.sum()))
+        demand = np.floor(np.repeat(lots_c[sel], n) * self.pair_share[idx]).astype(np.int64)
+        demand[first + self.lead[sel]] += lots_c[sel] - np.add.reduceat(demand, first)
+        keep = demand > 0
+        idx, demand = idx[keep], demand[keep]
+        pc, pp, bid = self.pair_c[idx], self.pair_p[idx], self.pair_bid[idx]
         supply = mk.hourly_avails[:, t]
-        # spread each campaign's lots over its products in proportion to their supply
-        w = supply[pp].astype(float)
-        tot = np.bincount(pc, weights=w, minlength=mk.n_campaigns)
-        demand = np.floor(lots_c[pc] * w / np.maximum(tot[pc], 1)).astype(np.int64)
-        # the lots lost to rounding go to each campaign's largest-supply product
-        short = lots_c - np.bincount(pc, weights=demand, minlength=mk.n_campaigns).astype(np.int64)
-        order = np.lexsort((-w, pc))
-        first = order[np.r_[True, pc[order][1:] != pc[order][:-1]]]
-        demand[first] += short[pc[first]]
         res = self.auction.clear(
             pp, bid, demand, mk.floor_cpm, supply, tiebreak=self._tiebreak_rng.random(pc.size)
         )

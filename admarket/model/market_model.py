@@ -410,25 +410,24 @@ class MarketModel(Model):
         self._charge_ledger(final=True)
 
     # --- bookkeeping shared with agents -----------------------------------------------------
-    def add_flow(
-        self, buyers: np.ndarray, sellers: np.ndarray, gross: np.ndarray, net: np.ndarray
-    ) -> None:
+    def add_flow(self, buyers: np.ndarray, sellers: np.ndarray, gross: np.ndarray,
+                 net: np.ndarray) -> None:
         """Add spend to the market graph's edges so that deal flow can be drawn."""
-        g = self.graph
-        flows: dict[tuple[str, str], float] = {}
+        n_b, n_s = self.config.n_buyers, self.config.n_sellers
         if self.scenario_id == "A":
-            for b, v in zip(buyers.tolist(), gross.tolist(), strict=True):
-                flows[(f"buyer-{b}", "exchange")] = flows.get((f"buyer-{b}", "exchange"), 0) + v
-            for s, v in zip(sellers.tolist(), net.tolist(), strict=True):
-                flows[("exchange", f"seller-{s}")] = flows.get(("exchange", f"seller-{s}"), 0) + v
+            by_buyer = np.bincount(buyers, weights=gross, minlength=n_b)
+            by_seller = np.bincount(sellers, weights=net, minlength=n_s)
+            flows = [((f"buyer-{b}", "exchange"), by_buyer[b]) for b in np.nonzero(by_buyer)[0]]
+            flows += [(("exchange", f"seller-{s}"), by_seller[s])
+                      for s in np.nonzero(by_seller)[0]]
         else:
-            for b, s, v in zip(buyers.tolist(), sellers.tolist(), gross.tolist(), strict=True):
-                flows[(f"buyer-{b}", f"seller-{s}")] = (
-                    flows.get((f"buyer-{b}", f"seller-{s}"), 0) + v
-                )
-        for (u, v), amount in flows.items():
-            e = g.edges[u, v]
-            e["spend"] += amount / 100.0
+            pair = np.bincount(buyers * n_s + sellers, weights=gross, minlength=n_b * n_s)
+            flows = [((f"buyer-{k // n_s}", f"seller-{k % n_s}"), pair[k])
+                     for k in np.nonzero(pair)[0]]
+        edges = self.graph.edges
+        for (u, v), amount in flows:
+            e = edges[u, v]
+            e["spend"] += float(amount) / 100.0
             e["last_step"] = self.t
 
     def log_negotiation(
