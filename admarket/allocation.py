@@ -19,8 +19,12 @@ def fill_in_order(group: np.ndarray, demand: np.ndarray, supply: np.ndarray) -> 
     """
     if group.size == 0:
         return np.zeros(0, dtype=demand.dtype)
-    starts = np.r_[0, np.nonzero(np.diff(group))[0] + 1]
+    new_group = np.empty(group.size, dtype=bool)
+    new_group[0] = True
+    np.not_equal(group[1:], group[:-1], out=new_group[1:])
     cum = np.cumsum(demand)
-    group_base = np.repeat(cum[starts] - demand[starts], np.diff(np.r_[starts, group.size]))
-    before = cum - demand - group_base
+    # cumulative demand before each claimant's group starts, carried forward
+    base = np.where(new_group, cum - demand, 0)
+    np.maximum.accumulate(base, out=base)
+    before = cum - demand - base
     return np.clip(supply[group] - before, 0, demand)

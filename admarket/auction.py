@@ -58,8 +58,9 @@ class SecondPriceAuction:
         p, b, d, idx = p[order], b[order], d[order], idx[order]
         won = fill_in_order(p, d, supply)
         # Runner-up: the next entry in the same product group, else the floor.
-        same_next = np.r_[p[1:] == p[:-1], False]
-        nxt = np.r_[b[1:], 0.0]
-        price = np.where(same_next, np.maximum(nxt, floor[p]), floor[p])
+        f = floor[p]
+        price = f.copy()
+        same_next = p[1:] == p[:-1]
+        price[:-1] = np.where(same_next, np.maximum(b[1:], f[:-1]), f[:-1])
         win = won > 0
         return Clearing(idx[win], won[win].astype(np.int64), price[win])

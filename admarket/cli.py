@@ -16,7 +16,7 @@ from typing import Any
 from admarket.config import SCENARIOS, ConfigError, MarketConfig, build_config, preset_names
 
 # Modules that contribute subcommands through ``add_commands(subparsers)``.
-COMMAND_MODULES: list[str] = []
+COMMAND_MODULES: list[str] = ["admarket.batch.commands", "admarket.viz.commands"]
 
 
 class UsageError(Exception):

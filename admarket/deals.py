@@ -105,9 +105,9 @@ class DealBook:
         remaining = self.volume[ids] - self.delivered[ids]
         rem_w = self.cum_weight[self.end[ids]] - self.cum_weight[t]
         # ceil of the paced share; the epsilon keeps float noise (10.000000001) from adding a lot
-        want = np.ceil(
-            remaining * self.hour_weight[t] / np.maximum(rem_w, 1e-12) - 1e-9
-        ).astype(np.int64)
+        want = np.ceil(remaining * self.hour_weight[t] / np.maximum(rem_w, 1e-12) - 1e-9).astype(
+            np.int64
+        )
         want = np.minimum(want, remaining)
         order = np.lexsort((ids, -self.price[ids], self.dtype[ids], self.product[ids]))
         ids, want = ids[order], want[order]

@@ -172,8 +172,7 @@ class ClaimLog:
         if truth != truth:  # NaN: nothing to check against (a fact that never existed)
             return False
         gap = claimed - truth
-        return (gap if gap >= 0 else -gap) > max(self.tol * (truth if truth >= 0 else -truth),
-                                                  0.01)
+        return (gap if gap >= 0 else -gap) > max(self.tol * (truth if truth >= 0 else -truth), 0.01)
 
     def __len__(self) -> int:
         return len(self._flags)

@@ -10,8 +10,9 @@ The goal-attainment score (0–1) weighs three things a buyer is judged on:
 ``0.5 × min(1, KPI achieved within budget / KPI target) + 0.25 × min(1, target CPM /
 effective CPM) + 0.25 × min(1, budget / spend)`` — delivery first, then price, then budget
 discipline. An overspent campaign loses twice: only the budget's share of what it achieved
-counts (overspending cannot buy attainment), and its budget term falls. A campaign that delivered nothing scores 0 on
-price. The same formula applied to the flight elapsed so far gives the daily curves.
+counts (overspending cannot buy attainment), and its budget term falls. A campaign that
+delivered nothing scores 0 on price. The same formula applied to the flight elapsed so far
+gives the daily curves.
 """
 
 from __future__ import annotations

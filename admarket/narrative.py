@@ -15,6 +15,7 @@ a digest per day), ``all`` (every story).
 
 from __future__ import annotations
 
+import bisect
 import json
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -117,8 +118,9 @@ def event_lines(tables: Mapping[str, pd.DataFrame]) -> Iterator[str]:
             )
     rows.sort(key=lambda r: (r[0], r[1]))
     run = tables["runs"].iloc[0]
+    ids = {"run_id": str(run["run_id"]), "scenario": str(run["scenario"])}
     for _, _, r in rows:
-        yield to_json({"run_id": run["run_id"], "scenario": run["scenario"], **r})
+        yield to_json({**ids, **r})
 
 
 # --- narrative -----------------------------------------------------------------------------
@@ -189,14 +191,23 @@ def _deal_stories(tables: Mapping[str, pd.DataFrame], events: list[dict], cap: i
     return out
 
 
+def _deal_of(fact_key: str) -> int | None:
+    """The deal id in a ``deal:<id>:<field>`` fact key, else None."""
+    parts = fact_key.split(":")
+    return int(parts[1]) if len(parts) == 3 and parts[0] == "deal" and parts[1].isdigit() else None
+
+
 def _hallucination_stories(tables, events: list[dict], cap: int | None) -> list[str]:
     dec = tables["agent_decisions"]
     truth = tables["ground_truth"].set_index("fact_id")["actual_value"]
     inj = dec[dec["injected"]]
+    disputes = {(e["deal"], int(e["step"])): e for e in events if e["kind"] == "dispute"}
     out = []
     for e in [e for e in events if e["kind"] == "hallucination"][:cap]:
         m = inj[
-            (inj["agent_id"] == e["agent"]) & (inj["step"] == e["step"]) & (inj["fact_key"] == e["key"])
+            (inj["agent_id"] == e["agent"])
+            & (inj["step"] == e["step"])
+            & (inj["fact_key"] == e["key"])
         ]
         who = e["agent"].split("-")[0]
         head = f"### Hallucination: {e['agent']} ({who}), day {e['day']}\n\n"
@@ -216,6 +227,14 @@ def _hallucination_stories(tables, events: list[dict], cap: int | None) -> list[
             )
         else:
             impact = "the fabricated value happened to fall within the audit tolerance"
+        deal = _deal_of(e["key"])
+        dispute = disputes.get((deal, int(e["step"]))) if deal is not None else None
+        if dispute is not None and not row["caught_in_run"]:
+            impact += (
+                f"; that day's invoice for deal {deal} went to a billing dispute "
+                f"({dispute['outcome'].replace('_', ' ')}, {_money(dispute['paid'])} paid of "
+                f"{_money(dispute['agreed'])} agreed)"
+            )
         out.append(
             head
             + claim
@@ -227,10 +246,20 @@ def _hallucination_stories(tables, events: list[dict], cap: int | None) -> list[
 
 def _rot_stories(tables, events: list[dict], cap: int | None) -> list[str]:
     dec = tables["agent_decisions"]
-    rec = dec[dec["recovered"]].sort_values("step")
-    first: dict[tuple[str, str], tuple[int, bool]] = {}
+    rec = dec[dec["recovered"]].sort_values("step", kind="stable")
+    # every recovery of each (agent, fact), in time order: a loss is answered by the first
+    # recovery of that fact at or after the loss
+    recoveries: dict[tuple[str, str], list[tuple[int, bool]]] = {}
     for r in rec[["agent_id", "fact_key", "step", "recovered_ok"]].itertuples(index=False):
-        first.setdefault((r.agent_id, r.fact_key), (int(r.step), bool(r.recovered_ok)))
+        recoveries.setdefault((r.agent_id, r.fact_key), []).append(
+            (int(r.step), bool(r.recovered_ok))
+        )
+
+    def first_after(agent: str, key: str, step: int) -> tuple[int, bool] | None:
+        seq = recoveries.get((agent, key), [])
+        i = bisect.bisect_left(seq, (step, False))
+        return seq[i] if i < len(seq) else None
+
     out = []
     losses = [e for e in events if e["kind"] in ("context_loss", "restart")]
     for e in losses[:cap]:
@@ -242,9 +271,7 @@ def _rot_stories(tables, events: list[dict], cap: int | None) -> list[str]:
             )
             out.append(text)
             continue
-        back = [first.get((e["agent"], k)) for k in keys]
-        back = [b if b is not None and b[0] >= e["step"] else None for b in back]
-        tried = [b for b in back if b is not None]
+        tried = [b for k in keys if (b := first_after(e["agent"], k, int(e["step"])))]
         ok = sum(1 for b in tried if b[1])
         lines = "\n".join(f"- `{k}`" for k in keys[:10])
         if len(keys) > 10:

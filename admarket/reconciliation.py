@@ -64,5 +64,5 @@ def reconcile(
     disputed = invoice - expected
     if ledger_backed:
         return Settlement(agreed, "dispute_ledger", gap, disputed, 0)
-    paid = expected + int(round(recovery * disputed))
+    paid = expected + round(recovery * disputed)
     return Settlement(paid, "dispute_unresolved", gap, disputed, invoice - paid)

@@ -13,11 +13,11 @@ import matplotlib
 
 matplotlib.use("Agg")  # files only: never needs a display
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
 
-from admarket.report_data import ReportData  # noqa: E402
-from admarket.report_stats import CI, mean_ci  # noqa: E402
+from admarket.report_data import ReportData
+from admarket.report_stats import CI, mean_ci
 
 COLOURS = {"A": "#d62728", "B": "#ff7f0e", "C": "#2ca02c"}
 NAMES = {"A": "A exchange", "B": "B pure A2A", "C": "C ledger A2A"}
@@ -159,9 +159,7 @@ def cost_per_mille(d: ReportData, out: Path) -> str:
             bars.append((f"{s} agent fees", d.ci(s, "agent_fee_per_mille"), COLOURS[s]))
     if "C" in d.scenarios:
         bars.append(("C ledger (run)", d.ci("C", "ledger_cost_per_mille"), "#17becf"))
-        bars.append(
-            ("C ledger unbatched", d.ci("C", "ledger_unbatched_cost_per_mille"), "#7f7f7f")
-        )
+        bars.append(("C ledger unbatched", d.ci("C", "ledger_unbatched_cost_per_mille"), "#7f7f7f"))
     fig, ax = plt.subplots(figsize=(8, 3.8))
     names = [b[0] for b in bars]
     cis = [b[1] for b in bars]

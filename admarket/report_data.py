@@ -28,7 +28,7 @@ class ReportData:
     summaries: pd.DataFrame
     daily: pd.DataFrame
     claims: pd.DataFrame  # scenario, seed, agent_type, claim_type, n, wrong
-    injected: pd.DataFrame  # scenario, seed, injected, graded_wrong, caught
+    injected: pd.DataFrame  # scenario, seed, injected, graded_wrong, caught, detected
     settlements: pd.DataFrame  # scenario, seed, outcome, n, unresolved
     plan_queries: dict[str, pd.DataFrame] = field(default_factory=dict)
     configs: dict[str, dict[str, Any]] = field(default_factory=dict)  # scenario -> config
@@ -109,7 +109,8 @@ def load(db_path: str | Path) -> ReportData:
             con,
             "SELECT r.scenario, r.seed, COUNT(d.run_id) AS injected, "
             "COALESCE(SUM(d.is_hallucination::INT), 0) AS graded_wrong, "
-            "COALESCE(SUM(d.caught_in_run::INT), 0) AS caught "
+            "COALESCE(SUM(d.caught_in_run::INT), 0) AS caught, "
+            "COALESCE(SUM((d.is_hallucination OR d.caught_in_run)::INT), 0) AS detected "
             "FROM runs r LEFT JOIN agent_decisions d ON d.run_id = r.run_id AND d.injected "
             "GROUP BY ALL ORDER BY ALL",
         )

@@ -94,9 +94,7 @@ def net_to_publishers(d: ReportData) -> Finding | None:
         mine = d.per_seed(s, "net_to_publishers")
         rel = mean_ci(v / base[k] - 1 for k, v in mine.items() if base.get(k))
         vals[f"{s}_minus_A"], vals[f"{s}_vs_A_rel"] = diff, rel
-        parts.append(
-            f"{s} − A = {_money(diff)} ({_pct(rel)} of A): {direction(diff)} in {s}"
-        )
+        parts.append(f"{s} − A = {_money(diff)} ({_pct(rel)} of A): {direction(diff)} in {s}")
     text = (
         "Net revenue reaching publishers over the run — "
         + "; ".join(f"{s}: {_money(vals[s])}" for s in d.scenarios)
@@ -107,7 +105,9 @@ def net_to_publishers(d: ReportData) -> Finding | None:
     )
     dep = _params(d, [*_FEE_PARAMS, "agent_fee", "protocol_fee", *_MEMORY_PARAMS])
     dep |= _params(d, ["hallucination_rate", "days"])
-    return Finding("net_to_publishers", "Net to publishers vs the exchange", EMERGENT, text, dep, vals)
+    return Finding(
+        "net_to_publishers", "Net to publishers vs the exchange", EMERGENT, text, dep, vals
+    )
 
 
 def goal_attainment(d: ReportData) -> Finding | None:
@@ -135,8 +135,9 @@ def hallucinated_decisions(d: ReportData) -> Finding | None:
         return None
     scen = [s for s in d.scenarios if s in ("A", "B", "C")]
     vals: dict[str, Any] = {s: d.ci(s, "hallucination_rate") for s in scen}
-    text = "Share of decisions that acted on at least one fact the ground-truth audit graded " "wrong — " + "; ".join(
-        f"{s}: {_pct(vals[s])}" for s in scen
+    text = (
+        "Share of decisions that acted on at least one fact the ground-truth audit graded "
+        "wrong — " + "; ".join(f"{s}: {_pct(vals[s])}" for s in scen)
     )
     if _has(d, "B", "C"):
         diff = d.diff("B", "C", "hallucination_rate")
@@ -149,7 +150,7 @@ def hallucinated_decisions(d: ReportData) -> Finding | None:
 
 
 def detection(d: ReportData) -> Finding | None:
-    """Audit recall of injected fabrications and the share caught during the run."""
+    """Share of injected fabrications detected (graded wrong after the fact or caught in-run)."""
     inj = d.injected[d.injected["injected"] > 0]
     if inj.empty:
         return None
@@ -159,22 +160,22 @@ def detection(d: ReportData) -> Finding | None:
         g = inj[inj["scenario"] == s]
         if g.empty:
             continue
-        recall = mean_ci(g["graded_wrong"] / g["injected"])
+        detected = mean_ci(g["detected"] / g["injected"])
         caught = mean_ci(g["caught"] / g["injected"])
         n = mean_ci(g["injected"])
-        vals[f"{s}_recall"], vals[f"{s}_caught"], vals[f"{s}_injected"] = recall, caught, n
-        target = "at or above" if recall.mean >= 0.9 else "below"
+        vals[f"{s}_detected"], vals[f"{s}_caught"], vals[f"{s}_injected"] = detected, caught, n
+        target = "at or above" if detected.mean >= 0.9 else "below"
         parts.append(
-            f"{s}: {n.fmt(',.0f')} fabricated recalls acted on or checked per run; the audit "
-            f"graded {_pct(recall)} of them wrong ({target} the 90% target), and "
-            f"{_pct(caught)} were caught in-run before use"
+            f"{s}: {n.fmt(',.0f')} fabricated recalls per run, {_pct(detected)} detected "
+            f"({target} the design's 90% target); {_pct(caught)} were caught in-run by a "
+            "ledger check before use, the rest of those detected only by the post-hoc audit"
         )
-    text = (
-        "Detection of injected fabrications — "
-        + "; ".join(parts)
-        + ". Fabrications smaller than the audit tolerance are graded correct, which is "
-        "what keeps recall below 100%."
-    )
+    text = "Detection of injected fabrications — " + "; ".join(parts) + "."
+    if any(v.mean < 1 for k, v in vals.items() if k.endswith("_detected")):
+        text += (
+            " Fabrications that land within the audit tolerance of the true value are graded "
+            "correct and count as undetected."
+        )
     dep = _params(d, [*_HALLU_PARAMS, "price_deflation_min", "price_deflation_max"])
     dep |= _params(d, ["inventory_inflation_min", "inventory_inflation_max"])
     return Finding("detection", "Detecting fabricated claims", EMERGENT, text, dep, vals)
@@ -225,7 +226,10 @@ def ledger_cost(d: ReportData) -> Finding | None:
         return None
     led = d.ci("C", "ledger_cost_per_mille")
     vals: dict[str, Any] = {"C_ledger_per_mille": led}
-    text = f"C's ledger (Sui gas + Walrus storage) cost {led.fmt('.5f', pre='$')} per 1,000 impressions"
+    text = (
+        f"C's ledger (Sui gas + Walrus storage) cost {led.fmt('.3g', pre='$')} per 1,000 "
+        "impressions"
+    )
     if _has(d, "A"):
         exch = d.ci("A", "exchange_fee_per_mille")
         a, c = d.per_seed("A", "exchange_fee_per_mille"), d.per_seed("C", "ledger_cost_per_mille")
@@ -233,7 +237,7 @@ def ledger_cost(d: ReportData) -> Finding | None:
         vals |= {"A_exchange_per_mille": exch, "ratio": ratio}
         text += (
             f", against A's intermediary fees of {exch.fmt(',.3f', pre='$')} per 1,000: the "
-            f"exchange stack costs {ratio.fmt(',.0f', unit='×')} the ledger"
+            f"exchange stack costs {ratio.fmt('.3g', unit='×')} the ledger"
         )
     unb = d.ci("C", "ledger_unbatched_cost_per_mille")
     bat = d.ci("C", "ledger_batched_cost_per_mille")
@@ -241,8 +245,8 @@ def ledger_cost(d: ReportData) -> Finding | None:
     text += (
         f". Batching effect (cost model, mean record "
         f"{d.ci('C', 'ledger_record_bytes').fmt(',.0f', unit=' bytes')}): one record per "
-        f"impression would cost {unb.fmt(',.4f', pre='$')} per 1,000; batched "
-        f"{d.param('records_per_blob')} records per blob it is {bat.fmt(',.6f', pre='$')}."
+        f"impression would cost {unb.fmt('.3g', pre='$')} per 1,000; batched "
+        f"{d.param('records_per_blob')} records per blob it is {bat.fmt('.3g', pre='$')}."
     )
     dep = _params(d, ["sui_price_usd", "wal_price_usd", "records_per_blob", *_FEE_PARAMS])
     return Finding("ledger_cost", "Ledger cost vs exchange fee", EMERGENT, text, dep, vals)

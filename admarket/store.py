@@ -99,7 +99,7 @@ def _plain(df: pd.DataFrame) -> pd.DataFrame:
     """Categoricals and object columns as plain strings, so DuckDB sees VARCHAR, not ENUM."""
     for col in df.columns:
         dt = df[col].dtype
-        if isinstance(dt, pd.CategoricalDtype) or dt == object:
+        if isinstance(dt, pd.CategoricalDtype) or dt is np.dtype(object):
             df[col] = df[col].astype("string")
     return df
 
@@ -168,26 +168,20 @@ def _ledger_costs(m: MarketModel, summary: dict[str, Any]) -> dict[str, float]:
     per_record = max(1, round(summary["impressions"] / max(1, m.ledger.n_entries)))
     cost = m.ledger.cost_model
     out["ledger_record_bytes"] = float(record_bytes)
-    out["ledger_unbatched_cost_per_mille"] = cost.per_impression_record_cost_per_mille(
-        record_bytes
-    )
+    out["ledger_unbatched_cost_per_mille"] = cost.per_impression_record_cost_per_mille(record_bytes)
     out["ledger_batched_cost_per_mille"] = cost.batched_cost_per_mille(
         record_bytes, per_record, m.config.records_per_blob
     )
     return out
 
 
-def run_tables(
-    m: MarketModel, run_id: str | None = None, point: int | None = None
-) -> dict[str, pd.DataFrame]:
-    """Every store table for one finished model, keyed by table name (no I/O)."""
+def _header_frames(m: MarketModel, point: int | None) -> dict[str, pd.DataFrame]:
+    """The one-row ``runs`` and ``summaries`` frames of a finished model."""
+    import mesa
+
     from admarket import __version__
 
-    cfg, scen = m.config, m.scenario_id
-    seed = int(cfg.seed)
-    run_id = run_id or run_id_for(scen, seed, point)
-    spd = cfg.steps_per_day
-    ids = (run_id, scen, seed)
+    cfg = m.config
     summary = m.summary()
     tx = m.transactions()
     imps = summary["impressions"]
@@ -199,20 +193,36 @@ def run_tables(
         agent_fee_per_mille=agent_fees / imps * 1000 if imps else 0.0,
         **_ledger_costs(m, summary),
     )
-    import mesa
+    run = {
+        "point": point,
+        "config": to_json(cfg.to_dict()),
+        "package_version": __version__,
+        "mesa_version": mesa.__version__,
+        "created_at": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        # Only whole, finished runs are ever written (see ``publish``), so this is always
+        # "complete"; the directory's COMPLETE marker is what readers check.
+        "status": "complete",
+    }
+    return {"runs": pd.DataFrame([run]), "summaries": pd.DataFrame([srow])}
 
-    runs = pd.DataFrame(
-        [
-            {
-                "point": point,
-                "config": to_json(cfg.to_dict()),
-                "package_version": __version__,
-                "mesa_version": mesa.__version__,
-                "created_at": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
-                "status": "complete",
-            }
-        ]
-    )
+
+def run_summary_tables(
+    m: MarketModel, run_id: str | None = None, point: int | None = None
+) -> dict[str, pd.DataFrame]:
+    """Just the ``runs`` and ``summaries`` rows of one finished model (for sweeps)."""
+    ids = (run_id or run_id_for(m.scenario_id, int(m.config.seed), point), m.scenario_id)
+    return {k: _with_ids(v, *ids, int(m.config.seed)) for k, v in _header_frames(m, point).items()}
+
+
+def run_tables(
+    m: MarketModel, run_id: str | None = None, point: int | None = None
+) -> dict[str, pd.DataFrame]:
+    """Every store table for one finished model, keyed by table name (no I/O)."""
+    cfg, scen = m.config, m.scenario_id
+    seed = int(cfg.seed)
+    run_id = run_id or run_id_for(scen, seed, point)
+    spd = cfg.steps_per_day
+    ids = (run_id, scen, seed)
     daily = m.daily_metrics()
     daily["goal_attainment_score"] = daily["daily_goal_attainment"]
     audit = m.claim_audit()
@@ -275,9 +285,8 @@ def run_tables(
     steps = m.datacollector.get_model_vars_dataframe().reset_index(names="step")
     ledger, blobs = _ledger_frames(m)
     frames = {
-        "runs": runs,
-        "summaries": pd.DataFrame([srow]),
-        "transactions": tx,
+        **_header_frames(m, point),
+        "transactions": m.transactions(),
         "campaigns": m.campaign_outcomes(),
         "daily_metrics": daily,
         "agent_decisions": decisions,

@@ -4,7 +4,7 @@ Usage::
 
     .venv/bin/python benchmarks/bench.py            # plan scale + reference points
     .venv/bin/python benchmarks/bench.py --medium   # also 100 buyers × 50 sellers
-    .venv/bin/python benchmarks/bench.py --large    # also 500 buyers × 200 sellers × 5,000 campaigns
+    .venv/bin/python benchmarks/bench.py --large    # also 500 × 200 sellers, 5,000 campaigns
 
 Each case runs in its own process so its peak resident memory is its own. Reference points
 measured in the same run: the *framework floor* (a Mesa model with the same agents and the

@@ -46,7 +46,7 @@ def test_lots_go_down_the_bid_ladder_each_paying_the_next_bid():
 
 def test_products_clear_independently():
     r = clear([9.0, 5.0, 9.0], [1, 1, 1], floor=[1.0, 3.0], supply=[1, 1], product=[0, 0, 1])
-    assert sorted(zip(r.entry.tolist(), r.price.tolist())) == [(0, 5.0), (2, 3.0)]
+    assert sorted(zip(r.entry.tolist(), r.price.tolist(), strict=True)) == [(0, 5.0), (2, 3.0)]
 
 
 @settings(max_examples=60, deadline=None)

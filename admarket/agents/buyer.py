@@ -41,8 +41,12 @@ class BuyerAgent(TraderAgent):
             if not (mk.start_step[c] <= t < mk.end_step[c]) or m.campaign_stopped[c]:
                 continue
             dec = m.claims.new_decision(self.name, "plan", t)
-            spent = self.recall(f"campaign:{c}:spent", "spend", dec,
-                                lambda c=c, dec=dec: self._reconstruct_spent(c, dec))
+            spent = self.recall(
+                f"campaign:{c}:spent",
+                "spend",
+                dec,
+                lambda c=c, dec=dec: self.reconstruct_spent(c, dec),
+            )
             if spent >= mk.budget[c] - 0.005:
                 self._stop(c, "budget spent")
             elif m.agents_hold_state:
@@ -54,14 +58,14 @@ class BuyerAgent(TraderAgent):
         committed_value = 0.0
         live = 0
         for d in self.known_deals(c):
-            end = self._deal_fact(d, c, "end", "terms", dec)
+            end = self.deal_fact(d, c, "end", "terms", dec)
             if end <= t:
                 continue
-            volume = self._deal_fact(d, c, "volume", "volume", dec)
-            done = self._deal_fact(d, c, "delivered", "delivery", dec)
+            volume = self.deal_fact(d, c, "volume", "volume", dec)
+            done = self.deal_fact(d, c, "delivered", "delivery", dec)
             if done >= volume:
                 continue
-            price = self._deal_fact(d, c, "price", "price", dec)
+            price = self.deal_fact(d, c, "price", "price", dec)
             committed_value += (volume - done) * price * lot / 1000.0
             live += 1
         # Buyers aim to deliver their budget over the flight (the impression target is a
@@ -148,17 +152,17 @@ class BuyerAgent(TraderAgent):
         listed = self.model.records.deals_of_campaign(c)
         return listed if listed is not None else self.memory.ids("deal", c)
 
-    def _deal_fact(self, d: int, c: int, attr: str, claim_type: str, dec: int) -> float:
+    def deal_fact(self, d: int, c: int, attr: str, claim_type: str, dec: int) -> float:
         return self.recall(
             f"deal:{d}:{attr}",
             claim_type,
             dec,
-            lambda: self._reconstruct_deal(d, c, attr, dec),
+            lambda: self.reconstruct_deal(d, c, attr, dec),
             "deal",
             c,
         )
 
-    def _reconstruct_deal(self, d: int, c: int, attr: str, dec: int) -> float:
+    def reconstruct_deal(self, d: int, c: int, attr: str, dec: int) -> float:
         """Best guess from what is still held: the brief's numbers, or on-pace delivery."""
         mk, lot = self.model.market, self.model.config.lot_size
         if attr == "price":
@@ -171,24 +175,21 @@ class BuyerAgent(TraderAgent):
             return float(
                 mk.target_impressions[c] // lot // self.model.config.max_deals_per_campaign
             )
-        start = self._deal_fact(d, c, "start", "terms", dec)
-        end = self._deal_fact(d, c, "end", "terms", dec)
-        volume = self._deal_fact(d, c, "volume", "volume", dec)
+        start = self.deal_fact(d, c, "start", "terms", dec)
+        end = self.deal_fact(d, c, "end", "terms", dec)
+        volume = self.deal_fact(d, c, "volume", "volume", dec)
         elapsed = min(1.0, max(0.0, (self.model.t - start) / max(1.0, end - start)))
         return float(math.floor(volume * elapsed))
 
-    def _reconstruct_spent(self, c: int, dec: int) -> float:
+    def reconstruct_spent(self, c: int, dec: int) -> float:
         lot = self.model.config.lot_size
         return sum(
-            self._deal_fact(d, c, "delivered", "delivery", dec)
-            * self._deal_fact(d, c, "price", "price", dec)
+            self.deal_fact(d, c, "delivered", "delivery", dec)
+            * self.deal_fact(d, c, "price", "price", dec)
             * lot
             / 1000.0
             for d in self.known_deals(c)
         )
-
-    def _reconstruct_delivered(self, c: int, dec: int) -> float:
-        return sum(self._deal_fact(d, c, "delivered", "delivery", dec) for d in self.known_deals(c))
 
     def _expected_fill(self, s: int, dec: int) -> float:
         """Share of paced delivery seller ``s`` has actually delivered to this buyer."""

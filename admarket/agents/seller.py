@@ -41,11 +41,11 @@ class SellerAgent(TraderAgent):
         m, spd = self.model, self.model.config.steps_per_day
         rate = 0.0
         for d in self.known_deals(p):
-            end = self._deal_fact(d, p, "end", "terms", dec)
+            end = self.deal_fact(d, p, "end", "terms", dec)
             if end <= m.t:
                 continue
-            volume = self._deal_fact(d, p, "volume", "volume", dec)
-            done = self._deal_fact(d, p, "delivered", "delivery", dec)
+            volume = self.deal_fact(d, p, "volume", "volume", dec)
+            done = self.deal_fact(d, p, "delivered", "delivery", dec)
             if done < volume:
                 rate += (volume - done) / max((end - m.t) / spd, 1.0 / spd)
         return rate
@@ -55,17 +55,17 @@ class SellerAgent(TraderAgent):
         listed = self.model.records.deals_of_product(p)
         return listed if listed is not None else self.memory.ids("deal", p)
 
-    def _deal_fact(self, d: int, p: int, attr: str, claim_type: str, dec: int) -> float:
+    def deal_fact(self, d: int, p: int, attr: str, claim_type: str, dec: int) -> float:
         return self.recall(
             f"deal:{d}:{attr}",
             claim_type,
             dec,
-            lambda: self._reconstruct_deal(d, p, attr, dec),
+            lambda: self.reconstruct_deal(d, p, attr, dec),
             "deal",
             p,
         )
 
-    def _reconstruct_deal(self, d: int, p: int, attr: str, dec: int) -> float:
+    def reconstruct_deal(self, d: int, p: int, attr: str, dec: int) -> float:
         """Best guess from what is still held, when a deal fact is lost (B)."""
         m, spd = self.model, self.model.config.steps_per_day
         if attr == "price":
@@ -75,7 +75,7 @@ class SellerAgent(TraderAgent):
         if attr == "start":
             return float(max(0, m.t - spd))
         if attr == "volume":  # no record of what is still owed beyond what was delivered
-            return self._deal_fact(d, p, "delivered", "delivery", dec)
+            return self.deal_fact(d, p, "delivered", "delivery", dec)
         return 0.0  # delivered: no record of delivery
 
     # --- selling -------------------------------------------------------------------------------
@@ -172,4 +172,4 @@ class SellerAgent(TraderAgent):
 
     def invoice_price(self, d: int, p: int, dec: int) -> float:
         """The price the seller bills deal ``d`` at: the one it remembers."""
-        return self._deal_fact(d, p, "price", "price", dec)
+        return self.deal_fact(d, p, "price", "price", dec)

@@ -25,7 +25,7 @@ import pandas as pd
 from mesa import Model
 from mesa.datacollection import DataCollector
 
-from admarket.accounting import Accounts, cents, split_fees
+from admarket.accounting import Accounts
 from admarket.agents import BuyerAgent, ExchangeAgent, SellerAgent
 from admarket.config import SCENARIOS, ConfigError, MarketConfig
 from admarket.deals import DealBook
@@ -37,8 +37,8 @@ from admarket.ledger_cost import LedgerCostModel
 from admarket.market import generate_market
 from admarket.model.reporters import AGENT_REPORTERS, MODEL_REPORTERS
 from admarket.negotiation import Outcome
-from admarket.reconciliation import reconcile
 from admarket.records import ExchangeDatabase, LedgerRecords, NoSharedRecords
+from admarket.settlement import settle_day
 
 
 class MarketModel(Model):
@@ -105,9 +105,12 @@ class MarketModel(Model):
             "wrong": 0,
         }
         self._offered = 0  # lots of avails offered so far (for the fill rate)
-        self.datacollector = DataCollector(
-            model_reporters=MODEL_REPORTERS, agenttype_reporters=AGENT_REPORTERS
-        )
+        # Model KPIs every hour; per-agent values at each day's close (they only change
+        # in the morning and evening, and copying every agent's values hourly is the
+        # costliest part of collection at scale).
+        self.datacollector = DataCollector(model_reporters=MODEL_REPORTERS)
+        self.agent_datacollector = DataCollector(agenttype_reporters=AGENT_REPORTERS)
+        self._mem_cache: tuple[int, dict[str, int]] = (-1, {})
         self.running = True
         self.datacollector.collect(self)
 
@@ -184,7 +187,7 @@ class MarketModel(Model):
 
     def _deliver(self, t: int) -> None:
         supply = self.market.hourly_avails[:, t]
-        ids, lots = self.book.deliver(t, supply)
+        ids, _ = self.book.deliver(t, supply)
         if ids.size:
             self.events.count("deliveries", int(ids.size))
 
@@ -192,185 +195,12 @@ class MarketModel(Model):
         if self.agents_hold_state:
             self.agents_deciding = True
             try:
-                self._settle_day()
+                settle_day(self)
+                self._charge_ledger()
             finally:
                 self.agents_deciding = False
         self._record_day(day)
-
-    # --- settlement (B, C) ---------------------------------------------------------------------
-    def _settle_day(self) -> None:
-        """Invoice, reconcile and pay each deal's delivery today; update both parties' books."""
-        b, cfg, mk, acc = self.book, self.config, self.market, self.accounts
-        lot, t = cfg.lot_size, self.t
-        todays = np.nonzero(b.day_delivered[: b.n] > 0)[0]
-        rows: dict[str, list] = {
-            k: []
-            for k in (
-                "campaign",
-                "buyer",
-                "seller",
-                "product",
-                "deal",
-                "lots",
-                "cpm",
-                "gross",
-                "value",
-            )
-        }
-        for d in todays.tolist():
-            c, p = int(b.campaign[d]), int(b.product[d])
-            buyer, seller = self.buyers[int(b.buyer[d])], self.sellers[int(b.seller[d])]
-            lots = int(b.day_delivered[d])
-            s_dec = self.claims.new_decision(seller.name, "invoice", t)
-            invoice = int(cents(seller.invoice_price(d, p, s_dec), lots, lot))
-            b_dec = self.claims.new_decision(buyer.name, "pay_invoice", t)
-            expected = int(cents(buyer._deal_fact(d, c, "price", "price", b_dec), lots, lot))
-            agreed = int(cents(b.price[d], lots, lot))
-            st = reconcile(
-                invoice,
-                expected,
-                agreed,
-                auto_accept=cfg.recon_auto_accept,
-                split=cfg.recon_split,
-                recovery=cfg.dispute_recovery,
-                ledger_backed=self.scenario_id == "C",
-            )
-            self.settlements.append(
-                {
-                    "step": t,
-                    "deal": d,
-                    "campaign": c,
-                    "buyer": buyer.name,
-                    "seller": seller.name,
-                    "invoice": invoice / 100,
-                    "expected": expected / 100,
-                    "agreed": agreed / 100,
-                    "paid": st.paid / 100,
-                    "outcome": st.outcome,
-                    "gap": st.gap,
-                    "disputed": st.disputed / 100,
-                    "unresolved": st.unresolved / 100,
-                }
-            )
-            if st.outcome.startswith("dispute"):
-                self.events.emit(
-                    t,
-                    "dispute",
-                    deal=d,
-                    buyer=buyer.name,
-                    seller=seller.name,
-                    invoice=invoice / 100,
-                    expected=expected / 100,
-                    agreed=agreed / 100,
-                    paid=st.paid / 100,
-                    outcome=st.outcome,
-                )
-            if st.paid < agreed:
-                acc.write_off += agreed - st.paid
-            else:
-                acc.overpaid += st.paid - agreed
-            # the parties' own books: exact fresh reports added to recalled running totals
-            u_dec = self.claims.new_decision(buyer.name, "record_delivery", t)
-            buyer.update(
-                f"campaign:{c}:spent",
-                "spend",
-                u_dec,
-                st.paid / 100,
-                lambda c=c, u=u_dec: buyer._reconstruct_spent(c, u),
-            )
-            buyer.update(
-                f"campaign:{c}:delivered",
-                "delivery",
-                u_dec,
-                lots,
-                lambda c=c, u=u_dec: buyer._reconstruct_delivered(c, u),
-            )
-            buyer.update(
-                f"deal:{d}:delivered",
-                "delivery",
-                u_dec,
-                lots,
-                lambda: buyer._reconstruct_deal(d, c, "delivered", u_dec),
-                "deal",
-                c,
-            )
-            s = int(b.seller[d])
-            for attr, delta in (("expected", float(b.day_expected[d])), ("delivered", lots)):
-                buyer.update(
-                    f"hist:{buyer.index}:{s}:{attr}", "delivery", u_dec, delta, lambda: 0.0
-                )
-            v_dec = self.claims.new_decision(seller.name, "record_delivery", t)
-            seller.update(
-                f"deal:{d}:delivered",
-                "delivery",
-                v_dec,
-                lots,
-                lambda: seller._reconstruct_deal(d, p, "delivered", v_dec),
-                "deal",
-                p,
-            )
-            # the true books
-            acc.spent[c] += st.paid
-            acc.delivered[c] += lots
-            acc.delivered_pc[c, p] += lots
-            acc.hist_expected[buyer.index, s] += b.day_expected[d]
-            acc.hist_delivered[buyer.index, s] += lots
-            b.day_delivered[d] = 0  # settled: ground truth now counts it as delivered
-            self._write_settlement(d, c, p, buyer, seller, st.paid)
-            for k, v in zip(
-                rows, (c, buyer.index, s, p, d, lots, b.price[d], st.paid, agreed), strict=True
-            ):
-                rows[k].append(v)
-        b.day_expected[: b.n] = 0.0
-        if rows["deal"]:
-            arr = {k: np.asarray(v) for k, v in rows.items()}
-            fees, net = split_fees(arr["gross"], self.fee_rates)
-            acc.record(
-                step=t,
-                kind="settlement",
-                campaign=arr["campaign"],
-                buyer=arr["buyer"],
-                seller=arr["seller"],
-                product=arr["product"],
-                deal=arr["deal"],
-                lots=arr["lots"],
-                cpm=arr["cpm"],
-                gross=arr["gross"],
-                fees=fees,
-                net=net,
-                value=arr["value"],
-                lot_size=lot,
-            )
-            self.add_flow(arr["buyer"], arr["seller"], arr["gross"], net)
-        self._charge_ledger()
-
-    def _write_settlement(self, d: int, c: int, p: int, buyer, seller, paid: int) -> None:
-        """C: record today's delivery (seller) and payment (buyer) on the ledger."""
-        if self.ledger is None:
-            return
-        b, acc, t = self.book, self.accounts, self.t
-        s = seller.index
-        self.records.write(
-            "delivery",
-            {"deal": d, "facts": {f"deal:{d}:delivered": float(b.delivered[d])}},
-            seller.name,
-            t,
-        )
-        self.records.write(
-            "settlement",
-            {
-                "deal": d,
-                "paid": paid / 100,
-                "facts": {
-                    f"campaign:{c}:spent": acc.spent[c] / 100,
-                    f"campaign:{c}:delivered": float(acc.delivered[c]),
-                    f"hist:{buyer.index}:{s}:expected": float(acc.hist_expected[buyer.index, s]),
-                    f"hist:{buyer.index}:{s}:delivered": float(acc.hist_delivered[buyer.index, s]),
-                },
-            },
-            buyer.name,
-            t,
-        )
+        self.agent_datacollector.collect(self)
 
     def _charge_ledger(self, final: bool = False) -> None:
         """C: bill the cost of newly sealed blobs to sellers, pro rata to their revenue so far."""
@@ -410,20 +240,21 @@ class MarketModel(Model):
         self._charge_ledger(final=True)
 
     # --- bookkeeping shared with agents -----------------------------------------------------
-    def add_flow(self, buyers: np.ndarray, sellers: np.ndarray, gross: np.ndarray,
-                 net: np.ndarray) -> None:
+    def add_flow(
+        self, buyers: np.ndarray, sellers: np.ndarray, gross: np.ndarray, net: np.ndarray
+    ) -> None:
         """Add spend to the market graph's edges so that deal flow can be drawn."""
         n_b, n_s = self.config.n_buyers, self.config.n_sellers
         if self.scenario_id == "A":
             by_buyer = np.bincount(buyers, weights=gross, minlength=n_b)
             by_seller = np.bincount(sellers, weights=net, minlength=n_s)
             flows = [((f"buyer-{b}", "exchange"), by_buyer[b]) for b in np.nonzero(by_buyer)[0]]
-            flows += [(("exchange", f"seller-{s}"), by_seller[s])
-                      for s in np.nonzero(by_seller)[0]]
+            flows += [(("exchange", f"seller-{s}"), by_seller[s]) for s in np.nonzero(by_seller)[0]]
         else:
             pair = np.bincount(buyers * n_s + sellers, weights=gross, minlength=n_b * n_s)
-            flows = [((f"buyer-{k // n_s}", f"seller-{k % n_s}"), pair[k])
-                     for k in np.nonzero(pair)[0]]
+            flows = [
+                ((f"buyer-{k // n_s}", f"seller-{k % n_s}"), pair[k]) for k in np.nonzero(pair)[0]
+            ]
         edges = self.graph.edges
         for (u, v), amount in flows:
             e = edges[u, v]
@@ -518,12 +349,16 @@ class MarketModel(Model):
 
     def memory_totals(self) -> dict[str, int]:
         """Facts held and lost, and restarts, summed over every trading agent."""
+        if self._mem_cache[0] == self.steps:  # memory changes only at day boundaries
+            return self._mem_cache[1]
         held = lost = restarts = 0
         for a in (*self.buyers, *self.sellers):
             held += len(a.memory)
             lost += a.memory.stats.lost
             restarts += a.memory.stats.restarts
-        return {"held": held, "lost": lost, "restarts": restarts}
+        totals = {"held": held, "lost": lost, "restarts": restarts}
+        self._mem_cache = (self.steps, totals)
+        return totals
 
     # --- results ------------------------------------------------------------------------------
     def campaign_outcomes(self) -> pd.DataFrame:

@@ -1,0 +1,197 @@
+"""The evening settlement of direct deals (scenarios B and C).
+
+Each evening, for every deal that delivered today, the seller invoices what its ad server
+delivered at the price it *remembers*; the buyer checks the invoice against the price *it*
+remembers; the two are reconciled (:mod:`admarket.reconciliation`) and the buyer pays.
+Then both parties update their own books — delivery per deal, spend per campaign, delivery
+history per counterpart — by recalling each running total and adding the day's exact
+report, so a total that was lost and wrongly reconstructed stays wrong. In C the day's
+deliveries (one batch per seller) and payments (one batch per buyer) go on the ledger.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from admarket.accounting import cents, split_fees
+from admarket.reconciliation import reconcile
+
+if TYPE_CHECKING:  # pragma: no cover
+    from admarket.model.market_model import MarketModel
+
+
+def settle_day(m: MarketModel) -> None:
+    """Invoice, reconcile and pay today's deliveries; update both parties' books."""
+    b, cfg, acc, t = m.book, m.config, m.accounts, m.t
+    lot = cfg.lot_size
+    today = b.day_delivered[: b.n].copy()
+    todays = np.nonzero(today > 0)[0].tolist()
+    paid_by_campaign: dict[int, int] = defaultdict(int)
+    delivered_by_seller: dict[int, dict[str, float]] = defaultdict(dict)
+    rows: dict[str, list] = defaultdict(list)
+    for d in todays:
+        c, p = int(b.campaign[d]), int(b.product[d])
+        buyer, seller = m.buyers[int(b.buyer[d])], m.sellers[int(b.seller[d])]
+        lots = int(b.day_delivered[d])
+        s_dec = m.claims.new_decision(seller.name, "invoice", t)
+        invoice = int(cents(seller.invoice_price(d, p, s_dec), lots, lot))
+        b_dec = m.claims.new_decision(buyer.name, "pay_invoice", t)
+        expected = int(cents(buyer.deal_fact(d, c, "price", "price", b_dec), lots, lot))
+        agreed = int(cents(b.price[d], lots, lot))
+        st = reconcile(
+            invoice,
+            expected,
+            agreed,
+            auto_accept=cfg.recon_auto_accept,
+            split=cfg.recon_split,
+            recovery=cfg.dispute_recovery,
+            ledger_backed=m.ledger is not None,
+        )
+        record = {
+            "step": t,
+            "deal": d,
+            "campaign": c,
+            "buyer": buyer.name,
+            "seller": seller.name,
+            "invoice": invoice / 100,
+            "expected": expected / 100,
+            "agreed": agreed / 100,
+            "paid": st.paid / 100,
+            "outcome": st.outcome,
+            "gap": st.gap,
+            "disputed": st.disputed / 100,
+            "unresolved": st.unresolved / 100,
+        }
+        m.settlements.append(record)
+        if st.disputed:
+            m.events.emit(t, "dispute", **{k: v for k, v in record.items() if k != "step"})
+        if st.paid < agreed:
+            acc.write_off += agreed - st.paid
+        else:
+            acc.overpaid += st.paid - agreed
+        # both parties add today's exact delivery report to the total they recall
+        buyer.update(
+            f"deal:{d}:delivered",
+            "delivery",
+            b_dec,
+            lots,
+            lambda d=d, c=c, u=b_dec, a=buyer: a.reconstruct_deal(d, c, "delivered", u),
+            "deal",
+            c,
+        )
+        seller.update(
+            f"deal:{d}:delivered",
+            "delivery",
+            s_dec,
+            lots,
+            lambda d=d, p=p, u=s_dec, s=seller: s.reconstruct_deal(d, p, "delivered", u),
+            "deal",
+            p,
+        )
+        b.day_delivered[d] = 0  # settled: ground truth now counts it as delivered
+        delivered_by_seller[seller.index][f"deal:{d}:delivered"] = float(b.delivered[d])
+        paid_by_campaign[c] += st.paid
+        acc.delivered[c] += lots
+        acc.delivered_pc[c, p] += lots
+        for k, v in (
+            ("campaign", c),
+            ("buyer", buyer.index),
+            ("seller", seller.index),
+            ("product", p),
+            ("deal", d),
+            ("lots", lots),
+            ("cpm", b.price[d]),
+            ("gross", st.paid),
+            ("value", agreed),
+        ):
+            rows[k].append(v)
+    ledger_facts = _update_spend(m, paid_by_campaign)
+    _update_history(m, today, ledger_facts)
+    _write_ledger(m, delivered_by_seller, ledger_facts)
+    _record_transactions(m, rows)
+
+
+def _update_spend(m: MarketModel, paid_by_campaign: dict[int, int]) -> dict[int, dict]:
+    """Each buyer adds what it paid today to the spend it recalls, per campaign."""
+    t, acc, mk = m.t, m.accounts, m.market
+    facts: dict[int, dict[str, float]] = defaultdict(dict)
+    for c, paid in sorted(paid_by_campaign.items()):
+        buyer = m.buyers[int(mk.campaign_buyer[c])]
+        dec = m.claims.new_decision(buyer.name, "record_spend", t)
+        buyer.update(
+            f"campaign:{c}:spent",
+            "spend",
+            dec,
+            paid / 100,
+            lambda c=c, u=dec, a=buyer: a.reconstruct_spent(c, u),
+        )
+        acc.spent[c] += paid
+        facts[buyer.index][f"campaign:{c}:spent"] = acc.spent[c] / 100
+    return facts
+
+
+def _update_history(m: MarketModel, today: np.ndarray, facts: dict[int, dict]) -> None:
+    """Each buyer adds today's paced and actual delivery to its history with each seller."""
+    b, acc, t = m.book, m.accounts, m.t
+    n = b.n
+    n_s = m.config.n_sellers
+    pair = b.buyer[:n] * n_s + b.seller[:n]
+    size = m.config.n_buyers * n_s
+    expected = np.bincount(pair, weights=b.day_expected[:n], minlength=size)
+    delivered = np.bincount(pair, weights=today, minlength=size)
+    for k in np.nonzero(expected > 0)[0].tolist():
+        buyer, s = m.buyers[k // n_s], k % n_s
+        dec = m.claims.new_decision(buyer.name, "record_history", t)
+        for attr, delta, arr in (
+            ("expected", expected[k], acc.hist_expected),
+            ("delivered", delivered[k], acc.hist_delivered),
+        ):
+            key = f"hist:{buyer.index}:{s}:{attr}"
+            buyer.update(key, "delivery", dec, float(delta), _zero)
+            arr[buyer.index, s] += delta
+            facts[buyer.index][key] = float(arr[buyer.index, s])
+    b.day_expected[:n] = 0.0
+
+
+def _zero() -> float:
+    return 0.0  # no memory of any delivery from this seller
+
+
+def _write_ledger(
+    m: MarketModel, delivered_by_seller: dict[int, dict], facts_by_buyer: dict[int, dict]
+) -> None:
+    """C: one delivery batch per seller and one settlement batch per buyer, today."""
+    if m.ledger is None:
+        return
+    for s, facts in sorted(delivered_by_seller.items()):
+        m.records.write("delivery", {"facts": facts}, m.sellers[s].name, m.t)
+    for bi, facts in sorted(facts_by_buyer.items()):
+        m.records.write("settlement", {"facts": facts}, m.buyers[bi].name, m.t)
+
+
+def _record_transactions(m: MarketModel, rows: dict[str, list]) -> None:
+    """Today's settlements as transaction rows, fees split from what was paid."""
+    if not rows:
+        return
+    arr = {k: np.asarray(v) for k, v in rows.items()}
+    fees, net = split_fees(arr["gross"], m.fee_rates)
+    m.accounts.record(
+        step=m.t,
+        kind="settlement",
+        campaign=arr["campaign"],
+        buyer=arr["buyer"],
+        seller=arr["seller"],
+        product=arr["product"],
+        deal=arr["deal"],
+        lots=arr["lots"],
+        cpm=arr["cpm"],
+        gross=arr["gross"],
+        fees=fees,
+        net=net,
+        value=arr["value"],
+        lot_size=m.config.lot_size,
+    )
+    m.add_flow(arr["buyer"], arr["seller"], arr["gross"], net)

@@ -1,0 +1,118 @@
+"""compare: deterministic whatever the process count, batch_run compatible, and atomic."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from admarket import MarketModel, build_config
+from admarket.batch import batch_run, compare, seed_list
+from admarket.cli import main
+from admarket.config import ConfigError
+from admarket.store import COMPLETE_MARKER, query
+
+SMALL = {"n_buyers": 3, "n_sellers": 3, "campaigns_per_buyer": 4, "days": 2}
+CMP_ARGS = ["--buyers", "3", "--sellers", "3", "--campaigns-per-buyer", "4", "--days", "2"]
+
+
+def _tables(out) -> dict[str, pd.DataFrame]:
+    """The store's tables in a canonical row order (created_at is wall-clock, so left out)."""
+    names = ("runs", "summaries", "transactions", "agent_decisions", "ledger", "events")
+    return {
+        t: query(
+            out, f"SELECT * {'EXCLUDE (created_at)' if t == 'runs' else ''} FROM {t} ORDER BY ALL"
+        )
+        for t in names
+    }
+
+
+def test_compare_is_identical_with_one_or_two_processes(tmp_path):
+    cfg = build_config(**SMALL)
+    one = compare(cfg, [3, 4], processes=1, out=tmp_path / "p1")
+    two = compare(cfg, [3, 4], processes=2, out=tmp_path / "p2")
+    pd.testing.assert_frame_equal(one, two)
+    assert list(one["run_id"]) == [f"s{s:06d}-{x}" for s in (3, 4) for x in "ABC"]
+    t1, t2 = _tables(tmp_path / "p1"), _tables(tmp_path / "p2")
+    for name in t1:
+        pd.testing.assert_frame_equal(t1[name], t2[name], obj=name)
+
+
+def test_seeds_are_common_random_numbers_and_distinct():
+    cfg = build_config(**SMALL)
+    res = batch_run(
+        MarketModel,
+        {"scenario": ["A", "B"], "config": cfg},
+        rng=[1, 2],
+        display_progress=False,
+        collect="summary",
+    )
+    assert [(r["scenario"], r["seed"]) for r in res] == [("A", 1), ("B", 1), ("A", 2), ("B", 2)]
+    b1 = MarketModel("B", cfg.replace(seed=1)).run().summary()
+    assert res[1]["gross_spend"] == pytest.approx(b1["gross_spend"])
+    assert res[0]["gross_spend"] != res[2]["gross_spend"]
+
+
+def test_matches_mesa_batch_run():
+    from mesa import batch_run as mesa_batch_run
+
+    cfg = build_config(**SMALL)
+    ours = batch_run(
+        MarketModel,
+        {"scenario": "C", "config": cfg},
+        rng=[5],
+        display_progress=False,
+        collect="summary",
+    )
+    theirs = mesa_batch_run(
+        MarketModel,
+        {"scenario": "C", "config": cfg},
+        rng=[5],
+        number_processes=1,
+        display_progress=False,
+        max_steps=10_000,
+    )
+    assert theirs[0]["gross_spend"] == pytest.approx(ours[0]["gross_spend"])
+    assert theirs[0]["Step"] == ours[0]["Step"] == cfg.steps
+
+
+def test_interrupted_compare_leaves_no_complete_result(tmp_path, monkeypatch, capsys):
+    out = tmp_path / "run"
+    assert main(["compare", *CMP_ARGS, "--seeds", "1", "--no-progress", "--out", str(out)]) == 0
+    assert (out / COMPLETE_MARKER).is_file()
+
+    import admarket.report
+
+    def boom(*a, **k):
+        raise KeyboardInterrupt  # as if Ctrl-C arrived while the report was being written
+
+    monkeypatch.setattr(admarket.report, "write_report", boom)
+    code = main(["compare", *CMP_ARGS, "--seeds", "2", "--no-progress", "--out", str(out)])
+    assert code == 130
+    assert not (out / COMPLETE_MARKER).exists()  # the older complete result is no longer marked
+    assert not list(out.glob(".tmp-*"))
+    capsys.readouterr()
+    assert main(["report", str(out)]) == 2
+    assert "COMPLETE" in capsys.readouterr().err
+    assert main(["query", str(out), "--name", "fee_extraction"]) == 2
+
+
+def test_failure_mid_write_is_not_complete(tmp_path, monkeypatch):
+    import admarket.store
+
+    def fail(*a, **k):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(admarket.store, "write_tables", fail)
+    with pytest.raises(RuntimeError):
+        compare(build_config(**SMALL), [1], ["B"], out=tmp_path / "x")
+    assert not (tmp_path / "x" / COMPLETE_MARKER).exists()
+    assert not (tmp_path / "x" / "admarket.duckdb").exists()
+
+
+def test_bad_options_fail_before_running(tmp_path, capsys):
+    with pytest.raises(ConfigError):
+        seed_list(0, 1)
+    assert main(["compare", "--seeds", "0", "--out", str(tmp_path / "a")]) == 2
+    assert main(["compare", "--set", "decay_rate=2", "--out", str(tmp_path / "b")]) == 2
+    assert main(["compare", "--processes", "0", "--out", str(tmp_path / "c")]) == 2
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()

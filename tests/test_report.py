@@ -1,0 +1,110 @@
+"""Report generation end to end: files, charts, findings, and numbers equal to the store's."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from admarket import build_config
+from admarket.batch import compare
+from admarket.cli import main
+from admarket.report_stats import direction, mean_ci, paired_diff
+from admarket.store import query
+
+SMALL = {"n_buyers": 3, "n_sellers": 3, "campaigns_per_buyer": 4, "days": 3, "seed": 11}
+CHARTS = {
+    "fee_extraction.png",
+    "goal_achievement.png",
+    "context_rot.png",
+    "hallucination_heatmap.png",
+    "cost_per_mille.png",
+    "dispute_outcomes.png",
+}
+
+
+@pytest.fixture(scope="module")
+def compared(tmp_path_factory):
+    """A, B, C × 3 seeds on a small market, written with its report."""
+    out = tmp_path_factory.mktemp("cmp")
+    compare(build_config(**SMALL), [11, 12, 13], processes=1, out=out)
+    return out
+
+
+def test_report_files_exist_and_html_is_self_contained(compared):
+    for name in ("report.md", "report.html", "report.json", "COMPLETE", "admarket.duckdb"):
+        assert (compared / name).is_file(), name
+    assert {p.name for p in (compared / "charts").iterdir()} == CHARTS
+    html = (compared / "report.html").read_text()
+    assert html.count("data:image/png;base64,") == len(CHARTS)
+    assert 'src="charts/' not in html and "http" not in html.split("<body>")[1]
+    md = (compared / "report.md").read_text()
+    for chart in CHARTS:
+        assert f"(charts/{chart})" in md
+
+
+def test_report_numbers_equal_store_numbers(compared):
+    data = json.loads((compared / "report.json").read_text())
+    md = (compared / "report.md").read_text()
+    per_seed = query(compared, "SELECT scenario, seed, take_rate FROM summaries ORDER BY ALL")
+    take = next(f for f in data["findings"] if f["key"] == "take_rate")
+    for s in ("A", "B", "C"):
+        ci = mean_ci(per_seed[per_seed["scenario"] == s]["take_rate"])
+        assert take["values"][s]["mean"] == pytest.approx(ci.mean)
+        assert take["values"][s]["n"] == 3
+        assert f"{ci.mean * 100:.1f}% [95% CI {ci.lo * 100:.1f}%, {ci.hi * 100:.1f}%]" in md
+    gross = query(compared, "SELECT AVG(gross_spend) AS g FROM summaries WHERE scenario='B'")
+    assert f"${gross['g'].iloc[0]:,.0f} [95% CI" in md
+    # the plan's queries appear in the report exactly as the store answers them
+    fee = query(compared, _plan("fee_extraction"))
+    assert data["plan_queries"]["fee_extraction"] == json.loads(fee.to_json(orient="records"))
+
+
+def _plan(name: str) -> str:
+    from admarket.store import query_sql
+
+    return query_sql(name)
+
+
+def test_findings_are_labelled_with_parameters(compared):
+    data = json.loads((compared / "report.json").read_text())
+    findings = data["findings"]
+    assert len(findings) >= 5
+    assert {f["label"] for f in findings} <= {"input restated", "emergent outcome"}
+    assert any(f["label"] == "input restated" for f in findings)
+    assert any(f["label"] == "emergent outcome" for f in findings)
+    cfg = build_config(**SMALL).to_dict()
+    for f in findings:
+        assert f["depends_on"], f["key"]
+        for k, v in f["depends_on"].items():
+            assert v == json.loads(json.dumps(cfg[k])), (f["key"], k)
+    md = (compared / "report.md").read_text()
+    assert md.count("Depends on:") == len(findings)
+
+
+def test_report_command_regenerates_without_rerunning(compared, capsys):
+    before = (compared / "report.json").read_text()
+    (compared / "report.md").unlink()
+    assert main(["report", str(compared)]) == 0
+    assert (compared / "report.md").is_file()
+    after = json.loads((compared / "report.json").read_text())
+    assert after["findings"] == json.loads(before)["findings"]
+
+
+def test_single_seed_report_says_no_interval(tmp_path):
+    compare(build_config(**SMALL), [5], ["A", "B"], out=tmp_path)
+    md = (tmp_path / "report.md").read_text()
+    assert "n=1, no interval" in md
+    assert "[95% CI" not in md
+
+
+def test_mean_ci_and_direction():
+    ci = mean_ci([1.0, 2.0, 3.0])
+    assert ci.mean == 2.0 and ci.half == pytest.approx(4.303 / 3**0.5)
+    assert mean_ci([4.0]).n == 1 and "n=1, no interval" in mean_ci([4.0]).fmt()
+    up = paired_diff({1: 2.0, 2: 3.0, 3: 4.0}, {1: 1.0, 2: 2.1, 3: 2.9})
+    assert direction(up) == "higher"
+    assert direction(paired_diff({1: 1.0, 2: 2.0}, {1: 2.0, 2: 1.0})) == (
+        "no significant difference"
+    )
+    assert direction(paired_diff({1: 0.0, 2: 0.1}, {1: 1.0, 2: 1.2})) == "lower"

@@ -1,0 +1,168 @@
+"""The run store: schema, the plan's four queries, logs, and refusing incomplete results."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from admarket import MarketModel, __version__, build_config
+from admarket.cli import main
+from admarket.narrative import event_lines, render_narrative
+from admarket.runner import run_scenarios
+from admarket.store import (
+    COMPLETE_MARKER,
+    QUERY_NAMES,
+    STORE_NAME,
+    TABLES,
+    query,
+    query_sql,
+    run_tables,
+)
+
+SMALL = {"n_buyers": 3, "n_sellers": 3, "campaigns_per_buyer": 4, "days": 3, "seed": 7}
+
+
+@pytest.fixture(scope="module")
+def stored(tmp_path_factory):
+    """A, B and C on one small market, written with ``run --out`` semantics."""
+    out = tmp_path_factory.mktemp("run")
+    models = run_scenarios(build_config(**SMALL), ["A", "B", "C"], progress=False, out=str(out))
+    return out, {m.scenario_id: m for m in models}
+
+
+def test_every_table_exists_with_run_scenario_seed(stored):
+    out, _ = stored
+    names = set(query(out, "SHOW TABLES")["name"])
+    assert set(TABLES) <= names
+    for t in TABLES:
+        cols = set(query(out, f"DESCRIBE {t}")["column_name"])
+        assert {"run_id", "seed"} <= cols, t
+        # ground_truth omits scenario so the plan's hallucination query stays unambiguous
+        assert ("scenario" in cols) == (t != "ground_truth"), t
+
+
+def test_plan_query_columns_exist(stored):
+    out, _ = stored
+    need = {
+        "transactions": {"buyer_spend", "seller_revenue", "scenario"},
+        "campaigns": {"actual_impressions", "target_impressions", "actual_cpm", "target_cpm"},
+        "daily_metrics": {"simulation_day", "daily_goal_attainment", "agent_restart_events"},
+        "agent_decisions": {"agent_type", "decision_basis_verified", "claimed_fact_id"},
+        "ground_truth": {"fact_id"},
+    }
+    for t, cols in need.items():
+        assert cols <= set(query(out, f"DESCRIBE {t}")["column_name"]), t
+
+
+def test_runs_table_holds_config_seed_version(stored):
+    out, models = stored
+    runs = query(out, "SELECT * FROM runs ORDER BY scenario")
+    assert list(runs["scenario"]) == ["A", "B", "C"]
+    assert set(runs["status"]) == {"complete"}
+    assert set(runs["package_version"]) == {__version__}
+    for r in runs.itertuples():
+        assert json.loads(r.config) == json.loads(json.dumps(models[r.scenario].config.to_dict()))
+        assert r.seed == SMALL["seed"]
+
+
+def test_fee_extraction_query_matches_model(stored):
+    out, models = stored
+    df = query(out, query_sql("fee_extraction")).set_index("scenario")
+    for s, m in models.items():
+        summ = m.summary()
+        assert df.loc[s, "gross_spend"] == pytest.approx(summ["gross_spend"])
+        assert df.loc[s, "net_to_publisher"] == pytest.approx(summ["net_to_publishers"])
+        assert df.loc[s, "take_rate_pct"] == pytest.approx(summ["take_rate"] * 100)
+
+
+def test_goal_achievement_query_matches_model(stored):
+    out, models = stored
+    df = query(out, query_sql("goal_achievement")).set_index("scenario")
+    for s, m in models.items():
+        summ = m.summary()
+        assert df.loc[s, "total_campaigns"] == summ["campaigns"]
+        assert df.loc[s, "hit_impression_goal"] == summ["hit_impression_goal"]
+        assert df.loc[s, "hit_cpm_goal"] == summ["hit_cpm_goal"]
+        assert df.loc[s, "avg_goal_attainment"] == pytest.approx(summ["mean_goal_attainment"])
+
+
+def test_context_rot_query_has_one_row_per_scenario_day(stored):
+    out, models = stored
+    df = query(out, query_sql("context_rot"))
+    assert len(df) == 3 * SMALL["days"]
+    b = df[df["scenario"] == "B"]
+    assert b["context_losses"].sum() == models["B"].summary()["facts_lost"]
+    a = df[df["scenario"] == "A"]
+    assert a["context_losses"].sum() == 0 and a["recovery_fidelity"].isna().all()
+
+
+def test_hallucination_query_matches_claim_audit(stored):
+    out, models = stored
+    df = query(out, query_sql("hallucination_rate"))
+    for s, m in models.items():
+        audit = m.claim_audit()
+        g = df[df["scenario"] == s]
+        assert g["total_decisions"].sum() == len(audit)
+        assert g["hallucinated_decisions"].sum() == int(audit["is_hallucination"].sum())
+    assert df[df["scenario"] == "C"]["hallucinated_decisions"].sum() == 0
+
+
+def test_ledger_and_events_are_stored_exactly(stored):
+    out, models = stored
+    c = models["C"]
+    led = query(out, "SELECT entry_id, hash, payload FROM ledger ORDER BY entry_id")
+    assert len(led) == c.ledger.n_entries
+    assert list(led["hash"]) == [e.hash for e in c.ledger.entries]
+    assert json.loads(led["payload"].iloc[0]) == c.ledger.entries[0].payload
+    ev = query(out, "SELECT scenario, COUNT(*) AS n FROM events GROUP BY scenario")
+    counts = dict(zip(ev["scenario"], ev["n"], strict=True))
+    for s, m in models.items():
+        assert counts.get(s, 0) == len(m.events.records)
+
+
+def test_event_log_and_narrative_come_from_real_events(stored):
+    out, models = stored
+    logs = out / "logs"
+    lines = (logs / f"s{SMALL['seed']:06d}-C.events.jsonl").read_text().splitlines()
+    recs = [json.loads(x) for x in lines]
+    kinds = {r["kind"] for r in recs}
+    assert {"deal", "delivery", "fee", "ledger_write"} <= kinds
+    steps = [r["step"] for r in recs]
+    assert steps == sorted(steps)
+    assert sum(r["kind"] == "ledger_write" for r in recs) == models["C"].ledger.n_entries
+    text = (logs / f"s{SMALL['seed']:06d}-B.narrative.md").read_text()
+    assert "## Deals" in text and "Deal completed" in text
+
+
+def test_narrative_verbosity_caps_stories():
+    m_tables = run_tables(MarketModel("B", build_config(**{**SMALL, "days": 4})).run())
+    key = render_narrative(m_tables, "key")
+    full = render_narrative(m_tables, "all")
+    assert key.count("### Deal completed") <= 5
+    assert full.count("### Deal completed") == (m_tables["events"]["kind"] == "deal").sum()
+    assert "Day by day" in render_narrative(m_tables, "daily") and "Day by day" not in key
+    assert sum(1 for _ in event_lines(m_tables)) > len(m_tables["events"])
+
+
+def test_cli_query_prints_tables(stored, capsys):
+    out, _ = stored
+    for name in QUERY_NAMES:
+        assert main(["query", str(out), "--name", name]) == 0
+        assert "scenario" in capsys.readouterr().out
+    assert main(["query", str(out), "--sql", "SELECT COUNT(*) AS n FROM runs"]) == 0
+    assert capsys.readouterr().out.split() == ["n", "3"]
+    assert main(["query", str(out), "--sql", "SELECT nope FROM runs"]) == 2
+    assert "query failed" in capsys.readouterr().err
+
+
+def test_readers_refuse_a_directory_without_complete_marker(stored, tmp_path, capsys):
+    out, _ = stored
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    (copy / STORE_NAME).write_bytes((out / STORE_NAME).read_bytes())
+    assert not (copy / COMPLETE_MARKER).exists()
+    assert main(["query", str(copy), "--name", "fee_extraction"]) == 2
+    assert "COMPLETE" in capsys.readouterr().err
+    assert main(["report", str(copy)]) == 2
+    assert main(["report", str(tmp_path / "missing")]) == 2

@@ -1,0 +1,85 @@
+"""sweep: tidy results over a grid, break-even against A, and its files."""
+
+from __future__ import annotations
+
+import pytest
+
+from admarket import build_config
+from admarket.batch import break_even, parse_grid, sweep
+from admarket.cli import main
+from admarket.config import ConfigError
+from admarket.store import COMPLETE_MARKER, query
+
+SMALL = {"n_buyers": 3, "n_sellers": 3, "campaigns_per_buyer": 4, "days": 2}
+
+
+@pytest.fixture(scope="module")
+def swept(tmp_path_factory):
+    out = tmp_path_factory.mktemp("sweep")
+    grid = {"exchange_fee": [0.0, 0.2], "decay_rate": [0.0, 0.1]}
+    tidy = sweep(build_config(**SMALL), grid, [1, 2], ["A", "B", "C"], out=out)
+    return tidy, out
+
+
+def test_tidy_table_has_one_row_per_point_scenario_seed(swept):
+    tidy, _ = swept
+    assert len(tidy) == 4 * 3 * 2
+    assert {"point", "exchange_fee", "decay_rate", "scenario", "seed"} <= set(tidy.columns)
+    assert tidy.groupby("point")[["exchange_fee", "decay_rate"]].nunique().max().max() == 1
+
+
+def test_exchange_fee_is_restated_in_a_take_rate(swept):
+    tidy, _ = swept
+    a = tidy[tidy["scenario"] == "A"]
+    assert (a[a["exchange_fee"] == 0.0]["intermediary_take"] == 0).all()  # null test
+    assert a[a["exchange_fee"] == 0.2]["take_rate"].to_numpy() == pytest.approx(0.2, abs=1e-3)
+    # B never touches the exchange: its outcome does not depend on the exchange fee
+    b = tidy[(tidy["scenario"] == "B")].set_index(["decay_rate", "seed", "exchange_fee"])
+    assert b.xs(0.0, level="exchange_fee")["gross_spend"].equals(
+        b.xs(0.2, level="exchange_fee")["gross_spend"]
+    )
+
+
+def test_break_even_pairs_each_scenario_with_a(swept):
+    tidy, out = swept
+    be = break_even(tidy, ["exchange_fee", "decay_rate"])
+    assert len(be) == 4 * 2 and set(be["scenario"]) == {"B", "C"}
+    row = be[(be["scenario"] == "B") & (be["exchange_fee"] == 0.2) & (be["decay_rate"] == 0.0)]
+    a = tidy[(tidy["scenario"] == "A") & (tidy["exchange_fee"] == 0.2) & (tidy["decay_rate"] == 0)]
+    b = tidy[(tidy["scenario"] == "B") & (tidy["exchange_fee"] == 0.2) & (tidy["decay_rate"] == 0)]
+    diff = b["net_to_publishers"].to_numpy() - a["net_to_publishers"].to_numpy()
+    assert row["net_to_publishers_diff"].iloc[0] == pytest.approx(diff.mean())
+    for name in (
+        "sweep.csv",
+        "break_even.csv",
+        "sweep.md",
+        "charts/break_even.png",
+        COMPLETE_MARKER,
+    ):
+        assert (out / name).is_file(), name
+    assert len(query(out, "FROM sweep")) == len(tidy)
+    assert len(query(out, "FROM runs")) == len(tidy)
+
+
+def test_grid_parsing_and_validation():
+    assert parse_grid(["exchange-fee=0.1, 0.2", "decay_rate=0.05"]) == {
+        "exchange_fee": ["0.1", "0.2"],
+        "decay_rate": ["0.05"],
+    }
+    for bad in (["exchange_fee"], ["exchange_fee="]):
+        with pytest.raises(ConfigError):
+            parse_grid(bad)
+    with pytest.raises(ConfigError):
+        sweep(build_config(**SMALL), {"exchange_fe": ["0.1"]}, [1])
+    with pytest.raises(ConfigError):
+        sweep(build_config(**SMALL), {"decay_rate": ["2"]}, [1])
+
+
+def test_sweep_command(tmp_path, capsys):
+    args = ["sweep", "--buyers", "3", "--sellers", "3", "--campaigns-per-buyer", "4"]
+    args += ["--days", "2", "--scenarios", "a,c", "--grid", "exchange_fee=0.1,0.3"]
+    args += ["--seeds", "2", "--processes", "1", "--no-progress", "--out", str(tmp_path / "s")]
+    assert main(args) == 0
+    printed = capsys.readouterr().out
+    assert "net_to_publishers_vs_A" in printed
+    assert main(["sweep", "--grid", "nope=1"]) == 2
