@@ -97,6 +97,8 @@ class MarketConfig:
 
     # --- ledger (C) ----------------------------------------------------------------------
     records_per_blob: int = 500
+    impressions_per_record: int = 1000  # C's delivery records: calibration's batching
+    ledger_record_bytes: int = 256  # one delivery record (deal, lot, time, hash)
     sui_price_usd: float = 3.5
     wal_price_usd: float = 0.4
 
@@ -155,6 +157,8 @@ def _validate(c: MarketConfig) -> None:
         "min_deal_impressions": 0,
         "memory_capacity": 0,
         "records_per_blob": 1,
+        "impressions_per_record": 1,
+        "ledger_record_bytes": 1,
         "seed": 0,
     }
     for name, lo in ints_min.items():

@@ -69,10 +69,46 @@ class LedgerRecords(NoSharedRecords):
     name = "ledger"
     exact = True
 
-    def __init__(self, ledger: Ledger):
+    def __init__(self, ledger: Ledger, impressions_per_record: int = 1000,
+                 record_bytes: int = 256):
         self.ledger = ledger
         self._by_campaign: dict[int, list[int]] = {}
         self._by_product: dict[int, list[int]] = {}
+        # Impression-level delivery records (traceable impression → blob → Sui object),
+        # one per ``impressions_per_record`` impressions, batched into Walrus blobs of the
+        # ledger's ``records_per_blob``; the daily ledger entries anchor them.
+        self.impressions_per_record = impressions_per_record
+        self.record_bytes = record_bytes
+        self.delivery_records = 0
+        self.record_blobs = 0
+        self.record_blobs_usd = 0.0
+        self._open_records = 0
+
+    def add_delivery_records(self, impressions: int) -> int:
+        """Store the records covering ``impressions``; returns how many were written."""
+        n = -(-impressions // self.impressions_per_record)
+        self.delivery_records += n
+        self._open_records += n
+        per_blob = self.ledger.records_per_blob
+        while self._open_records >= per_blob:
+            self._seal_records(per_blob)
+        return n
+
+    def seal_records(self) -> None:
+        """Store a final, partly filled blob of delivery records (end of run)."""
+        if self._open_records:
+            self._seal_records(self._open_records)
+
+    def _seal_records(self, n: int) -> None:
+        cost = self.ledger.cost_model.blob_cost(n * self.record_bytes)
+        self.record_blobs += 1
+        self.record_blobs_usd += cost.usd
+        self._open_records -= n
+
+    @property
+    def total_usd(self) -> float:
+        """Everything C's records cost so far: ledger entry blobs and delivery-record blobs."""
+        return self.ledger.total_usd + self.record_blobs_usd
 
     def value(self, key: str) -> float | None:
         """The most recent value recorded on the ledger for ``key``."""

@@ -93,6 +93,8 @@ def settle_day(m: MarketModel) -> None:
         )
         b.day_delivered[d] = 0  # settled: ground truth now counts it as delivered
         delivered_by_seller[seller.index][f"deal:{d}:delivered"] = float(b.delivered[d])
+        if m.ledger is not None:
+            m.records.add_delivery_records(lots * lot)
         paid_by_campaign[c] += st.paid
         acc.delivered[c] += lots
         acc.delivered_pc[c, p] += lots

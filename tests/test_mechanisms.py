@@ -192,9 +192,22 @@ def test_ledger_cost_is_charged_and_batching_makes_it_cheap(plan_runs):
     c = plan_runs["C"]
     assert c.ledger.verify().ok and c.ledger.n_entries > 0
     s = c.summary()
-    assert s["ledger_cost_usd"] == pytest.approx(c.ledger.total_usd, abs=0.01)
-    unbatched = c.ledger.cost_model.per_impression_record_cost_per_mille(300)
+    assert s["ledger_cost_usd"] == pytest.approx(c.records.total_usd, abs=0.01)
+    assert s["delivery_records"] == pytest.approx(s["impressions"] / 1000, rel=0.01)
+    unbatched = c.ledger.cost_model.per_impression_record_cost_per_mille(256)
     assert s["ledger_cost_per_mille"] < unbatched / 100
+
+
+def test_batching_effect_emerges_in_the_run():
+    """Fewer impressions per record or fewer records per blob → a costlier ledger."""
+    kw = {**SMALL, "days": 3, "seed": 5}
+    cost = {
+        (ipr, rpb): MarketModel("C", impressions_per_record=ipr, records_per_blob=rpb, **kw)
+        .run().summary()["ledger_cost_per_mille"]
+        for ipr, rpb in ((1000, 500), (1000, 1), (100, 1))
+    }
+    assert cost[(1000, 500)] < cost[(1000, 1)] < cost[(100, 1)]
+    assert 0.001 < cost[(1000, 1)] < 0.05  # about a cent per 1,000, as calibrated
 
 
 def test_disputes_settle_against_the_ledger_in_c_only(plan_runs):

@@ -81,7 +81,8 @@ class MarketModel(Model):
         else:
             cost = LedgerCostModel(sui_price_usd=cfg.sui_price_usd, wal_price_usd=cfg.wal_price_usd)
             self.ledger = Ledger(cfg.records_per_blob, cost)
-            self.records = LedgerRecords(self.ledger)
+            self.records = LedgerRecords(self.ledger, cfg.impressions_per_record,
+                                         cfg.ledger_record_bytes)
         self.verify_with_ledger = self.scenario_id == "C" and cfg.verify_recalls
         self.campaign_stopped = np.zeros(mk.n_campaigns, dtype=bool)
         self.graph = mk.graph(with_exchange=self.scenario_id == "A")
@@ -208,8 +209,9 @@ class MarketModel(Model):
             return
         if final:
             self.ledger.seal_blob()
+            self.records.seal_records()
         # charge whole cents, carrying the fraction so the total matches the ledger's cost
-        cost = round(self.ledger.total_usd * 100) - self._ledger_cents_charged
+        cost = round(self.records.total_usd * 100) - self._ledger_cents_charged
         self._ledger_cents_charged += cost
         if cost <= 0:
             return
@@ -426,6 +428,7 @@ class MarketModel(Model):
             "disputes": disputes,
             "written_off": acc.write_off / 100,
             "ledger_entries": self.ledger.n_entries if self.ledger else 0,
+            "delivery_records": self.records.delivery_records if self.ledger else 0,
             "ledger_cost_usd": ledger_usd,
             "ledger_cost_per_mille": ledger_usd / imps * 1000 if imps else 0.0,
             "exchange_fee_per_mille": (

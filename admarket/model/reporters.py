@@ -111,8 +111,8 @@ def ledger_entries(m) -> int:
 
 
 def ledger_cost_usd(m) -> float:
-    """Cost of the sealed ledger blobs, USD (C)."""
-    return m.ledger.total_usd if m.ledger is not None else 0.0
+    """Cost of the sealed ledger and delivery-record blobs, USD (C)."""
+    return m.records.total_usd if m.ledger is not None else 0.0
 
 
 MODEL_REPORTERS = {
