@@ -31,8 +31,10 @@ def kpi_achieved(market: Market, delivered_pc: np.ndarray, lot_size: int) -> np.
     imps = delivered_pc.astype(float) * lot_size
     rates = market.kpi_rate[:, market.kpi].T  # (n_campaigns, n_products)
     achieved = (imps * rates).sum(axis=1)
-    reach = (market.audience[None, :] * -np.expm1(-imps / market.audience[None, :])).sum(axis=1)
-    return np.where(market.kpi == REACH, reach, achieved)
+    r = market.kpi == REACH
+    aud = market.audience[None, :]
+    achieved[r] = (aud * -np.expm1(-imps[r] / aud)).sum(axis=1)
+    return achieved
 
 
 def attainment(

@@ -69,8 +69,7 @@ class LedgerRecords(NoSharedRecords):
     name = "ledger"
     exact = True
 
-    def __init__(self, ledger: Ledger, impressions_per_record: int = 1000,
-                 record_bytes: int = 256):
+    def __init__(self, ledger: Ledger, impressions_per_record: int = 1000, record_bytes: int = 256):
         self.ledger = ledger
         self._by_campaign: dict[int, list[int]] = {}
         self._by_product: dict[int, list[int]] = {}

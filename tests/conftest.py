@@ -16,6 +16,12 @@ def finished(scenario: str, preset: str | None = None, **overrides) -> MarketMod
 
 
 @pytest.fixture(scope="session")
+def finished_run():
+    """The cached ``finished(scenario, preset, **overrides)`` runner."""
+    return finished
+
+
+@pytest.fixture(scope="session")
 def plan_runs() -> dict[str, MarketModel]:
     """Scenarios A, B and C at plan scale (5 × 5 × 10, 30 days, seed 42)."""
     return {s: finished(s) for s in "ABC"}

@@ -13,7 +13,6 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import finished
 
 from admarket import MarketModel, build_config
 from admarket.agents import BuyerAgent
@@ -29,8 +28,8 @@ def _trades(m: MarketModel) -> pd.DataFrame:
     return tx
 
 
-def test_null_mechanisms_off_b_and_c_trade_identically():
-    b, c = finished("B", "no-rot"), finished("C", "no-rot")
+def test_null_mechanisms_off_b_and_c_trade_identically(finished_run):
+    b, c = finished_run("B", "no-rot"), finished_run("C", "no-rot")
     pd.testing.assert_frame_equal(_trades(b), _trades(c))
     pd.testing.assert_frame_equal(
         b.campaign_outcomes().drop(columns="scenario"),
@@ -203,7 +202,8 @@ def test_batching_effect_emerges_in_the_run():
     kw = {**SMALL, "days": 3, "seed": 5}
     cost = {
         (ipr, rpb): MarketModel("C", impressions_per_record=ipr, records_per_blob=rpb, **kw)
-        .run().summary()["ledger_cost_per_mille"]
+        .run()
+        .summary()["ledger_cost_per_mille"]
         for ipr, rpb in ((1000, 500), (1000, 1), (100, 1))
     }
     assert cost[(1000, 500)] < cost[(1000, 1)] < cost[(100, 1)]
@@ -216,3 +216,11 @@ def test_disputes_settle_against_the_ledger_in_c_only(plan_runs):
     assert "dispute_unresolved" in outcomes_b and "dispute_unresolved" not in outcomes_c
     cfg = build_config(hallucination_rate=0.0)
     assert cfg.recon_split > cfg.recon_auto_accept
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_c_acts_on_no_wrong_fact_in_small_markets(seed):
+    """With the ledger check on, every fact C acts on matches the truth (incl. day 0)."""
+    m = MarketModel("C", n_buyers=3, n_sellers=3, campaigns_per_buyer=4, days=3, seed=seed).run()
+    a = m.claim_audit()
+    assert len(a) > 0 and not a["is_hallucination"].any()

@@ -117,3 +117,9 @@ def test_bad_scenario_is_a_config_error():
 def test_batch_run_style_rng_is_the_seed(small):
     a = MarketModel("A", rng=5, **small)
     assert a.config.seed == 5
+
+
+def test_stepping_past_the_end_is_a_clear_error(small):
+    m = MarketModel("A", **{**small, "days": 1}).run()
+    with pytest.raises(RuntimeError, match="run has ended"):
+        m.step()

@@ -28,6 +28,7 @@ class SellerAgent(TraderAgent):
         mk = model.market
         self.products = [int(p) for p in (mk.product_seller == index).nonzero()[0]]
         self.committed_rate = dict.fromkeys(self.products, 0.0)  # believed lots/day owed
+        self.ledger_rate = dict.fromkeys(self.products, 0.0)  # the same, per the ledger (C)
 
     # --- the morning inventory view ------------------------------------------------------
     def refresh_inventory_view(self) -> None:
@@ -36,6 +37,8 @@ class SellerAgent(TraderAgent):
         for p in self.products:
             dec = m.claims.new_decision(self.name, "inventory_view", m.t)
             self.committed_rate[p] = self._committed_rate(p, dec)
+            if m.verify_with_ledger:
+                self.ledger_rate[p] = self._ledger_committed_rate(p)
 
     def _committed_rate(self, p: int, dec: int) -> float:
         m, spd = self.model, self.model.config.steps_per_day
@@ -97,7 +100,7 @@ class SellerAgent(TraderAgent):
             "inventory",
             f"avail:{p}:{days}",
             avail(self.committed_rate[p]),
-            lambda: avail(self._ledger_committed_rate(p)),
+            lambda: avail(self.ledger_rate[p]),
         )
         return int(min(requested, believed))
 
@@ -119,7 +122,7 @@ class SellerAgent(TraderAgent):
     ) -> int:
         """Commit inventory to a deal, mint its id and remember (and record) its terms."""
         m = self.model
-        d = m.book.book(
+        d = m.book_deal(
             campaign=c,
             buyer=buyer.index,
             seller=self.index,
@@ -133,6 +136,7 @@ class SellerAgent(TraderAgent):
         )
         days = max((end - m.t) / m.config.steps_per_day, 1.0 / m.config.steps_per_day)
         self.committed_rate[p] += volume / days
+        self.ledger_rate[p] += volume / days
         terms = {
             "price": price,
             "volume": float(volume),

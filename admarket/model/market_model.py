@@ -81,8 +81,9 @@ class MarketModel(Model):
         else:
             cost = LedgerCostModel(sui_price_usd=cfg.sui_price_usd, wal_price_usd=cfg.wal_price_usd)
             self.ledger = Ledger(cfg.records_per_blob, cost)
-            self.records = LedgerRecords(self.ledger, cfg.impressions_per_record,
-                                         cfg.ledger_record_bytes)
+            self.records = LedgerRecords(
+                self.ledger, cfg.impressions_per_record, cfg.ledger_record_bytes
+            )
         self.verify_with_ledger = self.scenario_id == "C" and cfg.verify_recalls
         self.campaign_stopped = np.zeros(mk.n_campaigns, dtype=bool)
         self.graph = mk.graph(with_exchange=self.scenario_id == "A")
@@ -105,6 +106,7 @@ class MarketModel(Model):
             "claims": 0,
             "wrong": 0,
         }
+        self._owed_rate = np.zeros(mk.n_products)
         self._offered = 0  # lots of avails offered so far (for the fill rate)
         # Model KPIs every hour; per-agent values at each day's close (they only change
         # in the morning and evening, and copying every agent's values hourly is the
@@ -136,20 +138,39 @@ class MarketModel(Model):
 
     def true_available(self, p: int, days: float) -> float:
         """Lots product ``p`` can really still commit over ``days`` (ground truth)."""
-        b, spd, t = self.book, self.config.steps_per_day, self.t
-        n = b.n
-        on = (b.product[:n] == p) & (b.end[:n] > t)
+        cap = float(self.market.daily_avails[p]) * self.config.sellable_share
+        return float(math.floor(max(0.0, cap - self._owed_rate[p]) * days))
+
+    def book_deal(self, **terms: Any) -> int:
+        """Book a deal in the true deal book (the seller mints it) and return its id."""
+        d = self.book.book(**terms)
+        spd = self.config.steps_per_day
+        self._owed_rate[terms["product"]] += terms["volume"] / max(
+            (terms["end"] - self.t) / spd, 1.0 / spd
+        )
+        return d
+
+    def _refresh_owed_rate(self) -> None:
+        """True lots per day each product still owes its deals (recomputed each morning;
+        bookings add to it as they happen)."""
+        b, spd, t, n = self.book, self.config.steps_per_day, self.t, self.book.n
+        on = b.end[:n] > t
         settled = b.delivered[:n] - b.day_delivered[:n]
         owed = np.maximum(b.volume[:n] - settled, 0)
         left = np.maximum((b.end[:n] - t) / spd, 1.0 / spd)
-        rate = float((owed[on] / left[on]).sum())
-        cap = float(self.market.daily_avails[p]) * self.config.sellable_share
-        return float(math.floor(max(0.0, cap - rate) * days))
+        # (astype: bincount of an empty array comes back as integers)
+        self._owed_rate = np.bincount(
+            b.product[:n][on], weights=(owed / left)[on], minlength=self.market.n_products
+        ).astype(float)
 
     # --- the clock --------------------------------------------------------------------------
     def step(self) -> None:
         """Advance one simulated hour."""
         spd = self.config.steps_per_day
+        if self.steps > self.config.steps:
+            raise RuntimeError(
+                f"the run has ended: it is {self.config.days} days ({self.config.steps} steps) long"
+            )
         self.t = t = self.steps - 1
         self._offered += int(self.market.hourly_avails[:, t].sum())
         if t % spd == 0:
@@ -180,6 +201,7 @@ class MarketModel(Model):
             for a in traders:
                 a.lose_memory(day)
             if self.agents_hold_state:
+                self._refresh_owed_rate()
                 for s in self.sellers:
                     s.refresh_inventory_view()
             self.agents_by_type[BuyerAgent].shuffle_do("plan_day")
