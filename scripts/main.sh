@@ -6,4 +6,3 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 out="${1:-runs/main}"
 .venv/bin/admarket compare --days 30 --seeds 10 --out "$out"
-echo "report: $out/report.md and $out/report.html"
