@@ -12,15 +12,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-FEE_COLUMNS = (
-    "exchange_fee",
-    "dsp_fee",
-    "adtech_fee",
-    "unknown_delta",
-    "agent_fee",
-    "protocol_fee",
-    "ledger_fee",
-)
+from admarket.config import FEE_FIELDS
+
+FEE_COLUMNS = (*FEE_FIELDS, "ledger_fee")
 KINDS = ("auction", "settlement", "ledger_fee")
 
 

@@ -9,14 +9,23 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from admarket.config import SCENARIOS, ConfigError, MarketConfig, build_config, preset_names
 
 # Modules that contribute subcommands through ``add_commands(subparsers)``.
 COMMAND_MODULES: list[str] = ["admarket.batch.commands", "admarket.viz.commands"]
+
+
+class Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line (plus a pointer to --help), exit 2."""
+
+    def error(self, message: str):  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
 class UsageError(Exception):
@@ -118,6 +127,8 @@ def _cmd_resume(args: argparse.Namespace) -> int:
 def _cmd_verify_ledger(args: argparse.Namespace) -> int:
     from admarket.ledger import verify_file
 
+    if not Path(args.path).is_file():
+        raise UsageError(f"no ledger file at {args.path}")
     res = verify_file(args.path)
     if res.ok:
         print(f"ok: {res.n_entries} entries, hash chain intact")
@@ -151,7 +162,7 @@ def _output_options(p: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser (also used to document the CLI)."""
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="admarket",
         description="Agent-based model of the programmatic ad market: exchange (A) vs "
         "agent-to-agent (B) vs ledger-backed agent-to-agent (C).",
@@ -175,14 +186,45 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def check_writable_dir(path: str | Path, option: str) -> None:
+    """Fail early (before any simulation) if ``path`` cannot be created or written as a
+    directory: an existing file in the way, or no write permission on the nearest parent."""
+    p = Path(path)
+    if p.exists() and not p.is_dir():
+        raise UsageError(f"{option} {path}: exists and is not a directory")
+    parent = p
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise UsageError(f"{option} {path}: {parent} is a file, not a directory")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise UsageError(f"{option} {path}: {parent} is not writable")
+
+
+def _check_outputs(args: argparse.Namespace) -> None:
+    if getattr(args, "out", None):
+        check_writable_dir(args.out, "--out")
+    if getattr(args, "ledger_out", None):
+        check_writable_dir(Path(args.ledger_out).parent, "--ledger-out")
+        if Path(args.ledger_out).is_dir():
+            raise UsageError(f"--ledger-out {args.ledger_out}: is a directory, not a file")
+    if getattr(args, "checkpoint_every", None):
+        check_writable_dir(args.checkpoint_dir, "--checkpoint-dir")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``admarket`` command; returns the exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        _check_outputs(args)
         return int(args.func(args) or 0)
     except (ConfigError, UsageError) as exc:
         print(f"admarket: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # a filesystem failure mid-run: outputs are atomic, say what failed
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"admarket: error: {exc.strerror or exc}{where}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("admarket: interrupted", file=sys.stderr)

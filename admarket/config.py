@@ -22,6 +22,9 @@ SCENARIOS = ("A", "B", "C")
 CHANNELS = ("display", "video", "ctv", "native")
 KPIS = ("impressions", "reach", "clicks", "conversions", "viewability")
 TIERS = ("public", "seat", "agency", "advertiser")
+# Fee parameters: each a share of the buyer's gross spend (inputs, restated as take rates).
+EXCHANGE_FEES = ("exchange_fee", "dsp_fee", "adtech_fee", "unknown_delta")
+FEE_FIELDS = (*EXCHANGE_FEES, "agent_fee", "protocol_fee")
 
 
 class ConfigError(ValueError):
@@ -202,14 +205,7 @@ def _validate(c: MarketConfig) -> None:
         v = getattr(c, name)
         ok = _is_num(v) and (v >= lo if lo_incl else v > lo) and v <= hi
         _check(ok, name, v, f"a number in {'[' if lo_incl else '('}{lo}, {hi}]")
-    for name in (
-        "exchange_fee",
-        "dsp_fee",
-        "adtech_fee",
-        "unknown_delta",
-        "agent_fee",
-        "protocol_fee",
-    ):
+    for name in FEE_FIELDS:
         v = getattr(c, name)
         _check(_is_num(v) and 0.0 <= v < 1.0, name, v, "a fee share in [0, 1)")
     _check(

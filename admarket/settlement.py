@@ -197,3 +197,39 @@ def _record_transactions(m: MarketModel, rows: dict[str, list]) -> None:
         lot_size=m.config.lot_size,
     )
     m.add_flow(arr["buyer"], arr["seller"], arr["gross"], net)
+
+
+def charge_ledger(m: MarketModel, final: bool = False) -> None:
+    """C: bill the cost of newly sealed blobs to sellers, pro rata to their revenue so far."""
+    if m.ledger is None:
+        return
+    if final:
+        m.ledger.seal_blob()
+        m.records.seal_records()
+    # charge whole cents, carrying the fraction so the total matches the ledger's cost
+    cost = round(m.records.total_usd * 100) - m._ledger_cents_charged
+    m._ledger_cents_charged += cost
+    if cost <= 0:
+        return
+    n_s = m.config.n_sellers
+    weights = m.accounts.seller_revenue.astype(float) + 1.0  # nobody pays a zero share
+    share = np.floor(cost * weights / weights.sum()).astype(np.int64)
+    share[int(np.argmax(weights))] += cost - int(share.sum())
+    sellers = np.arange(n_s)
+    zero = np.zeros(n_s, dtype=np.int64)
+    m.accounts.record(
+        step=m.t,
+        kind="ledger_fee",
+        campaign=np.full(n_s, -1),
+        buyer=np.full(n_s, -1),
+        seller=sellers,
+        product=np.full(n_s, -1),
+        deal=np.full(n_s, -1),
+        lots=zero,
+        cpm=np.zeros(n_s),
+        gross=zero,
+        fees={"ledger_fee": share},
+        net=-share,
+        value=zero,
+        lot_size=m.config.lot_size,
+    )

@@ -7,6 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from admarket import MarketModel, build_config
+from admarket.accounting import FEE_COLUMNS
 
 configs = st.fixed_dictionaries(
     {
@@ -33,17 +34,7 @@ def _check(m: MarketModel) -> None:
     acc, mk = m.accounts, m.market
     tx = m.transactions()
     # money is conserved to the cent, row by row and in total
-    fees = tx[
-        [
-            "exchange_fee",
-            "dsp_fee",
-            "adtech_fee",
-            "unknown_delta",
-            "agent_fee",
-            "protocol_fee",
-            "ledger_fee",
-        ]
-    ].sum(axis=1)
+    fees = tx[list(FEE_COLUMNS)].sum(axis=1)
     assert np.allclose(tx["buyer_spend"], tx["seller_revenue"] + fees, atol=1e-9)
     assert acc.gross == acc.net_to_publishers + acc.take
     assert acc.gross == int(acc.spent.sum())

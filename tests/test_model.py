@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from admarket import ConfigError, MarketModel
+from admarket.accounting import FEE_COLUMNS
 from admarket.market import generate_market
 
 
@@ -62,17 +63,7 @@ def test_scenarios_share_demand_and_supply(plan_runs):
 def test_money_is_conserved_to_the_cent(plan_runs):
     for sc, m in plan_runs.items():
         tx = m.transactions()
-        fees = tx[
-            [
-                "exchange_fee",
-                "dsp_fee",
-                "adtech_fee",
-                "unknown_delta",
-                "agent_fee",
-                "protocol_fee",
-                "ledger_fee",
-            ]
-        ].sum(axis=1)
+        fees = tx[list(FEE_COLUMNS)].sum(axis=1)
         assert np.allclose(tx["buyer_spend"], tx["seller_revenue"] + fees, atol=1e-9), sc
         acc = m.accounts
         assert acc.gross == acc.net_to_publishers + acc.take

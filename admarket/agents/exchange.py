@@ -16,6 +16,7 @@ from mesa import Agent
 
 from admarket.accounting import cents, split_fees
 from admarket.auction import SecondPriceAuction
+from admarket.config import EXCHANGE_FEES
 from admarket.streams import AUCTION, stream
 
 CATCH_UP = 3.0  # max hourly bidding budget, as a multiple of the even pace
@@ -32,12 +33,7 @@ class ExchangeAgent(Agent):
         mk, cfg = model.market, model.config
         self.auction = SecondPriceAuction()
         self._tiebreak_rng = stream(cfg.seed, AUCTION)
-        self.fee_rates = {
-            "exchange_fee": cfg.exchange_fee,
-            "dsp_fee": cfg.dsp_fee,
-            "adtech_fee": cfg.adtech_fee,
-            "unknown_delta": cfg.unknown_delta,
-        }
+        self.fee_rates = {name: getattr(cfg, name) for name in EXCHANGE_FEES}
         # every (campaign, product) pair that could trade: channel and audience match
         self.pair_c, self.pair_p = np.nonzero(mk.eligible)
         self.pair_bid = mk.max_cpm[self.pair_c] * (

@@ -31,14 +31,15 @@ from admarket.config import SCENARIOS, ConfigError, MarketConfig
 from admarket.deals import DealBook
 from admarket.events import EventLog
 from admarket.ground_truth import ClaimLog, GroundTruth
-from admarket.kpis import attainment, campaign_outcomes, flight_progress, kpi_achieved
+from admarket.kpis import campaign_outcomes
 from admarket.ledger import Ledger
 from admarket.ledger_cost import LedgerCostModel
 from admarket.market import generate_market
+from admarket.model.metrics import daily_row, summary
 from admarket.model.reporters import AGENT_REPORTERS, MODEL_REPORTERS
 from admarket.negotiation import Outcome
 from admarket.records import ExchangeDatabase, LedgerRecords, NoSharedRecords
-from admarket.settlement import settle_day
+from admarket.settlement import charge_ledger, settle_day
 
 
 class MarketModel(Model):
@@ -219,49 +220,14 @@ class MarketModel(Model):
             self.agents_deciding = True
             try:
                 settle_day(self)
-                self._charge_ledger()
+                charge_ledger(self)
             finally:
                 self.agents_deciding = False
-        self._record_day(day)
+        self.daily.append(daily_row(self, day))
         self.agent_datacollector.collect(self)
 
-    def _charge_ledger(self, final: bool = False) -> None:
-        """C: bill the cost of newly sealed blobs to sellers, pro rata to their revenue so far."""
-        if self.ledger is None:
-            return
-        if final:
-            self.ledger.seal_blob()
-            self.records.seal_records()
-        # charge whole cents, carrying the fraction so the total matches the ledger's cost
-        cost = round(self.records.total_usd * 100) - self._ledger_cents_charged
-        self._ledger_cents_charged += cost
-        if cost <= 0:
-            return
-        n_s = self.config.n_sellers
-        weights = self.accounts.seller_revenue.astype(float) + 1.0  # nobody pays a zero share
-        share = np.floor(cost * weights / weights.sum()).astype(np.int64)
-        share[int(np.argmax(weights))] += cost - int(share.sum())
-        sellers = np.arange(n_s)
-        zero = np.zeros(n_s, dtype=np.int64)
-        self.accounts.record(
-            step=self.t,
-            kind="ledger_fee",
-            campaign=np.full(n_s, -1),
-            buyer=np.full(n_s, -1),
-            seller=sellers,
-            product=np.full(n_s, -1),
-            deal=np.full(n_s, -1),
-            lots=zero,
-            cpm=np.zeros(n_s),
-            gross=zero,
-            fees={"ledger_fee": share},
-            net=-share,
-            value=zero,
-            lot_size=self.config.lot_size,
-        )
-
     def _close(self) -> None:
-        self._charge_ledger(final=True)
+        charge_ledger(self, final=True)
 
     # --- bookkeeping shared with agents -----------------------------------------------------
     def add_flow(
@@ -329,48 +295,6 @@ class MarketModel(Model):
                     t,
                 )
 
-    def _record_day(self, day: int) -> None:
-        """Append the day's row of the plan's ``daily_metrics`` table."""
-        mk, acc, cfg = self.market, self.accounts, self.config
-        prog = flight_progress(mk, self.t)
-        active = (mk.start_step <= self.t) & (self.t < mk.end_step)
-        ach = kpi_achieved(mk, acc.delivered_pc, cfg.lot_size)
-        score = attainment(
-            mk, acc.spent / 100, acc.delivered, ach, cfg.lot_size, progress=np.maximum(prog, 1e-9)
-        )
-        mem = self.memory_totals()
-        cl = self.claims
-        prev = self._day_start
-        now = {
-            "lost": mem["lost"],
-            "restarts": mem["restarts"],
-            "recovered": cl.n_recovered,
-            "recovered_ok": cl.n_recovered_ok,
-            "claims": len(cl),
-            "wrong": cl.n_wrong,
-        }
-        rec = now["recovered"] - prev["recovered"]
-        self.daily.append(
-            {
-                "simulation_day": day,
-                "active_campaigns": int(active.sum()),
-                "daily_goal_attainment": float(score[active].mean()) if active.any() else np.nan,
-                "facts_held": mem["held"],
-                "facts_lost": now["lost"] - prev["lost"],
-                "agent_restart_events": now["restarts"] - prev["restarts"],
-                "context_losses": now["lost"] - prev["lost"],
-                "recoveries": rec,
-                "state_recovery_accuracy": (now["recovered_ok"] - prev["recovered_ok"]) / rec
-                if rec
-                else np.nan,
-                "claims": now["claims"] - prev["claims"],
-                "hallucinated_claims": now["wrong"] - prev["wrong"],
-                "gross_spend": acc.gross / 100,
-                "intermediary_take": acc.take / 100,
-            }
-        )
-        self._day_start = now
-
     def memory_totals(self) -> dict[str, int]:
         """Facts held and lost, and restarts, summed over every trading agent."""
         if self._mem_cache[0] == self.steps:  # memory changes only at day boundaries
@@ -414,57 +338,7 @@ class MarketModel(Model):
 
     def summary(self) -> dict[str, float]:
         """Headline numbers of the run (the CLI's table)."""
-        acc = self.accounts
-        out = self.campaign_outcomes()
-        gross = acc.gross / 100
-        take = acc.take / 100
-        cl = self.claims
-        n_dec = len(cl.decision_agent)
-        disputes = sum(1 for s in self.settlements if s["outcome"].startswith("dispute"))
-        imps = int(out["actual_impressions"].sum())
-        ledger_usd = acc.fees["ledger_fee"] / 100
-        return {
-            "scenario": self.scenario_id,
-            "gross_spend": gross,
-            "net_to_publishers": acc.net_to_publishers / 100,
-            "intermediary_take": take,
-            "take_rate": take / gross if gross else 0.0,
-            "impressions": imps,
-            "campaigns": len(out),
-            "hit_impression_goal": int(out["hit_impression_goal"].sum()),
-            "hit_cpm_goal": int(out["hit_cpm_goal"].sum()),
-            "overspent_campaigns": int(out["overspent"].sum()),
-            "mean_goal_attainment": float(out["goal_attainment_score"].mean()),
-            "decisions": n_dec,
-            "hallucinated_decisions": len(cl.bad_decisions),
-            "hallucination_rate": len(cl.bad_decisions) / n_dec if n_dec else 0.0,
-            "claims": len(cl),
-            "wrong_claims": cl.n_wrong,
-            "injected": cl.n_injected,
-            "injected_acted_on": cl.n_injected_acted,
-            "caught_by_ledger": cl.n_caught,
-            "recoveries": cl.n_recovered,
-            "recovery_fidelity": cl.n_recovered_ok / cl.n_recovered if cl.n_recovered else np.nan,
-            "facts_lost": self.memory_totals()["lost"],
-            "restarts": self.memory_totals()["restarts"],
-            "disputes": disputes,
-            "written_off": acc.write_off / 100,
-            "ledger_entries": self.ledger.n_entries if self.ledger else 0,
-            "delivery_records": self.records.delivery_records if self.ledger else 0,
-            "ledger_cost_usd": ledger_usd,
-            "ledger_cost_per_mille": ledger_usd / imps * 1000 if imps else 0.0,
-            "exchange_fee_per_mille": (
-                acc.fees["exchange_fee"]
-                + acc.fees["dsp_fee"]
-                + acc.fees["adtech_fee"]
-                + acc.fees["unknown_delta"]
-            )
-            / 100
-            / imps
-            * 1000
-            if imps
-            else 0.0,
-        }
+        return summary(self)
 
     def market_graph(self) -> nx.Graph:
         """The market network with cumulative spend on each edge."""

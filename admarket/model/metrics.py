@@ -1,0 +1,107 @@
+"""What a run reports: the plan's daily metrics row and the run's headline summary.
+
+``daily_row`` is called at each day's close and becomes the store's ``daily_metrics``
+table (the plan's context-rot query); ``summary`` gives the numbers of the CLI's table and
+the report. Both read the model's running counters; neither changes the model.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from admarket.config import EXCHANGE_FEES
+from admarket.kpis import attainment, flight_progress, kpi_achieved
+
+if TYPE_CHECKING:  # pragma: no cover
+    from admarket.model.market_model import MarketModel
+
+
+def daily_row(m: MarketModel, day: int) -> dict[str, Any]:
+    """The day's row of the ``daily_metrics`` table: attainment, rot, recovery, claims."""
+    mk, acc, cfg = m.market, m.accounts, m.config
+    prog = flight_progress(mk, m.t)
+    active = (mk.start_step <= m.t) & (m.t < mk.end_step)
+    ach = kpi_achieved(mk, acc.delivered_pc, cfg.lot_size)
+    score = attainment(
+        mk, acc.spent / 100, acc.delivered, ach, cfg.lot_size, progress=np.maximum(prog, 1e-9)
+    )
+    mem = m.memory_totals()
+    cl = m.claims
+    prev = m._day_start
+    now = {
+        "lost": mem["lost"],
+        "restarts": mem["restarts"],
+        "recovered": cl.n_recovered,
+        "recovered_ok": cl.n_recovered_ok,
+        "claims": len(cl),
+        "wrong": cl.n_wrong,
+    }
+    rec = now["recovered"] - prev["recovered"]
+    row = {
+        "simulation_day": day,
+        "active_campaigns": int(active.sum()),
+        "daily_goal_attainment": float(score[active].mean()) if active.any() else np.nan,
+        "facts_held": mem["held"],
+        "facts_lost": now["lost"] - prev["lost"],
+        "agent_restart_events": now["restarts"] - prev["restarts"],
+        "context_losses": now["lost"] - prev["lost"],
+        "recoveries": rec,
+        "state_recovery_accuracy": (now["recovered_ok"] - prev["recovered_ok"]) / rec
+        if rec
+        else np.nan,
+        "claims": now["claims"] - prev["claims"],
+        "hallucinated_claims": now["wrong"] - prev["wrong"],
+        "gross_spend": acc.gross / 100,
+        "intermediary_take": acc.take / 100,
+    }
+    m._day_start = now
+    return row
+
+
+def summary(m: MarketModel) -> dict[str, Any]:
+    """Headline numbers of the run (the CLI's table, the store's ``summaries``)."""
+    acc = m.accounts
+    out = m.campaign_outcomes()
+    gross = acc.gross / 100
+    take = acc.take / 100
+    cl = m.claims
+    n_dec = len(cl.decision_agent)
+    disputes = sum(1 for s in m.settlements if s["outcome"].startswith("dispute"))
+    imps = int(out["actual_impressions"].sum())
+    ledger_usd = acc.fees["ledger_fee"] / 100
+    return {
+        "scenario": m.scenario_id,
+        "gross_spend": gross,
+        "net_to_publishers": acc.net_to_publishers / 100,
+        "intermediary_take": take,
+        "take_rate": take / gross if gross else 0.0,
+        "impressions": imps,
+        "campaigns": len(out),
+        "hit_impression_goal": int(out["hit_impression_goal"].sum()),
+        "hit_cpm_goal": int(out["hit_cpm_goal"].sum()),
+        "overspent_campaigns": int(out["overspent"].sum()),
+        "mean_goal_attainment": float(out["goal_attainment_score"].mean()),
+        "decisions": n_dec,
+        "hallucinated_decisions": len(cl.bad_decisions),
+        "hallucination_rate": len(cl.bad_decisions) / n_dec if n_dec else 0.0,
+        "claims": len(cl),
+        "wrong_claims": cl.n_wrong,
+        "injected": cl.n_injected,
+        "injected_acted_on": cl.n_injected_acted,
+        "caught_by_ledger": cl.n_caught,
+        "recoveries": cl.n_recovered,
+        "recovery_fidelity": cl.n_recovered_ok / cl.n_recovered if cl.n_recovered else np.nan,
+        "facts_lost": m.memory_totals()["lost"],
+        "restarts": m.memory_totals()["restarts"],
+        "disputes": disputes,
+        "written_off": acc.write_off / 100,
+        "ledger_entries": m.ledger.n_entries if m.ledger else 0,
+        "delivery_records": m.records.delivery_records if m.ledger else 0,
+        "ledger_cost_usd": ledger_usd,
+        "ledger_cost_per_mille": ledger_usd / imps * 1000 if imps else 0.0,
+        "exchange_fee_per_mille": sum(acc.fees[f] for f in EXCHANGE_FEES) / 100 / imps * 1000
+        if imps
+        else 0.0,
+    }

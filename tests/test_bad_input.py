@@ -1,0 +1,86 @@
+"""Bad input on every command: one line naming the problem, exit code 2, nothing written."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from admarket.cli import main
+
+
+@pytest.fixture
+def afile(tmp_path):
+    f = tmp_path / "plain-file"
+    f.write_text("not a directory\n")
+    return f
+
+
+def _cases(tmp_path, afile):
+    out = str(tmp_path / "out")
+    bad_toml = tmp_path / "bad.toml"
+    bad_toml.write_text("[market\nn_buyers = 3\n")
+    wrong_type = tmp_path / "wrong.toml"
+    wrong_type.write_text("[market]\nn_buyers = 'five'\n")
+    return [
+        (["run", "--bogus"], "unrecognized arguments: --bogus"),
+        (["run", "--days", "x"], "invalid int value: 'x'"),
+        (["run", "--days", "0", "--out", out], "invalid days = 0"),
+        (["run", "--config", str(bad_toml), "--out", out], "valid TOML"),
+        (["run", "--config", str(wrong_type), "--out", out], "invalid n_buyers = 'five'"),
+        (["run", "--config", str(tmp_path / "none.toml"), "--out", out], "existing TOML file"),
+        (["run", "--days", "1", "--out", str(afile / "sub")], "is a file, not a directory"),
+        (["run", "--days", "1", "--out", str(afile)], "exists and is not a directory"),
+        (["compare", "--seeds", "0", "--out", out], "seeds"),
+        (["compare", "--days", "1", "--seeds", "1", "--out", str(afile / "x")], "not a directory"),
+        (["compare", "--exchange-fee", "2", "--out", out], "invalid exchange_fee = 2.0"),
+        (["compare", "--days", "1"], "the following arguments are required: --out"),
+        (["sweep", "--grid", "bogus=1", "--out", out], "unknown parameter"),
+        (["sweep", "--grid", "exchange_fee=abc", "--out", out], "exchange_fee"),
+        (["sweep", "--grid", "exchange_fee=0.1", "--out", str(afile / "x")], "not a directory"),
+        (["report", str(tmp_path / "missing")], "no such output directory"),
+        (["query", str(tmp_path / "missing"), "--name", "fee_extraction"], "no such output"),
+        (["query", str(tmp_path), "--name", "nope"], "invalid choice: 'nope'"),
+        (["resume", str(tmp_path / "missing.ckpt")], "does not exist"),
+        (["resume", str(afile)], "not an admarket checkpoint"),
+        (["verify-ledger", str(tmp_path / "missing.jsonl")], "no ledger file"),
+        (["explore", "--port", "abc"], "invalid int value: 'abc'"),
+        (["nonsense"], "invalid choice: 'nonsense'"),
+    ]
+
+
+def test_every_command_rejects_bad_input_cleanly(tmp_path, afile, capsys):
+    for argv, fragment in _cases(tmp_path, afile):
+        try:
+            code = main(argv)
+        except SystemExit as exc:  # argparse's own errors
+            code = exc.code
+        err = capsys.readouterr().err.strip()
+        assert code == 2, (argv, err)
+        assert fragment in err, (argv, err)
+        assert len(err.splitlines()) == 1, (argv, err)
+        assert not (tmp_path / "out").exists(), argv
+    assert afile.read_text() == "not a directory\n"
+
+
+def test_the_installed_command_exits_2_too(tmp_path):
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "admarket",
+            "compare",
+            "--days",
+            "1",
+            "--seeds",
+            "1",
+            "--out",
+            str(tmp_path / "f" / "x"),
+            "--set",
+            "lot_size=-3",
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert r.returncode == 2 and r.stderr.count("\n") == 1 and "lot_size" in r.stderr
