@@ -32,7 +32,8 @@ Block = tuple[str, Any]  # ("h1"|"h2"|"p"|"list"|"table"|"img", payload)
 
 
 def _pct(c: CI) -> str:
-    return c.fmt(".1f", 100, "%")
+    """A share in percent; its interval cannot leave [0%, 100%]."""
+    return c.clipped().fmt(".1f", 100, "%")
 
 
 def _usd(c: CI, spec: str = ",.0f") -> str:

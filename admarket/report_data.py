@@ -28,7 +28,8 @@ class ReportData:
     summaries: pd.DataFrame
     daily: pd.DataFrame
     claims: pd.DataFrame  # scenario, seed, agent_type, claim_type, n, wrong
-    injected: pd.DataFrame  # scenario, seed, injected, graded_wrong, caught, detected
+    injected: pd.DataFrame  # scenario, seed, injected, graded_wrong, caught, detected,
+    # flagged (claims graded wrong or caught, injected or not), caught_all
     settlements: pd.DataFrame  # scenario, seed, outcome, n, unresolved
     plan_queries: dict[str, pd.DataFrame] = field(default_factory=dict)
     configs: dict[str, dict[str, Any]] = field(default_factory=dict)  # scenario -> config
@@ -107,11 +108,15 @@ def load(db_path: str | Path) -> ReportData:
         )
         injected = _df(
             con,
-            "SELECT r.scenario, r.seed, COUNT(d.run_id) AS injected, "
-            "COALESCE(SUM(d.is_hallucination::INT), 0) AS graded_wrong, "
-            "COALESCE(SUM(d.caught_in_run::INT), 0) AS caught, "
-            "COALESCE(SUM((d.is_hallucination OR d.caught_in_run)::INT), 0) AS detected "
-            "FROM runs r LEFT JOIN agent_decisions d ON d.run_id = r.run_id AND d.injected "
+            "SELECT r.scenario, r.seed, "
+            "COALESCE(SUM(d.injected::INT), 0) AS injected, "
+            "COALESCE(SUM((d.injected AND d.is_hallucination)::INT), 0) AS graded_wrong, "
+            "COALESCE(SUM((d.injected AND d.caught_in_run)::INT), 0) AS caught, "
+            "COALESCE(SUM((d.injected AND (d.is_hallucination OR d.caught_in_run))::INT), 0) "
+            "AS detected, "
+            "COALESCE(SUM((d.is_hallucination OR d.caught_in_run)::INT), 0) AS flagged, "
+            "COALESCE(SUM(d.caught_in_run::INT), 0) AS caught_all "
+            "FROM runs r LEFT JOIN agent_decisions d ON d.run_id = r.run_id "
             "GROUP BY ALL ORDER BY ALL",
         )
         settlements = _df(

@@ -54,7 +54,8 @@ def _params(d: ReportData, names: tuple[str, ...] | list[str]) -> dict[str, Any]
 
 
 def _pct(ci: CI) -> str:
-    return ci.fmt(".1f", 100, "%")
+    """A share in percent; its interval cannot leave [0%, 100%]."""
+    return ci.clipped().fmt(".1f", 100, "%")
 
 
 def _money(ci: CI) -> str:
@@ -94,7 +95,9 @@ def net_to_publishers(d: ReportData) -> Finding | None:
         mine = d.per_seed(s, "net_to_publishers")
         rel = mean_ci(v / base[k] - 1 for k, v in mine.items() if base.get(k))
         vals[f"{s}_minus_A"], vals[f"{s}_vs_A_rel"] = diff, rel
-        parts.append(f"{s} − A = {_money(diff)} ({_pct(rel)} of A): {direction(diff)} in {s}")
+        parts.append(
+            f"{s} − A = {_money(diff)} ({rel.fmt('.1f', 100, '%')} of A): {direction(diff)} in {s}"
+        )
     text = (
         "Net revenue reaching publishers over the run — "
         + "; ".join(f"{s}: {_money(vals[s])}" for s in d.scenarios)
@@ -162,15 +165,24 @@ def detection(d: ReportData) -> Finding | None:
             continue
         detected = mean_ci(g["detected"] / g["injected"])
         caught = mean_ci(g["caught"] / g["injected"])
+        # precision against the injections: of everything flagged, the injected share (the
+        # rest are genuine errors too — facts lost and wrongly reconstructed — not noise)
+        precision = mean_ci(g["detected"] / g["flagged"].clip(lower=1))
         n = mean_ci(g["injected"])
         vals[f"{s}_detected"], vals[f"{s}_caught"], vals[f"{s}_injected"] = detected, caught, n
+        vals[f"{s}_precision"] = precision
         target = "at or above" if detected.mean >= 0.9 else "below"
         parts.append(
-            f"{s}: {n.fmt(',.0f')} fabricated recalls per run, {_pct(detected)} detected "
+            f"{s}: {n.fmt(',.0f')} fabricated recalls per run, recall {_pct(detected)} "
             f"({target} the design's 90% target); {_pct(caught)} were caught in-run by a "
-            "ledger check before use, the rest of those detected only by the post-hoc audit"
+            "ledger check before use, the rest of those detected only by the post-hoc audit; "
+            f"precision against the injections {_pct(precision)} of all flagged claims"
         )
-    text = "Detection of injected fabrications — " + "; ".join(parts) + "."
+    text = (
+        "Detection of injected fabrications — " + "; ".join(parts) + ". Flagged claims "
+        "that were not injected are real errors as well: facts an agent lost and "
+        "reconstructed wrongly, which the audit grades against ground truth."
+    )
     if any(v.mean < 1 for k, v in vals.items() if k.endswith("_detected")):
         text += (
             " Fabrications that land within the audit tolerance of the true value are graded "

@@ -74,6 +74,12 @@ class CI:
 
         return {"mean": clean(self.mean), "lo": clean(self.lo), "hi": clean(self.hi), "n": self.n}
 
+    def clipped(self, lo: float = 0.0, hi: float = 1.0) -> CI:
+        """The interval cut to a metric's possible range (a share cannot pass 0 or 100%)."""
+        if math.isnan(self.lo):
+            return self
+        return CI(self.mean, max(lo, self.lo), min(hi, self.hi), self.n)
+
 
 def mean_ci(values: Iterable[float]) -> CI:
     """Mean and t-based 95% interval of the finite ``values``."""
