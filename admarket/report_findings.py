@@ -11,6 +11,7 @@ store is skipped.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -146,6 +147,24 @@ def hallucinated_decisions(d: ReportData) -> Finding | None:
         diff = d.diff("B", "C", "hallucination_rate")
         vals["B_minus_C"] = diff
         text += f". B − C = {diff.fmt('+.1f', 100, ' pp')}: {direction(diff)} in B"
+    costs = []
+    for s in scen:
+        if "overspend_usd" not in d.summaries.columns or s == "A":
+            continue
+        # amounts that cannot be negative keep their intervals at or above zero
+        over = d.ci(s, "overspend_usd").clipped(0.0, math.inf)
+        short = d.ci(s, "pg_shortfall_impressions").clipped(0.0, math.inf)
+        vals[f"{s}_overspend"], vals[f"{s}_pg_shortfall"] = over, short
+        costs.append(
+            f"{s}: {_money(over)} spent beyond budgets and {short.fmt(',.0f')} "
+            "guaranteed impressions never delivered"
+        )
+    if costs:
+        text += (
+            ". What acting on lost or fabricated facts cost (per run) — "
+            + "; ".join(costs)
+            + " (write-offs: see disputes)"
+        )
     dep = _params(d, [*_HALLU_PARAMS, *_MEMORY_PARAMS])
     return Finding(
         "hallucinated_decisions", "Decisions on fabricated data", EMERGENT, text + ".", dep, vals

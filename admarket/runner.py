@@ -134,7 +134,11 @@ def print_summaries(summaries: list[dict], cfg: MarketConfig, file=None) -> None
         ("impressions", lambda s: f"{s['impressions']:,}"),
         ("hit impression goal", lambda s: f"{s['hit_impression_goal']}/{s['campaigns']}"),
         ("hit CPM goal", lambda s: f"{s['hit_cpm_goal']}/{s['campaigns']}"),
-        ("overspent campaigns", lambda s: f"{s['overspent_campaigns']}"),
+        (
+            "overspent campaigns",
+            lambda s: f"{s['overspent_campaigns']} ({_fmt_money(s['overspend_usd'])} over budget)",
+        ),
+        ("PG impressions short", lambda s: f"{s['pg_shortfall_impressions']:,}"),
         ("mean goal attainment", lambda s: f"{s['mean_goal_attainment']:.3f}"),
         (
             "hallucinated decisions",

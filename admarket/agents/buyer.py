@@ -125,7 +125,7 @@ class BuyerAgent(TraderAgent):
             if avails * lot < cfg.min_deal_impressions:
                 continue
             outcome = negotiate(ask, floor, float(mk.target_cpm[c]), float(mk.max_cpm[c]), terms)
-            m.log_negotiation(self, seller, c, p, DEAL_TYPES[dtype], outcome)
+            m.log_negotiation(self, seller, c, p, DEAL_TYPES[dtype], ask, outcome)
             if not outcome.agreed:
                 continue
             per_lot = outcome.price * lot / 1000.0

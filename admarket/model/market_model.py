@@ -32,7 +32,7 @@ from admarket.deals import DealBook
 from admarket.events import EventLog
 from admarket.ground_truth import ClaimLog, GroundTruth
 from admarket.kpis import campaign_outcomes
-from admarket.ledger import Ledger
+from admarket.ledger import ENTRY_KINDS, Ledger
 from admarket.ledger_cost import LedgerCostModel
 from admarket.market import generate_market
 from admarket.model.metrics import daily_row, summary
@@ -40,6 +40,17 @@ from admarket.model.reporters import AGENT_REPORTERS, MODEL_REPORTERS
 from admarket.negotiation import Outcome
 from admarket.records import ExchangeDatabase, LedgerRecords, NoSharedRecords
 from admarket.settlement import charge_ledger, settle_day
+
+# negotiation message → event / ledger entry kind (walk-aways and rejections are not
+# ledger entry kinds: nothing was agreed, the event log still has them)
+_MESSAGE_KIND = {
+    "propose": "proposal",
+    "counter": "counter",
+    "final_offer": "counter",
+    "accept": "accept",
+    "reject": "reject",
+    "walk_away": "walk_away",
+}
 
 
 class MarketModel(Model):
@@ -252,48 +263,38 @@ class MarketModel(Model):
             e["last_step"] = self.t
 
     def log_negotiation(
-        self, buyer, seller, campaign: int, product: int, deal_type: str, outcome: Outcome
+        self,
+        buyer,
+        seller,
+        campaign: int,
+        product: int,
+        deal_type: str,
+        ask: float,
+        outcome: Outcome,
     ) -> None:
-        """Log a negotiation; in C write each message to the ledger."""
+        """Log each message of a negotiation (quote, proposals, counters, the close) and,
+        in C, write each to the ledger."""
         t = self.t
+        base = {"campaign": campaign, "product": product, "type": deal_type}
+        messages = [("quote", seller.name, {**base, "price": ask})]
+        for mv in outcome.moves:
+            kind = _MESSAGE_KIND[mv.action]
+            author = buyer.name if mv.actor == "buyer" else seller.name
+            messages.append((kind, author, {**base, "action": mv.action, "price": mv.price}))
+        for kind, author, payload in messages:
+            self.events.emit(t, kind, agent=author, **payload)
+            if self.ledger is not None and kind in ENTRY_KINDS:
+                self.records.write(kind, payload, author, t)
         self.events.emit(
             t,
             "negotiation",
             buyer=buyer.name,
             seller=seller.name,
-            campaign=campaign,
-            product=product,
-            type=deal_type,
+            **base,
             agreed=outcome.agreed,
             price=outcome.price,
             rounds=outcome.rounds,
         )
-        if self.ledger is None:
-            return
-        kinds = {
-            "propose": "proposal",
-            "counter": "counter",
-            "final_offer": "counter",
-            "accept": "accept",
-        }
-        self.records.write(
-            "quote", {"campaign": campaign, "product": product, "type": deal_type}, seller.name, t
-        )
-        for mv in outcome.moves:
-            kind = kinds.get(mv.action)
-            if kind is not None:
-                author = buyer.name if mv.actor == "buyer" else seller.name
-                self.records.write(
-                    kind,
-                    {
-                        "campaign": campaign,
-                        "product": product,
-                        "action": mv.action,
-                        "price": mv.price,
-                    },
-                    author,
-                    t,
-                )
 
     def memory_totals(self) -> dict[str, int]:
         """Facts held and lost, and restarts, summed over every trading agent."""

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from admarket.config import EXCHANGE_FEES
+from admarket.deals import PG
 from admarket.kpis import attainment, flight_progress, kpi_achieved
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -70,6 +71,10 @@ def summary(m: MarketModel) -> dict[str, Any]:
     n_dec = len(cl.decision_agent)
     disputes = sum(1 for s in m.settlements if s["outcome"].startswith("dispute"))
     imps = int(out["actual_impressions"].sum())
+    overspend = float((out["spend"] - out["budget"]).clip(lower=0).sum())
+    b, n = m.book, m.book.n
+    ended_pg = (b.dtype[:n] == PG) & (b.end[:n] <= m.t + 1)
+    pg_short = int(((b.volume[:n] - b.delivered[:n]) * ended_pg).sum()) * m.config.lot_size
     ledger_usd = acc.fees["ledger_fee"] / 100
     return {
         "scenario": m.scenario_id,
@@ -97,6 +102,8 @@ def summary(m: MarketModel) -> dict[str, Any]:
         "restarts": m.memory_totals()["restarts"],
         "disputes": disputes,
         "written_off": acc.write_off / 100,
+        "overspend_usd": overspend,
+        "pg_shortfall_impressions": pg_short,
         "ledger_entries": m.ledger.n_entries if m.ledger else 0,
         "delivery_records": m.records.delivery_records if m.ledger else 0,
         "ledger_cost_usd": ledger_usd,
