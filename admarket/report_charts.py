@@ -102,22 +102,32 @@ def goal_achievement(d: ReportData, out: Path) -> str:
 
 
 def context_rot(d: ReportData, out: Path) -> str:
-    """Daily goal attainment per scenario over the run, mean with a 95% band."""
-    fig, ax = plt.subplots(figsize=(8, 3.8))
-    for s in d.scenarios:
-        g = d.daily[d.daily["scenario"] == s]
-        days = sorted(g["simulation_day"].unique())
-        cis = [mean_ci(g[g["simulation_day"] == k]["daily_goal_attainment"]) for k in days]
-        x = np.array(days) + 1
-        ax.plot(x, [c.mean for c in cis], color=COLOURS[s], label=NAMES[s])
-        if len(d.seeds) > 1:
-            ax.fill_between(
-                x, [c.lo for c in cis], [c.hi for c in cis], color=COLOURS[s], alpha=0.2
-            )
-    ax.set_xlabel("simulation day")
-    ax.set_ylabel("daily goal attainment")
-    ax.legend(fontsize=8)
-    ax.set_title(f"Context-rot impact: daily goal attainment ({_interval_note(d)})", fontsize=10)
+    """Per day: goal attainment (the plan's curve) and the share of facts acted on that were
+    wrong (the rot itself), per scenario, mean with a 95% band."""
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
+    panels = (
+        ("daily_goal_attainment", "daily goal attainment", 1.0),
+        ("wrong_fact_share", "% of facts acted on that were wrong", 100.0),
+    )
+    for ax, (col, label, scale) in zip(axes, panels, strict=True):
+        for s in d.scenarios:
+            g = d.daily[d.daily["scenario"] == s]
+            days = sorted(g["simulation_day"].unique())
+            cis = [mean_ci(g[g["simulation_day"] == k][col]) for k in days]
+            x = np.array(days) + 1
+            ax.plot(x, [c.mean * scale for c in cis], color=COLOURS[s], label=NAMES[s])
+            if len(d.seeds) > 1:
+                ax.fill_between(
+                    x,
+                    [c.lo * scale for c in cis],
+                    [c.hi * scale for c in cis],
+                    color=COLOURS[s],
+                    alpha=0.2,
+                )
+        ax.set_xlabel("simulation day")
+        ax.set_ylabel(label)
+    axes[0].legend(fontsize=8)
+    fig.suptitle(f"Context-rot impact over the run ({_interval_note(d)})", fontsize=10)
     return _save(fig, out, "context_rot.png")
 
 

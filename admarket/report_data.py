@@ -97,7 +97,8 @@ def load(db_path: str | Path) -> ReportData:
         daily = _df(
             con,
             "SELECT scenario, seed, simulation_day, daily_goal_attainment, context_losses, "
-            "agent_restart_events, state_recovery_accuracy FROM daily_metrics "
+            "agent_restart_events, state_recovery_accuracy, "
+            "hallucinated_claims / NULLIF(claims, 0) AS wrong_fact_share FROM daily_metrics "
             "ORDER BY scenario, seed, simulation_day",
         )
         claims = _df(

@@ -247,6 +247,40 @@ def context_rot(d: ReportData) -> Finding | None:
             f"and {gap1.fmt('+.3f')} on day {last + 1}; the gap's change over the run is "
             f"{widen.fmt('+.3f')} ({direction(widen, 'B gained on C', 'B fell behind C')})"
         )
+    rot = {}
+    for s in ("B", "C"):
+        if not _has(d, s):
+            continue
+        g = d.daily[d.daily["scenario"] == s]
+        w0 = dict(
+            zip(
+                g[g["simulation_day"] == first]["seed"],
+                g[g["simulation_day"] == first]["wrong_fact_share"],
+                strict=True,
+            )
+        )
+        w1 = dict(
+            zip(
+                g[g["simulation_day"] == last]["seed"],
+                g[g["simulation_day"] == last]["wrong_fact_share"],
+                strict=True,
+            )
+        )
+        rot[s] = (
+            mean_ci(w0.values()).clipped(),
+            mean_ci(w1.values()).clipped(),
+            paired_diff(w1, w0),
+        )
+        vals[f"{s}_wrong_first"], vals[f"{s}_wrong_last"], vals[f"{s}_wrong_change"] = rot[s]
+    if rot:
+        text += ". The rot itself — the share of facts acted on that day that were wrong — " + (
+            "; ".join(
+                f"{s}: {a.fmt('.1f', 100, '%')} on day {first + 1}, "
+                f"{b.fmt('.1f', 100, '%')} on day {last + 1} "
+                f"({ch.fmt('+.1f', 100, ' pp')}, {direction(ch, 'rose', 'fell')})"
+                for s, (a, b, ch) in rot.items()
+            )
+        )
     dep = _params(d, [*_MEMORY_PARAMS, "hallucination_rate", "days"])
     return Finding("context_rot", "Context rot over the run", EMERGENT, text + ".", dep, vals)
 

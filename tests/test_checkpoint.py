@@ -72,12 +72,34 @@ def test_resumed_store_equals_the_uninterrupted_store(tmp_path):
 
     args = ["--days", "3", "--buyers", "2", "--sellers", "2", "--seed", "5", "--no-progress"]
     whole, part = tmp_path / "whole", tmp_path / "resumed"
-    assert main(["run", "--scenarios", "c", *args, "--out", str(whole), "--checkpoint-every",
-                 "1", "--checkpoint-dir", str(tmp_path / "ck")]) == 0
+    assert (
+        main(
+            [
+                "run",
+                "--scenarios",
+                "c",
+                *args,
+                "--out",
+                str(whole),
+                "--checkpoint-every",
+                "1",
+                "--checkpoint-dir",
+                str(tmp_path / "ck"),
+            ]
+        )
+        == 0
+    )
     ckpt = sorted((tmp_path / "ck").glob("*.ckpt"))[0]
     assert main(["resume", str(ckpt), "--no-progress", "--out", str(part)]) == 0
-    for table in ("transactions", "campaigns", "daily_metrics", "agent_decisions", "ledger",
-                  "events", "summaries"):
+    for table in (
+        "transactions",
+        "campaigns",
+        "daily_metrics",
+        "agent_decisions",
+        "ledger",
+        "events",
+        "summaries",
+    ):
         a = query(whole, f"SELECT * EXCLUDE (run_id) FROM {table} ORDER BY ALL")
         b = query(part, f"SELECT * EXCLUDE (run_id) FROM {table} ORDER BY ALL")
         pd.testing.assert_frame_equal(a, b, obj=table)
