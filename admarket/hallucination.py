@@ -3,8 +3,8 @@
 At a configurable rate (default 5% of recalls from volatile memory), a recalled value is
 replaced by a fabricated one: an **inventory** figure inflated by 10–50%, a **price**
 deflated by 10–30% (making a deal look better than it is), or a **history** fact
-fabricated (a success rate of 80–95% with a counterpart). Each agent draws from its own
-stream, so the same agent in scenarios B and C sees the same sequence of draws.
+fabricated (a success rate of 80–95% with a counterpart). Every draw is keyed
+to (agent, fact, moment), so B and C agree on every recall they share.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from admarket.config import MarketConfig
+from admarket.streams import HALLUCINATION, keyed_uniform
 
 INJECTABLE = ("price", "inventory", "history")
 
@@ -29,28 +30,24 @@ class Injection:
 class HallucinationInjector:
     """Corrupts a share of recalls, by claim type, from one agent's stream."""
 
-    def __init__(self, config: MarketConfig, rng: np.random.Generator):
+    def __init__(self, config: MarketConfig, salt: str):
         self.rate = config.hallucination_rate
         self.cfg = config
-        self.rng = rng
+        self.salt = salt  # seed and agent
         self.injected = 0
-        self._block = np.empty(0)
-        self._next = 0
 
-    def _uniform(self) -> float:
-        # draws come in blocks: one numpy call per 4,096 recalls instead of one per recall
-        if self._next == self._block.size:
-            self._block, self._next = self.rng.random(4096), 0
-        self._next += 1
-        return float(self._block[self._next - 1])
+    def maybe_corrupt(self, claim_type: str, value: float, key: str, step: int
+                      ) -> Injection | None:
+        """With probability ``rate``, return a fabricated replacement for ``value``.
 
-    def maybe_corrupt(self, claim_type: str, value: float) -> Injection | None:
-        """With probability ``rate``, return a fabricated replacement for ``value``."""
+        The draw is keyed to (agent, fact, step): an agent recalling the same fact at the
+        same moment in B and in C hallucinates, or not, in both.
+        """
         if self.rate <= 0 or claim_type not in INJECTABLE:
             return None
-        if self._uniform() >= self.rate:
+        if keyed_uniform(self.salt, HALLUCINATION, key, step) >= self.rate:
             return None
-        x = self._uniform()
+        x = keyed_uniform(self.salt, HALLUCINATION, key, step, "size")
         self.injected += 1
         c = self.cfg
         if claim_type == "price":

@@ -4,7 +4,9 @@ A trading agent (an LLM agent in the real system) holds the facts it acts on in 
 context: deal terms, delivery and spend to date, counterpart history. Facts are lost by
 mechanisms, each with its own parameter and each switchable off:
 
-* **decay** — each day every held fact survives with probability 1 − decay_rate;
+* **decay** — each day every held fact survives with probability 1 − decay_rate (drawn
+  once, when the fact is stored, as a geometric lifetime keyed to the agent, the fact and
+  the day: the same fact stored on the same day lives as long in B as in C);
 * **context pressure** — the memory holds at most ``capacity`` facts; storing one more
   pushes out the least recently used, so rot grows with the load an agent carries;
 * **restarts** — a restart wipes the whole memory.
@@ -15,10 +17,11 @@ campaign or product it belongs to) so that an agent can list the deals it still 
 
 from __future__ import annotations
 
+import math
 from collections import OrderedDict
 from dataclasses import dataclass
 
-import numpy as np
+from admarket.streams import MEMORY, keyed_uniform
 
 
 @dataclass
@@ -40,9 +43,12 @@ class MemoryStats:
 class ContextMemory:
     """Least-recently-used fact store with decay, capacity pressure and restarts."""
 
-    def __init__(self, capacity: int = 0):
+    def __init__(self, capacity: int = 0, decay_rate: float = 0.0, salt: str = ""):
         self.capacity = capacity  # 0 = unlimited
+        self.decay_rate = decay_rate
+        self.salt = salt  # seed and agent: what makes this memory's decay draws its own
         self._facts: OrderedDict[str, float] = OrderedDict()
+        self._expiry: dict[str, int] = {}  # key → the day whose decay pass removes it
         self._tags: dict[str, tuple[str, int]] = {}  # key → (group, tag)
         self._index: dict[tuple[str, int], dict[int, int]] = {}  # (group, tag) → {id: n held}
         self.stats = MemoryStats()
@@ -60,8 +66,10 @@ class ContextMemory:
             self._facts.move_to_end(key)
         return v
 
-    def store(self, key: str, value: float, group: str = "", tag: int = -1) -> list[str]:
-        """Hold ``value`` under ``key``; returns the keys pushed out by context pressure.
+    def store(self, key: str, value: float, group: str = "", tag: int = -1,
+              day: int = 0) -> list[str]:
+        """Hold ``value`` under ``key`` (on ``day``); returns the keys pushed out by context
+        pressure.
 
         ``group`` and ``tag`` file the fact for :meth:`ids`: a deal fact stored with group
         ``"deal"`` and tag = its campaign can be listed by campaign.
@@ -72,6 +80,8 @@ class ContextMemory:
             return []
         self._facts[key] = value
         self.stats.stored += 1
+        if self.decay_rate > 0:
+            self._expiry[key] = day + 1 + self._lifetime(key, day)
         if group:
             self._tags[key] = (group, tag)
             ident = int(key.split(":", 2)[1])
@@ -90,13 +100,18 @@ class ContextMemory:
         """Ids (the number after the first colon) of ``group`` facts held under ``tag``."""
         return sorted(self._index.get((group, tag), ()))
 
-    def decay(self, rng: np.random.Generator, rate: float) -> list[str]:
-        """Lose each held fact with probability ``rate``; returns the lost keys."""
-        if rate <= 0 or not self._facts:
+    def _lifetime(self, key: str, day: int) -> int:
+        """Decay passes a fact stored on ``day`` survives: geometric in 1 − decay_rate."""
+        if self.decay_rate >= 1:
+            return 0
+        u = keyed_uniform(self.salt, MEMORY, key, day)
+        return int(math.log(u) / math.log1p(-self.decay_rate))
+
+    def decay(self, day: int) -> list[str]:
+        """The decay pass of ``day``: lose every fact whose lifetime has run out."""
+        if self.decay_rate <= 0 or not self._facts:
             return []
-        keys = list(self._facts)
-        lost_mask = rng.random(len(keys)) < rate
-        lost = [k for k, gone in zip(keys, lost_mask, strict=True) if gone]
+        lost = [k for k in self._facts if self._expiry[k] <= day]
         for k in lost:
             del self._facts[k]
             self._unindex(k)
@@ -107,6 +122,7 @@ class ContextMemory:
         """A process restart: every fact is gone. Returns how many were held."""
         n = len(self._facts)
         self._facts.clear()
+        self._expiry.clear()
         self._tags.clear()
         self._index.clear()
         self.stats.lost_restart += n
@@ -114,6 +130,7 @@ class ContextMemory:
         return n
 
     def _unindex(self, key: str) -> None:
+        self._expiry.pop(key, None)
         gt = self._tags.pop(key, None)
         if gt is None:
             return

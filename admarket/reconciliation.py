@@ -44,14 +44,15 @@ class Settlement:
 def reconcile(
     invoice: int,
     expected: int,
-    agreed: int,
+    recorded: int | None,
     *,
     auto_accept: float,
     split: float,
     recovery: float,
-    ledger_backed: bool,
 ) -> Settlement:
-    """Settle one invoice. ``agreed`` (the true value) is used only when a ledger settles."""
+    """Settle one invoice. ``recorded`` is the value the shared record (C's ledger) gives
+    for the delivery — None when there is no such record (B), and then a dispute can only
+    be partly recovered."""
     if invoice == expected:
         return Settlement(invoice, "agreed", 0.0, 0, 0)
     if invoice < expected:
@@ -62,7 +63,7 @@ def reconcile(
     if gap <= split:
         return Settlement((invoice + expected) // 2, "split", gap, 0, 0)
     disputed = invoice - expected
-    if ledger_backed:
-        return Settlement(agreed, "dispute_ledger", gap, disputed, 0)
+    if recorded is not None:
+        return Settlement(recorded, "dispute_ledger", gap, disputed, 0)
     paid = expected + round(recovery * disputed)
     return Settlement(paid, "dispute_unresolved", gap, disputed, invoice - paid)

@@ -41,14 +41,15 @@ def settle_day(m: MarketModel) -> None:
         b_dec = m.claims.new_decision(buyer.name, "pay_invoice", t)
         expected = int(cents(buyer.deal_fact(d, c, "price", "price", b_dec), lots, lot))
         agreed = int(cents(b.price[d], lots, lot))
+        # the shared record of the agreed price: C's ledger; B has none
+        on_record = m.records.value(f"deal:{d}:price")
         st = reconcile(
             invoice,
             expected,
-            agreed,
+            None if on_record is None else int(cents(on_record, lots, lot)),
             auto_accept=cfg.recon_auto_accept,
             split=cfg.recon_split,
             recovery=cfg.dispute_recovery,
-            ledger_backed=m.ledger is not None,
         )
         record = {
             "step": t,

@@ -5,19 +5,25 @@ index (an agent, a product). Streams are built from ``SeedSequence(seed, spawn_k
 so they do not depend on the order in which they are created: scenario A creating no
 memory streams does not shift the supply draws that B and C see. For one seed, all three
 scenarios therefore get the same publishers, campaigns and hourly avails, and B and C get
-the same memory-loss and hallucination draws for the same agent.
+the same restart draws for the same agent and day.
 """
 
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 
 # Roles: fixed small integers so a stream's identity never changes between versions.
+# (Draws tied to one fact — whether it decays, whether a recall of it is corrupted — are not
+# taken from a stream but from ``keyed_uniform``: the same fact of the same agent on the same
+# day gets the same draw in B and in C, however differently the two runs have diverged.)
 MARKET = 0  # publishers, products, campaigns, graph
 SUPPLY = 1  # hourly avails realisation
 AUCTION = 2  # exchange tie-breaks
-MEMORY = 3  # per-agent decay, pressure and restart draws
-HALLUCINATION = 4  # per-agent injection draws
+MEMORY = 3  # tag of keyed decay draws (per agent, fact and day stored)
+HALLUCINATION = 4  # tag of keyed injection draws (per agent, fact and step)
+RESTART = 5  # per-agent restart draws: one per agent per day
 
 
 def stream(seed: int, role: int, index: int = 0) -> np.random.Generator:
@@ -25,3 +31,14 @@ def stream(seed: int, role: int, index: int = 0) -> np.random.Generator:
     return np.random.Generator(
         np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(role, index)))
     )
+
+
+def keyed_uniform(*parts: object) -> float:
+    """A uniform draw in (0, 1) determined by ``parts`` alone (e.g. seed, agent, fact, day).
+
+    Keyed draws are common random numbers at the finest grain: they do not depend on how
+    many other draws a run has made, so two scenarios that hold different facts still agree
+    on every fact they share.
+    """
+    digest = hashlib.blake2b("|".join(map(str, parts)).encode(), digest_size=8).digest()
+    return (int.from_bytes(digest, "little") + 0.5) / 2.0**64

@@ -224,3 +224,29 @@ def test_c_acts_on_no_wrong_fact_in_small_markets(seed):
     m = MarketModel("C", n_buyers=3, n_sellers=3, campaigns_per_buyer=4, days=3, seed=seed).run()
     a = m.claim_audit()
     assert len(a) > 0 and not a["is_hallucination"].any()
+
+
+def test_c_with_an_empty_ledger_is_b(monkeypatch):
+    """Everything C gains comes through the ledger: a ledger that answers nothing (and no
+    recall check) gives B's trades exactly, mechanisms on — C only pays for the ledger."""
+    kw = {**SMALL, "seed": 3, "decay_rate": 0.1, "restart_rate": 0.05}
+    b = MarketModel("B", **kw).run()
+    monkeypatch.setattr(LedgerRecords, "value", lambda self, key: None)
+    monkeypatch.setattr(LedgerRecords, "deals_of_campaign", lambda self, c: None)
+    monkeypatch.setattr(LedgerRecords, "deals_of_product", lambda self, p: None)
+    c = MarketModel("C", verify_recalls=False, **kw).run()
+    assert b.summary()["disputes"] > 0 and b.summary()["hallucinated_decisions"] > 0
+    pd.testing.assert_frame_equal(_trades(b), _trades(c))
+    assert [s["outcome"] for s in b.settlements] == [s["outcome"] for s in c.settlements]
+    assert c.summary()["ledger_cost_usd"] > 0
+
+
+def test_b_and_c_share_the_dice_for_restarts():
+    """Common random numbers: the same agents restart on the same days in B and C."""
+    kw = {**SMALL, "seed": 0, "restart_rate": 0.05}
+
+    def restarts(scenario):
+        m = MarketModel(scenario, **kw).run()
+        return [(e["day"], e["agent"]) for e in m.events.of_kind("restart")]
+
+    assert restarts("B") == restarts("C") and len(restarts("B")) > 0

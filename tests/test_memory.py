@@ -2,24 +2,39 @@
 
 from __future__ import annotations
 
-import numpy as np
-
 from admarket.memory import ContextMemory
 
 
 def test_decay_loses_facts_at_the_daily_rate():
-    m = ContextMemory()
+    m = ContextMemory(decay_rate=0.02, salt="t")
     for i in range(20_000):
-        m.store(f"deal:{i}:price", 1.0)
-    lost = m.decay(np.random.default_rng(0), 0.02)
+        m.store(f"deal:{i}:price", 1.0, day=0)
+    assert m.decay(0) == []  # stored today: first exposed to decay tomorrow
+    lost = m.decay(1)
     assert 300 < len(lost) < 500 and m.stats.lost_decay == len(lost)
     assert len(m) == 20_000 - len(lost) and all(k not in m for k in lost)
+    lost2 = m.decay(2)  # each further day takes ~2% of what is left
+    assert 300 < len(lost2) < 500 and not set(lost) & set(lost2)
+
+
+def test_decay_draws_are_keyed_to_the_fact_not_to_what_else_is_held():
+    """Two memories with different contents agree on the facts they share (B vs C)."""
+    a, b = ContextMemory(decay_rate=0.1, salt="s"), ContextMemory(decay_rate=0.1, salt="s")
+    for i in range(2000):
+        a.store(f"deal:{i}:price", 1.0, day=0)
+        if i % 3:
+            b.store(f"deal:{i}:price", 1.0, day=0)
+    b.store("deal:99999:price", 1.0, day=0)
+    for day in range(1, 6):
+        lost_a, lost_b = set(a.decay(day)), set(b.decay(day))
+        shared = {f"deal:{i}:price" for i in range(2000) if i % 3}
+        assert lost_a & shared == lost_b & shared
 
 
 def test_decay_rate_zero_loses_nothing():
     m = ContextMemory()
     m.store("deal:1:price", 5.0)
-    assert m.decay(np.random.default_rng(0), 0.0) == [] and m.get("deal:1:price") == 5.0
+    assert m.decay(5) == [] and m.get("deal:1:price") == 5.0
 
 
 def test_context_pressure_pushes_out_the_least_recently_used():

@@ -23,7 +23,7 @@ from mesa import Agent
 
 from admarket.hallucination import HallucinationInjector
 from admarket.memory import ContextMemory
-from admarket.streams import HALLUCINATION, MEMORY, stream
+from admarket.streams import RESTART, stream
 
 if TYPE_CHECKING:  # pragma: no cover
     from admarket.model.market_model import MarketModel
@@ -40,11 +40,10 @@ class TraderAgent(Agent):
         self.index = index
         cfg = model.config
         self.name = f"{self.kind}-{index}"
-        self.memory = ContextMemory(cfg.memory_capacity)
-        self._mem_rng = stream(cfg.seed, MEMORY, self.stream_offset + index)
-        self.injector = HallucinationInjector(
-            cfg, stream(cfg.seed, HALLUCINATION, self.stream_offset + index)
-        )
+        salt = f"{cfg.seed}:{self.stream_offset + index}"
+        self.memory = ContextMemory(cfg.memory_capacity, cfg.decay_rate, salt)
+        self._restart_rng = stream(cfg.seed, RESTART, self.stream_offset + index)
+        self.injector = HallucinationInjector(cfg, salt)
         self.restarted_today = False
         self.lost_today = 0
 
@@ -56,9 +55,10 @@ class TraderAgent(Agent):
         if not m.agents_hold_state:
             return
         cfg = m.config
-        lost = self.memory.decay(self._mem_rng, cfg.decay_rate)
+        lost = self.memory.decay(day)
+        # one restart draw per agent per day, taken whatever happens: B and C agree on it
         p_restart = min(1.0, cfg.restart_rate + cfg.restart_growth * day)
-        restart = p_restart > 0 and self._mem_rng.random() < p_restart
+        restart = self._restart_rng.random() < p_restart
         self.lost_today = len(lost)
         if lost:
             m.events.emit(
@@ -74,7 +74,7 @@ class TraderAgent(Agent):
         """Store a fact in volatile memory (context pressure may push older ones out)."""
         if not self.model.agents_hold_state:
             return
-        pushed = self.memory.store(key, value, group, tag)
+        pushed = self.memory.store(key, value, group, tag, self.model.day)
         if pushed:
             self.lost_today += len(pushed)
 
@@ -141,7 +141,7 @@ class TraderAgent(Agent):
         m = self.model
         injected = ""
         if source != "ledger":
-            inj = self.injector.maybe_corrupt(claim_type, value)
+            inj = self.injector.maybe_corrupt(claim_type, value, key, m.t)
             if inj is not None:
                 value, injected = inj.value, inj.kind
         caught = False
