@@ -313,7 +313,9 @@ def from_mapping(values: dict[str, Any], base: MarketConfig | None = None) -> Ma
     return dataclasses.replace(base, **changes)
 
 
-def load_toml(path: str | Path, base: MarketConfig | None = None) -> MarketConfig:
+def load_toml(
+    path: str | Path, base: MarketConfig | None = None, preset: str | None = None
+) -> MarketConfig:
     """Load a TOML config file on top of ``base``; a ``[market]`` table or top-level keys."""
     p = Path(path)
     try:
@@ -335,9 +337,15 @@ def load_toml(path: str | Path, base: MarketConfig | None = None) -> MarketConfi
         values = dict(data["market"])
     else:
         values = dict(data)
-    preset = values.pop("preset", data.get("preset"))
-    if preset is not None:
-        base = load_preset(preset, base=None)
+    file_preset = values.pop("preset", data.get("preset"))
+    if file_preset is not None:
+        if preset is not None and preset != file_preset:
+            raise ConfigError(
+                "preset",
+                file_preset,
+                f"the preset given with --preset ({preset}), or only one of them",
+            )
+        base = load_preset(file_preset, base=None)
     return from_mapping(values, base=base)
 
 
@@ -370,5 +378,5 @@ def build_config(
     """Layer a preset, a TOML file and keyword overrides into one validated config."""
     cfg = load_preset(preset) if preset else MarketConfig()
     if config_file is not None:
-        cfg = load_toml(config_file, base=cfg)
+        cfg = load_toml(config_file, base=cfg, preset=preset)
     return from_mapping({k: v for k, v in overrides.items() if v is not None}, base=cfg)

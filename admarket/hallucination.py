@@ -36,8 +36,7 @@ class HallucinationInjector:
         self.salt = salt  # seed and agent
         self.injected = 0
 
-    def maybe_corrupt(self, claim_type: str, value: float, key: str, step: int
-                      ) -> Injection | None:
+    def maybe_corrupt(self, claim_type: str, value: float, key: str, step: int) -> Injection | None:
         """With probability ``rate``, return a fabricated replacement for ``value``.
 
         The draw is keyed to (agent, fact, step): an agent recalling the same fact at the

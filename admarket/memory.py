@@ -66,8 +66,9 @@ class ContextMemory:
             self._facts.move_to_end(key)
         return v
 
-    def store(self, key: str, value: float, group: str = "", tag: int = -1,
-              day: int = 0) -> list[str]:
+    def store(
+        self, key: str, value: float, group: str = "", tag: int = -1, day: int = 0
+    ) -> list[str]:
         """Hold ``value`` under ``key`` (on ``day``); returns the keys pushed out by context
         pressure.
 

@@ -19,6 +19,14 @@ from admarket.report_data import ReportData
 from admarket.report_stats import CI, direction, mean_ci, paired_diff
 
 INPUT = "input restated"
+# How prices form differs between the paths, and that difference feeds every A-vs-direct gap.
+_PRICING_PARAMS = ("max_cpm_markup_min", "max_cpm_markup_max", "seller_reach")
+_PRICING_NOTE = (
+    " Prices form differently on the two paths: in A, buyers bid up to their max CPM in "
+    "second-price auctions against each other; in B and C, sellers quote tier- and "
+    "volume-discounted rate-card prices and negotiate one to one. The A-vs-direct gap mixes "
+    "that difference in price formation with the fees (inputs) and memory loss."
+)
 EMERGENT = "emergent outcome"
 
 _FEE_PARAMS = ("exchange_fee", "dsp_fee", "adtech_fee", "unknown_delta")
@@ -105,9 +113,10 @@ def net_to_publishers(d: ReportData) -> Finding | None:
         + ". Paired by seed, "
         + "; ".join(parts)
         + ". The gap mixes the fee difference (an input) with how much inventory each "
-        "trading path actually bought and delivered (emergent)."
+        "trading path actually bought and delivered (emergent)." + _PRICING_NOTE
     )
     dep = _params(d, [*_FEE_PARAMS, "agent_fee", "protocol_fee", *_MEMORY_PARAMS])
+    dep |= _params(d, _PRICING_PARAMS)
     dep |= _params(d, ["hallucination_rate", "days"])
     return Finding(
         "net_to_publishers", "Net to publishers vs the exchange", EMERGENT, text, dep, vals
@@ -129,7 +138,11 @@ def goal_attainment(d: ReportData) -> Finding | None:
             diff = d.diff(a, b, "mean_goal_attainment")
             vals[f"{a}_minus_{b}"] = diff
             text += f". {a} − {b} = {diff.fmt('+.3f')}: {direction(diff)} in {a}"
+    if _has(d, "A"):
+        text += "." + _PRICING_NOTE.rstrip(".")
     dep = _params(d, [*_MEMORY_PARAMS, *_HALLU_PARAMS, "max_deals_per_campaign", "days"])
+    if _has(d, "A"):
+        dep |= _params(d, [*_PRICING_PARAMS, *_FEE_PARAMS])
     return Finding("goal_attainment", "Campaign goal achievement", EMERGENT, text + ".", dep, vals)
 
 
@@ -164,6 +177,13 @@ def hallucinated_decisions(d: ReportData) -> Finding | None:
             ". What acting on lost or fabricated facts cost (per run) — "
             + "; ".join(costs)
             + " (write-offs: see disputes)"
+        )
+    if _has(d, "C"):
+        text += (
+            ". C's figure follows from its assumptions: the ledger records exactly what "
+            "happened, reading it back is never corrupted, and (verify_recalls) every recalled "
+            "value is checked against it before use — run with verify_recalls=false to see C "
+            "without the check"
         )
     dep = _params(d, [*_HALLU_PARAMS, *_MEMORY_PARAMS])
     return Finding(
@@ -200,7 +220,10 @@ def detection(d: ReportData) -> Finding | None:
     text = (
         "Detection of injected fabrications — " + "; ".join(parts) + ". Flagged claims "
         "that were not injected are real errors as well: facts an agent lost and "
-        "reconstructed wrongly, which the audit grades against ground truth."
+        "reconstructed wrongly, which the audit grades against ground truth. The audit's "
+        "recall is set by the injection sizes (at least 10%) against the audit tolerance, so "
+        "it is near 100% by construction; the outcome that differs by scenario is the "
+        "in-run catch rate — fabrications stopped before an agent acted on them."
     )
     if any(v.mean < 1 for k, v in vals.items() if k.endswith("_detected")):
         text += (
@@ -308,13 +331,31 @@ def ledger_cost(d: ReportData) -> Finding | None:
     bat = d.ci("C", "ledger_batched_cost_per_mille")
     vals |= {"unbatched_per_mille": unb, "batched_per_mille": bat}
     text += (
-        f". Batching effect (cost model, mean record "
+        f". Batching effect (cost model, delivery records of "
         f"{d.ci('C', 'ledger_record_bytes').fmt(',.0f', unit=' bytes')}): one record per "
         f"impression would cost {unb.fmt('.3g', pre='$')} per 1,000; batched "
+        f"{d.param('impressions_per_record')} impressions per record and "
         f"{d.param('records_per_blob')} records per blob it is {bat.fmt('.3g', pre='$')}."
     )
-    dep = _params(d, ["sui_price_usd", "wal_price_usd", "records_per_blob", *_FEE_PARAMS])
-    return Finding("ledger_cost", "Ledger cost vs exchange fee", EMERGENT, text, dep, vals)
+    text += (
+        " Per 1,000 impressions this cost is set almost entirely by the cost model and the "
+        "batching parameters (delivery records per impression and per blob); the run adds "
+        "only how many negotiation and settlement entries it wrote."
+    )
+    dep = _params(
+        d,
+        [
+            "sui_price_usd",
+            "wal_price_usd",
+            "records_per_blob",
+            "impressions_per_record",
+            "ledger_record_bytes",
+            *_FEE_PARAMS,
+        ],
+    )
+    return Finding(
+        "ledger_cost", "Ledger cost vs exchange fee (cost model)", INPUT, text, dep, vals
+    )
 
 
 def disputes(d: ReportData) -> Finding | None:
@@ -325,9 +366,17 @@ def disputes(d: ReportData) -> Finding | None:
     vals: dict[str, Any] = {}
     parts = []
     for s in scen:
-        vals[f"{s}_disputes"] = n = d.ci(s, "disputes")
-        vals[f"{s}_written_off"] = w = d.ci(s, "written_off")
-        parts.append(f"{s}: {n.fmt(',.1f')} disputes per run, {_money(w)} written off")
+        vals[f"{s}_disputes"] = n = d.ci(s, "disputes").clipped(0.0, math.inf)
+        vals[f"{s}_written_off"] = w = d.ci(s, "written_off").clipped(0.0, math.inf)
+        part = f"{s}: {n.fmt(',.1f')} disputes per run, {_money(w)} of delivered value unpaid"
+        if "overpaid" in d.summaries.columns:
+            vals[f"{s}_overpaid"] = o = d.ci(s, "overpaid").clipped(0.0, math.inf)
+            vals[f"{s}_net"] = net = d.ci(s, "net_misbilling")
+            part += (
+                f", {_money(o)} paid beyond the agreed value (net shortfall to sellers "
+                f"{_money(net)})"
+            )
+        parts.append(part)
     text = "Billing reconciliation — " + "; ".join(parts)
     if len(scen) == 2:
         diff = d.diff("B", "C", "written_off")

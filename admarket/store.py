@@ -163,14 +163,13 @@ def _ledger_costs(m: MarketModel, summary: dict[str, Any]) -> dict[str, float]:
     }
     if m.ledger is None or not m.ledger.blobs or not summary["impressions"]:
         return out
-    n = sum(b.n_entries for b in m.ledger.blobs)
-    record_bytes = max(1, round(sum(b.payload_bytes for b in m.ledger.blobs) / n))
-    per_record = max(1, round(summary["impressions"] / max(1, m.ledger.n_entries)))
-    cost = m.ledger.cost_model
+    # the counterfactuals are for C's delivery records, the bulk of its ledger cost
+    cfg, cost = m.config, m.ledger.cost_model
+    record_bytes = cfg.ledger_record_bytes
     out["ledger_record_bytes"] = float(record_bytes)
     out["ledger_unbatched_cost_per_mille"] = cost.per_impression_record_cost_per_mille(record_bytes)
     out["ledger_batched_cost_per_mille"] = cost.batched_cost_per_mille(
-        record_bytes, per_record, m.config.records_per_blob
+        record_bytes, cfg.impressions_per_record, cfg.records_per_blob
     )
     return out
 

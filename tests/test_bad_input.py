@@ -84,3 +84,8 @@ def test_the_installed_command_exits_2_too(tmp_path):
         text=True,
     )
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and "lot_size" in r.stderr
+
+
+def test_seed_is_not_a_grid_parameter(tmp_path, capsys):
+    assert main(["sweep", "--grid", "seed=1,2", "--out", str(tmp_path / "o")]) == 2
+    assert "--seeds" in capsys.readouterr().err and not (tmp_path / "o").exists()

@@ -96,3 +96,11 @@ def test_cli_strings_are_coerced():
     )
     assert c.n_buyers == 7 and c.decay_rate == 0.1 and c.verify_recalls is False
     assert c.campaign_budgets == (1000.0, 2000.0)
+
+
+def test_a_file_preset_cannot_silently_replace_the_cli_preset(tmp_path):
+    f = tmp_path / "m.toml"
+    f.write_text('preset = "ana-2023"\n[market]\nn_buyers = 7\n')
+    with pytest.raises(ConfigError, match="--preset"):
+        build_config("isba-pwc-2020", f)
+    assert build_config("ana-2023", f).dsp_fee == 0.14  # the same preset twice is fine

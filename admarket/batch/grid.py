@@ -50,7 +50,12 @@ def parse_grid(items: list[str]) -> dict[str, list[str]]:
         vals = [v.strip() for v in values.split(",") if v.strip()]
         if not vals:
             raise ConfigError("--grid", item, "at least one value after '='")
-        grid[name.strip().replace("-", "_")] = vals
+        key = name.strip().replace("-", "_")
+        if key == "seed":  # seeds are replications, not a parameter to sweep
+            raise ConfigError(
+                "--grid", item, "a model parameter; seeds are set with --seeds and --seed-start"
+            )
+        grid[key] = vals
     if not grid:
         raise ConfigError("--grid", "", "at least one NAME=V1,V2,... item")
     return grid

@@ -73,7 +73,8 @@ def summary(m: MarketModel) -> dict[str, Any]:
     imps = int(out["actual_impressions"].sum())
     overspend = float((out["spend"] - out["budget"]).clip(lower=0).sum())
     b, n = m.book, m.book.n
-    ended_pg = (b.dtype[:n] == PG) & (b.end[:n] <= m.t + 1)
+    # guaranteed deals whose window has closed, not paused by their own buyer
+    ended_pg = (b.dtype[:n] == PG) & (b.end[:n] <= m.t + 1) & ~b.paused[:n]
     pg_short = int(((b.volume[:n] - b.delivered[:n]) * ended_pg).sum()) * m.config.lot_size
     ledger_usd = acc.fees["ledger_fee"] / 100
     return {
@@ -102,6 +103,8 @@ def summary(m: MarketModel) -> dict[str, Any]:
         "restarts": m.memory_totals()["restarts"],
         "disputes": disputes,
         "written_off": acc.write_off / 100,
+        "overpaid": acc.overpaid / 100,
+        "net_misbilling": (acc.write_off - acc.overpaid) / 100,
         "overspend_usd": overspend,
         "pg_shortfall_impressions": pg_short,
         "ledger_entries": m.ledger.n_entries if m.ledger else 0,

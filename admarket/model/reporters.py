@@ -7,6 +7,8 @@ included, can be pickled into a checkpoint.
 
 from __future__ import annotations
 
+import math
+
 from admarket.agents import BuyerAgent, SellerAgent
 
 
@@ -75,9 +77,9 @@ def recoveries(m) -> int:
 
 
 def recovery_fidelity(m) -> float:
-    """Share of recovered facts that matched the truth (1 when none yet)."""
+    """Share of recovered facts that matched the truth (NaN while nothing was recovered)."""
     n = m.claims.n_recovered
-    return m.claims.n_recovered_ok / n if n else 1.0
+    return m.claims.n_recovered_ok / n if n else math.nan
 
 
 def hallucinated_decisions(m) -> int:
