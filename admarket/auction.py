@@ -1,13 +1,11 @@
-"""Second-price auctions with floors, cleared for many lots at once (scenario A).
+"""Second-price auctions with floors, one per lot, cleared for a whole hour at once (A).
 
-Each hour, each product's avails are sold lot by lot in second-price auctions. Bidders are
-(campaign, product) entries with a per-lot bid (CPM) and a demand (lots they will buy this
-hour, from their pacing budget). With truthful bids, selling the lots one after another
-gives a closed form that numpy can clear for every product at once: the highest bidder
-wins lots until its demand is met, paying the next-highest remaining bid (or the floor);
-then the next bidder wins, paying the bid below it; and so on until supply runs out.
-Every lot is therefore a genuine second-price auction among the bidders still in the
-market, without a per-lot Python loop.
+Each hour every product's avails are sold lot by lot, each lot in its own sealed-bid
+second-price auction: the highest bid at or above the floor wins and pays the larger of the
+floor and the second-highest bid on that lot. Which campaigns bid on which lot is decided
+by the exchange's pacing (see :mod:`admarket.agents.exchange`); this kernel only clears.
+Sorting all of the hour's bids by lot, then bid, clears every auction with no per-lot
+Python loop.
 """
 
 from __future__ import annotations
@@ -16,51 +14,44 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from admarket.allocation import fill_in_order
-
 
 @dataclass(frozen=True)
 class Clearing:
-    """Result of clearing one batch of auctions: one row per winning entry."""
+    """Result of clearing one batch of auctions: one row per lot sold."""
 
-    entry: np.ndarray  # index into the caller's entry arrays
-    lots: np.ndarray  # lots won
-    price: np.ndarray  # clearing CPM (second price, at least the floor)
+    winner: np.ndarray  # index of the winning bid in the caller's arrays
+    price: np.ndarray  # clearing CPM: max(floor, second-highest bid on the lot)
 
 
 class SecondPriceAuction:
-    """Sequential second-price auctions with floors over lots, vectorised across products."""
+    """Sealed-bid second-price auctions with floors, vectorised across lots."""
 
     def clear(
         self,
-        product: np.ndarray,
+        lot: np.ndarray,
         bid: np.ndarray,
-        demand: np.ndarray,
         floor: np.ndarray,
-        supply: np.ndarray,
         tiebreak: np.ndarray | None = None,
     ) -> Clearing:
-        """Clear all products' lots this hour.
+        """Clear every lot that received bids.
 
-        ``product``, ``bid``, ``demand`` (and optional random ``tiebreak``) describe the bid
-        entries; ``floor`` and ``supply`` are indexed by product. Bids below the floor are
-        not admitted. A winner pays the highest bid below its own among admitted entries of
-        the same product, or the floor when it is the last admitted bidder.
+        ``lot`` names the lot each bid is for, ``bid`` its CPM and ``floor`` the floor of
+        that lot (per bid); ``tiebreak`` orders equal bids (random, so no bidder is
+        favoured). Bids below the floor are not admitted and do not set prices.
         """
-        ok = (bid >= floor[product]) & (demand > 0)
-        idx = np.nonzero(ok)[0]
-        if idx.size == 0:
-            empty = np.zeros(0, dtype=np.int64)
-            return Clearing(empty, empty, np.zeros(0))
-        p, b, d = product[idx], bid[idx], demand[idx]
-        tb = tiebreak[idx] if tiebreak is not None else np.zeros(idx.size)
-        order = np.lexsort((tb, -b, p))  # by product, then bid descending, then tie-break
-        p, b, d, idx = p[order], b[order], d[order], idx[order]
-        won = fill_in_order(p, d, supply)
-        # Runner-up: the next entry in the same product group, else the floor.
-        f = floor[p]
-        price = f.copy()
-        same_next = p[1:] == p[:-1]
-        price[:-1] = np.where(same_next, np.maximum(b[1:], f[:-1]), f[:-1])
-        win = won > 0
-        return Clearing(idx[win], won[win].astype(np.int64), price[win])
+        ok = np.nonzero(bid >= floor)[0]
+        if ok.size == 0:
+            return Clearing(np.zeros(0, dtype=np.int64), np.zeros(0))
+        lt, b, f = lot[ok], bid[ok], floor[ok]
+        tb = tiebreak[ok] if tiebreak is not None else np.zeros(ok.size)
+        order = np.lexsort((tb, -b, lt))  # by lot, then bid descending, then tie-break
+        lt, b, f, ok = lt[order], b[order], f[order], ok[order]
+        first = np.empty(lt.size, dtype=bool)
+        first[0] = True
+        np.not_equal(lt[1:], lt[:-1], out=first[1:])
+        has_second = np.zeros(lt.size, dtype=bool)
+        has_second[:-1] = first[:-1] & ~first[1:]  # the lot's next bid is its runner-up
+        second = np.zeros(lt.size)
+        second[:-1] = b[1:]
+        price = np.where(has_second, np.maximum(second, f), f)
+        return Clearing(ok[first], price[first])

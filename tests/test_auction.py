@@ -13,75 +13,49 @@ from admarket.pricing import GLOBAL_FLOOR_CPM, deal_terms, quote_price, volume_d
 A = SecondPriceAuction()
 
 
-def clear(bids, demand, floor=1.0, supply=100, product=None):
+def clear(bids, lots=None, floor=1.0):
     bids = np.asarray(bids, float)
-    product = np.zeros(len(bids), int) if product is None else np.asarray(product)
-    floors = np.atleast_1d(np.asarray(floor, float))
-    supplies = np.atleast_1d(np.asarray(supply, np.int64))
-    return A.clear(product, bids, np.asarray(demand, np.int64), floors, supplies)
+    lots = np.zeros(len(bids), int) if lots is None else np.asarray(lots)
+    floors = np.broadcast_to(np.asarray(floor, float), bids.shape)
+    r = A.clear(lots, bids, floors, tiebreak=np.arange(len(bids)) / 100)
+    return dict(zip(r.winner.tolist(), r.price.tolist(), strict=True))
 
 
 def test_winner_pays_the_second_price():
-    r = clear([10.0, 7.0, 5.0], [5, 5, 5], supply=5)
-    assert r.entry.tolist() == [0] and r.lots.tolist() == [5] and r.price.tolist() == [7.0]
+    assert clear([7.0, 10.0, 5.0]) == {1: 7.0}
 
 
 def test_single_bidder_pays_the_floor():
-    r = clear([10.0], [3], floor=4.0)
-    assert r.price.tolist() == [4.0] and r.lots.tolist() == [3]
+    assert clear([10.0], floor=4.0) == {0: 4.0}
 
 
 def test_bids_below_floor_are_not_admitted_and_do_not_set_the_price():
-    r = clear([10.0, 3.0], [5, 5], floor=4.0, supply=10)
-    assert r.entry.tolist() == [0] and r.price.tolist() == [4.0]
+    assert clear([10.0, 3.0], floor=4.0) == {0: 4.0}
+    assert clear([3.0, 2.0], floor=4.0) == {}
 
 
-def test_lots_go_down_the_bid_ladder_each_paying_the_next_bid():
-    r = clear([10.0, 8.0, 6.0], [4, 4, 4], floor=2.0, supply=10)
-    got = dict(
-        zip(r.entry.tolist(), zip(r.lots.tolist(), r.price.tolist(), strict=True), strict=True)
-    )
-    assert got == {0: (4, 8.0), 1: (4, 6.0), 2: (2, 2.0)}
+def test_each_lot_is_its_own_auction():
+    # lot 0: 9 beats 5; lot 1: a lone bid of 9 pays its floor of 3
+    assert clear([9.0, 5.0, 9.0], lots=[0, 0, 1], floor=[1.0, 1.0, 3.0]) == {0: 5.0, 2: 3.0}
 
 
-def test_products_clear_independently():
-    r = clear([9.0, 5.0, 9.0], [1, 1, 1], floor=[1.0, 3.0], supply=[1, 1], product=[0, 0, 1])
-    assert sorted(zip(r.entry.tolist(), r.price.tolist(), strict=True)) == [(0, 5.0), (2, 3.0)]
-
-
-@settings(max_examples=60, deadline=None)
-@given(
-    st.lists(
-        st.tuples(st.integers(1, 40), st.integers(0, 6), st.integers(0, 1)), min_size=1, max_size=12
-    ),
-    st.integers(0, 20),
-    st.integers(0, 20),
-)
-def test_vectorised_clearing_equals_lot_by_lot_second_price(entries, supply0, supply1):
-    """Clearing in closed form matches auctioning lots one at a time, per product."""
-    bids = np.array([e[0] / 4 for e in entries])
-    demand = np.array([e[1] for e in entries])
-    product = np.array([e[2] for e in entries])
-    floors, supply = np.array([2.0, 3.0]), np.array([supply0, supply1])
-    r = A.clear(product, bids, demand, floors, supply, tiebreak=np.arange(len(bids)) / 100)
-    got = {int(e): (int(n), float(p)) for e, n, p in zip(r.entry, r.lots, r.price, strict=True)}
-    want: dict[int, tuple[int, float]] = {}
-    for p in (0, 1):
-        left = {
-            i: int(demand[i])
-            for i in range(len(bids))
-            if product[i] == p and bids[i] >= floors[p] and demand[i] > 0
-        }
-        for _ in range(int(supply[p])):
-            live = sorted(left, key=lambda i: (-bids[i], i))
-            live = [i for i in live if left[i] > 0]
-            if not live:
-                break
-            w = live[0]
-            price = max(floors[p], bids[live[1]]) if len(live) > 1 else floors[p]
-            n, _ = want.get(w, (0, price))
-            want[w] = (n + 1, price)
-            left[w] -= 1
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.tuples(st.integers(1, 40), st.integers(0, 5)), min_size=1, max_size=25))
+def test_vectorised_clearing_equals_a_loop_over_lots(bids):
+    """Clearing all lots at once matches running each lot's auction on its own."""
+    price = np.array([b[0] / 4 for b in bids])
+    lot = np.array([b[1] for b in bids])
+    floor = 2.0 + lot / 4  # each lot its own floor
+    r = A.clear(lot, price, floor, tiebreak=np.arange(len(bids)) / 100)
+    got = dict(zip(r.winner.tolist(), r.price.tolist(), strict=True))
+    want = {}
+    for k in set(lot.tolist()):
+        live = sorted(
+            (i for i in range(len(bids)) if lot[i] == k and price[i] >= floor[i]),
+            key=lambda i: (-price[i], i),
+        )
+        if live:
+            want[live[0]] = max(floor[live[0]], price[live[1]]) if len(live) > 1 else floor[live[0]]
     assert got == want
 
 

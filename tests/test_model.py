@@ -114,3 +114,16 @@ def test_stepping_past_the_end_is_a_clear_error(small):
     m = MarketModel("A", **{**small, "days": 1}).run()
     with pytest.raises(RuntimeError, match="run has ended"):
         m.step()
+
+
+def test_abundant_inventory_clears_near_the_floor_and_scarce_inventory_above_it(small):
+    """Emergent pricing in A: the same campaigns pay more when supply is scarce."""
+
+    def floor_ratio(avails):
+        m = MarketModel("A", daily_avails_min=avails, daily_avails_max=avails, **small).run()
+        tx = m.transactions()
+        floors = m.market.floor_cpm[tx["product"].to_numpy()]
+        return float((tx["cpm"] * tx["impressions"]).sum() / (floors * tx["impressions"]).sum())
+
+    plenty, scarce = floor_ratio(20_000_000), floor_ratio(200_000)
+    assert 1.0 <= plenty < scarce

@@ -1,9 +1,11 @@
 """The exchange (scenario A only): buyers' bids meet sellers' avails, for a fee.
 
-Each hour the exchange runs second-price auctions with the sellers' floors over every
-product's lots. Campaigns bid up to their max CPM, scaled by how well the product's
-audience matches theirs, for as many lots as their pacing budget allows this hour (spread
-over the products they can buy). The exchange deducts its fee stack (exchange/SSP, and for
+Each hour the exchange sells every product's lots in second-price auctions with the
+sellers' floors. Campaigns bid up to their max CPM, scaled by how well the product's
+audience matches theirs, on as many lots as their pacing budget allows this hour (spread
+over the products they can buy, each lot chosen at random): a lot's price is set by the
+campaigns that happened to bid on it, so scarce inventory clears high and abundant
+inventory near the floor. The exchange deducts its fee stack (exchange/SSP, and for
 calibrated presets DSP, ad tech and the unknown delta) from the buyer's gross spend and
 forwards the rest to the seller. Its database of spend and delivery is exact: buyers in A
 read it rather than remember.
@@ -59,6 +61,13 @@ class ExchangeAgent(Agent):
             self.lead[c] = int(np.argmax(size[lo:hi]))
         self.cleared_lots = 0
 
+    @staticmethod
+    def _lot_offset(supply: np.ndarray) -> np.ndarray:
+        """Global id of each product's first lot this hour (lots numbered product by product)."""
+        off = np.zeros(supply.size, dtype=np.int64)
+        np.cumsum(supply[:-1], out=off[1:])
+        return off
+
     def clear_hour(self) -> None:
         """Pace every live campaign, clear this hour's auctions and settle them."""
         m, mk, cfg = self.model, self.model.market, self.model.config
@@ -98,15 +107,38 @@ class ExchangeAgent(Agent):
         demand[first + self.lead[sel]] += lots_c[sel] - np.add.reduceat(demand, first)
         keep = demand > 0
         idx, demand = idx[keep], demand[keep]
-        pc, pp, bid = self.pair_c[idx], self.pair_p[idx], self.pair_bid[idx]
         supply = mk.hourly_avails[:, t]
-        res = self.auction.clear(
-            pp, bid, demand, mk.floor_cpm, supply, tiebreak=self._tiebreak_rng.random(pc.size)
-        )
-        if res.entry.size == 0:
+        # Throttled participation: a campaign bids on as many of a product's lots this hour
+        # as its pacing allows, chosen at random (a lot picked twice gets one bid), so each
+        # lot's auction has only the campaigns that happened to bid on it — as in a real
+        # exchange, where paced buyers enter a fraction of the auctions they could.
+        n_bids = np.minimum(demand, supply[self.pair_p[idx]])
+        entry = np.repeat(np.arange(idx.size), n_bids)
+        if entry.size == 0:
             return
-        c, p, lots, price = pc[res.entry], pp[res.entry], res.lots, res.price
-        gross = cents(price, lots, cfg.lot_size)
+        pp = self.pair_p[idx][entry]
+        lot = self._lot_offset(supply)[pp] + np.floor(
+            self._tiebreak_rng.random(entry.size) * supply[pp]
+        ).astype(np.int64)
+        key = np.unique(entry * (int(supply.sum()) + 1) + lot)  # one bid per (entry, lot)
+        entry, lot = key // (int(supply.sum()) + 1), key % (int(supply.sum()) + 1)
+        pc, pp = self.pair_c[idx][entry], self.pair_p[idx][entry]
+        res = self.auction.clear(
+            lot,
+            self.pair_bid[idx][entry],
+            mk.floor_cpm[pp],
+            tiebreak=self._tiebreak_rng.random(entry.size),
+        )
+        if res.winner.size == 0:
+            return
+        # one row per (campaign, product) this hour: lots won and what they cost
+        lot_cents = cents(res.price, np.ones(res.price.size), cfg.lot_size)
+        cp = pc[res.winner] * mk.n_products + pp[res.winner]
+        rows, inv = np.unique(cp, return_inverse=True)
+        c, p = rows // mk.n_products, rows % mk.n_products
+        lots = np.bincount(inv).astype(np.int64)
+        gross = np.bincount(inv, weights=lot_cents).astype(np.int64)
+        price = gross / (lots * cfg.lot_size / 1000.0) / 100.0  # average CPM of the row
         fees, net = split_fees(gross, self.fee_rates)
         s = mk.product_seller[p]
         np.add.at(acc.spent, c, gross)
