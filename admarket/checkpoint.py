@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import pickle
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from admarket.atomic import atomic_file
 
 if TYPE_CHECKING:  # pragma: no cover
     from admarket.model import MarketModel
@@ -47,18 +47,9 @@ def save_checkpoint(model: MarketModel, path: str | Path) -> Path:
         "bytes": len(payload),
     }
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(json.dumps(header, sort_keys=True).encode() + b"\n")
-            f.write(payload)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_file(path, "wb") as f:
+        f.write(json.dumps(header, sort_keys=True).encode() + b"\n")
+        f.write(payload)
     return path
 
 

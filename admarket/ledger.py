@@ -21,11 +21,11 @@ import hashlib
 import json
 import math
 import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from admarket.atomic import atomic_file
 from admarket.ledger_cost import BlobCost, LedgerCostModel
 
 FORMAT, VERSION = "admarket-ledger", 1
@@ -355,19 +355,11 @@ class Ledger:
         header["cost_model"] = asdict(self.cost_model)
         trailer = {"n_entries": len(self), "head_hash": self.head_hash}
         trailer["blobs"] = [asdict(b) for b in self._blobs]
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(_canonical(header) + "\n")
-                for e in self._entries:
-                    fh.write(_canonical({f: getattr(e, f) for f in _FIELD_TYPES}) + "\n")
-                fh.write(_canonical({"trailer": trailer}) + "\n")
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with atomic_file(path, "w", encoding="utf-8") as fh:
+            fh.write(_canonical(header) + "\n")
+            for e in self._entries:
+                fh.write(_canonical({f: getattr(e, f) for f in _FIELD_TYPES}) + "\n")
+            fh.write(_canonical({"trailer": trailer}) + "\n")
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> Ledger:

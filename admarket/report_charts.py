@@ -84,21 +84,26 @@ def goal_achievement(d: ReportData, out: Path) -> str:
     w = 0.8 / max(1, len(d.scenarios))
     for i, s in enumerate(d.scenarios):
         cis = [d.ci(s, col) for col, _ in metrics]
-        ax.bar(
-            x + i * w,
-            [c.mean for c in cis],
-            w,
-            yerr=_err(cis),
-            capsize=3,
-            color=COLOURS[s],
-            label=NAMES[s],
-        )
+        _bars(ax, x + i * w, cis, w, s)
     ax.set_xticks(x + w * (len(d.scenarios) - 1) / 2, [m[1] for m in metrics])
     ax.set_ylim(0, 1.05)
     ax.set_ylabel("share / score")
     ax.legend(fontsize=8)
     ax.set_title(f"Campaign goal achievement ({_interval_note(d)})", fontsize=10)
     return _save(fig, out, "goal_achievement.png")
+
+
+def _bars(ax, x: np.ndarray, cis: list, width: float, scenario: str) -> None:
+    """One scenario's bars: means with their 95% intervals as error bars."""
+    ax.bar(
+        x,
+        [c.mean for c in cis],
+        width,
+        yerr=_err(cis),
+        capsize=3,
+        color=COLOURS[scenario],
+        label=NAMES[scenario],
+    )
 
 
 def context_rot(d: ReportData, out: Path) -> str:
@@ -204,15 +209,7 @@ def dispute_outcomes(d: ReportData, out: Path) -> str:
             g = st[(st["scenario"] == s) & (st["outcome"] == o)]
             per.update({int(k): float(v) for k, v in zip(g["seed"], g["n"], strict=True)})
             cis.append(mean_ci(per.values()))
-        ax.bar(
-            x + i * w,
-            [c.mean for c in cis],
-            w,
-            yerr=_err(cis),
-            capsize=3,
-            color=COLOURS[s],
-            label=NAMES[s],
-        )
+        _bars(ax, x + i * w, cis, w, s)
     ax.set_xticks(x + w * (len(scen) - 1) / 2, [o.replace("_", " ") for o in outcomes])
     ax.tick_params(axis="x", labelsize=8)
     ax.set_yscale("symlog")
