@@ -34,7 +34,6 @@ class HallucinationInjector:
         self.rate = config.hallucination_rate
         self.cfg = config
         self.salt = salt  # seed and agent
-        self.injected = 0
 
     def maybe_corrupt(self, claim_type: str, value: float, key: str, step: int) -> Injection | None:
         """With probability ``rate``, return a fabricated replacement for ``value``.
@@ -47,7 +46,6 @@ class HallucinationInjector:
         if keyed_uniform(self.salt, HALLUCINATION, key, step) >= self.rate:
             return None
         x = keyed_uniform(self.salt, HALLUCINATION, key, step, "size")
-        self.injected += 1
         c = self.cfg
         if claim_type == "price":
             d = c.price_deflation_min + x * (c.price_deflation_max - c.price_deflation_min)

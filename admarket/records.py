@@ -23,7 +23,6 @@ class NoSharedRecords:
     """Scenario B: no shared records. Writes go nowhere; reads find nothing."""
 
     name = "none"
-    exact = False
 
     def value(self, key: str) -> float | None:
         """Always None: there is nothing to recover from."""
@@ -45,7 +44,6 @@ class ExchangeDatabase(NoSharedRecords):
     """Scenario A: the exchange's database of campaign spend and delivery (exact)."""
 
     name = "exchange_db"
-    exact = True
 
     def __init__(self, accounts: Accounts):
         self._accounts = accounts
@@ -67,7 +65,6 @@ class LedgerRecords(NoSharedRecords):
     """Scenario C: facts recorded on the hash-chained ledger, and its deal index."""
 
     name = "ledger"
-    exact = True
 
     def __init__(self, ledger: Ledger, impressions_per_record: int = 1000, record_bytes: int = 256):
         self.ledger = ledger

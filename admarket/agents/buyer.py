@@ -81,7 +81,7 @@ class BuyerAgent(TraderAgent):
     def _seek_deals(self, c: int, dec: int, need: int, headroom: float, slots: int) -> None:
         m, mk, cfg = self.model, self.model.market, self.model.config
         t, lot = m.t, cfg.lot_size
-        products = m.candidate_products(self.index, c)
+        products = m.candidate_products(c)
         if not products:
             return
         days = (mk.end_step[c] - t) / cfg.steps_per_day

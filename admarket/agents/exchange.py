@@ -59,7 +59,6 @@ class ExchangeAgent(Agent):
         for c in np.unique(self.pair_c):
             lo, hi = self.offsets[c], self.offsets[c + 1]
             self.lead[c] = int(np.argmax(size[lo:hi]))
-        self.cleared_lots = 0
 
     @staticmethod
     def _lot_offset(supply: np.ndarray) -> np.ndarray:
@@ -160,6 +159,5 @@ class ExchangeAgent(Agent):
             value=gross,
             lot_size=cfg.lot_size,
         )
-        self.cleared_lots += int(lots.sum())
         m.add_flow(mk.campaign_buyer[c], s, gross, net)
         m.events.count("auction_wins", int(c.size))

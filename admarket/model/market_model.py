@@ -19,7 +19,6 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import networkx as nx
 import numpy as np
 import pandas as pd
 from mesa import Model
@@ -144,7 +143,7 @@ class MarketModel(Model):
         """Lots of avails publishers have offered so far."""
         return self._offered
 
-    def candidate_products(self, buyer: int, campaign: int) -> list[int]:
+    def candidate_products(self, campaign: int) -> list[int]:
         """Products a buyer can trade directly for a campaign: on the graph and eligible."""
         return self._candidates[campaign]
 
@@ -340,7 +339,3 @@ class MarketModel(Model):
     def summary(self) -> dict[str, float]:
         """Headline numbers of the run (the CLI's table)."""
         return summary(self)
-
-    def market_graph(self) -> nx.Graph:
-        """The market network with cumulative spend on each edge."""
-        return self.graph
