@@ -98,7 +98,7 @@ def framework_floor(case: str) -> dict:
 def clearing_kernel(case: str) -> dict:
     """The exchange's auction kernel alone, on exactly the bids scenario A sends it."""
     from admarket import MarketModel
-    from admarket.auction import SecondPriceAuction
+    from admarket.market.auction import SecondPriceAuction
 
     spent = [0.0, 0]
     real = SecondPriceAuction.clear

@@ -6,9 +6,9 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from admarket.accounting import cents, split_fees
-from admarket.auction import SecondPriceAuction
-from admarket.pricing import GLOBAL_FLOOR_CPM, deal_terms, quote_price, volume_discount
+from admarket.market.accounting import cents, split_fees
+from admarket.market.auction import SecondPriceAuction
+from admarket.market.pricing import GLOBAL_FLOOR_CPM, deal_terms, quote_price, volume_discount
 
 A = SecondPriceAuction()
 

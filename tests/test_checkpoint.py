@@ -6,9 +6,9 @@ import pandas as pd
 import pytest
 
 from admarket import MarketModel
-from admarket.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from admarket.cli import main
-from admarket.runner import resume, run_scenarios
+from admarket.cli.run import resume, run_scenarios
+from admarket.model.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 
 KW = {"n_buyers": 3, "n_sellers": 3, "campaigns_per_buyer": 4, "days": 4, "seed": 11}
 
@@ -68,7 +68,7 @@ def test_checkpoint_every_must_be_positive(capsys):
 
 def test_resumed_store_equals_the_uninterrupted_store(tmp_path):
     """Through the CLI: `resume --out` writes the same tables as `run --out`."""
-    from admarket.store import query
+    from admarket.outputs.store import query
 
     args = ["--days", "3", "--buyers", "2", "--sellers", "2", "--seed", "5", "--no-progress"]
     whole, part = tmp_path / "whole", tmp_path / "resumed"

@@ -85,7 +85,7 @@ def test_table_restates_inputs_and_reports_outcomes(capsys):
         (["--set", "decay_rate"], "NAME=VALUE"),
         (["--preset", "nope"], "invalid preset = 'nope'"),
         (["--config", "/no/such.toml"], "existing TOML file"),
-        (["--set", "campaign_budgets=-1"], "positive amounts"),
+        (["--set", "campaign_budgets=-1"], "a list of numbers in [1, 1e+09]"),
     ],
 )
 def test_bad_input_exits_2_with_one_line_and_writes_nothing(args, fragment, tmp_path, capsys):

@@ -9,7 +9,7 @@ from admarket import MarketModel, build_config
 from admarket.batch import batch_run, compare, seed_list
 from admarket.cli import main
 from admarket.config import ConfigError
-from admarket.store import COMPLETE_MARKER, query
+from admarket.outputs.store import COMPLETE_MARKER, query
 
 SMALL = {"n_buyers": 3, "n_sellers": 3, "campaigns_per_buyer": 4, "days": 2}
 CMP_ARGS = ["--buyers", "3", "--sellers", "3", "--campaigns-per-buyer", "4", "--days", "2"]
@@ -80,12 +80,12 @@ def test_interrupted_compare_leaves_no_complete_result(tmp_path, monkeypatch, ca
     assert main(["compare", *CMP_ARGS, "--seeds", "1", "--no-progress", "--out", str(out)]) == 0
     assert (out / COMPLETE_MARKER).is_file()
 
-    import admarket.report
+    import admarket.outputs.publish
 
     def boom(*a, **k):
         raise KeyboardInterrupt  # as if Ctrl-C arrived while the report was being written
 
-    monkeypatch.setattr(admarket.report, "write_report", boom)
+    monkeypatch.setattr(admarket.outputs.publish, "write_report", boom)
     code = main(["compare", *CMP_ARGS, "--seeds", "2", "--no-progress", "--out", str(out)])
     assert code == 130
     assert not (out / COMPLETE_MARKER).exists()  # the older complete result is no longer marked
@@ -97,12 +97,12 @@ def test_interrupted_compare_leaves_no_complete_result(tmp_path, monkeypatch, ca
 
 
 def test_failure_mid_write_is_not_complete(tmp_path, monkeypatch):
-    import admarket.store
+    import admarket.outputs.publish
 
     def fail(*a, **k):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(admarket.store, "write_tables", fail)
+    monkeypatch.setattr(admarket.outputs.publish, "write_tables", fail)
     with pytest.raises(RuntimeError):
         compare(build_config(**SMALL), [1], ["B"], out=tmp_path / "x")
     assert not (tmp_path / "x" / COMPLETE_MARKER).exists()

@@ -35,9 +35,9 @@ def test_calibrated_presets_name_their_source_and_restate_its_fees():
     [
         ("exchange_fee", 1.0, "[0, 1)"),
         ("exchange_fee", -0.1, "[0, 1)"),
-        ("n_sellers", 0, "≥ 1"),
-        ("campaign_budgets", (-5.0,), "positive"),
-        ("decay_rate", 1.5, "[0.0, 1.0]"),
+        ("n_sellers", 0, "an integer in [1, 10000]"),
+        ("campaign_budgets", (-5.0,), "a list of numbers in [1, 1e+09]"),
+        ("decay_rate", 1.5, "a number in [0, 1]"),
         ("days", 2.5, "int"),
         ("recon_split", 0.01, "recon_auto_accept"),
     ],

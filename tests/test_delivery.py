@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from admarket.deals import PA, PD, PG, DealBook
+from admarket.market.deals import PA, PD, PG, DealBook
 
 W = np.full(10, 0.1)  # ten equal hours
 CUM = np.concatenate([[0.0], np.cumsum(W)])

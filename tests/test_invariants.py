@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from admarket import MarketModel, build_config
-from admarket.accounting import FEE_COLUMNS
+from admarket.market.accounting import FEE_COLUMNS
 
 configs = st.fixed_dictionaries(
     {

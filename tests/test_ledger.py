@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from admarket.ledger import (
+from admarket.ledger.chain import (
     ENTRY_KINDS,
     GENESIS_HASH,
     Ledger,
@@ -21,7 +21,7 @@ from admarket.ledger import (
     verify_entries,
     verify_file,
 )
-from admarket.ledger_cost import LedgerCostModel
+from admarket.ledger.cost import LedgerCostModel
 
 KINDS = sorted(ENTRY_KINDS)
 SLOW_OK = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -374,7 +374,7 @@ def test_failed_save_keeps_previous_file(tmp_path, monkeypatch):
     def boom(*_args):
         raise OSError("disk full")
 
-    monkeypatch.setattr("admarket.ledger.os.replace", boom)
+    monkeypatch.setattr("admarket.ledger.chain.os.replace", boom)
     with pytest.raises(OSError):
         build(6).save(path)
     assert path.read_text() == before

@@ -16,8 +16,8 @@ import pytest
 
 from admarket import MarketModel, build_config
 from admarket.agents import BuyerAgent
-from admarket.ground_truth import GroundTruthAccessError
-from admarket.records import LedgerRecords
+from admarket.memory.ground_truth import GroundTruthAccessError
+from admarket.scenarios.records import LedgerRecords
 
 SMALL = {"n_buyers": 4, "n_sellers": 4, "campaigns_per_buyer": 5, "days": 20}
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from admarket.memory import ContextMemory
+from admarket.memory.context import ContextMemory
 
 
 def test_decay_loses_facts_at_the_daily_rate():

@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 from admarket import ConfigError, MarketModel
-from admarket.accounting import FEE_COLUMNS
-from admarket.market import generate_market
+from admarket.market.accounting import FEE_COLUMNS
+from admarket.market.generation import generate_market
 
 
 @pytest.mark.parametrize("scenario", ["A", "B", "C"])

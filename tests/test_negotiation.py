@@ -5,8 +5,8 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from admarket.negotiation import negotiate, seller_reply
-from admarket.pricing import TIER_TERMS
+from admarket.market.negotiation import negotiate, seller_reply
+from admarket.market.pricing import TIER_TERMS
 
 AGENCY = TIER_TERMS["agency"]
 

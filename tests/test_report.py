@@ -9,8 +9,8 @@ import pytest
 from admarket import build_config
 from admarket.batch import compare
 from admarket.cli import main
-from admarket.report_stats import direction, mean_ci, paired_diff
-from admarket.store import query
+from admarket.outputs.store import query
+from admarket.report.stats import direction, mean_ci, paired_diff
 
 SMALL = {"n_buyers": 3, "n_sellers": 3, "campaigns_per_buyer": 4, "days": 3, "seed": 11}
 CHARTS = {
@@ -61,7 +61,7 @@ def test_report_numbers_equal_store_numbers(compared):
 
 
 def _plan(name: str) -> str:
-    from admarket.store import query_sql
+    from admarket.outputs.store import query_sql
 
     return query_sql(name)
 

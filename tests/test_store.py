@@ -8,9 +8,9 @@ import pytest
 
 from admarket import MarketModel, __version__, build_config
 from admarket.cli import main
-from admarket.narrative import event_lines, render_narrative
-from admarket.runner import run_scenarios
-from admarket.store import (
+from admarket.cli.run import run_scenarios
+from admarket.outputs.narrative import event_lines, render_narrative
+from admarket.outputs.store import (
     COMPLETE_MARKER,
     QUERY_NAMES,
     STORE_NAME,

@@ -8,7 +8,7 @@ from admarket import build_config
 from admarket.batch import break_even, parse_grid, sweep
 from admarket.cli import main
 from admarket.config import ConfigError
-from admarket.store import COMPLETE_MARKER, query
+from admarket.outputs.store import COMPLETE_MARKER, query
 
 SMALL = {"n_buyers": 3, "n_sellers": 3, "campaigns_per_buyer": 4, "days": 2}
 

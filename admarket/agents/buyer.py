@@ -16,9 +16,15 @@ import math
 
 from admarket.agents.trader import TraderAgent
 from admarket.config import TIERS
-from admarket.deals import PA
-from admarket.negotiation import negotiate
-from admarket.pricing import DEAL_TYPE_SCORE, DEAL_TYPES, PA_COMPARE_MARKUP, TIER_TERMS, deal_terms
+from admarket.market.deals import PA
+from admarket.market.negotiation import negotiate
+from admarket.market.pricing import (
+    DEAL_TYPE_SCORE,
+    DEAL_TYPES,
+    PA_COMPARE_MARKUP,
+    TIER_TERMS,
+    deal_terms,
+)
 
 
 class BuyerAgent(TraderAgent):

@@ -16,9 +16,9 @@ from __future__ import annotations
 import numpy as np
 from mesa import Agent
 
-from admarket.accounting import cents, split_fees
-from admarket.auction import SecondPriceAuction
 from admarket.config import EXCHANGE_FEES
+from admarket.market.accounting import cents, split_fees
+from admarket.market.auction import SecondPriceAuction
 from admarket.streams import AUCTION, stream
 
 CATCH_UP = 3.0  # max hourly bidding budget, as a multiple of the even pace

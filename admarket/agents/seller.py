@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 
 from admarket.agents.trader import TraderAgent
-from admarket.pricing import DEAL_TYPES, quote_price
+from admarket.market.pricing import DEAL_TYPES, quote_price
 
 
 class SellerAgent(TraderAgent):

@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING
 
 from mesa import Agent
 
-from admarket.hallucination import HallucinationInjector
-from admarket.memory import ContextMemory
+from admarket.memory.context import ContextMemory
+from admarket.memory.hallucination import HallucinationInjector
 from admarket.streams import RESTART, stream
 
 if TYPE_CHECKING:  # pragma: no cover

@@ -2,7 +2,7 @@
 
 ``compare`` and ``sweep`` run many (scenario, seed[, grid point]) models through
 ``batch_run``, a Mesa-``batch_run``-compatible runner that returns whole runs from parallel
-worker processes (see ``admarket.batch.runner`` for why Mesa's own one is not enough).
+worker processes (see ``admarket.batch.pool`` for why Mesa's own one is not enough).
 Names are imported lazily so the CLI's parser stays quick to build.
 """
 
@@ -12,7 +12,7 @@ import importlib
 from typing import Any
 
 _EXPORTS = {
-    "batch_run": "admarket.batch.runner",
+    "batch_run": "admarket.batch.pool",
     "compare": "admarket.batch.comparison",
     "seed_list": "admarket.batch.comparison",
     "sweep": "admarket.batch.grid",

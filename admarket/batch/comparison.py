@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from admarket.batch.runner import batch_run
+from admarket.batch.pool import batch_run
 from admarket.config import ConfigError, MarketConfig
 from admarket.model import MarketModel
-from admarket.store import write_results
+from admarket.outputs.publish import write_results
 
 
 def seed_list(n_seeds: int, seed_start: int) -> list[int]:

@@ -17,10 +17,12 @@ from typing import Any
 
 import pandas as pd
 
-from admarket.batch.runner import Task, make_tasks, run_tasks
+from admarket.batch.pool import Task, make_tasks, run_tasks
 from admarket.config import ConfigError, MarketConfig
-from admarket.report_stats import direction, paired_diff
-from admarket.store import STORE_NAME, publish, write_tables
+from admarket.outputs.publish import publish
+from admarket.outputs.store import STORE_NAME, write_tables
+from admarket.report.charts import COLOURS, plt
+from admarket.report.stats import direction, paired_diff
 
 METRICS = (
     "gross_spend",
@@ -139,13 +141,6 @@ def break_even(tidy: pd.DataFrame, params: list[str]) -> pd.DataFrame:
 
 
 def _chart(be: pd.DataFrame, params: list[str], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from admarket.report_charts import COLOURS
-
     x_name, others = params[0], params[1:]
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
     styles = ["-", "--", ":", "-."]

@@ -24,21 +24,21 @@ import pandas as pd
 from mesa import Model
 from mesa.datacollection import DataCollector
 
-from admarket.accounting import Accounts
 from admarket.agents import BuyerAgent, ExchangeAgent, SellerAgent
 from admarket.config import SCENARIOS, ConfigError, MarketConfig
-from admarket.deals import DealBook
-from admarket.events import EventLog
-from admarket.ground_truth import ClaimLog, GroundTruth
-from admarket.kpis import campaign_outcomes
-from admarket.ledger import ENTRY_KINDS, Ledger
-from admarket.ledger_cost import LedgerCostModel
-from admarket.market import generate_market
+from admarket.ledger.chain import ENTRY_KINDS, Ledger
+from admarket.ledger.cost import LedgerCostModel
+from admarket.market.accounting import Accounts
+from admarket.market.deals import DealBook
+from admarket.market.generation import generate_market
+from admarket.market.kpis import campaign_outcomes
+from admarket.market.negotiation import Outcome
+from admarket.market.settlement import charge_ledger, settle_day
+from admarket.memory.ground_truth import ClaimLog, GroundTruth
+from admarket.model.events import EventLog
 from admarket.model.metrics import daily_row, summary
 from admarket.model.reporters import AGENT_REPORTERS, MODEL_REPORTERS
-from admarket.negotiation import Outcome
-from admarket.records import ExchangeDatabase, LedgerRecords, NoSharedRecords
-from admarket.settlement import charge_ledger, settle_day
+from admarket.scenarios.records import ExchangeDatabase, LedgerRecords, NoSharedRecords
 
 # negotiation message → event / ledger entry kind (walk-aways and rejections are not
 # ledger entry kinds: nothing was agreed, the event log still has them)
@@ -55,7 +55,7 @@ _MESSAGE_KIND = {
 class MarketModel(Model):
     """The ad market under scenario ``"A"``, ``"B"`` or ``"C"``.
 
-    Parameters are the fields of :class:`~admarket.config.MarketConfig`, as keyword
+    Parameters are the fields of :class:`~admarket.config.market_config.MarketConfig`, as keyword
     arguments (``MarketModel("B", n_buyers=20, decay_rate=0.05)``) or a whole ``config``.
     ``rng`` (as passed by Mesa's ``batch_run``) is taken as the seed.
     """

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from admarket.config import EXCHANGE_FEES
-from admarket.deals import PG
-from admarket.kpis import attainment, flight_progress, kpi_achieved
+from admarket.market.deals import PG
+from admarket.market.kpis import attainment, flight_progress, kpi_achieved
 
 if TYPE_CHECKING:  # pragma: no cover
     from admarket.model.market_model import MarketModel

@@ -14,9 +14,9 @@ from __future__ import annotations
 import solara
 
 from admarket.viz.charts import CHART_COMPONENTS
+from admarket.viz.feed import NarrativeFeed
 from admarket.viz.graph import MarketGraph
 from admarket.viz.models import ExplorerModel
-from admarket.viz.narrative import NarrativeFeed
 from admarket.viz.params import MODEL_PARAMS, make_page
 from admarket.viz.side_by_side import SideBySide
 

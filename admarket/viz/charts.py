@@ -18,6 +18,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, PercentFormatter
 
+from admarket.money import usd_short
 from admarket.viz.models import ExplorerModel
 
 LINE_COLORS = ("#4c78a8", "#f58518", "#54a24b", "#e45756")
@@ -31,13 +32,6 @@ class Panel:
     short: str  # title in a narrow column of the side-by-side page
     series: tuple[tuple[str, str], ...]  # (DataCollector column, legend label)
     unit: str = ""  # "%", "$" or ""
-
-
-def _usd(v: float, _pos: object = None) -> str:
-    for div, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
-        if abs(v) >= div:
-            return f"${v / div:g}{suffix}"
-    return f"${v:g}"
 
 
 GROUPS: dict[str, tuple[Panel, Panel]] = {
@@ -102,7 +96,7 @@ def draw_panel(ax: Axes, model: ExplorerModel, panel: Panel, legend: bool) -> fl
     if panel.unit == "%":
         ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
     elif panel.unit == "$":
-        ax.yaxis.set_major_formatter(FuncFormatter(_usd))
+        ax.yaxis.set_major_formatter(FuncFormatter(usd_short))
     ax.set_xlim(0, model.config.days)
     ax.tick_params(labelsize=7)
     ax.grid(alpha=0.3)

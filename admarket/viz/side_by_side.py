@@ -9,9 +9,9 @@ columns on a shared y-axis per row, so a class can watch B drift while C holds.
 from __future__ import annotations
 
 from admarket.viz.charts import CHART_COMPONENTS
+from admarket.viz.feed import NarrativeFeed, Scoreboard
 from admarket.viz.graph import MarketGraph
 from admarket.viz.models import CompareModel
-from admarket.viz.narrative import NarrativeFeed, Scoreboard
 from admarket.viz.params import COMPARE_PARAMS, make_page
 
 COMPONENTS = [MarketGraph, Scoreboard, *CHART_COMPONENTS, NarrativeFeed]

@@ -18,9 +18,9 @@ import solara
 from mesa.visualization import SolaraViz
 
 from admarket.viz import app, side_by_side
+from admarket.viz.feed import latest
 from admarket.viz.graph import market_figure
 from admarket.viz.models import CompareModel, ExplorerModel
-from admarket.viz.narrative import latest
 from admarket.viz.params import COMPARE_PARAMS, MODEL_PARAMS
 
 SMALL = {"n_buyers": 3, "n_sellers": 3, "days": 2}

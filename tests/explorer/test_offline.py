@@ -7,7 +7,7 @@ from importlib import metadata
 import pytest
 
 from admarket.cli import main
-from admarket.viz import commands
+from admarket.cli import explore as commands
 
 
 def test_front_end_files_are_in_the_local_asset_cache() -> None:

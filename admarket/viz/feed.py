@@ -16,18 +16,11 @@ from typing import Any
 import solara
 
 from admarket.config import MarketConfig
+from admarket.money import impressions, usd
 from admarket.viz.models import ExplorerModel
 
 SCAN_LIMIT = 5000  # events read back from the end of the log per render
 _BOX = "font-size: 13px; height: 100%; overflow-y: auto"
-
-
-def _usd(v: float) -> str:
-    return f"${v:,.2f}"
-
-
-def _impressions(n: float) -> str:
-    return f"{n / 1e6:.2f}M" if n >= 1e6 else f"{n / 1e3:.0f}k"
 
 
 def describe(event: dict[str, Any], names: dict[str, str]) -> str | None:
@@ -42,7 +35,7 @@ def describe(event: dict[str, Any], names: dict[str, str]) -> str | None:
     if kind == "deal":
         return (
             f"{who('buyer')} booked a {e['type']} deal with {who('seller')}: "
-            f"{_impressions(e['impressions'])} impressions at {_usd(e['price'])} CPM."
+            f"{impressions(e['impressions'])} impressions at {usd(e['price'])} CPM."
         )
     if kind == "negotiation" and not e.get("agreed", True):
         return f"{who('buyer')} walked away from {who('seller')} after {e['rounds']} round(s)."
@@ -58,8 +51,8 @@ def describe(event: dict[str, Any], names: dict[str, str]) -> str | None:
     if kind == "dispute":
         return (
             f"{who('buyer')} and {who('seller')} disagree over deal {e['deal']}: "
-            f"invoice {_usd(e['invoice'])}, buyer expected {_usd(e['expected'])}; "
-            f"paid {_usd(e['paid'])} ({e['outcome']})."
+            f"invoice {usd(e['invoice'])}, buyer expected {usd(e['expected'])}; "
+            f"paid {usd(e['paid'])} ({e['outcome']})."
         )
     if kind == "campaign_stopped":
         return f"{who('agent')} stopped campaign {e['campaign']} ({e['reason']})."

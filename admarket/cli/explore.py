@@ -76,7 +76,8 @@ def solara_argv(host: str, port: int) -> list[str]:
     ]  # fmt: skip
 
 
-def _cmd_explore(args: argparse.Namespace) -> int:
+def cmd_explore(args: argparse.Namespace) -> int:
+    """``admarket explore``: check the offline assets, then become ``solara run``."""
     problems = preflight()
     if problems:
         for p in problems:
@@ -89,13 +90,3 @@ def _cmd_explore(args: argparse.Namespace) -> int:
     argv = solara_argv(host, args.port)
     os.execve(sys.executable, argv, {**os.environ, **OFFLINE_ENV})
     return 0  # pragma: no cover (execve does not return)
-
-
-def add_commands(subparsers: argparse._SubParsersAction) -> None:
-    """Add ``explore`` to the ``admarket`` command line."""
-    p = subparsers.add_parser(
-        "explore", help="open the browser explorer (Solara, offline) on localhost"
-    )
-    p.add_argument("--host", default="127.0.0.1", help="address to serve on (default 127.0.0.1)")
-    p.add_argument("--port", type=int, default=8765, help="port (default 8765)")
-    p.set_defaults(func=_cmd_explore)

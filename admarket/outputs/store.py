@@ -30,27 +30,25 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
-import os
-import shutil
-import tempfile
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import duckdb
+import mesa
 import numpy as np
 import pandas as pd
 
-from admarket.cli import UsageError
+from admarket.errors import IncompleteRunError, UsageError
+from admarket.outputs import QUERY_NAMES
+from admarket.version import __version__
 
 if TYPE_CHECKING:  # pragma: no cover
-    import duckdb
-
     from admarket.model import MarketModel
 
 STORE_NAME = "admarket.duckdb"
 COMPLETE_MARKER = "COMPLETE"
-QUERY_NAMES = ("fee_extraction", "goal_achievement", "context_rot", "hallucination_rate")
 # Output sub-directories a publish replaces wholesale (stale files from an older run must go).
 OWNED_DIRS = ("charts", "logs")
 TABLES = (
@@ -69,10 +67,6 @@ TABLES = (
     "step_metrics",
 )
 _ID_COLS = ["run_id", "scenario", "seed"]
-
-
-class IncompleteRunError(UsageError):
-    """An output directory without a COMPLETE marker (failed, interrupted or not a store)."""
 
 
 # --- building the tables of one run -------------------------------------------------------
@@ -176,10 +170,6 @@ def _ledger_costs(m: MarketModel, summary: dict[str, Any]) -> dict[str, float]:
 
 def _header_frames(m: MarketModel, point: int | None) -> dict[str, pd.DataFrame]:
     """The one-row ``runs`` and ``summaries`` frames of a finished model."""
-    import mesa
-
-    from admarket import __version__
-
     cfg = m.config
     summary = m.summary()
     tx = m.transactions()
@@ -315,8 +305,6 @@ def concat_tables(per_run: Iterable[Mapping[str, pd.DataFrame]]) -> dict[str, pd
 # --- writing -------------------------------------------------------------------------------
 def write_tables(db_path: str | Path, tables: Mapping[str, pd.DataFrame]) -> None:
     """Create a DuckDB file holding ``tables`` (each frame becomes one table)."""
-    import duckdb
-
     con = duckdb.connect(str(db_path))
     try:
         for name, df in tables.items():
@@ -325,75 +313,6 @@ def write_tables(db_path: str | Path, tables: Mapping[str, pd.DataFrame]) -> Non
             con.unregister("_frame")
     finally:
         con.close()
-
-
-def publish(out_dir: str | Path, build: Callable[[Path], None], meta: Mapping[str, Any]) -> Path:
-    """Build a result in a private temp dir, move it into ``out_dir``, then mark it COMPLETE.
-
-    The old COMPLETE marker is removed before anything else changes and the new one is
-    written only after every file is in place, so an exception or a kill at any point
-    leaves a directory that readers refuse rather than a half-old, half-new result.
-    """
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    marker = out / COMPLETE_MARKER
-    marker.unlink(missing_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=out))
-    try:
-        build(tmp)
-        for name in OWNED_DIRS:
-            if (out / name).is_dir():
-                shutil.rmtree(out / name)
-        for src in sorted(p for p in tmp.rglob("*") if p.is_file()):
-            dest = out / src.relative_to(tmp)
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(src, dest)
-        marker.write_text(to_json({**meta, "store": STORE_NAME}) + "\n")
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return out
-
-
-def write_results(
-    per_run: list[dict[str, pd.DataFrame]],
-    out_dir: str | Path,
-    *,
-    verbosity: str = "key",
-    log_runs: str = "first",
-    kind: str = "compare",
-) -> Path:
-    """Write runs' tables, logs and report to ``out_dir`` atomically; returns ``out_dir``.
-
-    ``log_runs``: which runs get an event log and a narrative (``first`` seed of each
-    scenario, ``all``, or ``none``); the store always holds every run's events.
-    """
-    from admarket.narrative import write_logs
-    from admarket.report import write_report
-
-    tables = concat_tables(per_run)
-    first_seed = min(int(r["runs"]["seed"].iloc[0]) for r in per_run) if per_run else None
-
-    def build(tmp: Path) -> None:
-        write_tables(tmp / STORE_NAME, tables)
-        for r in per_run:
-            seed = int(r["runs"]["seed"].iloc[0])
-            if log_runs == "all" or (log_runs == "first" and seed == first_seed):
-                write_logs(r, tmp / "logs", verbosity)
-        write_report(tmp / STORE_NAME, tmp)
-
-    meta = {
-        "kind": kind,
-        "runs": len(per_run),
-        "scenarios": sorted({str(r["runs"]["scenario"].iloc[0]) for r in per_run}),
-        "seeds": sorted({int(r["runs"]["seed"].iloc[0]) for r in per_run}),
-    }
-    return publish(out_dir, build, meta)
-
-
-def write_run(models: list[MarketModel], out_dir: str | Path, verbosity: str = "key") -> Path:
-    """Store finished models (one seed, ``admarket run --out``) with logs and report."""
-    per_run = [run_tables(m) for m in models]
-    return write_results(per_run, out_dir, verbosity=verbosity, log_runs="all", kind="run")
 
 
 # --- reading -------------------------------------------------------------------------------
@@ -415,8 +334,6 @@ def require_complete(run_dir: str | Path) -> Path:
 
 def connect(run_dir: str | Path) -> duckdb.DuckDBPyConnection:
     """Read-only connection to a complete output directory's store."""
-    import duckdb
-
     return duckdb.connect(str(require_complete(run_dir)), read_only=True)
 
 
@@ -424,13 +341,11 @@ def query_sql(name: str) -> str:
     """Text of one of the plan's bundled queries (see ``QUERY_NAMES``)."""
     if name not in QUERY_NAMES:
         raise UsageError(f"unknown query {name!r}; choose one of {', '.join(QUERY_NAMES)}")
-    return resources.files("admarket").joinpath("queries", f"{name}.sql").read_text()
+    return resources.files("admarket.outputs").joinpath("queries", f"{name}.sql").read_text()
 
 
 def query(run_dir: str | Path, sql: str) -> pd.DataFrame:
     """Run any SQL against a complete store and return the result as a DataFrame."""
-    import duckdb
-
     con = connect(run_dir)
     try:
         return con.execute(sql).df()

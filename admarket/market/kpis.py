@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from admarket.config import CHANNELS, KPIS
-from admarket.market import SEGMENTS, Market
+from admarket.market.generation import SEGMENTS, Market
 
 REACH = KPIS.index("reach")
 

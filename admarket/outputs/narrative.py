@@ -23,9 +23,10 @@ from typing import Any
 
 import pandas as pd
 
-from admarket.store import to_json
+from admarket.money import usd
+from admarket.outputs import VERBOSITY
+from admarket.outputs.store import to_json
 
-VERBOSITY = ("quiet", "key", "daily", "all")
 # Stories per kind at each level (None = no cap).
 _CAP: dict[str, int | None] = {"quiet": 0, "key": 5, "daily": 20, "all": None}
 _FEE_COLS = ("exchange_fee", "dsp_fee", "adtech_fee", "unknown_delta", "agent_fee")
@@ -124,16 +125,12 @@ def event_lines(tables: Mapping[str, pd.DataFrame]) -> Iterator[str]:
 
 
 # --- narrative -----------------------------------------------------------------------------
-def _money(x: float) -> str:
-    return f"${x:,.2f}"
-
-
 def _campaign_line(c: Mapping[str, Any] | None) -> str:
     if c is None:
         return "an unknown campaign"
     return (
         f"campaign {c['campaign_id']} ({c['primary_kpi']} KPI, audience "
-        f"{str(c['audience_segments']).replace(',', ', ')}, budget {_money(c['budget'])})"
+        f"{str(c['audience_segments']).replace(',', ', ')}, budget {usd(c['budget'])})"
     )
 
 
@@ -141,12 +138,12 @@ def _fee_lines(tx: pd.DataFrame) -> list[str]:
     paid, got = float(tx["buyer_spend"].sum()), float(tx["seller_revenue"].sum())
     take = paid - got
     pct = take / paid if paid else 0.0
-    parts = [f"{c.replace('_', ' ')} {_money(float(tx[c].sum()))}" for c in _FEE_COLS]
+    parts = [f"{c.replace('_', ' ')} {usd(float(tx[c].sum()))}" for c in _FEE_COLS]
     parts = [p for p, c in zip(parts, _FEE_COLS, strict=True) if float(tx[c].sum())]
     return [
-        f"- Buyer paid: {_money(paid)}",
-        f"- Seller received: {_money(got)}",
-        f"- Intermediaries extracted: {_money(take)} ({pct:.1%})"
+        f"- Buyer paid: {usd(paid)}",
+        f"- Seller received: {usd(got)}",
+        f"- Intermediaries extracted: {usd(take)} ({pct:.1%})"
         + (f": {', '.join(parts)}" if parts else ""),
     ]
 
@@ -166,7 +163,7 @@ def _deal_stories(tables: Mapping[str, pd.DataFrame], events: list[dict], cap: i
                 f"**Buyer**: buyer-{int(g['buyer'].iloc[0])} ran {_campaign_line(camps.get(cid))}."
                 f"\n\n**Outcome**: won {len(g):,} hourly auctions on "
                 f"{g['seller'].nunique()} publisher(s) for {imps:,} impressions at an "
-                f"average {_money(cpm)} CPM (second price, floors).\n\n**Fees**:\n"
+                f"average {usd(cpm)} CPM (second price, floors).\n\n**Fees**:\n"
                 + "\n".join(_fee_lines(g))
             )
         return out
@@ -185,7 +182,7 @@ def _deal_stories(tables: Mapping[str, pd.DataFrame], events: list[dict], cap: i
             f"**Seller**: {e['seller']} booked {int(e['impressions']):,} impressions of "
             f"product {e['product']} ({e['type']}).\n\n"
             f"**Outcome**: after {n_rounds} round(s) of negotiation the deal closed at "
-            f"{_money(e['price'])} CPM; {delivered:,} impressions were delivered and settled "
+            f"{usd(e['price'])} CPM; {delivered:,} impressions were delivered and settled "
             f"over {dtx['day'].nunique()} day(s).\n\n**Fees**:\n" + "\n".join(fees)
         )
     return out
@@ -232,8 +229,8 @@ def _hallucination_stories(tables, events: list[dict], cap: int | None) -> list[
         if dispute is not None and not row["caught_in_run"]:
             impact += (
                 f"; that day's invoice for deal {deal} went to a billing dispute "
-                f"({dispute['outcome'].replace('_', ' ')}, {_money(dispute['paid'])} paid of "
-                f"{_money(dispute['agreed'])} agreed)"
+                f"({dispute['outcome'].replace('_', ' ')}, {usd(dispute['paid'])} paid of "
+                f"{usd(dispute['agreed'])} agreed)"
             )
         out.append(
             head
@@ -296,13 +293,13 @@ def _dispute_stories(events: list[dict], cap: int | None) -> list[str]:
         settled = (
             "settled against the ledger's recorded terms"
             if e["outcome"] == "dispute_ledger"
-            else f"unresolved; {_money(e['agreed'] - e['paid'])} written off"
+            else f"unresolved; {usd(e['agreed'] - e['paid'])} written off"
         )
         out.append(
             f"### Dispute: deal {e['deal']}, day {e['day']}\n\n"
-            f"{e['seller']} invoiced {_money(e['invoice'])}; {e['buyer']} expected "
-            f"{_money(e['expected'])} (agreed terms: {_money(e['agreed'])}). Paid "
-            f"{_money(e['paid'])}: {settled}."
+            f"{e['seller']} invoiced {usd(e['invoice'])}; {e['buyer']} expected "
+            f"{usd(e['expected'])} (agreed terms: {usd(e['agreed'])}). Paid "
+            f"{usd(e['paid'])}: {settled}."
         )
     return out
 
@@ -316,7 +313,7 @@ def _daily_digest(tables) -> list[str]:
             f"- **Day {d['simulation_day']}**: goal attainment {d['daily_goal_attainment']:.3f}, "
             f"{d['context_losses']} facts lost, {d['agent_restart_events']} restarts, "
             f"{acc_txt}, {d['hallucinated_claims']} of {d['claims']} claims wrong, "
-            f"gross spend to date {_money(d['gross_spend'])}"
+            f"gross spend to date {usd(d['gross_spend'])}"
         )
     return out
 
@@ -335,8 +332,8 @@ def render_narrative(tables: Mapping[str, pd.DataFrame], verbosity: str = "key")
         f"{cfg['days']} days, {cfg['n_buyers']} buyers, {cfg['n_sellers']} sellers, "
         f"{cfg['n_buyers'] * cfg['campaigns_per_buyer']} campaigns. Verbosity `{verbosity}`: "
         + ("every story." if cap is None else f"at most {cap} stories of each kind."),
-        f"Gross spend {_money(s['gross_spend'])}, net to publishers "
-        f"{_money(s['net_to_publishers'])}, intermediary take {s['take_rate']:.1%}; "
+        f"Gross spend {usd(s['gross_spend'])}, net to publishers "
+        f"{usd(s['net_to_publishers'])}, intermediary take {s['take_rate']:.1%}; "
         f"{s['hallucinated_decisions']:,} of {s['decisions']:,} decisions relied on a wrong "
         f"fact; {s['facts_lost']:,} facts lost, {s['restarts']} restarts, "
         f"{s['disputes']} disputes.",

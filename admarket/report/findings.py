@@ -15,8 +15,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from admarket.report_data import ReportData
-from admarket.report_stats import CI, direction, mean_ci, paired_diff
+from admarket.report.data import ReportData
+from admarket.report.stats import CI, direction, mean_ci, paired_diff
 
 INPUT = "input restated"
 # How prices form differs between the paths, and that difference feeds every A-vs-direct gap.

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from admarket.allocation import fill_in_order
+from admarket.market.allocation import fill_in_order
 
 PG, PD, PA = 0, 1, 2
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from admarket.pricing import TierTerms
+from admarket.market.pricing import TierTerms
 
 
 @dataclass(frozen=True)

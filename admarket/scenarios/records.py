@@ -5,7 +5,7 @@
 * **B — NoSharedRecords**: nothing outside the agents' volatile memory; a lost fact must be
   reconstructed from what the agent still holds.
 * **C — LedgerRecords**: every negotiation, booking, delivery and settlement is written to
-  a hash-chained ledger (:class:`admarket.ledger.Ledger`); agents read recorded facts back
+  a hash-chained ledger (:class:`admarket.ledger.chain.Ledger`); agents read recorded facts back
   and list their deals from it.
 
 Each keeper answers ``value(key)`` for a fact key such as ``"deal:17:price"`` (None when
@@ -15,8 +15,8 @@ scenario's recovery source; none of them is the ground truth the auditor uses.
 
 from __future__ import annotations
 
-from admarket.accounting import Accounts
-from admarket.ledger import Ledger
+from admarket.ledger.chain import Ledger
+from admarket.market.accounting import Accounts
 
 
 class NoSharedRecords:

@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from admarket.atomic import atomic_file
+from admarket.errors import CheckpointError
+from admarket.version import __version__
 
 if TYPE_CHECKING:  # pragma: no cover
     from admarket.model import MarketModel
@@ -26,14 +28,8 @@ FORMAT = "admarket-checkpoint"
 VERSION = 1
 
 
-class CheckpointError(ValueError):
-    """A checkpoint file is missing, foreign, corrupt or from an incompatible version."""
-
-
 def save_checkpoint(model: MarketModel, path: str | Path) -> Path:
     """Write ``model`` to ``path`` atomically and return the path."""
-    from admarket import __version__
-
     payload = pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL)
     header = {
         "format": FORMAT,

@@ -23,10 +23,10 @@ from typing import Any
 
 import pandas as pd
 
-from admarket.report_charts import draw_all
-from admarket.report_data import ReportData, load
-from admarket.report_findings import compute_findings
-from admarket.report_stats import CI, mean_ci
+from admarket.report.charts import draw_all
+from admarket.report.data import ReportData, load
+from admarket.report.findings import compute_findings
+from admarket.report.stats import CI, mean_ci
 
 Block = tuple[str, Any]  # ("h1"|"h2"|"p"|"list"|"table"|"img", payload)
 

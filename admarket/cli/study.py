@@ -10,14 +10,19 @@ import argparse
 import sys
 import time
 
-from admarket.cli import UsageError, add_config_options, config_from_args, parse_scenarios
-from admarket.narrative import VERBOSITY
-from admarket.store import QUERY_NAMES
+import duckdb
+import pandas as pd
+
+from admarket.batch.comparison import compare, seed_list
+from admarket.batch.pool import default_processes
+from admarket.batch.grid import break_even, parse_grid, sweep
+from admarket.cli.options import config_from_args, parse_scenarios
+from admarket.errors import UsageError
+from admarket.outputs.store import query, query_sql, require_complete
+from admarket.report import write_report
 
 
 def _processes(value: int | None) -> int:
-    from admarket.batch.runner import default_processes
-
     if value is None:
         return default_processes()
     if value < 1:
@@ -26,14 +31,11 @@ def _processes(value: int | None) -> int:
 
 
 def _seeds(args: argparse.Namespace, cfg) -> list[int]:
-    from admarket.batch.comparison import seed_list
-
     return seed_list(args.seeds, cfg.seed if args.seed_start is None else args.seed_start)
 
 
-def _cmd_compare(args: argparse.Namespace) -> int:
-    from admarket.batch.comparison import compare
-
+def cmd_compare(args: argparse.Namespace) -> int:
+    """``admarket compare``."""
     cfg = config_from_args(args)
     scenarios = parse_scenarios(args.scenarios)
     seeds = _seeds(args, cfg)
@@ -62,9 +64,8 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_sweep(args: argparse.Namespace) -> int:
-    from admarket.batch.grid import break_even, parse_grid, sweep
-
+def cmd_sweep(args: argparse.Namespace) -> int:
+    """``admarket sweep``."""
     cfg = config_from_args(args)
     scenarios = parse_scenarios(args.scenarios)
     grid = parse_grid(args.grid)
@@ -87,12 +88,8 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_report(args: argparse.Namespace) -> int:
-    import duckdb
-
-    from admarket.report import write_report
-    from admarket.store import require_complete
-
+def cmd_report(args: argparse.Namespace) -> int:
+    """``admarket report``."""
     db = require_complete(args.run_dir)
     con = duckdb.connect(str(db), read_only=True)
     try:
@@ -106,11 +103,8 @@ def _cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_query(args: argparse.Namespace) -> int:
-    import pandas as pd
-
-    from admarket.store import query, query_sql
-
+def cmd_query(args: argparse.Namespace) -> int:
+    """``admarket query``."""
     if (args.name is None) == (args.sql is None):
         raise UsageError("give exactly one of --name or --sql")
     sql = query_sql(args.name) if args.name else args.sql
@@ -121,63 +115,3 @@ def _cmd_query(args: argparse.Namespace) -> int:
         with pd.option_context("display.max_rows", args.max_rows, "display.width", 200):
             print(df.to_string(index=False, max_rows=args.max_rows))
     return 0
-
-
-def _batch_options(p: argparse.ArgumentParser, seeds: int) -> None:
-    p.add_argument("--seeds", type=int, default=seeds, help=f"seeds per point (default {seeds})")
-    p.add_argument(
-        "--seed-start", type=int, help="first seed (default: the config's seed); then +1, +2…"
-    )
-    p.add_argument(
-        "--processes", type=int, help="worker processes (default: every CPU this may use)"
-    )
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
-
-
-def add_commands(sub: argparse._SubParsersAction) -> None:
-    """Add ``compare``, ``sweep``, ``report`` and ``query`` to the ``admarket`` parser."""
-    cmp = sub.add_parser(
-        "compare", help="run scenarios on many seeds in parallel; write store, logs, report"
-    )
-    add_config_options(cmp)
-    _batch_options(cmp, seeds=10)
-    cmp.add_argument("--out", required=True, metavar="DIR", help="output directory")
-    cmp.add_argument(
-        "--verbosity",
-        choices=VERBOSITY,
-        default="key",
-        help="narrative log detail (default key: a few stories of each kind)",
-    )
-    cmp.add_argument(
-        "--logs",
-        choices=("first", "all", "none"),
-        default="first",
-        help="which seeds get event and narrative logs (default: the first seed)",
-    )
-    cmp.set_defaults(func=_cmd_compare)
-
-    sw = sub.add_parser("sweep", help="sweep a parameter grid; tidy table and break-even chart")
-    add_config_options(sw)
-    _batch_options(sw, seeds=3)
-    sw.add_argument(
-        "--grid",
-        action="append",
-        default=[],
-        required=True,
-        metavar="NAME=V1,V2,...",
-        help="a parameter and its values, e.g. exchange_fee=0.1,0.15,0.2 (repeatable)",
-    )
-    sw.add_argument("--out", metavar="DIR", help="write sweep.csv, sweep.md, chart and store")
-    sw.set_defaults(func=_cmd_sweep)
-
-    rep = sub.add_parser("report", help="regenerate the report of a run/compare directory")
-    rep.add_argument("run_dir", metavar="RUN_DIR")
-    rep.set_defaults(func=_cmd_report)
-
-    q = sub.add_parser("query", help="run one of the plan's queries (or any SQL) on a store")
-    q.add_argument("run_dir", metavar="RUN_DIR")
-    q.add_argument("--name", choices=QUERY_NAMES, help="one of the plan's four queries")
-    q.add_argument("--sql", help="any SQL (DuckDB dialect) against the store's tables")
-    q.add_argument("--csv", action="store_true", help="print CSV instead of a table")
-    q.add_argument("--max-rows", type=int, default=200, help="rows to print (default 200)")
-    q.set_defaults(func=_cmd_query)

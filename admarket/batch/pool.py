@@ -27,7 +27,7 @@ from mesa.batchrunner import _make_model_kwargs
 
 from admarket.config import MarketConfig
 from admarket.model import MarketModel
-from admarket.store import run_summary_tables, run_tables
+from admarket.outputs.store import run_summary_tables, run_tables
 
 COLLECT = ("tables", "summary")
 

@@ -2,7 +2,7 @@
 
 Each evening, for every deal that delivered today, the seller invoices what its ad server
 delivered at the price it *remembers*; the buyer checks the invoice against the price *it*
-remembers; the two are reconciled (:mod:`admarket.reconciliation`) and the buyer pays.
+remembers; the two are reconciled (:mod:`admarket.market.reconciliation`) and the buyer pays.
 Then both parties update their own books — delivery per deal, spend per campaign, delivery
 history per counterpart — by recalling each running total and adding the day's exact
 report, so a total that was lost and wrongly reconstructed stays wrong. In C the day's
@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from admarket.accounting import cents, split_fees
-from admarket.reconciliation import reconcile
+from admarket.market.accounting import cents, split_fees
+from admarket.market.reconciliation import reconcile
 
 if TYPE_CHECKING:  # pragma: no cover
     from admarket.model.market_model import MarketModel

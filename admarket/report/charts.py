@@ -16,8 +16,8 @@ matplotlib.use("Agg")  # files only: never needs a display
 import matplotlib.pyplot as plt
 import numpy as np
 
-from admarket.report_data import ReportData
-from admarket.report_stats import CI, mean_ci
+from admarket.report.data import ReportData
+from admarket.report.stats import CI, mean_ci
 
 COLOURS = {"A": "#d62728", "B": "#ff7f0e", "C": "#2ca02c"}
 NAMES = {"A": "A exchange", "B": "B pure A2A", "C": "C ledger A2A"}

@@ -7,11 +7,20 @@ scenario C's ledger saved for ``admarket verify-ledger``.
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 
+from tqdm import tqdm
+
+from admarket.cli.options import config_from_args, parse_scenarios
 from admarket.config import MarketConfig
+from admarket.errors import CheckpointError, UsageError
+from admarket.ledger.chain import verify_file
 from admarket.model import MarketModel
+from admarket.model.checkpoint import checkpoint_name, load_checkpoint, save_checkpoint
+from admarket.money import usd
+from admarket.outputs.publish import write_run
 
 
 def run_scenarios(
@@ -29,8 +38,6 @@ def run_scenarios(
     With ``checkpoint_every`` = N, each scenario is checkpointed atomically into
     ``checkpoint_dir`` at the end of every N-th day (``admarket resume`` continues one).
     """
-    from admarket.cli import UsageError
-
     if ledger_out is not None and "C" not in scenarios:
         raise UsageError("--ledger-out needs scenario c in --scenarios")
     if checkpoint_every is not None and checkpoint_every < 1:
@@ -52,8 +59,6 @@ def drive(
     checkpoint_dir: str | Path = "checkpoints",
 ) -> MarketModel:
     """Step ``model`` to its end, advancing ``bar`` and writing checkpoints if asked."""
-    from admarket.checkpoint import checkpoint_name, save_checkpoint
-
     every = (checkpoint_every or 0) * model.config.steps_per_day
     if bar is not None:
         bar.set_description(f"scenario {model.scenario_id}")
@@ -73,29 +78,14 @@ def finish(models: list[MarketModel], out: str | None, ledger_out: str | None) -
             Path(ledger_out).parent.mkdir(parents=True, exist_ok=True)
             m.ledger.save(ledger_out)
     if out is not None:
-        from admarket.store import write_run
-
         write_run(models, out)
 
 
-class _progress:
-    """A tqdm bar on stderr, or nothing."""
-
-    def __init__(self, total: int, enabled: bool):
-        self.total, self.enabled, self.bar = total, enabled, None
-
-    def __enter__(self):
-        if self.enabled:
-            from tqdm import tqdm
-
-            self.bar = tqdm(
-                total=self.total, unit="h", desc="simulating", file=sys.stderr, leave=False
-            )
-        return self.bar
-
-    def __exit__(self, *exc) -> None:
-        if self.bar is not None:
-            self.bar.close()
+def _progress(total: int, enabled: bool) -> tqdm:
+    """A progress bar of simulated hours on stderr (silent when not ``enabled``)."""
+    return tqdm(
+        total=total, unit="h", desc="simulating", file=sys.stderr, leave=False, disable=not enabled
+    )
 
 
 def resume(
@@ -108,8 +98,6 @@ def resume(
     checkpoint_dir: str | Path = "checkpoints",
 ) -> MarketModel:
     """Continue a checkpointed run to its end, exactly as if it had never stopped."""
-    from admarket.checkpoint import load_checkpoint
-
     model = load_checkpoint(path)
     with _progress(model.config.steps - model.steps, progress) as bar:
         drive(model, bar, checkpoint_every, checkpoint_dir)
@@ -118,7 +106,7 @@ def resume(
 
 
 def _fmt_money(x: float) -> str:
-    return f"${x:,.0f}"
+    return usd(x, 0)
 
 
 def print_summaries(summaries: list[dict], cfg: MarketConfig, file=None) -> None:
@@ -184,3 +172,51 @@ def print_summaries(summaries: list[dict], cfg: MarketConfig, file=None) -> None
             + "  ".join(v.rjust(w) for v, w in zip(vals, colw, strict=True)),
             file=file,
         )
+
+
+# --- command handlers ------------------------------------------------------------------------
+def cmd_run(args: argparse.Namespace) -> int:
+    """``admarket run``: every scenario asked for, on one config and seed; a table."""
+    cfg = config_from_args(args)
+    scenarios = parse_scenarios(args.scenarios)
+    models = run_scenarios(
+        cfg,
+        scenarios,
+        progress=not args.no_progress,
+        out=args.out,
+        ledger_out=args.ledger_out,
+        checkpoint_every=args.checkpoint_every,
+        checkpoint_dir=args.checkpoint_dir,
+    )
+    print_summaries([m.summary() for m in models], cfg)
+    return 0
+
+
+def cmd_resume(args: argparse.Namespace) -> int:
+    """``admarket resume CHECKPOINT``: continue a checkpointed run to its end."""
+    try:
+        model = resume(
+            args.checkpoint,
+            progress=not args.no_progress,
+            out=args.out,
+            ledger_out=args.ledger_out,
+            checkpoint_every=args.checkpoint_every,
+            checkpoint_dir=args.checkpoint_dir,
+        )
+    except CheckpointError as exc:
+        raise UsageError(str(exc)) from None
+    print_summaries([model.summary()], model.config)
+    return 0
+
+
+def cmd_verify_ledger(args: argparse.Namespace) -> int:
+    """``admarket verify-ledger FILE``: exit 0 intact, 1 tampered, 2 unreadable."""
+    if not Path(args.path).is_file():
+        raise UsageError(f"no ledger file at {args.path}")
+    res = verify_file(args.path)
+    if res.ok:
+        print(f"ok: {res.n_entries} entries, hash chain intact")
+        return 0
+    where = f" at entry {res.first_bad}" if res.first_bad is not None else ""
+    print(f"TAMPERED{where}: {res.reason}", file=sys.stderr)
+    return 1

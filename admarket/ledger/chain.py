@@ -26,7 +26,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from admarket.atomic import atomic_file
-from admarket.ledger_cost import BlobCost, LedgerCostModel
+from admarket.errors import LedgerFormatError
+from admarket.ledger.cost import BlobCost, LedgerCostModel
 
 FORMAT, VERSION = "admarket-ledger", 1
 GENESIS_HASH = "0" * 64
@@ -35,14 +36,6 @@ ENTRY_KINDS = frozenset(
 )
 _FIELD_TYPES = {"entry_id": int, "blob_id": int, "kind": str, "payload": dict, "author": str}
 _FIELD_TYPES |= {"step": int, "prev_hash": str, "hash": str}  # LedgerEntry's fields, in order
-
-
-class LedgerFormatError(ValueError):
-    """A ledger file is missing or malformed; ``entry_index`` names the entry line, if any."""
-
-    def __init__(self, message: str, entry_index: int | None = None) -> None:
-        super().__init__(message)
-        self.entry_index = entry_index
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,161 @@
+"""Command line: ``admarket run | compare | sweep | report | query | params | ...``.
+
+Every command validates its whole configuration before anything runs; a bad value is one
+line naming the field, the value and what is allowed, with exit code 2 and nothing written.
+The parser is built from light modules only; each command's handler is named as
+``"module:function"`` and imported when that command runs, so ``admarket --help`` and
+argument errors answer without loading the model, pandas or DuckDB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from admarket.cli.options import (
+    Parser,
+    add_batch_options,
+    add_config_options,
+    add_output_options,
+    check_outputs,
+)
+from admarket.errors import ConfigError, UsageError
+from admarket.outputs import QUERY_NAMES, VERBOSITY
+
+
+def _command(sub: argparse._SubParsersAction, name: str, handler: str, help: str):
+    p = sub.add_parser(name, help=help)
+    p.set_defaults(handler=handler)
+    return p
+
+
+def _add_run_commands(sub: argparse._SubParsersAction) -> None:
+    run = _command(sub, "run", "admarket.cli.run:cmd_run", "run scenarios on one seed; a table")
+    add_config_options(run)
+    add_output_options(run)
+    res = _command(
+        sub, "resume", "admarket.cli.run:cmd_resume", "continue a checkpointed run to its end"
+    )
+    res.add_argument("checkpoint", help="file written by `run --checkpoint-every`")
+    add_output_options(res)
+    ver = _command(
+        sub,
+        "verify-ledger",
+        "admarket.cli.run:cmd_verify_ledger",
+        "verify a saved ledger's hash chain (exit 1 if tampered)",
+    )
+    ver.add_argument("path", help="ledger file written by `run --ledger-out`")
+    par = _command(
+        sub, "params", "admarket.cli.params:cmd_params", "list every parameter: default, range"
+    )
+    par.add_argument("--group", help="only the parameters of this group")
+    par.add_argument("--markdown", action="store_true", help="print a markdown table")
+
+
+def _add_study_commands(sub: argparse._SubParsersAction) -> None:
+    cmp = _command(
+        sub,
+        "compare",
+        "admarket.cli.study:cmd_compare",
+        "run scenarios on many seeds in parallel; write store, logs, report",
+    )
+    add_config_options(cmp)
+    add_batch_options(cmp, seeds=10)
+    cmp.add_argument("--out", required=True, metavar="DIR", help="output directory")
+    cmp.add_argument(
+        "--verbosity",
+        choices=VERBOSITY,
+        default="key",
+        help="narrative log detail (default key: a few stories of each kind)",
+    )
+    cmp.add_argument(
+        "--logs",
+        choices=("first", "all", "none"),
+        default="first",
+        help="which seeds get event and narrative logs (default: the first seed)",
+    )
+    sw = _command(
+        sub,
+        "sweep",
+        "admarket.cli.study:cmd_sweep",
+        "sweep a parameter grid; tidy table and break-even chart",
+    )
+    add_config_options(sw)
+    add_batch_options(sw, seeds=3)
+    sw.add_argument(
+        "--grid",
+        action="append",
+        default=[],
+        required=True,
+        metavar="NAME=V1,V2,...",
+        help="a parameter and its values, e.g. exchange_fee=0.1,0.15,0.2 (repeatable)",
+    )
+    sw.add_argument("--out", metavar="DIR", help="write sweep.csv, sweep.md, chart and store")
+    rep = _command(
+        sub,
+        "report",
+        "admarket.cli.study:cmd_report",
+        "regenerate the report of a run/compare directory",
+    )
+    rep.add_argument("run_dir", metavar="RUN_DIR")
+    q = _command(
+        sub,
+        "query",
+        "admarket.cli.study:cmd_query",
+        "run one of the plan's queries (or any SQL) on a store",
+    )
+    q.add_argument("run_dir", metavar="RUN_DIR")
+    q.add_argument("--name", choices=QUERY_NAMES, help="one of the plan's four queries")
+    q.add_argument("--sql", help="any SQL (DuckDB dialect) against the store's tables")
+    q.add_argument("--csv", action="store_true", help="print CSV instead of a table")
+    q.add_argument("--max-rows", type=int, default=200, help="rows to print (default 200)")
+    exp = _command(
+        sub,
+        "explore",
+        "admarket.cli.explore:cmd_explore",
+        "open the browser explorer (Solara, offline) on localhost",
+    )
+    exp.add_argument("--host", default="127.0.0.1", help="address to serve on (default 127.0.0.1)")
+    exp.add_argument("--port", type=int, default=8765, help="port (default 8765)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full argument parser (also used to document the CLI)."""
+    parser = Parser(
+        prog="admarket",
+        description="Agent-based model of the programmatic ad market: exchange (A) vs "
+        "agent-to-agent (B) vs ledger-backed agent-to-agent (C).",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_run_commands(sub)
+    _add_study_commands(sub)
+    return parser
+
+
+def _handler(spec: str):
+    module, _, name = spec.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``admarket`` command; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        check_outputs(args)
+        return int(_handler(args.handler)(args) or 0)
+    except (ConfigError, UsageError) as exc:
+        print(f"admarket: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # a filesystem failure mid-run: outputs are atomic, say what failed
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"admarket: error: {exc.strerror or exc}{where}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("admarket: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,139 @@
+"""What the ``admarket`` commands share: the one-line-error parser, the market options
+(preset, file, size, seed, ``--set``), and early checks of output paths.
+
+Only light modules are imported here, so ``admarket --help`` and argument errors answer
+without loading the model.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+from typing import Any
+
+from admarket.config import SCENARIOS, MarketConfig, build_config, preset_names
+from admarket.errors import ConfigError, UsageError
+
+
+class Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line (plus a pointer to --help), exit 2."""
+
+    def error(self, message: str):  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def add_config_options(p: argparse.ArgumentParser, scenarios: bool = True) -> None:
+    """The options every market-running command shares: preset, file, size, seed, --set."""
+    if scenarios:
+        p.add_argument(
+            "--scenarios",
+            default="a,b,c",
+            help="comma-separated scenarios to run: a, b, c (default: a,b,c)",
+        )
+    p.add_argument("--preset", help=f"bundled preset: {', '.join(preset_names())}")
+    p.add_argument("--config", metavar="FILE", help="TOML config file (keys of MarketConfig)")
+    p.add_argument("--days", type=int)
+    p.add_argument("--buyers", type=int, dest="n_buyers")
+    p.add_argument("--sellers", type=int, dest="n_sellers")
+    p.add_argument("--campaigns-per-buyer", type=int)
+    p.add_argument("--seed", type=int)
+    p.add_argument("--exchange-fee", type=float)
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="set any parameter (see `admarket params`), e.g. --set decay_rate=0.05 (repeatable)",
+    )
+
+
+def config_from_args(args: argparse.Namespace) -> MarketConfig:
+    """Layer preset < config file < named options < --set into one validated config."""
+    overrides: dict[str, Any] = {}
+    for name in ("days", "n_buyers", "n_sellers", "campaigns_per_buyer", "seed", "exchange_fee"):
+        value = getattr(args, name, None)
+        if value is not None:
+            overrides[name] = value
+    for item in getattr(args, "set", []) or []:
+        if "=" not in item:
+            raise ConfigError("--set", item, "NAME=VALUE, e.g. decay_rate=0.05")
+        key, value = item.split("=", 1)
+        overrides[key.strip()] = value.strip()
+    return build_config(args.preset, args.config, **overrides)
+
+
+def parse_scenarios(text: str) -> list[str]:
+    """``"a,b,c"`` → ``["A", "B", "C"]``; unknown names are a ConfigError."""
+    out = []
+    for part in text.split(","):
+        s = part.strip().upper()
+        if s not in SCENARIOS:
+            raise ConfigError("scenarios", part.strip(), "a comma-separated list of a, b, c")
+        if s not in out:
+            out.append(s)
+    if not out:
+        raise ConfigError("scenarios", text, "at least one of a, b, c")
+    return out
+
+
+def add_output_options(p: argparse.ArgumentParser) -> None:
+    """``--out``, ``--ledger-out``, checkpoints and ``--no-progress`` (run, resume)."""
+    p.add_argument("--out", metavar="DIR", help="write the run's store, logs and report to DIR")
+    p.add_argument(
+        "--ledger-out",
+        metavar="FILE",
+        help="save scenario C's ledger (JSON Lines) for `admarket verify-ledger`",
+    )
+    p.add_argument(
+        "--checkpoint-every",
+        type=int,
+        metavar="DAYS",
+        help="checkpoint each scenario every DAYS simulated days",
+    )
+    p.add_argument(
+        "--checkpoint-dir",
+        default="checkpoints",
+        metavar="DIR",
+        help="where checkpoints go (default: ./checkpoints)",
+    )
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def add_batch_options(p: argparse.ArgumentParser, seeds: int) -> None:
+    """Seeds, processes and progress (compare, sweep)."""
+    p.add_argument("--seeds", type=int, default=seeds, help=f"seeds per point (default {seeds})")
+    p.add_argument(
+        "--seed-start", type=int, help="first seed (default: the config's seed); then +1, +2…"
+    )
+    p.add_argument(
+        "--processes", type=int, help="worker processes (default: every CPU this may use)"
+    )
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def check_writable_dir(path: str | Path, option: str) -> None:
+    """Fail early (before any simulation) if ``path`` cannot be created or written as a
+    directory: an existing file in the way, or no write permission on the nearest parent."""
+    p = Path(path)
+    if p.exists() and not p.is_dir():
+        raise UsageError(f"{option} {path}: exists and is not a directory")
+    parent = p
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise UsageError(f"{option} {path}: {parent} is a file, not a directory")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise UsageError(f"{option} {path}: {parent} is not writable")
+
+
+def check_outputs(args: argparse.Namespace) -> None:
+    """Check every output path a command was given, before it runs anything."""
+    if getattr(args, "out", None):
+        check_writable_dir(args.out, "--out")
+    if getattr(args, "ledger_out", None):
+        check_writable_dir(Path(args.ledger_out).parent, "--ledger-out")
+        if Path(args.ledger_out).is_dir():
+            raise UsageError(f"--ledger-out {args.ledger_out}: is a directory, not a file")
+    if getattr(args, "checkpoint_every", None):
+        check_writable_dir(args.checkpoint_dir, "--checkpoint-dir")

@@ -1,0 +1,354 @@
+"""One validated configuration for a market run: :class:`MarketConfig`.
+
+Every parameter of the model is a field declared with :func:`~admarket.config.params.param`:
+its default, bounds, unit and meaning in one place. A config is frozen and validated on
+construction — each field by the generic bounds check, then the few rules that relate
+fields to each other — so a bad value fails before anything runs, with a message that
+names the field, the value and what is allowed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+from dataclasses import dataclass
+from typing import Any
+
+from admarket.config.params import GROUPS, Param, check_field, coerce, meta, param
+from admarket.errors import ConfigError
+
+SCENARIOS = ("A", "B", "C")
+CHANNELS = ("display", "video", "ctv", "native")
+KPIS = ("impressions", "reach", "clicks", "conversions", "viewability")
+TIERS = ("public", "seat", "agency", "advertiser")
+# Fee parameters: each a share of the buyer's gross spend (inputs, restated as take rates).
+EXCHANGE_FEES = ("exchange_fee", "dsp_fee", "adtech_fee", "unknown_delta")
+FEE_FIELDS = (*EXCHANGE_FEES, "agent_fee", "protocol_fee")
+
+_T, _S, _D, _X, _A, _M, _R, _L = GROUPS
+_SHARE = {"lo": 0.0, "hi": 1.0}
+_FEE = {"lo": 0.0, "hi": 1.0, "hi_open": True, "unit": "share of gross spend"}
+
+
+@dataclass(frozen=True)
+class MarketConfig:
+    """Every parameter of one run. Defaults are the plan's (the ``plan`` preset).
+
+    Fees are *inputs*: the take rates they imply are restated, never discovered. Memory,
+    hallucination and reconciliation parameters drive the *outcomes* of scenarios B and C.
+    ``admarket params`` lists every field with its range, unit and meaning.
+    """
+
+    # --- time and size -------------------------------------------------------------
+    seed: int = param(
+        42, "random seed: the whole run is determined by it", _T, lo=0, hi=2**32 - 1, common=True
+    )
+    days: int = param(30, "simulated days", _T, unit="days", lo=1, hi=366, common=True)
+    steps_per_day: int = param(
+        24, "steps per simulated day (one step = one hour)", _T, unit="steps", lo=1, hi=1440
+    )
+    n_buyers: int = param(
+        5, "buyers (advertisers or agencies)", _T, unit="agents", lo=1, hi=20_000, common=True
+    )
+    n_sellers: int = param(
+        5, "sellers (publishers)", _T, unit="agents", lo=1, hi=10_000, common=True
+    )
+    campaigns_per_buyer: int = param(
+        10, "campaigns each buyer runs", _T, unit="campaigns", lo=1, hi=1_000, common=True
+    )
+    lot_size: int = param(
+        1000, "impressions per lot: one CPM unit", _T, unit="impressions", lo=1, hi=1_000_000
+    )
+    seller_reach: int = param(
+        10,
+        "sellers each buyer has a direct trading relationship with (B, C)",
+        _T,
+        unit="sellers",
+        lo=1,
+        hi=10_000,
+    )
+
+    # --- supply (publishers) ---------------------------------------------------------
+    daily_avails_min: int = param(
+        1_000_000,
+        "smallest publisher's daily impressions, across its products",
+        _S,
+        unit="impressions/day",
+        lo=1,
+        hi=10**11,
+    )
+    daily_avails_max: int = param(
+        10_000_000,
+        "largest publisher's daily impressions",
+        _S,
+        unit="impressions/day",
+        lo=1,
+        hi=10**11,
+    )
+    sellable_share: float = param(
+        0.9,
+        "share of forecast avails a seller will commit to deals",
+        _S,
+        unit="share",
+        lo=0.0,
+        lo_open=True,
+        hi=1.0,
+    )
+
+    # --- demand (campaigns) ----------------------------------------------------------
+    campaign_budgets: tuple[float, ...] = param(
+        (10_000.0, 25_000.0, 50_000.0, 100_000.0),
+        "campaign budgets drawn from (comma-separated)",
+        _D,
+        unit="USD",
+        lo=1.0,
+        hi=1e9,
+    )
+    flight_days_min: int = param(10, "shortest campaign flight", _D, unit="days", lo=1, hi=366)
+    flight_days_max: int = param(30, "longest campaign flight", _D, unit="days", lo=1, hi=366)
+    max_cpm_markup_min: float = param(
+        1.15,
+        "max CPM = target CPM × U(min, max): lower end",
+        _D,
+        unit="× target CPM",
+        lo=1.0,
+        hi=10.0,
+    )
+    max_cpm_markup_max: float = param(
+        1.5, "max CPM markup: upper end", _D, unit="× target CPM", lo=1.0, hi=10.0
+    )
+
+    # --- scenario A: exchange fee stack, shares of the buyer's gross spend (inputs) ---
+    exchange_fee: float = param(0.15, "SSP / exchange fee", _X, common=True, **_FEE)
+    dsp_fee: float = param(0.0, "DSP fee", _X, **_FEE)
+    adtech_fee: float = param(0.0, "agency, advertiser and publisher tech fees", _X, **_FEE)
+    unknown_delta: float = param(0.0, "the unattributable gap of the ISBA/PwC study", _X, **_FEE)
+
+    # --- scenarios B and C: direct trading (inputs) -----------------------------------
+    agent_fee: float = param(
+        0.05,
+        "residual agent-platform fee on direct deals (plan: about 5%)",
+        _A,
+        common=True,
+        **_FEE,
+    )
+    protocol_fee: float = param(
+        0.0, "C only: ledger protocol fee (0 keeps C = B + ledger cost)", _A, **_FEE
+    )
+    max_deals_per_campaign: int = param(
+        3, "live deals a campaign may hold at once", _A, unit="deals", lo=1, hi=100
+    )
+    expected_fill: float = param(
+        0.7,
+        "buyer's prior on fill for a seller it has no history with",
+        _A,
+        unit="share",
+        lo=0.0,
+        lo_open=True,
+        hi=1.0,
+    )
+    min_deal_impressions: int = param(
+        10_000,
+        "smallest deal a seller accepts (IAB seller minimum)",
+        _A,
+        unit="impressions",
+        lo=0,
+        hi=10**10,
+    )
+
+    # --- memory and context rot (B and C; A reads the exchange's database) --------------
+    decay_rate: float = param(
+        0.02,
+        "daily probability that a held fact is lost",
+        _M,
+        unit="per day",
+        common=True,
+        step=0.005,
+        **_SHARE,
+    )
+    memory_capacity: int = param(
+        400,
+        "facts an agent can hold; 0 = unlimited (no context pressure)",
+        _M,
+        unit="facts",
+        lo=0,
+        hi=10**7,
+    )
+    restart_rate: float = param(
+        0.005,
+        "daily probability an agent process restarts (wiping memory)",
+        _M,
+        unit="per day",
+        common=True,
+        step=0.005,
+        **_SHARE,
+    )
+    restart_growth: float = param(
+        0.0, "added to restart_rate per elapsed day", _M, unit="per day²", lo=0.0, hi=1.0
+    )
+    hallucination_rate: float = param(
+        0.05,
+        "share of recalls from volatile memory that are corrupted",
+        _M,
+        unit="share of recalls",
+        common=True,
+        **_SHARE,
+    )
+    price_deflation_min: float = param(
+        0.10,
+        "a hallucinated price is deflated by at least",
+        _M,
+        unit="share",
+        lo=0.0,
+        hi=1.0,
+        hi_open=True,
+    )
+    price_deflation_max: float = param(
+        0.30, "… and at most", _M, unit="share", lo=0.0, hi=1.0, hi_open=True
+    )
+    inventory_inflation_min: float = param(
+        0.10, "hallucinated inventory is inflated by at least", _M, unit="share", lo=0.0, hi=100.0
+    )
+    inventory_inflation_max: float = param(
+        0.50, "… and at most", _M, unit="share", lo=0.0, hi=100.0
+    )
+    verify_recalls: bool = param(
+        True, "C: check recalled facts against the ledger before acting", _M
+    )
+
+    # --- reconciliation and disputes ---------------------------------------------------
+    recon_auto_accept: float = param(
+        0.02,
+        "invoice gap paid as invoiced (share of the invoice)",
+        _R,
+        unit="share",
+        lo=0.0,
+        hi=1.0,
+    )
+    recon_split: float = param(
+        0.10,
+        "larger gaps up to this are split; above it, a dispute",
+        _R,
+        unit="share",
+        lo=0.0,
+        hi=1.0,
+    )
+    dispute_recovery: float = param(
+        0.5, "B: share of a disputed amount eventually paid", _R, unit="share", **_SHARE
+    )
+    audit_tolerance: float = param(
+        0.005,
+        "relative gap at which an audited claim counts as wrong",
+        _R,
+        unit="share",
+        lo=0.0,
+        hi=1.0,
+    )
+
+    # --- ledger (C) ----------------------------------------------------------------------
+    records_per_blob: int = param(
+        500,
+        "ledger entries and delivery records batched per Walrus blob",
+        _L,
+        unit="records",
+        lo=1,
+        hi=10**7,
+        common=True,
+    )
+    impressions_per_record: int = param(
+        1000, "impressions covered by one delivery record", _L, unit="impressions", lo=1, hi=10**9
+    )
+    ledger_record_bytes: int = param(
+        256, "size of one delivery record (deal, lot, time, hash)", _L, unit="bytes", lo=1, hi=10**6
+    )
+    sui_price_usd: float = param(
+        3.5, "SUI token price", _L, unit="USD", lo=0.0, lo_open=True, hi=1e6
+    )
+    wal_price_usd: float = param(
+        0.4, "WAL token price", _L, unit="USD", lo=0.0, lo_open=True, hi=1e6
+    )
+
+    def __post_init__(self) -> None:
+        for f in dataclasses.fields(self):
+            check_field(f, getattr(self, f.name))
+        _check_relations(self)
+
+    # ------------------------------------------------------------------------------------
+    @property
+    def steps(self) -> int:
+        """Total number of steps (hours) in the run."""
+        return self.days * self.steps_per_day
+
+    @property
+    def n_campaigns(self) -> int:
+        """Total number of campaigns in the market."""
+        return self.n_buyers * self.campaigns_per_buyer
+
+    @property
+    def exchange_take(self) -> float:
+        """Total fee share of gross spend on the exchange path (an input, restated)."""
+        return self.exchange_fee + self.dsp_fee + self.adtech_fee + self.unknown_delta
+
+    def replace(self, **changes: Any) -> MarketConfig:
+        """Return a validated copy with ``changes`` applied (unknown names are an error)."""
+        return from_mapping(changes, base=self)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict of every parameter (TOML/JSON friendly)."""
+        out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        out["campaign_budgets"] = list(self.campaign_budgets)
+        return out
+
+
+FIELDS: dict[str, dataclasses.Field] = {f.name: f for f in dataclasses.fields(MarketConfig)}
+PARAMS: dict[str, Param] = {name: meta(f) for name, f in FIELDS.items()}
+
+
+def _check(cond: bool, name: str, value: Any, allowed: str) -> None:
+    if not cond:
+        raise ConfigError(name, value, allowed)
+
+
+def _check_relations(c: MarketConfig) -> None:
+    """The rules that relate one field to another (bounds of single fields are generic)."""
+    for lo_name, hi_name in (
+        ("daily_avails_min", "daily_avails_max"),
+        ("flight_days_min", "flight_days_max"),
+        ("price_deflation_min", "price_deflation_max"),
+        ("inventory_inflation_min", "inventory_inflation_max"),
+        ("max_cpm_markup_min", "max_cpm_markup_max"),
+        ("recon_auto_accept", "recon_split"),
+    ):
+        lo, hi = getattr(c, lo_name), getattr(c, hi_name)
+        _check(hi >= lo, hi_name, hi, f"≥ {lo_name} ({lo})")
+    _check(
+        c.exchange_take < 1.0,
+        "exchange_fee",
+        c.exchange_fee,
+        "fees on the exchange path must sum to less than 1 "
+        f"(exchange + dsp + adtech + unknown_delta = {c.exchange_take:.3f})",
+    )
+    _check(
+        c.agent_fee + c.protocol_fee < 1.0,
+        "protocol_fee",
+        c.protocol_fee,
+        "agent_fee + protocol_fee must be less than 1",
+    )
+
+
+def from_mapping(values: dict[str, Any], base: MarketConfig | None = None) -> MarketConfig:
+    """Build a config from ``base`` (default: plan) with ``values`` applied.
+
+    Keys may use dashes or underscores. An unknown key is an error that lists the nearest
+    valid names, so a typo in a TOML file or a keyword argument never passes silently.
+    """
+    base = base or MarketConfig()
+    changes: dict[str, Any] = {}
+    for raw_key, value in values.items():
+        key = str(raw_key).replace("-", "_")
+        if key not in FIELDS:
+            near = difflib.get_close_matches(key, FIELDS, n=3)
+            hint = f"did you mean {', '.join(near)}? " if near else ""
+            raise ConfigError(raw_key, value, f"unknown parameter ({hint}see `admarket params`)")
+        changes[key] = coerce(FIELDS[key], value)
+    return dataclasses.replace(base, **changes)

@@ -1,0 +1,151 @@
+"""Parameter metadata: each config field's bounds, unit, meaning and group, declared once.
+
+A field of :class:`~admarket.config.MarketConfig` is declared with :func:`param`, which
+keeps its default beside its allowed range, unit and one-line meaning. One generic
+validator (:func:`check_field`) reads that metadata; the CLI's ``admarket params``, its
+``--set`` errors and the explorer's controls are generated from the same declarations, so
+a bound or a description is written in exactly one place.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from admarket.errors import ConfigError
+
+# Groups, in the order ``admarket params`` and the explorer list them.
+GROUPS = (
+    "time and size",
+    "supply",
+    "demand",
+    "exchange fees (A)",
+    "direct trading (B, C)",
+    "memory and context rot (B, C)",
+    "reconciliation",
+    "ledger (C)",
+)
+
+
+@dataclass(frozen=True)
+class Param:
+    """What a parameter means and which values it may take.
+
+    ``lo``/``hi`` are inclusive bounds unless ``lo_open``/``hi_open``; every numeric
+    parameter has finite bounds, so no value can overflow integer cents or impressions.
+    ``common`` marks the parameters a user changes most (shown first, unfolded, in the
+    explorer).
+    """
+
+    help: str
+    group: str
+    unit: str = ""
+    lo: float | None = None
+    hi: float | None = None
+    lo_open: bool = False
+    hi_open: bool = False
+    common: bool = False
+    step: float | None = None  # explorer slider step; None: derived from the range
+
+    def allowed(self, kind: str) -> str:
+        """The allowed values in words, e.g. ``"an integer in [1, 10000]"``."""
+        if kind == "bool":
+            return "true or false"
+        noun = {"int": "an integer", "float": "a number", "tuple": "a list of numbers"}[kind]
+        if self.lo is None and self.hi is None:
+            return noun
+        left = "(" if self.lo_open else "["
+        right = ")" if self.hi_open else "]"
+        return f"{noun} in {left}{_num(self.lo)}, {_num(self.hi)}{right}"
+
+    def contains(self, x: float) -> bool:
+        """Whether ``x`` lies within the bounds."""
+        if not math.isfinite(x):
+            return False
+        if self.lo is not None and (x < self.lo or (self.lo_open and x == self.lo)):
+            return False
+        return not (self.hi is not None and (x > self.hi or (self.hi_open and x == self.hi)))
+
+
+def _num(x: float | None) -> str:
+    if x is None:
+        return "∞"
+    return f"{x:g}"
+
+
+def param(default: Any, help: str, group: str, **meta: Any) -> Any:
+    """Declare a config field: its default plus its :class:`Param` metadata."""
+    info = Param(help=help, group=group, **meta)
+    if isinstance(default, tuple):
+        return dataclasses.field(default=default, metadata={"param": info})
+    return dataclasses.field(default=default, metadata={"param": info})
+
+
+def field_kind(f: dataclasses.Field) -> str:
+    """``int``, ``float``, ``bool`` or ``tuple``: the declared type of a config field."""
+    typ = f.type if isinstance(f.type, str) else f.type.__name__
+    return "tuple" if typ.startswith("tuple") else typ
+
+
+def meta(f: dataclasses.Field) -> Param:
+    """The :class:`Param` metadata of a config field."""
+    return f.metadata["param"]
+
+
+def _is_num(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool)
+
+
+def check_field(f: dataclasses.Field, value: Any) -> None:
+    """Raise :class:`ConfigError` unless ``value`` has the field's type and lies in bounds."""
+    kind, info = field_kind(f), meta(f)
+    if kind == "bool":
+        ok = isinstance(value, bool)
+    elif kind == "int":
+        ok = isinstance(value, int) and not isinstance(value, bool) and info.contains(value)
+    elif kind == "float":
+        ok = _is_num(value) and info.contains(float(value))
+    else:  # a tuple of numbers, each within the bounds
+        ok = (
+            isinstance(value, tuple)
+            and len(value) > 0
+            and all(_is_num(x) and info.contains(float(x)) for x in value)
+        )
+    if not ok:
+        raise ConfigError(f.name, value, info.allowed(kind))
+
+
+def coerce(f: dataclasses.Field, value: Any) -> Any:
+    """A loosely typed value (CLI text, a TOML int for a float) as the field's type."""
+    kind = field_kind(f)
+    try:
+        if kind == "int":
+            if isinstance(value, bool):
+                raise ValueError
+            if isinstance(value, float):
+                if not value.is_integer():
+                    raise ValueError
+                return int(value)
+            return int(value) if isinstance(value, str) else value
+        if kind == "float":
+            if isinstance(value, bool):
+                raise ValueError
+            return float(value) if isinstance(value, str | int) else value
+        if kind == "bool":
+            if isinstance(value, str):
+                low = value.strip().lower()
+                if low in ("true", "1", "yes", "on"):
+                    return True
+                if low in ("false", "0", "no", "off"):
+                    return False
+                raise ValueError
+            return value
+        if isinstance(value, str):
+            value = [float(x) for x in value.split(",") if x.strip()]
+        if isinstance(value, list | tuple):
+            return tuple(float(x) if _is_num(x) else x for x in value)
+        return value
+    except (TypeError, ValueError, OverflowError):
+        raise ConfigError(f.name, value, meta(f).allowed(kind)) from None

@@ -1,0 +1,39 @@
+"""Every error admarket raises on bad input, in one place below every other module.
+
+Each is a one-line message meant for a user: what was wrong, which field or file, and what
+is allowed. The CLI turns any of them into that line and exit code 2.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class UsageError(Exception):
+    """Bad command-line input that argparse itself cannot see (exit code 2)."""
+
+
+class ConfigError(ValueError):
+    """A configuration value is invalid: names the field, the value and what is allowed."""
+
+    def __init__(self, field_name: str, value: Any, allowed: str):
+        self.field = field_name
+        self.value = value
+        self.allowed = allowed
+        super().__init__(f"invalid {field_name} = {value!r}: {allowed}")
+
+
+class IncompleteRunError(UsageError):
+    """An output directory without a COMPLETE marker (failed, interrupted or not a store)."""
+
+
+class CheckpointError(ValueError):
+    """A checkpoint file that cannot be resumed (corrupt, foreign or from another version)."""
+
+
+class LedgerFormatError(ValueError):
+    """A ledger file is missing or malformed; ``entry_index`` names the entry line, if any."""
+
+    def __init__(self, message: str, entry_index: int | None = None) -> None:
+        super().__init__(message)
+        self.entry_index = entry_index
