@@ -14,8 +14,8 @@ import duckdb
 import pandas as pd
 
 from admarket.batch.comparison import compare, seed_list
-from admarket.batch.pool import default_processes
 from admarket.batch.grid import break_even, parse_grid, sweep
+from admarket.batch.pool import default_processes
 from admarket.cli.options import config_from_args, parse_scenarios
 from admarket.errors import UsageError
 from admarket.outputs.store import query, query_sql, require_complete

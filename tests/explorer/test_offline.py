@@ -6,8 +6,8 @@ from importlib import metadata
 
 import pytest
 
-from admarket.cli import main
 from admarket.cli import explore as commands
+from admarket.cli import main
 
 
 def test_front_end_files_are_in_the_local_asset_cache() -> None:
