@@ -41,7 +41,7 @@ def test_seeds_are_common_random_numbers_and_distinct():
     cfg = build_config(**SMALL)
     res = batch_run(
         MarketModel,
-        {"scenario": ["A", "B"], "config": cfg},
+        {"design": ["A", "B"], "config": cfg},
         rng=[1, 2],
         display_progress=False,
         collect="summary",
@@ -58,14 +58,14 @@ def test_matches_mesa_batch_run():
     cfg = build_config(**SMALL)
     ours = batch_run(
         MarketModel,
-        {"scenario": "C", "config": cfg},
+        {"design": "C", "config": cfg},
         rng=[5],
         display_progress=False,
         collect="summary",
     )
     theirs = mesa_batch_run(
         MarketModel,
-        {"scenario": "C", "config": cfg},
+        {"design": "C", "config": cfg},
         rng=[5],
         number_processes=1,
         display_progress=False,

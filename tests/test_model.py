@@ -127,3 +127,28 @@ def test_abundant_inventory_clears_near_the_floor_and_scarce_inventory_above_it(
 
     plenty, scarce = floor_ratio(20_000_000), floor_ratio(200_000)
     assert 1.0 <= plenty < scarce
+
+
+def test_a_fourth_design_is_one_class(small):
+    """An exchange that also writes a ledger: one subclass, no change to the model."""
+    from admarket.scenarios.designs import DESIGNS, ExchangeDesign, LedgerDesign
+
+    class LedgeredExchange(ExchangeDesign):
+        letter = "D"
+        title = "exchange with a ledger"
+
+    assert "D" not in DESIGNS
+    plain = MarketModel("A", **small).run()
+    both = MarketModel(LedgeredExchange, **small).run()
+    assert both.scenario_id == "D"
+    assert both.summary()["gross_spend"] == plain.summary()["gross_spend"]
+    assert isinstance(MarketModel("C", **small).design, LedgerDesign)
+
+
+def test_scenario_keyword_is_mesas_not_the_design(small):
+    from mesa.experimental.scenarios import Scenario
+
+    with pytest.raises(ConfigError, match="design"):
+        MarketModel(scenario="B", **small)
+    m = MarketModel("B", scenario=Scenario(rng=9, days=2), n_buyers=2)
+    assert (m.config.seed, m.config.days, m.config.n_buyers) == (9, 2, 2)

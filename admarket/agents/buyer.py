@@ -153,20 +153,9 @@ class BuyerAgent(TraderAgent):
             slots -= 1
 
     # --- what the buyer knows -----------------------------------------------------------
-    def known_deals(self, c: int) -> list[int]:
-        """Deals of campaign ``c`` this buyer can list: from the ledger (C) or memory (B)."""
-        listed = self.model.records.deals_of_campaign(c)
-        return listed if listed is not None else self.memory.ids("deal", c)
-
-    def deal_fact(self, d: int, c: int, attr: str, claim_type: str, dec: int) -> float:
-        return self.recall(
-            f"deal:{d}:{attr}",
-            claim_type,
-            dec,
-            lambda: self.reconstruct_deal(d, c, attr, dec),
-            "deal",
-            c,
-        )
+    def listed_deals(self, c: int) -> list[int] | None:
+        """Deals of campaign ``c`` as the shared records list them (C), or None (B)."""
+        return self.model.records.deals_of_campaign(c)
 
     def reconstruct_deal(self, d: int, c: int, attr: str, dec: int) -> float:
         """Best guess from what is still held: the brief's numbers, or on-pace delivery."""

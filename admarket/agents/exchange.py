@@ -16,7 +16,6 @@ from __future__ import annotations
 import numpy as np
 from mesa import Agent
 
-from admarket.config import EXCHANGE_FEES
 from admarket.market.accounting import cents, split_fees
 from admarket.market.auction import SecondPriceAuction
 from admarket.streams import AUCTION, stream
@@ -29,13 +28,13 @@ class ExchangeAgent(Agent):
 
     kind = "exchange"
 
-    def __init__(self, model):
+    def __init__(self, model, fee_rates: dict[str, float]):
         super().__init__(model)
         self.name = "exchange-0"
         mk, cfg = model.market, model.config
         self.auction = SecondPriceAuction()
         self._tiebreak_rng = stream(cfg.seed, AUCTION)
-        self.fee_rates = {name: getattr(cfg, name) for name in EXCHANGE_FEES}
+        self.fee_rates = fee_rates
         # every (campaign, product) pair that could trade: channel and audience match
         self.pair_c, self.pair_p = np.nonzero(mk.eligible)
         self.pair_bid = mk.max_cpm[self.pair_c] * (

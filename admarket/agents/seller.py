@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 
 from admarket.agents.trader import TraderAgent
+from admarket.market.deals import owed_per_day
 from admarket.market.pricing import DEAL_TYPES, quote_price
 
 
@@ -50,23 +51,12 @@ class SellerAgent(TraderAgent):
             volume = self.deal_fact(d, p, "volume", "volume", dec)
             done = self.deal_fact(d, p, "delivered", "delivery", dec)
             if done < volume:
-                rate += (volume - done) / max((end - m.t) / spd, 1.0 / spd)
+                rate += owed_per_day(volume - done, end, m.t, spd)
         return rate
 
-    def known_deals(self, p: int) -> list[int]:
-        """Deals on product ``p`` the seller can list: from the ledger (C) or memory (B)."""
-        listed = self.model.records.deals_of_product(p)
-        return listed if listed is not None else self.memory.ids("deal", p)
-
-    def deal_fact(self, d: int, p: int, attr: str, claim_type: str, dec: int) -> float:
-        return self.recall(
-            f"deal:{d}:{attr}",
-            claim_type,
-            dec,
-            lambda: self.reconstruct_deal(d, p, attr, dec),
-            "deal",
-            p,
-        )
+    def listed_deals(self, p: int) -> list[int] | None:
+        """Deals on product ``p`` as the shared records list them (C), or None (B)."""
+        return self.model.records.deals_of_product(p)
 
     def reconstruct_deal(self, d: int, p: int, attr: str, dec: int) -> float:
         """Best guess from what is still held, when a deal fact is lost (B)."""
@@ -114,7 +104,7 @@ class SellerAgent(TraderAgent):
             done = m.records.value(f"deal:{d}:delivered")
             if end is None or volume is None or end <= m.t or done >= volume:
                 continue
-            rate += (volume - done) / max((end - m.t) / spd, 1.0 / spd)
+            rate += owed_per_day(volume - done, end, m.t, spd)
         return rate
 
     def book(
@@ -134,9 +124,9 @@ class SellerAgent(TraderAgent):
             end=end,
             step=m.t,
         )
-        days = max((end - m.t) / m.config.steps_per_day, 1.0 / m.config.steps_per_day)
-        self.committed_rate[p] += volume / days
-        self.ledger_rate[p] += volume / days
+        rate = owed_per_day(volume, end, m.t, m.config.steps_per_day)
+        self.committed_rate[p] += rate
+        self.ledger_rate[p] += rate
         terms = {
             "price": price,
             "volume": float(volume),

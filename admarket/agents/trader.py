@@ -78,6 +78,32 @@ class TraderAgent(Agent):
         if pushed:
             self.lost_today += len(pushed)
 
+    # --- the deals an agent knows of ----------------------------------------------------------
+    def listed_deals(self, tag: int) -> list[int] | None:
+        """Deals filed under ``tag`` in shared records (None: no shared list)."""
+        raise NotImplementedError
+
+    def reconstruct_deal(self, d: int, tag: int, attr: str, dec: int) -> float:
+        """A best guess at deal ``d``'s ``attr`` when the fact is lost and not on record."""
+        raise NotImplementedError
+
+    def known_deals(self, tag: int) -> list[int]:
+        """Deals this agent can list under ``tag`` (a buyer's campaign, a seller's product):
+        from shared records where there are some, otherwise from its memory."""
+        listed = self.listed_deals(tag)
+        return listed if listed is not None else self.memory.ids("deal", tag)
+
+    def deal_fact(self, d: int, tag: int, attr: str, claim_type: str, dec: int) -> float:
+        """The value of deal ``d``'s ``attr`` this agent acts on (filed as a claim)."""
+        return self.recall(
+            f"deal:{d}:{attr}",
+            claim_type,
+            dec,
+            lambda: self.reconstruct_deal(d, tag, attr, dec),
+            "deal",
+            tag,
+        )
+
     # --- recall ---------------------------------------------------------------------------
     def recall(
         self,

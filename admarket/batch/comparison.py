@@ -44,7 +44,7 @@ def compare(
     """
     results = batch_run(
         MarketModel,
-        {"scenario": list(scenarios), "config": cfg},
+        {"design": list(scenarios), "config": cfg},
         number_processes=processes,
         display_progress=progress,
         rng=seeds,

@@ -87,7 +87,7 @@ def sweep(
     tasks: list[Task] = []
     for i, pc in enumerate(points):
         tasks += make_tasks(
-            {"scenario": list(scenarios), "config": pc},
+            {"design": list(scenarios), "config": pc},
             seeds,
             collect="summary",
             point=i,

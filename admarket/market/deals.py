@@ -11,6 +11,8 @@ real capacity (an overbooked seller) are the ones left short.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from admarket.market.allocation import fill_in_order
@@ -31,6 +33,14 @@ _INT_FIELDS = (
     "booked_step",
 )
 _FLOAT_FIELDS = ("price", "day_expected", "expected")
+
+
+def owed_per_day(volume: Any, end: Any, t: int, steps_per_day: int) -> Any:
+    """Lots per day still owed on ``volume`` lots due by step ``end``, seen at step ``t``.
+
+    Works on scalars and arrays alike; a deal due within the hour counts as due within one
+    step (never a division by zero or a negative rate)."""
+    return volume / np.maximum((end - t) / steps_per_day, 1.0 / steps_per_day)
 
 
 class DealBook:

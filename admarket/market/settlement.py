@@ -25,89 +25,27 @@ if TYPE_CHECKING:  # pragma: no cover
 
 def settle_day(m: MarketModel) -> None:
     """Invoice, reconcile and pay today's deliveries; update both parties' books."""
-    b, cfg, acc, t = m.book, m.config, m.accounts, m.t
-    lot = cfg.lot_size
+    b = m.book
     today = b.day_delivered[: b.n].copy()
-    todays = np.nonzero(today > 0)[0].tolist()
     paid_by_campaign: dict[int, int] = defaultdict(int)
     delivered_by_seller: dict[int, dict[str, float]] = defaultdict(dict)
     rows: dict[str, list] = defaultdict(list)
-    for d in todays:
-        c, p = int(b.campaign[d]), int(b.product[d])
-        buyer, seller = m.buyers[int(b.buyer[d])], m.sellers[int(b.seller[d])]
-        lots = int(b.day_delivered[d])
-        s_dec = m.claims.new_decision(seller.name, "invoice", t)
-        invoice = int(cents(seller.invoice_price(d, p, s_dec), lots, lot))
-        b_dec = m.claims.new_decision(buyer.name, "pay_invoice", t)
-        expected = int(cents(buyer.deal_fact(d, c, "price", "price", b_dec), lots, lot))
-        agreed = int(cents(b.price[d], lots, lot))
-        # the shared record of the agreed price: C's ledger; B has none
-        on_record = m.records.value(f"deal:{d}:price")
-        st = reconcile(
-            invoice,
-            expected,
-            None if on_record is None else int(cents(on_record, lots, lot)),
-            auto_accept=cfg.recon_auto_accept,
-            split=cfg.recon_split,
-            recovery=cfg.dispute_recovery,
-        )
-        record = {
-            "step": t,
-            "deal": d,
-            "campaign": c,
-            "buyer": buyer.name,
-            "seller": seller.name,
-            "invoice": invoice / 100,
-            "expected": expected / 100,
-            "agreed": agreed / 100,
-            "paid": st.paid / 100,
-            "outcome": st.outcome,
-            "gap": st.gap,
-            "disputed": st.disputed / 100,
-            "unresolved": st.unresolved / 100,
-        }
-        m.settlements.append(record)
-        if st.disputed:
-            m.events.emit(t, "dispute", **{k: v for k, v in record.items() if k != "step"})
-        if st.paid < agreed:
-            acc.write_off += agreed - st.paid
-        else:
-            acc.overpaid += st.paid - agreed
-        # both parties add today's exact delivery report to the total they recall
-        buyer.update(
-            f"deal:{d}:delivered",
-            "delivery",
-            b_dec,
-            lots,
-            lambda d=d, c=c, u=b_dec, a=buyer: a.reconstruct_deal(d, c, "delivered", u),
-            "deal",
-            c,
-        )
-        seller.update(
-            f"deal:{d}:delivered",
-            "delivery",
-            s_dec,
-            lots,
-            lambda d=d, p=p, u=s_dec, s=seller: s.reconstruct_deal(d, p, "delivered", u),
-            "deal",
-            p,
-        )
-        b.day_delivered[d] = 0  # settled: ground truth now counts it as delivered
-        delivered_by_seller[seller.index][f"deal:{d}:delivered"] = float(b.delivered[d])
-        if m.ledger is not None:
-            m.records.add_delivery_records(lots * lot)
-        paid_by_campaign[c] += st.paid
-        acc.delivered[c] += lots
-        acc.delivered_pc[c, p] += lots
+    for d in np.nonzero(today > 0)[0].tolist():
+        c, p, lots, paid, agreed = _settle_deal(m, d)
+        delivered_by_seller[int(b.seller[d])][f"deal:{d}:delivered"] = float(b.delivered[d])
+        m.records.add_delivery_records(lots * m.config.lot_size)
+        paid_by_campaign[c] += paid
+        m.accounts.delivered[c] += lots
+        m.accounts.delivered_pc[c, p] += lots
         for k, v in (
             ("campaign", c),
-            ("buyer", buyer.index),
-            ("seller", seller.index),
+            ("buyer", int(b.buyer[d])),
+            ("seller", int(b.seller[d])),
             ("product", p),
             ("deal", d),
             ("lots", lots),
             ("cpm", b.price[d]),
-            ("gross", st.paid),
+            ("gross", paid),
             ("value", agreed),
         ):
             rows[k].append(v)
@@ -115,6 +53,76 @@ def settle_day(m: MarketModel) -> None:
     _update_history(m, today, ledger_facts)
     _write_ledger(m, delivered_by_seller, ledger_facts)
     _record_transactions(m, rows)
+
+
+def _settle_deal(m: MarketModel, d: int) -> tuple[int, int, int, int, int]:
+    """Invoice and reconcile deal ``d``'s delivery today; both parties add it to their books.
+
+    Returns (campaign, product, lots, paid cents, agreed cents).
+    """
+    b, cfg, acc, t = m.book, m.config, m.accounts, m.t
+    lot = cfg.lot_size
+    c, p = int(b.campaign[d]), int(b.product[d])
+    buyer, seller = m.buyers[int(b.buyer[d])], m.sellers[int(b.seller[d])]
+    lots = int(b.day_delivered[d])
+    s_dec = m.claims.new_decision(seller.name, "invoice", t)
+    invoice = int(cents(seller.invoice_price(d, p, s_dec), lots, lot))
+    b_dec = m.claims.new_decision(buyer.name, "pay_invoice", t)
+    expected = int(cents(buyer.deal_fact(d, c, "price", "price", b_dec), lots, lot))
+    agreed = int(cents(b.price[d], lots, lot))
+    # the shared record of the agreed price: C's ledger; B has none
+    on_record = m.records.value(f"deal:{d}:price")
+    st = reconcile(
+        invoice,
+        expected,
+        None if on_record is None else int(cents(on_record, lots, lot)),
+        auto_accept=cfg.recon_auto_accept,
+        split=cfg.recon_split,
+        recovery=cfg.dispute_recovery,
+    )
+    record = {
+        "step": t,
+        "deal": d,
+        "campaign": c,
+        "buyer": buyer.name,
+        "seller": seller.name,
+        "invoice": invoice / 100,
+        "expected": expected / 100,
+        "agreed": agreed / 100,
+        "paid": st.paid / 100,
+        "outcome": st.outcome,
+        "gap": st.gap,
+        "disputed": st.disputed / 100,
+        "unresolved": st.unresolved / 100,
+    }
+    m.settlements.append(record)
+    if st.disputed:
+        m.events.emit(t, "dispute", **{k: v for k, v in record.items() if k != "step"})
+    if st.paid < agreed:
+        acc.write_off += agreed - st.paid
+    else:
+        acc.overpaid += st.paid - agreed
+    # both parties add today's exact delivery report to the total they recall
+    buyer.update(
+        f"deal:{d}:delivered",
+        "delivery",
+        b_dec,
+        lots,
+        lambda: buyer.reconstruct_deal(d, c, "delivered", b_dec),
+        "deal",
+        c,
+    )
+    seller.update(
+        f"deal:{d}:delivered",
+        "delivery",
+        s_dec,
+        lots,
+        lambda: seller.reconstruct_deal(d, p, "delivered", s_dec),
+        "deal",
+        p,
+    )
+    b.day_delivered[d] = 0  # settled: ground truth now counts it as delivered
+    return c, p, lots, st.paid, agreed
 
 
 def _update_spend(m: MarketModel, paid_by_campaign: dict[int, int]) -> dict[int, dict]:
@@ -166,9 +174,8 @@ def _zero() -> float:
 def _write_ledger(
     m: MarketModel, delivered_by_seller: dict[int, dict], facts_by_buyer: dict[int, dict]
 ) -> None:
-    """C: one delivery batch per seller and one settlement batch per buyer, today."""
-    if m.ledger is None:
-        return
+    """One delivery batch per seller and one settlement batch per buyer, today (C keeps
+    them; without a ledger the records drop them)."""
     for s, facts in sorted(delivered_by_seller.items()):
         m.records.write("delivery", {"facts": facts}, m.sellers[s].name, m.t)
     for bi, facts in sorted(facts_by_buyer.items()):
@@ -200,30 +207,19 @@ def _record_transactions(m: MarketModel, rows: dict[str, list]) -> None:
     m.add_flow(arr["buyer"], arr["seller"], arr["gross"], net)
 
 
-def charge_ledger(m: MarketModel, final: bool = False) -> None:
-    """C: bill the cost of newly sealed blobs to sellers, pro rata to their revenue so far."""
-    if m.ledger is None:
-        return
-    if final:
-        m.ledger.seal_blob()
-        m.records.seal_records()
-    # charge whole cents, carrying the fraction so the total matches the ledger's cost
-    cost = round(m.records.total_usd * 100) - m._ledger_cents_charged
-    m._ledger_cents_charged += cost
-    if cost <= 0:
-        return
+def bill_ledger_cost(m: MarketModel, cost: int) -> None:
+    """Bill ``cost`` cents of ledger cost to sellers, pro rata to their revenue so far."""
     n_s = m.config.n_sellers
     weights = m.accounts.seller_revenue.astype(float) + 1.0  # nobody pays a zero share
     share = np.floor(cost * weights / weights.sum()).astype(np.int64)
     share[int(np.argmax(weights))] += cost - int(share.sum())
-    sellers = np.arange(n_s)
     zero = np.zeros(n_s, dtype=np.int64)
     m.accounts.record(
         step=m.t,
         kind="ledger_fee",
         campaign=np.full(n_s, -1),
         buyer=np.full(n_s, -1),
-        seller=sellers,
+        seller=np.arange(n_s),
         product=np.full(n_s, -1),
         deal=np.full(n_s, -1),
         lots=zero,

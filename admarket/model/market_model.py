@@ -17,28 +17,33 @@ day's metrics are recorded. All three scenarios of one seed trade in the same ma
 from __future__ import annotations
 
 import math
-from typing import Any
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 from mesa import Model
 from mesa.datacollection import DataCollector
 
+if TYPE_CHECKING:  # pragma: no cover
+    from mesa.experimental.scenarios import Scenario
+
 from admarket.agents import BuyerAgent, ExchangeAgent, SellerAgent
-from admarket.config import SCENARIOS, ConfigError, MarketConfig
+from admarket.config import FIELDS, MarketConfig
+from admarket.errors import ConfigError
 from admarket.ledger.chain import ENTRY_KINDS, Ledger
-from admarket.ledger.cost import LedgerCostModel
 from admarket.market.accounting import Accounts
-from admarket.market.deals import DealBook
+from admarket.market.deals import DealBook, owed_per_day
 from admarket.market.generation import generate_market
 from admarket.market.kpis import campaign_outcomes
 from admarket.market.negotiation import Outcome
-from admarket.market.settlement import charge_ledger, settle_day
 from admarket.memory.ground_truth import ClaimLog, GroundTruth
 from admarket.model.events import EventLog
-from admarket.model.metrics import daily_row, summary
+from admarket.model.metrics import DayStart, daily_row, summary
 from admarket.model.reporters import AGENT_REPORTERS, MODEL_REPORTERS
-from admarket.scenarios.records import ExchangeDatabase, LedgerRecords, NoSharedRecords
+from admarket.scenarios.designs import TradingDesign, design_class
+from admarket.scenarios.records import Records
 
 # negotiation message → event / ledger entry kind (walk-aways and rejections are not
 # ledger entry kinds: nothing was agreed, the event log still has them)
@@ -53,28 +58,41 @@ _MESSAGE_KIND = {
 
 
 class MarketModel(Model):
-    """The ad market under scenario ``"A"``, ``"B"`` or ``"C"``.
+    """The ad market under one trading design: ``"A"``, ``"B"``, ``"C"`` or a
+    :class:`~admarket.scenarios.TradingDesign` class.
 
-    Parameters are the fields of :class:`~admarket.config.market_config.MarketConfig`, as keyword
+    Parameters are the fields of :class:`~admarket.config.MarketConfig`, as keyword
     arguments (``MarketModel("B", n_buyers=20, decay_rate=0.05)``) or a whole ``config``.
-    ``rng`` (as passed by Mesa's ``batch_run``) is taken as the seed.
+    ``rng`` (as passed by Mesa's ``batch_run``) is taken as the seed. ``scenario`` is Mesa's
+    own :class:`~mesa.experimental.scenarios.Scenario` (as SolaraViz passes it): its values
+    are applied as parameters and its ``rng`` as the seed.
     """
 
     def __init__(
         self,
-        scenario: str = "A",
+        design: str | type[TradingDesign] = "A",
         config: MarketConfig | None = None,
         *,
         rng: int | None = None,
+        scenario: Scenario | None = None,
         **params: Any,
     ):
-        if not isinstance(scenario, str) or scenario.upper() not in SCENARIOS:
-            raise ConfigError("scenario", scenario, f"one of {', '.join(SCENARIOS)}")
+        design_cls = design_class(design)
+        if isinstance(scenario, str):
+            raise ConfigError(
+                "scenario",
+                scenario,
+                "Mesa's Scenario object; the trading design is the first argument "
+                "(MarketModel('B', ...) or design='B')",
+            )
+        if scenario is not None:
+            params = {**{k: v for k, v in scenario if k in FIELDS}, **params}
+            rng = scenario.rng if rng is None and isinstance(scenario.rng, int) else rng
         if rng is not None:
             params["seed"] = rng
         cfg = (config or MarketConfig()).replace(**params) if params else (config or MarketConfig())
         super().__init__(rng=cfg.seed)
-        self.config, self.scenario_id = cfg, scenario.upper()
+        self.config, self.scenario_id = cfg, design_cls.letter
         self.market = mk = generate_market(cfg)
         self.t = 0
         self.accounts = Accounts(mk.n_campaigns, mk.n_products, cfg.n_sellers, cfg.n_buyers)
@@ -83,40 +101,18 @@ class MarketModel(Model):
         self.agents_deciding = False
         self._truth = GroundTruth(self)
         self.claims = ClaimLog(self._truth, cfg.audit_tolerance)
-        self.agents_hold_state = self.scenario_id != "A"
-        self.ledger: Ledger | None = None
-        if self.scenario_id == "A":
-            self.records = ExchangeDatabase(self.accounts)
-        elif self.scenario_id == "B":
-            self.records = NoSharedRecords()
-        else:
-            cost = LedgerCostModel(sui_price_usd=cfg.sui_price_usd, wal_price_usd=cfg.wal_price_usd)
-            self.ledger = Ledger(cfg.records_per_blob, cost)
-            self.records = LedgerRecords(
-                self.ledger, cfg.impressions_per_record, cfg.ledger_record_bytes
-            )
-        self.verify_with_ledger = self.scenario_id == "C" and cfg.verify_recalls
+        self.design = design_cls(self)
+        self.fee_rates = self.design.fee_rates(cfg)
         self.campaign_stopped = np.zeros(mk.n_campaigns, dtype=bool)
-        self.graph = mk.graph(with_exchange=self.scenario_id == "A")
+        self.graph = mk.graph(with_exchange=self.design.via_exchange)
         self.buyers = [BuyerAgent(self, b) for b in range(cfg.n_buyers)]
         self.sellers = [SellerAgent(self, s) for s in range(cfg.n_sellers)]
-        self.exchange = ExchangeAgent(self) if self.scenario_id == "A" else None
+        self.design.add_agents()
         reach = mk.adjacency[mk.campaign_buyer][:, mk.product_seller]  # (campaign, product)
         self._candidates = [np.nonzero(row)[0].tolist() for row in mk.eligible & reach]
-        self._ledger_cents_charged = 0
-        self.fee_rates = {"agent_fee": cfg.agent_fee}
-        if self.scenario_id == "C":
-            self.fee_rates["protocol_fee"] = cfg.protocol_fee
         self.settlements: list[dict[str, Any]] = []
         self.daily: list[dict[str, Any]] = []
-        self._day_start = {
-            "lost": 0,
-            "restarts": 0,
-            "recovered": 0,
-            "recovered_ok": 0,
-            "claims": 0,
-            "wrong": 0,
-        }
+        self._day_start = DayStart()
         self._owed_rate = np.zeros(mk.n_products)
         self._offered = 0  # lots of avails offered so far (for the fill rate)
         # Model KPIs every hour; per-agent values at each day's close (they only change
@@ -127,6 +123,32 @@ class MarketModel(Model):
         self._mem_cache: tuple[int, dict[str, int]] = (-1, {})
         self.running = True
         self.datacollector.collect(self)
+
+    # --- what the design decides --------------------------------------------------------------
+    @property
+    def records(self) -> Records:
+        """Where agents recover facts they no longer hold (the design's records)."""
+        return self.design.records
+
+    @property
+    def ledger(self) -> Ledger | None:
+        """The hash-chained ledger, when the design keeps one (C)."""
+        return self.design.ledger
+
+    @property
+    def exchange(self) -> ExchangeAgent | None:
+        """The exchange agent, when the design trades through one (A)."""
+        return self.design.exchange
+
+    @property
+    def agents_hold_state(self) -> bool:
+        """Whether agents keep (and lose) facts in memory of their own."""
+        return self.design.agents_hold_state
+
+    @property
+    def verify_with_ledger(self) -> bool:
+        """Whether agents check recalled values against shared records before acting."""
+        return self.design.verify_recalls
 
     # --- views ----------------------------------------------------------------------------
     @property
@@ -156,22 +178,22 @@ class MarketModel(Model):
         """Book a deal in the true deal book (the seller mints it) and return its id."""
         d = self.book.book(**terms)
         spd = self.config.steps_per_day
-        self._owed_rate[terms["product"]] += terms["volume"] / max(
-            (terms["end"] - self.t) / spd, 1.0 / spd
+        self._owed_rate[terms["product"]] += owed_per_day(
+            terms["volume"], terms["end"], self.t, spd
         )
         return d
 
-    def _refresh_owed_rate(self) -> None:
+    def refresh_owed_rate(self) -> None:
         """True lots per day each product still owes its deals (recomputed each morning;
         bookings add to it as they happen)."""
         b, spd, t, n = self.book, self.config.steps_per_day, self.t, self.book.n
         on = b.end[:n] > t
         settled = b.delivered[:n] - b.day_delivered[:n]
         owed = np.maximum(b.volume[:n] - settled, 0)
-        left = np.maximum((b.end[:n] - t) / spd, 1.0 / spd)
+        rate = owed_per_day(owed, b.end[:n], t, spd)
         # (astype: bincount of an empty array comes back as integers)
         self._owed_rate = np.bincount(
-            b.product[:n][on], weights=(owed / left)[on], minlength=self.market.n_products
+            b.product[:n][on], weights=rate[on], minlength=self.market.n_products
         ).astype(float)
 
     # --- the clock --------------------------------------------------------------------------
@@ -186,16 +208,13 @@ class MarketModel(Model):
         self._offered += int(self.market.hourly_avails[:, t].sum())
         if t % spd == 0:
             self._morning(t // spd)
-        if self.exchange is not None:
-            self.exchange.clear_hour()
-        else:
-            self._deliver(t)
+        self.design.trade_hour(t)
         if t % spd == spd - 1:
             self._evening(t // spd)
         self.datacollector.collect(self)
         if self.steps >= self.config.steps:
             self.running = False
-            self._close()
+            self.design.close()
 
     def run(self, progress: Any = None) -> MarketModel:
         """Run every remaining step; ``progress`` (e.g. a tqdm bar) is advanced per step."""
@@ -206,57 +225,35 @@ class MarketModel(Model):
         return self
 
     def _morning(self, day: int) -> None:
-        self.agents_deciding = True
-        try:
-            traders = [*self.buyers, *self.sellers]
-            for a in traders:
+        with self._deciding():
+            for a in (*self.buyers, *self.sellers):
                 a.lose_memory(day)
-            if self.agents_hold_state:
-                self._refresh_owed_rate()
-                for s in self.sellers:
-                    s.refresh_inventory_view()
+            self.design.morning(day)
             self.agents_by_type[BuyerAgent].shuffle_do("plan_day")
-        finally:
-            self.agents_deciding = False
-
-    def _deliver(self, t: int) -> None:
-        supply = self.market.hourly_avails[:, t]
-        ids, _ = self.book.deliver(t, supply)
-        if ids.size:
-            self.events.count("deliveries", int(ids.size))
 
     def _evening(self, day: int) -> None:
-        if self.agents_hold_state:
-            self.agents_deciding = True
-            try:
-                settle_day(self)
-                charge_ledger(self)
-            finally:
-                self.agents_deciding = False
-        self.daily.append(daily_row(self, day))
+        with self._deciding():
+            self.design.evening(day)
+        row, self._day_start = daily_row(self, day, self._day_start)
+        self.daily.append(row)
         self.agent_datacollector.collect(self)
 
-    def _close(self) -> None:
-        charge_ledger(self, final=True)
+    @contextmanager
+    def _deciding(self) -> Iterator[None]:
+        """Agents decide inside: ground truth is closed to them (see GroundTruth)."""
+        self.agents_deciding = True
+        try:
+            yield
+        finally:
+            self.agents_deciding = False
 
     # --- bookkeeping shared with agents -----------------------------------------------------
     def add_flow(
         self, buyers: np.ndarray, sellers: np.ndarray, gross: np.ndarray, net: np.ndarray
     ) -> None:
         """Add spend to the market graph's edges so that deal flow can be drawn."""
-        n_b, n_s = self.config.n_buyers, self.config.n_sellers
-        if self.scenario_id == "A":
-            by_buyer = np.bincount(buyers, weights=gross, minlength=n_b)
-            by_seller = np.bincount(sellers, weights=net, minlength=n_s)
-            flows = [((f"buyer-{b}", "exchange"), by_buyer[b]) for b in np.nonzero(by_buyer)[0]]
-            flows += [(("exchange", f"seller-{s}"), by_seller[s]) for s in np.nonzero(by_seller)[0]]
-        else:
-            pair = np.bincount(buyers * n_s + sellers, weights=gross, minlength=n_b * n_s)
-            flows = [
-                ((f"buyer-{k // n_s}", f"seller-{k % n_s}"), pair[k]) for k in np.nonzero(pair)[0]
-            ]
         edges = self.graph.edges
-        for (u, v), amount in flows:
+        for (u, v), amount in self.design.flows(buyers, sellers, gross, net):
             e = edges[u, v]
             e["spend"] += float(amount) / 100.0
             e["last_step"] = self.t
@@ -282,7 +279,7 @@ class MarketModel(Model):
             messages.append((kind, author, {**base, "action": mv.action, "price": mv.price}))
         for kind, author, payload in messages:
             self.events.emit(t, kind, agent=author, **payload)
-            if self.ledger is not None and kind in ENTRY_KINDS:
+            if kind in ENTRY_KINDS:
                 self.records.write(kind, payload, author, t)
         self.events.emit(
             t,

@@ -7,6 +7,7 @@ the report. Both read the model's running counters; neither changes the model.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -19,8 +20,21 @@ if TYPE_CHECKING:  # pragma: no cover
     from admarket.model.market_model import MarketModel
 
 
-def daily_row(m: MarketModel, day: int) -> dict[str, Any]:
-    """The day's row of the ``daily_metrics`` table: attainment, rot, recovery, claims."""
+@dataclass(frozen=True)
+class DayStart:
+    """Running totals at the start of a day, so a day's row can report what changed."""
+
+    lost: int = 0
+    restarts: int = 0
+    recovered: int = 0
+    recovered_ok: int = 0
+    claims: int = 0
+    wrong: int = 0
+
+
+def daily_row(m: MarketModel, day: int, prev: DayStart) -> tuple[dict[str, Any], DayStart]:
+    """The day's row of the ``daily_metrics`` table (attainment, rot, recovery, claims) and
+    the running totals the next day's row starts from."""
     mk, acc, cfg = m.market, m.accounts, m.config
     prog = flight_progress(mk, m.t)
     active = (mk.start_step <= m.t) & (m.t < mk.end_step)
@@ -30,35 +44,31 @@ def daily_row(m: MarketModel, day: int) -> dict[str, Any]:
     )
     mem = m.memory_totals()
     cl = m.claims
-    prev = m._day_start
-    now = {
-        "lost": mem["lost"],
-        "restarts": mem["restarts"],
-        "recovered": cl.n_recovered,
-        "recovered_ok": cl.n_recovered_ok,
-        "claims": len(cl),
-        "wrong": cl.n_wrong,
-    }
-    rec = now["recovered"] - prev["recovered"]
+    now = DayStart(
+        lost=mem["lost"],
+        restarts=mem["restarts"],
+        recovered=cl.n_recovered,
+        recovered_ok=cl.n_recovered_ok,
+        claims=len(cl),
+        wrong=cl.n_wrong,
+    )
+    rec = now.recovered - prev.recovered
     row = {
         "simulation_day": day,
         "active_campaigns": int(active.sum()),
         "daily_goal_attainment": float(score[active].mean()) if active.any() else np.nan,
         "facts_held": mem["held"],
-        "facts_lost": now["lost"] - prev["lost"],
-        "agent_restart_events": now["restarts"] - prev["restarts"],
-        "context_losses": now["lost"] - prev["lost"],
+        "facts_lost": now.lost - prev.lost,
+        "agent_restart_events": now.restarts - prev.restarts,
+        "context_losses": now.lost - prev.lost,
         "recoveries": rec,
-        "state_recovery_accuracy": (now["recovered_ok"] - prev["recovered_ok"]) / rec
-        if rec
-        else np.nan,
-        "claims": now["claims"] - prev["claims"],
-        "hallucinated_claims": now["wrong"] - prev["wrong"],
+        "state_recovery_accuracy": (now.recovered_ok - prev.recovered_ok) / rec if rec else np.nan,
+        "claims": now.claims - prev.claims,
+        "hallucinated_claims": now.wrong - prev.wrong,
         "gross_spend": acc.gross / 100,
         "intermediary_take": acc.take / 100,
     }
-    m._day_start = now
-    return row
+    return row, now
 
 
 def summary(m: MarketModel) -> dict[str, Any]:
@@ -107,8 +117,8 @@ def summary(m: MarketModel) -> dict[str, Any]:
         "net_misbilling": (acc.write_off - acc.overpaid) / 100,
         "overspend_usd": overspend,
         "pg_shortfall_impressions": pg_short,
-        "ledger_entries": m.ledger.n_entries if m.ledger else 0,
-        "delivery_records": m.records.delivery_records if m.ledger else 0,
+        "ledger_entries": m.records.n_entries,
+        "delivery_records": m.records.delivery_records,
         "ledger_cost_usd": ledger_usd,
         "ledger_cost_per_mille": ledger_usd / imps * 1000 if imps else 0.0,
         "exchange_fee_per_mille": sum(acc.fees[f] for f in EXCHANGE_FEES) / 100 / imps * 1000

@@ -35,9 +35,7 @@ def take_rate(m) -> float:
 
 def impressions(m) -> int:
     """Impressions delivered so far."""
-    if m.exchange is not None:
-        return int(m.accounts.delivered.sum()) * m.config.lot_size
-    return int(m.book.delivered[: m.book.n].sum()) * m.config.lot_size
+    return m.design.delivered_lots() * m.config.lot_size
 
 
 def fill_rate(m) -> float:
@@ -109,12 +107,12 @@ def written_off(m) -> float:
 
 def ledger_entries(m) -> int:
     """Ledger entries written (C)."""
-    return m.ledger.n_entries if m.ledger is not None else 0
+    return m.records.n_entries
 
 
 def ledger_cost_usd(m) -> float:
     """Cost of the sealed ledger and delivery-record blobs, USD (C)."""
-    return m.records.total_usd if m.ledger is not None else 0.0
+    return m.records.total_usd
 
 
 MODEL_REPORTERS = {

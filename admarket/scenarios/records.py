@@ -19,17 +19,25 @@ from admarket.ledger.chain import Ledger
 from admarket.market.accounting import Accounts
 
 
-class NoSharedRecords:
-    """Scenario B: no shared records. Writes go nowhere; reads find nothing."""
+class Records:
+    """Shared records an agent can turn to; the base has none (writes go nowhere, reads
+    find nothing, nothing is costed)."""
 
     name = "none"
+    n_entries = 0  # ledger entries written
+    delivery_records = 0  # impression-level delivery records written
+    total_usd = 0.0  # what keeping the records has cost
 
     def value(self, key: str) -> float | None:
-        """Always None: there is nothing to recover from."""
+        """The recorded value of fact ``key``, or None when there is no record."""
         return None
 
     def write(self, kind: str, payload: dict, author: str, step: int) -> None:
-        """Nothing is recorded."""
+        """Record an event (nothing is recorded here)."""
+
+    def add_delivery_records(self, impressions: int) -> int:
+        """Record delivered impressions at impression level; returns records written."""
+        return 0
 
     def deals_of_campaign(self, campaign: int) -> list[int] | None:
         """None: an agent can only list the deals it remembers."""
@@ -40,7 +48,11 @@ class NoSharedRecords:
         return None
 
 
-class ExchangeDatabase(NoSharedRecords):
+class NoSharedRecords(Records):
+    """Scenario B: nothing outside the agents' volatile memory."""
+
+
+class ExchangeDatabase(Records):
     """Scenario A: the exchange's database of campaign spend and delivery (exact)."""
 
     name = "exchange_db"
@@ -61,7 +73,7 @@ class ExchangeDatabase(NoSharedRecords):
         return None
 
 
-class LedgerRecords(NoSharedRecords):
+class LedgerRecords(Records):
     """Scenario C: facts recorded on the hash-chained ledger, and its deal index."""
 
     name = "ledger"
@@ -75,7 +87,7 @@ class LedgerRecords(NoSharedRecords):
         # ledger's ``records_per_blob``; the daily ledger entries anchor them.
         self.impressions_per_record = impressions_per_record
         self.record_bytes = record_bytes
-        self.delivery_records = 0
+        self.delivery_records = 0  # type: ignore[misc]
         self.record_blobs = 0
         self.record_blobs_usd = 0.0
         self._open_records = 0
@@ -102,7 +114,12 @@ class LedgerRecords(NoSharedRecords):
         self._open_records -= n
 
     @property
-    def total_usd(self) -> float:
+    def n_entries(self) -> int:  # type: ignore[override]
+        """Ledger entries written so far."""
+        return self.ledger.n_entries
+
+    @property
+    def total_usd(self) -> float:  # type: ignore[override]
         """Everything C's records cost so far: ledger entry blobs and delivery-record blobs."""
         return self.ledger.total_usd + self.record_blobs_usd
 
