@@ -13,6 +13,7 @@ deal slots run out. It pauses every deal it knows of once it believes the budget
 from __future__ import annotations
 
 import math
+from functools import partial
 
 from admarket.agents.trader import TraderAgent
 from admarket.config import TIERS
@@ -51,7 +52,7 @@ class BuyerAgent(TraderAgent):
                 f"campaign:{c}:spent",
                 "spend",
                 dec,
-                lambda c=c, dec=dec: self.reconstruct_spent(c, dec),
+                partial(self.reconstruct_spent, c, dec),
             )
             if spent >= mk.budget[c] - 0.005:
                 self._stop(c, "budget spent")

@@ -68,7 +68,30 @@ class ExchangeAgent(Agent):
 
     def clear_hour(self) -> None:
         """Pace every live campaign, clear this hour's auctions and settle them."""
-        m, mk, cfg = self.model, self.model.market, self.model.config
+        lots_c = self._paced_lots()
+        if lots_c is None:
+            return
+        bids = self._bids(lots_c)
+        if bids is None:
+            return
+        lot, pc, pp, price = bids
+        res = self.auction.clear(
+            lot,
+            price,
+            self.model.market.floor_cpm[pp],
+            tiebreak=self._tiebreak_rng.random(lot.size),
+        )
+        if res.winner.size:
+            self._settle(pc[res.winner], pp[res.winner], res.price)
+
+    def _paced_lots(self) -> np.ndarray | None:
+        """Lots each campaign may bid for this hour (None when no campaign is live).
+
+        Pacing: spend up to the budget share of the flight's traffic through this hour,
+        catching up on a shortfall at most CATCH_UP times the even hourly pace (as DSP
+        pacers do), so a campaign that keeps losing does not bid for its whole backlog.
+        """
+        m, mk = self.model, self.model.market
         t, acc = m.t, m.accounts
         live = (
             (mk.start_step <= t)
@@ -77,10 +100,7 @@ class ExchangeAgent(Agent):
             & (acc.spent < self.budget_cents)
         )
         if not live.any():
-            return
-        # Pacing: spend up to the budget share of the flight's traffic through this hour,
-        # catching up on a shortfall at most CATCH_UP times the even hourly pace (as DSP
-        # pacers do), so a campaign that keeps losing does not bid for its whole backlog.
+            return None
         span = mk.cum_weight[mk.end_step] - mk.cum_weight[mk.start_step]
         frac = np.clip((mk.cum_weight[t + 1] - mk.cum_weight[mk.start_step]) / span, 0, 1)
         pace = self.budget_cents * mk.hour_weight[t] / span
@@ -93,10 +113,15 @@ class ExchangeAgent(Agent):
             np.maximum(allowance, 0) // np.maximum(self.lot_cost_cap, 1),
             0,
         )
-        lots_c = lots_c.astype(np.int64)
+        return lots_c.astype(np.int64)
+
+    def _bids(self, lots_c: np.ndarray):
+        """This hour's bids as (global lot id, campaign, product, bid CPM), one per
+        (campaign-product pair, lot); None when nobody bids."""
+        mk, t = self.model.market, self.model.t
         sel = np.nonzero((lots_c > 0) & (self.lead >= 0))[0]
         if sel.size == 0:
-            return
+            return None
         # the pair indices of the selected campaigns, as one flat array
         lo, n = self.offsets[sel], self.offsets[sel + 1] - self.offsets[sel]
         first = np.cumsum(n) - n
@@ -113,25 +138,21 @@ class ExchangeAgent(Agent):
         n_bids = np.minimum(demand, supply[self.pair_p[idx]])
         entry = np.repeat(np.arange(idx.size), n_bids)
         if entry.size == 0:
-            return
+            return None
         pp = self.pair_p[idx][entry]
         lot = self._lot_offset(supply)[pp] + np.floor(
             self._tiebreak_rng.random(entry.size) * supply[pp]
         ).astype(np.int64)
         key = np.unique(entry * (int(supply.sum()) + 1) + lot)  # one bid per (entry, lot)
         entry, lot = key // (int(supply.sum()) + 1), key % (int(supply.sum()) + 1)
-        pc, pp = self.pair_c[idx][entry], self.pair_p[idx][entry]
-        res = self.auction.clear(
-            lot,
-            self.pair_bid[idx][entry],
-            mk.floor_cpm[pp],
-            tiebreak=self._tiebreak_rng.random(entry.size),
-        )
-        if res.winner.size == 0:
-            return
-        # one row per (campaign, product) this hour: lots won and what they cost
-        lot_cents = cents(res.price, np.ones(res.price.size), cfg.lot_size)
-        cp = pc[res.winner] * mk.n_products + pp[res.winner]
+        return lot, self.pair_c[idx][entry], self.pair_p[idx][entry], self.pair_bid[idx][entry]
+
+    def _settle(self, won_c: np.ndarray, won_p: np.ndarray, price_cpm: np.ndarray) -> None:
+        """Charge winners, pay sellers net of the fee stack: one row per (campaign, product)."""
+        m, mk, cfg = self.model, self.model.market, self.model.config
+        acc = m.accounts
+        lot_cents = cents(price_cpm, np.ones(price_cpm.size), cfg.lot_size)
+        cp = won_c * mk.n_products + won_p
         rows, inv = np.unique(cp, return_inverse=True)
         c, p = rows // mk.n_products, rows % mk.n_products
         lots = np.bincount(inv).astype(np.int64)
@@ -143,7 +164,7 @@ class ExchangeAgent(Agent):
         np.add.at(acc.delivered, c, lots)
         np.add.at(acc.delivered_pc, (c, p), lots)
         acc.record(
-            step=t,
+            step=m.t,
             kind="auction",
             campaign=c,
             buyer=mk.campaign_buyer[c],

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
 from admarket.config import FEE_FIELDS
 
@@ -18,7 +19,7 @@ FEE_COLUMNS = (*FEE_FIELDS, "ledger_fee")
 KINDS = ("auction", "settlement", "ledger_fee")
 
 
-def cents(cpm: np.ndarray, lots: np.ndarray, lot_size: int) -> np.ndarray:
+def cents(cpm: ArrayLike, lots: ArrayLike, lot_size: int) -> np.ndarray:
     """Value in cents of ``lots`` at ``cpm`` (USD per 1,000 impressions), rounded."""
     return np.rint(np.asarray(cpm) * 100.0 * np.asarray(lots) * lot_size / 1000.0).astype(np.int64)
 
@@ -70,7 +71,7 @@ class Accounts:
         n = len(gross)
         if n == 0:
             return
-        row = {
+        row: dict[str, np.ndarray] = {
             "step": np.full(n, step, dtype=np.int64),
             "kind": np.full(n, KINDS.index(kind), dtype=np.int8),
             "campaign": campaign,

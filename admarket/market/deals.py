@@ -46,6 +46,23 @@ def owed_per_day(volume: Any, end: Any, t: int, steps_per_day: int) -> Any:
 class DealBook:
     """Growable columnar store of deals with a vectorised delivery kernel."""
 
+    # one column per deal attribute (the first ``n`` entries are live)
+    campaign: np.ndarray
+    buyer: np.ndarray
+    seller: np.ndarray
+    product: np.ndarray
+    dtype: np.ndarray
+    volume: np.ndarray
+    start: np.ndarray
+    end: np.ndarray
+    delivered: np.ndarray
+    day_delivered: np.ndarray
+    booked_step: np.ndarray
+    price: np.ndarray
+    day_expected: np.ndarray
+    expected: np.ndarray
+    paused: np.ndarray
+
     def __init__(self, hour_weight: np.ndarray, cum_weight: np.ndarray, capacity: int = 256):
         self.n = 0
         self._cap = capacity

@@ -13,6 +13,7 @@ rule). Audience segments and budgets follow the plan's seed-data generator.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import networkx as nx
 import numpy as np
@@ -172,17 +173,37 @@ def hour_weights(cfg: MarketConfig) -> np.ndarray:
 
 
 def generate_market(cfg: MarketConfig) -> Market:
-    """Draw the market for ``cfg.seed``: identical for every scenario of that seed."""
-    rng = stream(cfg.seed, MARKET)
-    n_b, n_s, n_c = cfg.n_buyers, cfg.n_sellers, cfg.n_campaigns
-    spd, steps = cfg.steps_per_day, cfg.steps
+    """Draw the market for ``cfg.seed``: identical for every scenario of that seed.
 
-    # --- sellers and their products ------------------------------------------------
-    names = tuple(
-        PUBLISHER_NAMES[i % len(PUBLISHER_NAMES)]
-        + ("" if i < len(PUBLISHER_NAMES) else f" {i // len(PUBLISHER_NAMES) + 1}")
-        for i in range(n_s)
+    Publishers and products, then buyers and their relationships, then campaigns, all from
+    one stream in that order (so each part's draws stay put when another part changes
+    shape); hourly supply comes from a stream of its own.
+    """
+    rng = stream(cfg.seed, MARKET)
+    products = _draw_products(rng, cfg)
+    buyers = _draw_buyers(rng, cfg)
+    campaigns = _draw_campaigns(rng, cfg)
+    hw = hour_weights(cfg)
+    return Market(
+        config=cfg,
+        **products,
+        **buyers,
+        **campaigns,
+        **_eligibility(campaigns, products),
+        hourly_avails=_hourly_supply(cfg, products["daily_avails"], hw),
+        hour_weight=hw,
+        cum_weight=np.concatenate([[0.0], np.cumsum(hw)]),
     )
+
+
+def _publisher_names(n_s: int) -> tuple[str, ...]:
+    k = len(PUBLISHER_NAMES)
+    return tuple(PUBLISHER_NAMES[i % k] + ("" if i < k else f" {i // k + 1}") for i in range(n_s))
+
+
+def _draw_products(rng: np.random.Generator, cfg: MarketConfig) -> dict[str, Any]:
+    """Publishers and their products: channels, CPMs, floors, avails, KPI rates, audience."""
+    n_s = cfg.n_sellers
     seller_segments = _mask(rng, len(SEGMENTS), 2, 4, n_s)
     pub_daily = rng.integers(cfg.daily_avails_min, cfg.daily_avails_max + 1, size=n_s)
     p_seller, p_channel = [], []
@@ -198,11 +219,9 @@ def generate_market(cfg: MarketConfig) -> Market:
     lo = np.array([BASE_CPM[CHANNELS[c]][0] for c in product_channel])
     hi = np.array([BASE_CPM[CHANNELS[c]][1] for c in product_channel])
     base_cpm = np.round(rng.uniform(lo, hi), 2)
-    floor_cpm = np.round(base_cpm * FLOOR_SHARE, 2)
     share = np.array([TRAFFIC_SHARE[CHANNELS[c]] for c in product_channel])
     share_sum = np.bincount(product_seller, weights=share, minlength=n_s)
     daily_imps = pub_daily[product_seller] * share / share_sum[product_seller]
-    daily_avails = np.maximum(1, np.round(daily_imps / cfg.lot_size)).astype(np.int64)
     quality = rng.lognormal(0.0, 0.25, size=n_p)
     kpi_rate = np.zeros((n_p, len(KPIS)))
     kpi_rate[:, KPIS.index("impressions")] = 1.0
@@ -212,24 +231,38 @@ def generate_market(cfg: MarketConfig) -> Market:
     kpi_rate[:, KPIS.index("conversions")] = ctr * CVR
     view = np.array([VIEWABILITY[CHANNELS[c]] for c in product_channel])
     kpi_rate[:, KPIS.index("viewability")] = np.clip(view * quality, 0.0, 1.0)
-    audience = daily_imps * rng.uniform(2.0, 6.0, size=n_p)
+    return {
+        "seller_names": _publisher_names(n_s),
+        "seller_segments": seller_segments,
+        "product_seller": product_seller,
+        "product_channel": product_channel,
+        "base_cpm": base_cpm,
+        "floor_cpm": np.round(base_cpm * FLOOR_SHARE, 2),
+        "daily_avails": np.maximum(1, np.round(daily_imps / cfg.lot_size)).astype(np.int64),
+        "kpi_rate": kpi_rate,
+        "audience": daily_imps * rng.uniform(2.0, 6.0, size=n_p),
+    }
 
-    # --- buyers and relationships ----------------------------------------------------
+
+def _draw_buyers(rng: np.random.Generator, cfg: MarketConfig) -> dict[str, Any]:
+    """Buyers' identity tiers and their direct trading relationships with sellers."""
+    n_b, n_s = cfg.n_buyers, cfg.n_sellers
     buyer_tier = rng.choice(len(TIERS), size=n_b, p=TIER_WEIGHTS)
     reach = min(cfg.seller_reach, n_s)
     adjacency = np.zeros((n_b, n_s), dtype=bool)
     for b in range(n_b):
         adjacency[b, rng.choice(n_s, size=reach, replace=False)] = True
+    return {"buyer_tier": buyer_tier, "adjacency": adjacency}
 
-    # --- campaigns ------------------------------------------------------------------------
-    campaign_buyer = np.repeat(np.arange(n_b), cfg.campaigns_per_buyer)
+
+def _draw_campaigns(rng: np.random.Generator, cfg: MarketConfig) -> dict[str, Any]:
+    """Campaigns: budget, flight, primary KPI, channels, audience, target and max CPM."""
+    n_c, spd = cfg.n_campaigns, cfg.steps_per_day
     budget = rng.choice(np.array(cfg.campaign_budgets, dtype=float), size=n_c)
     fmax = min(cfg.flight_days_max, cfg.days)
     fmin = min(cfg.flight_days_min, fmax)
     flight = rng.integers(fmin, fmax + 1, size=n_c)
     start_day = rng.integers(0, cfg.days - flight + 1)
-    start_step = start_day * spd
-    end_step = (start_day + flight) * spd
     kpi = rng.integers(0, len(KPIS), size=n_c)
     channels = _mask(rng, len(CHANNELS), 1, 3, n_c)
     segments = _mask(rng, len(SEGMENTS), 1, 2, n_c)
@@ -241,57 +274,43 @@ def generate_market(cfg: MarketConfig) -> Market:
         target_cpm * rng.uniform(cfg.max_cpm_markup_min, cfg.max_cpm_markup_max, size=n_c), 2
     )
     target_impressions = np.floor(budget / target_cpm * 1000.0).astype(np.int64)
+    return {
+        "campaign_buyer": np.repeat(np.arange(cfg.n_buyers), cfg.campaigns_per_buyer),
+        "budget": budget,
+        "start_step": start_day * spd,
+        "end_step": (start_day + flight) * spd,
+        "kpi": kpi,
+        "target_cpm": target_cpm,
+        "max_cpm": max_cpm,
+        "channels": channels,
+        "segments": segments,
+        "target_impressions": target_impressions,
+        "kpi_target": _kpi_targets(ch_bits, kpi, target_impressions),
+    }
 
-    # eligibility: channel sold by the product and ≥ 50% of campaign segments covered
-    chan_ok = (channels[:, None] >> product_channel[None, :]) & 1 == 1
-    covered = _popcount(segments[:, None] & seller_segments[product_seller][None, :])
-    coverage = covered / _popcount(segments)[:, None]
-    eligible = chan_ok & (coverage >= 0.5)
-    # KPI targets: benchmark rate of the campaign's channels × target impressions
+
+def _kpi_targets(ch_bits: np.ndarray, kpi: np.ndarray, target_impressions: np.ndarray):
+    """Benchmark rate of each campaign's channels × its target impressions, in KPI units."""
     bench = np.array([[1.0, 0.0, CTR[ch], CTR[ch] * CVR, VIEWABILITY[ch]] for ch in CHANNELS])
-    bench_rate = (ch_bits[:, :, None] * bench[None, :, :]).sum(axis=1) / ch_bits.sum(axis=1)[
-        :, None
-    ]
-    kpi_target = target_impressions * bench_rate[np.arange(n_c), kpi]
-    is_reach = kpi == KPIS.index("reach")
+    n_ch = ch_bits.sum(axis=1)[:, None]
+    bench_rate = (ch_bits[:, :, None] * bench[None, :, :]).sum(axis=1) / n_ch
+    kpi_target = target_impressions * bench_rate[np.arange(len(kpi)), kpi]
     # reach target: half the target impressions as unique users (frequency of 2)
-    kpi_target = np.where(is_reach, target_impressions / 2.0, kpi_target)
+    return np.where(kpi == KPIS.index("reach"), target_impressions / 2.0, kpi_target)
 
-    # --- hourly supply: Poisson around the declared rate × the diurnal weight --------------
-    hw = hour_weights(cfg)
-    cum = np.concatenate([[0.0], np.cumsum(hw)])
+
+def _eligibility(campaigns: dict[str, Any], products: dict[str, Any]) -> dict[str, np.ndarray]:
+    """Which products each campaign can buy: its channel, and ≥ 50% of its segments covered."""
+    segments, product_channel = campaigns["segments"], products["product_channel"]
+    chan_ok = (campaigns["channels"][:, None] >> product_channel[None, :]) & 1 == 1
+    seller_segments = products["seller_segments"][products["product_seller"]]
+    covered = _popcount(segments[:, None] & seller_segments[None, :])
+    coverage = covered / _popcount(segments)[:, None]
+    return {"eligible": chan_ok & (coverage >= 0.5), "coverage": coverage}
+
+
+def _hourly_supply(cfg: MarketConfig, daily_avails: np.ndarray, hw: np.ndarray) -> np.ndarray:
+    """Realised lots per product and hour: Poisson around the declared rate × diurnal weight."""
     sup = stream(cfg.seed, SUPPLY)
     expected = daily_avails[:, None].astype(float) * hw[None, :]
-    hourly = sup.poisson(expected).astype(np.int64)
-    assert hourly.shape == (n_p, steps)
-
-    return Market(
-        config=cfg,
-        seller_names=names,
-        seller_segments=seller_segments,
-        product_seller=product_seller,
-        product_channel=product_channel,
-        base_cpm=base_cpm,
-        floor_cpm=floor_cpm,
-        daily_avails=daily_avails,
-        hourly_avails=hourly,
-        kpi_rate=kpi_rate,
-        audience=audience,
-        buyer_tier=buyer_tier,
-        adjacency=adjacency,
-        campaign_buyer=campaign_buyer,
-        budget=budget,
-        start_step=start_step,
-        end_step=end_step,
-        kpi=kpi,
-        target_cpm=target_cpm,
-        max_cpm=max_cpm,
-        channels=channels,
-        segments=segments,
-        target_impressions=target_impressions,
-        kpi_target=kpi_target,
-        eligible=eligible,
-        coverage=coverage,
-        hour_weight=hw,
-        cum_weight=cum,
-    )
+    return sup.poisson(expected).astype(np.int64)

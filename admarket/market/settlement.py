@@ -12,6 +12,7 @@ deliveries (one batch per seller) and payments (one batch per buyer) go on the l
 from __future__ import annotations
 
 from collections import defaultdict
+from functools import partial
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -137,7 +138,7 @@ def _update_spend(m: MarketModel, paid_by_campaign: dict[int, int]) -> dict[int,
             "spend",
             dec,
             paid / 100,
-            lambda c=c, u=dec, a=buyer: a.reconstruct_spent(c, u),
+            partial(buyer.reconstruct_spent, c, dec),
         )
         acc.spent[c] += paid
         facts[buyer.index][f"campaign:{c}:spent"] = acc.spent[c] / 100
