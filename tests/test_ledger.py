@@ -6,7 +6,6 @@ import dataclasses
 import hashlib
 import json
 import math
-import time
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -465,15 +464,12 @@ def test_bad_entry_line_reported_by_verify_file(tmp_path):
     assert not result.ok and result.first_bad == 3
 
 
-# --- speed -------------------------------------------------------------------------------
+# --- volume (its speed is measured in benchmarks/ledger.py, not here) ---------------------
 
 
-def test_append_and_verify_are_linear_and_fast():
+def test_twenty_thousand_entries_batch_into_blobs_and_verify():
     ledger = Ledger()
-    start = time.perf_counter()
     for i in range(20_000):
         payload = {"deal": i % 50, "imps": 1000, "facts": {f"deal:{i % 50}:delivered": i}}
         ledger.append("delivery", payload, "seller-1", i // 100)
-    elapsed = time.perf_counter() - start
     assert ledger.n_blobs == 40 and ledger.verify().ok
-    assert elapsed < 4.0  # ~0.3 s on a slow CI core; a generous bound against noise
