@@ -2,6 +2,6 @@
 
 import sys
 
-from admarket.cli.main import main
+from admarket.cli import main
 
 sys.exit(main())

@@ -146,7 +146,7 @@ def batch_run(
     if iterations is not None:
         if rng is not None:
             raise ValueError("pass either iterations or rng, not both")
-        rng = [None] * iterations
+        rng = [None] * iterations  # type: ignore[list-item]
     parameters = dict(parameters or {})
     cfg = parameters.get("config")
     if cfg is not None and not isinstance(cfg, MarketConfig):

@@ -19,7 +19,7 @@ from admarket.errors import ConfigError, UsageError
 class Parser(argparse.ArgumentParser):
     """An argument parser whose errors are one line (plus a pointer to --help), exit 2."""
 
-    def error(self, message: str):  # type: ignore[override]
+    def error(self, message: str):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 

@@ -299,7 +299,7 @@ def _kpi_targets(ch_bits: np.ndarray, kpi: np.ndarray, target_impressions: np.nd
     return np.where(kpi == KPIS.index("reach"), target_impressions / 2.0, kpi_target)
 
 
-def _eligibility(campaigns: dict[str, Any], products: dict[str, Any]) -> dict[str, np.ndarray]:
+def _eligibility(campaigns: dict[str, Any], products: dict[str, Any]) -> dict[str, Any]:
     """Which products each campaign can buy: its channel, and ≥ 50% of its segments covered."""
     segments, product_channel = campaigns["segments"], products["product_channel"]
     chan_ok = (campaigns["channels"][:, None] >> product_channel[None, :]) & 1 == 1

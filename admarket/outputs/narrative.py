@@ -29,8 +29,10 @@ from admarket.outputs.store import to_json
 
 # Stories per kind at each level (None = no cap).
 _CAP: dict[str, int | None] = {"quiet": 0, "key": 5, "daily": 20, "all": None}
-_FEE_COLS = ("exchange_fee", "dsp_fee", "adtech_fee", "unknown_delta", "agent_fee")
-_FEE_COLS += ("protocol_fee", "ledger_fee")
+_FEE_COLS = (
+    *("exchange_fee", "dsp_fee", "adtech_fee", "unknown_delta"),
+    *("agent_fee", "protocol_fee", "ledger_fee"),
+)
 
 
 def _records(df: pd.DataFrame | None) -> list[dict[str, Any]]:

@@ -175,7 +175,7 @@ def _header_frames(m: MarketModel, point: int | None) -> dict[str, pd.DataFrame]
     tx = m.transactions()
     imps = summary["impressions"]
     agent_fees = float(tx["agent_fee"].sum() + tx["protocol_fee"].sum())
-    srow = {k: v for k, v in summary.items() if k != "scenario"}
+    srow: dict[str, Any] = {k: v for k, v in summary.items() if k != "scenario"}
     srow.update(
         days=cfg.days,
         point=point,

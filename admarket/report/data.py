@@ -127,7 +127,7 @@ def load(db_path: str | Path) -> ReportData:
         plan = {name: _df(con, query_sql(name)) for name in QUERY_NAMES}
     finally:
         con.close()
-    configs = {}
+    configs: dict[str, dict[str, Any]] = {}
     for r in runs.itertuples(index=False):
         configs.setdefault(r.scenario, json.loads(r.config))
     return ReportData(runs, summaries, daily, claims, injected, settlements, plan, configs)

@@ -87,7 +87,7 @@ class LedgerRecords(Records):
         # ledger's ``records_per_blob``; the daily ledger entries anchor them.
         self.impressions_per_record = impressions_per_record
         self.record_bytes = record_bytes
-        self.delivery_records = 0  # type: ignore[misc]
+        self.delivery_records = 0
         self.record_blobs = 0
         self.record_blobs_usd = 0.0
         self._open_records = 0
