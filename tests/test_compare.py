@@ -75,10 +75,11 @@ def test_matches_mesa_batch_run():
     assert theirs[0]["Step"] == ours[0]["Step"] == cfg.steps
 
 
-def test_interrupted_compare_leaves_no_complete_result(tmp_path, monkeypatch, capsys):
+def test_interrupted_compare_keeps_the_previous_result(tmp_path, monkeypatch, capsys):
     out = tmp_path / "run"
     assert main(["compare", *CMP_ARGS, "--seeds", "1", "--no-progress", "--out", str(out)]) == 0
     assert (out / COMPLETE_MARKER).is_file()
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
 
     import admarket.outputs.publish
 
@@ -88,15 +89,16 @@ def test_interrupted_compare_leaves_no_complete_result(tmp_path, monkeypatch, ca
     monkeypatch.setattr(admarket.outputs.publish, "write_report", boom)
     code = main(["compare", *CMP_ARGS, "--seeds", "2", "--no-progress", "--out", str(out)])
     assert code == 130
-    assert not (out / COMPLETE_MARKER).exists()  # the older complete result is no longer marked
-    assert not list(out.glob(".tmp-*"))
+    # the earlier complete result is untouched and still readable; no build folder is left
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
+    monkeypatch.undo()
     capsys.readouterr()
-    assert main(["report", str(out)]) == 2
-    assert "COMPLETE" in capsys.readouterr().err
-    assert main(["query", str(out), "--name", "fee_extraction"]) == 2
+    assert main(["query", str(out), "--sql", "SELECT COUNT(DISTINCT seed) AS n FROM runs"]) == 0
+    assert capsys.readouterr().out.split() == ["n", "1"]
 
 
-def test_failure_mid_write_is_not_complete(tmp_path, monkeypatch):
+def test_failure_mid_write_publishes_nothing(tmp_path, monkeypatch):
     import admarket.outputs.publish
 
     def fail(*a, **k):
@@ -105,8 +107,8 @@ def test_failure_mid_write_is_not_complete(tmp_path, monkeypatch):
     monkeypatch.setattr(admarket.outputs.publish, "write_tables", fail)
     with pytest.raises(RuntimeError):
         compare(build_config(**SMALL), [1], ["B"], out=tmp_path / "x")
-    assert not (tmp_path / "x" / COMPLETE_MARKER).exists()
-    assert not (tmp_path / "x" / "admarket.duckdb").exists()
+    assert not (tmp_path / "x").exists()
+    assert list(tmp_path.iterdir()) == []  # no build folder, no lock file
 
 
 def test_bad_options_fail_before_running(tmp_path, capsys):
