@@ -97,14 +97,14 @@ def _add_study_commands(sub: argparse._SubParsersAction) -> None:
     rep = _command(
         sub,
         "report",
-        "admarket.cli.study:cmd_report",
+        "admarket.cli.results:cmd_report",
         "regenerate the report of a run/compare directory",
     )
     rep.add_argument("run_dir", metavar="RUN_DIR")
     q = _command(
         sub,
         "query",
-        "admarket.cli.study:cmd_query",
+        "admarket.cli.query:cmd_query",
         "run one of the plan's queries (or any SQL) on a store",
     )
     q.add_argument("run_dir", metavar="RUN_DIR")

@@ -1,26 +1,19 @@
-"""CLI commands for batch studies and their outputs: ``compare``, ``sweep``, ``report``, ``query``.
+"""CLI commands for batch studies: ``compare`` and ``sweep``.
 
-Each command validates its whole configuration before anything runs; readers (``report``,
-``query``) refuse an output directory without its COMPLETE marker (exit code 2).
+Each command validates its whole configuration before anything runs; the output folder is
+checked and locked before the first run and the result published whole at the end.
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 import time
-
-import pandas as pd
 
 from admarket.batch.comparison import compare, seed_list
 from admarket.batch.grid import break_even, parse_grid, sweep
 from admarket.batch.pool import default_processes
 from admarket.cli.options import config_from_args, parse_scenarios
 from admarket.errors import UsageError
-from admarket.outputs.publish import republish_report
-from admarket.outputs.store import query, query_sql, store_tables
-
-TABLE_ROWS = 200  # rows `query` prints as a table unless --max-rows says otherwise
 
 
 def _processes(value: int | None) -> int:
@@ -93,31 +86,4 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         print(be[cols].to_string(index=False, float_format=lambda x: f"{x:,.3f}"))
     if args.out:
         print(f"results: {args.out}/sweep.csv, {args.out}/sweep.md")
-    return 0
-
-
-def cmd_report(args: argparse.Namespace) -> int:
-    """``admarket report``: rebuild a result's report from its store, published whole."""
-    if "summaries" not in store_tables(args.run_dir):
-        raise UsageError(f"{args.run_dir}: not a run or compare store (a sweep? see sweep.md)")
-    republish_report(args.run_dir)
-    print(f"wrote {args.run_dir}/report.md, report.html, report.json and charts/")
-    return 0
-
-
-def cmd_query(args: argparse.Namespace) -> int:
-    """``admarket query``: SQL on a result's store, read-only and sandboxed (no files, no
-    network, no extensions)."""
-    if (args.name is None) == (args.sql is None):
-        raise UsageError("give exactly one of --name or --sql")
-    if args.max_rows is not None and args.max_rows < 1:
-        raise UsageError(f"--max-rows {args.max_rows}: must be at least 1")
-    sql = query_sql(args.name) if args.name else args.sql
-    df = query(args.run_dir, sql)
-    if args.csv:
-        (df if args.max_rows is None else df.head(args.max_rows)).to_csv(sys.stdout, index=False)
-    else:
-        rows = TABLE_ROWS if args.max_rows is None else args.max_rows
-        with pd.option_context("display.max_rows", rows, "display.width", 200):
-            print(df.to_string(index=False, max_rows=rows))
     return 0

@@ -266,6 +266,7 @@ def publish(out_dir: str | Path, build: Callable[[Path], None], meta: Mapping[st
         dest.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=_tmp_prefix(dest) + f"{os.getpid()}-", dir=dest.parent))
         try:
+            tmp.chmod(0o777 & ~_umask())  # mkdtemp's 0700 would make the result private
             (tmp / BUILD_TAG).write_text(f"pid {os.getpid()}\n")
             try:
                 build(tmp)
@@ -288,6 +289,12 @@ def publish(out_dir: str | Path, build: Callable[[Path], None], meta: Mapping[st
                 (tmp / BUILD_TAG).touch()  # so a kill during removal leaves it recognisable
                 _remove_owned(tmp)
     return dest
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def _reason(exc: BaseException) -> str:

@@ -31,12 +31,11 @@ from __future__ import annotations
 import datetime as _dt
 import json
 from collections.abc import Iterable, Mapping
-from importlib import resources
+from importlib import metadata, resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import duckdb
-import mesa
 import numpy as np
 import pandas as pd
 
@@ -238,7 +237,7 @@ def _header_frames(m: MarketModel, point: int | None) -> dict[str, pd.DataFrame]
         "point": point,
         "config": to_json(cfg.to_dict()),
         "package_version": __version__,
-        "mesa_version": mesa.__version__,
+        "mesa_version": metadata.version("mesa"),
         "created_at": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         # Only whole, finished runs are ever written (see ``publish``), so this is always
         # "complete"; the directory's COMPLETE marker is what readers check.
