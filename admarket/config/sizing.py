@@ -4,8 +4,9 @@ Every parameter is bounded on its own (:mod:`.params`), but their product is not
 buyers × 1,000 campaigns each × 10,000 sellers is within every bound and needs terabytes.
 :func:`estimate_bytes` is an estimate of one run's peak memory, from the arrays that grow
 with the market — (campaign × product) eligibility and accounting, (product × hour)
-supply, and the per-campaign-day books, claims and events — calibrated on measured peaks
-(``benchmarks/bench.py``: within a factor of about two, usually above). :func:`check_memory`
+supply, and the per-campaign-day transactions, books, claims and events — calibrated on
+measured peaks of A (the largest) from 40 × 30 to 500 × 200 markets: the estimate is 1.1–1.5×
+the measured peak (``tests/test_inputs.py`` checks it stays above). :func:`check_memory`
 refuses a job whose estimate exceeds the memory this machine has available, naming both.
 """
 
@@ -21,7 +22,9 @@ from admarket.errors import ConfigError
 BASE_BYTES = 150 * 2**20  # interpreter, numpy, pandas, Mesa
 PAIR_BYTES = 150  # per (campaign, product): eligibility, coverage, accounting, clearing
 SUPPLY_BYTES = 16  # per (product, step): hourly avails and their expectation
-CAMPAIGN_DAY_BYTES = 6 * 1024  # per campaign and day: books, claims, events, metrics
+# per campaign and day: transactions (A clears ~100 (campaign, product, hour) rows per
+# campaign-day), books, claims, events and metrics
+CAMPAIGN_DAY_BYTES = 16 * 1024
 PRODUCTS_PER_SELLER = 3  # every seller sells display plus one or two other channels
 
 

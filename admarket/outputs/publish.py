@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 import pandas as pd
 
-from admarket.errors import OutputBusyError, UsageError
+from admarket.errors import OutputBusyError, StoreError, UsageError
 from admarket.outputs.manifest import (
     COMPLETE_MARKER,
     STORE_NAME,
@@ -326,7 +326,12 @@ def republish_report(run_dir: str | Path) -> Path:
                     os.link(dest / rel, target)
                 except OSError:
                     shutil.copy2(dest / rel, target)
-            write_report(tmp / STORE_NAME, tmp)
+            try:
+                write_report(tmp / STORE_NAME, tmp)
+            except duckdb.Error as exc:  # reading failed: the store, not the disk, is bad
+                raise StoreError(
+                    f"{dest}: the store cannot be read ({_reason(exc)}); nothing was changed"
+                ) from None
 
         meta = {k: v for k, v in manifest.items() if k not in ("files", "format")}
         return publish(dest, build, meta)
