@@ -136,7 +136,15 @@ def run_tasks(
                 while pending:
                     done, _ = wait(pending, return_when=FIRST_COMPLETED)
                     for fut in done:
-                        results[pending.pop(fut)] = fut.result()
+                        i = pending.pop(fut)
+                        try:
+                            results[i] = fut.result()
+                        except MemoryError:
+                            raise WorkerLostError(
+                                f"run {i + 1} of {len(tasks)} ran out of memory in its worker "
+                                "process; nothing was published — try fewer --processes or a "
+                                "smaller market"
+                            ) from None
                         bar.update()
             except BrokenProcessPool:
                 _stop_workers(ex)

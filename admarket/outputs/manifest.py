@@ -111,8 +111,12 @@ def foreign_entries(folder: Path) -> list[str]:
     return sorted(foreign)
 
 
-def check_complete(folder: Path) -> dict[str, Any]:
-    """The manifest of a complete result folder, or IncompleteRunError saying what is wrong."""
+def check_complete(folder: Path, rebuilt: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The manifest of a complete result folder, or IncompleteRunError saying what is wrong.
+
+    Listed files whose path starts with one of ``rebuilt`` may be missing or changed (the
+    report, when ``admarket report`` is about to write it anew).
+    """
     if not folder.is_dir():
         raise IncompleteRunError(f"{folder}: no such output directory")
     if not (folder / COMPLETE_MARKER).is_file():
@@ -128,6 +132,8 @@ def check_complete(folder: Path) -> dict[str, Any]:
             "the folder is not a result"
         )
     for rel, size in manifest.get("files", {STORE_NAME: None}).items():
+        if rebuilt and rel.startswith(rebuilt):
+            continue
         p = folder / rel
         if not p.is_file():
             raise IncompleteRunError(f"{folder}: marked complete but {rel} is missing")
@@ -148,7 +154,7 @@ def resolve_out(out: str | os.PathLike) -> Path:
         )
     path = Path(os.path.realpath(os.path.expanduser(str(out))))
     if path.parent == path:
-        raise UsageError(f"--out {out}: the filesystem root cannot be an output folder")
+        raise UsageError(f"{out}: the filesystem root cannot be an output folder")
     return path
 
 
@@ -168,21 +174,21 @@ def check_target(out: str | os.PathLike) -> Path:
     """
     dest = resolve_out(out)
     if dest.exists() and not dest.is_dir():
-        raise UsageError(f"--out {out}: exists and is not a directory")
+        raise UsageError(f"{out}: exists and is not a directory")
     for parent in dest.parents:
         if read_manifest(parent) is not None:
             raise UsageError(
-                f"--out {out}: inside the admarket result {parent}; choose a folder outside it"
+                f"{out}: inside the admarket result {parent}; choose a folder outside it"
             )
     foreign = foreign_entries(dest)
     if foreign and read_manifest(dest) is None:
         raise UsageError(
-            f"--out {out}: not empty and not an admarket result (holds {show_entries(foreign)}); "
+            f"{out}: not empty and not an admarket result (holds {show_entries(foreign)}); "
             "admarket replaces its output folder as a whole, so give a new or empty folder"
         )
     if foreign:
         raise UsageError(
-            f"--out {out}: an admarket result that also holds files admarket did not write "
+            f"{out}: an admarket result that also holds files admarket did not write "
             f"({show_entries(foreign)}); move them out, or give another folder"
         )
     return dest

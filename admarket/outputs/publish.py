@@ -52,7 +52,7 @@ from admarket.outputs.manifest import (
     show_entries,
 )
 from admarket.outputs.narrative import write_logs
-from admarket.outputs.store import concat_tables, run_tables, write_tables
+from admarket.outputs.store import concat_tables, db_tables, run_tables, write_tables
 from admarket.report import write_report
 from admarket.version import __version__
 
@@ -60,7 +60,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from admarket.model import MarketModel
 
 BUILD_TAG = ".admarket-build"  # first file of every build folder: "this one is ours"
-REPORT_FILES = ("report.md", "report.html", "report.json")
+# what `admarket report` writes anew (so it may be missing or edited before it does)
+REBUILT = ("report.md", "report.html", "report.json", "charts/")
 
 
 # --- one writer per folder ------------------------------------------------------------------
@@ -309,14 +310,14 @@ def _reason(exc: BaseException) -> str:
 def republish_report(run_dir: str | Path) -> Path:
     """Rebuild the report of a complete run/compare result (``admarket report``): the store
     and logs are carried over (hard links where possible), the report written anew, and the
-    whole swapped in like any result."""
+    whole swapped in like any result. Report files may be missing or edited; the store and
+    logs must be as the marker lists them."""
     with reserve(run_dir) as dest:
-        manifest = check_complete(dest)
-        keep = [
-            rel
-            for rel in (manifest.get("files") or listing(dest))
-            if rel not in REPORT_FILES and not rel.startswith("charts/")
-        ]
+        manifest = check_complete(dest, rebuilt=REBUILT)
+        if "summaries" not in db_tables(dest / STORE_NAME):
+            raise UsageError(f"{run_dir}: not a run or compare store (a sweep? see sweep.md)")
+        files = manifest.get("files") or listing(dest)
+        keep = [rel for rel in files if not rel.startswith(REBUILT)]
 
         def build(tmp: Path) -> None:
             for rel in keep:

@@ -404,13 +404,13 @@ def connect(run_dir: str | Path) -> duckdb.DuckDBPyConnection:
     return open_store(require_complete(run_dir))
 
 
-def store_tables(run_dir: str | Path) -> set[str]:
-    """Names of the tables in a complete result's store."""
-    con = connect(run_dir)
+def db_tables(db_path: str | Path) -> set[str]:
+    """Names of the tables in the store file ``db_path`` (StoreError if unreadable)."""
+    con = open_store(db_path)
     try:
         return {r[0] for r in con.execute("SHOW TABLES").fetchall()}
     except duckdb.Error as exc:
-        raise StoreError(f"{run_dir}: the store cannot be read ({_first_line(exc)})") from None
+        raise StoreError(f"{db_path}: the store cannot be read ({_first_line(exc)})") from None
     finally:
         con.close()
 
