@@ -1,8 +1,8 @@
 """Compare scenarios across seeds: A, B and C on each seed, in parallel, into one store.
 
 Every seed runs all scenarios on the same market (common random numbers); runs go through
-the ``batch_run``-compatible runner, then the store, logs and report are published
-atomically to the output directory (``store.write_results``).
+the ``batch_run``-compatible runner, then the store, logs and report are published as one
+result folder (``outputs.publish.write_results``): built beside it and swapped in whole.
 """
 
 from __future__ import annotations
