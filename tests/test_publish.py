@@ -201,7 +201,14 @@ def test_a_result_of_an_older_admarket_is_recognised_by_its_names(tmp_path):
     (out / "logs").mkdir(parents=True)
     (out / "logs" / "s1-A.events.jsonl").write_text("{}")
     (out / "admarket.duckdb").write_text("db")
+    (out / ".tmp-k2j3").mkdir()  # that version built inside the folder
     (out / COMPLETE_MARKER).write_text(json.dumps({"kind": "run", "store": "admarket.duckdb"}))
     assert check_target(out) == out.resolve()
     pub.publish(out, _builder({"report.md": "new"}), {"kind": "run"})
-    assert _tree(out) == {"report.md": "new"}
+    assert _tree(out) == {"report.md": "new"} and not (out / ".tmp-k2j3").exists()
+    # its unfinished results (no marker) are not recognised: refused, with a hint
+    unfinished = tmp_path / "unfinished"
+    unfinished.mkdir()
+    (unfinished / "admarket.duckdb").write_text("db")
+    with pytest.raises(UsageError, match="older admarket"):
+        check_target(unfinished)

@@ -7,9 +7,10 @@ user's: a folder is replaced only when every file in it is listed, and a reader 
 every listed file is still there with its size.
 
 Results written before manifests existed (their COMPLETE has no ``files``) are recognised by
-their fixed top-level names. The checks of an output path (:func:`check_target`,
-:func:`check_not_inside`) live here too: they are light, so the CLI runs them before it
-loads the model.
+their fixed top-level names (and the ``.tmp-*`` build folders that version kept inside).
+
+The checks of an output path (:func:`check_target`, :func:`check_not_inside`) live here
+too: they are light, so the CLI runs them before it loads the model.
 """
 
 from __future__ import annotations
@@ -99,7 +100,11 @@ def foreign_entries(folder: Path) -> list[str]:
     if manifest is None:
         return top
     if "files" not in manifest:  # legacy result: judged by its top-level names
-        return [n for n in top if n not in LEGACY_NAMES or (folder / n).is_symlink()]
+        return [
+            n
+            for n in top
+            if (n not in LEGACY_NAMES and not n.startswith(".tmp-")) or (folder / n).is_symlink()
+        ]
     files = set(manifest["files"])
     owned_dirs = {p.as_posix() for f in files for p in Path(f).parents} - {"."}
     foreign = [f for f in listing(folder) if f not in files]
@@ -182,9 +187,14 @@ def check_target(out: str | os.PathLike) -> Path:
             )
     foreign = foreign_entries(dest)
     if foreign and read_manifest(dest) is None:
+        hint = (
+            " (an unfinished result of an older admarket? then remove it yourself)"
+            if (dest / STORE_NAME).exists()
+            else ""
+        )
         raise UsageError(
             f"{out}: not empty and not an admarket result (holds {show_entries(foreign)}); "
-            "admarket replaces its output folder as a whole, so give a new or empty folder"
+            f"admarket replaces its output folder as a whole, so give a new or empty folder" + hint
         )
     if foreign:
         raise UsageError(
