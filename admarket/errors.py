@@ -37,3 +37,19 @@ class LedgerFormatError(ValueError):
     def __init__(self, message: str, entry_index: int | None = None) -> None:
         super().__init__(message)
         self.entry_index = entry_index
+
+
+class OutputBusyError(UsageError):
+    """Another admarket process is writing the same output folder (exit code 2)."""
+
+
+class StoreError(UsageError):
+    """A result's store cannot be read: corrupt, truncated or not a DuckDB file (exit code 2)."""
+
+
+class WorkerLostError(RuntimeError):
+    """A worker process died before its run finished (killed, out of memory); exit code 1."""
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, handled like Ctrl-C: stop, clean up, publish nothing (exit code 143)."""

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 import pytest
 
-from admarket import MarketModel
+from admarket import MarketModel, __version__
 from admarket.cli import main
 from admarket.cli.run import resume, run_scenarios
-from admarket.model.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from admarket.model.checkpoint import (
+    CheckpointError,
+    checkpoint_name,
+    config_hash,
+    load_checkpoint,
+    save_checkpoint,
+)
 
 KW = {"n_buyers": 3, "n_sellers": 3, "campaigns_per_buyer": 4, "days": 4, "seed": 11}
 
@@ -103,3 +111,56 @@ def test_resumed_store_equals_the_uninterrupted_store(tmp_path):
         a = query(whole, f"SELECT * EXCLUDE (run_id) FROM {table} ORDER BY ALL")
         b = query(part, f"SELECT * EXCLUDE (run_id) FROM {table} ORDER BY ALL")
         pd.testing.assert_frame_equal(a, b, obj=table)
+
+
+def _rewrite_header(path, **changes) -> None:
+    line, _, payload = path.read_bytes().partition(b"\n")
+    header = {**json.loads(line), **changes}
+    path.write_bytes(json.dumps(header, sort_keys=True).encode() + b"\n" + payload)
+
+
+def test_names_carry_the_config_hash_so_configs_never_mix(tmp_path):
+    from admarket.config import build_config
+
+    names = set()
+    for fee in (0.1, 0.2):
+        cfg = build_config(**{**KW, "days": 2, "agent_fee": fee})
+        run_scenarios(cfg, ["B"], progress=False, checkpoint_every=1, checkpoint_dir=tmp_path)
+        names |= {p.name for p in tmp_path.glob("*.ckpt")}
+    assert len(names) == 2  # same scenario, seed and day; two configs, two files
+    for name in names:
+        assert name.startswith(f"scenario-B-seed-{KW['seed']}-cfg-") and name.endswith(
+            "-day-001.ckpt"
+        )
+        f = tmp_path / name
+        assert f"-cfg-{config_hash(json.loads(f.read_bytes().split(b'\n')[0])['config'])}-" in name
+
+
+def test_resume_checks_the_package_version_and_the_config_hash(tmp_path, capsys):
+    m = MarketModel("B", **KW)
+    m.step()
+    path = save_checkpoint(m, tmp_path / "b.ckpt")
+    other = save_checkpoint(MarketModel("B", **{**KW, "days": 5}), tmp_path / "other.ckpt")
+
+    _rewrite_header(path, package_version="0.0.1")
+    with pytest.raises(CheckpointError, match=r"written by admarket 0\.0\.1"):
+        load_checkpoint(path)
+    _rewrite_header(path, package_version=__version__, config={**m.config.to_dict(), "days": 9})
+    with pytest.raises(CheckpointError, match="config does not match its config hash"):
+        load_checkpoint(path)
+    # a header made consistent for another config over this payload: caught after loading
+    head = json.loads(other.read_bytes().split(b"\n")[0])
+    _rewrite_header(path, config=head["config"], config_hash=head["config_hash"])
+    with pytest.raises(CheckpointError, match="not the header's config"):
+        load_checkpoint(path)
+    assert main(["resume", str(path), "--no-progress"]) == 2
+    assert len(capsys.readouterr().err.strip().splitlines()) == 1
+
+
+def test_saving_never_overwrites_a_file_that_is_not_a_checkpoint(tmp_path):
+    m = MarketModel("B", **KW)
+    mine = tmp_path / checkpoint_name(m)
+    mine.write_text("my own file")
+    with pytest.raises(CheckpointError, match="will not overwrite"):
+        save_checkpoint(m, mine)
+    assert mine.read_text() == "my own file"

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from admarket import MarketModel, __version__, build_config
 from admarket.cli import main
 from admarket.cli.run import run_scenarios
+from admarket.outputs.manifest import check_complete
 from admarket.outputs.narrative import event_lines, render_narrative
+from admarket.outputs.publish import publish
 from admarket.outputs.store import (
     COMPLETE_MARKER,
     QUERY_NAMES,
@@ -18,6 +22,7 @@ from admarket.outputs.store import (
     query,
     query_sql,
     run_tables,
+    write_tables,
 )
 
 SMALL = {"n_buyers": 3, "n_sellers": 3, "campaigns_per_buyer": 4, "days": 3, "seed": 7}
@@ -166,3 +171,44 @@ def test_readers_refuse_a_directory_without_complete_marker(stored, tmp_path, ca
     assert "COMPLETE" in capsys.readouterr().err
     assert main(["report", str(copy)]) == 2
     assert main(["report", str(tmp_path / "missing")]) == 2
+
+
+def test_query_reads_the_store_and_nothing_else(stored, tmp_path, capsys):
+    out, _ = stored
+    report = out / "report.md"
+    before = report.read_bytes()
+    outside = tmp_path / "outside.csv"
+    outside.write_text("a,b\n1,2\n")
+    for sql in (
+        f"COPY (SELECT 'x') TO '{report}'",
+        f"COPY runs TO '{tmp_path / 'leak.csv'}'",
+        f"SELECT * FROM read_csv('{outside}')",
+        "SELECT * FROM read_csv('/etc/passwd')",
+        "INSTALL httpfs",
+        "LOAD httpfs",
+        f"ATTACH '{tmp_path / 'other.duckdb'}' AS other",
+        "SET enable_external_access = true",
+        "SET threads = 4",
+        "CREATE TABLE extra AS SELECT 1 AS x",
+        "DELETE FROM runs",
+    ):
+        assert main(["query", str(out), "--sql", sql]) == 2, sql
+        err = capsys.readouterr().err.strip()
+        assert err.startswith("admarket: error: query failed") and len(err.splitlines()) == 1
+    assert report.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["outside.csv"]
+    check_complete(out)  # every file of the result as it was written
+    assert len(query(out, "SELECT * FROM runs")) == 3
+
+
+def test_float_sums_in_the_store_are_the_same_every_time(tmp_path):
+    """One thread per read: SUM over a million doubles adds in table order, so its last
+    digit does not depend on how DuckDB splits the work (with several threads it does)."""
+    rng = np.random.default_rng(0)
+    values = pd.DataFrame({"x": rng.random(1_000_000) * 1e4})
+    publish(tmp_path / "r", lambda t: write_tables(t / STORE_NAME, {"t": values}), {"kind": "run"})
+    sums = {
+        float(query(tmp_path / "r", "SELECT SUM(x) AS s FROM t")["s"].iloc[0]) for _ in range(6)
+    }
+    assert len(sums) == 1
+    assert sums.pop() == pytest.approx(values["x"].sum(), rel=1e-12)

@@ -1,20 +1,25 @@
 """Compare scenarios across seeds: A, B and C on each seed, in parallel, into one store.
 
 Every seed runs all scenarios on the same market (common random numbers); runs go through
-the ``batch_run``-compatible runner, then the store, logs and report are published
-atomically to the output directory (``store.write_results``).
+the ``batch_run``-compatible runner, then the store, logs and report are published as one
+result folder (``outputs.publish.write_results``): built beside it and swapped in whole.
 """
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import pandas as pd
 
 from admarket.batch.pool import batch_run
-from admarket.config import ConfigError, MarketConfig
+from admarket.config import SCENARIOS, ConfigError, MarketConfig
+from admarket.config.sizing import check_memory
 from admarket.model import MarketModel
-from admarket.outputs.publish import write_results
+from admarket.outputs import VERBOSITY
+from admarket.outputs.publish import reserve, write_results
+
+LOGS = ("first", "all", "none")
 
 
 def seed_list(n_seeds: int, seed_start: int) -> list[int]:
@@ -24,6 +29,14 @@ def seed_list(n_seeds: int, seed_start: int) -> list[int]:
     if isinstance(seed_start, bool) or not isinstance(seed_start, int) or seed_start < 0:
         raise ConfigError("seed-start", seed_start, "an integer >= 0")
     return list(range(seed_start, seed_start + n_seeds))
+
+
+def check_scenarios(scenarios: list[str] | tuple[str, ...]) -> list[str]:
+    """The scenarios as a list of distinct letters, or a ConfigError."""
+    out = [str(s).upper() for s in scenarios]
+    if not out or any(s not in SCENARIOS for s in out) or len(set(out)) != len(out):
+        raise ConfigError("scenarios", list(scenarios), "distinct letters among A, B, C")
+    return out
 
 
 def compare(
@@ -39,17 +52,27 @@ def compare(
 ) -> pd.DataFrame:
     """Run every scenario on every seed; returns one summary row per run (seed, scenario order).
 
-    With ``out``, writes the store, event/narrative logs (``logs``: first seed, all, none)
-    and the report there; the directory is marked COMPLETE only when all of it is written.
+    With ``out``, publishes the store, event/narrative logs (``logs``: first seed, all,
+    none) and the report there as one result (``outputs.publish``): the folder is checked
+    and locked before the first run, and replaced only once the new result is complete.
+    A market too large for this machine's memory is refused before anything runs.
     """
-    results = batch_run(
-        MarketModel,
-        {"design": list(scenarios), "config": cfg},
-        number_processes=processes,
-        display_progress=progress,
-        rng=seeds,
-    )
-    per_run = [r["tables"] for r in results]
-    if out is not None:
-        write_results(per_run, out, verbosity=verbosity, log_runs=logs, kind="compare")
+    scenarios = check_scenarios(scenarios)
+    if verbosity not in VERBOSITY:
+        raise ConfigError("verbosity", verbosity, f"one of {', '.join(VERBOSITY)}")
+    if logs not in LOGS:
+        raise ConfigError("logs", logs, f"one of {', '.join(LOGS)}")
+    runs = len(seeds) * len(scenarios)
+    check_memory(cfg, min(max(1, processes), runs))
+    with reserve(out) if out is not None else contextlib.nullcontext():
+        results = batch_run(
+            MarketModel,
+            {"design": scenarios, "config": cfg},
+            number_processes=processes,
+            display_progress=progress,
+            rng=seeds,
+        )
+        per_run = [r["tables"] for r in results]
+        if out is not None:
+            write_results(per_run, out, verbosity=verbosity, log_runs=logs, kind="compare")
     return pd.concat([t["summaries"] for t in per_run], ignore_index=True)

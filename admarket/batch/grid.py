@@ -11,15 +11,18 @@ is a store (``sweep`` and ``runs`` tables) plus ``sweep.csv``, ``break_even.csv`
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from admarket.batch.comparison import check_scenarios
 from admarket.batch.pool import Task, make_tasks, run_tasks
 from admarket.config import ConfigError, MarketConfig
-from admarket.outputs.publish import publish
+from admarket.config.sizing import check_memory
+from admarket.outputs.publish import publish, reserve
 from admarket.outputs.store import STORE_NAME, write_tables
 from admarket.report.charts import COLOURS, plt
 from admarket.report.stats import direction, paired_diff
@@ -57,6 +60,10 @@ def parse_grid(items: list[str]) -> dict[str, list[str]]:
             raise ConfigError(
                 "--grid", item, "a model parameter; seeds are set with --seeds and --seed-start"
             )
+        if key in grid:
+            raise ConfigError(
+                "--grid", item, f"each parameter once; {key} is already swept (one list per name)"
+            )
         grid[key] = vals
     if not grid:
         raise ConfigError("--grid", "", "at least one NAME=V1,V2,... item")
@@ -82,17 +89,36 @@ def sweep(
     progress: bool = False,
     out: str | Path | None = None,
 ) -> pd.DataFrame:
-    """Run the grid × seeds × scenarios; returns the tidy results (point, params, scenario…)."""
+    """Run the grid × seeds × scenarios; returns the tidy results (point, params, scenario…).
+
+    Every grid value is validated, and each point's market checked against the memory
+    available, before anything runs; with ``out`` the folder is checked and locked first.
+    """
+    scenarios = check_scenarios(scenarios)
     points = grid_points(cfg, grid)  # validates every value before anything runs
     tasks: list[Task] = []
     for i, pc in enumerate(points):
         tasks += make_tasks(
-            {"design": list(scenarios), "config": pc},
+            {"design": scenarios, "config": pc},
             seeds,
             collect="summary",
             point=i,
             first_run_id=len(tasks),
         )
+    for pc in points:
+        check_memory(pc, min(max(1, processes), len(tasks)))
+    with reserve(out) if out is not None else contextlib.nullcontext():
+        return _run_sweep(tasks, points, grid, processes, progress, out)
+
+
+def _run_sweep(
+    tasks: list[Task],
+    points: list[MarketConfig],
+    grid: dict[str, list[Any]],
+    processes: int,
+    progress: bool,
+    out: str | Path | None,
+) -> pd.DataFrame:
     results = run_tasks(tasks, processes, progress)
     rows = []
     for r in results:
@@ -114,8 +140,20 @@ def sweep(
     return tidy
 
 
+def break_even_columns(params: list[str]) -> list[str]:
+    """Columns of the break-even table (also when it has no rows)."""
+    cols = ["point", *params, "scenario"]
+    for m in BREAK_EVEN:
+        cols += [f"{m}_diff", f"{m}_lo", f"{m}_hi", f"{m}_vs_A"]
+    return [*cols, "seeds"]
+
+
 def break_even(tidy: pd.DataFrame, params: list[str]) -> pd.DataFrame:
-    """Per point and B/C scenario: paired difference vs A (mean, 95% CI, verdict) per metric."""
+    """Per point and B/C scenario: paired difference vs A (mean, 95% CI, verdict) per metric.
+
+    Without scenario A, or without B and C, there is nothing to pair: the table is empty
+    (with its columns).
+    """
     rows = []
     for point, g in tidy.groupby("point", sort=True):
         a = g[g["scenario"] == "A"]
@@ -137,7 +175,19 @@ def break_even(tidy: pd.DataFrame, params: list[str]) -> pd.DataFrame:
                 }
             row["seeds"] = d.n
             rows.append(row)
-    return pd.DataFrame(rows)
+    if not rows:
+        return _empty_break_even(tidy, params)
+    return pd.DataFrame(rows, columns=break_even_columns(params))
+
+
+def _empty_break_even(tidy: pd.DataFrame, params: list[str]) -> pd.DataFrame:
+    """The break-even table without rows, typed like a filled one (so it can be stored)."""
+    dtypes = {"point": "int64", "scenario": "string", "seeds": "int64"}
+    dtypes |= {p: tidy[p].dtype if p in tidy else "float64" for p in params}
+    for m in BREAK_EVEN:
+        dtypes |= {f"{m}_{k}": "float64" for k in ("diff", "lo", "hi")}
+        dtypes[f"{m}_vs_A"] = "string"
+    return pd.DataFrame({c: pd.Series(dtype=dtypes[c]) for c in break_even_columns(params)})
 
 
 def _chart(be: pd.DataFrame, params: list[str], path: Path) -> None:
@@ -186,6 +236,12 @@ def _ci_text(row: dict[str, Any], metric: str, spec: str) -> str:
 
 
 def _markdown(be: pd.DataFrame, params: list[str], n_seeds: int) -> str:
+    if be.empty:
+        return (
+            "# Parameter sweep\n\nNo break-even table: pairing against the exchange needs "
+            "scenario A and B or C on each point. The results are in sweep.csv and the "
+            "store's `sweep` table.\n"
+        )
     lines = [
         "# Parameter sweep: break-even against the exchange (A)",
         "",
@@ -228,7 +284,7 @@ def _write(tidy: pd.DataFrame, runs: pd.DataFrame, params: list[str], out: str |
         if not be.empty:
             be.to_csv(tmp / "break_even.csv", index=False)
             _chart(be, params, tmp / "charts" / "break_even.png")
-            (tmp / "sweep.md").write_text(_markdown(be, params, tidy["seed"].nunique()))
+        (tmp / "sweep.md").write_text(_markdown(be, params, tidy["seed"].nunique()))
 
     meta = {
         "kind": "sweep",

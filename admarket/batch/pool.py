@@ -2,30 +2,39 @@
 
 ``mesa.batch_run(MarketModel, parameters, rng=[seeds], number_processes=n)`` works with our
 model (it passes ``rng`` as the seed), but it returns only DataCollector rows, while the store
-needs each run's transactions, campaigns, claims, ledger and events; it also forces the
-global start method to "spawn" and collects results with ``imap_unordered`` (arrival order).
-So ``batch_run`` here takes the same arguments and lays out runs the same way (for each rng
-value, every combination of parameters), but each worker returns the run's store tables
-(``collect="tables"``) or its summary row (``collect="summary"``), and results are put back
-in run order. A "spawn" context is used locally (not set globally): workers start clean —
-no inherited threads from DuckDB or tqdm, same behaviour on Linux, macOS and Windows — and
-since every run is fully determined by its config and seed, results are identical whatever
-the number of processes. Callers of the parallel path need an ``if __name__ == "__main__"``
-guard (the ``admarket`` CLI entry point is one).
+needs each run's transactions, campaigns, claims, ledger and events; and its pool hangs for
+ever when a worker is killed (the out-of-memory killer does that). So ``batch_run`` here
+takes the same arguments and lays out runs the same way (for each rng value, every
+combination of parameters), but each worker returns the run's store tables
+(``collect="tables"``) or its summary row (``collect="summary"``), results are put back in
+run order, and the runs go to a ``concurrent.futures.ProcessPoolExecutor``, which notices a
+worker that died: the batch stops with :class:`~admarket.errors.WorkerLostError`.
+
+Workers start with a "spawn" context (not set globally): they start clean — no inherited
+threads from DuckDB or tqdm, same behaviour on Linux, macOS and Windows — ignore Ctrl-C
+(the parent stops them) and, on Linux, die with the parent. Since every run is fully
+determined by its config and seed, results are identical whatever the number of processes.
+Callers of the parallel path need an ``if __name__ == "__main__"`` guard (the ``admarket``
+CLI entry point is one).
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import itertools
 import multiprocessing
 import os
+import signal
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any
 
-from mesa.batchrunner import _make_model_kwargs
-
 from admarket.config import MarketConfig
+from admarket.errors import WorkerLostError
 from admarket.model import MarketModel
 from admarket.outputs.store import run_summary_tables, run_tables
 
@@ -69,8 +78,40 @@ def default_processes() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def run_tasks(tasks: list[Task], processes: int = 1, progress: bool = True) -> list[dict]:
-    """Run ``tasks`` on ``processes`` worker processes; results in task order."""
+_PR_SET_PDEATHSIG = 1
+
+
+def _worker_init(parent: int) -> None:
+    """In each worker: leave Ctrl-C to the parent, and die with it (Linux)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # the parent died before the line above took effect
+        os._exit(1)
+
+
+def _stop_workers(ex: ProcessPoolExecutor) -> None:
+    """Terminate the executor's workers now (an interrupt must not wait for their runs)."""
+    procs = getattr(ex, "_processes", None) or {}
+    for p in list(procs.values()):
+        with contextlib.suppress(Exception):
+            p.terminate()
+    ex.shutdown(wait=True, cancel_futures=True)
+
+
+def run_tasks(
+    tasks: list[Task],
+    processes: int = 1,
+    progress: bool = True,
+    fn: Callable[[Task], dict] = run_task,
+) -> list[dict]:
+    """Run ``tasks`` on ``processes`` worker processes; results in task order.
+
+    A worker that dies (killed, out of memory) stops the whole batch with a one-line
+    :class:`WorkerLostError`, the other workers terminated; so does an interrupt. ``fn``
+    (a module-level function, so workers can import it) runs each task.
+    """
     from tqdm import tqdm
 
     results: list[dict | None] = [None] * len(tasks)
@@ -79,20 +120,66 @@ def run_tasks(tasks: list[Task], processes: int = 1, progress: bool = True) -> l
     ) as bar:
         if processes <= 1 or len(tasks) <= 1:
             for i, t in enumerate(tasks):
-                results[i] = run_task(t)
+                results[i] = fn(t)
                 bar.update()
         else:
-            ctx = multiprocessing.get_context("spawn")
-            with ctx.Pool(min(processes, len(tasks))) as pool:
-                for i, res in pool.imap_unordered(_indexed, list(enumerate(tasks))):
-                    results[i] = res
-                    bar.update()
+            ex = ProcessPoolExecutor(
+                max_workers=min(processes, len(tasks)),
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_worker_init,
+                initargs=(os.getpid(),),
+            )
+            try:
+                pending: dict[Future, int] = {ex.submit(fn, t): i for i, t in enumerate(tasks)}
+                while pending:
+                    done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                    for fut in done:
+                        i = pending.pop(fut)
+                        try:
+                            results[i] = fut.result()
+                        except MemoryError:
+                            raise WorkerLostError(
+                                f"run {i + 1} of {len(tasks)} ran out of memory in its worker "
+                                "process; nothing was published — try fewer --processes or a "
+                                "smaller market"
+                            ) from None
+                        bar.update()
+            except BrokenProcessPool:
+                _stop_workers(ex)
+                lost = len(tasks) - sum(r is not None for r in results)
+                raise WorkerLostError(
+                    f"a worker process died before its run finished ({lost} of {len(tasks)} "
+                    "runs unfinished): killed, or out of memory? Nothing was published; "
+                    "try fewer --processes or a smaller market"
+                ) from None
+            except BaseException:
+                _stop_workers(ex)
+                raise
+            ex.shutdown(wait=True)
     return [r for r in results if r is not None]
 
 
-def _indexed(item: tuple[int, Task]) -> tuple[int, dict]:
-    i, task = item
-    return i, run_task(task)
+def parameter_combinations(parameters: Mapping[str, Any | Iterable[Any]]) -> list[dict[str, Any]]:
+    """Every combination of ``parameters``, as Mesa's ``batch_run`` lays them out.
+
+    A value that is a string or not iterable is one value; any other iterable lists the
+    values (an empty one is a ValueError). Combinations follow the parameters' order, the
+    last varying fastest (``itertools.product``).
+    """
+    axes = []
+    for name, values in parameters.items():
+        options: list[Any]
+        if isinstance(values, str):
+            options = [values]
+        else:
+            try:
+                options = list(values)
+            except TypeError:
+                options = [values]
+            if not options:
+                raise ValueError(f"parameter {name!r} has no values (an empty list)")
+        axes.append([(name, v) for v in options])
+    return [dict(combo) for combo in itertools.product(*axes)]
 
 
 def make_tasks(
@@ -110,7 +197,7 @@ def make_tasks(
     seeds = list(rng) if isinstance(rng, Iterable) else [rng]
     tasks, run_id = [], first_run_id
     for i, seed in enumerate(seeds):
-        for kwargs in _make_model_kwargs(dict(parameters)):
+        for kwargs in parameter_combinations(parameters):
             kw = dict(kwargs)
             if seed is not None:
                 kw["rng"] = seed
@@ -137,7 +224,8 @@ def batch_run(
     run's summary numbers, and ``"tables"``: the run's store tables (or just its ``runs``
     and ``summaries`` rows with ``collect="summary"``). Runs go to the end of the configured
     flight unless ``max_steps`` stops them earlier; only end-of-run data is collected
-    (``data_collection_period`` must be -1). ``number_processes=None`` uses every CPU.
+    (``data_collection_period`` must be -1). ``number_processes=None`` uses every CPU. A
+    worker that dies raises :class:`~admarket.errors.WorkerLostError`.
     """
     if model_cls is not MarketModel:
         raise ValueError("admarket's batch_run runs MarketModel; use mesa.batch_run otherwise")

@@ -1,7 +1,9 @@
 """``admarket explore``: serve the explorer on localhost, fully offline.
 
 Checks that the ``viz`` extra is installed and that Solara's front-end files are in its
-local asset cache (filled by the ``solara-assets`` package), prints the address, then
+local asset cache (filled by the ``solara-assets`` package), binds the address to check it
+is free (a taken port is one line suggesting ``--port``, exit 2), warns when the address
+reaches beyond this machine (the explorer has no authentication), prints the URL, then
 becomes ``solara run admarket.viz.app --production`` with an environment that keeps every
 request on this machine: the asset proxy on, the CDN pointed at a dead local port (a
 cache miss fails at once instead of reaching the internet), telemetry off.
@@ -10,12 +12,17 @@ cache miss fails at once instead of reaching the internet), telemetry off.
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib.util
+import ipaddress
 import os
 import re
+import socket
 import sys
 from importlib import metadata
 from pathlib import Path
+
+from admarket.errors import UsageError
 
 APP_MODULE = "admarket.viz.app"
 OFFLINE_ENV = {
@@ -76,15 +83,57 @@ def solara_argv(host: str, port: int) -> list[str]:
     ]  # fmt: skip
 
 
+def _addresses(host: str, port: int | None = None) -> list[tuple]:
+    try:
+        return socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except (socket.gaierror, UnicodeError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise UsageError(f"--host {host!r}: not an address to serve on ({reason})") from None
+
+
+def is_loopback(host: str) -> bool:
+    """Whether every address ``host`` stands for is this machine's loopback."""
+    addrs = {info[4][0] for info in _addresses(host)}
+    return bool(addrs) and all(ipaddress.ip_address(a.split("%")[0]).is_loopback for a in addrs)
+
+
+def check_bind(host: str, port: int) -> None:
+    """Bind ``host:port`` as the server will (SO_REUSEADDR, like uvicorn) and let it go;
+    a UsageError if it cannot be bound — a taken port suggests ``--port``."""
+    if not 1 <= port <= 65535:
+        raise UsageError(f"--port {port}: a port number in 1-65535")
+    family, kind, proto, _, addr = _addresses(host, port)[0]
+    with socket.socket(family, kind, proto) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(addr)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise UsageError(
+                    f"port {port} on {host} is already in use (another explorer?); "
+                    f"choose a free one with --port, e.g. --port {port % 65535 + 1}"
+                ) from None
+            raise UsageError(f"cannot serve on {host}:{port}: {exc.strerror or exc}") from None
+
+
 def cmd_explore(args: argparse.Namespace) -> int:
-    """``admarket explore``: check the offline assets, then become ``solara run``."""
+    """``admarket explore``: check the offline assets and the address, then become
+    ``solara run``."""
     problems = preflight()
     if problems:
         for p in problems:
             print(f"admarket: error: the explorer cannot start: {p}", file=sys.stderr)
         return 2
     host = args.host
-    print(f"admarket explorer: http://{host}:{args.port}/  (side by side: /side-by-side)")
+    check_bind(host, args.port)
+    if not is_loopback(host):
+        print(
+            f"admarket: warning: serving on {host}, reachable from other machines; the "
+            "explorer has no authentication: anyone who can reach this port can use it",
+            file=sys.stderr,
+        )
+    shown = f"[{host}]" if ":" in host else host
+    print(f"admarket explorer: http://{shown}:{args.port}/  (side by side: /side-by-side)")
     print("offline: front-end files served from the local Solara cache; Ctrl-C stops")
     sys.stdout.flush()
     argv = solara_argv(host, args.port)

@@ -10,9 +10,11 @@ argument errors answer without loading the model, pandas or DuckDB.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from admarket.cli.options import (
     Parser,
@@ -21,7 +23,7 @@ from admarket.cli.options import (
     add_output_options,
     check_outputs,
 )
-from admarket.errors import ConfigError, UsageError
+from admarket.errors import ConfigError, Terminated, UsageError, WorkerLostError
 from admarket.outputs import QUERY_NAMES, VERBOSITY
 
 
@@ -67,7 +69,6 @@ def _add_study_commands(sub: argparse._SubParsersAction) -> None:
     cmp.add_argument(
         "--verbosity",
         choices=VERBOSITY,
-        default="key",
         help="narrative log detail (default key: a few stories of each kind)",
     )
     cmp.add_argument(
@@ -96,21 +97,23 @@ def _add_study_commands(sub: argparse._SubParsersAction) -> None:
     rep = _command(
         sub,
         "report",
-        "admarket.cli.study:cmd_report",
+        "admarket.cli.results:cmd_report",
         "regenerate the report of a run/compare directory",
     )
     rep.add_argument("run_dir", metavar="RUN_DIR")
     q = _command(
         sub,
         "query",
-        "admarket.cli.study:cmd_query",
+        "admarket.cli.query:cmd_query",
         "run one of the plan's queries (or any SQL) on a store",
     )
     q.add_argument("run_dir", metavar="RUN_DIR")
     q.add_argument("--name", choices=QUERY_NAMES, help="one of the plan's four queries")
     q.add_argument("--sql", help="any SQL (DuckDB dialect) against the store's tables")
     q.add_argument("--csv", action="store_true", help="print CSV instead of a table")
-    q.add_argument("--max-rows", type=int, default=200, help="rows to print (default 200)")
+    q.add_argument(
+        "--max-rows", type=int, help="rows to print (default: 200 in a table, all as CSV)"
+    )
     exp = _command(
         sub,
         "explore",
@@ -139,21 +142,55 @@ def _handler(spec: str):
     return getattr(importlib.import_module(module), name)
 
 
+def _terminate(signum, frame):
+    raise Terminated()
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """While a command runs, SIGTERM raises like Ctrl-C, so the same clean-up runs (a
+    half-built result removed, worker processes stopped) before the process exits."""
+    try:
+        previous = signal.signal(signal.SIGTERM, _terminate)
+    except ValueError:  # not the main thread (e.g. called from a worker thread)
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``admarket`` command; returns the exit code."""
+    """Entry point of the ``admarket`` command; returns the exit code.
+
+    Exit codes: 0 done; 1 the run failed (a worker process died; ``verify-ledger``: tampered);
+    2 refused or failed to write (bad input, an output folder admarket may not touch, a
+    full disk), always one line; 130 interrupted (Ctrl-C); 143 terminated (SIGTERM).
+    """
     args = build_parser().parse_args(argv)
     try:
-        check_outputs(args)
-        return int(_handler(args.handler)(args) or 0)
+        with _sigterm_as_interrupt():
+            check_outputs(args)
+            return int(_handler(args.handler)(args) or 0)
     except (ConfigError, UsageError) as exc:
         print(f"admarket: error: {exc}", file=sys.stderr)
         return 2
+    except WorkerLostError as exc:
+        print(f"admarket: error: {exc}", file=sys.stderr)
+        return 1
     except OSError as exc:  # a filesystem failure mid-run: outputs are atomic, say what failed
         where = f": {exc.filename}" if exc.filename else ""
         print(f"admarket: error: {exc.strerror or exc}{where}", file=sys.stderr)
         return 2
+    except Terminated:
+        print(
+            "admarket: terminated (SIGTERM); an unfinished result is never published",
+            file=sys.stderr,
+        )
+        return 143
     except KeyboardInterrupt:
-        print("admarket: interrupted", file=sys.stderr)
+        print("admarket: interrupted; an unfinished result is never published", file=sys.stderr)
         return 130
 
 

@@ -8,19 +8,33 @@ scenario C's ledger saved for ``admarket verify-ledger``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from pathlib import Path
 
 from tqdm import tqdm
 
-from admarket.cli.options import config_from_args, parse_scenarios
-from admarket.config import MarketConfig
-from admarket.errors import CheckpointError, UsageError
+from admarket.batch.comparison import check_scenarios
+from admarket.cli.options import (
+    DEFAULT_CHECKPOINT_DIR,
+    check_checkpoints,
+    check_ledger_out,
+    config_from_args,
+    parse_scenarios,
+)
+from admarket.config import MarketConfig, from_mapping
+from admarket.config.sizing import check_memory
+from admarket.errors import CheckpointError, ConfigError, UsageError
 from admarket.ledger.chain import verify_file
 from admarket.model import MarketModel
-from admarket.model.checkpoint import checkpoint_name, load_checkpoint, save_checkpoint
+from admarket.model.checkpoint import (
+    checkpoint_name,
+    load_checkpoint,
+    read_header,
+    save_checkpoint,
+)
 from admarket.money import usd
-from admarket.outputs.publish import write_run
+from admarket.outputs.publish import reserve, write_run
 
 
 def run_scenarios(
@@ -31,35 +45,44 @@ def run_scenarios(
     out: str | None = None,
     ledger_out: str | None = None,
     checkpoint_every: int | None = None,
-    checkpoint_dir: str | Path = "checkpoints",
+    checkpoint_dir: str | Path | None = None,
 ) -> list[MarketModel]:
     """Run each scenario to the end on ``cfg``; returns the finished models.
 
     With ``checkpoint_every`` = N, each scenario is checkpointed atomically into
-    ``checkpoint_dir`` at the end of every N-th day (``admarket resume`` continues one).
+    ``checkpoint_dir`` (default ``./checkpoints``) at the end of every N-th day (``admarket
+    resume`` continues one). With ``out``, the output folder is checked and locked before
+    the first step and the result published whole at the end (``outputs.publish``).
     """
-    if ledger_out is not None and "C" not in scenarios:
-        raise UsageError("--ledger-out needs scenario c in --scenarios")
-    if checkpoint_every is not None and checkpoint_every < 1:
-        raise UsageError(
-            f"--checkpoint-every must be a whole number of days ≥ 1, not {checkpoint_every}"
-        )
-    models = [MarketModel(s, cfg) for s in scenarios]
-    with _progress(cfg.steps * len(scenarios), progress) as bar:
-        for m in models:
-            drive(m, bar, checkpoint_every, checkpoint_dir)
-    finish(models, out, ledger_out)
+    scenarios = check_scenarios(scenarios)
+    if ledger_out is not None:
+        if "C" not in scenarios:
+            raise UsageError("--ledger-out needs scenario c in --scenarios")
+        check_ledger_out(str(ledger_out), out)
+    check_checkpoints(checkpoint_every, _opt_str(checkpoint_dir), out)
+    check_memory(cfg, len(scenarios))  # every scenario's model is alive until the end
+    with reserve(out) if out is not None else contextlib.nullcontext():
+        models = [MarketModel(s, cfg) for s in scenarios]
+        with _progress(cfg.steps * len(scenarios), progress) as bar:
+            for m in models:
+                drive(m, bar, checkpoint_every, checkpoint_dir)
+        finish(models, out, ledger_out)
     return models
+
+
+def _opt_str(path: str | Path | None) -> str | None:
+    return None if path is None else str(path)
 
 
 def drive(
     model: MarketModel,
     bar=None,
     checkpoint_every: int | None = None,
-    checkpoint_dir: str | Path = "checkpoints",
+    checkpoint_dir: str | Path | None = None,
 ) -> MarketModel:
     """Step ``model`` to its end, advancing ``bar`` and writing checkpoints if asked."""
     every = (checkpoint_every or 0) * model.config.steps_per_day
+    folder = Path(DEFAULT_CHECKPOINT_DIR if checkpoint_dir is None else checkpoint_dir)
     if bar is not None:
         bar.set_description(f"scenario {model.scenario_id}")
     while model.running:
@@ -67,12 +90,15 @@ def drive(
         if bar is not None:
             bar.update(1)
         if every and model.running and model.steps % every == 0:
-            save_checkpoint(model, Path(checkpoint_dir) / checkpoint_name(model))
+            try:
+                save_checkpoint(model, folder / checkpoint_name(model))
+            except CheckpointError as exc:
+                raise UsageError(str(exc)) from None
     return model
 
 
 def finish(models: list[MarketModel], out: str | None, ledger_out: str | None) -> None:
-    """Save C's ledger and the run store, as asked."""
+    """Save C's ledger and publish the run's result, as asked."""
     for m in models:
         if ledger_out is not None and m.ledger is not None:
             Path(ledger_out).parent.mkdir(parents=True, exist_ok=True)
@@ -95,13 +121,32 @@ def resume(
     out: str | None = None,
     ledger_out: str | None = None,
     checkpoint_every: int | None = None,
-    checkpoint_dir: str | Path = "checkpoints",
+    checkpoint_dir: str | Path | None = None,
 ) -> MarketModel:
-    """Continue a checkpointed run to its end, exactly as if it had never stopped."""
-    model = load_checkpoint(path)
-    with _progress(model.config.steps - model.steps, progress) as bar:
-        drive(model, bar, checkpoint_every, checkpoint_dir)
-    finish([model], out, ledger_out)
+    """Continue a checkpointed run to its end, exactly as if it had never stopped.
+
+    The checkpoint's header is checked first (format, checksum, package version, config
+    hash), then every option against it — ``ledger_out`` needs a scenario C checkpoint —
+    before the model is unpickled (a checkpoint is trusted input, like any pickle).
+    """
+    header, _ = read_header(path)
+    if ledger_out is not None:
+        if header["scenario"] != "C":
+            raise UsageError(
+                f"--ledger-out needs a scenario C checkpoint; {path} is scenario "
+                f"{header['scenario']}, which keeps no ledger"
+            )
+        check_ledger_out(str(ledger_out), out)
+    check_checkpoints(checkpoint_every, _opt_str(checkpoint_dir), out)
+    try:
+        check_memory(from_mapping(header["config"]))
+    except ConfigError as exc:  # a config this admarket rejects: the header was edited
+        raise CheckpointError(f"{path}: its config is not valid here ({exc})") from None
+    with reserve(out) if out is not None else contextlib.nullcontext():
+        model = load_checkpoint(path)
+        with _progress(model.config.steps - model.steps, progress) as bar:
+            drive(model, bar, checkpoint_every, checkpoint_dir)
+        finish([model], out, ledger_out)
     return model
 
 

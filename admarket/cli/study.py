@@ -1,25 +1,19 @@
-"""CLI commands for batch studies and their outputs: ``compare``, ``sweep``, ``report``, ``query``.
+"""CLI commands for batch studies: ``compare`` and ``sweep``.
 
-Each command validates its whole configuration before anything runs; readers (``report``,
-``query``) refuse an output directory without its COMPLETE marker (exit code 2).
+Each command validates its whole configuration before anything runs; the output folder is
+checked and locked before the first run and the result published whole at the end.
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 import time
-
-import duckdb
-import pandas as pd
 
 from admarket.batch.comparison import compare, seed_list
 from admarket.batch.grid import break_even, parse_grid, sweep
 from admarket.batch.pool import default_processes
 from admarket.cli.options import config_from_args, parse_scenarios
 from admarket.errors import UsageError
-from admarket.outputs.store import query, query_sql, require_complete
-from admarket.report import write_report
 
 
 def _processes(value: int | None) -> int:
@@ -31,6 +25,11 @@ def _processes(value: int | None) -> int:
 
 
 def _seeds(args: argparse.Namespace, cfg) -> list[int]:
+    if args.seed_start is not None and args.seed is not None:
+        raise UsageError(
+            "give --seed-start or --seed, not both: the seeds run are --seed-start (default "
+            "the config's seed), +1, +2, …"
+        )
     return seed_list(args.seeds, cfg.seed if args.seed_start is None else args.seed_start)
 
 
@@ -40,6 +39,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
     scenarios = parse_scenarios(args.scenarios)
     seeds = _seeds(args, cfg)
     procs = _processes(args.processes)
+    if args.logs == "none" and args.verbosity is not None:
+        raise UsageError("--verbosity applies to narrative logs; --logs none writes none")
     t0 = time.perf_counter()
     summ = compare(
         cfg,
@@ -48,7 +49,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         processes=procs,
         progress=not args.no_progress,
         out=args.out,
-        verbosity=args.verbosity,
+        verbosity=args.verbosity or "key",
         logs=args.logs,
     )
     took = time.perf_counter() - t0
@@ -85,33 +86,4 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         print(be[cols].to_string(index=False, float_format=lambda x: f"{x:,.3f}"))
     if args.out:
         print(f"results: {args.out}/sweep.csv, {args.out}/sweep.md")
-    return 0
-
-
-def cmd_report(args: argparse.Namespace) -> int:
-    """``admarket report``."""
-    db = require_complete(args.run_dir)
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        tables = {r[0] for r in con.execute("SHOW TABLES").fetchall()}
-    finally:
-        con.close()
-    if "summaries" not in tables:
-        raise UsageError(f"{args.run_dir}: not a run or compare store (a sweep? see sweep.md)")
-    write_report(db, args.run_dir)
-    print(f"wrote {args.run_dir}/report.md, report.html, report.json and charts/")
-    return 0
-
-
-def cmd_query(args: argparse.Namespace) -> int:
-    """``admarket query``."""
-    if (args.name is None) == (args.sql is None):
-        raise UsageError("give exactly one of --name or --sql")
-    sql = query_sql(args.name) if args.name else args.sql
-    df = query(args.run_dir, sql)
-    if args.csv:
-        df.to_csv(sys.stdout, index=False)
-    else:
-        with pd.option_context("display.max_rows", args.max_rows, "display.width", 200):
-            print(df.to_string(index=False, max_rows=args.max_rows))
     return 0

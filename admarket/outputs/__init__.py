@@ -1,5 +1,6 @@
 """Outputs of finished runs: the run store (:mod:`.store`), event and narrative logs
-(:mod:`.narrative`), and publishing a result folder atomically (:mod:`.publish`).
+(:mod:`.narrative`), a result folder's COMPLETE marker and what may be written where
+(:mod:`.manifest`), and publishing a result folder so it cannot hurt (:mod:`.publish`).
 
 The names below are plain constants so the CLI can offer them without importing the store.
 """

@@ -1,5 +1,21 @@
-"""Publishing a result folder: the run store, event and narrative logs, and the report,
-built in a private temporary folder and moved into place, marked COMPLETE last.
+"""Publishing a result folder so that it cannot hurt: the run store, event and narrative
+logs, and the report, built beside the output folder and swapped in whole.
+
+What the output folder ``DIR`` guarantees (see the README's Outputs section):
+
+* ``DIR`` is either absent, or a **complete** result — its ``COMPLETE`` marker lists every
+  file with its size — or something admarket refuses to touch. A result is built in a fresh
+  sibling folder (``.DIR.tmp-PID-…``) and swapped in with one atomic rename (Linux
+  ``renameat2(RENAME_EXCHANGE)``; two renames elsewhere), so the previous complete result
+  stays valid until the new one is complete; a failed, interrupted or killed run leaves
+  the previous result as it was.
+* admarket never deletes or overwrites a file it did not write: ``DIR`` is replaced only if
+  it is empty or every file in it is listed in its marker; otherwise the run is refused
+  before anything runs, saying how to proceed.
+* One writer per folder: a lock (``fcntl.flock`` on ``.DIR.lock`` beside it, held from
+  before the simulation to the end of publishing) refuses a second writer at once.
+* Temporary folders of runs that died (SIGKILL, power loss) are removed by the next run
+  that writes ``DIR``; SIGTERM is handled like Ctrl-C (the CLI cleans up and exits).
 
 This is the one module that puts a run's outputs together; the store only stores, the
 report only reads the store.
@@ -7,58 +23,322 @@ report only reads the store.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import datetime as _dt
+import errno
+import fcntl
 import os
 import shutil
+import sys
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import duckdb
 import pandas as pd
 
-from admarket.outputs.narrative import write_logs
-from admarket.outputs.store import (
+from admarket.errors import OutputBusyError, StoreError, UsageError
+from admarket.outputs.manifest import (
     COMPLETE_MARKER,
-    OWNED_DIRS,
     STORE_NAME,
-    concat_tables,
-    run_tables,
-    to_json,
-    write_tables,
+    check_complete,
+    check_target,
+    foreign_entries,
+    listing,
+    manifest_text,
+    read_manifest,
+    show_entries,
 )
+from admarket.outputs.narrative import write_logs
+from admarket.outputs.store import concat_tables, db_tables, run_tables, write_tables
 from admarket.report import write_report
+from admarket.version import __version__
 
 if TYPE_CHECKING:  # pragma: no cover
     from admarket.model import MarketModel
 
+BUILD_TAG = ".admarket-build"  # first file of every build folder: "this one is ours"
+# what `admarket report` writes anew (so it may be missing or edited before it does)
+REBUILT = ("report.md", "report.html", "report.json", "charts/")
+
+
+# --- one writer per folder ------------------------------------------------------------------
+class _Lock:
+    """An exclusive ``flock`` on ``.NAME.lock`` beside an output folder."""
+
+    def __init__(self, dest: Path) -> None:
+        self.dest = dest
+        self.path = dest.parent / f".{dest.name}.lock"
+        self.fd: int | None = None
+        self.depth = 0
+
+    def acquire(self) -> None:
+        self.dest.parent.mkdir(parents=True, exist_ok=True)
+        while True:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = os.pread(fd, 200, 0).decode("utf-8", "replace").strip()
+                os.close(fd)
+                who = f" ({holder})" if holder else ""
+                raise OutputBusyError(
+                    f"{self.dest} is being written by another admarket process{who}; wait "
+                    "for it to finish, or choose another --out"
+                ) from None
+            # the file may have been unlinked by a releasing holder after we opened it
+            st = os.fstat(fd)
+            try:
+                cur = os.stat(self.path)
+            except FileNotFoundError:
+                cur = None
+            if cur is not None and (cur.st_ino, cur.st_dev) == (st.st_ino, st.st_dev):
+                break
+            os.close(fd)
+        now = _dt.datetime.now().isoformat(timespec="seconds")
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"pid {os.getpid()}, since {now}\n".encode(), 0)
+        self.fd = fd
+
+    def release(self) -> None:
+        if self.fd is None:
+            return
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.path)  # while still holding it: see the inode check above
+        os.close(self.fd)
+        self.fd = None
+
+
+_HELD: dict[Path, _Lock] = {}
+
+
+@contextlib.contextmanager
+def reserve(out: str | os.PathLike) -> Iterator[Path]:
+    """Check ``out`` can take a result, lock it for this process and clean up after runs
+    that died; yields the resolved path. Re-entrant within one process."""
+    dest = check_target(out)
+    lock = _HELD.get(dest)
+    if lock is None:
+        lock = _Lock(dest)
+        lock.acquire()
+        _HELD[dest] = lock
+        try:
+            _clean_stale(dest)
+        except BaseException:
+            del _HELD[dest]
+            lock.release()
+            raise
+    lock.depth += 1
+    try:
+        yield dest
+    finally:
+        lock.depth -= 1
+        if lock.depth == 0:
+            del _HELD[dest]
+            lock.release()
+
+
+# --- building and swapping ------------------------------------------------------------------
+def _tmp_prefix(dest: Path) -> str:
+    return f".{dest.name}.tmp-"
+
+
+def _old_prefix(dest: Path) -> str:
+    return f".{dest.name}.old-"
+
+
+def _remove_owned(folder: Path) -> None:
+    """Delete a folder admarket wrote, its marker and build tag last, so that a kill
+    midway leaves something the next run still recognises as its own."""
+    last = {folder / COMPLETE_MARKER, folder / BUILD_TAG}
+    for root, dirs, files in os.walk(folder, topdown=False):
+        base = Path(root)
+        for name in files:
+            if base / name not in last:
+                (base / name).unlink()
+        for name in dirs:
+            p = base / name
+            p.unlink() if p.is_symlink() else p.rmdir()
+    for p in (folder / COMPLETE_MARKER, folder / BUILD_TAG):
+        p.unlink(missing_ok=True)
+    folder.rmdir()
+
+
+def _ours(folder: Path) -> bool:
+    """A leftover folder admarket made: a build (tagged) or a result holding only its files."""
+    if folder.is_symlink() or not folder.is_dir():
+        return False
+    if (folder / BUILD_TAG).is_file() or not any(folder.iterdir()):
+        return True
+    return read_manifest(folder) is not None and not foreign_entries(folder)
+
+
+def _clean_stale(dest: Path) -> None:
+    """Remove what runs that died left beside ``dest`` (called with the lock held, so no
+    live run is using them); a result moved aside by an interrupted swap is put back."""
+    if not dest.parent.is_dir():
+        return
+    sibs = sorted(p for p in dest.parent.iterdir() if p.name.startswith(f".{dest.name}."))
+    for p in sibs:
+        if p.name.startswith(_old_prefix(dest)) and not dest.exists() and _ours(p):
+            os.rename(p, dest)  # the swap stopped half-way: restore the previous result
+    for p in sibs:
+        if p.exists() and p.name.startswith((_tmp_prefix(dest), _old_prefix(dest))) and _ours(p):
+            _remove_owned(p)
+
+
+def _fsync_tree(folder: Path) -> None:
+    """Flush every file and directory of ``folder`` to disk (before it is marked complete)."""
+    for root, _, files in os.walk(folder):
+        for name in files:
+            fd = os.open(Path(root) / name, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        _fsync_dir(Path(root))
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+_RENAME_EXCHANGE = 2
+_AT_FDCWD = -100
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Atomically swap two paths (Linux ``renameat2``); False where unsupported."""
+    try:
+        fn = ctypes.CDLL(None, use_errno=True).renameat2
+    except (AttributeError, OSError):
+        return False
+    fn.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    if fn(_AT_FDCWD, bytes(a), _AT_FDCWD, bytes(b), _RENAME_EXCHANGE) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
+        return False
+    raise OSError(err, os.strerror(err), str(b))
+
+
+def _swap_in(tmp: Path, dest: Path) -> None:
+    """Make the complete build ``tmp`` the folder ``dest``; the previous result goes."""
+    if not dest.exists() or not any(dest.iterdir()):
+        os.rename(tmp, dest)  # replaces an empty folder atomically
+        return
+    foreign = foreign_entries(dest)
+    if foreign:  # appeared while the run was going: refuse now, keep everything
+        raise UsageError(
+            f"{dest}: files admarket did not write appeared during the run "
+            f"({show_entries(foreign)}); nothing was published — move them out and run again"
+        )
+    if _exchange(tmp, dest):
+        old = tmp
+    else:  # two renames; an interruption between them is undone by the next run
+        old = Path(tempfile.mkdtemp(prefix=_old_prefix(dest) + f"{os.getpid()}-", dir=dest.parent))
+        os.rename(dest, old)  # onto the empty directory just made
+        os.rename(tmp, dest)
+    _fsync_dir(dest.parent)
+    if foreign_entries(old):  # a user's file slipped in after the check: keep it, visibly
+        kept = dest.parent / f"{dest.name}.previous-{os.getpid()}"
+        os.rename(old, kept)
+        print(f"admarket: warning: the previous result, with files admarket did not write, "
+              f"is kept in {kept}", file=sys.stderr)  # fmt: skip
+    else:
+        _remove_owned(old)
+
 
 def publish(out_dir: str | Path, build: Callable[[Path], None], meta: Mapping[str, Any]) -> Path:
-    """Build a result in a private temp dir, move it into ``out_dir``, then mark it COMPLETE.
+    """Build a result in a fresh sibling folder, mark it COMPLETE, swap it in for ``out_dir``.
 
-    The old COMPLETE marker is removed before anything else changes and the new one is
-    written only after every file is in place, so an exception or a kill at any point
-    leaves a directory that readers refuse rather than a half-old, half-new result.
+    ``build(tmp)`` writes every file of the result into ``tmp``. The marker (``meta`` plus
+    the list of files and sizes) is written last, after everything is flushed to disk. Any
+    exception or interrupt removes the build folder and leaves ``out_dir`` as it was.
+    Failures to write (a full disk) are one line: a UsageError naming what failed.
     """
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    marker = out / COMPLETE_MARKER
-    marker.unlink(missing_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=out))
-    try:
-        build(tmp)
-        for name in OWNED_DIRS:
-            if (out / name).is_dir():
-                shutil.rmtree(out / name)
-        for src in sorted(p for p in tmp.rglob("*") if p.is_file()):
-            dest = out / src.relative_to(tmp)
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(src, dest)
-        marker.write_text(to_json({**meta, "store": STORE_NAME}) + "\n")
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return out
+    with reserve(out_dir) as dest:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=_tmp_prefix(dest) + f"{os.getpid()}-", dir=dest.parent))
+        try:
+            tmp.chmod(0o777 & ~_umask())  # mkdtemp's 0700 would make the result private
+            (tmp / BUILD_TAG).write_text(f"pid {os.getpid()}\n")
+            try:
+                build(tmp)
+                (tmp / BUILD_TAG).unlink()
+                _fsync_tree(tmp)
+                meta = {**meta, "package_version": __version__, "store": STORE_NAME}
+                with open(tmp / COMPLETE_MARKER, "w", encoding="utf-8") as fh:
+                    fh.write(manifest_text(tmp, meta))
+                    fh.flush()
+                    os.fsync(fh.fileno())
+                _fsync_dir(tmp)
+                _swap_in(tmp, dest)
+            except (OSError, duckdb.Error) as exc:  # a full disk, a permission, an I/O error
+                raise UsageError(
+                    f"{dest}: writing the result failed ({_reason(exc)}); nothing was "
+                    "published, any previous result there is unchanged"
+                ) from None
+        finally:
+            if tmp.exists():
+                (tmp / BUILD_TAG).touch()  # so a kill during removal leaves it recognisable
+                _remove_owned(tmp)
+    return dest
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _reason(exc: BaseException) -> str:
+    """The first line of an I/O error, without the build folder's path."""
+    if isinstance(exc, OSError) and exc.strerror:
+        name = Path(exc.filename).name if exc.filename else ""
+        return f"{exc.strerror}: {name}" if name else exc.strerror
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def republish_report(run_dir: str | Path) -> Path:
+    """Rebuild the report of a complete run/compare result (``admarket report``): the store
+    and logs are carried over (hard links where possible), the report written anew, and the
+    whole swapped in like any result. Report files may be missing or edited; the store and
+    logs must be as the marker lists them."""
+    with reserve(run_dir) as dest:
+        manifest = check_complete(dest, rebuilt=REBUILT)
+        if "summaries" not in db_tables(dest / STORE_NAME):
+            raise UsageError(f"{run_dir}: not a run or compare store (a sweep? see sweep.md)")
+        files = manifest.get("files") or listing(dest)
+        keep = [rel for rel in files if not rel.startswith(REBUILT)]
+
+        def build(tmp: Path) -> None:
+            for rel in keep:
+                target = tmp / rel
+                target.parent.mkdir(parents=True, exist_ok=True)
+                try:
+                    os.link(dest / rel, target)
+                except OSError:
+                    shutil.copy2(dest / rel, target)
+            try:
+                write_report(tmp / STORE_NAME, tmp)
+            except duckdb.Error as exc:  # reading failed: the store, not the disk, is bad
+                raise StoreError(
+                    f"{dest}: the store cannot be read ({_reason(exc)}); nothing was changed"
+                ) from None
+
+        meta = {k: v for k, v in manifest.items() if k not in ("files", "format")}
+        return publish(dest, build, meta)
+
+
+# --- what run, compare and resume publish -----------------------------------------------------
 def write_results(
     per_run: list[dict[str, pd.DataFrame]],
     out_dir: str | Path,
@@ -67,7 +347,7 @@ def write_results(
     log_runs: str = "first",
     kind: str = "compare",
 ) -> Path:
-    """Write runs' tables, logs and report to ``out_dir`` atomically; returns ``out_dir``.
+    """Publish runs' tables, logs and report as one result folder; returns its path.
 
     ``log_runs``: which runs get an event log and a narrative (``first`` seed of each
     scenario, ``all``, or ``none``); the store always holds every run's events.
@@ -93,6 +373,6 @@ def write_results(
 
 
 def write_run(models: list[MarketModel], out_dir: str | Path, verbosity: str = "key") -> Path:
-    """Store finished models (one seed, ``admarket run --out``) with logs and report."""
+    """Publish finished models (one seed, ``admarket run --out``) with logs and report."""
     per_run = [run_tables(m) for m in models]
     return write_results(per_run, out_dir, verbosity=verbosity, log_runs="all", kind="run")

@@ -21,9 +21,9 @@ queries (``admarket/queries/*.sql``), so they run with little or no change:
   ``settlements`` (B/C reconciliation per deal-day), ``summaries`` (``MarketModel.summary``
   per run) and ``step_metrics`` (the DataCollector's per-hour model variables).
 
-Atomicity: everything is built in ``DIR/.tmp-*`` and moved into place with ``os.replace``;
-the ``COMPLETE`` marker is written last and removed first, and readers refuse a directory
-without it, so a failed or interrupted run never leaves a result that looks complete.
+Atomicity is :mod:`admarket.outputs.publish`'s: a result is built beside the output folder
+and swapped in whole, its ``COMPLETE`` marker (:mod:`.manifest`) written last; readers
+refuse a folder without a valid marker. Reads are sandboxed (:data:`READ_CONFIG`).
 """
 
 from __future__ import annotations
@@ -31,26 +31,22 @@ from __future__ import annotations
 import datetime as _dt
 import json
 from collections.abc import Iterable, Mapping
-from importlib import resources
+from importlib import metadata, resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import duckdb
-import mesa
 import numpy as np
 import pandas as pd
 
-from admarket.errors import IncompleteRunError, UsageError
+from admarket.errors import StoreError, UsageError
 from admarket.outputs import QUERY_NAMES
+from admarket.outputs.manifest import COMPLETE_MARKER, STORE_NAME, check_complete  # noqa: F401
 from admarket.version import __version__
 
 if TYPE_CHECKING:  # pragma: no cover
     from admarket.model import MarketModel
 
-STORE_NAME = "admarket.duckdb"
-COMPLETE_MARKER = "COMPLETE"
-# Output sub-directories a publish replaces wholesale (stale files from an older run must go).
-OWNED_DIRS = ("charts", "logs")
 TABLES = (
     "runs",
     "summaries",
@@ -109,6 +105,66 @@ def _with_ids(df: pd.DataFrame, run_id: str, scenario: str, seed: int) -> pd.Dat
     return _plain(df)
 
 
+# Column types of the tables a run may leave empty (A has no settlements and no ledger, a
+# short run may have no events): an empty frame still gets these types, so a store of any
+# scenario subset has the same schema and every query on it runs.
+_SCHEMAS: dict[str, dict[str, str]] = {
+    "settlements": {
+        "step": "int64",
+        "day": "int64",
+        "deal": "int64",
+        "campaign": "int64",
+        "buyer": "string",
+        "seller": "string",
+        "invoice": "float64",
+        "expected": "float64",
+        "agreed": "float64",
+        "paid": "float64",
+        "outcome": "string",
+        "gap": "float64",
+        "disputed": "float64",
+        "unresolved": "float64",
+    },
+    "ledger": {
+        "entry_id": "int64",
+        "blob_id": "int64",
+        "kind": "string",
+        "author": "string",
+        "step": "int64",
+        "day": "int64",
+        "payload": "string",
+        "prev_hash": "string",
+        "hash": "string",
+    },
+    "ledger_blobs": {
+        "blob_id": "int64",
+        "n_entries": "int64",
+        "payload_bytes": "int64",
+        "encoded_bytes": "int64",
+        "cost_sui": "float64",
+        "cost_wal": "float64",
+        "cost_usd": "float64",
+        "last_hash": "string",
+    },
+    "events": {
+        "seq": "int64",
+        "step": "int64",
+        "day": "int64",
+        "kind": "string",
+        "fields": "string",
+    },
+    "event_counts": {"kind": "string", "n": "int64"},
+}
+
+
+def _typed(name: str, rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """A frame of table ``name`` from ``rows`` with its declared columns (typed if empty)."""
+    schema = _SCHEMAS[name]
+    if not rows:
+        return pd.DataFrame({c: pd.Series(dtype=t) for c, t in schema.items()})
+    return pd.DataFrame(rows, columns=list(schema))
+
+
 def _ledger_frames(m: MarketModel) -> tuple[pd.DataFrame, pd.DataFrame]:
     entries, blobs = [], []
     if m.ledger is not None:
@@ -140,12 +196,7 @@ def _ledger_frames(m: MarketModel) -> tuple[pd.DataFrame, pd.DataFrame]:
             }
             for b in m.ledger.blobs
         ]
-    ecols = ["entry_id", "blob_id", "kind", "author", "step", "day", "payload", "prev_hash"]
-    bcols = ["blob_id", "n_entries", "payload_bytes", "encoded_bytes", "cost_sui", "cost_wal"]
-    return (
-        pd.DataFrame(entries, columns=[*ecols, "hash"]),
-        pd.DataFrame(blobs, columns=[*bcols, "cost_usd", "last_hash"]),
-    )
+    return _typed("ledger", entries), _typed("ledger_blobs", blobs)
 
 
 def _ledger_costs(m: MarketModel, summary: dict[str, Any]) -> dict[str, float]:
@@ -186,7 +237,7 @@ def _header_frames(m: MarketModel, point: int | None) -> dict[str, pd.DataFrame]
         "point": point,
         "config": to_json(cfg.to_dict()),
         "package_version": __version__,
-        "mesa_version": mesa.__version__,
+        "mesa_version": metadata.version("mesa"),
         "created_at": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         # Only whole, finished runs are ever written (see ``publish``), so this is always
         # "complete"; the directory's COMPLETE marker is what readers check.
@@ -251,11 +302,9 @@ def run_tables(
             }
         )
     )
-    scols = ["step", "deal", "campaign", "buyer", "seller", "invoice", "expected", "agreed"]
-    scols += ["paid", "outcome", "gap", "disputed", "unresolved"]
-    sett = pd.DataFrame(m.settlements, columns=scols)
-    sett.insert(1, "day", sett["step"] // spd)
-    events = pd.DataFrame(
+    sett = _typed("settlements", [{**r, "day": r["step"] // spd} for r in m.settlements])
+    events = _typed(
+        "events",
         [
             {
                 "seq": i,
@@ -266,11 +315,10 @@ def run_tables(
             }
             for i, r in enumerate(m.events.records)
         ],
-        columns=["seq", "step", "day", "kind", "fields"],
     )
-    counts = pd.DataFrame(
-        sorted(m.events.counts.items()), columns=["kind", "n"], dtype=object
-    ).astype({"n": "int64"})
+    counts = _typed(
+        "event_counts", [{"kind": k, "n": n} for k, n in sorted(m.events.counts.items())]
+    )
     steps = m.datacollector.get_model_vars_dataframe().reset_index(names="step")
     ledger, blobs = _ledger_frames(m)
     frames = {
@@ -319,22 +367,57 @@ def write_tables(db_path: str | Path, tables: Mapping[str, pd.DataFrame]) -> Non
 def require_complete(run_dir: str | Path) -> Path:
     """The store file of a complete output directory, or IncompleteRunError (exit code 2)."""
     d = Path(run_dir)
-    if not d.is_dir():
-        raise IncompleteRunError(f"{d}: no such output directory")
-    if not (d / COMPLETE_MARKER).is_file():
-        raise IncompleteRunError(
-            f"{d}: no {COMPLETE_MARKER} marker — the run failed, was interrupted or is still "
-            "running; its files are not a result (run it again)"
-        )
-    db = d / STORE_NAME
-    if not db.is_file():
-        raise IncompleteRunError(f"{d}: marked complete but {STORE_NAME} is missing")
-    return db
+    check_complete(d)
+    return d / STORE_NAME
+
+
+# DuckDB settings of every read of a store: the file only (no other file, no network, no
+# extension installs, settings locked so SQL cannot undo this), and one thread, so that a
+# SUM or AVG over floating-point columns adds in the table's (run) order and gives the
+# same last digit every time (with several threads the order, and so the rounding, varies).
+READ_CONFIG = {
+    "enable_external_access": False,
+    "autoinstall_known_extensions": False,
+    "autoload_known_extensions": False,
+    "threads": 1,
+    "lock_configuration": True,
+}
+
+
+def open_store(db_path: str | Path) -> duckdb.DuckDBPyConnection:
+    """A sandboxed, read-only connection to the store file ``db_path``.
+
+    A file that is not a readable DuckDB store (truncated, corrupt, another program's) is a
+    StoreError: one line, exit code 2.
+    """
+    try:
+        return duckdb.connect(str(db_path), read_only=True, config=dict(READ_CONFIG))
+    except duckdb.Error as exc:
+        text = str(exc).strip().splitlines()
+        raise StoreError(
+            f"{db_path}: the store cannot be opened ({text[0] if text else type(exc).__name__})"
+        ) from None
 
 
 def connect(run_dir: str | Path) -> duckdb.DuckDBPyConnection:
-    """Read-only connection to a complete output directory's store."""
-    return duckdb.connect(str(require_complete(run_dir)), read_only=True)
+    """Sandboxed read-only connection to a complete output directory's store."""
+    return open_store(require_complete(run_dir))
+
+
+def db_tables(db_path: str | Path) -> set[str]:
+    """Names of the tables in the store file ``db_path`` (StoreError if unreadable)."""
+    con = open_store(db_path)
+    try:
+        return {r[0] for r in con.execute("SHOW TABLES").fetchall()}
+    except duckdb.Error as exc:
+        raise StoreError(f"{db_path}: the store cannot be read ({_first_line(exc)})") from None
+    finally:
+        con.close()
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
 
 
 def query_sql(name: str) -> str:
@@ -345,11 +428,16 @@ def query_sql(name: str) -> str:
 
 
 def query(run_dir: str | Path, sql: str) -> pd.DataFrame:
-    """Run any SQL against a complete store and return the result as a DataFrame."""
+    """Run SQL against a complete store, sandboxed, and return the result as a DataFrame.
+
+    The store is opened read-only with external access disabled and the configuration
+    locked: SQL can read the store's tables and nothing else (no files, no network, no
+    extensions, no writes). Any refusal or SQL error is a one-line UsageError.
+    """
     con = connect(run_dir)
     try:
         return con.execute(sql).df()
     except duckdb.Error as exc:
-        raise UsageError(f"query failed: {exc}") from exc
+        raise UsageError(f"query failed: {_first_line(exc)}") from exc
     finally:
         con.close()

@@ -12,10 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pandas as pd
 
-from admarket.outputs.store import QUERY_NAMES, query_sql
+from admarket.outputs.store import QUERY_NAMES, open_store, query_sql
 from admarket.report.stats import CI, mean_ci, paired_diff
 
 SCENARIO_ORDER = ("A", "B", "C")
@@ -76,7 +75,7 @@ def _df(con, sql: str) -> pd.DataFrame:
 
 def load(db_path: str | Path) -> ReportData:
     """Read everything a report needs from the DuckDB store at ``db_path``."""
-    con = duckdb.connect(str(db_path), read_only=True)
+    con = open_store(db_path)
     try:
         runs = _df(con, "SELECT * FROM runs ORDER BY run_id")
         summaries = _df(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from importlib import metadata
 
 import pytest
@@ -39,3 +40,47 @@ def test_explore_fails_clearly_without_the_viz_extra(
     assert main(["explore", "--port", "9"]) == 2
     err = capsys.readouterr().err
     assert "pip install 'admarket[viz]'" in err and "explore" in err
+
+
+@pytest.fixture
+def no_exec(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
+    """Stand-ins for the server: a clean preflight, and execve recorded instead of run."""
+    calls: list[list[str]] = []
+    monkeypatch.setattr(commands, "preflight", lambda: [])
+    monkeypatch.setattr(commands.os, "execve", lambda exe, argv, env: calls.append(argv))
+    return calls
+
+
+def test_a_taken_port_is_one_line_suggesting_another_and_no_url(no_exec, capsys) -> None:
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        assert main(["explore", "--port", str(port)]) == 2
+    out, err = capsys.readouterr()
+    assert "http://" not in out and no_exec == []
+    assert len(err.strip().splitlines()) == 1
+    assert f"port {port}" in err and "already in use" in err and "--port" in err
+
+
+def test_a_free_port_prints_the_url_then_serves(no_exec, capsys) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    assert main(["explore", "--port", str(port)]) == 0
+    out, err = capsys.readouterr()
+    assert f"http://127.0.0.1:{port}/" in out and err == ""
+    assert no_exec and no_exec[0][no_exec[0].index("--port") + 1] == str(port)
+
+
+def test_serving_beyond_loopback_warns_there_is_no_authentication(no_exec, capsys) -> None:
+    assert commands.is_loopback("127.0.0.1") and commands.is_loopback("localhost")
+    assert not commands.is_loopback("0.0.0.0")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    main(["explore", "--host", "0.0.0.0", "--port", str(port)])
+    err = capsys.readouterr().err
+    assert "no authentication" in err and "0.0.0.0" in err
+    assert main(["explore", "--host", "no-such-host.invalid", "--port", str(port)]) == 2
+    assert "--host" in capsys.readouterr().err

@@ -1,0 +1,99 @@
+"""How much memory a market will need, checked before anything is allocated.
+
+Every parameter is bounded on its own (:mod:`.params`), but their product is not: 20,000
+buyers × 1,000 campaigns each × 10,000 sellers is within every bound and needs terabytes.
+:func:`estimate_bytes` is an estimate of one run's peak memory, from the arrays that grow
+with the market — (campaign × product) eligibility and accounting, (product × hour)
+supply, and the per-campaign-day transactions, books, claims and events — calibrated on
+measured peaks of A (the largest) from 40 × 30 to 500 × 200 markets: the estimate is 1.1–1.5×
+the measured peak (``tests/test_inputs.py`` checks it stays above). :func:`check_memory`
+refuses a job whose estimate exceeds the memory this machine has available, naming both.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from pathlib import Path
+
+from admarket.config.market_config import MarketConfig
+from admarket.errors import ConfigError
+
+BASE_BYTES = 150 * 2**20  # interpreter, numpy, pandas, Mesa
+PAIR_BYTES = 150  # per (campaign, product): eligibility, coverage, accounting, clearing
+SUPPLY_BYTES = 16  # per (product, step): hourly avails and their expectation
+# per campaign and day: transactions (A clears ~100 (campaign, product, hour) rows per
+# campaign-day), books, claims, events and metrics
+CAMPAIGN_DAY_BYTES = 16 * 1024
+PRODUCTS_PER_SELLER = 3  # every seller sells display plus one or two other channels
+
+
+def estimate_bytes(cfg: MarketConfig) -> int:
+    """Estimated peak memory of one run of ``cfg`` (any scenario), in bytes."""
+    products = cfg.n_sellers * PRODUCTS_PER_SELLER
+    return (
+        BASE_BYTES
+        + PAIR_BYTES * cfg.n_campaigns * products
+        + SUPPLY_BYTES * products * cfg.steps
+        + CAMPAIGN_DAY_BYTES * cfg.n_campaigns * cfg.days
+    )
+
+
+def _cgroup_limit() -> int | None:
+    """Memory left under this process's cgroup (v2) limit, if there is one."""
+    try:
+        rel = Path("/proc/self/cgroup").read_text().strip().split("::", 1)[1]
+        base = Path("/sys/fs/cgroup") / rel.lstrip("/")
+        limit = (base / "memory.max").read_text().strip()
+        if limit == "max":
+            return None
+        return int(limit) - int((base / "memory.current").read_text().strip())
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def available_bytes() -> int | None:
+    """Memory this machine can give a new job now (MemAvailable, within any cgroup limit);
+    None where it cannot be read."""
+    found: list[int] = []
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                found.append(int(line.split()[1]) * 1024)
+    except (OSError, ValueError, IndexError):
+        pass
+    if not found:
+        with contextlib.suppress(ValueError, OSError, AttributeError):
+            found.append(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES"))
+    cg = _cgroup_limit()
+    if cg is not None:
+        found.append(cg)
+    return min(found) if found else None
+
+
+def human_bytes(n: float) -> str:
+    """``1536`` → ``"1.5 KiB"``; binary units up to PiB."""
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(n) < 1024:
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} PiB"
+
+
+def check_memory(cfg: MarketConfig, concurrent: int = 1, limit: int | None = None) -> int:
+    """Refuse (ConfigError) a job of ``concurrent`` simultaneous runs of ``cfg`` whose
+    estimated memory exceeds ``limit`` (default: the memory available now); returns the
+    estimate in bytes."""
+    need = estimate_bytes(cfg) * max(1, concurrent)
+    limit = available_bytes() if limit is None else limit
+    if limit is not None and need > limit:
+        runs = f" for {concurrent} runs at once" if concurrent > 1 else ""
+        raise ConfigError(
+            "market size",
+            f"{cfg.n_buyers} buyers × {cfg.campaigns_per_buyer} campaigns, "
+            f"{cfg.n_sellers} sellers, {cfg.days} days",
+            f"needs about {human_bytes(need)}{runs} by admarket's estimate, more than the "
+            f"{human_bytes(limit)} of memory available; use a smaller market, fewer days"
+            + (" or fewer --processes" if concurrent > 1 else ""),
+        )
+    return need

@@ -1,0 +1,215 @@
+"""The COMPLETE marker of a result folder: what admarket wrote there, and nothing else.
+
+A result folder is complete exactly when its ``COMPLETE`` file exists and parses; that file
+is written last, after every other file is on disk, and lists every file of the result with
+its size (the *manifest*). The manifest is what lets admarket tell its own files from a
+user's: a folder is replaced only when every file in it is listed, and a reader checks that
+every listed file is still there with its size.
+
+Results written before manifests existed (their COMPLETE has no ``files``) are recognised by
+their fixed top-level names (and the ``.tmp-*`` build folders that version kept inside).
+
+The checks of an output path (:func:`check_target`, :func:`check_not_inside`) live here
+too: they are light, so the CLI runs them before it loads the model.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from admarket.errors import IncompleteRunError, UsageError
+
+COMPLETE_MARKER = "COMPLETE"
+STORE_NAME = "admarket.duckdb"
+RESULT_FORMAT = "admarket-result"
+MANIFEST_VERSION = 1
+# Top-level names of a result written before manifests (admarket 0.x without ``files``).
+LEGACY_NAMES = frozenset(
+    {
+        COMPLETE_MARKER,
+        STORE_NAME,
+        "logs",
+        "charts",
+        "report.md",
+        "report.html",
+        "report.json",
+        "sweep.csv",
+        "sweep.md",
+        "break_even.csv",
+    }
+)
+
+
+def listing(folder: Path) -> dict[str, int]:
+    """Every regular file under ``folder`` (relative POSIX path → size), marker excluded.
+
+    Symbolic links are listed as files (never followed): admarket never creates one.
+    """
+    out: dict[str, int] = {}
+    for root, dirs, files in os.walk(folder, followlinks=False):
+        base = Path(root)
+        for name in files + [d for d in dirs if (base / d).is_symlink()]:
+            rel = (base / name).relative_to(folder).as_posix()
+            if rel != COMPLETE_MARKER:
+                out[rel] = (base / name).lstat().st_size
+    return dict(sorted(out.items()))
+
+
+def manifest_text(folder: Path, meta: Mapping[str, Any]) -> str:
+    """The COMPLETE marker's JSON for ``folder`` as it is now: ``meta`` plus its files."""
+    body = {
+        **meta,
+        "format": RESULT_FORMAT,
+        "manifest_version": MANIFEST_VERSION,
+        "files": listing(folder),
+    }
+    return json.dumps(body, sort_keys=True, indent=1) + "\n"
+
+
+def read_manifest(folder: Path) -> dict[str, Any] | None:
+    """The parsed COMPLETE marker of ``folder``; None if absent or not admarket's."""
+    try:
+        data = json.loads((folder / COMPLETE_MARKER).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    if not isinstance(data, dict):
+        return None
+    if data.get("format") == RESULT_FORMAT and isinstance(data.get("files"), dict):
+        return data
+    if "files" not in data and "kind" in data and data.get("store") == STORE_NAME:
+        return data  # written before manifests
+    return None
+
+
+def foreign_entries(folder: Path) -> list[str]:
+    """Paths under ``folder`` that admarket did not write (empty for a pure result).
+
+    Without a valid COMPLETE marker every entry counts as foreign: admarket never leaves a
+    partial result in a folder it publishes to, so anything there is someone else's.
+    """
+    if not folder.is_dir():
+        return []
+    top = sorted(p.name for p in folder.iterdir())
+    if not top:
+        return []
+    manifest = read_manifest(folder)
+    if manifest is None:
+        return top
+    if "files" not in manifest:  # legacy result: judged by its top-level names
+        return [
+            n
+            for n in top
+            if (n not in LEGACY_NAMES and not n.startswith(".tmp-")) or (folder / n).is_symlink()
+        ]
+    files = set(manifest["files"])
+    owned_dirs = {p.as_posix() for f in files for p in Path(f).parents} - {"."}
+    foreign = [f for f in listing(folder) if f not in files]
+    for root, dirs, _ in os.walk(folder):
+        for d in dirs:
+            rel = (Path(root) / d).relative_to(folder).as_posix()
+            if rel not in owned_dirs and not any(f.startswith(rel + "/") for f in foreign):
+                foreign.append(rel + "/")
+    return sorted(foreign)
+
+
+def check_complete(folder: Path, rebuilt: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The manifest of a complete result folder, or IncompleteRunError saying what is wrong.
+
+    Listed files whose path starts with one of ``rebuilt`` may be missing or changed (the
+    report, when ``admarket report`` is about to write it anew).
+    """
+    if not folder.is_dir():
+        raise IncompleteRunError(f"{folder}: no such output directory")
+    if not (folder / COMPLETE_MARKER).is_file():
+        raise IncompleteRunError(
+            f"{folder}: no {COMPLETE_MARKER} marker — the run failed, was interrupted or is "
+            "still running, or the folder is not an admarket result; its files are not a "
+            "result (run it again)"
+        )
+    manifest = read_manifest(folder)
+    if manifest is None:
+        raise IncompleteRunError(
+            f"{folder}: its {COMPLETE_MARKER} marker is not admarket's (unreadable or edited); "
+            "the folder is not a result"
+        )
+    for rel, size in manifest.get("files", {STORE_NAME: None}).items():
+        if rebuilt and rel.startswith(rebuilt):
+            continue
+        p = folder / rel
+        if not p.is_file():
+            raise IncompleteRunError(f"{folder}: marked complete but {rel} is missing")
+        if size is not None and p.stat().st_size != size:
+            raise IncompleteRunError(
+                f"{folder}: {rel} has changed since the result was written "
+                f"({p.stat().st_size} bytes, the marker says {size}); run it again"
+            )
+    return manifest
+
+
+# --- may admarket put a result there? -------------------------------------------------------------
+def resolve_out(out: str | os.PathLike) -> Path:
+    """The absolute, symlink-free path of an output folder; refuses an empty name or ``/``."""
+    if not str(out).strip():
+        raise UsageError(
+            "the output folder name is empty (an unset shell variable?); give --out DIR"
+        )
+    path = Path(os.path.realpath(os.path.expanduser(str(out))))
+    if path.parent == path:
+        raise UsageError(f"{out}: the filesystem root cannot be an output folder")
+    return path
+
+
+def show_entries(entries: list[str], n: int = 3) -> str:
+    """The first ``n`` entries, comma-separated, and how many more."""
+    more = f" and {len(entries) - n} more" if len(entries) > n else ""
+    return ", ".join(entries[:n]) + more
+
+
+def check_target(out: str | os.PathLike) -> Path:
+    """Refuse an output folder admarket may not (re)place; returns its resolved path.
+
+    Allowed: a folder that does not exist yet, an empty folder, or a complete admarket
+    result holding only the files it lists. Refused (UsageError): a file, a non-empty
+    folder that is not an admarket result, a result a user added files to, and a folder
+    inside another result (publishing it would add files the outer result does not list).
+    """
+    dest = resolve_out(out)
+    if dest.exists() and not dest.is_dir():
+        raise UsageError(f"{out}: exists and is not a directory")
+    for parent in dest.parents:
+        if read_manifest(parent) is not None:
+            raise UsageError(
+                f"{out}: inside the admarket result {parent}; choose a folder outside it"
+            )
+    foreign = foreign_entries(dest)
+    if foreign and read_manifest(dest) is None:
+        hint = (
+            " (an unfinished result of an older admarket? then remove it yourself)"
+            if (dest / STORE_NAME).exists()
+            else ""
+        )
+        raise UsageError(
+            f"{out}: not empty and not an admarket result (holds {show_entries(foreign)}); "
+            f"admarket replaces its output folder as a whole, so give a new or empty folder" + hint
+        )
+    if foreign:
+        raise UsageError(
+            f"{out}: an admarket result that also holds files admarket did not write "
+            f"({show_entries(foreign)}); move them out, or give another folder"
+        )
+    return dest
+
+
+def check_not_inside(path: str | os.PathLike, out: str | os.PathLike, option: str) -> None:
+    """Refuse an output (``--ledger-out``, ``--checkpoint-dir``) inside the output folder,
+    which is replaced as a whole when the result is published."""
+    p, dest = Path(os.path.realpath(path)), resolve_out(out)
+    if p == dest or dest in p.parents:
+        raise UsageError(
+            f"{option} {path}: inside the output folder {out}, which is replaced as a whole "
+            "when the result is published; put it outside"
+        )

@@ -1,0 +1,183 @@
+"""Inputs bounded up front: every example of garbage from the fault-injection run is one
+line, exit code 2, nothing written; the market's memory is estimated before allocating;
+flags that cannot apply are refused; a corrupt store is one line for report and query."""
+
+from __future__ import annotations
+
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from admarket.cli import main
+from admarket.config import FIELDS, PARAMS, build_config
+from admarket.config.params import field_kind
+from admarket.config.sizing import check_memory, estimate_bytes
+from admarket.errors import ConfigError
+from admarket.model import MarketModel
+from admarket.model.checkpoint import checkpoint_name, save_checkpoint
+from admarket.outputs import publish as pub
+
+TINY = ["--days", "1", "--buyers", "1", "--sellers", "1", "--no-progress"]
+
+
+def _refused(argv: list[str], tmp_path: Path, capsys, fragment: str) -> str:
+    """Run ``argv`` in ``tmp_path``: exit 2, one line containing ``fragment``, nothing new."""
+    before = sorted(p.name for p in tmp_path.iterdir())
+    try:
+        code = main(argv)
+    except SystemExit as exc:  # argparse's own errors
+        code = exc.code
+    err = capsys.readouterr().err.strip()
+    assert code == 2, (argv, err)
+    assert len(err.splitlines()) == 1, err
+    assert fragment in err, (fragment, err)
+    assert sorted(p.name for p in tmp_path.iterdir()) == before, argv
+    return err
+
+
+@pytest.fixture
+def here(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+@pytest.mark.parametrize(
+    ("extra", "fragment"),
+    [
+        (["--set", "max_cpm_markup_max=1e308"], "max_cpm_markup_max"),
+        (["--set", "campaign_budgets=1e17"], "campaign_budgets"),
+        (["--set", "campaign_budgets=1e308"], "campaign_budgets"),
+        (["--set", "decay_rate=inf"], "decay_rate"),
+        (["--set", "exchange_fee=nan"], "exchange_fee"),
+        (["--set", "sui_price_usd=0"], "sui_price_usd"),
+        (["--set", "daily_avails_max=1e19"], "daily_avails_max"),
+        (["--set", "lot_size=99999999999999999999999"], "lot_size"),
+        (["--buyers", "1000000000"], "n_buyers"),
+        (["--days", "100000"], "days"),
+        (["--preset", ""], "invalid preset = ''"),
+        (["--scenarios", ""], "scenarios"),
+    ],
+)
+def test_garbage_values_are_refused_before_anything_runs(extra, fragment, here, capsys):
+    _refused(["run", *TINY, "--out", str(here / "out"), *extra], here, capsys, fragment)
+
+
+def test_every_numeric_parameter_has_finite_bounds():
+    for name, info in PARAMS.items():
+        if field_kind(FIELDS[name]) == "bool":
+            continue
+        assert info.lo is not None and info.hi is not None, name
+        assert math.isfinite(info.lo) and math.isfinite(info.hi), name
+
+
+def test_the_largest_market_within_bounds_cannot_overflow_int64_cents():
+    lim = {n: PARAMS[n].hi for n in PARAMS}
+    campaigns = lim["n_buyers"] * lim["campaigns_per_buyer"]
+    assert campaigns * lim["campaign_budgets"] * 100 < 2**63  # every budget spent, in cents
+    impressions = lim["n_sellers"] * lim["daily_avails_max"] * lim["days"]
+    assert impressions < 2**63
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"\x00\xff\xfe\x89PNG\r\n\x1a\n", b"\x00\x00n_buyers = 3\n", "[market]\nn_buyers = 3\n\x00"],
+)
+def test_binary_toml_is_one_line(content, here, capsys):
+    f = here / "bin.toml"
+    f.write_bytes(content if isinstance(content, bytes) else content.encode())
+    _refused(["run", *TINY, "--config", str(f), "--out", str(here / "o")], here, capsys, "TOML")
+
+
+def test_a_market_too_large_for_memory_is_refused_with_estimate_and_limit(here, capsys):
+    argv = ["run", *TINY, "--buyers", "20000", "--campaigns-per-buyer", "1000"]
+    argv += ["--sellers", "10000", "--out", str(here / "o")]
+    err = _refused(argv, here, capsys, "market size")
+    assert "TiB" in err and "by admarket's estimate" in err and "of memory available" in err
+    cfg = build_config(n_buyers=100, n_sellers=50)
+    need = estimate_bytes(cfg)
+    assert check_memory(cfg, limit=need) == need
+    with pytest.raises(ConfigError, match="for 4 runs at once"):
+        check_memory(cfg, concurrent=4, limit=need * 3)
+    assert estimate_bytes(cfg.replace(days=60)) > need > estimate_bytes(cfg.replace(n_sellers=5))
+
+
+@pytest.mark.parametrize("scenario", ["A", "C"])
+def test_the_estimate_covers_a_measured_run(scenario):
+    """A run's measured peak memory (its own process) stays under the estimate."""
+    kw = {"n_buyers": 40, "n_sellers": 30, "campaigns_per_buyer": 10, "days": 5}
+    code = (  # VmHWM: this process's peak (ru_maxrss would include the forked parent's)
+        "from admarket import MarketModel, build_config; "
+        f"MarketModel({scenario!r}, build_config(**{kw!r})).run(); "
+        "print(open('/proc/self/status').read().split('VmHWM:')[1].split()[0])"
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert r.returncode == 0, r.stderr
+    peak = int(r.stdout.split()[-1]) * 1024
+    assert peak < estimate_bytes(build_config(**kw)) < 4 * peak
+
+
+def test_flags_that_cannot_apply_are_refused(here, capsys):
+    out = str(here / "o")
+    cases = [
+        (["run", *TINY, "--checkpoint-dir", "ck"], "--checkpoint-dir applies only with"),
+        (["run", *TINY, "--checkpoint-every", "0"], "--checkpoint-every"),
+        (["run", *TINY, "--scenarios", "a", "--ledger-out", "l.jsonl"], "scenario c"),
+        (["compare", *TINY, "--seed", "3", "--seed-start", "4", "--out", out], "--seed-start"),
+        (["compare", *TINY, "--logs", "none", "--verbosity", "all", "--out", out], "--logs"),
+        (["sweep", *TINY, "--grid", "decay_rate=0.1", "--grid", "decay-rate=0.2"], "once"),
+        (["query", out, "--name", "fee_extraction", "--max-rows", "0"], "--max-rows"),
+        (["explore", "--port", "70000"], "1-65535"),
+    ]
+    for argv, fragment in cases:
+        _refused(argv, here, capsys, fragment)
+
+
+@pytest.fixture
+def checkpoint(tmp_path):
+    m = MarketModel("B", build_config(n_buyers=2, n_sellers=2, campaigns_per_buyer=2, days=3))
+    for _ in range(m.config.steps_per_day):
+        m.step()
+    return save_checkpoint(m, tmp_path / "ck" / checkpoint_name(m))
+
+
+def test_resume_refuses_flags_its_checkpoint_cannot_use(checkpoint, here, capsys):
+    _refused(["resume", str(checkpoint), "--checkpoint-every", "-1"], here, capsys, "≥ 1")
+    err = _refused(
+        ["resume", str(checkpoint), "--ledger-out", str(here / "F")], here, capsys, "scenario C"
+    )
+    assert "is scenario B" in err
+
+
+def test_ledger_out_never_overwrites_a_file_that_is_not_a_ledger(here, capsys):
+    f = here / "notes.txt"
+    f.write_text("mine")
+    _refused(["run", *TINY, "--scenarios", "c", "--ledger-out", str(f)], here, capsys, "ledger")
+    assert f.read_text() == "mine"
+
+
+def _fake_result(folder: Path, store: bytes) -> Path:
+    def build(tmp: Path) -> None:
+        (tmp / "admarket.duckdb").write_bytes(store)
+
+    pub.publish(folder, build, {"kind": "run", "runs": 1})
+    return folder
+
+
+def test_a_corrupt_store_is_one_line_for_report_and_query(here, capsys):
+    bad = _fake_result(here / "bad", os.urandom(300_000))
+    _refused(["query", str(bad), "--name", "fee_extraction"], here, capsys, "store")
+    _refused(["report", str(bad)], here, capsys, "store")
+    empty = _fake_result(here / "empty", b"")
+    _refused(["query", str(empty), "--sql", "SELECT 1"], here, capsys, "not a valid DuckDB")
+    # a real store cut short: its size no longer matches the marker
+    assert main(["run", *TINY, "--scenarios", "a", "--out", str(here / "real")]) == 0
+    capsys.readouterr()
+    db = here / "real" / "admarket.duckdb"
+    db.write_bytes(db.read_bytes()[: db.stat().st_size // 2])
+    _refused(["query", str(here / "real"), "--name", "fee_extraction"], here, capsys, "changed")
+    _refused(["report", str(here / "real")], here, capsys, "changed")
