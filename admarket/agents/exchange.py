@@ -19,7 +19,8 @@ from mesa import Agent
 from admarket.config import EXCHANGE_FEES
 from admarket.market.accounting import cents, split_fees
 from admarket.market.auction import SecondPriceAuction
-from admarket.streams import AUCTION, stream
+from admarket.market.auction_log import sample_lot_auctions
+from admarket.streams import AUCTION, AUCTION_LOG, stream
 
 CATCH_UP = 3.0  # max hourly bidding budget, as a multiple of the even pace
 
@@ -35,6 +36,7 @@ class ExchangeAgent(Agent):
         mk, cfg = model.market, model.config
         self.auction = SecondPriceAuction()
         self._tiebreak_rng = stream(cfg.seed, AUCTION)
+        self._log_rng = stream(cfg.seed, AUCTION_LOG)  # its own stream: logging changes nothing
         self.fee_rates = {name: getattr(cfg, name) for name in EXCHANGE_FEES}
         # every (campaign, product) pair that could trade: channel and audience match
         self.pair_c, self.pair_p = np.nonzero(mk.eligible)
@@ -130,6 +132,21 @@ class ExchangeAgent(Agent):
         )
         if res.winner.size == 0:
             return
+        for fields in sample_lot_auctions(
+            self._log_rng,
+            cfg.auction_log_rate,
+            lot=lot,
+            bid=self.pair_bid[idx][entry],
+            floor=mk.floor_cpm[pp],
+            campaign=pc,
+            product=pp,
+            clearing=res,
+            lot_size=cfg.lot_size,
+            fee_rates=self.fee_rates,
+            seller_of_product=mk.product_seller,
+            buyer_of_campaign=mk.campaign_buyer,
+        ):
+            m.events.emit(t, "lot_auction", **fields)
         # one row per (campaign, product) this hour: lots won and what they cost
         lot_cents = cents(res.price, np.ones(res.price.size), cfg.lot_size)
         cp = pc[res.winner] * mk.n_products + pp[res.winner]

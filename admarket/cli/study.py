@@ -18,6 +18,7 @@ from admarket.batch.grid import break_even, parse_grid, sweep
 from admarket.batch.pool import default_processes
 from admarket.cli.options import config_from_args, parse_scenarios
 from admarket.errors import UsageError
+from admarket.money import plain
 from admarket.outputs.store import query, query_sql, require_complete
 from admarket.report import write_report
 
@@ -113,5 +114,5 @@ def cmd_query(args: argparse.Namespace) -> int:
         df.to_csv(sys.stdout, index=False)
     else:
         with pd.option_context("display.max_rows", args.max_rows, "display.width", 200):
-            print(df.to_string(index=False, max_rows=args.max_rows))
+            print(df.to_string(index=False, max_rows=args.max_rows, float_format=plain))
     return 0

@@ -8,6 +8,7 @@ so a number in the report can always be traced to (and tested against) a query o
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,20 @@ from admarket.outputs.store import QUERY_NAMES, query_sql
 from admarket.report.stats import CI, mean_ci, paired_diff
 
 SCENARIO_ORDER = ("A", "B", "C")
+
+
+# What each scenario has, so no sentence describes a mechanism a scenario lacks.
+MECHANISMS: dict[str, frozenset[str]] = {
+    "A": frozenset({"exchange", "central_database"}),
+    "B": frozenset({"volatile_memory", "reconciliation"}),
+    "C": frozenset({"volatile_memory", "reconciliation", "ledger"}),
+}
+
+
+def has(scenario: str, mechanism: str) -> bool:
+    """Whether ``scenario`` has ``mechanism`` (exchange, central_database, volatile_memory,
+    reconciliation, ledger)."""
+    return mechanism in MECHANISMS.get(scenario, frozenset())
 
 
 @dataclass
@@ -74,6 +89,25 @@ def _df(con, sql: str) -> pd.DataFrame:
     return con.execute(sql).df()
 
 
+def _add_measures(con, summaries: pd.DataFrame) -> None:
+    """The glossary's measures, also for stores written before they were summary columns."""
+    s = summaries
+    if "wrong_decision_share" not in s.columns:
+        s["wrong_decision_share"] = s["decisions"].where(s["decisions"] > 0)
+        s["wrong_decision_share"] = s["hallucinated_decisions"] / s["wrong_decision_share"]
+    if "wrong_claim_share" not in s.columns:
+        s["wrong_claim_share"] = s["wrong_claims"] / s["claims"].where(s["claims"] > 0)
+    if "fill_rate" not in s.columns:  # the DataCollector's last value of each run
+        last = _df(
+            con,
+            "SELECT run_id, arg_max(fill_rate, step) AS fill_rate FROM step_metrics GROUP BY 1",
+        )
+        s["fill_rate"] = s["run_id"].map(dict(zip(last["run_id"], last["fill_rate"], strict=True)))
+    for col in ("ledger_cost_sui", "ledger_cost_wal", "ledger_cost_sui_usd", "ledger_cost_wal_usd"):
+        if col not in s.columns:
+            s[col] = math.nan
+
+
 def load(db_path: str | Path) -> ReportData:
     """Read everything a report needs from the DuckDB store at ``db_path``."""
     con = duckdb.connect(str(db_path), read_only=True)
@@ -82,22 +116,24 @@ def load(db_path: str | Path) -> ReportData:
         summaries = _df(
             con,
             """
-            SELECT s.*, c.n_campaigns, c.hit_imp, c.hit_cpm, c.overspent_n
+            SELECT s.*, c.n_campaigns, c.hit_imp, c.hit_cpm, c.overspent_n, c.hit_kpi
             FROM summaries s JOIN (
                 SELECT run_id, COUNT(*) AS n_campaigns,
                        AVG(hit_impression_goal::INT) AS hit_imp,
-                       AVG(hit_cpm_goal::INT) AS hit_cpm, AVG(overspent::INT) AS overspent_n
+                       AVG(hit_cpm_goal::INT) AS hit_cpm, AVG(overspent::INT) AS overspent_n,
+                       AVG(hit_kpi_goal::INT) AS hit_kpi
                 FROM campaigns GROUP BY run_id) c USING (run_id)
             ORDER BY run_id""",
         )
         summaries["publisher_share"] = summaries["net_to_publishers"] / summaries[
             "gross_spend"
         ].where(summaries["gross_spend"] > 0)
+        _add_measures(con, summaries)
         daily = _df(
             con,
             "SELECT scenario, seed, simulation_day, daily_goal_attainment, context_losses, "
             "agent_restart_events, state_recovery_accuracy, "
-            "hallucinated_claims / NULLIF(claims, 0) AS wrong_fact_share FROM daily_metrics "
+            "hallucinated_claims / NULLIF(claims, 0) AS wrong_claim_share FROM daily_metrics "
             "ORDER BY scenario, seed, simulation_day",
         )
         claims = _df(
