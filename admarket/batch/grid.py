@@ -142,7 +142,7 @@ def break_even(tidy: pd.DataFrame, params: list[str]) -> pd.DataFrame:
 
 def _chart(be: pd.DataFrame, params: list[str], path: Path) -> None:
     x_name, others = params[0], params[1:]
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.8))
     styles = ["-", "--", ":", "-."]
     for ax, m, title in (
         (axes[0], "net_to_publishers", "Net to publishers, scenario − A (USD)"),
@@ -170,7 +170,10 @@ def _chart(be: pd.DataFrame, params: list[str], path: Path) -> None:
         ax.axhline(0, color="black", linewidth=0.8)
         ax.set_xlabel(x_name)
         ax.set_title(title + "  (> 0: beats A)", fontsize=9)
-        ax.legend(fontsize=7)
+        # below the axes, so the legend never covers a point or an interval cap
+        ax.legend(
+            fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=2, frameon=False
+        )
     fig.suptitle("Break-even against the exchange (mean and 95% CI across seeds)", fontsize=10)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -51,7 +51,7 @@ if TYPE_CHECKING:  # pragma: no cover
 STORE_NAME = "admarket.duckdb"
 COMPLETE_MARKER = "COMPLETE"
 # Output sub-directories a publish replaces wholesale (stale files from an older run must go).
-OWNED_DIRS = ("charts", "logs")
+OWNED_DIRS = ("charts", "logs", "content")
 TABLES = (
     "runs",
     "summaries",

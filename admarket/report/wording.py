@@ -83,8 +83,8 @@ def rel(ci: CI) -> str:
 
 
 def score(ci: CI) -> str:
-    """A 0–1 score, three decimals."""
-    return ci.fmt(".3f")
+    """A 0–1 score, three decimals; its interval cannot leave [0, 1]."""
+    return ci.clipped().fmt(".3f")
 
 
 def score_diff(ci: CI) -> str:

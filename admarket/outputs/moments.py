@@ -1,0 +1,569 @@
+"""The stories of a run, each with what it cost, ready to be ranked: ``Moment`` records.
+
+A moment is one thing that happened to one subject (a deal, a campaign, an agent's memory,
+a fabricated fact, an auction) with its consequence in dollars or impressions and who bore
+it (the campaign or the publisher). Every number is read from the run's store tables
+(``store.run_tables``): settlements and transactions for what was paid against the agreed
+price, campaigns for overspend and under-delivery, the claim audit for which wrong fact a
+decision used and what the truth was. Over- and under-payments are always stated against
+the agreed price (impressions delivered × the deal's agreed CPM).
+
+Where a loss is linked to a cost (a memory loss followed by misbilling on the deal it
+forgot), the text says "afterwards", not "because": the link is the subject and the time,
+not a proof of cause.
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from admarket.money import usd
+
+_FEE_COLS = ("exchange_fee", "dsp_fee", "adtech_fee", "unknown_delta", "agent_fee")
+_FEE_COLS += ("protocol_fee", "ledger_fee")
+_CENT = 0.005
+
+
+@dataclass(frozen=True)
+class Moment:
+    """One story: its kind and subject (for de-duplication), when, what it cost and whom."""
+
+    kind: str  # deal, clearing, auction, fabrication, context_loss, restart, campaign
+    subject: str  # e.g. "deal:22", "campaign:8", "buyer-0:deal:3:price=4.2"
+    day: int  # 1-based day of the run
+    cost_usd: float  # consequence in dollars (≥ 0); 0 when none was measured
+    cost_impressions: int  # consequence in impressions (≥ 0)
+    title: str
+    body: str
+    line: str  # a one-sentence version for the "Key moments" list
+    stake: float = 0.0  # what was at stake (a deal's value, a budget): breaks ties in rank
+    covers: tuple[str, ...] = ()  # other subjects whose cost this story's cost includes
+
+    @property
+    def subjects(self) -> tuple[str, ...]:
+        """Every subject the story tells the cost of (itself and what it covers)."""
+        return (self.subject, *self.covers)
+
+    @property
+    def weight(self) -> tuple[float, int]:
+        """Ranking key: dollars first, then impressions."""
+        return (self.cost_usd, self.cost_impressions)
+
+    def markdown(self) -> str:
+        """The story as a markdown section."""
+        return f"### {self.title}\n\n{self.body}"
+
+
+def records(df: pd.DataFrame | None) -> list[dict[str, Any]]:
+    """Rows of a frame as dicts ([] for None or empty)."""
+    return [] if df is None or df.empty else df.to_dict("records")
+
+
+def events(tables: Mapping[str, pd.DataFrame]) -> list[dict[str, Any]]:
+    """The model's events with their JSON fields unpacked."""
+    return [
+        {"step": r["step"], "day": r["day"], "kind": r["kind"], **json.loads(r["fields"])}
+        for r in records(tables.get("events"))
+    ]
+
+
+def _cfg(tables: Mapping[str, pd.DataFrame]) -> dict[str, Any]:
+    return json.loads(tables["runs"]["config"].iloc[0])
+
+
+def fact_value(key: str, value: float, cfg: Mapping[str, Any]) -> str:
+    """A fact's value in words, by what the fact is (``deal:3:price`` → ``$8.63 CPM``)."""
+    attr = key.split(":")[-1]
+    entity = key.split(":")[0]
+    if attr == "price":
+        return f"{usd(value)} CPM"
+    if attr == "spent":
+        return usd(value)
+    if entity == "fill":
+        return f"a fill rate of {value:.0%}"
+    if attr in ("start", "end"):
+        return f"day {int(value) // cfg['steps_per_day'] + 1}"
+    if entity in ("avail", "hist") or attr in ("delivered", "volume", "expected"):
+        return f"{value * cfg['lot_size']:,.0f} impressions"
+    return f"{value:,.4g}"
+
+
+def _truth(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    """The claim audit joined to ground truth: every claim with its true value."""
+    dec = tables["agent_decisions"]
+    truth = tables["ground_truth"][["fact_id", "actual_value"]]
+    return dec.merge(truth, left_on="claimed_fact_id", right_on="fact_id", how="left")
+
+
+def _how(row: Mapping[str, Any]) -> str:
+    """How an agent came to hold a wrong value, from the audit row."""
+    if row["injected"]:
+        kind = str(row.get("injection_kind") or "fabricated").replace("_", " ")
+        return f"fabricated ({kind})"
+    if row["source"] == "reconstructed":
+        return "rebuilt wrongly after losing it"
+    return "held wrongly in memory"
+
+
+# --- deals (B, C) --------------------------------------------------------------------------
+def deal_moments(tables: Mapping[str, pd.DataFrame]) -> list[Moment]:
+    """One story per booked deal: terms, delivery, what was paid against the agreed price."""
+    cfg = _cfg(tables)
+    ev = events(tables)
+    tx = tables["transactions"]
+    tx = tx[tx["kind"] == "settlement"]
+    by_deal = {int(k): g for k, g in tx.groupby("deal")}
+    st = tables["settlements"]
+    st_by = {int(k): g for k, g in st.groupby("deal")} if not st.empty else {}
+    rounds = {
+        (e["buyer"], e["seller"], e["campaign"], e["product"], e["step"]): e.get("rounds")
+        for e in ev
+        if e["kind"] == "negotiation" and e.get("agreed")
+    }
+    audit = _truth(tables)
+    wrong_bill = audit[
+        audit["is_hallucination"] & audit["decision_type"].isin(["invoice", "pay_invoice"])
+    ]
+    out = []
+    for e in (e for e in ev if e["kind"] == "deal"):
+        deal = int(e["deal"])
+        g = by_deal.get(deal)
+        paid = float(g["buyer_spend"].sum()) if g is not None else 0.0
+        agreed = float(g["delivered_value"].sum()) if g is not None else 0.0
+        imps = int(g["impressions"].sum()) if g is not None else 0
+        days = int(g["day"].nunique()) if g is not None else 0
+        diff = (g["buyer_spend"] - g["delivered_value"]) if g is not None else pd.Series([])
+        over, under = float(diff.clip(lower=0).sum()), float((-diff).clip(lower=0).sum())
+        s = st_by.get(deal)
+        n_disp = int(s["outcome"].str.startswith("dispute").sum()) if s is not None else 0
+        off = float(s["unresolved"].sum()) if s is not None else 0.0
+        n_rounds = rounds.get((e["buyer"], e["seller"], e["campaign"], e["product"], e["step"]))
+        net = paid - agreed
+        if abs(net) < _CENT:
+            paid_txt = f"{usd(paid)}, exactly the agreed value"
+            cost_txt = "nothing beyond the fees"
+        else:
+            word = "more" if net > 0 else "less"
+            paid_txt = f"{usd(paid)} — {usd(abs(net))} ({abs(net) / agreed:.1%}) {word} than agreed"
+            if net > 0:
+                cost_txt = f"the campaign paid {usd(net)} beyond the agreed price"
+            else:
+                cost_txt = f"the publisher was paid {usd(-net)} less than the agreed price"
+        if over >= _CENT and under >= _CENT:
+            cost_txt += (
+                f" (on balance: {usd(over)} overpaid on some days, {usd(under)} underpaid on "
+                "others)"
+            )
+        disp = f"; {n_disp} day(s) went to dispute, {usd(off)} written off" if n_disp else ""
+        why = _billing_cause(wrong_bill, deal, cfg) if over + under >= _CENT else ""
+        fees = _fee_lines(g) if g is not None and len(g) else ["- Nothing delivered, nothing paid."]
+        day = int(e["day"]) + 1
+        body = (
+            f"**Terms**: {e['buyer']} booked {int(e['impressions']):,} impressions of product "
+            f"{e['product']} ({e['type']}) from {e['seller']} for campaign {e['campaign']}, after "
+            f"{n_rounds if n_rounds is not None else '?'} round(s) of negotiation, at "
+            f"{usd(e['price'])} CPM.\n\n"
+            f"**Delivered**: {imps:,} impressions over {days} day(s), worth {usd(agreed)} at the "
+            f"agreed price.\n\n**Paid**: {paid_txt}{disp}.\n\n**Cost**: {cost_txt}."
+            + (f"\n\n**Why**: {why}." if why else "")
+            + "\n\n**Fees**:\n"
+            + "\n".join(fees)
+        )
+        line = f"Day {day}, deal {deal} ({e['buyer']} ↔ {e['seller']}): {cost_txt}{disp}."
+        out.append(
+            Moment(
+                "deal",
+                f"deal:{deal}",
+                day,
+                over + under,
+                0,
+                f"Deal completed: deal {deal} (day {day})",
+                body,
+                line,
+                agreed,
+            )
+        )
+    return out
+
+
+def _billing_cause(wrong: pd.DataFrame, deal: int, cfg: Mapping[str, Any]) -> str:
+    keys = (f"deal:{deal}:price", f"deal:{deal}:delivered")
+    w = wrong[wrong["fact_key"].isin(keys)].sort_values("step", kind="stable")
+    if w.empty:
+        return ""
+    r = w.iloc[0]
+    verb = "invoiced" if r["decision_type"] == "invoice" else "paid"
+    return (
+        f"on day {int(r['step']) // cfg['steps_per_day'] + 1}, {r['agent_id']} {verb} using "
+        f"{fact_value(r['fact_key'], r['claimed_value'], cfg)} for `{r['fact_key']}`, a value "
+        f"it had {_how(r)}; the truth was "
+        f"{fact_value(r['fact_key'], r['actual_value'], cfg)}"
+    )
+
+
+def _fee_lines(tx: pd.DataFrame) -> list[str]:
+    paid, got = float(tx["buyer_spend"].sum()), float(tx["seller_revenue"].sum())
+    take = paid - got
+    parts = [
+        f"{c.replace('_', ' ')} {usd(float(tx[c].sum()))}" for c in _FEE_COLS if float(tx[c].sum())
+    ]
+    return [
+        f"- Buyer paid: {usd(paid)}",
+        f"- Seller received: {usd(got)}",
+        f"- Intermediaries kept: {usd(take)} ({take / paid if paid else 0:.1%})"
+        + (f": {', '.join(parts)}" if parts else ""),
+    ]
+
+
+# --- the exchange (A) ----------------------------------------------------------------------
+def clearing_moments(tables: Mapping[str, pd.DataFrame]) -> list[Moment]:
+    """One story per campaign that bought on the exchange: what it paid and who kept what."""
+    tx = tables["transactions"]
+    auc = tx[tx["kind"] == "auction"]
+    camps = {int(c["campaign_id"]): c for c in records(tables["campaigns"])}
+    out = []
+    for cid, g in auc.groupby("campaign", sort=True):
+        cid = int(cid)
+        imps = int(g["impressions"].sum())
+        paid = float(g["buyer_spend"].sum())
+        got = float(g["seller_revenue"].sum())
+        cpm = paid / imps * 1000 if imps else 0.0
+        c = camps.get(cid)
+        day = int(g["day"].min()) + 1
+        body = (
+            f"**Buyer**: buyer-{int(g['buyer'].iloc[0])} ran {_campaign_line(c)}.\n\n"
+            f"**Outcome**: won {len(g):,} campaign-hours of lot auctions on "
+            f"{g['seller'].nunique()} publisher(s): {imps:,} impressions at an average "
+            f"{usd(cpm)} CPM (second price, floors).\n\n**Cost**: of the {usd(paid)} the "
+            f"campaign paid, publishers received {usd(got)}; intermediaries kept "
+            f"{usd(paid - got)}.\n\n**Fees**:\n" + "\n".join(_fee_lines(g))
+        )
+        line = (
+            f"Campaign {cid} paid {usd(paid)} on the exchange; intermediaries kept "
+            f"{usd(paid - got)} of it."
+        )
+        out.append(
+            Moment(
+                "clearing",
+                f"campaign:{cid}:clearing",
+                day,
+                paid - got,
+                0,
+                f"Exchange clearing: campaign {cid}",
+                body,
+                line,
+                paid,
+            )
+        )
+    return out
+
+
+def auction_moments(tables: Mapping[str, pd.DataFrame]) -> list[Moment]:
+    """One story per sampled lot auction (``lot_auction`` events; see ``auction_log_rate``)."""
+    out = []
+    for i, e in enumerate(x for x in events(tables) if x["kind"] == "lot_auction"):
+        bids = e["bids"]
+        listed = ", ".join(
+            f"campaign {b['campaign']} {usd(b['bid_cpm'])}"
+            + ("" if b["admitted"] else " (below the floor)")
+            for b in bids
+        )
+        win = next(b for b in bids if b["campaign"] == e["winner_campaign"])
+        saved = win["bid_cpm"] - e["clearing_cpm"]
+        fee = sum(e["fees"].values())
+        rule = (
+            "the runner-up's bid (second price)"
+            if e["price_rule"] == "second price"
+            else "the floor, as no other admitted bid was higher"
+        )
+        day = int(e["day"]) + 1
+        hour = int(e["step"]) % 24
+        body = (
+            f"**Lot**: {e['impressions']:,} impressions of product {e['product']} (seller-"
+            f"{e['seller']}), floor {usd(e['floor_cpm'])} CPM, day {day} hour {hour:02d}.\n\n"
+            f"**Bids** ({len(bids)}): {listed}.\n\n**Winner**: campaign {e['winner_campaign']} "
+            f"(buyer-{e['winner_buyer']}) bid {usd(win['bid_cpm'])} and paid "
+            f"{usd(e['clearing_cpm'])} CPM, set by {rule}: {usd(saved)} CPM below its bid.\n\n"
+            f"**Cost**: the buyer paid {usd(e['buyer_spend'])}; the exchange kept {usd(fee)} "
+            f"({fee / e['buyer_spend'] if e['buyer_spend'] else 0:.1%}); the publisher "
+            f"received {usd(e['seller_revenue'])}."
+        )
+        line = (
+            f"Day {day}: a lot of product {e['product']} cleared at {usd(e['clearing_cpm'])} CPM "
+            f"({len(bids)} bid(s)); the exchange kept {usd(fee)}."
+        )
+        out.append(
+            Moment(
+                "auction",
+                f"auction:{i}",
+                day,
+                fee,
+                0,
+                f"Auction: product {e['product']}, day {day} {hour:02d}:00",
+                body,
+                line,
+            )
+        )
+    return out
+
+
+def _campaign_line(c: Mapping[str, Any] | None) -> str:
+    if c is None:
+        return "an unknown campaign"
+    return (
+        f"campaign {c['campaign_id']} ({c['primary_kpi']} KPI, audience "
+        f"{str(c['audience_segments']).replace(',', ', ')}, budget {usd(c['budget'])})"
+    )
+
+
+# --- campaigns -----------------------------------------------------------------------------
+def campaign_moments(tables: Mapping[str, pd.DataFrame]) -> list[Moment]:
+    """One story per campaign that overspent its budget or missed its impression goal."""
+    cfg = _cfg(tables)
+    audit = _truth(tables)
+    spend_wrong = audit[audit["is_hallucination"] & (audit["claim_type"] == "spend")]
+    out = []
+    for c in records(tables["campaigns"]):
+        cid = int(c["campaign_id"])
+        over = max(0.0, float(c["spend"]) - float(c["budget"]))
+        short = max(0, int(c["target_impressions"]) - int(c["actual_impressions"]))
+        if over < _CENT and short == 0:
+            continue
+        parts, costs = [], []
+        if over >= _CENT:
+            parts.append(
+                f"spent {usd(c['spend'])} of a {usd(c['budget'])} budget: {usd(over)} "
+                f"({over / c['budget']:.1%}) over"
+            )
+            costs.append(f"{usd(over)} spent beyond its budget")
+            w = spend_wrong[spend_wrong["fact_key"] == f"campaign:{cid}:spent"]
+            if not w.empty:
+                r = w.sort_values("step", kind="stable").iloc[0]
+                parts.append(
+                    f"on day {int(r['step']) // cfg['steps_per_day'] + 1} its buyer believed "
+                    f"it had spent {usd(r['claimed_value'])} (truly {usd(r['actual_value'])}), a "
+                    f"value it had {_how(r)}"
+                )
+        value = short * float(c["target_cpm"]) / 1000
+        if short:
+            parts.append(
+                f"delivered {int(c['actual_impressions']):,} of its "
+                f"{int(c['target_impressions']):,} target impressions ({short:,} short, worth "
+                f"{usd(value)} at its target CPM)"
+            )
+            costs.append(f"{short:,} impressions short of its goal (worth {usd(value)})")
+        body = (
+            f"{_campaign_line(c)[0].upper() + _campaign_line(c)[1:]} "
+            + "; ".join(parts)
+            + f".\n\n**Cost to the campaign**: {' and '.join(costs)}."
+        )
+        line = f"Campaign {cid}: {' and '.join(costs)}."
+        out.append(
+            Moment(
+                "campaign",
+                f"campaign:{cid}",
+                int(c["end_day"]),
+                over + value,
+                short,
+                f"Campaign {cid}: {'over budget' if over >= _CENT else 'short of its goal'}",
+                body,
+                line,
+                float(c["budget"]),
+            )
+        )
+    return out
+
+
+# --- fabricated facts ----------------------------------------------------------------------
+def fabrication_moments(tables: Mapping[str, pd.DataFrame]) -> list[Moment]:
+    """One story per distinct fabricated value (agent, fact, value), however often it was used,
+    with what the decisions that used it cost."""
+    cfg = _cfg(tables)
+    audit = _truth(tables)
+    inj = audit[audit["injected"]].sort_values(["step", "claim_id"], kind="stable")
+    st = tables["settlements"]
+    misbill = {}
+    if not st.empty:
+        for r in st[["deal", "step", "paid", "agreed", "unresolved"]].itertuples(index=False):
+            misbill[(int(r.deal), int(r.step))] = (
+                float(r.paid) - float(r.agreed),
+                float(r.unresolved),
+            )
+    out = []
+    groups = inj.groupby(["agent_id", "fact_key", "claimed_value"], sort=False)
+    for (agent, key, claimed), g in groups:
+        r = g.iloc[0]
+        caught = bool(g["caught_in_run"].all())
+        day = int(r["step"]) // cfg["steps_per_day"] + 1
+        uses = len(g)
+        cost, imps = 0.0, 0
+        parts = key.split(":")
+        if not caught and parts[0] == "deal" and parts[-1] in ("price", "delivered"):
+            for st_ in sorted({int(x) for x in g["step"]}):
+                gap = misbill.get((int(parts[1]), st_))
+                if gap is not None:
+                    cost += abs(gap[0])
+        elif not caught and parts[-1] == "spent":
+            cost = abs(float(claimed) - float(r["actual_value"]))
+        elif not caught and (parts[0] == "avail" or parts[-1] in ("volume", "delivered")):
+            imps = int(abs(float(claimed) - float(r["actual_value"])) * cfg["lot_size"])
+        if caught:
+            impact = "caught before use by a check against the ledger; the true value was used"
+            cost_txt = "none: it was stopped before any decision used it"
+        elif cost >= _CENT and parts[-1] == "spent":
+            impact = f"the buyer misjudged its campaign's spend by {usd(cost)}"
+            cost_txt = f"a {usd(cost)} error in the budget the buyer was pacing against"
+        elif cost >= _CENT:
+            impact = (
+                f"the bills of the deal-days it was used on were {usd(cost)} away from the "
+                "agreed price"
+            )
+            cost_txt = f"{usd(cost)} misbilled against the agreed price"
+        elif imps:
+            impact = f"the decision misjudged available inventory by {imps:,} impressions"
+            cost_txt = f"{imps:,} impressions of inventory misjudged"
+        else:
+            impact = "no direct cost measured (it shaped a ranking or a plan)"
+            cost_txt = "none measured directly"
+        who = agent.split("-")[0]
+        body = (
+            f"**What it claimed**: `{key}` = {fact_value(key, claimed, cfg)}, a value it had "
+            f"{_how(r)}; used in {uses} decision(s) "
+            f"({', '.join(sorted(set(g['decision_type'].str.replace('_', ' '))))}).\n\n"
+            f"**Reality**: {fact_value(key, r['actual_value'], cfg)} (ground truth, checked "
+            f"after the fact).\n\n**Impact**: {impact}.\n\n**Cost**: {cost_txt}."
+        )
+        line = f"Day {day}, {agent} ({who}) fabricated `{key}`: {cost_txt}."
+        covers = (
+            (f"{parts[0]}:{parts[1]}",)
+            if cost >= _CENT and parts[0] in ("deal", "campaign")
+            else ()
+        )
+        out.append(
+            Moment(
+                "fabrication",
+                f"{agent}:{key}={claimed}",
+                day,
+                cost,
+                imps,
+                f"Fabricated fact: {agent} ({who}), day {day}",
+                body,
+                line,
+                0.0,
+                covers,
+            )
+        )
+    return out
+
+
+# --- context rot ---------------------------------------------------------------------------
+def rot_moments(tables: Mapping[str, pd.DataFrame]) -> list[Moment]:
+    """One story per memory loss (decay, pressure) or restart, with what followed on the
+    deals and campaigns whose facts were lost."""
+    cfg = _cfg(tables)
+    spd = cfg["steps_per_day"]
+    audit = _truth(tables)
+    rec = audit[audit["recovered"]].sort_values("step", kind="stable")
+    recoveries: dict[tuple[str, str], list[tuple[int, bool]]] = {}
+    for r in rec[["agent_id", "fact_key", "step", "recovered_ok"]].itertuples(index=False):
+        recoveries.setdefault((r.agent_id, r.fact_key), []).append(
+            (int(r.step), bool(r.recovered_ok))
+        )
+    st = tables["settlements"]
+    st_deal = {int(k): g for k, g in st.groupby("deal")} if not st.empty else {}
+    over = {
+        int(c["campaign_id"]): max(0.0, float(c["spend"]) - float(c["budget"]))
+        for c in records(tables["campaigns"])
+    }
+    told: set[str] = set()  # each deal or campaign's cost is told once, with its first loss
+    out = []
+    for e in (x for x in events(tables) if x["kind"] in ("context_loss", "restart")):
+        day, step = int(e["day"]) + 1, int(e["step"])
+        if e["kind"] == "restart":
+            n = int(e.get("facts_lost", 0))
+            wrong = rec[(rec["agent_id"] == e["agent"]) & (rec["step"] >= step)]
+            wrong = wrong[(wrong["step"] < step + 3 * spd) & ~wrong["recovered_ok"]]
+            body = (
+                f"**Lost context**: its whole volatile memory ({n:,} facts).\n\n**Afterwards**: "
+                f"in the next three days it rebuilt {len(wrong):,} fact(s) wrongly."
+            )
+            out.append(
+                Moment(
+                    "restart",
+                    f"restart:{e['agent']}:{step}",
+                    day,
+                    0.0,
+                    0,
+                    f"Context rot: {e['agent']} restarted on day {day}",
+                    body,
+                    f"Day {day}: {e['agent']} restarted and lost {n:,} facts.",
+                )
+            )
+            continue
+        keys = e.get("keys") or []
+        tried = []
+        for k in keys:
+            seq = recoveries.get((e["agent"], k), [])
+            i = bisect.bisect_left(seq, (step, False))
+            if i < len(seq):
+                tried.append((k, *seq[i]))
+        ok = sum(1 for t in tried if t[2])
+        cost, costs, covered = 0.0, [], []
+        for k, when, good in tried:
+            if good:
+                continue
+            parts = k.split(":")
+            if parts[0] == "deal" and f"deal:{parts[1]}" not in told:
+                g = st_deal.get(int(parts[1]))
+                if g is not None:
+                    after = g[g["step"] >= when]
+                    amount = float((after["paid"] - after["agreed"]).abs().sum())
+                    if amount >= _CENT:
+                        told.add(f"deal:{parts[1]}")
+                        covered.append(f"deal:{parts[1]}")
+                        cost += amount
+                        costs.append(f"deal {parts[1]} was misbilled by {usd(amount)} afterwards")
+            elif parts[0] == "campaign" and parts[-1] == "spent" and k not in told:
+                amount = over.get(int(parts[1]), 0.0)
+                if amount >= _CENT:
+                    told.add(k)
+                    covered.append(f"campaign:{parts[1]}")
+                    cost += amount
+                    costs.append(f"campaign {parts[1]} ended {usd(amount)} over budget")
+        lines = "\n".join(f"- `{k}`" for k in keys[:10])
+        if len(keys) > 10:
+            lines += f"\n- … and {len(keys) - 10} more"
+        result = (
+            f"{len(tried)} of {len(keys)} fact(s) were needed again and rebuilt, {ok} correctly"
+            if tried
+            else "none of these facts was needed again during the run"
+        )
+        cost_txt = (
+            "; ".join(costs) if costs else "no cost measured on the deals and campaigns involved"
+        )
+        body = (
+            f"**Lost context** ({e['cause']}):\n{lines}\n\n**Recovery**: {result}.\n\n"
+            f"**Cost afterwards** (on the deals and campaigns whose facts it rebuilt wrongly; "
+            f"linked by subject and time, not a proven cause): {cost_txt}."
+        )
+        out.append(
+            Moment(
+                "context_loss",
+                f"loss:{e['agent']}:{step}",
+                day,
+                cost,
+                0,
+                f"Context rot: {e['agent']} lost {len(keys)} fact(s) on day {day} ({e['cause']})",
+                body,
+                f"Day {day}, {e['agent']} forgot {len(keys)} fact(s): {cost_txt}.",
+                float(len(keys)),
+                tuple(covered),
+            )
+        )
+    return out
