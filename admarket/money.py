@@ -41,13 +41,15 @@ def usd(x: float, decimals: int = 2) -> str:
 
 
 def usd_short(x: float, _pos: object = None) -> str:
-    """A compact axis label: ``$1.5M``, ``$20k``, ``$7`` (matplotlib formatter signature)."""
+    """A compact axis label: ``$1.5M``, ``$20k``, ``$7``, ``-$100k`` (matplotlib formatter
+    signature)."""
+    sign, a = (_MINUS, -x) if x < 0 else ("", x)
     for div, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
-        if abs(x) >= div:
-            return f"${x / div:g}{suffix}"
-    if x != 0 and abs(x) < 0.01:
+        if a >= div:
+            return f"{sign}${a / div:g}{suffix}"
+    if a != 0 and a < 0.01:
         return usd(x)
-    return f"${x:g}"
+    return f"{sign}${a:g}"
 
 
 def usd_auto(x: float) -> str:

@@ -16,9 +16,11 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from matplotlib.ticker import FuncFormatter
 
 from admarket.batch.pool import Task, make_tasks, run_tasks
 from admarket.config import ConfigError, MarketConfig
+from admarket.money import usd_short
 from admarket.outputs.publish import publish
 from admarket.outputs.store import STORE_NAME, write_tables
 from admarket.report.charts import COLOURS, plt
@@ -149,10 +151,15 @@ def _chart(be: pd.DataFrame, params: list[str], path: Path) -> None:
         (axes[1], "mean_goal_attainment", "Mean goal attainment, scenario − A"),
     ):
         groups = be.groupby(["scenario", *others], sort=True) if others else be.groupby("scenario")
+        n_groups = groups.ngroups
+        xs = sorted(be[x_name].astype(float).unique())
+        span = (xs[-1] - xs[0]) if len(xs) > 1 else 1.0
+        dodge = span * 0.012
         for gi, (key, g) in enumerate(groups):
             key = key if isinstance(key, tuple) else (key,)
             g = g.sort_values(x_name)
-            x = g[x_name].astype(float)
+            # dodge the series sideways a little so their interval caps do not overlap
+            x = g[x_name].astype(float) + (gi - (n_groups - 1) / 2) * dodge
             label = key[0] + "".join(f", {p}={v}" for p, v in zip(others, key[1:], strict=True))
             ax.errorbar(
                 x,
@@ -168,6 +175,8 @@ def _chart(be: pd.DataFrame, params: list[str], path: Path) -> None:
                 label=label,
             )
         ax.axhline(0, color="black", linewidth=0.8)
+        if m == "net_to_publishers":
+            ax.yaxis.set_major_formatter(FuncFormatter(usd_short))
         ax.set_xlabel(x_name)
         ax.set_title(title + "  (> 0: beats A)", fontsize=9)
         # below the axes, so the legend never covers a point or an interval cap
