@@ -53,14 +53,16 @@ def usd_short(x: float, _pos: object = None) -> str:
 
 
 def usd_auto(x: float) -> str:
-    """Money at a precision that suits its size: whole dollars from $1,000, cents from $1,
-    two significant digits below a cent (``$0.000016``)."""
+    """Money at a precision that suits its size: whole dollars from $1,000, cents below,
+    two significant digits below a cent (``$0.000016``), and ``$0`` for nothing."""
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return "n/a"
     a = abs(x)
+    if a == 0:
+        return "$0"
     if a >= 1000:
         return usd(x, 0)
-    if a >= 0.01 or a == 0:
+    if a >= 0.01:
         return usd(x, 2)
     return usd(x)
 

@@ -54,13 +54,14 @@ def cmd_compare(args: argparse.Namespace) -> int:
     )
     took = time.perf_counter() - t0
     cols = ["gross_spend", "net_to_publishers", "take_rate", "mean_goal_attainment"]
-    cols += ["hallucination_rate", "disputes", "written_off"]
+    cols += ["wrong_decision_share", "wrong_claim_share", "disputes", "written_off"]
     means = summ.groupby("scenario")[cols].mean()
     print(
         f"{len(summ)} runs ({', '.join(scenarios)} × {len(seeds)} seeds from {seeds[0]}, "
         f"{cfg.days} days) on {procs} process(es) in {took:.1f} s; means across seeds:"
     )
     print(means.to_string(float_format=lambda x: f"{x:,.3f}"))
+    print("(names as in the store's summaries table; defined in the report's glossary)")
     print(f"report: {args.out}/report.md, {args.out}/report.html")
     return 0
 
@@ -99,8 +100,11 @@ def cmd_report(args: argparse.Namespace) -> int:
         con.close()
     if "summaries" not in tables:
         raise UsageError(f"{args.run_dir}: not a run or compare store (a sweep? see sweep.md)")
-    write_report(db, args.run_dir)
-    print(f"wrote {args.run_dir}/report.md, report.html, report.json and charts/")
+    formats = [f.strip() for f in args.format.split(",") if f.strip()]
+    write_report(db, args.run_dir, formats, content=args.content)
+    names = {"md": "report.md", "html": "report.html", "json": "report.json"}
+    written = [names[f] for f in formats] + ["charts/"] + (["content/"] if args.content else [])
+    print(f"wrote {args.run_dir}/: {', '.join(written)}")
     return 0
 
 
