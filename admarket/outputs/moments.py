@@ -112,37 +112,57 @@ def _how(row: Mapping[str, Any]) -> str:
 
 
 # --- deals (B, C) --------------------------------------------------------------------------
+def _per_deal(tables: Mapping[str, pd.DataFrame]) -> dict[int, dict[str, Any]]:
+    """Per deal, from the books: paid, agreed value, impressions, days, over- and
+    under-payment against the agreed price, fees, disputes and write-offs."""
+    tx = tables["transactions"]
+    tx = tx[tx["kind"] == "settlement"].copy()
+    tx["diff"] = tx["buyer_spend"] - tx["delivered_value"]
+    tx["over"], tx["under"] = tx["diff"].clip(lower=0), (-tx["diff"]).clip(lower=0)
+    cols = ["buyer_spend", "delivered_value", "seller_revenue", "impressions", "over", "under"]
+    agg = tx.groupby("deal")[[*cols, *_FEE_COLS]].sum()
+    agg["days"] = tx.groupby("deal")["day"].nunique()
+    out = {int(k): r for k, r in zip(agg.index, agg.to_dict("records"), strict=True)}
+    st = tables["settlements"]
+    if not st.empty:
+        st = st.assign(disp=st["outcome"].str.startswith("dispute").astype(int))
+        sagg = st.groupby("deal")[["disp", "unresolved"]].sum()
+        for k, r in zip(sagg.index, sagg.to_dict("records"), strict=True):
+            out.setdefault(int(k), {}).update(r)
+    return out
+
+
+def _first_wrong_bills(tables: Mapping[str, pd.DataFrame]) -> dict[int, dict[str, Any]]:
+    """Per deal, the first billing decision (invoice or payment) that used a wrong price or
+    delivery figure for it, with the true value."""
+    audit = _truth(tables)
+    w = audit[audit["is_hallucination"] & audit["decision_type"].isin(["invoice", "pay_invoice"])]
+    w = w[w["fact_key"].str.match(r"^deal:\d+:(price|delivered)$")]
+    w = w.sort_values(["step", "claim_id"], kind="stable")
+    w = w.assign(deal=w["fact_key"].str.split(":").str[1].astype(int))
+    first = w.groupby("deal", sort=False).head(1)
+    return {int(r["deal"]): r for r in first.to_dict("records")}
+
+
 def deal_moments(tables: Mapping[str, pd.DataFrame]) -> list[Moment]:
     """One story per booked deal: terms, delivery, what was paid against the agreed price."""
     cfg = _cfg(tables)
     ev = events(tables)
-    tx = tables["transactions"]
-    tx = tx[tx["kind"] == "settlement"]
-    by_deal = {int(k): g for k, g in tx.groupby("deal")}
-    st = tables["settlements"]
-    st_by = {int(k): g for k, g in st.groupby("deal")} if not st.empty else {}
+    books = _per_deal(tables)
+    causes = _first_wrong_bills(tables)
     rounds = {
         (e["buyer"], e["seller"], e["campaign"], e["product"], e["step"]): e.get("rounds")
         for e in ev
         if e["kind"] == "negotiation" and e.get("agreed")
     }
-    audit = _truth(tables)
-    wrong_bill = audit[
-        audit["is_hallucination"] & audit["decision_type"].isin(["invoice", "pay_invoice"])
-    ]
     out = []
     for e in (e for e in ev if e["kind"] == "deal"):
         deal = int(e["deal"])
-        g = by_deal.get(deal)
-        paid = float(g["buyer_spend"].sum()) if g is not None else 0.0
-        agreed = float(g["delivered_value"].sum()) if g is not None else 0.0
-        imps = int(g["impressions"].sum()) if g is not None else 0
-        days = int(g["day"].nunique()) if g is not None else 0
-        diff = (g["buyer_spend"] - g["delivered_value"]) if g is not None else pd.Series([])
-        over, under = float(diff.clip(lower=0).sum()), float((-diff).clip(lower=0).sum())
-        s = st_by.get(deal)
-        n_disp = int(s["outcome"].str.startswith("dispute").sum()) if s is not None else 0
-        off = float(s["unresolved"].sum()) if s is not None else 0.0
+        b = books.get(deal, {})
+        paid, agreed = float(b.get("buyer_spend", 0.0)), float(b.get("delivered_value", 0.0))
+        imps, days = int(b.get("impressions", 0)), int(b.get("days", 0) or 0)
+        over, under = float(b.get("over", 0.0)), float(b.get("under", 0.0))
+        n_disp, off = int(b.get("disp", 0) or 0), float(b.get("unresolved", 0.0) or 0.0)
         n_rounds = rounds.get((e["buyer"], e["seller"], e["campaign"], e["product"], e["step"]))
         net = paid - agreed
         if abs(net) < _CENT:
@@ -161,8 +181,9 @@ def deal_moments(tables: Mapping[str, pd.DataFrame]) -> list[Moment]:
                 "others)"
             )
         disp = f"; {n_disp} day(s) went to dispute, {usd(off)} written off" if n_disp else ""
-        why = _billing_cause(wrong_bill, deal, cfg) if over + under >= _CENT else ""
-        fees = _fee_lines(g) if g is not None and len(g) else ["- Nothing delivered, nothing paid."]
+        cause = causes.get(deal) if over + under >= _CENT else None
+        why = _billing_cause(cause, cfg) if cause is not None else ""
+        fees = _fee_lines(b) if paid else ["- Nothing delivered, nothing paid."]
         day = int(e["day"]) + 1
         body = (
             f"**Terms**: {e['buyer']} booked {int(e['impressions']):,} impressions of product "
@@ -192,12 +213,7 @@ def deal_moments(tables: Mapping[str, pd.DataFrame]) -> list[Moment]:
     return out
 
 
-def _billing_cause(wrong: pd.DataFrame, deal: int, cfg: Mapping[str, Any]) -> str:
-    keys = (f"deal:{deal}:price", f"deal:{deal}:delivered")
-    w = wrong[wrong["fact_key"].isin(keys)].sort_values("step", kind="stable")
-    if w.empty:
-        return ""
-    r = w.iloc[0]
+def _billing_cause(r: Mapping[str, Any], cfg: Mapping[str, Any]) -> str:
     verb = "invoiced" if r["decision_type"] == "invoice" else "paid"
     return (
         f"on day {int(r['step']) // cfg['steps_per_day'] + 1}, {r['agent_id']} {verb} using "
@@ -207,12 +223,15 @@ def _billing_cause(wrong: pd.DataFrame, deal: int, cfg: Mapping[str, Any]) -> st
     )
 
 
-def _fee_lines(tx: pd.DataFrame) -> list[str]:
-    paid, got = float(tx["buyer_spend"].sum()), float(tx["seller_revenue"].sum())
+def _fee_lines(tx: pd.DataFrame | Mapping[str, Any]) -> list[str]:
+    """Paid, received and kept, with each fee: from transaction rows or their sums."""
+    total = {
+        c: float(tx[c].sum()) if isinstance(tx, pd.DataFrame) else float(tx.get(c, 0.0))
+        for c in ("buyer_spend", "seller_revenue", *_FEE_COLS)
+    }
+    paid, got = total["buyer_spend"], total["seller_revenue"]
     take = paid - got
-    parts = [
-        f"{c.replace('_', ' ')} {usd(float(tx[c].sum()))}" for c in _FEE_COLS if float(tx[c].sum())
-    ]
+    parts = [f"{c.replace('_', ' ')} {usd(total[c])}" for c in _FEE_COLS if total[c]]
     return [
         f"- Buyer paid: {usd(paid)}",
         f"- Seller received: {usd(got)}",
@@ -528,7 +547,7 @@ def rot_moments(tables: Mapping[str, pd.DataFrame]) -> list[Moment]:
                         told.add(f"deal:{parts[1]}")
                         covered.append(f"deal:{parts[1]}")
                         cost += amount
-                        costs.append(f"deal {parts[1]} was misbilled by {usd(amount)} afterwards")
+                        costs.append(f"deal {parts[1]} was misbilled by {usd(amount)}")
             elif parts[0] == "campaign" and parts[-1] == "spent" and k not in told:
                 amount = over.get(int(parts[1]), 0.0)
                 if amount >= _CENT:
@@ -545,12 +564,11 @@ def rot_moments(tables: Mapping[str, pd.DataFrame]) -> list[Moment]:
             else "none of these facts was needed again during the run"
         )
         cost_txt = (
-            "; ".join(costs) if costs else "no cost measured on the deals and campaigns involved"
+            "; ".join(costs) if costs else "none measured on the deals and campaigns involved"
         )
         body = (
             f"**Lost context** ({e['cause']}):\n{lines}\n\n**Recovery**: {result}.\n\n"
-            f"**Cost afterwards** (on the deals and campaigns whose facts it rebuilt wrongly; "
-            f"linked by subject and time, not a proven cause): {cost_txt}."
+            f"**Cost afterwards**: {cost_txt}."
         )
         out.append(
             Moment(

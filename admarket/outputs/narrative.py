@@ -6,11 +6,15 @@ the model's own events (deals, negotiations, context losses, restarts, hallucina
 disputes, campaign stops) with events read off the books: each auction clearing, each
 delivery settled, each fee charged, each ledger write and each recovery of a lost fact.
 
-The narrative follows the plan's "Gap 19" format (deal completed with its fees,
-hallucination with claim vs reality and its impact, context rot with what was lost and
-whether it came back), capped by a verbosity level so a 30-day run stays readable:
-``quiet`` (no narrative), ``key`` (a few stories of each kind), ``daily`` (more stories plus
-a digest per day), ``all`` (every story).
+The narrative follows the plan's "Gap 19" format (deal completed with its fees, fabricated
+fact with claim vs reality and its impact, context rot with what was lost, whether it came
+back and what followed), built from :mod:`.moments`: every story carries its cost to the
+campaign or the publisher, stories are ranked by that cost (dollars, then impressions), and
+each subject (a deal, a campaign) is told once. It opens with the run's key moments, the
+most consequential stories across kinds. A verbosity level caps each section so a 30-day
+run stays readable: ``quiet`` (no narrative), ``key`` (the top few of each kind), ``daily``
+(more, plus a digest per day), ``all`` (every story). Scenario A's section of sampled lot
+auctions (``auction_log_rate``) tells the exchange's story transaction by transaction.
 """
 
 from __future__ import annotations
@@ -234,7 +238,10 @@ def render_narrative(tables: Mapping[str, pd.DataFrame], verbosity: str = "key")
         f"Verbosity `{verbosity}`: "
         + ("every story." if cap is None else f"at most {cap} stories of each kind.")
         + " Stories are ranked by what they cost the campaign or the publisher; each subject "
-        "appears once.",
+        "appears once. Payments are compared with the agreed price (impressions delivered × "
+        "the deal's agreed CPM). The cost after a memory loss is what followed on the deals "
+        "and campaigns whose facts were rebuilt wrongly: linked by subject and time, not a "
+        "proven cause.",
         _totals(tables),
     ]
     sections = all_moments(tables)

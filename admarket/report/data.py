@@ -49,6 +49,9 @@ class ReportData:
     settlements: pd.DataFrame  # scenario, seed, outcome, n, unresolved
     plan_queries: dict[str, pd.DataFrame] = field(default_factory=dict)
     configs: dict[str, dict[str, Any]] = field(default_factory=dict)  # scenario -> config
+    _per_seed: dict[tuple[str, str], dict[int, float]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
     @property
     def scenarios(self) -> list[str]:
@@ -63,8 +66,13 @@ class ReportData:
 
     def per_seed(self, scenario: str, column: str) -> dict[int, float]:
         """``{seed: value}`` of one summaries column for one scenario."""
-        s = self.summaries[self.summaries["scenario"] == scenario]
-        return {int(k): float(v) for k, v in zip(s["seed"], s[column], strict=True)}
+        key = (scenario, column)
+        if key not in self._per_seed:
+            s = self.summaries[self.summaries["scenario"] == scenario]
+            self._per_seed[key] = {
+                int(k): float(v) for k, v in zip(s["seed"], s[column], strict=True)
+            }
+        return dict(self._per_seed[key])
 
     def ci(self, scenario: str, column: str) -> CI:
         """Mean and 95% interval across seeds of one summaries column."""
