@@ -508,20 +508,38 @@ def rot_moments(tables: Mapping[str, pd.DataFrame]) -> list[Moment]:
             n = int(e.get("facts_lost", 0))
             wrong = rec[(rec["agent_id"] == e["agent"]) & (rec["step"] >= step)]
             wrong = wrong[(wrong["step"] < step + 3 * spd) & ~wrong["recovered_ok"]]
+            mine = (
+                st[
+                    ((st["buyer"] == e["agent"]) | (st["seller"] == e["agent"]))
+                    & (st["step"] >= step)
+                    & (st["step"] < step + 3 * spd)
+                ]
+                if not st.empty
+                else st
+            )
+            amount = float((mine["paid"] - mine["agreed"]).abs().sum()) if len(mine) else 0.0
+            cost_txt = (
+                f"its deals were misbilled by {usd(amount)} against the agreed price"
+                if amount >= _CENT
+                else "no misbilling on its deals"
+            )
             body = (
                 f"**Lost context**: its whole volatile memory ({n:,} facts).\n\n**Afterwards**: "
-                f"in the next three days it rebuilt {len(wrong):,} fact(s) wrongly."
+                f"in the next three days it rebuilt {len(wrong):,} fact(s) wrongly.\n\n"
+                f"**Cost afterwards** (next three days): {cost_txt}."
             )
             out.append(
                 Moment(
                     "restart",
                     f"restart:{e['agent']}:{step}",
                     day,
-                    0.0,
+                    amount if amount >= _CENT else 0.0,
                     0,
                     f"Context rot: {e['agent']} restarted on day {day}",
                     body,
-                    f"Day {day}: {e['agent']} restarted and lost {n:,} facts.",
+                    f"Day {day}: {e['agent']} restarted and lost {n:,} facts; in the next three "
+                    f"days {cost_txt}.",
+                    float(n),
                 )
             )
             continue

@@ -165,7 +165,7 @@ def load(db_path: str | Path) -> ReportData:
         )
         settlements = _df(
             con,
-            "SELECT scenario, seed, outcome, COUNT(*) AS n, SUM(unresolved) AS unresolved "
+            "SELECT scenario, seed, outcome, COUNT(*) AS n, SUM(unresolved::DOUBLE) AS unresolved "
             "FROM settlements GROUP BY ALL ORDER BY ALL",
         )
         plan = {name: _df(con, query_sql(name)) for name in QUERY_NAMES}

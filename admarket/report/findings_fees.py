@@ -259,7 +259,7 @@ def disputes(d: ReportData) -> Finding | None:
             vals[f"{s}_net"] = net = d.ci(s, "net_misbilling")
             part += (
                 f", {money(o, True)} paid beyond the agreed value (net shortfall to sellers "
-                f"{money(net)})"
+                f"{money_diff(net, signed=False, zero_note=False)})"
             )
         parts.append(part)
         quotes.append(f"Scenario {part}.")

@@ -54,13 +54,14 @@ class CI:
         """Whether the interval contains zero (a difference that is not significant)."""
         return self.n >= 2 and not math.isnan(self.lo) and self.lo <= 0 <= self.hi
 
-    def show(self, one: Callable[[float], str], diff: bool = False) -> str:
+    def show(self, one: Callable[[float], str], diff: bool = False, zero_note: bool = True) -> str:
         """``mean [95% CI lo, hi]`` with each number written by ``one``.
 
         A constant (the interval's ends read the same as the mean) prints the number
         alone: an interval of zero width says nothing. With ``diff``, a difference whose
         interval contains zero is marked "not significant" (one that is zero on every seed
-        reads "no difference on any seed"). A single value says "n=1, no interval".
+        reads "no difference on any seed", or just the number without ``zero_note``). A
+        single value says "n=1, no interval".
         """
         if not self.n or math.isnan(self.mean):
             return "n/a"
@@ -70,7 +71,7 @@ class CI:
         lo, hi = one(self.lo), one(self.hi)
         if lo == hi == m:
             if diff and self.lo == self.hi == 0:
-                return f"{m} (no difference on any seed)"
+                return f"{m} (no difference on any seed)" if zero_note else m
             return f"{m} (not significant)" if diff and self.spans_zero else m
         text = f"{m} [95% CI {lo}, {hi}]"
         if diff and self.spans_zero:

@@ -122,7 +122,7 @@ def money(ci: CI, nonneg: bool = False) -> str:
     return c.show(_dollars(c.mean, c.lo, c.hi))
 
 
-def money_diff(ci: CI, signed: bool = True) -> str:
+def money_diff(ci: CI, signed: bool = True, zero_note: bool = True) -> str:
     """A difference in dollars (signed), marked "not significant" if it may be 0."""
     fmt = _dollars(ci.mean, ci.lo, ci.hi)
 
@@ -130,7 +130,7 @@ def money_diff(ci: CI, signed: bool = True) -> str:
         text = fmt(x)
         return "+" + text if signed and x > 0 and text != "$0" else text
 
-    return ci.show(one, diff=True)
+    return ci.show(one, diff=True, zero_note=zero_note)
 
 
 def judged(ci: CI, text: str, more: str, less: str) -> str:

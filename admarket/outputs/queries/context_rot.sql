@@ -22,10 +22,10 @@ SELECT
     simulation_day + 1 as day_number,
     AVG(goal_attainment_score) as daily_goal_attainment_mean_of_seeds,
     SUM(context_losses) as facts_lost_all_seeds,
-    SUM(context_losses)::float / COUNT(DISTINCT seed) as facts_lost_per_seed,
+    SUM(context_losses)::DOUBLE / COUNT(DISTINCT seed) as facts_lost_per_seed,
     SUM(agent_restart_events) as restarts_all_seeds,
-    SUM(agent_restart_events)::float / COUNT(DISTINCT seed) as restarts_per_seed,
-    SUM(hallucinated_claims)::float / NULLIF(SUM(claims), 0) * 100 as wrong_claim_pct
+    SUM(agent_restart_events)::DOUBLE / COUNT(DISTINCT seed) as restarts_per_seed,
+    SUM(hallucinated_claims)::DOUBLE / NULLIF(SUM(claims), 0) * 100 as wrong_claim_pct
 FROM daily_metrics
 GROUP BY scenario, simulation_day
 ORDER BY scenario, simulation_day;
