@@ -19,8 +19,10 @@ import bisect
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from admarket.money import usd
@@ -67,14 +69,55 @@ def records(df: pd.DataFrame | None) -> list[dict[str, Any]]:
 
 def events(tables: Mapping[str, pd.DataFrame]) -> list[dict[str, Any]]:
     """The model's events with their JSON fields unpacked."""
+    if isinstance(tables, RunView):
+        return tables.events
     return [
         {"step": r["step"], "day": r["day"], "kind": r["kind"], **json.loads(r["fields"])}
         for r in records(tables.get("events"))
     ]
 
 
+class RunView(Mapping):
+    """A run's tables plus what every kind of story reads from them (its config, unpacked
+    events, the claim audit joined to ground truth), each worked out once."""
+
+    def __init__(self, tables: Mapping[str, pd.DataFrame]):
+        self._tables = tables
+
+    def __getitem__(self, name: str) -> pd.DataFrame:
+        return self._tables[name]
+
+    def __iter__(self):
+        return iter(self._tables)
+
+    def __len__(self) -> int:
+        return len(self._tables)
+
+    @cached_property
+    def cfg(self) -> dict[str, Any]:
+        """The run's config."""
+        return json.loads(self._tables["runs"]["config"].iloc[0])
+
+    @cached_property
+    def events(self) -> list[dict[str, Any]]:
+        """The model's events, unpacked."""
+        return events(self._tables)
+
+    @cached_property
+    def audit(self) -> pd.DataFrame:
+        """The claim audit joined to ground truth: every claim with its true value."""
+        dec = self._tables["agent_decisions"]
+        truth = self._tables["ground_truth"][["fact_id", "actual_value"]]
+        return dec.merge(truth, left_on="claimed_fact_id", right_on="fact_id", how="left")
+
+
+def view(tables: Mapping[str, pd.DataFrame]) -> RunView:
+    """``tables`` as a :class:`RunView` (itself if it already is one)."""
+    return tables if isinstance(tables, RunView) else RunView(tables)
+
+
 def _cfg(tables: Mapping[str, pd.DataFrame]) -> dict[str, Any]:
-    return json.loads(tables["runs"]["config"].iloc[0])
+    return view(tables).cfg
 
 
 def fact_value(key: str, value: float, cfg: Mapping[str, Any]) -> str:
@@ -95,10 +138,8 @@ def fact_value(key: str, value: float, cfg: Mapping[str, Any]) -> str:
 
 
 def _truth(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
-    """The claim audit joined to ground truth: every claim with its true value."""
-    dec = tables["agent_decisions"]
-    truth = tables["ground_truth"][["fact_id", "actual_value"]]
-    return dec.merge(truth, left_on="claimed_fact_id", right_on="fact_id", how="left")
+    """The claim audit joined to ground truth (worked out once per :class:`RunView`)."""
+    return view(tables).audit
 
 
 def _how(row: Mapping[str, Any]) -> str:
@@ -415,16 +456,34 @@ def fabrication_moments(tables: Mapping[str, pd.DataFrame]) -> list[Moment]:
                 float(r.unresolved),
             )
     out = []
-    groups = inj.groupby(["agent_id", "fact_key", "claimed_value"], sort=False)
-    for (agent, key, claimed), g in groups:
-        r = g.iloc[0]
-        caught = bool(g["caught_in_run"].all())
+    # one pass over the fabricated claims: each distinct (agent, fact, value) with its first
+    # row, how often it was used, in which decisions and steps, and whether always caught
+    uses_of: dict[tuple, dict[str, Any]] = {}
+    for r in inj.to_dict("records"):
+        k = (r["agent_id"], r["fact_key"], r["claimed_value"])
+        u = uses_of.get(k)
+        if u is None:
+            uses_of[k] = {
+                "first": r,
+                "n": 1,
+                "caught": bool(r["caught_in_run"]),
+                "steps": {int(r["step"])},
+                "decisions": {r["decision_type"]},
+            }
+        else:
+            u["n"] += 1
+            u["caught"] &= bool(r["caught_in_run"])
+            u["steps"].add(int(r["step"]))
+            u["decisions"].add(r["decision_type"])
+    for (agent, key, claimed), u in uses_of.items():
+        r = u["first"]
+        caught = u["caught"]
         day = int(r["step"]) // cfg["steps_per_day"] + 1
-        uses = len(g)
+        uses = u["n"]
         cost, imps = 0.0, 0
         parts = key.split(":")
         if not caught and parts[0] == "deal" and parts[-1] in ("price", "delivered"):
-            for st_ in sorted({int(x) for x in g["step"]}):
+            for st_ in sorted(u["steps"]):
                 gap = misbill.get((int(parts[1]), st_))
                 if gap is not None:
                     cost += abs(gap[0])
@@ -454,7 +513,7 @@ def fabrication_moments(tables: Mapping[str, pd.DataFrame]) -> list[Moment]:
         body = (
             f"**What it claimed**: `{key}` = {fact_value(key, claimed, cfg)}, a value it had "
             f"{_how(r)}; used in {uses} decision(s) "
-            f"({', '.join(sorted(set(g['decision_type'].str.replace('_', ' '))))}).\n\n"
+            f"({', '.join(sorted(x.replace('_', ' ') for x in u['decisions']))}).\n\n"
             f"**Reality**: {fact_value(key, r['actual_value'], cfg)} (ground truth, checked "
             f"after the fact).\n\n**Impact**: {impact}.\n\n**Cost**: {cost_txt}."
         )
@@ -495,7 +554,16 @@ def rot_moments(tables: Mapping[str, pd.DataFrame]) -> list[Moment]:
             (int(r.step), bool(r.recovered_ok))
         )
     st = tables["settlements"]
-    st_deal = {int(k): g for k, g in st.groupby("deal")} if not st.empty else {}
+    # per deal: settlement steps and the misbilling (|paid − agreed|) from each step onward
+    after_of: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    if not st.empty:
+        srt = st.sort_values(["deal", "step"], kind="stable")
+        gaps = (srt["paid"] - srt["agreed"]).abs().to_numpy(float)
+        deals, steps = srt["deal"].to_numpy(), srt["step"].to_numpy()
+        bounds = np.flatnonzero(np.diff(deals)) + 1
+        for lo, hi in zip(np.r_[0, bounds], np.r_[bounds, len(deals)], strict=True):
+            suffix = np.cumsum(gaps[lo:hi][::-1])[::-1]
+            after_of[int(deals[lo])] = (steps[lo:hi], np.r_[suffix, 0.0])
     over = {
         int(c["campaign_id"]): max(0.0, float(c["spend"]) - float(c["budget"]))
         for c in records(tables["campaigns"])
@@ -557,10 +625,9 @@ def rot_moments(tables: Mapping[str, pd.DataFrame]) -> list[Moment]:
                 continue
             parts = k.split(":")
             if parts[0] == "deal" and f"deal:{parts[1]}" not in told:
-                g = st_deal.get(int(parts[1]))
-                if g is not None:
-                    after = g[g["step"] >= when]
-                    amount = float((after["paid"] - after["agreed"]).abs().sum())
+                found = after_of.get(int(parts[1]))
+                if found is not None:
+                    amount = float(found[1][np.searchsorted(found[0], when, "left")])
                     if amount >= _CENT:
                         told.add(f"deal:{parts[1]}")
                         covered.append(f"deal:{parts[1]}")

@@ -40,6 +40,7 @@ from admarket.outputs.moments import (
     fabrication_moments,
     records,
     rot_moments,
+    view,
 )
 from admarket.outputs.store import to_json
 
@@ -146,6 +147,7 @@ def rank(moments: list[Moment], cap: int | None = None) -> list[Moment]:
 
 def all_moments(tables: Mapping[str, pd.DataFrame]) -> dict[str, list[Moment]]:
     """Every story of a run, by section title, each list ranked by consequence."""
+    tables = view(tables)  # config, events and the claim audit worked out once
     scen = str(tables["runs"]["scenario"].iloc[0])
     if scen == "A":
         sections = {
