@@ -110,7 +110,9 @@ def test_a_logs_sampled_auctions_without_changing_anything_else():
     assert len(stored) == len(logged)
     assert json.loads(stored["fields"].iloc[0])["bids"]
     auctions = all_moments(tl)["Auctions (a sample)"]
-    assert len(auctions) == len(logged) and "**Bids**" in auctions[0].body
+    assert len(auctions) == len({e["product"] for e in logged}) and "**Bids**" in auctions[0].body
+    n_bids = [int(re.search(r"\*\*Bids\*\* \((\d+)\)", m.body).group(1)) for m in auctions]
+    assert n_bids == sorted(n_bids, reverse=True)  # most contested first
 
 
 def test_auction_log_rate_is_a_bounded_parameter():

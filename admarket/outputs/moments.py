@@ -325,9 +325,20 @@ def clearing_moments(tables: Mapping[str, pd.DataFrame]) -> list[Moment]:
 
 
 def auction_moments(tables: Mapping[str, pd.DataFrame]) -> list[Moment]:
-    """One story per sampled lot auction (``lot_auction`` events; see ``auction_log_rate``)."""
+    """Stories of the sampled lot auctions (``lot_auction`` events; see ``auction_log_rate``):
+    one per product — its most contested sampled auction (most bids, then the largest fee) —
+    most contested first, so the section shows how prices form rather than one product's
+    lots over and over."""
+    logged = [x for x in events(tables) if x["kind"] == "lot_auction"]
+    logged.sort(key=lambda e: (-len(e["bids"]), -sum(e["fees"].values()), e["step"]))
+    seen: set[int] = set()
+    picked = []
+    for e in logged:
+        if e["product"] not in seen:
+            seen.add(e["product"])
+            picked.append(e)
     out = []
-    for i, e in enumerate(x for x in events(tables) if x["kind"] == "lot_auction"):
+    for e in picked:
         bids = e["bids"]
         listed = ", ".join(
             f"campaign {b['campaign']} {usd(b['bid_cpm'])}"
@@ -335,7 +346,7 @@ def auction_moments(tables: Mapping[str, pd.DataFrame]) -> list[Moment]:
             for b in bids
         )
         win = next(b for b in bids if b["campaign"] == e["winner_campaign"])
-        saved = win["bid_cpm"] - e["clearing_cpm"]
+        saved = round(win["bid_cpm"], 2) - round(e["clearing_cpm"], 2)  # as the prices read
         fee = sum(e["fees"].values())
         rule = (
             "the runner-up's bid (second price)"
@@ -343,10 +354,12 @@ def auction_moments(tables: Mapping[str, pd.DataFrame]) -> list[Moment]:
             else "the floor, as no other admitted bid was higher"
         )
         day = int(e["day"]) + 1
-        hour = int(e["step"]) % 24
+        spd = _cfg(tables)["steps_per_day"]
+        hour = int(e["step"]) % spd
+        when = f"{hour:02d}:00" if spd == 24 else f"step {hour}"
         body = (
             f"**Lot**: {e['impressions']:,} impressions of product {e['product']} (seller-"
-            f"{e['seller']}), floor {usd(e['floor_cpm'])} CPM, day {day} hour {hour:02d}.\n\n"
+            f"{e['seller']}), floor {usd(e['floor_cpm'])} CPM, day {day} at {when}.\n\n"
             f"**Bids** ({len(bids)}): {listed}.\n\n**Winner**: campaign {e['winner_campaign']} "
             f"(buyer-{e['winner_buyer']}) bid {usd(win['bid_cpm'])} and paid "
             f"{usd(e['clearing_cpm'])} CPM, set by {rule}: {usd(saved)} CPM below its bid.\n\n"
@@ -361,11 +374,11 @@ def auction_moments(tables: Mapping[str, pd.DataFrame]) -> list[Moment]:
         out.append(
             Moment(
                 "auction",
-                f"auction:{i}",
+                f"auction:product:{e['product']}",
                 day,
                 fee,
                 0,
-                f"Auction: product {e['product']}, day {day} {hour:02d}:00",
+                f"Auction: product {e['product']}, day {day} {when}",
                 body,
                 line,
             )

@@ -161,7 +161,8 @@ def all_moments(tables: Mapping[str, pd.DataFrame]) -> dict[str, list[Moment]]:
         "Context rot": rot_moments(tables),
         "Campaigns over budget or short of their goal": campaign_moments(tables),
     }
-    return {title: rank(ms) for title, ms in sections.items()}
+    # sampled auctions keep their own order (most contested first): each costs cents
+    return {t: ms if t.startswith("Auctions") else rank(ms) for t, ms in sections.items()}
 
 
 def key_moments(

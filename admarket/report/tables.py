@@ -16,7 +16,7 @@ from admarket.money import plain
 from admarket.report.data import ReportData, has
 from admarket.report.glossary import GLOSSARY, label
 from admarket.report.stats import mean_ci
-from admarket.report.wording import count, mille, money, pct, score
+from admarket.report.wording import count, money, pct, score
 
 Block = tuple[str, Any]  # ("h1"|"h2"|"p"|"list"|"table"|"img", payload)
 NO_EXCHANGE, NO_LEDGER, NO_MEMORY = "— no exchange", "— no ledger", "— no volatile memory"
@@ -135,9 +135,9 @@ def cost_table(d: ReportData) -> Block:
         rows.append(
             [
                 s,
-                mille(d.ci(s, "exchange_fee_per_mille")) if has(s, "exchange") else NO_EXCHANGE,
-                "— no agent fee" if has(s, "exchange") else mille(d.ci(s, "agent_fee_per_mille")),
-                mille(d.ci(s, "ledger_cost_per_mille")) if led else NO_LEDGER,
+                money(d.ci(s, "exchange_fee_per_mille")) if has(s, "exchange") else NO_EXCHANGE,
+                "— no agent fee" if has(s, "exchange") else money(d.ci(s, "agent_fee_per_mille")),
+                money(d.ci(s, "ledger_cost_per_mille")) if led else NO_LEDGER,
                 money(d.ci(s, "ledger_cost_usd")) if led else NO_LEDGER,
                 f"{sui.fmt(',.4f')} ({money(d.ci(s, 'ledger_cost_sui_usd'))})"
                 if split
@@ -164,7 +164,7 @@ def dispute_table(d: ReportData) -> Block:
     rows = []
     for s in d.scenarios:
         if not has(s, "reconciliation"):
-            rows.append([s, *([NO_RECON] * (len(outcomes) + 3))])
+            rows.append([s, NO_RECON, *(["—"] * (len(outcomes) + 2))])
             continue
         row = [s]
         for o in outcomes:
