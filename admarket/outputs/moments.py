@@ -173,16 +173,29 @@ def _per_deal(tables: Mapping[str, pd.DataFrame]) -> dict[int, dict[str, Any]]:
     return out
 
 
-def _first_wrong_bills(tables: Mapping[str, pd.DataFrame]) -> dict[int, dict[str, Any]]:
-    """Per deal, the first billing decision (invoice or payment) that used a wrong price or
-    delivery figure for it, with the true value."""
+def _bill_causes(tables: Mapping[str, pd.DataFrame]) -> dict[int, dict[str, Any]]:
+    """Per deal, the day its bill was furthest from the agreed value, with the wrong price or
+    delivery figure a billing decision (invoice or payment) used that day, if there was one:
+    ``{deal: {"step", "gap", "claim" (audit row or None)}}``."""
+    st = tables["settlements"]
+    if st.empty:
+        return {}
+    st = st.assign(gap=st["paid"] - st["agreed"])
+    worst = st.loc[st["gap"].abs().groupby(st["deal"]).idxmax()]
     audit = _truth(tables)
     w = audit[audit["is_hallucination"] & audit["decision_type"].isin(["invoice", "pay_invoice"])]
     w = w[w["fact_key"].str.match(r"^deal:\d+:(price|delivered)$")]
-    w = w.sort_values(["step", "claim_id"], kind="stable")
     w = w.assign(deal=w["fact_key"].str.split(":").str[1].astype(int))
-    first = w.groupby("deal", sort=False).head(1)
-    return {int(r["deal"]): r for r in first.to_dict("records")}
+    w = w.sort_values(["step", "claim_id"], kind="stable")
+    claims = {(int(r["deal"]), int(r["step"])): r for r in w.to_dict("records")[::-1]}
+    return {
+        int(r["deal"]): {
+            "step": int(r["step"]),
+            "gap": float(r["gap"]),
+            "claim": claims.get((int(r["deal"]), int(r["step"]))),
+        }
+        for r in worst.to_dict("records")
+    }
 
 
 def deal_moments(tables: Mapping[str, pd.DataFrame]) -> list[Moment]:
@@ -190,7 +203,7 @@ def deal_moments(tables: Mapping[str, pd.DataFrame]) -> list[Moment]:
     cfg = _cfg(tables)
     ev = events(tables)
     books = _per_deal(tables)
-    causes = _first_wrong_bills(tables)
+    causes = _bill_causes(tables)
     rounds = {
         (e["buyer"], e["seller"], e["campaign"], e["product"], e["step"]): e.get("rounds")
         for e in ev
@@ -254,13 +267,22 @@ def deal_moments(tables: Mapping[str, pd.DataFrame]) -> list[Moment]:
     return out
 
 
-def _billing_cause(r: Mapping[str, Any], cfg: Mapping[str, Any]) -> str:
+def _billing_cause(cause: Mapping[str, Any], cfg: Mapping[str, Any]) -> str:
+    """The largest billing gap of a deal and the wrong figure used that day, in words."""
+    day = cause["step"] // cfg["steps_per_day"] + 1
+    gap = cause["gap"]
+    head = (
+        f"the bill furthest from the agreed value came on day {day} "
+        f"({usd(abs(gap))} {'over' if gap > 0 else 'under'})"
+    )
+    r = cause["claim"]
+    if r is None:
+        return head + "; no billing decision that day used a wrong price or delivery figure"
     verb = "invoiced" if r["decision_type"] == "invoice" else "paid"
     return (
-        f"on day {int(r['step']) // cfg['steps_per_day'] + 1}, {r['agent_id']} {verb} using "
+        f"{head}: {r['agent_id']} {verb} using "
         f"{fact_value(r['fact_key'], r['claimed_value'], cfg)} for `{r['fact_key']}`, a value "
-        f"it had {_how(r)}; the truth was "
-        f"{fact_value(r['fact_key'], r['actual_value'], cfg)}"
+        f"it had {_how(r)}; the truth was {fact_value(r['fact_key'], r['actual_value'], cfg)}"
     )
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from admarket.money import usd_auto
 from admarket.report.data import ReportData
 from admarket.report.stats import CI, mean_ci
 from admarket.report.wording import (
@@ -111,7 +112,11 @@ def fee_savings(d: ReportData) -> Finding | None:
         "disputes and net to publishers for that."
     )
     s0 = "C" if "C" in d.scenarios else "B"
-    head = f"A to {s0}: {money(first)} less in fees per $100K of spend, as configured"
+    more_less = "less" if first.mean >= 0 else "more"
+    head = (
+        f"A to {s0}: {usd_auto(abs(first.mean))} {more_less} in fees per $100K of spend, "
+        "as configured"
+    )
     dep = params(d, [*FEE_PARAMS, *DIRECT_FEES])
     return Finding(
         "fee_savings",
@@ -199,7 +204,10 @@ def ledger_cost(d: ReportData) -> Finding | None:
         )
         quotes.append(f"A's exchange fees cost {mille(exch)}.")
         quotes.append(f"Per 1,000 impressions the ledger is {times(ratio)} cheaper.")
-        head += f", {times(ratio).split(' [')[0]} less than the exchange's fees"
+        if ratio.mean >= 1:
+            head += f", {times(ratio).split(' [')[0]} less than the exchange's fees"
+        else:
+            head += ", more than the exchange's fees"
     sui, wal = d.ci("C", "ledger_cost_sui"), d.ci("C", "ledger_cost_wal")
     sui_usd, wal_usd = d.ci("C", "ledger_cost_sui_usd"), d.ci("C", "ledger_cost_wal_usd")
     total = d.ci("C", "ledger_cost_usd")
@@ -268,7 +276,11 @@ def disputes(d: ReportData) -> Finding | None:
         text += ". In C a dispute is settled against the terms both sides co-signed on the ledger"
     if "B" in scen:
         text += "; B has no shared record, so a dispute it cannot settle is partly written off"
-    head = "; ".join(f"{s}: {count(vals[f'{s}_disputes'], 1)} disputes per run" for s in scen)
+    head = "; ".join(
+        f"{s} {vals[f'{s}_disputes'].mean:,.0f} disputes and "
+        f"{usd_auto(vals[f'{s}_written_off'].mean)} written off per run"
+        for s in scen
+    )
     if len(scen) == 2:
         diff = d.diff("B", "C", "written_off")
         vals["B_minus_C_written_off"] = diff
@@ -285,7 +297,7 @@ def disputes(d: ReportData) -> Finding | None:
         text + ".",
         dep,
         vals,
-        headline="Billing disputes — " + head,
+        headline="Billing: " + head,
         quotes=quotes,
         caveats=[
             "A dispute is a deal-day whose bill went to dispute, not a whole deal.",

@@ -318,8 +318,10 @@ def context_rot(d: ReportData) -> Finding | None:
     dep = params(d, [*MEMORY_PARAMS, "hallucination_rate", "days"])
     head = "Context rot in B"
     if "B" in rot:
+        ch = rot["B"][2]
+        verb = "climbed" if ch.lo > 0 else "fell" if ch.hi < 0 else "went"
         head = (
-            f"B's wrong facts climbed from {rot['B'][0].mean:.1%} to {rot['B'][1].mean:.1%} "
+            f"B's wrong facts {verb} from {rot['B'][0].mean:.1%} to {rot['B'][1].mean:.1%} "
             f"of claims over {last - first + 1} days"
         )
     return Finding(
