@@ -186,8 +186,9 @@ def _bill_causes(tables: Mapping[str, pd.DataFrame]) -> dict[int, dict[str, Any]
     w = audit[audit["is_hallucination"] & audit["decision_type"].isin(["invoice", "pay_invoice"])]
     w = w[w["fact_key"].str.match(r"^deal:\d+:(price|delivered)$")]
     w = w.assign(deal=w["fact_key"].str.split(":").str[1].astype(int))
-    w = w.sort_values(["step", "claim_id"], kind="stable")
-    claims = {(int(r["deal"]), int(r["step"])): r for r in w.to_dict("records")[::-1]}
+    w = w.merge(worst[["deal", "step"]], on=["deal", "step"])  # only the worst days
+    w = w.sort_values(["step", "claim_id"], kind="stable").drop_duplicates(["deal", "step"])
+    claims = {(int(r["deal"]), int(r["step"])): r for r in w.to_dict("records")}
     return {
         int(r["deal"]): {
             "step": int(r["step"]),

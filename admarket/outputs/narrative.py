@@ -262,15 +262,32 @@ def render_narrative(tables: Mapping[str, pd.DataFrame], verbosity: str = "key")
     return "\n\n".join(parts) + "\n"
 
 
-def tables_from_store(db_path: str | Path, run_id: str) -> dict[str, pd.DataFrame]:
+# The tables the narrative reads (the ledger, its blobs and the per-step metrics it does not).
+NARRATIVE_TABLES = (
+    "runs",
+    "summaries",
+    "transactions",
+    "campaigns",
+    "daily_metrics",
+    "agent_decisions",
+    "ground_truth",
+    "settlements",
+    "events",
+)
+
+
+def tables_from_store(
+    db_path: str | Path, run_id: str, names: tuple[str, ...] = NARRATIVE_TABLES
+) -> dict[str, pd.DataFrame]:
     """One run's tables read back from a store (what ``store.run_tables`` gave at write time),
     so its narrative can be told again without re-running it."""
     con = duckdb.connect(str(db_path), read_only=True)
     try:
-        names = {r[0] for r in con.execute("SHOW TABLES").fetchall()}
+        have = {r[0] for r in con.execute("SHOW TABLES").fetchall()}
         return {
             t: con.execute(f'SELECT * FROM "{t}" WHERE run_id = ?', [run_id]).df()
-            for t in sorted(names)
+            for t in names
+            if t in have
         }
     finally:
         con.close()
