@@ -24,6 +24,7 @@ AUCTION = 2  # exchange tie-breaks
 MEMORY = 3  # tag of keyed decay draws (per agent, fact and day stored)
 HALLUCINATION = 4  # tag of keyed injection draws (per agent, fact and step)
 RESTART = 5  # per-agent restart draws: one per agent per day
+AUCTION_LOG = 6  # which of A's lot auctions the event log samples (touches nothing else)
 
 
 def stream(seed: int, role: int, index: int = 0) -> np.random.Generator:

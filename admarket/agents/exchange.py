@@ -18,7 +18,8 @@ from mesa import Agent
 
 from admarket.market.accounting import cents, split_fees
 from admarket.market.auction import SecondPriceAuction
-from admarket.streams import AUCTION, stream
+from admarket.market.auction_log import sample_lot_auctions
+from admarket.streams import AUCTION, AUCTION_LOG, stream
 
 CATCH_UP = 3.0  # max hourly bidding budget, as a multiple of the even pace
 
@@ -34,6 +35,7 @@ class ExchangeAgent(Agent):
         mk, cfg = model.market, model.config
         self.auction = SecondPriceAuction()
         self._tiebreak_rng = stream(cfg.seed, AUCTION)
+        self._log_rng = stream(cfg.seed, AUCTION_LOG)  # its own stream: logging changes nothing
         self.fee_rates = fee_rates
         # every (campaign, product) pair that could trade: channel and audience match
         self.pair_c, self.pair_p = np.nonzero(mk.eligible)
@@ -75,14 +77,28 @@ class ExchangeAgent(Agent):
         if bids is None:
             return
         lot, pc, pp, price = bids
+        m, mk, cfg = self.model, self.model.market, self.model.config
         res = self.auction.clear(
-            lot,
-            price,
-            self.model.market.floor_cpm[pp],
-            tiebreak=self._tiebreak_rng.random(lot.size),
+            lot, price, mk.floor_cpm[pp], tiebreak=self._tiebreak_rng.random(lot.size)
         )
-        if res.winner.size:
-            self._settle(pc[res.winner], pp[res.winner], res.price)
+        if res.winner.size == 0:
+            return
+        for fields in sample_lot_auctions(
+            self._log_rng,
+            cfg.auction_log_rate,
+            lot=lot,
+            bid=price,
+            floor=mk.floor_cpm[pp],
+            campaign=pc,
+            product=pp,
+            clearing=res,
+            lot_size=cfg.lot_size,
+            fee_rates=self.fee_rates,
+            seller_of_product=mk.product_seller,
+            buyer_of_campaign=mk.campaign_buyer,
+        ):
+            m.events.emit(m.t, "lot_auction", **fields)
+        self._settle(pc[res.winner], pp[res.winner], res.price)
 
     def _paced_lots(self) -> np.ndarray | None:
         """Lots each campaign may bid for this hour (None when no campaign is live).

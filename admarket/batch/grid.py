@@ -17,11 +17,13 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from matplotlib.ticker import FuncFormatter
 
 from admarket.batch.comparison import check_scenarios
 from admarket.batch.pool import Task, make_tasks, run_tasks
 from admarket.config import ConfigError, MarketConfig
 from admarket.config.sizing import check_memory
+from admarket.money import usd_short
 from admarket.outputs.publish import publish, reserve
 from admarket.outputs.store import STORE_NAME, write_tables
 from admarket.report.charts import COLOURS, plt
@@ -192,17 +194,22 @@ def _empty_break_even(tidy: pd.DataFrame, params: list[str]) -> pd.DataFrame:
 
 def _chart(be: pd.DataFrame, params: list[str], path: Path) -> None:
     x_name, others = params[0], params[1:]
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.8))
     styles = ["-", "--", ":", "-."]
     for ax, m, title in (
         (axes[0], "net_to_publishers", "Net to publishers, scenario − A (USD)"),
         (axes[1], "mean_goal_attainment", "Mean goal attainment, scenario − A"),
     ):
         groups = be.groupby(["scenario", *others], sort=True) if others else be.groupby("scenario")
+        n_groups = groups.ngroups
+        xs = sorted(be[x_name].astype(float).unique())
+        span = (xs[-1] - xs[0]) if len(xs) > 1 else 1.0
+        dodge = span * 0.012
         for gi, (key, g) in enumerate(groups):
             key = key if isinstance(key, tuple) else (key,)
             g = g.sort_values(x_name)
-            x = g[x_name].astype(float)
+            # dodge the series sideways a little so their interval caps do not overlap
+            x = g[x_name].astype(float) + (gi - (n_groups - 1) / 2) * dodge
             label = key[0] + "".join(f", {p}={v}" for p, v in zip(others, key[1:], strict=True))
             ax.errorbar(
                 x,
@@ -218,9 +225,14 @@ def _chart(be: pd.DataFrame, params: list[str], path: Path) -> None:
                 label=label,
             )
         ax.axhline(0, color="black", linewidth=0.8)
+        if m == "net_to_publishers":
+            ax.yaxis.set_major_formatter(FuncFormatter(usd_short))
         ax.set_xlabel(x_name)
         ax.set_title(title + "  (> 0: beats A)", fontsize=9)
-        ax.legend(fontsize=7)
+        # below the axes, so the legend never covers a point or an interval cap
+        ax.legend(
+            fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=2, frameon=False
+        )
     fig.suptitle("Break-even against the exchange (mean and 95% CI across seeds)", fontsize=10)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -101,6 +101,17 @@ def _add_study_commands(sub: argparse._SubParsersAction) -> None:
         "regenerate the report of a run/compare directory",
     )
     rep.add_argument("run_dir", metavar="RUN_DIR")
+    rep.add_argument(
+        "--format",
+        default="md,html,json",
+        metavar="md,html,json",
+        help="comma-separated report formats to write (default: all three)",
+    )
+    rep.add_argument(
+        "--content",
+        action="store_true",
+        help="also write content/: one article draft per finding (numbers from the store)",
+    )
     q = _command(
         sub,
         "query",
@@ -114,6 +125,14 @@ def _add_study_commands(sub: argparse._SubParsersAction) -> None:
     q.add_argument(
         "--max-rows", type=int, help="rows to print (default: 200 in a table, all as CSV)"
     )
+    st = _command(
+        sub,
+        "status",
+        "admarket.cli.status:cmd_status",
+        "list the runs, checkpoints and studies in a folder: complete or not, config, seeds",
+    )
+    st.add_argument("folder", metavar="DIR", nargs="?", default=".", help="folder (default .)")
+    st.add_argument("--json", action="store_true", help="print JSON instead of text")
     exp = _command(
         sub,
         "explore",

@@ -13,6 +13,7 @@ import sys
 import pandas as pd
 
 from admarket.errors import UsageError
+from admarket.money import plain
 from admarket.outputs.store import query, query_sql
 
 TABLE_ROWS = 200  # rows printed as a table unless --max-rows says otherwise
@@ -32,5 +33,5 @@ def cmd_query(args: argparse.Namespace) -> int:
     else:
         rows = TABLE_ROWS if args.max_rows is None else args.max_rows
         with pd.option_context("display.max_rows", rows, "display.width", 200):
-            print(df.to_string(index=False, max_rows=rows))
+            print(df.to_string(index=False, max_rows=rows, float_format=plain))
     return 0

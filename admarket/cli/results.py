@@ -9,11 +9,18 @@ from __future__ import annotations
 
 import argparse
 
+from admarket.errors import UsageError
 from admarket.outputs.publish import republish_report
+from admarket.report.document import FORMATS
 
 
 def cmd_report(args: argparse.Namespace) -> int:
     """``admarket report``: rebuild a result's report from its store, published whole."""
-    republish_report(args.run_dir)
-    print(f"wrote {args.run_dir}/report.md, report.html, report.json and charts/")
+    formats = [f.strip() for f in args.format.split(",") if f.strip()]
+    if not formats or any(f not in FORMATS for f in formats):
+        raise UsageError(f"--format {args.format}: a comma-separated list of {', '.join(FORMATS)}")
+    republish_report(args.run_dir, formats, content=args.content)
+    names = {"md": "report.md", "html": "report.html", "json": "report.json"}
+    written = [names[f] for f in formats] + ["charts/"] + (["content/"] if args.content else [])
+    print(f"wrote {args.run_dir}/: {', '.join(written)}")
     return 0

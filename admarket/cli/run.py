@@ -33,8 +33,10 @@ from admarket.model.checkpoint import (
     read_header,
     save_checkpoint,
 )
-from admarket.money import usd
+from admarket.money import pct, usd, usd_auto
+from admarket.outputs.measures import full_summary
 from admarket.outputs.publish import reserve, write_run
+from admarket.report.glossary import label
 
 
 def run_scenarios(
@@ -151,47 +153,76 @@ def resume(
 
 
 def _fmt_money(x: float) -> str:
-    return usd(x, 0)
+    return usd_auto(x)
+
+
+def _share(s: dict, name: str) -> str:
+    v = s.get(name, float("nan"))
+    return "n/a" if v != v else pct(v)
+
+
+def _ledger(s: dict, name: str, token: str) -> str:
+    if not s["ledger_entries"]:
+        return "- (no ledger)"
+    v = s.get(name, float("nan"))
+    return "n/a" if v != v else f"{v:,.4f} {token} ({usd(s[name + '_usd'])})"
+
+
+# (glossary name, how to print it): the rows of the headline table, labelled by the glossary
+SUMMARY_ROWS = (
+    ("gross_spend", lambda s: _fmt_money(s["gross_spend"])),
+    ("net_to_publishers", lambda s: _fmt_money(s["net_to_publishers"])),
+    (
+        "intermediary_take",
+        lambda s: f"{_fmt_money(s['intermediary_take'])} ({pct(s['take_rate'])})",
+    ),
+    ("impressions", lambda s: f"{s['impressions']:,}"),
+    ("fill_rate", lambda s: _share(s, "fill_rate")),
+    ("hit_impression_goal", lambda s: f"{s['hit_impression_goal']}/{s['campaigns']}"),
+    ("hit_cpm_goal", lambda s: f"{s['hit_cpm_goal']}/{s['campaigns']}"),
+    ("hit_kpi_goal", lambda s: f"{s.get('hit_kpi_goal', 'n/a')}/{s['campaigns']}"),
+    (
+        "overspent_campaigns",
+        lambda s: f"{s['overspent_campaigns']} ({_fmt_money(s['overspend_usd'])} over budget)",
+    ),
+    ("pg_shortfall_impressions", lambda s: f"{s['pg_shortfall_impressions']:,}"),
+    ("mean_goal_attainment", lambda s: f"{s['mean_goal_attainment']:.3f}"),
+    (
+        "wrong_decision_share",
+        lambda s: (
+            f"{s['hallucinated_decisions']:,}/{s['decisions']:,} ({pct(s['hallucination_rate'])})"
+        ),
+    ),
+    (
+        "wrong_claim_share",
+        lambda s: f"{s['wrong_claims']:,}/{s['claims']:,} ({_share(s, 'wrong_claim_share')})",
+    ),
+    ("facts_lost", lambda s: f"{s['facts_lost']:,}"),
+    ("restarts", lambda s: f"{s['restarts']:,}"),
+    (
+        "recovery_fidelity",
+        lambda s: (
+            "n/a"
+            if s["recoveries"] == 0
+            else f"{pct(s['recovery_fidelity'])} of {s['recoveries']:,}"
+        ),
+    ),
+    ("disputes", lambda s: f"{s['disputes']:,}"),
+    ("written_off", lambda s: _fmt_money(s["written_off"])),
+    (
+        "ledger_cost_usd",
+        lambda s: _fmt_money(s["ledger_cost_usd"]) if s["ledger_entries"] else "- (no ledger)",
+    ),
+    ("ledger_cost_sui", lambda s: _ledger(s, "ledger_cost_sui", "SUI")),
+    ("ledger_cost_wal", lambda s: _ledger(s, "ledger_cost_wal", "WAL")),
+)
 
 
 def print_summaries(summaries: list[dict], cfg: MarketConfig, file=None) -> None:
-    """Print the per-scenario headline table (inputs and outcomes labelled)."""
+    """Print the per-scenario headline table (inputs and outcomes labelled, rows named as in
+    the report's glossary). ``summaries``: ``full_summary(model)`` (or ``model.summary()``)."""
     file = file or sys.stdout
-    rows = [
-        ("gross spend", lambda s: _fmt_money(s["gross_spend"])),
-        ("net to publishers", lambda s: _fmt_money(s["net_to_publishers"])),
-        (
-            "intermediary take",
-            lambda s: f"{_fmt_money(s['intermediary_take'])} ({s['take_rate']:.1%})",
-        ),
-        ("impressions", lambda s: f"{s['impressions']:,}"),
-        ("hit impression goal", lambda s: f"{s['hit_impression_goal']}/{s['campaigns']}"),
-        ("hit CPM goal", lambda s: f"{s['hit_cpm_goal']}/{s['campaigns']}"),
-        (
-            "overspent campaigns",
-            lambda s: f"{s['overspent_campaigns']} ({_fmt_money(s['overspend_usd'])} over budget)",
-        ),
-        ("PG impressions short", lambda s: f"{s['pg_shortfall_impressions']:,}"),
-        ("mean goal attainment", lambda s: f"{s['mean_goal_attainment']:.3f}"),
-        (
-            "hallucinated decisions",
-            lambda s: (
-                f"{s['hallucinated_decisions']:,}/{s['decisions']:,}"
-                f" ({s['hallucination_rate']:.1%})"
-            ),
-        ),
-        ("facts lost / restarts", lambda s: f"{s['facts_lost']:,} / {s['restarts']}"),
-        (
-            "recovery fidelity",
-            lambda s: (
-                "n/a"
-                if s["recoveries"] == 0
-                else f"{s['recovery_fidelity']:.1%} of {s['recoveries']:,}"
-            ),
-        ),
-        ("disputes / written off", lambda s: f"{s['disputes']} / {_fmt_money(s['written_off'])}"),
-        ("ledger cost", lambda s: f"${s['ledger_cost_usd']:,.2f}" if s["ledger_entries"] else "-"),
-    ]
+    rows = [(label(name), fn) for name, fn in SUMMARY_ROWS]
     names = [f"scenario {s['scenario']}" for s in summaries]
     width = max(len(r[0]) for r in rows)
     cols = [[fn(s) for s in summaries] for _, fn in rows]
@@ -210,9 +241,9 @@ def print_summaries(summaries: list[dict], cfg: MarketConfig, file=None) -> None
         " " * width + "  " + "  ".join(n.rjust(w) for n, w in zip(names, colw, strict=True)),
         file=file,
     )
-    for (label, _), vals in zip(rows, cols, strict=True):
+    for (name, _), vals in zip(rows, cols, strict=True):
         print(
-            label.ljust(width)
+            name.ljust(width)
             + "  "
             + "  ".join(v.rjust(w) for v, w in zip(vals, colw, strict=True)),
             file=file,
@@ -233,7 +264,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         checkpoint_every=args.checkpoint_every,
         checkpoint_dir=args.checkpoint_dir,
     )
-    print_summaries([m.summary() for m in models], cfg)
+    print_summaries([full_summary(m) for m in models], cfg)
     return 0
 
 
@@ -250,7 +281,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
         )
     except CheckpointError as exc:
         raise UsageError(str(exc)) from None
-    print_summaries([model.summary()], model.config)
+    print_summaries([full_summary(model)], model.config)
     return 0
 
 

@@ -54,13 +54,14 @@ def cmd_compare(args: argparse.Namespace) -> int:
     )
     took = time.perf_counter() - t0
     cols = ["gross_spend", "net_to_publishers", "take_rate", "mean_goal_attainment"]
-    cols += ["hallucination_rate", "disputes", "written_off"]
+    cols += ["wrong_decision_share", "wrong_claim_share", "disputes", "written_off"]
     means = summ.groupby("scenario")[cols].mean()
     print(
         f"{len(summ)} runs ({', '.join(scenarios)} × {len(seeds)} seeds from {seeds[0]}, "
         f"{cfg.days} days) on {procs} process(es) in {took:.1f} s; means across seeds:"
     )
     print(means.to_string(float_format=lambda x: f"{x:,.3f}"))
+    print("(names as in the store's summaries table; defined in the report's glossary)")
     print(f"report: {args.out}/report.md, {args.out}/report.html")
     return 0
 

@@ -123,6 +123,15 @@ class MarketConfig:
     dsp_fee: float = param(0.0, "DSP fee", _X, **_FEE)
     adtech_fee: float = param(0.0, "agency, advertiser and publisher tech fees", _X, **_FEE)
     unknown_delta: float = param(0.0, "the unattributable gap of the ISBA/PwC study", _X, **_FEE)
+    auction_log_rate: float = param(
+        0.001,
+        "share of A's lot auctions written to the event log (bids, winner, clearing price, "
+        "floor, fee); drawn from its own random stream, so it changes no other result",
+        _X,
+        unit="share of auctions",
+        step=0.001,
+        **_SHARE,
+    )
 
     # --- scenarios B and C: direct trading (inputs) -----------------------------------
     agent_fee: float = param(

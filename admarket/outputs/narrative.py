@@ -6,25 +6,42 @@ the model's own events (deals, negotiations, context losses, restarts, hallucina
 disputes, campaign stops) with events read off the books: each auction clearing, each
 delivery settled, each fee charged, each ledger write and each recovery of a lost fact.
 
-The narrative follows the plan's "Gap 19" format (deal completed with its fees,
-hallucination with claim vs reality and its impact, context rot with what was lost and
-whether it came back), capped by a verbosity level so a 30-day run stays readable:
-``quiet`` (no narrative), ``key`` (a few stories of each kind), ``daily`` (more stories plus
-a digest per day), ``all`` (every story).
+The narrative follows the plan's "Gap 19" format (deal completed with its fees, fabricated
+fact with claim vs reality and its impact, context rot with what was lost, whether it came
+back and what followed), built from :mod:`.moments`: every story carries its cost to the
+campaign or the publisher, stories are ranked by that cost (dollars, then impressions), and
+each subject (a deal, a campaign) is told once. It opens with the run's key moments, the
+most consequential stories across kinds. A verbosity level caps each section so a 30-day
+run stays readable: ``quiet`` (no narrative), ``key`` (the top few of each kind), ``daily``
+(more, plus a digest per day), ``all`` (every story). Scenario A's section of sampled lot
+auctions (``auction_log_rate``) tells the exchange's story transaction by transaction.
 """
 
 from __future__ import annotations
 
-import bisect
 import json
+from collections import Counter
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pandas as pd
 
 from admarket.money import usd
 from admarket.outputs import VERBOSITY
+from admarket.outputs.moments import (
+    Moment,
+    auction_moments,
+    campaign_moments,
+    clearing_moments,
+    deal_moments,
+    events,
+    fabrication_moments,
+    records,
+    rot_moments,
+    view,
+)
 from admarket.outputs.store import to_json
 
 # Stories per kind at each level (None = no cap).
@@ -35,26 +52,14 @@ _FEE_COLS = (
 )
 
 
-def _records(df: pd.DataFrame | None) -> list[dict[str, Any]]:
-    return [] if df is None or df.empty else df.to_dict("records")
-
-
-def _events(tables: Mapping[str, pd.DataFrame]) -> list[dict[str, Any]]:
-    """The model's events with their JSON fields unpacked."""
-    return [
-        {"step": r["step"], "day": r["day"], "kind": r["kind"], **json.loads(r["fields"])}
-        for r in _records(tables.get("events"))
-    ]
-
-
 # --- event log -----------------------------------------------------------------------------
 def event_lines(tables: Mapping[str, pd.DataFrame]) -> Iterator[str]:
     """One JSON line per event of the run, in time order (model events, books, ledger)."""
     rows: list[tuple[int, int, dict[str, Any]]] = []
-    for order, e in enumerate(_events(tables)):
+    for order, e in enumerate(events(tables)):
         rows.append((int(e["step"]), order, e))
     base = len(rows)
-    for i, t in enumerate(_records(tables.get("transactions"))):
+    for i, t in enumerate(records(tables.get("transactions"))):
         kind = {"auction": "auction", "settlement": "delivery"}.get(t["kind"], "fee")
         head = {"step": t["step"], "day": t["day"], "kind": kind}
         if kind != "fee":
@@ -81,8 +86,8 @@ def event_lines(tables: Mapping[str, pd.DataFrame]) -> Iterator[str]:
             fee = {"step": t["step"], "day": t["day"], "kind": "fee", "on": t["kind"]}
             fee |= {"campaign": t["campaign"], "seller": t["seller"], "deal": t["deal"], **fees}
             rows.append((int(t["step"]), base + 2 * i + 1, fee))
-    base += 2 * len(_records(tables.get("transactions")))
-    for i, e in enumerate(_records(tables.get("ledger"))):
+    base += 2 * len(records(tables.get("transactions")))
+    for i, e in enumerate(records(tables.get("ledger"))):
         rows.append(
             (
                 int(e["step"]),
@@ -103,7 +108,7 @@ def event_lines(tables: Mapping[str, pd.DataFrame]) -> Iterator[str]:
     dec = tables.get("agent_decisions")
     if dec is not None and not dec.empty:
         rec = dec[dec["recovered"]]
-        for i, c in enumerate(_records(rec)):
+        for i, c in enumerate(records(rec)):
             rows.append(
                 (
                     int(c["step"]),
@@ -127,232 +132,168 @@ def event_lines(tables: Mapping[str, pd.DataFrame]) -> Iterator[str]:
 
 
 # --- narrative -----------------------------------------------------------------------------
-def _campaign_line(c: Mapping[str, Any] | None) -> str:
-    if c is None:
-        return "an unknown campaign"
-    return (
-        f"campaign {c['campaign_id']} ({c['primary_kpi']} KPI, audience "
-        f"{str(c['audience_segments']).replace(',', ', ')}, budget {usd(c['budget'])})"
-    )
+def rank(moments: list[Moment], cap: int | None = None) -> list[Moment]:
+    """``moments`` by consequence (dollars, then impressions, then what was at stake, then
+    earliest), each subject's cost told once (a story is dropped if a higher-ranked one
+    already told the cost of a subject it covers), at most ``cap``."""
+    seen: set[str] = set()
+    out = []
+    key = lambda m: (-m.cost_usd, -m.cost_impressions, -m.stake, m.day, m.subject)  # noqa: E731
+    for m in sorted(moments, key=key):
+        if seen.intersection(m.subjects):
+            continue
+        seen.update(m.subjects)
+        out.append(m)
+    return out if cap is None else out[:cap]
 
 
-def _fee_lines(tx: pd.DataFrame) -> list[str]:
-    paid, got = float(tx["buyer_spend"].sum()), float(tx["seller_revenue"].sum())
-    take = paid - got
-    pct = take / paid if paid else 0.0
-    parts = [f"{c.replace('_', ' ')} {usd(float(tx[c].sum()))}" for c in _FEE_COLS]
-    parts = [p for p, c in zip(parts, _FEE_COLS, strict=True) if float(tx[c].sum())]
-    return [
-        f"- Buyer paid: {usd(paid)}",
-        f"- Seller received: {usd(got)}",
-        f"- Intermediaries extracted: {usd(take)} ({pct:.1%})"
-        + (f": {', '.join(parts)}" if parts else ""),
+def all_moments(tables: Mapping[str, pd.DataFrame]) -> dict[str, list[Moment]]:
+    """Every story of a run, by section title, each list ranked by consequence."""
+    tables = view(tables)  # config, events and the claim audit worked out once
+    scen = str(tables["runs"]["scenario"].iloc[0])
+    if scen == "A":
+        sections = {
+            "Exchange clearings": clearing_moments(tables),
+            "Auctions (a sample)": auction_moments(tables),
+        }
+    else:
+        sections = {"Deals": deal_moments(tables)}
+    sections |= {
+        "Fabricated facts": fabrication_moments(tables),
+        "Context rot": rot_moments(tables),
+        "Campaigns over budget or short of their goal": campaign_moments(tables),
+    }
+    # sampled auctions keep their own order (most contested first): each costs cents
+    return {t: ms if t.startswith("Auctions") else rank(ms) for t, ms in sections.items()}
+
+
+def key_moments(
+    tables: Mapping[str, pd.DataFrame],
+    n: int = 5,
+    kinds: tuple[str, ...] | None = None,
+    per_kind: int | None = 2,
+    sections: Mapping[str, list[Moment]] | None = None,
+) -> list[Moment]:
+    """The ``n`` most consequential stories of a run across sections (optionally of some
+    ``kinds`` only), one per subject and at most ``per_kind`` of one kind, so the list is
+    not five versions of the same story; per-lot auctions are left to their own section."""
+    sections = all_moments(tables) if sections is None else sections
+    pool = [
+        m
+        for ms in sections.values()
+        for m in ms
+        if m.kind != "auction" and (kinds is None or m.kind in kinds) and m.weight > (0, 0)
     ]
-
-
-def _deal_stories(tables: Mapping[str, pd.DataFrame], events: list[dict], cap: int | None):
-    tx = tables["transactions"]
-    camps = {int(c["campaign_id"]): c for c in _records(tables["campaigns"])}
-    scen = tables["runs"]["scenario"].iloc[0]
-    out: list[str] = []
-    if scen == "A":  # no negotiated deals: one story per campaign's exchange clearing
-        auc = tx[tx["kind"] == "auction"]
-        for cid, g in list(auc.groupby("campaign", sort=True))[:cap]:
-            imps = int(g["impressions"].sum())
-            cpm = float(g["buyer_spend"].sum()) / imps * 1000 if imps else 0.0
-            out.append(
-                f"### Exchange clearing: campaign {cid}\n\n"
-                f"**Buyer**: buyer-{int(g['buyer'].iloc[0])} ran {_campaign_line(camps.get(cid))}."
-                f"\n\n**Outcome**: won {len(g):,} hourly auctions on "
-                f"{g['seller'].nunique()} publisher(s) for {imps:,} impressions at an "
-                f"average {usd(cpm)} CPM (second price, floors).\n\n**Fees**:\n"
-                + "\n".join(_fee_lines(g))
-            )
-        return out
-    negs = [e for e in events if e["kind"] == "negotiation" and e.get("agreed")]
-    rounds = {(e["buyer"], e["seller"], e["campaign"], e["product"], e["step"]): e for e in negs}
-    deals = [e for e in events if e["kind"] == "deal"]
-    for e in deals[:cap]:
-        neg = rounds.get((e["buyer"], e["seller"], e["campaign"], e["product"], e["step"]))
-        n_rounds = neg["rounds"] if neg else "?"
-        dtx = tx[(tx["kind"] == "settlement") & (tx["deal"] == e["deal"])]
-        delivered = int(dtx["impressions"].sum())
-        fees = _fee_lines(dtx) if len(dtx) else ["- Nothing delivered, so nothing paid."]
-        out.append(
-            f"### Deal completed: deal {e['deal']} (day {e['day']})\n\n"
-            f"**Buyer**: {e['buyer']} for {_campaign_line(camps.get(int(e['campaign'])))}.\n\n"
-            f"**Seller**: {e['seller']} booked {int(e['impressions']):,} impressions of "
-            f"product {e['product']} ({e['type']}).\n\n"
-            f"**Outcome**: after {n_rounds} round(s) of negotiation the deal closed at "
-            f"{usd(e['price'])} CPM; {delivered:,} impressions were delivered and settled "
-            f"over {dtx['day'].nunique()} day(s).\n\n**Fees**:\n" + "\n".join(fees)
-        )
-    return out
-
-
-def _deal_of(fact_key: str) -> int | None:
-    """The deal id in a ``deal:<id>:<field>`` fact key, else None."""
-    parts = fact_key.split(":")
-    return int(parts[1]) if len(parts) == 3 and parts[0] == "deal" and parts[1].isdigit() else None
-
-
-def _hallucination_stories(tables, events: list[dict], cap: int | None) -> list[str]:
-    dec = tables["agent_decisions"]
-    truth = tables["ground_truth"].set_index("fact_id")["actual_value"]
-    inj = dec[dec["injected"]]
-    disputes = {(e["deal"], int(e["step"])): e for e in events if e["kind"] == "dispute"}
-    out = []
-    for e in [e for e in events if e["kind"] == "hallucination"][:cap]:
-        m = inj[
-            (inj["agent_id"] == e["agent"])
-            & (inj["step"] == e["step"])
-            & (inj["fact_key"] == e["key"])
-        ]
-        who = e["agent"].split("-")[0]
-        head = f"### Hallucination: {e['agent']} ({who}), day {e['day']}\n\n"
-        claim = f"**What it claimed**: `{e['key']}` = {e['claimed']:,.4g} ({e['fabrication']})"
-        if m.empty:
-            out.append(head + claim + "\n\n**Reality**: no audited claim matched this recall.")
-            continue
-        row = m.iloc[0]
-        actual = float(truth.get(row["claimed_fact_id"], float("nan")))
-        off = (e["claimed"] - actual) / actual if actual else float("nan")
-        if row["caught_in_run"]:
-            impact = "the ledger check caught it before the agent acted; the true value was used"
-        elif row["is_hallucination"]:
-            impact = (
-                f"the {row['decision_type'].replace('_', ' ')} decision used a value "
-                f"{abs(off):.1%} {'above' if off > 0 else 'below'} reality"
-            )
-        else:
-            impact = "the fabricated value happened to fall within the audit tolerance"
-        deal = _deal_of(e["key"])
-        dispute = disputes.get((deal, int(e["step"]))) if deal is not None else None
-        if dispute is not None and not row["caught_in_run"]:
-            impact += (
-                f"; that day's invoice for deal {deal} went to a billing dispute "
-                f"({dispute['outcome'].replace('_', ' ')}, {usd(dispute['paid'])} paid of "
-                f"{usd(dispute['agreed'])} agreed)"
-            )
-        out.append(
-            head
-            + claim
-            + f"\n\n**Reality**: {actual:,.4g} (ground truth, checked after the fact)"
-            + f"\n\n**Impact**: {impact}."
-        )
-    return out
-
-
-def _rot_stories(tables, events: list[dict], cap: int | None) -> list[str]:
-    dec = tables["agent_decisions"]
-    rec = dec[dec["recovered"]].sort_values("step", kind="stable")
-    # every recovery of each (agent, fact), in time order: a loss is answered by the first
-    # recovery of that fact at or after the loss
-    recoveries: dict[tuple[str, str], list[tuple[int, bool]]] = {}
-    for r in rec[["agent_id", "fact_key", "step", "recovered_ok"]].itertuples(index=False):
-        recoveries.setdefault((r.agent_id, r.fact_key), []).append(
-            (int(r.step), bool(r.recovered_ok))
-        )
-
-    def first_after(agent: str, key: str, step: int) -> tuple[int, bool] | None:
-        seq = recoveries.get((agent, key), [])
-        i = bisect.bisect_left(seq, (step, False))
-        return seq[i] if i < len(seq) else None
-
-    out = []
-    losses = [e for e in events if e["kind"] in ("context_loss", "restart")]
-    for e in losses[:cap]:
-        keys = e.get("keys") or []
-        if e["kind"] == "restart":
-            text = (
-                f"### Context rot: {e['agent']} restarted on day {e['day']}\n\n"
-                f"**Lost context**: its whole volatile memory ({e.get('facts_lost', 0)} facts)."
-            )
-            out.append(text)
-            continue
-        tried = [b for k in keys if (b := first_after(e["agent"], k, int(e["step"])))]
-        ok = sum(1 for b in tried if b[1])
-        lines = "\n".join(f"- `{k}`" for k in keys[:10])
-        if len(keys) > 10:
-            lines += f"\n- … and {len(keys) - 10} more"
-        if tried:
-            result = (
-                f"{len(tried)} of {len(keys)} fact(s) were needed again and rebuilt; "
-                f"{ok} of them correctly (accuracy {ok / len(tried):.0%})"
-            )
-        else:
-            result = "none of these facts was needed again during the run"
-        out.append(
-            f"### Context rot: {e['agent']} lost memory on day {e['day']} ({e['cause']})\n\n"
-            f"**Lost context**:\n{lines}\n\n**Recovery**: {result}."
-        )
-    return out
-
-
-def _dispute_stories(events: list[dict], cap: int | None) -> list[str]:
-    out = []
-    for e in [e for e in events if e["kind"] == "dispute"][:cap]:
-        settled = (
-            "settled against the ledger's recorded terms"
-            if e["outcome"] == "dispute_ledger"
-            else f"unresolved; {usd(e['agreed'] - e['paid'])} written off"
-        )
-        out.append(
-            f"### Dispute: deal {e['deal']}, day {e['day']}\n\n"
-            f"{e['seller']} invoiced {usd(e['invoice'])}; {e['buyer']} expected "
-            f"{usd(e['expected'])} (agreed terms: {usd(e['agreed'])}). Paid "
-            f"{usd(e['paid'])}: {settled}."
-        )
+    out: list = []
+    used: Counter[str] = Counter()
+    for m in rank(pool):
+        if per_kind is None or used[m.kind] < per_kind:
+            out.append(m)
+            used[m.kind] += 1
+        if len(out) == n:
+            break
     return out
 
 
 def _daily_digest(tables) -> list[str]:
     out = []
-    for d in _records(tables["daily_metrics"]):
+    for d in records(tables["daily_metrics"]):
         acc = d["state_recovery_accuracy"]
-        acc_txt = "no recoveries" if pd.isna(acc) else f"recovery accuracy {acc:.0%}"
+        acc_txt = "no recoveries" if pd.isna(acc) else f"recovery fidelity {acc:.0%}"
         out.append(
-            f"- **Day {d['simulation_day']}**: goal attainment {d['daily_goal_attainment']:.3f}, "
-            f"{d['context_losses']} facts lost, {d['agent_restart_events']} restarts, "
-            f"{acc_txt}, {d['hallucinated_claims']} of {d['claims']} claims wrong, "
-            f"gross spend to date {usd(d['gross_spend'])}"
+            f"- **Day {d['simulation_day'] + 1}**: goal attainment "
+            f"{d['daily_goal_attainment']:.3f}, {d['context_losses']:,} facts lost, "
+            f"{d['agent_restart_events']} restarts, {acc_txt}, {d['hallucinated_claims']:,} of "
+            f"{d['claims']:,} claims wrong, gross spend to date {usd(d['gross_spend'])}"
         )
     return out
 
 
+def _totals(tables) -> str:
+    s = tables["summaries"].iloc[0]
+    tx = tables["transactions"]
+    text = (
+        f"Gross spend {usd(s['gross_spend'])}, net to publishers "
+        f"{usd(s['net_to_publishers'])}, take rate {s['take_rate']:.1%}"
+    )
+    if str(tables["runs"]["scenario"].iloc[0]) != "A":
+        settled = tx[tx["kind"] == "settlement"]
+        diff = settled["buyer_spend"] - settled["delivered_value"]
+        text += (
+            f"; against the agreed prices, buyers paid {usd(float(diff.clip(lower=0).sum()))} "
+            f"too much and {usd(float((-diff).clip(lower=0).sum()))} too little; "
+            f"{s['hallucinated_decisions']:,} of {s['decisions']:,} decisions used a wrong "
+            f"fact; {s['facts_lost']:,} facts lost, {s['restarts']} restarts, {s['disputes']} "
+            "disputes"
+        )
+    return text + "."
+
+
 def render_narrative(tables: Mapping[str, pd.DataFrame], verbosity: str = "key") -> str:
-    """The run's narrative as markdown, with stories capped per kind by ``verbosity``."""
+    """The run's narrative as markdown: the key moments ranked by what they cost, then each
+    kind of story, ranked the same way and capped by ``verbosity``."""
     if verbosity not in VERBOSITY:
         raise ValueError(f"verbosity={verbosity!r}: allowed {', '.join(VERBOSITY)}")
     cap = _CAP[verbosity]
     run = tables["runs"].iloc[0]
     cfg = json.loads(run["config"])
-    events = _events(tables)
-    s = tables["summaries"].iloc[0]
     parts = [
         f"# Narrative: scenario {run['scenario']}, seed {run['seed']}",
-        f"{cfg['days']} days, {cfg['n_buyers']} buyers, {cfg['n_sellers']} sellers, "
-        f"{cfg['n_buyers'] * cfg['campaigns_per_buyer']} campaigns. Verbosity `{verbosity}`: "
-        + ("every story." if cap is None else f"at most {cap} stories of each kind."),
-        f"Gross spend {usd(s['gross_spend'])}, net to publishers "
-        f"{usd(s['net_to_publishers'])}, intermediary take {s['take_rate']:.1%}; "
-        f"{s['hallucinated_decisions']:,} of {s['decisions']:,} decisions relied on a wrong "
-        f"fact; {s['facts_lost']:,} facts lost, {s['restarts']} restarts, "
-        f"{s['disputes']} disputes.",
+        f"{cfg['days']} days (day 1 … day {cfg['days']}), {cfg['n_buyers']} buyers, "
+        f"{cfg['n_sellers']} sellers, {cfg['n_buyers'] * cfg['campaigns_per_buyer']} campaigns. "
+        f"Verbosity `{verbosity}`: "
+        + ("every story." if cap is None else f"at most {cap} stories of each kind.")
+        + " Stories are ranked by what they cost the campaign or the publisher; each subject "
+        "appears once. Payments are compared with the agreed price (impressions delivered × "
+        "the deal's agreed CPM). The cost after a memory loss is what followed on the deals "
+        "and campaigns whose facts were rebuilt wrongly: linked by subject and time, not a "
+        "proven cause.",
+        _totals(tables),
     ]
-    sections = [
-        ("Deals", _deal_stories(tables, events, cap)),
-        ("Hallucinations", _hallucination_stories(tables, events, cap)),
-        ("Context rot", _rot_stories(tables, events, cap)),
-        ("Disputes", _dispute_stories(events, cap)),
-    ]
-    if verbosity in ("daily", "all"):
-        sections.append(("Day by day", _daily_digest(tables)))
-    for title, stories in sections:
-        if stories:
+    sections = all_moments(tables)
+    top = key_moments(tables, cap if cap is not None else 10, sections=sections)
+    if top:
+        parts.append("## Key moments")
+        parts.append("\n".join(f"{i}. {m.line}" for i, m in enumerate(top, 1)))
+    for title, ms in sections.items():
+        if ms:
             parts.append(f"## {title}")
-            parts.extend(stories)
+            parts.extend(m.markdown() for m in (ms if cap is None else ms[:cap]))
+    if verbosity in ("daily", "all"):
+        parts.append("## Day by day")
+        parts.extend(_daily_digest(tables))
     return "\n\n".join(parts) + "\n"
+
+
+# The tables the narrative reads (the ledger, its blobs and the per-step metrics it does not).
+NARRATIVE_TABLES = (
+    "runs",
+    "summaries",
+    "transactions",
+    "campaigns",
+    "daily_metrics",
+    "agent_decisions",
+    "ground_truth",
+    "settlements",
+    "events",
+)
+
+
+def tables_from_store(
+    db_path: str | Path, run_id: str, names: tuple[str, ...] = NARRATIVE_TABLES
+) -> dict[str, pd.DataFrame]:
+    """One run's tables read back from a store (what ``store.run_tables`` gave at write time),
+    so its narrative can be told again without re-running it."""
+    con = duckdb.connect(str(db_path), read_only=True)
+    try:
+        have = {r[0] for r in con.execute("SHOW TABLES").fetchall()}
+        return {
+            t: con.execute(f'SELECT * FROM "{t}" WHERE run_id = ?', [run_id]).df()
+            for t in names
+            if t in have
+        }
+    finally:
+        con.close()
 
 
 def write_logs(tables: Mapping[str, pd.DataFrame], logs_dir: Path, verbosity: str = "key") -> None:

@@ -54,6 +54,7 @@ from admarket.outputs.manifest import (
 from admarket.outputs.narrative import write_logs
 from admarket.outputs.store import concat_tables, db_tables, run_tables, write_tables
 from admarket.report import write_report
+from admarket.report.document import FORMATS
 from admarket.version import __version__
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -61,7 +62,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 BUILD_TAG = ".admarket-build"  # first file of every build folder: "this one is ours"
 # what `admarket report` writes anew (so it may be missing or edited before it does)
-REBUILT = ("report.md", "report.html", "report.json", "charts/")
+REBUILT = ("report.md", "report.html", "report.json", "charts/", "content/")
 
 
 # --- one writer per folder ------------------------------------------------------------------
@@ -307,11 +308,14 @@ def _reason(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
-def republish_report(run_dir: str | Path) -> Path:
+def republish_report(
+    run_dir: str | Path, formats: tuple[str, ...] | list[str] = FORMATS, content: bool = False
+) -> Path:
     """Rebuild the report of a complete run/compare result (``admarket report``): the store
-    and logs are carried over (hard links where possible), the report written anew, and the
-    whole swapped in like any result. Report files may be missing or edited; the store and
-    logs must be as the marker lists them."""
+    and logs are carried over (hard links where possible), the report written anew in
+    ``formats`` (with ``content/`` drafts if asked), and the whole swapped in like any
+    result. Report files may be missing or edited; the store and logs must be as the marker
+    lists them."""
     with reserve(run_dir) as dest:
         manifest = check_complete(dest, rebuilt=REBUILT)
         if "summaries" not in db_tables(dest / STORE_NAME):
@@ -328,7 +332,7 @@ def republish_report(run_dir: str | Path) -> Path:
                 except OSError:
                     shutil.copy2(dest / rel, target)
             try:
-                write_report(tmp / STORE_NAME, tmp)
+                write_report(tmp / STORE_NAME, tmp, formats, content=content)
             except duckdb.Error as exc:  # reading failed: the store, not the disk, is bad
                 raise StoreError(
                     f"{dest}: the store cannot be read ({_reason(exc)}); nothing was changed"

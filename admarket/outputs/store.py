@@ -42,6 +42,7 @@ import pandas as pd
 from admarket.errors import StoreError, UsageError
 from admarket.outputs import QUERY_NAMES
 from admarket.outputs.manifest import COMPLETE_MARKER, STORE_NAME, check_complete  # noqa: F401
+from admarket.outputs.measures import full_summary
 from admarket.version import __version__
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -222,7 +223,7 @@ def _ledger_costs(m: MarketModel, summary: dict[str, Any]) -> dict[str, float]:
 def _header_frames(m: MarketModel, point: int | None) -> dict[str, pd.DataFrame]:
     """The one-row ``runs`` and ``summaries`` frames of a finished model."""
     cfg = m.config
-    summary = m.summary()
+    summary = full_summary(m)  # the model's summary plus the glossary's derived measures
     tx = m.transactions()
     imps = summary["impressions"]
     agent_fees = float(tx["agent_fee"].sum() + tx["protocol_fee"].sum())
@@ -265,6 +266,9 @@ def run_tables(
     ids = (run_id, scen, seed)
     daily = m.daily_metrics()
     daily["goal_attainment_score"] = daily["daily_goal_attainment"]
+    daily["wrong_claim_share"] = daily["hallucinated_claims"] / daily["claims"].where(
+        daily["claims"] > 0
+    )
     audit = m.claim_audit()
     fact_id = run_id + ":" + audit["claim_id"].astype("int64").astype(str)
     decisions = pd.DataFrame(

@@ -1,12 +1,15 @@
 """The report's charts (matplotlib, Agg backend, PNG): one per research question.
 
-Every figure shows the mean across seeds with its 95% interval (error bars or a band);
+Every figure shows the mean across seeds with its 95% interval (error bars or a band),
+cut to what the quantity can take (a share stays in [0, 100%], a count at or above zero);
 with a single seed it says "n=1, no interval" instead. Scenario colours are fixed hex
-values so every chart reads the same way.
+values so every chart reads the same way; every panel that draws scenarios has a legend;
+labels use the glossary's words; money is written without scientific notation.
 """
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import matplotlib
@@ -15,8 +18,12 @@ matplotlib.use("Agg")  # files only: never needs a display
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.colors import to_rgb
+from matplotlib.ticker import FuncFormatter
 
-from admarket.report.data import ReportData
+from admarket.money import usd_auto, usd_short
+from admarket.report.data import ReportData, has
+from admarket.report.glossary import label
 from admarket.report.stats import CI, mean_ci
 
 COLOURS = {"A": "#d62728", "B": "#ff7f0e", "C": "#2ca02c"}
@@ -29,6 +36,14 @@ _OUTCOME_COLOURS = {
     "dispute_ledger": "#9467bd",
     "dispute_unresolved": "#d62728",
 }
+CAPTIONS = {
+    "fee": "Fee extraction by scenario",
+    "goal": "Campaign goal achievement",
+    "rot": "Daily goal attainment over the run (context-rot impact)",
+    "heatmap": "Claims that were wrong: scenario × agent type × claim type",
+    "cost": "Ledger cost vs exchange fee per 1,000 impressions",
+    "disputes": "Dispute outcomes",
+}
 
 
 def _interval_note(d: ReportData) -> str:
@@ -36,10 +51,23 @@ def _interval_note(d: ReportData) -> str:
     return "n=1, no interval" if n < 2 else f"mean and 95% CI across {n} seeds"
 
 
-def _err(cis: list[CI], scale: float = 1.0) -> np.ndarray:
-    lo = [(c.mean - c.lo) * scale if c.n > 1 else 0.0 for c in cis]
-    hi = [(c.hi - c.mean) * scale if c.n > 1 else 0.0 for c in cis]
-    return np.nan_to_num(np.array([lo, hi]))
+def _err(cis: list[CI], scale: float = 1.0, lo: float = -math.inf, hi: float = math.inf):
+    """Error-bar half-lengths of ``cis`` (× ``scale``), the bars cut to [lo, hi]."""
+    down, up = [], []
+    for c in cis:
+        if c.n > 1 and not math.isnan(c.lo):
+            c = c.clipped(lo, hi)
+            down.append((c.mean - c.lo) * scale)
+            up.append((c.hi - c.mean) * scale)
+        else:
+            down.append(0.0)
+            up.append(0.0)
+    return np.nan_to_num(np.array([down, up]))
+
+
+def _legend_below(ax, ncol: int = 3) -> None:
+    """A legend under the axes, where it cannot cover bars or interval caps."""
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=ncol, frameon=False)
 
 
 def _save(fig, out: Path, name: str) -> str:
@@ -51,55 +79,63 @@ def _save(fig, out: Path, name: str) -> str:
 
 
 def fee_extraction(d: ReportData, out: Path) -> str:
-    """Take rate and net-to-publisher share of gross spend per scenario."""
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.6))
+    """Take rate and net to publishers per scenario."""
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.8))
     scen = d.scenarios
     for ax, col, title in (
-        (axes[0], "take_rate", "Intermediary take (% of gross spend)"),
-        (axes[1], "net_to_publishers", "Net to publishers (USD)"),
+        (axes[0], "take_rate", "Take rate (% of gross spend)"),
+        (axes[1], "net_to_publishers", "Net to publishers per run (USD)"),
     ):
         cis = [d.ci(s, col) for s in scen]
         scale = 100.0 if col == "take_rate" else 1.0
         ax.bar(
-            scen,
+            [NAMES[s] for s in scen],
             [c.mean * scale for c in cis],
-            yerr=_err(cis, scale),
+            yerr=_err(cis, scale, lo=0.0),
             capsize=4,
             color=[COLOURS[s] for s in scen],
         )
         ax.set_title(title, fontsize=10)
+        ax.tick_params(axis="x", labelsize=8)
+        if col == "net_to_publishers":
+            ax.yaxis.set_major_formatter(FuncFormatter(usd_short))
+        else:
+            ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"{v:g}%"))
     fig.suptitle(f"Fee extraction by scenario ({_interval_note(d)})", fontsize=10)
     return _save(fig, out, "fee_extraction.png")
 
 
 def goal_achievement(d: ReportData, out: Path) -> str:
-    """Share of campaigns hitting impression / CPM goals and mean goal attainment."""
+    """Shares of campaigns hitting each goal, fill rate and mean goal attainment."""
     metrics = (
-        ("hit_imp", "hit impression goal"),
-        ("hit_cpm", "hit CPM goal"),
-        ("mean_goal_attainment", "mean goal attainment"),
+        ("hit_imp", label("hit_impression_goal")),
+        ("hit_cpm", label("hit_cpm_goal")),
+        ("hit_kpi", label("hit_kpi_goal")),
+        ("fill_rate", label("fill_rate")),
+        ("mean_goal_attainment", label("mean_goal_attainment") + " (0–1)"),
     )
-    fig, ax = plt.subplots(figsize=(8, 3.8))
+    fig, ax = plt.subplots(figsize=(9, 4.2))
     x = np.arange(len(metrics))
     w = 0.8 / max(1, len(d.scenarios))
     for i, s in enumerate(d.scenarios):
         cis = [d.ci(s, col) for col, _ in metrics]
-        _bars(ax, x + i * w, cis, w, s)
-    ax.set_xticks(x + w * (len(d.scenarios) - 1) / 2, [m[1] for m in metrics])
+        _bars(ax, x + i * w, cis, w, s, lo=0.0, hi=1.0)
+    ax.set_xticks(x + w * (len(d.scenarios) - 1) / 2, [m[1].replace(" ", "\n", 1) for m in metrics])
+    ax.tick_params(axis="x", labelsize=8)
     ax.set_ylim(0, 1.05)
-    ax.set_ylabel("share / score")
-    ax.legend(fontsize=8)
+    ax.set_ylabel("share of campaigns / score")
+    _legend_below(ax)
     ax.set_title(f"Campaign goal achievement ({_interval_note(d)})", fontsize=10)
     return _save(fig, out, "goal_achievement.png")
 
 
-def _bars(ax, x: np.ndarray, cis: list, width: float, scenario: str) -> None:
+def _bars(ax, x: np.ndarray, cis: list, width: float, scenario: str, **cut: float) -> None:
     """One scenario's bars: means with their 95% intervals as error bars."""
     ax.bar(
         x,
         [c.mean for c in cis],
         width,
-        yerr=_err(cis),
+        yerr=_err(cis, **cut),
         capsize=3,
         color=COLOURS[scenario],
         label=NAMES[scenario],
@@ -107,61 +143,98 @@ def _bars(ax, x: np.ndarray, cis: list, width: float, scenario: str) -> None:
 
 
 def context_rot(d: ReportData, out: Path) -> str:
-    """Per day: goal attainment (the plan's curve) and the share of facts acted on that were
-    wrong (the rot itself), per scenario, mean with a 95% band."""
-    fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
+    """Per day: goal attainment (the plan's curve) and the share of claims that were wrong
+    (the rot itself), per scenario, mean with a 95% band."""
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.4))
     panels = (
-        ("daily_goal_attainment", "daily goal attainment", 1.0),
-        ("wrong_fact_share", "% of facts acted on that were wrong", 100.0),
+        ("daily_goal_attainment", "daily goal attainment (0–1)", 1.0, d.scenarios),
+        (
+            "wrong_claim_share",
+            "% of claims that were wrong",
+            100.0,
+            [s for s in d.scenarios if has(s, "volatile_memory")],
+        ),
     )
-    for ax, (col, label, scale) in zip(axes, panels, strict=True):
-        for s in d.scenarios:
+    for ax, (col, ylabel, scale, scen) in zip(axes, panels, strict=True):
+        for s in scen:
             g = d.daily[d.daily["scenario"] == s]
             days = sorted(g["simulation_day"].unique())
-            cis = [mean_ci(g[g["simulation_day"] == k][col]) for k in days]
-            x = np.array(days) + 1
-            ax.plot(x, [c.mean * scale for c in cis], color=COLOURS[s], label=NAMES[s])
+            cis = [mean_ci(g[g["simulation_day"] == k][col]).clipped() for k in days]
+            xs = np.array(days) + 1
+            ax.plot(xs, [c.mean * scale for c in cis], color=COLOURS[s], label=NAMES[s])
             if len(d.seeds) > 1:
                 ax.fill_between(
-                    x,
+                    xs,
                     [c.lo * scale for c in cis],
                     [c.hi * scale for c in cis],
                     color=COLOURS[s],
-                    alpha=0.2,
+                    alpha=0.15,
                 )
-        ax.set_xlabel("simulation day")
-        ax.set_ylabel(label)
-    axes[0].legend(fontsize=8)
+        ax.set_xlabel("simulation day (day 1 = first day)")
+        ax.set_ylabel(ylabel)
+        if scen:
+            _legend_below(ax)
+    axes[0].set_title("Goal attainment of live campaigns", fontsize=9)
+    note = (
+        "" if all(has(s, "volatile_memory") for s in d.scenarios) else " (A has no memory to lose)"
+    )
+    axes[1].set_title("The rot: claims that were wrong" + note, fontsize=9)
+    axes[1].set_ylim(bottom=0)
     fig.suptitle(f"Context-rot impact over the run ({_interval_note(d)})", fontsize=10)
     return _save(fig, out, "context_rot.png")
+
+
+def _text_colour(value: float, vmax: float, cmap) -> str:
+    """Black or white, whichever reads better on the cell's colour."""
+    r, g, b = to_rgb(cmap(value / vmax if vmax else 0.0))
+    return "white" if 0.299 * r + 0.587 * g + 0.114 * b < 0.55 else "black"
 
 
 def hallucination_heatmap(d: ReportData, out: Path) -> str:
     """Share of claims graded wrong: rows scenario × agent type, columns claim type."""
     c = d.claims
-    rows = [(s, a) for s in d.scenarios for a in sorted(c["agent_type"].dropna().unique())]
+    agents = sorted(c["agent_type"].dropna().unique())
+    have_claims = {
+        (s, a) for s, a, n in zip(c["scenario"], c["agent_type"], c["n"], strict=True) if n
+    }
+    rows = [(s, a) for s in d.scenarios for a in agents if (s, a) in have_claims]
     cols = sorted(c["claim_type"].dropna().unique())
-    mean = np.full((len(rows), len(cols)), np.nan)
-    label = [["" for _ in cols] for _ in rows]
+    mean = np.full((max(1, len(rows)), max(1, len(cols))), np.nan)
+    text = [["" for _ in cols] for _ in rows]
     for i, (s, a) in enumerate(rows):
         for j, k in enumerate(cols):
             g = c[(c["scenario"] == s) & (c["agent_type"] == a) & (c["claim_type"] == k)]
             if g.empty or not g["n"].sum():
                 continue
-            ci = mean_ci(g["wrong"] / g["n"])
+            ci = mean_ci(g["wrong"] / g["n"]).clipped()
             mean[i, j] = ci.mean * 100
-            band = "" if ci.n < 2 else f"\n[{ci.lo * 100:.1f}–{ci.hi * 100:.1f}]"
-            label[i][j] = f"{ci.mean * 100:.1f}%{band}"
-    fig, ax = plt.subplots(figsize=(1.4 * len(cols) + 2.5, 0.7 * len(rows) + 1.6))
-    im = ax.imshow(mean, cmap="Reds", vmin=0, aspect="auto")
+            lo, hi = f"{ci.lo * 100:.1f}", f"{ci.hi * 100:.1f}"
+            band = "" if ci.n < 2 or math.isnan(ci.lo) or lo == hi else f"\n[{lo}–{hi}]"
+            text[i][j] = f"{ci.mean * 100:.1f}%{band}"
+    fig, ax = plt.subplots(figsize=(1.4 * len(cols) + 2.5, 0.7 * len(rows) + 1.8))
+    cmap = plt.get_cmap("Reds")
+    vmax = max(1.0, float(np.nanmax(mean)) if np.isfinite(mean).any() else 1.0)
+    im = ax.imshow(mean, cmap=cmap, vmin=0, vmax=vmax, aspect="auto")
     for i in range(len(rows)):
         for j in range(len(cols)):
-            ax.text(j, i, label[i][j] or "–", ha="center", va="center", fontsize=7)
+            v = mean[i, j]
+            colour = "black" if math.isnan(v) else _text_colour(v, vmax, cmap)
+            ax.text(j, i, text[i][j] or "–", ha="center", va="center", fontsize=7, color=colour)
     ax.set_xticks(range(len(cols)), cols, fontsize=8)
-    ax.set_yticks(range(len(rows)), [f"{s} {a}" for s, a in rows], fontsize=8)
-    fig.colorbar(im, ax=ax, label="% of claims wrong")
-    ax.set_title(f"Hallucinated claims ({_interval_note(d)}; – = none made)", fontsize=10)
+    ax.set_yticks(range(len(rows)), [f"{s} {a}s" for s, a in rows], fontsize=8)
+    ax.set_xlabel("claim type (what the fact was about)", fontsize=8)
+    fig.colorbar(im, ax=ax, label="% of claims that were wrong")
+    ax.set_title(
+        f"Claims that were wrong ({_interval_note(d)}; – = no claim of that type)", fontsize=10
+    )
     return _save(fig, out, "hallucination_heatmap.png")
+
+
+def _log_tick(v: float, _pos: object = None) -> str:
+    """A log-axis money tick with no trailing zeros: ``$0.0001``, ``$1``, ``$100``."""
+    if v <= 0:
+        return "$0"
+    return f"${v:,.{max(0, -math.floor(math.log10(v) + 1e-9))}f}"
 
 
 def cost_per_mille(d: ReportData, out: Path) -> str:
@@ -173,22 +246,27 @@ def cost_per_mille(d: ReportData, out: Path) -> str:
         if s in d.scenarios:
             bars.append((f"{s} agent fees", d.ci(s, "agent_fee_per_mille"), COLOURS[s]))
     if "C" in d.scenarios:
-        bars.append(("C ledger (run)", d.ci("C", "ledger_cost_per_mille"), "#17becf"))
-        bars.append(("C ledger unbatched", d.ci("C", "ledger_unbatched_cost_per_mille"), "#7f7f7f"))
-    fig, ax = plt.subplots(figsize=(8, 3.8))
+        bars.append(
+            ("C ledger\n(this run, batched)", d.ci("C", "ledger_cost_per_mille"), "#17becf")
+        )
+        bars.append(
+            (
+                "C ledger if unbatched\n(cost model)",
+                d.ci("C", "ledger_unbatched_cost_per_mille"),
+                "#7f7f7f",
+            )
+        )
+    fig, ax = plt.subplots(figsize=(9, 4.2))
     names = [b[0] for b in bars]
     cis = [b[1] for b in bars]
-    ax.bar(
-        names,
-        [max(c.mean, 1e-9) for c in cis],
-        yerr=_err(cis),
-        capsize=4,
-        color=[b[2] for b in bars],
-    )
+    heights = [max(c.mean, 1e-9) for c in cis]
+    ax.bar(names, heights, yerr=_err(cis, lo=1e-9), capsize=4, color=[b[2] for b in bars])
     for i, c in enumerate(cis):
-        ax.text(i, max(c.mean, 1e-9), f"${c.mean:.4g}", ha="center", va="bottom", fontsize=8)
+        ax.text(i, heights[i] * 1.6, usd_auto(c.mean), ha="center", va="bottom", fontsize=8)
     ax.set_yscale("log")
-    ax.set_ylabel("USD per 1,000 impressions")
+    ax.set_ylim(top=max(heights) * 30)
+    ax.yaxis.set_major_formatter(FuncFormatter(_log_tick))
+    ax.set_ylabel("USD per 1,000 impressions (log scale)")
     ax.tick_params(axis="x", labelsize=8)
     ax.set_title(f"Ledger cost vs exchange fee per 1,000 ({_interval_note(d)})", fontsize=10)
     return _save(fig, out, "cost_per_mille.png")
@@ -197,9 +275,9 @@ def cost_per_mille(d: ReportData, out: Path) -> str:
 def dispute_outcomes(d: ReportData, out: Path) -> str:
     """Settlement outcomes per run (deal-days) by scenario, mean with 95% CI."""
     st = d.settlements
-    scen = [s for s in d.scenarios if s in set(st["scenario"])] or d.scenarios
+    scen = [s for s in d.scenarios if has(s, "reconciliation")] or d.scenarios
     outcomes = [o for o in _OUTCOME_COLOURS if o in set(st["outcome"])]
-    fig, ax = plt.subplots(figsize=(8, 3.8))
+    fig, ax = plt.subplots(figsize=(9, 4.2))
     x = np.arange(len(outcomes))
     w = 0.8 / max(1, len(scen))
     for i, s in enumerate(scen):
@@ -209,24 +287,26 @@ def dispute_outcomes(d: ReportData, out: Path) -> str:
             g = st[(st["scenario"] == s) & (st["outcome"] == o)]
             per.update({int(k): float(v) for k, v in zip(g["seed"], g["n"], strict=True)})
             cis.append(mean_ci(per.values()))
-        _bars(ax, x + i * w, cis, w, s)
+        _bars(ax, x + i * w, cis, w, s, lo=0.0)
     ax.set_xticks(x + w * (len(scen) - 1) / 2, [o.replace("_", " ") for o in outcomes])
     ax.tick_params(axis="x", labelsize=8)
-    ax.set_yscale("symlog")
-    ax.set_ylabel("deal-days per run")
+    ax.set_yscale("symlog", linthresh=1.0)
+    ax.set_ylim(bottom=0)
+    ax.set_ylabel("deal-days per run (log scale)")
     if outcomes:
-        ax.legend(fontsize=8)
-    ax.set_title(f"Settlement and dispute outcomes ({_interval_note(d)})", fontsize=10)
+        _legend_below(ax)
+    note = "; A: the exchange settles each lot" if "A" in d.scenarios else ""
+    ax.set_title(f"Settlement and dispute outcomes ({_interval_note(d)}{note})", fontsize=10)
     return _save(fig, out, "dispute_outcomes.png")
 
 
 CHARTS = (
-    (fee_extraction, "Fee extraction by scenario"),
-    (goal_achievement, "Campaign goal achievement"),
-    (context_rot, "Daily goal attainment over the run (context-rot impact)"),
-    (hallucination_heatmap, "Hallucination heatmap: scenario × agent type × claim type"),
-    (cost_per_mille, "Ledger cost vs exchange fee per 1,000 impressions"),
-    (dispute_outcomes, "Dispute outcomes"),
+    (fee_extraction, CAPTIONS["fee"]),
+    (goal_achievement, CAPTIONS["goal"]),
+    (context_rot, CAPTIONS["rot"]),
+    (hallucination_heatmap, CAPTIONS["heatmap"]),
+    (cost_per_mille, CAPTIONS["cost"]),
+    (dispute_outcomes, CAPTIONS["disputes"]),
 )
 
 

@@ -8,6 +8,7 @@ so a number in the report can always be traced to (and tested against) a query o
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,20 @@ from admarket.outputs.store import QUERY_NAMES, open_store, query_sql
 from admarket.report.stats import CI, mean_ci, paired_diff
 
 SCENARIO_ORDER = ("A", "B", "C")
+
+
+# What each scenario has, so no sentence describes a mechanism a scenario lacks.
+MECHANISMS: dict[str, frozenset[str]] = {
+    "A": frozenset({"exchange", "central_database"}),
+    "B": frozenset({"volatile_memory", "reconciliation"}),
+    "C": frozenset({"volatile_memory", "reconciliation", "ledger"}),
+}
+
+
+def has(scenario: str, mechanism: str) -> bool:
+    """Whether ``scenario`` has ``mechanism`` (exchange, central_database, volatile_memory,
+    reconciliation, ledger)."""
+    return mechanism in MECHANISMS.get(scenario, frozenset())
 
 
 @dataclass
@@ -33,6 +48,9 @@ class ReportData:
     settlements: pd.DataFrame  # scenario, seed, outcome, n, unresolved
     plan_queries: dict[str, pd.DataFrame] = field(default_factory=dict)
     configs: dict[str, dict[str, Any]] = field(default_factory=dict)  # scenario -> config
+    _per_seed: dict[tuple[str, str], dict[int, float]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
     @property
     def scenarios(self) -> list[str]:
@@ -47,8 +65,13 @@ class ReportData:
 
     def per_seed(self, scenario: str, column: str) -> dict[int, float]:
         """``{seed: value}`` of one summaries column for one scenario."""
-        s = self.summaries[self.summaries["scenario"] == scenario]
-        return {int(k): float(v) for k, v in zip(s["seed"], s[column], strict=True)}
+        key = (scenario, column)
+        if key not in self._per_seed:
+            s = self.summaries[self.summaries["scenario"] == scenario]
+            self._per_seed[key] = {
+                int(k): float(v) for k, v in zip(s["seed"], s[column], strict=True)
+            }
+        return dict(self._per_seed[key])
 
     def ci(self, scenario: str, column: str) -> CI:
         """Mean and 95% interval across seeds of one summaries column."""
@@ -73,6 +96,25 @@ def _df(con, sql: str) -> pd.DataFrame:
     return con.execute(sql).df()
 
 
+def _add_measures(con, summaries: pd.DataFrame) -> None:
+    """The glossary's measures, also for stores written before they were summary columns."""
+    s = summaries
+    if "wrong_decision_share" not in s.columns:
+        s["wrong_decision_share"] = s["decisions"].where(s["decisions"] > 0)
+        s["wrong_decision_share"] = s["hallucinated_decisions"] / s["wrong_decision_share"]
+    if "wrong_claim_share" not in s.columns:
+        s["wrong_claim_share"] = s["wrong_claims"] / s["claims"].where(s["claims"] > 0)
+    if "fill_rate" not in s.columns:  # the DataCollector's last value of each run
+        last = _df(
+            con,
+            "SELECT run_id, arg_max(fill_rate, step) AS fill_rate FROM step_metrics GROUP BY 1",
+        )
+        s["fill_rate"] = s["run_id"].map(dict(zip(last["run_id"], last["fill_rate"], strict=True)))
+    for col in ("ledger_cost_sui", "ledger_cost_wal", "ledger_cost_sui_usd", "ledger_cost_wal_usd"):
+        if col not in s.columns:
+            s[col] = math.nan
+
+
 def load(db_path: str | Path) -> ReportData:
     """Read everything a report needs from the DuckDB store at ``db_path``."""
     con = open_store(db_path)
@@ -81,22 +123,24 @@ def load(db_path: str | Path) -> ReportData:
         summaries = _df(
             con,
             """
-            SELECT s.*, c.n_campaigns, c.hit_imp, c.hit_cpm, c.overspent_n
+            SELECT s.*, c.n_campaigns, c.hit_imp, c.hit_cpm, c.overspent_n, c.hit_kpi
             FROM summaries s JOIN (
                 SELECT run_id, COUNT(*) AS n_campaigns,
                        AVG(hit_impression_goal::INT) AS hit_imp,
-                       AVG(hit_cpm_goal::INT) AS hit_cpm, AVG(overspent::INT) AS overspent_n
+                       AVG(hit_cpm_goal::INT) AS hit_cpm, AVG(overspent::INT) AS overspent_n,
+                       AVG(hit_kpi_goal::INT) AS hit_kpi
                 FROM campaigns GROUP BY run_id) c USING (run_id)
             ORDER BY run_id""",
         )
         summaries["publisher_share"] = summaries["net_to_publishers"] / summaries[
             "gross_spend"
         ].where(summaries["gross_spend"] > 0)
+        _add_measures(con, summaries)
         daily = _df(
             con,
             "SELECT scenario, seed, simulation_day, daily_goal_attainment, context_losses, "
             "agent_restart_events, state_recovery_accuracy, "
-            "hallucinated_claims / NULLIF(claims, 0) AS wrong_fact_share FROM daily_metrics "
+            "hallucinated_claims / NULLIF(claims, 0) AS wrong_claim_share FROM daily_metrics "
             "ORDER BY scenario, seed, simulation_day",
         )
         claims = _df(
@@ -120,7 +164,7 @@ def load(db_path: str | Path) -> ReportData:
         )
         settlements = _df(
             con,
-            "SELECT scenario, seed, outcome, COUNT(*) AS n, SUM(unresolved) AS unresolved "
+            "SELECT scenario, seed, outcome, COUNT(*) AS n, SUM(unresolved::DOUBLE) AS unresolved "
             "FROM settlements GROUP BY ALL ORDER BY ALL",
         )
         plan = {name: _df(con, query_sql(name)) for name in QUERY_NAMES}

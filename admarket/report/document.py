@@ -1,12 +1,15 @@
 """The comparison report: markdown, a self-contained HTML page and a JSON twin, from a store.
 
-``write_report(db, out_dir)`` reads a store (``report_data.load``), draws the charts
-(``report_charts``), computes the findings (``report_findings``) and renders one list of
-blocks to ``report.md`` (charts linked from ``charts/``), ``report.html`` (charts embedded
-as base64, no external files) and ``report.json`` (every number the report prints).
-Sections follow the plan's "Gap 28" template: summary, fee extraction, goal achievement,
-context rot, hallucinations, ledger cost, disputes, findings, and the plan's four queries.
-``admarket report RUN_DIR`` regenerates it without re-running anything.
+``write_report(db, out_dir)`` reads a store (:mod:`.data`), draws the charts
+(:mod:`.charts`), computes the executive summary and conclusion (:mod:`.summary`) and the
+findings (:mod:`.findings`), and renders one list of blocks (tables from :mod:`.tables`) to
+``report.md`` (charts linked from ``charts/``), ``report.html`` (charts embedded as base64,
+no external files) and ``report.json`` (every number the report prints); ``content=True``
+adds one article draft per finding (:mod:`.content`). Sections follow the plan's "Gap 28"
+template: executive summary, fee extraction, fee savings per $100K, goal achievement,
+context rot, decisions on wrong facts, ledger cost, disputes, findings, conclusion, then a
+glossary and the plan's four queries. ``admarket report RUN_DIR`` regenerates it without
+re-running anything.
 """
 
 from __future__ import annotations
@@ -15,212 +18,151 @@ import base64
 import datetime as _dt
 import html
 import json
-import math
 import os
 import tempfile
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
-from admarket.report.charts import draw_all
+from admarket.errors import UsageError
+from admarket.report.charts import CAPTIONS, draw_all
+from admarket.report.content import write_content
 from admarket.report.data import ReportData, load
-from admarket.report.findings import compute_findings
-from admarket.report.stats import CI, mean_ci
-
-Block = tuple[str, Any]  # ("h1"|"h2"|"p"|"list"|"table"|"img", payload)
-
-
-def _pct(c: CI) -> str:
-    """A share in percent; its interval cannot leave [0%, 100%]."""
-    return c.clipped().fmt(".1f", 100, "%")
-
-
-def _usd(c: CI, spec: str = ",.0f") -> str:
-    return c.fmt(spec, pre="$")
-
-
-def _table(header: list[str], rows: list[list[str]]) -> Block:
-    return ("table", (header, rows))
-
-
-def _fee_table(d: ReportData) -> Block:
-    rows = [
-        [
-            s,
-            _usd(d.ci(s, "gross_spend")),
-            _usd(d.ci(s, "net_to_publishers")),
-            _usd(d.ci(s, "intermediary_take")),
-            _pct(d.ci(s, "take_rate")),
-        ]
-        for s in d.scenarios
-    ]
-    return _table(["Scenario", "Gross spend", "Net to publishers", "Take", "Take rate"], rows)
+from admarket.report.findings import Finding, compute_findings
+from admarket.report.findings_fees import savings
+from admarket.report.glossary import FINDING_LABELS, GLOSSARY
+from admarket.report.summary import Hypothesis, Point, conclusion, executive_summary
+from admarket.report.tables import (
+    Block,
+    cost_table,
+    df_table,
+    dispute_table,
+    fee_table,
+    glossary_table,
+    goal_table,
+    rot_table,
+    table,
+    wrong_fact_table,
+)
+from admarket.report.wording import money, money_diff, pct
 
 
-def _goal_table(d: ReportData) -> Block:
-    rows = [
-        [
-            s,
-            d.ci(s, "n_campaigns").fmt(",.0f"),
-            _pct(d.ci(s, "hit_imp")),
-            _pct(d.ci(s, "hit_cpm")),
-            _pct(d.ci(s, "overspent_n")),
-            d.ci(s, "mean_goal_attainment").fmt(".3f"),
-        ]
-        for s in d.scenarios
-    ]
-    head = ["Scenario", "Campaigns", "Hit impression goal", "Hit CPM goal", "Overspent"]
-    return _table([*head, "Mean goal attainment"], rows)
-
-
-def _rot_table(d: ReportData) -> Block:
-    first, last = int(d.daily["simulation_day"].min()), int(d.daily["simulation_day"].max())
-    rows = []
-    for s in d.scenarios:
-        g = d.daily[d.daily["scenario"] == s]
-        day = {
-            k: mean_ci(g[g["simulation_day"] == k]["daily_goal_attainment"]) for k in (first, last)
-        }
-        rec = d.ci(s, "recovery_fidelity")
-        rows.append(
-            [
-                s,
-                day[first].fmt(".3f"),
-                day[last].fmt(".3f"),
-                d.ci(s, "facts_lost").fmt(",.0f"),
-                d.ci(s, "restarts").fmt(",.1f"),
-                "n/a (nothing to recover)" if rec.n == 0 else _pct(rec),
-            ]
+def _intro(d: ReportData) -> str:
+    n = len(d.seeds)
+    interval = "n=1, no interval" if n < 2 else f"mean [95% CI] across {n} seeds"
+    seeds = ", ".join(map(str, d.seeds[:12])) + (" …" if n > 12 else "")
+    text = (
+        f"Generated {_dt.datetime.now(_dt.UTC).isoformat(timespec='seconds')} from "
+        f"{len(d.runs)} runs: scenarios {', '.join(d.scenarios)} × {n} seed(s) ({seeds}). "
+        f"Every number is {interval}; scenarios share each seed's demand and supply (common "
+        "random numbers), so differences are paired by seed."
+    )
+    if n >= 2:
+        text += (
+            " A number printed without an interval was the same on every seed (to the "
+            "precision shown); a difference marked *not significant* has an interval that "
+            "contains zero. Terms are defined once, in the glossary at the end."
         )
-    head = ["Scenario", f"Attainment day {first + 1}", f"Attainment day {last + 1}"]
-    return _table([*head, "Facts lost", "Restarts", "Recovery fidelity"], rows)
+    return text
 
 
-def _hallucination_table(d: ReportData) -> Block:
-    rows = []
-    for s in d.scenarios:
-        c = d.claims[d.claims["scenario"] == s].groupby("seed")[["n", "wrong"]].sum()
-        claim_rate = mean_ci(c["wrong"] / c["n"]) if len(c) else mean_ci([])
-        rows.append(
-            [
-                s,
-                d.ci(s, "decisions").fmt(",.0f"),
-                d.ci(s, "hallucinated_decisions").fmt(",.0f"),
-                _pct(d.ci(s, "hallucination_rate")),
-                _pct(claim_rate),
-            ]
+def _summary_blocks(d: ReportData, points: list[Point]) -> list[Block]:
+    cfg = next(iter(d.configs.values()))
+    scale = (
+        f"{cfg['n_buyers'] * cfg['campaigns_per_buyer']} campaigns per run "
+        f"({cfg['n_buyers']} buyers, {cfg['n_sellers']} sellers) over {cfg['days']} days; "
+        "gross spend per run "
+        + ", ".join(f"{s} {money(d.ci(s, 'gross_spend'))}" for s in d.scenarios)
+        + "."
+    )
+    items = [f"{p.text} (*{p.label}*)" for p in points]
+    return [("h2", "Executive summary"), ("list", items), ("p", scale)]
+
+
+def _savings_blocks(d: ReportData) -> list[Block]:
+    if "A" not in d.scenarios or len(d.scenarios) < 2:
+        return []
+    lines = []
+    for s in [x for x in ("C", "B") if x in d.scenarios]:
+        per, red = savings(d, s)
+        lines.append(
+            f"Moving from A to {s}: fee reduction {pct(red)}; savings per $100K of spend "
+            f"{money_diff(per, signed=False)}"
         )
-    head = ["Scenario", "Decisions", "Hallucinated decisions", "Decision rate"]
-    return _table([*head, "Claim rate (plan query 4)"], rows)
+    note = (
+        "Both are the difference of configured fee rates (inputs restated): what a buyer does "
+        "not pay in fees, not what it gets for its money."
+    )
+    return [("h2", "Fee savings per $100K of spend"), ("list", lines), ("p", note)]
 
 
-def _cost_table(d: ReportData) -> Block:
-    rows = [
-        [
-            s,
-            d.ci(s, "exchange_fee_per_mille").fmt(",.4f", pre="$"),
-            d.ci(s, "agent_fee_per_mille").fmt(",.4f", pre="$"),
-            d.ci(s, "ledger_cost_per_mille").fmt(".3g", pre="$"),
-            _usd(d.ci(s, "ledger_cost_usd"), ",.4f"),
-        ]
-        for s in d.scenarios
-    ]
-    head = ["Scenario", "Exchange fees /1k", "Agent fees /1k", "Ledger cost /1k"]
-    return _table([*head, "Ledger cost per run"], rows)
+def _conclusion_blocks(hyps: list[Hypothesis]) -> list[Block]:
+    if not hyps:
+        return []
+    rows = [[h.claim, f"**{h.verdict}**", h.evidence, h.rule, h.label] for h in hyps]
+    intro = (
+        "The plan's hypotheses, tested at the settings of these runs. *Does not hold* means "
+        "these runs do not show it at 95% confidence (more seeds can change a verdict that "
+        "rests on an interval spanning zero); other settings can give other verdicts."
+    )
+    head = ["The plan's hypothesis", "At these settings", "Evidence", "Test", "Kind"]
+    return [("h2", "Conclusion"), ("p", intro), table(head, rows)]
 
 
-def _dispute_table(d: ReportData) -> Block:
-    st = d.settlements
-    outcomes = sorted(set(st["outcome"]))
-    rows = []
-    for s in d.scenarios:
-        row = [s]
-        for o in outcomes:
-            per = {k: 0.0 for k in d.seeds}
-            g = st[(st["scenario"] == s) & (st["outcome"] == o)]
-            per.update({int(k): float(v) for k, v in zip(g["seed"], g["n"], strict=True)})
-            row.append(mean_ci(per.values()).fmt(",.1f"))
-        row += [d.ci(s, "disputes").fmt(",.1f"), _usd(d.ci(s, "written_off"))]
-        rows.append(row)
-    return _table(["Scenario", *outcomes, "Disputes", "Written off"], rows)
+def _glossary_blocks() -> list[Block]:
+    kinds = [f"*{k}*: {v}" for k, v in FINDING_LABELS.items()]
+    return [("h2", "Glossary"), glossary_table(), ("p", "Kinds of finding:"), ("list", kinds)]
 
 
-def _fmt_cell(v: Any) -> str:
-    if isinstance(v, float):
-        return "" if math.isnan(v) else f"{v:,.4f}"
-    return str(v)
-
-
-def _df_table(df: pd.DataFrame, max_rows: int = 40) -> Block:
-    rows = [[_fmt_cell(v) for v in r] for r in df.head(max_rows).itertuples(index=False)]
-    if len(df) > max_rows:
-        rows.append([f"… {len(df) - max_rows} more rows"] + [""] * (len(df.columns) - 1))
-    return _table([str(c) for c in df.columns], rows)
-
-
-def build_blocks(d: ReportData, charts: list[tuple[str, str]], findings) -> list[Block]:
+def build_blocks(
+    d: ReportData,
+    charts: list[tuple[str, str]],
+    findings: list[Finding],
+    points: list[Point] | None = None,
+    hyps: list[Hypothesis] | None = None,
+) -> list[Block]:
     """The report as an ordered list of blocks (shared by the markdown and HTML renderers)."""
     n = len(d.seeds)
     cfg = next(iter(d.configs.values()))
     chart = dict((cap, name) for name, cap in charts)
-    interval = "n=1, no interval" if n < 2 else f"mean [95% CI] across {n} seeds"
+    points = executive_summary(d) if points is None else points
+    hyps = conclusion(d) if hyps is None else hyps
 
     def img(caption: str) -> Block:
         return ("img", (chart[caption], caption))
 
-    b: list[Block] = [
-        ("h1", "admarket simulation report"),
+    b: list[Block] = [("h1", "admarket simulation report"), ("p", _intro(d))]
+    b += _summary_blocks(d, points)
+    b += [("h2", "Fee extraction comparison"), fee_table(d), img(CAPTIONS["fee"])]
+    b += _savings_blocks(d)
+    b += [("h2", "Campaign goal achievement"), goal_table(d), img(CAPTIONS["goal"])]
+    b += [("h2", "Context rot impact"), rot_table(d), img(CAPTIONS["rot"])]
+    b += [
+        ("h2", "Decisions on wrong facts"),
         (
             "p",
-            f"Generated {_dt.datetime.now(_dt.UTC).isoformat(timespec='seconds')} from "
-            f"{len(d.runs)} runs: scenarios {', '.join(d.scenarios)} × {n} seed(s) "
-            f"({', '.join(map(str, d.seeds[:12]))}{' …' if n > 12 else ''}). Every number is "
-            f"{interval}; scenarios share each seed's demand and supply (common random "
-            "numbers), so differences are paired by seed.",
+            'Two measures, not one "hallucination rate": the share of decisions that used at '
+            "least one wrong fact, and the share of claims (the facts decisions relied on) "
+            "that were wrong. A decision relies on several facts, so the first is larger.",
         ),
-        ("h2", "Executive summary"),
-        (
-            "list",
-            [
-                f"Campaigns per run: {cfg['n_buyers'] * cfg['campaigns_per_buyer']} "
-                f"({cfg['n_buyers']} buyers, {cfg['n_sellers']} sellers)",
-                f"Simulation duration: {cfg['days']} days ({cfg['steps_per_day']} steps a day)",
-                *[f"Total spend, {s}: {_usd(d.ci(s, 'gross_spend'))}" for s in d.scenarios],
-            ],
-        ),
-        ("h2", "Fee extraction comparison"),
-        _fee_table(d),
-        img("Fee extraction by scenario"),
-        ("h2", "Campaign goal achievement"),
-        _goal_table(d),
-        img("Campaign goal achievement"),
-        ("h2", "Context rot impact"),
-        _rot_table(d),
-        img("Daily goal attainment over the run (context-rot impact)"),
-        ("h2", "Hallucination analysis"),
-        (
-            "p",
-            "A decision is hallucinated when at least one fact it relied on was graded wrong "
-            "against ground truth; the claim rate counts the facts themselves.",
-        ),
-        _hallucination_table(d),
-        img("Hallucination heatmap: scenario × agent type × claim type"),
+        wrong_fact_table(d),
+        img(CAPTIONS["heatmap"]),
         ("h2", "Blockchain cost analysis"),
-        _cost_table(d),
-        img("Ledger cost vs exchange fee per 1,000 impressions"),
+        cost_table(d),
+        img(CAPTIONS["cost"]),
         ("h2", "Disputes"),
-        _dispute_table(d),
-        img("Dispute outcomes"),
+        dispute_table(d),
+        img(CAPTIONS["disputes"]),
         ("h2", "Findings"),
     ]
     for i, f in enumerate(findings, 1):
         b.append(("p", f"**{i}. {f.title}** (*{f.label}*). {f.text}"))
         deps = ", ".join(f"{k}={json.dumps(v)}" for k, v in f.depends_on.items())
         b.append(("p", f"Depends on: {deps}."))
+    b += _conclusion_blocks(hyps)
+    b += _glossary_blocks()
     b.append(("h2", "The plan's queries (pooled over seeds)"))
     for name, df in d.plan_queries.items():
-        b += [("p", f"`admarket query RUN_DIR --name {name}`"), _df_table(df)]
+        b += [("p", f"`admarket query RUN_DIR --name {name}`"), df_table(df)]
     b.append(("h2", "Configuration"))
     b.append(("p", "Parameters of the runs (seed varies per run): "))
     b.append(("p", ", ".join(f"{k}={json.dumps(v)}" for k, v in cfg.items() if k != "seed")))
@@ -321,24 +263,52 @@ def _replace_text(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def write_report(db_path: str | Path, out_dir: str | Path) -> dict[str, Any]:
-    """Write report.md, report.html, report.json and charts/*.png; returns the JSON dict."""
+FORMATS = ("md", "html", "json")
+
+
+def write_report(
+    db_path: str | Path,
+    out_dir: str | Path,
+    formats: tuple[str, ...] | list[str] = FORMATS,
+    content: bool = False,
+) -> dict[str, Any]:
+    """Write the report in ``formats`` (report.md, report.html, report.json; charts/*.png
+    always) and, with ``content``, one article draft per finding in ``content/``.
+
+    Returns the JSON dict (every number the report prints), whether or not it is written.
+    """
+    bad = [f for f in formats if f not in FORMATS]
+    if bad or not formats:
+        raise UsageError(f"--format {','.join(formats)}: choose from {', '.join(FORMATS)}")
     out = Path(out_dir)
     d = load(db_path)
     charts = draw_all(d, out / "charts")
     findings = compute_findings(d)
-    blocks = build_blocks(d, charts, findings)
+    points, hyps = executive_summary(d), conclusion(d)
     data = {
         "scenarios": d.scenarios,
         "seeds": d.seeds,
+        "executive_summary": [p.to_dict() for p in points],
+        "conclusion": [h.to_dict() for h in hyps],
         "summaries": json.loads(d.summaries.to_json(orient="records")),
         "findings": [f.to_dict() for f in findings],
         "plan_queries": {
             k: json.loads(v.to_json(orient="records")) for k, v in d.plan_queries.items()
         },
+        "glossary": {
+            n: {"label": t.label, "definition": t.definition, "unit": t.unit}
+            for n, t in GLOSSARY.items()
+        },
         "charts": [name for name, _ in charts],
     }
-    _replace_text(out / "report.json", json.dumps(data, indent=1) + "\n")
-    _replace_text(out / "report.md", to_markdown(blocks))
-    _replace_text(out / "report.html", to_html(blocks, out / "charts"))
+    if "md" in formats or "html" in formats:
+        blocks = build_blocks(d, charts, findings, points, hyps)
+        if "md" in formats:
+            _replace_text(out / "report.md", to_markdown(blocks))
+        if "html" in formats:
+            _replace_text(out / "report.html", to_html(blocks, out / "charts"))
+    if "json" in formats:
+        _replace_text(out / "report.json", json.dumps(data, indent=1) + "\n")
+    if content:
+        write_content(db_path, d, findings, charts, out / "content")
     return data

@@ -11,7 +11,7 @@ written in advance; an interval that contains zero reads "no significant differe
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -49,22 +49,59 @@ class CI:
         """Half-width of the interval (NaN when there is none)."""
         return (self.hi - self.lo) / 2
 
-    def fmt(self, spec: str = ",.2f", scale: float = 1.0, unit: str = "", pre: str = "") -> str:
-        """``mean [95% CI lo, hi]`` or ``mean (n=1, no interval)``; values × ``scale``.
+    @property
+    def spans_zero(self) -> bool:
+        """Whether the interval contains zero (a difference that is not significant)."""
+        return self.n >= 2 and not math.isnan(self.lo) and self.lo <= 0 <= self.hi
 
-        ``pre`` and ``unit`` wrap each number (e.g. ``pre="$"``, ``unit="%"``).
+    def show(self, one: Callable[[float], str], diff: bool = False, zero_note: bool = True) -> str:
+        """``mean [95% CI lo, hi]`` with each number written by ``one``.
+
+        A constant (the interval's ends read the same as the mean) prints the number
+        alone: an interval of zero width says nothing. With ``diff``, a difference whose
+        interval contains zero is marked "not significant" (one that is zero on every seed
+        reads "no difference on any seed", or just the number without ``zero_note``). A
+        single value says "n=1, no interval".
         """
         if not self.n or math.isnan(self.mean):
             return "n/a"
+        m = one(self.mean)
+        if self.n < 2 or math.isnan(self.lo):
+            return f"{m} (n={self.n}, no interval)"
+        lo, hi = one(self.lo), one(self.hi)
+        if lo == hi == m:
+            if diff and self.lo == self.hi == 0:
+                return f"{m} (no difference on any seed)" if zero_note else m
+            return f"{m} (not significant)" if diff and self.spans_zero else m
+        text = f"{m} [95% CI {lo}, {hi}]"
+        if diff and self.spans_zero:
+            text += " (not significant)"
+        return text
+
+    def fmt(
+        self,
+        spec: str = ",.2f",
+        scale: float = 1.0,
+        unit: str = "",
+        pre: str = "",
+        diff: bool = False,
+    ) -> str:
+        """``mean [95% CI lo, hi]`` (see :meth:`show`); values × ``scale`` in ``spec``.
+
+        ``pre`` and ``unit`` wrap each number (e.g. ``pre="$"``, ``unit="%"``); a minus
+        sign goes before ``pre`` (``-$12``).
+        """
 
         def one(x: float) -> str:
-            sign = "-" if x * scale < 0 and pre else ""
-            v = abs(x * scale) if sign else x * scale
-            return f"{sign}{pre}{v:{spec}}{unit}"
+            v = x * scale
+            text = f"{abs(v):{spec}}" if pre else f"{v:{spec}}"
+            if set(text) <= set("+-0.,"):  # rounds to zero: no "-0.0"
+                text = text.replace("-", "+" if "+" in spec else "")
+            elif pre and v < 0:
+                return f"-{pre}{text.lstrip('+')}{unit}"
+            return f"{pre}{text}{unit}"
 
-        if self.n < 2 or math.isnan(self.lo):
-            return f"{one(self.mean)} (n={self.n}, no interval)"
-        return f"{one(self.mean)} [95% CI {one(self.lo)}, {one(self.hi)}]"
+        return self.show(one, diff)
 
     def to_dict(self) -> dict[str, float | int | None]:
         """JSON-friendly dict (NaN becomes None)."""

@@ -1,0 +1,46 @@
+"""``admarket status DIR``: the runs, checkpoints and studies in a folder, one block each."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from admarket.errors import UsageError
+from admarket.outputs.inventory import Item, scan, seed_text
+
+
+def describe(item: Item) -> str:
+    """An item as a few lines of text: what, where, complete or not, config, seeds, origin."""
+    lines = [f"{item.kind:<10} {item.path}", f"  status:    {item.status}"]
+    if item.scenarios or item.seeds:
+        lines.append(
+            f"  runs:      scenarios {', '.join(item.scenarios) or '?'} × seeds "
+            f"{seed_text(item.seeds)}" + (f" ({item.detail})" if item.detail else "")
+        )
+    if item.kind != "unknown" or item.config:
+        cfg = ", ".join(f"{k}={json.dumps(v)}" for k, v in item.config.items())
+        lines.append(f"  config:    defaults{' except ' + cfg if cfg else ''}")
+    if item.varies:
+        lines.append(f"  varies:    {', '.join(item.varies)}")
+    if item.produced_by:
+        lines.append(f"  made by:   {item.produced_by}")
+    return "\n".join(lines)
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    """``admarket status [DIR]``."""
+    folder = Path(args.folder)
+    if not folder.is_dir():
+        raise UsageError(f"{folder}: no such folder")
+    items = scan(folder)
+    if args.json:
+        print(json.dumps([i.to_dict() for i in items], indent=1))
+        return 0
+    if not items:
+        print(f"{folder}: no runs, studies or checkpoints")
+        return 0
+    done = sum(i.complete for i in items)
+    print(f"{folder}: {len(items)} item(s), {done} complete\n")
+    print("\n\n".join(describe(i) for i in items))
+    return 0

@@ -1,0 +1,91 @@
+"""A sample of scenario A's lot auctions, written out one by one for the event log.
+
+The exchange clears hundreds of thousands of lot auctions a run, so it books them in
+aggregate (one transaction row per campaign, product and hour). To let a reader follow the
+exchange transaction by transaction — who bid what, the floor, who won, the second price
+it paid and the fee the exchange kept — a share ``auction_log_rate`` of the cleared lots is
+written out in full. Which lots are drawn from a random stream of its own
+(:data:`admarket.streams.AUCTION_LOG`), so logging more or fewer auctions changes no other
+number of the run.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from admarket.market.accounting import cents, split_fees
+from admarket.market.auction import Clearing
+
+
+def sample_lot_auctions(
+    rng: np.random.Generator,
+    rate: float,
+    *,
+    lot: np.ndarray,
+    bid: np.ndarray,
+    floor: np.ndarray,
+    campaign: np.ndarray,
+    product: np.ndarray,
+    clearing: Clearing,
+    lot_size: int,
+    fee_rates: dict[str, float],
+    seller_of_product: np.ndarray,
+    buyer_of_campaign: np.ndarray,
+) -> list[dict[str, Any]]:
+    """Event fields of the sampled lot auctions of one hour (an empty list at rate 0).
+
+    ``lot``, ``bid``, ``floor``, ``campaign`` and ``product`` describe every bid of the hour
+    (one entry per bid, as given to :meth:`SecondPriceAuction.clear`); ``clearing`` is its
+    result. One uniform draw per cleared lot decides whether that lot is logged.
+    """
+    n = clearing.winner.size
+    if rate <= 0 or n == 0:
+        return []
+    picked = np.nonzero(rng.random(n) < rate)[0]
+    if picked.size == 0:
+        return []
+    order = np.argsort(lot, kind="stable")
+    sorted_lots = lot[order]
+    out = []
+    for k in picked:
+        w = int(clearing.winner[k])
+        lo, hi = (
+            np.searchsorted(sorted_lots, lot[w], "left"),
+            np.searchsorted(sorted_lots, lot[w], "right"),
+        )
+        bids = order[lo:hi]
+        bids = bids[np.argsort(-bid[bids], kind="stable")]
+        price = float(clearing.price[k])
+        gross = cents(np.array([price]), np.ones(1), lot_size)
+        fees, net = split_fees(gross, fee_rates)
+        admitted = bid[bids] >= floor[w]
+        runner_up = bid[bids][admitted][1:2]
+        rule = "second price" if runner_up.size and runner_up[0] >= floor[w] else "floor"
+        c, p = int(campaign[w]), int(product[w])
+        out.append(
+            {
+                "product": p,
+                "seller": int(seller_of_product[p]),
+                "floor_cpm": round(float(floor[w]), 4),
+                "bids": [
+                    {
+                        "campaign": int(campaign[b]),
+                        "buyer": int(buyer_of_campaign[campaign[b]]),
+                        "bid_cpm": round(float(bid[b]), 4),
+                        "admitted": bool(ok),
+                    }
+                    for b, ok in zip(bids, admitted, strict=True)
+                ],
+                "winner_campaign": c,
+                "winner_buyer": int(buyer_of_campaign[c]),
+                "clearing_cpm": round(price, 4),
+                "price_rule": rule,
+                "impressions": int(lot_size),
+                "buyer_spend": int(gross[0]) / 100,
+                "fees": {name: int(v[0]) / 100 for name, v in fees.items()},
+                "seller_revenue": int(net[0]) / 100,
+            }
+        )
+    return out

@@ -1,0 +1,162 @@
+"""What a folder holds: result folders (runs, comparisons, sweeps) and checkpoints.
+
+``scan(folder)`` walks a folder and describes each item it finds — complete or not, what
+kind, its scenarios and seeds, how its configuration differs from the defaults, and what
+produced it (package and Mesa versions, when) — reading only the ``COMPLETE`` marker, the
+store's ``runs`` table and checkpoint headers, never the results themselves. It is what
+``admarket status DIR`` prints.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from admarket.config import MarketConfig
+from admarket.errors import CheckpointError
+from admarket.model.checkpoint import read_header
+from admarket.outputs.manifest import COMPLETE_MARKER, STORE_NAME
+
+# Folders inside a result that hold its parts, never other results (not scanned).
+OWNED_DIRS = ("charts", "logs", "content")
+
+_DEFAULTS = MarketConfig().to_dict()
+
+
+@dataclass
+class Item:
+    """One thing found in a folder: a result folder or a checkpoint."""
+
+    path: str
+    kind: str  # run, compare, sweep, checkpoint, or "unknown" for an unmarked folder
+    complete: bool
+    status: str  # one line: complete / incomplete (why) / checkpoint at day d of n
+    scenarios: list[str] = field(default_factory=list)
+    seeds: list[int] = field(default_factory=list)
+    config: dict[str, Any] = field(default_factory=dict)  # values that differ from defaults
+    varies: list[str] = field(default_factory=list)  # parameters that differ between runs
+    produced_by: str = ""
+    detail: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly form."""
+        return asdict(self)
+
+
+def seed_text(seeds: list[int]) -> str:
+    """``42–44`` for consecutive seeds, else a comma list (``1, 5, 9``)."""
+    if not seeds:
+        return "none"
+    s = sorted(seeds)
+    if len(s) > 2 and s == list(range(s[0], s[-1] + 1)):
+        return f"{s[0]}–{s[-1]}"
+    return ", ".join(map(str, s))
+
+
+def config_diff(cfg: dict[str, Any]) -> dict[str, Any]:
+    """The parameters of ``cfg`` (seed aside) that differ from the defaults."""
+    out = {}
+    for k, v in cfg.items():
+        if k == "seed" or k not in _DEFAULTS:
+            continue
+        d = _DEFAULTS[k]
+        if json.dumps(v, sort_keys=True) != json.dumps(d, sort_keys=True):
+            out[k] = v
+    return out
+
+
+def _result(path: Path) -> Item:
+    marker = path / COMPLETE_MARKER
+    tmp = sorted(p.name for p in path.glob(".tmp-*"))
+    if not marker.is_file():
+        why = "no COMPLETE marker: the run failed, was interrupted or is still running"
+        if tmp:
+            why += f" ({len(tmp)} unfinished build folder(s): {', '.join(tmp[:3])})"
+        return Item(str(path), "unknown", False, f"incomplete — {why}")
+    try:
+        meta = json.loads(marker.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        meta = {}
+    kind = str(meta.get("kind", "unknown"))
+    item = Item(str(path), kind, True, "complete")
+    item.scenarios = list(meta.get("scenarios", []))
+    item.seeds = [int(s) for s in meta.get("seeds", [])]
+    db = path / STORE_NAME
+    if not db.is_file():
+        item.complete, item.status = (
+            False,
+            f"incomplete — marked complete but {STORE_NAME} is missing",
+        )
+        return item
+    try:
+        con = duckdb.connect(str(db), read_only=True)
+        try:
+            runs = con.execute(
+                "SELECT scenario, seed, config, package_version, mesa_version, created_at FROM runs"
+            ).fetchall()
+        finally:
+            con.close()
+    except duckdb.Error as exc:
+        item.complete, item.status = False, f"unreadable store: {str(exc).splitlines()[0]}"
+        return item
+    configs = [json.loads(r[2]) for r in runs]
+    item.scenarios = item.scenarios or sorted({r[0] for r in runs})
+    item.seeds = item.seeds or sorted({int(r[1]) for r in runs})
+    if configs:
+        keys = sorted(set().union(*configs) - {"seed"})
+        item.varies = [
+            k for k in keys if len({json.dumps(c.get(k), sort_keys=True) for c in configs}) > 1
+        ]
+        item.config = {k: v for k, v in config_diff(configs[0]).items() if k not in item.varies}
+    versions = sorted({f"admarket {r[3]} (Mesa {r[4]})" for r in runs})
+    dates = sorted(r[5] for r in runs if r[5])
+    when = f", {dates[0]}" + (f" to {dates[-1]}" if dates[-1] != dates[0] else "") if dates else ""
+    item.produced_by = f"`admarket {kind}` with {', '.join(versions)}{when}"
+    n_runs = int(meta.get("runs", len(runs)))
+    detail = f"{n_runs} run{'' if n_runs == 1 else 's'}"
+    if kind == "sweep":
+        detail += f", {meta.get('points', '?')} grid points over {', '.join(meta.get('grid', []))}"
+    item.detail = detail
+    return item
+
+
+def _checkpoint(path: Path) -> Item:
+    try:
+        head, _ = read_header(path)
+    except CheckpointError as exc:
+        return Item(str(path), "checkpoint", False, f"unreadable — {exc}")
+    cfg = head.get("config", {})
+    day, days = int(head.get("day", 0)), int(cfg.get("days", 0))
+    return Item(
+        str(path),
+        "checkpoint",
+        False,
+        f"checkpoint at the end of day {day} of {days}: continue with `admarket resume {path}`",
+        scenarios=[str(head.get("scenario", "?"))],
+        seeds=[int(cfg["seed"])] if "seed" in cfg else [],
+        config=config_diff(cfg),
+        produced_by=f"admarket {head.get('package_version', '?')}",
+        detail=f"step {head.get('step', '?')}, {int(head.get('bytes', 0)):,} bytes",
+    )
+
+
+def scan(folder: str | Path) -> list[Item]:
+    """Every result folder and checkpoint under ``folder`` (itself included), by path."""
+    root = Path(folder)
+    items: list[Item] = []
+    for here, dirs, files in os.walk(root):
+        p = Path(here)
+        is_result = (p / COMPLETE_MARKER).is_file() or (p / STORE_NAME).is_file()
+        if is_result:
+            items.append(_result(p))
+            dirs[:] = [d for d in dirs if d not in OWNED_DIRS and not d.startswith(".")]
+        else:
+            dirs[:] = [d for d in dirs if not d.startswith(".")]
+        items += [_checkpoint(p / f) for f in sorted(files) if f.endswith(".ckpt")]
+        dirs.sort()
+    return sorted(items, key=lambda i: i.path)

@@ -1,0 +1,341 @@
+"""Findings about outcomes of memory and trading: goal attainment, decisions on wrong facts,
+detection of fabrications, and context rot over the run.
+
+Templates consult :func:`admarket.report.data.has` so that no sentence describes a
+mechanism a scenario lacks (B has no ledger to check a recall against; A's agents read the
+exchange's exact database and forget nothing).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from admarket.report.data import ReportData, has
+from admarket.report.findings_fees import FEE_PARAMS, PRICING_NOTE, PRICING_PARAMS
+from admarket.report.stats import CI, mean_ci, paired_diff
+from admarket.report.wording import (
+    EMERGENT,
+    Finding,
+    count,
+    judged,
+    money,
+    params,
+    pct,
+    pp,
+    score,
+    score_diff,
+)
+from admarket.report.wording import has as have
+
+MEMORY_PARAMS = ("decay_rate", "memory_capacity", "restart_rate", "restart_growth")
+HALLU_PARAMS = ("hallucination_rate", "verify_recalls", "audit_tolerance")
+
+
+def goal_attainment(d: ReportData) -> Finding | None:
+    """Campaign goal attainment, B against C (and A), paired by seed."""
+    if not d.scenarios:
+        return None
+    vals: dict[str, Any] = {s: d.ci(s, "mean_goal_attainment") for s in d.scenarios}
+    quotes = []
+    for s in d.scenarios:
+        vals[f"{s}_hit_imp"] = d.ci(s, "hit_imp")
+        vals[f"{s}_hit_kpi"] = d.ci(s, "hit_kpi")
+        vals[f"{s}_fill_rate"] = d.ci(s, "fill_rate")
+    text = "Goal attainment (mean campaign score, 0–1) — " + "; ".join(
+        f"{s}: {score(vals[s])} ({pct(vals[f'{s}_hit_imp'])} of campaigns hit their impression "
+        f"goal, {pct(vals[f'{s}_hit_kpi'])} their primary KPI; fill rate "
+        f"{pct(vals[f'{s}_fill_rate'])})"
+        for s in d.scenarios
+    )
+    for a, b in (("B", "C"), ("C", "A"), ("B", "A")):
+        if have(d, a, b):
+            diff = d.diff(a, b, "mean_goal_attainment")
+            vals[f"{a}_minus_{b}"] = diff
+            sentence = f"{a} − {b} = {score_diff(diff)}"
+            text += ". " + judged(diff, sentence, f"higher in {a}", f"lower in {a}")
+            quotes.append(f"Goal attainment, {sentence}.")
+    quotes = [f"Scenario {s} goal attainment: {score(vals[s])}." for s in d.scenarios] + quotes
+    caveats = [
+        "The score is one number for five criteria (delivery, CPM, budget adherence, "
+        "flight, primary KPI); the shares of campaigns hitting each goal say which moved."
+    ]
+    if have(d, "A"):
+        text += ". " + PRICING_NOTE.rstrip(".")
+        caveats.append(PRICING_NOTE)
+    dep = params(d, [*MEMORY_PARAMS, *HALLU_PARAMS, "max_deals_per_campaign", "days"])
+    if have(d, "A"):
+        dep |= params(d, [*PRICING_PARAMS, *FEE_PARAMS])
+    head = "Goal attainment " + ", ".join(f"{s} {vals[s].mean:.3f}" for s in d.scenarios)
+    return Finding(
+        "goal_attainment",
+        "Campaign goal achievement",
+        EMERGENT,
+        text + ".",
+        dep,
+        vals,
+        headline=head,
+        quotes=quotes,
+        caveats=caveats,
+    )
+
+
+def _why_zero(d: ReportData, s: str) -> str:
+    """Why a scenario's share of wrong facts is what it is, by mechanism."""
+    if has(s, "central_database"):
+        return (
+            f"{s}'s agents read the exchange's exact database and hold no memory of their own, "
+            "so its figure is zero by construction"
+        )
+    if has(s, "ledger"):
+        if d.param("verify_recalls") is True:
+            return (
+                f"{s}'s figure follows from its assumptions: the ledger records what the parties "
+                "co-signed, reading it back is never corrupted, and (verify_recalls) every "
+                "recalled value is checked against it before use — run with "
+                "verify_recalls=false to see C without the check"
+            )
+        return f"{s} does not check recalls against its ledger here (verify_recalls=false)"
+    return ""
+
+
+def wrong_facts(d: ReportData) -> Finding | None:
+    """Share of decisions that used at least one wrong fact (and of claims that were wrong)."""
+    if not have(d, "B") and not have(d, "C"):
+        return None
+    scen = d.scenarios
+    vals: dict[str, Any] = {}
+    for s in scen:
+        vals[s] = d.ci(s, "wrong_decision_share")
+        vals[f"{s}_claims"] = d.ci(s, "wrong_claim_share")
+    text = (
+        "Decisions that used a wrong fact (share of decisions at least one of whose claims "
+        "the ground-truth audit graded wrong) — "
+        + "; ".join(
+            f"{s}: {pct(vals[s])} ({pct(vals[f'{s}_claims'])} of claims were wrong)" for s in scen
+        )
+    )
+    quotes = [
+        f"In {s}, {pct(vals[s])} of decisions used a wrong fact; {pct(vals[f'{s}_claims'])} "
+        "of the facts relied on were wrong."
+        for s in scen
+        if has(s, "volatile_memory")
+    ]
+    if have(d, "B", "C"):
+        diff = d.diff("B", "C", "wrong_decision_share")
+        vals["B_minus_C"] = diff
+        text += ". " + judged(diff, f"B − C = {pp(diff)}", "higher in B", "lower in B")
+        quotes.append(f"Decisions that used a wrong fact, B − C: {pp(diff)}.")
+    costs = []
+    for s in scen:
+        if "overspend_usd" not in d.summaries.columns or not has(s, "volatile_memory"):
+            continue
+        over = d.ci(s, "overspend_usd").clipped(0.0, math.inf)
+        short = d.ci(s, "pg_shortfall_impressions").clipped(0.0, math.inf)
+        vals[f"{s}_overspend"], vals[f"{s}_pg_shortfall"] = over, short
+        costs.append(
+            f"{s}: {money(over, True)} spent beyond budgets and {count(short)} guaranteed "
+            "impressions never delivered"
+        )
+    if costs:
+        text += (
+            ". What acting on lost or fabricated facts cost (per run) — "
+            + "; ".join(costs)
+            + " (write-offs: see disputes)"
+        )
+    why = [w for s in scen if (w := _why_zero(d, s))]
+    if why:
+        text += ". " + ". ".join(w[0].upper() + w[1:] for w in why)
+    dep = params(d, [*HALLU_PARAMS, *MEMORY_PARAMS])
+    b = "B" if have(d, "B") else scen[-1]
+    return Finding(
+        "wrong_facts",
+        "Decisions that used a wrong fact",
+        EMERGENT,
+        text + ".",
+        dep,
+        vals,
+        headline=f"{pct(vals[b]).split(' [')[0]} of {b}'s decisions used a wrong fact",
+        quotes=quotes,
+        caveats=[
+            "Two different shares: decisions that used at least one wrong fact, and facts "
+            "(claims) that were wrong. A decision relies on several facts, so the first is the "
+            "larger. Do not call either 'the hallucination rate'.",
+            "A fact counts as wrong when it is more than audit_tolerance "
+            f"({d.param('audit_tolerance')}) from the truth.",
+            *[w[0].upper() + w[1:] + "." for s in scen if s != "B" and (w := _why_zero(d, s))],
+        ],
+    )
+
+
+def detection(d: ReportData) -> Finding | None:
+    """Share of injected fabrications detected (graded wrong after the fact or caught in-run)."""
+    inj = d.injected[d.injected["injected"] > 0]
+    if inj.empty:
+        return None
+    vals: dict[str, Any] = {}
+    parts, quotes = [], []
+    for s in d.scenarios:
+        g = inj[inj["scenario"] == s]
+        if g.empty:
+            continue
+        detected = mean_ci(g["detected"] / g["injected"])
+        caught = mean_ci(g["caught"] / g["injected"])
+        # precision against the injections: of everything flagged, the injected share (the
+        # rest are genuine errors too — facts lost and wrongly reconstructed — not noise)
+        precision = mean_ci(g["detected"] / g["flagged"].clip(lower=1))
+        n = mean_ci(g["injected"])
+        vals[f"{s}_detected"], vals[f"{s}_caught"], vals[f"{s}_injected"] = detected, caught, n
+        vals[f"{s}_precision"] = precision
+        target = "at or above" if detected.mean >= 0.9 else "below"
+        part = (
+            f"{s}: {count(n)} fabricated recalls per run, {pct(detected)} detected ({target} the "
+            "design's 90% target)"
+        )
+        if has(s, "ledger") and d.param("verify_recalls") is True:
+            part += (
+                f"; {pct(caught)} were caught before use by a check against the ledger, the rest "
+                "of those detected only by the post-hoc audit"
+            )
+            quotes.append(f"In {s}, {pct(caught)} of fabricated recalls were caught before use.")
+        elif has(s, "ledger"):
+            part += (
+                "; C does not check recalls against its ledger here, so none is caught before use"
+            )
+        else:
+            part += (
+                f"; {s} has no ledger to check a recall against, so nothing is caught before use "
+                "— every detection is the post-hoc audit's"
+            )
+        part += f"; of all flagged claims, {pct(precision)} were injected fabrications"
+        parts.append(part)
+        quotes.append(f"In {s}, {pct(detected)} of fabricated recalls were detected.")
+    text = (
+        "Detection of injected fabrications — " + "; ".join(parts) + ". Flagged claims "
+        "that were not injected are real errors as well: facts an agent lost and "
+        "reconstructed wrongly, which the audit grades against ground truth. The audit's "
+        "recall is set by the injection sizes (at least 10%) against the audit tolerance, so "
+        "it is near 100% by construction; the outcome that differs by scenario is the "
+        "share caught before use — fabrications stopped before an agent acted on them."
+    )
+    if any(v.mean < 1 for k, v in vals.items() if k.endswith("_detected")):
+        text += (
+            " Fabrications that land within the audit tolerance of the true value are graded "
+            "correct and count as undetected."
+        )
+    dep = params(d, [*HALLU_PARAMS, "price_deflation_min", "price_deflation_max"])
+    dep |= params(d, ["inventory_inflation_min", "inventory_inflation_max"])
+    cs = [s for s in d.scenarios if f"{s}_caught" in vals and has(s, "ledger")]
+    head = (
+        f"{pct(vals[f'{cs[0]}_caught']).split(' [')[0]} of {cs[0]}'s fabricated recalls were "
+        "stopped before use"
+        if cs
+        else "Fabricated recalls were found only after the fact"
+    )
+    return Finding(
+        "detection",
+        "Detecting fabricated claims",
+        EMERGENT,
+        text,
+        dep,
+        vals,
+        headline=head,
+        quotes=quotes,
+        caveats=[
+            "Detection by the audit is near 100% by construction (injections of at least 10% "
+            "against a 0.5% tolerance); quote the share caught before use, not the audit's.",
+        ],
+    )
+
+
+def day_values(d: ReportData, scenario: str, day: int, col: str) -> dict[int, float]:
+    """``{seed: value}`` of a daily_metrics column on one (0-based) simulation day."""
+    g = d.daily[(d.daily["scenario"] == scenario) & (d.daily["simulation_day"] == day)]
+    return {int(k): float(v) for k, v in zip(g["seed"], g[col], strict=True)}
+
+
+def context_rot(d: ReportData) -> Finding | None:
+    """First-day vs last-day goal attainment in B, and B's gap to C on those days."""
+    if not have(d, "B") or d.daily.empty:
+        return None
+    first, last = int(d.daily["simulation_day"].min()), int(d.daily["simulation_day"].max())
+    col = "daily_goal_attainment"
+    b0, b1 = day_values(d, "B", first, col), day_values(d, "B", last, col)
+    change = paired_diff(b1, b0)
+    vals: dict[str, Any] = {
+        "B_first": mean_ci(b0.values()),
+        "B_last": mean_ci(b1.values()),
+        "B_change": change,
+    }
+    text = judged(
+        change,
+        f"Scenario B's daily goal attainment was {score(vals['B_first'])} on day {first + 1} "
+        f"and {score(vals['B_last'])} on day {last + 1}: a change of {score_diff(change)}",
+        "it improved",
+        "it degraded",
+    )
+    quotes = []
+    if have(d, "C"):
+        c0, c1 = day_values(d, "C", first, col), day_values(d, "C", last, col)
+        gap0, gap1 = paired_diff(b0, c0), paired_diff(b1, c1)
+        widen = paired_diff(
+            {k: b1[k] - c1[k] for k in b1 if k in c1}, {k: b0[k] - c0[k] for k in b0 if k in c0}
+        )
+        vals |= {"gap_first": gap0, "gap_last": gap1, "gap_change": widen}
+        text += ". " + judged(
+            widen,
+            f"Against C on the same seeds, B − C was {score_diff(gap0)} on day {first + 1} "
+            f"and {score_diff(gap1)} on day {last + 1}; the gap's change over the run is "
+            f"{score_diff(widen)}",
+            "B gained on C",
+            "B fell behind C",
+        )
+        quotes.append(f"B − C daily goal attainment on day {last + 1}: {score_diff(gap1)}.")
+    rot: dict[str, tuple[CI, CI, CI]] = {}
+    for s in ("B", "C"):
+        if not have(d, s):
+            continue
+        w0 = day_values(d, s, first, "wrong_claim_share")
+        w1 = day_values(d, s, last, "wrong_claim_share")
+        rot[s] = (mean_ci(w0.values()), mean_ci(w1.values()), paired_diff(w1, w0))
+        vals[f"{s}_wrong_first"], vals[f"{s}_wrong_last"], vals[f"{s}_wrong_change"] = rot[s]
+    if rot:
+        text += ". The rot itself — the share of claims that were wrong that day — " + "; ".join(
+            judged(
+                ch,
+                f"{s}: {pct(a)} on day {first + 1}, {pct(b)} on day {last + 1}, a change of "
+                f"{pp(ch)}",
+                "it rose",
+                "it fell",
+            )
+            for s, (a, b, ch) in rot.items()
+        )
+        quotes = [
+            f"In {s}, the share of claims that were wrong went from {pct(a)} on day {first + 1} "
+            f"to {pct(b)} on day {last + 1} ({pp(ch)})."
+            for s, (a, b, ch) in rot.items()
+        ] + quotes
+    dep = params(d, [*MEMORY_PARAMS, "hallucination_rate", "days"])
+    head = "Context rot in B"
+    if "B" in rot:
+        ch = rot["B"][2]
+        verb = "climbed" if ch.lo > 0 else "fell" if ch.hi < 0 else "went"
+        head = (
+            f"B's wrong facts {verb} from {rot['B'][0].mean:.1%} to {rot['B'][1].mean:.1%} "
+            f"of claims over {last - first + 1} days"
+        )
+    return Finding(
+        "context_rot",
+        "Context rot over the run",
+        EMERGENT,
+        text + ".",
+        dep,
+        vals,
+        headline=head,
+        quotes=quotes,
+        caveats=[
+            "Daily goal attainment moves for every scenario as campaigns start and end; "
+            "compare B with C on the same seed (the gap), not B's curve alone.",
+            f"Days are counted from 1 (day 1 … day {last + 1}); the plan's SQL counts from 0.",
+        ],
+    )

@@ -1,0 +1,78 @@
+"""Numbers formatted for people: money without scientific notation, ratios in words, no
+interval on a constant, "not significant" on every difference whose interval spans zero."""
+
+from __future__ import annotations
+
+import math
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from admarket.money import per_mille, plain, ratio, times_cheaper, usd, usd_auto, usd_short
+from admarket.report.stats import mean_ci
+from admarket.report.wording import count, money, money_diff, pct, pp, score
+
+
+def test_money_has_separators_and_tiny_amounts_stay_readable():
+    assert usd(2087004.2) == "$2,087,004.20"
+    assert usd(1.61e-5) == "$0.000016"
+    assert usd(-3.2) == "-$3.20"
+    assert usd(0.4, 0) == "$0.40"  # a non-zero amount never rounds to $0
+    assert per_mille(1.61e-5) == "$0.000016 per 1,000 impressions"
+    assert per_mille(1.5804) == "$1.58 per 1,000 impressions"
+    assert usd_auto(0) == "$0" and usd_auto(1234.4) == "$1,234" and usd_auto(3.321) == "$3.32"
+    assert usd_short(-100_000) == "-$100k" and usd_short(2_500_000) == "$2.5M"
+
+
+def test_ratios_in_words():
+    assert ratio(97_912.3) == "about 98,000×"
+    assert ratio(99_500) == "about 100,000×"
+    assert times_cheaper(1.58, 1.61e-5) == "about 98,000× cheaper"
+    assert times_cheaper(1.0, 0.0).startswith("n/a")
+
+
+@given(st.floats(min_value=-1e12, max_value=1e12, allow_nan=False))
+def test_no_scientific_notation_anywhere(x):
+    for text in (usd(x), usd_auto(x), plain(x), per_mille(abs(x))):
+        assert "e+" not in text and "e-" not in text, text
+
+
+def test_query_cells_are_plain():
+    assert plain(2.087004e07) == "20,870,040"
+    assert plain(14.99981) == "14.9998"
+    assert plain(131.0) == "131"
+    assert plain(1.6e-5) == "0.000016"
+    assert plain(float("nan")) == ""
+
+
+def test_a_constant_has_no_interval():
+    for text in (
+        count(mean_ci([50, 50, 50])),
+        pct(mean_ci([0.15, 0.15, 0.1500001])),
+        money(mean_ci([3.32, 3.32, 3.32])),
+    ):
+        assert "[95% CI" not in text, text
+    assert count(mean_ci([50, 50, 50])) == "50"
+    assert pct(mean_ci([0.15, 0.15, 0.1500001])) == "15.0%"
+
+
+def test_a_difference_spanning_zero_is_not_significant():
+    spans = mean_ci([-6825.0, 20704.0, 3000.0])
+    assert spans.spans_zero
+    assert money_diff(spans).endswith("(not significant)")
+    assert pp(mean_ci([-0.01, 0.02, 0.005])).endswith("(not significant)")
+    clear = mean_ci([5.0, 6.0, 7.0])
+    assert "not significant" not in money_diff(clear)
+    assert money_diff(mean_ci([0.0, 0.0, 0.0])) == "$0 (no difference on any seed)"
+    # a near-zero difference that rounds to a constant is still marked
+    assert pp(mean_ci([-1e-6, 1e-6, 0.0])).endswith("(not significant)")
+
+
+def test_single_seed_and_bounded_quantities():
+    assert pct(mean_ci([0.4])) == "40.0% (n=1, no interval)"
+    # a share's interval cannot leave [0, 100%], a score's [0, 1], a count's [0, ∞)
+    assert "-" not in pct(mean_ci([0.0, 0.01, 0.3]))
+    hi = float(score(mean_ci([0.9, 1.0, 1.0])).split(", ")[1].rstrip("]"))
+    assert hi <= 1.0
+    assert "-" not in count(mean_ci([0.0, 0.0, 900.0]))
+    assert not math.isnan(mean_ci([1.0, 2.0]).lo)

@@ -1,0 +1,182 @@
+"""A report a journalist, an analyst and a teacher can quote: the executive summary of the
+contrasts, the conclusion on the plan's hypotheses, one vocabulary, honest formatting,
+content drafts and the report's formats — end to end from a small comparison."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from admarket import build_config
+from admarket.batch import compare
+from admarket.cli import main
+from admarket.outputs.store import query, query_sql
+from admarket.report.glossary import ASSUMED, EMERGENT, GLOSSARY, INPUT
+from admarket.report.stats import mean_ci
+
+SMALL = {"n_buyers": 3, "n_sellers": 3, "campaigns_per_buyer": 4, "days": 6, "seed": 21}
+LABELS = {INPUT, EMERGENT, ASSUMED}
+
+
+@pytest.fixture(scope="module")
+def compared(tmp_path_factory):
+    out = tmp_path_factory.mktemp("readers")
+    compare(build_config(**SMALL), [21, 22, 23], processes=1, out=out)
+    return out
+
+
+def _report(out):
+    return json.loads((out / "report.json").read_text()), (out / "report.md").read_text()
+
+
+def test_executive_summary_states_each_contrast_with_a_label(compared):
+    data, md = _report(compared)
+    points = {p["key"]: p for p in data["executive_summary"]}
+    for key in ("take_rate", "savings_per_100k", "goal_attainment", "context_rot_B"):
+        assert key in points, key
+    for key in ("wrong_facts_B", "disputes", "ledger_vs_fees"):
+        assert key in points, key
+    assert all(p["label"] in LABELS for p in points.values())
+    assert points["take_rate"]["label"] == INPUT
+    assert points["ledger_vs_fees"]["label"] == ASSUMED
+    assert points["wrong_facts_B"]["label"] == EMERGENT
+    summary = md.split("## Executive summary")[1].split("\n## ")[0]
+    for p in points.values():
+        assert p["text"] in summary
+        assert f"(*{p['label']}*)" in summary
+    assert "## Conclusion" in md and "## Glossary" in md
+    assert "## Fee savings per $100K of spend" in md
+
+
+def test_savings_per_100k_is_the_paired_take_difference(compared):
+    data, _ = _report(compared)
+    take = query(compared, "SELECT scenario, seed, take_rate FROM summaries ORDER BY ALL")
+    a = take[take["scenario"] == "A"].set_index("seed")["take_rate"]
+    c = take[take["scenario"] == "C"].set_index("seed")["take_rate"]
+    want = mean_ci((a - c) * 100_000)
+    got = next(p for p in data["executive_summary"] if p["key"] == "savings_per_100k")
+    assert got["values"]["C_savings_per_100k"]["mean"] == pytest.approx(want.mean)
+    assert f"${want.mean:,.0f}" in got["text"]
+
+
+def test_conclusion_gives_a_verdict_per_hypothesis(compared):
+    data, md = _report(compared)
+    hyps = {h["key"]: h for h in data["conclusion"]}
+    assert set(hyps) >= {"A_take", "B_take", "C_take", "B_degrades", "B_faster_after_15"}
+    assert "C_stable" in hyps
+    assert all(h["verdict"] in ("holds", "does not hold", "not testable") for h in hyps.values())
+    # at the defaults the take rates are the configured fees: 15% and 5%
+    assert hyps["A_take"]["verdict"] == "holds"
+    assert hyps["B_take"]["verdict"] == "holds"
+    assert hyps["C_take"]["verdict"] == "does not hold"  # 5%, not the plan's ~2%
+    # a six-day run cannot test "faster after day 15"
+    assert hyps["B_faster_after_15"]["verdict"] == "not testable"
+    for h in hyps.values():
+        assert h["claim"] in md and h["rule"] in md
+
+
+def test_conclusion_follows_the_fee_not_a_fixed_answer(tmp_path):
+    out = tmp_path / "fees"
+    compare(build_config(**{**SMALL, "exchange_fee": 0.3}), [1, 2], ["A"], out=out)
+    data = json.loads((out / "report.json").read_text())
+    a = next(h for h in data["conclusion"] if h["key"] == "A_take")
+    assert a["verdict"] == "does not hold" and "30.0%" in a["evidence"]
+
+
+def test_no_interval_on_a_constant_and_zero_spanning_differences_are_marked(compared):
+    _, md = _report(compared)
+    empty = re.findall(r"\[95% CI ([^,\]]+), ([^\]]+)\]", md)
+    assert empty, "the report prints intervals"
+    for lo, hi in empty:
+        assert lo != hi, f"an interval on a constant: [95% CI {lo}, {hi}]"
+    # every interval from below zero to above it is followed by "not significant"
+    for m in re.finditer(r"\[95% CI (-[^,\]]+), ([^\]]+)\]", md):
+        hi = m.group(2).lstrip("+$")
+        if hi[:1].isdigit() and float(re.sub(r"[^\d.]", "", hi) or 0) > 0:
+            assert md[m.end() : m.end() + 20].startswith(" (not significant)"), md[
+                m.start() - 80 : m.end() + 20
+            ]
+    assert "e-05" not in md and "e+0" not in md
+
+
+def test_templates_never_give_a_scenario_a_mechanism_it_lacks(compared):
+    data, md = _report(compared)
+    det = next(f for f in data["findings"] if f["key"] == "detection")
+    b_part = det["text"].split("B: ")[1].split("; C: ")[0]
+    assert "ledger" not in b_part.replace("no ledger", "")
+    assert "no ledger to check a recall against" in b_part
+    cost = md.split("## Blockchain cost analysis")[1].split("\n## ")[0]
+    row_b = next(line for line in cost.splitlines() if line.startswith("| B |"))
+    assert "— no ledger" in row_b and "— no exchange" in row_b
+    disputes = md.split("## Disputes")[1].split("\n## ")[0]
+    row_a = next(line for line in disputes.splitlines() if line.startswith("| A |"))
+    assert "the exchange settles each lot" in row_a
+
+
+def test_one_vocabulary(compared):
+    data, md = _report(compared)
+    glossary = md.split("## Glossary")[1].split("\n## ")[0]
+    for name, term in GLOSSARY.items():
+        assert f"| {term.label} | `{name}`" in glossary, name
+    assert data["glossary"]["wrong_claim_share"]["label"] == "claims that were wrong"
+    # the two measures the old "hallucination rate" mixed up are separate store columns
+    s = query(compared, "SELECT * FROM summaries")
+    assert (s["wrong_decision_share"] == s["hallucination_rate"]).all()
+    assert ((s["wrong_claim_share"] - s["wrong_claims"] / s["claims"]).abs() < 1e-12).all()
+    head = md.split("## Decisions on wrong facts")[1].split("\n## ")[0]
+    assert "Decisions that used a wrong fact" in head and "Claims that were wrong" in head
+    # everything computed is shown: fill rate, the SUI/WAL split, the primary-KPI hit rate
+    assert "Fill rate" in md and "Primary-KPI hit rate" in md
+    assert "Sui gas, SUI (USD)" in md and "Walrus storage, WAL (USD)" in md
+
+
+def test_the_plans_queries_keep_their_names_and_add_honest_ones(compared):
+    h = query(compared, query_sql("hallucination_rate"))
+    assert (h["claims"] == h["total_decisions"]).all()
+    assert (h["wrong_claims"] == h["hallucinated_decisions"]).all()
+    assert (h["wrong_claim_pct"] - h["hallucination_rate"]).abs().max() < 1e-4  # float32 vs 64
+    assert (h["decisions"] <= h["claims"]).all()
+    assert (h["decisions_on_a_wrong_fact"] <= h["wrong_claims"]).all()
+    r = query(compared, query_sql("context_rot"))
+    assert (r["day_number"] == r["simulation_day"] + 1).all()
+    assert (r["facts_lost_all_seeds"] == r["context_losses"]).all()
+    assert (r["facts_lost_per_seed"] * r["seeds"] - r["facts_lost_all_seeds"]).abs().max() < 1e-9
+    g = query(compared, query_sql("goal_achievement"))
+    assert {"hit_kpi_goal", "hit_kpi_goal_pct", "runs"} <= set(g.columns)
+
+
+def test_content_drafts_quote_the_report(compared, capsys):
+    assert main(["report", str(compared), "--content"]) == 0
+    assert "content/" in capsys.readouterr().out
+    data, _ = _report(compared)
+    files = sorted((compared / "content").glob("*.md"))
+    assert len(files) == len(data["findings"])
+    for path, f in zip(files, data["findings"], strict=True):
+        text = path.read_text()
+        assert f["key"].replace("_", "-") in path.name
+        assert text.startswith(f"# {f['headline']}\n")
+        assert f["quotes"], f["key"]
+        for q in f["quotes"]:  # every quotable number is the report's, word for word
+            assert f"- {q}\n" in text, (f["key"], q)
+        for name, value in f["depends_on"].items():
+            assert f"| `{name}` | {json.dumps(value)} |" in text
+        for chart in re.findall(r"\(\.\./charts/([^)]+)\)", text):
+            assert (compared / "charts" / chart).is_file()
+        assert "## What not to conclude" in text
+    rot = next(p for p in files if "context-rot" in p.name).read_text()
+    assert "## From the run (scenario B" in rot and "> ### Context rot" in rot
+
+
+def test_report_format_selects_what_is_written(compared, capsys):
+    for name in ("report.md", "report.html", "report.json"):
+        (compared / name).unlink()
+    assert main(["report", str(compared), "--format", "json"]) == 0
+    assert (compared / "report.json").is_file()
+    assert not (compared / "report.md").exists() and not (compared / "report.html").exists()
+    assert main(["report", str(compared), "--format", "md,pdf"]) == 2
+    assert "--format" in capsys.readouterr().err
+    assert not (compared / "report.md").exists()
+    assert main(["report", str(compared)]) == 0
+    assert (compared / "report.md").is_file() and (compared / "report.html").is_file()
