@@ -37,6 +37,8 @@ class Panel:
     unit: str  # "%", "$" or "" (a count)
     applies: tuple[str, ...] = ("A", "B", "C")
     why_not: str = ""  # why the panel does not apply to the other scenarios
+    undefined_until: str = ""  # "spend": no value before the first spend; "close": before
+    # the first day's close (a share of nothing, or a score not yet taken, is not zero)
 
     def applies_to(self, scenario: str) -> bool:
         """Whether the panel means something in ``scenario``."""
@@ -53,6 +55,7 @@ PANELS = (
         "Take rate (intermediaries' share of buyers' spend)",
         (("take_rate", "take rate"),),
         "%",
+        undefined_until="spend",
     ),
     Panel(
         "spend",
@@ -65,6 +68,7 @@ PANELS = (
         "Goal attainment of live campaigns (at each day's close)",
         (("goal_attainment", "goal attainment"),),
         "%",
+        undefined_until="close",
     ),
     Panel(
         "facts",
@@ -153,23 +157,34 @@ def _values(a: np.ndarray) -> list[float | None]:
     return vals if ok.all() else [v if f else None for v, f in zip(vals, ok.tolist(), strict=True)]
 
 
+def _series(m: MarketModel, column: str, undefined_until: str) -> np.ndarray:
+    y = np.asarray(m.datacollector.model_vars[column], dtype=float)
+    if undefined_until == "spend":
+        spend = np.asarray(m.datacollector.model_vars["gross_spend"], dtype=float)
+        y = np.where(spend[: len(y)] > 0, y, np.nan)
+    elif undefined_until == "close":
+        y = y.copy()
+        y[: m.config.steps_per_day] = np.nan
+    return y
+
+
 def series_rows(
-    models: list[MarketModel], column: str, key: str, with_band: bool
+    models: list[MarketModel], column: str, key: str, with_band: bool, undefined_until: str = ""
 ) -> dict[str, Any]:
     """One series as a column block: ``x`` (day), ``k`` = key, ``v`` = the first seed's value
-    and, with several seeds, ``lo``/``hi`` = the lowest and highest seed's value."""
+    and, with several seeds, ``lo``/``hi`` = the lowest and highest seed's value. Values
+    that are not defined yet (see :attr:`Panel.undefined_until`) are null: no line."""
     first = models[0]
     spd = first.config.steps_per_day
-    ys = [np.asarray(m.datacollector.model_vars[column], dtype=float) for m in models]
+    ys = [_series(m, column, undefined_until) for m in models]
     n = min(len(y) for y in ys)
     idx = _thin(n)
     cols: dict[str, Any] = {"x": np.round(idx / spd, 4).tolist(), "k": key}
     cols["v"] = _values(ys[0][idx])
     if with_band and len(ys) > 1:
         stack = np.vstack([y[:n][idx] for y in ys])
-        with np.errstate(all="ignore"):
-            cols["lo"] = _values(np.nanmin(stack, axis=0))
-            cols["hi"] = _values(np.nanmax(stack, axis=0))
+        cols["lo"] = _values(np.fmin.reduce(stack, axis=0))  # NaN-skipping, no warning
+        cols["hi"] = _values(np.fmax.reduce(stack, axis=0))
     return block(len(idx), **cols)
 
 
@@ -184,7 +199,7 @@ def panel_rows(
             continue
         for column, label in panel.series:
             key = f"{scenario}: {label}" if by_scenario else label
-            blocks.append(series_rows(models, column, key, with_band=len(models) > 1))
+            blocks.append(series_rows(models, column, key, len(models) > 1, panel.undefined_until))
     return blocks
 
 

@@ -70,7 +70,11 @@ def fact_in_words(key: str) -> str:
     if parts[0] == "fill" and len(parts) == 3:
         return f"how well seller {parts[2]} has delivered to buyer {parts[1]} (fill rate)"
     if parts[0] == "avail" and len(parts) == 3:
-        return f"inventory left on product {parts[1]}"
+        try:
+            days = f"{float(parts[2]):g}"
+        except ValueError:
+            days = parts[2]
+        return f"the lots product {parts[1]} can still sell over {days} day(s)"
     if parts[0] == "campaign" and len(parts) == 3:
         return f"what campaign {parts[1]} has {parts[2]}"
     if parts[0] == "hist" and len(parts) == 4:
@@ -88,7 +92,9 @@ def value_in_words(key: str, value: float) -> str:
         return usd(value)
     if kind == "fill":
         return f"{value:.0%}"
-    return f"{value:,.4g}"
+    if kind in ("avail", "hist"):
+        return f"{value:,.0f} lots"
+    return f"{value:,.2f}"
 
 
 def _who(model: MarketModel, name: Any) -> str:
@@ -137,7 +143,8 @@ def describe(model: MarketModel, e: dict[str, Any]) -> str | None:
 
 def _fabrications(model: MarketModel, group: list[dict[str, Any]]) -> str:
     first = group[0]
-    decision = DECISIONS.get(str(first.get("decision")), escape(str(first.get("decision"))))
+    raw = str(first.get("decision"))
+    decision = DECISIONS.get(raw, escape(raw.replace("_", " ")))
     facts = [
         f"{fact_in_words(str(e['key']))} (it used {value_in_words(str(e['key']), e['claimed'])})"
         for e in group[:2]

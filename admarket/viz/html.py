@@ -35,6 +35,8 @@ CSS = """
 .am-cli { font-family: monospace; font-size: 13px; word-break: break-all;
   background: rgba(128, 128, 128, 0.12); padding: 6px 8px; border-radius: 4px; }
 .am-timebar .v-btn { margin: 2px 4px 2px 0; }
+.v-app-bar .v-tab { color: rgba(255, 255, 255, 0.75) !important; }
+.v-app-bar .v-tab--active { color: #ffffff !important; }
 """
 
 

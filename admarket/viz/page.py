@@ -585,11 +585,11 @@ def ResearchPanel(state: PageState, report_task: Any) -> solara.Element:
         with card("Share this view"):
             query = to_query(settings, with_scenario=not state.compare)
             _html(
-                "The page's address holds the applied settings; copy it from the address "
-                f"bar, or this part: <code>?{query}</code>",
+                "A link to this page with the applied settings (its address bar shows it "
+                f"after Apply): <code>?{query}</code>",
                 ["am-note"],
             )
-            Copy("?" + query, "Copy query")
+            Copy("?" + query, "Copy link")
         with card("Full report for these parameters"):
             out_cmd = cli_command(report_settings(settings), out="DIR")
             _html(

@@ -137,11 +137,11 @@ class PageState:
     def draw(self) -> None:
         """Draw one frame: every live element takes in the session as it is now."""
         session = self.session.value
+        if self.ended.value != session.at_end:
+            self.ended.value = session.at_end
         for draw in list(self.drawers.values()):
             draw(session)
         self.frames += 1
-        if self.ended.value != session.at_end:
-            self.ended.value = session.at_end
 
     def _redraw(self, message: str = "") -> None:
         self.draw()
