@@ -76,7 +76,6 @@ class GraphShape:
     """What a graph spec depends on (not the frame): sizes, labels, theme."""
 
     per_side: int
-    has_exchange: bool
     labelled: bool
     dark: bool
     compact: bool  # a narrow column (side by side)
@@ -85,7 +84,7 @@ class GraphShape:
 def graph_shape(model: MarketModel, dark: bool, compact: bool) -> GraphShape:
     """The shape of ``model``'s graph."""
     per_side = max(len(model.buyers), len(model.sellers))
-    return GraphShape(per_side, model.exchange is not None, per_side <= LABEL_LIMIT, dark, compact)
+    return GraphShape(per_side, per_side <= LABEL_LIMIT, dark, compact)
 
 
 def graph_height(shape: GraphShape) -> int:
@@ -185,21 +184,6 @@ def graph_spec(shape: GraphShape) -> dict[str, Any]:
                     "encoding": {**xy, "text": {"field": "label"}},
                 }
             )
-    if shape.has_exchange:
-        layers.append(
-            {
-                "data": nodes,
-                "transform": [{"filter": "datum.side == 'M'"}],
-                "mark": {
-                    "type": "text",
-                    "align": "center",
-                    "baseline": "top",
-                    "dy": 4 + float(np.sqrt(size * 2.4)) / 2,
-                    "fontSize": 12,
-                },
-                "encoding": {**xy, "text": {"field": "label"}},
-            }
-        )
     return {
         "$schema": VEGA_LITE_SCHEMA,
         "width": "container",
