@@ -633,6 +633,8 @@ def ExplorerPage(compare: bool = False) -> solara.Element:
         return PageState(settings, compare, problems)
 
     state = solara.use_memo(build, [])
+    # leaving the page (another route, a closed tab) stops a run that is playing
+    solara.use_effect(lambda: state.stop, [])
     rebuild = solara.lab.use_task(state.rebuild, dependencies=None)
     report = solara.lab.use_task(state.run_report, dependencies=None)
     tab, set_tab = solara.use_state(0)

@@ -11,6 +11,7 @@ are built. Nothing here draws: the components in :mod:`admarket.viz.page` do.
 
 from __future__ import annotations
 
+import threading
 import time
 import traceback
 from collections.abc import Callable
@@ -81,7 +82,7 @@ class PageState:
         self.draft_preset = solara.reactive(settings.preset or "")
         self.pending: Settings | None = None  # what the next rebuild builds
         self.report = solara.reactive(Report())
-        self._play_id = 0
+        self._halt = threading.Event()  # set by Pause (and Reset): the play loop ends
 
     # --- reading ----------------------------------------------------------------------------
     @property
@@ -185,40 +186,37 @@ class PageState:
             return False
         self.goal = goal
         self.pause_s = SPEEDS.get(self.speed.value, 0.0) if pause is None else pause
-        self._play_id += 1
+        self._halt = threading.Event()
         self.status.value = ""
         self.playing.value = True
         return True
 
     def stop(self) -> None:
-        """Pause: the loop stops after the frame it is drawing."""
-        self.playing.value = False
+        """Pause: the loop ends after the frame it is drawing (at once if it is pausing
+        between frames); ``playing`` turns false when it has, so the clock shown is final."""
+        self._halt.set()
 
     def play_loop(self) -> None:
         """Advance one render interval per frame until the goal, Pause or the end."""
-        me = self._play_id
+        halt = self._halt
         try:
-            while self.playing.value and self._play_id == me:
+            while not halt.is_set():
                 sess = self.session.value
                 stop = min(self.goal, next_stop(sess.steps, self.interval_steps(), sess.total))
                 sess.advance_to(stop)
                 self._redraw()
-                if sess.steps >= self.goal:
+                if sess.steps >= self.goal or halt.wait(self.pause_s):
                     break
-                if self.pause_s:
-                    time.sleep(self.pause_s)
         except Exception as exc:  # shown on the page, never as a traceback
             traceback.print_exc()
             self.status.value = f"The run stopped: {exc}"
         finally:
-            if self._play_id == me:
-                self.playing.value = False
+            self.playing.value = False
 
     # --- rebuilding -------------------------------------------------------------------------
     def request_rebuild(self, settings: Settings | None = None) -> bool:
         """Arm a rebuild with ``settings`` (default: the applied ones, i.e. Reset)."""
         self.stop()
-        self._play_id += 1
         self.pending = settings or self.applied
         self.building.value = True
         return True

@@ -140,3 +140,21 @@ def test_reset_button_shows_it_is_working() -> None:
         time.sleep(0.05)
     assert "day 1, 00:00 (start)" in _clock(rc)
     rc.close()
+
+
+def test_pause_ends_the_loop_after_the_frame_it_is_drawing() -> None:
+    state = PageState(Settings(SMALL, ("B",)), compare=False)
+    frames: list[int] = []
+
+    def pause_during_the_frame(session: Any) -> None:
+        frames.append(session.steps)
+        state.stop()
+
+    state.drawers["probe"] = pause_during_the_frame
+    assert state.start(pause=30.0)  # a long pause between frames: Pause cuts it short
+    state.play_loop()
+    assert frames == [24] and not state.playing.value
+    assert state.start(pause=0.0)  # and Play goes on from there
+    state.drawers.clear()
+    state.play_loop()
+    assert state.session.value.at_end
