@@ -1,30 +1,28 @@
-"""admarket explorer: the ad market in Mesa's SolaraViz, fully offline.
+"""admarket explorer: the ad market in the browser, served fully offline by Solara.
 
 Two pages. **Home** runs one scenario: the market graph (deal flow over the last day,
-agents marked when they forget, restart or act on a fabricated fact), the narrative feed
-of key events, and live KPI charts. **side-by-side** runs A, B and C on the same seed,
-stepping together, with the same charts on shared axes. Controls are Mesa's: scenario,
-seed, market size, days, fee and memory rates; Reset rebuilds the model from them.
+agents marked while they lose facts, restart or act on a wrong fact), the memory of each
+agent, the feed of key events, a scoreboard and eight KPI charts. **side-by-side** runs A,
+B and C on the same seed, stepping together, with the charts on shared axes. The sidebar
+holds every parameter (from the config's metadata); the clock steps an hour, a day, to
+day N or to the end; Info explains the model; Share and export gives the CSV, the CLI
+command, the link and the full report.
 
-Run: ``admarket explore`` or ``solara run admarket/viz/app.py``.
+Run: ``admarket explore`` or ``solara run admarket.viz.app``.
 """
 
 from __future__ import annotations
 
 import solara
+import solara.server.settings
 
-from admarket.viz.charts import CHART_COMPONENTS
-from admarket.viz.feed import NarrativeFeed
-from admarket.viz.graph import MarketGraph
-from admarket.viz.models import ExplorerModel
-from admarket.viz.params import MODEL_PARAMS, make_page
-from admarket.viz.side_by_side import SideBySide
+from admarket.viz.page import Explorer, SideBySide
 
-COMPONENTS = [MarketGraph, NarrativeFeed, *CHART_COMPONENTS]
-Explorer = make_page(ExplorerModel, MODEL_PARAMS, COMPONENTS, "admarket explorer")
+# Solara's "This website runs on Solara" banner sits fixed over the bottom-right corner of
+# the page, on top of the charts; the explorer says what it runs on in its Info tab.
+solara.server.settings.theme.show_banner = False
 
 routes = [
     solara.Route(path="/", component=Explorer, label="Explorer"),
     solara.Route(path="side-by-side", component=SideBySide, label="A | B | C"),
 ]
-page = Explorer()

@@ -1,125 +1,326 @@
 """The narrative feed and the scoreboard: what a class reads beside the pictures.
 
-The feed tells the latest key events of a market in words, newest first: deals,
-walk-aways, memory losses, restarts, decisions on fabricated facts, disputes and stopped
-campaigns (successful negotiations are left out: the deal line tells them). Only the tail
-of the event log is read each step. The scoreboard gives the headline numbers so far, a
-column per scenario. Both render as plain HTML: Solara's Markdown would fetch KaTeX and
-Mermaid from the CDN, which is not there offline.
+The feed tells a market's key events in words, newest first, stamped with the simulated
+hour they happened in ("day 3, 23:00"): deals, walk-aways, memory losses, restarts,
+decisions on a fabricated fact, disputes, stopped campaigns. Events that say the same
+thing in the same hour are told once ("×3"), and an agent's fabrications within one
+decision are told together, each fact named in words ("the price of deal 12"), with money
+in dollars. In scenario A, where agents keep no memory, the feed tells what the exchange
+did each day instead: auctions cleared, spend, the fees it took and what publishers got.
+Both render as plain HTML (Solara's Markdown would fetch KaTeX and Mermaid from a CDN).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from html import escape
 from typing import Any
 
-import solara
-
-from admarket.config import MarketConfig
+from admarket.config import EXCHANGE_FEES
+from admarket.model import MarketModel
 from admarket.money import impressions, usd
-from admarket.viz.models import ExplorerModel
+from admarket.viz.graph import agent_label
+from admarket.viz.session import DayTally, Watch, event_time
 
-SCAN_LIMIT = 5000  # events read back from the end of the log per render
-_BOX = "font-size: 13px; height: 100%; overflow-y: auto"
+SCAN_LIMIT = 4000  # events read back from the end of the log per frame
+DEAL_TYPES = {
+    "PG": "programmatic-guaranteed (PG)",
+    "PD": "preferred (PD)",
+    "PA": "private-auction (PA)",
+}
+DECISIONS = {
+    "plan": "planning its buying",
+    "invoice": "writing an invoice",
+    "pay_invoice": "paying an invoice",
+    "offer": "offering inventory",
+    "inventory_view": "taking stock of its inventory",
+    "record_spend": "recording a campaign's spend",
+    "record_history": "recording a seller's delivery",
+}
+FEE_NAMES = {
+    "exchange_fee": "exchange (SSP) fee",
+    "dsp_fee": "DSP fee",
+    "adtech_fee": "ad-tech fees",
+    "unknown_delta": "unattributed delta",
+}
 
 
-def describe(event: dict[str, Any], names: dict[str, str]) -> str | None:
-    """One event as an HTML sentence, or None if not a key event. ``names``: node → label."""
-    e = {k: escape(str(v).replace("_", " ")) if isinstance(v, str) else v for k, v in event.items()}
-    kind = event["kind"]
+@dataclass(frozen=True)
+class Line:
+    """One feed line: when (step), what kind (for its colour), the sentence (HTML)."""
 
-    def who(key: str) -> str:
-        name = event.get(key, "?")
-        return f"<b>{escape(names.get(name, name))}</b>"
+    step: int
+    kind: str
+    html: str
+    count: int = 1
 
+
+def fact_in_words(key: str) -> str:
+    """A fact's key as a phrase: ``deal:12:price`` → ``the price of deal 12``."""
+    parts = key.split(":")
+    attrs = {
+        "price": "price (CPM)",
+        "end": "end date",
+        "volume": "volume",
+        "delivered": "delivered impressions",
+        "start": "start date",
+    }
+    if parts[0] == "deal" and len(parts) == 3:
+        return f"the {attrs.get(parts[2], parts[2])} of deal {parts[1]}"
+    if parts[0] == "fill" and len(parts) == 3:
+        return f"how well seller {parts[2]} has delivered to buyer {parts[1]} (fill rate)"
+    if parts[0] == "avail" and len(parts) == 3:
+        try:
+            days = f"{float(parts[2]):g}"
+        except ValueError:
+            days = parts[2]
+        return f"the lots product {parts[1]} can still sell over {days} day(s)"
+    if parts[0] == "campaign" and len(parts) == 3:
+        return f"what campaign {parts[1]} has {parts[2]}"
+    if parts[0] == "hist" and len(parts) == 4:
+        return f"the {parts[3]} delivery history of buyer {parts[1]} with seller {parts[2]}"
+    return key.replace(":", " ")
+
+
+def value_in_words(key: str, value: float) -> str:
+    """A claimed value with its unit: dollars for prices and spend, a share for fill."""
+    kind, _, attr = key.partition(":")
+    attr = attr.rsplit(":", 1)[-1]
+    if kind == "deal" and attr == "price":
+        return f"{usd(value)} CPM"
+    if kind == "campaign":
+        return usd(value)
+    if kind == "fill":
+        return f"{value:.0%}"
+    if kind in ("avail", "hist"):
+        return f"{value:,.0f} lots"
+    return f"{value:,.2f}"
+
+
+def _who(model: MarketModel, name: Any) -> str:
+    return f"<b>{escape(agent_label(model, str(name)))}</b>"
+
+
+def describe(model: MarketModel, e: dict[str, Any]) -> str | None:
+    """One event as an HTML sentence, or None if it is not a key event."""
+    kind = e["kind"]
     if kind == "deal":
+        kind_text = DEAL_TYPES.get(str(e.get("type")), f"{escape(str(e.get('type')))}")
         return (
-            f"{who('buyer')} booked a {e['type']} deal with {who('seller')}: "
-            f"{impressions(e['impressions'])} impressions at {usd(e['price'])} CPM."
+            f"{_who(model, e['buyer'])} booked a {kind_text} deal with "
+            f"{_who(model, e['seller'])}: {impressions(e['impressions'])} impressions "
+            f"at {usd(e['price'])} CPM."
         )
     if kind == "negotiation" and not e.get("agreed", True):
-        return f"{who('buyer')} walked away from {who('seller')} after {e['rounds']} round(s)."
-    if kind == "context_loss":
-        return f"{who('agent')} forgot {e['n']} fact(s) ({e['cause']})."
-    if kind == "restart":
-        return f"{who('agent')} restarted and lost {e['facts_lost']} fact(s) from memory."
-    if kind == "hallucination":
         return (
-            f"⚠️ {who('agent')} acted on a fabricated fact: <code>{escape(event['key'])}</code>"
-            f" = {float(e['claimed']):.4g} ({e['fabrication']}) while deciding '{e['decision']}'."
+            f"{_who(model, e['buyer'])} walked away from {_who(model, e['seller'])} "
+            f"after {e['rounds']} round(s) of negotiation."
+        )
+    if kind == "context_loss":
+        cause = {"decay": "memory decay", "pressure": "a full context"}.get(
+            str(e.get("cause")), escape(str(e.get("cause", "")).replace("_", " "))
+        )
+        return f"{_who(model, e['agent'])} forgot {e['n']} fact(s) ({cause})."
+    if kind == "restart":
+        return (
+            f"{_who(model, e['agent'])} restarted: its memory was wiped "
+            f"({e['facts_lost']} fact(s) lost)."
         )
     if kind == "dispute":
+        outcome = escape(str(e.get("outcome", "")).replace("_", " "))
         return (
-            f"{who('buyer')} and {who('seller')} disagree over deal {e['deal']}: "
-            f"invoice {usd(e['invoice'])}, buyer expected {usd(e['expected'])}; "
-            f"paid {usd(e['paid'])} ({e['outcome']})."
+            f"{_who(model, e['buyer'])} and {_who(model, e['seller'])} disputed the invoice "
+            f"of deal {e['deal']}: invoiced {usd(e['invoice'])}, buyer expected "
+            f"{usd(e['expected'])}; paid {usd(e['paid'])} ({outcome})."
         )
     if kind == "campaign_stopped":
-        return f"{who('agent')} stopped campaign {e['campaign']} ({e['reason']})."
+        return (
+            f"{_who(model, e['agent'])} stopped campaign {e['campaign']} "
+            f"({escape(str(e.get('reason', '')))})."
+        )
     return None
 
 
-def latest(model: ExplorerModel, n: int = 10) -> list[str]:
-    """The ``n`` most recent key events of ``model``, newest first, with their time."""
-    names = {s.name: model.graph.nodes[s.name].get("name", s.name) for s in model.sellers}
-    spd = model.config.steps_per_day
-    out: list[str] = []
-    records = model.events.records
-    for event in reversed(records[-SCAN_LIMIT:]):
-        text = describe(event, names)
-        if text is not None:
-            step = event["step"]
-            out.append(f"Day {step // spd + 1}, {step % spd:02d}:00 — {text}")
-            if len(out) == n:
-                break
-    return out
-
-
-def settings_line(cfg: MarketConfig) -> str:
-    """The parameters the shown run was built with (sliders moved since apply on Reset)."""
+def _fabrications(model: MarketModel, group: list[dict[str, Any]]) -> str:
+    first = group[0]
+    raw = str(first.get("decision"))
+    decision = DECISIONS.get(raw, escape(raw.replace("_", " ")))
+    facts = [
+        f"{fact_in_words(str(e['key']))} (it used {value_in_words(str(e['key']), e['claimed'])})"
+        for e in group[:2]
+    ]
+    more = f", and {len(group) - 2} more" if len(group) > 2 else ""
+    n = "a fabricated fact" if len(group) == 1 else f"{len(group)} fabricated facts"
     return (
-        f"Run: seed {cfg.seed} · {cfg.n_buyers} buyers × {cfg.n_sellers} sellers · "
-        f"{cfg.days} days · exchange fee {cfg.exchange_fee:.0%} · decay {cfg.decay_rate:.1%}/day"
-        f" · restarts {cfg.restart_rate:.1%}/day · hallucination {cfg.hallucination_rate:.0%}"
-        f" · {cfg.records_per_blob} records/blob"
+        f"⚠ {_who(model, first['agent'])} acted on {n} while {decision}: {'; '.join(facts)}{more}."
     )
 
 
-def NarrativeFeed(model: Any) -> solara.Element:
-    """SolaraViz component: the latest key events of each market (one block per scenario)."""
-    markets = model.markets
-    per_market = 12 if len(markets) == 1 else 4
-    blocks = [f"<p style='color:#666'>{settings_line(model.config)}</p>"]
-    for scenario, m in markets.items():
-        items = "".join(f"<li>{line}</li>" for line in latest(m, per_market))
-        body = f"<ul>{items}</ul>" if items else "<p><i>No key events yet: press Step.</i></p>"
-        blocks.append(f"<p><b>Scenario {scenario}: latest events</b></p>{body}")
-    return solara.HTML(tag="div", unsafe_innerHTML="".join(blocks), style=_BOX)
+def market_lines(model: MarketModel, limit: int) -> list[Line]:
+    """The ``limit`` most recent feed lines of a market that holds state (B, C), newest
+    first; repeats within an hour merged, fabrications grouped per agent and decision."""
+    records = model.events.records
+    lines: list[Line] = []
+    seen: dict[tuple[int, str], int] = {}  # (step, html) → index in lines
+    i = len(records) - 1
+    stop = max(0, len(records) - SCAN_LIMIT)
+    while i >= stop and len(lines) < limit:
+        e = records[i]
+        if e["kind"] == "hallucination":
+            group = [e]
+            j = i - 1
+            while (
+                j >= stop
+                and records[j]["kind"] == "hallucination"
+                and records[j]["step"] == e["step"]
+                and records[j].get("agent") == e.get("agent")
+                and records[j].get("decision") == e.get("decision")
+            ):
+                group.append(records[j])
+                j -= 1
+            group.reverse()
+            html = _fabrications(model, group)
+            kind, i = "wrong", j
+        else:
+            html = describe(model, e)
+            kind = e["kind"]
+            i -= 1
+            if html is None:
+                continue
+        key = (e["step"], html)
+        if key in seen:
+            k = seen[key]
+            lines[k] = Line(lines[k].step, lines[k].kind, html, lines[k].count + 1)
+            continue
+        seen[key] = len(lines)
+        lines.append(Line(e["step"], kind, html))
+    return lines
 
 
+def tally_line(t: DayTally, fee_rates: dict[str, float]) -> str:
+    """What the exchange did in a day, in words (scenario A)."""
+    fees = {k: v for k, v in t.fees.items() if k in EXCHANGE_FEES and v}
+    total = sum(fees.values())
+    parts = ", ".join(f"{FEE_NAMES.get(k, k)} {usd(v)}" for k, v in fees.items())
+    when = "so far today" if not t.complete else "that day"
+    if not t.auction_lots:
+        return f"The exchange cleared no auctions {when}."
+    return (
+        f"The exchange cleared <b>{t.auction_lots:,}</b> auction lots {when}: buyers spent "
+        f"<b>{usd(t.gross, 0)}</b>; it took <b>{usd(total, 0)}</b> in fees"
+        + (f" ({parts})" if len(fees) > 1 else "")
+        + f"; publishers received <b>{usd(t.net, 0)}</b>."
+    )
+
+
+def exchange_lines(model: MarketModel, watch: Watch, limit: int) -> list[Line]:
+    """Scenario A's feed: one line per day of the exchange's work (today so far first),
+    plus campaigns stopped, newest first."""
+    spd = model.config.steps_per_day
+    lines: list[Line] = []
+    now = watch.today_so_far()
+    if now is not None:
+        lines.append(Line(model.steps - 1, "exchange", tally_line(now, {})))
+    for t in reversed(watch.days[-limit:]):
+        lines.append(Line((t.day + 1) * spd - 1, "exchange", tally_line(t, {})))
+    for e in model.events.records[-SCAN_LIMIT:]:
+        html = describe(model, e)
+        if html is not None:
+            lines.append(Line(e["step"], e["kind"], html))
+    lines.sort(key=lambda line: -line.step)
+    return lines[:limit]
+
+
+def feed_lines(model: MarketModel, watch: Watch, limit: int) -> list[Line]:
+    """The feed of one market: the exchange's days in A, agents' events in B and C."""
+    if model.exchange is not None:
+        return exchange_lines(model, watch, limit)
+    return market_lines(model, limit)
+
+
+KIND_COLORS = {
+    "wrong": "#c51b7d",
+    "restart": "#e45756",
+    "context_loss": "#f58518",
+    "dispute": "#b8860b",
+    "deal": "#2a9d8f",
+    "exchange": "#7b4fa0",
+}
+
+
+def feed_html(model: MarketModel, lines: list[Line]) -> str:
+    """The feed as an HTML list (timestamps, a coloured bar per kind)."""
+    if not lines:
+        if model.exchange is not None:
+            return "<p><i>Nothing yet: advance the clock to see the exchange at work.</i></p>"
+        return "<p><i>No key events yet: advance the clock.</i></p>"
+    spd = model.config.steps_per_day
+    items = []
+    for line in lines:
+        color = KIND_COLORS.get(line.kind, "#888888")
+        times = f" <b>×{line.count}</b>" if line.count > 1 else ""
+        items.append(
+            f"<li style='border-left:4px solid {color};padding:2px 0 2px 8px;margin:0 0 6px'>"
+            f"<span style='opacity:.75;white-space:nowrap'>{event_time(line.step, spd)}</span>"
+            f" — {line.html}{times}</li>"
+        )
+    return f"<ul style='list-style:none;padding:0;margin:0'>{''.join(items)}</ul>"
+
+
+# --- scoreboard ----------------------------------------------------------------------------
 SCOREBOARD = (
-    ("take rate", "take_rate", "{:.1%}"),
-    ("buyers' spend", "gross_spend", "${:,.0f}"),
-    ("net to publishers", "net_to_publishers", "${:,.0f}"),
-    ("goal attainment (yesterday)", "goal_attainment", "{:.1%}"),
-    ("facts lost", "facts_lost", "{:,.0f}"),
-    ("restarts", "restarts", "{:,.0f}"),
-    ("decisions on a wrong fact", "hallucinated_decisions", "{:,.0f}"),
-    ("fabrications caught by the ledger", "caught_by_ledger", "{:,.0f}"),
-    ("disputes", "disputes", "{:,.0f}"),
-    ("written off", "written_off", "${:,.0f}"),
-    ("ledger cost", "ledger_cost_usd", "${:,.2f}"),
+    ("take rate", "take_rate", "pct"),
+    ("buyers' spend", "gross_spend", "usd"),
+    ("net to publishers", "net_to_publishers", "usd"),
+    ("goal attainment (last close)", "goal_attainment", "pct"),
+    ("facts lost", "facts_lost", "int"),
+    ("restarts", "restarts", "int"),
+    ("decisions on a wrong fact", "hallucinated_decisions", "int"),
+    ("caught by the ledger", "caught_by_ledger", "int"),
+    ("disputes", "disputes", "int"),
+    ("written off", "written_off", "usd"),
+    ("ledger cost", "ledger_cost_usd", "usd2"),
 )
 
 
-def Scoreboard(model: Any) -> solara.Element:
-    """SolaraViz component: the headline numbers so far, a column per scenario."""
-    markets = model.markets
-    head = "".join(f"<th>{s}</th>" for s in markets)
+def _fmt(value: float, how: str) -> str:
+    if value != value:  # NaN
+        return "–"
+    if how == "pct":
+        return f"{value:.1%}"
+    if how == "usd":
+        return usd(value, 0)
+    if how == "usd2":
+        return usd(value)
+    return f"{value:,.0f}"
+
+
+def scoreboard_rows(markets: dict[str, MarketModel]) -> list[tuple[str, list[str]]]:
+    """The headline numbers so far: ``(label, one value per scenario)``; "n/a" where a
+    number does not apply (memory in A, the ledger outside C)."""
+    rows = []
+    for label, column, how in SCOREBOARD:
+        values = []
+        for s, m in markets.items():
+            na = (column in _STATEFUL and s == "A") or (column in _LEDGER and s != "C")
+            values.append("n/a" if na else _fmt(m.datacollector.model_vars[column][-1], how))
+        rows.append((label, values))
+    lots = [
+        f"{m.events.counts['auction_wins']:,}" if s == "A" else "n/a" for s, m in markets.items()
+    ]
+    rows.insert(3, ("auction lots cleared", lots))
+    return rows
+
+
+_STATEFUL = {"facts_lost", "restarts", "hallucinated_decisions", "disputes", "written_off"}
+_LEDGER = {"caught_by_ledger", "ledger_cost_usd"}
+
+
+def scoreboard_html(markets: dict[str, MarketModel]) -> str:
+    """The scoreboard as an HTML table, a column per scenario."""
+    head = "".join(f"<th style='text-align:right;padding:0 6px'>{s}</th>" for s in markets)
     rows = [f"<tr><th style='text-align:left'>so far</th>{head}</tr>"]
-    for label, column, fmt in SCOREBOARD:
-        values = [fmt.format(m.datacollector.model_vars[column][-1]) for m in markets.values()]
-        cells = "".join(f"<td style='text-align:right'>{v}</td>" for v in values)
+    for label, values in scoreboard_rows(markets):
+        cells = "".join(f"<td style='text-align:right;padding:0 6px'>{v}</td>" for v in values)
         rows.append(f"<tr><td>{label}</td>{cells}</tr>")
-    table = f"<table style='width:100%'>{''.join(rows)}</table>"
-    return solara.HTML(tag="div", unsafe_innerHTML=table, style=_BOX)
+    return f"<table style='width:100%;border-collapse:collapse'>{''.join(rows)}</table>"

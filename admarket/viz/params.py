@@ -1,66 +1,293 @@
-"""The explorer's controls, as Mesa ``model_params``, and the page they drive.
+"""The explorer's parameters, generated from the config's metadata, and how a view is shared.
 
-Controls: scenario, seed, size, days and rates. Defaults come from
-:class:`~admarket.MarketConfig`, so the explorer opens on the same market as ``admarket
-run``. The seed is a text box (Mesa's convention); the models turn its text into an
-integer. The side-by-side page uses the same controls without the scenario.
-:func:`make_page` wraps a model class in Mesa's SolaraViz with one model per browser session.
+Every field of :class:`~admarket.config.MarketConfig` becomes a :class:`Control` from its
+:class:`~admarket.config.params.Param` (meaning, group, unit, bounds, step): nothing here
+restates a bound or a description. The page edits a *draft* of raw values (text as typed);
+:func:`validate` turns it into a config or into one message per bad field (the
+:class:`~admarket.config.ConfigError` text), so bad input is shown beside its field and never
+raised. The same settings travel as a URL query (:func:`to_query`, :func:`from_query`) and as
+the ``admarket run`` command that reproduces the run (:func:`cli_command`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import dataclasses
+import shlex
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qsl, urlencode
 
-import solara
-from mesa.visualization import SolaraViz
+from admarket.config import (
+    FIELDS,
+    PARAMS,
+    SCENARIOS,
+    ConfigError,
+    MarketConfig,
+    load_preset,
+    preset_names,
+)
+from admarket.config.params import GROUPS, Param, check_field, coerce, field_kind
+from admarket.viz.session import MAX_SEEDS, Settings
 
-from admarket.config import SCENARIOS, MarketConfig
-
-_D = MarketConfig()
-
-
-def _slider(label: str, value: float, lo: float, hi: float, step: float) -> dict[str, Any]:
-    kind = "SliderInt" if isinstance(step, int) else "SliderFloat"
-    return {"type": kind, "label": label, "value": value, "min": lo, "max": hi, "step": step}
-
-
-MODEL_PARAMS: dict[str, Any] = {
-    "scenario_id": {
-        "type": "Select",
-        "label": "Scenario (A exchange, B agent-to-agent, C + ledger)",
-        "value": "B",
-        "values": list(SCENARIOS),
-    },
-    "seed": {"type": "InputText", "label": "Seed", "value": _D.seed},
-    "n_buyers": _slider("Buyers", _D.n_buyers, 1, 500, 1),
-    "n_sellers": _slider("Sellers (publishers)", _D.n_sellers, 1, 200, 1),
-    "campaigns_per_buyer": _slider("Campaigns per buyer", _D.campaigns_per_buyer, 1, 50, 1),
-    "days": _slider("Days", _D.days, 1, 90, 1),
-    "exchange_fee": _slider("Exchange fee (A)", _D.exchange_fee, 0.0, 0.5, 0.01),
-    "decay_rate": _slider("Memory decay per day (B, C)", _D.decay_rate, 0.0, 0.2, 0.005),
-    "restart_rate": _slider("Restart probability per day", _D.restart_rate, 0.0, 0.2, 0.005),
-    "hallucination_rate": _slider("Hallucination rate", _D.hallucination_rate, 0.0, 0.5, 0.01),
-    "records_per_blob": _slider("Ledger records per blob (C)", _D.records_per_blob, 10, 5000, 10),
-}
-
-COMPARE_PARAMS: dict[str, Any] = {k: v for k, v in MODEL_PARAMS.items() if k != "scenario_id"}
+SIZE_GROUP = GROUPS[0]  # "time and size": kept when a preset is chosen
+SEED_CHOICES = (1, 3, 5)
+assert max(SEED_CHOICES) <= MAX_SEEDS
 
 
-def initial_values(params: dict[str, Any]) -> dict[str, Any]:
-    """The keyword arguments the controls start at (what Reset passes before any change)."""
-    return {k: v["value"] if isinstance(v, dict) and "type" in v else v for k, v in params.items()}
+@dataclass(frozen=True)
+class Control:
+    """One parameter as the explorer shows it: label, unit, widget and range."""
+
+    name: str
+    label: str
+    help: str
+    unit: str
+    kind: str  # int, float, bool or tuple
+    group: str
+    common: bool
+    widget: str  # "slider" (a share, dragged), "check" or "text"
+    lo: float | None
+    hi: float | None
+    step: float | None
+    allowed: str  # the allowed values in words
 
 
-def make_page(
-    model_cls: type, params: dict[str, Any], components: list[Any], name: str
-) -> Callable[[], solara.Element]:
-    """A page component: a ``model_cls`` built from the controls' start values, in SolaraViz."""
+def _label(name: str) -> str:
+    words = name.replace("_", " ")
+    for short, long in (("n buyers", "buyers"), ("n sellers", "sellers (publishers)")):
+        if words == short:
+            words = long
+    return words[0].upper() + words[1:]
 
-    @solara.component
-    def Page() -> solara.Element:
-        model = solara.use_memo(lambda: model_cls(**initial_values(params)), [])
-        return SolaraViz(model, components=list(components), model_params=params, name=name)
 
-    Page.__name__ = model_cls.__name__.removesuffix("Model") + "Page"
-    return Page
+def _is_share(kind: str, lo: float | None, hi: float | None) -> bool:
+    return kind == "float" and lo is not None and hi is not None and lo >= 0 and hi <= 1
+
+
+def _allowed(p: Param, kind: str) -> str:
+    """The allowed values in words, with integers written out (``[0, 4,294,967,295]``)."""
+    if kind != "int" or p.lo is None or p.hi is None:
+        return p.allowed(kind)
+    left, right = "(" if p.lo_open else "[", ")" if p.hi_open else "]"
+    return f"an integer in {left}{int(p.lo):,}, {int(p.hi):,}{right}"
+
+
+def make_controls() -> dict[str, Control]:
+    """A control for every config field, in the config's order."""
+    out = {}
+    for name, f in FIELDS.items():
+        p, kind = PARAMS[name], field_kind(f)
+        share = _is_share(kind, p.lo, p.hi)
+        widget = "check" if kind == "bool" else "slider" if share and p.common else "text"
+        hi = p.hi
+        if widget == "slider" and p.hi_open and hi is not None:
+            hi = hi - (p.step or 0.01)
+        out[name] = Control(
+            name=name,
+            label=_label(name),
+            help=p.help,
+            unit=p.unit,
+            kind=kind,
+            group=p.group,
+            common=p.common,
+            widget=widget,
+            lo=p.lo,
+            hi=hi,
+            step=p.step or (0.01 if share else None),
+            allowed=_allowed(p, kind),
+        )
+    return out
+
+
+CONTROLS = make_controls()
+
+
+def grouped() -> list[tuple[str, list[Control], list[Control]]]:
+    """``(group, common controls, rare controls)`` in the config's group order."""
+    out = []
+    for g in GROUPS:
+        members = [c for c in CONTROLS.values() if c.group == g]
+        out.append((g, [c for c in members if c.common], [c for c in members if not c.common]))
+    return out
+
+
+# --- values as text and back ---------------------------------------------------------------
+def to_text(value: Any) -> str:
+    """A config value as a user would type it (``0.15``, ``42``, ``10000, 25000``)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, tuple | list):
+        return ", ".join(to_text(v) for v in value)
+    if isinstance(value, float):
+        return f"{int(value)}" if value.is_integer() and abs(value) < 1e15 else repr(value)
+    return str(value)
+
+
+def display(name: str, value: Any) -> str:
+    """A value with its unit, for a label: ``15% of gross spend``, ``2% per day``, ``5 agents``."""
+    c = CONTROLS[name]
+    if c.kind == "bool":
+        return "on" if value else "off"
+    if _is_share(c.kind, c.lo, c.hi) and isinstance(value, int | float):
+        pct = f"{value * 100:.3g}%"
+        unit = c.unit.removeprefix("share").strip()
+        return f"{pct} {unit}".strip()
+    text = f"{value:,}" if isinstance(value, int) else to_text(value)
+    return f"{text} {c.unit}".strip()
+
+
+def draft_of(cfg: MarketConfig) -> dict[str, Any]:
+    """The draft (raw control values) showing ``cfg``: floats for sliders, bools, text."""
+    out: dict[str, Any] = {}
+    for name, c in CONTROLS.items():
+        value = getattr(cfg, name)
+        out[name] = value if c.widget in ("slider", "check") else to_text(value)
+    return out
+
+
+def parse_field(name: str, raw: Any) -> Any:
+    """One raw control value as the field's type, checked against its bounds.
+
+    A :class:`ConfigError` names the field and what is allowed (integers written out).
+    """
+    f = FIELDS[name]
+    try:
+        value = coerce(f, raw.strip() if isinstance(raw, str) else raw)
+        check_field(f, value)
+    except ConfigError as exc:
+        c = CONTROLS[name]
+        if exc.allowed == PARAMS[name].allowed(c.kind):
+            raise ConfigError(name, exc.value, c.allowed) from None
+        raise
+    return value
+
+
+def validate(draft: dict[str, Any]) -> tuple[MarketConfig | None, dict[str, str]]:
+    """The config a draft describes, or ``None`` and a message per bad field.
+
+    Each field is checked on its own first (so every bad field is reported at once), then
+    the rules that relate fields (e.g. ``flight_days_max`` ≥ ``flight_days_min``).
+    """
+    values: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    for name, raw in draft.items():
+        try:
+            values[name] = parse_field(name, raw)
+        except ConfigError as exc:
+            errors[name] = str(exc)
+    if errors:
+        return None, errors
+    try:
+        return dataclasses.replace(MarketConfig(), **values), {}
+    except ConfigError as exc:
+        return None, {exc.field if exc.field in FIELDS else "seed": str(exc)}
+
+
+def changed_fields(draft: dict[str, Any], applied: MarketConfig) -> set[str]:
+    """Fields whose draft differs from the applied config (bad input counts as changed)."""
+    out = set()
+    for name, raw in draft.items():
+        try:
+            if parse_field(name, raw) != getattr(applied, name):
+                out.add(name)
+        except ConfigError:
+            out.add(name)
+    return out
+
+
+def apply_preset(name: str | None, draft: dict[str, Any]) -> dict[str, Any]:
+    """The draft after choosing preset ``name`` (None: the defaults): the preset's values,
+    keeping the draft's seed, time and market size (so a small classroom market stays small)."""
+    out = draft_of(preset_base(name))
+    for c in CONTROLS.values():
+        if c.group == SIZE_GROUP:
+            out[c.name] = draft[c.name]
+    return out
+
+
+def preset_base(preset: str | None) -> MarketConfig:
+    """The config a preset starts from (the defaults without one)."""
+    return load_preset(preset) if preset else MarketConfig()
+
+
+def config_diff(cfg: MarketConfig, base: MarketConfig) -> dict[str, Any]:
+    """Fields of ``cfg`` that differ from ``base``, in the config's order."""
+    return {n: getattr(cfg, n) for n in FIELDS if getattr(cfg, n) != getattr(base, n)}
+
+
+# --- sharing: the URL and the command line -----------------------------------------------------
+def to_query(settings: Settings, *, with_scenario: bool = True) -> str:
+    """The URL query that rebuilds ``settings``: scenario, seeds, preset, changed fields."""
+    items: list[tuple[str, str]] = []
+    if with_scenario:
+        items.append(("scenario", ",".join(settings.scenarios)))
+    if settings.seeds != 1:
+        items.append(("seeds", str(settings.seeds)))
+    if settings.preset:
+        items.append(("preset", settings.preset))
+    diff = config_diff(settings.config, preset_base(settings.preset))
+    diff.setdefault("seed", settings.config.seed)
+    items += [(k, to_text(v).replace(", ", ",")) for k, v in diff.items()]
+    return urlencode(items, safe=",")
+
+
+def from_query(search: str | None, default: Settings) -> tuple[Settings, list[str]]:
+    """Settings from a URL query over ``default``, and a message per ignored item.
+
+    A bad value never stops the page: the item is left out and its message shown.
+    """
+    problems: list[str] = []
+    pairs = parse_qsl(search or "", keep_blank_values=True)
+    opts = {k: v for k, v in pairs if k in ("scenario", "seeds", "preset")}
+    scenarios, seeds, preset = default.scenarios, default.seeds, default.preset
+    if "scenario" in opts:
+        wanted = tuple(s.strip().upper() for s in opts["scenario"].split(",") if s.strip())
+        if wanted and all(s in SCENARIOS for s in wanted) and len(wanted) == len(scenarios):
+            scenarios = wanted
+        else:
+            problems.append(f"invalid scenario = {opts['scenario']!r}: one of A, B, C")
+    if "seeds" in opts:
+        if opts["seeds"].strip() in {str(s) for s in SEED_CHOICES}:
+            seeds = int(opts["seeds"])
+        else:
+            allowed = ", ".join(map(str, SEED_CHOICES))
+            problems.append(f"invalid seeds = {opts['seeds']!r}: one of {allowed}")
+    if "preset" in opts:
+        if opts["preset"] in preset_names():
+            preset = opts["preset"]
+        else:
+            problems.append(
+                f"invalid preset = {opts['preset']!r}: one of {', '.join(preset_names())}"
+            )
+    draft = draft_of(preset_base(preset))
+    for key, raw in pairs:
+        if key in opts:
+            continue
+        name = key.replace("-", "_")
+        if name not in FIELDS:
+            problems.append(f"invalid {key} = {raw!r}: unknown parameter (see `admarket params`)")
+            continue
+        try:
+            parse_field(name, raw)
+            draft[name] = raw
+        except ConfigError as exc:
+            problems.append(str(exc))
+    cfg, errors = validate(draft)
+    if cfg is None:  # fields fine alone but not together: fall back to the preset
+        problems += list(errors.values())
+        cfg = preset_base(preset)
+    return Settings(cfg, scenarios, seeds, preset), problems
+
+
+def cli_command(settings: Settings, *, out: str | None = None) -> str:
+    """The ``admarket run`` command that reproduces the first seed's run of ``settings``."""
+    parts = ["admarket", "run", "--scenarios", ",".join(s.lower() for s in settings.scenarios)]
+    if settings.preset:
+        parts += ["--preset", settings.preset]
+    parts += ["--seed", str(settings.config.seed)]
+    for name, value in config_diff(settings.config, preset_base(settings.preset)).items():
+        if name != "seed":
+            parts += ["--set", f"{name}={to_text(value).replace(', ', ',')}"]
+    if out:
+        parts += ["--out", out]
+    return " ".join(shlex.quote(p) for p in parts)

@@ -1,29 +1,25 @@
-"""Browserless: render the explorer pages with ``solara.render`` and drive Mesa's controls.
-
-SolaraViz puts its controls in a Sidebar, which only shows inside an AppLayout (``solara
-run`` adds one around each page; ``solara.render`` does not), so pages are wrapped here.
-"""
+"""Browserless: the pages render with ``solara.render``; their buttons and the page state
+move the clock, stop at the end, rebuild on Reset and Apply, and show bad input inline."""
 
 from __future__ import annotations
 
-import io
+import re
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import ipyvuetify as vw
-import ipywidgets as widgets
 import pytest
 import solara
-from mesa.visualization import SolaraViz
 
-from admarket.viz import app, side_by_side
-from admarket.viz.feed import latest
-from admarket.viz.graph import market_figure
-from admarket.viz.models import CompareModel, ExplorerModel
-from admarket.viz.params import COMPARE_PARAMS, MODEL_PARAMS
+from admarket import MarketConfig
+from admarket.viz import app
+from admarket.viz.page import Explorer, SideBySide
+from admarket.viz.session import Settings
+from admarket.viz.state import PageState, intervals
+from admarket.viz.vega import VegaChart
+from admarket.viz.widgets import LiveHtml
 
-SMALL = {"n_buyers": 3, "n_sellers": 3, "days": 2}
+SMALL = MarketConfig(n_buyers=2, n_sellers=2, campaigns_per_buyer=3, days=3)
 
 
 def _render(page: solara.Element) -> Any:
@@ -31,85 +27,134 @@ def _render(page: solara.Element) -> Any:
     return rc
 
 
-@pytest.fixture
-def explorer() -> Iterator[tuple[solara.Reactive, Any]]:
-    """The explorer page around a reactive model, so the test sees what Reset builds."""
-    model = solara.reactive(ExplorerModel("B", seed=42, **SMALL))
-    page = SolaraViz(model, components=app.COMPONENTS, model_params=MODEL_PARAMS)
-    rc = _render(page)
-    yield model, rc
-    rc.close()
-
-
 def _click(rc: Any, label: str) -> None:
     rc.find(vw.Btn, children=[label]).widget.click()
 
 
-def test_step_button_advances_the_model_and_redraws(explorer) -> None:
-    model, rc = explorer
-    images = rc.find(widgets.Image)
-    assert len(images.widgets) == 1 + len(app.COMPONENTS) - 2  # graph + 4 chart groups
-    before = [w.value for w in images.widgets]
-    _click(rc, "Step")
-    _click(rc, "Step")
-    assert model.value.steps == 2
-    rc.find(children=["Time: 2.0"]).assert_single()
-    after = [w.value for w in rc.find(widgets.Image).widgets]
-    assert after[0] != before[0], "the market graph did not redraw"
+def _clock(rc: Any) -> str:
+    html = [w.html for w in rc.find(LiveHtml).widgets if "am-clock" in w.html]
+    assert len(html) == 1
+    return re.sub("<[^>]+>", " ", html[0])
 
 
-def test_reset_takes_a_typed_seed_and_the_chosen_scenario(explorer) -> None:
-    model, rc = explorer
-    _click(rc, "Step")
-    seed_box = rc.find(vw.TextField, label="Seed").widget
-    seed_box.v_model = "7"
-    seed_box.fire_event("focusout", None)  # solara.InputText applies on blur / Enter
-    rc.find(vw.Select, label=MODEL_PARAMS["scenario_id"]["label"]).widget.v_model = "C"
+def test_the_explorer_renders_and_its_buttons_move_the_clock() -> None:
+    rc = _render(Explorer())
+    charts = rc.find(VegaChart).widgets
+    assert len(charts) == 1 + 1 + 7  # graph, memory bars, every panel but the ledger's (B)
+    assert {w.tag for w in charts} == {"0"}
+    assert "day 1, 00:00 (start)" in _clock(rc)
+    _click(rc, "+1 hour")
+    assert "day 1, 01:00" in _clock(rc)
+    _click(rc, "+1 day")
+    assert "end of day 1" in _clock(rc) and "step 24 of 720" in _clock(rc)
+    assert {w.tag for w in rc.find(VegaChart).widgets} == {"24"}
+    feed = [w.html for w in rc.find(LiveHtml).widgets if "day 1," in w.html]
+    assert feed, "the feed did not follow the clock"
+    rc.close()
+
+
+def test_side_by_side_draws_three_markets() -> None:
+    rc = _render(SideBySide())
+    titles = [w.title for w in rc.find(VegaChart).widgets if w.title]
+    assert [t.split(" — ")[1] for t in titles] == ["A", "B", "C"]
+    _click(rc, "+1 day")
+    assert {w.tag for w in rc.find(VegaChart).widgets} == {"24"}
+    rc.close()
+
+
+def test_the_app_has_both_routes() -> None:
+    assert [r.path for r in app.routes] == ["/", "side-by-side"]
+
+
+@pytest.mark.parametrize("label", list(intervals(24)))
+def test_play_reaches_the_end_at_every_interval_and_stops_there(label: str) -> None:
+    state = PageState(Settings(SMALL, ("B",)), compare=False)
+    frames: list[int] = []
+    state.drawers["probe"] = lambda s: frames.append(s.steps)
+    state.interval.value = label
+    assert state.start(pause=0.0)
+    state.play_loop()
+    step = intervals(24)[label]
+    expected = [*range(step, SMALL.steps, step), SMALL.steps]
+    assert frames == expected
+    assert state.ended.value and not state.playing.value
+    assert state.session.value.label() == "end of day 3 — run complete"
+    assert not state.start()  # nothing left to play: a message, not an error
+    assert "complete" in state.status.value
+    state.step_day()  # a step past the end is refused, the clock does not move
+    assert state.session.value.steps == SMALL.steps
+
+
+def test_run_to_day_and_reset() -> None:
+    state = PageState(Settings(SMALL, ("C",)), compare=False)
+    assert state.start(goal=2 * 24, pause=0.0)
+    state.play_loop()
+    assert state.session.value.label() == "end of day 2"
+    assert not state.start(goal=24)
+    assert "Day 1 has already ended" in state.status.value
+    before = state.session.value
+    state.request_rebuild()
+    assert state.building.value
+    state.rebuild()
+    assert not state.building.value and state.session.value is not before
+    assert state.session.value.steps == 0 and "Reset" in state.status.value
+
+
+def test_apply_validates_the_draft_and_rebuilds_with_it() -> None:
+    state = PageState(Settings(SMALL, ("B",)), compare=False)
+    state.set_field("seed", "abc")
+    assert state.changes() == {"seed"}
+    assert state.apply() is None  # refused, with the reason
+    assert "invalid seed = 'abc'" in state.status.value
+    state.set_field("seed", " 7 ")
+    state.draft_scenario.value = "A"
+    state.choose_preset("isba-pwc-2020")
+    assert state.changes() >= {"seed", "scenario", "preset", "exchange_fee"}
+    settings = state.apply()
+    assert settings is not None
+    state.rebuild()
+    s = state.session.value.settings
+    assert (s.config.seed, s.scenarios, s.preset, s.config.days) == (7, ("A",), "isba-pwc-2020", 3)
+    assert state.changes() == set()
+
+
+def test_a_bad_seed_in_the_sidebar_is_shown_beside_it_not_raised() -> None:
+    rc = _render(Explorer())
+    seed = rc.find(vw.TextField, label="Seed").widget
+    seed.v_model = "abc"  # typed (continuous update)
+    box = rc.find(vw.TextField, label="Seed ●").widget
+    assert box.error and box.messages == ["invalid seed = 'abc': an integer in [0, 4,294,967,295]"]
+    apply = rc.find(vw.Btn, children=["Apply and reset"]).widget
+    assert apply.disabled
+    box.v_model = "7"
+    assert not rc.find(vw.Btn, children=["Apply and reset"]).widget.disabled
+    rc.close()
+
+
+def test_reset_button_shows_it_is_working() -> None:
+    rc = _render(Explorer())
+    _click(rc, "+1 day")
     _click(rc, "Reset")
-    m = model.value
-    assert isinstance(m, ExplorerModel)
-    assert (m.scenario_id, m.config.seed, m.steps) == ("C", 7, 0)
-    assert isinstance(m.config.seed, int)
-
-
-def test_app_pages_render_with_their_own_models() -> None:
-    rc = _render(app.Explorer())
-    assert len(rc.find(widgets.Image).widgets) == 5
-    rc.find(children=["Time: 0.0"]).assert_single()
+    deadline = time.monotonic() + 30
+    while "start" not in _clock(rc) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert "day 1, 00:00 (start)" in _clock(rc)
     rc.close()
 
 
-def test_side_by_side_holds_three_models_on_one_seed() -> None:
-    model = solara.reactive(CompareModel(seed="5", **SMALL))
-    page = SolaraViz(model, components=side_by_side.COMPONENTS, model_params=COMPARE_PARAMS)
-    rc = _render(page)
-    markets = model.value.markets
-    assert list(markets) == ["A", "B", "C"]
-    assert {m.config.seed for m in markets.values()} == {5}
-    _click(rc, "Step")
-    assert [m.steps for m in model.value.markets.values()] == [1, 1, 1]
-    html = " ".join(w.unsafe_innerHTML for w in rc.find(solara.widgets.HTML).widgets)
-    assert "<th>A</th><th>B</th><th>C</th>" in html  # the scoreboard
-    assert html.count("latest events") == 3  # the narrative, one block per scenario
-    rc.close()
-    rc = _render(side_by_side.SideBySide())
-    assert len(rc.find(widgets.Image).widgets) == 5  # graphs + 4 chart groups
-    rc.close()
+def test_pause_ends_the_loop_after_the_frame_it_is_drawing() -> None:
+    state = PageState(Settings(SMALL, ("B",)), compare=False)
+    frames: list[int] = []
 
+    def pause_during_the_frame(session: Any) -> None:
+        frames.append(session.steps)
+        state.stop()
 
-def test_narrative_tells_events_in_words() -> None:
-    m = ExplorerModel("B", seed=3, hallucination_rate=0.3, **SMALL)
-    for _ in range(30):
-        m.step()
-    lines = latest(m, 50)
-    assert lines and all(line.startswith("Day ") for line in lines)
-    assert any("booked" in line for line in lines)
-    assert any("fabricated fact" in line for line in lines)
-
-
-def test_graph_draws_fast_at_scale() -> None:
-    m = ExplorerModel("B", seed=1, n_buyers=500, n_sellers=200, days=1)
-    assert m.graph.number_of_edges() >= 2000
-    start = time.perf_counter()
-    market_figure(m.markets).savefig(io.BytesIO(), format="png")
-    assert time.perf_counter() - start < 3.0  # about 0.3 s on a 2-core CI machine
+    state.drawers["probe"] = pause_during_the_frame
+    assert state.start(pause=30.0)  # a long pause between frames: Pause cuts it short
+    state.play_loop()
+    assert frames == [24] and not state.playing.value
+    assert state.start(pause=0.0)  # and Play goes on from there
+    state.drawers.clear()
+    state.play_loop()
+    assert state.session.value.at_end

@@ -9,10 +9,16 @@ import pytest
 
 from admarket.cli import explore as commands
 from admarket.cli import main
+from admarket.viz.vega import missing_vega_assets
 
 
 def test_front_end_files_are_in_the_local_asset_cache() -> None:
     assert commands.missing_assets() == [], "install the solara-assets pinned in the viz extra"
+
+
+def test_vega_is_in_the_local_asset_cache() -> None:
+    # the explorer's charts: vega, vega-lite and vega-embed as solara-assets ships them
+    assert missing_vega_assets() == [], "install the solara-assets pinned in the viz extra"
 
 
 def test_ipyvue_pinned_below_2() -> None:

@@ -1,0 +1,271 @@
+"""One page's state and what its buttons do: the clock, the draft of settings, the report.
+
+:class:`PageState` holds the :class:`~admarket.viz.session.Session` being shown and the
+reactive values the page draws from. Time moves only through :meth:`PageState.step_to`
+(one frame) and :meth:`PageState.play_loop` (frames every render interval until a goal:
+the end, day N, or Pause), both clamped to the run, so the end is a state ("run
+complete"), never an error. Settings change in a *draft*; :meth:`PageState.apply` validates
+it and rebuilds; :meth:`PageState.rebuild` shows that it is working while the new markets
+are built. Nothing here draws: the components in :mod:`admarket.viz.page` do.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import solara
+
+from admarket.errors import ConfigError
+from admarket.viz.params import (
+    apply_preset,
+    changed_fields,
+    draft_of,
+    validate,
+)
+from admarket.viz.research import report_dir, write_report
+from admarket.viz.session import Session, Settings, next_stop
+
+DEFAULT_INTERVAL = "every day"
+SPEEDS = {"lesson: ½ s per frame": 0.5, "fast: no pause": 0.0, "slow: 1½ s per frame": 1.5}
+DEFAULT_SPEED = "lesson: ½ s per frame"
+
+
+def intervals(steps_per_day: int) -> dict[str, int]:
+    """Render intervals the controls offer, in steps: hourly (or every step), every 6 hours
+    (a quarter day), daily and weekly."""
+    out: dict[str, int] = {}
+    hour = steps_per_day / 24
+    out["every hour" if hour == 1 else "every step"] = max(1, int(hour) if hour >= 1 else 1)
+    quarter = steps_per_day // 4
+    if quarter > 1:
+        out["every 6 hours"] = quarter
+    out["every day"] = steps_per_day
+    out["every week"] = 7 * steps_per_day
+    return out
+
+
+@dataclass(frozen=True)
+class Report:
+    """Where the report for the shown parameters stands."""
+
+    state: str = "none"  # none, running, done, failed
+    message: str = ""
+    path: str = ""
+
+
+class PageState:
+    """Everything one explorer page remembers; built once per browser session and page."""
+
+    def __init__(self, settings: Settings, compare: bool, problems: list[str] | None = None):
+        self.compare = compare
+        self.problems = problems or []  # items of the page's URL that were left out
+        self.session = solara.reactive(Session(settings))
+        self.ended = solara.reactive(False)  # the run is complete
+        # how each live element follows the clock: key → draw(session) (see page.use_live)
+        self.drawers: dict[str, Callable[[Session], None]] = {}
+        self.frames = 0  # frames drawn so far
+        self.playing = solara.reactive(False)
+        self.building = solara.reactive(False)
+        self.status = solara.reactive("")
+        self.interval = solara.reactive(DEFAULT_INTERVAL)
+        self.speed = solara.reactive(DEFAULT_SPEED)
+        self.goal = settings.config.steps
+        self.pause_s = 0.0
+        self.draft = solara.reactive(draft_of(settings.config))
+        self.draft_scenario = solara.reactive(settings.scenarios[0])
+        self.draft_seeds = solara.reactive(settings.seeds)
+        self.draft_preset = solara.reactive(settings.preset or "")
+        self.pending: Settings | None = None  # what the next rebuild builds
+        self.report = solara.reactive(Report())
+        self._halt = threading.Event()  # set by Pause (and Reset): the play loop ends
+
+    # --- reading ----------------------------------------------------------------------------
+    @property
+    def applied(self) -> Settings:
+        """The settings of the run on screen."""
+        return self.session.value.settings
+
+    def interval_steps(self) -> int:
+        """Steps per frame at the chosen render interval."""
+        choices = intervals(self.session.value.config.steps_per_day)
+        return choices.get(self.interval.value, self.session.value.config.steps_per_day)
+
+    def draft_settings(self) -> tuple[Settings | None, dict[str, str]]:
+        """The settings the draft describes, or ``None`` and a message per bad field."""
+        cfg, errors = validate(self.draft.value)
+        if cfg is None:
+            return None, errors
+        scenarios = self.applied.scenarios if self.compare else (self.draft_scenario.value,)
+        preset = self.draft_preset.value or None
+        return Settings(cfg, scenarios, self.draft_seeds.value, preset), {}
+
+    def changes(self) -> set[str]:
+        """Names of the settings changed in the draft and not applied yet."""
+        applied = self.applied
+        out = changed_fields(self.draft.value, applied.config)
+        if not self.compare and self.draft_scenario.value != applied.scenarios[0]:
+            out.add("scenario")
+        if self.draft_seeds.value != applied.seeds:
+            out.add("seeds")
+        if (self.draft_preset.value or None) != applied.preset:
+            out.add("preset")
+        return out
+
+    # --- the draft --------------------------------------------------------------------------
+    def set_field(self, name: str, raw: Any) -> None:
+        """Change one parameter in the draft (validated when shown, applied on Apply)."""
+        self.draft.value = {**self.draft.value, name: raw}
+
+    def choose_preset(self, name: str) -> None:
+        """Start the draft from preset ``name`` ("" = the defaults), keeping seed and size."""
+        self.draft_preset.value = name
+        self.draft.value = apply_preset(name or None, self.draft.value)
+
+    def discard(self) -> None:
+        """Forget the draft: back to the applied settings."""
+        a = self.applied
+        self.draft.value = draft_of(a.config)
+        self.draft_scenario.value = a.scenarios[0]
+        self.draft_seeds.value = a.seeds
+        self.draft_preset.value = a.preset or ""
+
+    # --- the clock --------------------------------------------------------------------------
+    def draw(self) -> None:
+        """Draw one frame: every live element takes in the session as it is now."""
+        session = self.session.value
+        if self.ended.value != session.at_end:
+            self.ended.value = session.at_end
+        for draw in list(self.drawers.values()):
+            draw(session)
+        self.frames += 1
+
+    def _redraw(self, message: str = "") -> None:
+        self.draw()
+        if self.status.value != message:
+            self.status.value = message
+
+    def step_to(self, target: int) -> None:
+        """Move the clock to step ``target`` (clamped to the run) and draw one frame."""
+        if self.playing.value or self.building.value:
+            return
+        sess = self.session.value
+        if sess.at_end:
+            self._redraw("The run is complete: Reset to run it again.")
+            return
+        sess.advance_to(target)
+        self._redraw()
+
+    def step_hour(self) -> None:
+        """One step (an hour)."""
+        self.step_to(self.session.value.steps + 1)
+
+    def step_day(self) -> None:
+        """To the end of the current day."""
+        sess = self.session.value
+        self.step_to(next_stop(sess.steps, sess.config.steps_per_day, sess.total))
+
+    def start(self, goal: int | None = None, pause: float | None = None) -> bool:
+        """Arm the play loop towards step ``goal`` (default: the end); False if there is
+        nothing to play. The caller then runs :meth:`play_loop` (in a task)."""
+        sess = self.session.value
+        if self.playing.value or self.building.value:
+            return False
+        goal = sess.total if goal is None else min(goal, sess.total)
+        if sess.steps >= goal:
+            spd = sess.config.steps_per_day
+            self.status.value = (
+                "The run is complete: Reset to run it again."
+                if sess.at_end
+                else f"Day {goal // spd} has already ended: Reset to start over."
+            )
+            return False
+        self.goal = goal
+        self.pause_s = SPEEDS.get(self.speed.value, 0.0) if pause is None else pause
+        self._halt = threading.Event()
+        self.status.value = ""
+        self.playing.value = True
+        return True
+
+    def stop(self) -> None:
+        """Pause: the loop ends after the frame it is drawing (at once if it is pausing
+        between frames); ``playing`` turns false when it has, so the clock shown is final."""
+        self._halt.set()
+
+    def play_loop(self) -> None:
+        """Advance one render interval per frame until the goal, Pause or the end."""
+        halt = self._halt
+        try:
+            while not halt.is_set():
+                sess = self.session.value
+                stop = min(self.goal, next_stop(sess.steps, self.interval_steps(), sess.total))
+                sess.advance_to(stop)
+                self._redraw()
+                if sess.steps >= self.goal or halt.wait(self.pause_s):
+                    break
+        except Exception as exc:  # shown on the page, never as a traceback
+            traceback.print_exc()
+            self.status.value = f"The run stopped: {exc}"
+        finally:
+            self.playing.value = False
+
+    # --- rebuilding -------------------------------------------------------------------------
+    def request_rebuild(self, settings: Settings | None = None) -> bool:
+        """Arm a rebuild with ``settings`` (default: the applied ones, i.e. Reset)."""
+        self.stop()
+        self.pending = settings or self.applied
+        self.building.value = True
+        return True
+
+    def rebuild(self) -> None:
+        """Build the pending settings' markets (run in a task; the page shows it working)."""
+        settings = self.pending or self.applied
+        start = time.perf_counter()
+        try:
+            with self.session.value.lock:  # wait for a frame being drawn to finish
+                session = Session(settings)
+            self.session.value = session
+            self.goal = session.total
+            took = time.perf_counter() - start
+            self._redraw(f"Reset: new markets built in {took:.1f} s — {session.label()}.")
+        except ConfigError as exc:
+            self.status.value = str(exc)
+        except Exception as exc:
+            traceback.print_exc()
+            self.status.value = f"Could not build the market: {exc}"
+        finally:
+            self.pending = None
+            self.building.value = False
+
+    def apply(self) -> Settings | None:
+        """Validate the draft and arm a rebuild with it; None (nothing armed) if invalid."""
+        settings, errors = self.draft_settings()
+        if settings is None:
+            self.status.value = "Fix the highlighted parameters first: " + "; ".join(
+                errors.values()
+            )
+            return None
+        self.request_rebuild(settings)
+        return settings
+
+    # --- the report -------------------------------------------------------------------------
+    def run_report(self) -> None:
+        """Write the full report for the applied settings (run in a task)."""
+        settings = self.applied
+        out = report_dir(settings)
+
+        def say(msg: str) -> None:
+            self.report.value = Report("running", msg, str(out))
+
+        say("starting…")
+        try:
+            path, fresh = write_report(settings, say)
+            note = "written" if fresh else "already written for these parameters"
+            self.report.value = Report("done", note, str(path))
+        except Exception as exc:
+            traceback.print_exc()
+            self.report.value = Report("failed", str(exc), str(out))

@@ -1,0 +1,136 @@
+"""The explorer's controls come from the parameter metadata; bad input is a message beside
+its field; the URL and the CLI command reproduce the settings exactly."""
+
+from __future__ import annotations
+
+import shlex
+
+import pytest
+
+from admarket.cli.main import build_parser
+from admarket.cli.options import config_from_args, parse_scenarios
+from admarket.config import FIELDS, PARAMS, MarketConfig, load_preset, preset_names
+from admarket.viz.params import (
+    CONTROLS,
+    apply_preset,
+    changed_fields,
+    cli_command,
+    display,
+    draft_of,
+    from_query,
+    grouped,
+    to_query,
+    validate,
+)
+from admarket.viz.session import Settings
+
+DEFAULT = Settings()
+
+
+def test_every_parameter_has_a_control_with_its_metadata() -> None:
+    assert list(CONTROLS) == list(FIELDS)
+    for name, c in CONTROLS.items():
+        p = PARAMS[name]
+        assert (c.help, c.group, c.unit, c.common) == (p.help, p.group, p.unit, p.common)
+        assert c.widget in ("slider", "check", "text")
+    shown = [c.name for _, common, rare in grouped() for c in (*common, *rare)]
+    assert sorted(shown) == sorted(FIELDS)  # all reachable, each once
+    rare = {c.name for _, _, r in grouped() for c in r}
+    assert rare == {n for n, p in PARAMS.items() if not p.common}  # rare ones fold away
+
+
+def test_values_are_shown_with_their_units() -> None:
+    assert display("exchange_fee", 0.15) == "15% of gross spend"
+    assert display("decay_rate", 0.02) == "2% per day"
+    assert display("n_buyers", 500) == "500 agents"
+    assert display("days", 30) == "30 days"
+    assert display("verify_recalls", True) == "on"
+
+
+def test_the_default_draft_is_the_default_config() -> None:
+    cfg, errors = validate(draft_of(MarketConfig()))
+    assert errors == {} and cfg == MarketConfig()
+    assert changed_fields(draft_of(MarketConfig()), MarketConfig()) == set()
+
+
+@pytest.mark.parametrize("name", list(FIELDS))
+def test_bad_text_in_any_field_is_a_message_for_that_field(name: str) -> None:
+    draft = draft_of(MarketConfig())
+    draft[name] = "abc" if CONTROLS[name].kind != "bool" else "maybe"
+    cfg, errors = validate(draft)
+    assert cfg is None
+    assert list(errors) == [name]
+    assert errors[name].startswith(f"invalid {name} = ")
+    assert name in changed_fields(draft, MarketConfig())
+
+
+def test_out_of_range_and_related_fields_name_the_field() -> None:
+    draft = {**draft_of(MarketConfig()), "seed": "-1", "days": "0"}
+    _, errors = validate(draft)
+    assert set(errors) == {"seed", "days"}
+    assert errors["seed"] == "invalid seed = -1: an integer in [0, 4,294,967,295]"
+    draft = {**draft_of(MarketConfig()), "flight_days_min": "20", "flight_days_max": "10"}
+    cfg, errors = validate(draft)
+    assert cfg is None and list(errors) == ["flight_days_max"]
+
+
+def test_a_preset_keeps_the_seed_and_the_market_size() -> None:
+    draft = {**draft_of(MarketConfig()), "seed": "7", "n_buyers": "3", "days": "4"}
+    out = apply_preset("isba-pwc-2020", draft)
+    cfg, errors = validate(out)
+    assert errors == {}
+    assert (cfg.seed, cfg.n_buyers, cfg.days) == (7, 3, 4)
+    assert cfg.exchange_take == pytest.approx(load_preset("isba-pwc-2020").exchange_take)
+    assert validate(apply_preset(None, out))[0].exchange_take == MarketConfig().exchange_take
+
+
+def _cli_config(command: str) -> tuple[MarketConfig, list[str]]:
+    argv = shlex.split(command)
+    assert argv[:2] == ["admarket", "run"]
+    args = build_parser().parse_args(argv[1:])
+    return config_from_args(args), parse_scenarios(args.scenarios)
+
+
+SETTINGS = [
+    DEFAULT,
+    Settings(MarketConfig(seed=7, days=3, decay_rate=0.05, verify_recalls=False), ("C",)),
+    Settings(
+        load_preset("isba-pwc-2020").replace(seed=9, n_buyers=4, campaign_budgets=(5e3, 2e4)),
+        ("A", "B", "C"),
+        seeds=3,
+        preset="isba-pwc-2020",
+    ),
+]
+
+
+@pytest.mark.parametrize("settings", SETTINGS)
+def test_the_cli_command_reproduces_the_config(settings: Settings) -> None:
+    cfg, scenarios = _cli_config(cli_command(settings))
+    assert cfg == settings.config
+    assert tuple(scenarios) == settings.scenarios
+
+
+@pytest.mark.parametrize("settings", SETTINGS)
+def test_the_url_query_round_trips(settings: Settings) -> None:
+    compare = len(settings.scenarios) > 1
+    default = Settings(scenarios=settings.scenarios)
+    query = to_query(settings, with_scenario=not compare)
+    back, problems = from_query(query, default)
+    assert problems == []
+    assert back == settings
+
+
+def test_a_bad_link_is_partly_used_and_says_what_it_ignored() -> None:
+    query = "seed=7&decay_rate=abc&bogus=1&seeds=4&preset=nope&scenario=Z&days=3"
+    back, problems = from_query(query, DEFAULT)
+    assert (back.config.seed, back.config.days) == (7, 3)
+    assert back.config.decay_rate == MarketConfig().decay_rate
+    assert (back.seeds, back.preset, back.scenarios) == (1, None, ("B",))
+    text = " | ".join(problems)
+    for word in ("decay_rate", "bogus", "seeds", "preset", "scenario"):
+        assert word in text
+    assert len(problems) == 5
+
+
+def test_presets_exist_for_the_select() -> None:
+    assert {"plan", "no-rot", "isba-pwc-2020"} <= set(preset_names())

@@ -1,0 +1,162 @@
+"""What the explorer draws: the feed in words (de-duplicated, timestamped, dollars), the
+charts' rows and legends (complete; panels that do not apply say so), the graph's marks."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from admarket import MarketConfig
+from admarket.viz.charts import (
+    PANELS,
+    legend,
+    not_applicable,
+    panel_rows,
+    panel_spec,
+)
+from admarket.viz.feed import fact_in_words, feed_html, feed_lines, scoreboard_rows
+from admarket.viz.graph import graph_data, graph_legend, graph_shape, graph_spec, memory_rows
+from admarket.viz.info import GLOSSARY, info_html
+from admarket.viz.session import Session, Settings
+from admarket.viz.vega import encode
+
+ROT = MarketConfig(
+    n_buyers=4, n_sellers=4, campaigns_per_buyer=4, days=6, hallucination_rate=0.3,
+    restart_rate=0.1,
+)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def finished() -> Session:
+    s = Session(Settings(ROT, ("A", "B", "C"), seeds=2))
+    s.advance_to(s.total)
+    return s
+
+
+def test_feed_lines_are_unique_timestamped_and_in_dollars(finished: Session) -> None:
+    m, w = finished.markets["B"], finished.watches["B"]
+    lines = feed_lines(m, w, 200)
+    assert len(lines) >= 50
+    keys = [(line.step, line.html) for line in lines]
+    assert len(keys) == len(set(keys)), "a line repeats within an hour"
+    assert [line.step for line in lines] == sorted((line.step for line in lines), reverse=True)
+    html = feed_html(m, lines)
+    stamps = re.findall(r"day (\d+), (\d\d):00", html)
+    assert stamps and all(1 <= int(d) <= ROT.days and int(h) < 24 for d, h in stamps)
+    assert "day 7" not in html  # never a day past the end
+    assert "e+0" not in html and ":price" not in html  # numbers and facts in words
+    assert "$" in html and "CPM" in html
+    assert any(line.count > 1 for line in lines) or len(set(keys)) == len(keys)
+    assert any(line.kind == "wrong" for line in lines)
+
+
+def test_a_feed_tells_the_exchanges_days(finished: Session) -> None:
+    m, w = finished.markets["A"], finished.watches["A"]
+    lines = feed_lines(m, w, 50)
+    days = [line for line in lines if line.kind == "exchange"]
+    assert len(days) == ROT.days
+    text = " ".join(line.html for line in days)
+    assert "auction lots" in text and "in fees" in text and "publishers received" in text
+    total = sum(t.auction_lots for t in w.days)
+    assert total == m.events.counts["auction_wins"]
+
+
+def test_facts_are_named_in_words() -> None:
+    assert fact_in_words("deal:133:price") == "the price (CPM) of deal 133"
+    assert "fill rate" in fact_in_words("fill:3:1")
+    assert fact_in_words("unknown:thing") == "unknown thing"
+
+
+def test_scoreboard_says_na_where_a_number_does_not_apply(finished: Session) -> None:
+    rows = dict(scoreboard_rows(finished.markets))
+    assert rows["facts lost"][0] == "n/a" and rows["facts lost"][1] != "n/a"
+    assert rows["ledger cost"][:2] == ["n/a", "n/a"] and rows["ledger cost"][2].startswith("$")
+    assert rows["auction lots cleared"][0] != "n/a"
+
+
+@pytest.mark.parametrize("by_scenario", [False, True])
+def test_chart_rows_match_the_legend_and_encode_as_json(
+    finished: Session, by_scenario: bool
+) -> None:
+    scenarios = ("A", "B", "C") if by_scenario else ("B",)
+    runs = {s: finished.runs[s] for s in scenarios}
+    for panel in PANELS:
+        items = legend(panel, scenarios, by_scenario)
+        blocks = panel_rows(panel, runs, by_scenario)
+        assert [b["k"] for b in blocks] == [i.key for i in items]  # legend complete, exact
+        for b in blocks:
+            assert len(b["x"]) == len(b["v"]) == len(b["lo"]) == len(b["hi"]) == b["__n"]
+            assert b["x"][-1] == ROT.days
+            assert all(lo is None or lo <= hi for lo, hi in zip(b["lo"], b["hi"], strict=True))
+        json.loads(encode({"rows": blocks}))  # strict JSON: no NaN
+        spec = panel_spec(panel, items, ROT.days, True, dark=False)
+        sizes = re.findall(r'"(?:\w*[fF]ontSize)": (\d+)', json.dumps(spec))
+        assert sizes and all(int(s) >= 12 for s in sizes)
+
+
+def test_panels_that_do_not_apply_say_so() -> None:
+    memory = next(p for p in PANELS if p.key == "facts")
+    assert legend(memory, ("A",), False) == []
+    assert "A" in not_applicable(memory, ("A",)) and "memory" in not_applicable(memory, ("A",))
+    assert not_applicable(memory, ("B",)) == ""
+    ledger = next(p for p in PANELS if p.key == "ledger")
+    assert [i.key for i in legend(ledger, ("A", "B", "C"), True)] == ["C: ledger cost"]
+    assert not_applicable(ledger, ("A", "B", "C")).startswith("Not drawn for A and B")
+
+
+def test_undefined_values_are_gaps_not_zeros(finished: Session) -> None:
+    take = next(p for p in PANELS if p.key == "take")
+    goal = next(p for p in PANELS if p.key == "goal")
+    t = panel_rows(take, {"A": finished.runs["A"]}, False)[0]
+    assert t["v"][0] is None and t["v"][-1] == pytest.approx(0.15, abs=1e-3)
+    g = panel_rows(goal, {"B": finished.runs["B"]}, False)[0]
+    assert all(v is None for v in g["v"][:24]) and g["v"][24] is not None
+
+
+def test_graph_marks_are_todays_and_fade(finished: Session) -> None:
+    m, w = finished.markets["B"], finished.watches["B"]
+    data = graph_data(m, w, dark=False)
+    assert len(data["nodes"]) == 8 and len(data["edges"]) == m.graph.number_of_edges()
+    for node, i in zip(data["nodes"], range(8), strict=True):
+        for kind, last in (("restart", w.last_restart), ("wrong", w.last_wrong)):
+            age = w.today - last[i]
+            assert node[kind] == (max(0.0, 1 - age / 4) if age < 10**5 else 0.0)
+    assert any(n["wrong"] == 1.0 for n in data["nodes"])
+    spec = graph_spec(graph_shape(m, False, False))
+    assert {layer["data"]["name"] for layer in spec["layer"]} == {"edges", "nodes"}
+    nodes = graph_data(finished.markets["A"], finished.watches["A"], True)["nodes"]
+    assert any(n["label"] == "exchange" for n in nodes)
+
+
+def test_graph_legend_lists_every_mark_that_can_appear() -> None:
+    labels = " ".join(m.label for m in graph_legend(True, True, True))
+    for word in ("buyer", "seller", "exchange", "direct", "lost facts", "restarted", "wrong"):
+        assert word in labels
+    assert "restarted" not in " ".join(m.label for m in graph_legend(True, False, False))
+
+
+def test_memory_bars_add_up_to_each_agents_memory(finished: Session) -> None:
+    m, w = finished.markets["C"], finished.watches["C"]
+    rows, caption = memory_rows(m, w)
+    assert caption == ""
+    for a in w.agents:
+        mine = {r["part"]: r["n"] for r in rows if r["o"] == w.index[a.name]}
+        assert mine["held now"] == len(a.memory)
+        assert mine["lost today"] + mine["lost before today"] == a.memory.stats.lost
+
+
+def test_every_term_the_pictures_use_is_in_the_glossary() -> None:
+    terms = {t.lower() for t in GLOSSARY}
+    used = {
+        "take rate", "buyers' spend", "net to publishers", "goal attainment", "facts held",
+        "facts lost", "restart", "recovery", "decision on a wrong fact", "caught by the ledger",
+        "dispute", "written off", "ledger cost", "cpm", "fabricated fact", "band",
+        "auction lots cleared", "exchange (ssp) fee", "programmatic-guaranteed (pg)",
+        "walked away", "memory decay", "fill rate", "live campaign",
+    }  # fmt: skip
+    assert used <= terms, used - terms
+    html = info_html()
+    for heading in ("What is modelled", "What to notice", "What to try", "Terms"):
+        assert heading in html
