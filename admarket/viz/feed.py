@@ -182,11 +182,12 @@ def market_lines(model: MarketModel, limit: int) -> list[Line]:
             html = _fabrications(model, group)
             kind, i = "wrong", j
         else:
-            html = describe(model, e)
+            said = describe(model, e)
             kind = e["kind"]
             i -= 1
-            if html is None:
+            if said is None:
                 continue
+            html = said
         key = (e["step"], html)
         if key in seen:
             k = seen[key]
