@@ -18,11 +18,10 @@ import base64
 import datetime as _dt
 import html
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
+from admarket.atomic import atomic_file
 from admarket.errors import UsageError
 from admarket.report.charts import CAPTIONS, draw_all
 from admarket.report.content import write_content
@@ -256,11 +255,8 @@ def to_html(blocks: list[Block], charts_dir: Path) -> str:
 
 
 def _replace_text(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+    with atomic_file(path, "w", encoding="utf-8") as fh:
         fh.write(text)
-    os.chmod(tmp, 0o644)  # mkstemp makes it private; a report is meant to be read
-    os.replace(tmp, path)
 
 
 FORMATS = ("md", "html", "json")

@@ -1,7 +1,7 @@
 """Across-seed statistics for reports and sweeps: mean with a t-based 95% interval.
 
 Seeds are independent replications, so a metric's mean across seeds gets a Student-t 95%
-interval (a small two-sided table instead of a SciPy dependency). Scenarios share each
+interval (SciPy's Student-t quantile). Scenarios share each
 seed's demand and supply (common random numbers), so a difference between two scenarios is
 taken seed by seed and its interval is the paired one — much tighter than comparing two
 separate intervals. Words such as "higher" or "lower" are derived from the interval, never
@@ -15,24 +15,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import numpy as np
-
-# Two-sided 97.5% quantiles of Student's t for 1..30 degrees of freedom.
-_T975 = (
-    12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
-    2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086,
-    2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042,
-)  # fmt: skip
+from scipy.stats import t as student_t
 
 
 def t975(df: int) -> float:
-    """Student-t 0.975 quantile for ``df`` degrees of freedom (normal 1.96 beyond the table)."""
-    if df < 1:
-        return math.nan
-    if df <= len(_T975):
-        return _T975[df - 1]
-    if df <= 60:
-        return 2.000 + (2.042 - 2.000) * (60 - df) / 30  # linear between df 30 and 60
-    return 1.96
+    """Student-t 0.975 quantile for ``df`` degrees of freedom (SciPy, which Mesa brings)."""
+    return float(student_t.ppf(0.975, df)) if df >= 1 else math.nan
 
 
 @dataclass(frozen=True)
