@@ -142,14 +142,14 @@ def test_play_pauses_and_steps_by_hour_day_and_to_day_n(tab: Tab, explorer_url: 
     tab.button("Go").click()
     tab.wait_clock("end of day 4")
     tab.wait_drawn(96)
+    tab.choose("Play speed", "slow")  # 1½ s between frames: Pause lands mid-run
     tab.button("▶ Play").click()
     tab.button("❚❚ Pause").click()
-    tab.button("▶ Play").wait_for()
+    tab.button("▶ Play").wait_for()  # back once the loop has stopped
     stopped = tab.clock()
-    tab.page.wait_for_timeout(1200)
+    tab.page.wait_for_timeout(2000)
     assert tab.clock() == stopped and "run complete" not in stopped
-    tab.button("+1 day").click()
-    tab.button("+1 day").click()
+    tab.button("Run to the end").click()
     tab.wait_clock("end of day 6 — run complete")
     expect(tab.button("+1 day")).to_be_disabled()
 
