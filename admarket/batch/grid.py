@@ -22,6 +22,7 @@ from admarket.config import ConfigError, MarketConfig
 from admarket.outputs.publish import publish
 from admarket.outputs.store import STORE_NAME, write_tables
 from admarket.report.charts import COLOURS, plt
+from admarket.report.drivers import driver_table, drivers_chart, drivers_markdown, sweep_base
 from admarket.report.stats import direction, paired_diff
 
 METRICS = (
@@ -38,6 +39,13 @@ METRICS = (
     "disputes",
     "written_off",
     "ledger_cost_usd",
+    # what drives C (issue 10): wrong facts, the ledger's faults, the count discrepancy
+    "wrong_fact_share",
+    "count_disputes",
+    "cosign_failures",
+    "ledger_facts_wrong",
+    "ledger_reads_failed",
+    "ledger_writes_lost",
 )
 BREAK_EVEN = ("net_to_publishers", "mean_goal_attainment")
 
@@ -63,8 +71,13 @@ def parse_grid(items: list[str]) -> dict[str, list[str]]:
     return grid
 
 
-def grid_points(cfg: MarketConfig, grid: dict[str, list[Any]]) -> list[MarketConfig]:
-    """One validated config per grid point (cartesian product, in grid order)."""
+def grid_points(
+    cfg: MarketConfig, grid: dict[str, list[Any]], one_at_a_time: bool = False
+) -> list[MarketConfig]:
+    """One validated config per grid point: the cartesian product (in grid order), or with
+    ``one_at_a_time`` each parameter's values in turn with the others at ``cfg``'s."""
+    if one_at_a_time:
+        return [cfg.replace(**{name: v}) for name, values in grid.items() for v in values]
     names = list(grid)
     return [
         cfg.replace(**dict(zip(names, combo, strict=True)))
@@ -81,9 +94,13 @@ def sweep(
     processes: int = 1,
     progress: bool = False,
     out: str | Path | None = None,
+    one_at_a_time: bool = False,
 ) -> pd.DataFrame:
-    """Run the grid × seeds × scenarios; returns the tidy results (point, params, scenario…)."""
-    points = grid_points(cfg, grid)  # validates every value before anything runs
+    """Run the grid × seeds × scenarios; returns the tidy results (point, params, scenario…).
+
+    ``one_at_a_time``: vary each parameter alone, the others at ``cfg``'s values, instead of
+    the cartesian product (the "what drives C" section reads either)."""
+    points = grid_points(cfg, grid, one_at_a_time)  # validates every value before anything runs
     tasks: list[Task] = []
     for i, pc in enumerate(points):
         tasks += make_tasks(
@@ -110,7 +127,7 @@ def sweep(
     tidy = pd.DataFrame(rows)
     if out is not None:
         runs = pd.concat([r["tables"]["runs"] for r in results], ignore_index=True)
-        _write(tidy, runs, list(grid), out)
+        _write(tidy, runs, list(grid), out, sweep_base(cfg, list(grid)))
     return tidy
 
 
@@ -219,16 +236,28 @@ def _markdown(be: pd.DataFrame, params: list[str], n_seeds: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _write(tidy: pd.DataFrame, runs: pd.DataFrame, params: list[str], out: str | Path) -> None:
+def _write(
+    tidy: pd.DataFrame, runs: pd.DataFrame, params: list[str], out: str | Path, base: dict
+) -> None:
     be = break_even(tidy, params)
+    drivers = driver_table(tidy, params, base)
 
     def build(tmp: Path) -> None:
-        write_tables(tmp / STORE_NAME, {"sweep": tidy, "break_even": be, "runs": runs})
+        tables = {"sweep": tidy, "break_even": be, "drivers": drivers, "runs": runs}
+        # a table with no columns (no A: no break-even) cannot be stored
+        write_tables(tmp / STORE_NAME, {k: v for k, v in tables.items() if len(v.columns)})
         tidy.to_csv(tmp / "sweep.csv", index=False)
+        parts = []
         if not be.empty:
             be.to_csv(tmp / "break_even.csv", index=False)
             _chart(be, params, tmp / "charts" / "break_even.png")
-            (tmp / "sweep.md").write_text(_markdown(be, params, tidy["seed"].nunique()))
+            parts.append(_markdown(be, params, tidy["seed"].nunique()))
+        if not drivers.empty:
+            drivers.to_csv(tmp / "drivers.csv", index=False)
+            drivers_chart(drivers, tmp / "charts" / "drivers.png")
+            parts.append(drivers_markdown(drivers, base))
+        if parts:
+            (tmp / "sweep.md").write_text("\n".join(parts))
 
     meta = {
         "kind": "sweep",

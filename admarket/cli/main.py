@@ -104,6 +104,12 @@ def _add_study_commands(sub: argparse._SubParsersAction) -> None:
         metavar="NAME=V1,V2,...",
         help="a parameter and its values, e.g. exchange_fee=0.1,0.15,0.2 (repeatable)",
     )
+    sw.add_argument(
+        "--one-at-a-time",
+        action="store_true",
+        help="vary each --grid parameter alone, the others at their base values, instead of "
+        "the cartesian product (what drives C: one chart row per parameter)",
+    )
     sw.add_argument("--out", metavar="DIR", help="write sweep.csv, sweep.md, chart and store")
     rep = _command(
         sub,

@@ -2,10 +2,11 @@
 
 Each finding states numbers with 95% intervals across seeds (paired by seed where two
 scenarios are compared: they share demand and supply), lists the parameter values it
-depends on (read from the runs' configs), and is labelled either an *input restated* (a fee
-rate coming back out of the books) or an *emergent outcome* (something the mechanics
-produced). Direction words ("higher", "lower", "no significant difference") come from the
-intervals via ``report_stats.direction``. A finding whose scenarios are missing from the
+depends on (read from the runs' configs), and is labelled an *input restated* (a fee
+rate coming back out of the books), an *emergent outcome* (something the mechanics
+produced) or — C's zeros under a perfect ledger — *follows from the assumptions*.
+Direction words ("higher", "lower", "no significant difference") come from the intervals
+via ``report_stats.direction``. A finding whose scenarios are missing from the
 store is skipped.
 """
 
@@ -180,10 +181,9 @@ def hallucinated_decisions(d: ReportData) -> Finding | None:
         )
     if _has(d, "C"):
         text += (
-            ". C's figure follows from its assumptions: the ledger records exactly what "
-            "happened, reading it back is never corrupted, and (verify_recalls) every recalled "
-            "value is checked against it before use — run with verify_recalls=false to see C "
-            "without the check"
+            ". C's figure rests on its ledger assumptions (see 'What drives C'): agents "
+            "check recalled values against what was written to the ledger (verify_recalls), "
+            "which is only as right, complete and readable as its authors and its faults allow"
         )
     dep = _params(d, [*_HALLU_PARAMS, *_MEMORY_PARAMS])
     return Finding(
@@ -387,6 +387,53 @@ def disputes(d: ReportData) -> Finding | None:
     return Finding("disputes", "Disputes and write-offs", EMERGENT, text + ".", dep, vals)
 
 
+# --- issue 10: what drives C (additive; see also admarket/report/drivers.py for sweeps) ---
+ASSUMED = "follows from the assumptions"
+_LEDGER_PARAMS = ("ledger_read_failure", "ledger_write_failure", "ledger_flush_hours")
+_COUNT_PARAMS = ("count_discrepancy", "count_tolerance")
+
+
+def ledger_drivers(d: ReportData) -> Finding | None:
+    """C's wrong facts and disputes beside its ledger's faults, with the label they earn: at
+    a perfect ledger C's zeros follow from the assumptions, otherwise they are outcomes."""
+    if not _has(d, "C") or "ledger_facts_wrong" not in d.summaries.columns:
+        return None
+    keys = ("wrong_fact_share", "disputes", "ledger_facts_wrong", "cosign_failures")
+    keys += ("ledger_writes_lost", "ledger_reads_failed", "count_disputes")
+    vals: dict[str, Any] = {k: d.ci("C", k).clipped(0.0, math.inf) for k in keys}
+    p = {k: d.param(k, ["C"]) for k in _LEDGER_PARAMS}
+    perfect = p["ledger_read_failure"] == 0 and p["ledger_write_failure"] == 0
+    perfect = perfect and isinstance(p["ledger_flush_hours"], int) and p["ledger_flush_hours"] <= 1
+    zero = vals["wrong_fact_share"].mean == 0 and vals["disputes"].mean == 0
+    text = (
+        f"C's agents acted on wrong facts in {_pct(vals['wrong_fact_share'])} of the facts they "
+        f"used, with {vals['disputes'].fmt(',.1f')} billing disputes per run. Its ledger, "
+        "written by the agents from what they held: "
+        f"{vals['ledger_facts_wrong'].fmt(',.1f')} facts on it differed from the truth at "
+        f"the end, {vals['cosign_failures'].fmt(',.1f')} co-signs failed (the parties' views "
+        f"differed, mostly impression counts beyond the tolerance: "
+        f"{vals['count_disputes'].fmt(',.1f')} count disputes), "
+        f"{vals['ledger_writes_lost'].fmt(',.1f')} entries were never written and "
+        f"{vals['ledger_reads_failed'].fmt(',.1f')} queries went unanswered per run"
+    )
+    if perfect and zero:
+        text += (
+            ". With no read or write failures and entries readable within the hour, these "
+            "zeros follow from the assumptions: what agents wrote was right and always "
+            "readable, and they checked every recall against it"
+        )
+    else:
+        text += (
+            ". These are outcomes of the ledger's assumed faults "
+            + ", ".join(f"{k}={v}" for k, v in p.items())
+            + "; a sweep (`admarket sweep --one-at-a-time --scenarios b,c --grid "
+            "ledger_read_failure=...`) shows C's figures as functions of each"
+        )
+    dep = _params(d, [*_LEDGER_PARAMS, *_COUNT_PARAMS, "verify_recalls", *_MEMORY_PARAMS])
+    label = ASSUMED if perfect and zero else EMERGENT
+    return Finding("ledger_drivers", "What drives C", label, text + ".", dep, vals)
+
+
 FINDERS = (
     take_rate,
     net_to_publishers,
@@ -396,6 +443,7 @@ FINDERS = (
     context_rot,
     ledger_cost,
     disputes,
+    ledger_drivers,
 )
 
 
