@@ -92,6 +92,7 @@ def test_one_at_a_time_sweep_shows_what_drives_c(tmp_path):
     grid = {"ledger_read_failure": [0.0, 0.5], "ledger_flush_hours": [1, 48]}
     tidy = sweep(cfg, grid, [1, 2], ["B", "C"], out=tmp_path, one_at_a_time=True)
     assert len(tidy) == 4 * 2 * 2 and set(tidy["scenario"]) == {"B", "C"}
+    assert len(query(tmp_path, "FROM runs")) == 3 * 2 * 2  # the base point ran once
     drivers = query(tmp_path, "FROM drivers ORDER BY parameter, value, scenario")
     assert set(drivers["parameter"]) == set(grid)
     perfect = drivers[(drivers["parameter"] == "ledger_read_failure") & (drivers["value"] == 0)]

@@ -101,8 +101,12 @@ def sweep(
     ``one_at_a_time``: vary each parameter alone, the others at ``cfg``'s values, instead of
     the cartesian product (the "what drives C" section reads either)."""
     points = grid_points(cfg, grid, one_at_a_time)  # validates every value before anything runs
-    tasks: list[Task] = []
+    # a one-at-a-time sweep meets the base point once per parameter: run it once
+    same: dict[MarketConfig, list[int]] = {}
     for i, pc in enumerate(points):
+        same.setdefault(pc, []).append(i)
+    tasks: list[Task] = []
+    for pc, (i, *_) in same.items():
         tasks += make_tasks(
             {"design": list(scenarios), "config": pc},
             seeds,
@@ -115,15 +119,17 @@ def sweep(
     for r in results:
         s = r["tables"]["summaries"].iloc[0]
         pc = points[int(s["point"])]
-        rows.append(
-            {
-                "point": int(s["point"]),
-                **{k: getattr(pc, k) for k in grid},
-                "scenario": s["scenario"],
-                "seed": int(s["seed"]),
-                **{m: s[m] for m in METRICS},
-            }
-        )
+        for j in same[pc]:
+            rows.append(
+                {
+                    "point": j,
+                    **{k: getattr(pc, k) for k in grid},
+                    "scenario": s["scenario"],
+                    "seed": int(s["seed"]),
+                    **{m: s[m] for m in METRICS},
+                }
+            )
+    rows.sort(key=lambda row: row["point"])  # stable: each point's runs in run order
     tidy = pd.DataFrame(rows)
     if out is not None:
         runs = pd.concat([r["tables"]["runs"] for r in results], ignore_index=True)
