@@ -24,7 +24,11 @@ AUCTION = 2  # exchange tie-breaks
 MEMORY = 3  # tag of keyed decay draws (per agent, fact and day stored)
 HALLUCINATION = 4  # tag of keyed injection draws (per agent, fact and step)
 RESTART = 5  # per-agent restart draws: one per agent per day
-AUCTION_LOG = 6  # which of A's lot auctions the event log samples (touches nothing else)
+COUNT = 6  # tag of keyed impression-count discrepancy draws (per deal and day; B and C alike)
+LEDGER_READ = 7  # tag of keyed ledger read-failure draws (per reader, query and step)
+LEDGER_WRITE = 8  # tag of keyed ledger write-failure draws (per author, entry and step)
+LEDGER_KEYS = 9  # tag of the derivation of agents' ledger signing keys
+AUCTION_LOG = 10  # which of A's lot auctions the event log samples (touches nothing else)
 
 
 def stream(seed: int, role: int, index: int = 0) -> np.random.Generator:

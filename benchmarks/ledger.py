@@ -1,5 +1,8 @@
 """Ledger append and verify throughput: entries per second, CPU time, min of 5 runs.
 
+Each append signs the entry (Ed25519) and each verify checks every signature, so both are
+bounded by the signature's cost (tens of microseconds to sign, more to verify).
+
 python benchmarks/ledger.py [--entries 20000]
 """
 
@@ -9,10 +12,11 @@ import argparse
 import time
 
 from admarket.ledger.chain import Ledger
+from admarket.ledger.keys import Keyring
 
 
 def _append(n: int) -> Ledger:
-    ledger = Ledger()
+    ledger = Ledger(keyring=Keyring(0, ["seller-1"]))
     for i in range(n):
         payload = {"deal": i % 50, "imps": 1000, "facts": {f"deal:{i % 50}:delivered": i}}
         ledger.append("delivery", payload, "seller-1", i // 100)

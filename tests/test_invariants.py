@@ -26,6 +26,12 @@ configs = st.fixed_dictionaries(
         "hallucination_rate": st.sampled_from([0.0, 0.05, 0.5]),
         "records_per_blob": st.sampled_from([1, 50, 500]),
         "seller_reach": st.integers(1, 4),
+        "count_discrepancy": st.sampled_from([0.0, 0.15, 0.6]),
+        "count_tolerance": st.sampled_from([0.0, 0.1, 0.5]),
+        "ledger_read_failure": st.sampled_from([0.0, 0.01, 0.5, 1.0]),
+        "ledger_write_failure": st.sampled_from([0.0, 0.001, 0.3, 1.0]),
+        "ledger_flush_hours": st.sampled_from([0, 1, 24, 72]),
+        "verify_recalls": st.booleans(),
     }
 )
 
@@ -53,8 +59,12 @@ def _check(m: MarketModel) -> None:
     assert (delivered <= mk.hourly_avails.sum(axis=1)).all()
     if m.exchange is not None:  # A: the exchange never lets a campaign overspend
         assert (acc.spent <= np.rint(mk.budget * 100)).all()
-    if m.ledger is not None:
-        assert m.ledger.verify().ok
+    if m.ledger is not None:  # intact, complete (all sealed) and as published
+        assert m.ledger.verify(anchor=(m.ledger.n_entries, m.ledger.head_hash)).ok
+        assert m.ledger.open_entries == 0
+    # what was paid never exceeds the publisher's count at the agreed terms, beyond the cent
+    for st_ in m.settlements:
+        assert st_["billed_lots"] <= st_["seller_lots"] and st_["buyer_lots"] <= st_["seller_lots"]
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])

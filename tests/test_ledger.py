@@ -1,4 +1,8 @@
-"""Tests for the scenario C ledger (hash chain, blobs, persistence) and its cost model."""
+"""The scenario C ledger: signed hash chain, blobs and seals, readability, file, cost model.
+
+Tampering, kind by kind, is tested in tests/test_ledger_tamper.py; the ledger in the model
+(its faults, the null tests) in tests/test_ledger_faults.py.
+"""
 
 from __future__ import annotations
 
@@ -8,148 +12,124 @@ import json
 import math
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from admarket.ledger.chain import (
-    ENTRY_KINDS,
-    GENESIS_HASH,
-    Ledger,
-    LedgerEntry,
-    LedgerFormatError,
-    verify_entries,
-    verify_file,
-)
+from admarket.errors import LedgerFormatError
+from admarket.ledger.chain import Ledger
 from admarket.ledger.cost import LedgerCostModel
+from admarket.ledger.entry import SEAL, TWO_PARTY, LedgerEntry, genesis_hash
+from admarket.ledger.file import verify_file
+from admarket.ledger.keys import STORAGE_SIGNER, Keyring
 
-KINDS = sorted(ENTRY_KINDS)
-SLOW_OK = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+ONE_PARTY = ["accept", "counter", "delivery", "proposal", "quote", "settlement"]
+AGENTS = ["agent-0", "agent-1", "agent-2", "buyer-1", "seller-1", "über", "s"]
+KEYS = Keyring(7, AGENTS)
+SLOW_OK = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def build(n: int, records_per_blob: int = 4, **kw) -> Ledger:
-    """A ledger of ``n`` entries cycling through kinds, authors and deal facts."""
-    ledger = Ledger(records_per_blob=records_per_blob, **kw)
+    """A ledger of ``n`` entries cycling through kinds and authors; every fifth a booking
+    co-signed by buyer-1 and seller-1."""
+    ledger = Ledger(records_per_blob=records_per_blob, keyring=KEYS, **kw)
     for i in range(n):
         deal = i % 5
-        payload = {"deal": deal, "cpm": 2.0 + i / 10, "tags": ["a", i], "facts": {}}
-        payload["facts"] = {f"deal:{deal}:cpm": 2.0 + i / 10, f"deal:{deal}:count": i}
-        ledger.append(KINDS[i % len(KINDS)], payload, f"agent-{i % 3}", i // 3)
+        facts = {f"deal:{deal}:cpm": 2.0 + i / 10, f"deal:{deal}:count": i}
+        if i % 5 == 4:
+            payload = {"deal": deal, "buyer": "buyer-1", "seller": "seller-1", "facts": facts}
+            ledger.append("booking", payload, "seller-1", i // 3)
+        else:
+            payload = {"deal": deal, "cpm": 2.0 + i / 10, "tags": ["a", i], "facts": facts}
+            ledger.append(ONE_PARTY[i % len(ONE_PARTY)], payload, f"agent-{i % 3}", i // 3)
     return ledger
+
+
+def data(ledger: Ledger) -> list[LedgerEntry]:
+    """The entries that are not seals."""
+    return [e for e in ledger.entries if e.kind != SEAL]
 
 
 def expected_hash(e: LedgerEntry) -> str:
     """The hash as the spec defines it, computed independently of the module."""
-    body = {f: getattr(e, f) for f in ("entry_id", "blob_id", "kind", "payload", "author")}
-    body |= {"step": e.step, "prev_hash": e.prev_hash}
+    body = {f.name: getattr(e, f.name) for f in dataclasses.fields(e) if f.name != "hash"}
     text = json.dumps(body, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def rewrite_hashes(entries: list[LedgerEntry], start: int) -> list[LedgerEntry]:
-    """Forge a consistent chain from ``start`` on, as an attacker who recomputes hashes would."""
-    out = entries[:start]
-    for e in entries[start:]:
-        prev = out[-1].hash if out else GENESIS_HASH
-        e = dataclasses.replace(e, prev_hash=prev, hash="")
-        out.append(dataclasses.replace(e, hash=expected_hash(e)))
-    return out
+def signature_ok(ledger: Ledger, e: LedgerEntry, signer: str) -> bool:
+    """Check one signature with the cryptography package directly, from the header's key."""
+    body = {f.name: getattr(e, f.name) for f in dataclasses.fields(e)}
+    del body["hash"], body["signatures"]
+    message = json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
+    key = Ed25519PublicKey.from_public_bytes(bytes.fromhex(ledger.header["keys"][signer]))
+    try:
+        key.verify(bytes.fromhex(e.signatures[signer]), message)
+    except Exception:
+        return False
+    return True
 
 
-# --- chain -------------------------------------------------------------------------------
+# --- chain and signatures --------------------------------------------------------------------
 
 
-def test_chain_links_and_hash_definition():
+def test_chain_links_hashes_and_signatures_per_spec():
     ledger = build(10)
     entries = ledger.entries
-    assert entries[0].prev_hash == GENESIS_HASH
+    assert entries[0].prev_hash == ledger.genesis == genesis_hash(ledger.header)
     for i, e in enumerate(entries):
-        assert e.entry_id == i
-        assert e.hash == expected_hash(e)
+        assert e.entry_id == i and e.hash == expected_hash(e)
         if i:
             assert e.prev_hash == entries[i - 1].hash
+        want = {STORAGE_SIGNER} if e.kind == SEAL else {e.author}
+        if e.kind in TWO_PARTY:
+            want = {"buyer-1", "seller-1"}
+        assert set(e.signatures) == want
+        assert all(signature_ok(ledger, e, s) for s in want)
     assert ledger.head_hash == entries[-1].hash
     assert ledger.verify().ok and ledger.verify().first_bad is None
 
 
+def test_keys_are_deterministic_per_seed_and_agent_and_signatures_too():
+    a, b, c = Keyring(7, AGENTS), Keyring(7, AGENTS), Keyring(8, AGENTS)
+    assert a.public == b.public and a.public != c.public
+    assert len(set(a.public.values())) == len(a.public)  # one key per signer
+    assert build(7).entries == build(7).entries  # Ed25519 is deterministic
+
+
 def test_non_ascii_content_hashes_per_spec():
-    ledger = Ledger()
+    ledger = Ledger(keyring=KEYS)
     e = ledger.append("quote", {"note": "café ☕", "nested": {"ü": [1, None, True]}}, "über", 0)
-    assert e.hash == expected_hash(e)
+    assert e.hash == expected_hash(e) and signature_ok(ledger, e, "über")
     assert ledger.verify().ok
 
 
-def test_empty_ledger_verifies():
-    result = Ledger().verify()
-    assert result.ok and result.n_entries == 0 and result.reason == "ok"
+def test_empty_ledger_verifies_and_its_head_is_the_genesis():
+    ledger = Ledger(keyring=KEYS)
+    result = ledger.verify(anchor=(0, ledger.genesis))
+    assert result.ok and result.n_entries == 0 and ledger.head_hash == ledger.genesis
 
 
-@SLOW_OK
-@given(
-    n=st.integers(2, 30),
-    rpb=st.integers(1, 7),
-    data=st.data(),
-    field=st.sampled_from(["payload", "author", "kind", "step", "blob_id", "hash", "prev_hash"]),
-)
-def test_editing_any_field_names_that_entry(n, rpb, data, field):
-    ledger = build(n, rpb)
-    k = data.draw(st.integers(0, n - 1))
-    entries = list(ledger.entries)
-    e = entries[k]
-    new = {
-        "payload": {**e.payload, "cpm": e.payload["cpm"] + 0.01},
-        "author": e.author + "x",
-        "kind": KINDS[(KINDS.index(e.kind) + 1) % len(KINDS)],
-        "step": e.step + 1,
-        "blob_id": e.blob_id + 1,
-        "hash": "f" * 64 if e.hash != "f" * 64 else "e" * 64,
-        "prev_hash": "a" * 64,
-    }[field]
-    entries[k] = dataclasses.replace(e, **{field: new})
-    result = verify_entries(entries, ledger.blobs)
-    assert not result.ok
-    assert result.first_bad == k, result.reason
-
-
-@SLOW_OK
-@given(n=st.integers(3, 30), data=st.data())
-def test_deleting_reordering_inserting_detected(n, data):
-    entries = list(build(n, 4).entries)
-    k = data.draw(st.integers(0, n - 2))
-    deleted = entries[:k] + entries[k + 1 :]
-    assert verify_entries(deleted).first_bad == k
-    j = data.draw(st.integers(k + 1, n - 1))
-    swapped = list(entries)
-    swapped[k], swapped[j] = swapped[j], swapped[k]
-    assert verify_entries(swapped).first_bad == k
-    inserted = [*entries[:k], entries[k], *entries[k:]]  # a replayed duplicate
-    result = verify_entries(inserted)
-    assert not result.ok and result.first_bad in (k, k + 1)
-
-
-def test_dropping_the_tail_needs_an_anchor():
-    ledger = build(12, 4)  # three sealed blobs
-    entries = list(ledger.entries)
-    assert verify_entries(entries[:-1]).ok  # a bare chain cannot see a dropped tail...
-    result = verify_entries(entries[:-1], ledger.blobs)  # ...the blob anchors can
-    assert not result.ok and result.first_bad == 11
-
-
-def test_recomputed_hashes_caught_by_blob_anchor():
-    ledger = build(20, 5)
-    entries = list(ledger.entries)
-    entries[7] = dataclasses.replace(entries[7], payload={**entries[7].payload, "cpm": 0.01})
-    forged = rewrite_hashes(entries, 7)
-    assert verify_entries(forged).ok  # consistent forgery: the chain alone is fooled
-    result = verify_entries(forged, ledger.blobs)
-    assert not result.ok and result.first_bad == 5  # first entry of the rewritten blob
+def test_append_refuses_unknown_signers_and_non_parties():
+    ledger = Ledger(keyring=KEYS)
+    with pytest.raises(ValueError, match="no signing key"):
+        ledger.append("quote", {}, "mallory", 0)
+    with pytest.raises(ValueError, match="not a party"):
+        ledger.append("booking", {"buyer": "buyer-1", "seller": "seller-1"}, "agent-0", 0)
+    with pytest.raises(ValueError, match="no signing key"):  # the other party has no key
+        ledger.append("invoice", {"buyer": "mallory", "seller": "seller-1"}, "seller-1", 0)
+    with pytest.raises(ValueError, match="kind"):
+        ledger.append(SEAL, {}, STORAGE_SIGNER, 0)  # only seal_blob writes seals
+    assert ledger.n_entries == 0
 
 
 def test_mutating_callers_payload_after_append_is_harmless():
-    ledger = Ledger()
+    ledger = Ledger(keyring=KEYS)
     payload = {"price": 3.0, "facts": {"deal:1:price": 3.0}}
     ledger.append("accept", payload, "buyer-1", 0)
     payload["price"] = 99.0
     payload["facts"]["deal:1:price"] = 99.0
+    ledger.seal_blob()
     assert ledger[0].payload["price"] == 3.0
     assert ledger.latest("deal:1:price") == 3.0
     assert ledger.verify().ok
@@ -173,37 +153,40 @@ def test_mutating_callers_payload_after_append_is_harmless():
 def test_append_rejects_non_json_payloads(payload, exc):
     ledger = build(3)
     with pytest.raises(exc):
-        ledger.append("quote", payload, "a", 0)
+        ledger.append("quote", payload, "agent-0", 0)
     assert ledger.n_entries == 3 and ledger.verify().ok  # nothing half-written
 
 
 def test_append_rejects_bad_kind_author_step():
-    ledger = Ledger()
+    ledger = Ledger(keyring=KEYS)
     with pytest.raises(ValueError, match="kind"):
-        ledger.append("bribe", {}, "a", 0)
+        ledger.append("bribe", {}, "agent-0", 0)
     with pytest.raises(TypeError, match="author"):
         ledger.append("quote", {}, 7, 0)
     with pytest.raises(ValueError, match="step"):
-        ledger.append("quote", {}, "a", -1)
+        ledger.append("quote", {}, "agent-0", -1)
     with pytest.raises(ValueError, match="records_per_blob"):
         Ledger(records_per_blob=0)
 
 
-# --- facts -------------------------------------------------------------------------------
+# --- readability: only sealed entries are read ---------------------------------------------
 
 
-def test_latest_returns_most_recent_value():
-    ledger = Ledger()
+def test_facts_become_readable_when_their_blob_is_sealed():
+    ledger = Ledger(records_per_blob=100, keyring=KEYS)
     assert ledger.latest("deal:1:price") is None
-    ledger.append("proposal", {"facts": {"deal:1:price": 4.0}}, "buyer", 0)
-    ledger.append("counter", {"facts": {"deal:1:price": 5.5, "deal:2:price": 1}}, "seller", 1)
-    ledger.append("delivery", {"impressions": 10}, "seller", 2)
-    assert ledger.latest("deal:1:price") == 5.5
-    assert ledger.latest("deal:2:price") == 1.0
+    ledger.append("proposal", {"facts": {"deal:1:price": 4.0}}, "buyer-1", 0)
+    ledger.append("counter", {"facts": {"deal:1:price": 5.5, "deal:2:price": 1}}, "seller-1", 1)
+    assert ledger.latest("deal:1:price") is None and ledger.open_entries == 2  # not sealed
+    assert ledger.open_since == 0
+    ledger.seal_blob(step=3)
+    assert ledger.latest("deal:1:price") == 5.5 and ledger.latest("deal:2:price") == 1.0
     assert ledger.facts_with_prefix("deal:1:") == {"deal:1:price": 5.5}
+    assert ledger.open_entries == 0 and ledger.open_since is None
+    assert ledger[-1].kind == SEAL and ledger[-1].step == 3
 
 
-@settings(max_examples=80, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(
     updates=st.lists(
         st.tuples(
@@ -215,48 +198,56 @@ def test_latest_returns_most_recent_value():
     prefix=st.sampled_from(["deal:1:", "deal:1", "deal:1:p", "deal:", "", "cmp:3:", "x:9:", "s"]),
 )
 def test_fact_index_matches_brute_force(updates, prefix):
-    ledger = Ledger(records_per_blob=3)
+    ledger = Ledger(records_per_blob=3, keyring=KEYS)
     truth: dict[str, float] = {}
     for step, (key, value) in enumerate(updates):
         ledger.append("delivery", {"facts": {key: value}}, "s", step)
         truth[key] = float(value)
+    ledger.seal_blob()
     for key, value in truth.items():
         assert ledger.latest(key) == value
     want = {k: v for k, v in truth.items() if k.startswith(prefix)}
     assert ledger.facts_with_prefix(prefix) == want
+    assert ledger.readable_facts() == truth
 
 
-# --- blobs and costs ---------------------------------------------------------------------
+# --- blobs, seals and costs ------------------------------------------------------------------
 
 
 def test_blobs_seal_at_records_per_blob_and_on_request():
     ledger = build(7, records_per_blob=3)
-    assert [e.blob_id for e in ledger.entries] == [0, 0, 0, 1, 1, 1, 2]
+    kinds = [(e.blob_id, e.kind == SEAL) for e in ledger.entries]
+    assert kinds == [(0, False)] * 3 + [(0, True)] + [(1, False)] * 3 + [(1, True), (2, False)]
     assert ledger.n_blobs == 2 and [b.n_entries for b in ledger.blobs] == [3, 3]
     sealed = ledger.seal_blob()
     assert sealed is not None and sealed.blob_id == 2 and sealed.n_entries == 1
-    assert sealed.last_hash == ledger.head_hash
+    assert sealed.last_hash == ledger[-2].hash  # the last data entry; the seal follows it
     assert ledger.seal_blob() is None  # nothing open
-    e = ledger.append("settlement", {"ok": True}, "buyer", 9)
+    e = ledger.append("settlement", {"ok": True}, "buyer-1", 9)
     assert e.blob_id == 3
+    assert ledger.verify().ok
 
 
-def test_blob_bytes_and_costs_add_up():
+def test_blob_bytes_costs_and_seals_add_up():
     model = LedgerCostModel()
     ledger = build(23, records_per_blob=5, cost_model=model)
     ledger.seal_blob()
-    for blob in ledger.blobs:
-        members = [e for e in ledger.entries if e.blob_id == blob.blob_id]
-        size = sum(len(_body_text(e)) for e in members)
-        assert blob.payload_bytes == size
+    seals = [e for e in ledger.entries if e.kind == SEAL]
+    assert len(seals) == ledger.n_blobs == 5
+    for blob, seal in zip(ledger.blobs, seals, strict=True):
+        members = [e for e in data(ledger) if e.blob_id == blob.blob_id]
+        size = sum(len(_hashed_text(e)) for e in members)
+        assert blob.payload_bytes == size and blob.n_entries == len(members)
         assert blob.cost == model.blob_cost(size)
+        assert seal.payload["cost"] == dataclasses.asdict(blob.cost)
+        assert seal.payload["last_hash"] == members[-1].hash == blob.last_hash
     assert ledger.total_usd == pytest.approx(math.fsum(b.cost.usd for b in ledger.blobs))
     assert ledger.total_sui == pytest.approx(math.fsum(b.cost.sui for b in ledger.blobs))
     assert ledger.total_wal == pytest.approx(math.fsum(b.cost.wal for b in ledger.blobs))
     assert ledger.total_usd > 0
 
 
-def _body_text(e: LedgerEntry) -> str:
+def _hashed_text(e: LedgerEntry) -> str:
     body = {k: v for k, v in dataclasses.asdict(e).items() if k != "hash"}
     return json.dumps(body, sort_keys=True, separators=(",", ":"))
 
@@ -264,7 +255,7 @@ def _body_text(e: LedgerEntry) -> str:
 def test_default_costs_reproduce_calibration_orders_of_magnitude():
     """calibration.md: one tx per impression ≈ a display CPM; ~1,000/record ≈ a cent."""
     m = LedgerCostModel()
-    record = 300  # bytes of one canonical ledger entry, as build() produces
+    record = 300  # bytes of one canonical ledger entry
     unbatched = m.per_impression_record_cost_per_mille(record)
     per_record = m.batched_cost_per_mille(record, impressions_per_record=1000, records_per_blob=1)
     batched = m.batched_cost_per_mille(record, impressions_per_record=1000, records_per_blob=500)
@@ -326,43 +317,49 @@ def test_cost_methods_reject_bad_arguments():
         m.batched_cost_per_mille(300, 1000, 0)
 
 
-# --- persistence -------------------------------------------------------------------------
+# --- the file ------------------------------------------------------------------------------
 
 
 def test_save_load_round_trip(tmp_path):
-    ledger = build(11, 4, cost_model=LedgerCostModel(sui_price_usd=2.0))
+    ledger = build(11, 4, cost_model=LedgerCostModel(sui_price_usd=2.0), meta={"seed": 7})
     path = tmp_path / "ledger.jsonl"
     ledger.save(path)
     loaded = Ledger.load(path)
-    assert loaded.entries == ledger.entries
-    assert loaded.blobs == ledger.blobs
-    assert loaded.cost_model == ledger.cost_model
-    assert loaded.records_per_blob == 4
+    assert loaded.entries == ledger.entries and loaded.blobs == ledger.blobs
+    assert loaded.header == ledger.header and loaded.genesis == ledger.genesis
+    assert loaded.cost_model == ledger.cost_model and loaded.records_per_blob == 4
     assert (loaded.total_sui, loaded.total_wal, loaded.total_usd) == (
         ledger.total_sui,
         ledger.total_wal,
         ledger.total_usd,
     )
-    assert loaded.facts_with_prefix("deal:") == ledger.facts_with_prefix("deal:")
+    assert loaded.readable_facts() == ledger.readable_facts()
+    assert loaded.open_entries == ledger.open_entries == 3  # 11 entries, blobs of 4
     assert loaded.verify().ok and verify_file(path).ok
-    # The open blob is restored too: both continue identically.
-    for led in (ledger, loaded):
-        led.append("settlement", {"paid": 10.5}, "buyer", 99)
-    assert loaded.entries == ledger.entries and loaded.blobs == ledger.blobs
-    assert loaded.verify().ok
+    # With the signers' keys the open blob continues identically; without, nothing is signed.
+    resumed = Ledger.load(path, keyring=KEYS)
+    for led in (ledger, resumed):
+        led.append("settlement", {"paid": 10.5}, "buyer-1", 99)
+        led.seal_blob()
+    assert resumed.entries == ledger.entries and resumed.verify().ok
+    with pytest.raises(ValueError, match="no signing key"):
+        loaded.append("settlement", {"paid": 10.5}, "buyer-1", 99)
+    with pytest.raises(LedgerFormatError, match="keyring"):
+        Ledger.load(path, keyring=Keyring(8, AGENTS))
     assert [p.name for p in tmp_path.iterdir()] == ["ledger.jsonl"]  # no temp files left
 
 
 def test_file_layout(tmp_path):
     path = tmp_path / "l.jsonl"
-    build(5, 2).save(path)
-    lines = path.read_text().splitlines()
-    header, trailer = json.loads(lines[0]), json.loads(lines[-1])
-    assert header["format"] == "admarket-ledger" and header["version"] == 1
+    ledger = build(5, 2, meta={"seed": 7})
+    path_lines = (ledger.save(path), path.read_text().splitlines())[1]
+    header, trailer = json.loads(path_lines[0]), json.loads(path_lines[-1])
+    assert header["format"] == "admarket-ledger" and header["version"] == 2
     assert header["records_per_blob"] == 2 and "sui_price_usd" in header["cost_model"]
-    assert len(lines) == 1 + 5 + 1
-    assert json.loads(lines[1])["entry_id"] == 0
-    assert trailer["trailer"]["n_entries"] == 5 and len(trailer["trailer"]["blobs"]) == 2
+    assert set(header["keys"]) == {*AGENTS, STORAGE_SIGNER} and header["meta"] == {"seed": 7}
+    assert len(path_lines) == 1 + ledger.n_entries + 1 == 1 + 5 + 2 + 1  # two seals
+    assert json.loads(path_lines[1])["entry_id"] == 0
+    assert trailer == {"trailer": {"n_entries": 7, "head_hash": ledger.head_hash}}
 
 
 def test_failed_save_keeps_previous_file(tmp_path, monkeypatch):
@@ -373,60 +370,11 @@ def test_failed_save_keeps_previous_file(tmp_path, monkeypatch):
     def boom(*_args):
         raise OSError("disk full")
 
-    monkeypatch.setattr("admarket.ledger.chain.os.replace", boom)
+    monkeypatch.setattr("admarket.atomic.os.replace", boom)
     with pytest.raises(OSError):
         build(6).save(path)
     assert path.read_text() == before
     assert [p.name for p in tmp_path.iterdir()] == ["l.jsonl"]
-
-
-def _edit_line(path, k: int, edit) -> None:
-    """Apply ``edit`` to the JSON object of entry ``k`` (file line k + 2) and rewrite it."""
-    lines = path.read_text().splitlines()
-    row = json.loads(lines[k + 1])
-    edit(row)
-    lines[k + 1] = json.dumps(row, sort_keys=True, separators=(",", ":"))
-    path.write_text("\n".join(lines) + "\n")
-
-
-@SLOW_OK
-@given(n=st.integers(1, 25), data=st.data())
-def test_tampered_file_names_first_bad_entry(tmp_path_factory, n, data):
-    path = tmp_path_factory.mktemp("t") / "l.jsonl"
-    build(n, 4).save(path)
-    assert verify_file(path).ok
-    k = data.draw(st.integers(0, n - 1))
-    how = data.draw(st.sampled_from(["payload", "author", "kind", "step", "unknown_kind"]))
-
-    def edit(row):
-        if how == "payload":
-            row["payload"]["deal"] += 1
-        elif how == "author":
-            row["author"] = "mallory"
-        elif how == "kind":
-            row["kind"] = "dispute" if row["kind"] != "dispute" else "quote"
-        elif how == "step":
-            row["step"] += 24
-        else:
-            row["kind"] = "bribe"
-
-    _edit_line(path, k, edit)
-    result = verify_file(path)
-    assert not result.ok and result.first_bad == k, result.reason
-
-
-def test_deleted_or_swapped_lines_in_file_detected(tmp_path):
-    path = tmp_path / "l.jsonl"
-    build(10, 4).save(path)
-    lines = path.read_text().splitlines()
-    for k in (0, 4, 9):  # first, a middle one, and the last entry (needs the trailer anchor)
-        path.write_text("\n".join(lines[: k + 1] + lines[k + 2 :]) + "\n")
-        result = verify_file(path)
-        assert not result.ok and result.first_bad == k, (k, result.reason)
-    swapped = list(lines)
-    swapped[3], swapped[6] = swapped[6], swapped[3]  # entries 2 and 5
-    path.write_text("\n".join(swapped) + "\n")
-    assert verify_file(path).first_bad == 2
 
 
 def test_load_errors_are_clear(tmp_path):
@@ -436,40 +384,27 @@ def test_load_errors_are_clear(tmp_path):
     build(4).save(path)
     lines = path.read_text().splitlines()
     cases = {
-        "not JSON": [lines[0], "{oops", *lines[2:]],
-        "header": ['{"format": "something-else"}', *lines[1:]],
-        "version": [lines[0].replace('"version":1', '"version":2'), *lines[1:]],
-        "trailer": lines[:-1],
+        "not a ledger": ['{"format": "something-else"}', *lines[1:]],
+        "version": [lines[0].replace('"version":2', '"version":1'), *lines[1:]],
+        "cut short": lines[:-1],
         "bad entry": [lines[0], lines[1].replace('"step":0', '"step":"0"'), *lines[2:]],
+        "NaN": [lines[0], lines[1].replace("2.0", "NaN", 1), *lines[2:]],
     }
     for match, content in cases.items():
         path.write_text("\n".join(content) + "\n")
         with pytest.raises(LedgerFormatError, match=match):
             Ledger.load(path)
     path.write_text("")
-    with pytest.raises(LedgerFormatError):
+    with pytest.raises(LedgerFormatError, match="not a ledger"):
         Ledger.load(path)
-    path.write_text("\n".join([lines[0], lines[1].replace("2.0", "NaN", 1), *lines[2:]]))
-    with pytest.raises(LedgerFormatError, match="NaN"):
-        Ledger.load(path)
-    result = verify_file(tmp_path / "missing.jsonl")
-    assert not result.ok and "format error" in result.reason
-
-
-def test_bad_entry_line_reported_by_verify_file(tmp_path):
-    path = tmp_path / "l.jsonl"
-    build(6).save(path)
-    _edit_line(path, 3, lambda row: row.update(step="late"))
-    result = verify_file(path)
-    assert not result.ok and result.first_bad == 3
 
 
 # --- volume (its speed is measured in benchmarks/ledger.py, not here) ---------------------
 
 
-def test_twenty_thousand_entries_batch_into_blobs_and_verify():
-    ledger = Ledger()
-    for i in range(20_000):
+def test_five_thousand_entries_batch_into_blobs_and_verify():
+    ledger = Ledger(keyring=KEYS)
+    for i in range(5_000):
         payload = {"deal": i % 50, "imps": 1000, "facts": {f"deal:{i % 50}:delivered": i}}
         ledger.append("delivery", payload, "seller-1", i // 100)
-    assert ledger.n_blobs == 40 and ledger.verify().ok
+    assert ledger.n_blobs == 10 and ledger.n_entries == 5_010 and ledger.verify().ok

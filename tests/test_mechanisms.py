@@ -1,8 +1,9 @@
 """Memory, context rot, hallucination, audit, reconciliation and the ledger in the model.
 
 These tests prove the scenario differences come from mechanisms: switch the mechanisms
-off and B and C trade identically; corrupt the ledger and C's "perfect" recovery is no
-longer perfect (it is measured, not assigned); turn decay up and B degrades.
+off and B and C trade identically; make the ledger fail and C's recovery is no longer
+perfect (it is measured, not assigned); turn decay up and B degrades. The ledger's own
+faults are tested in tests/test_ledger_faults.py.
 """
 
 from __future__ import annotations
@@ -17,9 +18,10 @@ import pytest
 from admarket import MarketModel, build_config
 from admarket.agents import BuyerAgent
 from admarket.memory.ground_truth import GroundTruthAccessError
-from admarket.scenarios.records import LedgerRecords
 
 SMALL = {"n_buyers": 4, "n_sellers": 4, "campaigns_per_buyer": 5, "days": 20}
+# An ideal ledger: no read or write failures, every entry readable within the hour.
+IDEAL = {"ledger_read_failure": 0.0, "ledger_write_failure": 0.0, "ledger_flush_hours": 1}
 
 
 def _trades(m: MarketModel) -> pd.DataFrame:
@@ -45,34 +47,36 @@ def test_null_mechanisms_off_b_and_c_trade_identically(finished_run):
     assert b.accounts.net_to_publishers - c.accounts.net_to_publishers == ledger
 
 
-def test_with_mechanisms_on_b_degrades_and_c_recovers(plan_runs):
+def test_with_mechanisms_on_b_degrades_and_c_recovers(plan_runs, finished_run):
     sb, sc = plan_runs["B"].summary(), plan_runs["C"].summary()
     assert sb["facts_lost"] > 0 and sc["facts_lost"] > 0  # both lose memory
     assert sb["recoveries"] > 0 and sc["recoveries"] > 0
     assert sb["recovery_fidelity"] < 0.9  # reconstruction is often wrong
-    assert sc["recovery_fidelity"] == 1.0  # measured against ground truth, see below
-    assert sb["hallucinated_decisions"] > 0 and sc["hallucinated_decisions"] == 0
-    # in C every fabrication is caught by the ledger check, unless it happened to be right
-    ac = plan_runs["C"].claim_audit()
+    assert sc["recovery_fidelity"] > sb["recovery_fidelity"]
+    # C's default ledger fails now and then: fewer bad decisions than B, but not none
+    assert 0 < sc["hallucinated_decisions"] < sb["hallucinated_decisions"] / 5
+    assert sb["injected_acted_on"] == sb["injected"] > 0  # acted on in B
+    assert sc["caught_by_ledger"] > 0 and sc["injected_acted_on"] < sc["injected"] / 5
+    assert 0 < sc["written_off"] < sb["written_off"]
+    # With an ideal ledger every fabrication is caught, unless it happened to be right —
+    # which follows from the assumptions: authors wrote what they held, and it was right.
+    ideal = finished_run("C", None, **IDEAL)
+    si = ideal.summary()
+    assert si["recovery_fidelity"] == 1.0 and si["hallucinated_decisions"] == 0
+    ac = ideal.claim_audit()
     inj = ac[ac["injected"]]
-    assert len(inj) == sc["injected"] > 0 and sc["caught_by_ledger"] > 0
+    assert len(inj) == si["injected"] > 0 and si["caught_by_ledger"] > 0
     assert (inj["caught_in_run"] | ~inj["is_hallucination"]).all()
-    assert sb["injected_acted_on"] == sb["injected"] > 0  # and acted on in B
-    assert sb["written_off"] > 0 and sc["written_off"] == 0
 
 
-def test_c_recovery_fidelity_is_measured_not_assigned(monkeypatch):
-    """A ledger that answers wrongly makes C's recovery wrong, and the audit sees it."""
-    real = LedgerRecords.value
-
-    def corrupted(self, key):
-        v = real(self, key)
-        return v * 0.5 if v is not None and key.endswith(":price") else v
-
-    monkeypatch.setattr(LedgerRecords, "value", corrupted)
-    s = MarketModel("C", seed=3, verify_recalls=False, **SMALL).run().summary()
-    assert s["recoveries"] > 0 and s["recovery_fidelity"] < 1.0
-    assert s["hallucinated_decisions"] > 0
+def test_c_recovery_fidelity_is_measured_not_assigned():
+    """A ledger that loses writes makes C's recovery wrong, and the audit sees it."""
+    kw = {**SMALL, **IDEAL, "seed": 3, "restart_rate": 0.1}
+    ideal = MarketModel("C", **kw).run().summary()
+    lossy = MarketModel("C", **{**kw, "ledger_write_failure": 0.2}).run().summary()
+    assert ideal["recovery_fidelity"] == 1.0
+    assert lossy["recoveries"] > 0 and lossy["recovery_fidelity"] < 1.0
+    assert lossy["hallucinated_decisions"] > 0 and lossy["ledger_facts_wrong"] > 0
 
 
 def test_b_degrades_monotonically_as_decay_rises():
@@ -211,34 +215,26 @@ def test_batching_effect_emerges_in_the_run():
 
 
 def test_disputes_settle_against_the_ledger_in_c_only(plan_runs):
-    outcomes_b = {s["outcome"] for s in plan_runs["B"].settlements}
-    outcomes_c = {s["outcome"] for s in plan_runs["C"].settlements}
-    assert "dispute_unresolved" in outcomes_b and "dispute_unresolved" not in outcomes_c
+    outcomes_b = [s["outcome"] for s in plan_runs["B"].settlements]
+    outcomes_c = [s["outcome"] for s in plan_runs["C"].settlements]
+    assert "dispute_unresolved" in outcomes_b and "dispute_ledger" not in outcomes_b
+    # in C a dispute is settled by the co-signed terms unless the ledger query fails
+    assert outcomes_c.count("dispute_unresolved") < outcomes_b.count("dispute_unresolved") / 10
     cfg = build_config(hallucination_rate=0.0)
     assert cfg.recon_split > cfg.recon_auto_accept
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
-def test_c_acts_on_no_wrong_fact_in_small_markets(seed):
-    """With the ledger check on, every fact C acts on matches the truth (incl. day 0)."""
-    m = MarketModel("C", n_buyers=3, n_sellers=3, campaigns_per_buyer=4, days=3, seed=seed).run()
+def test_c_with_an_ideal_ledger_acts_on_no_wrong_fact_in_small_markets(seed):
+    """With an ideal ledger and the check on, every fact C acts on matches the truth (incl.
+    day 0). This follows from the assumptions, it is not a discovery: what the agents wrote
+    was right, every read was answered and every entry readable when needed."""
+    m = MarketModel(
+        "C", n_buyers=3, n_sellers=3, campaigns_per_buyer=4, days=3, seed=seed, **IDEAL
+    ).run()
     a = m.claim_audit()
     assert len(a) > 0 and not a["is_hallucination"].any()
-
-
-def test_c_with_an_empty_ledger_is_b(monkeypatch):
-    """Everything C gains comes through the ledger: a ledger that answers nothing (and no
-    recall check) gives B's trades exactly, mechanisms on — C only pays for the ledger."""
-    kw = {**SMALL, "seed": 3, "decay_rate": 0.1, "restart_rate": 0.05}
-    b = MarketModel("B", **kw).run()
-    monkeypatch.setattr(LedgerRecords, "value", lambda self, key: None)
-    monkeypatch.setattr(LedgerRecords, "deals_of_campaign", lambda self, c: None)
-    monkeypatch.setattr(LedgerRecords, "deals_of_product", lambda self, p: None)
-    c = MarketModel("C", verify_recalls=False, **kw).run()
-    assert b.summary()["disputes"] > 0 and b.summary()["hallucinated_decisions"] > 0
-    pd.testing.assert_frame_equal(_trades(b), _trades(c))
-    assert [s["outcome"] for s in b.settlements] == [s["outcome"] for s in c.settlements]
-    assert c.summary()["ledger_cost_usd"] > 0
+    assert m.summary()["ledger_facts_wrong"] == 0
 
 
 def test_b_and_c_share_the_dice_for_restarts():

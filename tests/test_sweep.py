@@ -83,3 +83,26 @@ def test_sweep_command(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "net_to_publishers_vs_A" in printed
     assert main(["sweep", "--grid", "nope=1"]) == 2
+
+
+def test_one_at_a_time_sweep_shows_what_drives_c(tmp_path):
+    """Each ledger fault varied alone from a perfect ledger, B beside C: a table, a chart and
+    a section whose C zeros at the perfect ledger follow from the assumptions."""
+    cfg = build_config(**SMALL, ledger_read_failure=0.0, ledger_write_failure=0.0)
+    grid = {"ledger_read_failure": [0.0, 0.5], "ledger_flush_hours": [1, 48]}
+    tidy = sweep(cfg, grid, [1, 2], ["B", "C"], out=tmp_path, one_at_a_time=True)
+    assert len(tidy) == 4 * 2 * 2 and set(tidy["scenario"]) == {"B", "C"}
+    assert len(query(tmp_path, "FROM runs")) == 3 * 2 * 2  # the base point ran once
+    drivers = query(tmp_path, "FROM drivers ORDER BY parameter, value, scenario")
+    assert set(drivers["parameter"]) == set(grid)
+    perfect = drivers[(drivers["parameter"] == "ledger_read_failure") & (drivers["value"] == 0)]
+    c = perfect[perfect["scenario"] == "C"].iloc[0]
+    b = perfect[perfect["scenario"] == "B"].iloc[0]
+    assert c["wrong_fact_share"] == 0 and c["label"] == "follows from the assumptions"
+    assert b["wrong_fact_share"] > 0 and c["seeds"] == 2  # the base point counted once
+    faulty = drivers[(drivers["scenario"] == "C") & (drivers["value"] != 0)]
+    faulty = faulty[~((faulty["parameter"] == "ledger_flush_hours") & (faulty["value"] == 1))]
+    assert (faulty["label"] == "emergent outcome").all()
+    md = (tmp_path / "sweep.md").read_text()
+    assert "What drives C" in md and "charts/drivers.png" in md
+    assert (tmp_path / "charts" / "drivers.png").is_file() and (tmp_path / "drivers.csv").is_file()

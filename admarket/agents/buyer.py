@@ -153,6 +153,16 @@ class BuyerAgent(TraderAgent):
             headroom -= volume * per_lot
             slots -= 1
 
+    def agreed_terms(self, price: float, volume: int, start: int, end: int) -> dict[str, float]:
+        """The deal terms as this buyer holds them at booking (what it co-signs)."""
+        return {
+            "price": price,
+            "volume": float(volume),
+            "delivered": 0.0,
+            "start": float(start),
+            "end": float(end),
+        }
+
     # --- what the buyer knows -----------------------------------------------------------
     def listed_deals(self, c: int) -> list[int] | None:
         """Deals of campaign ``c`` as the shared records list them (C), or None (B)."""
@@ -197,8 +207,11 @@ class BuyerAgent(TraderAgent):
         def ratio(e: float, g: float) -> float:
             return min(1.0, g / e) if e > 0 else prior
 
-        def from_ledger() -> float:
-            e, g = (self.model.records.value(k) for k in keys)
+        def from_ledger() -> float | None:
+            records, t = self.model.records, self.model.t
+            if not records.reachable(self.name, f"fill:{b}:{s}", t):
+                return None  # no answer: the buyer goes by what it holds
+            e, g = (records.value(k) for k in keys)
             return ratio(e or 0.0, g or 0.0)
 
         return self.believe(dec, "history", f"fill:{b}:{s}", ratio(exp, got), from_ledger)

@@ -29,7 +29,8 @@ class SellerAgent(TraderAgent):
         mk = model.market
         self.products = [int(p) for p in (mk.product_seller == index).nonzero()[0]]
         self.committed_rate = dict.fromkeys(self.products, 0.0)  # believed lots/day owed
-        self.ledger_rate = dict.fromkeys(self.products, 0.0)  # the same, per the ledger (C)
+        # the same, per the ledger (C); None when the seller's query got no answer
+        self.ledger_rate: dict[int, float | None] = dict.fromkeys(self.products, 0.0)
 
     # --- the morning inventory view ------------------------------------------------------
     def refresh_inventory_view(self) -> None:
@@ -85,23 +86,27 @@ class SellerAgent(TraderAgent):
         def avail(rate: float) -> float:
             return float(math.floor(max(0.0, cap - rate) * days))
 
+        def from_ledger() -> float | None:
+            rate = self.ledger_rate[p]
+            return None if rate is None else avail(rate)
+
         believed = self.believe(
-            dec,
-            "inventory",
-            f"avail:{p}:{days}",
-            avail(self.committed_rate[p]),
-            lambda: avail(self.ledger_rate[p]),
+            dec, "inventory", f"avail:{p}:{days}", avail(self.committed_rate[p]), from_ledger
         )
         return int(min(requested, believed))
 
-    def _ledger_committed_rate(self, p: int) -> float:
-        """Daily volume owed on ``p`` computed from ledger records alone (C)."""
+    def _ledger_committed_rate(self, p: int) -> float | None:
+        """Daily volume owed on ``p`` computed from ledger records alone (C); None when the
+        seller's query of the ledger gets no answer."""
         m, spd = self.model, self.model.config.steps_per_day
+        if not m.records.reachable(self.name, f"product:{p}:owed", m.t):
+            return None
         rate = 0.0
-        for d in self.known_deals(p):
+        for d in m.records.deals_of_product(p) or ():
             end = m.records.value(f"deal:{d}:end")
             volume = m.records.value(f"deal:{d}:volume")
             done = m.records.value(f"deal:{d}:delivered")
+            done = done or 0.0
             if end is None or volume is None or end <= m.t or done >= volume:
                 continue
             rate += owed_per_day(volume - done, end, m.t, spd)
@@ -126,7 +131,8 @@ class SellerAgent(TraderAgent):
         )
         rate = owed_per_day(volume, end, m.t, m.config.steps_per_day)
         self.committed_rate[p] += rate
-        self.ledger_rate[p] += rate
+        if self.ledger_rate[p] is not None:
+            self.ledger_rate[p] += rate
         terms = {
             "price": price,
             "volume": float(volume),
@@ -136,20 +142,18 @@ class SellerAgent(TraderAgent):
         }
         for attr, value in terms.items():
             self.remember(f"deal:{d}:{attr}", value, "deal", p)
-        m.records.write(
-            "booking",
-            {
-                "deal": d,
-                "campaign": c,
-                "product": p,
-                "buyer": buyer.name,
-                "seller": self.name,
-                "type": DEAL_TYPES[dtype],
-                "facts": {f"deal:{d}:{k}": v for k, v in terms.items()},
-            },
-            self.name,
-            m.t,
-        )
+        # deal terms are a two-party fact: both sign them as each holds them
+        booking = {
+            "deal": d,
+            "campaign": c,
+            "product": p,
+            "buyer": buyer.name,
+            "seller": self.name,
+            "type": DEAL_TYPES[dtype],
+            "facts": {f"deal:{d}:{k}": v for k, v in terms.items()},
+        }
+        views = {self.name: terms, buyer.name: buyer.agreed_terms(price, volume, start, end)}
+        m.records.cosign("booking", booking, views, m.t)
         m.events.emit(
             m.t,
             "deal",

@@ -7,7 +7,9 @@ Agents decide on what they *believe*. Every fact an agent acts on goes through
 * B: the agent's memory answers if it still holds the fact; otherwise the agent
   reconstructs a value from what it still holds (which may be wrong);
 * C: like B, but a lost fact is read back from the ledger, and (``verify_recalls``) every
-  recalled value is checked against the ledger before the agent acts on it.
+  recalled value is checked against the ledger before the agent acts on it. The ledger
+  holds what agents wrote, which may be wrong or stale, and a query of it may get no
+  answer: then the agent falls back on its own memory, as in B.
 
 In B and C a recall from volatile memory may also be corrupted by the hallucination
 injector. Every recall is filed as a claim with the auditor, which grades it against
@@ -89,8 +91,12 @@ class TraderAgent(Agent):
 
     def known_deals(self, tag: int) -> list[int]:
         """Deals this agent can list under ``tag`` (a buyer's campaign, a seller's product):
-        from shared records where there are some, otherwise from its memory."""
-        listed = self.listed_deals(tag)
+        from shared records where there are some and the query gets an answer, otherwise
+        from its memory."""
+        m = self.model
+        listed = None
+        if m.records.reachable(self.name, f"{self.kind}:{tag}:deals", m.t):
+            listed = self.listed_deals(tag)
         return listed if listed is not None else self.memory.ids("deal", tag)
 
     def deal_fact(self, d: int, tag: int, attr: str, claim_type: str, dec: int) -> float:
@@ -127,7 +133,7 @@ class TraderAgent(Agent):
         if held is not None:
             value, source = held, "memory"
         else:
-            value = records.value(key)
+            value = records.read(self.name, key, m.t)
             source = records.name
             if value is None:
                 value, source = reconstruct(), "reconstructed"
@@ -142,12 +148,13 @@ class TraderAgent(Agent):
         claim_type: str,
         key: str,
         value: float,
-        ledger_value: Callable[[], float] | None = None,
+        ledger_value: Callable[[], float | None] | None = None,
     ) -> float:
         """A derived belief (e.g. avails computed from commitments); filed as a claim.
 
         Derived beliefs are produced by the agent's reasoning, so they can be corrupted
-        too; in C the agent recomputes them from ledger-verified inputs (``ledger_value``).
+        too; in C the agent recomputes them from ledger-verified inputs (``ledger_value``,
+        which returns None when the ledger does not answer: then nothing is checked).
         """
         if not self.model.agents_hold_state:
             self.model.claims.record(decision, claim_type, key, value, "derived")
@@ -162,7 +169,7 @@ class TraderAgent(Agent):
         value: float,
         source: str,
         recovered: float | None,
-        ledger_value: Callable[[], float] | None = None,
+        ledger_value: Callable[[], float | None] | None = None,
     ) -> float:
         m = self.model
         injected = ""
@@ -172,7 +179,8 @@ class TraderAgent(Agent):
                 value, injected = inj.value, inj.kind
         caught = False
         if m.verify_with_ledger and source != "ledger":
-            lv = ledger_value() if ledger_value is not None else m.records.value(key)
+            read = m.records.read
+            lv = ledger_value() if ledger_value is not None else read(self.name, key, m.t)
             if lv is not None and m.claims.is_wrong(value, lv):
                 caught, value = True, lv
                 if source != "derived":

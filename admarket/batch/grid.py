@@ -27,6 +27,7 @@ from admarket.money import usd_short
 from admarket.outputs.publish import publish, reserve
 from admarket.outputs.store import STORE_NAME, write_tables
 from admarket.report.charts import COLOURS, plt
+from admarket.report.drivers import driver_table, drivers_chart, drivers_markdown, sweep_base
 from admarket.report.stats import direction, paired_diff
 
 METRICS = (
@@ -43,6 +44,13 @@ METRICS = (
     "disputes",
     "written_off",
     "ledger_cost_usd",
+    # what drives C (issue 10): wrong facts, the ledger's faults, the count discrepancy
+    "wrong_fact_share",
+    "count_disputes",
+    "cosign_failures",
+    "ledger_facts_wrong",
+    "ledger_reads_failed",
+    "ledger_writes_lost",
 )
 BREAK_EVEN = ("net_to_publishers", "mean_goal_attainment")
 
@@ -72,8 +80,13 @@ def parse_grid(items: list[str]) -> dict[str, list[str]]:
     return grid
 
 
-def grid_points(cfg: MarketConfig, grid: dict[str, list[Any]]) -> list[MarketConfig]:
-    """One validated config per grid point (cartesian product, in grid order)."""
+def grid_points(
+    cfg: MarketConfig, grid: dict[str, list[Any]], one_at_a_time: bool = False
+) -> list[MarketConfig]:
+    """One validated config per grid point: the cartesian product (in grid order), or with
+    ``one_at_a_time`` each parameter's values in turn with the others at ``cfg``'s."""
+    if one_at_a_time:
+        return [cfg.replace(**{name: v}) for name, values in grid.items() for v in values]
     names = list(grid)
     return [
         cfg.replace(**dict(zip(names, combo, strict=True)))
@@ -90,16 +103,23 @@ def sweep(
     processes: int = 1,
     progress: bool = False,
     out: str | Path | None = None,
+    one_at_a_time: bool = False,
 ) -> pd.DataFrame:
     """Run the grid × seeds × scenarios; returns the tidy results (point, params, scenario…).
 
     Every grid value is validated, and each point's market checked against the memory
     available, before anything runs; with ``out`` the folder is checked and locked first.
+    ``one_at_a_time``: vary each parameter alone, the others at ``cfg``'s values, instead of
+    the cartesian product (the "what drives C" section reads either).
     """
     scenarios = check_scenarios(scenarios)
-    points = grid_points(cfg, grid)  # validates every value before anything runs
-    tasks: list[Task] = []
+    points = grid_points(cfg, grid, one_at_a_time)  # validates every value before anything runs
+    # a one-at-a-time sweep meets the base point once per parameter: run it once
+    same: dict[MarketConfig, list[int]] = {}
     for i, pc in enumerate(points):
+        same.setdefault(pc, []).append(i)
+    tasks: list[Task] = []
+    for pc, (i, *_) in same.items():
         tasks += make_tasks(
             {"design": scenarios, "config": pc},
             seeds,
@@ -110,12 +130,14 @@ def sweep(
     for pc in points:
         check_memory(pc, min(max(1, processes), len(tasks)))
     with reserve(out) if out is not None else contextlib.nullcontext():
-        return _run_sweep(tasks, points, grid, processes, progress, out)
+        return _run_sweep(cfg, tasks, points, same, grid, processes, progress, out)
 
 
 def _run_sweep(
+    cfg: MarketConfig,
     tasks: list[Task],
     points: list[MarketConfig],
+    same: dict[MarketConfig, list[int]],
     grid: dict[str, list[Any]],
     processes: int,
     progress: bool,
@@ -126,19 +148,21 @@ def _run_sweep(
     for r in results:
         s = r["tables"]["summaries"].iloc[0]
         pc = points[int(s["point"])]
-        rows.append(
-            {
-                "point": int(s["point"]),
-                **{k: getattr(pc, k) for k in grid},
-                "scenario": s["scenario"],
-                "seed": int(s["seed"]),
-                **{m: s[m] for m in METRICS},
-            }
-        )
+        for j in same[pc]:
+            rows.append(
+                {
+                    "point": j,
+                    **{k: getattr(pc, k) for k in grid},
+                    "scenario": s["scenario"],
+                    "seed": int(s["seed"]),
+                    **{m: s[m] for m in METRICS},
+                }
+            )
+    rows.sort(key=lambda row: row["point"])  # stable: each point's runs in run order
     tidy = pd.DataFrame(rows)
     if out is not None:
         runs = pd.concat([r["tables"]["runs"] for r in results], ignore_index=True)
-        _write(tidy, runs, list(grid), out)
+        _write(tidy, runs, list(grid), out, sweep_base(cfg, list(grid)))
     return tidy
 
 
@@ -287,16 +311,27 @@ def _markdown(be: pd.DataFrame, params: list[str], n_seeds: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _write(tidy: pd.DataFrame, runs: pd.DataFrame, params: list[str], out: str | Path) -> None:
+def _write(
+    tidy: pd.DataFrame, runs: pd.DataFrame, params: list[str], out: str | Path, base: dict
+) -> None:
     be = break_even(tidy, params)
+    drivers = driver_table(tidy, params, base)
 
     def build(tmp: Path) -> None:
-        write_tables(tmp / STORE_NAME, {"sweep": tidy, "break_even": be, "runs": runs})
+        tables = {"sweep": tidy, "break_even": be, "drivers": drivers, "runs": runs}
+        # a table with no columns (no A: no break-even) cannot be stored
+        write_tables(tmp / STORE_NAME, {k: v for k, v in tables.items() if len(v.columns)})
         tidy.to_csv(tmp / "sweep.csv", index=False)
+        parts = []
         if not be.empty:
             be.to_csv(tmp / "break_even.csv", index=False)
             _chart(be, params, tmp / "charts" / "break_even.png")
-        (tmp / "sweep.md").write_text(_markdown(be, params, tidy["seed"].nunique()))
+        parts.append(_markdown(be, params, tidy["seed"].nunique()))
+        if not drivers.empty:
+            drivers.to_csv(tmp / "drivers.csv", index=False)
+            drivers_chart(drivers, tmp / "charts" / "drivers.png")
+            parts.append(drivers_markdown(drivers, base))
+        (tmp / "sweep.md").write_text("\n".join(parts))
 
     meta = {
         "kind": "sweep",

@@ -45,10 +45,22 @@ def _add_run_commands(sub: argparse._SubParsersAction) -> None:
     ver = _command(
         sub,
         "verify-ledger",
-        "admarket.cli.run:cmd_verify_ledger",
-        "verify a saved ledger's hash chain (exit 1 if tampered)",
+        "admarket.cli.verify:cmd_verify_ledger",
+        "verify a saved ledger (exit 0 intact, 1 tampered, 2 not a ledger)",
     )
     ver.add_argument("path", help="ledger file written by `run --ledger-out`")
+    pin = ver.add_mutually_exclusive_group()
+    pin.add_argument(
+        "--anchor",
+        metavar="N:HASH",
+        help="the anchor published outside the file: entry count and head hash, as `run` "
+        "prints it (HASH alone also works); catches truncation and a consistent rewrite",
+    )
+    pin.add_argument(
+        "--store",
+        metavar="DIR",
+        help="take the anchor from the run store of `run --out DIR` (its runs table)",
+    )
     par = _command(
         sub, "params", "admarket.cli.params:cmd_params", "list every parameter: default, range"
     )
@@ -92,6 +104,12 @@ def _add_study_commands(sub: argparse._SubParsersAction) -> None:
         required=True,
         metavar="NAME=V1,V2,...",
         help="a parameter and its values, e.g. exchange_fee=0.1,0.15,0.2 (repeatable)",
+    )
+    sw.add_argument(
+        "--one-at-a-time",
+        action="store_true",
+        help="vary each --grid parameter alone, the others at their base values, instead of "
+        "the cartesian product (what drives C: one chart row per parameter)",
     )
     sw.add_argument("--out", metavar="DIR", help="write sweep.csv, sweep.md, chart and store")
     rep = _command(

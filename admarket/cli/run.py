@@ -25,7 +25,6 @@ from admarket.cli.options import (
 from admarket.config import MarketConfig, from_mapping
 from admarket.config.sizing import check_memory
 from admarket.errors import CheckpointError, ConfigError, UsageError
-from admarket.ledger.chain import verify_file
 from admarket.model import MarketModel
 from admarket.model.checkpoint import (
     checkpoint_name,
@@ -250,6 +249,18 @@ def print_summaries(summaries: list[dict], cfg: MarketConfig, file=None) -> None
         )
 
 
+def print_anchors(models: list[MarketModel], file=None) -> None:
+    """Print each ledger's anchor — entry count and head hash — to keep outside the file."""
+    for m in models:
+        if m.ledger is not None:
+            print(
+                f"scenario {m.scenario_id} ledger anchor (publish it outside the ledger file; "
+                f"check a saved copy with `admarket verify-ledger FILE --anchor ...`): "
+                f"{m.ledger.n_entries}:{m.ledger.head_hash}",
+                file=file or sys.stdout,
+            )
+
+
 # --- command handlers ------------------------------------------------------------------------
 def cmd_run(args: argparse.Namespace) -> int:
     """``admarket run``: every scenario asked for, on one config and seed; a table."""
@@ -265,6 +276,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         checkpoint_dir=args.checkpoint_dir,
     )
     print_summaries([full_summary(m) for m in models], cfg)
+    print_anchors(models)
     return 0
 
 
@@ -282,17 +294,5 @@ def cmd_resume(args: argparse.Namespace) -> int:
     except CheckpointError as exc:
         raise UsageError(str(exc)) from None
     print_summaries([full_summary(model)], model.config)
+    print_anchors([model])
     return 0
-
-
-def cmd_verify_ledger(args: argparse.Namespace) -> int:
-    """``admarket verify-ledger FILE``: exit 0 intact, 1 tampered, 2 unreadable."""
-    if not Path(args.path).is_file():
-        raise UsageError(f"no ledger file at {args.path}")
-    res = verify_file(args.path)
-    if res.ok:
-        print(f"ok: {res.n_entries} entries, hash chain intact")
-        return 0
-    where = f" at entry {res.first_bad}" if res.first_bad is not None else ""
-    print(f"TAMPERED{where}: {res.reason}", file=sys.stderr)
-    return 1

@@ -14,6 +14,7 @@ from admarket.batch.grid import break_even, parse_grid, sweep
 from admarket.batch.pool import default_processes
 from admarket.cli.options import config_from_args, parse_scenarios
 from admarket.errors import UsageError
+from admarket.report.drivers import driver_table, sweep_base
 
 
 def _processes(value: int | None) -> int:
@@ -75,16 +76,32 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     procs = _processes(args.processes)
     t0 = time.perf_counter()
     tidy = sweep(
-        cfg, grid, seeds, scenarios, processes=procs, progress=not args.no_progress, out=args.out
+        cfg,
+        grid,
+        seeds,
+        scenarios,
+        processes=procs,
+        progress=not args.no_progress,
+        out=args.out,
+        one_at_a_time=args.one_at_a_time,
     )
     print(f"{len(tidy)} runs on {procs} process(es) in {time.perf_counter() - t0:.1f} s")
     be = break_even(tidy, list(grid))
-    if be.empty:
-        print("no break-even table: the sweep needs scenario a and b or c")
-    else:
+    drivers = driver_table(tidy, list(grid), sweep_base(cfg, list(grid)))
+    if be.empty and drivers.empty:
+        print(
+            "nothing to tabulate: the sweep needs scenario a and b or c (break-even), or b "
+            "and c with the other swept parameters at their base values (what drives C)"
+        )
+    if not be.empty:
         cols = [*grid, "scenario", "net_to_publishers_diff", "net_to_publishers_vs_A"]
         cols += ["mean_goal_attainment_diff", "mean_goal_attainment_vs_A"]
         print(be[cols].to_string(index=False, float_format=lambda x: f"{x:,.3f}"))
+    if not drivers.empty:
+        cols = ["parameter", "value", "scenario", "wrong_fact_share", "disputes"]
+        cols += ["mean_goal_attainment", "label"]
+        print("what drives C (means across seeds):")
+        print(drivers[cols].to_string(index=False, float_format=lambda x: f"{x:,.4f}"))
     if args.out:
         print(f"results: {args.out}/sweep.csv, {args.out}/sweep.md")
     return 0

@@ -245,6 +245,28 @@ class MarketConfig:
     dispute_recovery: float = param(
         0.5, "B: share of a disputed amount eventually paid", _R, unit="share", **_SHARE
     )
+    # Impression counts: the publisher's ad server and the buyer's verification count apart.
+    # calibration.md ("Impression discrepancy" row): the IAB recommends a 10% tolerance on
+    # the publisher's count (IAB UK discrepancy guidelines; IAB Canada glossary: publishers'
+    # counts tend to be higher); 8–12% is commonly quoted as normal, some networks say up to
+    # 15%. Each deal-day's gap is drawn uniformly in [0, count_discrepancy] (the shape is an
+    # assumption); the buyer counts fewer. A is unaffected: the exchange is the one counter.
+    count_discrepancy: float = param(
+        0.15,
+        "B, C: largest gap of the buyer's impression count below the publisher's",
+        _R,
+        unit="share of the publisher's count",
+        lo=0.0,
+        hi=0.9,
+    )
+    count_tolerance: float = param(
+        0.10,
+        "counts within this gap bill the publisher's count; beyond, the buyer's plus the gap",
+        _R,
+        unit="share of the publisher's count",
+        lo=0.0,
+        hi=0.9,
+    )
     audit_tolerance: float = param(
         0.005,
         "relative gap at which an audited claim counts as wrong",
@@ -269,6 +291,35 @@ class MarketConfig:
     )
     ledger_record_bytes: int = param(
         256, "size of one delivery record (deal, lot, time, hash)", _L, unit="bytes", lo=1, hi=10**6
+    )
+    # Faults of the ledger itself. No public figure gives them: the defaults are assumptions,
+    # small but not zero, so that C's result is not perfect by construction; `admarket sweep
+    # --one-at-a-time --grid ledger_read_failure=...` shows what each one drives.
+    # read: 1% of queries unanswered (a timeout or rate limit at the agent's RPC endpoint);
+    # write: 0.1% of entries lost, about the chance an agent restarts between deciding and
+    # submitting (restart_rate 0.5%/day over a few writes per agent per day);
+    # flush: blobs sealed at the end of the hour they were opened in (the model's step).
+    ledger_read_failure: float = param(
+        0.01,
+        "C: probability a ledger query gets no answer (the agent falls back on its memory)",
+        _L,
+        unit="per query",
+        **_SHARE,
+    )
+    ledger_write_failure: float = param(
+        0.001,
+        "C: probability an entry an agent writes is never recorded",
+        _L,
+        unit="per entry",
+        **_SHARE,
+    )
+    ledger_flush_hours: int = param(
+        1,
+        "C: hours an entry waits before its blob is sealed and readable (0: on every write)",
+        _L,
+        unit="hours",
+        lo=0,
+        hi=24 * 366,
     )
     sui_price_usd: float = param(
         3.5, "SUI token price", _L, unit="USD", lo=0.0, lo_open=True, hi=1e6

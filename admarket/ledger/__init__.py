@@ -1,2 +1,3 @@
-"""Scenario C's shared record: the append-only, hash-chained ledger batched into blobs
-(:mod:`.chain`, with ``verify``) and its Sui gas + Walrus storage cost model (:mod:`.cost`)."""
+"""Scenario C's ledger: the signed hash chain (:mod:`.chain`, :mod:`.entry`), its
+verification (:mod:`.verify`), its file (:mod:`.file`), signing keys (:mod:`.keys`) and
+the Sui + Walrus cost model (:mod:`.cost`)."""

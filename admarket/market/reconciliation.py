@@ -1,7 +1,15 @@
 """Billing reconciliation between a buyer's and a seller's records of one deal.
 
-Each day the seller invoices what its ad server delivered at the price *it remembers*;
-the buyer checks the invoice against the price *it remembers*. If the two memories agree
+Counts first. The publisher's ad server and the buyer's verification count the day's
+impressions independently, and the buyer's count is lower by a discrepancy
+(``count_discrepancy``). Within ``count_tolerance`` of the publisher's count (the IAB's
+recommended 10%) the publisher's count is billed; beyond it the buyer pays for the largest
+count its own would have tolerated (its count ÷ (1 − tolerance)) and the publisher absorbs
+the rest — the rule is continuous at the tolerance (:func:`billable_lots`; an assumption:
+"publishers simply have to accept losses due to discrepancies", AdOps Insider).
+
+Then prices. The seller invoices the billable lots at the price *it remembers*; the buyer
+checks the invoice against the price *it remembers*. If the two memories agree
 (or the invoice is lower — the buyer simply pays it), the invoice is paid. Otherwise the
 gap, as a share of the invoice, decides:
 
@@ -18,6 +26,7 @@ delivery discrepancies and escalate larger ones); they are parameters, not findi
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 OUTCOMES = (
@@ -39,6 +48,22 @@ class Settlement:
     gap: float  # (invoice − expected) / invoice, 0 when agreed
     disputed: int  # cents in dispute (0 unless a dispute)
     unresolved: int  # cents of the seller's claim never paid (B disputes)
+
+
+def buyer_count(lots: int, discrepancy: float, u: float) -> int:
+    """The buyer's verification count of ``lots`` served: lower by ``discrepancy`` × ``u``
+    (``u`` a uniform draw in (0, 1)), rounded to whole lots."""
+    return lots - round(lots * discrepancy * u)
+
+
+def billable_lots(seller_lots: int, buyer_lots: int, tolerance: float) -> int:
+    """Lots billed by the count rule: the publisher's count when the buyer's is within
+    ``tolerance`` of it, else the buyer's count grossed up by the tolerance (never above the
+    publisher's count)."""
+    if buyer_lots >= seller_lots:
+        return seller_lots
+    grossed = buyer_lots / (1.0 - tolerance) if tolerance < 1 else math.inf
+    return min(seller_lots, math.ceil(grossed - 1e-9))
 
 
 def reconcile(

@@ -211,6 +211,7 @@ class MarketModel(Model):
         self.design.trade_hour(t)
         if t % spd == spd - 1:
             self._evening(t // spd)
+        self.design.end_step(t)
         self.datacollector.collect(self)
         if self.steps >= self.config.steps:
             self.running = False
@@ -279,7 +280,7 @@ class MarketModel(Model):
             messages.append((kind, author, {**base, "action": mv.action, "price": mv.price}))
         for kind, author, payload in messages:
             self.events.emit(t, kind, agent=author, **payload)
-            if kind in ENTRY_KINDS:
+            if kind in ENTRY_KINDS:  # each party writes the messages it sent
                 self.records.write(kind, payload, author, t)
         self.events.emit(
             t,

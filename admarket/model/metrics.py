@@ -32,6 +32,12 @@ class DayStart:
     wrong: int = 0
 
 
+def _true(truth: Any, key: str) -> float:
+    """The true value of ``key`` (NaN: no such fact, nothing to grade)."""
+    value = truth.read(key)
+    return float("nan") if value is None else float(value)
+
+
 def daily_row(m: MarketModel, day: int, prev: DayStart) -> tuple[dict[str, Any], DayStart]:
     """The day's row of the ``daily_metrics`` table (attainment, rot, recovery, claims) and
     the running totals the next day's row starts from."""
@@ -87,6 +93,10 @@ def summary(m: MarketModel) -> dict[str, Any]:
     ended_pg = (b.dtype[:n] == PG) & (b.end[:n] <= m.t + 1) & ~b.paused[:n]
     pg_short = int(((b.volume[:n] - b.delivered[:n]) * ended_pg).sum()) * m.config.lot_size
     ledger_usd = acc.fees["ledger_fee"] / 100
+    facts = m.records.facts()
+    truth = m.ground_truth
+    wrong_facts = sum(1 for k, v in facts.items() if cl.is_wrong(v, _true(truth, k)))
+    rec = m.records
     return {
         "scenario": m.scenario_id,
         "gross_spend": gross,
@@ -104,6 +114,7 @@ def summary(m: MarketModel) -> dict[str, Any]:
         "hallucination_rate": len(cl.bad_decisions) / n_dec if n_dec else 0.0,
         "claims": len(cl),
         "wrong_claims": cl.n_wrong,
+        "wrong_fact_share": cl.n_wrong / len(cl) if len(cl) else 0.0,
         "injected": cl.n_injected,
         "injected_acted_on": cl.n_injected_acted,
         "caught_by_ledger": cl.n_caught,
@@ -112,12 +123,18 @@ def summary(m: MarketModel) -> dict[str, Any]:
         "facts_lost": m.memory_totals()["lost"],
         "restarts": m.memory_totals()["restarts"],
         "disputes": disputes,
+        "count_disputes": sum(1 for s in m.settlements if s["billed_lots"] < s["seller_lots"]),
         "written_off": acc.write_off / 100,
         "overpaid": acc.overpaid / 100,
         "net_misbilling": (acc.write_off - acc.overpaid) / 100,
         "overspend_usd": overspend,
         "pg_shortfall_impressions": pg_short,
-        "ledger_entries": m.records.n_entries,
+        "ledger_entries": rec.n_entries,
+        "ledger_facts": len(facts),
+        "ledger_facts_wrong": wrong_facts,
+        "cosign_failures": rec.cosign_failures,
+        "ledger_reads_failed": rec.reads_failed,
+        "ledger_writes_lost": rec.writes_failed,
         "delivery_records": m.records.delivery_records,
         "ledger_cost_usd": ledger_usd,
         "ledger_cost_per_mille": ledger_usd / imps * 1000 if imps else 0.0,

@@ -19,7 +19,7 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from admarket.model.reporters import fill_rate
-from admarket.scenarios.records import LedgerRecords
+from admarket.scenarios.ledger_records import LedgerRecords
 
 if TYPE_CHECKING:  # pragma: no cover
     from admarket.model import MarketModel

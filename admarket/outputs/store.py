@@ -2,8 +2,10 @@
 
 A store holds many runs (scenarios × seeds × sweep points) side by side; every table carries
 ``run_id``, ``scenario`` and ``seed`` (except ``ground_truth``, see below), and ``runs`` keeps
-each run's full config, seed and package version. Column names follow the plan's four SQL
-queries (``admarket/queries/*.sql``), so they run with little or no change:
+each run's full config, seed and package version — and, for C, the ledger's entry count and
+head hash: the anchor ``verify-ledger --store`` checks a ledger file against. Column names
+follow the plan's four SQL queries (``admarket/queries/*.sql``), so they run with little or no
+change:
 
 - ``transactions``: ``buyer_spend``, ``seller_revenue`` … (``MarketModel.transactions``)
 - ``campaigns``: ``actual_impressions``, ``target_impressions``, ``actual_cpm``, ``target_cpm``,
@@ -16,7 +18,8 @@ queries (``admarket/queries/*.sql``), so they run with little or no change:
   joined to ``ground_truth(fact_id, actual_value …)``. ``ground_truth`` has no ``scenario``
   or ``agent_type`` column on purpose: the plan's hallucination query names both unqualified
   after the join, which would be ambiguous.
-- ``ledger`` (C's hash-chained entries, payload as JSON text), ``ledger_blobs``, ``events``
+- ``ledger`` (C's hash-chained entries, payload and signatures as JSON text),
+  ``ledger_blobs``, ``events``
   (the model's event log; fields beyond step/day/kind in a JSON column), ``event_counts``,
   ``settlements`` (B/C reconciliation per deal-day), ``summaries`` (``MarketModel.summary``
   per run) and ``step_metrics`` (the DataCollector's per-hour model variables).
@@ -117,6 +120,9 @@ _SCHEMAS: dict[str, dict[str, str]] = {
         "campaign": "int64",
         "buyer": "string",
         "seller": "string",
+        "seller_lots": "int64",
+        "buyer_lots": "int64",
+        "billed_lots": "int64",
         "invoice": "float64",
         "expected": "float64",
         "agreed": "float64",
@@ -135,6 +141,7 @@ _SCHEMAS: dict[str, dict[str, str]] = {
         "day": "int64",
         "payload": "string",
         "prev_hash": "string",
+        "signatures": "string",
         "hash": "string",
     },
     "ledger_blobs": {
@@ -180,6 +187,7 @@ def _ledger_frames(m: MarketModel) -> tuple[pd.DataFrame, pd.DataFrame]:
                 "day": e.step // spd,
                 "payload": to_json(e.payload),
                 "prev_hash": e.prev_hash,
+                "signatures": to_json(e.signatures),
                 "hash": e.hash,
             }
             for e in m.ledger.entries
@@ -243,8 +251,12 @@ def _header_frames(m: MarketModel, point: int | None) -> dict[str, pd.DataFrame]
         # Only whole, finished runs are ever written (see ``publish``), so this is always
         # "complete"; the directory's COMPLETE marker is what readers check.
         "status": "complete",
+        # C's ledger anchor, kept outside the ledger file (`verify-ledger --store DIR`)
+        "ledger_entries": m.ledger.n_entries if m.ledger is not None else None,
+        "ledger_head_hash": m.ledger.head_hash if m.ledger is not None else None,
     }
-    return {"runs": pd.DataFrame([run]), "summaries": pd.DataFrame([srow])}
+    runs = pd.DataFrame([run]).astype({"ledger_entries": "Int64", "ledger_head_hash": "string"})
+    return {"runs": runs, "summaries": pd.DataFrame([srow])}
 
 
 def run_summary_tables(

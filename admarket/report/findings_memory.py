@@ -90,10 +90,10 @@ def _why_zero(d: ReportData, s: str) -> str:
     if has(s, "ledger"):
         if d.param("verify_recalls") is True:
             return (
-                f"{s}'s figure follows from its assumptions: the ledger records what the parties "
-                "co-signed, reading it back is never corrupted, and (verify_recalls) every "
-                "recalled value is checked against it before use — run with "
-                "verify_recalls=false to see C without the check"
+                f"{s}'s figure rests on its ledger assumptions (see 'What drives C'): agents "
+                "check recalled values against what was written to the ledger "
+                "(verify_recalls), which is only as right, complete and readable as its "
+                "authors and its faults allow"
             )
         return f"{s} does not check recalls against its ledger here (verify_recalls=false)"
     return ""

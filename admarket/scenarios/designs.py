@@ -11,9 +11,11 @@ never branches on the scenario's name.
 * :class:`DirectDesign` (B): buyers and sellers trade directly; agents hold every fact in
   volatile memory; nothing shared to recover from; publishers' ad servers deliver booked
   deals each hour and each evening deals are invoiced and reconciled; an agent fee applies.
-* :class:`LedgerDesign` (C): direct trading whose messages, bookings, deliveries and
-  settlements are written to a hash-chained ledger that agents recover from (and, with
-  ``verify_recalls``, check recalls against); the ledger's cost is billed to sellers.
+* :class:`LedgerDesign` (C): direct trading whose agents write what they hold — messages,
+  deal terms, delivery counts, invoices, their books — to a signed, hash-chained ledger
+  they recover from (and, with ``verify_recalls``, check recalls against); two-party facts
+  are co-signed; reads and writes can fail and entries are readable once sealed
+  (:mod:`admarket.scenarios.ledger_records`); the ledger's cost is billed to sellers.
 
 A new design is one subclass and one line in :data:`DESIGNS`.
 """
@@ -29,13 +31,10 @@ from admarket.config import EXCHANGE_FEES, MarketConfig
 from admarket.errors import ConfigError
 from admarket.ledger.chain import Ledger
 from admarket.ledger.cost import LedgerCostModel
+from admarket.ledger.keys import Keyring
 from admarket.market.settlement import bill_ledger_cost, settle_day
-from admarket.scenarios.records import (
-    ExchangeDatabase,
-    LedgerRecords,
-    NoSharedRecords,
-    Records,
-)
+from admarket.scenarios.ledger_records import LedgerRecords
+from admarket.scenarios.records import ExchangeDatabase, NoSharedRecords, Records
 
 if TYPE_CHECKING:  # pragma: no cover
     from admarket.model.market_model import MarketModel
@@ -96,6 +95,10 @@ class TradingDesign:
     def evening(self, day: int) -> None:
         """The day's close: invoice, reconcile and pay today's deliveries."""
         settle_day(self.model)
+
+    def end_step(self, t: int) -> None:
+        """The end of step ``t``: the records flush what is due."""
+        self.records.end_step(t)
 
     def close(self) -> None:
         """The end of the run."""
@@ -170,10 +173,14 @@ class LedgerDesign(DirectDesign):
         self.cents_billed = 0  # ledger cost billed to sellers so far
 
     def make_records(self) -> Records:
+        """A ledger whose signers are every buyer and seller agent (keys from the seed)."""
         cfg = self.model.config
         cost = LedgerCostModel(sui_price_usd=cfg.sui_price_usd, wal_price_usd=cfg.wal_price_usd)
-        ledger = Ledger(cfg.records_per_blob, cost)
-        return LedgerRecords(ledger, cfg.impressions_per_record, cfg.ledger_record_bytes)
+        agents = [f"buyer-{b}" for b in range(cfg.n_buyers)]
+        agents += [f"seller-{s}" for s in range(cfg.n_sellers)]
+        meta = {"scenario": self.letter, "seed": cfg.seed}
+        ledger = Ledger(cfg.records_per_blob, cost, Keyring(cfg.seed, agents), meta)
+        return LedgerRecords(ledger, cfg, self.model.events)
 
     def fee_rates(self, cfg: MarketConfig) -> dict[str, float]:
         return {**super().fee_rates(cfg), "protocol_fee": cfg.protocol_fee}
@@ -192,9 +199,7 @@ class LedgerDesign(DirectDesign):
         self._bill()
 
     def close(self) -> None:
-        assert isinstance(self.records, LedgerRecords)
-        self.ledger.seal_blob()
-        self.records.seal_records()
+        self.records.close(self.model.t)
         self._bill()
 
     def _bill(self) -> None:

@@ -1,0 +1,92 @@
+"""``admarket verify-ledger``: check a saved ledger, alone or against its published anchor.
+
+The file alone proves that every entry is as its signers signed it, in order, with every
+blob's seal matching its entries and the cost model. That the file is the *whole* ledger,
+and *the* ledger rather than a consistent rewrite, needs the anchor kept outside it: the
+entry count and head hash ``admarket run`` prints and stores in the run store's ``runs``
+table. Exit codes: 0 intact, 1 tampered (naming the first bad entry and why), 2 not a
+ledger, unreadable, or no anchor to be had.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from pathlib import Path
+
+from admarket.errors import LedgerFormatError, UsageError
+from admarket.ledger.file import read_header, verify_file
+from admarket.outputs.store import query, require_complete
+
+_ANCHOR = re.compile(r"^(?:(\d+):)?([0-9a-f]{64})$")
+
+
+def parse_anchor(text: str) -> tuple[int | None, str]:
+    """``N:HASH`` (entry count and head hash, as ``run`` prints it) or ``HASH`` alone."""
+    match = _ANCHOR.match(text.strip().lower())
+    if match is None:
+        raise UsageError(
+            f"--anchor {text!r}: expected N:HASH (entry count and 64-hex-digit head hash, "
+            "as `admarket run` prints it) or HASH"
+        )
+    n, head = match.groups()
+    return (None if n is None else int(n)), head
+
+
+def store_anchor(run_dir: str, path: str) -> tuple[int, str]:
+    """The anchor a run store keeps for the ledger at ``path`` (C, same seed)."""
+    require_complete(run_dir)
+    try:
+        seed = read_header(path).get("meta", {}).get("seed")
+    except LedgerFormatError:
+        seed = None  # not a ledger: verify_file says so
+    sql = (
+        "SELECT ledger_entries, ledger_head_hash FROM runs WHERE scenario = 'C' "
+        "AND ledger_head_hash IS NOT NULL"
+    )
+    if isinstance(seed, int):
+        sql += f" AND seed = {seed}"
+    try:
+        rows = query(run_dir, sql)
+    except UsageError as exc:
+        raise UsageError(f"{run_dir}: its runs table keeps no ledger anchors ({exc})") from None
+    if len(rows) != 1:
+        which = f" with seed {seed}" if isinstance(seed, int) else ""
+        raise UsageError(
+            f"{run_dir}: {len(rows)} scenario-C runs{which} with a ledger anchor; "
+            "need exactly one (give --anchor N:HASH instead)"
+        )
+    return int(rows.iloc[0, 0]), str(rows.iloc[0, 1])
+
+
+def cmd_verify_ledger(args: argparse.Namespace) -> int:
+    """``admarket verify-ledger FILE [--anchor N:HASH | --store DIR]``: exit 0 intact,
+    1 tampered, 2 not a ledger or unreadable."""
+    if not Path(args.path).is_file():
+        raise UsageError(f"no ledger file at {args.path}")
+    anchor = None
+    if args.anchor is not None:
+        anchor = parse_anchor(args.anchor)
+    elif args.store is not None:
+        anchor = store_anchor(args.store, args.path)
+    res = verify_file(args.path, anchor)
+    if not res.readable:
+        print(f"admarket: error: not a ledger or unreadable: {res.reason}", file=sys.stderr)
+        return 2
+    if not res.ok:
+        where = f" at entry {res.first_bad}" if res.first_bad is not None else ""
+        print(f"TAMPERED{where}: {res.reason}", file=sys.stderr)
+        return 1
+    print(
+        f"ok: {res.n_entries} entries; signatures, hash chain and blob seals intact; "
+        f"head {res.n_entries}:{res.head_hash}"
+    )
+    if anchor is None:
+        print(
+            "note: without an anchor the file alone cannot show it is whole and the original "
+            "(a cut at a seal or a consistent rewrite passes): give --anchor N:HASH or --store DIR"
+        )
+    else:
+        print("matches the published anchor")
+    return 0

@@ -1,0 +1,76 @@
+"""Canonical JSON for the ledger: one text per value, so a hash or a signature of it is stable.
+
+Canonical = sorted keys, compact separators, ASCII, finite floats only; the C-accelerated
+encoder and decoder are built once and reused. Payloads must be plain JSON (str keys;
+str, int, float, bool, None, lists and dicts); ``check_json`` names the first part that is
+not, and ``checked_facts`` the first fact that is not a number.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+
+
+def _no_constants(name: str) -> float:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _refuse(obj: object) -> object:
+    raise TypeError(f"{type(obj).__name__} is not JSON")
+
+
+canonical = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), allow_nan=False, default=_refuse
+).encode
+decoder = json.JSONDecoder(parse_constant=_no_constants)  # NaN/Infinity refused
+NO_FACTS: dict = {}
+
+
+def sha256(text: str) -> str:
+    """Hex SHA-256 of ``text`` (UTF-8; canonical text is ASCII)."""
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def check_json(value: object, where: str) -> None:
+    """Raise TypeError/ValueError naming the first part of ``value`` that is not plain JSON."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"{where}: non-finite float {value!r} is not valid JSON")
+    if isinstance(value, list):
+        for i, v in enumerate(value):
+            check_json(v, f"{where}[{i}]")
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            if not isinstance(k, str):
+                raise TypeError(f"{where}: dict key {k!r} is not a str")
+            check_json(v, f"{where}.{k}")
+    elif not (value is None or isinstance(value, str | int | float)):
+        raise TypeError(f"{where}: {type(value).__name__} is not a JSON scalar, list or dict")
+
+
+def plain_copy(payload: dict) -> dict:
+    """A private deep copy of ``payload`` after checking it is plain JSON (else TypeError or
+    ValueError naming the offending part)."""
+    if not isinstance(payload, dict):
+        raise TypeError(f"payload must be a dict, got {type(payload).__name__}")
+    try:
+        copy = decoder.decode(canonical(payload))
+        plain = copy == payload  # differs only if JSON coerced something (tuples, int keys)
+    except (TypeError, ValueError):
+        plain = False
+    if not plain:
+        check_json(payload, "payload")
+        raise TypeError("payload is not plain JSON")  # defensive: check_json raised already
+    return copy
+
+
+def checked_facts(payload: dict) -> dict:
+    """``payload["facts"]`` if it maps str -> number (exact types: a bool is not a number)."""
+    facts = payload.get("facts", NO_FACTS)
+    if type(facts) is not dict:
+        raise TypeError("payload['facts'] must be a dict of str -> number")
+    for k, v in facts.items():
+        if type(v) is not int and type(v) is not float:
+            raise TypeError(f"payload['facts'][{k!r}]={v!r} is not a number")
+    return facts

@@ -1,0 +1,147 @@
+"""What a ledger entry is, who must sign it, and exactly which text is signed and hashed.
+
+An entry (:class:`LedgerEntry`) carries its position (``entry_id``), its Walrus blob, its
+kind, its payload, its author, the step it was written, the previous entry's hash, the
+signatures of its signers and its own hash. Two texts are derived from it:
+
+* the **signed text**: canonical JSON of every field but ``signatures`` and ``hash`` —
+  what each signer signs with Ed25519;
+* the **hashed text**: the signed fields plus ``signatures`` — what ``hash`` is the SHA-256
+  of. Its length is the entry's size in its blob.
+
+Who must sign (:func:`required_signers`): the author of a one-party entry (a message, a
+delivery count, a buyer's books); both named parties of a two-party entry (deal terms at
+booking, an invoice, a failed co-sign); the storage network of a ``seal`` entry, the
+on-chain record that certifies a sealed blob (entry count, bytes, last hash and cost).
+
+The chain starts from the **genesis hash**, the SHA-256 of the ledger's header (format,
+batching, cost model, signers' public keys, run metadata): change any of it and entry 0
+no longer links.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from admarket.ledger.canonical import canonical, sha256
+from admarket.ledger.cost import BlobCost
+from admarket.ledger.keys import STORAGE_SIGNER
+
+FORMAT, VERSION = "admarket-ledger", 2
+SEAL = "seal"
+# Facts both parties must sign: deal terms at booking, the invoice at settlement, and the
+# record that a co-sign failed (both sign that they disagree, and on what).
+TWO_PARTY = frozenset({"booking", "invoice", "cosign_failure"})
+ENTRY_KINDS = frozenset(
+    {
+        "quote",
+        "proposal",
+        "counter",
+        "accept",
+        "booking",
+        "delivery",
+        "settlement",
+        "dispute",
+        "invoice",
+        "cosign_failure",
+        SEAL,
+    }
+)
+# LedgerEntry's fields and their JSON types, in order.
+FIELD_TYPES: dict[str, type] = {
+    "entry_id": int,
+    "blob_id": int,
+    "kind": str,
+    "payload": dict,
+    "author": str,
+    "step": int,
+    "prev_hash": str,
+    "signatures": dict,
+    "hash": str,
+}
+_SIGNED = ("entry_id", "blob_id", "kind", "payload", "author", "step", "prev_hash")
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    """One ledger record; ``hash`` = SHA-256 of its hashed text (see the module docstring)."""
+
+    entry_id: int
+    blob_id: int
+    kind: str
+    payload: dict
+    author: str
+    step: int
+    prev_hash: str
+    signatures: dict
+    hash: str
+
+
+@dataclass(frozen=True)
+class SealedBlob:
+    """A sealed blob: its entries, bytes, cost, and the hash of its last entry.
+
+    ``payload_bytes`` is the summed size of its entries' hashed text, i.e. what the Walrus
+    blob holds; ``cost`` is ``cost_model.blob_cost(payload_bytes)``. Its ``seal`` entry in
+    the chain records all of it, signed by the storage network.
+    """
+
+    blob_id: int
+    n_entries: int
+    payload_bytes: int
+    cost: BlobCost
+    last_hash: str
+
+
+def required_signers(kind: str, payload: dict, author: str) -> tuple[str, ...]:
+    """The signers an entry of ``kind`` must carry, sorted (see the module docstring)."""
+    if kind == SEAL:
+        return (STORAGE_SIGNER,)
+    if kind in TWO_PARTY:
+        parties = {payload.get("buyer"), payload.get("seller")}
+        return tuple(sorted(p for p in parties if isinstance(p, str)))
+    return (author,)
+
+
+def signed_text(e: LedgerEntry) -> str:
+    """Canonical JSON of the fields each signer signs."""
+    return canonical({name: getattr(e, name) for name in _SIGNED})
+
+
+def hashed_text(e: LedgerEntry) -> str:
+    """Canonical JSON of every field but ``hash``; ``hash`` is its SHA-256."""
+    return canonical({name: getattr(e, name) for name in (*_SIGNED, "signatures")})
+
+
+def seal_payload(blob: SealedBlob) -> dict:
+    """The payload of ``blob``'s seal entry (what verification recomputes and compares)."""
+    cost = blob.cost
+    return {
+        "blob": blob.blob_id,
+        "n_entries": blob.n_entries,
+        "payload_bytes": blob.payload_bytes,
+        "last_hash": blob.last_hash,
+        "cost": {
+            "sui": cost.sui,
+            "wal": cost.wal,
+            "usd": cost.usd,
+            "encoded_bytes": cost.encoded_bytes,
+        },
+    }
+
+
+def genesis_hash(header: dict) -> str:
+    """The hash entry 0 links to: SHA-256 of the canonical header."""
+    return sha256(canonical(header))
+
+
+def header_for(records_per_blob: int, cost_model: dict, keys: dict, meta: dict) -> dict:
+    """A ledger file's header (everything the chain is anchored to at its start)."""
+    return {
+        "format": FORMAT,
+        "version": VERSION,
+        "records_per_blob": records_per_blob,
+        "cost_model": cost_model,
+        "keys": dict(sorted(keys.items())),
+        "meta": meta,
+    }

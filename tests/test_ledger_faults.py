@@ -1,0 +1,201 @@
+"""C's ledger in the model: agents write it, it can fail, and C earns (or loses) its result.
+
+All through the public API, no patching: the null tests (a faultless ledger reproduces the
+C recorded before agents wrote the ledger; a ledger that never answers gives B's trades),
+the dose-response of each fault, C without the recall check between B and checked C, the
+co-sign failures, sealing and readability, and the impression-count discrepancy.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from admarket import MarketModel, build_config
+from admarket.ledger.chain import Ledger
+from admarket.ledger.keys import Keyring
+from admarket.market.reconciliation import billable_lots, buyer_count
+from admarket.model.events import EventLog
+from admarket.scenarios.ledger_records import LedgerRecords
+from tests.c_reference import CASES, PATH, fingerprint, run_case
+
+SMALL = {"n_buyers": 4, "n_sellers": 4, "campaigns_per_buyer": 5, "days": 15}
+SEEDS = range(5)
+FAULTS = {"ledger_read_failure": 0.0, "ledger_write_failure": 0.0, "ledger_flush_hours": 1}
+# Summary numbers that move with the ledger's size and cost (entries now carry signatures
+# and co-signs, and the null ledger seals every write in a blob of its own), not with trades.
+LEDGER_COST = {
+    "ledger_entries",
+    "ledger_cost_usd",
+    "ledger_cost_per_mille",
+    "net_to_publishers",
+    "intermediary_take",
+    "take_rate",
+}
+
+
+def _trades(m: MarketModel) -> pd.DataFrame:
+    tx = m.transactions()
+    return tx[tx["kind"] != "ledger_fee"].drop(columns="scenario").reset_index(drop=True)
+
+
+@functools.cache
+def _summaries(scenario: str, params: tuple) -> tuple[dict, ...]:
+    kw = dict(params)
+    return tuple(MarketModel(scenario, seed=s, **SMALL, **kw).run().summary() for s in SEEDS)
+
+
+def _mean(scenario: str, key: str, **kw) -> float:
+    """``key`` averaged over the seeds (runs cached per scenario and parameters)."""
+    return float(np.mean([r[key] for r in _summaries(scenario, tuple(sorted(kw.items())))]))
+
+
+# --- null tests ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_a_faultless_ledger_of_truthful_authors_reproduces_the_recorded_c(case):
+    """Every fault 0, no count discrepancy, every write sealed at once: C trades exactly as
+    the C that wrote the model's true books (tests/data/c_reference.json) — because what its
+    agents hold, and so write, is then the truth (0 ledger facts differ from ground truth)."""
+    want = json.loads(PATH.read_text(encoding="utf-8"))[case]
+    m = run_case(CASES[case])
+    got = fingerprint(m)
+    for part in ("trades", "campaigns", "settlements", "claim_audit"):
+        assert got[part] == want[part], part
+    same = {k: v for k, v in want["summary"].items() if k not in LEDGER_COST}
+    assert {k: got["summary"][k] for k in same} == same
+    s = m.summary()
+    assert s["ledger_facts_wrong"] == 0 and s["ledger_facts"] > 0
+    assert s["cosign_failures"] == s["ledger_reads_failed"] == s["ledger_writes_lost"] == 0
+
+
+@pytest.mark.parametrize("kw", [{"seed": 3}, {"seed": 5, "decay_rate": 0.1, "restart_rate": 0.05}])
+def test_a_ledger_that_never_answers_gives_bs_trades(kw):
+    """Everything C gains comes through reading the ledger: with every query unanswered its
+    agents fall back on their memory and trade exactly as B's (C only pays for the ledger)."""
+    b = MarketModel("B", **SMALL, **kw).run()
+    c = MarketModel("C", **SMALL, **kw, ledger_read_failure=1.0).run()
+    assert b.summary()["hallucinated_decisions"] > 0
+    pd.testing.assert_frame_equal(_trades(b), _trades(c))
+    assert [s["outcome"] for s in b.settlements] == [s["outcome"] for s in c.settlements]
+    assert c.summary()["ledger_cost_usd"] > 0 and c.summary()["ledger_reads_failed"] > 0
+
+
+# --- dose-response ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name, values",
+    [
+        ("ledger_read_failure", (0.0, 0.1, 0.5)),
+        ("ledger_write_failure", (0.0, 0.05, 0.3)),
+        ("ledger_flush_hours", (1, 24, 72)),
+    ],
+)
+def test_c_degrades_monotonically_in_each_ledger_fault(name, values):
+    """Averaged over five seeds, more of a fault → more facts acted on wrongly and more
+    disputes (the other faults off)."""
+    wrong, disputes = [], []
+    for v in values:
+        kw = {**FAULTS, name: v}
+        wrong.append(_mean("C", "wrong_fact_share", **kw))
+        disputes.append(_mean("C", "disputes", **kw))
+    assert wrong[0] < wrong[1] < wrong[2], wrong
+    assert disputes[0] <= disputes[1] < disputes[2], disputes
+
+
+def test_c_without_the_recall_check_sits_between_b_and_checked_c():
+    for key in ("wrong_fact_share", "hallucination_rate"):
+        b = _mean("B", key)
+        unchecked = _mean("C", key, verify_recalls=False)
+        checked = _mean("C", key)
+        assert b > unchecked > checked, (key, b, unchecked, checked)
+
+
+# --- co-signs, sealing, readability -----------------------------------------------------------
+
+
+def test_failed_co_signs_are_visible_in_the_log_and_the_ledger_and_reconciled(finished_run):
+    m = finished_run("C", None, ledger_write_failure=0.0)
+    s = m.summary()
+    events = m.events.of_kind("cosign_failed")
+    entries = [e for e in m.ledger.entries if e.kind == "cosign_failure"]
+    assert s["cosign_failures"] == len(events) == len(entries) > 0
+    e = entries[0]
+    assert set(e.signatures) == {e.payload["buyer"], e.payload["seller"]}  # both sign
+    views = e.payload["views"]
+    assert views[e.payload["seller"]] != views[e.payload["buyer"]]
+    following = m.ledger[e.entry_id + 1]  # the settled invoice, co-signed after reconciling
+    assert following.kind == "invoice" and set(following.signatures) == set(e.signatures)
+    assert m.ledger.verify().ok
+
+
+def test_entries_are_readable_only_once_sealed():
+    keys = Keyring(1, ["buyer-0", "seller-0"])
+    cfg = build_config(ledger_flush_hours=24, ledger_read_failure=0.0, ledger_write_failure=0.0)
+    rec = LedgerRecords(Ledger(500, keyring=keys), cfg, EventLog(24))
+    assert rec.write("delivery", {"facts": {"deal:0:delivered": 5.0}}, "seller-0", 30)
+    for t in range(30, 53):
+        rec.end_step(t)
+        assert rec.value("deal:0:delivered") is None  # in the open blob: unreadable
+    rec.end_step(53)  # 24 hours after the entry was written
+    assert rec.value("deal:0:delivered") == 5.0 and rec.ledger.n_blobs == 1
+
+
+def test_batching_saves_cost_and_costs_recoverability():
+    """Sealing less often makes fewer blobs (cheaper) and leaves more lost facts unrecoverable."""
+    kw = {**SMALL, **FAULTS, "seed": 2, "restart_rate": 0.2}
+    hourly = MarketModel("C", **kw).run()
+    daily3 = MarketModel("C", **{**kw, "ledger_flush_hours": 72}).run()
+    assert daily3.ledger.n_blobs < hourly.ledger.n_blobs
+    assert daily3.records.ledger.total_usd < hourly.records.ledger.total_usd
+
+    def from_ledger(m: MarketModel) -> float:
+        a = m.claim_audit()
+        rec = a[a["recovered"]]
+        return float((rec["source"] == "ledger").mean())
+
+    assert from_ledger(daily3) < from_ledger(hourly)
+
+
+def test_lost_writes_and_failed_reads_are_counted():
+    m = MarketModel("C", **SMALL, seed=1, ledger_write_failure=0.1, ledger_read_failure=0.1).run()
+    s = m.summary()
+    assert s["ledger_writes_lost"] == len(m.events.of_kind("ledger_write_lost")) > 0
+    assert s["ledger_reads_failed"] == m.events.counts["ledger_read_failed"] > 0
+    assert m.ledger.verify().ok  # a ledger with holes is still an intact chain
+
+
+# --- impression counts -----------------------------------------------------------------------
+
+
+def test_count_rule_bills_the_publishers_count_within_tolerance_and_is_continuous():
+    assert billable_lots(100, 95, 0.10) == 100 and billable_lots(100, 90, 0.10) == 100
+    assert billable_lots(100, 81, 0.10) == 90  # 81 / 0.9
+    assert billable_lots(100, 100, 0.10) == 100 and billable_lots(100, 120, 0.10) == 100
+    assert billable_lots(100, 89, 0.0) == 89
+    billed = [billable_lots(1000, v, 0.1) for v in range(700, 1001)]
+    assert billed == sorted(billed) and max(np.diff(billed)) <= 2  # no jump at the tolerance
+    assert buyer_count(1000, 0.15, 0.5) == 925 and buyer_count(1000, 0.0, 0.9) == 1000
+
+
+def test_counts_differ_in_b_and_c_alike_and_not_in_a():
+    kw = {**SMALL, "seed": 4}
+    b = MarketModel("B", build_config("no-rot", **kw)).run()
+    c = MarketModel("C", build_config("no-rot", **kw)).run()
+    sb, sc = pd.DataFrame(b.settlements), pd.DataFrame(c.settlements)
+    cols = ["deal", "seller_lots", "buyer_lots", "billed_lots", "paid"]
+    pd.testing.assert_frame_equal(sb[cols], sc[cols])  # the same dice, the same bills
+    assert (sb["buyer_lots"] < sb["seller_lots"]).mean() > 0.5
+    assert b.summary()["count_disputes"] == c.summary()["count_disputes"] > 0
+    none = MarketModel("B", build_config("no-rot", **kw, count_discrepancy=0.0)).run()
+    assert none.summary()["count_disputes"] == 0 and none.summary()["written_off"] == 0
+    assert b.summary()["written_off"] > 0  # publishers absorb gaps beyond the tolerance
+    a0 = MarketModel("A", **kw, count_discrepancy=0.0).run()
+    a1 = MarketModel("A", **kw, count_discrepancy=0.5).run()
+    pd.testing.assert_frame_equal(a0.transactions(), a1.transactions())  # one counter in A
