@@ -29,7 +29,14 @@ from admarket.outputs.store import to_json
 
 # Stories per kind at each level (None = no cap).
 _CAP: dict[str, int | None] = {"quiet": 0, "key": 5, "daily": 20, "all": None}
-_FEE_COLS = ("exchange_fee", "dsp_fee", "adtech_fee", "unknown_delta", "agent_fee")
+_FEE_COLS = (
+    "exchange_fee",
+    "dsp_fee",
+    "adtech_fee",
+    "sell_adtech_fee",
+    "unknown_delta",
+    "agent_fee",
+)
 _FEE_COLS += ("protocol_fee", "ledger_fee")
 
 

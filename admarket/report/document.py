@@ -26,6 +26,7 @@ import pandas as pd
 from admarket.report.charts import draw_all
 from admarket.report.data import ReportData, load
 from admarket.report.findings import compute_findings
+from admarket.report.market_sections import attainment_blocks, negotiation_blocks
 from admarket.report.stats import CI, mean_ci
 
 Block = tuple[str, Any]  # ("h1"|"h2"|"p"|"list"|"table"|"img", payload)
@@ -195,6 +196,7 @@ def build_blocks(d: ReportData, charts: list[tuple[str, str]], findings) -> list
         ("h2", "Campaign goal achievement"),
         _goal_table(d),
         img("Campaign goal achievement"),
+        *attainment_blocks(d),
         ("h2", "Context rot impact"),
         _rot_table(d),
         img("Daily goal attainment over the run (context-rot impact)"),
@@ -212,6 +214,7 @@ def build_blocks(d: ReportData, charts: list[tuple[str, str]], findings) -> list
         ("h2", "Disputes"),
         _dispute_table(d),
         img("Dispute outcomes"),
+        *negotiation_blocks(d),
         ("h2", "Findings"),
     ]
     for i, f in enumerate(findings, 1):

@@ -29,7 +29,7 @@ _PRICING_NOTE = (
 )
 EMERGENT = "emergent outcome"
 
-_FEE_PARAMS = ("exchange_fee", "dsp_fee", "adtech_fee", "unknown_delta")
+_FEE_PARAMS = ("exchange_fee", "dsp_fee", "adtech_fee", "sell_adtech_fee", "unknown_delta")
 _MEMORY_PARAMS = ("decay_rate", "memory_capacity", "restart_rate", "restart_growth")
 _HALLU_PARAMS = ("hallucination_rate", "verify_recalls", "audit_tolerance")
 
@@ -88,7 +88,7 @@ def take_rate(d: ReportData) -> Finding | None:
         "unknown delta; B and C: agent fee, plus protocol fee and ledger cost in C) coming "
         "back out of the books, not a discovery of the model."
     )
-    dep = _params(d, [*_FEE_PARAMS, "agent_fee", "protocol_fee"])
+    dep = _params(d, [*_FEE_PARAMS, "agent_fee", "ledger_agent_fee", "protocol_fee"])
     return Finding("take_rate", "Fee extraction by scenario", INPUT, text, dep, vals)
 
 
@@ -115,7 +115,9 @@ def net_to_publishers(d: ReportData) -> Finding | None:
         + ". The gap mixes the fee difference (an input) with how much inventory each "
         "trading path actually bought and delivered (emergent)." + _PRICING_NOTE
     )
-    dep = _params(d, [*_FEE_PARAMS, "agent_fee", "protocol_fee", *_MEMORY_PARAMS])
+    dep = _params(
+        d, [*_FEE_PARAMS, "agent_fee", "ledger_agent_fee", "protocol_fee", *_MEMORY_PARAMS]
+    )
     dep |= _params(d, _PRICING_PARAMS)
     dep |= _params(d, ["hallucination_rate", "days"])
     return Finding(

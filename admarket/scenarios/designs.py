@@ -13,7 +13,8 @@ never branches on the scenario's name.
   deals each hour and each evening deals are invoiced and reconciled; an agent fee applies.
 * :class:`LedgerDesign` (C): direct trading whose messages, bookings, deliveries and
   settlements are written to a hash-chained ledger that agents recover from (and, with
-  ``verify_recalls``, check recalls against); the ledger's cost is billed to sellers.
+  ``verify_recalls``, check recalls against); the ledger's cost is billed to sellers; its
+  agent fee is its own parameter (``ledger_agent_fee``).
 
 A new design is one subclass and one line in :data:`DESIGNS`.
 """
@@ -176,7 +177,8 @@ class LedgerDesign(DirectDesign):
         return LedgerRecords(ledger, cfg.impressions_per_record, cfg.ledger_record_bytes)
 
     def fee_rates(self, cfg: MarketConfig) -> dict[str, float]:
-        return {**super().fee_rates(cfg), "protocol_fee": cfg.protocol_fee}
+        """C's own agent fee (``ledger_agent_fee``) and the protocol fee."""
+        return {"agent_fee": cfg.ledger_agent_fee, "protocol_fee": cfg.protocol_fee}
 
     @property
     def verify_recalls(self) -> bool:
