@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 # Roles: fixed small integers so a stream's identity never changes between versions.
 # (Draws tied to one fact — whether it decays, whether a recall of it is corrupted — are not
@@ -47,3 +48,27 @@ def keyed_uniform(*parts: object) -> float:
     """
     digest = hashlib.blake2b("|".join(map(str, parts)).encode(), digest_size=8).digest()
     return (int.from_bytes(digest, "little") + 0.5) / 2.0**64
+
+
+OUTCOME = 6  # tag of keyed campaign-outcome draws (clicks, conversions, viewable impressions)
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+
+
+def _splitmix(z: np.ndarray) -> np.ndarray:
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
+
+
+def keyed_uniforms(seed: int, role: int, *keys: ArrayLike) -> np.ndarray:
+    """Uniform draws in (0, 1), one per element of the (equal-shaped) integer ``keys``,
+    each determined by (seed, role, its keys) alone — the vectorised sibling of
+    :func:`keyed_uniform` (SplitMix64 hashing), for draws over many cells at once."""
+    shape = np.broadcast(*keys).shape if keys else ()
+    with np.errstate(over="ignore"):
+        z = np.full(shape, np.uint64(seed % 2**64) * _GOLDEN + np.uint64(role), dtype=np.uint64)
+        for k in keys:
+            z = np.asarray(_splitmix(z + _GOLDEN) ^ np.asarray(k).astype(np.uint64), np.uint64)
+        z = _splitmix(z + _GOLDEN)
+    return ((z >> np.uint64(11)).astype(np.float64) + 0.5) / 2.0**53

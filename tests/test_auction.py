@@ -79,5 +79,6 @@ def test_price_waterfall_by_tier_and_volume():
 
 def test_deal_types_carry_their_floors():
     assert deal_terms("PG", 10.0, 9.0) == (10.8, 10.8)  # PG floor = 1.2 × floor
-    assert deal_terms("PD", 10.0, 7.0) == (10.0, 7.0)
-    assert deal_terms("PA", 10.0, 7.0) == (8.5, 7.0)
+    assert deal_terms("PD", 10.0, 7.0) == (10.0, 10.0)  # PD: a fixed price, no bargaining
+    assert deal_terms("PA", 10.0, 7.0) == (8.5, 8.5)  # PA: the auction's reserve, 85% of quote
+    assert deal_terms("PA", 10.0, 9.0) == (9.0, 9.0)  # … never below the seller's floor

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from admarket import MarketModel, build_config
 from admarket.market.accounting import FEE_COLUMNS
+from admarket.model.negotiations import OUTCOMES
 
 configs = st.fixed_dictionaries(
     {
@@ -18,8 +19,19 @@ configs = st.fixed_dictionaries(
         "days": st.integers(1, 3),
         "exchange_fee": st.sampled_from([0.0, 0.1, 0.15, 0.3]),
         "dsp_fee": st.sampled_from([0.0, 0.08]),
+        "adtech_fee": st.sampled_from([0.0, 0.17]),
+        "sell_adtech_fee": st.sampled_from([0.0, 0.01]),
+        "unknown_delta": st.sampled_from([0.0, 0.15]),
         "agent_fee": st.sampled_from([0.0, 0.05]),
+        "ledger_agent_fee": st.sampled_from([0.0, 0.02, 0.05]),
         "protocol_fee": st.sampled_from([0.0, 0.03]),
+        "target_tightness": st.sampled_from([-0.2, 0.0, 0.1, 0.3]),
+        "target_cpm_spread": st.sampled_from([0.0, 0.24, 0.5]),
+        "seller_floor_share": st.sampled_from([0.5, 0.7, 0.9]),
+        "floor_fill_sensitivity": st.sampled_from([0.0, 0.2, 1.0]),
+        "floor_late_discount": st.sampled_from([0.0, 0.1, 0.5]),
+        "buyer_rule": st.sampled_from(["iab", "plan"]),
+        "buyer_rounds": st.integers(1, 10),
         "decay_rate": st.sampled_from([0.0, 0.02, 0.3]),
         "restart_rate": st.sampled_from([0.0, 0.005, 0.5]),
         "memory_capacity": st.sampled_from([0, 20, 400]),
@@ -57,8 +69,18 @@ def _check(m: MarketModel) -> None:
         else np.bincount(b.product[:n], weights=b.delivered[:n], minlength=mk.n_products)
     )
     assert (delivered <= mk.hourly_avails.sum(axis=1)).all()
+    budget_cents = np.rint(mk.budget * 100)
     if m.exchange is not None:  # A: the exchange never lets a campaign overspend
-        assert (acc.spent <= np.rint(mk.budget * 100)).all()
+        assert (acc.spent <= budget_cents).all()
+    cfg = m.config
+    rot = cfg.decay_rate or cfg.restart_rate or cfg.hallucination_rate or cfg.memory_capacity
+    if not rot:  # a buyer that knows its spend never spends beyond its budget, to the cent
+        assert (acc.spent <= budget_cents).all()
+    # every negotiation ended one way, and an agreement is within the buyer's limit
+    neg = m.negotiations_frame()
+    assert neg["outcome"].isin(OUTCOMES).all()
+    ok = neg[neg["agreed"]]
+    assert (ok["price"] <= ok["limit"] + 1e-9).all() and (ok["price"] > 0).all()
     if m.ledger is not None:  # intact, complete (all sealed) and as published
         assert m.ledger.verify(anchor=(m.ledger.n_entries, m.ledger.head_hash)).ok
         assert m.ledger.open_entries == 0

@@ -31,7 +31,10 @@ def _trades(m: MarketModel) -> pd.DataFrame:
 
 
 def test_null_mechanisms_off_b_and_c_trade_identically(finished_run):
-    b, c = finished_run("B", "no-rot"), finished_run("C", "no-rot")
+    """With equal agent fees (an input, set equal to isolate the ledger) and every memory
+    mechanism off, C is B plus the ledger's cost."""
+    b = finished_run("B", "no-rot")
+    c = finished_run("C", "no-rot", ledger_agent_fee=b.config.agent_fee)
     pd.testing.assert_frame_equal(_trades(b), _trades(c))
     pd.testing.assert_frame_equal(
         b.campaign_outcomes().drop(columns="scenario"),
@@ -45,6 +48,21 @@ def test_null_mechanisms_off_b_and_c_trade_identically(finished_run):
     assert ledger > 0
     assert c.accounts.take - b.accounts.take == ledger
     assert b.accounts.net_to_publishers - c.accounts.net_to_publishers == ledger
+
+
+def test_the_agent_fee_moves_money_not_trades(finished_run):
+    """At the default fees (B 5%, C 2%) and no rot, B and C still make the same trades: the
+    fee comes off the seller's side of each settlement, so only fees and publishers' revenue
+    differ, by the fee difference applied to the same spend."""
+    b, c = finished_run("B", "no-rot"), finished_run("C", "no-rot")
+    assert b.config.agent_fee != c.config.ledger_agent_fee
+    cols = ["step", "campaign", "seller", "deal", "impressions", "cpm", "buyer_spend"]
+    pd.testing.assert_frame_equal(_trades(b)[cols], _trades(c)[cols])
+    spend = b.accounts.gross
+    gap = (b.config.agent_fee - c.config.ledger_agent_fee) * spend
+    assert b.accounts.fees["agent_fee"] - c.accounts.fees["agent_fee"] == pytest.approx(
+        gap, abs=len(_trades(b))
+    )
 
 
 def test_with_mechanisms_on_b_degrades_and_c_recovers(plan_runs, finished_run):

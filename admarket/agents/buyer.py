@@ -4,21 +4,31 @@ A buyer owns campaigns (budget, flight, primary KPI, target and max CPM, channel
 audience). In scenario A it leaves pacing and bidding to the exchange path and only checks
 each morning, from the exchange's records, whether a campaign has spent its budget or met
 its goal. In B and C it trades directly: each morning, per campaign, it recalls what it has
-spent and committed, and while budget is left uncommitted it discovers
-sellers on the market graph, asks for quotes, ranks them (60% price, 20% deal type, 20%
-expected fill), negotiates with the best and books deals until the need, the budget or its
-deal slots run out. It pauses every deal it knows of once it believes the budget is spent.
+spent, delivered and committed, and while budget is left uncommitted it discovers sellers
+on the market graph, asks for quotes, ranks them (60% price, 20% deal type, 20% expected
+fill) and works down the list: it negotiates a guaranteed deal (PG) where the seller has
+avails, takes a preferred deal (PD) at the seller's fixed price if that is within its
+limit, or bids in the seller's private auction (PA) if invited — until the need, the
+budget or its deal slots run out. It pauses every deal it knows of once it believes the
+budget is spent.
+
+What it will pay comes from the campaign's economics (:meth:`BuyerAgent.reservation`): the
+price at which the budget left still buys the impressions still needed, raised toward the
+max CPM as the flight runs out. A buyer that misremembers its spend or its deals
+misjudges both, and pays for it.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from functools import partial
+from typing import TYPE_CHECKING
 
 from admarket.agents.trader import TraderAgent
 from admarket.config import TIERS
-from admarket.market.deals import PA
-from admarket.market.negotiation import negotiate
+from admarket.market.deals import PA, PD, PG
+from admarket.market.negotiation import BuyerStance, negotiate
 from admarket.market.pricing import (
     DEAL_TYPE_SCORE,
     DEAL_TYPES,
@@ -26,6 +36,32 @@ from admarket.market.pricing import (
     TIER_TERMS,
     deal_terms,
 )
+
+if TYPE_CHECKING:  # pragma: no cover
+    from admarket.agents.seller import SellerAgent
+
+
+@dataclass
+class _Need:
+    """What a campaign still has to place this morning (updated as deals are made)."""
+
+    lots: int  # lots the budget left would buy at the target CPM
+    headroom: float  # USD of budget not spent or committed
+    slots: int  # deals it may still open
+    short: float  # lots still missing from the impression goal (delivered + committed)
+    dec: int  # the morning's decision the claims are filed under
+
+
+@dataclass(frozen=True)
+class _Option:
+    """One (product, deal type) a seller offers, with its asking price and floor."""
+
+    product: int
+    seller: SellerAgent
+    dtype: int
+    ask: float
+    floor: float
+    score: float
 
 
 class BuyerAgent(TraderAgent):
@@ -62,96 +98,188 @@ class BuyerAgent(TraderAgent):
     def _plan_direct(self, c: int, dec: int, spent: float) -> None:
         m, mk, cfg = self.model, self.model.market, self.model.config
         t, lot = m.t, cfg.lot_size
-        committed_value = 0.0
+        committed_value = committed = delivered = 0.0
         live = 0
         for d in self.known_deals(c):
             end = self.deal_fact(d, c, "end", "terms", dec)
-            if end <= t:
-                continue
             volume = self.deal_fact(d, c, "volume", "volume", dec)
             done = self.deal_fact(d, c, "delivered", "delivery", dec)
-            if done >= volume:
+            delivered += min(done, volume)
+            if end <= t or done >= volume:
                 continue
             price = self.deal_fact(d, c, "price", "price", dec)
             committed_value += (volume - done) * price * lot / 1000.0
+            committed += volume - done
             live += 1
         # Buyers aim to deliver their budget over the flight (the impression target is a
         # KPI, not a stop): what is left to place is what the uncommitted budget buys at
         # the target CPM.
         headroom = mk.budget[c] - spent - committed_value
-        need = math.floor(headroom / (mk.target_cpm[c] * lot / 1000.0))
+        lots = math.floor(headroom / (mk.target_cpm[c] * lot / 1000.0))
         slots = cfg.max_deals_per_campaign - live
-        if need * lot < cfg.min_deal_impressions or slots <= 0:
+        if lots * lot < cfg.min_deal_impressions or slots <= 0:
             return
-        self._seek_deals(c, dec, need, headroom, slots)
+        short = mk.target_impressions[c] / lot - delivered - committed
+        self._seek_deals(c, _Need(lots, headroom, slots, short, dec))
 
-    def _seek_deals(self, c: int, dec: int, need: int, headroom: float, slots: int) -> None:
-        m, mk, cfg = self.model, self.model.market, self.model.config
-        t, lot = m.t, cfg.lot_size
-        products = m.candidate_products(c)
-        if not products:
-            return
-        days = (mk.end_step[c] - t) / cfg.steps_per_day
-        options = []
-        for p in products:
-            seller = m.sellers[int(mk.product_seller[p])]
-            quote = seller.quote(self.tier, p, need * lot)
-            for dtype, name in enumerate(DEAL_TYPES):
-                ask, floor = deal_terms(name, quote, float(mk.floor_cpm[p]))
-                if floor > mk.max_cpm[c]:
-                    continue  # the seller cannot go low enough for this campaign
-                eff = ask * PA_COMPARE_MARKUP if dtype == PA else ask
-                options.append((p, seller, dtype, ask, floor, eff))
-        if not options:
-            return
-        best = min(o[5] for o in options)
-        fills = {o[1].index: 0.0 for o in options}
-        for s in fills:
-            fills[s] = self._expected_fill(s, dec)
-        scored = sorted(
-            options,
-            key=lambda o: (
-                -(
-                    0.6 * best / o[5]
-                    + 0.2 * DEAL_TYPE_SCORE[DEAL_TYPES[o[2]]] / 100
-                    + 0.2 * fills[o[1].index]
-                ),
-                o[0],
-                o[2],
-            ),
+    def reservation(self, c: int, need: _Need) -> float:
+        """The most campaign ``c`` can pay per 1,000 impressions now.
+
+        While its impression goal is short, the price at which the budget left buys the
+        impressions still needed, raised toward the max CPM in proportion to the flight
+        elapsed (pacing pressure: late in the flight, delivering matters more than price);
+        once the goal is covered, the target CPM. Never above the max CPM.
+        """
+        mk, lot, t = self.model.market, self.model.config.lot_size, self.model.t
+        cap, target = float(mk.max_cpm[c]), float(mk.target_cpm[c])
+        if need.short * lot < 1.0:
+            return min(cap, target)
+        afford = max(0.0, need.headroom) / (need.short * lot / 1000.0)
+        start, end = int(mk.start_step[c]), int(mk.end_step[c])
+        elapsed = min(1.0, max(0.0, (t - start) / max(1, end - start)))
+        return min(cap, afford + elapsed * max(0.0, cap - afford))
+
+    def _stance(self, c: int, need: _Need) -> BuyerStance:
+        cfg, mk = self.model.config, self.model.market
+        return BuyerStance(
+            float(mk.target_cpm[c]), self.reservation(c, need), cfg.buyer_rounds, cfg.buyer_rule
         )
-        tried: set[int] = set()
-        terms = TIER_TERMS[self.tier]
-        for p, seller, dtype, ask, floor, _ in scored:
-            if slots <= 0 or need * lot < cfg.min_deal_impressions or headroom <= 0:
+
+    def _options(self, c: int, need: _Need, stance: BuyerStance) -> list[_Option]:
+        """Every deal the buyer's graph neighbours offer campaign ``c``, best first.
+
+        Options even the seller's largest concession (its tier's public total cap) cannot
+        bring within the buyer's limit are left out, as are private auctions the buyer is
+        not invited to or whose floor is above its limit.
+        """
+        m, lot = self.model, self.model.config.lot_size
+        raw = []
+        for p in m.candidate_products(c):
+            seller = m.sellers[int(m.market.product_seller[p])]
+            tier = seller.tier_for(self)
+            quote = seller.quote(tier, p, need.lots * lot)
+            floor = seller.floor_for(p, tier)
+            for dtype, name in enumerate(DEAL_TYPES):
+                ask, fl = deal_terms(name, quote, floor)
+                if dtype == PG and ask * (1 - TIER_TERMS[tier].total_cap) > stance.limit:
+                    continue
+                if dtype == PD and ask > stance.limit:
+                    continue
+                if dtype == PA and (fl > stance.limit or not seller.invites(tier)):
+                    continue
+                raw.append(
+                    (p, seller, dtype, ask, fl, ask * PA_COMPARE_MARKUP if dtype == PA else ask)
+                )
+        if not raw:
+            return []
+        best = min(o[5] for o in raw)
+        fills: dict[int, float] = {}
+        for o in raw:  # in option order, so the claims are filed deterministically
+            if o[1].index not in fills:
+                fills[o[1].index] = self._expected_fill(o[1].index, need.dec)
+        out = [
+            _Option(
+                p,
+                s,
+                dt,
+                ask,
+                fl,
+                0.6 * best / eff
+                + 0.2 * DEAL_TYPE_SCORE[DEAL_TYPES[dt]] / 100
+                + 0.2 * fills[s.index],
+            )
+            for p, s, dt, ask, fl, eff in raw
+        ]
+        return sorted(out, key=lambda o: (-o.score, o.product, o.dtype))
+
+    def _seek_deals(self, c: int, need: _Need) -> None:
+        """Work down the ranked options: one deal (or one private-auction bid) per product."""
+        cfg, lot = self.model.config, self.model.config.lot_size
+        done: set[int] = set()
+        for o in self._options(c, need, self._stance(c, need)):
+            if need.slots <= 0 or need.lots * lot < cfg.min_deal_impressions or need.headroom <= 0:
                 break
-            if p in tried:
+            if o.product in done:
                 continue
-            tried.add(p)
-            avails = seller.offer_avails(p, days, need)
-            if avails * lot < cfg.min_deal_impressions:
-                continue
-            outcome = negotiate(ask, floor, float(mk.target_cpm[c]), float(mk.max_cpm[c]), terms)
-            m.log_negotiation(self, seller, c, p, DEAL_TYPES[dtype], ask, outcome)
-            if not outcome.agreed:
-                continue
-            per_lot = outcome.price * lot / 1000.0
-            volume = min(need, avails, int(headroom // per_lot))
-            if volume * lot < cfg.min_deal_impressions:
-                continue
-            end = int(mk.end_step[c])
-            d = seller.book(self, c, p, dtype, outcome.price, volume, t, end)
-            for attr, value in (
-                ("price", outcome.price),
-                ("volume", volume),
-                ("delivered", 0.0),
-                ("start", t),
-                ("end", end),
-            ):
-                self.remember(f"deal:{d}:{attr}", float(value), "deal", c)
-            need -= volume
-            headroom -= volume * per_lot
-            slots -= 1
+            stance = self._stance(c, need)
+            placed = (self._negotiate_pg, self._take_pd, self._bid_pa)[o.dtype](c, o, need, stance)
+            if placed:
+                done.add(o.product)
+                need.slots -= 1
+
+    def _days_left(self, c: int) -> float:
+        return (self.model.market.end_step[c] - self.model.t) / self.model.config.steps_per_day
+
+    def _volume(self, c: int, need: _Need, avails: int, price: float) -> int:
+        """Lots to book at ``price``: no more than needed, offered or affordable — keeping
+        back a cent per day of the deal for the rounding of its daily invoices."""
+        per_lot = price * self.model.config.lot_size / 1000.0
+        reserve = 0.01 * math.ceil(self._days_left(c))
+        return int(max(0, min(need.lots, avails, (need.headroom - reserve) // per_lot)))
+
+    def _book(self, c: int, o: _Option, need: _Need, price: float, avails: int) -> bool:
+        """Book a PG or PD deal at ``price`` for as much as the need, avails and budget allow."""
+        m, mk, lot = self.model, self.model.market, self.model.config.lot_size
+        volume = self._volume(c, need, avails, price)
+        if volume * lot < m.config.min_deal_impressions:
+            return False
+        end = int(mk.end_step[c])
+        d = o.seller.book(self, c, o.product, o.dtype, price, volume, m.t, end)
+        self.remember_deal(d, c, price, volume, m.t, end)
+        need.lots -= volume
+        need.headroom -= volume * price * lot / 1000.0
+        need.short -= volume
+        return True
+
+    def _negotiate_pg(self, c: int, o: _Option, need: _Need, stance: BuyerStance) -> bool:
+        avails = o.seller.offer_avails(o.product, self._days_left(c), need.lots)
+        if avails * self.model.config.lot_size < self.model.config.min_deal_impressions:
+            return False
+        outcome = negotiate(o.ask, o.floor, stance, TIER_TERMS[o.seller.tier_for(self)])
+        self.model.negotiations.bargain(
+            self, o.seller, c, o.product, o.ask, o.floor, stance, outcome
+        )
+        return outcome.agreed and self._book(c, o, need, outcome.price, avails)
+
+    def _take_pd(self, c: int, o: _Option, need: _Need, stance: BuyerStance) -> bool:
+        """A preferred deal: the seller's fixed price, taken as it is if within the limit."""
+        if not stance.accepts(o.ask):
+            return False
+        avails = o.seller.open_avails(o.product, self._days_left(c))
+        lot, least = self.model.config.lot_size, self.model.config.min_deal_impressions
+        if self._volume(c, need, avails, o.ask) * lot < least:
+            return False
+        self.model.negotiations.fixed_price(self, o.seller, c, o.product, o.ask, stance)
+        return self._book(c, o, need, o.ask, avails)
+
+    def _bid_pa(self, c: int, o: _Option, need: _Need, stance: BuyerStance) -> bool:
+        """A sealed bid at the buyer's limit (truthful in a second-price auction); the budget
+        it could cost is held back until the seller clears the auction."""
+        lot = self.model.config.lot_size
+        bid = round(stance.limit, 2)
+        if bid < o.floor:
+            return False
+        volume = self._volume(c, need, o.seller.open_avails(o.product, self._days_left(c)), bid)
+        if volume * lot < self.model.config.min_deal_impressions:
+            return False
+        o.seller.bid_private_auction(self, c, o.product, bid, volume)
+        need.lots -= volume
+        need.headroom -= volume * bid * lot / 1000.0
+        need.short -= volume
+        return True
+
+    def remember_deal(
+        self, d: int, c: int, price: float, volume: int, start: int, end: int
+    ) -> None:
+        """Hold a booked deal's terms in memory (filed under its campaign)."""
+        for attr, value in (
+            ("price", price),
+            ("volume", volume),
+            ("delivered", 0.0),
+            ("start", start),
+            ("end", end),
+        ):
+            self.remember(f"deal:{d}:{attr}", float(value), "deal", c)
 
     def agreed_terms(self, price: float, volume: int, start: int, end: int) -> dict[str, float]:
         """The deal terms as this buyer holds them at booking (what it co-signs)."""

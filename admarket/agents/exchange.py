@@ -5,10 +5,16 @@ sellers' floors. Campaigns bid up to their max CPM, scaled by how well the produ
 audience matches theirs, on as many lots as their pacing budget allows this hour (spread
 over the products they can buy, each lot chosen at random): a lot's price is set by the
 campaigns that happened to bid on it, so scarce inventory clears high and abundant
-inventory near the floor. The exchange deducts its fee stack (exchange/SSP, and for
-calibrated presets DSP, ad tech and the unknown delta) from the buyer's gross spend and
-forwards the rest to the seller. Its database of spend and delivery is exact: buyers in A
-read it rather than remember.
+inventory near the floor. Its database of spend and delivery is exact: buyers in A read it
+rather than remember.
+
+Fees fall where they fall in the real chain. Buy-side fees (DSP, buyer ad tech) come off the
+buyer's working media before it bids: a campaign whose all-in limit is X bids X × (1 − buy
+side) into the auction, and each lot it wins at clearing price P costs it P / (1 − buy side).
+Sell-side fees (exchange/SSP, seller ad tech, the unknown delta) come off the clearing
+price before the seller is paid. So a higher buy-side stack means fewer impressions for the
+same budget, and any stack means less for publishers. Every fee is booked as its share of
+the buyer's gross spend, so A's take rate is the configured stack by construction.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from __future__ import annotations
 import numpy as np
 from mesa import Agent
 
+from admarket.config import BUY_SIDE_FEES
 from admarket.market.accounting import cents, split_fees
 from admarket.market.auction import SecondPriceAuction
 from admarket.market.auction_log import sample_lot_auctions
@@ -37,6 +44,8 @@ class ExchangeAgent(Agent):
         self._tiebreak_rng = stream(cfg.seed, AUCTION)
         self._log_rng = stream(cfg.seed, AUCTION_LOG)  # its own stream: logging changes nothing
         self.fee_rates = fee_rates
+        # the share of gross spend the buy side keeps before the bid reaches the auction
+        self.working = 1.0 - sum(fee_rates.get(f, 0.0) for f in BUY_SIDE_FEES)
         # every (campaign, product) pair that could trade: channel and audience match
         self.pair_c, self.pair_p = np.nonzero(mk.eligible)
         self.pair_bid = mk.max_cpm[self.pair_c] * (
@@ -44,10 +53,12 @@ class ExchangeAgent(Agent):
         )
         lot = cfg.lot_size
         self.budget_cents = np.rint(mk.budget * 100).astype(np.int64)
-        # cents per lot at a campaign's highest bid, rounded up: demand never overspends
+        # gross cents per lot at a campaign's highest bid, rounded up (plus the most that
+        # grossing a media price up by the buy-side fees can round to): demand never overspends
         max_bid = np.zeros(mk.n_campaigns)
         np.maximum.at(max_bid, self.pair_c, self.pair_bid)
-        self.lot_cost_cap = np.ceil(max_bid * 100 * lot / 1000).astype(np.int64)
+        slack = 0.5 / self.working
+        self.lot_cost_cap = np.ceil(max_bid * 100 * lot / 1000 + slack).astype(np.int64)
         # A campaign spreads its hourly lots over its products in proportion to their
         # declared size; the rounding remainder goes to its largest product. Pairs are
         # sorted by campaign (np.nonzero is row-major), so campaign c owns the slice
@@ -161,13 +172,19 @@ class ExchangeAgent(Agent):
         ).astype(np.int64)
         key = np.unique(entry * (int(supply.sum()) + 1) + lot)  # one bid per (entry, lot)
         entry, lot = key // (int(supply.sum()) + 1), key % (int(supply.sum()) + 1)
-        return lot, self.pair_c[idx][entry], self.pair_p[idx][entry], self.pair_bid[idx][entry]
+        # buy-side fees come off the working media before the bid enters the auction
+        media_bid = self.pair_bid[idx][entry] * self.working
+        return lot, self.pair_c[idx][entry], self.pair_p[idx][entry], media_bid
 
     def _settle(self, won_c: np.ndarray, won_p: np.ndarray, price_cpm: np.ndarray) -> None:
-        """Charge winners, pay sellers net of the fee stack: one row per (campaign, product)."""
+        """Charge winners, pay sellers net of the fee stack: one row per (campaign, product).
+
+        A lot that clears at media price P costs the buyer P grossed up by the buy-side fees
+        (rounded down to the cent); every fee is then its share of that gross."""
         m, mk, cfg = self.model, self.model.market, self.model.config
         acc = m.accounts
-        lot_cents = cents(price_cpm, np.ones(price_cpm.size), cfg.lot_size)
+        media = cents(price_cpm, np.ones(price_cpm.size), cfg.lot_size)
+        lot_cents = np.floor(media / self.working + 1e-9).astype(np.int64)
         cp = won_c * mk.n_products + won_p
         rows, inv = np.unique(cp, return_inverse=True)
         c, p = rows // mk.n_products, rows % mk.n_products

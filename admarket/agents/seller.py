@@ -1,12 +1,15 @@
 """Seller agents: publishers selling inventory per channel (display, video, CTV, native).
 
-A seller prices quotes by the buyer's identity tier and volume, offers avails up to what it
-believes is still uncommitted, negotiates within its per-tier concession caps, mints deal
-ids on booking and invoices what its ad server delivered at the price it remembers. Its
-view of what is committed is rebuilt each morning from the deals it remembers (B) or from
-the ledger (C): a seller that forgot a commitment oversells, and the deals beyond its
-real capacity under-deliver. In scenario A it sells through the exchange and takes no
-decisions here.
+A seller prices quotes by the buyer's identity tier and volume, sets its floor from what it
+believes it has sold, the time left and the buyer's tier (:func:`~admarket.market.pricing.
+seller_floor`), offers guaranteed (PG) avails up to what it believes is still uncommitted,
+sells preferred deals (PD) at a fixed price and runs private auctions (PA) among the buyers
+it invites, mints deal ids on booking and invoices what its ad server delivered at the price
+it remembers. Only PG deals reserve inventory. Its view of what is committed is rebuilt
+each morning from the deals it remembers (B) or from the ledger (C): a seller that forgot a
+commitment oversells — the deals beyond its real capacity under-deliver — and, believing
+its product emptier than it is, prices it too low. In scenario A it sells through the
+exchange and takes no decisions here.
 """
 
 from __future__ import annotations
@@ -14,8 +17,15 @@ from __future__ import annotations
 import math
 
 from admarket.agents.trader import TraderAgent
-from admarket.market.deals import owed_per_day
-from admarket.market.pricing import DEAL_TYPES, quote_price
+from admarket.config import TIERS
+from admarket.market.deals import PA, PG, owed_per_day
+from admarket.market.pricing import (
+    DEAL_TYPES,
+    PA_MIN_TIER,
+    deal_terms,
+    quote_price,
+    seller_floor,
+)
 
 
 class SellerAgent(TraderAgent):
@@ -31,11 +41,19 @@ class SellerAgent(TraderAgent):
         self.committed_rate = dict.fromkeys(self.products, 0.0)  # believed lots/day owed
         # the same, per the ledger (C); None when the seller's query got no answer
         self.ledger_rate: dict[int, float | None] = dict.fromkeys(self.products, 0.0)
+        self.pa_bids: dict[int, list[tuple[float, int, int, int]]] = {}  # p → (bid, c, b, lots)
+        self.distrusted: set[str] = set()  # buyers that left a dispute of ours unpaid
+        self._settlements_seen = 0
 
     # --- the morning inventory view ------------------------------------------------------
     def refresh_inventory_view(self) -> None:
-        """Recompute, per product, the daily volume the seller believes it still owes."""
+        """Recompute, per product, the daily volume the seller believes it still owes, and
+        note buyers that left one of its invoices unpaid in an unresolved dispute."""
         m = self.model
+        for rec in m.settlements[self._settlements_seen :]:
+            if rec["seller"] == self.name and rec["outcome"] == "dispute_unresolved":
+                self.distrusted.add(rec["buyer"])
+        self._settlements_seen = len(m.settlements)
         for p in self.products:
             dec = m.claims.new_decision(self.name, "inventory_view", m.t)
             self.committed_rate[p] = self._committed_rate(p, dec)
@@ -47,8 +65,8 @@ class SellerAgent(TraderAgent):
         rate = 0.0
         for d in self.known_deals(p):
             end = self.deal_fact(d, p, "end", "terms", dec)
-            if end <= m.t:
-                continue
+            if end <= m.t or self.deal_fact(d, p, "dtype", "terms", dec) != PG:
+                continue  # over, or unreserved (PD, PA)
             volume = self.deal_fact(d, p, "volume", "volume", dec)
             done = self.deal_fact(d, p, "delivered", "delivery", dec)
             if done < volume:
@@ -70,12 +88,43 @@ class SellerAgent(TraderAgent):
             return float(max(0, m.t - spd))
         if attr == "volume":  # no record of what is still owed beyond what was delivered
             return self.deal_fact(d, p, "delivered", "delivery", dec)
-        return 0.0  # delivered: no record of delivery
+        return 0.0  # delivered: no record of delivery; dtype: "it must have been guaranteed"
 
     # --- selling -------------------------------------------------------------------------------
     def quote(self, tier: str, p: int, impressions: int) -> float:
         """Tier- and volume-priced CPM for product ``p`` (the rate card, not memory)."""
         return quote_price(float(self.model.market.base_cpm[p]), tier, impressions)
+
+    def floor_for(self, p: int, tier: str) -> float:
+        """This seller's floor on ``p`` for a buyer of ``tier`` now: from its believed
+        sell-through, the share of the selling period gone and the tier."""
+        m, cfg = self.model, self.model.config
+        cap = float(m.market.daily_avails[p]) * cfg.sellable_share
+        return seller_floor(
+            float(m.market.floor_cpm[p]),
+            tier,
+            self.committed_rate[p] / cap,
+            m.t / cfg.steps,
+            fill_sensitivity=cfg.floor_fill_sensitivity,
+            late_discount=cfg.floor_late_discount,
+        )
+
+    def tier_for(self, buyer) -> str:
+        """The identity tier this seller grants ``buyer``: its own, capped by trust (IAB
+        seller agent: effective tier = min(claimed tier, trust cap)). A buyer that left one
+        of the seller's invoices unpaid in an unresolved dispute is treated as unknown:
+        public prices, the fewest negotiation rounds, no private-auction invitation."""
+        return "public" if buyer.name in self.distrusted else buyer.tier
+
+    def invites(self, tier: str) -> bool:
+        """Whether a buyer of ``tier`` is invited to this seller's private auctions."""
+        return TIERS.index(tier) >= PA_MIN_TIER
+
+    def open_avails(self, p: int, days: float) -> int:
+        """Lots an unreserved deal (PD, PA) may take over ``days``: the product's sellable
+        capacity, whatever is committed (it is served only from what guaranteed deals leave)."""
+        cap = float(self.model.market.daily_avails[p]) * self.model.config.sellable_share
+        return math.floor(cap * days)
 
     def offer_avails(self, p: int, days: float, requested: int) -> int:
         """Lots the seller offers over ``days``: at most what it believes is uncommitted."""
@@ -109,6 +158,8 @@ class SellerAgent(TraderAgent):
             done = done or 0.0
             if end is None or volume is None or end <= m.t or done >= volume:
                 continue
+            if m.records.value(f"deal:{d}:dtype") != PG:
+                continue  # unreserved
             rate += owed_per_day(volume - done, end, m.t, spd)
         return rate
 
@@ -129,16 +180,18 @@ class SellerAgent(TraderAgent):
             end=end,
             step=m.t,
         )
-        rate = owed_per_day(volume, end, m.t, m.config.steps_per_day)
-        self.committed_rate[p] += rate
-        if self.ledger_rate[p] is not None:
-            self.ledger_rate[p] += rate
+        if dtype == PG:  # only guaranteed deals reserve inventory
+            rate = owed_per_day(volume, end, m.t, m.config.steps_per_day)
+            self.committed_rate[p] += rate
+            if self.ledger_rate[p] is not None:
+                self.ledger_rate[p] += rate
         terms = {
             "price": price,
             "volume": float(volume),
             "delivered": 0.0,
             "start": float(start),
             "end": float(end),
+            "dtype": float(dtype),
         }
         for attr, value in terms.items():
             self.remember(f"deal:{d}:{attr}", value, "deal", p)
@@ -167,6 +220,34 @@ class SellerAgent(TraderAgent):
             impressions=volume * m.config.lot_size,
         )
         return d
+
+    # --- private auctions ------------------------------------------------------------------
+    def bid_private_auction(self, buyer, c: int, p: int, bid: float, lots: int) -> None:
+        """Take an invited buyer's sealed bid for campaign ``c`` on ``p`` (cleared later)."""
+        self.pa_bids.setdefault(p, []).append((bid, c, buyer.index, lots))
+
+    def clear_private_auctions(self) -> None:
+        """Clear today's private auctions, product by product: the highest bid wins a PA deal
+        at the larger of its floor and the runner-up's bid (second price); the rest lose."""
+        m, mk = self.model, self.model.market
+        for p in sorted(self.pa_bids):
+            bids = sorted(self.pa_bids[p], key=lambda b: (-b[0], b[1]))
+            top, c, bi, lots = bids[0]
+            buyer = m.buyers[bi]
+            tier = self.tier_for(buyer)
+            quote = self.quote(tier, p, lots * m.config.lot_size)
+            _, floor = deal_terms("PA", quote, self.floor_for(p, tier))
+            price = round(max(floor, bids[1][0] if len(bids) > 1 else 0.0), 2)
+            if top < price:
+                price = 0.0  # nobody met the reserve: no winner
+            else:
+                end = int(mk.end_step[c])
+                d = self.book(buyer, c, p, PA, price, lots, m.t, end)
+                buyer.remember_deal(d, c, price, lots, m.t, end)
+            for rank, (bid, bc, bb, _) in enumerate(bids):
+                paid = price if rank == 0 else 0.0
+                m.negotiations.auction_bid(m.buyers[bb], self, bc, p, floor, bid, paid)
+        self.pa_bids.clear()
 
     def invoice_price(self, d: int, p: int, dec: int) -> float:
         """The price the seller bills deal ``d`` at: the one it remembers."""

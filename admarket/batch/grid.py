@@ -38,6 +38,8 @@ METRICS = (
     "impressions",
     "mean_goal_attainment",
     "hit_impression_goal",
+    "hit_budget_goal",
+    "at_risk_share",
     "hallucination_rate",
     "facts_lost",
     "restarts",

@@ -2,6 +2,8 @@
 :class:`MarketConfig` (:mod:`.market_config`), and presets and TOML files (:mod:`.presets`)."""
 
 from admarket.config.market_config import (
+    BUY_SIDE_FEES,
+    BUYER_RULES,
     CHANNELS,
     EXCHANGE_FEES,
     FEE_FIELDS,
@@ -9,6 +11,7 @@ from admarket.config.market_config import (
     KPIS,
     PARAMS,
     SCENARIOS,
+    SELL_SIDE_FEES,
     TIERS,
     MarketConfig,
     from_mapping,
@@ -23,6 +26,8 @@ from admarket.config.presets import (
 from admarket.errors import ConfigError
 
 __all__ = [
+    "BUYER_RULES",
+    "BUY_SIDE_FEES",
     "CHANNELS",
     "EXCHANGE_FEES",
     "FEE_FIELDS",
@@ -30,6 +35,7 @@ __all__ = [
     "KPIS",
     "PARAMS",
     "SCENARIOS",
+    "SELL_SIDE_FEES",
     "TIERS",
     "ConfigError",
     "MarketConfig",

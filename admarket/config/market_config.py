@@ -22,8 +22,15 @@ CHANNELS = ("display", "video", "ctv", "native")
 KPIS = ("impressions", "reach", "clicks", "conversions", "viewability")
 TIERS = ("public", "seat", "agency", "advertiser")
 # Fee parameters: each a share of the buyer's gross spend (inputs, restated as take rates).
-EXCHANGE_FEES = ("exchange_fee", "dsp_fee", "adtech_fee", "unknown_delta")
+# Who bears them on the exchange path: buy-side fees come off the buyer's working media
+# before it bids; sell-side fees come off the clearing price before the seller is paid.
+BUY_SIDE_FEES = ("dsp_fee", "adtech_fee")
+SELL_SIDE_FEES = ("exchange_fee", "sell_adtech_fee", "unknown_delta")
+EXCHANGE_FEES = ("exchange_fee", "dsp_fee", "adtech_fee", "sell_adtech_fee", "unknown_delta")
 FEE_FIELDS = (*EXCHANGE_FEES, "agent_fee", "protocol_fee")
+# The buyer's negotiation rule: the IAB reference buyer's threshold strategy, or the plan's
+# "accept within 10% of target, counter within 20%, reject above" (plan, Gap 3).
+BUYER_RULES = ("iab", "plan")
 
 _T, _S, _D, _X, _A, _M, _R, _L = GROUPS
 _SHARE = {"lo": 0.0, "hi": 1.0}
@@ -94,6 +101,15 @@ class MarketConfig:
         lo_open=True,
         hi=1.0,
     )
+    seller_floor_share: float = param(
+        0.7,
+        "a product's floor CPM as a share of its base CPM (IAB synced-inventory rule)",
+        _S,
+        unit="× base CPM",
+        lo=0.0,
+        lo_open=True,
+        hi=1.0,
+    )
 
     # --- demand (campaigns) ----------------------------------------------------------
     campaign_budgets: tuple[float, ...] = param(
@@ -106,6 +122,25 @@ class MarketConfig:
     )
     flight_days_min: int = param(10, "shortest campaign flight", _D, unit="days", lo=1, hi=366)
     flight_days_max: int = param(30, "longest campaign flight", _D, unit="days", lo=1, hi=366)
+    target_tightness: float = param(
+        0.0,
+        "how far below its expected clearing price a campaign's median target CPM is set "
+        "(0: at it, half the campaigns at risk; 0.1: 10% below; negative: looser)",
+        _D,
+        unit="share of expected CPM",
+        lo=-1.0,
+        hi=0.9,
+        step=0.05,
+    )
+    target_cpm_spread: float = param(
+        0.24,
+        "target CPM = expected clearing CPM × (1 − tightness) × U(1 − spread, 1 + spread) "
+        "(calibration: display open $4.41 vs PMP $7.15 is ±24% about their midpoint)",
+        _D,
+        unit="share",
+        lo=0.0,
+        hi=0.9,
+    )
     max_cpm_markup_min: float = param(
         1.15,
         "max CPM = target CPM × U(min, max): lower end",
@@ -120,9 +155,20 @@ class MarketConfig:
 
     # --- scenario A: exchange fee stack, shares of the buyer's gross spend (inputs) ---
     exchange_fee: float = param(0.15, "SSP / exchange fee", _X, common=True, **_FEE)
-    dsp_fee: float = param(0.0, "DSP fee", _X, **_FEE)
-    adtech_fee: float = param(0.0, "agency, advertiser and publisher tech fees", _X, **_FEE)
-    unknown_delta: float = param(0.0, "the unattributable gap of the ISBA/PwC study", _X, **_FEE)
+    dsp_fee: float = param(0.0, "DSP fee (buy side: off the buyer's bid)", _X, **_FEE)
+    adtech_fee: float = param(
+        0.0, "buy-side ad tech: agency and advertiser tech fees (off the buyer's bid)", _X, **_FEE
+    )
+    sell_adtech_fee: float = param(
+        0.0, "sell-side ad tech: publisher tech fees (off the clearing price)", _X, **_FEE
+    )
+    unknown_delta: float = param(
+        0.0,
+        "the unattributable gap of the ISBA/PwC study, lost between DSP and SSP (off the "
+        "clearing price)",
+        _X,
+        **_FEE,
+    )
     auction_log_rate: float = param(
         0.001,
         "share of A's lot auctions written to the event log (bids, winner, clearing price, "
@@ -141,8 +187,49 @@ class MarketConfig:
         common=True,
         **_FEE,
     )
+    ledger_agent_fee: float = param(
+        0.02,
+        "C's agent-platform fee on direct deals (plan: C's take about 2%, 'Sui gas "
+        "estimation + minimal fees'); set it to agent_fee and C differs from B only by its ledger",
+        _A,
+        **_FEE,
+    )
     protocol_fee: float = param(
-        0.0, "C only: ledger protocol fee (0 keeps C = B + ledger cost)", _A, **_FEE
+        0.0, "C only: ledger protocol fee on top of ledger_agent_fee", _A, **_FEE
+    )
+    buyer_rule: str = param(
+        "iab",
+        "buyer negotiation rule: iab (threshold: open at target, raise each round, accept "
+        "at or below the reservation price) or plan (accept ≤ 10% over target, counter "
+        "≤ 20%, reject above)",
+        _A,
+        choices=BUYER_RULES,
+    )
+    buyer_rounds: int = param(
+        5,
+        "rounds a buyer negotiates before walking away (IAB buyer profiles: 3, 5 or 10)",
+        _A,
+        unit="rounds",
+        lo=1,
+        hi=50,
+    )
+    floor_fill_sensitivity: float = param(
+        0.2,
+        "seller floor × (1 + this × (believed sell-through − 0.5)): full products price up, "
+        "empty ones down",
+        _A,
+        unit="× floor",
+        lo=0.0,
+        hi=1.0,
+    )
+    floor_late_discount: float = param(
+        0.1,
+        "seller floor cut on unsold inventory as the selling period runs out: × (1 − this × "
+        "unsold share × elapsed share)",
+        _A,
+        unit="× floor",
+        lo=0.0,
+        hi=0.9,
     )
     max_deals_per_campaign: int = param(
         3, "live deals a campaign may hold at once", _A, unit="deals", lo=1, hi=100
@@ -347,7 +434,12 @@ class MarketConfig:
     @property
     def exchange_take(self) -> float:
         """Total fee share of gross spend on the exchange path (an input, restated)."""
-        return self.exchange_fee + self.dsp_fee + self.adtech_fee + self.unknown_delta
+        return sum(getattr(self, f) for f in EXCHANGE_FEES)
+
+    @property
+    def buy_side_take(self) -> float:
+        """Share of gross spend the buy side (DSP, buyer ad tech) keeps before the bid."""
+        return sum(getattr(self, f) for f in BUY_SIDE_FEES)
 
     def replace(self, **changes: Any) -> MarketConfig:
         """Return a validated copy with ``changes`` applied (unknown names are an error)."""
@@ -386,13 +478,19 @@ def _check_relations(c: MarketConfig) -> None:
         "exchange_fee",
         c.exchange_fee,
         "fees on the exchange path must sum to less than 1 "
-        f"(exchange + dsp + adtech + unknown_delta = {c.exchange_take:.3f})",
+        f"(exchange + dsp + adtech + sell_adtech + unknown_delta = {c.exchange_take:.3f})",
     )
     _check(
         c.agent_fee + c.protocol_fee < 1.0,
         "protocol_fee",
         c.protocol_fee,
         "agent_fee + protocol_fee must be less than 1",
+    )
+    _check(
+        c.ledger_agent_fee + c.protocol_fee < 1.0,
+        "protocol_fee",
+        c.protocol_fee,
+        "ledger_agent_fee + protocol_fee must be less than 1",
     )
 
 

@@ -48,11 +48,14 @@ class Param:
     hi_open: bool = False
     common: bool = False
     step: float | None = None  # explorer slider step; None: derived from the range
+    choices: tuple[str, ...] = ()  # the allowed values of a text parameter
 
     def allowed(self, kind: str) -> str:
         """The allowed values in words, e.g. ``"an integer in [1, 10000]"``."""
         if kind == "bool":
             return "true or false"
+        if kind == "str":
+            return "one of " + ", ".join(self.choices)
         noun = {"int": "an integer", "float": "a number", "tuple": "a list of numbers"}[kind]
         if self.lo is None and self.hi is None:
             return noun
@@ -84,7 +87,7 @@ def param(default: Any, help: str, group: str, **meta: Any) -> Any:
 
 
 def field_kind(f: dataclasses.Field) -> str:
-    """``int``, ``float``, ``bool`` or ``tuple``: the declared type of a config field."""
+    """``int``, ``float``, ``bool``, ``str`` or ``tuple``: the declared type of a config field."""
     typ = f.type if isinstance(f.type, str) else f.type.__name__
     return "tuple" if typ.startswith("tuple") else typ
 
@@ -103,6 +106,8 @@ def check_field(f: dataclasses.Field, value: Any) -> None:
     kind, info = field_kind(f), meta(f)
     if kind == "bool":
         ok = isinstance(value, bool)
+    elif kind == "str":
+        ok = isinstance(value, str) and value in info.choices
     elif kind == "int":
         ok = isinstance(value, int) and not isinstance(value, bool) and info.contains(value)
     elif kind == "float":
@@ -133,6 +138,8 @@ def coerce(f: dataclasses.Field, value: Any) -> Any:
             if isinstance(value, bool):
                 raise ValueError
             return float(value) if isinstance(value, str | int) else value
+        if kind == "str":
+            return value.strip().lower() if isinstance(value, str) else value
         if kind == "bool":
             if isinstance(value, str):
                 low = value.strip().lower()

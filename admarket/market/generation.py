@@ -5,9 +5,18 @@ three scenarios of one seed see the same demand and supply (common random number
 market is plain numpy arrays, indexed by product and by campaign, so that clearing and
 delivery can be vectorised.
 
-Channel prices follow the reference catalogues (``shared/reference``): display $5–15,
-video $15–30, CTV $25–40, native $8–15 base CPM; floor = 0.7 × base (IAB synced-inventory
-rule). Audience segments and budgets follow the plan's seed-data generator.
+Prices are calibrated from ``shared/reference/calibration.md`` ("CPMs"): each product's
+*expected clearing CPM* is drawn from its channel's market range — display $4.41–7.15 (ANA
+Q2 2025, open market vs PMP), online video $13–14, CTV $20–30 (the ~$25 typical of a
+$20–40 range), native $8–12 (no market benchmark: the IAB example catalog's floor 8 /
+base 12). Its rate card (base CPM) is set so that this expected price sits midway between
+the floor (``seller_floor_share`` × base, IAB synced-inventory rule) and the average tier
+quote (0.915 × base: IAB tier discounts 0/5/10/15% at this model's tier mix) —
+``CLEARING_SHARE`` = 0.81. Campaign target CPMs are drawn around the expected clearing price
+of the supply they can buy, so that a real share of campaigns is at risk (see
+:func:`_targets`). Outcome rates per impression (clicks, conversions, viewability) are the
+calibration's "Campaign outcomes" rows (:mod:`admarket.market.calibration` cites each).
+Audience segments and budgets follow the plan's seed-data generator.
 """
 
 from __future__ import annotations
@@ -19,6 +28,14 @@ import networkx as nx
 import numpy as np
 
 from admarket.config import CHANNELS, KPIS, TIERS, MarketConfig
+from admarket.market.calibration import (
+    CLEARING_CPM,
+    CLEARING_SHARE,
+    CTR,
+    CVR,
+    TRAFFIC_SHARE,
+    VIEWABILITY,
+)
 from admarket.streams import MARKET, SUPPLY, stream
 
 SEGMENTS = (
@@ -36,19 +53,6 @@ PUBLISHER_NAMES = (
     "Tech Review Sites",
     "Lifestyle Network",
 )
-# Base CPM range per channel (USD), share of a publisher's traffic, and per-impression
-# outcome rates used for the non-impression KPIs (clicks, conversions, viewability).
-BASE_CPM = {
-    "display": (5.0, 15.0),
-    "video": (15.0, 30.0),
-    "ctv": (25.0, 40.0),
-    "native": (8.0, 15.0),
-}
-TRAFFIC_SHARE = {"display": 0.5, "video": 0.25, "ctv": 0.1, "native": 0.15}
-CTR = {"display": 0.0010, "video": 0.0030, "ctv": 0.0015, "native": 0.0020}
-CVR = 0.02  # conversions per click
-VIEWABILITY = {"display": 0.55, "video": 0.70, "ctv": 0.95, "native": 0.60}
-FLOOR_SHARE = 0.7
 # Hourly traffic shape (share of a day's impressions per hour, 24 values): a night trough
 # and an evening peak, as web traffic typically has.
 DIURNAL = np.array(
@@ -93,8 +97,9 @@ class Market:
     # products: one per (seller, channel) the seller sells
     product_seller: np.ndarray  # (n_products,) int
     product_channel: np.ndarray  # (n_products,) int index into CHANNELS
-    base_cpm: np.ndarray  # (n_products,) float USD
-    floor_cpm: np.ndarray
+    base_cpm: np.ndarray  # (n_products,) float USD: the rate card
+    floor_cpm: np.ndarray  # seller_floor_share × base
+    clearing_cpm: np.ndarray  # (n_products,) expected clearing CPM (calibrated)
     daily_avails: np.ndarray  # (n_products,) declared lots per day (the rate card)
     hourly_avails: np.ndarray  # (n_products, steps) realised lots per hour
     kpi_rate: np.ndarray  # (n_products, len(KPIS)) outcome units per impression
@@ -114,6 +119,8 @@ class Market:
     segments: np.ndarray  # (n_campaigns,) bitmask over SEGMENTS
     target_impressions: np.ndarray  # budget / target CPM × 1000
     kpi_target: np.ndarray  # target in the campaign's primary KPI units
+    expected_cpm: np.ndarray  # (n_campaigns,) median expected clearing CPM of its supply
+    at_risk: np.ndarray  # (n_campaigns,) bool: target CPM below expected_cpm
     eligible: np.ndarray  # (n_campaigns, n_products) bool: channel and audience match
     coverage: np.ndarray  # (n_campaigns, n_products) share of campaign segments covered
     hour_weight: np.ndarray  # (steps,) traffic weight of each step
@@ -182,14 +189,16 @@ def generate_market(cfg: MarketConfig) -> Market:
     rng = stream(cfg.seed, MARKET)
     products = _draw_products(rng, cfg)
     buyers = _draw_buyers(rng, cfg)
-    campaigns = _draw_campaigns(rng, cfg)
+    draws = _draw_campaigns(rng, cfg)
+    eligibility = _eligibility(draws, products)
+    campaigns = _targets(cfg, draws, products, eligibility["eligible"])
     hw = hour_weights(cfg)
     return Market(
         config=cfg,
         **products,
         **buyers,
         **campaigns,
-        **_eligibility(campaigns, products),
+        **eligibility,
         hourly_avails=_hourly_supply(cfg, products["daily_avails"], hw),
         hour_weight=hw,
         cum_weight=np.concatenate([[0.0], np.cumsum(hw)]),
@@ -216,9 +225,10 @@ def _draw_products(rng: np.random.Generator, cfg: MarketConfig) -> dict[str, Any
     product_seller = np.array(p_seller, dtype=np.int64)
     product_channel = np.array(p_channel, dtype=np.int64)
     n_p = len(product_seller)
-    lo = np.array([BASE_CPM[CHANNELS[c]][0] for c in product_channel])
-    hi = np.array([BASE_CPM[CHANNELS[c]][1] for c in product_channel])
-    base_cpm = np.round(rng.uniform(lo, hi), 2)
+    lo = np.array([CLEARING_CPM[CHANNELS[c]][0] for c in product_channel])
+    hi = np.array([CLEARING_CPM[CHANNELS[c]][1] for c in product_channel])
+    clearing_cpm = np.round(rng.uniform(lo, hi), 2)
+    base_cpm = np.round(clearing_cpm / CLEARING_SHARE, 2)
     share = np.array([TRAFFIC_SHARE[CHANNELS[c]] for c in product_channel])
     share_sum = np.bincount(product_seller, weights=share, minlength=n_s)
     daily_imps = pub_daily[product_seller] * share / share_sum[product_seller]
@@ -237,7 +247,8 @@ def _draw_products(rng: np.random.Generator, cfg: MarketConfig) -> dict[str, Any
         "product_seller": product_seller,
         "product_channel": product_channel,
         "base_cpm": base_cpm,
-        "floor_cpm": np.round(base_cpm * FLOOR_SHARE, 2),
+        "floor_cpm": np.round(base_cpm * cfg.seller_floor_share, 2),
+        "clearing_cpm": clearing_cpm,
         "daily_avails": np.maximum(1, np.round(daily_imps / cfg.lot_size)).astype(np.int64),
         "kpi_rate": kpi_rate,
         "audience": daily_imps * rng.uniform(2.0, 6.0, size=n_p),
@@ -256,7 +267,8 @@ def _draw_buyers(rng: np.random.Generator, cfg: MarketConfig) -> dict[str, Any]:
 
 
 def _draw_campaigns(rng: np.random.Generator, cfg: MarketConfig) -> dict[str, Any]:
-    """Campaigns: budget, flight, primary KPI, channels, audience, target and max CPM."""
+    """Campaigns' draws: budget, flight, primary KPI, channels, audience, and the spreads of
+    target CPM and max-CPM markup (turned into prices by :func:`_targets`)."""
     n_c, spd = cfg.n_campaigns, cfg.steps_per_day
     budget = rng.choice(np.array(cfg.campaign_budgets, dtype=float), size=n_c)
     fmax = min(cfg.flight_days_max, cfg.days)
@@ -266,35 +278,98 @@ def _draw_campaigns(rng: np.random.Generator, cfg: MarketConfig) -> dict[str, An
     kpi = rng.integers(0, len(KPIS), size=n_c)
     channels = _mask(rng, len(CHANNELS), 1, 3, n_c)
     segments = _mask(rng, len(SEGMENTS), 1, 2, n_c)
-    mid = np.array([np.mean(BASE_CPM[ch]) for ch in CHANNELS])
-    ch_bits = (channels[:, None] >> np.arange(len(CHANNELS))) & 1
-    typical = (ch_bits * mid).sum(axis=1) / ch_bits.sum(axis=1)
-    target_cpm = np.round(typical * rng.uniform(0.75, 1.05, size=n_c), 2)
-    max_cpm = np.round(
-        target_cpm * rng.uniform(cfg.max_cpm_markup_min, cfg.max_cpm_markup_max, size=n_c), 2
-    )
-    target_impressions = np.floor(budget / target_cpm * 1000.0).astype(np.int64)
+    spread = cfg.target_cpm_spread
     return {
         "campaign_buyer": np.repeat(np.arange(cfg.n_buyers), cfg.campaigns_per_buyer),
         "budget": budget,
         "start_step": start_day * spd,
         "end_step": (start_day + flight) * spd,
         "kpi": kpi,
-        "target_cpm": target_cpm,
-        "max_cpm": max_cpm,
         "channels": channels,
         "segments": segments,
-        "target_impressions": target_impressions,
-        "kpi_target": _kpi_targets(ch_bits, kpi, target_impressions),
+        "target_draw": rng.uniform(1.0 - spread, 1.0 + spread, size=n_c),
+        "markup_draw": rng.uniform(cfg.max_cpm_markup_min, cfg.max_cpm_markup_max, size=n_c),
     }
 
 
-def _kpi_targets(ch_bits: np.ndarray, kpi: np.ndarray, target_impressions: np.ndarray):
-    """Benchmark rate of each campaign's channels × its target impressions, in KPI units."""
-    bench = np.array([[1.0, 0.0, CTR[ch], CTR[ch] * CVR, VIEWABILITY[ch]] for ch in CHANNELS])
-    n_ch = ch_bits.sum(axis=1)[:, None]
-    bench_rate = (ch_bits[:, :, None] * bench[None, :, :]).sum(axis=1) / n_ch
-    kpi_target = target_impressions * bench_rate[np.arange(len(kpi)), kpi]
+def _targets(
+    cfg: MarketConfig, draws: dict[str, Any], products: dict[str, Any], eligible: np.ndarray
+) -> dict[str, Any]:
+    """Campaign prices and goals, derived from the supply each campaign can buy.
+
+    A campaign's *expected CPM* is the median expected clearing price of the impressions it
+    can buy (eligible products weighted by their daily avails; with none, the traffic-weighted
+    channel midpoints). Its target CPM is that × (1 − ``target_tightness``) × its spread
+    draw; max CPM = target × its markup draw; target impressions = budget / target CPM ×
+    1000. It is *at risk* when its target CPM is below its expected CPM: at the median price
+    of its supply its budget cannot buy its impression goal.
+    """
+    out = {k: v for k, v in draws.items() if not k.endswith("_draw")}
+    ch_bits = (draws["channels"][:, None] >> np.arange(len(CHANNELS))) & 1
+    weight = eligible * products["daily_avails"][None, :].astype(float)
+    expected = _weighted_median(products["clearing_cpm"], weight)
+    mid = np.array([np.mean(CLEARING_CPM[ch]) for ch in CHANNELS])
+    traffic = ch_bits * np.array([TRAFFIC_SHARE[ch] for ch in CHANNELS])
+    fallback = (traffic * mid).sum(axis=1) / traffic.sum(axis=1)
+    expected = np.where(np.isnan(expected), fallback, expected)
+    target_cpm = np.maximum(
+        0.01, np.round(expected * (1.0 - cfg.target_tightness) * draws["target_draw"], 2)
+    )
+    budget = draws["budget"]
+    target_impressions = np.floor(budget / target_cpm * 1000.0).astype(np.int64)
+    bench = _benchmark_rates(products, weight, traffic)
+    kpi = _judgeable_kpi(draws["kpi"], bench)
+    out.update(
+        kpi=kpi,
+        target_cpm=target_cpm,
+        max_cpm=np.round(target_cpm * draws["markup_draw"], 2),
+        target_impressions=target_impressions,
+        kpi_target=_kpi_targets(bench, kpi, target_impressions),
+        expected_cpm=np.round(expected, 4),
+        at_risk=target_cpm < np.round(expected, 2),
+    )
+    return out
+
+
+def _weighted_median(values: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """Per row of ``weight`` (campaign × product), the weighted median of ``values``
+    (NaN for a row with no weight)."""
+    order = np.argsort(values, kind="stable")
+    cum = np.cumsum(weight[:, order], axis=1)
+    total = cum[:, -1]
+    first = (cum >= total[:, None] / 2.0).argmax(axis=1)
+    return np.where(total > 0, values[order][first], np.nan)
+
+
+def _benchmark_rates(
+    products: dict[str, Any], weight: np.ndarray, traffic: np.ndarray
+) -> np.ndarray:
+    """Each campaign's benchmark outcome per impression (campaign × KPI): its channels'
+    calibrated rates, weighted by the supply it can buy (else by channel traffic)."""
+    per_ch = np.array(
+        [[1.0, 0.0, CTR[ch], CTR[ch] * CVR, VIEWABILITY[ch]] for ch in CHANNELS]
+    )  # (channel, KPI)
+    supply = weight @ per_ch[products["product_channel"]]
+    fallback = traffic @ per_ch
+    total = weight.sum(axis=1)[:, None]
+    return np.where(
+        total > 0,
+        supply / np.maximum(total, 1e-12),
+        fallback / traffic.sum(axis=1)[:, None],
+    )
+
+
+def _judgeable_kpi(kpi: np.ndarray, bench: np.ndarray) -> np.ndarray:
+    """A click or conversion goal on supply that cannot be clicked (CTV alone) is judged on
+    reach instead (calibration: judge CTV on completion or reach, not clicks)."""
+    clicks = KPIS.index("clicks")
+    unclickable = (bench[:, clicks] <= 0) & np.isin(kpi, [clicks, KPIS.index("conversions")])
+    return np.where(unclickable, KPIS.index("reach"), kpi)
+
+
+def _kpi_targets(bench: np.ndarray, kpi: np.ndarray, target_impressions: np.ndarray):
+    """Benchmark rate of each campaign's supply × its target impressions, in KPI units."""
+    kpi_target = target_impressions * bench[np.arange(len(kpi)), kpi]
     # reach target: half the target impressions as unique users (frequency of 2)
     return np.where(kpi == KPIS.index("reach"), target_impressions / 2.0, kpi_target)
 

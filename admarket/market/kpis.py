@@ -1,40 +1,142 @@
-"""Campaign KPIs and the goal-attainment score.
+"""Campaign outcomes and goal attainment, judged as an advertiser judges a campaign.
 
-A campaign's primary KPI is impressions, reach, clicks, conversions or viewable
-impressions. What it achieved comes from what was delivered on which products: clicks,
-conversions and viewability at each product's rates; reach from audience saturation
-(``audience × (1 − e^(−impressions / audience))`` per product). Its target is the target
-impressions (budget / target CPM × 1000) at the benchmark rate of its channels.
+**Measured outcomes.** What a campaign got is measured from the impressions delivered on
+each product: clicks are drawn from the impressions at the product's click-through rate,
+conversions from the clicks at the conversion rate, viewable impressions at the product's
+viewable share (binomial draws; see :mod:`admarket.market.calibration` for the rates), and
+reach is the expected number of unique users reached (``audience × (1 − e^(−impressions /
+audience))`` per product). The draws are keyed to (seed, campaign, product, measure), never
+to a scenario or a day, so two scenarios that delivered the same impressions measure the
+same clicks, and a campaign's measures only grow as its delivery does.
 
-The goal-attainment score (0–1) weighs three things a buyer is judged on:
-``0.5 × min(1, KPI achieved within budget / KPI target) + 0.25 × min(1, target CPM /
-effective CPM) + 0.25 × min(1, budget / spend)`` — delivery first, then price, then budget
-discipline. An overspent campaign loses twice: only the budget's share of what it achieved
-counts (overspending cannot buy attainment), and its budget term falls. A campaign that
-delivered nothing scores 0 on price. The same formula applied to the flight elapsed so far
-gives the daily curves.
+**Goal attainment.** Five components, each 0–1 (:data:`ATTAINMENT_COMPONENTS` defines them,
+for the report's glossary), and their mean, the ``goal_attainment_score``. Overspend is a
+failure, never a gain: an overspent campaign fails its budget goal, and only the budget's
+share of what it bought counts toward delivery and its KPI. The same formulas applied to
+the flight elapsed so far (targets scaled by the share of the flight's traffic gone) give
+the daily curves.
+
+**At risk.** A campaign is at risk when its target CPM is below the median expected clearing
+price of the supply it can buy (:data:`AT_RISK`): at that price its budget cannot buy its
+impression goal, so a mechanism that wastes money or misprices shows in its score.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
+from scipy.special import ndtri
+from scipy.stats import binom
 
 from admarket.config import CHANNELS, KPIS
+from admarket.market.calibration import CVR
 from admarket.market.generation import SEGMENTS, Market
+from admarket.streams import OUTCOME, keyed_uniforms
 
 REACH = KPIS.index("reach")
+COMPONENTS = ("delivery", "cpm", "budget", "pacing", "kpi")
+# The glossary entries the report prints (one owner for the definitions).
+ATTAINMENT_COMPONENTS = {
+    "delivery_score": "Delivery: impressions bought within budget ÷ target impressions "
+    "(budget ÷ target CPM × 1,000), capped at 1. An overspent campaign counts only the "
+    "budget's share of what it got.",
+    "cpm_score": "Price: target CPM ÷ effective CPM paid (spend ÷ impressions × 1,000), "
+    "capped at 1; 0 when nothing was delivered.",
+    "budget_score": "Budget adherence: 1 when spend ≤ budget (to the cent), else 0. "
+    "Overspend is a failure, never a gain.",
+    "pacing_score": "Delivery within the flight: the mean, over the flight's days so far, of "
+    "impressions delivered to date ÷ target impressions due to date (target × share of the "
+    "flight's traffic elapsed), each day capped at 1.",
+    "kpi_score": "Primary KPI: measured KPI within budget ÷ KPI target, capped at 1. The "
+    "KPI target is the target impressions × the benchmark rate of the campaign's supply "
+    "(reach: half the target impressions as unique users).",
+    "goal_attainment_score": "Goal attainment: the mean of the five components (delivery, "
+    "price, budget, pacing, primary KPI), 0–1.",
+}
+KPI_MEASURES = {
+    "actual_impressions": "impressions delivered",
+    "clicks": "clicks drawn from the delivered impressions at each product's click-through "
+    "rate (binomial; CTV is not clickable)",
+    "conversions": "conversions drawn from the clicks at the conversion rate per click",
+    "viewable_impressions": "viewable impressions drawn at each product's viewable share",
+    "reach": "expected unique users reached: audience × (1 − e^(−impressions / audience)) "
+    "per product",
+}
+AT_RISK = (
+    "A campaign is at risk when its target CPM is below expected_cpm, the median expected "
+    "clearing CPM of the supply it can buy (eligible products weighted by daily avails): "
+    "at that price its budget cannot buy its impression goal."
+)
+_EXACT_BELOW = 50.0  # binomial means below this are drawn exactly, above by normal quantile
+
+
+def _binomial(u: np.ndarray, n: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """The ``u``-quantile of Binomial(n, p), elementwise (monotone in n for a fixed u):
+    exact where the mean is small, the normal approximation where it is large."""
+    mean = n * p
+    out = np.zeros(n.shape)
+    small = (mean < _EXACT_BELOW) & (n > 0) & (p > 0)
+    if small.any():
+        out[small] = binom.ppf(u[small], n[small], p[small])
+    big = mean >= _EXACT_BELOW
+    if big.any():
+        sd = np.sqrt(mean[big] * (1.0 - p[big]))
+        out[big] = np.clip(np.rint(mean[big] + ndtri(u[big]) * sd), 0, n[big])
+    return out
+
+
+def measured_outcomes(
+    market: Market, delivered_pc: np.ndarray, lot_size: int
+) -> dict[str, np.ndarray]:
+    """Per campaign: impressions, reach, clicks, conversions and viewable impressions."""
+    n_c = market.n_campaigns
+    c, p = np.nonzero(delivered_pc)
+    imps = delivered_pc[c, p].astype(float) * lot_size
+    seed = market.config.seed
+    rate = market.kpi_rate
+    clicks = _binomial(keyed_uniforms(seed, OUTCOME, c, p, 0), imps, rate[p, KPIS.index("clicks")])
+    conv = _binomial(keyed_uniforms(seed, OUTCOME, c, p, 1), clicks, np.full(c.size, CVR))
+    view = _binomial(
+        keyed_uniforms(seed, OUTCOME, c, p, 2), imps, rate[p, KPIS.index("viewability")]
+    )
+    aud = market.audience[p]
+    reach = aud * -np.expm1(-imps / aud)
+
+    def per_campaign(x: np.ndarray) -> np.ndarray:
+        return np.bincount(c, weights=x, minlength=n_c)
+
+    return {
+        "impressions": per_campaign(imps),
+        "reach": per_campaign(reach),
+        "clicks": per_campaign(clicks),
+        "conversions": per_campaign(conv),
+        "viewability": per_campaign(view),
+    }
 
 
 def kpi_achieved(market: Market, delivered_pc: np.ndarray, lot_size: int) -> np.ndarray:
-    """Each campaign's achieved primary KPI, from lots delivered per product."""
-    imps = delivered_pc.astype(float) * lot_size
-    rates = market.kpi_rate[:, market.kpi].T  # (n_campaigns, n_products)
-    achieved = (imps * rates).sum(axis=1)
-    r = market.kpi == REACH
-    aud = market.audience[None, :]
-    achieved[r] = (aud * -np.expm1(-imps[r] / aud)).sum(axis=1)
-    return achieved
+    """Each campaign's measured primary KPI, from lots delivered per product."""
+    measured = measured_outcomes(market, delivered_pc, lot_size)
+    table = np.stack([measured[k] for k in KPIS], axis=1)
+    return table[np.arange(market.n_campaigns), market.kpi]
+
+
+@dataclass(frozen=True)
+class Attainment:
+    """Goal-attainment components per campaign (each 0–1) and their mean, ``score``."""
+
+    delivery: np.ndarray
+    cpm: np.ndarray
+    budget: np.ndarray
+    pacing: np.ndarray
+    kpi: np.ndarray
+
+    @property
+    def score(self) -> np.ndarray:
+        """The goal-attainment score: the mean of the five components."""
+        return (self.delivery + self.cpm + self.budget + self.pacing + self.kpi) / 5.0
 
 
 def attainment(
@@ -43,23 +145,29 @@ def attainment(
     delivered_lots: np.ndarray,
     achieved: np.ndarray,
     lot_size: int,
+    pacing: np.ndarray,
     progress: np.ndarray | None = None,
-) -> np.ndarray:
-    """Goal-attainment score per campaign; ``progress`` scales targets to flight elapsed."""
+) -> Attainment:
+    """Goal-attainment components per campaign; ``progress`` scales targets to the flight
+    elapsed (daily curves); ``pacing`` is the campaign's pacing score so far."""
     prog = np.ones(market.n_campaigns) if progress is None else progress
-    target = market.kpi_target * prog
+    budget = market.budget
+    over = spent_usd > budget + 0.005
     # only what was bought within budget counts: overspending cannot buy attainment
-    within = np.where(spent_usd > market.budget, market.budget / np.maximum(spent_usd, 1e-9), 1.0)
-    kpi_part = np.where(
-        target > 0, np.minimum(1.0, achieved * within / np.maximum(target, 1e-12)), 1.0
-    )
-    imps = delivered_lots * lot_size
+    within = np.where(over, budget / np.maximum(spent_usd, 1e-9), 1.0)
+    imps = delivered_lots * float(lot_size)
+
+    def share(got: np.ndarray, target: np.ndarray) -> np.ndarray:
+        return np.where(target > 0, np.minimum(1.0, got / np.maximum(target, 1e-12)), 1.0)
+
     ecpm = np.where(imps > 0, spent_usd / np.maximum(imps, 1) * 1000.0, np.inf)
-    cpm_part = np.where(imps > 0, np.minimum(1.0, market.target_cpm / ecpm), 0.0)
-    budget_part = np.where(
-        spent_usd > 0, np.minimum(1.0, market.budget / np.maximum(spent_usd, 1e-9)), 1.0
+    return Attainment(
+        delivery=share(imps * within, market.target_impressions * prog),
+        cpm=np.where(imps > 0, np.minimum(1.0, market.target_cpm / ecpm), 0.0),
+        budget=np.where(over, 0.0, 1.0),
+        pacing=pacing,
+        kpi=share(achieved * within, market.kpi_target * prog),
     )
-    return 0.5 * kpi_part + 0.25 * cpm_part + 0.25 * budget_part
 
 
 def flight_progress(market: Market, t: int) -> np.ndarray:
@@ -69,19 +177,47 @@ def flight_progress(market: Market, t: int) -> np.ndarray:
     return np.clip(done / (cw[e] - cw[s]), 0.0, 1.0)
 
 
+class PacingTracker:
+    """Each campaign's delivery within its flight, day by day: at each day's close, delivered
+    to date ÷ target due to date (capped at 1), averaged over the flight's days so far."""
+
+    def __init__(self, market: Market):
+        self.market = market
+        self.total = np.zeros(market.n_campaigns)
+        self.days = np.zeros(market.n_campaigns, dtype=np.int64)
+
+    def update(self, delivered_lots: np.ndarray, t: int) -> None:
+        """Add the day that closes at step ``t``."""
+        mk = self.market
+        on = (mk.start_step <= t) & (t < mk.end_step)
+        due = mk.target_impressions / mk.config.lot_size * flight_progress(mk, t)
+        ratio = np.where(due > 0, np.minimum(1.0, delivered_lots / np.maximum(due, 1e-12)), 1.0)
+        self.total[on] += ratio[on]
+        self.days[on] += 1
+
+    def score(self) -> np.ndarray:
+        """Pacing score per campaign so far (1 for a flight not started)."""
+        return np.where(self.days > 0, self.total / np.maximum(self.days, 1), 1.0)
+
+
 def campaign_outcomes(
     market: Market,
     spent_cents: np.ndarray,
     delivered_lots: np.ndarray,
     delivered_pc: np.ndarray,
     lot_size: int,
+    pacing: np.ndarray,
 ) -> pd.DataFrame:
-    """One row per campaign: targets, delivery, spend, eCPM, goals hit and attainment."""
+    """One row per campaign: targets, delivery, spend, eCPM, measured outcomes, goals hit,
+    each attainment component and the goal-attainment score."""
     spent = spent_cents / 100.0
-    achieved = kpi_achieved(market, delivered_pc, lot_size)
+    measured = measured_outcomes(market, delivered_pc, lot_size)
+    achieved = np.stack([measured[k] for k in KPIS], axis=1)[
+        np.arange(market.n_campaigns), market.kpi
+    ]
     imps = delivered_lots * lot_size
     ecpm = np.where(imps > 0, spent / np.maximum(imps, 1) * 1000.0, np.nan)
-    score = attainment(market, spent, delivered_lots, achieved, lot_size)
+    att = attainment(market, spent, delivered_lots, achieved, lot_size, pacing)
     chan = [",".join(ch for i, ch in enumerate(CHANNELS) if m >> i & 1) for m in market.channels]
     segs = [",".join(sg for i, sg in enumerate(SEGMENTS) if m >> i & 1) for m in market.segments]
     spd = market.config.steps_per_day
@@ -100,13 +236,21 @@ def campaign_outcomes(
             "actual_impressions": imps,
             "target_cpm": market.target_cpm,
             "max_cpm": market.max_cpm,
+            "expected_cpm": market.expected_cpm,
+            "at_risk": market.at_risk,
             "actual_cpm": ecpm,
             "kpi_target": market.kpi_target,
             "kpi_achieved": achieved,
+            "clicks": measured["clicks"],
+            "conversions": measured["conversions"],
+            "viewable_impressions": measured["viewability"],
+            "reach": measured["reach"],
             "hit_impression_goal": imps >= market.target_impressions,
             "hit_cpm_goal": (imps > 0) & (ecpm <= market.target_cpm),
             "hit_kpi_goal": achieved >= market.kpi_target,
+            "hit_budget_goal": att.budget == 1.0,
             "overspent": spent > market.budget + 0.005,
-            "goal_attainment_score": score,
+            **{f"{k}_score": getattr(att, k) for k in COMPONENTS},
+            "goal_attainment_score": att.score,
         }
     )

@@ -32,29 +32,18 @@ if TYPE_CHECKING:  # pragma: no cover
 from admarket.agents import BuyerAgent, ExchangeAgent, SellerAgent
 from admarket.config import FIELDS, MarketConfig
 from admarket.errors import ConfigError
-from admarket.ledger.chain import ENTRY_KINDS, Ledger
+from admarket.ledger.chain import Ledger
 from admarket.market.accounting import Accounts
-from admarket.market.deals import DealBook, owed_per_day
+from admarket.market.deals import PG, DealBook, owed_per_day
 from admarket.market.generation import generate_market
-from admarket.market.kpis import campaign_outcomes
-from admarket.market.negotiation import Outcome
+from admarket.market.kpis import PacingTracker, campaign_outcomes
 from admarket.memory.ground_truth import ClaimLog, GroundTruth
 from admarket.model.events import EventLog
 from admarket.model.metrics import DayStart, daily_row, summary
+from admarket.model.negotiations import NegotiationLog
 from admarket.model.reporters import AGENT_REPORTERS, MODEL_REPORTERS
 from admarket.scenarios.designs import TradingDesign, design_class
 from admarket.scenarios.records import Records
-
-# negotiation message → event / ledger entry kind (walk-aways and rejections are not
-# ledger entry kinds: nothing was agreed, the event log still has them)
-_MESSAGE_KIND = {
-    "propose": "proposal",
-    "counter": "counter",
-    "final_offer": "counter",
-    "accept": "accept",
-    "reject": "reject",
-    "walk_away": "walk_away",
-}
 
 
 class MarketModel(Model):
@@ -111,6 +100,8 @@ class MarketModel(Model):
         reach = mk.adjacency[mk.campaign_buyer][:, mk.product_seller]  # (campaign, product)
         self._candidates = [np.nonzero(row)[0].tolist() for row in mk.eligible & reach]
         self.settlements: list[dict[str, Any]] = []
+        self.negotiations = NegotiationLog(self)
+        self.pacing = PacingTracker(mk)
         self.daily: list[dict[str, Any]] = []
         self._day_start = DayStart()
         self._owed_rate = np.zeros(mk.n_products)
@@ -177,17 +168,17 @@ class MarketModel(Model):
     def book_deal(self, **terms: Any) -> int:
         """Book a deal in the true deal book (the seller mints it) and return its id."""
         d = self.book.book(**terms)
-        spd = self.config.steps_per_day
-        self._owed_rate[terms["product"]] += owed_per_day(
-            terms["volume"], terms["end"], self.t, spd
-        )
+        if terms["dtype"] == PG:  # only guaranteed deals reserve inventory
+            self._owed_rate[terms["product"]] += owed_per_day(
+                terms["volume"], terms["end"], self.t, self.config.steps_per_day
+            )
         return d
 
     def refresh_owed_rate(self) -> None:
-        """True lots per day each product still owes its deals (recomputed each morning;
-        bookings add to it as they happen)."""
+        """True lots per day each product still owes its guaranteed deals (recomputed each
+        morning; bookings add to it as they happen)."""
         b, spd, t, n = self.book, self.config.steps_per_day, self.t, self.book.n
-        on = b.end[:n] > t
+        on = (b.end[:n] > t) & (b.dtype[:n] == PG)
         settled = b.delivered[:n] - b.day_delivered[:n]
         owed = np.maximum(b.volume[:n] - settled, 0)
         rate = owed_per_day(owed, b.end[:n], t, spd)
@@ -231,10 +222,13 @@ class MarketModel(Model):
                 a.lose_memory(day)
             self.design.morning(day)
             self.agents_by_type[BuyerAgent].shuffle_do("plan_day")
+            for s in self.sellers:  # private auctions clear once every buyer has bid
+                s.clear_private_auctions()
 
     def _evening(self, day: int) -> None:
         with self._deciding():
             self.design.evening(day)
+        self.pacing.update(self.accounts.delivered, self.t)
         row, self._day_start = daily_row(self, day, self._day_start)
         self.daily.append(row)
         self.agent_datacollector.collect(self)
@@ -259,40 +253,6 @@ class MarketModel(Model):
             e["spend"] += float(amount) / 100.0
             e["last_step"] = self.t
 
-    def log_negotiation(
-        self,
-        buyer,
-        seller,
-        campaign: int,
-        product: int,
-        deal_type: str,
-        ask: float,
-        outcome: Outcome,
-    ) -> None:
-        """Log each message of a negotiation (quote, proposals, counters, the close) and,
-        in C, write each to the ledger."""
-        t = self.t
-        base = {"campaign": campaign, "product": product, "type": deal_type}
-        messages = [("quote", seller.name, {**base, "price": ask})]
-        for mv in outcome.moves:
-            kind = _MESSAGE_KIND[mv.action]
-            author = buyer.name if mv.actor == "buyer" else seller.name
-            messages.append((kind, author, {**base, "action": mv.action, "price": mv.price}))
-        for kind, author, payload in messages:
-            self.events.emit(t, kind, agent=author, **payload)
-            if kind in ENTRY_KINDS:  # each party writes the messages it sent
-                self.records.write(kind, payload, author, t)
-        self.events.emit(
-            t,
-            "negotiation",
-            buyer=buyer.name,
-            seller=seller.name,
-            **base,
-            agreed=outcome.agreed,
-            price=outcome.price,
-            rounds=outcome.rounds,
-        )
-
     def memory_totals(self) -> dict[str, int]:
         """Facts held and lost, and restarts, summed over every trading agent."""
         if self._mem_cache[0] == self.steps:  # memory changes only at day boundaries
@@ -311,7 +271,12 @@ class MarketModel(Model):
         """Per-campaign delivery, spend, eCPM, goals hit and goal-attainment score."""
         acc = self.accounts
         df = campaign_outcomes(
-            self.market, acc.spent, acc.delivered, acc.delivered_pc, self.config.lot_size
+            self.market,
+            acc.spent,
+            acc.delivered,
+            acc.delivered_pc,
+            self.config.lot_size,
+            self.pacing.score(),
         )
         df.insert(0, "scenario", self.scenario_id)
         return df
@@ -325,6 +290,12 @@ class MarketModel(Model):
     def daily_metrics(self) -> pd.DataFrame:
         """One row per simulated day: attainment, context rot, recovery, hallucinations."""
         df = pd.DataFrame(self.daily)
+        df.insert(0, "scenario", self.scenario_id)
+        return df
+
+    def negotiations_frame(self) -> pd.DataFrame:
+        """Every negotiation (PG bargains, PD takes, PA bids) and how it ended."""
+        df = self.negotiations.frame(self.config.steps_per_day)
         df.insert(0, "scenario", self.scenario_id)
         return df
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from admarket.config import EXCHANGE_FEES
 from admarket.market.deals import PG
-from admarket.market.kpis import attainment, flight_progress, kpi_achieved
+from admarket.market.kpis import COMPONENTS, attainment, flight_progress, kpi_achieved
 
 if TYPE_CHECKING:  # pragma: no cover
     from admarket.model.market_model import MarketModel
@@ -45,9 +45,16 @@ def daily_row(m: MarketModel, day: int, prev: DayStart) -> tuple[dict[str, Any],
     prog = flight_progress(mk, m.t)
     active = (mk.start_step <= m.t) & (m.t < mk.end_step)
     ach = kpi_achieved(mk, acc.delivered_pc, cfg.lot_size)
-    score = attainment(
-        mk, acc.spent / 100, acc.delivered, ach, cfg.lot_size, progress=np.maximum(prog, 1e-9)
+    att = attainment(
+        mk,
+        acc.spent / 100,
+        acc.delivered,
+        ach,
+        cfg.lot_size,
+        m.pacing.score(),
+        progress=np.maximum(prog, 1e-9),
     )
+    score = att.score
     mem = m.memory_totals()
     cl = m.claims
     now = DayStart(
@@ -63,6 +70,11 @@ def daily_row(m: MarketModel, day: int, prev: DayStart) -> tuple[dict[str, Any],
         "simulation_day": day,
         "active_campaigns": int(active.sum()),
         "daily_goal_attainment": float(score[active].mean()) if active.any() else np.nan,
+        **{
+            f"attainment_{k}": float(getattr(att, k)[active].mean()) if active.any() else np.nan
+            for k in COMPONENTS
+        },
+        "overspent_campaigns": int((att.budget[active] == 0).sum()),
         "facts_held": mem["held"],
         "facts_lost": now.lost - prev.lost,
         "agent_restart_events": now.restarts - prev.restarts,
@@ -73,6 +85,8 @@ def daily_row(m: MarketModel, day: int, prev: DayStart) -> tuple[dict[str, Any],
         "hallucinated_claims": now.wrong - prev.wrong,
         "gross_spend": acc.gross / 100,
         "intermediary_take": acc.take / 100,
+        "net_to_publishers": acc.net_to_publishers / 100,
+        "impressions": m.design.delivered_lots() * cfg.lot_size,
     }
     return row, now
 
@@ -107,8 +121,17 @@ def summary(m: MarketModel) -> dict[str, Any]:
         "campaigns": len(out),
         "hit_impression_goal": int(out["hit_impression_goal"].sum()),
         "hit_cpm_goal": int(out["hit_cpm_goal"].sum()),
+        "hit_kpi_goal": int(out["hit_kpi_goal"].sum()),
+        "hit_budget_goal": int(out["hit_budget_goal"].sum()),
         "overspent_campaigns": int(out["overspent"].sum()),
+        "at_risk_campaigns": int(out["at_risk"].sum()),
+        "at_risk_share": float(out["at_risk"].mean()) if len(out) else 0.0,
         "mean_goal_attainment": float(out["goal_attainment_score"].mean()),
+        **{f"mean_{k}_score": float(out[f"{k}_score"].mean()) for k in COMPONENTS},
+        "clicks": float(out["clicks"].sum()),
+        "conversions": float(out["conversions"].sum()),
+        "viewable_impressions": float(out["viewable_impressions"].sum()),
+        **m.negotiations.stats(),
         "decisions": n_dec,
         "hallucinated_decisions": len(cl.bad_decisions),
         "hallucination_rate": len(cl.bad_decisions) / n_dec if n_dec else 0.0,

@@ -25,10 +25,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from admarket.market.accounting import FEE_COLUMNS
 from admarket.money import usd
 
-_FEE_COLS: tuple[str, ...] = ("exchange_fee", "dsp_fee", "adtech_fee", "unknown_delta", "agent_fee")
-_FEE_COLS += ("protocol_fee", "ledger_fee")
+_FEE_COLS = FEE_COLUMNS
 _CENT = 0.005
 
 

@@ -28,6 +28,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from admarket.market.accounting import FEE_COLUMNS
 from admarket.money import usd
 from admarket.outputs import VERBOSITY
 from admarket.outputs.moments import (
@@ -46,10 +47,7 @@ from admarket.outputs.store import to_json
 
 # Stories per kind at each level (None = no cap).
 _CAP: dict[str, int | None] = {"quiet": 0, "key": 5, "daily": 20, "all": None}
-_FEE_COLS = (
-    *("exchange_fee", "dsp_fee", "adtech_fee", "unknown_delta"),
-    *("agent_fee", "protocol_fee", "ledger_fee"),
-)
+_FEE_COLS = FEE_COLUMNS
 
 
 # --- event log -----------------------------------------------------------------------------

@@ -18,9 +18,12 @@ change:
   joined to ``ground_truth(fact_id, actual_value …)``. ``ground_truth`` has no ``scenario``
   or ``agent_type`` column on purpose: the plan's hallucination query names both unqualified
   after the join, which would be ambiguous.
+- ``negotiations`` (B, C): one row per negotiation — a PG bargain, a PD taken at its fixed
+  price, or a bid in a private auction — with the rounds it took and how it ended
+  (``MarketModel.negotiations_frame``).
 - ``ledger`` (C's hash-chained entries, payload and signatures as JSON text),
-  ``ledger_blobs``, ``events``
-  (the model's event log; fields beyond step/day/kind in a JSON column), ``event_counts``,
+  ``ledger_blobs``, ``events`` (the model's event log; fields beyond step/day/kind in a
+  JSON column), ``event_counts``,
   ``settlements`` (B/C reconciliation per deal-day), ``summaries`` (``MarketModel.summary``
   per run) and ``step_metrics`` (the DataCollector's per-hour model variables).
 
@@ -60,6 +63,7 @@ TABLES = (
     "agent_decisions",
     "ground_truth",
     "settlements",
+    "negotiations",
     "ledger",
     "ledger_blobs",
     "events",
@@ -344,6 +348,7 @@ def run_tables(
         "daily_metrics": daily,
         "agent_decisions": decisions,
         "settlements": sett,
+        "negotiations": m.negotiations_frame(),
         "ledger": ledger,
         "ledger_blobs": blobs,
         "events": events,

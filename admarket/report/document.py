@@ -29,6 +29,7 @@ from admarket.report.data import ReportData, load
 from admarket.report.findings import Finding, compute_findings
 from admarket.report.findings_fees import savings
 from admarket.report.glossary import FINDING_LABELS, GLOSSARY
+from admarket.report.market_sections import attainment_blocks, negotiation_blocks
 from admarket.report.summary import Hypothesis, Point, conclusion, executive_summary
 from admarket.report.tables import (
     Block,
@@ -134,6 +135,7 @@ def build_blocks(
     b += [("h2", "Fee extraction comparison"), fee_table(d), img(CAPTIONS["fee"])]
     b += _savings_blocks(d)
     b += [("h2", "Campaign goal achievement"), goal_table(d), img(CAPTIONS["goal"])]
+    b += attainment_blocks(d)
     b += [("h2", "Context rot impact"), rot_table(d), img(CAPTIONS["rot"])]
     b += [
         ("h2", "Decisions on wrong facts"),
@@ -151,6 +153,7 @@ def build_blocks(
         ("h2", "Disputes"),
         dispute_table(d),
         img(CAPTIONS["disputes"]),
+        *negotiation_blocks(d),
         ("h2", "Findings"),
     ]
     for i, f in enumerate(findings, 1):

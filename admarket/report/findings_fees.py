@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from admarket.config import EXCHANGE_FEES
 from admarket.money import usd_auto
 from admarket.report.data import ReportData
 from admarket.report.stats import CI, mean_ci
@@ -32,8 +33,8 @@ from admarket.report.wording import (
     times,
 )
 
-FEE_PARAMS = ("exchange_fee", "dsp_fee", "adtech_fee", "unknown_delta")
-DIRECT_FEES = ("agent_fee", "protocol_fee")
+FEE_PARAMS = EXCHANGE_FEES
+DIRECT_FEES = ("agent_fee", "ledger_agent_fee", "protocol_fee")
 PRICING_PARAMS = ("max_cpm_markup_min", "max_cpm_markup_max", "seller_reach")
 PRICING_NOTE = (
     "Prices form differently on the two paths: in A, buyers bid up to their max CPM in "

@@ -15,7 +15,8 @@ never branches on the scenario's name.
   deal terms, delivery counts, invoices, their books — to a signed, hash-chained ledger
   they recover from (and, with ``verify_recalls``, check recalls against); two-party facts
   are co-signed; reads and writes can fail and entries are readable once sealed
-  (:mod:`admarket.scenarios.ledger_records`); the ledger's cost is billed to sellers.
+  (:mod:`admarket.scenarios.ledger_records`); the ledger's cost is billed to sellers; its
+  agent fee is its own parameter (``ledger_agent_fee``).
 
 A new design is one subclass and one line in :data:`DESIGNS`.
 """
@@ -183,7 +184,8 @@ class LedgerDesign(DirectDesign):
         return LedgerRecords(ledger, cfg, self.model.events)
 
     def fee_rates(self, cfg: MarketConfig) -> dict[str, float]:
-        return {**super().fee_rates(cfg), "protocol_fee": cfg.protocol_fee}
+        """C's own agent fee (``ledger_agent_fee``) and the protocol fee."""
+        return {"agent_fee": cfg.ledger_agent_fee, "protocol_fee": cfg.protocol_fee}
 
     @property
     def verify_recalls(self) -> bool:
