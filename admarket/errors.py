@@ -22,6 +22,9 @@ class ConfigError(ValueError):
         self.allowed = allowed
         super().__init__(f"invalid {field_name} = {value!r}: {allowed}")
 
+    def __reduce__(self):  # pickled from a worker process: rebuild from the three parts
+        return (type(self), (self.field, self.value, self.allowed))
+
 
 class IncompleteRunError(UsageError):
     """An output directory without a COMPLETE marker (failed, interrupted or not a store)."""
@@ -37,3 +40,8 @@ class LedgerFormatError(ValueError):
     def __init__(self, message: str, entry_index: int | None = None) -> None:
         super().__init__(message)
         self.entry_index = entry_index
+
+
+class LLMError(UsageError):
+    """A language-model endpoint failed, or answered unusably, after its retries (exit 2):
+    names the endpoint or agent, what went wrong and what to try."""

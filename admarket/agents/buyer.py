@@ -15,10 +15,10 @@ from __future__ import annotations
 import math
 from functools import partial
 
+from admarket.agents.policy import NegotiationContext
 from admarket.agents.trader import TraderAgent
 from admarket.config import TIERS
 from admarket.market.deals import PA
-from admarket.market.negotiation import negotiate
 from admarket.market.pricing import (
     DEAL_TYPE_SCORE,
     DEAL_TYPES,
@@ -131,7 +131,9 @@ class BuyerAgent(TraderAgent):
             avails = seller.offer_avails(p, days, need)
             if avails * lot < cfg.min_deal_impressions:
                 continue
-            outcome = negotiate(ask, floor, float(mk.target_cpm[c]), float(mk.max_cpm[c]), terms)
+            target, max_cpm = float(mk.target_cpm[c]), float(mk.max_cpm[c])
+            ctx = NegotiationContext(c, p, DEAL_TYPES[dtype], ask, floor, target, max_cpm, terms)
+            outcome = self.policy.negotiate(self, seller, ctx)  # rules: market.negotiation
             m.log_negotiation(self, seller, c, p, DEAL_TYPES[dtype], ask, outcome)
             if not outcome.agreed:
                 continue

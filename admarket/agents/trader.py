@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from mesa import Agent
 
+from admarket.agents.policy import RULES, DecisionPolicy
 from admarket.memory.context import ContextMemory
 from admarket.memory.hallucination import HallucinationInjector
 from admarket.streams import RESTART, stream
@@ -46,6 +47,7 @@ class TraderAgent(Agent):
         self.injector = HallucinationInjector(cfg, salt)
         self.restarted_today = False
         self.lost_today = 0
+        self.policy: DecisionPolicy = RULES  # the model may give it a language-model policy
 
     # --- memory loss --------------------------------------------------------------------
     def lose_memory(self, day: int) -> None:
@@ -55,7 +57,7 @@ class TraderAgent(Agent):
         if not m.agents_hold_state:
             return
         cfg = m.config
-        lost = self.memory.decay(day)
+        lost = self.memory.decay(day) + self.policy.forget(self, day)
         # one restart draw per agent per day, taken whatever happens: B and C agree on it
         p_restart = min(1.0, cfg.restart_rate + cfg.restart_growth * day)
         restart = self._restart_rng.random() < p_restart
@@ -65,7 +67,7 @@ class TraderAgent(Agent):
                 m.t, "context_loss", agent=self.name, cause="decay", n=len(lost), keys=lost[:5]
             )
         if restart:
-            n = self.memory.wipe()
+            n = self.memory.wipe() + self.policy.restart(self)
             self.restarted_today = True
             self.lost_today += n
             m.events.emit(m.t, "restart", agent=self.name, facts_lost=n)
@@ -73,6 +75,9 @@ class TraderAgent(Agent):
     def remember(self, key: str, value: float, group: str = "", tag: int = -1) -> None:
         """Store a fact in volatile memory (context pressure may push older ones out)."""
         if not self.model.agents_hold_state:
+            return
+        if self.policy.answers_recalls:  # e.g. a language-model agent: into its transcript
+            self.policy.note(self, key, value, group, tag)
             return
         pushed = self.memory.store(key, value, group, tag, self.model.day)
         if pushed:
@@ -91,6 +96,8 @@ class TraderAgent(Agent):
         """Deals this agent can list under ``tag`` (a buyer's campaign, a seller's product):
         from shared records where there are some, otherwise from its memory."""
         listed = self.listed_deals(tag)
+        if listed is None and self.policy.answers_recalls:
+            return self.policy.known_deals(self, tag)
         return listed if listed is not None else self.memory.ids("deal", tag)
 
     def deal_fact(self, d: int, tag: int, attr: str, claim_type: str, dec: int) -> float:
@@ -117,6 +124,10 @@ class TraderAgent(Agent):
         """The value this agent acts on for ``key``; files it as a claim."""
         m = self.model
         records = m.records
+        if self.policy.answers_recalls:  # e.g. a language-model agent (admarket.llm)
+            return self.policy.recall_value(
+                self, key, claim_type, decision, reconstruct, group, tag
+            )
         if not m.agents_hold_state:  # A: read the exchange's database
             value = records.value(key)
             value = reconstruct() if value is None else value
@@ -152,6 +163,8 @@ class TraderAgent(Agent):
         if not self.model.agents_hold_state:
             self.model.claims.record(decision, claim_type, key, value, "derived")
             return value
+        if self.policy.answers_recalls:
+            return self.policy.believe_value(self, decision, claim_type, key, value, ledger_value)
         return self._act_on(decision, claim_type, key, value, "derived", None, ledger_value)
 
     def _act_on(

@@ -13,10 +13,18 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from admarket.cli.llm import (
+    EXIT_STOPPED,
+    print_llm_summary,
+    recording_files,
+    save_partial,
+    session_from_args,
+)
 from admarket.cli.options import config_from_args, parse_scenarios
 from admarket.config import MarketConfig
-from admarket.errors import CheckpointError, UsageError
+from admarket.errors import CheckpointError, LLMError, UsageError
 from admarket.ledger.chain import verify_file
+from admarket.llm import LLMSession
 from admarket.model import MarketModel
 from admarket.model.checkpoint import checkpoint_name, load_checkpoint, save_checkpoint
 from admarket.money import usd
@@ -32,11 +40,13 @@ def run_scenarios(
     ledger_out: str | None = None,
     checkpoint_every: int | None = None,
     checkpoint_dir: str | Path = "checkpoints",
+    llm: LLMSession | None = None,
 ) -> list[MarketModel]:
     """Run each scenario to the end on ``cfg``; returns the finished models.
 
     With ``checkpoint_every`` = N, each scenario is checkpointed atomically into
     ``checkpoint_dir`` at the end of every N-th day (``admarket resume`` continues one).
+    ``llm``: the session language-model agents ask (its recording goes into ``out``).
     """
     if ledger_out is not None and "C" not in scenarios:
         raise UsageError("--ledger-out needs scenario c in --scenarios")
@@ -44,11 +54,11 @@ def run_scenarios(
         raise UsageError(
             f"--checkpoint-every must be a whole number of days ≥ 1, not {checkpoint_every}"
         )
-    models = [MarketModel(s, cfg) for s in scenarios]
+    models = [MarketModel(s, cfg, llm=llm) for s in scenarios]
     with _progress(cfg.steps * len(scenarios), progress) as bar:
         for m in models:
             drive(m, bar, checkpoint_every, checkpoint_dir)
-    finish(models, out, ledger_out)
+    finish(models, out, ledger_out, recording_files(llm))
     return models
 
 
@@ -71,14 +81,19 @@ def drive(
     return model
 
 
-def finish(models: list[MarketModel], out: str | None, ledger_out: str | None) -> None:
-    """Save C's ledger and the run store, as asked."""
+def finish(
+    models: list[MarketModel],
+    out: str | None,
+    ledger_out: str | None,
+    attachments: dict[str, str] | None = None,
+) -> None:
+    """Save C's ledger and the run store (with ``attachments``), as asked."""
     for m in models:
         if ledger_out is not None and m.ledger is not None:
             Path(ledger_out).parent.mkdir(parents=True, exist_ok=True)
             m.ledger.save(ledger_out)
     if out is not None:
-        write_run(models, out)
+        write_run(models, out, attachments=attachments)
 
 
 def _progress(total: int, enabled: bool) -> tqdm:
@@ -179,17 +194,30 @@ def cmd_run(args: argparse.Namespace) -> int:
     """``admarket run``: every scenario asked for, on one config and seed; a table."""
     cfg = config_from_args(args)
     scenarios = parse_scenarios(args.scenarios)
-    models = run_scenarios(
-        cfg,
-        scenarios,
-        progress=not args.no_progress,
-        out=args.out,
-        ledger_out=args.ledger_out,
-        checkpoint_every=args.checkpoint_every,
-        checkpoint_dir=args.checkpoint_dir,
-    )
+    llm = session_from_args(args, cfg, scenarios)
+    try:
+        models = run_scenarios(
+            cfg,
+            scenarios,
+            progress=not args.no_progress,
+            out=args.out,
+            ledger_out=args.ledger_out,
+            checkpoint_every=args.checkpoint_every,
+            checkpoint_dir=args.checkpoint_dir,
+            llm=llm,
+        )
+    except LLMError as exc:
+        assert llm is not None
+        raise LLMError(f"{exc}{save_partial(llm, args.llm_record)}") from None
+    finally:
+        if llm is not None:
+            llm.close()
     print_summaries([m.summary() for m in models], cfg)
-    return 0
+    if llm is None:
+        return 0
+    if args.llm_record:
+        llm.recorder.save(args.llm_record)
+    return EXIT_STOPPED if print_llm_summary(models, llm) else 0
 
 
 def cmd_resume(args: argparse.Namespace) -> int:

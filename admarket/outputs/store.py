@@ -41,6 +41,7 @@ import numpy as np
 import pandas as pd
 
 from admarket.errors import IncompleteRunError, UsageError
+from admarket.llm.tables import LLM_TABLES, llm_frames
 from admarket.outputs import QUERY_NAMES
 from admarket.version import __version__
 
@@ -285,6 +286,7 @@ def run_tables(
         "events": events,
         "event_counts": counts,
         "step_metrics": steps,
+        **llm_frames(m),  # llm_* tables, only for runs with language-model agents
     }
     out = {name: _with_ids(df, *ids) for name, df in frames.items()}
     out["ground_truth"] = truth
@@ -295,7 +297,7 @@ def concat_tables(per_run: Iterable[Mapping[str, pd.DataFrame]]) -> dict[str, pd
     """Stack many runs' tables into one frame per table (in the given run order)."""
     runs = list(per_run)
     out = {}
-    for name in TABLES:
+    for name in (*TABLES, *LLM_TABLES):
         parts = [r[name] for r in runs if name in r]
         nonempty = [p for p in parts if len(p)]
         out[name] = pd.concat(nonempty or parts[:1], ignore_index=True) if parts else None

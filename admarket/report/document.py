@@ -26,6 +26,7 @@ import pandas as pd
 from admarket.report.charts import draw_all
 from admarket.report.data import ReportData, load
 from admarket.report.findings import compute_findings
+from admarket.report.llm_section import llm_report
 from admarket.report.stats import CI, mean_ci
 
 Block = tuple[str, Any]  # ("h1"|"h2"|"p"|"list"|"table"|"img", payload)
@@ -328,6 +329,9 @@ def write_report(db_path: str | Path, out_dir: str | Path) -> dict[str, Any]:
     charts = draw_all(d, out / "charts")
     findings = compute_findings(d)
     blocks = build_blocks(d, charts, findings)
+    llm = llm_report(db_path)  # language-model agents: a section, and a banner if stopped
+    if llm is not None:
+        blocks = llm.insert_into(blocks)
     data = {
         "scenarios": d.scenarios,
         "seeds": d.seeds,
@@ -338,6 +342,8 @@ def write_report(db_path: str | Path, out_dir: str | Path) -> dict[str, Any]:
         },
         "charts": [name for name, _ in charts],
     }
+    if llm is not None:
+        data["llm"] = llm.data
     _replace_text(out / "report.json", json.dumps(data, indent=1) + "\n")
     _replace_text(out / "report.md", to_markdown(blocks))
     _replace_text(out / "report.html", to_html(blocks, out / "charts"))
