@@ -75,7 +75,8 @@ class OpenAIEndpoint:
         return f"endpoint {self.base_url}"
 
     def _explain(self, exc: Exception, body: dict[str, Any]) -> str:
-        who, tries = self._who(), f"after {self.retries} retries"
+        who = self._who()
+        tries = f"after {self.retries} {'retry' if self.retries == 1 else 'retries'}"
         if isinstance(exc, openai.APITimeoutError):
             return (
                 f"{who}: no answer within {self.timeout:g} s ({tries}); raise --llm-timeout "
@@ -94,5 +95,8 @@ class OpenAIEndpoint:
                 "is --llm-base-url the /v1 root?)"
             )
         if isinstance(exc, openai.APIStatusError):
-            return f"{who}: HTTP {exc.status_code} {tries}: {_short(exc.message)}"
+            body = exc.body if isinstance(exc.body, dict) else {}
+            inner = body.get("error") if isinstance(body.get("error"), dict) else body
+            said = inner.get("message") or re.sub(r"^Error code: \d+ - ", "", exc.message)
+            return f"{who}: HTTP {exc.status_code} {tries}: {_short(said)}"
         return f"{who}: malformed response ({_short(exc)})"
