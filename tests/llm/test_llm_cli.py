@@ -159,4 +159,3 @@ def test_a_window_too_small_for_the_prompt_is_a_config_error(fake, capsys):
     code = run(*live(srv), "--set", "llm_context_tokens=512", "--campaigns-per-buyer", "10")
     err = capsys.readouterr().err
     assert code == 2 and "llm_context_tokens" in err and "system prompt" in err
-    assert Path
