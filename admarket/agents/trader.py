@@ -12,6 +12,11 @@ Agents decide on what they *believe*. Every fact an agent acts on goes through
 In B and C a recall from volatile memory may also be corrupted by the hallucination
 injector. Every recall is filed as a claim with the auditor, which grades it against
 ground truth the agent cannot see.
+
+All of the above is the rule-based agent, the default ``policy``
+(:mod:`admarket.agents.policy`). An agent given a language-model policy
+(:mod:`admarket.llm`) answers recalls, derived beliefs and deal lists from a model instead,
+and keeps what it learns in the model's transcript rather than in ``memory``.
 """
 
 from __future__ import annotations

@@ -128,7 +128,8 @@ def add_llm_options(p: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--llm-replay",
         metavar="FILE",
-        help="answer from a recording (llm_recording.jsonl) instead of an endpoint",
+        help="answer from a recording (llm_recording.jsonl) instead of an endpoint, with its "
+        "model and request settings; with --llm-base-url, what it lacks is asked live",
     )
     g.add_argument(
         "--llm-record",
