@@ -111,7 +111,8 @@ class FakeModel:
         for msg in body["messages"][2:]:
             if msg.get("role") == "tool":
                 tool_turn = True
-                looked.update(json.loads(msg["content"]))
+                result = json.loads(msg["content"])
+                looked.update({k: v for k, v in result.items() if isinstance(v, int | float)})
         if body.get("tools") and not tool_turn and body.get("tool_choice") != "none":
             keys = self._to_look_up(qkey, asked, params, facts)
             if keys:
@@ -212,7 +213,9 @@ class FakeServer:
         self.served = Served()
         self._httpd = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
         self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
 
     @property
     def base_url(self) -> str:

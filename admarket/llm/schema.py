@@ -15,7 +15,10 @@ import json
 import math
 from typing import Any
 
-_NUMBER = {"type": "number"}
+# No fact, count or price of the market comes near this; a larger number is not an answer.
+LARGEST = 1e12
+_NUMBER = {"type": "number", "minimum": -LARGEST, "maximum": LARGEST}
+_PRICE = {"type": "number", "exclusiveMinimum": 0, "maximum": 1e6}  # a CPM in USD
 
 SCHEMAS: dict[str, dict[str, Any]] = {
     "books": {
@@ -25,14 +28,14 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     },
     "avails": {
         "type": "object",
-        "properties": {"lots": {"type": "number", "minimum": 0}},
+        "properties": {"lots": {"type": "number", "minimum": 0, "maximum": LARGEST}},
         "required": ["lots"],
     },
     "buyer_move": {
         "type": "object",
         "properties": {
             "action": {"type": "string", "enum": ["accept", "propose", "walk_away"]},
-            "price": {"type": "number", "exclusiveMinimum": 0},
+            "price": _PRICE,
         },
         "required": ["action", "price"],
     },
@@ -40,7 +43,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         "type": "object",
         "properties": {
             "action": {"type": "string", "enum": ["accept", "counter", "final_offer", "reject"]},
-            "price": {"type": "number", "exclusiveMinimum": 0},
+            "price": _PRICE,
         },
         "required": ["action", "price"],
     },
@@ -76,7 +79,7 @@ def _no_constant(name: str) -> float:
 def check(value: Any, schema: dict[str, Any], where: str) -> None:
     """Raise :class:`AnswerError` unless ``value`` matches ``schema`` (the subset of JSON
     Schema the answers use: type, enum, properties, required, additionalProperties,
-    minimum, exclusiveMinimum). Properties a schema does not name are allowed."""
+    minimum, exclusiveMinimum, maximum). Properties a schema does not name are allowed."""
     kind = schema.get("type")
     if kind == "object":
         if not isinstance(value, dict):
@@ -99,6 +102,8 @@ def check(value: Any, schema: dict[str, Any], where: str) -> None:
             raise AnswerError(f"{where} must be at least {schema['minimum']}")
         if "exclusiveMinimum" in schema and value <= schema["exclusiveMinimum"]:
             raise AnswerError(f"{where} must be more than {schema['exclusiveMinimum']}")
+        if "maximum" in schema and value > schema["maximum"]:
+            raise AnswerError(f"{where} must be at most {schema['maximum']:g}")
     elif kind == "string":
         if not isinstance(value, str):
             raise AnswerError(f"{where} must be a string")

@@ -98,6 +98,8 @@ def test_transcript_decay_loses_lines_by_their_keyed_lifetimes():
         ('{"action": "haggle", "price": 3}', "buyer_move", "must be one of"),
         ('{"action": "accept", "price": NaN}', "seller_move", "NaN"),
         ('{"facts": {', "books", "no JSON object"),
+        ('{"facts": {"deal:1:volume": 1e300}}', "books", "at most"),
+        ('{"action": "propose", "price": 0}', "buyer_move", "more than 0"),
     ],
 )
 def test_unusable_answers_are_named(text, task, fragment):
