@@ -189,9 +189,10 @@ def _header_frames(m: MarketModel, point: int | None) -> dict[str, pd.DataFrame]
         "package_version": __version__,
         "mesa_version": mesa.__version__,
         "created_at": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
-        # Only whole, finished runs are ever written (see ``publish``), so this is always
-        # "complete"; the directory's COMPLETE marker is what readers check.
-        "status": "complete",
+        # Only whole, finished runs are ever written (see ``publish``), so this is
+        # "complete" — or "stopped at budget" for a run of language-model agents that
+        # stopped cleanly at its --llm-budget-usd; the COMPLETE marker is what readers check.
+        "status": m.policies.stopped or "complete",
     }
     return {"runs": pd.DataFrame([run]), "summaries": pd.DataFrame([srow])}
 

@@ -120,6 +120,7 @@ def test_the_budget_stops_the_run_cleanly_and_says_so(fake, tmp_path, capsys):
     runs = query(out, "SELECT scenario, status, days_run, days, usd, budget_usd FROM llm_runs")
     assert (runs["status"] == "stopped at budget").all()
     assert (runs["days_run"] < runs["days"]).all()
+    assert set(query(out, "SELECT status FROM runs")["status"]) == {"stopped at budget"}
     spent = query(out, "SELECT run_id, MAX(day) AS last FROM llm_calls GROUP BY run_id")
     assert (spent["last"] < 5).all()  # nothing asked after the stop
 
