@@ -11,11 +11,12 @@ from admarket import MarketConfig, MarketModel
 from admarket.agents.policy import RULES, NegotiationContext, negotiate_by_moves
 from admarket.cli.options import policy_overrides
 from admarket.errors import ConfigError
+from admarket.llm import LLMSession, RequestSettings
 from admarket.llm.roster import sample
 from admarket.llm.schema import AnswerError, parse_answer
 from admarket.llm.tables import llm_frames
 from admarket.llm.transcript import Transcript
-from admarket.market.negotiation import negotiate
+from admarket.market.negotiation import Move, negotiate
 from admarket.market.pricing import TIER_TERMS
 from tests.llm.helpers import TINY
 
@@ -110,3 +111,26 @@ def test_unusable_answers_are_named(text, task, fragment):
 def test_answers_in_prose_or_code_fences_are_read():
     fenced = 'Here you go:\n```json\n{"facts": {"deal:1:price": 4.2}}\n```'
     assert parse_answer(fenced, "books") == {"facts": {"deal:1:price": 4.2}}
+
+
+class Scripted:
+    """An endpoint that answers every request with the same content (a move)."""
+
+    def __init__(self, content: str):
+        self.content = content
+
+    def complete(self, body):
+        usage = {"prompt_tokens": 10, "completion_tokens": 5}
+        return {"choices": [{"message": {"content": self.content}}], "usage": usage}
+
+
+def test_a_move_past_the_agents_own_limit_is_counted_not_graded():
+    session = LLMSession(Scripted('{"action": "propose", "price": 99.5}'), RequestSettings("s"))
+    m = MarketModel("B", llm=session, llm_buyers=True, **TINY)
+    buyer, terms = m.buyers[0], TIER_TERMS[m.buyers[0].tier]
+    c = buyer.campaigns[0]
+    ctx = NegotiationContext(c, 0, "PD", 5.0, 3.5, 4.0, 4.8, terms)
+    move = buyer.policy.buyer_move(buyer, ctx, Move("seller", "counter", 5.0), 1, 4.0, 5.0, [])
+    assert move == Move("buyer", "propose", 99.5)
+    assert buyer.policy.counts["violations"] == 1 and buyer.policy.counts["moves"] == 1
+    assert m.policies.costs.records[-1].task == "buyer_move"
