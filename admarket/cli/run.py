@@ -206,9 +206,13 @@ def cmd_run(args: argparse.Namespace) -> int:
             checkpoint_dir=args.checkpoint_dir,
             llm=llm,
         )
-    except LLMError as exc:
-        assert llm is not None
-        raise LLMError(f"{exc}{save_partial(llm, args.llm_record)}") from None
+    except LLMError as exc:  # say where the exchanges made so far were saved, if they were
+        partial = save_partial(llm, args.llm_record) if llm is not None else ""
+        raise LLMError(f"{exc}{partial}") from None
+    except KeyboardInterrupt:
+        if llm is not None:
+            save_partial(llm, args.llm_record)
+        raise
     finally:
         if llm is not None:
             llm.close()
