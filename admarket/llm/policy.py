@@ -94,7 +94,7 @@ class LLMPolicy(DecisionPolicy):
         self.roster = roster
         self.transcript = Transcript(cfg.steps_per_day, cfg.decay_rate, agent.memory.salt)
         self.books: dict[str, tuple[float, str]] = {}  # key → (value, source) this phase
-        self.told: dict[int, int] = {}  # deal → step the agent first heard of it
+        self.told: dict[int, int] = {}  # deal → step it was booked (-1: heard of otherwise)
         self.tag_attr = "campaign" if agent.kind == "buyer" else "product"
         self.counts: Counter[str] = Counter()
         self._label = ""  # overrides the label of the next note (a recovered fact)
@@ -105,14 +105,16 @@ class LLMPolicy(DecisionPolicy):
         t = agent.model.t
         label = self._label
         if group == "deal":
-            d = int(key.split(":")[1])
-            if d not in self.told:
-                self.told[d] = t
-                self._write(t, label or "booking", f"deal:{d}:{self.tag_attr}", tag)
+            d, attr = int(key.split(":")[1]), key.rsplit(":", 1)[1]
+            new = d not in self.told
+            if new:  # a booking writes its terms price first; anything else is a later report
+                self.told[d] = t if attr == "price" and not label else -1
             if not label and self.told[d] == t:
                 label = "booking"
             elif not label:
-                label = "delivery report" if key.endswith(":delivered") else "deal terms"
+                label = "delivery report" if attr == "delivered" else "deal terms"
+            if new:
+                self._write(t, label, f"deal:{d}:{self.tag_attr}", tag)
         elif not label:
             spend = key.startswith("campaign:")
             label = "payments (spend to date)" if spend else "delivery history"
@@ -140,10 +142,12 @@ class LLMPolicy(DecisionPolicy):
         return lost
 
     def restart(self, agent: TraderAgent) -> int:
-        """A restart wipes the transcript (and this phase's books)."""
+        """A restart wipes the transcript (and this phase's books): from now on a deal the
+        agent was told of before is one it cannot know, unless it hears of it again."""
         n = self.transcript.wipe()
         agent.memory.stats.lost_restart += n
         self.books.clear()
+        self.told.clear()
         return n
 
     def held(self) -> int:
