@@ -22,6 +22,9 @@ class ConfigError(ValueError):
         self.allowed = allowed
         super().__init__(f"invalid {field_name} = {value!r}: {allowed}")
 
+    def __reduce__(self):  # pickled from a worker process: rebuild from the three parts
+        return (type(self), (self.field, self.value, self.allowed))
+
 
 class IncompleteRunError(UsageError):
     """An output directory without a COMPLETE marker (failed, interrupted or not a store)."""
@@ -53,3 +56,8 @@ class WorkerLostError(RuntimeError):
 
 class Terminated(KeyboardInterrupt):
     """SIGTERM, handled like Ctrl-C: stop, clean up, publish nothing (exit code 143)."""
+
+
+class LLMError(UsageError):
+    """A language-model endpoint failed, or answered unusably, after its retries (exit 2):
+    names the endpoint or agent, what went wrong and what to try."""

@@ -25,10 +25,11 @@ from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING
 
+from admarket.agents.policy import NegotiationContext
 from admarket.agents.trader import TraderAgent
 from admarket.config import TIERS
 from admarket.market.deals import PA, PD, PG
-from admarket.market.negotiation import BuyerStance, negotiate
+from admarket.market.negotiation import BuyerStance
 from admarket.market.pricing import (
     DEAL_TYPE_SCORE,
     DEAL_TYPES,
@@ -235,7 +236,9 @@ class BuyerAgent(TraderAgent):
         avails = o.seller.offer_avails(o.product, self._days_left(c), need.lots)
         if avails * self.model.config.lot_size < self.model.config.min_deal_impressions:
             return False
-        outcome = negotiate(o.ask, o.floor, stance, TIER_TERMS[o.seller.tier_for(self)])
+        terms = TIER_TERMS[o.seller.tier_for(self)]
+        ctx = NegotiationContext(c, o.product, "PG", o.ask, o.floor, stance, terms)
+        outcome = self.policy.negotiate(self, o.seller, ctx)  # rules: market.negotiation
         self.model.negotiations.bargain(
             self, o.seller, c, o.product, o.ask, o.floor, stance, outcome
         )

@@ -14,6 +14,11 @@ Agents decide on what they *believe*. Every fact an agent acts on goes through
 In B and C a recall from volatile memory may also be corrupted by the hallucination
 injector. Every recall is filed as a claim with the auditor, which grades it against
 ground truth the agent cannot see.
+
+All of the above is the rule-based agent, the default ``policy``
+(:mod:`admarket.agents.policy`). An agent given a language-model policy
+(:mod:`admarket.llm`) answers recalls, derived beliefs and deal lists from a model instead,
+and keeps what it learns in the model's transcript rather than in ``memory``.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from typing import TYPE_CHECKING
 
 from mesa import Agent
 
+from admarket.agents.policy import RULES, DecisionPolicy
 from admarket.memory.context import ContextMemory
 from admarket.memory.hallucination import HallucinationInjector
 from admarket.streams import RESTART, stream
@@ -48,6 +54,7 @@ class TraderAgent(Agent):
         self.injector = HallucinationInjector(cfg, salt)
         self.restarted_today = False
         self.lost_today = 0
+        self.policy: DecisionPolicy = RULES  # the model may give it a language-model policy
 
     # --- memory loss --------------------------------------------------------------------
     def lose_memory(self, day: int) -> None:
@@ -57,7 +64,7 @@ class TraderAgent(Agent):
         if not m.agents_hold_state:
             return
         cfg = m.config
-        lost = self.memory.decay(day)
+        lost = self.memory.decay(day) + self.policy.forget(self, day)
         # one restart draw per agent per day, taken whatever happens: B and C agree on it
         p_restart = min(1.0, cfg.restart_rate + cfg.restart_growth * day)
         restart = self._restart_rng.random() < p_restart
@@ -67,7 +74,7 @@ class TraderAgent(Agent):
                 m.t, "context_loss", agent=self.name, cause="decay", n=len(lost), keys=lost[:5]
             )
         if restart:
-            n = self.memory.wipe()
+            n = self.memory.wipe() + self.policy.restart(self)
             self.restarted_today = True
             self.lost_today += n
             m.events.emit(m.t, "restart", agent=self.name, facts_lost=n)
@@ -75,6 +82,9 @@ class TraderAgent(Agent):
     def remember(self, key: str, value: float, group: str = "", tag: int = -1) -> None:
         """Store a fact in volatile memory (context pressure may push older ones out)."""
         if not self.model.agents_hold_state:
+            return
+        if self.policy.answers_recalls:  # e.g. a language-model agent: into its transcript
+            self.policy.note(self, key, value, group, tag)
             return
         pushed = self.memory.store(key, value, group, tag, self.model.day)
         if pushed:
@@ -97,6 +107,8 @@ class TraderAgent(Agent):
         listed = None
         if m.records.reachable(self.name, f"{self.kind}:{tag}:deals", m.t):
             listed = self.listed_deals(tag)
+        if listed is None and self.policy.answers_recalls:
+            return self.policy.known_deals(self, tag)
         return listed if listed is not None else self.memory.ids("deal", tag)
 
     def deal_fact(self, d: int, tag: int, attr: str, claim_type: str, dec: int) -> float:
@@ -123,6 +135,10 @@ class TraderAgent(Agent):
         """The value this agent acts on for ``key``; files it as a claim."""
         m = self.model
         records = m.records
+        if self.policy.answers_recalls:  # e.g. a language-model agent (admarket.llm)
+            return self.policy.recall_value(
+                self, key, claim_type, decision, reconstruct, group, tag
+            )
         if not m.agents_hold_state:  # A: read the exchange's database
             value = records.value(key)
             value = reconstruct() if value is None else value
@@ -159,6 +175,8 @@ class TraderAgent(Agent):
         if not self.model.agents_hold_state:
             self.model.claims.record(decision, claim_type, key, value, "derived")
             return value
+        if self.policy.answers_recalls:
+            return self.policy.believe_value(self, decision, claim_type, key, value, ledger_value)
         return self._act_on(decision, claim_type, key, value, "derived", None, ledger_value)
 
     def _act_on(

@@ -20,6 +20,7 @@ from admarket.cli.options import (
     Parser,
     add_batch_options,
     add_config_options,
+    add_llm_options,
     add_output_options,
     check_outputs,
 )
@@ -37,6 +38,7 @@ def _add_run_commands(sub: argparse._SubParsersAction) -> None:
     run = _command(sub, "run", "admarket.cli.run:cmd_run", "run scenarios on one seed; a table")
     add_config_options(run)
     add_output_options(run)
+    add_llm_options(run)
     res = _command(
         sub, "resume", "admarket.cli.run:cmd_resume", "continue a checkpointed run to its end"
     )

@@ -65,7 +65,123 @@ def config_from_args(args: argparse.Namespace) -> MarketConfig:
             raise ConfigError("--set", item, "NAME=VALUE, e.g. decay_rate=0.05")
         key, value = item.split("=", 1)
         overrides[key.strip()] = value.strip()
-    return build_config(args.preset, args.config, **overrides)
+    if getattr(args, "policy", None):
+        overrides.update(policy_overrides(args.policy))
+    cfg = build_config(args.preset, args.config, **overrides)
+    if (cfg.llm_buyers or cfg.llm_sellers) and not getattr(args, "llm_capable", False):
+        raise UsageError(
+            "language-model agents (llm_buyers/llm_sellers) run with `admarket run` only; "
+            "this command runs rule-based agents"
+        )
+    return cfg
+
+
+POLICY_ROLES = {"buyer": "llm_buyers", "seller": "llm_sellers"}
+POLICIES = ("rules", "llm")
+
+
+def policy_overrides(text: str) -> dict[str, bool]:
+    """``"buyer=llm,seller=rules"`` → ``{"llm_buyers": True, "llm_sellers": False}``."""
+    out: dict[str, bool] = {}
+    for part in text.split(","):
+        role, _, policy = part.strip().partition("=")
+        role, policy = role.strip().lower().removesuffix("s"), policy.strip().lower()
+        if role not in POLICY_ROLES or policy not in POLICIES:
+            raise ConfigError(
+                "--policy",
+                part.strip(),
+                "ROLE=POLICY[,...] with ROLE buyer or seller and "
+                "POLICY rules or llm, e.g. buyer=llm,seller=rules",
+            )
+        out[POLICY_ROLES[role]] = policy == "llm"
+    return out
+
+
+def add_llm_options(p: argparse.ArgumentParser) -> None:
+    """``--policy`` and the language-model endpoint's run options (``admarket run``)."""
+    p.set_defaults(llm_capable=True)
+    g = p.add_argument_group(
+        "language-model agents",
+        "agents of the llm policy ask any OpenAI-compatible chat endpoint (Ollama, vLLM, "
+        "llama.cpp, OpenAI); model parameters: `admarket params --group 'language-model agents'`",
+    )
+    g.add_argument(
+        "--policy",
+        metavar="ROLE=POLICY,...",
+        help="who decides how: buyer=llm,seller=rules (default: rules for both); with "
+        "--set llm_agents=N only N agents of each llm role, sampled by seed",
+    )
+    g.add_argument(
+        "--llm-base-url",
+        metavar="URL",
+        help="endpoint's /v1 root, e.g. http://127.0.0.1:11434/v1 (Ollama)",
+    )
+    g.add_argument("--llm-model", metavar="NAME", help="model name, e.g. qwen2.5:3b")
+    g.add_argument(
+        "--llm-api-key-env",
+        default="ADMARKET_LLM_API_KEY",
+        metavar="VAR",
+        help="environment variable holding the API key (default ADMARKET_LLM_API_KEY, then "
+        "OPENAI_API_KEY; local servers need none)",
+    )
+    g.add_argument(
+        "--llm-budget-usd",
+        type=float,
+        metavar="USD",
+        help="stop cleanly at a day's close before LLM spend would pass USD",
+    )
+    g.add_argument(
+        "--llm-replay",
+        metavar="FILE",
+        help="answer from a recording (llm_recording.jsonl) instead of an endpoint, with its "
+        "model and request settings; with --llm-base-url, what it lacks is asked live",
+    )
+    g.add_argument(
+        "--llm-record",
+        metavar="FILE",
+        help="also write the recording here (it always goes into --out DIR)",
+    )
+    g.add_argument(
+        "--llm-timeout",
+        type=float,
+        default=120.0,
+        metavar="S",
+        help="seconds to wait for one answer (default 120)",
+    )
+    g.add_argument(
+        "--llm-retries",
+        type=int,
+        default=2,
+        metavar="N",
+        help="retries with backoff after a timeout, 429 or 5xx (default 2)",
+    )
+    g.add_argument(
+        "--llm-concurrency",
+        type=int,
+        default=4,
+        metavar="N",
+        help="requests in flight at once (default 4)",
+    )
+    g.add_argument(
+        "--llm-temperature",
+        type=float,
+        default=0.0,
+        metavar="T",
+        help="sampling temperature (default 0)",
+    )
+    g.add_argument(
+        "--llm-max-tokens",
+        type=int,
+        default=1024,
+        metavar="N",
+        help="completion tokens per answer at most (default 1024)",
+    )
+    g.add_argument(
+        "--llm-response-format",
+        choices=("schema", "json", "none"),
+        default="schema",
+        help="ask for JSON by schema (default), as any JSON object, or by prompt only",
+    )
 
 
 def parse_scenarios(text: str) -> list[str]:

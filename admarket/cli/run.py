@@ -15,6 +15,13 @@ from pathlib import Path
 from tqdm import tqdm
 
 from admarket.batch.comparison import check_scenarios
+from admarket.cli.llm import (
+    EXIT_STOPPED,
+    print_llm_summary,
+    recording_files,
+    save_partial,
+    session_from_args,
+)
 from admarket.cli.options import (
     DEFAULT_CHECKPOINT_DIR,
     check_checkpoints,
@@ -24,7 +31,8 @@ from admarket.cli.options import (
 )
 from admarket.config import MarketConfig, from_mapping
 from admarket.config.sizing import check_memory
-from admarket.errors import CheckpointError, ConfigError, UsageError
+from admarket.errors import CheckpointError, ConfigError, LLMError, UsageError
+from admarket.llm import LLMSession
 from admarket.model import MarketModel
 from admarket.model.checkpoint import (
     checkpoint_name,
@@ -47,6 +55,7 @@ def run_scenarios(
     ledger_out: str | None = None,
     checkpoint_every: int | None = None,
     checkpoint_dir: str | Path | None = None,
+    llm: LLMSession | None = None,
 ) -> list[MarketModel]:
     """Run each scenario to the end on ``cfg``; returns the finished models.
 
@@ -54,6 +63,7 @@ def run_scenarios(
     ``checkpoint_dir`` (default ``./checkpoints``) at the end of every N-th day (``admarket
     resume`` continues one). With ``out``, the output folder is checked and locked before
     the first step and the result published whole at the end (``outputs.publish``).
+    ``llm``: the session language-model agents ask (its recording goes into ``out``).
     """
     scenarios = check_scenarios(scenarios)
     if ledger_out is not None:
@@ -63,11 +73,11 @@ def run_scenarios(
     check_checkpoints(checkpoint_every, _opt_str(checkpoint_dir), out)
     check_memory(cfg, len(scenarios))  # every scenario's model is alive until the end
     with reserve(out) if out is not None else contextlib.nullcontext():
-        models = [MarketModel(s, cfg) for s in scenarios]
+        models = [MarketModel(s, cfg, llm=llm) for s in scenarios]
         with _progress(cfg.steps * len(scenarios), progress) as bar:
             for m in models:
                 drive(m, bar, checkpoint_every, checkpoint_dir)
-        finish(models, out, ledger_out)
+        finish(models, out, ledger_out, recording_files(llm))
     return models
 
 
@@ -98,14 +108,19 @@ def drive(
     return model
 
 
-def finish(models: list[MarketModel], out: str | None, ledger_out: str | None) -> None:
-    """Save C's ledger and publish the run's result, as asked."""
+def finish(
+    models: list[MarketModel],
+    out: str | None,
+    ledger_out: str | None,
+    attachments: dict[str, str] | None = None,
+) -> None:
+    """Save C's ledger and publish the run's result (with ``attachments``), as asked."""
     for m in models:
         if ledger_out is not None and m.ledger is not None:
             Path(ledger_out).parent.mkdir(parents=True, exist_ok=True)
             m.ledger.save(ledger_out)
     if out is not None:
-        write_run(models, out)
+        write_run(models, out, attachments=attachments)
 
 
 def _progress(total: int, enabled: bool) -> tqdm:
@@ -266,18 +281,35 @@ def cmd_run(args: argparse.Namespace) -> int:
     """``admarket run``: every scenario asked for, on one config and seed; a table."""
     cfg = config_from_args(args)
     scenarios = parse_scenarios(args.scenarios)
-    models = run_scenarios(
-        cfg,
-        scenarios,
-        progress=not args.no_progress,
-        out=args.out,
-        ledger_out=args.ledger_out,
-        checkpoint_every=args.checkpoint_every,
-        checkpoint_dir=args.checkpoint_dir,
-    )
+    llm = session_from_args(args, cfg, scenarios)
+    try:
+        models = run_scenarios(
+            cfg,
+            scenarios,
+            progress=not args.no_progress,
+            out=args.out,
+            ledger_out=args.ledger_out,
+            checkpoint_every=args.checkpoint_every,
+            checkpoint_dir=args.checkpoint_dir,
+            llm=llm,
+        )
+    except LLMError as exc:  # say where the exchanges made so far were saved, if they were
+        partial = save_partial(llm, args.llm_record) if llm is not None else ""
+        raise LLMError(f"{exc}{partial}") from None
+    except KeyboardInterrupt:
+        if llm is not None:
+            save_partial(llm, args.llm_record)
+        raise
+    finally:
+        if llm is not None:
+            llm.close()
     print_summaries([full_summary(m) for m in models], cfg)
     print_anchors(models)
-    return 0
+    if llm is None:
+        return 0
+    if args.llm_record:
+        llm.recorder.save(args.llm_record)
+    return EXIT_STOPPED if print_llm_summary(models, llm) else 0
 
 
 def cmd_resume(args: argparse.Namespace) -> int:

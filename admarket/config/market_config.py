@@ -32,7 +32,7 @@ FEE_FIELDS = (*EXCHANGE_FEES, "agent_fee", "protocol_fee")
 # "accept within 10% of target, counter within 20%, reject above" (plan, Gap 3).
 BUYER_RULES = ("iab", "plan")
 
-_T, _S, _D, _X, _A, _M, _R, _L = GROUPS
+_T, _S, _D, _X, _A, _M, _R, _L, _LLM = GROUPS
 _SHARE = {"lo": 0.0, "hi": 1.0}
 _FEE = {"lo": 0.0, "hi": 1.0, "hi_open": True, "unit": "share of gross spend"}
 
@@ -415,6 +415,49 @@ class MarketConfig:
         0.4, "WAL token price", _L, unit="USD", lo=0.0, lo_open=True, hi=1e6
     )
 
+    # --- language-model agents (B, C; admarket.llm) --------------------------------------
+    # Off by default. Which endpoint and model answer are run options (``admarket run
+    # --llm-base-url/--llm-model``), not parameters: they never change a rule-based run.
+    llm_buyers: bool = param(
+        False, "buyers decide with a language model (the llm policy) instead of rules", _LLM
+    )
+    llm_sellers: bool = param(
+        False, "sellers decide with a language model (the llm policy) instead of rules", _LLM
+    )
+    llm_agents: int = param(
+        0,
+        "agents of each llm role that use the model, sampled by seed; 0 = all of them",
+        _LLM,
+        unit="agents",
+        lo=0,
+        hi=20_000,
+    )
+    llm_context_tokens: int = param(
+        8000,
+        "an llm agent's context window: system prompt + transcript + question; the oldest "
+        "transcript lines are dropped beyond it",
+        _LLM,
+        unit="tokens",
+        lo=512,
+        hi=10**7,
+    )
+    llm_prompt_usd_per_mtok: float = param(
+        0.25,
+        "price of prompt (input) tokens (default: the plan's Claude 3 Haiku; 0 for a local model)",
+        _LLM,
+        unit="USD per million tokens",
+        lo=0.0,
+        hi=1e4,
+    )
+    llm_completion_usd_per_mtok: float = param(
+        1.25,
+        "price of completion (output) tokens",
+        _LLM,
+        unit="USD per million tokens",
+        lo=0.0,
+        hi=1e4,
+    )
+
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
             check_field(f, getattr(self, f.name))
@@ -446,8 +489,17 @@ class MarketConfig:
         return from_mapping(changes, base=self)
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain dict of every parameter (TOML/JSON friendly)."""
-        out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        """Plain dict of every parameter (TOML/JSON friendly).
+
+        Parameters of the language-model group are left out while they are at their
+        defaults, so a rule-based run's recorded config (and its hash) is what it was before
+        the group existed; ``from_mapping`` fills them back in.
+        """
+        out = {
+            f.name: getattr(self, f.name)
+            for f in dataclasses.fields(self)
+            if meta(f).group != _LLM or getattr(self, f.name) != f.default
+        }
         out["campaign_budgets"] = list(self.campaign_budgets)
         return out
 

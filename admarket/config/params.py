@@ -26,6 +26,7 @@ GROUPS = (
     "memory and context rot (B, C)",
     "reconciliation",
     "ledger (C)",
+    "language-model agents",
 )
 
 

@@ -26,7 +26,9 @@ import pandas as pd
 if TYPE_CHECKING:  # pragma: no cover
     from admarket.model.market_model import MarketModel
 
-SOURCES = ("memory", "reconstructed", "ledger", "exchange_db", "derived")
+# "llm": a number a language-model agent stated from its transcript; "llm_ledger": one it
+# stated after looking the fact up with its ledger_lookup tool (admarket.llm, C)
+SOURCES = ("memory", "reconstructed", "ledger", "exchange_db", "derived", "llm", "llm_ledger")
 CLAIM_TYPES = ("price", "volume", "delivery", "spend", "terms", "inventory", "history")
 
 
@@ -166,6 +168,13 @@ class ClaimLog:
         self._actual.append(t)
         self._flags.append(flags)
         self._fact.append(fid)
+
+    def grade(self, key: str, claimed: float) -> tuple[float, bool]:
+        """The true value of ``key`` (NaN if the fact never existed) and whether ``claimed``
+        misses it: the auditor's verdict on a statement, without filing it as a claim."""
+        truth = self._truth._value(key)
+        t = math.nan if truth is None else float(truth)
+        return t, self.is_wrong(float(claimed), t)
 
     def is_wrong(self, claimed: float, truth: float) -> bool:
         """A claim is wrong when it misses the truth beyond the audit tolerance."""

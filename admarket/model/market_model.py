@@ -29,10 +29,13 @@ from mesa.datacollection import DataCollector
 if TYPE_CHECKING:  # pragma: no cover
     from mesa.experimental.scenarios import Scenario
 
+    from admarket.llm.session import LLMSession
+
 from admarket.agents import BuyerAgent, ExchangeAgent, SellerAgent
 from admarket.config import FIELDS, MarketConfig
 from admarket.errors import ConfigError
 from admarket.ledger.chain import Ledger
+from admarket.llm.roster import PolicyRoster
 from admarket.market.accounting import Accounts
 from admarket.market.deals import PG, DealBook, owed_per_day
 from admarket.market.generation import generate_market
@@ -54,7 +57,9 @@ class MarketModel(Model):
     arguments (``MarketModel("B", n_buyers=20, decay_rate=0.05)``) or a whole ``config``.
     ``rng`` (as passed by Mesa's ``batch_run``) is taken as the seed. ``scenario`` is Mesa's
     own :class:`~mesa.experimental.scenarios.Scenario` (as SolaraViz passes it): its values
-    are applied as parameters and its ``rng`` as the seed.
+    are applied as parameters and its ``rng`` as the seed. ``llm`` is the language-model
+    session that agents with the ``llm`` policy ask (``llm_buyers``/``llm_sellers``; see
+    :mod:`admarket.llm`).
     """
 
     def __init__(
@@ -64,6 +69,7 @@ class MarketModel(Model):
         *,
         rng: int | None = None,
         scenario: Scenario | None = None,
+        llm: LLMSession | None = None,
         **params: Any,
     ):
         design_cls = design_class(design)
@@ -96,6 +102,7 @@ class MarketModel(Model):
         self.graph = mk.graph(with_exchange=self.design.via_exchange)
         self.buyers = [BuyerAgent(self, b) for b in range(cfg.n_buyers)]
         self.sellers = [SellerAgent(self, s) for s in range(cfg.n_sellers)]
+        self.policies = PolicyRoster(self, llm)  # rule-based, or language-model agents
         self.design.add_agents()
         reach = mk.adjacency[mk.campaign_buyer][:, mk.product_seller]  # (campaign, product)
         self._candidates = [np.nonzero(row)[0].tolist() for row in mk.eligible & reach]
@@ -204,7 +211,7 @@ class MarketModel(Model):
             self._evening(t // spd)
         self.design.end_step(t)
         self.datacollector.collect(self)
-        if self.steps >= self.config.steps:
+        if self.steps >= self.config.steps or self.policies.stop_after(t):
             self.running = False
             self.design.close()
 
@@ -220,6 +227,7 @@ class MarketModel(Model):
         with self._deciding():
             for a in (*self.buyers, *self.sellers):
                 a.lose_memory(day)
+            self.policies.before_phase("morning")
             self.design.morning(day)
             self.agents_by_type[BuyerAgent].shuffle_do("plan_day")
             for s in self.sellers:  # private auctions clear once every buyer has bid
@@ -227,6 +235,7 @@ class MarketModel(Model):
 
     def _evening(self, day: int) -> None:
         with self._deciding():
+            self.policies.before_phase("evening")
             self.design.evening(day)
         self.pacing.update(self.accounts.delivered, self.t)
         row, self._day_start = daily_row(self, day, self._day_start)
@@ -259,7 +268,7 @@ class MarketModel(Model):
             return self._mem_cache[1]
         held = lost = restarts = 0
         for a in (*self.buyers, *self.sellers):
-            held += len(a.memory)
+            held += len(a.memory) + a.policy.held()
             lost += a.memory.stats.lost
             restarts += a.memory.stats.restarts
         totals = {"held": held, "lost": lost, "restarts": restarts}

@@ -163,8 +163,8 @@ def agent_restarts(a) -> int:
 
 
 def agent_facts_held(a) -> int:
-    """Facts this agent holds now."""
-    return len(a.memory)
+    """Facts this agent holds now (a language-model agent's are in its transcript)."""
+    return len(a.memory) + a.policy.held()
 
 
 AGENT_REPORTERS = {

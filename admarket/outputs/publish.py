@@ -350,11 +350,13 @@ def write_results(
     verbosity: str = "key",
     log_runs: str = "first",
     kind: str = "compare",
+    attachments: Mapping[str, str] | None = None,
 ) -> Path:
     """Publish runs' tables, logs and report as one result folder; returns its path.
 
     ``log_runs``: which runs get an event log and a narrative (``first`` seed of each
     scenario, ``all``, or ``none``); the store always holds every run's events.
+    ``attachments``: more files of the result (name → text), e.g. the LLM recording.
     """
     tables = concat_tables(per_run)
     first_seed = min(int(r["runs"]["seed"].iloc[0]) for r in per_run) if per_run else None
@@ -366,6 +368,8 @@ def write_results(
             if log_runs == "all" or (log_runs == "first" and seed == first_seed):
                 write_logs(r, tmp / "logs", verbosity)
         write_report(tmp / STORE_NAME, tmp)
+        for name, text in (attachments or {}).items():
+            (tmp / name).write_text(text, encoding="utf-8")
 
     meta = {
         "kind": kind,
@@ -376,7 +380,14 @@ def write_results(
     return publish(out_dir, build, meta)
 
 
-def write_run(models: list[MarketModel], out_dir: str | Path, verbosity: str = "key") -> Path:
+def write_run(
+    models: list[MarketModel],
+    out_dir: str | Path,
+    verbosity: str = "key",
+    attachments: Mapping[str, str] | None = None,
+) -> Path:
     """Publish finished models (one seed, ``admarket run --out``) with logs and report."""
     per_run = [run_tables(m) for m in models]
-    return write_results(per_run, out_dir, verbosity=verbosity, log_runs="all", kind="run")
+    return write_results(
+        per_run, out_dir, verbosity=verbosity, log_runs="all", kind="run", attachments=attachments
+    )

@@ -46,6 +46,7 @@ import numpy as np
 import pandas as pd
 
 from admarket.errors import StoreError, UsageError
+from admarket.llm.tables import LLM_TABLES, llm_frames
 from admarket.outputs import QUERY_NAMES
 from admarket.outputs.manifest import COMPLETE_MARKER, STORE_NAME, check_complete  # noqa: F401
 from admarket.outputs.measures import full_summary
@@ -252,9 +253,10 @@ def _header_frames(m: MarketModel, point: int | None) -> dict[str, pd.DataFrame]
         "package_version": __version__,
         "mesa_version": metadata.version("mesa"),
         "created_at": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
-        # Only whole, finished runs are ever written (see ``publish``), so this is always
-        # "complete"; the directory's COMPLETE marker is what readers check.
-        "status": "complete",
+        # Only whole, finished runs are ever written (see ``publish``), so this is
+        # "complete" — or "stopped at budget" for a run of language-model agents that
+        # stopped cleanly at its --llm-budget-usd; the COMPLETE marker is what readers check.
+        "status": m.policies.stopped or "complete",
         # C's ledger anchor, kept outside the ledger file (`verify-ledger --store DIR`)
         "ledger_entries": m.ledger.n_entries if m.ledger is not None else None,
         "ledger_head_hash": m.ledger.head_hash if m.ledger is not None else None,
@@ -354,6 +356,7 @@ def run_tables(
         "events": events,
         "event_counts": counts,
         "step_metrics": steps,
+        **llm_frames(m),  # llm_* tables, only for runs with language-model agents
     }
     out = {name: _with_ids(df, *ids) for name, df in frames.items()}
     out["ground_truth"] = truth
@@ -364,7 +367,7 @@ def concat_tables(per_run: Iterable[Mapping[str, pd.DataFrame]]) -> dict[str, pd
     """Stack many runs' tables into one frame per table (in the given run order)."""
     runs = list(per_run)
     out = {}
-    for name in TABLES:
+    for name in (*TABLES, *LLM_TABLES):
         parts = [r[name] for r in runs if name in r]
         nonempty = [p for p in parts if len(p)]
         out[name] = pd.concat(nonempty or parts[:1], ignore_index=True) if parts else None

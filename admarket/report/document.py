@@ -29,6 +29,7 @@ from admarket.report.data import ReportData, load
 from admarket.report.findings import Finding, compute_findings
 from admarket.report.findings_fees import savings
 from admarket.report.glossary import FINDING_LABELS, GLOSSARY
+from admarket.report.llm_section import llm_report
 from admarket.report.market_sections import attainment_blocks, negotiation_blocks
 from admarket.report.summary import Hypothesis, Point, conclusion, executive_summary
 from admarket.report.tables import (
@@ -284,6 +285,7 @@ def write_report(
     charts = draw_all(d, out / "charts")
     findings = compute_findings(d)
     points, hyps = executive_summary(d), conclusion(d)
+    llm = llm_report(db_path)  # language-model agents: a section, and a banner if stopped
     data = {
         "scenarios": d.scenarios,
         "seeds": d.seeds,
@@ -302,10 +304,14 @@ def write_report(
     }
     if "md" in formats or "html" in formats:
         blocks = build_blocks(d, charts, findings, points, hyps)
+        if llm is not None:
+            blocks = llm.insert_into(blocks)
         if "md" in formats:
             _replace_text(out / "report.md", to_markdown(blocks))
         if "html" in formats:
             _replace_text(out / "report.html", to_html(blocks, out / "charts"))
+    if llm is not None:
+        data["llm"] = llm.data
     if "json" in formats:
         _replace_text(out / "report.json", json.dumps(data, indent=1) + "\n")
     if content:
