@@ -53,12 +53,12 @@ class NegotiationContext:
     @property
     def target(self) -> float:
         """The buyer's target CPM."""
-        return self.stance.target
+        return float(self.stance.target)
 
     @property
     def max_price(self) -> float:
         """The most the buyer will pay (its stance's limit)."""
-        return self.stance.limit
+        return float(self.stance.limit)
 
     @property
     def buyer_rounds(self) -> int:
