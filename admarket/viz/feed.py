@@ -12,6 +12,7 @@ Both render as plain HTML (Solara's Markdown would fetch KaTeX and Mermaid from 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from html import escape
 from typing import Any
@@ -55,8 +56,10 @@ class Line:
     count: int = 1
 
 
-def fact_in_words(key: str) -> str:
-    """A fact's key as a phrase: ``deal:12:price`` → ``the price of deal 12``."""
+def fact_in_words(key: str, who: Callable[[str], str] | None = None) -> str:
+    """A fact's key as a phrase: ``deal:12:price`` → ``the price (CPM) of deal 12``.
+    ``who`` names an agent (``seller-3`` → its publisher's name)."""
+    name = who or (lambda n: n.replace("-", " "))
     parts = key.split(":")
     attrs = {
         "price": "price (CPM)",
@@ -68,7 +71,8 @@ def fact_in_words(key: str) -> str:
     if parts[0] == "deal" and len(parts) == 3:
         return f"the {attrs.get(parts[2], parts[2])} of deal {parts[1]}"
     if parts[0] == "fill" and len(parts) == 3:
-        return f"how well seller {parts[2]} has delivered to buyer {parts[1]} (fill rate)"
+        seller, buyer = name(f"seller-{parts[2]}"), name(f"buyer-{parts[1]}")
+        return f"how well {seller} has delivered to {buyer} (fill rate)"
     if parts[0] == "avail" and len(parts) == 3:
         try:
             days = f"{float(parts[2]):g}"
@@ -78,7 +82,8 @@ def fact_in_words(key: str) -> str:
     if parts[0] == "campaign" and len(parts) == 3:
         return f"what campaign {parts[1]} has {parts[2]}"
     if parts[0] == "hist" and len(parts) == 4:
-        return f"the {parts[3]} delivery history of buyer {parts[1]} with seller {parts[2]}"
+        seller, buyer = name(f"seller-{parts[2]}"), name(f"buyer-{parts[1]}")
+        return f"the {parts[3]} delivery history of {buyer} with {seller}"
     return key.replace(":", " ")
 
 
@@ -143,10 +148,15 @@ def describe(model: MarketModel, e: dict[str, Any]) -> str | None:
 
 def _fabrications(model: MarketModel, group: list[dict[str, Any]]) -> str:
     first = group[0]
+
+    def who(name: str) -> str:
+        return escape(agent_label(model, name))
+
     raw = str(first.get("decision"))
     decision = DECISIONS.get(raw, escape(raw.replace("_", " ")))
     facts = [
-        f"{fact_in_words(str(e['key']))} (it used {value_in_words(str(e['key']), e['claimed'])})"
+        f"{fact_in_words(str(e['key']), who)} (it used "
+        f"{value_in_words(str(e['key']), e['claimed'])})"
         for e in group[:2]
     ]
     more = f", and {len(group) - 2} more" if len(group) > 2 else ""

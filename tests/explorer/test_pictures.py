@@ -65,7 +65,9 @@ def test_a_feed_tells_the_exchanges_days(finished: Session) -> None:
 
 def test_facts_are_named_in_words() -> None:
     assert fact_in_words("deal:133:price") == "the price (CPM) of deal 133"
-    assert "fill rate" in fact_in_words("fill:3:1")
+    assert fact_in_words("fill:3:1") == "how well seller 1 has delivered to buyer 3 (fill rate)"
+    names = {"seller-1": "Daily Planet"}
+    assert "how well Daily Planet has" in fact_in_words("fill:3:1", lambda n: names.get(n, n))
     assert fact_in_words("unknown:thing") == "unknown thing"
 
 

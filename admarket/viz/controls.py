@@ -1,0 +1,279 @@
+"""The controls: the clock bar (step, play, run to day N or the end, Reset) and the sidebar
+of settings (scenario, preset, seeds and every parameter, generated from its metadata).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import solara
+import solara.lab
+
+from admarket.config import SCENARIOS, preset_names, preset_source
+from admarket.viz.live import LiveHTML, html
+from admarket.viz.params import (
+    SEED_CHOICES,
+    Control,
+    display,
+    grouped,
+    to_query,
+)
+from admarket.viz.session import Session
+from admarket.viz.stage import SCENARIO_NAMES
+from admarket.viz.state import SPEEDS, PageState, intervals
+
+NO_PRESET = "none"
+
+
+# --- the clock -----------------------------------------------------------------------------
+def _clock_html(session: Session) -> str:
+    seeds = session.settings.seed_list()
+    band = f" · seeds {', '.join(map(str, seeds))} (bands)" if len(seeds) > 1 else ""
+    done = 100 * session.steps / max(session.total, 1)
+    return (
+        f"<span class='am-clock'>{session.label()}</span>"
+        f"<span style='font-size:14px;margin-left:12px'>step {session.steps:,} of "
+        f"{session.total:,}{band}</span>"
+        f"<div class='am-progress'><div style='width:{done:.2f}%'></div></div>"
+    )
+
+
+@solara.component
+def TimeBar(state: PageState, rebuild: Any) -> solara.Element:
+    """The clock and the buttons that move it; the run-complete state; Reset."""
+    session = state.session.value
+    playing, building = state.playing.value, state.building.value
+    at_end = state.ended.value
+    play = solara.lab.use_task(state.play_loop, dependencies=None)
+    cfg = session.config
+    spd = cfg.steps_per_day
+    day_text, set_day_text = solara.use_state(str(cfg.days), key=f"run-to-day-{cfg.days}")
+    busy = playing or building
+
+    def go(goal: int | None, pause: float | None = None) -> None:
+        if state.start(goal, pause):
+            play()
+
+    day_error = ""
+    try:
+        target_day = int(day_text.strip())
+        if not 1 <= target_day <= cfg.days:
+            raise ValueError
+    except ValueError:
+        target_day, day_error = 0, f"a day from 1 to {cfg.days}"
+
+    with solara.Div(classes=["am-card", "am-timebar"]) as bar:
+        LiveHTML(state, "clock", _clock_html, [])
+        with solara.Div().key("building-bar"):
+            if building:
+                solara.ProgressLinear(True, color="warning")
+        with solara.Row(style="align-items: center; flex-wrap: wrap; gap: 4px; margin-top: 6px"):
+            hour = "+1 hour" if spd == 24 else "+1 step"
+            solara.Button(hour, on_click=state.step_hour, disabled=busy or at_end)
+            solara.Button("+1 day", on_click=state.step_day, disabled=busy or at_end)
+            if playing:
+                solara.Button("❚❚ Pause", on_click=state.stop, color="warning")
+            else:
+                solara.Button(
+                    "▶ Play", on_click=lambda: go(None), disabled=busy or at_end, color="primary"
+                )
+            solara.Button("Run to the end", on_click=lambda: go(None, 0.0), disabled=busy or at_end)
+            solara.InputText(
+                "Run to day",
+                value=day_text,
+                on_value=set_day_text,
+                continuous_update=True,
+                error=day_error or False,
+                style="max-width: 110px",
+                dense=True,
+            )
+            solara.Button(
+                "Go",
+                on_click=lambda: go(target_day * spd, 0.0),
+                disabled=busy or at_end or not target_day,
+            )
+
+            def reset() -> None:
+                state.request_rebuild()
+                rebuild()
+
+            solara.Button(
+                "Reset" if not building else "Resetting…",
+                on_click=reset,
+                disabled=building,
+                color="error",
+                outlined=True,
+            )
+        with solara.Row(style="align-items: center; flex-wrap: wrap; gap: 12px"):
+            solara.Select(
+                "Draw a frame",
+                values=list(intervals(spd)),
+                value=state.interval.value,
+                on_value=state.interval.set,
+                disabled=playing,
+                style="max-width: 200px",
+            )
+            solara.Select(
+                "Play speed",
+                values=list(SPEEDS),
+                value=state.speed.value,
+                on_value=state.speed.set,
+                disabled=playing,
+                style="max-width: 240px",
+            )
+        if building:
+            solara.Info("Building the market from the settings…", dense=True)
+        elif at_end:
+            solara.Success(
+                f"Run complete: all {cfg.days} days simulated. Reset to run it again, or change "
+                "the settings and Apply.",
+                dense=True,
+                classes=["am-complete"],
+            )
+        if state.status.value:
+            solara.Info(state.status.value, dense=True, classes=["am-status"])
+    return bar
+
+
+# --- controls ------------------------------------------------------------------------------
+@solara.component
+def ParamControl(
+    c: Control, raw: Any, error: str, changed: bool, state: PageState
+) -> solara.Element:
+    """One parameter: its value with unit in the label, inline error, changed marker."""
+    mark = " ●" if changed else ""
+    with solara.Div(classes=["am-param", "am-changed" if changed else ""]) as box:
+        if c.widget == "slider":
+            value = float(raw)
+            solara.SliderFloat(
+                f"{c.label}: {display(c.name, value)}{mark}",
+                value=value,
+                min=c.lo or 0.0,
+                max=c.hi if c.hi is not None else 1.0,
+                step=c.step or 0.01,
+                on_value=lambda v: state.set_field(c.name, round(v, 6)),
+            )
+        elif c.widget == "check":
+            solara.Checkbox(
+                label=f"{c.label}{mark}",
+                value=bool(raw),
+                on_value=lambda v: state.set_field(c.name, v),
+            )
+        else:
+            solara.InputText(
+                f"{c.label}{mark}",
+                value=str(raw),
+                on_value=lambda v: state.set_field(c.name, v),
+                continuous_update=True,
+                error=error or False,
+                suffix=c.unit,
+                dense=True,
+                hide_details="auto",
+            )
+        if error and c.widget != "text":
+            solara.Text(error, classes=["am-error"])
+        html(f"{c.help}; {c.allowed}.", ["am-help"])
+    return box
+
+
+def _scenario_select(state: PageState, changed: bool) -> None:
+    solara.Select(
+        "Scenario" + (" ●" if changed else ""),
+        values=list(SCENARIOS),
+        value=state.draft_scenario.value,
+        on_value=state.draft_scenario.set,
+    )
+    html(SCENARIO_NAMES[state.draft_scenario.value], ["am-help"])
+
+
+def _preset_select(state: PageState, changed: bool) -> None:
+    solara.Select(
+        "Preset" + (" ●" if changed else ""),
+        values=[NO_PRESET, *preset_names()],
+        value=state.draft_preset.value or NO_PRESET,
+        on_value=lambda v: state.choose_preset("" if v in (None, NO_PRESET) else v),
+    )
+    if state.draft_preset.value:
+        html(
+            f"{preset_source(state.draft_preset.value)}; keeps the seed, days and market size "
+            "set here",
+            ["am-help"],
+        )
+    else:
+        html("the model's defaults (the plan's values)", ["am-help"])
+
+
+@solara.component
+def SettingsPanel(state: PageState, rebuild: Any) -> solara.Element:
+    """The sidebar: scenario, preset, seeds and every parameter (rare ones folded away)."""
+    router = solara.use_router()
+    draft = state.draft.value
+    state.draft_scenario.value, state.draft_seeds.value, state.draft_preset.value  # noqa: B018
+    state.session.value  # noqa: B018 — the applied settings
+    _settings, errors = state.draft_settings()
+    changes = state.changes()
+
+    def apply() -> None:
+        settings = state.apply()
+        if settings is None:
+            return
+        rebuild()
+        query = to_query(settings, with_scenario=not state.compare)
+        router.push(f"{router.path}?{query}")
+
+    with solara.Column(style="gap: 4px; max-width: 560px") as panel:
+        solara.HTML(tag="div", unsafe_innerHTML="<b>Run settings</b>", style="font-size: 16px")
+        # keyed blocks: elements that come and go must not take each other's place
+        with solara.Div().key("link-problems"):
+            if state.problems:
+                solara.Warning("Ignored from the link: " + "; ".join(state.problems), dense=True)
+        with solara.Div().key("pending"):
+            if changes:
+                n = len(changes)
+                solara.Warning(
+                    f"{n} change{'s' if n > 1 else ''} not applied yet (marked ●): "
+                    + ", ".join(sorted(changes)),
+                    dense=True,
+                    classes=["am-pending"],
+                )
+                with solara.Row():
+                    solara.Button(
+                        "Apply and reset", on_click=apply, color="primary", disabled=bool(errors)
+                    )
+                    solara.Button("Discard", on_click=state.discard, text=True)
+            if errors:
+                solara.Error(f"{len(errors)} parameter(s) need fixing before Apply.", dense=True)
+        with solara.Div().key("scenario"):
+            if not state.compare:
+                _scenario_select(state, "scenario" in changes)
+        with solara.Div().key("preset"):
+            _preset_select(state, "preset" in changes)
+        with solara.Div().key("seeds"):
+            solara.Select(
+                "Seeds side by side" + (" ●" if "seeds" in changes else ""),
+                values=list(SEED_CHOICES),
+                value=state.draft_seeds.value,
+                on_value=state.draft_seeds.set,
+            )
+            html("more than one seed draws each line with a band over the seeds", ["am-help"])
+        groups = grouped()
+        for _group, common, _rare in groups:
+            for c in common:
+                ParamControl(
+                    c, draft[c.name], errors.get(c.name, ""), c.name in changes, state
+                ).key(c.name)
+        solara.HTML(tag="div", unsafe_innerHTML="<b>More parameters</b>", style="margin-top: 8px")
+        for group, _common, rare in groups:
+            if not rare:
+                continue
+            flagged = sum(1 for c in rare if c.name in changes or c.name in errors)
+            summary = group + (f" ({flagged} changed)" if flagged else "")
+            with (
+                solara.Div().key(f"group-{group}"),
+                solara.Details(summary=summary, expand=any(c.name in errors for c in rare)),
+            ):
+                for c in rare:
+                    ParamControl(
+                        c, draft[c.name], errors.get(c.name, ""), c.name in changes, state
+                    ).key(c.name)
+    return panel
