@@ -66,6 +66,11 @@ class NegotiationContext:
         return self.stance.rounds
 
     @property
+    def deadline(self) -> int:
+        """The last round: the tier's limit on rounds or the buyer's deadline, whichever first."""
+        return min(self.terms.max_rounds, self.stance.rounds)
+
+    @property
     def opening(self) -> float:
         """The buyer's opening offer: its target, or its limit or the ask if lower."""
         return round(min(self.target, self.max_price, self.ask), 2)
@@ -139,13 +144,16 @@ class DecisionPolicy:
         last_price: float,
         history: list[Move],
     ) -> Move:
-        """The buyer's answer to the seller's ``reply`` (rules: the threshold strategy);
-        ``history`` is every move so far."""
-        price = reply.price
-        if price <= ctx.max_price:
+        """The buyer's answer to the seller's ``reply`` (rules: the stance's threshold
+        strategy, as :func:`~admarket.market.negotiation.negotiate`); ``history`` is every
+        move so far."""
+        price, stance = reply.price, ctx.stance
+        if stance.accepts(price):
             return Move("buyer", "accept", price)
+        if stance.rejects(price):
+            return Move("buyer", "reject", offer)
         stopped = reply.action == "final_offer" or price >= last_price
-        if stopped or round_no >= ctx.buyer_rounds:
+        if stopped or round_no >= ctx.deadline:
             return Move("buyer", "walk_away", offer)
         step = max(0.01, (ctx.max_price - ctx.opening) / max(1, ctx.buyer_rounds))
         return Move("buyer", "propose", round(min(ctx.max_price, offer + step), 2))
@@ -200,25 +208,28 @@ def negotiate_by_moves(buyer: BuyerAgent, seller: SellerAgent, ctx: NegotiationC
     moves = [Move("buyer", "propose", offer)]
     last_price, conceded = ctx.ask, 0.0
     outcome = None
-    for round_no in range(1, ctx.terms.max_rounds + 1):
+    for round_no in range(1, ctx.deadline + 1):
         reply, conceded = sp.seller_move(seller, ctx, offer, round_no, last_price, conceded, moves)
         moves.append(reply)
         if reply.action == "accept":
             outcome = Outcome(True, round(offer, 2), round_no, tuple(moves))
             break
         if reply.action == "reject":
+            outcome = Outcome(False, 0.0, round_no, tuple(moves), "rejected_by_seller")
             break
         move = bp.buyer_move(buyer, ctx, reply, round_no, offer, last_price, moves)
         moves.append(move)
         if move.action == "accept":
             outcome = Outcome(True, round(reply.price, 2), round_no, tuple(moves))
             break
-        if move.action == "walk_away":
+        if move.action in ("walk_away", "reject"):
+            why = "walk_away" if move.action == "walk_away" else "rejected_by_buyer"
+            outcome = Outcome(False, 0.0, round_no, tuple(moves), why)
             break
         last_price, offer = reply.price, move.price
     if outcome is None:
         n_seller = len([m for m in moves if m.actor == "seller"])
-        outcome = Outcome(False, 0.0, n_seller, tuple(moves))
+        outcome = Outcome(False, 0.0, n_seller, tuple(moves), "walk_away")
     bp.heard_negotiation(buyer, seller, ctx, outcome)
     sp.heard_negotiation(seller, buyer, ctx, outcome)
     return outcome

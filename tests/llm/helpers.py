@@ -8,7 +8,12 @@ from admarket.llm.client import OpenAIEndpoint
 from admarket.llm.fake_server import FakeServer
 
 TINY = {"n_buyers": 2, "n_sellers": 2, "campaigns_per_buyer": 2, "days": 3}
-QUIET = {"decay_rate": 0.0, "restart_rate": 0.0, "hallucination_rate": 0.0}
+# every stressor off: the model alone (memory loss, injections, the ledger's faults and the
+# impression-count discrepancy)
+QUIET = {
+    **{"decay_rate": 0.0, "restart_rate": 0.0, "hallucination_rate": 0.0},
+    **{"ledger_read_failure": 0.0, "ledger_write_failure": 0.0, "count_discrepancy": 0.0},
+}
 BOTH = {"llm_buyers": True, "llm_sellers": True}
 
 

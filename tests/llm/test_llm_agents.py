@@ -56,7 +56,9 @@ def test_ledger_lookups_correct_wrong_numbers_in_c(fake):
     b, c = run_llm("B", srv_b, **QUIET), run_llm("C", srv_c, **QUIET)
     sb, sc = statements(b), statements(c)
     rate_b, rate_c = sb["wrong"].mean(), sc["wrong"].mean()
-    assert rate_b > 0.15 and rate_c < rate_b / 2
+    # the ledger holds what agents wrote (issue 10) — a model's wrong books go onto it too —
+    # so lookups correct a number only where the ledger has it right: fewer, not no, errors
+    assert rate_b > 0.15 and rate_c < rate_b
     looked = sc[sc["looked_up"] & sc["fact_key"].str.contains(":(?:price|volume)$")]
     assert len(looked) > 10 and not looked["wrong"].any()  # on the ledger: read right
     agents = llm_frames(c)["llm_agents"]

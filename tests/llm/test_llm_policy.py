@@ -16,7 +16,7 @@ from admarket.llm.roster import sample
 from admarket.llm.schema import AnswerError, parse_answer
 from admarket.llm.tables import llm_frames
 from admarket.llm.transcript import Transcript
-from admarket.market.negotiation import Move, negotiate
+from admarket.market.negotiation import BuyerStance, Move, negotiate
 from admarket.market.pricing import TIER_TERMS
 from tests.llm.helpers import TINY
 
@@ -38,8 +38,9 @@ def test_move_by_move_protocol_between_two_rule_agents_is_the_rule_negotiation(t
     for ask, floor, target, top in itertools.product(grid, repeat=4):
         if floor > ask or target > top:
             continue
-        ctx = NegotiationContext(0, 0, "PD", ask, floor, target, top, terms)
-        assert negotiate_by_moves(buyer, seller, ctx) == negotiate(ask, floor, target, top, terms)
+        stance = BuyerStance(target, top)
+        ctx = NegotiationContext(0, 0, "PG", ask, floor, stance, terms)
+        assert negotiate_by_moves(buyer, seller, ctx) == negotiate(ask, floor, stance, terms)
 
 
 def test_llm_agents_need_an_endpoint_except_where_agents_hold_no_state():
@@ -129,7 +130,7 @@ def test_a_move_past_the_agents_own_limit_is_counted_not_graded():
     m = MarketModel("B", llm=session, llm_buyers=True, **TINY)
     buyer, terms = m.buyers[0], TIER_TERMS[m.buyers[0].tier]
     c = buyer.campaigns[0]
-    ctx = NegotiationContext(c, 0, "PD", 5.0, 3.5, 4.0, 4.8, terms)
+    ctx = NegotiationContext(c, 0, "PG", 5.0, 3.5, BuyerStance(4.0, 4.8), terms)
     move = buyer.policy.buyer_move(buyer, ctx, Move("seller", "counter", 5.0), 1, 4.0, 5.0, [])
     assert move == Move("buyer", "propose", 99.5)
     assert buyer.policy.counts["violations"] == 1 and buyer.policy.counts["moves"] == 1
