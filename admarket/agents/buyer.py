@@ -284,14 +284,18 @@ class BuyerAgent(TraderAgent):
         ):
             self.remember(f"deal:{d}:{attr}", float(value), "deal", c)
 
-    def agreed_terms(self, price: float, volume: int, start: int, end: int) -> dict[str, float]:
-        """The deal terms as this buyer holds them at booking (what it co-signs)."""
+    def agreed_terms(
+        self, price: float, volume: int, start: int, end: int, dtype: int
+    ) -> dict[str, float]:
+        """The deal terms as this buyer holds them at booking (what it co-signs): the same
+        fields the seller signs, so a co-sign fails only when the two views really differ."""
         return {
             "price": price,
             "volume": float(volume),
             "delivered": 0.0,
             "start": float(start),
             "end": float(end),
+            "dtype": float(dtype),
         }
 
     # --- what the buyer knows -----------------------------------------------------------

@@ -205,7 +205,7 @@ class SellerAgent(TraderAgent):
             "type": DEAL_TYPES[dtype],
             "facts": {f"deal:{d}:{k}": v for k, v in terms.items()},
         }
-        views = {self.name: terms, buyer.name: buyer.agreed_terms(price, volume, start, end)}
+        views = {self.name: terms, buyer.name: buyer.agreed_terms(price, volume, start, end, dtype)}
         m.records.cosign("booking", booking, views, m.t)
         m.events.emit(
             m.t,

@@ -51,24 +51,14 @@ def test_omitted_facts_are_lost_and_recovered_as_the_design_allows(fake):
     assert "ledger" in src_c and "llm" not in src_c
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known gap after merging issues 10 and 12: the booking co-sign of an LLM buyer and "
-    "seller fails (their held terms differ), so deal terms never reach the agent-written "
-    "ledger and ledger_lookup finds nothing to correct with",
-)
 def test_ledger_lookups_correct_wrong_numbers_in_c(fake):
     srv_b, srv_c = fake(wrong_rate=0.3), fake(wrong_rate=0.3, lookup_rate=1.0)
     b, c = run_llm("B", srv_b, **QUIET), run_llm("C", srv_c, **QUIET)
     sb, sc = statements(b), statements(c)
     rate_b, rate_c = sb["wrong"].mean(), sc["wrong"].mean()
-    # the ledger holds what agents wrote (issue 10) — a model's wrong books go onto it too —
-    # so lookups correct a number only where the ledger has it right: fewer, not no, errors
-    assert rate_b > 0.15 and rate_c < rate_b
+    assert rate_b > 0.15 and rate_c < rate_b / 2
     looked = sc[sc["looked_up"] & sc["fact_key"].str.contains(":(?:price|volume)$")]
-    unlooked = sc[~sc["looked_up"] & sc["fact_key"].str.contains(":(?:price|volume)$")]
-    # what was looked up is wrong less often than what the model stated from its transcript
-    assert len(looked) > 10 and looked["wrong"].mean() < unlooked["wrong"].mean()
+    assert len(looked) > 10 and not looked["wrong"].any()  # on the ledger: read right
     agents = llm_frames(c)["llm_agents"]
     assert agents["lookups"].sum() > 0 == llm_frames(b)["llm_agents"]["lookups"].sum()
     assert "llm_ledger" in set(c.claim_audit()["source"])
