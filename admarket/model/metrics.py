@@ -118,19 +118,7 @@ def summary(m: MarketModel) -> dict[str, Any]:
         "intermediary_take": take,
         "take_rate": take / gross if gross else 0.0,
         "impressions": imps,
-        "campaigns": len(out),
-        "hit_impression_goal": int(out["hit_impression_goal"].sum()),
-        "hit_cpm_goal": int(out["hit_cpm_goal"].sum()),
-        "hit_kpi_goal": int(out["hit_kpi_goal"].sum()),
-        "hit_budget_goal": int(out["hit_budget_goal"].sum()),
-        "overspent_campaigns": int(out["overspent"].sum()),
-        "at_risk_campaigns": int(out["at_risk"].sum()),
-        "at_risk_share": float(out["at_risk"].mean()) if len(out) else 0.0,
-        "mean_goal_attainment": float(out["goal_attainment_score"].mean()),
-        **{f"mean_{k}_score": float(out[f"{k}_score"].mean()) for k in COMPONENTS},
-        "clicks": float(out["clicks"].sum()),
-        "conversions": float(out["conversions"].sum()),
-        "viewable_impressions": float(out["viewable_impressions"].sum()),
+        **_goal_stats(out),
         **m.negotiations.stats(),
         "decisions": n_dec,
         "hallucinated_decisions": len(cl.bad_decisions),
@@ -164,4 +152,23 @@ def summary(m: MarketModel) -> dict[str, Any]:
         "exchange_fee_per_mille": sum(acc.fees[f] for f in EXCHANGE_FEES) / 100 / imps * 1000
         if imps
         else 0.0,
+    }
+
+
+def _goal_stats(out: Any) -> dict[str, Any]:
+    """Campaign goals in a run: goals hit, at risk, attainment by component, outcomes."""
+    return {
+        "campaigns": len(out),
+        "hit_impression_goal": int(out["hit_impression_goal"].sum()),
+        "hit_cpm_goal": int(out["hit_cpm_goal"].sum()),
+        "hit_kpi_goal": int(out["hit_kpi_goal"].sum()),
+        "hit_budget_goal": int(out["hit_budget_goal"].sum()),
+        "overspent_campaigns": int(out["overspent"].sum()),
+        "at_risk_campaigns": int(out["at_risk"].sum()),
+        "at_risk_share": float(out["at_risk"].mean()) if len(out) else 0.0,
+        "mean_goal_attainment": float(out["goal_attainment_score"].mean()),
+        **{f"mean_{k}_score": float(out[f"{k}_score"].mean()) for k in COMPONENTS},
+        "clicks": float(out["clicks"].sum()),
+        "conversions": float(out["conversions"].sum()),
+        "viewable_impressions": float(out["viewable_impressions"].sum()),
     }
