@@ -280,16 +280,54 @@ def run_tables(
     cfg, scen = m.config, m.scenario_id
     seed = int(cfg.seed)
     run_id = run_id or run_id_for(scen, seed, point)
-    spd = cfg.steps_per_day
-    ids = (run_id, scen, seed)
+    audit = m.claim_audit()
+    fact_id = run_id + ":" + audit["claim_id"].astype("int64").astype(str)
+    ledger, blobs = _ledger_frames(m)
+    frames = {
+        **_header_frames(m, point),
+        "transactions": m.transactions(),
+        "campaigns": m.campaign_outcomes(),
+        "daily_metrics": _daily_frame(m),
+        "agent_decisions": _decision_frame(audit, fact_id, cfg.steps_per_day),
+        "settlements": _typed(
+            "settlements", [{**r, "day": r["step"] // cfg.steps_per_day} for r in m.settlements]
+        ),
+        "negotiations": m.negotiations_frame(),
+        "ledger": ledger,
+        "ledger_blobs": blobs,
+        **_event_frames(m),
+        "step_metrics": m.datacollector.get_model_vars_dataframe().reset_index(names="step"),
+        **llm_frames(m),  # llm_* tables, only for runs with language-model agents
+    }
+    out = {name: _with_ids(df, run_id, scen, seed) for name, df in frames.items()}
+    out["ground_truth"] = _plain(
+        pd.DataFrame(
+            {
+                "fact_id": fact_id,
+                "run_id": run_id,
+                "seed": seed,
+                "step": audit["step"],
+                "fact_key": audit["fact_key"],
+                "actual_value": audit["actual_value"],
+            }
+        )
+    )
+    return out
+
+
+def _daily_frame(m: MarketModel) -> pd.DataFrame:
+    """``daily_metrics``: the model's daily rows plus the plan's column names."""
     daily = m.daily_metrics()
     daily["goal_attainment_score"] = daily["daily_goal_attainment"]
     daily["wrong_claim_share"] = daily["hallucinated_claims"] / daily["claims"].where(
         daily["claims"] > 0
     )
-    audit = m.claim_audit()
-    fact_id = run_id + ":" + audit["claim_id"].astype("int64").astype(str)
-    decisions = pd.DataFrame(
+    return daily
+
+
+def _decision_frame(audit: pd.DataFrame, fact_id: pd.Series, spd: int) -> pd.DataFrame:
+    """``agent_decisions``: one row per fact a decision relied on, graded."""
+    return pd.DataFrame(
         {
             "decision_id": audit["decision_id"],
             "claim_id": audit["claim_id"],
@@ -312,55 +350,22 @@ def run_tables(
             "recovered_ok": audit["recovered_ok"].astype(bool),
         }
     )
-    truth = _plain(
-        pd.DataFrame(
-            {
-                "fact_id": fact_id,
-                "run_id": run_id,
-                "seed": seed,
-                "step": audit["step"],
-                "fact_key": audit["fact_key"],
-                "actual_value": audit["actual_value"],
-            }
-        )
-    )
-    sett = _typed("settlements", [{**r, "day": r["step"] // spd} for r in m.settlements])
-    events = _typed(
-        "events",
-        [
-            {
-                "seq": i,
-                "step": r["step"],
-                "day": r["day"],
-                "kind": r["kind"],
-                "fields": to_json({k: v for k, v in r.items() if k not in ("step", "day", "kind")}),
-            }
-            for i, r in enumerate(m.events.records)
-        ],
-    )
-    counts = _typed(
-        "event_counts", [{"kind": k, "n": n} for k, n in sorted(m.events.counts.items())]
-    )
-    steps = m.datacollector.get_model_vars_dataframe().reset_index(names="step")
-    ledger, blobs = _ledger_frames(m)
-    frames = {
-        **_header_frames(m, point),
-        "transactions": m.transactions(),
-        "campaigns": m.campaign_outcomes(),
-        "daily_metrics": daily,
-        "agent_decisions": decisions,
-        "settlements": sett,
-        "negotiations": m.negotiations_frame(),
-        "ledger": ledger,
-        "ledger_blobs": blobs,
-        "events": events,
-        "event_counts": counts,
-        "step_metrics": steps,
-        **llm_frames(m),  # llm_* tables, only for runs with language-model agents
-    }
-    out = {name: _with_ids(df, *ids) for name, df in frames.items()}
-    out["ground_truth"] = truth
-    return out
+
+
+def _event_frames(m: MarketModel) -> dict[str, pd.DataFrame]:
+    """``events`` (fields beyond step/day/kind as JSON) and ``event_counts``."""
+    events = [
+        {
+            "seq": i,
+            "step": r["step"],
+            "day": r["day"],
+            "kind": r["kind"],
+            "fields": to_json({k: v for k, v in r.items() if k not in ("step", "day", "kind")}),
+        }
+        for i, r in enumerate(m.events.records)
+    ]
+    counts = [{"kind": k, "n": n} for k, n in sorted(m.events.counts.items())]
+    return {"events": _typed("events", events), "event_counts": _typed("event_counts", counts)}
 
 
 def concat_tables(per_run: Iterable[Mapping[str, pd.DataFrame]]) -> dict[str, pd.DataFrame]:
