@@ -14,7 +14,7 @@ minimum wall time. Cases:
 * ``scenario A/B/C``: build the market and run 30 days in-process (build time included);
 * ``whole process``: ``python -m admarket run --no-progress`` (A+B+C, the plan preset,
   30 days) from interpreter start to exit, and ``python -m admarket --help`` (plan row only);
-  CPU is the child's user + system time;
+  CPU is that command's user + system time, peak its own resident maximum;
 * ``framework floor``: a Mesa model built exactly like the model — the same agent classes
   and counts (buyers, sellers, and the exchange), the same stepping (hourly step, a
   morning ``shuffle_do`` on buyers, an evening agent collection), DataCollectors with as
@@ -281,6 +281,8 @@ def _child(job: str) -> dict:
         return framework_floor(case)
     if what == "clearing":
         return clearing(case)
+    if what.startswith("cli"):  # from this fresh process, so its peak is the command's own
+        return whole_process(case, _cli_args(case)[int(what[3:])])
     return run_model(case, what)
 
 
@@ -295,9 +297,6 @@ def _cli_args(case: str) -> list[list[str]]:
 def _measure(case: str, what: str, repeat: int) -> dict:
     runs = []
     for _ in range(repeat):
-        if what.startswith("cli"):
-            runs.append(whole_process(case, _cli_args(case)[int(what[3:])]))
-            continue
         out = subprocess.run(
             [sys.executable, __file__, "--job", f"{case}:{what}"],
             capture_output=True,
