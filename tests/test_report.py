@@ -108,7 +108,7 @@ def test_single_seed_report_says_no_interval(tmp_path):
 
 def test_mean_ci_and_direction():
     ci = mean_ci([1.0, 2.0, 3.0])
-    assert ci.mean == 2.0 and ci.half == pytest.approx(4.303 / 3**0.5)
+    assert ci.mean == 2.0 and ci.half == pytest.approx(4.302652729911275 / 3**0.5)  # t(0.975, 2)
     assert mean_ci([4.0]).n == 1 and "n=1, no interval" in mean_ci([4.0]).fmt()
     up = paired_diff({1: 2.0, 2: 3.0, 3: 4.0}, {1: 1.0, 2: 2.1, 3: 2.9})
     assert direction(up) == "higher"

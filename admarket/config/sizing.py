@@ -19,7 +19,7 @@ from pathlib import Path
 from admarket.config.market_config import MarketConfig
 from admarket.errors import ConfigError
 
-BASE_BYTES = 150 * 2**20  # interpreter, numpy, pandas, Mesa
+BASE_BYTES = 180 * 2**20  # interpreter, numpy, pandas, scipy, Mesa, cryptography
 PAIR_BYTES = 150  # per (campaign, product): eligibility, coverage, accounting, clearing
 SUPPLY_BYTES = 16  # per (product, step): hourly avails and their expectation
 # per campaign and day: transactions (A clears ~100 (campaign, product, hour) rows per

@@ -38,9 +38,9 @@ def fee_table(d: ReportData) -> Block:
     rows = [
         [
             s,
-            money(d.ci(s, "gross_spend")),
-            money(d.ci(s, "net_to_publishers")),
-            money(d.ci(s, "intermediary_take")),
+            money(d.ci(s, "gross_spend"), nonneg=True),  # amounts: an interval stops at $0
+            money(d.ci(s, "net_to_publishers"), nonneg=True),
+            money(d.ci(s, "intermediary_take"), nonneg=True),
             pct(d.ci(s, "take_rate")),
         ]
         for s in d.scenarios
@@ -135,16 +135,20 @@ def cost_table(d: ReportData) -> Block:
         rows.append(
             [
                 s,
-                money(d.ci(s, "exchange_fee_per_mille")) if has(s, "exchange") else NO_EXCHANGE,
-                "— no agent fee" if has(s, "exchange") else money(d.ci(s, "agent_fee_per_mille")),
-                money(d.ci(s, "ledger_cost_per_mille")) if led else NO_LEDGER,
-                money(d.ci(s, "ledger_cost_usd")) if led else NO_LEDGER,
-                f"{sui.fmt(',.4f')} ({money(d.ci(s, 'ledger_cost_sui_usd'))})"
+                money(d.ci(s, "exchange_fee_per_mille"), nonneg=True)
+                if has(s, "exchange")
+                else NO_EXCHANGE,
+                "— no agent fee"
+                if has(s, "exchange")
+                else money(d.ci(s, "agent_fee_per_mille"), nonneg=True),
+                money(d.ci(s, "ledger_cost_per_mille"), nonneg=True) if led else NO_LEDGER,
+                money(d.ci(s, "ledger_cost_usd"), nonneg=True) if led else NO_LEDGER,
+                f"{sui.fmt(',.4f')} ({money(d.ci(s, 'ledger_cost_sui_usd'), nonneg=True)})"
                 if split
                 else NO_LEDGER
                 if not led
                 else "n/a",
-                f"{wal.fmt(',.4f')} ({money(d.ci(s, 'ledger_cost_wal_usd'))})"
+                f"{wal.fmt(',.4f')} ({money(d.ci(s, 'ledger_cost_wal_usd'), nonneg=True)})"
                 if split
                 else NO_LEDGER
                 if not led
