@@ -190,6 +190,15 @@ def _net_headline(d: ReportData, vals: dict[str, Any]) -> str:
     return f"Publishers net {r.mean:+.1%} in {s} against the exchange ({sig} across seeds)"
 
 
+_LEDGER_AMOUNTS = (
+    "ledger_cost_sui",
+    "ledger_cost_wal",
+    "ledger_cost_sui_usd",
+    "ledger_cost_wal_usd",
+    "ledger_cost_usd",
+)
+
+
 def ledger_cost(d: ReportData) -> Finding | None:
     """C's ledger cost per 1,000 impressions against A's exchange fees per 1,000."""
     if not has(d, "C"):
@@ -214,9 +223,11 @@ def ledger_cost(d: ReportData) -> Finding | None:
             head += f", {times(ratio).split(' [')[0]} less than the exchange's fees"
         else:
             head += ", more than the exchange's fees"
-    sui, wal = d.ci("C", "ledger_cost_sui"), d.ci("C", "ledger_cost_wal")
-    sui_usd, wal_usd = d.ci("C", "ledger_cost_sui_usd"), d.ci("C", "ledger_cost_wal_usd")
-    total = d.ci("C", "ledger_cost_usd")
+    # amounts of tokens and dollars are never negative: their intervals stop at 0
+    nonneg = {k: d.ci("C", k).clipped(0.0, math.inf) for k in _LEDGER_AMOUNTS}
+    sui, wal = nonneg["ledger_cost_sui"], nonneg["ledger_cost_wal"]
+    sui_usd, wal_usd = nonneg["ledger_cost_sui_usd"], nonneg["ledger_cost_wal_usd"]
+    total = nonneg["ledger_cost_usd"]
     vals |= {"ledger_usd": total, "sui": sui, "wal": wal, "sui_usd": sui_usd, "wal_usd": wal_usd}
     text += f". Per run it cost {money(total)}"
     if sui.n and not math.isnan(sui.mean):

@@ -58,4 +58,24 @@ def ledger_drivers(d: ReportData) -> Finding | None:
         )
     dep = params(d, [*_LEDGER_PARAMS, *_COUNT_PARAMS, "verify_recalls", *MEMORY_PARAMS])
     label = ASSUMED if perfect and zero else EMERGENT
-    return Finding("ledger_drivers", "What drives C", label, text + ".", dep, vals)
+    share, disputes = vals["wrong_fact_share"], vals["disputes"]
+    quotes = [
+        f"C's agents acted on wrong facts in {pct(share)} of the facts they used.",
+        f"C had {disputes.fmt(',.1f')} billing disputes per run.",
+    ]
+    head = f"C acted on wrong facts in {pct(share).split(' [')[0]} of the facts it used"
+    return Finding(
+        "ledger_drivers",
+        "What drives C",
+        label,
+        text + ".",
+        dep,
+        vals,
+        headline=head,
+        quotes=quotes,
+        caveats=[
+            "C's figures rest on its ledger assumptions (read and write failures, flush "
+            "interval): at a perfect ledger its zeros follow from the assumptions.",
+            "The ledger holds what agents wrote, not the truth: a wrong belief goes onto it.",
+        ],
+    )

@@ -130,7 +130,9 @@ def cost_table(d: ReportData) -> Block:
     rows = []
     for s in d.scenarios:
         led = has(s, "ledger")
-        sui, wal = d.ci(s, "ledger_cost_sui"), d.ci(s, "ledger_cost_wal")
+        # token amounts are never negative: their intervals stop at 0
+        sui = d.ci(s, "ledger_cost_sui").clipped(0.0, math.inf)
+        wal = d.ci(s, "ledger_cost_wal").clipped(0.0, math.inf)
         split = led and sui.n and not math.isnan(sui.mean)
         rows.append(
             [
