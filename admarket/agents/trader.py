@@ -214,16 +214,22 @@ class TraderAgent(Agent):
             recovered_value=recovered,
         )
         if injected and not caught:
-            m.events.emit(
-                m.t,
-                "hallucination",
-                agent=self.name,
-                key=key,
-                fabrication=injected,
-                claimed=value,
-                decision=m.claims.decision_type[decision],
-            )
+            self.log_fabrication(key, injected, value, decision)
         return value
+
+    def log_fabrication(self, key: str, kind: str, value: float, decision: int) -> None:
+        """Log that this agent acts on a fabricated value of ``key`` (an event, not a grade:
+        the auditor grades every claim against ground truth)."""
+        m = self.model
+        m.events.emit(
+            m.t,
+            "hallucination",
+            agent=self.name,
+            key=key,
+            fabrication=kind,
+            claimed=value,
+            decision=m.claims.decision_type[decision],
+        )
 
     def update(
         self,

@@ -329,15 +329,7 @@ class LLMPolicy(DecisionPolicy):
             decision, claim_type, key, value, source, injected=injected, recovered_value=recovered
         )
         if injected:
-            m.events.emit(
-                m.t,
-                "hallucination",
-                agent=agent.name,
-                key=key,
-                fabrication=injected,
-                claimed=value,
-                decision=m.claims.decision_type[decision],
-            )
+            agent.log_fabrication(key, injected, value, decision)
         return value
 
     # --- negotiation -----------------------------------------------------------------------
