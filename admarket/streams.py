@@ -30,6 +30,7 @@ LEDGER_READ = 7  # tag of keyed ledger read-failure draws (per reader, query and
 LEDGER_WRITE = 8  # tag of keyed ledger write-failure draws (per author, entry and step)
 LEDGER_KEYS = 9  # tag of the derivation of agents' ledger signing keys
 AUCTION_LOG = 10  # which of A's lot auctions the event log samples (touches nothing else)
+BID_SPREAD = 11  # which of its products each of a campaign's hourly lots goes to (A)
 
 
 def stream(seed: int, role: int, index: int = 0) -> np.random.Generator:

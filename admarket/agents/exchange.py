@@ -3,10 +3,10 @@
 Each hour the exchange sells every product's lots in second-price auctions with the
 sellers' floors. Campaigns bid up to their max CPM, scaled by how well the product's
 audience matches theirs, on as many lots as their pacing budget allows this hour (spread
-over the products they can buy, each lot chosen at random): a lot's price is set by the
-campaigns that happened to bid on it, so scarce inventory clears high and abundant
-inventory near the floor. Its database of spend and delivery is exact: buyers in A read it
-rather than remember.
+over the products they can buy in proportion to their size, each lot chosen at random): a
+lot's price is set by the campaigns that happened to bid on it, so scarce inventory clears
+high and abundant inventory near the floor. Its database of spend and delivery is exact:
+buyers in A read it rather than remember.
 
 Fees fall where they fall in the real chain. Buy-side fees (DSP, buyer ad tech) come off the
 buyer's working media before it bids: a campaign whose all-in limit is X bids X × (1 − buy
@@ -26,7 +26,7 @@ from admarket.config import BUY_SIDE_FEES
 from admarket.market.accounting import cents, split_fees
 from admarket.market.auction import SecondPriceAuction
 from admarket.market.auction_log import sample_lot_auctions
-from admarket.streams import AUCTION, AUCTION_LOG, stream
+from admarket.streams import AUCTION, AUCTION_LOG, BID_SPREAD, stream
 
 CATCH_UP = 3.0  # max hourly bidding budget, as a multiple of the even pace
 
@@ -59,18 +59,22 @@ class ExchangeAgent(Agent):
         np.maximum.at(max_bid, self.pair_c, self.pair_bid)
         slack = 0.5 / self.working
         self.lot_cost_cap = np.ceil(max_bid * 100 * lot / 1000 + slack).astype(np.int64)
-        # A campaign spreads its hourly lots over its products in proportion to their
-        # declared size; the rounding remainder goes to its largest product. Pairs are
-        # sorted by campaign (np.nonzero is row-major), so campaign c owns the slice
-        # offsets[c]:offsets[c + 1] of the pair arrays.
+        # A campaign spreads its hourly lots over its products as a DSP pacer does: each lot
+        # goes to one of its products drawn at random in proportion to the product's declared
+        # size (a multinomial draw from the exchange's own stream), so over the flight every
+        # eligible product gets its share of the campaign's bids. Pairs are sorted by campaign
+        # (np.nonzero is row-major), so campaign c owns the slice offsets[c]:offsets[c + 1]
+        # of the pair arrays; ``pair_start`` is c plus the campaign's cumulative size share
+        # before each pair, increasing over all pairs, so one searchsorted maps a draw
+        # c + u (u uniform in [0, 1)) to the pair it falls in.
         self.offsets = np.searchsorted(self.pair_c, np.arange(mk.n_campaigns + 1))
+        self.has_pairs = np.diff(self.offsets) > 0
         size = mk.daily_avails[self.pair_p].astype(float)
         total = np.bincount(self.pair_c, weights=size, minlength=mk.n_campaigns)
-        self.pair_share = size / np.maximum(total[self.pair_c], 1.0)
-        self.lead = np.full(mk.n_campaigns, -1, dtype=np.int64)  # offset of the largest
-        for c in np.unique(self.pair_c):
-            lo, hi = self.offsets[c], self.offsets[c + 1]
-            self.lead[c] = int(np.argmax(size[lo:hi]))
+        share = size / np.maximum(total[self.pair_c], 1.0)
+        before = np.cumsum(share) - share
+        self.pair_start = self.pair_c + (before - before[self.offsets[self.pair_c]])
+        self._spread_rng = stream(cfg.seed, BID_SPREAD)
 
     @staticmethod
     def _lot_offset(supply: np.ndarray) -> np.ndarray:
@@ -146,17 +150,10 @@ class ExchangeAgent(Agent):
         """This hour's bids as (global lot id, campaign, product, bid CPM), one per
         (campaign-product pair, lot); None when nobody bids."""
         mk, t = self.model.market, self.model.t
-        sel = np.nonzero((lots_c > 0) & (self.lead >= 0))[0]
+        sel = np.nonzero((lots_c > 0) & self.has_pairs)[0]
         if sel.size == 0:
             return None
-        # the pair indices of the selected campaigns, as one flat array
-        lo, n = self.offsets[sel], self.offsets[sel + 1] - self.offsets[sel]
-        first = np.cumsum(n) - n
-        idx = np.repeat(lo - first, n) + np.arange(int(n.sum()))
-        demand = np.floor(np.repeat(lots_c[sel], n) * self.pair_share[idx]).astype(np.int64)
-        demand[first + self.lead[sel]] += lots_c[sel] - np.add.reduceat(demand, first)
-        keep = demand > 0
-        idx, demand = idx[keep], demand[keep]
+        idx, demand = self._spread(sel, lots_c[sel])
         supply = mk.hourly_avails[:, t]
         # Throttled participation: a campaign bids on as many of a product's lots this hour
         # as its pacing allows, chosen at random (a lot picked twice gets one bid), so each
@@ -175,6 +172,17 @@ class ExchangeAgent(Agent):
         # buy-side fees come off the working media before the bid enters the auction
         media_bid = self.pair_bid[idx][entry] * self.working
         return lot, self.pair_c[idx][entry], self.pair_p[idx][entry], media_bid
+
+    def _spread(self, sel: np.ndarray, lots: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Where the campaigns ``sel`` send their ``lots`` this hour: the pairs they bid on
+        and how many lots each, every lot drawn over the campaign's products by size."""
+        camp = np.repeat(sel, lots)
+        pos = np.searchsorted(self.pair_start, camp + self._spread_rng.random(camp.size), "right")
+        # (c + u can round up to c + 1: keep every draw inside its own campaign's slice)
+        pos = np.clip(pos - 1, self.offsets[camp], self.offsets[camp + 1] - 1)
+        demand = np.bincount(pos, minlength=self.pair_c.size)
+        idx = np.flatnonzero(demand)
+        return idx, demand[idx].astype(np.int64)
 
     def _settle(self, won_c: np.ndarray, won_p: np.ndarray, price_cpm: np.ndarray) -> None:
         """Charge winners, pay sellers net of the fee stack: one row per (campaign, product).
