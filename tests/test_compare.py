@@ -107,7 +107,7 @@ def test_failure_mid_write_publishes_nothing(tmp_path, monkeypatch):
     def fail(*a, **k):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(admarket.outputs.publish, "write_tables", fail)
+    monkeypatch.setattr(admarket.outputs.publish.StoreWriter, "finish", fail)
     with pytest.raises(RuntimeError):
         compare(build_config(**SMALL), [1], ["B"], out=tmp_path / "x")
     assert not (tmp_path / "x").exists()

@@ -1,23 +1,24 @@
 """Compare scenarios across seeds: A, B and C on each seed, in parallel, into one store.
 
 Every seed runs all scenarios on the same market (common random numbers); runs go through
-the ``batch_run``-compatible runner, then the store, logs and report are published as one
-result folder (``outputs.publish.write_results``): built beside it and swapped in whole.
+the ``batch_run``-compatible runner's tasks, and each finished run goes straight on to the
+result folder being built (``outputs.publish.stream_results``), which is swapped in whole
+once the store, logs and report are complete.
 """
 
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
 
-from admarket.batch.pool import batch_run
+from admarket.batch.pool import iter_results, make_tasks
 from admarket.config import SCENARIOS, ConfigError, MarketConfig
 from admarket.config.sizing import check_memory
-from admarket.model import MarketModel
 from admarket.outputs import VERBOSITY
-from admarket.outputs.publish import reserve, write_results
+from admarket.outputs.publish import reserve, stream_results
 
 LOGS = ("first", "all", "none")
 
@@ -62,17 +63,27 @@ def compare(
         raise ConfigError("verbosity", verbosity, f"one of {', '.join(VERBOSITY)}")
     if logs not in LOGS:
         raise ConfigError("logs", logs, f"one of {', '.join(LOGS)}")
-    runs = len(seeds) * len(scenarios)
-    check_memory(cfg, min(max(1, processes), runs))
+    tasks = make_tasks({"design": scenarios, "config": cfg}, seeds)
+    check_memory(cfg, min(max(1, processes), len(tasks)))
+    summaries: dict[int, pd.DataFrame] = {}
+
+    def finished() -> Iterator[tuple[int, dict[str, pd.DataFrame]]]:
+        # each run's tables go straight on to the store; only its summary row stays here
+        for i, r in iter_results(tasks, processes, progress):
+            summaries[i] = r["tables"]["summaries"]
+            yield i, r["tables"]
+
     with reserve(out) if out is not None else contextlib.nullcontext():
-        results = batch_run(
-            MarketModel,
-            {"design": scenarios, "config": cfg},
-            number_processes=processes,
-            display_progress=progress,
-            rng=seeds,
-        )
-        per_run = [r["tables"] for r in results]
-        if out is not None:
-            write_results(per_run, out, verbosity=verbosity, log_runs=logs, kind="compare")
-    return pd.concat([t["summaries"] for t in per_run], ignore_index=True)
+        if out is None:
+            for _ in finished():
+                pass
+        else:
+            stream_results(
+                finished(),
+                out,
+                first_seed=min(seeds),
+                verbosity=verbosity,
+                log_runs=logs,
+                kind="compare",
+            )
+    return pd.concat([summaries[i] for i in sorted(summaries)], ignore_index=True)

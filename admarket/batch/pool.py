@@ -27,7 +27,7 @@ import multiprocessing
 import os
 import signal
 import sys
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -112,51 +112,70 @@ def run_tasks(
     :class:`WorkerLostError`, the other workers terminated; so does an interrupt. ``fn``
     (a module-level function, so workers can import it) runs each task.
     """
+    results: list[dict | None] = [None] * len(tasks)
+    for i, r in iter_results(tasks, processes, progress, fn):
+        results[i] = r
+    return [r for r in results if r is not None]
+
+
+def iter_results(
+    tasks: list[Task],
+    processes: int = 1,
+    progress: bool = True,
+    fn: Callable[[Task], dict] = run_task,
+) -> Iterator[tuple[int, dict]]:
+    """Run ``tasks`` like :func:`run_tasks`, yielding (task index, result) as each finishes.
+
+    A caller that stores each result as it comes and drops it (``compare`` does) holds at
+    most the results that finished while it was storing one, not the whole study.
+    """
     from tqdm import tqdm
 
-    results: list[dict | None] = [None] * len(tasks)
     with tqdm(
         total=len(tasks), unit="run", desc="runs", disable=not progress, file=sys.stderr
     ) as bar:
         if processes <= 1 or len(tasks) <= 1:
             for i, t in enumerate(tasks):
-                results[i] = fn(t)
+                r = fn(t)
                 bar.update()
-        else:
-            ex = ProcessPoolExecutor(
-                max_workers=min(processes, len(tasks)),
-                mp_context=multiprocessing.get_context("spawn"),
-                initializer=_worker_init,
-                initargs=(os.getpid(),),
-            )
-            try:
-                pending: dict[Future, int] = {ex.submit(fn, t): i for i, t in enumerate(tasks)}
-                while pending:
-                    done, _ = wait(pending, return_when=FIRST_COMPLETED)
-                    for fut in done:
-                        i = pending.pop(fut)
-                        try:
-                            results[i] = fut.result()
-                        except MemoryError:
-                            raise WorkerLostError(
-                                f"run {i + 1} of {len(tasks)} ran out of memory in its worker "
-                                "process; nothing was published — try fewer --processes or a "
-                                "smaller market"
-                            ) from None
-                        bar.update()
-            except BrokenProcessPool:
-                _stop_workers(ex)
-                lost = len(tasks) - sum(r is not None for r in results)
-                raise WorkerLostError(
-                    f"a worker process died before its run finished ({lost} of {len(tasks)} "
-                    "runs unfinished): killed, or out of memory? Nothing was published; "
-                    "try fewer --processes or a smaller market"
-                ) from None
-            except BaseException:
-                _stop_workers(ex)
-                raise
-            ex.shutdown(wait=True)
-    return [r for r in results if r is not None]
+                yield i, r
+            return
+        ex = ProcessPoolExecutor(
+            max_workers=min(processes, len(tasks)),
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_worker_init,
+            initargs=(os.getpid(),),
+        )
+        done_runs = 0
+        try:
+            pending: dict[Future, int] = {ex.submit(fn, t): i for i, t in enumerate(tasks)}
+            while pending:
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    i = pending.pop(fut)
+                    try:
+                        r = fut.result()
+                    except MemoryError:
+                        raise WorkerLostError(
+                            f"run {i + 1} of {len(tasks)} ran out of memory in its worker "
+                            "process; nothing was published — try fewer --processes or a "
+                            "smaller market"
+                        ) from None
+                    del fut
+                    bar.update()
+                    done_runs += 1
+                    yield i, r
+        except BrokenProcessPool:
+            _stop_workers(ex)
+            raise WorkerLostError(
+                "a worker process died before its run finished "
+                f"({len(tasks) - done_runs} of {len(tasks)} runs unfinished): killed, or out "
+                "of memory? Nothing was published; try fewer --processes or a smaller market"
+            ) from None
+        except BaseException:
+            _stop_workers(ex)
+            raise
+        ex.shutdown(wait=True)
 
 
 def parameter_combinations(parameters: Mapping[str, Any | Iterable[Any]]) -> list[dict[str, Any]]:

@@ -32,7 +32,7 @@ import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -52,7 +52,7 @@ from admarket.outputs.manifest import (
     show_entries,
 )
 from admarket.outputs.narrative import write_logs
-from admarket.outputs.store import concat_tables, db_tables, run_tables, write_tables
+from admarket.outputs.store import StoreWriter, db_tables, run_tables
 from admarket.report import write_report
 from admarket.report.document import FORMATS
 from admarket.version import __version__
@@ -260,7 +260,8 @@ def publish(out_dir: str | Path, build: Callable[[Path], None], meta: Mapping[st
     """Build a result in a fresh sibling folder, mark it COMPLETE, swap it in for ``out_dir``.
 
     ``build(tmp)`` writes every file of the result into ``tmp``. The marker (``meta`` plus
-    the list of files and sizes) is written last, after everything is flushed to disk. Any
+    the list of files and sizes) is written last, after everything is flushed to disk;
+    ``meta`` is read after ``build`` returns, so a build may fill in what it learns. Any
     exception or interrupt removes the build folder and leaves ``out_dir`` as it was.
     Failures to write (a full disk) are one line: a UsageError naming what failed.
     """
@@ -358,25 +359,63 @@ def write_results(
     scenario, ``all``, or ``none``); the store always holds every run's events.
     ``attachments``: more files of the result (name → text), e.g. the LLM recording.
     """
-    tables = concat_tables(per_run)
     first_seed = min(int(r["runs"]["seed"].iloc[0]) for r in per_run) if per_run else None
+    return stream_results(
+        enumerate(per_run),
+        out_dir,
+        first_seed=first_seed,
+        verbosity=verbosity,
+        log_runs=log_runs,
+        kind=kind,
+        attachments=attachments,
+    )
+
+
+def stream_results(
+    runs: Iterable[tuple[int, Mapping[str, pd.DataFrame]]],
+    out_dir: str | Path,
+    *,
+    first_seed: int | None,
+    verbosity: str = "key",
+    log_runs: str = "first",
+    kind: str = "compare",
+    attachments: Mapping[str, str] | None = None,
+) -> Path:
+    """Publish runs as they finish: ``runs`` yields (run index, tables) in any order.
+
+    Each run's tables go to the store (:class:`StoreWriter`) and its logs to disk as it
+    arrives, and nothing of it is kept but its ``runs`` row, so memory does not grow with
+    the number of runs; the store lays the runs out in index order, so the result is the
+    same whatever order they finished in. ``first_seed``: the seed whose runs get logs
+    when ``log_runs`` is ``first``. If ``runs`` raises (a worker lost, an interrupt),
+    nothing is published.
+    """
+    meta: dict[str, Any] = {"kind": kind}
 
     def build(tmp: Path) -> None:
-        write_tables(tmp / STORE_NAME, tables)
-        for r in per_run:
-            seed = int(r["runs"]["seed"].iloc[0])
-            if log_runs == "all" or (log_runs == "first" and seed == first_seed):
-                write_logs(r, tmp / "logs", verbosity)
+        writer = StoreWriter(tmp / STORE_NAME)
+        heads = {}
+        try:
+            for i, r in runs:
+                writer.add(i, r)
+                seed = int(r["runs"]["seed"].iloc[0])
+                if log_runs == "all" or (log_runs == "first" and seed == first_seed):
+                    write_logs(r, tmp / "logs", verbosity)
+                heads[i] = (str(r["runs"]["scenario"].iloc[0]), seed)
+        except BaseException:
+            writer.close()
+            close = getattr(runs, "close", None)
+            if close is not None:  # a generator of runs: stop its workers now, not at GC
+                close()
+            raise
+        writer.finish()
+        meta["runs"] = len(heads)
+        meta["scenarios"] = sorted({sc for sc, _ in heads.values()})
+        meta["seeds"] = sorted({seed for _, seed in heads.values()})
         write_report(tmp / STORE_NAME, tmp)
         for name, text in (attachments or {}).items():
             (tmp / name).write_text(text, encoding="utf-8")
 
-    meta = {
-        "kind": kind,
-        "runs": len(per_run),
-        "scenarios": sorted({str(r["runs"]["scenario"].iloc[0]) for r in per_run}),
-        "seeds": sorted({int(r["runs"]["seed"].iloc[0]) for r in per_run}),
-    }
     return publish(out_dir, build, meta)
 
 

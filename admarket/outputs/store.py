@@ -380,6 +380,63 @@ def concat_tables(per_run: Iterable[Mapping[str, pd.DataFrame]]) -> dict[str, pd
 
 
 # --- writing -------------------------------------------------------------------------------
+class StoreWriter:
+    """A new store that takes runs' tables as the runs finish, in any order, and lays them out
+    in run order when finished.
+
+    Each :meth:`add` copies one run's frames at once into staging tables (a DuckDB file
+    beside the store), so the caller holds no finished run: a study's memory does not grow
+    with its runs.
+    :meth:`finish` creates each table with the types that stacking the frames in pandas
+    would give (DuckDB's ``UNION ALL BY NAME``: an integer column meeting a float one
+    becomes DOUBLE), fills it run by run in run order — so the store is the same whatever
+    order the runs finished in — and drops the staging tables. As in :func:`concat_tables`,
+    a table whose frames are all empty takes the first run's (empty) frame.
+    """
+
+    def __init__(self, db_path: str | Path) -> None:
+        self.path = Path(db_path)
+        # staged in a file of its own beside the store, so the store holds no dropped
+        # tables' space when it is done
+        self.staging = self.path.with_name(self.path.name + ".staging")
+        self.con = duckdb.connect(str(self.staging))
+        self._staged: dict[str, dict[int, tuple[str, int]]] = {}
+
+    def add(self, index: int, tables: Mapping[str, pd.DataFrame]) -> None:
+        """Stage run ``index``'s tables (each name in :data:`TABLES` or LLM_TABLES)."""
+        for name, df in tables.items():
+            if name not in (*TABLES, *LLM_TABLES):
+                continue
+            stage = f"_stage_{index}_{name}"
+            self.con.register("_frame", df)
+            self.con.execute(f'CREATE TABLE "{stage}" AS SELECT * FROM _frame')
+            self.con.unregister("_frame")
+            self._staged.setdefault(name, {})[index] = (stage, len(df))
+
+    def finish(self) -> None:
+        """Write every table to the store in run order, then remove the staging file."""
+        try:
+            self.con.execute("ATTACH ? AS store", [str(self.path)])
+            for name in (*TABLES, *LLM_TABLES):
+                staged = sorted(self._staged.get(name, {}).items())
+                if not staged:
+                    continue
+                parts = [stage for _, (stage, n) in staged if n] or [staged[0][1][0]]
+                union = " UNION ALL BY NAME ".join(f'SELECT * FROM "{p}"' for p in parts)
+                self.con.execute(f'CREATE TABLE store."{name}" AS SELECT * FROM ({union}) LIMIT 0')
+                for p in parts:
+                    self.con.execute(f'INSERT INTO store."{name}" BY NAME SELECT * FROM "{p}"')
+            self.con.execute("DETACH store")
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Close and remove the staging file (only :meth:`finish` makes a store)."""
+        self.con.close()
+        for path in (self.staging, self.staging.with_name(self.staging.name + ".wal")):
+            path.unlink(missing_ok=True)
+
+
 def write_tables(db_path: str | Path, tables: Mapping[str, pd.DataFrame]) -> None:
     """Create a DuckDB file holding ``tables`` (each frame becomes one table)."""
     con = duckdb.connect(str(db_path))
