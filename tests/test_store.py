@@ -19,6 +19,8 @@ from admarket.outputs.store import (
     QUERY_NAMES,
     STORE_NAME,
     TABLES,
+    StoreWriter,
+    concat_tables,
     query,
     query_sql,
     run_tables,
@@ -212,3 +214,87 @@ def test_float_sums_in_the_store_are_the_same_every_time(tmp_path):
     }
     assert len(sums) == 1
     assert sums.pop() == pytest.approx(values["x"].sum(), rel=1e-12)
+
+
+# --- the streaming writer -------------------------------------------------------------------
+def _read_all(db) -> dict[str, tuple[list, pd.DataFrame]]:
+    import duckdb
+
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        names = [r[0] for r in con.execute("SHOW TABLES").fetchall()]
+        return {
+            n: (
+                con.execute(f'DESCRIBE "{n}"').fetchall(),
+                con.execute(f'SELECT * FROM "{n}"').df(),
+            )
+            for n in names
+        }
+    finally:
+        con.close()
+
+
+@pytest.fixture(scope="module")
+def three_runs(stored):
+    _, models = stored
+    return [run_tables(models[s]) for s in "ABC"]
+
+
+@pytest.mark.parametrize("flush_cells", [1, 10**9])
+@pytest.mark.parametrize("order", [[0, 1, 2, 3, 4, 5], [5, 3, 4, 0, 2, 1]])
+def test_streamed_store_equals_one_write_whatever_the_order_and_chunks(
+    three_runs, tmp_path, flush_cells, order
+):
+    runs = [three_runs[i % 3] for i in range(6)]
+    write_tables(tmp_path / "ref.duckdb", concat_tables(runs))
+    w = StoreWriter(tmp_path / "s.duckdb", flush_cells=flush_cells)
+    for i in order:
+        w.add(i, runs[i])
+    w.finish()
+    ref, got = _read_all(tmp_path / "ref.duckdb"), _read_all(tmp_path / "s.duckdb")
+    assert set(got) == set(ref)
+    for name, (types, frame) in ref.items():
+        assert got[name][0] == types, name
+        pd.testing.assert_frame_equal(got[name][1], frame, obj=name)
+
+
+def test_a_later_chunk_widens_types_and_adds_columns_as_pandas_would(tmp_path):
+    runs = [
+        {"runs": pd.DataFrame({"x": [1, 2], "s": [None, None]})},
+        {"runs": pd.DataFrame({"x": [1.5, np.nan], "s": ["a", None], "y": [True, False]})},
+        {"runs": pd.DataFrame({"x": [3], "s": ["b"], "y": [False]})},
+    ]
+    write_tables(tmp_path / "ref.duckdb", concat_tables(runs))
+    w = StoreWriter(tmp_path / "s.duckdb", flush_cells=1)
+    for i, r in enumerate(runs):
+        w.add(i, r)
+    w.finish()
+    ref, got = _read_all(tmp_path / "ref.duckdb"), _read_all(tmp_path / "s.duckdb")
+    assert got["runs"][0] == ref["runs"][0]
+    assert [t for _, t, *_ in got["runs"][0]] == ["DOUBLE", "VARCHAR", "BOOLEAN"]
+    pd.testing.assert_frame_equal(got["runs"][1], ref["runs"][1])
+
+
+def test_the_writer_keeps_no_run_it_has_written(three_runs, tmp_path):
+    import gc
+    import weakref
+
+    w = StoreWriter(tmp_path / "s.duckdb", flush_cells=1)
+    refs = []
+    for i in range(4):
+        run = {k: v.copy() for k, v in three_runs[i % 3].items()}
+        refs.append(weakref.ref(run["agent_decisions"]))
+        w.add(i, run)
+        del run
+    gc.collect()
+    assert all(r() is None for r in refs)  # written and let go, not held to the end
+    late = {k: v.copy() for k, v in three_runs[0].items()}
+    ahead = weakref.ref(late["events"])
+    w.add(5, late)  # run 4 has not arrived: run 5 waits for it
+    del late
+    gc.collect()
+    assert ahead() is not None
+    with pytest.raises(ValueError, match="added twice"):
+        w.add(5, three_runs[0])
+    with pytest.raises(ValueError, match=r"runs \[4\] never arrived"):
+        w.finish()

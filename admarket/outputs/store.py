@@ -380,61 +380,105 @@ def concat_tables(per_run: Iterable[Mapping[str, pd.DataFrame]]) -> dict[str, pd
 
 
 # --- writing -------------------------------------------------------------------------------
-class StoreWriter:
-    """A new store that takes runs' tables as the runs finish, in any order, and lays them out
-    in run order when finished.
+# DuckDB's buffer cache while a study streams into its store: it keeps written blocks cached up
+# to 80% of RAM by default, which would make the parent grow with the study after all
+WRITER_CACHE = "256MB"
 
-    Each :meth:`add` copies one run's frames at once into staging tables (a DuckDB file
-    beside the store), so the caller holds no finished run: a study's memory does not grow
-    with its runs.
-    :meth:`finish` creates each table with the types that stacking the frames in pandas
-    would give (DuckDB's ``UNION ALL BY NAME``: an integer column meeting a float one
-    becomes DOUBLE), fills it run by run in run order — so the store is the same whatever
-    order the runs finished in — and drops the staging tables. As in :func:`concat_tables`,
-    a table whose frames are all empty takes the first run's (empty) frame.
+
+class StoreWriter:
+    """A new store that takes runs' tables as the runs finish, and writes them in run order.
+
+    Runs are numbered 0, 1, 2 … and may arrive in any order (a pool's runs finish as they
+    finish). A run waits until every earlier run has arrived; runs in order are gathered and
+    written together once they hold ``flush_cells`` table cells (rows × columns: about 8
+    bytes each, more for text), and at :meth:`finish`. Each table's frames are stacked by
+    pandas first, so the store is the same as one ``concat_tables`` + ``write_tables`` of
+    every run, whatever order the runs finished in and however they were gathered; a later
+    chunk whose column types differ (an integer column meeting a float one) widens the
+    table's column to the type DuckDB gives their union, as pandas would. The writer holds
+    at most ``flush_cells`` plus the runs waiting for an earlier one, and DuckDB's cache is
+    capped (:data:`WRITER_CACHE`), so a study's memory does not grow with its runs.
     """
 
-    def __init__(self, db_path: str | Path) -> None:
-        self.path = Path(db_path)
-        # staged in a file of its own beside the store, so the store holds no dropped
-        # tables' space when it is done
-        self.staging = self.path.with_name(self.path.name + ".staging")
-        self.con = duckdb.connect(str(self.staging))
-        self._staged: dict[str, dict[int, tuple[str, int]]] = {}
+    def __init__(self, db_path: str | Path, flush_cells: int = 1_000_000) -> None:
+        self.con = duckdb.connect(str(db_path), config={"memory_limit": WRITER_CACHE})
+        self.flush_cells = flush_cells
+        self._waiting: dict[int, Mapping[str, pd.DataFrame]] = {}
+        self._next = 0  # the index of the next run to gather
+        self._gathered: list[Mapping[str, pd.DataFrame]] = []
+        self._gathered_cells = 0
+        self._created: set[str] = set()
+        self._first_empty: dict[str, pd.DataFrame] = {}  # a table no run has filled yet
 
     def add(self, index: int, tables: Mapping[str, pd.DataFrame]) -> None:
-        """Stage run ``index``'s tables (each name in :data:`TABLES` or LLM_TABLES)."""
-        for name, df in tables.items():
-            if name not in (*TABLES, *LLM_TABLES):
-                continue
-            stage = f"_stage_{index}_{name}"
-            self.con.register("_frame", df)
-            self.con.execute(f'CREATE TABLE "{stage}" AS SELECT * FROM _frame')
+        """Take run ``index``'s tables (names outside :data:`TABLES` and LLM_TABLES are
+        ignored, as :func:`concat_tables` does)."""
+        if index < self._next or index in self._waiting:
+            raise ValueError(f"run {index} was added twice")
+        self._waiting[index] = tables
+        while self._next in self._waiting:
+            run = self._waiting.pop(self._next)
+            self._next += 1
+            self._gathered.append(run)
+            self._gathered_cells += sum(df.size for df in run.values())
+        if self._gathered_cells >= self.flush_cells:
+            self._flush()
+
+    def _flush(self) -> None:
+        for name in (*TABLES, *LLM_TABLES):
+            parts = [r[name] for r in self._gathered if name in r]
+            nonempty = [p for p in parts if len(p)]
+            if nonempty:
+                self._append(name, pd.concat(nonempty, ignore_index=True))
+            elif parts and name not in self._created and name not in self._first_empty:
+                self._first_empty[name] = parts[0]
+        self._gathered, self._gathered_cells = [], 0
+
+    def _append(self, name: str, df: pd.DataFrame) -> None:
+        self.con.register("_frame", df)
+        try:
+            if name not in self._created:
+                self.con.execute(f'CREATE TABLE "{name}" AS SELECT * FROM _frame')
+                self._created.add(name)
+                self._first_empty.pop(name, None)
+                return
+            self._widen(name)
+            self.con.execute(f'INSERT INTO "{name}" BY NAME SELECT * FROM _frame')
+        finally:
             self.con.unregister("_frame")
-            self._staged.setdefault(name, {})[index] = (stage, len(df))
+
+    def _widen(self, name: str) -> None:
+        """Give table ``name`` the columns and types of its union with ``_frame``."""
+        have = dict(
+            self.con.execute(f'SELECT column_name, column_type FROM (DESCRIBE "{name}")').fetchall()
+        )
+        union = self.con.execute(
+            f'SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM "{name}" '
+            "UNION ALL BY NAME SELECT * FROM _frame)"
+        ).fetchall()
+        for col, typ in union:
+            if col not in have:
+                self.con.execute(f'ALTER TABLE "{name}" ADD COLUMN "{col}" {typ}')
+            elif have[col] != typ:
+                self.con.execute(f'ALTER TABLE "{name}" ALTER COLUMN "{col}" TYPE {typ}')
 
     def finish(self) -> None:
-        """Write every table to the store in run order, then remove the staging file."""
+        """Write what is gathered, create the tables no run filled, and close the file."""
         try:
-            self.con.execute("ATTACH ? AS store", [str(self.path)])
-            for name in (*TABLES, *LLM_TABLES):
-                staged = sorted(self._staged.get(name, {}).items())
-                if not staged:
-                    continue
-                parts = [stage for _, (stage, n) in staged if n] or [staged[0][1][0]]
-                union = " UNION ALL BY NAME ".join(f'SELECT * FROM "{p}"' for p in parts)
-                self.con.execute(f'CREATE TABLE store."{name}" AS SELECT * FROM ({union}) LIMIT 0')
-                for p in parts:
-                    self.con.execute(f'INSERT INTO store."{name}" BY NAME SELECT * FROM "{p}"')
-            self.con.execute("DETACH store")
+            if self._waiting:
+                missing = sorted(set(range(self._next, max(self._waiting))) - set(self._waiting))
+                raise ValueError(f"runs {missing} never arrived; the store would have gaps")
+            self._flush()
+            for name, df in self._first_empty.items():
+                self._append(name, df)
         finally:
             self.close()
 
     def close(self) -> None:
-        """Close and remove the staging file (only :meth:`finish` makes a store)."""
+        """Close the file (what was not written by :meth:`finish` is lost)."""
+        self._waiting.clear()
+        self._gathered = []
         self.con.close()
-        for path in (self.staging, self.staging.with_name(self.staging.name + ".wal")):
-            path.unlink(missing_ok=True)
 
 
 def write_tables(db_path: str | Path, tables: Mapping[str, pd.DataFrame]) -> None:
