@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from admarket.batch.cluster import Cluster, runs_at_once_here
 from admarket.batch.pool import batch_run
 from admarket.config import SCENARIOS, ConfigError, MarketConfig
 from admarket.config.sizing import check_memory
@@ -49,13 +50,16 @@ def compare(
     out: str | Path | None = None,
     verbosity: str = "key",
     logs: str = "first",
+    cluster: Cluster | None = None,
 ) -> pd.DataFrame:
     """Run every scenario on every seed; returns one summary row per run (seed, scenario order).
 
     With ``out``, publishes the store, event/narrative logs (``logs``: first seed, all,
     none) and the report there as one result (``outputs.publish``): the folder is checked
     and locked before the first run, and replaced only once the new result is complete.
-    A market too large for this machine's memory is refused before anything runs.
+    A market too large for this machine's memory is refused before anything runs. With
+    ``cluster`` (:mod:`.cluster`) the runs go to a Dask cluster instead of ``processes``
+    local processes; the results are identical.
     """
     scenarios = check_scenarios(scenarios)
     if verbosity not in VERBOSITY:
@@ -63,7 +67,8 @@ def compare(
     if logs not in LOGS:
         raise ConfigError("logs", logs, f"one of {', '.join(LOGS)}")
     runs = len(seeds) * len(scenarios)
-    check_memory(cfg, min(max(1, processes), runs))
+    if at_once := runs_at_once_here(cluster, processes, runs):
+        check_memory(cfg, at_once)
     with reserve(out) if out is not None else contextlib.nullcontext():
         results = batch_run(
             MarketModel,
@@ -71,6 +76,7 @@ def compare(
             number_processes=processes,
             display_progress=progress,
             rng=seeds,
+            cluster=cluster,
         )
         per_run = [r["tables"] for r in results]
         if out is not None:
