@@ -188,7 +188,7 @@ def _client(cluster: Cluster) -> Iterator[Any]:
                 n_workers=cluster.local_workers,
                 threads_per_worker=1,
                 processes=True,
-                dashboard_address=None,
+                dashboard_address=":0",  # any free port: 8787 may be another study's
                 silence_logs=logging.ERROR,
             )
             stack.callback(lc.close)
