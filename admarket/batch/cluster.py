@@ -12,7 +12,7 @@ scheduler, which runs its task again elsewhere; a task that keeps killing worker
 Dask's ``KilledWorker``, raised here as :class:`~admarket.errors.WorkerLostError` naming the
 run and seed — a run is never dropped silently. A run that raises is not retried (it would
 raise again: runs are deterministic). Workers must run the same admarket (and Mesa, numpy,
-Python) versions as this process: checked before any run is sent.
+scipy, pandas, Python) versions as this process: checked before any run is sent.
 
 ``distributed`` is imported only here, lazily, and only when a cluster is asked for: it is
 the optional ``cluster`` extra (``pip install 'admarket[cluster]'``).
@@ -103,12 +103,16 @@ def worker_versions() -> dict[str, str]:
     """The versions a run's result depends on, in this process (run on each worker too)."""
     import mesa
     import numpy
+    import pandas
+    import scipy
 
     return {
         "admarket": __version__,
         "mesa": mesa.__version__,
-        "numpy": numpy.__version__,
-        "python": platform.python_version(),
+        "numpy": numpy.__version__,  # random streams and float arithmetic
+        "scipy": scipy.__version__,  # its distributions draw from our streams
+        "pandas": pandas.__version__,  # builds each run's tables on the worker
+        "python": ".".join(platform.python_version_tuple()[:2]),
     }
 
 
