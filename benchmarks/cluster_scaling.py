@@ -15,9 +15,10 @@ including connecting, the version check and moving results back. The baseline is
 sweep run serially in this process (``processes=1``, no Dask).
 
 Printed per N: wall time, speed-up over the 1-worker cluster and over the serial baseline,
-and parallel efficiency (speed-up over 1 worker ÷ N). Every N's tidy table is checked to be
-identical to the serial one, to the last digit. Efficiency can only hold up to N = the cores
-this machine has (printed): beyond them the workers share cores.
+parallel efficiency (speed-up over 1 worker ÷ N) and the 1-minute load average after the
+study (other jobs on a shared machine take cores and skew every figure). Every N's tidy
+table is checked to be identical to the serial one, to the last digit. Efficiency can only
+hold up to N = the cores this machine has (printed): beyond them the workers share cores.
 """
 
 from __future__ import annotations
@@ -78,11 +79,14 @@ def main() -> None:
     t0 = time.perf_counter()
     serial = sweep(cfg, GRID, SEEDS, processes=1)
     t_serial = time.perf_counter() - t0
-    print(f"serial, in process (no Dask): {t_serial:.1f} s ({t_serial / runs:.2f} s per run)")
+    print(
+        f"serial, in process (no Dask): {t_serial:.1f} s ({t_serial / runs:.2f} s per run; "
+        f"load average {os.getloadavg()[0]:.1f})"
+    )
 
     ns = [n for n in (1, 2, 4, 8, 16, 32) if n <= args.max_workers]
     rows = []
-    print(f"{'workers':>7} {'wall s':>7} {'speed-up':>8} {'vs serial':>9} {'efficiency':>10}")
+    print(f"{'workers':>7} {'wall s':>7} {'speed-up':>8} {'vs serial':>9} {'efficiency':>10} load")
     for n in ns:
         wall, tidy = _on_cluster(cfg, n)
         pd.testing.assert_frame_equal(tidy, serial, check_exact=True)  # identical results
@@ -93,11 +97,12 @@ def main() -> None:
             "speedup": t1 / wall,
             "speedup_vs_serial": t_serial / wall,
             "efficiency": t1 / wall / n,
+            "load_1min": os.getloadavg()[0],  # other jobs on the machine skew every figure
         }
         rows.append(row)
         print(
             f"{n:>7} {wall:>7.1f} {row['speedup']:>7.2f}× {row['speedup_vs_serial']:>8.2f}× "
-            f"{row['efficiency']:>9.0%}"
+            f"{row['efficiency']:>9.0%}  {row['load_1min']:.1f}"
         )
     print("every N's results identical to the serial run, to the last digit")
     if max(ns) > (cores or 1):
