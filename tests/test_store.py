@@ -298,3 +298,15 @@ def test_the_writer_keeps_no_run_it_has_written(three_runs, tmp_path):
         w.add(5, three_runs[0])
     with pytest.raises(ValueError, match=r"runs \[4\] never arrived"):
         w.finish()
+
+
+def test_a_table_empty_in_every_run_takes_the_first_runs_frame(three_runs, tmp_path):
+    runs = [three_runs[0], three_runs[1]]  # A and B: no ledger
+    write_tables(tmp_path / "ref.duckdb", concat_tables(runs))
+    w = StoreWriter(tmp_path / "s.duckdb")
+    for i, r in enumerate(runs):
+        w.add(i, r)
+    w.finish()
+    ref, got = _read_all(tmp_path / "ref.duckdb"), _read_all(tmp_path / "s.duckdb")
+    assert set(got) == set(ref) and len(got["ledger"][1]) == 0
+    assert got["ledger"][0] == ref["ledger"][0]

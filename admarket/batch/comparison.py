@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from admarket.batch.cluster import Cluster, runs_at_once_here
 from admarket.batch.pool import iter_results, make_tasks
 from admarket.config import SCENARIOS, ConfigError, MarketConfig
 from admarket.config.sizing import check_memory
@@ -50,13 +51,16 @@ def compare(
     out: str | Path | None = None,
     verbosity: str = "key",
     logs: str = "first",
+    cluster: Cluster | None = None,
 ) -> pd.DataFrame:
     """Run every scenario on every seed; returns one summary row per run (seed, scenario order).
 
     With ``out``, publishes the store, event/narrative logs (``logs``: first seed, all,
     none) and the report there as one result (``outputs.publish``): the folder is checked
     and locked before the first run, and replaced only once the new result is complete.
-    A market too large for this machine's memory is refused before anything runs.
+    A market too large for this machine's memory is refused before anything runs. With
+    ``cluster`` (:mod:`.cluster`) the runs go to a Dask cluster instead of ``processes``
+    local processes; the results are identical.
     """
     scenarios = check_scenarios(scenarios)
     if verbosity not in VERBOSITY:
@@ -64,12 +68,13 @@ def compare(
     if logs not in LOGS:
         raise ConfigError("logs", logs, f"one of {', '.join(LOGS)}")
     tasks = make_tasks({"design": scenarios, "config": cfg}, seeds)
-    check_memory(cfg, min(max(1, processes), len(tasks)))
+    if at_once := runs_at_once_here(cluster, processes, len(tasks)):
+        check_memory(cfg, at_once)
     summaries: dict[int, pd.DataFrame] = {}
 
     def finished() -> Iterator[tuple[int, dict[str, pd.DataFrame]]]:
         # each run's tables go straight on to the store; only its summary row stays here
-        for i, r in iter_results(tasks, processes, progress):
+        for i, r in iter_results(tasks, processes, progress, cluster=cluster):
             summaries[i] = r["tables"]["summaries"]
             yield i, r["tables"]
 

@@ -19,6 +19,7 @@ from typing import Any
 import pandas as pd
 from matplotlib.ticker import FuncFormatter
 
+from admarket.batch.cluster import Cluster, runs_at_once_here
 from admarket.batch.comparison import check_scenarios
 from admarket.batch.pool import Task, make_tasks, run_tasks
 from admarket.config import ConfigError, MarketConfig
@@ -106,13 +107,16 @@ def sweep(
     progress: bool = False,
     out: str | Path | None = None,
     one_at_a_time: bool = False,
+    cluster: Cluster | None = None,
 ) -> pd.DataFrame:
     """Run the grid × seeds × scenarios; returns the tidy results (point, params, scenario…).
 
     Every grid value is validated, and each point's market checked against the memory
     available, before anything runs; with ``out`` the folder is checked and locked first.
     ``one_at_a_time``: vary each parameter alone, the others at ``cfg``'s values, instead of
-    the cartesian product (the "what drives C" section reads either).
+    the cartesian product (the "what drives C" section reads either). With ``cluster``
+    (:mod:`.cluster`) the runs go to a Dask cluster instead of ``processes`` local
+    processes; the results are identical.
     """
     scenarios = check_scenarios(scenarios)
     points = grid_points(cfg, grid, one_at_a_time)  # validates every value before anything runs
@@ -129,10 +133,11 @@ def sweep(
             point=i,
             first_run_id=len(tasks),
         )
-    for pc in points:
-        check_memory(pc, min(max(1, processes), len(tasks)))
+    if at_once := runs_at_once_here(cluster, processes, len(tasks)):
+        for pc in points:
+            check_memory(pc, at_once)
     with reserve(out) if out is not None else contextlib.nullcontext():
-        return _run_sweep(cfg, tasks, points, same, grid, processes, progress, out)
+        return _run_sweep(cfg, tasks, points, same, grid, processes, progress, out, cluster)
 
 
 def _run_sweep(
@@ -144,8 +149,9 @@ def _run_sweep(
     processes: int,
     progress: bool,
     out: str | Path | None,
+    cluster: Cluster | None = None,
 ) -> pd.DataFrame:
-    results = run_tasks(tasks, processes, progress)
+    results = run_tasks(tasks, processes, progress, cluster=cluster)
     rows = []
     for r in results:
         s = r["tables"]["summaries"].iloc[0]

@@ -33,6 +33,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any
 
+from admarket.batch.cluster import Cluster, iter_on_cluster
 from admarket.config import MarketConfig
 from admarket.errors import WorkerLostError
 from admarket.model import MarketModel
@@ -105,16 +106,21 @@ def run_tasks(
     processes: int = 1,
     progress: bool = True,
     fn: Callable[[Task], dict] = run_task,
+    cluster: Cluster | None = None,
 ) -> list[dict]:
     """Run ``tasks`` on ``processes`` worker processes; results in task order.
 
     A worker that dies (killed, out of memory) stops the whole batch with a one-line
     :class:`WorkerLostError`, the other workers terminated; so does an interrupt. ``fn``
-    (a module-level function, so workers can import it) runs each task.
+    (a module-level function, so workers can import it) runs each task. With ``cluster``
+    the runs go to a Dask cluster instead (:mod:`.cluster`; ``processes`` is ignored).
     """
     results: list[dict | None] = [None] * len(tasks)
-    for i, r in iter_results(tasks, processes, progress, fn):
+    for i, r in iter_results(tasks, processes, progress, fn, cluster):
         results[i] = r
+    missing = [i + 1 for i, r in enumerate(results) if r is None]
+    if missing:  # every run or an error: a study is never silently short
+        raise WorkerLostError(f"runs {missing} of {len(tasks)} returned no result")
     return [r for r in results if r is not None]
 
 
@@ -123,6 +129,7 @@ def iter_results(
     processes: int = 1,
     progress: bool = True,
     fn: Callable[[Task], dict] = run_task,
+    cluster: Cluster | None = None,
 ) -> Iterator[tuple[int, dict]]:
     """Run ``tasks`` like :func:`run_tasks`, yielding (task index, result) as each finishes.
 
@@ -131,6 +138,9 @@ def iter_results(
     """
     from tqdm import tqdm
 
+    if cluster is not None:
+        yield from iter_on_cluster(tasks, fn, cluster, progress)
+        return
     with tqdm(
         total=len(tasks), unit="run", desc="runs", disable=not progress, file=sys.stderr
     ) as bar:
@@ -236,6 +246,7 @@ def batch_run(
     rng: Iterable[int] | int | None = None,
     *,
     collect: str = "tables",
+    cluster: Cluster | None = None,
 ) -> list[dict[str, Any]]:
     """``mesa.batch_run``'s signature and run layout for ``MarketModel``, returning whole runs.
 
@@ -244,7 +255,8 @@ def batch_run(
     and ``summaries`` rows with ``collect="summary"``). Runs go to the end of the configured
     flight unless ``max_steps`` stops them earlier; only end-of-run data is collected
     (``data_collection_period`` must be -1). ``number_processes=None`` uses every CPU. A
-    worker that dies raises :class:`~admarket.errors.WorkerLostError`.
+    worker that dies raises :class:`~admarket.errors.WorkerLostError`. With ``cluster``
+    (:class:`~admarket.batch.cluster.Cluster`) the runs go to a Dask cluster instead.
     """
     if model_cls is not MarketModel:
         raise ValueError("admarket's batch_run runs MarketModel; use mesa.batch_run otherwise")
@@ -260,4 +272,4 @@ def batch_run(
         raise TypeError("parameters['config'] must be one MarketConfig")
     tasks = make_tasks(parameters, rng, collect=collect, max_steps=max_steps)
     procs = default_processes() if number_processes is None else number_processes
-    return run_tasks(tasks, procs, display_progress)
+    return run_tasks(tasks, procs, display_progress, cluster=cluster)

@@ -230,6 +230,23 @@ def add_batch_options(p: argparse.ArgumentParser, seeds: int) -> None:
         "--processes", type=int, help="worker processes (default: every CPU this may use)"
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    g = p.add_argument_group(
+        "Dask cluster",
+        "run on a dask.distributed cluster instead of local processes (the cluster extra: "
+        "pip install 'admarket[cluster]'); results are identical to a local run",
+    )
+    where = g.add_mutually_exclusive_group()
+    where.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="an existing Dask scheduler, e.g. tcp://10.0.0.5:8786; its workers need the "
+        "same admarket version",
+    )
+    where.add_argument(
+        "--cluster",
+        metavar="local:N",
+        help="start a LocalCluster of N worker processes on this machine",
+    )
 
 
 def check_writable_dir(path: str | Path, option: str) -> None:

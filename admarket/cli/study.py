@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import time
 
+from admarket.batch.cluster import Cluster, parse_cluster
 from admarket.batch.comparison import compare, seed_list
 from admarket.batch.grid import break_even, parse_grid, sweep
 from admarket.batch.pool import default_processes
@@ -25,6 +26,21 @@ def _processes(value: int | None) -> int:
     return value
 
 
+def _where(args: argparse.Namespace) -> tuple[int, Cluster | None, str]:
+    """Local processes, or a Dask cluster (``--scheduler``/``--cluster``), and its name."""
+    cluster = parse_cluster(args.scheduler, args.cluster)
+    if cluster is None:
+        procs = _processes(args.processes)
+        return procs, None, f"{procs} process(es)"
+    if args.processes is not None:
+        option = "--scheduler" if cluster.remote else "--cluster"
+        raise UsageError(
+            f"--processes applies to local runs; with {option} the cluster's workers run "
+            "them (--cluster local:N sets their number)"
+        )
+    return 1, cluster, cluster.describe()
+
+
 def _seeds(args: argparse.Namespace, cfg) -> list[int]:
     if args.seed_start is not None and args.seed is not None:
         raise UsageError(
@@ -39,7 +55,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     cfg = config_from_args(args)
     scenarios = parse_scenarios(args.scenarios)
     seeds = _seeds(args, cfg)
-    procs = _processes(args.processes)
+    procs, cluster, where = _where(args)
     if args.logs == "none" and args.verbosity is not None:
         raise UsageError("--verbosity applies to narrative logs; --logs none writes none")
     t0 = time.perf_counter()
@@ -52,6 +68,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         out=args.out,
         verbosity=args.verbosity or "key",
         logs=args.logs,
+        cluster=cluster,
     )
     took = time.perf_counter() - t0
     cols = ["gross_spend", "net_to_publishers", "take_rate", "mean_goal_attainment"]
@@ -59,7 +76,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     means = summ.groupby("scenario")[cols].mean()
     print(
         f"{len(summ)} runs ({', '.join(scenarios)} × {len(seeds)} seeds from {seeds[0]}, "
-        f"{cfg.days} days) on {procs} process(es) in {took:.1f} s; means across seeds:"
+        f"{cfg.days} days) on {where} in {took:.1f} s; means across seeds:"
     )
     print(means.to_string(float_format=lambda x: f"{x:,.3f}"))
     print("(names as in the store's summaries table; defined in the report's glossary)")
@@ -73,7 +90,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     scenarios = parse_scenarios(args.scenarios)
     grid = parse_grid(args.grid)
     seeds = _seeds(args, cfg)
-    procs = _processes(args.processes)
+    procs, cluster, where = _where(args)
     t0 = time.perf_counter()
     tidy = sweep(
         cfg,
@@ -84,8 +101,9 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         progress=not args.no_progress,
         out=args.out,
         one_at_a_time=args.one_at_a_time,
+        cluster=cluster,
     )
-    print(f"{len(tidy)} runs on {procs} process(es) in {time.perf_counter() - t0:.1f} s")
+    print(f"{len(tidy)} runs on {where} in {time.perf_counter() - t0:.1f} s")
     be = break_even(tidy, list(grid))
     drivers = driver_table(tidy, list(grid), sweep_base(cfg, list(grid)))
     if be.empty and drivers.empty:

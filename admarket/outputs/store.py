@@ -469,7 +469,7 @@ class StoreWriter:
                 missing = sorted(set(range(self._next, max(self._waiting))) - set(self._waiting))
                 raise ValueError(f"runs {missing} never arrived; the store would have gaps")
             self._flush()
-            for name, df in self._first_empty.items():
+            for name, df in list(self._first_empty.items()):
                 self._append(name, df)
         finally:
             self.close()

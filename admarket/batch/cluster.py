@@ -1,0 +1,271 @@
+"""Studies beyond one machine: runs go to a ``dask.distributed`` cluster instead of local
+processes.
+
+``--scheduler ADDRESS`` sends a study's runs to an existing Dask scheduler (its workers may
+be on many machines); ``--cluster local:N`` starts a ``LocalCluster`` of N single-threaded
+worker processes on this machine. Each (config, scenario, seed) run is one task; since a
+run is fully determined by its config and seed, results are identical to a local run to the
+last digit, whichever worker ran it.
+
+A worker that dies mid-run (killed, out of memory, its machine gone) is noticed by the
+scheduler, which runs its task again elsewhere; a task that keeps killing workers ends in
+Dask's ``KilledWorker``, raised here as :class:`~admarket.errors.WorkerLostError` naming the
+run and seed — a run is never dropped silently. A run that raises is not retried (it would
+raise again: runs are deterministic). Workers must run the same admarket (and Mesa, numpy,
+scipy, pandas, Python) versions as this process: checked before any run is sent.
+
+``distributed`` is imported only here, lazily, and only when a cluster is asked for: it is
+the optional ``cluster`` extra (``pip install 'admarket[cluster]'``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import platform
+import re
+import sys
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import CancelledError
+from dataclasses import dataclass
+from typing import Any
+
+from admarket.errors import ConfigError, UsageError, WorkerLostError
+from admarket.version import __version__
+
+CONNECT_TIMEOUT_S = 10  # to reach a remote scheduler
+WORKER_WAIT_S = 30  # for a remote scheduler's first worker
+_LOCAL = re.compile(r"local:(\d+)")
+_ADDRESS = re.compile(
+    r"(?:(?:tcp|tls|ws|wss|ucx)://)?(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)(?::\d{1,5})?"
+)
+
+
+@dataclass(frozen=True)
+class Cluster:
+    """Where a study's runs go: an existing scheduler's ``address``, or a LocalCluster of
+    ``local_workers`` worker processes on this machine (exactly one of the two)."""
+
+    address: str | None = None
+    local_workers: int | None = None
+
+    def __post_init__(self) -> None:
+        if (self.address is None) == (self.local_workers is None):
+            raise ValueError("Cluster needs exactly one of address and local_workers")
+        if self.local_workers is not None and self.local_workers < 1:
+            raise ConfigError("--cluster", f"local:{self.local_workers}", "local:N with N >= 1")
+
+    @property
+    def remote(self) -> bool:
+        """Whether the runs happen elsewhere (an existing scheduler's workers)."""
+        return self.address is not None
+
+    def describe(self) -> str:
+        """``"a LocalCluster of 4 workers"`` or ``"the Dask scheduler at tcp://h:8786"``."""
+        if self.address is not None:
+            return f"the Dask scheduler at {self.address}"
+        return f"a LocalCluster of {self.local_workers} worker(s)"
+
+
+def parse_cluster(scheduler: str | None, cluster: str | None) -> Cluster | None:
+    """``--scheduler ADDRESS`` / ``--cluster local:N`` → a :class:`Cluster`, or None for a
+    local run; both given is a UsageError, a malformed value a ConfigError saying what is
+    allowed."""
+    if scheduler is not None and cluster is not None:
+        raise UsageError(
+            "give --scheduler ADDRESS (an existing Dask scheduler) or --cluster local:N "
+            "(workers on this machine), not both"
+        )
+    if cluster is not None:
+        m = _LOCAL.fullmatch(cluster.strip())
+        if m is None or int(m.group(1)) < 1:
+            raise ConfigError(
+                "--cluster",
+                cluster,
+                "local:N with N a whole number >= 1, e.g. local:4 (for other machines' "
+                "workers use --scheduler tcp://HOST:8786)",
+            )
+        return Cluster(local_workers=int(m.group(1)))
+    if scheduler is not None:
+        if not _ADDRESS.fullmatch(scheduler.strip()):
+            raise ConfigError(
+                "--scheduler",
+                scheduler,
+                "a Dask scheduler address, e.g. tcp://10.0.0.5:8786 (tcp, tls, ws, wss or "
+                "ucx); for workers on this machine use --cluster local:N",
+            )
+        return Cluster(address=scheduler.strip())
+    return None
+
+
+def worker_versions() -> dict[str, str]:
+    """The versions a run's result depends on, in this process (run on each worker too)."""
+    import mesa
+    import numpy
+    import pandas
+    import scipy
+
+    return {
+        "admarket": __version__,
+        "mesa": mesa.__version__,
+        "numpy": numpy.__version__,  # random streams and float arithmetic
+        "scipy": scipy.__version__,  # its distributions draw from our streams
+        "pandas": pandas.__version__,  # builds each run's tables on the worker
+        "python": ".".join(platform.python_version_tuple()[:2]),
+    }
+
+
+def _import_distributed() -> Any:
+    try:
+        import distributed
+    except ImportError:
+        raise UsageError(
+            "--scheduler and --cluster need the `distributed` package: "
+            "pip install 'admarket[cluster]'"
+        ) from None
+    return distributed
+
+
+def _check_workers(client: Any, cluster: Cluster) -> None:
+    """Refuse a cluster without workers, or whose workers run other versions than this."""
+    if cluster.remote:
+        try:
+            client.wait_for_workers(1, timeout=WORKER_WAIT_S)
+        except TimeoutError:
+            raise UsageError(
+                f"{cluster.describe()} has no workers (waited {WORKER_WAIT_S} s); start "
+                f"some with `dask worker {cluster.address} --nthreads 1`"
+            ) from None
+    here = worker_versions()
+    try:
+        theirs = client.run(worker_versions)
+    except Exception as exc:  # e.g. admarket is not installed on a worker
+        raise UsageError(
+            f"the workers of {cluster.describe()} cannot run admarket ({type(exc).__name__}: "
+            f"{exc}); install admarket {__version__} on every worker"
+        ) from None
+    for worker, versions in sorted(theirs.items()):
+        if versions != here:
+            diff = ", ".join(
+                f"{k} {versions.get(k)} (here {v})" for k, v in here.items() if versions.get(k) != v
+            )
+            raise UsageError(
+                f"worker {worker} of {cluster.describe()} runs {diff}: every worker needs the "
+                "same versions as this machine, or results would differ"
+            )
+
+
+def describe_task(task: Any, i: int, n: int) -> str:
+    """``"run 3 of 12 (scenario B, seed 43)"``: a task's place and what it runs."""
+    kwargs = getattr(task, "kwargs", None) or {}
+    parts = []
+    if getattr(task, "point", None) is not None:
+        parts.append(f"grid point {task.point}")
+    if "design" in kwargs:
+        parts.append(f"scenario {kwargs['design']}")
+    if "rng" in kwargs:
+        parts.append(f"seed {kwargs['rng']}")
+    return f"run {i + 1} of {n}" + (f" ({', '.join(parts)})" if parts else "")
+
+
+@contextlib.contextmanager
+def _client(cluster: Cluster) -> Iterator[Any]:
+    """A connected Client (and its LocalCluster), closed on exit whatever happens."""
+    distributed = _import_distributed()
+    with contextlib.ExitStack() as stack:
+        if cluster.remote:
+            try:
+                client = distributed.Client(cluster.address, timeout=CONNECT_TIMEOUT_S)
+            except (OSError, TimeoutError) as exc:
+                raise UsageError(
+                    f"cannot reach {cluster.describe()} ({exc}); start one with `dask "
+                    "scheduler` and check the address and port"
+                ) from None
+        else:
+            import dask
+
+            # one task at a time per worker: a worker that dies takes only the run it was
+            # running with it (so KilledWorker names the right run)
+            stack.enter_context(dask.config.set({"distributed.scheduler.worker-saturation": 1.0}))
+            lc = distributed.LocalCluster(
+                n_workers=cluster.local_workers,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=":0",  # any free port: 8787 may be another study's
+                silence_logs=logging.ERROR,
+            )
+            stack.callback(lc.close)
+            client = distributed.Client(lc)
+        stack.callback(client.close)
+        yield client
+
+
+def iter_on_cluster(
+    tasks: Sequence[Any],
+    fn: Callable[[Any], dict],
+    cluster: Cluster,
+    progress: bool = True,
+) -> Iterator[tuple[int, dict]]:
+    """Run ``fn(task)`` for every task on ``cluster``; yields ``(task index, result)`` as
+    runs complete (in completion order).
+
+    ``fn`` must be importable on the workers (a module-level function). A task whose runs
+    keep killing workers raises :class:`WorkerLostError` naming the run; a run that raises
+    re-raises here. On any exit — done, error, Ctrl-C — unfinished runs are cancelled and
+    the client (and a LocalCluster) closed.
+    """
+    from tqdm import tqdm
+
+    if not tasks:
+        return
+    distributed = _import_distributed()
+    with _client(cluster) as client:
+        _check_workers(client, cluster)
+        study = uuid.uuid4().hex  # unique task keys (pure=False), readable on a dashboard
+        futures = {
+            client.submit(fn, t, pure=False, key=f"admarket-run-{i + 1}-{study}"): i
+            for i, t in enumerate(tasks)
+        }
+        bar = tqdm(
+            total=len(tasks),
+            unit="run",
+            desc="runs",
+            disable=not progress,
+            file=sys.stderr,
+        )
+        try:
+            for fut in distributed.as_completed(futures):
+                i = futures.pop(fut)
+                try:
+                    result = fut.result()
+                except distributed.scheduler.KilledWorker:
+                    raise WorkerLostError(
+                        f"{describe_task(tasks[i], i, len(tasks))} killed every worker that "
+                        f"ran it on {cluster.describe()} (out of memory?); nothing was "
+                        "published"
+                    ) from None
+                except CancelledError:
+                    raise WorkerLostError(
+                        f"{describe_task(tasks[i], i, len(tasks))} was lost: the connection "
+                        f"to {cluster.describe()} broke; nothing was published"
+                    ) from None
+                fut.release()
+                bar.update()
+                yield i, result
+        finally:
+            bar.close()
+            if futures:
+                with contextlib.suppress(Exception):
+                    client.cancel(list(futures), force=True)
+
+
+def runs_at_once_here(cluster: Cluster | None, processes: int, runs: int) -> int:
+    """How many runs will be in memory on this machine at once (for ``check_memory``):
+    ``processes`` locally, the N workers of ``local:N``, none with a remote scheduler
+    (its workers' memory is theirs)."""
+    if cluster is None:
+        return min(max(1, processes), runs)
+    if cluster.local_workers is not None:
+        return min(cluster.local_workers, runs)
+    return 0

@@ -1,0 +1,204 @@
+"""Studies on a Dask cluster: identical to local runs to the last digit, lost workers retried
+or reported, bad options refused. Every test uses a LocalCluster on this machine."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import re
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from admarket import build_config
+from admarket.batch import compare, sweep
+from admarket.batch.cluster import Cluster, parse_cluster, runs_at_once_here
+from admarket.batch.pool import Task, make_tasks, run_task, run_tasks
+from admarket.cli import main
+from admarket.errors import ConfigError, UsageError, WorkerLostError
+from admarket.outputs.store import COMPLETE_MARKER, query
+from admarket.version import __version__
+
+distributed = pytest.importorskip("distributed")
+
+SMALL = {"n_buyers": 3, "n_sellers": 3, "campaigns_per_buyer": 4, "days": 2}
+CLI_SMALL = ["--buyers", "3", "--sellers", "3", "--campaigns-per-buyer", "4", "--days", "2"]
+
+
+@pytest.fixture(scope="module")
+def scheduler():
+    """A LocalCluster of 2 workers shared by this module's tests, reached by its address
+    (so the tests go through the remote-scheduler path). A worker that dies is restarted;
+    a task that kills two workers is a KilledWorker (allowed-failures 1)."""
+    import dask
+
+    with (
+        dask.config.set(
+            {
+                "distributed.scheduler.allowed-failures": 1,
+                "distributed.scheduler.worker-saturation": 1.0,
+            }
+        ),
+        distributed.LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=":0",
+            silence_logs=logging.CRITICAL,
+        ) as lc,
+    ):
+        yield Cluster(address=lc.scheduler_address)
+
+
+def _tables(out: Path) -> dict[str, pd.DataFrame]:
+    """Every table of a store (the runs table's created_at is wall-clock: left out)."""
+    names = query(out, "SHOW TABLES")["name"]
+    return {
+        t: query(out, f"SELECT * {'EXCLUDE (created_at)' if t == 'runs' else ''} FROM {t}")
+        for t in names
+    }
+
+
+def _same_stores(a: Path, b: Path, at_least: int) -> None:
+    ta, tb = _tables(a), _tables(b)
+    assert set(ta) == set(tb) and len(ta) >= at_least
+    for name in ta:
+        pd.testing.assert_frame_equal(ta[name], tb[name], check_exact=True, obj=name)
+
+
+def test_compare_on_a_cluster_is_identical_to_the_local_run(scheduler, tmp_path):
+    cfg = build_config(**SMALL)
+    local = compare(cfg, [3, 4], processes=1, out=tmp_path / "local")
+    dask_ = compare(cfg, [3, 4], cluster=scheduler, out=tmp_path / "dask")
+    pd.testing.assert_frame_equal(local, dask_, check_exact=True)
+    assert list(dask_["run_id"]) == [f"s{s:06d}-{x}" for s in (3, 4) for x in "ABC"]
+    _same_stores(tmp_path / "local", tmp_path / "dask", at_least=13)
+    assert (tmp_path / "local" / "report.json").read_bytes() == (
+        tmp_path / "dask" / "report.json"
+    ).read_bytes()
+
+
+def test_sweep_on_a_cluster_is_identical_to_the_local_run(scheduler, tmp_path):
+    cfg = build_config(**SMALL)
+    grid = {"exchange_fee": [0.0, 0.2], "decay_rate": [0.0, 0.1]}
+    local = sweep(cfg, grid, [1, 2], out=tmp_path / "local")
+    dask_ = sweep(cfg, grid, [1, 2], cluster=scheduler, out=tmp_path / "dask")
+    assert len(dask_) == 4 * 3 * 2
+    pd.testing.assert_frame_equal(local, dask_, check_exact=True)
+    _same_stores(tmp_path / "local", tmp_path / "dask", at_least=3)
+
+
+def test_cli_cluster_local_writes_a_complete_identical_result(tmp_path, capsys):
+    args = ["sweep", *CLI_SMALL, "--grid", "exchange_fee=0.1,0.2", "--seeds", "2"]
+    args += ["--scenarios", "a,b", "--no-progress"]
+    assert main([*args, "--cluster", "local:2", "--out", str(tmp_path / "dask")]) == 0
+    assert "8 runs on a LocalCluster of 2 worker(s)" in capsys.readouterr().out
+    assert main([*args, "--processes", "1", "--out", str(tmp_path / "local")]) == 0
+    assert (tmp_path / "dask" / COMPLETE_MARKER).is_file()
+    _same_stores(tmp_path / "local", tmp_path / "dask", at_least=3)
+    assert (tmp_path / "dask" / "sweep.csv").read_bytes() == (
+        tmp_path / "local" / "sweep.csv"
+    ).read_bytes()
+
+
+def test_cli_compare_on_a_scheduler_address(scheduler, tmp_path, capsys):
+    out = tmp_path / "out"
+    argv = ["compare", *CLI_SMALL, "--seeds", "1", "--scenarios", "a", "--no-progress"]
+    assert main([*argv, "--scheduler", scheduler.address, "--out", str(out)]) == 0
+    assert f"on the Dask scheduler at {scheduler.address}" in capsys.readouterr().out
+    assert (out / COMPLETE_MARKER).is_file()
+    assert len(query(out, "FROM summaries")) == 1
+
+
+@pytest.mark.parametrize(
+    ("extra", "fragment"),
+    [
+        (["--cluster", "local:0"], "invalid --cluster = 'local:0': local:N with N a whole"),
+        (["--cluster", "local"], "invalid --cluster = 'local': local:N"),
+        (["--cluster", "4"], "e.g. local:4"),
+        (["--cluster", "local:2", "--scheduler", "tcp://h:8786"], "not allowed with"),
+        (["--cluster", "local:2", "--processes", "2"], "--processes applies to local runs"),
+        (["--scheduler", "not an address"], "a Dask scheduler address, e.g. tcp://"),
+    ],
+)
+def test_bad_cluster_options_exit_2_with_one_line(tmp_path, capsys, extra, fragment):
+    out = tmp_path / "out"
+    try:
+        code = main(["compare", *CLI_SMALL, "--no-progress", *extra, "--out", str(out)])
+    except SystemExit as exc:  # argparse's own errors (mutually exclusive options)
+        code = exc.code
+    assert code == 2
+    err = capsys.readouterr().err.strip()
+    assert fragment in err and "\n" not in err
+    assert not out.exists()
+
+
+def test_parse_cluster():
+    assert parse_cluster(None, None) is None
+    assert parse_cluster(None, "local:3") == Cluster(local_workers=3)
+    assert parse_cluster("tcp://10.0.0.5:8786", None) == Cluster(address="tcp://10.0.0.5:8786")
+    assert parse_cluster("[::1]:8786", None).remote
+    with pytest.raises(UsageError, match="not both"):
+        parse_cluster("tcp://h:1", "local:2")
+    with pytest.raises(ConfigError, match="--cluster"):
+        parse_cluster(None, "local:-1")
+
+
+def test_memory_check_counts_local_workers_not_a_remote_schedulers():
+    assert runs_at_once_here(None, 4, 3) == 3
+    assert runs_at_once_here(Cluster(local_workers=8), 1, 96) == 8
+    assert runs_at_once_here(Cluster(address="tcp://h:8786"), 1, 96) == 0
+
+
+def _dies_once(marker: str, task: Task) -> dict:
+    """In a worker: the second run kills its worker process the first time it is tried."""
+    if task.run_id == 1 and not os.path.exists(marker):
+        Path(marker).write_text("died once")
+        os._exit(1)
+    return run_task(task)
+
+
+def _always_dies(task: Task) -> dict:
+    """In a worker: the second run kills every worker process that tries it."""
+    if task.run_id == 1:
+        os._exit(1)
+    return run_task(task)
+
+
+def _summaries(results: list[dict]) -> pd.DataFrame:
+    return pd.concat([r["tables"]["summaries"] for r in results], ignore_index=True)
+
+
+def test_a_lost_worker_is_retried_and_the_result_is_complete_and_identical(scheduler, tmp_path):
+    tasks = make_tasks({"design": ["A", "B"], "config": build_config(**SMALL)}, [1, 2])
+    marker = tmp_path / "died"
+    fn = functools.partial(_dies_once, str(marker))
+    got = run_tasks(tasks, progress=False, fn=fn, cluster=scheduler)
+    assert marker.is_file()  # a worker did die
+    want = run_tasks(tasks, 1, progress=False)
+    assert [r["RunId"] for r in got] == [0, 1, 2, 3]
+    pd.testing.assert_frame_equal(_summaries(got), _summaries(want), check_exact=True)
+
+
+def test_a_run_that_keeps_killing_workers_is_reported_by_name(scheduler):
+    tasks = make_tasks({"design": ["A", "B"], "config": build_config(**SMALL)}, [1, 2])
+    with pytest.raises(WorkerLostError, match=r"run 2 of 4 \(scenario B, seed 1\) killed every"):
+        run_tasks(tasks, progress=False, fn=_always_dies, cluster=scheduler)
+
+
+def test_workers_of_another_admarket_version_are_refused(scheduler, monkeypatch):
+    monkeypatch.setattr("admarket.batch.cluster.__version__", "9.9.9")
+    tasks = make_tasks({"design": ["A"], "config": build_config(**SMALL)}, [1])
+    theirs = re.escape(f"runs admarket {__version__} (here 9.9.9)")
+    with pytest.raises(UsageError, match=theirs):
+        run_tasks(tasks, progress=False, cluster=scheduler)
+
+
+def test_without_distributed_the_error_names_the_extra(monkeypatch):
+    monkeypatch.setitem(sys.modules, "distributed", None)  # import fails as if not installed
+    tasks = make_tasks({"design": ["A"], "config": build_config(**SMALL)}, [1])
+    with pytest.raises(UsageError, match=re.escape("pip install 'admarket[cluster]'")):
+        run_tasks(tasks, progress=False, cluster=Cluster(local_workers=1))
