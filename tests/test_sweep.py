@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from admarket import build_config
+from admarket import MarketModel, build_config
 from admarket.batch import break_even, parse_grid, sweep
 from admarket.cli import main
 from admarket.config import ConfigError
@@ -106,3 +106,16 @@ def test_one_at_a_time_sweep_shows_what_drives_c(tmp_path):
     md = (tmp_path / "sweep.md").read_text()
     assert "What drives C" in md and "charts/drivers.png" in md
     assert (tmp_path / "charts" / "drivers.png").is_file() and (tmp_path / "drivers.csv").is_file()
+
+
+def test_a_swept_parameter_named_like_an_outcome_keeps_its_values(tmp_path):
+    """hallucination_rate is a parameter and an outcome: the swept values stay in their
+    column, the outcome goes to hallucination_rate_outcome (it used to overwrite them)."""
+    grid = {"hallucination_rate": [0.0, 0.5]}
+    tidy = sweep(build_config(**SMALL), grid, [1], ["B"], out=tmp_path / "s")
+    assert sorted(tidy["hallucination_rate"]) == [0.0, 0.5]
+    out = tidy.set_index("hallucination_rate")["hallucination_rate_outcome"]
+    run = MarketModel("B", build_config(**SMALL, hallucination_rate=0.5), rng=1)
+    run.run()
+    assert out.loc[0.5] == run.summary()["hallucination_rate"]  # the outcome, as measured
+    assert "hallucination_rate_outcome" in query(tmp_path / "s", "SELECT * FROM sweep").columns

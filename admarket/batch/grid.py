@@ -151,6 +151,9 @@ def _run_sweep(
     out: str | Path | None,
     cluster: Cluster | None = None,
 ) -> pd.DataFrame:
+    # a swept parameter named like an outcome (hallucination_rate is both) keeps its name;
+    # the outcome becomes <name>_outcome, so neither overwrites the other
+    column = {m: f"{m}_outcome" if m in grid else m for m in METRICS}
     results = run_tasks(tasks, processes, progress, cluster=cluster)
     rows = []
     for r in results:
@@ -163,7 +166,7 @@ def _run_sweep(
                     **{k: getattr(pc, k) for k in grid},
                     "scenario": s["scenario"],
                     "seed": int(s["seed"]),
-                    **{m: s[m] for m in METRICS},
+                    **{column[m]: s[m] for m in METRICS},
                 }
             )
     rows.sort(key=lambda row: row["point"])  # stable: each point's runs in run order
