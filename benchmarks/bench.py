@@ -13,8 +13,11 @@ minimum wall time. Cases:
 
 * ``scenario A/B/C``: build the market and run 30 days in-process (build time included);
 * ``whole process``: ``python -m admarket run --no-progress`` (A+B+C, the plan preset,
-  30 days) from interpreter start to exit, and ``python -m admarket --help`` (plan row only);
-  CPU is that command's user + system time, peak its own resident maximum;
+  30 days) from interpreter start to exit; on the plan row also ``python -m admarket
+  --help``, an argument error (``run --days 0``, exit 2) and the *import floor*
+  ``python -c "import mesa, pandas"`` — what any run must pay before its first step, so the
+  whole command is judged against it on any machine; CPU is that command's user + system
+  time, peak its own resident maximum;
 * ``framework floor``: a Mesa model built exactly like the model — the same agent classes
   and counts (buyers, sellers, and the exchange), the same stepping (hourly step, a
   morning ``shuffle_do`` on buyers, an evening agent collection), DataCollectors with as
@@ -31,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -252,22 +256,22 @@ def clearing(case: str) -> dict:
     )
 
 
-def whole_process(case: str, argv: list[str]) -> dict:
-    """One CLI command in a fresh interpreter: CPU is the child's user + system time."""
+def whole_process(case: str, label: str, argv: list[str], code: int) -> dict:
+    """One command in a fresh interpreter (``python ARGV``, which must exit with ``code``):
+    CPU is the child's user + system time."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     w0 = time.perf_counter()
-    subprocess.run(
-        [sys.executable, "-m", "admarket", *argv],
-        check=True,
-        stdout=subprocess.DEVNULL,
-        cwd=ROOT,
+    r = subprocess.run(
+        [sys.executable, *argv], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT
     )
     wall = time.perf_counter() - w0
+    if r.returncode != code:
+        raise SystemExit(f"{' '.join(argv)}: exit {r.returncode}, expected {code}")
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     return {
         "case": case,
-        "what": "whole: " + " ".join(a for a in argv if a.startswith(("run", "--help"))),
+        "what": label,
         "cpu_s": cpu,
         "wall_s": wall,
         "peak_mb": after.ru_maxrss / 1024,
@@ -282,16 +286,28 @@ def _child(job: str) -> dict:
     if what == "clearing":
         return clearing(case)
     if what.startswith("cli"):  # from this fresh process, so its peak is the command's own
-        return whole_process(case, _cli_args(case)[int(what[3:])])
+        return whole_process(case, *_commands(case)[int(what[3:])])
     return run_model(case, what)
 
 
-def _cli_args(case: str) -> list[list[str]]:
+RUN_ROW = "whole: run"
+IMPORT_FLOOR = "import mesa, pandas"
+
+
+def _commands(case: str) -> list[tuple[str, list[str], int]]:
+    """The whole-process rows: (label, the interpreter's arguments, expected exit code)."""
     c = CASES[case]
-    run = ["run", "--no-progress", "--days", "30", "--buyers", str(c["n_buyers"])]
-    run += ["--sellers", str(c["n_sellers"])]
+    run = ["-m", "admarket", "run", "--no-progress", "--days", "30"]
+    run += ["--buyers", str(c["n_buyers"]), "--sellers", str(c["n_sellers"])]
     run += ["--campaigns-per-buyer", str(c["campaigns_per_buyer"])]
-    return [run, ["--help"]] if case == "plan" else [run]
+    rows = [(RUN_ROW, run, 0)]
+    if case == "plan":
+        rows += [
+            ("whole: --help", ["-m", "admarket", "--help"], 0),
+            ("whole: run --days 0 (error)", ["-m", "admarket", "run", "--days", "0"], 2),
+            (IMPORT_FLOOR, ["-c", "import mesa, pandas"], 0),
+        ]
+    return rows
 
 
 def _measure(case: str, what: str, repeat: int) -> dict:
@@ -313,6 +329,10 @@ def _measure(case: str, what: str, repeat: int) -> dict:
     return best
 
 
+def _load() -> str:
+    return " ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
 def main() -> None:
     """Run every case ``--repeat`` times in its own process and print one table."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -326,11 +346,14 @@ def main() -> None:
         return
     cases = ["plan"] + (["medium"] if args.medium else []) + (["large"] if args.large else [])
     rows = []
-    print(f"min of {args.repeat} runs; CPU = process time of the child (user + system)")
-    print(f"{'case':>7} {'what':<24} {'CPU s':>8} {'wall s':>8} {'peak MB':>8}  note")
+    print(
+        f"min of {args.repeat} runs; CPU = process time of the child (user + system); "
+        f"load average {_load()} at start"
+    )
+    print(f"{'case':>7} {'what':<28} {'CPU s':>8} {'wall s':>8} {'peak MB':>8}  note")
     for case in cases:
         whats = ["A", "B", "C", "floor", "clearing"]
-        whats += [f"cli{i}" for i in range(len(_cli_args(case)))]
+        whats += [f"cli{i}" for i in range(len(_commands(case)))]
         for what in whats:
             r = _measure(case, what, args.repeat)
             rows.append(r)
@@ -345,7 +368,7 @@ def main() -> None:
                 )
             wall = f"{r['wall_s']:8.2f}" if r["wall_s"] else f"{'':>8}"
             print(
-                f"{r['case']:>7} {r['what']:<24} {r['cpu_s']:8.3f} {wall} "
+                f"{r['case']:>7} {r['what']:<28} {r['cpu_s']:8.3f} {wall} "
                 f"{r['peak_mb']:8.0f}  {note}",
                 flush=True,
             )
@@ -355,6 +378,15 @@ def main() -> None:
         ratios = " / ".join(f"{r['cpu_s'] / max(floor['cpu_s'], 1e-9):.1f}×" for r in sc)
         total = sum(r["cpu_s"] for r in sc)
         print(f"{case}: A+B+C in-process {total:.2f} s CPU; vs framework floor A/B/C {ratios}")
+        whole = next(r for r in rows if r["case"] == case and r["what"] == RUN_ROW)
+        imports = [r for r in rows if r["case"] == case and r["what"] == IMPORT_FLOOR]
+        if imports:
+            print(
+                f"{case}: whole `admarket run` {whole['cpu_s']:.2f} s CPU = "
+                f"{whole['cpu_s'] / max(imports[0]['cpu_s'], 1e-9):.1f}× the import floor "
+                f"({IMPORT_FLOOR}: {imports[0]['cpu_s']:.2f} s)"
+            )
+    print(f"load average {_load()} at the end")
 
 
 if __name__ == "__main__":

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from matplotlib.ticker import FuncFormatter
 
 from admarket.batch.cluster import Cluster, runs_at_once_here
 from admarket.batch.comparison import check_scenarios
@@ -27,7 +26,7 @@ from admarket.config.sizing import check_memory
 from admarket.money import usd_short
 from admarket.outputs.publish import publish, reserve
 from admarket.outputs.store import STORE_NAME, write_tables
-from admarket.report.charts import COLOURS, plt
+from admarket.report.charts import COLOURS, axis_format, pyplot
 from admarket.report.drivers import driver_table, drivers_chart, drivers_markdown, sweep_base
 from admarket.report.stats import direction, paired_diff
 
@@ -229,6 +228,7 @@ def _empty_break_even(tidy: pd.DataFrame, params: list[str]) -> pd.DataFrame:
 
 def _chart(be: pd.DataFrame, params: list[str], path: Path) -> None:
     x_name, others = params[0], params[1:]
+    plt = pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.8))
     styles = ["-", "--", ":", "-."]
     for ax, m, title in (
@@ -261,7 +261,7 @@ def _chart(be: pd.DataFrame, params: list[str], path: Path) -> None:
             )
         ax.axhline(0, color="black", linewidth=0.8)
         if m == "net_to_publishers":
-            ax.yaxis.set_major_formatter(FuncFormatter(usd_short))
+            ax.yaxis.set_major_formatter(axis_format(usd_short))
         ax.set_xlabel(x_name)
         ax.set_title(title + "  (> 0: beats A)", fontsize=9)
         # below the axes, so the legend never covers a point or an interval cap

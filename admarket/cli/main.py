@@ -22,6 +22,7 @@ from admarket.cli.options import (
     add_config_options,
     add_llm_options,
     add_output_options,
+    check_config,
     check_outputs,
 )
 from admarket.errors import ConfigError, Terminated, UsageError, WorkerLostError
@@ -211,6 +212,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         with _sigterm_as_interrupt():
             check_outputs(args)
+            check_config(args)  # a bad value is refused before the handler's imports
             return int(_handler(args.handler)(args) or 0)
     except (ConfigError, UsageError) as exc:
         print(f"admarket: error: {exc}", file=sys.stderr)

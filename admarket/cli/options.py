@@ -76,6 +76,16 @@ def config_from_args(args: argparse.Namespace) -> MarketConfig:
     return cfg
 
 
+def check_config(args: argparse.Namespace) -> None:
+    """Validate a market-running command's configuration and scenarios before its handler
+    is imported, so a bad value is refused without loading the model, Mesa or pandas (the
+    handler builds the same config again: a few microseconds)."""
+    if hasattr(args, "preset"):
+        config_from_args(args)
+    if hasattr(args, "scenarios"):
+        parse_scenarios(args.scenarios)
+
+
 POLICY_ROLES = {"buyer": "llm_buyers", "seller": "llm_sellers"}
 POLICIES = ("rules", "llm")
 

@@ -28,7 +28,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from scipy.special import ndtri
-from scipy.stats import binom
+
+try:  # the Boost quantile that scipy.stats.binom.ppf calls; importing it skips scipy.stats,
+    # whose import (it builds every distribution's docstring) costs more than a plan-scale run
+    from scipy.special._ufuncs import _binom_ppf
+except ImportError:  # pragma: no cover - a SciPy without it: binom_ppf falls back to binom.ppf
+    _binom_ppf = None
 
 from admarket.config import CHANNELS, KPIS
 from admarket.market.calibration import CVR
@@ -72,6 +77,29 @@ AT_RISK = (
 _EXACT_BELOW = 50.0  # binomial means below this are drawn exactly, above by normal quantile
 
 
+def binom_ppf(q: np.ndarray, n: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """``scipy.stats.binom.ppf(q, n, p)``, value for value, without importing scipy.stats.
+
+    The same Boost quantile on the same arguments, and scipy's handling of the rest: ``q``
+    of 0 gives -1 and of 1 gives ``n``; ``n`` not a whole number ≥ 0, ``p`` outside [0, 1]
+    or ``q`` outside [0, 1] give NaN (tests/test_kpis.py checks equality on a large sample
+    with every edge case).
+    """
+    if _binom_ppf is None:  # pragma: no cover - see the import above
+        from scipy.stats import binom
+
+        return binom.ppf(q, n, p)
+    q, n, p = np.broadcast_arrays(np.asarray(q), np.asarray(n), np.asarray(p))
+    valid = (n >= 0) & (n == np.round(n)) & (p >= 0) & (p <= 1)
+    out = np.full(q.shape, np.nan)
+    out[valid & (q == 0)] = -1.0
+    top = valid & (q == 1)
+    out[top] = n[top]
+    inner = valid & (q > 0) & (q < 1)
+    out[inner] = _binom_ppf(q[inner], n[inner], p[inner]) + 0  # + loc, as scipy adds it
+    return out
+
+
 def _binomial(u: np.ndarray, n: np.ndarray, p: np.ndarray) -> np.ndarray:
     """The ``u``-quantile of Binomial(n, p), elementwise (monotone in n for a fixed u):
     exact where the mean is small, the normal approximation where it is large."""
@@ -79,7 +107,7 @@ def _binomial(u: np.ndarray, n: np.ndarray, p: np.ndarray) -> np.ndarray:
     out = np.zeros(n.shape)
     small = (mean < _EXACT_BELOW) & (n > 0) & (p > 0)
     if small.any():
-        out[small] = binom.ppf(u[small], n[small], p[small])
+        out[small] = binom_ppf(u[small], n[small], p[small])
     big = mean >= _EXACT_BELOW
     if big.any():
         sd = np.sqrt(mean[big] * (1.0 - p[big]))

@@ -9,17 +9,13 @@ labels use the glossary's words; money is written without scientific notation.
 
 from __future__ import annotations
 
+import functools
 import math
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")  # files only: never needs a display
-
-import matplotlib.pyplot as plt
 import numpy as np
-from matplotlib.colors import to_rgb
-from matplotlib.ticker import FuncFormatter
 
 from admarket.money import usd_auto, usd_short
 from admarket.report.data import ReportData, has
@@ -44,6 +40,26 @@ CAPTIONS = {
     "cost": "Ledger cost vs exchange fee per 1,000 impressions",
     "disputes": "Dispute outcomes",
 }
+
+
+@functools.cache
+def pyplot() -> Any:
+    """``matplotlib.pyplot`` on the Agg backend (files only: never needs a display),
+    imported on first use. Matplotlib costs about as much to import as Mesa, and only the
+    commands that draw need it: ``admarket run`` without ``--out`` draws nothing."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def axis_format(fn: Callable[[float, Any], str]) -> Any:
+    """A matplotlib tick formatter calling ``fn(value, position)`` (imported on first use)."""
+    from matplotlib.ticker import FuncFormatter
+
+    return FuncFormatter(fn)
 
 
 def _interval_note(d: ReportData) -> str:
@@ -74,13 +90,13 @@ def _save(fig, out: Path, name: str) -> str:
     out.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()
     fig.savefig(out / name, dpi=110)
-    plt.close(fig)
+    pyplot().close(fig)
     return name
 
 
 def fee_extraction(d: ReportData, out: Path) -> str:
     """Take rate and net to publishers per scenario."""
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.8))
+    fig, axes = pyplot().subplots(1, 2, figsize=(9, 3.8))
     scen = d.scenarios
     for ax, col, title in (
         (axes[0], "take_rate", "Take rate (% of gross spend)"),
@@ -98,9 +114,9 @@ def fee_extraction(d: ReportData, out: Path) -> str:
         ax.set_title(title, fontsize=10)
         ax.tick_params(axis="x", labelsize=8)
         if col == "net_to_publishers":
-            ax.yaxis.set_major_formatter(FuncFormatter(usd_short))
+            ax.yaxis.set_major_formatter(axis_format(usd_short))
         else:
-            ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"{v:g}%"))
+            ax.yaxis.set_major_formatter(axis_format(lambda v, _p: f"{v:g}%"))
     fig.suptitle(f"Fee extraction by scenario ({_interval_note(d)})", fontsize=10)
     return _save(fig, out, "fee_extraction.png")
 
@@ -114,7 +130,7 @@ def goal_achievement(d: ReportData, out: Path) -> str:
         ("fill_rate", label("fill_rate")),
         ("mean_goal_attainment", label("mean_goal_attainment") + " (0–1)"),
     )
-    fig, ax = plt.subplots(figsize=(9, 4.2))
+    fig, ax = pyplot().subplots(figsize=(9, 4.2))
     x = np.arange(len(metrics))
     w = 0.8 / max(1, len(d.scenarios))
     for i, s in enumerate(d.scenarios):
@@ -145,7 +161,7 @@ def _bars(ax, x: np.ndarray, cis: list, width: float, scenario: str, **cut: floa
 def context_rot(d: ReportData, out: Path) -> str:
     """Per day: goal attainment (the plan's curve) and the share of claims that were wrong
     (the rot itself), per scenario, mean with a 95% band."""
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.4))
+    fig, axes = pyplot().subplots(1, 2, figsize=(11, 4.4))
     panels = (
         ("daily_goal_attainment", "daily goal attainment (0–1)", 1.0, d.scenarios),
         (
@@ -186,6 +202,8 @@ def context_rot(d: ReportData, out: Path) -> str:
 
 def _text_colour(value: float, vmax: float, cmap) -> str:
     """Black or white, whichever reads better on the cell's colour."""
+    from matplotlib.colors import to_rgb  # matplotlib: imported where used (see pyplot)
+
     r, g, b = to_rgb(cmap(value / vmax if vmax else 0.0))
     return "white" if 0.299 * r + 0.587 * g + 0.114 * b < 0.55 else "black"
 
@@ -211,8 +229,8 @@ def hallucination_heatmap(d: ReportData, out: Path) -> str:
             lo, hi = f"{ci.lo * 100:.1f}", f"{ci.hi * 100:.1f}"
             band = "" if ci.n < 2 or math.isnan(ci.lo) or lo == hi else f"\n[{lo}–{hi}]"
             text[i][j] = f"{ci.mean * 100:.1f}%{band}"
-    fig, ax = plt.subplots(figsize=(1.4 * len(cols) + 2.5, 0.7 * len(rows) + 1.8))
-    cmap = plt.get_cmap("Reds")
+    fig, ax = pyplot().subplots(figsize=(1.4 * len(cols) + 2.5, 0.7 * len(rows) + 1.8))
+    cmap = pyplot().get_cmap("Reds")
     vmax = max(1.0, float(np.nanmax(mean)) if np.isfinite(mean).any() else 1.0)
     im = ax.imshow(mean, cmap=cmap, vmin=0, vmax=vmax, aspect="auto")
     for i in range(len(rows)):
@@ -256,7 +274,7 @@ def cost_per_mille(d: ReportData, out: Path) -> str:
                 "#7f7f7f",
             )
         )
-    fig, ax = plt.subplots(figsize=(9, 4.2))
+    fig, ax = pyplot().subplots(figsize=(9, 4.2))
     names = [b[0] for b in bars]
     cis = [b[1] for b in bars]
     heights = [max(c.mean, 1e-9) for c in cis]
@@ -265,7 +283,7 @@ def cost_per_mille(d: ReportData, out: Path) -> str:
         ax.text(i, heights[i] * 1.6, usd_auto(c.mean), ha="center", va="bottom", fontsize=8)
     ax.set_yscale("log")
     ax.set_ylim(top=max(heights) * 30)
-    ax.yaxis.set_major_formatter(FuncFormatter(_log_tick))
+    ax.yaxis.set_major_formatter(axis_format(_log_tick))
     ax.set_ylabel("USD per 1,000 impressions (log scale)")
     ax.tick_params(axis="x", labelsize=8)
     ax.set_title(f"Ledger cost vs exchange fee per 1,000 ({_interval_note(d)})", fontsize=10)
@@ -277,7 +295,7 @@ def dispute_outcomes(d: ReportData, out: Path) -> str:
     st = d.settlements
     scen = [s for s in d.scenarios if has(s, "reconciliation")] or d.scenarios
     outcomes = [o for o in _OUTCOME_COLOURS if o in set(st["outcome"])]
-    fig, ax = plt.subplots(figsize=(9, 4.2))
+    fig, ax = pyplot().subplots(figsize=(9, 4.2))
     x = np.arange(len(outcomes))
     w = 0.8 / max(1, len(scen))
     for i, s in enumerate(scen):

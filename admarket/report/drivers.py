@@ -18,7 +18,7 @@ from typing import Any
 
 import pandas as pd
 
-from admarket.report.charts import COLOURS, NAMES, plt
+from admarket.report.charts import COLOURS, NAMES, pyplot
 from admarket.report.stats import mean_ci, paired_diff
 
 DRIVER_METRICS = (
@@ -90,6 +90,7 @@ def _by_seed(g: pd.DataFrame) -> dict[int, float]:
 def drivers_chart(table: pd.DataFrame, path: Path) -> None:
     """Panels: one row per swept parameter, one column per metric; B and C with 95% CIs."""
     params = list(dict.fromkeys(table["parameter"]))
+    plt = pyplot()
     fig, axes = plt.subplots(
         len(params), len(DRIVER_METRICS), figsize=(12, 3.1 * len(params)), squeeze=False
     )

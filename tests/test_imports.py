@@ -1,0 +1,141 @@
+"""What the command line loads, and the SciPy shortcuts that keep it light.
+
+Structural, never timed: each check runs a fresh interpreter and looks at ``sys.modules``.
+``admarket --help`` and argument errors must not load the model's stack (Mesa, pandas) nor
+the heavy modules only some commands use (scipy.stats, matplotlib, DuckDB); ``admarket run``
+without ``--out`` needs Mesa and pandas but neither scipy.stats nor matplotlib. The two
+functions that replace scipy.stats calls are checked value for value against them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy.stats import binom
+from scipy.stats import t as student_t
+
+from admarket.market.kpis import binom_ppf
+from admarket.report.stats import t975
+
+ROOT = Path(__file__).resolve().parents[1]
+HEAVY = ("scipy.stats", "matplotlib", "duckdb", "mesa", "pandas")
+# what a command needs no part of before it runs: the heavy modules, and the modules of
+# the model, the store and the report
+LIGHT_ONLY = (*HEAVY, "admarket.model", "admarket.outputs.store", "admarket.report")
+
+_PROBE = """
+import json, runpy, sys
+sys.argv = ["admarket", *json.loads(sys.argv[1])]
+code = 0
+try:
+    runpy.run_module("admarket", run_name="__main__")
+except SystemExit as exc:
+    code = exc.code
+print(json.dumps({"code": code, "modules": sorted(sys.modules)}), file=sys.__stderr__)
+"""
+
+
+def _loaded(argv: list[str], tmp_path: Path) -> tuple[int, set[str]]:
+    """Run ``python -m admarket ARGV`` in a fresh interpreter: its exit code and the names
+    of every module it had loaded when it exited."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "MPLBACKEND": "Agg"}
+    r = subprocess.run(
+        [sys.executable, "-c", _PROBE, json.dumps(argv)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+    )
+    report = json.loads(r.stderr.strip().splitlines()[-1])
+    return report["code"], set(report["modules"])
+
+
+def _heavy(modules: set[str], names: tuple[str, ...]) -> list[str]:
+    return sorted(n for n in names if n in modules or any(m.startswith(n + ".") for m in modules))
+
+
+def test_importing_the_command_line_loads_nothing_heavy(tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import json, sys, admarket.cli.main; print(json.dumps(sorted(sys.modules)))",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        check=True,
+    )
+    assert _heavy(set(json.loads(r.stdout)), LIGHT_ONLY) == []
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--help"],
+        ["run", "--help"],
+        ["run", "--days", "0"],  # a bad value: one line, exit 2
+        ["run", "--scenarios", "d"],
+        ["compare", "--out", "x", "--set", "decay_rat=0.1"],
+        ["sweep", "--grid", "exchange_fee=0.1", "--buyers", "0"],
+        ["run", "--bogus"],  # argparse's own error
+    ],
+)
+def test_help_and_argument_errors_load_nothing_heavy(argv, tmp_path):
+    code, modules = _loaded(argv, tmp_path)
+    assert code == (0 if argv[-1] == "--help" else 2)
+    assert _heavy(modules, LIGHT_ONLY) == []
+    assert not (tmp_path / "x").exists()
+
+
+def test_run_loads_neither_scipy_stats_nor_matplotlib(tmp_path):
+    code, modules = _loaded(
+        ["run", "--days", "2", "--buyers", "2", "--sellers", "2", "--no-progress"], tmp_path
+    )
+    assert code == 0
+    assert {"mesa", "pandas", "admarket.model"} <= modules  # it did run the model
+    assert _heavy(modules, ("scipy.stats", "matplotlib")) == []
+
+
+def _same(a: np.ndarray, b: np.ndarray) -> bool:
+    """Bit for bit (NaN where NaN, the same sign of zero)."""
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    return a.shape == b.shape and bool(np.all(a.view(np.uint64) == b.view(np.uint64)))
+
+
+def test_binom_ppf_is_scipy_stats_binom_ppf_value_for_value():
+    rng = np.random.default_rng(15)
+    size = 400_000
+    u = rng.random(size)
+    # n: whole numbers spread over 0 … 10^7 (log-uniform), as delivered impressions are
+    n = np.floor(10.0 ** rng.uniform(0, 7, size)) - 1.0
+    # p: rates from 1e-9 to 1, and the means the KPI draws use (n·p < 50) in abundance
+    p = 10.0 ** rng.uniform(-9, 0, size)
+    small = rng.random(size) < 0.5
+    p[small] = np.minimum(1.0, rng.uniform(0, 50, small.sum()) / np.maximum(n[small], 1))
+    got, want = binom_ppf(u, n, p), binom.ppf(u, n, p)
+    assert _same(got, want)
+    # every edge: q at and beyond its ends, n and p at and beyond theirs, NaNs, infinities
+    tiny = np.nextafter(0.0, 1.0)
+    qs = [0.0, tiny, 1e-300, 1e-12, 0.5, 1 - 1e-16, np.nextafter(1.0, 0.0), 1.0]
+    qs += [-0.1, 1.1, np.nan, -np.inf, np.inf]
+    ns = [0.0, 1.0, 2.0, 49.0, 1e9, 2.5, -1.0, np.nan, np.inf]
+    ps = [0.0, tiny, 1e-9, 0.3, 1 - 1e-16, 1.0, -0.1, 1.1, np.nan]
+    q, n, p = (a.ravel() for a in np.meshgrid(qs, ns, ps, indexing="ij"))
+    with np.errstate(all="ignore"):
+        assert _same(binom_ppf(q, n, p), binom.ppf(q, n, p))
+    assert _same(binom_ppf(q[:0], n[:0], p[:0]), binom.ppf(q[:0], n[:0], p[:0]))  # empty
+
+
+def test_t975_is_scipy_stats_t_ppf_value_for_value():
+    for df in [*range(1, 2000), 10_000, 10**6, 10**9]:
+        assert _same(t975(df), float(student_t.ppf(0.975, df))), df
+    assert np.isnan(t975(0))
