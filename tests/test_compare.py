@@ -144,7 +144,7 @@ def _compare_peak(n_seeds: int, out) -> int:
 
 def test_a_compare_of_100_seeds_peaks_no_higher_than_one_of_10(tmp_path):
     """Each finished run goes straight into the store: the parent holds no study's worth of
-    tables (before, 100 seeds peaked 115 MiB above 10 at this scale; now ~40 MiB, the
+    tables (before, 100 seeds peaked 115 MiB above 10 at this scale; now ~20 MiB, the
     writer's chunk and DuckDB's capped cache)."""
     ten = _compare_peak(10, tmp_path / "ten")
     hundred = _compare_peak(100, tmp_path / "hundred")

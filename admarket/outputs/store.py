@@ -394,11 +394,11 @@ class StoreWriter:
     bytes each, more for text) or ``flush_runs`` runs, and at :meth:`finish`. Each table's
     frames are stacked by pandas first, so the store is the same as one ``concat_tables`` +
     ``write_tables`` of every run, whatever order the runs finished in and however they
-    were gathered; a later
-    chunk whose column types differ (an integer column meeting a float one) widens the
-    table's column to the type DuckDB gives their union, as pandas would. The writer holds
-    at most one chunk plus the runs waiting for an earlier one, and DuckDB's cache is
-    capped (:data:`WRITER_CACHE`), so a study's memory does not grow with its runs.
+    were gathered; a later chunk whose column types differ (an integer column meeting a
+    float one) widens the table's column to the type DuckDB gives their union, as pandas
+    would. The writer holds at most one chunk plus the runs waiting for an earlier one, and
+    DuckDB's cache is capped (:data:`WRITER_CACHE`), so a study's memory does not grow with
+    its runs.
 
     The price: appending chunk by chunk costs DuckDB more than one write of everything —
     at plan scale, 30 runs' tables took 8.0 s CPU in 4 M-cell chunks against 3.3 s in one
