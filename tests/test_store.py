@@ -19,13 +19,13 @@ from admarket.outputs.store import (
     QUERY_NAMES,
     STORE_NAME,
     TABLES,
-    StoreWriter,
     concat_tables,
     query,
     query_sql,
     run_tables,
     write_tables,
 )
+from admarket.outputs.store_writer import StoreWriter
 
 SMALL = {"n_buyers": 3, "n_sellers": 3, "campaigns_per_buyer": 4, "days": 3, "seed": 7}
 

@@ -52,7 +52,8 @@ from admarket.outputs.manifest import (
     show_entries,
 )
 from admarket.outputs.narrative import write_logs
-from admarket.outputs.store import StoreWriter, db_tables, run_tables
+from admarket.outputs.store import db_tables, run_tables
+from admarket.outputs.store_writer import StoreWriter
 from admarket.report import write_report
 from admarket.report.document import FORMATS
 from admarket.version import __version__
