@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import functools
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -31,3 +35,19 @@ def plan_runs() -> dict[str, MarketModel]:
 def small():
     """Keyword arguments of a small, short market for fast tests."""
     return {"n_buyers": 3, "n_sellers": 3, "campaigns_per_buyer": 4, "days": 5}
+
+
+def _peak_kib(code: str) -> int:
+    """Run ``code`` in a fresh interpreter (this checkout's admarket) and return its peak
+    memory in KiB: VmHWM, the process's own peak (ru_maxrss would include a forked parent's)."""
+    code += "\nprint(open('/proc/self/status').read().split('VmHWM:')[1].split()[0])"
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert r.returncode == 0, r.stderr
+    return int(r.stdout.split()[-1])
+
+
+@pytest.fixture(scope="session")
+def peak_kib():
+    """``peak_kib(code)``: the peak memory (KiB) of a fresh process running ``code``."""
+    return _peak_kib

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import math
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -106,18 +104,13 @@ def test_a_market_too_large_for_memory_is_refused_with_estimate_and_limit(here, 
 
 
 @pytest.mark.parametrize("scenario", ["A", "C"])
-def test_the_estimate_covers_a_measured_run(scenario):
+def test_the_estimate_covers_a_measured_run(scenario, peak_kib):
     """A run's measured peak memory (its own process) stays under the estimate."""
     kw = {"n_buyers": 40, "n_sellers": 30, "campaigns_per_buyer": 10, "days": 5}
-    code = (  # VmHWM: this process's peak (ru_maxrss would include the forked parent's)
+    peak = 1024 * peak_kib(
         "from admarket import MarketModel, build_config; "
-        f"MarketModel({scenario!r}, build_config(**{kw!r})).run(); "
-        "print(open('/proc/self/status').read().split('VmHWM:')[1].split()[0])"
+        f"MarketModel({scenario!r}, build_config(**{kw!r})).run()"
     )
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
-    assert r.returncode == 0, r.stderr
-    peak = int(r.stdout.split()[-1]) * 1024
     assert peak < estimate_bytes(build_config(**kw)) < 4 * peak
 
 

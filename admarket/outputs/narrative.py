@@ -43,7 +43,7 @@ from admarket.outputs.moments import (
     rot_moments,
     view,
 )
-from admarket.outputs.store import to_json
+from admarket.outputs.store import TABLES, to_json
 
 # Stories per kind at each level (None = no cap).
 _CAP: dict[str, int | None] = {"quiet": 0, "key": 5, "daily": 20, "all": None}
@@ -263,17 +263,12 @@ def render_narrative(tables: Mapping[str, pd.DataFrame], verbosity: str = "key")
     return "\n\n".join(parts) + "\n"
 
 
-# The tables the narrative reads (the ledger, its blobs and the per-step metrics it does not).
-NARRATIVE_TABLES = (
-    "runs",
-    "summaries",
-    "transactions",
-    "campaigns",
-    "daily_metrics",
-    "agent_decisions",
-    "ground_truth",
-    "settlements",
-    "events",
+# The tables the narrative reads: every stored table but the ledger, its blobs, the
+# negotiations and the per-step metrics and counts it does not use.
+NARRATIVE_TABLES = tuple(
+    t
+    for t in TABLES
+    if t not in ("negotiations", "ledger", "ledger_blobs", "event_counts", "step_metrics")
 )
 
 
