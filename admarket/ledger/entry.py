@@ -113,6 +113,33 @@ def hashed_text(e: LedgerEntry) -> str:
     return canonical({name: getattr(e, name) for name in (*_SIGNED, "signatures")})
 
 
+def entry_texts(
+    entry_id: int,
+    blob_id: int,
+    kind: str,
+    payload_text: str,
+    author: str,
+    step: int,
+    prev_hash: str,
+    signatures: dict | None,
+) -> str:
+    """The signed text (``signatures`` None) or the hashed text of an entry, built around
+    the payload's canonical text ``payload_text`` so that the payload is encoded once.
+
+    Equal, character for character, to :func:`signed_text` / :func:`hashed_text` of the
+    entry: the fields are written in sorted key order with the same compact separators,
+    and canonical JSON nests a value's text unchanged (tests/test_ledger.py checks this).
+    """
+    text = (
+        f'{{"author":{canonical(author)},"blob_id":{canonical(blob_id)},'
+        f'"entry_id":{canonical(entry_id)},"kind":{canonical(kind)},'
+        f'"payload":{payload_text},"prev_hash":{canonical(prev_hash)},'
+    )
+    if signatures is not None:
+        text += f'"signatures":{canonical(signatures)},'
+    return f'{text}"step":{canonical(step)}}}'
+
+
 def seal_payload(blob: SealedBlob) -> dict:
     """The payload of ``blob``'s seal entry (what verification recomputes and compares)."""
     cost = blob.cost
