@@ -22,6 +22,7 @@ no longer links.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from json.encoder import encode_basestring_ascii as _string
 
 from admarket.ledger.canonical import canonical, sha256
 from admarket.ledger.cost import BlobCost
@@ -130,14 +131,16 @@ def entry_texts(
     entry: the fields are written in sorted key order with the same compact separators,
     and canonical JSON nests a value's text unchanged (tests/test_ledger.py checks this).
     """
+    # ints are their decimal text in JSON and strings go through the encoder's own
+    # (C) string escaper: a full encoder call per scalar cost more than the rest
     text = (
-        f'{{"author":{canonical(author)},"blob_id":{canonical(blob_id)},'
-        f'"entry_id":{canonical(entry_id)},"kind":{canonical(kind)},'
-        f'"payload":{payload_text},"prev_hash":{canonical(prev_hash)},'
+        f'{{"author":{_string(author)},"blob_id":{int(blob_id)},'
+        f'"entry_id":{int(entry_id)},"kind":{_string(kind)},'
+        f'"payload":{payload_text},"prev_hash":{_string(prev_hash)},'
     )
     if signatures is not None:
         text += f'"signatures":{canonical(signatures)},'
-    return f'{text}"step":{canonical(step)}}}'
+    return f'{text}"step":{int(step)}}}'
 
 
 def seal_payload(blob: SealedBlob) -> dict:
