@@ -30,7 +30,13 @@ from typing import TYPE_CHECKING
 from admarket.config import MarketConfig
 from admarket.ledger.chain import Ledger
 from admarket.scenarios.records import Records
-from admarket.streams import LEDGER_READ, LEDGER_WRITE, keyed_uniform
+from admarket.streams import (
+    LEDGER_READ,
+    LEDGER_WRITE,
+    keyed_prefix,
+    keyed_uniform,
+    keyed_uniform_text,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from admarket.model.events import EventLog
@@ -46,6 +52,7 @@ class LedgerRecords(Records):
         self.events = events
         self.seed = cfg.seed
         self.read_failure = cfg.ledger_read_failure
+        self._read_key = keyed_prefix(self.seed, LEDGER_READ)  # of every read-failure draw
         self.write_failure = cfg.ledger_write_failure
         self.flush_hours = cfg.ledger_flush_hours
         self._by_campaign: dict[int, list[int]] = {}
@@ -66,7 +73,9 @@ class LedgerRecords(Records):
         """Whether ``reader``'s query gets an answer (fails with ``ledger_read_failure``)."""
         if self.read_failure <= 0:
             return True
-        if keyed_uniform(self.seed, LEDGER_READ, reader, query, step) >= self.read_failure:
+        # keyed_uniform(seed, LEDGER_READ, reader, query, step), the prefix built once
+        u = keyed_uniform_text(f"{self._read_key}{reader}|{query}|{step}")
+        if u >= self.read_failure:
             return True
         self.reads_failed += 1
         if self.events is not None:
