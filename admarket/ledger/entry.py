@@ -138,8 +138,9 @@ def entry_texts(
         f'"entry_id":{int(entry_id)},"kind":{_string(kind)},'
         f'"payload":{payload_text},"prev_hash":{_string(prev_hash)},'
     )
-    if signatures is not None:
-        text += f'"signatures":{canonical(signatures)},'
+    if signatures is not None:  # signer -> hex signature: both strings, in sorted order
+        sigs = ",".join(f"{_string(k)}:{_string(v)}" for k, v in sorted(signatures.items()))
+        text += f'"signatures":{{{sigs}}},'
     return f'{text}"step":{int(step)}}}'
 
 

@@ -82,6 +82,11 @@ class LedgerRecords(Records):
             self.events.count("ledger_read_failed")
         return False
 
+    def read(self, reader: str, key: str, step: int) -> float | None:
+        """``reader``'s query for fact ``key`` (see :meth:`Records.read`), with the ledger
+        looked up directly: C verifies every recall with a read, ~580k of them at 100x50."""
+        return self.ledger.latest(key) if self.reachable(reader, key, step) else None
+
     def value(self, key: str) -> float | None:
         """The most recent readable (sealed) value written for ``key``."""
         return self.ledger.latest(key)
