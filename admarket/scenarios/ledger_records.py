@@ -34,7 +34,6 @@ from admarket.streams import (
     LEDGER_READ,
     LEDGER_WRITE,
     keyed_prefix,
-    keyed_uniform,
     keyed_uniform_text,
 )
 
@@ -53,6 +52,7 @@ class LedgerRecords(Records):
         self.seed = cfg.seed
         self.read_failure = cfg.ledger_read_failure
         self._read_key = keyed_prefix(self.seed, LEDGER_READ)  # of every read-failure draw
+        self._write_key = keyed_prefix(self.seed, LEDGER_WRITE)  # of every write-failure draw
         self.write_failure = cfg.ledger_write_failure
         self.flush_hours = cfg.ledger_flush_hours
         self._by_campaign: dict[int, list[int]] = {}
@@ -139,7 +139,8 @@ class LedgerRecords(Records):
             return False
         at, n = self._seq
         self._seq = (step, n + 1 if at == step else 0)
-        u = keyed_uniform(self.seed, LEDGER_WRITE, author, kind, step, self._seq[1])
+        # keyed_uniform(seed, LEDGER_WRITE, author, kind, step, attempt), prefix built once
+        u = keyed_uniform_text(f"{self._write_key}{author}|{kind}|{step}|{self._seq[1]}")
         if u >= self.write_failure:
             return False
         self.writes_failed += 1
