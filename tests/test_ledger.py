@@ -17,9 +17,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from admarket.errors import LedgerFormatError
+from admarket.ledger.canonical import canonical
 from admarket.ledger.chain import Ledger
 from admarket.ledger.cost import LedgerCostModel
-from admarket.ledger.canonical import canonical
 from admarket.ledger.entry import (
     SEAL,
     TWO_PARTY,
