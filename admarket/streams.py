@@ -47,8 +47,25 @@ def keyed_uniform(*parts: object) -> float:
     many other draws a run has made, so two scenarios that hold different facts still agree
     on every fact they share.
     """
-    digest = hashlib.blake2b("|".join(map(str, parts)).encode(), digest_size=8).digest()
+    return keyed_uniform_text("|".join(map(str, parts)))
+
+
+def keyed_prefix(*parts: object) -> str:
+    """The text the leading ``parts`` of a keyed draw contribute, separator included:
+    ``keyed_uniform_text(keyed_prefix(a, b) + f"{c}|{d}")`` is ``keyed_uniform(a, b, c, d)``.
+
+    Hot callers (a recall, a ledger query) build the prefix once and the rest with one
+    f-string (``f"{x}"`` is ``str(x)``), instead of joining every part on every draw."""
+    return "".join(f"{p}|" for p in parts)
+
+
+def keyed_uniform_text(text: str) -> float:
+    """The draw of :func:`keyed_uniform` for its parts already joined into ``text``."""
+    digest = _blake2b(text.encode(), digest_size=8).digest()
     return (int.from_bytes(digest, "little") + 0.5) / 2.0**64
+
+
+_blake2b = hashlib.blake2b
 
 
 OUTCOME = 6  # tag of keyed campaign-outcome draws (clicks, conversions, viewable impressions)

@@ -6,6 +6,7 @@ Usage::
     .venv/bin/python benchmarks/bench.py --medium     # also 100 buyers × 50 sellers
     .venv/bin/python benchmarks/bench.py --large      # also 500 × 200 sellers, 5,000 campaigns
     .venv/bin/python benchmarks/bench.py --repeat 5   # min of 5 runs per case (default 3)
+    .venv/bin/python benchmarks/bench.py --scenarios C  # only scenario C's rows (+ the rest)
 
 Every case runs in its own process (so its peak resident memory is its own) ``--repeat``
 times; the table shows the minimum CPU time (``time.process_time`` in the child) and the
@@ -339,6 +340,12 @@ def main() -> None:
     ap.add_argument("--medium", action="store_true")
     ap.add_argument("--large", action="store_true")
     ap.add_argument("--repeat", type=int, default=3, help="runs per case; the minimum is kept")
+    ap.add_argument(
+        "--scenarios",
+        default="ABC",
+        type=lambda v: "".join(x for x in "ABC" if x in v.upper()),
+        help="which scenario rows to run, e.g. BC (default ABC); the other rows run as ever",
+    )
     ap.add_argument("--job", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.job:
@@ -352,7 +359,7 @@ def main() -> None:
     )
     print(f"{'case':>7} {'what':<28} {'CPU s':>8} {'wall s':>8} {'peak MB':>8}  note")
     for case in cases:
-        whats = ["A", "B", "C", "floor", "clearing"]
+        whats = [*args.scenarios, "floor", "clearing"]
         whats += [f"cli{i}" for i in range(len(_commands(case)))]
         for what in whats:
             r = _measure(case, what, args.repeat)

@@ -6,7 +6,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from admarket.market.accounting import cents, split_fees
+from admarket.market.accounting import cents, cents_of, split_fees
 from admarket.market.auction import SecondPriceAuction
 from admarket.market.pricing import GLOBAL_FLOOR_CPM, deal_terms, quote_price, volume_discount
 
@@ -65,6 +65,19 @@ def test_fees_are_shares_of_gross_and_money_is_conserved_to_the_cent():
     fees, net = split_fees(gross, {"exchange_fee": 0.15, "dsp_fee": 0.08})
     assert (net + fees["exchange_fee"] + fees["dsp_fee"] == gross).all()
     assert fees["exchange_fee"].tolist() == [556, 105]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.floats(0, 500, allow_nan=False).map(lambda x: round(x, 2)) | st.floats(0, 500),
+    st.integers(0, 10**6),
+    st.sampled_from([1, 10, 1000]),
+)
+def test_scalar_cents_equal_the_vectorised_cents(cpm, lots, lot_size):
+    # cents_of (per-deal settlement) must give exactly what cents gives, halves included
+    assert cents_of(cpm, lots, lot_size) == int(cents(cpm, lots, lot_size))
+    assert cents_of(np.float64(cpm), np.int64(lots), lot_size) == int(cents(cpm, lots, lot_size))
+    assert cents_of(12.345, 3, 1000) == 3704 and cents_of(0.005, 1, 1000) == 0
 
 
 def test_price_waterfall_by_tier_and_volume():

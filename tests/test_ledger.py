@@ -17,9 +17,18 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from admarket.errors import LedgerFormatError
+from admarket.ledger.canonical import canonical
 from admarket.ledger.chain import Ledger
 from admarket.ledger.cost import LedgerCostModel
-from admarket.ledger.entry import SEAL, TWO_PARTY, LedgerEntry, genesis_hash
+from admarket.ledger.entry import (
+    SEAL,
+    TWO_PARTY,
+    LedgerEntry,
+    entry_texts,
+    genesis_hash,
+    hashed_text,
+    signed_text,
+)
 from admarket.ledger.file import verify_file
 from admarket.ledger.keys import STORAGE_SIGNER, Keyring
 
@@ -88,6 +97,16 @@ def test_chain_links_hashes_and_signatures_per_spec():
         assert all(signature_ok(ledger, e, s) for s in want)
     assert ledger.head_hash == entries[-1].hash
     assert ledger.verify().ok and ledger.verify().first_bad is None
+
+
+def test_spliced_entry_texts_equal_the_canonical_texts():
+    # the ledger encodes a payload once and splices it into the signed and hashed texts
+    ledger = build(10)
+    ledger.append("quote", {"note": "café ☕", "q": '"payload":0'}, "über", 9)
+    for e in ledger.entries:
+        args = (e.entry_id, e.blob_id, e.kind, canonical(e.payload), e.author, e.step)
+        assert entry_texts(*args, e.prev_hash, None) == signed_text(e)
+        assert entry_texts(*args, e.prev_hash, e.signatures) == hashed_text(e)
 
 
 def test_keys_are_deterministic_per_seed_and_agent_and_signatures_too():

@@ -150,15 +150,18 @@ class SellerAgent(TraderAgent):
         m, spd = self.model, self.model.config.steps_per_day
         if not m.records.reachable(self.name, f"product:{p}:owed", m.t):
             return None
-        rate = 0.0
+        rate, value, t = 0.0, m.records.value, m.t
         for d in m.records.deals_of_product(p) or ():
-            end = m.records.value(f"deal:{d}:end")
-            volume = m.records.value(f"deal:{d}:volume")
-            done = m.records.value(f"deal:{d}:delivered")
-            done = done or 0.0
-            if end is None or volume is None or end <= m.t or done >= volume:
+            # reads have no side effects, so a deal that is over is skipped after one read:
+            # at scale most deals ever booked on a product are over
+            end = value(f"deal:{d}:end")
+            if end is None or end <= t:
                 continue
-            if m.records.value(f"deal:{d}:dtype") != PG:
+            volume = value(f"deal:{d}:volume")
+            done = value(f"deal:{d}:delivered") or 0.0
+            if volume is None or done >= volume:
+                continue
+            if value(f"deal:{d}:dtype") != PG:
                 continue  # unreserved
             rate += owed_per_day(volume - done, end, m.t, spd)
         return rate

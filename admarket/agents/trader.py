@@ -134,12 +134,12 @@ class TraderAgent(Agent):
     ) -> float:
         """The value this agent acts on for ``key``; files it as a claim."""
         m = self.model
-        records = m.records
         if self.policy.answers_recalls:  # e.g. a language-model agent (admarket.llm)
             return self.policy.recall_value(
                 self, key, claim_type, decision, reconstruct, group, tag
             )
         if not m.agents_hold_state:  # A: read the exchange's database
+            records = m.records
             value = records.value(key)
             value = reconstruct() if value is None else value
             m.claims.record(decision, claim_type, key, value, records.name)
@@ -149,6 +149,7 @@ class TraderAgent(Agent):
         if held is not None:
             value, source = held, "memory"
         else:
+            records = m.records
             value = records.read(self.name, key, m.t)
             source = records.name
             if value is None:

@@ -52,17 +52,24 @@ def check_json(value: object, where: str) -> None:
 def plain_copy(payload: dict) -> dict:
     """A private deep copy of ``payload`` after checking it is plain JSON (else TypeError or
     ValueError naming the offending part)."""
+    return plain_copy_text(payload)[0]
+
+
+def plain_copy_text(payload: dict) -> tuple[dict, str]:
+    """:func:`plain_copy` and the copy's canonical text, encoded once: the ledger splices
+    that text into the signed and hashed texts instead of encoding the payload again."""
     if not isinstance(payload, dict):
         raise TypeError(f"payload must be a dict, got {type(payload).__name__}")
     try:
-        copy = decoder.decode(canonical(payload))
+        text = canonical(payload)
+        copy = decoder.decode(text)
         plain = copy == payload  # differs only if JSON coerced something (tuples, int keys)
     except (TypeError, ValueError):
         plain = False
     if not plain:
         check_json(payload, "payload")
         raise TypeError("payload is not plain JSON")  # defensive: check_json raised already
-    return copy
+    return copy, text
 
 
 def checked_facts(payload: dict) -> dict:

@@ -21,16 +21,22 @@ from __future__ import annotations
 
 import os
 from dataclasses import asdict
-from typing import Any
 
 from admarket.errors import LedgerFormatError
-from admarket.ledger.canonical import canonical, checked_facts, plain_copy, sha256
+from admarket.ledger.canonical import (
+    canonical,
+    checked_facts,
+    plain_copy,
+    plain_copy_text,
+    sha256,
+)
 from admarket.ledger.cost import BlobCost, LedgerCostModel
 from admarket.ledger.entry import (
     ENTRY_KINDS,
     SEAL,
     LedgerEntry,
     SealedBlob,
+    entry_texts,
     genesis_hash,
     hashed_text,
     header_for,
@@ -137,7 +143,7 @@ class Ledger:
             raise TypeError(f"author must be a str, got {type(author).__name__}")
         if isinstance(step, bool) or not isinstance(step, int) or step < 0:
             raise ValueError(f"step={step!r} out of range; allowed integers >= 0")
-        copy = plain_copy(payload)
+        copy, text = plain_copy_text(payload)
         facts = checked_facts(copy)
         signers = required_signers(kind, copy, author)
         if author not in signers:
@@ -145,7 +151,7 @@ class Ledger:
         missing = [s for s in signers if s not in self.keyring]
         if missing:
             raise ValueError(f"no signing key for {missing}: not a registered agent")
-        entry = self._chain(kind, copy, author, int(step), len(self._blobs), signers)
+        entry = self._chain(kind, copy, text, author, int(step), len(self._blobs), signers)
         self._open_count += 1
         self._open_bytes += entry[1]
         self._open_facts.append(facts)
@@ -156,22 +162,25 @@ class Ledger:
         return entry[0]
 
     def _chain(
-        self, kind: str, payload: dict, author: str, step: int, blob: int, signers: tuple
+        self,
+        kind: str,
+        payload: dict,
+        payload_text: str,
+        author: str,
+        step: int,
+        blob: int,
+        signers: tuple,
     ) -> tuple[LedgerEntry, int]:
-        """Sign, hash and append one entry; returns it and the size of its hashed text."""
-        body: dict[str, Any] = {
-            "author": author,
-            "blob_id": blob,
-            "entry_id": len(self._entries),
-            "kind": kind,
-            "payload": payload,
-            "prev_hash": self.head_hash,
-            "step": step,
-        }
-        message = canonical(body).encode()
-        body["signatures"] = {s: self.keyring.sign(s, message) for s in signers}
-        text = canonical(body)
-        entry = LedgerEntry(**body, hash=sha256(text))
+        """Sign, hash and append one entry; returns it and the size of its hashed text.
+
+        ``payload_text`` is ``canonical(payload)``: the signed and hashed texts are built
+        around it (:func:`entry_texts`), so a payload is encoded once, not three times.
+        """
+        eid, prev = len(self._entries), self.head_hash
+        message = entry_texts(eid, blob, kind, payload_text, author, step, prev, None).encode()
+        signatures = {s: self.keyring.sign(s, message) for s in signers}
+        text = entry_texts(eid, blob, kind, payload_text, author, step, prev, signatures)
+        entry = LedgerEntry(eid, blob, kind, payload, author, step, prev, signatures, sha256(text))
         self._entries.append(entry)
         return entry, len(text)
 
@@ -184,7 +193,9 @@ class Ledger:
         cost = self.cost_model.blob_cost(self._open_bytes)
         blob = SealedBlob(len(self._blobs), self._open_count, self._open_bytes, cost, last.hash)
         when = last.step if step is None else max(int(step), last.step)
-        self._chain(SEAL, seal_payload(blob), STORAGE_SIGNER, when, blob.blob_id, (STORAGE_SIGNER,))
+        payload = seal_payload(blob)
+        signer = (STORAGE_SIGNER,)
+        self._chain(SEAL, payload, canonical(payload), STORAGE_SIGNER, when, blob.blob_id, signer)
         self._record_blob(blob)
         for facts in self._open_facts:
             self._index(facts)

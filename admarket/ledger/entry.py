@@ -22,6 +22,7 @@ no longer links.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from json.encoder import encode_basestring_ascii as _string
 
 from admarket.ledger.canonical import canonical, sha256
 from admarket.ledger.cost import BlobCost
@@ -111,6 +112,36 @@ def signed_text(e: LedgerEntry) -> str:
 def hashed_text(e: LedgerEntry) -> str:
     """Canonical JSON of every field but ``hash``; ``hash`` is its SHA-256."""
     return canonical({name: getattr(e, name) for name in (*_SIGNED, "signatures")})
+
+
+def entry_texts(
+    entry_id: int,
+    blob_id: int,
+    kind: str,
+    payload_text: str,
+    author: str,
+    step: int,
+    prev_hash: str,
+    signatures: dict | None,
+) -> str:
+    """The signed text (``signatures`` None) or the hashed text of an entry, built around
+    the payload's canonical text ``payload_text`` so that the payload is encoded once.
+
+    Equal, character for character, to :func:`signed_text` / :func:`hashed_text` of the
+    entry: the fields are written in sorted key order with the same compact separators,
+    and canonical JSON nests a value's text unchanged (tests/test_ledger.py checks this).
+    """
+    # ints are their decimal text in JSON and strings go through the encoder's own
+    # (C) string escaper: a full encoder call per scalar cost more than the rest
+    text = (
+        f'{{"author":{_string(author)},"blob_id":{int(blob_id)},'
+        f'"entry_id":{int(entry_id)},"kind":{_string(kind)},'
+        f'"payload":{payload_text},"prev_hash":{_string(prev_hash)},'
+    )
+    if signatures is not None:  # signer -> hex signature: both strings, in sorted order
+        sigs = ",".join(f"{_string(k)}:{_string(v)}" for k, v in sorted(signatures.items()))
+        text += f'"signatures":{{{sigs}}},'
+    return f'{text}"step":{int(step)}}}'
 
 
 def seal_payload(blob: SealedBlob) -> dict:

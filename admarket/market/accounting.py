@@ -24,6 +24,14 @@ def cents(cpm: ArrayLike, lots: ArrayLike, lot_size: int) -> np.ndarray:
     return np.rint(np.asarray(cpm) * 100.0 * np.asarray(lots) * lot_size / 1000.0).astype(np.int64)
 
 
+def cents_of(cpm: float, lots: int, lot_size: int) -> int:
+    """:func:`cents` of one deal's lots, in plain Python (the evening settlement calls it
+    per deal, where numpy's per-call cost on scalars was the bulk of the work). Same
+    float64 arithmetic in the same order and the same half-to-even rounding as
+    ``np.rint``, so the same cents (tests/test_auction.py checks it)."""
+    return round(float(cpm) * 100.0 * lots * lot_size / 1000.0)
+
+
 def split_fees(
     gross: np.ndarray, rates: dict[str, float]
 ) -> tuple[dict[str, np.ndarray], np.ndarray]:

@@ -24,6 +24,7 @@ too far above target) or ``rejected_by_seller`` (below the floor on the seller's
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 from admarket.market.pricing import TierTerms
 
@@ -62,7 +63,7 @@ class BuyerStance:
     rounds: int = 5
     rule: str = "iab"
 
-    @property
+    @cached_property  # frozen fields, so it cannot go stale; read per option while ranking
     def limit(self) -> float:
         """The highest price this buyer will accept (and the most it will offer)."""
         if self.rule == "plan":

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from admarket.market.accounting import cents, split_fees
+from admarket.market.accounting import cents_of, split_fees
 from admarket.market.reconciliation import billable_lots, buyer_count, reconcile
 from admarket.streams import COUNT, keyed_uniform
 
@@ -107,16 +107,16 @@ def _settle_deal(m: MarketModel, d: int) -> DealDay:
     lots, counted, billed = _counts(m, d)
     s_dec = m.claims.new_decision(seller.name, "invoice", t)
     s_price = seller.invoice_price(d, p, s_dec)
-    invoice = int(cents(s_price, billed, lot))
+    invoice = cents_of(s_price, billed, lot)
     b_dec = m.claims.new_decision(buyer.name, "pay_invoice", t)
-    expected = int(cents(buyer.deal_fact(d, c, "price", "price", b_dec), billed, lot))
-    agreed = int(cents(b.price[d], lots, lot))
+    expected = cents_of(buyer.deal_fact(d, c, "price", "price", b_dec), billed, lot)
+    agreed = cents_of(b.price[d], lots, lot)
     # the shared record of the agreed price: C's ledger (if the buyer's query gets through)
     on_record = m.records.read(buyer.name, f"deal:{d}:price", t)
     st = reconcile(
         invoice,
         expected,
-        None if on_record is None else int(cents(on_record, billed, lot)),
+        None if on_record is None else cents_of(on_record, billed, lot),
         auto_accept=cfg.recon_auto_accept,
         split=cfg.recon_split,
         recovery=cfg.dispute_recovery,
@@ -150,7 +150,7 @@ def _settle_deal(m: MarketModel, d: int) -> DealDay:
         acc.overpaid += st.paid - agreed
     total = _add_delivery(m, d, c, p, lots, b_dec, s_dec)
     b.day_delivered[d] = 0  # settled: ground truth now counts it as delivered
-    own = int(cents(s_price, lots, lot))
+    own = cents_of(s_price, lots, lot)
     return DealDay(
         d, c, p, lots, counted, billed, own, expected, st.paid, agreed, st.outcome, total
     )

@@ -21,7 +21,7 @@ import math
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from admarket.streams import MEMORY, keyed_uniform
+from admarket.streams import MEMORY, keyed_prefix, keyed_uniform_text
 
 
 @dataclass
@@ -47,6 +47,7 @@ class ContextMemory:
         self.capacity = capacity  # 0 = unlimited
         self.decay_rate = decay_rate
         self.salt = salt  # seed and agent: what makes this memory's decay draws its own
+        self._key = keyed_prefix(salt, MEMORY)  # of every decay draw of this memory's
         self._facts: OrderedDict[str, float] = OrderedDict()
         self._expiry: dict[str, int] = {}  # key → the day whose decay pass removes it
         self._tags: dict[str, tuple[str, int]] = {}  # key → (group, tag)
@@ -105,7 +106,7 @@ class ContextMemory:
         """Decay passes a fact stored on ``day`` survives: geometric in 1 − decay_rate."""
         if self.decay_rate >= 1:
             return 0
-        u = keyed_uniform(self.salt, MEMORY, key, day)
+        u = keyed_uniform_text(f"{self._key}{key}|{day}")  # keyed_uniform(salt, MEMORY, key, day)
         return int(math.log(u) / math.log1p(-self.decay_rate))
 
     def decay(self, day: int) -> list[str]:

@@ -32,6 +32,9 @@ SOURCES = ("memory", "reconstructed", "ledger", "exchange_db", "derived", "llm",
 CLAIM_TYPES = ("price", "volume", "delivery", "spend", "terms", "inventory", "history")
 
 
+_ENTITIES = frozenset({"deal", "campaign", "hist", "fill", "avail"})  # what _value knows
+
+
 class GroundTruthAccessError(PermissionError):
     """An agent tried to read ground truth while deciding."""
 
@@ -41,6 +44,9 @@ class GroundTruth:
 
     def __init__(self, model: MarketModel):
         self._m = model
+        # key -> (entity, id, attr): a key's parse never changes, so this cannot go stale;
+        # it holds one tuple per distinct fact key graded (the claim log keeps the keys too)
+        self._parsed: dict[str, tuple[str, int, str]] = {}
 
     def read(self, key: str) -> float | None:
         """The true value of ``key``; refused while agents are deciding."""
@@ -50,23 +56,33 @@ class GroundTruth:
             )
         return self._value(key)
 
+    def _parse(self, key: str) -> tuple[str, int, str]:
+        """``"deal:17:price"`` -> ``("deal", 17, "price")``, parsed once per key."""
+        parsed = self._parsed.get(key)
+        if parsed is None:
+            entity, ident, attr = key.split(":", 2)
+            if entity not in _ENTITIES:
+                raise KeyError(key)
+            parsed = self._parsed[key] = (entity, int(ident), attr)
+        return parsed
+
     def _value(self, key: str) -> float | None:
         m = self._m
-        entity, ident, attr = key.split(":", 2)
+        entity, ident, attr = self._parse(key)
         if entity == "deal":
-            b, d = m.book, int(ident)
+            b, d = m.book, ident
             if d >= b.n:
                 return None
             if attr == "delivered":  # settled delivery: today's lots are billed at day end
-                return float(b.delivered[d] - b.day_delivered[d])
-            return float(getattr(b, attr)[d])
+                return float(b.delivered.item(d) - b.day_delivered.item(d))
+            return float(getattr(b, attr).item(d))
         if entity == "campaign":
-            c = int(ident)
+            c = ident
             if attr == "spent":
                 return m.accounts.spent[c] / 100.0
             return float(m.accounts.delivered[c])
         if entity == "hist":
-            buyer, seller = int(ident), int(attr.split(":")[0])
+            buyer, seller = ident, int(attr.split(":")[0])
             arr = (
                 m.accounts.hist_delivered
                 if attr.endswith("delivered")
@@ -74,13 +90,13 @@ class GroundTruth:
             )
             return float(arr[buyer, seller])
         if entity == "fill":
-            buyer, seller = int(ident), int(attr)
+            buyer, seller = ident, int(attr)
             exp = m.accounts.hist_expected[buyer, seller]
             if exp <= 0:
                 return m.config.expected_fill  # no history: the prior is the right belief
             return float(min(1.0, m.accounts.hist_delivered[buyer, seller] / exp))
         if entity == "avail":
-            return float(m.true_available(int(ident), float(attr)))
+            return float(m.true_available(ident, float(attr)))
         raise KeyError(key)
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from admarket.config import MarketConfig
-from admarket.streams import HALLUCINATION, keyed_uniform
+from admarket.streams import HALLUCINATION, keyed_prefix, keyed_uniform_text
 
 INJECTABLE = ("price", "inventory", "history")
 
@@ -34,6 +34,7 @@ class HallucinationInjector:
         self.rate = config.hallucination_rate
         self.cfg = config
         self.salt = salt  # seed and agent
+        self._key = keyed_prefix(salt, HALLUCINATION)  # of every draw of this agent's
 
     def maybe_corrupt(self, claim_type: str, value: float, key: str, step: int) -> Injection | None:
         """With probability ``rate``, return a fabricated replacement for ``value``.
@@ -43,9 +44,11 @@ class HallucinationInjector:
         """
         if self.rate <= 0 or claim_type not in INJECTABLE:
             return None
-        if keyed_uniform(self.salt, HALLUCINATION, key, step) >= self.rate:
+        # keyed_uniform(salt, HALLUCINATION, key, step), then (..., step, "size")
+        text = f"{self._key}{key}|{step}"
+        if keyed_uniform_text(text) >= self.rate:
             return None
-        x = keyed_uniform(self.salt, HALLUCINATION, key, step, "size")
+        x = keyed_uniform_text(f"{text}|size")
         c = self.cfg
         if claim_type == "price":
             d = c.price_deflation_min + x * (c.price_deflation_max - c.price_deflation_min)
