@@ -31,7 +31,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from admarket.model import MarketModel
 
 FORMAT = "admarket-checkpoint"
-VERSION = 2
+VERSION = 3  # 3: keyed-draw prefixes and the truth key cache were added to pickled objects
 
 
 def config_hash(config: dict) -> str:
