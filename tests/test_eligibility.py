@@ -56,6 +56,15 @@ def test_block_size_never_changes_the_supply_statistics(size):
     rng.random()  # (buyers' draws do not matter here)
     draws = _draw_campaigns(rng, cfg)
     whole = eligibility.supply_stats(draws, products)
+    # the statistics equal the dense computation over the full (campaign × product) array
+    dense = eligibility.eligible_block(draws, products, 0, cfg.n_campaigns)
+    weight = dense * products["daily_avails"][None, :].astype(float)
+    per_product = eligibility.benchmark_table()[products["product_channel"]]
+    median = eligibility._weighted_median(products["clearing_cpm"], weight)
+    assert np.array_equal(whole.median_cpm, median, equal_nan=True)
+    assert np.array_equal(whole.supply_rates, weight @ per_product)
+    assert np.array_equal(whole.supply_total, weight.sum(axis=1))
+    assert np.array_equal(whole.pair_p, np.nonzero(dense)[1])
     assert len(eligibility.campaign_blocks(cfg.n_campaigns, len(products["product_seller"]))) == 1
     n_p = len(products["product_seller"])
     for cells in (1, 97 * n_p, 32 * n_p + 5, 1000 * n_p):  # 16, 96, 32 and 1000 rows

@@ -4,22 +4,21 @@ A campaign can buy a product when the product's channel is one of the campaign's
 product's seller covers at least half of the campaign's audience segments. About a third
 of all (campaign, product) cells qualify, so a 10x market (50,000 campaigns × ~5,000
 products) has ~80 million pairs: a dense (campaign × product) array of them, with its
-coverage and price weights, needed 8 GB. Here the cells are visited in blocks of campaigns
-(:data:`CHUNK_CELLS` cells at a time), so the build's peak stays bounded, and only the
-eligible pairs are kept: ``pair_c``/``pair_p`` sorted by campaign then product (the order
-``np.nonzero`` of the dense array gives) with per-campaign ``pair_offsets`` (campaign c
-owns ``offsets[c]:offsets[c + 1]``).
+coverage and price weights, needed 8 GB. Here only the eligible pairs are kept:
+``pair_c``/``pair_p`` sorted by campaign then product (the order ``np.nonzero`` of the
+dense array gives) with per-campaign ``pair_offsets`` (campaign c owns
+``offsets[c]:offsets[c + 1]``).
 
-Each block also yields what campaign pricing needs from the supply a campaign can buy —
-the weighted median clearing CPM and the avails-weighted benchmark outcome rates —
-computed with the same dense row operations as before, so at every market up to
-:data:`CHUNK_CELLS` cells (500 buyers × 200 sellers included) the numbers are the same to
-the last bit.
+Eligibility depends only on a campaign's (channels, segments) combination, so the dense
+rows are worked out once per combination — a few hundred — and the pairs spread from them.
+What campaign pricing needs from the supply a campaign can buy — the weighted median
+clearing CPM and the avails-weighted benchmark outcome rates — is computed with the same
+dense row operations as on the full array, so the numbers are the same to the last bit
+(tests/test_eligibility.py checks it against the dense definition).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -103,41 +102,53 @@ def benchmark_table() -> np.ndarray:
     return np.array([[1.0, 0.0, CTR[ch], CTR[ch] * CVR, VIEWABILITY[ch]] for ch in CHANNELS])
 
 
-def _blocks(campaigns: dict[str, Any], products: dict[str, Any], cells: int) -> Iterator[tuple]:
-    """Per block of campaigns: its pairs and its supply statistics."""
-    n_c, n_p = len(campaigns["segments"]), len(products["product_channel"])
-    avails = products["daily_avails"][None, :].astype(float)
-    per_product = benchmark_table()[products["product_channel"]]
-    for lo, hi in campaign_blocks(n_c, n_p, cells):
-        eligible = eligible_block(campaigns, products, lo, hi)
-        weight = eligible * avails
-        c, p = np.nonzero(eligible)
-        yield (
-            (c + lo).astype(np.int32),
-            p.astype(np.int32),
-            _weighted_median(products["clearing_cpm"], weight),
-            weight @ per_product,
-            weight.sum(axis=1),
-        )
+def campaign_types(campaigns: dict[str, Any]) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """The distinct (channels, segments) combinations among campaigns, and each campaign's
+    combination: eligibility depends on nothing else, so it is worked out once per type
+    (at most 2^channels × 2^segments = 1,024; a few hundred in practice)."""
+    channels, segments = campaigns["channels"], campaigns["segments"]
+    key = (channels.astype(np.int64) << 32) | segments
+    _, first, inv = np.unique(key, return_index=True, return_inverse=True)
+    return {"channels": channels[first], "segments": segments[first]}, inv.ravel()
+
+
+def _pairs(eligible: np.ndarray, kind: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pairs of campaigns whose type is ``kind``, given each type's dense eligibility row:
+    (pair_c, pair_p, offsets), sorted by campaign then product."""
+    products = [np.flatnonzero(row).astype(np.int32) for row in eligible]
+    counts = eligible.sum(axis=1)[kind]
+    offsets = np.zeros(kind.size + 1, dtype=np.int64)
+    np.cumsum(counts, out=offsets[1:])
+    pair_c = np.repeat(np.arange(kind.size, dtype=np.int32), counts)
+    pair_p = np.concatenate([np.zeros(0, np.int32), *(products[t] for t in kind.tolist())])
+    return pair_c, pair_p, offsets
 
 
 def supply_stats(
     campaigns: dict[str, Any], products: dict[str, Any], cells: int = CHUNK_CELLS
 ) -> SupplyStats:
-    """Eligible pairs and each campaign's supply statistics, block by block."""
-    n_c = len(campaigns["segments"])
-    n_kpi = len(benchmark_table()[0])
-    parts: list[list[np.ndarray]] = [[np.zeros(0, np.int32)], [np.zeros(0, np.int32)]]
-    parts += [[np.zeros(0)], [np.zeros((0, n_kpi))], [np.zeros(0)]]
-    for block in _blocks(campaigns, products, cells):
-        for part, x in zip(parts, block, strict=True):
-            part.append(x)
-    pair_c = np.concatenate(parts[0])
+    """Eligible pairs and each campaign's supply statistics.
+
+    Everything is worked out per campaign type (:func:`campaign_types`) with the same dense
+    row operations as on the full (campaign × product) array, then spread to campaigns;
+    the benchmark rates' matrix product alone is taken over blocks of the full array (rows
+    gathered from the types), because BLAS's summation order depends on a row's place in
+    the matrix (see :func:`campaign_blocks`).
+    """
+    types, kind = campaign_types(campaigns)
+    n_c, n_p = kind.size, len(products["product_channel"])
+    eligible = eligible_block(types, products, 0, len(types["segments"]))
+    weight = eligible * products["daily_avails"][None, :].astype(float)
+    per_product = benchmark_table()[products["product_channel"]]
+    rates = np.zeros((n_c, per_product.shape[1]))
+    for lo, hi in campaign_blocks(n_c, n_p, cells):
+        rates[lo:hi] = weight[kind[lo:hi]] @ per_product
+    pair_c, pair_p, offsets = _pairs(eligible, kind)
     return SupplyStats(
         pair_c=pair_c,
-        pair_p=np.concatenate(parts[1]),
-        pair_offsets=np.searchsorted(pair_c, np.arange(n_c + 1)).astype(np.int64),
-        median_cpm=np.concatenate(parts[2]),
-        supply_rates=np.concatenate(parts[3]),
-        supply_total=np.concatenate(parts[4]),
+        pair_p=pair_p,
+        pair_offsets=offsets,
+        median_cpm=_weighted_median(products["clearing_cpm"], weight)[kind],
+        supply_rates=rates,
+        supply_total=weight.sum(axis=1)[kind],
     )
