@@ -79,6 +79,7 @@ def _run(case: str, scenario: str, days: int) -> dict:
             if m.running:
                 m.step()
         per_day.append(round(time.process_time() - t1, 2))
+        print(f"day {len(per_day)}: {per_day[-1]} s CPU, peak {_peak_mb():.0f} MB", file=sys.stderr)
     return {
         "case": case,
         "what": f"run {scenario}",
@@ -101,8 +102,8 @@ def _child(job: list[str]) -> dict:
 
 
 def _spawn(job: list[str]) -> dict:
-    out = subprocess.run(
-        [sys.executable, __file__, "--job", *job], capture_output=True, text=True, check=True
+    out = subprocess.run(  # (the child's per-day progress goes straight to stderr)
+        [sys.executable, __file__, "--job", *job], stdout=subprocess.PIPE, text=True, check=True
     )
     return json.loads(out.stdout.strip().splitlines()[-1])
 

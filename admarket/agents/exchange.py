@@ -32,6 +32,15 @@ CATCH_UP = 3.0  # max hourly bidding budget, as a multiple of the even pace
 PAIR_BLOCK = 1 << 22  # pairs per block when deriving per-pair bids
 
 
+def _sorted_unique(x: np.ndarray) -> np.ndarray:
+    """``np.unique(x)`` for integers, by sorting: numpy 2.3+'s hash-based unique took 10.6 s
+    on 5 M keys where the (stable, radix) sort takes 0.06 s — A's hourly bid dedupe."""
+    s = np.sort(x, kind="stable")
+    keep = np.ones(s.size, dtype=bool)
+    np.not_equal(s[1:], s[:-1], out=keep[1:])
+    return s[keep]
+
+
 class ExchangeAgent(Agent):
     """The ad exchange with its fee stack and its central database."""
 
@@ -188,7 +197,7 @@ class ExchangeAgent(Agent):
         lot = self._lot_offset(supply)[pp] + np.floor(
             self._tiebreak_rng.random(entry.size) * supply[pp]
         ).astype(np.int64)
-        key = np.unique(entry * (int(supply.sum()) + 1) + lot)  # one bid per (entry, lot)
+        key = _sorted_unique(entry * (int(supply.sum()) + 1) + lot)  # one bid per (entry, lot)
         entry, lot = key // (int(supply.sum()) + 1), key % (int(supply.sum()) + 1)
         # buy-side fees come off the working media before the bid enters the auction
         media_bid = self.pair_bid[idx][entry] * self.working
