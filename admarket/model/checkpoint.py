@@ -31,7 +31,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from admarket.model import MarketModel
 
 FORMAT = "admarket-checkpoint"
-VERSION = 2
+VERSION = 3  # 3: the market keeps eligible (campaign, product) pairs, not dense arrays
 
 
 def config_hash(config: dict) -> str:
