@@ -59,6 +59,31 @@ def test_vectorised_clearing_equals_a_loop_over_lots(bids):
     assert got == want
 
 
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(1, 12), st.integers(0, 6), st.integers(0, 3)),
+        min_size=1,
+        max_size=40,
+    )
+)
+def test_clearing_equals_sorting_by_lot_bid_and_tiebreak(bids):
+    """Ties in bid and in tie-break (exact): the winner is the first of each lot's bids sorted
+    by (bid descending, tie-break, arrival), as a three-key lexsort orders them."""
+    price, lot = np.array([b[0] / 4 for b in bids]), np.array([b[1] for b in bids])
+    tb, floor = np.array([b[2] / 4 for b in bids]), 1.0 + lot / 4
+    r = A.clear(lot, price, floor, tiebreak=tb)
+    ok = np.nonzero(price >= floor)[0]
+    order = ok[np.lexsort((tb[ok], -price[ok], lot[ok]))]
+    want_w, want_p = [], []
+    for k in sorted(set(lot[order].tolist())):
+        rows = order[lot[order] == k]
+        second = max(floor[rows[0]], price[rows[1]]) if rows.size > 1 else floor[rows[0]]
+        want_w.append(int(rows[0]))
+        want_p.append(second)
+    assert r.winner.tolist() == want_w and r.price.tolist() == want_p
+
+
 def test_fees_are_shares_of_gross_and_money_is_conserved_to_the_cent():
     gross = cents(np.array([12.345, 7.0]), np.array([3, 1]), 1000)
     assert gross.tolist() == [3704, 700]

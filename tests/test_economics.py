@@ -114,7 +114,7 @@ def test_outcomes_are_drawn_from_delivered_impressions_with_shared_dice(plan_run
     pc = b.accounts.delivered_pc
     one, again = measured_outcomes(mk, pc, 1000), measured_outcomes(mk, pc, 1000)
     assert all(np.array_equal(one[k], again[k]) for k in one)  # keyed: no hidden state
-    more = measured_outcomes(mk, pc * 2, 1000)
+    more = measured_outcomes(mk, pc.scaled(2), 1000)
     assert (more["clicks"] >= one["clicks"]).all() and (more["clicks"] > one["clicks"]).any()
     imps, clicks = one["impressions"].sum(), one["clicks"].sum()
     assert 0.0003 < clicks / imps < 0.01  # calibrated CTRs (0.075% display … 0.8% native)

@@ -103,10 +103,13 @@ def test_a_market_too_large_for_memory_is_refused_with_estimate_and_limit(here, 
     assert estimate_bytes(cfg.replace(days=60)) > need > estimate_bytes(cfg.replace(n_sellers=5))
 
 
-@pytest.mark.parametrize("scenario", ["A", "C"])
-def test_the_estimate_covers_a_measured_run(scenario, peak_kib):
+@pytest.mark.parametrize(
+    ("scenario", "n_buyers", "n_sellers", "days"),
+    [("A", 40, 30, 5), ("C", 40, 30, 5), ("A", 300, 150, 1)],  # the last: pairs matter
+)
+def test_the_estimate_covers_a_measured_run(scenario, n_buyers, n_sellers, days, peak_kib):
     """A run's measured peak memory (its own process) stays under the estimate."""
-    kw = {"n_buyers": 40, "n_sellers": 30, "campaigns_per_buyer": 10, "days": 5}
+    kw = {"n_buyers": n_buyers, "n_sellers": n_sellers, "campaigns_per_buyer": 10, "days": days}
     peak = 1024 * peak_kib(
         "from admarket import MarketModel, build_config; "
         f"MarketModel({scenario!r}, build_config(**{kw!r})).run()"

@@ -64,7 +64,7 @@ def _check(m: MarketModel) -> None:
     # never more delivered than booked, nor than was available
     assert (b.delivered[:n] <= b.volume[:n]).all()
     delivered = (
-        acc.delivered_pc.sum(axis=0)
+        acc.delivered_pc.per_product()
         if m.exchange is not None
         else np.bincount(b.product[:n], weights=b.delivered[:n], minlength=mk.n_products)
     )

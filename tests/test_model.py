@@ -50,7 +50,9 @@ def test_scenarios_share_demand_and_supply(plan_runs):
         "base_cpm",
         "hourly_avails",
         "adjacency",
-        "eligible",
+        "pair_c",
+        "pair_p",
+        "pair_offsets",
     ):
         assert np.array_equal(getattr(mk["A"], field), getattr(mk["B"], field)), field
         assert np.array_equal(getattr(mk["A"], field), getattr(mk["C"], field)), field

@@ -29,6 +29,16 @@ from admarket.market.auction_log import sample_lot_auctions
 from admarket.streams import AUCTION, AUCTION_LOG, BID_SPREAD, stream
 
 CATCH_UP = 3.0  # max hourly bidding budget, as a multiple of the even pace
+PAIR_BLOCK = 1 << 22  # pairs per block when deriving per-pair bids
+
+
+def _sorted_unique(x: np.ndarray) -> np.ndarray:
+    """``np.unique(x)`` for integers, by sorting: numpy 2.3+'s hash-based unique took 10.6 s
+    on 5 M keys where the (stable, radix) sort takes 0.06 s — A's hourly bid dedupe."""
+    s = np.sort(x, kind="stable")
+    keep = np.ones(s.size, dtype=bool)
+    np.not_equal(s[1:], s[:-1], out=keep[1:])
+    return s[keep]
 
 
 class ExchangeAgent(Agent):
@@ -47,10 +57,8 @@ class ExchangeAgent(Agent):
         # the share of gross spend the buy side keeps before the bid reaches the auction
         self.working = 1.0 - sum(fee_rates.get(f, 0.0) for f in BUY_SIDE_FEES)
         # every (campaign, product) pair that could trade: channel and audience match
-        self.pair_c, self.pair_p = np.nonzero(mk.eligible)
-        self.pair_bid = mk.max_cpm[self.pair_c] * (
-            0.7 + 0.3 * mk.coverage[self.pair_c, self.pair_p]
-        )
+        self.pair_c, self.pair_p = mk.pair_c, mk.pair_p  # int32, sorted by campaign
+        self.pair_bid = self._pair_bids(mk)
         lot = cfg.lot_size
         self.budget_cents = np.rint(mk.budget * 100).astype(np.int64)
         # gross cents per lot at a campaign's highest bid, rounded up (plus the most that
@@ -62,19 +70,41 @@ class ExchangeAgent(Agent):
         # A campaign spreads its hourly lots over its products as a DSP pacer does: each lot
         # goes to one of its products drawn at random in proportion to the product's declared
         # size (a multinomial draw from the exchange's own stream), so over the flight every
-        # eligible product gets its share of the campaign's bids. Pairs are sorted by campaign
-        # (np.nonzero is row-major), so campaign c owns the slice offsets[c]:offsets[c + 1]
-        # of the pair arrays; ``pair_start`` is c plus the campaign's cumulative size share
-        # before each pair, increasing over all pairs, so one searchsorted maps a draw
-        # c + u (u uniform in [0, 1)) to the pair it falls in.
-        self.offsets = np.searchsorted(self.pair_c, np.arange(mk.n_campaigns + 1))
+        # eligible product gets its share of the campaign's bids. Pairs are sorted by campaign,
+        # so campaign c owns the slice offsets[c]:offsets[c + 1] of the pair arrays;
+        # ``pair_start`` is c plus the campaign's cumulative size share before each pair,
+        # increasing over all pairs, so one searchsorted maps a draw c + u (u uniform in
+        # [0, 1)) to the pair it falls in.
+        self.offsets = mk.pair_offsets
         self.has_pairs = np.diff(self.offsets) > 0
-        size = mk.daily_avails[self.pair_p].astype(float)
-        total = np.bincount(self.pair_c, weights=size, minlength=mk.n_campaigns)
-        share = size / np.maximum(total[self.pair_c], 1.0)
-        before = np.cumsum(share) - share
-        self.pair_start = self.pair_c + (before - before[self.offsets[self.pair_c]])
+        self.pair_start = self._pair_starts(mk)
         self._spread_rng = stream(cfg.seed, BID_SPREAD)
+
+    @staticmethod
+    def _pair_bids(mk) -> np.ndarray:
+        """Each pair's bid CPM: the campaign's max CPM × (0.7 + 0.3 × audience coverage),
+        computed in blocks of pairs (coverage is not stored)."""
+        out = np.empty(mk.pair_c.size)
+        for lo in range(0, mk.pair_c.size, PAIR_BLOCK):
+            hi = min(lo + PAIR_BLOCK, mk.pair_c.size)
+            out[lo:hi] = mk.max_cpm[mk.pair_c[lo:hi]] * (0.7 + 0.3 * mk.pair_coverage(lo, hi))
+        return out
+
+    @staticmethod
+    def _pair_starts(mk) -> np.ndarray:
+        """c + the campaign's cumulative size share before each pair (see __init__)."""
+        if mk.pair_c.size == 0:
+            return np.zeros(0)
+        size = mk.daily_avails[mk.pair_p].astype(float)
+        total = np.bincount(mk.pair_c, weights=size, minlength=mk.n_campaigns)
+        size /= np.maximum(total[mk.pair_c], 1.0)  # each pair's share of its campaign
+        before = np.cumsum(size)
+        before -= size
+        del size
+        first = np.minimum(mk.pair_offsets[:-1], mk.pair_c.size - 1)
+        before -= before[first][mk.pair_c]  # (campaigns without pairs are never looked up)
+        before += mk.pair_c
+        return before
 
     @staticmethod
     def _lot_offset(supply: np.ndarray) -> np.ndarray:
@@ -167,11 +197,12 @@ class ExchangeAgent(Agent):
         lot = self._lot_offset(supply)[pp] + np.floor(
             self._tiebreak_rng.random(entry.size) * supply[pp]
         ).astype(np.int64)
-        key = np.unique(entry * (int(supply.sum()) + 1) + lot)  # one bid per (entry, lot)
+        key = _sorted_unique(entry * (int(supply.sum()) + 1) + lot)  # one bid per (entry, lot)
         entry, lot = key // (int(supply.sum()) + 1), key % (int(supply.sum()) + 1)
         # buy-side fees come off the working media before the bid enters the auction
         media_bid = self.pair_bid[idx][entry] * self.working
-        return lot, self.pair_c[idx][entry], self.pair_p[idx][entry], media_bid
+        pc = self.pair_c[idx][entry].astype(np.int64)
+        return lot, pc, self.pair_p[idx][entry].astype(np.int64), media_bid
 
     def _spread(self, sel: np.ndarray, lots: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Where the campaigns ``sel`` send their ``lots`` this hour: the pairs they bid on
@@ -203,7 +234,7 @@ class ExchangeAgent(Agent):
         s = mk.product_seller[p]
         np.add.at(acc.spent, c, gross)
         np.add.at(acc.delivered, c, lots)
-        np.add.at(acc.delivered_pc, (c, p), lots)
+        acc.delivered_pc.add(c, p, lots)
         acc.record(
             step=m.t,
             kind="auction",

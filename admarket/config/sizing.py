@@ -3,11 +3,12 @@
 Every parameter is bounded on its own (:mod:`.params`), but their product is not: 20,000
 buyers × 1,000 campaigns each × 10,000 sellers is within every bound and needs terabytes.
 :func:`estimate_bytes` is an estimate of one run's peak memory, from the arrays that grow
-with the market — (campaign × product) eligibility and accounting, (product × hour)
-supply, and the per-campaign-day transactions, books, claims and events — calibrated on
-measured peaks of A (the largest) from 40 × 30 to 500 × 200 markets: the estimate is 1.1–1.5×
-the measured peak (``tests/test_inputs.py`` checks it stays above). :func:`check_memory`
-refuses a job whose estimate exceeds the memory this machine has available, naming both.
+with the market — the eligible (campaign, product) pairs (about a third of all cells),
+(product × hour) supply, and the per-campaign-day transactions, books, claims and events —
+calibrated on measured peaks of A (the largest) from 40 × 30 to 5,000 × 2,000 markets
+(``tests/test_inputs.py`` checks it stays above the measured peak, and within 4× of it).
+:func:`check_memory` refuses a job whose estimate exceeds the memory this machine has
+available, naming both.
 """
 
 from __future__ import annotations
@@ -22,8 +23,17 @@ from admarket.errors import ConfigError
 # interpreter, numpy, pandas, scipy, Mesa, cryptography: A at 40 × 30 (5 days) peaked at
 # 208 MiB on the development machine and 218 MiB on CI's, almost all of it this base
 BASE_BYTES = 210 * 2**20
-PAIR_BYTES = 150  # per (campaign, product): eligibility, coverage, accounting, clearing
+# eligible (campaign, product) pairs: a campaign can buy about a third of all products
+# (0.32-0.33 measured from 5 x 5 to 5,000 x 2,000; bounded above by this share); each pair
+# holds its campaign and product (int32), A's bid and spread position (float64) and their
+# transient arrays while the exchange derives them
+ELIGIBLE_SHARE = 0.4
+PAIR_BYTES = 48
 SUPPLY_BYTES = 16  # per (product, step): hourly avails and their expectation
+# per campaign: A's working set for one hour's auctions (each live campaign sends its
+# hour's lots as bids, ~100 bytes each while they are deduplicated, sorted and cleared) —
+# A at 300 x 150 peaked at 469 MiB for one day, 260 MiB above the base
+CAMPAIGN_BYTES = 96 * 1024
 # per campaign and day: transactions (A clears ~100 (campaign, product, hour) rows per
 # campaign-day), books, claims, events and metrics
 CAMPAIGN_DAY_BYTES = 16 * 1024
@@ -35,8 +45,9 @@ def estimate_bytes(cfg: MarketConfig) -> int:
     products = cfg.n_sellers * PRODUCTS_PER_SELLER
     return (
         BASE_BYTES
-        + PAIR_BYTES * cfg.n_campaigns * products
+        + int(PAIR_BYTES * ELIGIBLE_SHARE * cfg.n_campaigns * products)
         + SUPPLY_BYTES * products * cfg.steps
+        + CAMPAIGN_BYTES * cfg.n_campaigns
         + CAMPAIGN_DAY_BYTES * cfg.n_campaigns * cfg.days
     )
 

@@ -14,6 +14,7 @@ import pandas as pd
 from numpy.typing import ArrayLike
 
 from admarket.config import FEE_FIELDS
+from admarket.market.pair_counts import PairCounts
 
 FEE_COLUMNS = (*FEE_FIELDS, "ledger_fee")
 KINDS = ("auction", "settlement", "ledger_fee")
@@ -47,7 +48,7 @@ class Accounts:
     def __init__(self, n_campaigns: int, n_products: int, n_sellers: int, n_buyers: int):
         self.spent = np.zeros(n_campaigns, dtype=np.int64)  # cents paid by each campaign
         self.delivered = np.zeros(n_campaigns, dtype=np.int64)  # lots delivered
-        self.delivered_pc = np.zeros((n_campaigns, n_products), dtype=np.int64)
+        self.delivered_pc = PairCounts(n_campaigns, n_products)  # lots per pair (sparse)
         self.seller_revenue = np.zeros(n_sellers, dtype=np.int64)  # cents, net of all fees
         self.fees = dict.fromkeys(FEE_COLUMNS, 0)
         self.gross = 0

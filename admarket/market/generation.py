@@ -36,6 +36,12 @@ from admarket.market.calibration import (
     TRAFFIC_SHARE,
     VIEWABILITY,
 )
+from admarket.market.eligibility import (
+    SupplyStats,
+    benchmark_table,
+    pair_coverage,
+    supply_stats,
+)
 from admarket.streams import MARKET, SUPPLY, stream
 
 SEGMENTS = (
@@ -121,8 +127,12 @@ class Market:
     kpi_target: np.ndarray  # target in the campaign's primary KPI units
     expected_cpm: np.ndarray  # (n_campaigns,) median expected clearing CPM of its supply
     at_risk: np.ndarray  # (n_campaigns,) bool: target CPM below expected_cpm
-    eligible: np.ndarray  # (n_campaigns, n_products) bool: channel and audience match
-    coverage: np.ndarray  # (n_campaigns, n_products) share of campaign segments covered
+    # (campaign, product) pairs that can trade — channel and audience match — sorted by
+    # campaign then product; campaign c owns pair_offsets[c]:pair_offsets[c + 1]
+    # (:mod:`admarket.market.eligibility`)
+    pair_c: np.ndarray  # (n_pairs,) int32
+    pair_p: np.ndarray  # (n_pairs,) int32
+    pair_offsets: np.ndarray  # (n_campaigns + 1,) int64
     hour_weight: np.ndarray  # (steps,) traffic weight of each step
     cum_weight: np.ndarray  # (steps + 1,) cumulative weights, cum_weight[0] = 0
 
@@ -135,6 +145,21 @@ class Market:
     def n_campaigns(self) -> int:
         """Number of campaigns."""
         return len(self.campaign_buyer)
+
+    def eligible_products(self, campaign: int) -> np.ndarray:
+        """Products campaign ``campaign`` can buy, ascending (a view of ``pair_p``)."""
+        return self.pair_p[self.pair_offsets[campaign] : self.pair_offsets[campaign + 1]]
+
+    def pair_coverage(self, lo: int = 0, hi: int | None = None) -> np.ndarray:
+        """Share of the campaign's segments its product's seller covers, for pairs
+        ``lo:hi`` (float64; computed on demand rather than stored per pair)."""
+        sl = slice(lo, hi)
+        return pair_coverage(
+            self.segments,
+            self.seller_segments,
+            self.pair_c[sl],
+            self.product_seller[self.pair_p[sl]],
+        )
 
     def graph(self, with_exchange: bool) -> nx.Graph:
         """The market network: buyers, sellers and (for A) the exchange, with spend 0."""
@@ -154,15 +179,6 @@ class Market:
             for b, s in zip(*np.nonzero(self.adjacency), strict=True):
                 g.add_edge(f"buyer-{b}", f"seller-{s}", spend=0.0, path="direct")
         return g
-
-
-def _popcount(x: np.ndarray) -> np.ndarray:
-    """Set bits of each (non-negative) integer: numpy's own kernel where it has one (2.0+),
-    150× faster than the per-element loop at a large market's campaigns × products."""
-    x = np.asarray(x)
-    if hasattr(np, "bitwise_count"):  # uint8 counts: an eighth of int64's memory
-        return np.bitwise_count(x)
-    return np.array([int(v).bit_count() for v in np.ravel(x)], dtype=np.int64).reshape(x.shape)
 
 
 def _mask(rng: np.random.Generator, n_items: int, k_lo: int, k_hi: int, size: int) -> np.ndarray:
@@ -195,15 +211,17 @@ def generate_market(cfg: MarketConfig) -> Market:
     products = _draw_products(rng, cfg)
     buyers = _draw_buyers(rng, cfg)
     draws = _draw_campaigns(rng, cfg)
-    eligibility = _eligibility(draws, products)
-    campaigns = _targets(cfg, draws, products, eligibility["eligible"])
+    stats = supply_stats(draws, products)
+    campaigns = _targets(cfg, draws, stats)
     hw = hour_weights(cfg)
     return Market(
         config=cfg,
         **products,
         **buyers,
         **campaigns,
-        **eligibility,
+        pair_c=stats.pair_c,
+        pair_p=stats.pair_p,
+        pair_offsets=stats.pair_offsets,
         hourly_avails=_hourly_supply(cfg, products["daily_avails"], hw),
         hour_weight=hw,
         cum_weight=np.concatenate([[0.0], np.cumsum(hw)]),
@@ -297,9 +315,7 @@ def _draw_campaigns(rng: np.random.Generator, cfg: MarketConfig) -> dict[str, An
     }
 
 
-def _targets(
-    cfg: MarketConfig, draws: dict[str, Any], products: dict[str, Any], eligible: np.ndarray
-) -> dict[str, Any]:
+def _targets(cfg: MarketConfig, draws: dict[str, Any], stats: SupplyStats) -> dict[str, Any]:
     """Campaign prices and goals, derived from the supply each campaign can buy.
 
     A campaign's *expected CPM* is the median expected clearing price of the impressions it
@@ -311,8 +327,7 @@ def _targets(
     """
     out = {k: v for k, v in draws.items() if not k.endswith("_draw")}
     ch_bits = (draws["channels"][:, None] >> np.arange(len(CHANNELS))) & 1
-    weight = eligible * products["daily_avails"][None, :].astype(float)
-    expected = _weighted_median(products["clearing_cpm"], weight)
+    expected = stats.median_cpm
     mid = np.array([np.mean(CLEARING_CPM[ch]) for ch in CHANNELS])
     traffic = ch_bits * np.array([TRAFFIC_SHARE[ch] for ch in CHANNELS])
     fallback = (traffic * mid).sum(axis=1) / traffic.sum(axis=1)
@@ -322,7 +337,7 @@ def _targets(
     )
     budget = draws["budget"]
     target_impressions = np.floor(budget / target_cpm * 1000.0).astype(np.int64)
-    bench = _benchmark_rates(products, weight, traffic)
+    bench = _benchmark_rates(stats, traffic)
     kpi = _judgeable_kpi(draws["kpi"], bench)
     out.update(
         kpi=kpi,
@@ -336,30 +351,14 @@ def _targets(
     return out
 
 
-def _weighted_median(values: np.ndarray, weight: np.ndarray) -> np.ndarray:
-    """Per row of ``weight`` (campaign × product), the weighted median of ``values``
-    (NaN for a row with no weight)."""
-    order = np.argsort(values, kind="stable")
-    cum = np.cumsum(weight[:, order], axis=1)
-    total = cum[:, -1]
-    first = (cum >= total[:, None] / 2.0).argmax(axis=1)
-    return np.where(total > 0, values[order][first], np.nan)
-
-
-def _benchmark_rates(
-    products: dict[str, Any], weight: np.ndarray, traffic: np.ndarray
-) -> np.ndarray:
+def _benchmark_rates(stats: SupplyStats, traffic: np.ndarray) -> np.ndarray:
     """Each campaign's benchmark outcome per impression (campaign × KPI): its channels'
     calibrated rates, weighted by the supply it can buy (else by channel traffic)."""
-    per_ch = np.array(
-        [[1.0, 0.0, CTR[ch], CTR[ch] * CVR, VIEWABILITY[ch]] for ch in CHANNELS]
-    )  # (channel, KPI)
-    supply = weight @ per_ch[products["product_channel"]]
-    fallback = traffic @ per_ch
-    total = weight.sum(axis=1)[:, None]
+    fallback = traffic @ benchmark_table()
+    total = stats.supply_total[:, None]
     return np.where(
         total > 0,
-        supply / np.maximum(total, 1e-12),
+        stats.supply_rates / np.maximum(total, 1e-12),
         fallback / traffic.sum(axis=1)[:, None],
     )
 
@@ -377,16 +376,6 @@ def _kpi_targets(bench: np.ndarray, kpi: np.ndarray, target_impressions: np.ndar
     kpi_target = target_impressions * bench[np.arange(len(kpi)), kpi]
     # reach target: half the target impressions as unique users (frequency of 2)
     return np.where(kpi == KPIS.index("reach"), target_impressions / 2.0, kpi_target)
-
-
-def _eligibility(campaigns: dict[str, Any], products: dict[str, Any]) -> dict[str, Any]:
-    """Which products each campaign can buy: its channel, and ≥ 50% of its segments covered."""
-    segments, product_channel = campaigns["segments"], products["product_channel"]
-    chan_ok = (campaigns["channels"][:, None] >> product_channel[None, :]) & 1 == 1
-    seller_segments = products["seller_segments"][products["product_seller"]]
-    covered = _popcount(segments[:, None] & seller_segments[None, :])
-    coverage = covered / _popcount(segments)[:, None].astype(np.float64)
-    return {"eligible": chan_ok & (coverage >= 0.5), "coverage": coverage}
 
 
 def _hourly_supply(cfg: MarketConfig, daily_avails: np.ndarray, hw: np.ndarray) -> np.ndarray:

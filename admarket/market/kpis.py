@@ -38,6 +38,7 @@ except ImportError:  # pragma: no cover - a SciPy without it: binom_ppf falls ba
 from admarket.config import CHANNELS, KPIS
 from admarket.market.calibration import CVR
 from admarket.market.generation import SEGMENTS, Market
+from admarket.market.pair_counts import PairCounts
 from admarket.streams import OUTCOME, keyed_uniforms
 
 REACH = KPIS.index("reach")
@@ -116,12 +117,12 @@ def _binomial(u: np.ndarray, n: np.ndarray, p: np.ndarray) -> np.ndarray:
 
 
 def measured_outcomes(
-    market: Market, delivered_pc: np.ndarray, lot_size: int
+    market: Market, delivered_pc: PairCounts, lot_size: int
 ) -> dict[str, np.ndarray]:
     """Per campaign: impressions, reach, clicks, conversions and viewable impressions."""
     n_c = market.n_campaigns
-    c, p = np.nonzero(delivered_pc)
-    imps = delivered_pc[c, p].astype(float) * lot_size
+    c, p, lots = delivered_pc.nonzero()
+    imps = lots.astype(float) * lot_size
     seed = market.config.seed
     rate = market.kpi_rate
     clicks = _binomial(keyed_uniforms(seed, OUTCOME, c, p, 0), imps, rate[p, KPIS.index("clicks")])
@@ -144,7 +145,7 @@ def measured_outcomes(
     }
 
 
-def kpi_achieved(market: Market, delivered_pc: np.ndarray, lot_size: int) -> np.ndarray:
+def kpi_achieved(market: Market, delivered_pc: PairCounts, lot_size: int) -> np.ndarray:
     """Each campaign's measured primary KPI, from lots delivered per product."""
     measured = measured_outcomes(market, delivered_pc, lot_size)
     table = np.stack([measured[k] for k in KPIS], axis=1)
@@ -232,7 +233,7 @@ def campaign_outcomes(
     market: Market,
     spent_cents: np.ndarray,
     delivered_lots: np.ndarray,
-    delivered_pc: np.ndarray,
+    delivered_pc: PairCounts,
     lot_size: int,
     pacing: np.ndarray,
 ) -> pd.DataFrame:

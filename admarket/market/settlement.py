@@ -65,7 +65,7 @@ def settle_day(m: MarketModel) -> None:
         m.records.add_delivery_records(dd.lots * m.config.lot_size)
         paid_by_campaign[dd.campaign] += dd.paid
         m.accounts.delivered[dd.campaign] += dd.lots
-        m.accounts.delivered_pc[dd.campaign, dd.product] += dd.lots
+        m.accounts.delivered_pc.add(dd.campaign, dd.product, dd.lots)
         for k, v in (
             ("campaign", dd.campaign),
             ("buyer", int(b.buyer[d])),

@@ -31,7 +31,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from admarket.model import MarketModel
 
 FORMAT = "admarket-checkpoint"
-VERSION = 3  # 3: keyed-draw prefixes and the truth key cache were added to pickled objects
+# 3: the market keeps eligible (campaign, product) pairs, not dense arrays; keyed-draw
+# prefixes and the ground truth's key cache were added to pickled objects
+VERSION = 3
 
 
 def config_hash(config: dict) -> str:

@@ -104,8 +104,7 @@ class MarketModel(Model):
         self.sellers = [SellerAgent(self, s) for s in range(cfg.n_sellers)]
         self.policies = PolicyRoster(self, llm)  # rule-based, or language-model agents
         self.design.add_agents()
-        reach = mk.adjacency[mk.campaign_buyer][:, mk.product_seller]  # (campaign, product)
-        self._candidates = [np.nonzero(row)[0].tolist() for row in mk.eligible & reach]
+        self._candidates: list[list[int] | None] = [None] * mk.n_campaigns  # filled on demand
         self.settlements: list[dict[str, Any]] = []
         self.negotiations = NegotiationLog(self)
         self.pacing = PacingTracker(mk)
@@ -164,8 +163,15 @@ class MarketModel(Model):
         return self._offered
 
     def candidate_products(self, campaign: int) -> list[int]:
-        """Products a buyer can trade directly for a campaign: on the graph and eligible."""
-        return self._candidates[campaign]
+        """Products a buyer can trade directly for a campaign: on the graph and eligible
+        (ascending; worked out on first asking, from the campaign's eligible pairs)."""
+        found = self._candidates[campaign]
+        if found is None:
+            mk = self.market
+            p = mk.eligible_products(campaign)
+            direct = mk.adjacency[mk.campaign_buyer[campaign], mk.product_seller[p]]
+            found = self._candidates[campaign] = p[direct].tolist()
+        return found
 
     def true_available(self, p: int, days: float) -> float:
         """Lots product ``p`` can really still commit over ``days`` (ground truth)."""
