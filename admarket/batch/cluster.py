@@ -186,7 +186,9 @@ def _client(cluster: Cluster) -> Iterator[Any]:
             import dask
 
             # one task at a time per worker: a worker that dies takes only the run it was
-            # running with it (so KilledWorker names the right run)
+            # running with it (so KilledWorker names the right run). Dask queues only a study
+            # of more than twice as many runs as threads; a smaller one is assigned at once, and
+            # a run waiting on a worker that dies is counted against it too
             stack.enter_context(dask.config.set({"distributed.scheduler.worker-saturation": 1.0}))
             lc = distributed.LocalCluster(
                 n_workers=cluster.local_workers,
