@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import time
-
 import pandas as pd
 import pytest
 
 from admarket import MarketModel, build_config
 from admarket.batch import batch_run, compare, seed_list
-from admarket.batch.pool import Task, iter_results, iter_results_or_idle, make_tasks
 from admarket.cli import main
 from admarket.config import ConfigError
 from admarket.outputs.store import COMPLETE_MARKER, query
@@ -143,23 +140,3 @@ def test_a_compare_of_100_seeds_peaks_no_higher_than_one_of_10(tmp_path, peak_ki
     hundred = peak_kib(_compare(100, tmp_path / "hundred"))
     assert hundred - ten < 64 * 1024, (ten, hundred)
     assert query(tmp_path / "hundred", "SELECT COUNT(*) AS n FROM runs")["n"].iloc[0] == 300
-
-
-def _after_a_pause(task: Task) -> dict:  # runs in a worker
-    time.sleep(0.05)
-    return {"run": task.run_id}
-
-
-def test_the_pool_marks_the_moments_it_waits_and_still_yields_every_run_once():
-    """compare writes gathered runs while the pool waits (None marks); the marks never
-    replace or repeat a run, and iter_results (what other callers use) has none."""
-    tasks = make_tasks({"design": ["A", "B"]}, [1, 2, 3])
-    marked = list(iter_results_or_idle(tasks, 2, progress=False, fn=_after_a_pause))
-    runs = [x for x in marked if x is not None]
-    assert None in marked  # nothing is ready the moment the runs are submitted
-    assert sorted(i for i, _ in runs) == list(range(len(tasks)))
-    assert all(r == {"run": tasks[i].run_id} for i, r in runs)
-    plain = list(iter_results(tasks, 2, progress=False, fn=_after_a_pause))
-    assert None not in plain and sorted(plain, key=lambda x: x[0]) == sorted(
-        runs, key=lambda x: x[0]
-    )

@@ -242,17 +242,14 @@ def three_runs(stored):
 
 @pytest.mark.parametrize("flush_cells", [1, 10**9])
 @pytest.mark.parametrize("order", [[0, 1, 2, 3, 4, 5], [5, 3, 4, 0, 2, 1]])
-@pytest.mark.parametrize("idle", [False, True])
 def test_streamed_store_equals_one_write_whatever_the_order_and_chunks(
-    three_runs, tmp_path, flush_cells, order, idle
+    three_runs, tmp_path, flush_cells, order
 ):
     runs = [three_runs[i % 3] for i in range(6)]
     write_tables(tmp_path / "ref.duckdb", concat_tables(runs))
     w = StoreWriter(tmp_path / "s.duckdb", flush_cells=flush_cells)
     for i in order:
         w.add(i, runs[i])
-        if idle:  # the producer waits between runs: what is gathered is written then
-            w.write_gathered()
     w.finish()
     ref, got = _read_all(tmp_path / "ref.duckdb"), _read_all(tmp_path / "s.duckdb")
     assert set(got) == set(ref)

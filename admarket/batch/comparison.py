@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from admarket.batch.cluster import Cluster, runs_at_once_here
-from admarket.batch.pool import iter_results_or_idle, make_tasks
+from admarket.batch.pool import iter_results, make_tasks
 from admarket.config import SCENARIOS, ConfigError, MarketConfig
 from admarket.config.sizing import check_memory
 from admarket.outputs import VERBOSITY
@@ -72,14 +72,9 @@ def compare(
         check_memory(cfg, at_once)
     summaries: dict[int, pd.DataFrame] = {}
 
-    def finished() -> Iterator[tuple[int, dict[str, pd.DataFrame]] | None]:
+    def finished() -> Iterator[tuple[int, dict[str, pd.DataFrame]]]:
         # each run's tables go straight on to the store; only its summary row stays here
-        # (None: the workers are busy and nothing is ready, a free moment to write)
-        for item in iter_results_or_idle(tasks, processes, progress, cluster=cluster):
-            if item is None:
-                yield None
-                continue
-            i, r = item
+        for i, r in iter_results(tasks, processes, progress, cluster=cluster):
             summaries[i] = r["tables"]["summaries"]
             yield i, r["tables"]
 

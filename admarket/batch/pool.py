@@ -136,25 +136,6 @@ def iter_results(
     A caller that stores each result as it comes and drops it (``compare`` does) holds at
     most the results that finished while it was storing one, not the whole study.
     """
-    for item in iter_results_or_idle(tasks, processes, progress, fn, cluster):
-        if item is not None:
-            yield item
-
-
-def iter_results_or_idle(
-    tasks: list[Task],
-    processes: int = 1,
-    progress: bool = True,
-    fn: Callable[[Task], dict] = run_task,
-    cluster: Cluster | None = None,
-) -> Iterator[tuple[int, dict] | None]:
-    """:func:`iter_results`, also yielding ``None`` each time the parent is about to wait
-    for a worker with no result ready (local pool only).
-
-    The parent does little while workers run; a ``None`` tells its consumer that work done
-    now is free (``compare`` writes the runs it has gathered to the store then, so that
-    little is left to write after the last run finishes).
-    """
     from tqdm import tqdm
 
     if cluster is not None:
@@ -179,10 +160,7 @@ def iter_results_or_idle(
         try:
             pending: dict[Future, int] = {ex.submit(fn, t): i for i, t in enumerate(tasks)}
             while pending:
-                done, _ = wait(pending, timeout=0)
-                if not done:
-                    yield None
-                    done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
                 for fut in done:
                     i = pending.pop(fut)
                     try:

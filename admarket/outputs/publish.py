@@ -54,7 +54,7 @@ from admarket.outputs.manifest import (
 from admarket.outputs.narrative import write_logs
 from admarket.outputs.store import db_tables, run_tables
 from admarket.outputs.store_writer import StoreWriter
-from admarket.report import warm_up, write_report
+from admarket.report import write_report
 from admarket.report.document import FORMATS
 from admarket.version import __version__
 
@@ -373,7 +373,7 @@ def write_results(
 
 
 def stream_results(
-    runs: Iterable[tuple[int, Mapping[str, pd.DataFrame]] | None],
+    runs: Iterable[tuple[int, Mapping[str, pd.DataFrame]]],
     out_dir: str | Path,
     *,
     first_seed: int | None,
@@ -387,9 +387,7 @@ def stream_results(
     Each run's tables go to the store (:class:`StoreWriter`) and its logs to disk as it
     arrives, and nothing of it is kept but its ``runs`` row, so memory does not grow with
     the number of runs; the store lays the runs out in index order, so the result is the
-    same whatever order they finished in. A ``None`` in ``runs`` says its producer is
-    waiting for the next run: the runs gathered so far are written then, so that little is
-    left to write after the last one. ``first_seed``: the seed whose runs get logs
+    same whatever order they finished in. ``first_seed``: the seed whose runs get logs
     when ``log_runs`` is ``first``. If ``runs`` raises (a worker lost, an interrupt),
     nothing is published.
     """
@@ -397,15 +395,9 @@ def stream_results(
 
     def build(tmp: Path) -> None:
         writer = StoreWriter(tmp / STORE_NAME)
-        heads: dict[int, tuple[str, int]] = {}
+        heads = {}
         try:
-            for item in runs:
-                if item is None:
-                    writer.write_gathered()
-                    continue
-                i, r = item
-                if not heads:  # the workers are running: the report's charts library loads
-                    warm_up()  # meanwhile (not earlier, to keep out of the workers' start)
+            for i, r in runs:
                 writer.add(i, r)
                 seed = int(r["runs"]["seed"].iloc[0])
                 if log_runs == "all" or (log_runs == "first" and seed == first_seed):

@@ -71,12 +71,6 @@ class StoreWriter:
         if self._gathered_cells >= self.flush_cells or len(self._gathered) >= self.flush_runs:
             self._flush()
 
-    def write_gathered(self) -> None:
-        """Write the runs gathered so far now, without waiting for a full chunk (a caller
-        that is otherwise idle calls this, so less is left for :meth:`finish`)."""
-        if self._gathered:
-            self._flush()
-
     def _flush(self) -> None:
         for name in (*TABLES, *LLM_TABLES):
             parts = [r[name] for r in self._gathered if name in r]

@@ -2,7 +2,6 @@
 intervals (:mod:`.stats`), computed findings (:mod:`.findings`), charts (:mod:`.charts`)
 and the markdown/HTML/JSON document (:mod:`.document`)."""
 
-from admarket.report.charts import warm_up
 from admarket.report.document import write_report
 
-__all__ = ["warm_up", "write_report"]
+__all__ = ["write_report"]

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import functools
 import math
-import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -54,16 +53,6 @@ def pyplot() -> Any:
     import matplotlib.pyplot as plt
 
     return plt
-
-
-def warm_up() -> None:
-    """Start loading the chart library in a background thread and return at once.
-
-    A study's parent process waits on its workers for most of the study; loading matplotlib
-    then (about a second of CPU) takes it out of the serial tail after the last run, where
-    the report is drawn. Python's import lock makes a concurrent first draw wait for it.
-    """
-    threading.Thread(target=pyplot, name="admarket-chart-warm-up", daemon=True).start()
 
 
 def axis_format(fn: Callable[[float, Any], str]) -> Any:
