@@ -31,6 +31,7 @@ import pandas as pd
 from admarket.market.accounting import FEE_COLUMNS
 from admarket.money import usd
 from admarket.outputs import VERBOSITY
+from admarket.outputs.memory_moments import fabrication_moments, rot_moments
 from admarket.outputs.moments import (
     Moment,
     auction_moments,
@@ -38,9 +39,7 @@ from admarket.outputs.moments import (
     clearing_moments,
     deal_moments,
     events,
-    fabrication_moments,
     records,
-    rot_moments,
     view,
 )
 from admarket.outputs.store import TABLES, to_json
