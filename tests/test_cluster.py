@@ -192,6 +192,13 @@ def test_a_run_that_keeps_killing_workers_is_reported_by_name(scheduler):
         run_tasks(tasks, progress=False, fn=_always_dies, cluster=scheduler)
 
 
+def test_in_a_small_study_a_killed_run_is_named_with_the_caveat(scheduler):
+    # 2 runs on 1-2 threads: Dask assigns them at once, so the blame may be shared
+    tasks = make_tasks({"design": ["A", "B"], "config": build_config(**SMALL)}, [1])
+    with pytest.raises(WorkerLostError, match="may only have been waiting on a worker"):
+        run_tasks(tasks, progress=False, fn=_always_dies, cluster=scheduler)
+
+
 def test_workers_of_another_admarket_version_are_refused(scheduler, monkeypatch):
     monkeypatch.setattr("admarket.batch.cluster.__version__", "9.9.9")
     tasks = make_tasks({"design": ["A"], "config": build_config(**SMALL)}, [1])

@@ -127,6 +127,11 @@ def _import_distributed() -> Any:
     return distributed
 
 
+def _threads(client: Any) -> int:
+    """How many threads the cluster's workers have between them now."""
+    return sum(client.nthreads().values())
+
+
 def _check_workers(client: Any, cluster: Cluster) -> None:
     """Refuse a cluster without workers, or whose workers run other versions than this."""
     if cluster.remote:
@@ -225,6 +230,7 @@ def iter_on_cluster(
     with _client(cluster) as client:
         _check_workers(client, cluster)
         study = uuid.uuid4().hex  # unique task keys (pure=False), readable on a dashboard
+        threads = _threads(client)  # a study of at most twice as many runs is not queued
         futures = {
             client.submit(fn, t, pure=False, key=f"admarket-run-{i + 1}-{study}"): i
             for i, t in enumerate(tasks)
@@ -246,6 +252,13 @@ def iter_on_cluster(
                         f"{describe_task(tasks[i], i, len(tasks))} killed every worker that "
                         f"ran it on {cluster.describe()} (out of memory?); nothing was "
                         "published"
+                        + (
+                            ""
+                            if len(tasks) > 2 * threads
+                            else " (in a study this small Dask hands out every run at "
+                            "once, so this run may only have been waiting on a worker that "
+                            "another run killed)"
+                        )
                     ) from None
                 except CancelledError:
                     raise WorkerLostError(
