@@ -59,7 +59,12 @@ def campaign_blocks(n_campaigns: int, n_products: int, cells: int = CHUNK_CELLS)
     The multiple keeps the avails-weighted benchmark rates (a BLAS matrix product) equal to
     the last bit to one product over all campaigns: the BLAS kernel computes rows in
     groups, and a block boundary off the group grid puts rows in its odd-row tail path,
-    whose summation order differs (tests/test_eligibility.py checks).
+    whose summation order differs (tests/test_eligibility.py checks). That holds with
+    single-threaded BLAS. A market of more than one block (over ~4 M cells) on a
+    multi-threaded BLAS can differ in the last bits of a few rows, because the threads split
+    a short last block's rows differently; the dense product it replaces had the same
+    weakness (its last bits depended on the BLAS thread count too). On one machine either is
+    the same on every run.
     """
     rows = max(1, cells // max(1, n_products)) // BLOCK_ROWS * BLOCK_ROWS or BLOCK_ROWS
     return [(lo, min(lo + rows, n_campaigns)) for lo in range(0, n_campaigns, rows)]
