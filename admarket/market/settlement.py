@@ -65,7 +65,6 @@ def settle_day(m: MarketModel) -> None:
         m.records.add_delivery_records(dd.lots * m.config.lot_size)
         paid_by_campaign[dd.campaign] += dd.paid
         m.accounts.delivered[dd.campaign] += dd.lots
-        m.accounts.delivered_pc.add(dd.campaign, dd.product, dd.lots)
         for k, v in (
             ("campaign", dd.campaign),
             ("buyer", int(b.buyer[d])),
@@ -78,6 +77,8 @@ def settle_day(m: MarketModel) -> None:
             ("value", dd.agreed),
         ):
             rows[k].append(v)
+    if rows:  # the day's deliveries per (campaign, product) in one addition, not per deal
+        m.accounts.delivered_pc.add(rows["campaign"], rows["product"], rows["lots"])
     books = _update_spend(m, paid_by_campaign)
     _update_history(m, today, books)
     _write_records(m, by_pair, books)
