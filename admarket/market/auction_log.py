@@ -46,8 +46,11 @@ def sample_lot_auctions(
     picked = np.nonzero(rng.random(n) < rate)[0]
     if picked.size == 0:
         return []
-    order = np.argsort(lot, kind="stable")
-    sorted_lots = lot[order]
+    # the bids on the picked lots only (one pass over the hour's bids, no sort of them all),
+    # grouped by lot, each lot's bids in arrival order
+    on_picked = np.flatnonzero(np.isin(lot, lot[clearing.winner[picked]]))
+    on_picked = on_picked[np.argsort(lot[on_picked], kind="stable")]
+    sorted_lots = lot[on_picked]
     out = []
     for k in picked:
         w = int(clearing.winner[k])
@@ -55,7 +58,7 @@ def sample_lot_auctions(
             np.searchsorted(sorted_lots, lot[w], "left"),
             np.searchsorted(sorted_lots, lot[w], "right"),
         )
-        bids = order[lo:hi]
+        bids = on_picked[lo:hi]
         bids = bids[np.argsort(-bid[bids], kind="stable")]
         price = float(clearing.price[k])
         gross = cents(np.array([price]), np.ones(1), lot_size)
