@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from admarket import MarketModel
 from admarket.agents import exchange as exchange_module
-from admarket.agents.exchange import _last_at_or_below
+from admarket.agents.exchange import _last_at_or_below, _values_per_edge
 
 
 @settings(max_examples=200, deadline=None)
@@ -21,6 +21,9 @@ def test_merging_sorted_runs_places_values_as_a_binary_search_does(edges, values
     """Ties included: an edge equal to a value counts as at or below it ("right")."""
     e, v = np.sort(np.array(edges, float) / 2), np.sort(np.array(values, float) / 2)
     assert (_last_at_or_below(e, v) == np.searchsorted(e, v, "right") - 1).all()
+    if e.size and v[0] >= e[0]:
+        want = np.bincount(np.searchsorted(e, v, "right") - 1, minlength=e.size)
+        assert _values_per_edge(e, v).tolist() == want.tolist()
 
 
 class _Draws:

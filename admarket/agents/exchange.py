@@ -41,14 +41,26 @@ def _sorted_unique(x: np.ndarray) -> np.ndarray:
     return s[keep]
 
 
+def _merged_is_edge(edges: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Merge sorted ``edges`` and sorted ``values`` (a stable sort of their concatenation,
+    which keeps an edge before an equal value): True where the merged element is an edge."""
+    return np.argsort(np.concatenate((edges, values)), kind="stable") < edges.size
+
+
 def _last_at_or_below(edges: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """For sorted ``edges`` and sorted ``values``: the index of the last edge ≤ each value
-    (``np.searchsorted(edges, values, "right") - 1``), by merging the two sorted runs — a
-    stable sort of their concatenation, which keeps an edge before an equal value."""
-    order = np.argsort(np.concatenate((edges, values)), kind="stable")
-    is_edge = order < edges.size
-    at_or_below = np.cumsum(is_edge)
-    return at_or_below[~is_edge] - 1
+    """For sorted ``edges`` and ``values``: the index of the last edge ≤ each value, as
+    ``np.searchsorted(edges, values, "right") - 1`` gives, by one merge."""
+    is_edge = _merged_is_edge(edges, values)
+    return np.cumsum(is_edge)[~is_edge] - 1
+
+
+def _values_per_edge(edges: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """For sorted ``edges`` and ``values`` (none below ``edges[0]``): how many values have
+    each edge as their last edge ≤ them — ``np.bincount`` of :func:`_last_at_or_below`,
+    read off the merged positions of the edges alone."""
+    before = np.flatnonzero(_merged_is_edge(edges, values))
+    before -= np.arange(edges.size)  # values merged before each edge
+    return np.diff(before, append=values.size)
 
 
 class ExchangeAgent(Agent):
@@ -199,20 +211,27 @@ class ExchangeAgent(Agent):
         # as its pacing allows, chosen at random (a lot picked twice gets one bid), so each
         # lot's auction has only the campaigns that happened to bid on it — as in a real
         # exchange, where paced buyers enter a fraction of the auctions they could.
-        n_bids = np.minimum(demand, supply[self.pair_p[idx]])
+        product = self.pair_p[idx]
+        n_bids = np.minimum(demand, supply[product])
         entry = np.repeat(np.arange(idx.size), n_bids)
         if entry.size == 0:
             return None
-        pp = self.pair_p[idx][entry]
+        pp = product[entry]
         lot = self._lot_offset(supply)[pp] + np.floor(
             self._tiebreak_rng.random(entry.size) * supply[pp]
         ).astype(np.int64)
-        key = _sorted_unique(entry * (int(supply.sum()) + 1) + lot)  # one bid per (entry, lot)
-        entry, lot = key // (int(supply.sum()) + 1), key % (int(supply.sum()) + 1)
+        n_lots = int(supply.sum()) + 1
+        key = _sorted_unique(entry * n_lots + lot)  # one bid per (entry, lot)
+        entry, lot = np.divmod(key, n_lots)
+        pair = idx[entry]
         # buy-side fees come off the working media before the bid enters the auction
-        media_bid = self.pair_bid[idx][entry] * self.working
-        pc = self.pair_c[idx][entry].astype(np.int64)
-        return lot, pc, self.pair_p[idx][entry].astype(np.int64), media_bid
+        media_bid = self.pair_bid[pair] * self.working
+        return (
+            lot,
+            self.pair_c[pair].astype(np.int64),
+            self.pair_p[pair].astype(np.int64),
+            media_bid,
+        )
 
     def _spread(self, sel: np.ndarray, lots: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Where the campaigns ``sel`` send their ``lots`` this hour: the pairs they bid on
@@ -225,18 +244,28 @@ class ExchangeAgent(Agent):
         # are interchangeable). Sorted, they are placed by one merge with ``pair_start``
         # instead of a binary search each: the same pairs, 3× faster.
         draws.sort()
-        pos = np.empty(draws.size, dtype=np.int64)
+        offsets = self.offsets
+        # c + u can round up to c + 1, the next campaign's first pair start: such a draw must
+        # stay in its own campaign's last pair, so (rarely) place each draw and clip
+        rounded_up = bool((draws >= camp + 1).any())
+        if rounded_up:
+            pos = np.empty(draws.size, dtype=np.int64)
+        else:
+            demand = np.zeros(self.pair_c.size, dtype=np.int64)
         lo_c, end_c = int(sel[0]), int(sel[-1]) + 1
         while lo_c < end_c:  # blocks of at most PAIR_BLOCK pairs bound the merge's memory
-            hi_c = int(np.searchsorted(self.offsets, self.offsets[lo_c] + PAIR_BLOCK, "right"))
+            hi_c = int(np.searchsorted(offsets, offsets[lo_c] + PAIR_BLOCK, "right"))
             hi_c = min(max(hi_c - 1, lo_c + 1), end_c)
             d_lo, d_hi = np.searchsorted(camp, (lo_c, hi_c))
-            edges = self.pair_start[self.offsets[lo_c] : self.offsets[hi_c]]
-            pos[d_lo:d_hi] = self.offsets[lo_c] + _last_at_or_below(edges, draws[d_lo:d_hi])
+            edges = self.pair_start[offsets[lo_c] : offsets[hi_c]]
+            if rounded_up:
+                pos[d_lo:d_hi] = offsets[lo_c] + _last_at_or_below(edges, draws[d_lo:d_hi])
+            else:
+                demand[offsets[lo_c] : offsets[hi_c]] = _values_per_edge(edges, draws[d_lo:d_hi])
             lo_c = hi_c
-        # (c + u can round up to c + 1: keep every draw inside its own campaign's slice)
-        pos = np.clip(pos, self.offsets[camp], self.offsets[camp + 1] - 1)
-        demand = np.bincount(pos, minlength=self.pair_c.size)
+        if rounded_up:
+            pos = np.clip(pos, offsets[camp], offsets[camp + 1] - 1)
+            demand = np.bincount(pos, minlength=self.pair_c.size)
         idx = np.flatnonzero(demand)
         return idx, demand[idx].astype(np.int64)
 
