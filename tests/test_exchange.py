@@ -45,11 +45,14 @@ def _reference_spread(ex, sel, lots, u):
     return np.flatnonzero(demand), demand[np.flatnonzero(demand)]
 
 
+@pytest.mark.parametrize("merge", [True, False])
 @pytest.mark.parametrize("block", [exchange_module.PAIR_BLOCK, 7, 1])
-def test_sorted_merged_spread_equals_one_binary_search_per_draw(monkeypatch, block):
-    """Same pairs, same counts, whatever the merge's block size — also for draws of exactly 0
-    and of the largest u below 1, which c + u rounds up to c + 1 (the next campaign's start)."""
+def test_sorted_merged_spread_equals_one_binary_search_per_draw(monkeypatch, block, merge):
+    """Same pairs, same counts, whatever the block size and whether draws are placed by merge
+    or by search — also for draws of exactly 0 and of the largest u below 1, which c + u
+    rounds up to c + 1 (the next campaign's start)."""
     monkeypatch.setattr(exchange_module, "PAIR_BLOCK", block)
+    monkeypatch.setattr(exchange_module, "_merge_pays", lambda _e, _v: merge)
     m = MarketModel("A", n_buyers=4, n_sellers=3, campaigns_per_buyer=5, seed=11)
     ex = m.exchange
     rng = np.random.default_rng(5)
