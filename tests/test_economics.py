@@ -12,8 +12,15 @@ import pandas as pd
 import pytest
 
 from admarket import MarketModel, build_config
+from admarket.config import KPIS
 from admarket.market.generation import generate_market
-from admarket.market.kpis import ATTAINMENT_COMPONENTS, COMPONENTS, attainment, measured_outcomes
+from admarket.market.kpis import (
+    ATTAINMENT_COMPONENTS,
+    COMPONENTS,
+    attainment,
+    kpi_achieved,
+    measured_outcomes,
+)
 
 SMALL = {"n_buyers": 4, "n_sellers": 4, "campaigns_per_buyer": 5, "days": 20}
 SEEDS = range(5)
@@ -120,6 +127,20 @@ def test_outcomes_are_drawn_from_delivered_impressions_with_shared_dice(plan_run
     assert 0.0003 < clicks / imps < 0.01  # calibrated CTRs (0.075% display … 0.8% native)
     assert (one["conversions"] <= one["clicks"]).all()
     assert (one["viewability"] <= one["impressions"]).all()
+
+
+@pytest.mark.parametrize("scenario", ["A", "B", "C"])
+def test_the_daily_primary_kpi_is_the_measured_outcome_of_that_kpi(plan_runs, scenario):
+    """Drawing only each campaign's own KPI gives exactly what drawing them all gives."""
+    m = plan_runs[scenario]
+    mk, pc = m.market, m.accounts.delivered_pc
+    for scale in (1, 3):  # 3×: means past the exact-binomial threshold too
+        pcs = pc.scaled(scale)
+        every = measured_outcomes(mk, pcs, 1000)
+        table = np.stack([every[k] for k in KPIS], axis=1)
+        want = table[np.arange(mk.n_campaigns), mk.kpi]
+        assert set(mk.kpi.tolist()) == set(range(len(KPIS)))  # every KPI is someone's
+        assert kpi_achieved(mk, pcs, 1000).tobytes() == want.tobytes()
 
 
 def test_campaign_table_and_daily_curves_carry_every_component(plan_runs):

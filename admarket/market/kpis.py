@@ -146,10 +146,39 @@ def measured_outcomes(
 
 
 def kpi_achieved(market: Market, delivered_pc: PairCounts, lot_size: int) -> np.ndarray:
-    """Each campaign's measured primary KPI, from lots delivered per product."""
-    measured = measured_outcomes(market, delivered_pc, lot_size)
-    table = np.stack([measured[k] for k in KPIS], axis=1)
-    return table[np.arange(market.n_campaigns), market.kpi]
+    """Each campaign's measured primary KPI, from lots delivered per product: what
+    :func:`measured_outcomes` gives for that KPI, value for value, drawing only each
+    campaign's own KPI (conversions draw their clicks first). The draws are keyed by
+    (campaign, product, outcome), so leaving the others out changes none of them, and each
+    campaign's pairs are summed in the same order."""
+    c, p, lots = delivered_pc.nonzero()
+    kpi = market.kpi[c]
+    imps = lots.astype(float) * lot_size
+    seed, rate = market.config.seed, market.kpi_rate
+    value = np.zeros(c.size)
+    on = kpi == KPIS.index("impressions")
+    value[on] = imps[on]
+    on = kpi == KPIS.index("reach")
+    aud = market.audience[p[on]]
+    value[on] = aud * -np.expm1(-imps[on] / aud)
+    on = kpi == KPIS.index("viewability")
+    value[on] = _binomial(
+        keyed_uniforms(seed, OUTCOME, c[on], p[on], 2),
+        imps[on],
+        rate[p[on], KPIS.index("viewability")],
+    )
+    on = (kpi == KPIS.index("clicks")) | (kpi == KPIS.index("conversions"))
+    clicks = _binomial(
+        keyed_uniforms(seed, OUTCOME, c[on], p[on], 0), imps[on], rate[p[on], KPIS.index("clicks")]
+    )
+    conv = kpi[on] == KPIS.index("conversions")
+    clicks[conv] = _binomial(
+        keyed_uniforms(seed, OUTCOME, c[on][conv], p[on][conv], 1),
+        clicks[conv],
+        np.full(int(conv.sum()), CVR),
+    )
+    value[on] = clicks
+    return np.bincount(c, weights=value, minlength=market.n_campaigns)
 
 
 @dataclass(frozen=True)
