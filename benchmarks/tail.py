@@ -12,7 +12,8 @@ With ``--old`` (the root of another admarket source tree, e.g. ``git archive mai
 fresh process with ``PYTHONPATH`` pointing at its tree. Prints per measurement the 1-minute
 load average before it, the tail and, where that tree has them, its parts: the store's last
 write and close (``finish`` or ``complete`` + ``close``), ``write_report``, and the time the
-report waited for its charts; then the median of each side. The machine's load moves these
+report waited for its charts, and the parent's CPU time in the tail (workers not included);
+then the median of each side. The machine's load moves these
 figures a lot (2 cores shared): compare sides only within one interleaved batch.
 """
 
@@ -50,15 +51,17 @@ def _child(seeds: int, processes: int) -> None:
             try:
                 return orig(*a, **k)
             finally:
-                if last:  # only what runs in the tail
+                if last:  # these run only after the last run anyway
                     parts[key] = parts.get(key, 0.0) + time.perf_counter() - t
 
         setattr(owner, name, wrapper)
 
     last: list[float] = []
-    timed(store_writer.StoreWriter, "finish", "store")
-    timed(store_writer.StoreWriter, "complete", "store")
-    timed(store_writer.StoreWriter, "close", "store")
+    if hasattr(store_writer.StoreWriter, "complete"):  # complete, then close while reporting
+        timed(store_writer.StoreWriter, "complete", "store")
+        timed(store_writer.StoreWriter, "close", "store")
+    else:  # an older tree: finish (which closes)
+        timed(store_writer.StoreWriter, "finish", "store")
     timed(pub, "write_report", "report")
     try:
         from admarket.report import drawing
@@ -72,14 +75,14 @@ def _child(seeds: int, processes: int) -> None:
 
     def arrivals(*a, **k):
         for x in runs(*a, **k):
-            last[:] = [time.perf_counter()]
+            last[:] = [time.perf_counter(), time.process_time()]
             yield x
 
     cmp.iter_results = arrivals
     with tempfile.TemporaryDirectory() as d:
         cmp.compare(build_config(), list(range(seeds)), processes=processes, out=Path(d) / "r")
-        tail = time.perf_counter() - last[0]
-    print(json.dumps({"tail": tail, **parts}))
+        tail, cpu = time.perf_counter() - last[0], time.process_time() - last[1]
+    print(json.dumps({"tail": tail, "parent_cpu": cpu, **parts}))
 
 
 def _measure(tree: Path, seeds: int, processes: int) -> dict[str, float]:
