@@ -54,6 +54,11 @@ class WorkerLostError(RuntimeError):
     """A worker process died before its run finished (killed, out of memory); exit code 1."""
 
 
+class ChartError(RuntimeError):
+    """A report chart could not be drawn (here or in a worker process); nothing is published
+    (exit code 1). The drawing's own exception, with its traceback, is the ``__cause__``."""
+
+
 class Terminated(KeyboardInterrupt):
     """SIGTERM, handled like Ctrl-C: stop, clean up, publish nothing (exit code 143)."""
 

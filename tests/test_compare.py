@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import tempfile
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
 from admarket import MarketModel, build_config
 from admarket.batch import batch_run, compare, seed_list
+from admarket.batch.pool import iter_results, make_tasks, worker_pool
 from admarket.cli import main
 from admarket.config import ConfigError
+from admarket.errors import ChartError, WorkerLostError
 from admarket.outputs.store import COMPLETE_MARKER, query
+from admarket.report import drawing
+
+drawing_draw_chart = drawing.draw_chart  # the real one, for _broken_chart in a worker
 
 SMALL = {"n_buyers": 3, "n_sellers": 3, "campaigns_per_buyer": 4, "days": 2}
 CMP_ARGS = ["--buyers", "3", "--sellers", "3", "--campaigns-per-buyer", "4", "--days", "2"]
@@ -38,6 +48,14 @@ def test_compare_is_identical_to_the_last_digit_with_one_or_two_processes(tmp_pa
     assert (tmp_path / "p1" / "report.json").read_bytes() == (
         tmp_path / "p2" / "report.json"
     ).read_bytes()
+    # charts drawn here (one process) and on the worker processes (two): identical bytes
+    charts = sorted(p.name for p in (tmp_path / "p1" / "charts").iterdir())
+    assert len(charts) == 6
+    assert charts == sorted(p.name for p in (tmp_path / "p2" / "charts").iterdir())
+    for name in charts:
+        assert (tmp_path / "p1" / "charts" / name).read_bytes() == (
+            tmp_path / "p2" / "charts" / name
+        ).read_bytes(), name
 
 
 def test_seeds_are_common_random_numbers_and_distinct():
@@ -107,7 +125,7 @@ def test_failure_mid_write_publishes_nothing(tmp_path, monkeypatch):
     def fail(*a, **k):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(admarket.outputs.publish.StoreWriter, "finish", fail)
+    monkeypatch.setattr(admarket.outputs.publish.StoreWriter, "complete", fail)
     with pytest.raises(RuntimeError):
         compare(build_config(**SMALL), [1], ["B"], out=tmp_path / "x")
     assert not (tmp_path / "x").exists()
@@ -140,3 +158,73 @@ def test_a_compare_of_100_seeds_peaks_no_higher_than_one_of_10(tmp_path, peak_ki
     hundred = peak_kib(_compare(100, tmp_path / "hundred"))
     assert hundred - ten < 64 * 1024, (ten, hundred)
     assert query(tmp_path / "hundred", "SELECT COUNT(*) AS n FROM runs")["n"].iloc[0] == 300
+
+
+# --- the report's charts, drawn on the study's worker processes ---------------------------------
+def _broken_chart(index: int, data: bytes, out) -> str:  # runs in a worker: one chart fails
+    if index == 2:
+        raise ValueError("no such colour 'mauve'")
+    return drawing_draw_chart(index, data, out)
+
+
+def _killed_drawing(index: int, data: bytes, out) -> str:  # the out-of-memory killer strikes
+    os.kill(os.getpid(), signal.SIGKILL)
+    return ""
+
+
+def test_a_chart_failing_in_a_worker_is_one_line_and_publishes_nothing(
+    tmp_path, monkeypatch, capsys
+):
+    monkeypatch.setattr(drawing, "draw_chart", _broken_chart)
+    out = tmp_path / "c"
+    args = ["compare", *CMP_ARGS, "--seeds", "1", "--processes", "2", "--no-progress"]
+    assert main([*args, "--out", str(out)]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [
+        "admarket: error: the report chart 'Daily goal attainment over the run (context-rot "
+        "impact)' could not be drawn in a worker process (ValueError: no such colour "
+        "'mauve'); nothing was published"
+    ]
+    assert list(tmp_path.iterdir()) == []  # no result, no build folder, no lock file
+
+
+def test_a_chart_failing_here_is_a_chart_error_too(tmp_path, monkeypatch):
+    def broken(d, out):
+        raise KeyError("scenario")
+
+    charts = list(drawing.CHARTS)
+    charts[4] = (broken, charts[4][1])
+    monkeypatch.setattr(drawing, "CHARTS", tuple(charts))
+    with pytest.raises(ChartError, match=r"Ledger cost .* could not be drawn \(KeyError"):
+        compare(build_config(**SMALL), [1], out=tmp_path / "x", processes=1)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_worker_killed_while_drawing_charts_stops_compare_and_publishes_nothing(
+    tmp_path, monkeypatch
+):
+    monkeypatch.setattr(drawing, "draw_chart", _killed_drawing)
+    with pytest.raises(WorkerLostError, match="died while drawing the report's charts"):
+        compare(build_config(**SMALL), [1], out=tmp_path / "x", processes=2)
+    assert list(tmp_path.iterdir()) == []
+
+
+def _mark_warm() -> None:  # runs in a worker: leaves one file per warm-up
+    folder = Path(os.environ["ADMARKET_TEST_WARM"])
+    tempfile.mkstemp(prefix=f"{os.getpid()}-", dir=folder)
+
+
+def test_workers_out_of_runs_are_warmed_once_each_and_the_pool_outlives_the_runs(
+    tmp_path, monkeypatch
+):
+    monkeypatch.setenv("ADMARKET_TEST_WARM", str(tmp_path))  # before the workers start
+    tasks = make_tasks({"design": ["A", "B", "C"], "config": build_config(**SMALL)}, [1])
+    with worker_pool(2, len(tasks)) as pool:
+        assert pool is not None
+        got = dict(iter_results(tasks, 2, False, executor=pool, warm=_mark_warm))
+        assert sorted(got) == [0, 1, 2]
+        # the runs are done, the workers still take work
+        assert pool.submit(os.getpid).result() != os.getpid()
+    assert len(list(tmp_path.iterdir())) == 2  # one warm-up per worker, done before it left
+    with worker_pool(1, len(tasks)) as none:
+        assert none is None  # one process: the runs go in this one

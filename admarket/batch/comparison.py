@@ -3,7 +3,8 @@
 Every seed runs all scenarios on the same market (common random numbers); runs go through
 the ``batch_run``-compatible runner's tasks, and each finished run goes straight on to the
 result folder being built (``outputs.publish.stream_results``), which is swapped in whole
-once the store, logs and report are complete.
+once the store, logs and report are complete. The worker processes outlive the runs: as
+they run out of runs they warm up for drawing, then draw the report's charts.
 """
 
 from __future__ import annotations
@@ -15,11 +16,12 @@ from pathlib import Path
 import pandas as pd
 
 from admarket.batch.cluster import Cluster, runs_at_once_here
-from admarket.batch.pool import iter_results, make_tasks
+from admarket.batch.pool import iter_results, make_tasks, worker_pool
 from admarket.config import SCENARIOS, ConfigError, MarketConfig
 from admarket.config.sizing import check_memory
 from admarket.outputs import VERBOSITY
 from admarket.outputs.publish import reserve, stream_results
+from admarket.report.drawing import warm_up
 
 LOGS = ("first", "all", "none")
 
@@ -71,14 +73,24 @@ def compare(
     if at_once := runs_at_once_here(cluster, processes, len(tasks)):
         check_memory(cfg, at_once)
     summaries: dict[int, pd.DataFrame] = {}
+    local = 1 if cluster is not None else processes
+    workers = min(max(1, local), len(tasks))
 
-    def finished() -> Iterator[tuple[int, dict[str, pd.DataFrame]]]:
-        # each run's tables go straight on to the store; only its summary row stays here
-        for i, r in iter_results(tasks, processes, progress, cluster=cluster):
-            summaries[i] = r["tables"]["summaries"]
-            yield i, r["tables"]
+    with (
+        reserve(out) if out is not None else contextlib.nullcontext(),
+        worker_pool(local, len(tasks)) as pool,  # kept for the report's charts
+    ):
 
-    with reserve(out) if out is not None else contextlib.nullcontext():
+        def finished() -> Iterator[tuple[int, dict[str, pd.DataFrame]]]:
+            # each run's tables go straight on to the store; only its summary row stays here
+            warm = warm_up if out is not None else None
+            runs = iter_results(
+                tasks, processes, progress, cluster=cluster, executor=pool, warm=warm
+            )
+            for i, r in runs:
+                summaries[i] = r["tables"]["summaries"]
+                yield i, r["tables"]
+
         if out is None:
             for _ in finished():
                 pass
@@ -90,5 +102,7 @@ def compare(
                 verbosity=verbosity,
                 log_runs=logs,
                 kind="compare",
+                executor=pool,
+                write_after=len(tasks) - workers + 1 if workers > 1 else None,
             )
     return pd.concat([summaries[i] for i in sorted(summaries)], ignore_index=True)

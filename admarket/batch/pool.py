@@ -12,7 +12,10 @@ worker that died: the batch stops with :class:`~admarket.errors.WorkerLostError`
 
 Workers start with a "spawn" context (not set globally): they start clean — no inherited
 threads from DuckDB or tqdm, same behaviour on Linux, macOS and Windows — ignore Ctrl-C
-(the parent stops them) and, on Linux, die with the parent. Since every run is fully
+(the parent stops them), on Linux die with the parent, and end without tearing down their
+interpreter (a worker that held a run's tables took about a second to do that). A caller
+that has more work for the workers once the runs are done (``compare`` draws the report's
+charts on them) owns the pool (:func:`worker_pool`) and passes it in. Since every run is fully
 determined by its config and seed, results are identical whatever the number of processes.
 Callers of the parallel path need an ``if __name__ == "__main__"`` guard (the ``admarket``
 CLI entry point is one).
@@ -20,6 +23,7 @@ CLI entry point is one).
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import ctypes
 import itertools
@@ -28,7 +32,7 @@ import os
 import signal
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any
@@ -82,8 +86,20 @@ def default_processes() -> int:
 _PR_SET_PDEATHSIG = 1
 
 
+def _exit_now() -> None:
+    """A worker's last act: leave at once. By the time atexit runs, multiprocessing has
+    flushed its queues and the parent has every result; what would follow is the teardown of
+    every module and object of a process that ran models (about a second per worker, in the
+    parent's ``shutdown``), and nothing of it is needed."""
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(0)
+
+
 def _worker_init(parent: int) -> None:
-    """In each worker: leave Ctrl-C to the parent, and die with it (Linux)."""
+    """In each worker: leave Ctrl-C to the parent, die with it (Linux), exit quickly."""
+    atexit.register(_exit_now)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if sys.platform.startswith("linux"):
         with contextlib.suppress(OSError, AttributeError):
@@ -92,13 +108,42 @@ def _worker_init(parent: int) -> None:
         os._exit(1)
 
 
-def _stop_workers(ex: ProcessPoolExecutor) -> None:
+def _stop_workers(ex: Executor) -> None:
     """Terminate the executor's workers now (an interrupt must not wait for their runs)."""
     procs = getattr(ex, "_processes", None) or {}
     for p in list(procs.values()):
         with contextlib.suppress(Exception):
             p.terminate()
     ex.shutdown(wait=True, cancel_futures=True)
+
+
+def _new_pool(workers: int) -> ProcessPoolExecutor:
+    return ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_worker_init,
+        initargs=(os.getpid(),),
+    )
+
+
+@contextlib.contextmanager
+def worker_pool(processes: int, n_tasks: int) -> Iterator[ProcessPoolExecutor | None]:
+    """The worker processes for ``n_tasks`` runs on ``processes`` processes, kept for as long
+    as the ``with`` block lasts (None when the runs go in this process: ``processes`` ≤ 1
+    or a single run). Pass it to :func:`iter_results` and on to whatever else should run on
+    the workers once the runs are done. Leaving the block with an exception (an interrupt, a
+    lost worker) terminates the workers at once; otherwise it waits for them to exit.
+    """
+    if processes <= 1 or n_tasks <= 1:
+        yield None
+        return
+    ex = _new_pool(min(processes, n_tasks))
+    try:
+        yield ex
+    except BaseException:
+        _stop_workers(ex)
+        raise
+    ex.shutdown(wait=True)
 
 
 def run_tasks(
@@ -130,11 +175,17 @@ def iter_results(
     progress: bool = True,
     fn: Callable[[Task], dict] = run_task,
     cluster: Cluster | None = None,
+    *,
+    executor: Executor | None = None,
+    warm: Callable[[], object] | None = None,
 ) -> Iterator[tuple[int, dict]]:
     """Run ``tasks`` like :func:`run_tasks`, yielding (task index, result) as each finishes.
 
     A caller that stores each result as it comes and drops it (``compare`` does) holds at
-    most the results that finished while it was storing one, not the whole study.
+    most the results that finished while it was storing one, not the whole study. With
+    ``executor`` (from :func:`worker_pool`; the caller owns it) the runs go to its workers
+    and ``warm`` (a module-level function, if given) is sent to each worker that has no run
+    left to do, so that what comes after the runs finds the workers ready.
     """
     from tqdm import tqdm
 
@@ -144,48 +195,64 @@ def iter_results(
     with tqdm(
         total=len(tasks), unit="run", desc="runs", disable=not progress, file=sys.stderr
     ) as bar:
+        if executor is not None:
+            workers = min(max(1, processes), len(tasks))
+            yield from _iter_pool(executor, workers, tasks, fn, bar, warm)
+            return
         if processes <= 1 or len(tasks) <= 1:
             for i, t in enumerate(tasks):
                 r = fn(t)
                 bar.update()
                 yield i, r
             return
-        ex = ProcessPoolExecutor(
-            max_workers=min(processes, len(tasks)),
-            mp_context=multiprocessing.get_context("spawn"),
-            initializer=_worker_init,
-            initargs=(os.getpid(),),
-        )
-        done_runs = 0
-        try:
-            pending: dict[Future, int] = {ex.submit(fn, t): i for i, t in enumerate(tasks)}
-            while pending:
-                done, _ = wait(pending, return_when=FIRST_COMPLETED)
-                for fut in done:
-                    i = pending.pop(fut)
-                    try:
-                        r = fut.result()
-                    except MemoryError:
-                        raise WorkerLostError(
-                            f"run {i + 1} of {len(tasks)} ran out of memory in its worker "
-                            "process; nothing was published — try fewer --processes or a "
-                            "smaller market"
-                        ) from None
-                    del fut
-                    bar.update()
-                    done_runs += 1
-                    yield i, r
-        except BrokenProcessPool:
-            _stop_workers(ex)
-            raise WorkerLostError(
-                "a worker process died before its run finished "
-                f"({len(tasks) - done_runs} of {len(tasks)} runs unfinished): killed, or out "
-                "of memory? Nothing was published; try fewer --processes or a smaller market"
-            ) from None
-        except BaseException:
-            _stop_workers(ex)
-            raise
-        ex.shutdown(wait=True)
+        with worker_pool(processes, len(tasks)) as ex:
+            assert ex is not None
+            yield from _iter_pool(ex, min(processes, len(tasks)), tasks, fn, bar, None)
+
+
+def _iter_pool(
+    ex: Executor,
+    workers: int,
+    tasks: list[Task],
+    fn: Callable[[Task], dict],
+    bar: Any,
+    warm: Callable[[], object] | None,
+) -> Iterator[tuple[int, dict]]:
+    """The runs on ``ex``'s ``workers`` processes, as they finish (see :func:`iter_results`)."""
+    done_runs, warmed = 0, 0
+    try:
+        pending: dict[Future, int] = {ex.submit(fn, t): i for i, t in enumerate(tasks)}
+        while pending:
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for fut in done:
+                i = pending.pop(fut)
+                try:
+                    r = fut.result()
+                except MemoryError:
+                    raise WorkerLostError(
+                        f"run {i + 1} of {len(tasks)} ran out of memory in its worker "
+                        "process; nothing was published — try fewer --processes or a "
+                        "smaller market"
+                    ) from None
+                del fut
+                bar.update()
+                done_runs += 1
+                # every run was handed out up front, so fewer runs left than workers means
+                # idle workers: warm them now, while the last runs finish
+                while warm is not None and warmed < workers - len(pending):
+                    ex.submit(warm)
+                    warmed += 1
+                yield i, r
+    except BrokenProcessPool:
+        _stop_workers(ex)
+        raise WorkerLostError(
+            "a worker process died before its run finished "
+            f"({len(tasks) - done_runs} of {len(tasks)} runs unfinished): killed, or out "
+            "of memory? Nothing was published; try fewer --processes or a smaller market"
+        ) from None
+    except BaseException:
+        _stop_workers(ex)
+        raise
 
 
 def parameter_combinations(parameters: Mapping[str, Any | Iterable[Any]]) -> list[dict[str, Any]]:

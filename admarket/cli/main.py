@@ -25,7 +25,7 @@ from admarket.cli.options import (
     check_config,
     check_outputs,
 )
-from admarket.errors import ConfigError, Terminated, UsageError, WorkerLostError
+from admarket.errors import ChartError, ConfigError, Terminated, UsageError, WorkerLostError
 from admarket.outputs import QUERY_NAMES, VERBOSITY
 
 
@@ -204,7 +204,8 @@ def _sigterm_as_interrupt() -> Iterator[None]:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``admarket`` command; returns the exit code.
 
-    Exit codes: 0 done; 1 the run failed (a worker process died; ``verify-ledger``: tampered);
+    Exit codes: 0 done; 1 the run failed (a worker process died, a report chart could not be
+    drawn; ``verify-ledger``: tampered);
     2 refused or failed to write (bad input, an output folder admarket may not touch, a
     full disk), always one line; 130 interrupted (Ctrl-C); 143 terminated (SIGTERM).
     """
@@ -217,7 +218,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ConfigError, UsageError) as exc:
         print(f"admarket: error: {exc}", file=sys.stderr)
         return 2
-    except WorkerLostError as exc:
+    except (WorkerLostError, ChartError) as exc:
         print(f"admarket: error: {exc}", file=sys.stderr)
         return 1
     except OSError as exc:  # a filesystem failure mid-run: outputs are atomic, say what failed

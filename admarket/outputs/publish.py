@@ -33,6 +33,7 @@ import shutil
 import sys
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import Executor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -381,6 +382,8 @@ def stream_results(
     log_runs: str = "first",
     kind: str = "compare",
     attachments: Mapping[str, str] | None = None,
+    executor: Executor | None = None,
+    write_after: int | None = None,
 ) -> Path:
     """Publish runs as they finish: ``runs`` yields (run index, tables) in any order.
 
@@ -390,6 +393,11 @@ def stream_results(
     same whatever order they finished in. ``first_seed``: the seed whose runs get logs
     when ``log_runs`` is ``first``. If ``runs`` raises (a worker lost, an interrupt),
     nothing is published.
+
+    What follows the last run is kept short: ``write_after`` runs in (``compare``: when its
+    workers start running out of runs) the runs gathered so far are written at once; the
+    report is read from the open store before it is closed, and its charts are drawn on
+    ``executor``'s workers (idle by then) while the rest of the report is written.
     """
     meta: dict[str, Any] = {"kind": kind}
 
@@ -403,17 +411,28 @@ def stream_results(
                 if log_runs == "all" or (log_runs == "first" and seed == first_seed):
                     write_logs(r, tmp / "logs", verbosity)
                 heads[i] = (str(r["runs"]["scenario"].iloc[0]), seed)
+                if len(heads) == write_after:
+                    writer.flush()
         except BaseException:
             writer.close()
             close = getattr(runs, "close", None)
             if close is not None:  # a generator of runs: stop its workers now, not at GC
                 close()
             raise
-        writer.finish()
         meta["runs"] = len(heads)
         meta["scenarios"] = sorted({sc for sc, _ in heads.values()})
         meta["seeds"] = sorted({seed for _, seed in heads.values()})
-        write_report(tmp / STORE_NAME, tmp)
+        try:
+            writer.complete()
+            write_report(
+                tmp / STORE_NAME,
+                tmp,
+                store=writer.connection,
+                executor=executor,
+                on_read=writer.close,  # its checkpoint overlaps the charts
+            )
+        finally:
+            writer.close()
         for name, text in (attachments or {}).items():
             (tmp / name).write_text(text, encoding="utf-8")
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pandas as pd
 
 from admarket.outputs.store import QUERY_NAMES, open_store, query_sql
@@ -119,58 +120,70 @@ def load(db_path: str | Path) -> ReportData:
     """Read everything a report needs from the DuckDB store at ``db_path``."""
     con = open_store(db_path)
     try:
-        runs = _df(con, "SELECT * FROM runs ORDER BY run_id")
-        summaries = _df(
-            con,
-            """
-            SELECT s.*, c.n_campaigns, c.hit_imp, c.hit_cpm, c.overspent_n, c.hit_kpi
-            FROM summaries s JOIN (
-                SELECT run_id, COUNT(*) AS n_campaigns,
-                       AVG(hit_impression_goal::INT) AS hit_imp,
-                       AVG(hit_cpm_goal::INT) AS hit_cpm, AVG(overspent::INT) AS overspent_n,
-                       AVG(hit_kpi_goal::INT) AS hit_kpi
-                FROM campaigns GROUP BY run_id) c USING (run_id)
-            ORDER BY run_id""",
-        )
-        summaries["publisher_share"] = summaries["net_to_publishers"] / summaries[
-            "gross_spend"
-        ].where(summaries["gross_spend"] > 0)
-        _add_measures(con, summaries)
-        daily = _df(
-            con,
-            "SELECT scenario, seed, simulation_day, daily_goal_attainment, context_losses, "
-            "agent_restart_events, state_recovery_accuracy, "
-            "hallucinated_claims / NULLIF(claims, 0) AS wrong_claim_share FROM daily_metrics "
-            "ORDER BY scenario, seed, simulation_day",
-        )
-        claims = _df(
-            con,
-            "SELECT scenario, seed, agent_type, claim_type, COUNT(*) AS n, "
-            "SUM((NOT decision_basis_verified)::INT) AS wrong FROM agent_decisions "
-            "GROUP BY ALL ORDER BY ALL",
-        )
-        injected = _df(
-            con,
-            "SELECT r.scenario, r.seed, "
-            "COALESCE(SUM(d.injected::INT), 0) AS injected, "
-            "COALESCE(SUM((d.injected AND d.is_hallucination)::INT), 0) AS graded_wrong, "
-            "COALESCE(SUM((d.injected AND d.caught_in_run)::INT), 0) AS caught, "
-            "COALESCE(SUM((d.injected AND (d.is_hallucination OR d.caught_in_run))::INT), 0) "
-            "AS detected, "
-            "COALESCE(SUM((d.is_hallucination OR d.caught_in_run)::INT), 0) AS flagged, "
-            "COALESCE(SUM(d.caught_in_run::INT), 0) AS caught_all "
-            "FROM runs r LEFT JOIN agent_decisions d ON d.run_id = r.run_id "
-            "GROUP BY ALL ORDER BY ALL",
-        )
-        settlements = _df(
-            con,
-            "SELECT scenario, seed, outcome, COUNT(*) AS n, SUM(unresolved::DOUBLE) AS unresolved "
-            "FROM settlements GROUP BY ALL ORDER BY ALL",
-        )
-        plan = {name: _df(con, query_sql(name)) for name in QUERY_NAMES}
+        d = read(con)
+        d.plan_queries = read_plan_queries(con)
     finally:
         con.close()
+    return d
+
+
+def read(con: duckdb.DuckDBPyConnection) -> ReportData:
+    """The report's frames from an open store, all but the plan's queries (which the charts
+    do not need: :func:`read_plan_queries` adds them while the charts are drawn)."""
+    runs = _df(con, "SELECT * FROM runs ORDER BY run_id")
+    summaries = _df(
+        con,
+        """
+        SELECT s.*, c.n_campaigns, c.hit_imp, c.hit_cpm, c.overspent_n, c.hit_kpi
+        FROM summaries s JOIN (
+            SELECT run_id, COUNT(*) AS n_campaigns,
+                   AVG(hit_impression_goal::INT) AS hit_imp,
+                   AVG(hit_cpm_goal::INT) AS hit_cpm, AVG(overspent::INT) AS overspent_n,
+                   AVG(hit_kpi_goal::INT) AS hit_kpi
+            FROM campaigns GROUP BY run_id) c USING (run_id)
+        ORDER BY run_id""",
+    )
+    summaries["publisher_share"] = summaries["net_to_publishers"] / summaries["gross_spend"].where(
+        summaries["gross_spend"] > 0
+    )
+    _add_measures(con, summaries)
+    daily = _df(
+        con,
+        "SELECT scenario, seed, simulation_day, daily_goal_attainment, context_losses, "
+        "agent_restart_events, state_recovery_accuracy, "
+        "hallucinated_claims / NULLIF(claims, 0) AS wrong_claim_share FROM daily_metrics "
+        "ORDER BY scenario, seed, simulation_day",
+    )
+    claims = _df(
+        con,
+        "SELECT scenario, seed, agent_type, claim_type, COUNT(*) AS n, "
+        "SUM((NOT decision_basis_verified)::INT) AS wrong FROM agent_decisions "
+        "GROUP BY ALL ORDER BY ALL",
+    )
+    injected = _df(
+        con,
+        "SELECT r.scenario, r.seed, "
+        "COALESCE(SUM(d.injected::INT), 0) AS injected, "
+        "COALESCE(SUM((d.injected AND d.is_hallucination)::INT), 0) AS graded_wrong, "
+        "COALESCE(SUM((d.injected AND d.caught_in_run)::INT), 0) AS caught, "
+        "COALESCE(SUM((d.injected AND (d.is_hallucination OR d.caught_in_run))::INT), 0) "
+        "AS detected, "
+        "COALESCE(SUM((d.is_hallucination OR d.caught_in_run)::INT), 0) AS flagged, "
+        "COALESCE(SUM(d.caught_in_run::INT), 0) AS caught_all "
+        "FROM runs r LEFT JOIN agent_decisions d ON d.run_id = r.run_id "
+        "GROUP BY ALL ORDER BY ALL",
+    )
+    settlements = _df(
+        con,
+        "SELECT scenario, seed, outcome, COUNT(*) AS n, SUM(unresolved::DOUBLE) AS unresolved "
+        "FROM settlements GROUP BY ALL ORDER BY ALL",
+    )
     configs: dict[str, dict[str, Any]] = {}
     for r in runs.itertuples(index=False):
         configs.setdefault(r.scenario, json.loads(r.config))
-    return ReportData(runs, summaries, daily, claims, injected, settlements, plan, configs)
+    return ReportData(runs, summaries, daily, claims, injected, settlements, {}, configs)
+
+
+def read_plan_queries(con: duckdb.DuckDBPyConnection) -> dict[str, pd.DataFrame]:
+    """The plan's four queries (``outputs/queries/*.sql``), pooled over the store's runs."""
+    return {name: _df(con, query_sql(name)) for name in QUERY_NAMES}

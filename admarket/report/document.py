@@ -18,14 +18,20 @@ import base64
 import datetime as _dt
 import html
 import json
+from collections.abc import Callable
+from concurrent.futures import Executor
 from pathlib import Path
 from typing import Any
 
+import duckdb
+
 from admarket.atomic import atomic_file
 from admarket.errors import UsageError
-from admarket.report.charts import CAPTIONS, draw_all
+from admarket.outputs.store import open_store
+from admarket.report.charts import CAPTIONS
 from admarket.report.content import write_content
-from admarket.report.data import ReportData, load
+from admarket.report.data import ReportData, read, read_plan_queries
+from admarket.report.drawing import start_charts
 from admarket.report.findings import Finding, compute_findings
 from admarket.report.findings_fees import savings
 from admarket.report.glossary import FINDING_LABELS, GLOSSARY
@@ -271,21 +277,39 @@ def write_report(
     out_dir: str | Path,
     formats: tuple[str, ...] | list[str] = FORMATS,
     content: bool = False,
+    *,
+    store: duckdb.DuckDBPyConnection | None = None,
+    executor: Executor | None = None,
+    on_read: Callable[[], None] | None = None,
 ) -> dict[str, Any]:
     """Write the report in ``formats`` (report.md, report.html, report.json; charts/*.png
     always) and, with ``content``, one article draft per finding in ``content/``.
 
     Returns the JSON dict (every number the report prints), whether or not it is written.
+    ``store``: an open connection to the store at ``db_path`` to read instead of opening the
+    file (a writer that just filled it); ``on_read`` is called once the report has read all
+    it needs from it (the writer may close it then), while the charts may still be drawing.
+    ``executor``: draw the charts on its workers (:mod:`.drawing`) instead of here; the
+    report is the same to the byte.
     """
     bad = [f for f in formats if f not in FORMATS]
     if bad or not formats:
         raise UsageError(f"--format {','.join(formats)}: choose from {', '.join(FORMATS)}")
     out = Path(out_dir)
-    d = load(db_path)
-    charts = draw_all(d, out / "charts")
+    con = open_store(db_path) if store is None else store
+    try:
+        d = read(con)
+        pending = start_charts(d, out / "charts", executor)
+        d.plan_queries = read_plan_queries(con)
+        llm = llm_report(con)  # language-model agents: a section, and a banner if stopped
+    finally:
+        if store is None:
+            con.close()
+    if on_read is not None:
+        on_read()
     findings = compute_findings(d)
     points, hyps = executive_summary(d), conclusion(d)
-    llm = llm_report(db_path)  # language-model agents: a section, and a banner if stopped
+    charts = pending.result()
     data = {
         "scenarios": d.scenarios,
         "seeds": d.seeds,

@@ -82,16 +82,21 @@ def _load(con: duckdb.DuckDBPyConnection) -> dict[str, pd.DataFrame]:
     return {k: con.execute(v).df() for k, v in q.items()}
 
 
-def llm_report(db_path: str | Path) -> LLMReport | None:
-    """The section for the store at ``db_path``; None when it has no language-model agents."""
-    con = duckdb.connect(str(db_path), read_only=True)
+def llm_report(store: str | Path | duckdb.DuckDBPyConnection) -> LLMReport | None:
+    """The section for the store (its path, or an open connection to it); None when it has no
+    language-model agents."""
+    if isinstance(store, duckdb.DuckDBPyConnection):
+        con, own = store, False
+    else:
+        con, own = duckdb.connect(str(store), read_only=True), True
     try:
         names = {r[0] for r in con.execute("SHOW TABLES").fetchall()}
         if "llm_runs" not in names:
             return None
         t = _load(con)
     finally:
-        con.close()
+        if own:
+            con.close()
     rep = LLMReport()
     runs = t["runs"]
     scenarios = sorted(runs["scenario"].unique())
