@@ -50,9 +50,7 @@ class SellerAgent(TraderAgent):
         """Recompute, per product, the daily volume the seller believes it still owes, and
         note buyers that left one of its invoices unpaid in an unresolved dispute."""
         m = self.model
-        for rec in m.settlements[self._settlements_seen :]:
-            if rec["seller"] == self.name and rec["outcome"] == "dispute_unresolved":
-                self.distrusted.add(rec["buyer"])
+        self.distrusted.update(m.unpaid_disputes(self._settlements_seen).get(self.name, ()))
         self._settlements_seen = len(m.settlements)
         for p in self.products:
             dec = m.claims.new_decision(self.name, "inventory_view", m.t)
