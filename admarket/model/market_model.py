@@ -105,6 +105,7 @@ class MarketModel(Model):
         self.policies = PolicyRoster(self, llm)  # rule-based, or language-model agents
         self.design.add_agents()
         self._candidates: list[list[int] | None] = [None] * mk.n_campaigns  # filled on demand
+        self.seller_of: list[int] = mk.product_seller.tolist()  # product -> its seller's index
         self.settlements: list[dict[str, Any]] = []
         # (since, upto) -> seller -> buyers: unpaid_disputes' answer, the same for every seller
         self._disputes: tuple[tuple[int, int], dict[str, list[str]]] = ((0, 0), {})
