@@ -28,6 +28,7 @@ from admarket.ledger.entry import (
     entry_texts,
     genesis_hash,
     hashed_text,
+    required_signers,
     signed_text,
 )
 from admarket.ledger.file import verify_file
@@ -204,6 +205,54 @@ def test_payload_copy_equals_its_canonical_text_decoded(payload):
     assert canonical(copy) == text
     assert repr(copy) == repr(decoded)  # same types, values (incl. -0.0) and key order
     assert copy is not payload
+
+
+_STDLIB = json.JSONEncoder(sort_keys=True, separators=(",", ":"), allow_nan=False)
+
+
+def _outcome(encode, value):
+    try:
+        return encode(value)
+    except (TypeError, ValueError) as exc:
+        return type(exc), str(exc)
+
+
+_ODD = st.sampled_from([float("nan"), float("inf"), (1, 2), object(), {1: "a", "b": 2}])
+
+
+@SLOW_OK
+@given(st.dictionaries(st.text(max_size=5), _JSON | _ODD, max_size=6), st.booleans())
+def test_canonical_is_the_stdlib_encoder_text_errors_included(payload, circular):
+    """canonical keeps one C encoder per thread: it must give the stdlib encoder's text or
+    error for any value, and a failed encoding (e.g. a circular one) must not leave markers
+    behind that fail the next."""
+    if circular:
+        payload["self"] = [payload]
+    got = _outcome(canonical, payload)
+    want = _outcome(_STDLIB.encode, payload)
+    if isinstance(want, str):
+        assert got == want
+    else:  # the same error (an unorderable key's message may name its types either way)
+        assert got[0] is want[0]
+    assert canonical({"after": [1, 2.5, "x"]}) == '{"after":[1,2.5,"x"]}'
+    assert canonical("text") == _STDLIB.encode("text")
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"buyer": "b-1", "seller": "s-1"},
+        {"buyer": "s-1", "seller": "b-1"},
+        {"buyer": "x", "seller": "x"},
+        {"buyer": "b-1"},
+        {"seller": 3, "buyer": "b"},
+        {},
+    ],
+)
+def test_two_party_signers_are_the_sorted_named_parties(payload):
+    parties = {payload.get("buyer"), payload.get("seller")}
+    want = tuple(sorted(p for p in parties if isinstance(p, str)))
+    assert required_signers("invoice", payload, "anyone") == want
 
 
 def test_payload_copy_of_non_exact_types_takes_the_decoding_path():

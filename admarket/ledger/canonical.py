@@ -11,6 +11,8 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import threading
+from json.encoder import c_make_encoder, encode_basestring_ascii  # type: ignore[attr-defined]
 
 
 def _no_constants(name: str) -> float:
@@ -21,9 +23,34 @@ def _refuse(obj: object) -> object:
     raise TypeError(f"{type(obj).__name__} is not JSON")
 
 
-canonical = json.JSONEncoder(
-    sort_keys=True, separators=(",", ":"), allow_nan=False, default=_refuse
-).encode
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), allow_nan=False, default=_refuse)
+_PER_THREAD = threading.local()  # a C encoder and its circular-reference markers
+
+
+def canonical(value: object) -> str:
+    """Canonical JSON text of ``value``: ``json.JSONEncoder(sort_keys=True,
+    separators=(",", ":"), allow_nan=False).encode(value)``, with its errors.
+
+    ``JSONEncoder.encode`` builds a new C encoder on every call; the ledger encodes every
+    payload it signs, so each thread keeps one (its circular-reference markers emptied
+    after a failed encoding, which can leave some behind)."""
+    if c_make_encoder is None or isinstance(value, str):
+        return _ENCODER.encode(value)
+    try:
+        encode, markers = _PER_THREAD.encoder
+    except AttributeError:
+        markers = {}
+        encode = c_make_encoder(
+            markers, _refuse, encode_basestring_ascii, None, ":", ",", True, False, False
+        )
+        _PER_THREAD.encoder = encode, markers
+    try:
+        return "".join(encode(value, 0))
+    except BaseException:
+        markers.clear()
+        raise
+
+
 decoder = json.JSONDecoder(parse_constant=_no_constants)  # NaN/Infinity refused
 NO_FACTS: dict = {}
 

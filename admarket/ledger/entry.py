@@ -99,7 +99,12 @@ def required_signers(kind: str, payload: dict, author: str) -> tuple[str, ...]:
     if kind == SEAL:
         return (STORAGE_SIGNER,)
     if kind in TWO_PARTY:
-        parties = {payload.get("buyer"), payload.get("seller")}
+        buyer, seller = payload.get("buyer"), payload.get("seller")
+        if type(buyer) is str and type(seller) is str:  # the usual case, sorted directly
+            if buyer == seller:
+                return (buyer,)
+            return (buyer, seller) if buyer < seller else (seller, buyer)
+        parties = {buyer, seller}
         return tuple(sorted(p for p in parties if isinstance(p, str)))
     return (author,)
 
