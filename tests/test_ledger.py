@@ -11,13 +11,14 @@ import hashlib
 import json
 import math
 
+import numpy as np
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from admarket.errors import LedgerFormatError
-from admarket.ledger.canonical import canonical
+from admarket.ledger.canonical import canonical, decoder, plain_copy_text
 from admarket.ledger.chain import Ledger
 from admarket.ledger.cost import LedgerCostModel
 from admarket.ledger.entry import (
@@ -27,6 +28,7 @@ from admarket.ledger.entry import (
     entry_texts,
     genesis_hash,
     hashed_text,
+    required_signers,
     signed_text,
 )
 from admarket.ledger.file import verify_file
@@ -174,6 +176,94 @@ def test_append_rejects_non_json_payloads(payload, exc):
     with pytest.raises(exc):
         ledger.append("quote", payload, "agent-0", 0)
     assert ledger.n_entries == 3 and ledger.verify().ok  # nothing half-written
+
+
+_JSON_SCALARS = (
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**70), 2**70)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=6)
+)
+_JSON = st.recursive(
+    _JSON_SCALARS,
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=5), inner, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@SLOW_OK
+@given(st.dictionaries(st.text(max_size=5), _JSON, max_size=6))
+def test_payload_copy_equals_its_canonical_text_decoded(payload):
+    """The ledger copies a plain payload without decoding it; the copy must be what the
+    decoding path gave: equal values of the same types, keys in the same (sorted) order."""
+    copy, text = plain_copy_text(payload)
+    decoded = decoder.decode(text)
+    assert text == canonical(payload)
+    assert canonical(copy) == text
+    assert repr(copy) == repr(decoded)  # same types, values (incl. -0.0) and key order
+    assert copy is not payload
+
+
+_STDLIB = json.JSONEncoder(sort_keys=True, separators=(",", ":"), allow_nan=False)
+
+
+def _outcome(encode, value):
+    try:
+        return encode(value)
+    except (TypeError, ValueError) as exc:
+        return type(exc), str(exc)
+
+
+_ODD = st.sampled_from([float("nan"), float("inf"), (1, 2), object(), {1: "a", "b": 2}])
+
+
+@SLOW_OK
+@given(st.dictionaries(st.text(max_size=5), _JSON | _ODD, max_size=6), st.booleans())
+def test_canonical_is_the_stdlib_encoder_text_errors_included(payload, circular):
+    """canonical keeps one C encoder per thread: it must give the stdlib encoder's text or
+    error for any value, and a failed encoding (e.g. a circular one) must not leave markers
+    behind that fail the next."""
+    if circular:
+        payload["self"] = [payload]
+    got = _outcome(canonical, payload)
+    want = _outcome(_STDLIB.encode, payload)
+    if isinstance(want, str):
+        assert got == want
+    else:  # the same error (an unorderable key's message may name its types either way)
+        assert got[0] is want[0]
+    assert canonical({"after": [1, 2.5, "x"]}) == '{"after":[1,2.5,"x"]}'
+    assert canonical("text") == _STDLIB.encode("text")
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"buyer": "b-1", "seller": "s-1"},
+        {"buyer": "s-1", "seller": "b-1"},
+        {"buyer": "x", "seller": "x"},
+        {"buyer": "b-1"},
+        {"seller": 3, "buyer": "b"},
+        {},
+    ],
+)
+def test_two_party_signers_are_the_sorted_named_parties(payload):
+    parties = {payload.get("buyer"), payload.get("seller")}
+    want = tuple(sorted(p for p in parties if isinstance(p, str)))
+    assert required_signers("invoice", payload, "anyone") == want
+
+
+def test_payload_copy_of_non_exact_types_takes_the_decoding_path():
+    """Values JSON coerces are judged as before: a numpy float is accepted and stored as a
+    plain float (also inside a list), a tuple or a numpy integer is refused."""
+    copy, _ = plain_copy_text({"a": np.float64(1.5), "b": [np.float64(2.0)]})
+    assert copy == {"a": 1.5, "b": [2.0]}
+    assert type(copy["a"]) is float and type(copy["b"][0]) is float
+    for bad in ({"a": (1, 2)}, {"a": [np.int64(3)]}):
+        with pytest.raises(TypeError):
+            plain_copy_text(bad)
 
 
 def test_append_rejects_bad_kind_author_step():

@@ -264,3 +264,20 @@ def test_b_and_c_share_the_dice_for_restarts():
         return [(e["day"], e["agent"]) for e in m.events.of_kind("restart")]
 
     assert restarts("B") == restarts("C") and len(restarts("B")) > 0
+
+
+def test_unpaid_disputes_per_seller_match_a_scan_of_every_settlement(plan_runs):
+    """Sellers learn who left their invoices unpaid from one shared scan per morning; it must
+    name exactly the buyers a scan of every settlement, seller by seller, names."""
+    m = plan_runs["B"]
+    found = m.unpaid_disputes(0)
+    assert found, "the plan run has unresolved disputes to find"
+    for s in m.sellers:
+        want = {
+            r["buyer"]
+            for r in m.settlements
+            if r["seller"] == s.name and r["outcome"] == "dispute_unresolved"
+        }
+        assert set(found.get(s.name, ())) == want
+        assert s.distrusted <= want  # what it distrusts came from these (before the last day)
+    assert m.unpaid_disputes(len(m.settlements)) == {}

@@ -6,8 +6,10 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from admarket import MarketModel
+from admarket.config import TIERS
 from admarket.market.negotiation import BuyerStance, negotiate, seller_reply
-from admarket.market.pricing import TIER_TERMS, seller_floor
+from admarket.market.pricing import DEAL_TYPES, TIER_TERMS, deal_terms, seller_floor
 
 AGENCY = TIER_TERMS["agency"]
 
@@ -119,3 +121,44 @@ def test_agreements_respect_floor_and_buyer_limit(
         assert out.end in ("walk_away", "rejected_by_buyer", "rejected_by_seller")
     seller_prices = [m.price for m in out.moves if m.actor == "seller" and m.action != "accept"]
     assert all(p >= floor - 0.01 for p in seller_prices)
+
+
+_MODEL = MarketModel("B", n_buyers=3, n_sellers=3, campaigns_per_buyer=3, days=2, seed=0)
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(0, 10_000),  # which product (modulo the seller's)
+            st.sampled_from(TIERS),
+            st.sampled_from([0, 4_000_000, 5_000_000, 12_000_000, 60_000_000]),
+            st.integers(0, 3),  # what happens before the ask: nothing, a booking, a new hour
+            st.floats(0.0, 50.0),  # lots/day a booking adds to the committed rate
+        ),
+        min_size=1,
+        max_size=12,
+    )
+)
+def test_kept_deal_offers_equal_the_terms_worked_out_afresh(asks):
+    """A seller keeps its (ask, floor) per deal type while the step and its committed rate
+    on the product are unchanged; whatever bookings and hours come between the asks, every
+    answer must be deal_terms of its quote and floor worked out afresh."""
+    m = _MODEL
+    seller = m.sellers[0]
+    seller._offers.clear()
+    t0, rates = m.t, dict(seller.committed_rate)
+    try:
+        for pick, tier, imps, event, lots in asks:
+            p = seller.products[pick % len(seller.products)]
+            if event == 1:
+                seller.committed_rate[p] += lots
+            elif event == 2:
+                m.t += 1
+            want = tuple(
+                deal_terms(name, seller.quote(tier, p, imps), seller.floor_for(p, tier))
+                for name in DEAL_TYPES
+            )
+            assert seller.deal_offers(p, tier, imps) == want
+    finally:
+        m.t, seller.committed_rate = t0, rates

@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from admarket.agents.policy import NegotiationContext
 from admarket.agents.trader import TraderAgent
@@ -35,7 +35,6 @@ from admarket.market.pricing import (
     DEAL_TYPES,
     PA_COMPARE_MARKUP,
     TIER_TERMS,
-    deal_terms,
 )
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -53,8 +52,7 @@ class _Need:
     dec: int  # the morning's decision the claims are filed under
 
 
-@dataclass(frozen=True)
-class _Option:
+class _Option(NamedTuple):
     """One (product, deal type) a seller offers, with its asking price and floor."""
 
     product: int
@@ -155,22 +153,17 @@ class BuyerAgent(TraderAgent):
         """
         m, lot = self.model, self.model.config.lot_size
         raw = []
+        limit, impressions = stance.limit, need.lots * lot
         for p in m.candidate_products(c):
-            seller = m.sellers[int(m.market.product_seller[p])]
+            seller = m.sellers[m.seller_of[p]]
             tier = seller.tier_for(self)
-            quote = seller.quote(tier, p, need.lots * lot)
-            floor = seller.floor_for(p, tier)
-            for dtype, name in enumerate(DEAL_TYPES):
-                ask, fl = deal_terms(name, quote, floor)
-                if dtype == PG and ask * (1 - TIER_TERMS[tier].total_cap) > stance.limit:
-                    continue
-                if dtype == PD and ask > stance.limit:
-                    continue
-                if dtype == PA and (fl > stance.limit or not seller.invites(tier)):
-                    continue
-                raw.append(
-                    (p, seller, dtype, ask, fl, ask * PA_COMPARE_MARKUP if dtype == PA else ask)
-                )
+            (pg, pg_fl), (pd, pd_fl), (pa, pa_fl) = seller.deal_offers(p, tier, impressions)
+            if not pg * (1 - TIER_TERMS[tier].total_cap) > limit:
+                raw.append((p, seller, PG, pg, pg_fl, pg))
+            if not pd > limit:
+                raw.append((p, seller, PD, pd, pd_fl, pd))
+            if not (pa_fl > limit or not seller.invites(tier)):
+                raw.append((p, seller, PA, pa, pa_fl, pa * PA_COMPARE_MARKUP))
         if not raw:
             return []
         best = min(o[5] for o in raw)
@@ -197,12 +190,16 @@ class BuyerAgent(TraderAgent):
         """Work down the ranked options: one deal (or one private-auction bid) per product."""
         cfg, lot = self.model.config, self.model.config.lot_size
         done: set[int] = set()
-        for o in self._options(c, need, self._stance(c, need)):
+        # the stance is a function of what is short and the headroom (this campaign, now):
+        # built again only when a placed deal has changed them
+        stance, basis = self._stance(c, need), (need.short, need.headroom)
+        for o in self._options(c, need, stance):
             if need.slots <= 0 or need.lots * lot < cfg.min_deal_impressions or need.headroom <= 0:
                 break
             if o.product in done:
                 continue
-            stance = self._stance(c, need)
+            if (need.short, need.headroom) != basis:
+                stance, basis = self._stance(c, need), (need.short, need.headroom)
             placed = (self._negotiate_pg, self._take_pd, self._bid_pa)[o.dtype](c, o, need, stance)
             if placed:
                 done.add(o.product)

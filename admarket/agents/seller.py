@@ -22,9 +22,11 @@ from admarket.market.deals import PA, PG, owed_per_day
 from admarket.market.pricing import (
     DEAL_TYPES,
     PA_MIN_TIER,
+    TIER_TERMS,
     deal_terms,
     quote_price,
     seller_floor,
+    volume_discount,
 )
 
 
@@ -44,15 +46,15 @@ class SellerAgent(TraderAgent):
         self.pa_bids: dict[int, list[tuple[float, int, int, int]]] = {}  # p → (bid, c, b, lots)
         self.distrusted: set[str] = set()  # buyers that left a dispute of ours unpaid
         self._settlements_seen = 0
+        # (product, tier, volume discount) -> (step, committed rate, deal_offers' answer)
+        self._offers: dict[tuple[int, str, float], tuple[int, float, tuple]] = {}
 
     # --- the morning inventory view ------------------------------------------------------
     def refresh_inventory_view(self) -> None:
         """Recompute, per product, the daily volume the seller believes it still owes, and
         note buyers that left one of its invoices unpaid in an unresolved dispute."""
         m = self.model
-        for rec in m.settlements[self._settlements_seen :]:
-            if rec["seller"] == self.name and rec["outcome"] == "dispute_unresolved":
-                self.distrusted.add(rec["buyer"])
+        self.distrusted.update(m.unpaid_disputes(self._settlements_seen).get(self.name, ()))
         self._settlements_seen = len(m.settlements)
         for p in self.products:
             dec = m.claims.new_decision(self.name, "inventory_view", m.t)
@@ -108,6 +110,27 @@ class SellerAgent(TraderAgent):
             fill_sensitivity=cfg.floor_fill_sensitivity,
             late_discount=cfg.floor_late_discount,
         )
+
+    def deal_offers(
+        self, p: int, tier: str, impressions: int
+    ) -> tuple[tuple[float, float], tuple[float, float], tuple[float, float]]:
+        """(asking price, floor) of a PG, a PD and a PA deal on ``p`` for a buyer of ``tier``
+        asking for ``impressions``: :func:`deal_terms` of :meth:`quote` and
+        :meth:`floor_for`, in :data:`DEAL_TYPES` order.
+
+        The answer is a function of the product, the tier, the volume discount, the step
+        and the rate the seller believes committed on ``p``, so it is kept and given again
+        while those are unchanged: every campaign on the market asks each morning.
+        """
+        vd = volume_discount(impressions) if TIER_TERMS[tier].volume_discounts else 0.0
+        t, rate = self.model.t, self.committed_rate[p]
+        kept = self._offers.get((p, tier, vd))
+        if kept is not None and kept[0] == t and kept[1] == rate:
+            return kept[2]
+        quote, floor = self.quote(tier, p, impressions), self.floor_for(p, tier)
+        pg, pd, pa = (deal_terms(name, quote, floor) for name in DEAL_TYPES)
+        self._offers[p, tier, vd] = (t, rate, (pg, pd, pa))
+        return pg, pd, pa
 
     def tier_for(self, buyer) -> str:
         """The identity tier this seller grants ``buyer``: its own, capped by trust (IAB

@@ -11,6 +11,8 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import threading
+from json.encoder import c_make_encoder, encode_basestring_ascii  # type: ignore[attr-defined]
 
 
 def _no_constants(name: str) -> float:
@@ -21,9 +23,34 @@ def _refuse(obj: object) -> object:
     raise TypeError(f"{type(obj).__name__} is not JSON")
 
 
-canonical = json.JSONEncoder(
-    sort_keys=True, separators=(",", ":"), allow_nan=False, default=_refuse
-).encode
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), allow_nan=False, default=_refuse)
+_PER_THREAD = threading.local()  # a C encoder and its circular-reference markers
+
+
+def canonical(value: object) -> str:
+    """Canonical JSON text of ``value``: ``json.JSONEncoder(sort_keys=True,
+    separators=(",", ":"), allow_nan=False).encode(value)``, with its errors.
+
+    ``JSONEncoder.encode`` builds a new C encoder on every call; the ledger encodes every
+    payload it signs, so each thread keeps one (its circular-reference markers emptied
+    after a failed encoding, which can leave some behind)."""
+    if c_make_encoder is None or isinstance(value, str):
+        return _ENCODER.encode(value)
+    try:
+        encode, markers = _PER_THREAD.encoder
+    except AttributeError:
+        markers = {}
+        encode = c_make_encoder(
+            markers, _refuse, encode_basestring_ascii, None, ":", ",", True, False, False
+        )
+        _PER_THREAD.encoder = encode, markers
+    try:
+        return "".join(encode(value, 0))
+    except BaseException:
+        markers.clear()
+        raise
+
+
 decoder = json.JSONDecoder(parse_constant=_no_constants)  # NaN/Infinity refused
 NO_FACTS: dict = {}
 
@@ -55,15 +82,67 @@ def plain_copy(payload: dict) -> dict:
     return plain_copy_text(payload)[0]
 
 
+class _NotPlain(Exception):
+    """A part of a payload is not of an exact plain-JSON type (see :func:`_exact_copy`)."""
+
+
+def _exact_copy(value: dict) -> dict:
+    """A deep copy of ``value``, keys in sorted order, if every part is of an exact JSON
+    type (dict with str keys, list, str, int, float, bool, None); else :class:`_NotPlain`.
+
+    For such a value this equals ``decoder.decode(canonical(value))``: canonical JSON writes
+    keys sorted, ints and strings exactly and a float as its shortest repr, which reads back
+    as the same float (finiteness is the encoder's check, made before this copy). Anything
+    else (tuples, subclasses such as numpy floats, non-str keys) takes the decoding path.
+    """
+    out = {}
+    for k in sorted(value):
+        if type(k) is not str:
+            raise _NotPlain
+        v = value[k]
+        t = type(v)
+        if t is str or t is float or t is int or t is bool or v is None:
+            out[k] = v
+        elif t is dict:
+            out[k] = _exact_copy(v)
+        elif t is list:
+            out[k] = _exact_list(v)
+        else:
+            raise _NotPlain
+    return out
+
+
+def _exact_list(value: list) -> list:
+    out = []
+    for v in value:
+        t = type(v)
+        if t is str or t is float or t is int or t is bool or v is None:
+            out.append(v)
+        elif t is dict:
+            out.append(_exact_copy(v))
+        elif t is list:
+            out.append(_exact_list(v))
+        else:
+            raise _NotPlain
+    return out
+
+
 def plain_copy_text(payload: dict) -> tuple[dict, str]:
     """:func:`plain_copy` and the copy's canonical text, encoded once: the ledger splices
-    that text into the signed and hashed texts instead of encoding the payload again."""
+    that text into the signed and hashed texts instead of encoding the payload again.
+
+    The copy is made directly when every part is of an exact JSON type (the ledger's own
+    payloads): nothing is decoded. Otherwise it is the canonical text decoded, which must
+    equal the payload (it differs only if JSON coerced something: tuples, int keys)."""
     if not isinstance(payload, dict):
         raise TypeError(f"payload must be a dict, got {type(payload).__name__}")
     try:
-        text = canonical(payload)
-        copy = decoder.decode(text)
-        plain = copy == payload  # differs only if JSON coerced something (tuples, int keys)
+        text = canonical(payload)  # refuses non-finite floats and what JSON cannot encode
+        try:
+            return _exact_copy(payload), text
+        except _NotPlain:
+            copy = decoder.decode(text)
+            plain = copy == payload  # differs only if JSON coerced something (tuples, int keys)
     except (TypeError, ValueError):
         plain = False
     if not plain:

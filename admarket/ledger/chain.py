@@ -36,7 +36,8 @@ from admarket.ledger.entry import (
     SEAL,
     LedgerEntry,
     SealedBlob,
-    entry_texts,
+    entry_head,
+    entry_tail,
     genesis_hash,
     hashed_text,
     header_for,
@@ -174,12 +175,14 @@ class Ledger:
         """Sign, hash and append one entry; returns it and the size of its hashed text.
 
         ``payload_text`` is ``canonical(payload)``: the signed and hashed texts are built
-        around it (:func:`entry_texts`), so a payload is encoded once, not three times.
+        around it (:func:`entry_head`, :func:`entry_tail`), so a payload is encoded once,
+        not three times, and the part both texts share is built once.
         """
         eid, prev = len(self._entries), self.head_hash
-        message = entry_texts(eid, blob, kind, payload_text, author, step, prev, None).encode()
+        head = entry_head(eid, blob, kind, payload_text, author, prev)  # shared by both texts
+        message = entry_tail(head, step, None).encode()
         signatures = {s: self.keyring.sign(s, message) for s in signers}
-        text = entry_texts(eid, blob, kind, payload_text, author, step, prev, signatures)
+        text = entry_tail(head, step, signatures)
         entry = LedgerEntry(eid, blob, kind, payload, author, step, prev, signatures, sha256(text))
         self._entries.append(entry)
         return entry, len(text)

@@ -99,7 +99,12 @@ def required_signers(kind: str, payload: dict, author: str) -> tuple[str, ...]:
     if kind == SEAL:
         return (STORAGE_SIGNER,)
     if kind in TWO_PARTY:
-        parties = {payload.get("buyer"), payload.get("seller")}
+        buyer, seller = payload.get("buyer"), payload.get("seller")
+        if type(buyer) is str and type(seller) is str:  # the usual case, sorted directly
+            if buyer == seller:
+                return (buyer,)
+            return (buyer, seller) if buyer < seller else (seller, buyer)
+        parties = {buyer, seller}
         return tuple(sorted(p for p in parties if isinstance(p, str)))
     return (author,)
 
@@ -131,17 +136,31 @@ def entry_texts(
     entry: the fields are written in sorted key order with the same compact separators,
     and canonical JSON nests a value's text unchanged (tests/test_ledger.py checks this).
     """
+    head = entry_head(entry_id, blob_id, kind, payload_text, author, prev_hash)
+    return entry_tail(head, step, signatures)
+
+
+def entry_head(
+    entry_id: int, blob_id: int, kind: str, payload_text: str, author: str, prev_hash: str
+) -> str:
+    """The opening both texts of an entry share: every field up to ``prev_hash``."""
     # ints are their decimal text in JSON and strings go through the encoder's own
     # (C) string escaper: a full encoder call per scalar cost more than the rest
-    text = (
+    return (
         f'{{"author":{_string(author)},"blob_id":{int(blob_id)},'
         f'"entry_id":{int(entry_id)},"kind":{_string(kind)},'
         f'"payload":{payload_text},"prev_hash":{_string(prev_hash)},'
     )
-    if signatures is not None:  # signer -> hex signature: both strings, in sorted order
-        sigs = ",".join(f"{_string(k)}:{_string(v)}" for k, v in sorted(signatures.items()))
-        text += f'"signatures":{{{sigs}}},'
-    return f'{text}"step":{int(step)}}}'
+
+
+def entry_tail(head: str, step: int, signatures: dict | None) -> str:
+    """The signed text (``signatures`` None) or the hashed text from ``entry_head``'s
+    opening: the ledger builds the opening once for both."""
+    if signatures is None:
+        return f'{head}"step":{int(step)}}}'
+    # signer -> hex signature: both strings, in sorted order
+    sigs = ",".join(f"{_string(k)}:{_string(v)}" for k, v in sorted(signatures.items()))
+    return f'{head}"signatures":{{{sigs}}},"step":{int(step)}}}'
 
 
 def seal_payload(blob: SealedBlob) -> dict:

@@ -39,14 +39,19 @@ class GroundTruthAccessError(PermissionError):
     """An agent tried to read ground truth while deciding."""
 
 
+# What a parsed key reads (the first item of GroundTruth._parse's tuple)
+_DEAL, _DEAL_DELIVERED, _CAMPAIGN, _HIST, _FILL, _AVAIL = range(6)
+
+
 class GroundTruth:
     """The true value of any fact key, read from the engine's books."""
 
     def __init__(self, model: MarketModel):
         self._m = model
-        # key -> (entity, id, attr): a key's parse never changes, so this cannot go stale;
-        # it holds one tuple per distinct fact key graded (the claim log keeps the keys too)
-        self._parsed: dict[str, tuple[str, int, str]] = {}
+        # key -> what to read (see _parse): a key's parse never changes, so this cannot go
+        # stale; it holds one tuple per distinct fact key graded (the claim log keeps the
+        # keys too)
+        self._parsed: dict[str, tuple] = {}
 
     def read(self, key: str) -> float | None:
         """The true value of ``key``; refused while agents are deciding."""
@@ -56,48 +61,55 @@ class GroundTruth:
             )
         return self._value(key)
 
-    def _parse(self, key: str) -> tuple[str, int, str]:
-        """``"deal:17:price"`` -> ``("deal", 17, "price")``, parsed once per key."""
+    def _parse(self, key: str) -> tuple:
+        """What ``key`` reads, worked out once per key: ``"deal:17:price"`` ->
+        ``(_DEAL, 17, "price")``, ``"hist:3:5:delivered"`` -> ``(_HIST, 3, 5, True)``,
+        ``"avail:4:2.5"`` -> ``(_AVAIL, 4, 2.5)``; KeyError for an unknown entity (and the
+        ValueError of a malformed number, as reading the key always raised)."""
         parsed = self._parsed.get(key)
         if parsed is None:
             entity, ident, attr = key.split(":", 2)
             if entity not in _ENTITIES:
                 raise KeyError(key)
-            parsed = self._parsed[key] = (entity, int(ident), attr)
+            i = int(ident)
+            if entity == "deal":
+                parsed = (_DEAL_DELIVERED, i) if attr == "delivered" else (_DEAL, i, attr)
+            elif entity == "campaign":
+                parsed = (_CAMPAIGN, i, attr == "spent")
+            elif entity == "hist":
+                parsed = (_HIST, i, int(attr.split(":")[0]), attr.endswith("delivered"))
+            elif entity == "fill":
+                parsed = (_FILL, i, int(attr))
+            else:
+                parsed = (_AVAIL, i, float(attr))
+            self._parsed[key] = parsed
         return parsed
 
     def _value(self, key: str) -> float | None:
         m = self._m
-        entity, ident, attr = self._parse(key)
-        if entity == "deal":
-            b, d = m.book, ident
+        parsed = self._parsed.get(key) or self._parse(key)
+        what = parsed[0]
+        if what <= _DEAL_DELIVERED:
+            b, d = m.book, parsed[1]
             if d >= b.n:
                 return None
-            if attr == "delivered":  # settled delivery: today's lots are billed at day end
+            if what == _DEAL_DELIVERED:  # settled delivery: today's lots are billed at day end
                 return float(b.delivered.item(d) - b.day_delivered.item(d))
-            return float(getattr(b, attr).item(d))
-        if entity == "campaign":
-            c = ident
-            if attr == "spent":
-                return m.accounts.spent[c] / 100.0
-            return float(m.accounts.delivered[c])
-        if entity == "hist":
-            buyer, seller = ident, int(attr.split(":")[0])
-            arr = (
-                m.accounts.hist_delivered
-                if attr.endswith("delivered")
-                else m.accounts.hist_expected
-            )
-            return float(arr[buyer, seller])
-        if entity == "fill":
-            buyer, seller = ident, int(attr)
+            return float(getattr(b, parsed[2]).item(d))
+        if what == _CAMPAIGN:
+            if parsed[2]:
+                return m.accounts.spent[parsed[1]] / 100.0
+            return float(m.accounts.delivered[parsed[1]])
+        if what == _HIST:
+            arr = m.accounts.hist_delivered if parsed[3] else m.accounts.hist_expected
+            return float(arr[parsed[1], parsed[2]])
+        if what == _FILL:
+            buyer, seller = parsed[1], parsed[2]
             exp = m.accounts.hist_expected[buyer, seller]
             if exp <= 0:
                 return m.config.expected_fill  # no history: the prior is the right belief
             return float(min(1.0, m.accounts.hist_delivered[buyer, seller] / exp))
-        if entity == "avail":
-            return float(m.true_available(ident, float(attr)))
-        raise KeyError(key)
+        return float(m.true_available(parsed[1], parsed[2]))
 
 
 # Bits of a claim's packed flags (one small integer per claim keeps a 30-day run at scale
@@ -157,10 +169,13 @@ class ClaimLog:
         t = math.nan if truth is None else float(truth)
         claimed = float(claimed)
         flags = _SOURCE_CODE[source] | _TYPE_CODE[claim_type]
-        if self.is_wrong(claimed, t):
-            flags |= WRONG
-            self.n_wrong += 1
-            self.bad_decisions.add(decision)
+        if t == t:  # is_wrong(claimed, t), written out: every claim passes here
+            gap = claimed - t
+            bound = self.tol * (t if t >= 0 else -t)
+            if (gap if gap >= 0 else -gap) > (0.01 if bound < 0.01 else bound):
+                flags |= WRONG
+                self.n_wrong += 1
+                self.bad_decisions.add(decision)
         if injected:
             flags |= INJECTED
             self.injection_kind[len(self._flags)] = injected
@@ -193,7 +208,8 @@ class ClaimLog:
         return t, self.is_wrong(float(claimed), t)
 
     def is_wrong(self, claimed: float, truth: float) -> bool:
-        """A claim is wrong when it misses the truth beyond the audit tolerance."""
+        """A claim is wrong when it misses the truth beyond the audit tolerance (by more
+        than ``tol`` of the truth, and at least a cent). :meth:`record` writes it out."""
         if truth != truth:  # NaN: nothing to check against (a fact that never existed)
             return False
         gap = claimed - truth

@@ -33,7 +33,9 @@ if TYPE_CHECKING:  # pragma: no cover
 FORMAT = "admarket-checkpoint"
 # 3: the market keeps eligible (campaign, product) pairs, not dense arrays; keyed-draw
 # prefixes and the ground truth's key cache were added to pickled objects
-VERSION = 3
+# 4: the ground truth's key cache holds what to read (not the split key); the model keeps
+# product -> seller and its dispute scan, sellers the deal offers they worked out
+VERSION = 4
 
 
 def config_hash(config: dict) -> str:

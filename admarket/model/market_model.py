@@ -105,7 +105,10 @@ class MarketModel(Model):
         self.policies = PolicyRoster(self, llm)  # rule-based, or language-model agents
         self.design.add_agents()
         self._candidates: list[list[int] | None] = [None] * mk.n_campaigns  # filled on demand
+        self.seller_of: list[int] = mk.product_seller.tolist()  # product -> its seller's index
         self.settlements: list[dict[str, Any]] = []
+        # (since, upto) -> seller -> buyers: unpaid_disputes' answer, the same for every seller
+        self._disputes: tuple[tuple[int, int], dict[str, list[str]]] = ((0, 0), {})
         self.negotiations = NegotiationLog(self)
         self.pacing = PacingTracker(mk)
         self.daily: list[dict[str, Any]] = []
@@ -172,6 +175,19 @@ class MarketModel(Model):
             direct = mk.adjacency[mk.campaign_buyer[campaign], mk.product_seller[p]]
             found = self._candidates[campaign] = p[direct].tolist()
         return found
+
+    def unpaid_disputes(self, since: int) -> dict[str, list[str]]:
+        """Seller name -> the buyers that left one of its invoices unpaid in an unresolved
+        dispute, in ``settlements[since:]``. Every seller asks each morning from the same
+        position, so the settlements are scanned once per morning, not once per seller."""
+        upto = len(self.settlements)
+        if self._disputes[0] != (since, upto):
+            found: dict[str, list[str]] = {}
+            for rec in self.settlements[since:]:
+                if rec["outcome"] == "dispute_unresolved":
+                    found.setdefault(rec["seller"], []).append(rec["buyer"])
+            self._disputes = ((since, upto), found)
+        return self._disputes[1]
 
     def true_available(self, p: int, days: float) -> float:
         """Lots product ``p`` can really still commit over ``days`` (ground truth)."""

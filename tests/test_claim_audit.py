@@ -1,0 +1,94 @@
+"""The claim auditor's fast paths equal the plain rules they replace.
+
+``ClaimLog.record`` grades each claim with ``is_wrong`` written out inline, and
+``GroundTruth`` parses each fact key once into what to read; both must give exactly what
+the plain rule and a fresh read of the key give, for any value.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from admarket import MarketModel
+from admarket.memory.ground_truth import WRONG, ClaimLog
+
+FLOATS = st.floats(allow_nan=True, allow_infinity=True) | st.sampled_from(
+    [0.0, -0.0, 0.01, -0.01, 0.005, 1.0, 100.0]
+)
+
+
+class _Truth:
+    """A ground truth that answers one value for every key."""
+
+    def __init__(self) -> None:
+        self.value: float | None = None
+
+    def _value(self, key: str) -> float | None:
+        return self.value
+
+
+@settings(max_examples=300, deadline=None)
+@given(FLOATS, st.none() | FLOATS, st.floats(0.0, 1.0) | st.just(math.inf))
+def test_the_graded_flag_is_is_wrong_for_any_claim(claimed, truth, tol):
+    truth_src = _Truth()
+    truth_src.value = truth
+    log = ClaimLog(truth_src, tol)  # type: ignore[arg-type]
+    log.record(0, "price", "deal:1:price", claimed, "memory")
+    t = math.nan if truth is None else float(truth)
+    wrong = bool(log._flags[0] & WRONG)
+    assert wrong == log.is_wrong(float(claimed), t)
+    assert log.n_wrong == int(wrong) and (0 in log.bad_decisions) == wrong
+
+
+def _reference_value(m: MarketModel, key: str) -> float | None:
+    """Ground truth as it was read before keys were parsed into what to read."""
+    entity, ident, attr = key.split(":", 2)
+    if entity == "deal":
+        b, d = m.book, int(ident)
+        if d >= b.n:
+            return None
+        if attr == "delivered":
+            return float(b.delivered.item(d) - b.day_delivered.item(d))
+        return float(getattr(b, attr).item(d))
+    if entity == "campaign":
+        if attr == "spent":
+            return m.accounts.spent[int(ident)] / 100.0
+        return float(m.accounts.delivered[int(ident)])
+    if entity == "hist":
+        buyer, seller = int(ident), int(attr.split(":")[0])
+        arr = m.accounts.hist_delivered if attr.endswith("delivered") else m.accounts.hist_expected
+        return float(arr[buyer, seller])
+    if entity == "fill":
+        buyer, seller = int(ident), int(attr)
+        exp = m.accounts.hist_expected[buyer, seller]
+        if exp <= 0:
+            return m.config.expected_fill
+        return float(min(1.0, m.accounts.hist_delivered[buyer, seller] / exp))
+    assert entity == "avail"
+    return float(m.true_available(int(ident), float(attr)))
+
+
+@pytest.mark.parametrize("scenario", ["B", "C"])
+def test_parsed_keys_read_what_a_fresh_read_of_the_key_reads(scenario):
+    m = MarketModel(scenario, n_buyers=4, n_sellers=3, campaigns_per_buyer=4, days=3, seed=1)
+    m.run()
+    truth = m.ground_truth
+    keys = list(m.claims.fact_keys)
+    keys += [f"deal:{m.book.n + 5}:price", "campaign:0:delivered", "hist:1:2:delivered"]
+    keys += ["fill:0:0", "hist:0:1:expected", "avail:0:0.5", "avail:1:3"]
+    assert {k.split(":")[0] for k in keys} >= {"deal", "campaign", "hist", "fill", "avail"}
+    for _ in range(2):  # the second pass reads from the parsed keys
+        for key in keys:
+            got, want = truth.read(key), _reference_value(m, key)
+            assert type(got) is type(want) and (got == want or (got != got and want != want))
+    with pytest.raises(KeyError):
+        truth.read("book:1:price")
+    for bad in ("deal:x:price", "hist:1:y:delivered", "avail:1:soon"):
+        with pytest.raises(ValueError):
+            truth.read(bad)
+        with pytest.raises(ValueError):  # and again: a malformed key is never kept
+            truth.read(bad)
