@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import io
 import pickle
-from concurrent.futures import BrokenExecutor, Executor, Future
+from concurrent.futures import BrokenExecutor, Executor, Future, wait
 from pathlib import Path
 
 from admarket.errors import ChartError, WorkerLostError
@@ -83,6 +83,10 @@ def _collect(index: int, fut: Future, futures: list[Future]) -> str:
     except BaseException as exc:
         for other in futures:  # the result fails: draw nothing more
             other.cancel()
+        if isinstance(exc, Exception):  # (an interrupt must not wait)
+            # let the charts already being drawn finish, so that no worker writes into the
+            # result folder after the caller has removed it
+            wait(futures)
         if isinstance(exc, BrokenExecutor):
             raise WorkerLostError(_LOST) from None
         if isinstance(exc, OSError) or not isinstance(exc, Exception):
