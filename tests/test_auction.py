@@ -59,19 +59,24 @@ def test_vectorised_clearing_equals_a_loop_over_lots(bids):
     assert got == want
 
 
-@settings(max_examples=80, deadline=None)
-@given(
-    st.lists(
-        st.tuples(st.integers(1, 12), st.integers(0, 6), st.integers(0, 3)),
-        min_size=1,
-        max_size=40,
-    )
+# (bid, lot, tie-break) triples on a coarse grid, so exact ties in bid and tie-break are common
+TIED_BIDS = st.lists(
+    st.tuples(st.integers(1, 12), st.integers(0, 6), st.integers(0, 3)), min_size=1, max_size=40
 )
+
+
+def _tied(bids):
+    """Bid CPMs, lots, tie-breaks and floors (each lot its own) of TIED_BIDS triples."""
+    price, lot = np.array([b[0] / 4 for b in bids]), np.array([b[1] for b in bids])
+    return price, lot, np.array([b[2] / 4 for b in bids]), 1.0 + lot / 4
+
+
+@settings(max_examples=80, deadline=None)
+@given(TIED_BIDS)
 def test_clearing_equals_sorting_by_lot_bid_and_tiebreak(bids):
     """Ties in bid and in tie-break (exact): the winner is the first of each lot's bids sorted
     by (bid descending, tie-break, arrival), as a three-key lexsort orders them."""
-    price, lot = np.array([b[0] / 4 for b in bids]), np.array([b[1] for b in bids])
-    tb, floor = np.array([b[2] / 4 for b in bids]), 1.0 + lot / 4
+    price, lot, tb, floor = _tied(bids)
     r = A.clear(lot, price, floor, tiebreak=tb)
     ok = np.nonzero(price >= floor)[0]
     order = ok[np.lexsort((tb[ok], -price[ok], lot[ok]))]
@@ -85,18 +90,11 @@ def test_clearing_equals_sorting_by_lot_bid_and_tiebreak(bids):
 
 
 @settings(max_examples=80, deadline=None)
-@given(
-    st.lists(
-        st.tuples(st.integers(1, 12), st.integers(0, 6), st.integers(0, 3)),
-        min_size=1,
-        max_size=40,
-    )
-)
+@given(TIED_BIDS)
 def test_clearing_does_not_depend_on_how_lots_are_numbered(bids):
     """Small lot numbers go straight to per-lot slots; large, negative or float ids are
     ranked first: the same auctions either way, winners in lot order."""
-    price, lot = np.array([b[0] / 4 for b in bids]), np.array([b[1] for b in bids])
-    tb, floor = np.array([b[2] / 4 for b in bids]), 1.0 + lot / 4
+    price, lot, tb, floor = _tied(bids)
     r = A.clear(lot, price, floor, tiebreak=tb)
     for renamed in (lot * 10**12 - 7, lot - 3, lot / 2):
         s = A.clear(renamed, price, floor, tiebreak=tb)

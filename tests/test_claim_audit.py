@@ -1,8 +1,8 @@
-"""The claim auditor's fast paths equal the plain rules they replace.
+"""The claim auditor grades by its stated rule and reads keys as a fresh read would.
 
-``ClaimLog.record`` grades each claim with ``is_wrong`` written out inline, and
-``GroundTruth`` parses each fact key once into what to read; both must give exactly what
-the plain rule and a fresh read of the key give, for any value.
+``ClaimLog.record`` flags a claim exactly when ``is_wrong`` says so, and ``GroundTruth``
+parses each fact key once into what to read, which must give exactly what a fresh read of
+the key gives, for any value.
 """
 
 from __future__ import annotations

@@ -86,6 +86,9 @@ class _NotPlain(Exception):
     """A part of a payload is not of an exact plain-JSON type (see :func:`_exact_copy`)."""
 
 
+_EXACT_SCALARS = frozenset({str, float, int, bool, type(None)})
+
+
 def _exact_copy(value: dict) -> dict:
     """A deep copy of ``value``, keys in sorted order, if every part is of an exact JSON
     type (dict with str keys, list, str, int, float, bool, None); else :class:`_NotPlain`.
@@ -95,36 +98,22 @@ def _exact_copy(value: dict) -> dict:
     as the same float (finiteness is the encoder's check, made before this copy). Anything
     else (tuples, subclasses such as numpy floats, non-str keys) takes the decoding path.
     """
-    out = {}
-    for k in sorted(value):
-        if type(k) is not str:
-            raise _NotPlain
-        v = value[k]
-        t = type(v)
-        if t is str or t is float or t is int or t is bool or v is None:
-            out[k] = v
-        elif t is dict:
-            out[k] = _exact_copy(v)
-        elif t is list:
-            out[k] = _exact_list(v)
-        else:
-            raise _NotPlain
-    return out
+    if any(type(k) is not str for k in value):
+        raise _NotPlain
+    return {k: _exact(value[k]) for k in sorted(value)}
 
 
-def _exact_list(value: list) -> list:
-    out = []
-    for v in value:
-        t = type(v)
-        if t is str or t is float or t is int or t is bool or v is None:
-            out.append(v)
-        elif t is dict:
-            out.append(_exact_copy(v))
-        elif t is list:
-            out.append(_exact_list(v))
-        else:
-            raise _NotPlain
-    return out
+def _exact(v: object) -> object:
+    """``v`` itself if it is an exact JSON scalar, a copy if a dict or list (see
+    :func:`_exact_copy`), else :class:`_NotPlain`."""
+    t = type(v)
+    if t in _EXACT_SCALARS:
+        return v
+    if t is dict:
+        return _exact_copy(v)  # type: ignore[arg-type]
+    if t is list:
+        return [_exact(x) for x in v]  # type: ignore[attr-defined]
+    raise _NotPlain
 
 
 def plain_copy_text(payload: dict) -> tuple[dict, str]:

@@ -169,13 +169,10 @@ class ClaimLog:
         t = math.nan if truth is None else float(truth)
         claimed = float(claimed)
         flags = _SOURCE_CODE[source] | _TYPE_CODE[claim_type]
-        if t == t:  # is_wrong(claimed, t), written out: every claim passes here
-            gap = claimed - t
-            bound = self.tol * (t if t >= 0 else -t)
-            if (gap if gap >= 0 else -gap) > (0.01 if bound < 0.01 else bound):
-                flags |= WRONG
-                self.n_wrong += 1
-                self.bad_decisions.add(decision)
+        if self.is_wrong(claimed, t):
+            flags |= WRONG
+            self.n_wrong += 1
+            self.bad_decisions.add(decision)
         if injected:
             flags |= INJECTED
             self.injection_kind[len(self._flags)] = injected
@@ -209,7 +206,7 @@ class ClaimLog:
 
     def is_wrong(self, claimed: float, truth: float) -> bool:
         """A claim is wrong when it misses the truth beyond the audit tolerance (by more
-        than ``tol`` of the truth, and at least a cent). :meth:`record` writes it out."""
+        than ``tol`` of the truth, and at least a cent)."""
         if truth != truth:  # NaN: nothing to check against (a fact that never existed)
             return False
         gap = claimed - truth
