@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import tempfile
+import threading
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -228,3 +231,51 @@ def test_workers_out_of_runs_are_warmed_once_each_and_the_pool_outlives_the_runs
     assert len(list(tmp_path.iterdir())) == 2  # one warm-up per worker, done before it left
     with worker_pool(1, len(tasks)) as none:
         assert none is None  # one process: the runs go in this one
+
+
+def _deaf_to_sigterm(folder: str) -> None:  # runs in a worker: ignores SIGTERM, then works on
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    tempfile.mkstemp(prefix=f"{os.getpid()}-", dir=folder)
+    time.sleep(600)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return Path(f"/proc/{pid}").exists() and "Z" not in _proc_state(pid)
+
+
+def _proc_state(pid: int) -> str:
+    with contextlib.suppress(OSError):
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    return "Z"
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+def test_an_interrupt_stops_a_worker_that_ignores_sigterm(tmp_path):
+    """Leaving the pool on an interrupt terminates the workers, and kills one that ignores
+    SIGTERM after a grace period, instead of waiting for its task (ten minutes here). The
+    block runs in a thread so that, were the kill missing, the test fails instead of hanging."""
+    outcome: list[BaseException] = []
+
+    def interrupted_study() -> None:
+        try:
+            with worker_pool(2, 2) as pool:
+                pool.submit(_deaf_to_sigterm, str(tmp_path))
+                while not list(tmp_path.iterdir()):  # the worker has started its task
+                    time.sleep(0.05)
+                raise KeyboardInterrupt
+        except BaseException as e:  # the thread reports what ended it
+            outcome.append(e)
+
+    study = threading.Thread(target=interrupted_study, daemon=True)
+    study.start()
+    study.join(timeout=240)  # a hang guard, far beyond the grace period: not a speed limit
+    pid = int(next(tmp_path.iterdir()).name.split("-")[0])
+    if study.is_alive():  # the fix is missing: free the thread before failing
+        os.kill(pid, signal.SIGKILL)
+        pytest.fail("leaving the pool waited for a worker that ignores SIGTERM")
+    assert [type(e) for e in outcome] == [KeyboardInterrupt]
+    assert not _alive(pid)

@@ -69,3 +69,46 @@ def test_sorted_merged_spread_equals_one_binary_search_per_draw(monkeypatch, blo
         got_idx, got_n = ex._spread(sel, lots)
         want_idx, want_n = _reference_spread(ex, sel, lots, u)
         assert got_idx.tolist() == want_idx.tolist() and got_n.tolist() == want_n.tolist()
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 39), st.integers(1, 2_000), st.integers(0, 10**9)),
+        max_size=30,
+        unique_by=lambda r: r[0],
+    ),
+    st.sampled_from([{}, {"exchange_fee": 0.2}, {"dsp_fee": 0.15, "ssp_fee": 0.125}]),
+    st.sampled_from([1, 1000]),
+)
+def test_the_exchange_rows_kept_in_three_columns_expand_to_the_rows_given_in_full(
+    rows, rates, lot_size
+):
+    """The table built from :class:`AuctionRows` equals the one built from every column
+    (the exchange's old way of recording), values and dtypes, money split included."""
+    from admarket.market.accounting import Accounts, split_fees
+
+    n_products, buyer_of = 8, np.arange(5).repeat(2)
+    seller_of = np.array([0, 0, 1, 2, 2, 2, 3, 1])
+    pair = np.array(sorted(r[0] for r in rows), dtype=np.int64)
+    lots = np.array([r[1] for r in sorted(rows)], dtype=np.int64)
+    gross = np.array([r[2] for r in sorted(rows)], dtype=np.int64)
+    fees, net = split_fees(gross, rates)
+    c, p = pair // n_products, pair % n_products
+    compact, full = (Accounts(10, n_products, 4, 5) for _ in range(2))
+    for step in (3, 4):
+        compact.record_auction(
+            step=step, pair=pair, n_products=n_products, lots=lots, gross=gross, fees=fees,
+            net=net, buyer_of=buyer_of, seller_of=seller_of, fee_rates=rates, lot_size=lot_size,
+        )  # fmt: skip
+        full.record(
+            step=step, kind="auction", campaign=c, buyer=buyer_of[c], seller=seller_of[p],
+            product=p, deal=np.full(c.size, -1), lots=lots,
+            cpm=gross / (lots * lot_size / 1000.0) / 100.0, gross=gross, fees=fees, net=net,
+            value=gross, lot_size=lot_size,
+        )  # fmt: skip
+    got, want = compact.transactions(24), full.transactions(24)
+    assert got.dtypes.to_dict() == want.dtypes.to_dict()
+    assert got.equals(want)
+    assert compact.fees == full.fees and compact.gross == full.gross
+    assert compact.seller_revenue.tolist() == full.seller_revenue.tolist()

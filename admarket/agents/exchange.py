@@ -299,26 +299,22 @@ class ExchangeAgent(Agent):
         c, p = rows // mk.n_products, rows % mk.n_products
         lots = np.bincount(inv).astype(np.int64)
         gross = np.bincount(inv, weights=lot_cents).astype(np.int64)
-        price = gross / (lots * cfg.lot_size / 1000.0) / 100.0  # average CPM of the row
         fees, net = split_fees(gross, self.fee_rates)
         s = mk.product_seller[p]
         np.add.at(acc.spent, c, gross)
         np.add.at(acc.delivered, c, lots)
         acc.delivered_pc.add(c, p, lots)
-        acc.record(
+        acc.record_auction(
             step=m.t,
-            kind="auction",
-            campaign=c,
-            buyer=mk.campaign_buyer[c],
-            seller=s,
-            product=p,
-            deal=np.full(c.size, -1),
+            pair=rows,
+            n_products=mk.n_products,
             lots=lots,
-            cpm=price,
             gross=gross,
             fees=fees,
             net=net,
-            value=gross,
+            buyer_of=mk.campaign_buyer,
+            seller_of=mk.product_seller,
+            fee_rates=self.fee_rates,
             lot_size=cfg.lot_size,
         )
         m.add_flow(mk.campaign_buyer[c], s, gross, net)

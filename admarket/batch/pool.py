@@ -108,12 +108,24 @@ def _worker_init(parent: int) -> None:
         os._exit(1)
 
 
+# Seconds a terminated worker has to exit before it is killed: a worker that ignores SIGTERM
+# (a library that installs its own handler, a stuck native call) would otherwise keep the
+# executor's shutdown, and the user's Ctrl-C, waiting for as long as its task runs.
+STOP_GRACE_S = 5.0
+
+
 def _stop_workers(ex: Executor) -> None:
-    """Terminate the executor's workers now (an interrupt must not wait for their runs)."""
-    procs = getattr(ex, "_processes", None) or {}
-    for p in list(procs.values()):
+    """Terminate the executor's workers now (an interrupt must not wait for their runs),
+    killing any still alive after :data:`STOP_GRACE_S`."""
+    procs = list((getattr(ex, "_processes", None) or {}).values())
+    for p in procs:
         with contextlib.suppress(Exception):
             p.terminate()
+    for p in procs:
+        with contextlib.suppress(Exception):
+            p.join(STOP_GRACE_S)
+            if p.is_alive():
+                p.kill()
     ex.shutdown(wait=True, cancel_futures=True)
 
 

@@ -35,7 +35,8 @@ SUPPLY_BYTES = 16  # per (product, step): hourly avails and their expectation
 # A at 300 x 150 peaked at 469 MiB for one day, 260 MiB above the base
 CAMPAIGN_BYTES = 96 * 1024
 # per campaign and day: transactions (A clears ~100 (campaign, product, hour) rows per
-# campaign-day), books, claims, events and metrics
+# campaign-day, kept in 20 bytes each during the run, ~150 once the run's table is built),
+# books, claims, events and metrics
 CAMPAIGN_DAY_BYTES = 16 * 1024
 PRODUCTS_PER_SELLER = 3  # every seller sells display plus one or two other channels
 

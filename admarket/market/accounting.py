@@ -4,10 +4,13 @@ Money is kept in integer cents so that conservation holds exactly: for every tra
 row, buyer spend = seller revenue + every fee. Fees are shares of the buyer's gross spend,
 each rounded to the cent, and the seller receives the remainder. Rows are appended in
 vectorised batches and turned into a pandas DataFrame (the store's ``transactions``
-table) at the end.
+table) at the end. The exchange's hourly rows, most of a run's rows in scenario A, are kept
+as the few columns the others follow from (:class:`AuctionRows`).
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -42,6 +45,91 @@ def split_fees(
     return fees, seller
 
 
+@dataclass(frozen=True, eq=False)
+class RowBatch:
+    """Transaction rows of one kind recorded at one step, every column given."""
+
+    step: int
+    kind: str
+    data: dict[str, np.ndarray]
+
+    @property
+    def size(self) -> int:
+        """Number of rows."""
+        return len(self.data["buyer_spend"])
+
+    def columns(self) -> dict[str, np.ndarray]:
+        """The rows' columns (``step`` and ``kind`` are added by the caller)."""
+        return self.data
+
+    def columns_of_none(self) -> dict[str, np.ndarray]:
+        """The columns of none of the rows: their dtypes, for the table's."""
+        return {c: v[:0] for c, v in self.data.items()}
+
+
+@dataclass(frozen=True, eq=False)
+class AuctionRows:
+    """One hour's exchange rows, one per cleared (campaign, product), kept in three columns.
+
+    Such a row is fixed by its pair key, its lots and its gross cents: the buyer and seller
+    are the campaign's and the product's, there is no deal, the row's CPM is its average
+    price, the fees are the gross's shares, the seller's net is the remainder and the
+    delivered value is the gross. Keeping 20 bytes a row instead of ~150 is what bounds A's
+    memory at the large market (tens of millions of rows in 30 days); :meth:`columns`
+    recomputes the rest with the same arithmetic, so the table is the same to the last bit.
+    """
+
+    step: int
+    pair: np.ndarray  # campaign * n_products + product
+    lots: np.ndarray  # int32 when every count fits
+    gross: np.ndarray  # cents
+    n_products: int
+    buyer_of: np.ndarray  # each campaign's buyer (shared, not copied)
+    seller_of: np.ndarray  # each product's seller (shared, not copied)
+    fee_rates: dict[str, float]
+    lot_size: int
+
+    kind = "auction"
+
+    @property
+    def size(self) -> int:
+        """Number of rows."""
+        return len(self.gross)
+
+    def columns_of_none(self) -> dict[str, np.ndarray]:
+        """The columns of none of the rows: their dtypes, for the table's."""
+        return replace(self, pair=self.pair[:0], lots=self.lots[:0], gross=self.gross[:0]).columns()
+
+    def columns(self) -> dict[str, np.ndarray]:
+        """Every column of the rows, as :meth:`Accounts.record` would have kept them."""
+        c, p = self.pair // self.n_products, self.pair % self.n_products
+        lots = self.lots.astype(np.int64)
+        fees, net = split_fees(self.gross, self.fee_rates)
+        return {
+            "campaign": c,
+            "buyer": self.buyer_of[c],
+            "seller": self.seller_of[p],
+            "product": p,
+            "deal": np.full(c.size, -1),
+            "impressions": lots * self.lot_size,
+            "cpm": self.gross / (lots * self.lot_size / 1000.0) / 100.0,
+            "buyer_spend": self.gross,
+            "seller_revenue": net,
+            **_fee_columns(fees, c.size),
+            "delivered_value": self.gross,
+        }
+
+
+def _fee_columns(fees: dict[str, np.ndarray], n: int) -> dict[str, np.ndarray]:
+    return {name: fees.get(name, np.zeros(n, dtype=np.int64)) for name in FEE_COLUMNS}
+
+
+def _compact_counts(lots: np.ndarray) -> np.ndarray:
+    """``lots`` as int32 when every count fits (they are a few per row), else unchanged."""
+    fits = lots.size == 0 or int(lots.max()) <= np.iinfo(np.int32).max
+    return lots.astype(np.int32) if fits else lots
+
+
 class Accounts:
     """True per-campaign and per-seller totals plus the transaction rows."""
 
@@ -56,7 +144,7 @@ class Accounts:
         self.overpaid = 0  # cents paid beyond the agreed value
         self.hist_delivered = np.zeros((n_buyers, n_sellers))  # lots, settled
         self.hist_expected = np.zeros((n_buyers, n_sellers))  # lots, paced expectation
-        self._rows: list[dict[str, np.ndarray]] = []
+        self._batches: list[RowBatch | AuctionRows] = []
 
     def record(
         self,
@@ -80,9 +168,7 @@ class Accounts:
         n = len(gross)
         if n == 0:
             return
-        row: dict[str, np.ndarray] = {
-            "step": np.full(n, step, dtype=np.int64),
-            "kind": np.full(n, KINDS.index(kind), dtype=np.int8),
+        data: dict[str, np.ndarray] = {
             "campaign": campaign,
             "buyer": buyer,
             "seller": seller,
@@ -92,12 +178,53 @@ class Accounts:
             "cpm": cpm,
             "buyer_spend": gross,
             "seller_revenue": net,
+            **_fee_columns(fees, n),
             "delivered_value": value,
         }
+        self._batches.append(RowBatch(step, kind, data))
+        self._add_totals(gross, fees, seller, net)
+
+    def record_auction(
+        self,
+        *,
+        step: int,
+        pair: np.ndarray,
+        n_products: int,
+        lots: np.ndarray,
+        gross: np.ndarray,
+        fees: dict[str, np.ndarray],
+        net: np.ndarray,
+        buyer_of: np.ndarray,
+        seller_of: np.ndarray,
+        fee_rates: dict[str, float],
+        lot_size: int,
+    ) -> None:
+        """Append an hour's exchange rows (one per cleared campaign × product pair, keyed
+        ``campaign * n_products + product``; ``fees`` and ``net`` are ``gross`` split by
+        ``fee_rates``) and update the running totals; see :class:`AuctionRows`."""
+        if len(gross) == 0:
+            return
+        self._batches.append(
+            AuctionRows(
+                step,
+                pair,
+                _compact_counts(lots),
+                gross,
+                n_products,
+                buyer_of,
+                seller_of,
+                dict(fee_rates),
+                lot_size,
+            )
+        )
+        self._add_totals(gross, fees, seller_of[pair % n_products], net)
+
+    def _add_totals(
+        self, gross: np.ndarray, fees: dict[str, np.ndarray], seller: np.ndarray, net: np.ndarray
+    ) -> None:
         for name in FEE_COLUMNS:
-            row[name] = fees.get(name, np.zeros(n, dtype=np.int64))
-            self.fees[name] += int(row[name].sum())
-        self._rows.append(row)
+            if name in fees:
+                self.fees[name] += int(fees[name].sum())
         self.gross += int(gross.sum())
         np.add.at(self.seller_revenue, seller, net)
 
@@ -128,12 +255,28 @@ class Accounts:
             *FEE_COLUMNS,
             "delivered_value",
         ]
-        if not self._rows:
+        if not self._batches:
             return pd.DataFrame({c: pd.Series(dtype=float) for c in ["day", *cols]})
-        data = {c: np.concatenate([r[c] for r in self._rows]) for c in cols}
-        df = pd.DataFrame(data)
-        df.insert(1, "day", df["step"] // steps_per_day)
-        df["kind"] = pd.Categorical.from_codes(df["kind"], KINDS)
-        for c in ("buyer_spend", "seller_revenue", *FEE_COLUMNS, "delivered_value"):
-            df[c] = df[c] / 100.0
-        return df
+        # Each column is allocated once and filled batch by batch, and the frame is made
+        # without copying them: the peak is about one table (a large A run has ~20 M rows),
+        # where joining per-batch copies left the heap holding two.
+        sizes = [b.size for b in self._batches]
+        dtypes = [b.columns_of_none() for b in self._batches]
+        out = {
+            c: np.empty(sum(sizes), np.result_type(*(d[c].dtype for d in dtypes))) for c in cols[2:]
+        }
+        steps = np.empty(sum(sizes), np.int64)
+        kinds = np.empty(sum(sizes), np.int8)
+        at = 0
+        for b, n in zip(self._batches, sizes, strict=True):
+            steps[at : at + n] = b.step
+            kinds[at : at + n] = KINDS.index(b.kind)
+            for c, values in b.columns().items():
+                out[c][at : at + n] = values
+            at += n
+        money = ("buyer_spend", "seller_revenue", *FEE_COLUMNS, "delivered_value")
+        data: dict[str, object] = {"step": steps, "day": steps // steps_per_day}
+        data["kind"] = pd.Categorical.from_codes(kinds, KINDS)
+        for c in cols[2:]:
+            data[c] = out.pop(c) / 100.0 if c in money else out.pop(c)
+        return pd.DataFrame(data, copy=False)

@@ -35,7 +35,8 @@ FORMAT = "admarket-checkpoint"
 # prefixes and the ground truth's key cache were added to pickled objects
 # 4: the ground truth's key cache holds what to read (not the split key); the model keeps
 # product -> seller and its dispute scan, sellers the deal offers they worked out
-VERSION = 4
+# 5: the books keep transaction rows as batches, the exchange's in three columns
+VERSION = 5
 
 
 def config_hash(config: dict) -> str:
