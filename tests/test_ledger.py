@@ -69,7 +69,8 @@ def expected_hash(e: LedgerEntry) -> str:
 
 
 def signature_ok(ledger: Ledger, e: LedgerEntry, signer: str) -> bool:
-    """Check one signature with the cryptography package directly, from the header's key."""
+    """Check one signature with the cryptography package (OpenSSL), a second implementation
+    of what signed it (libsodium), from the header's key."""
     body = {f.name: getattr(e, f.name) for f in dataclasses.fields(e)}
     del body["hash"], body["signatures"]
     message = json.dumps(body, sort_keys=True, separators=(",", ":")).encode()

@@ -20,7 +20,7 @@ from pathlib import Path
 from admarket.config.market_config import MarketConfig
 from admarket.errors import ConfigError
 
-# interpreter, numpy, pandas, scipy, Mesa, cryptography: A at 40 × 30 (5 days) peaked at
+# interpreter, numpy, pandas, scipy, Mesa, PyNaCl: A at 40 × 30 (5 days) peaked at
 # 208 MiB on the development machine and 218 MiB on CI's, almost all of it this base
 BASE_BYTES = 210 * 2**20
 # eligible (campaign, product) pairs: a campaign can buy about a third of all products
