@@ -18,7 +18,8 @@ from pathlib import Path
 
 def main() -> None:
     from admarket import MarketModel
-    from admarket.outputs.narrative import event_lines, render_narrative
+    from admarket.outputs.event_log import event_lines
+    from admarket.outputs.narrative import render_narrative
     from admarket.outputs.publish import write_results
     from admarket.outputs.store import STORE_NAME, run_tables
     from admarket.report import write_report

@@ -11,8 +11,9 @@ import pytest
 from admarket import MarketModel, __version__, build_config
 from admarket.cli import main
 from admarket.cli.run import run_scenarios
+from admarket.outputs.event_log import event_lines
 from admarket.outputs.manifest import check_complete
-from admarket.outputs.narrative import event_lines, render_narrative
+from admarket.outputs.narrative import render_narrative
 from admarket.outputs.publish import publish
 from admarket.outputs.store import (
     COMPLETE_MARKER,

@@ -1,10 +1,8 @@
-"""Event log (JSON Lines) and narrative log (markdown stories) of one run, from its tables.
+"""Narrative log (markdown stories) of one run, from its tables, and writing a run's logs.
 
-Both are rendered from the run's store tables (``store.run_tables``), never from separate
-bookkeeping, so every sentence is backed by a row a reader can query. The event log merges
-the model's own events (deals, negotiations, context losses, restarts, hallucinations,
-disputes, campaign stops) with events read off the books: each auction clearing, each
-delivery settled, each fee charged, each ledger write and each recovery of a lost fact.
+Both logs are rendered from the run's store tables (``store.run_tables``), never from
+separate bookkeeping, so every sentence is backed by a row a reader can query. The event log
+(:mod:`.event_log`) merges the model's own events with events read off the books.
 
 The narrative follows the plan's "Gap 19" format (deal completed with its fees, fabricated
 fact with claim vs reality and its impact, context rot with what was lost, whether it came
@@ -21,9 +19,8 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 import duckdb
 import pandas as pd
@@ -31,6 +28,7 @@ import pandas as pd
 from admarket.market.accounting import FEE_COLUMNS
 from admarket.money import usd
 from admarket.outputs import VERBOSITY
+from admarket.outputs.event_log import event_lines
 from admarket.outputs.memory_moments import fabrication_moments, rot_moments
 from admarket.outputs.moments import (
     Moment,
@@ -38,94 +36,14 @@ from admarket.outputs.moments import (
     campaign_moments,
     clearing_moments,
     deal_moments,
-    events,
     records,
     view,
 )
-from admarket.outputs.store import TABLES, to_json
+from admarket.outputs.store import TABLES
 
 # Stories per kind at each level (None = no cap).
 _CAP: dict[str, int | None] = {"quiet": 0, "key": 5, "daily": 20, "all": None}
 _FEE_COLS = FEE_COLUMNS
-
-
-# --- event log -----------------------------------------------------------------------------
-def event_lines(tables: Mapping[str, pd.DataFrame]) -> Iterator[str]:
-    """One JSON line per event of the run, in time order (model events, books, ledger)."""
-    rows: list[tuple[int, int, dict[str, Any]]] = []
-    for order, e in enumerate(events(tables)):
-        rows.append((int(e["step"]), order, e))
-    base = len(rows)
-    for i, t in enumerate(records(tables.get("transactions"))):
-        kind = {"auction": "auction", "settlement": "delivery"}.get(t["kind"], "fee")
-        head = {"step": t["step"], "day": t["day"], "kind": kind}
-        if kind != "fee":
-            rows.append(
-                (
-                    int(t["step"]),
-                    base + 2 * i,
-                    {
-                        **head,
-                        "campaign": t["campaign"],
-                        "buyer": t["buyer"],
-                        "seller": t["seller"],
-                        "product": t["product"],
-                        "deal": t["deal"],
-                        "impressions": t["impressions"],
-                        "cpm": t["cpm"],
-                        "buyer_spend": t["buyer_spend"],
-                        "seller_revenue": t["seller_revenue"],
-                    },
-                )
-            )
-        fees = {c: t[c] for c in _FEE_COLS if t[c]}
-        if fees:
-            fee = {"step": t["step"], "day": t["day"], "kind": "fee", "on": t["kind"]}
-            fee |= {"campaign": t["campaign"], "seller": t["seller"], "deal": t["deal"], **fees}
-            rows.append((int(t["step"]), base + 2 * i + 1, fee))
-    base += 2 * len(records(tables.get("transactions")))
-    for i, e in enumerate(records(tables.get("ledger"))):
-        rows.append(
-            (
-                int(e["step"]),
-                base + i,
-                {
-                    "step": e["step"],
-                    "day": e["day"],
-                    "kind": "ledger_write",
-                    "entry_id": e["entry_id"],
-                    "blob_id": e["blob_id"],
-                    "entry_kind": e["kind"],
-                    "author": e["author"],
-                    "hash": e["hash"],
-                },
-            )
-        )
-    base += len(rows)
-    dec = tables.get("agent_decisions")
-    if dec is not None and not dec.empty:
-        rec = dec[dec["recovered"]]
-        for i, c in enumerate(records(rec)):
-            rows.append(
-                (
-                    int(c["step"]),
-                    base + i,
-                    {
-                        "step": c["step"],
-                        "day": c["day"],
-                        "kind": "recovery",
-                        "agent": c["agent_id"],
-                        "fact_key": c["fact_key"],
-                        "source": c["source"],
-                        "accurate": c["recovered_ok"],
-                    },
-                )
-            )
-    rows.sort(key=lambda r: (r[0], r[1]))
-    run = tables["runs"].iloc[0]
-    ids = {"run_id": str(run["run_id"]), "scenario": str(run["scenario"])}
-    for _, _, r in rows:
-        yield to_json({**ids, **r})
 
 
 # --- narrative -----------------------------------------------------------------------------

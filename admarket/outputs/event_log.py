@@ -1,0 +1,221 @@
+"""The event log of one run (``RUN_ID.events.jsonl``): one JSON line per event, in time order.
+
+It merges the model's own events (deals, negotiations, context losses, restarts,
+hallucinations, disputes, campaign stops) with events read off the books: each auction
+clearing, each delivery settled, each fee charged, each ledger write and each recovery of a
+lost fact. Events of one step keep that order (model events, then transactions — each
+followed by its fee line — then ledger writes, then recoveries), and each kind keeps its
+rows' order within a step.
+
+The log is streamed: each kind's rows are put in step order (a stable sort by step, a no-op
+for tables recorded in time order) and the kinds are merged step by step, a chunk of rows
+at a time. A large market's log has tens of millions of lines (scenario A: two per
+transaction row); building every line's dict before sorting them all held gigabytes.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from admarket.market.accounting import FEE_COLUMNS
+from admarket.outputs.moments import events
+from admarket.outputs.store import to_json
+
+CHUNK_ROWS = 50_000  # rows turned into Python values at a time
+_TX_FIELDS = (
+    "campaign",
+    "buyer",
+    "seller",
+    "product",
+    "deal",
+    "impressions",
+    "cpm",
+    "buyer_spend",
+    "seller_revenue",
+)
+_LEDGER_FIELDS = ("entry_id", "blob_id", "kind", "author", "hash")
+_RECOVERY_FIELDS = ("agent_id", "fact_key", "source", "recovered_ok")
+
+
+def event_lines(tables: Mapping[str, pd.DataFrame]) -> Iterator[str]:
+    """One JSON line per event of the run, in time order (model events, books, ledger)."""
+    run = tables["runs"].iloc[0]
+    ids = {"run_id": str(run["run_id"]), "scenario": str(run["scenario"])}
+    model_events = sorted(events(tables), key=lambda e: int(e["step"]))  # stable
+    sources = [
+        _as_lines(((int(e["step"]), e) for e in model_events), ids),
+        _transaction_lines(tables.get("transactions"), ids),
+        _as_lines(_ledger_events(tables.get("ledger")), ids),
+        _as_lines(_recovery_events(tables.get("agent_decisions")), ids),
+    ]
+    # ties on step go to the earlier source: the order described above
+    for _, line in heapq.merge(*sources, key=lambda item: item[0]):
+        yield line
+
+
+def _as_lines(
+    rows: Iterator[tuple[int, dict[str, Any]]], ids: dict[str, str]
+) -> Iterator[tuple[int, str]]:
+    for step, r in rows:
+        yield step, to_json({**ids, **r})
+
+
+def _chunks(df: pd.DataFrame, columns: tuple[str, ...]) -> Iterator[dict[str, np.ndarray]]:
+    """``df``'s ``step``, ``day`` and ``columns`` in step order (a stable sort), as arrays
+    of at most :data:`CHUNK_ROWS` rows."""
+    steps = df["step"].to_numpy()
+    order = None if (np.diff(steps) >= 0).all() else np.argsort(steps, kind="stable")
+    arrays = {c: df[c].to_numpy() for c in ("step", "day", *columns)}
+    for start in range(0, len(df), CHUNK_ROWS):
+        rows: slice | np.ndarray = slice(start, start + CHUNK_ROWS)
+        if order is not None:
+            rows = order[rows]
+        yield {c: a[rows] for c, a in arrays.items()}
+
+
+def _rows(df: pd.DataFrame, columns: tuple[str, ...]) -> Iterator[tuple[int, dict[str, Any]]]:
+    """``(step, {column: value})`` for each row of ``df`` in step order (stable), values as
+    Python scalars (as ``DataFrame.to_dict("records")`` gives them)."""
+    names = ("step", "day", *columns)
+    for chunk in _chunks(df, columns):
+        for values in zip(*(chunk[c].tolist() for c in names), strict=True):
+            yield int(values[0]), dict(zip(names, values, strict=True))
+
+
+def _json_texts(values: np.ndarray) -> np.ndarray:
+    """Each value's JSON text as :func:`to_json` writes it: integers and finite floats are
+    their ``repr`` (what the encoder writes for them), anything else goes through it."""
+    if values.dtype.kind in "iu":
+        texts = list(map(int.__repr__, values.tolist()))
+    elif values.dtype.kind == "f" and np.isfinite(values).all():
+        texts = list(map(float.__repr__, values.tolist()))
+    else:
+        texts = list(map(to_json, values.tolist()))
+    out = np.empty(len(texts), dtype=object)
+    out[:] = texts
+    return out
+
+
+def _template(fields: Mapping[str, str | None]) -> tuple[str, list[str]]:
+    """A ``%`` format of a JSON object with these keys in the encoder's (sorted) order:
+    a field given as JSON text is written into it, a field given as None is a ``%s`` slot;
+    returns the format and the slots' keys in order."""
+    parts, slots = [], []
+    for key in sorted(fields):
+        text = fields[key]
+        if text is None:
+            slots.append(key)
+        parts.append(f"{to_json(key)}:{'%s' if text is None else text.replace('%', '%%')}")
+    return "{" + ",".join(parts) + "}", slots
+
+
+def _fill(fmt: str, slots: list[str], texts: dict[str, np.ndarray], rows: np.ndarray) -> list:
+    """``fmt`` filled from the ``rows`` of each slot's text column."""
+    return list(map(fmt.__mod__, zip(*(texts[k][rows] for k in slots), strict=True)))
+
+
+def _transaction_lines(tx: pd.DataFrame | None, ids: dict[str, str]) -> Iterator[tuple[int, str]]:
+    """Each transaction row as an auction clearing or a settled delivery, each followed by
+    the fees charged on it (a ledger-cost row gives only its fee line).
+
+    Most of a large run's lines, so they are written from per-column JSON texts into
+    per-shape templates (equal to encoding each line's dict: tests/test_event_log.py)."""
+    if tx is None or tx.empty:
+        return
+    if any(tx[c].dtype.kind not in "iuf" for c in FEE_COLUMNS):
+        yield from _as_lines(_transaction_events(tx), ids)  # not plain numbers: the sure way
+        return
+    const: dict[str, str | None] = {k: to_json(v) for k, v in ids.items()}
+    head = ("step", "day", "campaign", "seller", "deal")
+    for chunk in _chunks(tx, ("kind", *_TX_FIELDS, *FEE_COLUMNS)):
+        n = len(chunk["step"])
+        kinds = chunk["kind"].astype(object)
+        texts = {c: _json_texts(chunk[c]) for c in ("step", "day", *_TX_FIELDS, *FEE_COLUMNS)}
+        main = np.full(n, None, dtype=object)
+        fee = np.full(n, None, dtype=object)
+        charged = [chunk[c] != 0 for c in FEE_COLUMNS]  # NaN counts, as truthiness does
+        for kind in dict.fromkeys(kinds.tolist()):
+            of_kind = kinds == kind
+            label = {"auction": "auction", "settlement": "delivery"}.get(kind)
+            if label is not None:
+                fmt, slots = _template({**const, "kind": to_json(label)} | _free(_TX_FIELDS))
+                rows = np.flatnonzero(of_kind)
+                main[rows] = _fill(fmt, slots, texts, rows)
+            mask = sum(((b & of_kind).astype(np.int64) << j for j, b in enumerate(charged)))
+            for m in np.unique(mask[of_kind & (mask > 0)]):
+                names = [c for j, c in enumerate(FEE_COLUMNS) if m >> j & 1]
+                shape: dict[str, str | None] = {
+                    **const,
+                    "kind": to_json("fee"),
+                    "on": to_json(kind),
+                }
+                fmt, slots = _template(shape | _free((*head, *names)))
+                rows = np.flatnonzero(mask == m)
+                fee[rows] = _fill(fmt, slots, texts, rows)
+        for step, a, b in zip(chunk["step"].tolist(), main.tolist(), fee.tolist(), strict=True):
+            if a is not None:
+                yield step, a
+            if b is not None:
+                yield step, b
+
+
+def _free(keys: tuple[str, ...]) -> dict[str, str | None]:
+    return dict.fromkeys(("step", "day", *keys))
+
+
+def _transaction_events(tx: pd.DataFrame) -> Iterator[tuple[int, dict[str, Any]]]:
+    """:func:`_transaction_lines`' events as dicts (for columns that are not plain numbers)."""
+    for step, t in _rows(tx, ("kind", *_TX_FIELDS, *FEE_COLUMNS)):
+        kind = {"auction": "auction", "settlement": "delivery"}.get(t["kind"], "fee")
+        head = {"step": t["step"], "day": t["day"], "kind": kind}
+        if kind != "fee":
+            yield step, head | {c: t[c] for c in _TX_FIELDS}
+        fees = {c: t[c] for c in FEE_COLUMNS if t[c]}
+        if fees:
+            fee = {"step": t["step"], "day": t["day"], "kind": "fee", "on": t["kind"]}
+            fee |= {"campaign": t["campaign"], "seller": t["seller"], "deal": t["deal"], **fees}
+            yield step, fee
+
+
+def _ledger_events(ledger: pd.DataFrame | None) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Each ledger entry as a write by its author."""
+    if ledger is None or ledger.empty:
+        return
+    for step, e in _rows(ledger, _LEDGER_FIELDS):
+        yield (
+            step,
+            {
+                "step": e["step"],
+                "day": e["day"],
+                "kind": "ledger_write",
+                "entry_id": e["entry_id"],
+                "blob_id": e["blob_id"],
+                "entry_kind": e["kind"],
+                "author": e["author"],
+                "hash": e["hash"],
+            },
+        )
+
+
+def _recovery_events(dec: pd.DataFrame | None) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Each claim that came from recovering a lost fact, and whether it was accurate."""
+    if dec is None or dec.empty:
+        return
+    for step, c in _rows(dec[dec["recovered"]], _RECOVERY_FIELDS):
+        yield (
+            step,
+            {
+                "step": c["step"],
+                "day": c["day"],
+                "kind": "recovery",
+                "agent": c["agent_id"],
+                "fact_key": c["fact_key"],
+                "source": c["source"],
+                "accurate": c["recovered_ok"],
+            },
+        )

@@ -1,0 +1,89 @@
+"""The streamed event log equals the plain one: every line built as a dict, then one sort."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from admarket import MarketModel, build_config
+from admarket.market.accounting import FEE_COLUMNS
+from admarket.outputs import event_log
+from admarket.outputs.event_log import event_lines
+from admarket.outputs.moments import events, records
+from admarket.outputs.store import run_tables, to_json
+
+SMALL = {"n_buyers": 3, "n_sellers": 3, "campaigns_per_buyer": 4, "days": 3, "seed": 7}
+# memory loss and ledger faults, so that C's log has recoveries, failed reads and more
+ROT = {"decay_rate": 0.1, "restart_rate": 0.1, "hallucination_rate": 0.2}
+
+
+def _reference_lines(tables) -> list[str]:
+    """The log as first written: each kind's rows as dicts, then sorted by (step, kind's
+    place, row) — model events, transactions (a line and its fee line), ledger, recoveries."""
+    rows = [(int(e["step"]), 0, i, e) for i, e in enumerate(events(tables))]
+    for i, t in enumerate(records(tables.get("transactions"))):
+        kind = {"auction": "auction", "settlement": "delivery"}.get(t["kind"], "fee")
+        if kind != "fee":
+            fields = ("campaign", "buyer", "seller", "product", "deal", "impressions", "cpm")
+            line = {"step": t["step"], "day": t["day"], "kind": kind}
+            line |= {c: t[c] for c in (*fields, "buyer_spend", "seller_revenue")}
+            rows.append((int(t["step"]), 1, 2 * i, line))
+        fees = {c: t[c] for c in FEE_COLUMNS if t[c]}
+        if fees:
+            fee = {"step": t["step"], "day": t["day"], "kind": "fee", "on": t["kind"]}
+            fee |= {"campaign": t["campaign"], "seller": t["seller"], "deal": t["deal"], **fees}
+            rows.append((int(t["step"]), 1, 2 * i + 1, fee))
+    for i, e in enumerate(records(tables.get("ledger"))):
+        keep = {"entry_id": e["entry_id"], "blob_id": e["blob_id"], "entry_kind": e["kind"]}
+        line = {"step": e["step"], "day": e["day"], "kind": "ledger_write", **keep}
+        rows.append((int(e["step"]), 2, i, line | {"author": e["author"], "hash": e["hash"]}))
+    dec = tables.get("agent_decisions")
+    if dec is not None and not dec.empty:
+        for i, c in enumerate(records(dec[dec["recovered"]])):
+            line = {"step": c["step"], "day": c["day"], "kind": "recovery"}
+            line |= {"agent": c["agent_id"], "fact_key": c["fact_key"], "source": c["source"]}
+            rows.append((int(c["step"]), 3, i, line | {"accurate": c["recovered_ok"]}))
+    rows.sort(key=lambda r: r[:3])
+    run = tables["runs"].iloc[0]
+    ids = {"run_id": str(run["run_id"]), "scenario": str(run["scenario"])}
+    return [to_json({**ids, **r}) for *_, r in rows]
+
+
+@pytest.fixture(scope="module")
+def tables() -> dict[str, dict]:
+    cfg = build_config(**SMALL, **ROT, ledger_read_failure=0.2)
+    return {s: run_tables(MarketModel(s, cfg).run()) for s in "ABC"}
+
+
+@pytest.mark.parametrize("scenario", list("ABC"))
+@pytest.mark.parametrize("chunk", [7, 50_000])
+def test_the_streamed_log_is_the_plain_one_line_for_line(tables, scenario, chunk, monkeypatch):
+    monkeypatch.setattr(event_log, "CHUNK_ROWS", chunk)
+    got = list(event_lines(tables[scenario]))
+    assert got == _reference_lines(tables[scenario])
+    kinds = {json.loads(x)["kind"] for x in got}
+    assert {"fee"} <= kinds and ({"auction"} <= kinds if scenario == "A" else True)
+    if scenario == "C":
+        assert {"ledger_write", "recovery", "delivery"} <= kinds
+
+
+def test_tables_out_of_step_order_are_put_in_step_order_stably(tables, monkeypatch):
+    """Rows of one kind that are not in time order (a table read back in another order)
+    are sorted by step, keeping their order within a step, as the plain sort does."""
+    monkeypatch.setattr(event_log, "CHUNK_ROWS", 5)
+    shuffled = dict(tables["C"])
+    for name in ("transactions", "ledger", "agent_decisions"):
+        df = shuffled[name]
+        shuffled[name] = df.iloc[::-1].reset_index(drop=True)  # later steps first
+    got = list(event_lines(shuffled))
+    assert got == _reference_lines(shuffled)
+    assert got != list(event_lines(tables["C"]))  # within a step the order did change
+
+
+def test_fee_columns_that_are_not_plain_numbers_take_the_sure_way(tables):
+    """Object-typed fee columns (a table read back by another tool) are encoded line by
+    line from dicts, and still give the plain log."""
+    odd = dict(tables["B"])
+    odd["transactions"] = odd["transactions"].astype({FEE_COLUMNS[0]: object})
+    assert list(event_lines(odd)) == _reference_lines(odd)
