@@ -20,6 +20,7 @@ from admarket.outputs.store import (
     QUERY_NAMES,
     STORE_NAME,
     TABLES,
+    _with_ids,
     concat_tables,
     query,
     query_sql,
@@ -311,3 +312,17 @@ def test_a_table_empty_in_every_run_takes_the_first_runs_frame(three_runs, tmp_p
     ref, got = _read_all(tmp_path / "ref.duckdb"), _read_all(tmp_path / "s.duckdb")
     assert set(got) == set(ref) and len(got["ledger"][1]) == 0
     assert got["ledger"][0] == ref["ledger"][0]
+
+
+def test_stamping_a_frame_with_the_run_ids_leaves_the_callers_frame_as_it_was():
+    """``_with_ids`` copies shallowly (a large run's tables are gigabytes): the caller's
+    frame keeps its columns, values and dtypes, and writing into the stamped one does not
+    reach it."""
+    m = MarketModel("B", build_config(**{**SMALL, "days": 2})).run()
+    tx = m.transactions()
+    before = tx.copy()
+    stamped = _with_ids(tx, "r", "B", 7)
+    assert list(stamped.columns[:3]) == ["run_id", "scenario", "seed"]
+    stamped.loc[0, "buyer_spend"] = -1.0
+    stamped["kind"] = "changed"
+    pd.testing.assert_frame_equal(tx, before)

@@ -269,7 +269,7 @@ def _chart(be: pd.DataFrame, params: list[str], path: Path) -> None:
             fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=2, frameon=False
         )
     fig.suptitle("Break-even against the exchange (mean and 95% CI across seeds)", fontsize=10)
-    fig.tight_layout()
+    fig.set_layout_engine("tight")  # laid out in savefig's own pass, as report charts are
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -122,7 +122,7 @@ def drivers_chart(table: pd.DataFrame, path: Path) -> None:
             if ax.get_legend_handles_labels()[0]:
                 ax.legend(fontsize=7)
     fig.suptitle("What drives C: ledger assumptions vs B (mean and 95% CI across seeds)")
-    fig.tight_layout()
+    fig.set_layout_engine("tight")  # laid out in savefig's own pass, as report charts are
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
     plt.close(fig)
