@@ -15,7 +15,7 @@ import pytest
 
 from admarket import build_config
 from admarket.batch import compare, sweep
-from admarket.batch.cluster import Cluster, parse_cluster, runs_at_once_here
+from admarket.batch.cluster import Cluster, parse_cluster, runs_at_once_here, runs_per_worker
 from admarket.batch.pool import Task, make_tasks, run_task, run_tasks
 from admarket.cli import main
 from admarket.errors import ConfigError, UsageError, WorkerLostError
@@ -183,20 +183,56 @@ def test_a_lost_worker_is_retried_and_the_result_is_complete_and_identical(sched
     pd.testing.assert_frame_equal(_summaries(got), _summaries(want), check_exact=True)
 
 
+def _killed_every(tasks: list[Task], cluster: Cluster) -> str:
+    with pytest.raises(WorkerLostError, match="killed every worker") as info:
+        run_tasks(tasks, progress=False, fn=_always_dies, cluster=cluster)
+    return str(info.value)
+
+
 def test_a_run_that_keeps_killing_workers_is_reported_by_name(scheduler):
-    # more runs than twice the workers' threads: Dask then queues them on the scheduler and a
-    # worker holds only the run it is running (with 4 runs on 2 threads it assigns them all at
-    # once, and a run waiting on a worker that dies is blamed as much as the one that killed it)
+    # every run is queued on the scheduler and each single-threaded worker is handed one at a
+    # time (worker-saturation 1.0), so only the run that killed a worker is blamed for it
+    # (when Dask handed out runs 1-4 at once, two a worker, run 4 was sometimes named)
     tasks = make_tasks({"design": ["A", "B"], "config": build_config(**SMALL)}, [1, 2, 3])
-    with pytest.raises(WorkerLostError, match=r"run 2 of 6 \(scenario B, seed 1\) killed every"):
-        run_tasks(tasks, progress=False, fn=_always_dies, cluster=scheduler)
+    msg = _killed_every(tasks, scheduler)
+    assert msg.startswith("run 2 of 6 (scenario B, seed 1) killed every worker")
+    assert "may only" not in msg
 
 
-def test_in_a_small_study_a_killed_run_is_named_with_the_caveat(scheduler):
-    # 2 runs on 1-2 threads: Dask assigns them at once, so the blame may be shared
+def test_in_a_small_study_too_the_killed_run_is_named_exactly(scheduler):
+    # as many runs as workers: each is still handed to a worker only when it has a free slot
     tasks = make_tasks({"design": ["A", "B"], "config": build_config(**SMALL)}, [1])
-    with pytest.raises(WorkerLostError, match="may only have been waiting on a worker"):
-        run_tasks(tasks, progress=False, fn=_always_dies, cluster=scheduler)
+    msg = _killed_every(tasks, scheduler)
+    assert msg.startswith("run 2 of 2 (scenario B, seed 1) killed every worker")
+    assert "may only" not in msg
+
+
+def test_when_a_worker_takes_two_runs_at_once_the_blame_carries_the_caveat():
+    # one worker with 2 threads runs both runs side by side: Dask blames both when it dies
+    import dask
+
+    tasks = make_tasks({"design": ["A", "B"], "config": build_config(**SMALL)}, [1])
+    with (
+        dask.config.set({"distributed.scheduler.allowed-failures": 0}),
+        distributed.LocalCluster(
+            n_workers=1,
+            threads_per_worker=2,
+            processes=True,
+            dashboard_address=":0",
+            silence_logs=logging.CRITICAL,
+        ) as lc,
+    ):
+        msg = _killed_every(tasks, Cluster(address=lc.scheduler_address))
+    assert re.match(r"run [12] of 2 \(scenario [AB], seed 1\) killed every", msg)
+    assert "may only have been on a worker that another run killed" in msg
+
+
+def test_runs_per_worker_follows_dasks_worker_saturation():
+    assert runs_per_worker([1, 1], 1.0) == 1
+    assert runs_per_worker([1, 1], 1.1) == 2  # Dask's default saturation: 2 a 1-thread worker
+    assert runs_per_worker([1, 4], 1.0) == 4
+    assert runs_per_worker([1], 0.5) == 1
+    assert runs_per_worker([1], float("inf")) == float("inf")
 
 
 def test_workers_of_another_admarket_version_are_refused(scheduler, monkeypatch):

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import platform
 import re
 import sys
@@ -127,9 +128,55 @@ def _import_distributed() -> Any:
     return distributed
 
 
-def _threads(client: Any) -> int:
-    """How many threads the cluster's workers have between them now."""
-    return sum(client.nthreads().values())
+def _scheduler_saturation(dask_scheduler: Any) -> float:
+    """On the scheduler: its ``distributed.scheduler.worker-saturation``."""
+    return float(dask_scheduler.WORKER_SATURATION)
+
+
+def runs_per_worker(nthreads: Sequence[int], saturation: float) -> float:
+    """The most queued runs a scheduler with this ``worker-saturation`` hands one of workers
+    with these thread counts at once (Dask's own rule: ``ceil(saturation × threads)``, at
+    least 1); infinite when queuing is off (``inf``: every run is handed out at once)."""
+    if not math.isfinite(saturation):
+        return math.inf
+    return max((max(math.ceil(saturation * n), 1) for n in nthreads), default=1)
+
+
+def _blame_may_be_shared(client: Any, nthreads_seen: Sequence[int]) -> bool:
+    """Whether a worker may have held more than one run when it died: Dask then blames each
+    of them (``KilledWorker`` counts every run the dead worker held, running or waiting),
+    so the run named may not be the one that killed it. Unknown counts as may."""
+    try:
+        saturation = client.run_on_scheduler(_scheduler_saturation)
+        nthreads = [*nthreads_seen, *client.nthreads().values()]
+    except Exception:
+        return True
+    return runs_per_worker(nthreads, saturation) > 1
+
+
+def _submit(client: Any, fn: Callable[[Any], dict], tasks: Sequence[Any]) -> list[Any]:
+    """Send the runs to the scheduler in study order, each marked as a data producer so the
+    scheduler queues it and hands a worker a run only when it has a free slot.
+
+    Without the mark Dask queues a task only while its group holds more than twice as many
+    tasks as the cluster has threads, judged whenever it is (re)scheduled
+    (dask/distributed#7274): the first runs of a study (each run is sent on its own, so the
+    group is still small; with 2 workers runs 1-4 went out at once, two a worker), every run
+    of a small study, and runs rescheduled after a worker died can go straight to workers,
+    several to one. Dask blames every run a dying worker holds, so under load an innocent run
+    that twice shared a worker with the culprit was reported as the one killing every worker.
+    """
+    from dask._task_spec import DataNode, Task  # the task spec distributed itself uses
+
+    study = uuid.uuid4().hex  # unique task keys, readable on a dashboard
+    futures = []
+    for i, task in enumerate(tasks):
+        key = f"admarket-run-{i + 1}-{study}"
+        graph = {key: Task(key, fn, DataNode(None, task), _data_producer=True)}
+        # one graph a run, as Client.submit sends them: equal priorities, so the scheduler
+        # hands them out in the order sent
+        futures += client.get(graph, [key], sync=False, fifo_timeout="100ms")
+    return futures
 
 
 def _check_workers(client: Any, cluster: Cluster) -> None:
@@ -190,10 +237,9 @@ def _client(cluster: Cluster) -> Iterator[Any]:
         else:
             import dask
 
-            # one task at a time per worker: a worker that dies takes only the run it was
-            # running with it (so KilledWorker names the right run). Dask queues only a study
-            # of more than twice as many runs as threads; a smaller one is assigned at once, and
-            # a run waiting on a worker that dies is counted against it too
+            # one run at a time per worker (runs are queued on the scheduler, see _submit): a
+            # worker that dies takes only the run it was running with it, so KilledWorker
+            # names the run that killed it
             stack.enter_context(dask.config.set({"distributed.scheduler.worker-saturation": 1.0}))
             lc = distributed.LocalCluster(
                 n_workers=cluster.local_workers,
@@ -229,12 +275,8 @@ def iter_on_cluster(
     distributed = _import_distributed()
     with _client(cluster) as client:
         _check_workers(client, cluster)
-        study = uuid.uuid4().hex  # unique task keys (pure=False), readable on a dashboard
-        threads = _threads(client)  # a study of at most twice as many runs is not queued
-        futures = {
-            client.submit(fn, t, pure=False, key=f"admarket-run-{i + 1}-{study}"): i
-            for i, t in enumerate(tasks)
-        }
+        nthreads = list(client.nthreads().values())
+        futures = {fut: i for i, fut in enumerate(_submit(client, fn, tasks))}
         bar = tqdm(
             total=len(tasks),
             unit="run",
@@ -253,11 +295,10 @@ def iter_on_cluster(
                         f"ran it on {cluster.describe()} (out of memory?); nothing was "
                         "published"
                         + (
-                            ""
-                            if len(tasks) > 2 * threads
-                            else " (in a study this small Dask hands out every run at "
-                            "once, so this run may only have been waiting on a worker that "
-                            "another run killed)"
+                            " (its workers take more than one run at once, so this run "
+                            "may only have been on a worker that another run killed)"
+                            if _blame_may_be_shared(client, nthreads)
+                            else ""
                         )
                     ) from None
                 except CancelledError:
