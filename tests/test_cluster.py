@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 
 from admarket import build_config
+from admarket.batch import cluster as cluster_module
 from admarket.batch import compare, sweep
 from admarket.batch.cluster import Cluster, parse_cluster, runs_at_once_here, runs_per_worker
 from admarket.batch.pool import Task, make_tasks, run_task, run_tasks
@@ -248,3 +249,26 @@ def test_without_distributed_the_error_names_the_extra(monkeypatch):
     tasks = make_tasks({"design": ["A"], "config": build_config(**SMALL)}, [1])
     with pytest.raises(UsageError, match=re.escape("pip install 'admarket[cluster]'")):
         run_tasks(tasks, progress=False, cluster=Cluster(local_workers=1))
+
+
+class _NoWorkersLeft:
+    """Stands in for distributed and its client: no run ever completes, no worker is left."""
+
+    def __init__(self) -> None:
+        self.polls = 0
+
+    def wait(self, pending, timeout, return_when):
+        self.polls += 1
+        raise TimeoutError
+
+    def nthreads(self) -> dict:
+        return {}
+
+
+def test_a_study_whose_workers_are_all_gone_stops_instead_of_waiting_for_ever(monkeypatch):
+    monkeypatch.setattr(cluster_module, "NO_WORKERS_S", 0.0)
+    fake = _NoWorkersLeft()
+    futures = {"run-1": 0, "run-2": 1}
+    with pytest.raises(WorkerLostError, match=r"no worker for 0 s with 2 run\(s\) left"):
+        list(cluster_module._completed(fake, fake, futures, Cluster(local_workers=2)))
+    assert fake.polls == 2  # the first empty poll starts the clock, the next one stops

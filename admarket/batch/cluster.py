@@ -26,6 +26,7 @@ import math
 import platform
 import re
 import sys
+import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import CancelledError
@@ -37,6 +38,11 @@ from admarket.version import __version__
 
 CONNECT_TIMEOUT_S = 10  # to reach a remote scheduler
 WORKER_WAIT_S = 30  # for a remote scheduler's first worker
+# A study whose cluster has had no worker this long (every worker died and none came back: a
+# LocalCluster's nanny can give up restarting one on an overloaded machine) stops with an
+# error instead of waiting for ever; checked every POLL_S while no run completes.
+NO_WORKERS_S = 120.0
+POLL_S = 5.0
 _LOCAL = re.compile(r"local:(\d+)")
 _ADDRESS = re.compile(
     r"(?:(?:tcp|tls|ws|wss|ucx)://)?(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)(?::\d{1,5})?"
@@ -285,7 +291,7 @@ def iter_on_cluster(
             file=sys.stderr,
         )
         try:
-            for fut in distributed.as_completed(futures):
+            for fut in _completed(distributed, client, futures, cluster):
                 i = futures.pop(fut)
                 try:
                     result = fut.result()
@@ -314,6 +320,45 @@ def iter_on_cluster(
             if futures:
                 with contextlib.suppress(Exception):
                     client.cancel(list(futures), force=True)
+
+
+def _completed(
+    distributed: Any, client: Any, futures: dict[Any, int], cluster: Cluster
+) -> Iterator[Any]:
+    """``futures`` as they complete (those completing together in study order); a
+    :class:`WorkerLostError` once the cluster has had no worker for :data:`NO_WORKERS_S`."""
+    pending = list(futures)
+    idle_since: float | None = None
+    while pending:
+        try:
+            done, not_done = distributed.wait(
+                pending, timeout=POLL_S, return_when="FIRST_COMPLETED"
+            )
+        except TimeoutError:
+            done, not_done = set(), pending
+        pending = sorted(not_done, key=futures.__getitem__)
+        if done:
+            idle_since = None
+            yield from sorted(done, key=futures.__getitem__)
+        elif _has_workers(client):
+            idle_since = None
+        elif idle_since is None:
+            idle_since = time.monotonic()
+        elif time.monotonic() - idle_since >= NO_WORKERS_S:
+            raise WorkerLostError(
+                f"{cluster.describe()} has had no worker for {NO_WORKERS_S:.0f} s with "
+                f"{len(pending)} run(s) left (its workers died and none came back); nothing "
+                "was published"
+            )
+
+
+def _has_workers(client: Any) -> bool:
+    """Whether the cluster has a worker now (True when the scheduler cannot say: a broken
+    connection is reported by the runs' futures, not here)."""
+    try:
+        return bool(client.nthreads())
+    except Exception:
+        return True
 
 
 def runs_at_once_here(cluster: Cluster | None, processes: int, runs: int) -> int:
