@@ -3,6 +3,7 @@ or reported, bad options refused. Every test uses a LocalCluster on this machine
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 import os
@@ -272,3 +273,23 @@ def test_a_study_whose_workers_are_all_gone_stops_instead_of_waiting_for_ever(mo
     with pytest.raises(WorkerLostError, match=r"no worker for 0 s with 2 run\(s\) left"):
         list(cluster_module._completed(fake, fake, futures, Cluster(local_workers=2)))
     assert fake.polls == 2  # the first empty poll starts the clock, the next one stops
+
+
+@dataclasses.dataclass(frozen=True)
+class _Done:
+    name: str
+    status: str
+
+
+class _AllDone:
+    def wait(self, pending, timeout, return_when):
+        return set(pending), set()
+
+
+def test_runs_that_complete_together_come_failed_first_then_in_study_order():
+    """A finished run's result may be lost with the worker a failing run killed: the failure
+    is read before anything waits on that result's rerun."""
+    ok1, ok2, bad = _Done("a", "finished"), _Done("b", "finished"), _Done("c", "error")
+    futures = {ok1: 0, bad: 2, ok2: 1}
+    got = list(cluster_module._completed(_AllDone(), None, futures, Cluster(local_workers=2)))
+    assert got == [bad, ok1, ok2]

@@ -325,8 +325,10 @@ def iter_on_cluster(
 def _completed(
     distributed: Any, client: Any, futures: dict[Any, int], cluster: Cluster
 ) -> Iterator[Any]:
-    """``futures`` as they complete (those completing together in study order); a
-    :class:`WorkerLostError` once the cluster has had no worker for :data:`NO_WORKERS_S`."""
+    """``futures`` as they complete, those completing together failed ones first, then in
+    study order (a finished run's result can be lost with a worker a failing run killed, and
+    waiting for its rerun would leave the failure unread); a :class:`WorkerLostError` once
+    the cluster has had no worker for :data:`NO_WORKERS_S`."""
     pending = list(futures)
     idle_since: float | None = None
     while pending:
@@ -339,7 +341,7 @@ def _completed(
         pending = sorted(not_done, key=futures.__getitem__)
         if done:
             idle_since = None
-            yield from sorted(done, key=futures.__getitem__)
+            yield from sorted(done, key=lambda f: (f.status != "error", futures[f]))
         elif _has_workers(client):
             idle_since = None
         elif idle_since is None:
