@@ -255,12 +255,22 @@ def test_without_distributed_the_error_names_the_extra(monkeypatch):
 class _NoWorkersLeft:
     """Stands in for distributed and its client: no run ever completes, no worker is left."""
 
-    def __init__(self) -> None:
+    def __init__(self, futures) -> None:
+        self.left = len(futures)
         self.polls = 0
 
-    def wait(self, pending, timeout, return_when):
+    def as_completed(self, futures):
+        return self
+
+    def is_empty(self) -> bool:
+        return False
+
+    def count(self) -> int:
+        return self.left
+
+    def next_batch(self, block: bool) -> list:
         self.polls += 1
-        raise TimeoutError
+        return []
 
     def nthreads(self) -> dict:
         return {}
@@ -268,8 +278,9 @@ class _NoWorkersLeft:
 
 def test_a_study_whose_workers_are_all_gone_stops_instead_of_waiting_for_ever(monkeypatch):
     monkeypatch.setattr(cluster_module, "NO_WORKERS_S", 0.0)
-    fake = _NoWorkersLeft()
+    monkeypatch.setattr(cluster_module, "POLL_S", 0.0)
     futures = {"run-1": 0, "run-2": 1}
+    fake = _NoWorkersLeft(futures)
     with pytest.raises(WorkerLostError, match=r"no worker for 0 s with 2 run\(s\) left"):
         list(cluster_module._completed(fake, fake, futures, Cluster(local_workers=2)))
     assert fake.polls == 2  # the first empty poll starts the clock, the next one stops
@@ -282,8 +293,18 @@ class _Done:
 
 
 class _AllDone:
-    def wait(self, pending, timeout, return_when):
-        return set(pending), set()
+    """Stands in for distributed: every run completes at once."""
+
+    def as_completed(self, futures):
+        self.left = list(futures)
+        return self
+
+    def is_empty(self) -> bool:
+        return not self.left
+
+    def next_batch(self, block: bool) -> list:
+        done, self.left = self.left, []
+        return done
 
 
 def test_runs_that_complete_together_come_failed_first_then_in_study_order():

@@ -329,27 +329,28 @@ def _completed(
     study order (a finished run's result can be lost with a worker a failing run killed, and
     waiting for its rerun would leave the failure unread); a :class:`WorkerLostError` once
     the cluster has had no worker for :data:`NO_WORKERS_S`."""
-    pending = list(futures)
+    runs = distributed.as_completed(futures)  # one queue for the study, however many runs
     idle_since: float | None = None
-    while pending:
-        try:
-            done, not_done = distributed.wait(
-                pending, timeout=POLL_S, return_when="FIRST_COMPLETED"
-            )
-        except TimeoutError:
-            done, not_done = set(), pending
-        pending = sorted(not_done, key=futures.__getitem__)
+    checked = time.monotonic()
+    while not runs.is_empty():
+        done = runs.next_batch(block=False)
         if done:
             idle_since = None
             yield from sorted(done, key=lambda f: (f.status != "error", futures[f]))
-        elif _has_workers(client):
+            continue
+        time.sleep(0.1)  # as Dask's own as_completed iterator waits
+        now = time.monotonic()
+        if now - checked < POLL_S:
+            continue
+        checked = now
+        if _has_workers(client):
             idle_since = None
         elif idle_since is None:
-            idle_since = time.monotonic()
-        elif time.monotonic() - idle_since >= NO_WORKERS_S:
+            idle_since = now
+        elif now - idle_since >= NO_WORKERS_S:
             raise WorkerLostError(
                 f"{cluster.describe()} has had no worker for {NO_WORKERS_S:.0f} s with "
-                f"{len(pending)} run(s) left (its workers died and none came back); nothing "
+                f"{runs.count()} run(s) left (its workers died and none came back); nothing "
                 "was published"
             )
 
