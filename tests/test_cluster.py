@@ -3,12 +3,14 @@ or reported, bad options refused. Every test uses a LocalCluster on this machine
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import logging
 import os
 import re
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -30,29 +32,32 @@ SMALL = {"n_buyers": 3, "n_sellers": 3, "campaigns_per_buyer": 4, "days": 2}
 CLI_SMALL = ["--buyers", "3", "--sellers", "3", "--campaigns-per-buyer", "4", "--days", "2"]
 
 
-@pytest.fixture(scope="module")
-def scheduler():
-    """A LocalCluster of 2 workers shared by this module's tests, reached by its address
-    (so the tests go through the remote-scheduler path). A worker that dies is restarted;
-    a task that kills two workers is a KilledWorker (allowed-failures 1)."""
+@contextlib.contextmanager
+def _local_scheduler(workers: int, threads: int, **config: float) -> Iterator[Cluster]:
+    """A LocalCluster of worker processes under these ``distributed.scheduler`` settings,
+    reached by its address (so the tests go through the remote-scheduler path)."""
     import dask
 
+    settings = {f"distributed.scheduler.{k.replace('_', '-')}": v for k, v in config.items()}
     with (
-        dask.config.set(
-            {
-                "distributed.scheduler.allowed-failures": 1,
-                "distributed.scheduler.worker-saturation": 1.0,
-            }
-        ),
+        dask.config.set(settings),
         distributed.LocalCluster(
-            n_workers=2,
-            threads_per_worker=1,
+            n_workers=workers,
+            threads_per_worker=threads,
             processes=True,
             dashboard_address=":0",
             silence_logs=logging.CRITICAL,
         ) as lc,
     ):
         yield Cluster(address=lc.scheduler_address)
+
+
+@pytest.fixture(scope="module")
+def scheduler():
+    """A LocalCluster of 2 workers shared by this module's tests. A worker that dies is
+    restarted; a task that kills two workers is a KilledWorker (allowed-failures 1)."""
+    with _local_scheduler(2, 1, allowed_failures=1, worker_saturation=1.0) as cluster:
+        yield cluster
 
 
 def _tables(out: Path) -> dict[str, pd.DataFrame]:
@@ -211,20 +216,9 @@ def test_in_a_small_study_too_the_killed_run_is_named_exactly(scheduler):
 
 def test_when_a_worker_takes_two_runs_at_once_the_blame_carries_the_caveat():
     # one worker with 2 threads runs both runs side by side: Dask blames both when it dies
-    import dask
-
     tasks = make_tasks({"design": ["A", "B"], "config": build_config(**SMALL)}, [1])
-    with (
-        dask.config.set({"distributed.scheduler.allowed-failures": 0}),
-        distributed.LocalCluster(
-            n_workers=1,
-            threads_per_worker=2,
-            processes=True,
-            dashboard_address=":0",
-            silence_logs=logging.CRITICAL,
-        ) as lc,
-    ):
-        msg = _killed_every(tasks, Cluster(address=lc.scheduler_address))
+    with _local_scheduler(1, 2, allowed_failures=0) as cluster:
+        msg = _killed_every(tasks, cluster)
     assert re.match(r"run [12] of 2 \(scenario [AB], seed 1\) killed every", msg)
     assert "may only have been on a worker that another run killed" in msg
 

@@ -31,6 +31,7 @@ import multiprocessing
 import os
 import signal
 import sys
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -121,9 +122,10 @@ def _stop_workers(ex: Executor) -> None:
     for p in procs:
         with contextlib.suppress(Exception):
             p.terminate()
+    deadline = time.monotonic() + STOP_GRACE_S  # one grace period for all, not one each
     for p in procs:
         with contextlib.suppress(Exception):
-            p.join(STOP_GRACE_S)
+            p.join(max(0.0, deadline - time.monotonic()))
             if p.is_alive():
                 p.kill()
     ex.shutdown(wait=True, cancel_futures=True)

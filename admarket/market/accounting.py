@@ -20,6 +20,19 @@ from admarket.config import FEE_FIELDS
 from admarket.market.pair_counts import PairCounts
 
 FEE_COLUMNS = (*FEE_FIELDS, "ledger_fee")
+# what a transaction row says was traded and paid (its other columns: step, kind, the fees
+# and the delivered value)
+TRADE_COLUMNS = (
+    "campaign",
+    "buyer",
+    "seller",
+    "product",
+    "deal",
+    "impressions",
+    "cpm",
+    "buyer_spend",
+    "seller_revenue",
+)
 KINDS = ("auction", "settlement", "ledger_fee")
 
 
@@ -240,21 +253,7 @@ class Accounts:
 
     def transactions(self, steps_per_day: int) -> pd.DataFrame:
         """All transaction rows, money in USD, as the store's ``transactions`` table."""
-        cols = [
-            "step",
-            "kind",
-            "campaign",
-            "buyer",
-            "seller",
-            "product",
-            "deal",
-            "impressions",
-            "cpm",
-            "buyer_spend",
-            "seller_revenue",
-            *FEE_COLUMNS,
-            "delivered_value",
-        ]
+        cols = ["step", "kind", *TRADE_COLUMNS, *FEE_COLUMNS, "delivered_value"]
         if not self._batches:
             return pd.DataFrame({c: pd.Series(dtype=float) for c in ["day", *cols]})
         # Each column is allocated once and filled batch by batch, and the frame is made

@@ -22,22 +22,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from admarket.market.accounting import FEE_COLUMNS
+from admarket.market.accounting import FEE_COLUMNS, TRADE_COLUMNS
 from admarket.outputs.moments import events
 from admarket.outputs.store import to_json
 
 CHUNK_ROWS = 50_000  # rows turned into Python values at a time
-_TX_FIELDS = (
-    "campaign",
-    "buyer",
-    "seller",
-    "product",
-    "deal",
-    "impressions",
-    "cpm",
-    "buyer_spend",
-    "seller_revenue",
-)
+# what an auction or settlement row's line is called (any other kind has only a fee line)
+_LINE_KIND = {"auction": "auction", "settlement": "delivery"}
 _LEDGER_FIELDS = ("entry_id", "blob_id", "kind", "author", "hash")
 _RECOVERY_FIELDS = ("agent_id", "fact_key", "source", "recovered_ok")
 
@@ -132,18 +123,18 @@ def _transaction_lines(tx: pd.DataFrame | None, ids: dict[str, str]) -> Iterator
         return
     const: dict[str, str | None] = {k: to_json(v) for k, v in ids.items()}
     head = ("step", "day", "campaign", "seller", "deal")
-    for chunk in _chunks(tx, ("kind", *_TX_FIELDS, *FEE_COLUMNS)):
+    for chunk in _chunks(tx, ("kind", *TRADE_COLUMNS, *FEE_COLUMNS)):
         n = len(chunk["step"])
         kinds = chunk["kind"].astype(object)
-        texts = {c: _json_texts(chunk[c]) for c in ("step", "day", *_TX_FIELDS, *FEE_COLUMNS)}
+        texts = {c: _json_texts(chunk[c]) for c in ("step", "day", *TRADE_COLUMNS, *FEE_COLUMNS)}
         main = np.full(n, None, dtype=object)
         fee = np.full(n, None, dtype=object)
         charged = [chunk[c] != 0 for c in FEE_COLUMNS]  # NaN counts, as truthiness does
         for kind in dict.fromkeys(kinds.tolist()):
             of_kind = kinds == kind
-            label = {"auction": "auction", "settlement": "delivery"}.get(kind)
+            label = _LINE_KIND.get(kind)
             if label is not None:
-                fmt, slots = _template({**const, "kind": to_json(label)} | _free(_TX_FIELDS))
+                fmt, slots = _template({**const, "kind": to_json(label)} | _free(TRADE_COLUMNS))
                 rows = np.flatnonzero(of_kind)
                 main[rows] = _fill(fmt, slots, texts, rows)
             mask = sum(((b & of_kind).astype(np.int64) << j for j, b in enumerate(charged)))
@@ -170,11 +161,11 @@ def _free(keys: tuple[str, ...]) -> dict[str, str | None]:
 
 def _transaction_events(tx: pd.DataFrame) -> Iterator[tuple[int, dict[str, Any]]]:
     """:func:`_transaction_lines`' events as dicts (for columns that are not plain numbers)."""
-    for step, t in _rows(tx, ("kind", *_TX_FIELDS, *FEE_COLUMNS)):
-        kind = {"auction": "auction", "settlement": "delivery"}.get(t["kind"], "fee")
+    for step, t in _rows(tx, ("kind", *TRADE_COLUMNS, *FEE_COLUMNS)):
+        kind = _LINE_KIND.get(t["kind"], "fee")
         head = {"step": t["step"], "day": t["day"], "kind": kind}
         if kind != "fee":
-            yield step, head | {c: t[c] for c in _TX_FIELDS}
+            yield step, head | {c: t[c] for c in TRADE_COLUMNS}
         fees = {c: t[c] for c in FEE_COLUMNS if t[c]}
         if fees:
             fee = {"step": t["step"], "day": t["day"], "kind": "fee", "on": t["kind"]}
