@@ -3,7 +3,8 @@
 Structural, never timed: each check runs a fresh interpreter and looks at ``sys.modules``.
 ``admarket --help`` and argument errors must not load the model's stack (Mesa, pandas) nor
 the heavy modules only some commands use (scipy.stats, matplotlib, DuckDB); ``admarket run``
-without ``--out`` needs Mesa and pandas but neither scipy.stats nor matplotlib. The two
+without ``--out`` needs Mesa and pandas but not scipy.stats, matplotlib, DuckDB, the report
+or the batch runners. The two
 functions that replace scipy.stats calls are checked value for value against them.
 """
 
@@ -96,13 +97,36 @@ def test_help_and_argument_errors_load_nothing_heavy(argv, tmp_path):
     assert not (tmp_path / "x").exists()
 
 
-def test_run_loads_neither_scipy_stats_nor_matplotlib(tmp_path):
+# what only publishing (--out) or a study needs
+NOT_FOR_RUN = (
+    "scipy.stats",
+    "matplotlib",
+    "duckdb",
+    "admarket.outputs.publish",
+    "admarket.outputs.store",
+    "admarket.report.document",
+    "admarket.batch",
+)
+
+
+def test_run_without_out_loads_neither_the_store_nor_the_report(tmp_path):
     code, modules = _loaded(
         ["run", "--days", "2", "--buyers", "2", "--sellers", "2", "--no-progress"], tmp_path
     )
     assert code == 0
-    assert {"mesa", "pandas", "admarket.model"} <= modules  # it did run the model
-    assert _heavy(modules, ("scipy.stats", "matplotlib")) == []
+    assert {"mesa", "pandas", "admarket.model", "admarket.report.glossary"} <= modules
+    assert _heavy(modules, NOT_FOR_RUN) == []
+
+
+def test_run_with_out_loads_the_store_and_the_report(tmp_path):
+    # the other side of the check above: the same probe sees them when they are used
+    code, modules = _loaded(
+        ["run", "--days", "1", "--buyers", "2", "--sellers", "2", "--no-progress", "--out", "r"],
+        tmp_path,
+    )
+    assert code == 0
+    assert (tmp_path / "r" / "COMPLETE").is_file()
+    assert {"duckdb", "admarket.outputs.publish", "admarket.report.document"} <= modules
 
 
 def _same(a: np.ndarray, b: np.ndarray) -> bool:

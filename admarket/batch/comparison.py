@@ -17,7 +17,7 @@ import pandas as pd
 
 from admarket.batch.cluster import Cluster, runs_at_once_here
 from admarket.batch.pool import iter_results, make_tasks, worker_pool
-from admarket.config import SCENARIOS, ConfigError, MarketConfig
+from admarket.config import ConfigError, MarketConfig, check_scenarios
 from admarket.config.sizing import check_memory
 from admarket.outputs import VERBOSITY
 from admarket.outputs.publish import reserve, stream_results
@@ -33,14 +33,6 @@ def seed_list(n_seeds: int, seed_start: int) -> list[int]:
     if isinstance(seed_start, bool) or not isinstance(seed_start, int) or seed_start < 0:
         raise ConfigError("seed-start", seed_start, "an integer >= 0")
     return list(range(seed_start, seed_start + n_seeds))
-
-
-def check_scenarios(scenarios: list[str] | tuple[str, ...]) -> list[str]:
-    """The scenarios as a list of distinct letters, or a ConfigError."""
-    out = [str(s).upper() for s in scenarios]
-    if not out or any(s not in SCENARIOS for s in out) or len(set(out)) != len(out):
-        raise ConfigError("scenarios", list(scenarios), "distinct letters among A, B, C")
-    return out
 
 
 def compare(

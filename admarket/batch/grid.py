@@ -19,9 +19,8 @@ from typing import Any
 import pandas as pd
 
 from admarket.batch.cluster import Cluster, runs_at_once_here
-from admarket.batch.comparison import check_scenarios
 from admarket.batch.pool import Task, make_tasks, run_tasks
-from admarket.config import ConfigError, MarketConfig
+from admarket.config import ConfigError, MarketConfig, check_scenarios
 from admarket.config.sizing import check_memory
 from admarket.money import usd_short
 from admarket.outputs.publish import publish, reserve

@@ -18,7 +18,6 @@ from pathlib import Path
 import mesa  # noqa: F401
 from tqdm import tqdm
 
-from admarket.batch.comparison import check_scenarios
 from admarket.cli.llm import (
     EXIT_STOPPED,
     print_llm_summary,
@@ -33,7 +32,7 @@ from admarket.cli.options import (
     config_from_args,
     parse_scenarios,
 )
-from admarket.config import MarketConfig, from_mapping
+from admarket.config import MarketConfig, check_scenarios, from_mapping
 from admarket.config.sizing import check_memory
 from admarket.errors import CheckpointError, ConfigError, LLMError, UsageError
 from admarket.llm import LLMSession
@@ -46,7 +45,6 @@ from admarket.model.checkpoint import (
 )
 from admarket.money import pct, usd, usd_auto
 from admarket.outputs.measures import full_summary
-from admarket.outputs.publish import reserve, write_run
 from admarket.report.glossary import label
 
 
@@ -76,7 +74,7 @@ def run_scenarios(
         check_ledger_out(str(ledger_out), out)
     check_checkpoints(checkpoint_every, _opt_str(checkpoint_dir), out)
     check_memory(cfg, len(scenarios))  # every scenario's model is alive until the end
-    with reserve(out) if out is not None else contextlib.nullcontext():
+    with _reserved(out):
         models = [MarketModel(s, cfg, llm=llm) for s in scenarios]
         with _progress(cfg.steps * len(scenarios), progress) as bar:
             for m in models:
@@ -124,7 +122,20 @@ def finish(
             Path(ledger_out).parent.mkdir(parents=True, exist_ok=True)
             m.ledger.save(ledger_out)
     if out is not None:
+        from admarket.outputs.publish import write_run  # the store and report: only with --out
+
         write_run(models, out, attachments=attachments)
+
+
+def _reserved(out: str | None) -> contextlib.AbstractContextManager:
+    """The output folder checked and locked for this run (``publish.reserve``), or nothing
+    without ``--out``: publishing loads DuckDB and the report, which a run without it never
+    needs."""
+    if out is None:
+        return contextlib.nullcontext()
+    from admarket.outputs.publish import reserve
+
+    return reserve(out)
 
 
 def _progress(total: int, enabled: bool) -> tqdm:
@@ -162,7 +173,7 @@ def resume(
         check_memory(from_mapping(header["config"]))
     except ConfigError as exc:  # a config this admarket rejects: the header was edited
         raise CheckpointError(f"{path}: its config is not valid here ({exc})") from None
-    with reserve(out) if out is not None else contextlib.nullcontext():
+    with _reserved(out):
         model = load_checkpoint(path)
         with _progress(model.config.steps - model.steps, progress) as bar:
             drive(model, bar, checkpoint_every, checkpoint_dir)

@@ -25,6 +25,15 @@ from admarket.config.presets import (
 )
 from admarket.errors import ConfigError
 
+
+def check_scenarios(scenarios: list[str] | tuple[str, ...]) -> list[str]:
+    """The scenarios as a list of distinct letters (case ignored), or a ConfigError."""
+    out = [str(s).upper() for s in scenarios]
+    if not out or any(s not in SCENARIOS for s in out) or len(set(out)) != len(out):
+        raise ConfigError("scenarios", list(scenarios), "distinct letters among A, B, C")
+    return out
+
+
 __all__ = [
     "BUYER_RULES",
     "BUY_SIDE_FEES",
@@ -40,6 +49,7 @@ __all__ = [
     "ConfigError",
     "MarketConfig",
     "build_config",
+    "check_scenarios",
     "from_mapping",
     "load_preset",
     "load_toml",
