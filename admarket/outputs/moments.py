@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from admarket.market.accounting import FEE_COLUMNS
@@ -307,24 +308,42 @@ def _fee_lines(tx: pd.DataFrame | Mapping[str, Any]) -> list[str]:
 def clearing_moments(tables: Mapping[str, pd.DataFrame]) -> list[Moment]:
     """One story per campaign that bought on the exchange: what it paid and who kept what."""
     tx = tables["transactions"]
-    auc = tx[tx["kind"] == "auction"]
+    is_auction = (tx["kind"] == "auction").to_numpy()
+    keys = tx["campaign"].to_numpy()[is_auction]
+    order = np.argsort(keys, kind="stable")  # each campaign's rows, in table order
+    keys = keys[order]
+    starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]]) if len(keys) else keys[:0]
+    bounds = list(zip(starts.tolist(), [*starts[1:].tolist(), len(keys)], strict=True))
+
+    # A run of A has tens of millions of rows: each column is put in campaign order on its
+    # own (a groupby of the table copied all of it), and each campaign's sums are numpy's
+    # sums of the same values in the same order as the sums of its rows' frame were
+    def per_campaign(column: str, reduce) -> list:
+        values = tx[column].to_numpy()[is_auction][order]
+        return [reduce(values[a:b]) for a, b in bounds]
+
+    summed = ("impressions", "buyer_spend", "seller_revenue", *_FEE_COLS)
+    sums = {c: per_campaign(c, np.sum) for c in dict.fromkeys(summed)}
+    first_day = per_campaign("day", np.min)
+    buyer = per_campaign("buyer", lambda v: v[0])
+    sellers = per_campaign("seller", lambda v: len(np.unique(v)))
     camps = {int(c["campaign_id"]): c for c in records(tables["campaigns"])}
     out = []
-    for cid, g in auc.groupby("campaign", sort=True):
-        cid = int(cid)
-        imps = int(g["impressions"].sum())
-        paid = float(g["buyer_spend"].sum())
-        got = float(g["seller_revenue"].sum())
+    for i, (a, b) in enumerate(bounds):
+        cid = int(keys[a])
+        totals = {c: float(sums[c][i]) for c in sums}
+        imps = int(sums["impressions"][i])
+        paid, got = totals["buyer_spend"], totals["seller_revenue"]
         cpm = paid / imps * 1000 if imps else 0.0
         c = camps.get(cid)
-        day = int(g["day"].min()) + 1
+        day = int(first_day[i]) + 1
         body = (
-            f"**Buyer**: buyer-{int(g['buyer'].iloc[0])} ran {_campaign_line(c)}.\n\n"
-            f"**Outcome**: won {len(g):,} campaign-hours of lot auctions on "
-            f"{g['seller'].nunique()} publisher(s): {imps:,} impressions at an average "
+            f"**Buyer**: buyer-{int(buyer[i])} ran {_campaign_line(c)}.\n\n"
+            f"**Outcome**: won {b - a:,} campaign-hours of lot auctions on "
+            f"{sellers[i]} publisher(s): {imps:,} impressions at an average "
             f"{usd(cpm)} CPM (second price, floors).\n\n**Cost**: of the {usd(paid)} the "
             f"campaign paid, publishers received {usd(got)}; intermediaries kept "
-            f"{usd(paid - got)}.\n\n**Fees**:\n" + "\n".join(_fee_lines(g))
+            f"{usd(paid - got)}.\n\n**Fees**:\n" + "\n".join(_fee_lines(totals))
         )
         line = (
             f"Campaign {cid} paid {usd(paid)} on the exchange; intermediaries kept "
