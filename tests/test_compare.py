@@ -42,6 +42,8 @@ def test_compare_is_identical_to_the_last_digit_with_one_or_two_processes(tmp_pa
     one = compare(cfg, [3, 4], processes=1, out=tmp_path / "p1")
     two = compare(cfg, [3, 4], processes=2, out=tmp_path / "p2")
     pd.testing.assert_frame_equal(one, two, check_exact=True)
+    # with nothing to publish, the workers send summaries only: the same rows
+    pd.testing.assert_frame_equal(compare(cfg, [3, 4], processes=2), one, check_exact=True)
     assert list(one["run_id"]) == [f"s{s:06d}-{x}" for s in (3, 4) for x in "ABC"]
     t1, t2 = _tables(tmp_path / "p1"), _tables(tmp_path / "p2")
     assert set(t1) == set(t2) and len(t1) >= 13
@@ -59,6 +61,47 @@ def test_compare_is_identical_to_the_last_digit_with_one_or_two_processes(tmp_pa
         assert (tmp_path / "p1" / "charts" / name).read_bytes() == (
             tmp_path / "p2" / "charts" / name
         ).read_bytes(), name
+
+
+def test_runs_whose_workers_spool_their_tables_and_write_their_logs_publish_the_same(
+    tmp_path, monkeypatch
+):
+    """Local workers write their runs' logs and leave large tables in DuckDB files of the
+    build folder (outputs.spool); with every table spooled, the result is the one whose
+    runs sent everything to the parent (one process): same tables and types, same logs to
+    the byte, and nothing of the spool is left."""
+    import admarket.outputs.store_writer as sw
+
+    cfg = build_config(**SMALL)
+    copied = []
+    real = sw.StoreWriter._append_spooled
+    monkeypatch.setattr(
+        sw.StoreWriter,
+        "_append_spooled",
+        lambda self, part: (copied.append(part), real(self, part)),
+    )
+    compare(cfg, [3, 4], processes=1, out=tmp_path / "here")
+    assert copied == []  # one process: nothing spooled
+    monkeypatch.setattr(sw, "SPOOL_CELLS", 1)
+    compare(cfg, [3, 4], processes=2, out=tmp_path / "spooled", logs="all")
+    compare(cfg, [3, 4], processes=1, out=tmp_path / "here_all", logs="all")
+    assert {p.name for p in copied} >= {"transactions", "agent_decisions", "events"}
+    assert len({p.path for p in copied}) == 6  # every run spooled
+    spooled = _tables(tmp_path / "spooled")
+    for name, ref in _tables(tmp_path / "here").items():
+        got = query(tmp_path / "spooled", f"DESCRIBE {name}")
+        assert got.equals(query(tmp_path / "here", f"DESCRIBE {name}")), name
+        pd.testing.assert_frame_equal(spooled[name], ref, obj=name)
+    logs = sorted(p.name for p in (tmp_path / "here_all" / "logs").iterdir())
+    assert len(logs) == 12 and logs == sorted(
+        p.name for p in (tmp_path / "spooled" / "logs").iterdir()
+    )
+    for name in logs:
+        assert (tmp_path / "spooled" / "logs" / name).read_bytes() == (
+            tmp_path / "here_all" / "logs" / name
+        ).read_bytes(), name
+    assert not list((tmp_path / "spooled").rglob("*.spool*"))
+    assert not list((tmp_path / "spooled").rglob("run-*.duckdb"))
 
 
 def test_seeds_are_common_random_numbers_and_distinct():

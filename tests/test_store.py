@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import numpy as np
 import pandas as pd
@@ -27,7 +28,7 @@ from admarket.outputs.store import (
     run_tables,
     write_tables,
 )
-from admarket.outputs.store_writer import StoreWriter
+from admarket.outputs.store_writer import SpooledTable, StoreWriter, spool_tables
 
 SMALL = {"n_buyers": 3, "n_sellers": 3, "campaigns_per_buyer": 4, "days": 3, "seed": 7}
 
@@ -244,15 +245,23 @@ def three_runs(stored):
 
 @pytest.mark.parametrize("flush_cells", [1, 10**9])
 @pytest.mark.parametrize("order", [[0, 1, 2, 3, 4, 5], [5, 3, 4, 0, 2, 1]])
+@pytest.mark.parametrize("spool_cells", [None, 1, 20_000])  # none, every table, the larger
 def test_streamed_store_equals_one_write_whatever_the_order_and_chunks(
-    three_runs, tmp_path, flush_cells, order
+    three_runs, tmp_path, flush_cells, order, spool_cells
 ):
     runs = [three_runs[i % 3] for i in range(6)]
     write_tables(tmp_path / "ref.duckdb", concat_tables(runs))
     w = StoreWriter(tmp_path / "s.duckdb", flush_cells=flush_cells)
+    spooled = 0
     for i in order:
-        w.add(i, runs[i])
+        run = runs[i]
+        if spool_cells is not None:  # as a worker leaves them (outputs.spool)
+            run = spool_tables(run, tmp_path / f"run{i}.duckdb", spool_cells)
+            spooled += sum(isinstance(t, SpooledTable) for t in run.values())
+        w.add(i, run)
     w.finish()
+    assert (spooled > 0) == (spool_cells is not None)
+    assert not list(tmp_path.glob("run*.duckdb"))  # each copied in, then deleted
     ref, got = _read_all(tmp_path / "ref.duckdb"), _read_all(tmp_path / "s.duckdb")
     assert set(got) == set(ref)
     for name, (types, frame) in ref.items():
@@ -260,21 +269,33 @@ def test_streamed_store_equals_one_write_whatever_the_order_and_chunks(
         pd.testing.assert_frame_equal(got[name][1], frame, obj=name)
 
 
-def test_a_later_chunk_widens_types_and_adds_columns_as_pandas_would(tmp_path):
+def test_spooling_keeps_small_and_header_tables_as_frames(three_runs, tmp_path):
+    run = three_runs[2]  # C: every table filled
+    out = spool_tables(run, tmp_path / "r.duckdb", min_cells=1)
+    assert isinstance(out["runs"], pd.DataFrame) and isinstance(out["summaries"], pd.DataFrame)
+    assert isinstance(out["agent_decisions"], SpooledTable)
+    assert out["agent_decisions"].cells == run["agent_decisions"].size
+    untouched = spool_tables(run, tmp_path / "none.duckdb", min_cells=10**12)
+    assert all(untouched[k] is run[k] for k in run)
+    assert not (tmp_path / "none.duckdb").exists()  # nothing to spool: no file
+
+
+@pytest.mark.parametrize("spool", [False, True])
+def test_a_later_chunk_widens_types_and_adds_columns_as_pandas_would(tmp_path, spool):
     runs = [
-        {"runs": pd.DataFrame({"x": [1, 2], "s": [None, None]})},
-        {"runs": pd.DataFrame({"x": [1.5, np.nan], "s": ["a", None], "y": [True, False]})},
-        {"runs": pd.DataFrame({"x": [3], "s": ["b"], "y": [False]})},
+        {"events": pd.DataFrame({"x": [1, 2], "s": [None, None]})},
+        {"events": pd.DataFrame({"x": [1.5, np.nan], "s": ["a", None], "y": [True, False]})},
+        {"events": pd.DataFrame({"x": [3], "s": ["b"], "y": [False]})},
     ]
     write_tables(tmp_path / "ref.duckdb", concat_tables(runs))
     w = StoreWriter(tmp_path / "s.duckdb", flush_cells=1)
     for i, r in enumerate(runs):
-        w.add(i, r)
+        w.add(i, spool_tables(r, tmp_path / f"r{i}.duckdb", 1) if spool else r)
     w.finish()
     ref, got = _read_all(tmp_path / "ref.duckdb"), _read_all(tmp_path / "s.duckdb")
-    assert got["runs"][0] == ref["runs"][0]
-    assert [t for _, t, *_ in got["runs"][0]] == ["DOUBLE", "VARCHAR", "BOOLEAN"]
-    pd.testing.assert_frame_equal(got["runs"][1], ref["runs"][1])
+    assert got["events"][0] == ref["events"][0]
+    assert [t for _, t, *_ in got["events"][0]] == ["DOUBLE", "VARCHAR", "BOOLEAN"]
+    pd.testing.assert_frame_equal(got["events"][1], ref["events"][1])
 
 
 def test_the_writer_keeps_no_run_it_has_written(three_runs, tmp_path):
@@ -326,3 +347,24 @@ def test_stamping_a_frame_with_the_run_ids_leaves_the_callers_frame_as_it_was():
     stamped.loc[0, "buyer_spend"] = -1.0
     stamped["kind"] = "changed"
     pd.testing.assert_frame_equal(tx, before)
+
+
+def test_a_worker_never_recreates_a_build_folder_that_is_gone(three_runs, tmp_path):
+    """A study that failed removes its build folder while workers may still be finishing:
+    their spool must fail then, not make the folder again (it would be left behind)."""
+    from admarket.outputs.spool import LOGS_WRITTEN, Spool
+
+    build = tmp_path / "build"
+    (build / "spool").mkdir(parents=True)
+    (build / "logs").mkdir()
+    logged = Spool(str(build / "spool"), str(build / "logs"), "key", min_cells=1)
+    out = logged.take(three_runs[1], 7)
+    assert out[LOGS_WRITTEN] is True and isinstance(out["agent_decisions"], SpooledTable)
+    assert (build / "spool" / "run-000007.duckdb").is_file()
+    assert sorted(p.suffix for p in (build / "logs").iterdir()) == [".jsonl", ".md"]
+    quiet = Spool(str(build / "spool"), str(build / "logs"), None, min_cells=10**12)
+    assert LOGS_WRITTEN not in quiet.take(three_runs[0], 8)  # not a logged run
+    shutil.rmtree(build)
+    with pytest.raises(FileNotFoundError, match="gone"):
+        logged.take(three_runs[1], 9)
+    assert not build.exists()

@@ -11,16 +11,19 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from admarket.batch.cluster import Cluster, runs_at_once_here
-from admarket.batch.pool import iter_results, make_tasks, worker_pool
+from admarket.batch.pool import Task, iter_results, make_tasks, worker_pool
 from admarket.config import ConfigError, MarketConfig, check_scenarios
 from admarket.config.sizing import check_memory
-from admarket.outputs import VERBOSITY
-from admarket.outputs.publish import reserve, stream_results
+from admarket.outputs import VERBOSITY, store_writer
+from admarket.outputs.publish import logged, reserve, stream_results
+from admarket.outputs.spool import SPOOL_DIR, Spool
 from admarket.report.drawing import warm_up
 
 LOGS = ("first", "all", "none")
@@ -61,7 +64,10 @@ def compare(
         raise ConfigError("verbosity", verbosity, f"one of {', '.join(VERBOSITY)}")
     if logs not in LOGS:
         raise ConfigError("logs", logs, f"one of {', '.join(LOGS)}")
-    tasks = make_tasks({"design": scenarios, "config": cfg}, seeds)
+    # without a result to publish only the summary rows are wanted: the runs' tables are
+    # not built (a large run's are gigabytes)
+    collect = "tables" if out is not None else "summary"
+    tasks = make_tasks({"design": scenarios, "config": cfg}, seeds, collect=collect)
     if at_once := runs_at_once_here(cluster, processes, len(tasks)):
         check_memory(cfg, at_once)
     summaries: dict[int, pd.DataFrame] = {}
@@ -73,11 +79,16 @@ def compare(
         worker_pool(local, len(tasks)) as pool,  # kept for the report's charts
     ):
 
-        def finished() -> Iterator[tuple[int, dict[str, pd.DataFrame]]]:
+        def finished(build: Path | None = None) -> Iterator[tuple[int, dict[str, Any]]]:
             # each run's tables go straight on to the store; only its summary row stays here
             warm = warm_up if out is not None else None
             runs = iter_results(
-                tasks, processes, progress, cluster=cluster, executor=pool, warm=warm
+                _spooled(tasks, build, verbosity, logs) if pool is not None else tasks,
+                processes,
+                progress,
+                cluster=cluster,
+                executor=pool,
+                warm=warm,
             )
             for i, r in runs:
                 summaries[i] = r["tables"]["summaries"]
@@ -88,7 +99,7 @@ def compare(
                 pass
         else:
             stream_results(
-                finished(),
+                finished,  # given the build folder, for the workers' logs and large tables
                 out,
                 first_seed=min(seeds),
                 verbosity=verbosity,
@@ -98,3 +109,23 @@ def compare(
                 write_after=len(tasks) - workers + 1 if workers > 1 else None,
             )
     return pd.concat([summaries[i] for i in sorted(summaries)], ignore_index=True)
+
+
+def _spooled(tasks: list[Task], build: Path | None, verbosity: str, logs: str) -> list[Task]:
+    """``tasks`` with a :class:`Spool` in the build folder of the result (none without one):
+    local workers then write their runs' logs and large tables there themselves."""
+    if build is None:
+        return tasks
+    first_seed = min(int(t.kwargs["rng"]) for t in tasks)
+    return [
+        replace(
+            t,
+            spool=Spool(
+                str(build / SPOOL_DIR),
+                str(build / "logs"),
+                verbosity if logged(logs, int(t.kwargs["rng"]), first_seed) else None,
+                store_writer.SPOOL_CELLS,  # read now: a test may lower it
+            ),
+        )
+        for t in tasks
+    ]

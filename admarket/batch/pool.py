@@ -42,6 +42,7 @@ from admarket.batch.cluster import Cluster, iter_on_cluster
 from admarket.config import MarketConfig
 from admarket.errors import WorkerLostError
 from admarket.model import MarketModel
+from admarket.outputs.spool import Spool
 from admarket.outputs.store import run_summary_tables, run_tables
 
 COLLECT = ("tables", "summary")
@@ -57,19 +58,27 @@ class Task:
     point: int | None = None
     collect: str = "tables"
     max_steps: int | None = None
+    spool: Spool | None = None  # where the worker leaves large tables and logs (compare)
 
 
 def run_task(task: Task) -> dict[str, Any]:
-    """Run one model to its end (or ``max_steps``) and return its tables (in a worker)."""
+    """Run one model to its end (or ``max_steps``) and return its tables (in a worker);
+    with a ``spool``, its logs and large tables are written to disk here instead."""
     m = MarketModel(**task.kwargs)
     while m.running and (task.max_steps is None or m.steps < task.max_steps):
         m.step()
-    tables = (run_tables if task.collect == "tables" else run_summary_tables)(m, point=task.point)
+    tables: dict[str, Any] = (run_tables if task.collect == "tables" else run_summary_tables)(
+        m, point=task.point
+    )
+    steps = m.steps
+    del m  # not held while its tables are written
     summary = tables["summaries"].iloc[0].to_dict()
+    if task.spool is not None:
+        tables = task.spool.take(tables, task.run_id)
     return {
         "RunId": task.run_id,
         "iteration": task.iteration,
-        "Step": m.steps,
+        "Step": steps,
         **{k: v for k, v in task.kwargs.items() if k != "config"},
         **summary,
         "tables": tables,

@@ -53,6 +53,7 @@ from admarket.outputs.manifest import (
     show_entries,
 )
 from admarket.outputs.narrative import write_logs
+from admarket.outputs.spool import LOGS_WRITTEN, SPOOL_DIR
 from admarket.outputs.store import db_tables, run_tables
 from admarket.outputs.store_writer import StoreWriter
 from admarket.report import write_report
@@ -374,7 +375,8 @@ def write_results(
 
 
 def stream_results(
-    runs: Iterable[tuple[int, Mapping[str, pd.DataFrame]]],
+    runs: Iterable[tuple[int, Mapping[str, Any]]]
+    | Callable[[Path], Iterable[tuple[int, Mapping[str, Any]]]],
     out_dir: str | Path,
     *,
     first_seed: int | None,
@@ -386,6 +388,12 @@ def stream_results(
     write_after: int | None = None,
 ) -> Path:
     """Publish runs as they finish: ``runs`` yields (run index, tables) in any order.
+
+    ``runs`` may instead be a function of the build folder, called once it exists, that
+    returns them: its workers may then write into it (:mod:`.spool`) — runs whose tables
+    say :data:`~admarket.outputs.spool.LOGS_WRITTEN` have their logs written already, and
+    tables may be :class:`~admarket.outputs.store_writer.SpooledTable` files in its
+    ``.spool`` folder.
 
     Each run's tables go to the store (:class:`StoreWriter`) and its logs to disk as it
     arrives, and nothing of it is kept but its ``runs`` row, so memory does not grow with
@@ -402,20 +410,25 @@ def stream_results(
     meta: dict[str, Any] = {"kind": kind}
 
     def build(tmp: Path) -> None:
+        if callable(runs):  # its workers write into the build folder: make their folders
+            (tmp / SPOOL_DIR).mkdir()
+            if log_runs != "none":
+                (tmp / "logs").mkdir()
+        arriving = runs(tmp) if callable(runs) else runs
         writer = StoreWriter(tmp / STORE_NAME)
         heads = {}
         try:
-            for i, r in runs:
+            for i, r in arriving:
                 writer.add(i, r)
                 seed = int(r["runs"]["seed"].iloc[0])
-                if log_runs == "all" or (log_runs == "first" and seed == first_seed):
+                if logged(log_runs, seed, first_seed) and not r.get(LOGS_WRITTEN):
                     write_logs(r, tmp / "logs", verbosity)
                 heads[i] = (str(r["runs"]["scenario"].iloc[0]), seed)
                 if len(heads) == write_after:
                     writer.flush()
         except BaseException:
             writer.close()
-            close = getattr(runs, "close", None)
+            close = getattr(arriving, "close", None)
             if close is not None:  # a generator of runs: stop its workers now, not at GC
                 close()
             raise
@@ -424,6 +437,7 @@ def stream_results(
         meta["seeds"] = sorted({seed for _, seed in heads.values()})
         try:
             writer.complete()
+            _remove_work_folders(tmp)
             write_report(
                 tmp / STORE_NAME,
                 tmp,
@@ -437,6 +451,21 @@ def stream_results(
             (tmp / name).write_text(text, encoding="utf-8")
 
     return publish(out_dir, build, meta)
+
+
+def logged(log_runs: str, seed: int, first_seed: int | None) -> bool:
+    """Whether a run of ``seed`` gets an event log and a narrative (``log_runs``: ``first``
+    seed of each scenario, ``all``, or ``none``)."""
+    return log_runs == "all" or (log_runs == "first" and seed == first_seed)
+
+
+def _remove_work_folders(tmp: Path) -> None:
+    """Remove the (emptied) spool folder, and a logs folder no run wrote into."""
+    if (tmp / SPOOL_DIR).is_dir():
+        os.rmdir(tmp / SPOOL_DIR)  # every spooled table was copied in and deleted
+    logs = tmp / "logs"
+    if logs.is_dir() and not any(logs.iterdir()):
+        logs.rmdir()
 
 
 def write_run(

@@ -4,11 +4,20 @@
 run's tables until the end, so the memory of a study does not grow with its seeds; the
 store it leaves is the one :func:`~admarket.outputs.store.write_tables` would write from
 all runs at once.
+
+A run's large tables need not pass through the parent at all: the worker that ran it
+leaves them in a DuckDB file of its own (:func:`spool_tables`, a :class:`SpooledTable` in
+place of each), which the writer copies into the store inside DuckDB and deletes. A 500 ×
+200 run of A holds a 19 M-row transactions table (3.8 GB as a DataFrame): sent whole, the
+worker held it twice while pickling it and the parent twice more while unpickling and
+stacking it.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -20,6 +29,62 @@ from admarket.outputs.store import TABLES
 # DuckDB's buffer cache while a study streams into its store: it keeps written blocks cached up
 # to 80% of RAM by default, which would make the parent grow with the study after all
 WRITER_CACHE = "256MB"
+
+# The tables a spooled run still sends as frames: the caller reads them (a run's scenario
+# and seed, its summary row) and they are one row each.
+SENT_WHOLE = ("runs", "summaries")
+# A table is spooled from this many cells (rows × columns) up: at plan scale none is (A's
+# transactions are 1.2 M cells), so the main job's runs travel as before; from 100 × 50 up,
+# A's transactions and B's and C's claims are.
+SPOOL_CELLS = 4_000_000
+
+
+@dataclass(frozen=True)
+class SpooledTable:
+    """A run's table left by its worker in a DuckDB file (see :func:`spool_tables`)."""
+
+    path: str
+    name: str
+    cells: int  # rows × columns, as DataFrame.size
+
+
+def spool_tables(
+    tables: Mapping[str, object], path: str | Path, min_cells: int = SPOOL_CELLS
+) -> dict[str, object]:
+    """Write every table of ``tables`` holding at least ``min_cells`` cells (and a row; not
+    :data:`SENT_WHOLE`) into a new DuckDB file at ``path``; returns ``tables`` with each of
+    those replaced by its :class:`SpooledTable`. The file is created only when something is
+    spooled, and never in a folder that is gone (a study that failed removed it)."""
+    big = [
+        name
+        for name, df in tables.items()
+        if isinstance(df, pd.DataFrame)
+        and name in (*TABLES, *LLM_TABLES)
+        and name not in SENT_WHOLE
+        and len(df)
+        and df.size >= min_cells
+    ]
+    if not big:
+        return dict(tables)
+    out = dict(tables)
+    con = duckdb.connect(str(path), config={"memory_limit": WRITER_CACHE})
+    try:
+        for name in big:
+            df = out[name]
+            assert isinstance(df, pd.DataFrame)
+            con.register("_frame", df)
+            con.execute(f'CREATE TABLE "{name}" AS SELECT * FROM _frame')
+            con.unregister("_frame")
+            out[name] = SpooledTable(str(path), name, int(df.size))
+    finally:
+        con.close()
+    return out
+
+
+def _cells(part: object) -> int:
+    if isinstance(part, SpooledTable):
+        return part.cells
+    return part.size if isinstance(part, pd.DataFrame) else 0
 
 
 class StoreWriter:
@@ -33,7 +98,10 @@ class StoreWriter:
     ``write_tables`` of every run, whatever order the runs finished in and however they
     were gathered; a later chunk whose column types differ (an integer column meeting a
     float one) widens the table's column to the type DuckDB gives their union, as pandas
-    would. The writer holds at most one chunk plus the runs waiting for an earlier one, and
+    would. A :class:`SpooledTable` goes in between the frames of the runs before and after
+    it, copied inside DuckDB from its file, which is then deleted (a run's tables, spooled
+    or not, make the same store). The writer holds at most one chunk plus the runs waiting
+    for an earlier one, and
     DuckDB's cache is capped (:data:`WRITER_CACHE`), so a study's memory does not grow with
     its runs.
 
@@ -50,16 +118,17 @@ class StoreWriter:
         self.con = duckdb.connect(str(db_path), config={"memory_limit": WRITER_CACHE})
         self.flush_cells = flush_cells
         self.flush_runs = flush_runs
-        self._waiting: dict[int, Mapping[str, pd.DataFrame]] = {}
+        self._waiting: dict[int, Mapping[str, object]] = {}
         self._next = 0  # the index of the next run to gather
-        self._gathered: list[Mapping[str, pd.DataFrame]] = []
+        self._gathered: list[Mapping[str, object]] = []
         self._gathered_cells = 0
         self._created: set[str] = set()
         self._first_empty: dict[str, pd.DataFrame] = {}  # a table no run has filled yet
 
-    def add(self, index: int, tables: Mapping[str, pd.DataFrame]) -> None:
-        """Take run ``index``'s tables (names outside :data:`TABLES` and LLM_TABLES are
-        ignored, as :func:`concat_tables` does)."""
+    def add(self, index: int, tables: Mapping[str, object]) -> None:
+        """Take run ``index``'s tables: DataFrames, or :class:`SpooledTable` files (copied in
+        and deleted when the run is written). Names outside :data:`TABLES` and LLM_TABLES
+        are ignored, as :func:`concat_tables` does."""
         if index < self._next or index in self._waiting:
             raise ValueError(f"run {index} was added twice")
         self._waiting[index] = tables
@@ -67,41 +136,67 @@ class StoreWriter:
             run = self._waiting.pop(self._next)
             self._next += 1
             self._gathered.append(run)
-            self._gathered_cells += sum(df.size for df in run.values())
+            self._gathered_cells += sum(_cells(part) for part in run.values())
         if self._gathered_cells >= self.flush_cells or len(self._gathered) >= self.flush_runs:
             self._flush()
 
     def _flush(self) -> None:
+        spooled: set[str] = set()
         for name in (*TABLES, *LLM_TABLES):
             parts = [r[name] for r in self._gathered if name in r]
-            nonempty = [p for p in parts if len(p)]
-            if nonempty:
-                self._append(name, pd.concat(nonempty, ignore_index=True))
-            elif parts and name not in self._created and name not in self._first_empty:
-                self._first_empty[name] = parts[0]
+            frames: list[pd.DataFrame] = []  # consecutive frames go in as one
+            for part in parts:
+                if isinstance(part, SpooledTable):
+                    self._append_frames(name, frames)
+                    frames = []
+                    self._append_spooled(part)
+                    spooled.add(part.path)
+                elif isinstance(part, pd.DataFrame) and len(part):
+                    frames.append(part)
+            self._append_frames(name, frames)
+            first = parts[0] if parts else None
+            if isinstance(first, pd.DataFrame) and name not in self._created:
+                self._first_empty.setdefault(name, first)  # empty in every run so far
         self._gathered, self._gathered_cells = [], 0
+        for path in sorted(spooled):
+            os.unlink(path)
 
-    def _append(self, name: str, df: pd.DataFrame) -> None:
-        self.con.register("_frame", df)
+    def _append_frames(self, name: str, frames: list[pd.DataFrame]) -> None:
+        if not frames:
+            return
+        # (one frame as it is: its index is not written, so stacking it would only copy it)
+        self.con.register("_frame", frames[0] if len(frames) == 1 else pd.concat(frames))
         try:
-            if name not in self._created:
-                self.con.execute(f'CREATE TABLE "{name}" AS SELECT * FROM _frame')
-                self._created.add(name)
-                self._first_empty.pop(name, None)
-                return
-            self._widen(name)
-            self.con.execute(f'INSERT INTO "{name}" BY NAME SELECT * FROM _frame')
+            self._append(name, "_frame")
         finally:
             self.con.unregister("_frame")
 
-    def _widen(self, name: str) -> None:
-        """Give table ``name`` the columns and types of its union with ``_frame``."""
+    def _append_spooled(self, part: SpooledTable) -> None:
+        path = part.path.replace("'", "''")
+        self.con.execute(f"ATTACH '{path}' AS _spool (READ_ONLY)")
+        try:
+            self._append(part.name, f'_spool."{part.name}"')
+        finally:
+            self.con.execute("DETACH _spool")
+
+    def _append(self, name: str, source: str) -> None:
+        """Add the rows of relation ``source`` to table ``name`` (created if need be)."""
+        if name not in self._created:
+            self.con.execute(f'CREATE TABLE "{name}" AS SELECT * FROM {source}')
+            self._created.add(name)
+            self._first_empty.pop(name, None)
+            return
+        self._widen(name, source)
+        self.con.execute(f'INSERT INTO "{name}" BY NAME SELECT * FROM {source}')
+
+    def _widen(self, name: str, source: str) -> None:
+        """Give table ``name`` the columns and types of its union with ``source``."""
         have = dict(
             self.con.execute(f'SELECT column_name, column_type FROM (DESCRIBE "{name}")').fetchall()
         )
         union = self.con.execute(
             f'SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM "{name}" '
-            "UNION ALL BY NAME SELECT * FROM _frame)"
+            f"UNION ALL BY NAME SELECT * FROM {source})"
         ).fetchall()
         for col, typ in union:
             if col not in have:
@@ -129,7 +224,7 @@ class StoreWriter:
             raise ValueError(f"runs {missing} never arrived; the store would have gaps")
         self._flush()
         for name, df in list(self._first_empty.items()):
-            self._append(name, df)
+            self._append_frames(name, [df])
         self._first_empty.clear()
         # read as open_store reads: one thread, so sums add in run order, to the last digit
         self.con.execute("SET threads = 1")

@@ -1,0 +1,47 @@
+"""What a local worker writes of its own run into the result folder being built.
+
+``compare`` with local worker processes and ``--out`` gives each run a :class:`Spool`: the
+worker writes the run's event and narrative logs itself (when the run is one that gets
+logs) and leaves its large tables in a DuckDB file (:func:`~admarket.outputs.store_writer.
+spool_tables`) in the build folder, so that what goes back to the parent is a few small
+tables and file names, whatever the size of the market. The parent copies the spooled
+tables into the store and deletes them; the logs are already where they belong. A run on a
+Dask cluster has no Spool (its worker may not see this machine's disk) and sends its tables.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from admarket.outputs.narrative import write_logs
+from admarket.outputs.store_writer import SPOOL_CELLS, spool_tables
+
+# Set in a run's tables when its worker has written its logs (the writer ignores the key).
+LOGS_WRITTEN = "logs_written"
+SPOOL_DIR = ".spool"  # inside the build folder; removed, empty, before the result is marked
+
+
+@dataclass(frozen=True)
+class Spool:
+    """Where a worker leaves a run's large tables and logs (folders of the build folder)."""
+
+    folder: str  # the spooled tables' DuckDB files
+    logs_dir: str  # the event and narrative logs
+    verbosity: str | None  # the narrative's detail for a run that gets logs; None: no logs
+    min_cells: int = SPOOL_CELLS
+
+    def take(self, tables: Mapping[str, object], run: int) -> dict[str, object]:
+        """Write run number ``run``'s logs (if it gets them) and spool its large tables;
+        returns what is left to send (see :func:`spool_tables`)."""
+        # both folders exist while the study is going: one that is gone means the study
+        # failed and removed its build folder, and nothing must recreate it
+        for folder in (self.folder, self.logs_dir if self.verbosity else self.folder):
+            if not Path(folder).is_dir():
+                raise FileNotFoundError(f"{folder}: the result being built is gone")
+        out = dict(tables)
+        if self.verbosity is not None:
+            write_logs(tables, Path(self.logs_dir), self.verbosity)
+            out[LOGS_WRITTEN] = True
+        return spool_tables(out, Path(self.folder) / f"run-{run:06d}.duckdb", self.min_cells)
