@@ -15,7 +15,7 @@ import pytest
 
 from admarket import MarketModel, build_config
 from admarket.batch import batch_run, compare, seed_list
-from admarket.batch.pool import iter_results, make_tasks, worker_pool
+from admarket.batch.pool import iter_results, make_tasks, run_task, worker_pool
 from admarket.cli import main
 from admarket.config import ConfigError
 from admarket.errors import ChartError, WorkerLostError
@@ -253,6 +253,29 @@ def test_a_worker_killed_while_drawing_charts_stops_compare_and_publishes_nothin
     with pytest.raises(WorkerLostError, match="died while drawing the report's charts"):
         compare(build_config(**SMALL), [1], out=tmp_path / "x", processes=2)
     assert list(tmp_path.iterdir()) == []
+
+
+def _spooled_then_killed(task):  # in a worker: run 1 is killed once its files are written
+    r = run_task(task)
+    if task.run_id == 1:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return r
+
+
+def test_a_worker_killed_after_spooling_its_run_leaves_nothing_behind(tmp_path, monkeypatch):
+    import admarket.batch.comparison as comparison
+    import admarket.outputs.store_writer as sw
+
+    monkeypatch.setattr(sw, "SPOOL_CELLS", 1)
+    real = comparison.iter_results
+    monkeypatch.setattr(
+        comparison,
+        "iter_results",
+        lambda tasks, *a, **k: real(tasks, *a, fn=_spooled_then_killed, **k),
+    )
+    with pytest.raises(WorkerLostError, match="died before its run finished"):
+        compare(build_config(**SMALL), [1, 2], out=tmp_path / "x", processes=2, logs="all")
+    assert list(tmp_path.iterdir()) == []  # no result, no build folder with spool or logs
 
 
 def _mark_warm() -> None:  # runs in a worker: leaves one file per warm-up
