@@ -474,8 +474,16 @@ def write_run(
     verbosity: str = "key",
     attachments: Mapping[str, str] | None = None,
 ) -> Path:
-    """Publish finished models (one seed, ``admarket run --out``) with logs and report."""
-    per_run = [run_tables(m) for m in models]
-    return write_results(
-        per_run, out_dir, verbosity=verbosity, log_runs="all", kind="run", attachments=attachments
+    """Publish finished models (one seed, ``admarket run --out``) with logs and report.
+
+    Each model's tables are built when the store takes them, so only one run's tables are
+    held at a time (a large run of A's are gigabytes)."""
+    return stream_results(
+        ((i, run_tables(m)) for i, m in enumerate(models)),
+        out_dir,
+        first_seed=None,  # every run gets logs
+        verbosity=verbosity,
+        log_runs="all",
+        kind="run",
+        attachments=attachments,
     )
