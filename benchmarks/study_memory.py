@@ -4,7 +4,7 @@ Usage::
 
     .venv/bin/python benchmarks/study_memory.py                       # A, 2 seeds, 100 × 50
     .venv/bin/python benchmarks/study_memory.py --buyers 500 --sellers 200   # ~6 min, ~10 GB
-    .venv/bin/python benchmarks/study_memory.py --scenarios ABC --seeds 4 --logs none
+    .venv/bin/python benchmarks/study_memory.py --scenarios a,b,c --seeds 4 --logs none
     .venv/bin/python benchmarks/study_memory.py --old /tmp/main-copy  # also an older tree
 
 Runs ``python -m admarket compare ... --out TMP`` in a fresh process (with ``--old``, the

@@ -13,6 +13,7 @@ import pytest
 from admarket import MarketModel, build_config
 from admarket.config import ConfigError
 from admarket.outputs.measures import full_summary
+from admarket.outputs.moments import clearing_moments
 from admarket.outputs.narrative import all_moments, key_moments, rank, render_narrative
 from admarket.outputs.store import run_tables
 
@@ -119,3 +120,13 @@ def test_auction_log_rate_is_a_bounded_parameter():
     with pytest.raises(ConfigError, match="auction_log_rate"):
         build_config(auction_log_rate=1.5)
     assert build_config().auction_log_rate == 0.001
+
+
+def test_an_exchange_run_without_a_single_auction_still_tells_its_story():
+    """A market so small that nothing clears on the exchange: no clearing stories, and the
+    narrative is written (the clearing stories once failed on an empty auction table)."""
+    cfg = build_config(n_buyers=1, n_sellers=1, campaigns_per_buyer=1, days=1, seed=0)
+    t = run_tables(MarketModel("A", cfg).run())
+    assert not (t["transactions"]["kind"] == "auction").any()
+    assert clearing_moments(t) == []
+    assert render_narrative(t, "all").startswith("# Narrative: scenario A, seed 0")

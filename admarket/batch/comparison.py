@@ -3,8 +3,10 @@
 Every seed runs all scenarios on the same market (common random numbers); runs go through
 the ``batch_run``-compatible runner's tasks, and each finished run goes straight on to the
 result folder being built (``outputs.publish.stream_results``), which is swapped in whole
-once the store, logs and report are complete. The worker processes outlive the runs: as
-they run out of runs they warm up for drawing, then draw the report's charts.
+once the store, logs and report are complete. Local workers write their runs' logs and
+large tables into that folder themselves (``outputs.spool``), so a large market's tables
+never pass through this process. The worker processes outlive the runs: as they run out
+of runs they warm up for drawing, then draw the report's charts.
 """
 
 from __future__ import annotations
@@ -71,6 +73,7 @@ def compare(
     if at_once := runs_at_once_here(cluster, processes, len(tasks)):
         check_memory(cfg, at_once)
     summaries: dict[int, pd.DataFrame] = {}
+    first_seed = min(seeds)  # whose runs get logs with logs="first"
     local = 1 if cluster is not None else processes
     workers = min(max(1, local), len(tasks))
 
@@ -83,7 +86,7 @@ def compare(
             # each run's tables go straight on to the store; only its summary row stays here
             warm = warm_up if out is not None else None
             runs = iter_results(
-                _spooled(tasks, build, verbosity, logs) if pool is not None else tasks,
+                _spooled(tasks, build, verbosity, logs, first_seed) if pool is not None else tasks,
                 processes,
                 progress,
                 cluster=cluster,
@@ -101,7 +104,7 @@ def compare(
             stream_results(
                 finished,  # given the build folder, for the workers' logs and large tables
                 out,
-                first_seed=min(seeds),
+                first_seed=first_seed,
                 verbosity=verbosity,
                 log_runs=logs,
                 kind="compare",
@@ -111,12 +114,14 @@ def compare(
     return pd.concat([summaries[i] for i in sorted(summaries)], ignore_index=True)
 
 
-def _spooled(tasks: list[Task], build: Path | None, verbosity: str, logs: str) -> list[Task]:
+def _spooled(
+    tasks: list[Task], build: Path | None, verbosity: str, logs: str, first_seed: int
+) -> list[Task]:
     """``tasks`` with a :class:`Spool` in the build folder of the result (none without one):
-    local workers then write their runs' logs and large tables there themselves."""
+    local workers then write their runs' logs (those :func:`logged` picks, as the result's
+    writer would) and large tables there themselves."""
     if build is None:
         return tasks
-    first_seed = min(int(t.kwargs["rng"]) for t in tasks)
     return [
         replace(
             t,

@@ -312,21 +312,22 @@ def clearing_moments(tables: Mapping[str, pd.DataFrame]) -> list[Moment]:
     keys = tx["campaign"].to_numpy()[is_auction]
     order = np.argsort(keys, kind="stable")  # each campaign's rows, in table order
     keys = keys[order]
-    starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]]) if len(keys) else keys[:0]
-    bounds = list(zip(starts.tolist(), [*starts[1:].tolist(), len(keys)], strict=True))
+    starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]]).tolist() if len(keys) else []
+    bounds = list(zip(starts, [*starts[1:], len(keys)][: len(starts)], strict=True))
 
     # A run of A has tens of millions of rows: each column is put in campaign order on its
     # own (a groupby of the table copied all of it), and each campaign's sums are numpy's
-    # sums of the same values in the same order as the sums of its rows' frame were
+    # sums of the same values in the same order as pandas' sums of its rows were (NaN
+    # skipped as pandas skips it)
     def per_campaign(column: str, reduce) -> list:
         values = tx[column].to_numpy()[is_auction][order]
         return [reduce(values[a:b]) for a, b in bounds]
 
     summed = ("impressions", "buyer_spend", "seller_revenue", *_FEE_COLS)
-    sums = {c: per_campaign(c, np.sum) for c in dict.fromkeys(summed)}
-    first_day = per_campaign("day", np.min)
+    sums = {c: per_campaign(c, np.nansum) for c in dict.fromkeys(summed)}
+    first_day = per_campaign("day", np.nanmin)
     buyer = per_campaign("buyer", lambda v: v[0])
-    sellers = per_campaign("seller", lambda v: len(np.unique(v)))
+    sellers = per_campaign("seller", lambda v: pd.Series(v).nunique())
     camps = {int(c["campaign_id"]): c for c in records(tables["campaigns"])}
     out = []
     for i, (a, b) in enumerate(bounds):

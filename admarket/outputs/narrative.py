@@ -207,8 +207,10 @@ def tables_from_store(
 
 
 def write_logs(tables: Mapping[str, pd.DataFrame], logs_dir: Path, verbosity: str = "key") -> None:
-    """Write ``RUN_ID.events.jsonl`` and (unless quiet) ``RUN_ID.narrative.md`` for one run."""
-    logs_dir.mkdir(parents=True, exist_ok=True)
+    """Write ``RUN_ID.events.jsonl`` and (unless quiet) ``RUN_ID.narrative.md`` for one run
+    into ``logs_dir``, made if need be inside its folder, which must exist (a worker writing
+    into a result being built must not make the build folder again once it is removed)."""
+    logs_dir.mkdir(exist_ok=True)
     run_id = tables["runs"]["run_id"].iloc[0]
     with open(logs_dir / f"{run_id}.events.jsonl", "w", encoding="utf-8") as fh:
         for line in event_lines(tables):

@@ -55,7 +55,7 @@ from admarket.outputs.manifest import (
 from admarket.outputs.narrative import write_logs
 from admarket.outputs.spool import LOGS_WRITTEN, SPOOL_DIR
 from admarket.outputs.store import db_tables, run_tables
-from admarket.outputs.store_writer import StoreWriter
+from admarket.outputs.store_writer import SpooledTable, StoreWriter
 from admarket.report import write_report
 from admarket.report.document import FORMATS
 from admarket.version import __version__
@@ -422,6 +422,8 @@ def stream_results(
                 writer.add(i, r)
                 seed = int(r["runs"]["seed"].iloc[0])
                 if logged(log_runs, seed, first_seed) and not r.get(LOGS_WRITTEN):
+                    if any(isinstance(t, SpooledTable) for t in r.values()):
+                        raise RuntimeError(f"internal error: run {i} was spooled without its logs")
                     write_logs(r, tmp / "logs", verbosity)
                 heads[i] = (str(r["runs"]["scenario"].iloc[0]), seed)
                 if len(heads) == write_after:
@@ -461,8 +463,12 @@ def logged(log_runs: str, seed: int, first_seed: int | None) -> bool:
 
 def _remove_work_folders(tmp: Path) -> None:
     """Remove the (emptied) spool folder, and a logs folder no run wrote into."""
-    if (tmp / SPOOL_DIR).is_dir():
-        os.rmdir(tmp / SPOOL_DIR)  # every spooled table was copied in and deleted
+    spool = tmp / SPOOL_DIR
+    if spool.is_dir():
+        left = sorted(p.name for p in spool.iterdir())
+        if left:  # every spooled table is copied in and deleted: a bug, not a full disk
+            raise RuntimeError(f"internal error: spooled files never copied into the store: {left}")
+        spool.rmdir()
     logs = tmp / "logs"
     if logs.is_dir() and not any(logs.iterdir()):
         logs.rmdir()
