@@ -298,6 +298,30 @@ def test_a_later_chunk_widens_types_and_adds_columns_as_pandas_would(tmp_path, s
     pd.testing.assert_frame_equal(got["events"][1], ref["events"][1])
 
 
+@pytest.mark.parametrize("flush_cells", [1, 10**9])
+@pytest.mark.parametrize("spool", [False, True])
+def test_a_column_some_runs_lack_gets_the_type_of_one_write_whatever_the_chunks(
+    tmp_path, flush_cells, spool
+):
+    """An integer column missing from some runs is NULL in their rows: one write of every
+    run (pandas) makes it DOUBLE, so a chunked write must too, whether the runs lacking it
+    come before or after."""
+    runs = [
+        {"events": pd.DataFrame({"x": [1, 2], "late": [7, 8]})},
+        {"events": pd.DataFrame({"x": [3], "c": [5], "b": [True], "s": ["a"]})},
+        {"events": pd.DataFrame({"x": [4], "late": [9]})},
+    ]
+    write_tables(tmp_path / "ref.duckdb", concat_tables(runs))
+    w = StoreWriter(tmp_path / "s.duckdb", flush_cells=flush_cells)
+    for i, r in enumerate(runs):
+        w.add(i, spool_tables(r, tmp_path / f"r{i}.duckdb", 1) if spool else r)
+    w.finish()
+    ref, got = _read_all(tmp_path / "ref.duckdb"), _read_all(tmp_path / "s.duckdb")
+    assert got["events"][0] == ref["events"][0]
+    assert {c: t for c, t, *_ in got["events"][0]}["c"] == "DOUBLE"
+    pd.testing.assert_frame_equal(got["events"][1], ref["events"][1])
+
+
 def test_the_writer_keeps_no_run_it_has_written(three_runs, tmp_path):
     import gc
     import weakref

@@ -81,6 +81,12 @@ def spool_tables(
     return out
 
 
+_INTEGER_TYPES = frozenset(
+    {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT"}
+    | {"UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT", "UHUGEINT"}
+)
+
+
 def _cells(part: object) -> int:
     if isinstance(part, SpooledTable):
         return part.cells
@@ -198,7 +204,14 @@ class StoreWriter:
             f'SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM "{name}" '
             f"UNION ALL BY NAME SELECT * FROM {source})"
         ).fetchall()
+        described = f"SELECT column_name FROM (DESCRIBE SELECT * FROM {source})"
+        incoming = {c for (c,) in self.con.execute(described).fetchall()}
         for col, typ in union:
+            # a column that the rows written so far, or the new ones, lack is NULL in them:
+            # pandas stacking every run at once makes such an integer column float (NaN), so
+            # the store's type must not depend on which chunk each run came in
+            if typ in _INTEGER_TYPES and (col not in have or col not in incoming):
+                typ = "DOUBLE"
             if col not in have:
                 self.con.execute(f'ALTER TABLE "{name}" ADD COLUMN "{col}" {typ}')
             elif have[col] != typ:
