@@ -13,7 +13,7 @@ import pytest
 from admarket.cli import main
 from admarket.config import FIELDS, PARAMS, build_config
 from admarket.config.params import field_kind
-from admarket.config.sizing import check_memory, estimate_bytes
+from admarket.config.sizing import check_memory, estimate_bytes, table_bytes
 from admarket.errors import ConfigError
 from admarket.model import MarketModel
 from admarket.model.checkpoint import checkpoint_name, save_checkpoint
@@ -115,6 +115,22 @@ def test_the_estimate_covers_a_measured_run(scenario, n_buyers, n_sellers, days,
         f"MarketModel({scenario!r}, build_config(**{kw!r})).run()"
     )
     assert peak < estimate_bytes(build_config(**kw)) < 4 * peak
+
+
+@pytest.mark.parametrize(("n_buyers", "n_sellers", "days"), [(40, 30, 5), (100, 50, 10)])
+def test_the_estimate_with_tables_covers_a_run_and_its_tables(n_buyers, n_sellers, days, peak_kib):
+    """What compare's workers and run --out hold: a run of A (the most rows) and its store
+    tables, built as the worker builds them, under the estimate with one run's tables."""
+    kw = {"n_buyers": n_buyers, "n_sellers": n_sellers, "campaigns_per_buyer": 10, "days": days}
+    peak = 1024 * peak_kib(
+        "from admarket import MarketModel, build_config; "
+        "from admarket.outputs.store import run_tables; "
+        f"run_tables(MarketModel('A', build_config(**{kw!r})).run())"
+    )
+    cfg = build_config(**kw)
+    with_tables = estimate_bytes(cfg) + table_bytes(cfg)
+    assert peak < with_tables < 4 * peak
+    assert check_memory(cfg, 2, limit=10**15, tables=2) == 2 * with_tables
 
 
 def test_flags_that_cannot_apply_are_refused(here, capsys):

@@ -71,7 +71,8 @@ def compare(
     collect = "tables" if out is not None else "summary"
     tasks = make_tasks({"design": scenarios, "config": cfg}, seeds, collect=collect)
     if at_once := runs_at_once_here(cluster, processes, len(tasks)):
-        check_memory(cfg, at_once)
+        # with a result to publish, each run's worker also builds its store tables
+        check_memory(cfg, at_once, tables=at_once if out is not None else 0)
     summaries: dict[int, pd.DataFrame] = {}
     first_seed = min(seeds)  # whose runs get logs with logs="first"
     local = 1 if cluster is not None else processes

@@ -38,7 +38,16 @@ CAMPAIGN_BYTES = 96 * 1024
 # campaign-day, kept in 20 bytes each during the run, ~150 once the run's table is built),
 # books, claims, events and metrics
 CAMPAIGN_DAY_BYTES = 16 * 1024
+# per campaign and day, once a finished run's store tables are built (compare's workers,
+# run --out): A's transactions table has 110-160 rows per campaign-day at ~180 bytes each
+# (A at 100 x 50, 30 days: 215 MiB for the run, 893 MiB with its tables)
+TABLE_CAMPAIGN_DAY_BYTES = 32 * 1024
 PRODUCTS_PER_SELLER = 3  # every seller sells display plus one or two other channels
+
+
+def table_bytes(cfg: MarketConfig) -> int:
+    """Estimated memory of one finished run's store tables (any scenario), in bytes."""
+    return TABLE_CAMPAIGN_DAY_BYTES * cfg.n_campaigns * cfg.days
 
 
 def estimate_bytes(cfg: MarketConfig) -> int:
@@ -94,11 +103,13 @@ def human_bytes(n: float) -> str:
     return f"{n:.1f} PiB"
 
 
-def check_memory(cfg: MarketConfig, concurrent: int = 1, limit: int | None = None) -> int:
-    """Refuse (ConfigError) a job of ``concurrent`` simultaneous runs of ``cfg`` whose
-    estimated memory exceeds ``limit`` (default: the memory available now); returns the
-    estimate in bytes."""
-    need = estimate_bytes(cfg) * max(1, concurrent)
+def check_memory(
+    cfg: MarketConfig, concurrent: int = 1, limit: int | None = None, tables: int = 0
+) -> int:
+    """Refuse (ConfigError) a job of ``concurrent`` simultaneous runs of ``cfg``, ``tables``
+    of which hold their store tables at once, whose estimated memory exceeds ``limit``
+    (default: the memory available now); returns the estimate in bytes."""
+    need = estimate_bytes(cfg) * max(1, concurrent) + table_bytes(cfg) * tables
     limit = available_bytes() if limit is None else limit
     if limit is not None and need > limit:
         runs = f" for {concurrent} runs at once" if concurrent > 1 else ""
