@@ -104,12 +104,12 @@ class StoreWriter:
     ``write_tables`` of every run, whatever order the runs finished in and however they
     were gathered; a later chunk whose column types differ (an integer column meeting a
     float one) widens the table's column to the type DuckDB gives their union, as pandas
-    would. A :class:`SpooledTable` goes in between the frames of the runs before and after
-    it, copied inside DuckDB from its file, which is then deleted (a run's tables, spooled
-    or not, make the same store). The writer holds at most one chunk plus the runs waiting
-    for an earlier one, and
-    DuckDB's cache is capped (:data:`WRITER_CACHE`), so a study's memory does not grow with
-    its runs.
+    would (an integer column that some runs lack becomes DOUBLE, as pandas' NaN makes it).
+    A :class:`SpooledTable` goes in between the frames of the runs before and after it,
+    copied inside DuckDB from its file, which is then deleted (a run's tables, spooled or
+    not, make the same store). The writer holds at most one chunk plus the runs waiting for
+    an earlier one, and DuckDB's cache is capped (:data:`WRITER_CACHE`), so a study's memory
+    does not grow with its runs.
 
     The price: appending chunk by chunk costs DuckDB more than one write of everything —
     at plan scale, 30 runs' tables took 8.0 s CPU in 4 M-cell chunks against 3.3 s in one
