@@ -181,6 +181,8 @@ def test_failure_mid_write_publishes_nothing(tmp_path, monkeypatch):
 def test_bad_options_fail_before_running(tmp_path, capsys):
     with pytest.raises(ConfigError):
         seed_list(0, 1)
+    with pytest.raises(ConfigError, match="seeds"):
+        compare(build_config(**SMALL), [])
     assert main(["compare", "--seeds", "0", "--out", str(tmp_path / "a")]) == 2
     assert main(["compare", "--set", "decay_rate=2", "--out", str(tmp_path / "b")]) == 2
     assert main(["compare", "--processes", "0", "--out", str(tmp_path / "c")]) == 2

@@ -66,6 +66,9 @@ def compare(
         raise ConfigError("verbosity", verbosity, f"one of {', '.join(VERBOSITY)}")
     if logs not in LOGS:
         raise ConfigError("logs", logs, f"one of {', '.join(LOGS)}")
+    seeds = list(seeds)
+    if not seeds:
+        raise ConfigError("seeds", seeds, "at least one seed")
     # without a result to publish only the summary rows are wanted: the runs' tables are
     # not built (a large run's are gigabytes)
     collect = "tables" if out is not None else "summary"
