@@ -102,6 +102,7 @@ def test_runs_whose_workers_spool_their_tables_and_write_their_logs_publish_the_
         ).read_bytes(), name
     assert not list((tmp_path / "spooled").rglob("*.spool*"))
     assert not list((tmp_path / "spooled").rglob("run-*.duckdb"))
+    assert not list((tmp_path / "spooled").rglob("*.part"))  # written aside, then renamed
 
 
 def test_seeds_are_common_random_numbers_and_distinct():

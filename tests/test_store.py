@@ -384,7 +384,7 @@ def test_a_worker_never_recreates_a_build_folder_that_is_gone(three_runs, tmp_pa
     logged = Spool(str(build / "spool"), str(build / "logs"), "key", min_cells=1)
     out = logged.take(three_runs[1], 7)
     assert out[LOGS_WRITTEN] is True and isinstance(out["agent_decisions"], SpooledTable)
-    assert (build / "spool" / "run-000007.duckdb").is_file()
+    assert [p.name for p in (build / "spool").iterdir()] == ["run-000007.duckdb"]
     assert sorted(p.suffix for p in (build / "logs").iterdir()) == [".jsonl", ".md"]
     quiet = Spool(str(build / "spool"), str(build / "logs"), None, min_cells=10**12)
     assert LOGS_WRITTEN not in quiet.take(three_runs[0], 8)  # not a logged run

@@ -89,8 +89,11 @@ def compare(
         def finished(build: Path | None = None) -> Iterator[tuple[int, dict[str, Any]]]:
             # each run's tables go straight on to the store; only its summary row stays here
             warm = warm_up if out is not None else None
+            # workers that see this machine's disk (a pool's, a LocalCluster's) write their
+            # runs' logs and large tables into the result themselves; a scheduler's send them
+            here = pool is not None or (cluster is not None and cluster.local_workers is not None)
             runs = iter_results(
-                _spooled(tasks, build, verbosity, logs, first_seed) if pool is not None else tasks,
+                _spooled(tasks, build, verbosity, logs, first_seed) if here else tasks,
                 processes,
                 progress,
                 cluster=cluster,

@@ -17,10 +17,13 @@ auctions (``auction_log_rate``) tells the exchange's story transaction by transa
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import TextIO
 
 import duckdb
 import pandas as pd
@@ -212,9 +215,24 @@ def write_logs(tables: Mapping[str, pd.DataFrame], logs_dir: Path, verbosity: st
     into a result being built must not make the build folder again once it is removed)."""
     logs_dir.mkdir(exist_ok=True)
     run_id = tables["runs"]["run_id"].iloc[0]
-    with open(logs_dir / f"{run_id}.events.jsonl", "w", encoding="utf-8") as fh:
+    with _replacing(logs_dir / f"{run_id}.events.jsonl") as fh:
         for line in event_lines(tables):
             fh.write(line + "\n")
     if verbosity != "quiet":
         text = render_narrative(tables, verbosity)
-        (logs_dir / f"{run_id}.narrative.md").write_text(text, encoding="utf-8")
+        with _replacing(logs_dir / f"{run_id}.narrative.md") as fh:
+            fh.write(text)
+
+
+@contextlib.contextmanager
+def _replacing(path: Path) -> Iterator[TextIO]:
+    """A text file written under a name of its own and renamed over ``path`` when done (a
+    run tried again after its worker was lost must not interleave with the first try's
+    lines); its folder must exist (see :func:`write_logs`)."""
+    part = path.with_name(f".{path.name}.{os.getpid()}.part")
+    try:
+        with open(part, "w", encoding="utf-8") as fh:
+            yield fh
+        os.replace(part, path)
+    finally:
+        part.unlink(missing_ok=True)

@@ -67,7 +67,11 @@ def spool_tables(
     if not big:
         return dict(tables)
     out = dict(tables)
-    con = duckdb.connect(str(path), config={"memory_limit": WRITER_CACHE})
+    # written under a name of its own, then renamed: a run tried again after its worker was
+    # lost (Dask reruns it) finds no half-written file, and two tries never write one file
+    path = Path(path)
+    part = path.with_name(f".{path.name}.{os.getpid()}.part")
+    con = duckdb.connect(str(part), config={"memory_limit": WRITER_CACHE})
     try:
         for name in big:
             df = out[name]
@@ -76,8 +80,11 @@ def spool_tables(
             con.execute(f'CREATE TABLE "{name}" AS SELECT * FROM _frame')
             con.unregister("_frame")
             out[name] = SpooledTable(str(path), name, int(df.size))
+        con.close()
+        os.replace(part, path)
     finally:
         con.close()
+        part.unlink(missing_ok=True)
     return out
 
 
