@@ -51,3 +51,21 @@ def _peak_kib(code: str) -> int:
 def peak_kib():
     """``peak_kib(code)``: the peak memory (KiB) of a fresh process running ``code``."""
     return _peak_kib
+
+
+@pytest.fixture
+def spooled_parts(monkeypatch) -> list:
+    """Every SpooledTable a StoreWriter of this process copies in, in order, and every table
+    spooled from then on (``SPOOL_CELLS`` lowered to one cell: workers read it from the
+    task's Spool, which the parent fills)."""
+    import admarket.outputs.store_writer as sw
+
+    copied: list = []
+    real = sw.StoreWriter._append_spooled
+    monkeypatch.setattr(
+        sw.StoreWriter,
+        "_append_spooled",
+        lambda self, part: (copied.append(part), real(self, part)),
+    )
+    monkeypatch.setattr(sw, "SPOOL_CELLS", 1)
+    return copied

@@ -88,23 +88,16 @@ def test_compare_on_a_cluster_is_identical_to_the_local_run(scheduler, tmp_path)
     ).read_bytes()
 
 
-def test_a_localclusters_workers_spool_their_runs_and_the_result_is_the_same(tmp_path, monkeypatch):
+def test_a_localclusters_workers_spool_their_runs_and_the_result_is_the_same(
+    tmp_path, spooled_parts
+):
     """A LocalCluster's workers see this machine's disk: like a pool's, they write their
     runs' logs and large tables into the result being built (every table spooled here)."""
-    import admarket.outputs.store_writer as sw
-
     cfg = build_config(**SMALL)
     local = compare(cfg, [3], processes=1, out=tmp_path / "local", logs="all")
-    copied = []
-    real = sw.StoreWriter._append_spooled
-    monkeypatch.setattr(
-        sw.StoreWriter,
-        "_append_spooled",
-        lambda self, part: (copied.append(part), real(self, part)),
-    )
-    monkeypatch.setattr(sw, "SPOOL_CELLS", 1)
+    assert spooled_parts == []  # one process: nothing spooled
     dask_ = compare(cfg, [3], cluster=Cluster(local_workers=2), out=tmp_path / "dask", logs="all")
-    assert len({p.path for p in copied}) == 3  # every run's tables came through files
+    assert len({p.path for p in spooled_parts}) == 3  # every run's tables came through files
     pd.testing.assert_frame_equal(local, dask_, check_exact=True)
     _same_stores(tmp_path / "local", tmp_path / "dask", at_least=13)
     logs = sorted(p.name for p in (tmp_path / "local" / "logs").iterdir())

@@ -64,25 +64,16 @@ def test_compare_is_identical_to_the_last_digit_with_one_or_two_processes(tmp_pa
 
 
 def test_runs_whose_workers_spool_their_tables_and_write_their_logs_publish_the_same(
-    tmp_path, monkeypatch
+    tmp_path, spooled_parts
 ):
     """Local workers write their runs' logs and leave large tables in DuckDB files of the
     build folder (outputs.spool); with every table spooled, the result is the one whose
     runs sent everything to the parent (one process): same tables and types, same logs to
     the byte, and nothing of the spool is left."""
-    import admarket.outputs.store_writer as sw
-
     cfg = build_config(**SMALL)
-    copied = []
-    real = sw.StoreWriter._append_spooled
-    monkeypatch.setattr(
-        sw.StoreWriter,
-        "_append_spooled",
-        lambda self, part: (copied.append(part), real(self, part)),
-    )
+    copied = spooled_parts
     compare(cfg, [3, 4], processes=1, out=tmp_path / "here")
-    assert copied == []  # one process: nothing spooled
-    monkeypatch.setattr(sw, "SPOOL_CELLS", 1)
+    assert copied == []  # one process: nothing spooled, even from one cell up
     compare(cfg, [3, 4], processes=2, out=tmp_path / "spooled", logs="all")
     compare(cfg, [3, 4], processes=1, out=tmp_path / "here_all", logs="all")
     assert {p.name for p in copied} >= {"transactions", "agent_decisions", "events"}
