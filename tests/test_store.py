@@ -392,3 +392,22 @@ def test_a_worker_never_recreates_a_build_folder_that_is_gone(three_runs, tmp_pa
     with pytest.raises(FileNotFoundError, match="gone"):
         logged.take(three_runs[1], 9)
     assert not build.exists()
+
+
+def test_what_lost_tries_left_is_removed_and_a_spool_never_merged_is_an_error(tmp_path):
+    """On a Dask cluster a worker lost while writing leaves a ``.part`` file (the run is
+    done again elsewhere): it must not fail the study nor end up in the result."""
+    from admarket.outputs.publish import _remove_work_folders
+    from admarket.outputs.spool import SPOOL_DIR
+
+    (tmp_path / SPOOL_DIR).mkdir()
+    (tmp_path / "logs").mkdir()
+    (tmp_path / SPOOL_DIR / ".run-000001.duckdb.77.part").write_text("half")
+    (tmp_path / "logs" / ".s000001-A.events.jsonl.77.part").write_text("half")
+    (tmp_path / "logs" / "s000001-A.events.jsonl").write_text("{}\n")
+    _remove_work_folders(tmp_path)
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["logs", "s000001-A.events.jsonl"]
+    (tmp_path / SPOOL_DIR).mkdir()
+    (tmp_path / SPOOL_DIR / "run-000002.duckdb").write_text("complete, never copied")
+    with pytest.raises(RuntimeError, match="never copied"):
+        _remove_work_folders(tmp_path)

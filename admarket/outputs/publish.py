@@ -462,7 +462,12 @@ def logged(log_runs: str, seed: int, first_seed: int | None) -> bool:
 
 
 def _remove_work_folders(tmp: Path) -> None:
-    """Remove the (emptied) spool folder, and a logs folder no run wrote into."""
+    """Remove the (emptied) spool folder, and a logs folder no run wrote into. Files a
+    worker was still writing when it was lost (``*.part``: on a Dask cluster the run was
+    done again elsewhere) are deleted; a complete spool file left behind is a bug."""
+    for folder in (tmp / SPOOL_DIR, tmp / "logs"):
+        for part in folder.glob(".*.part") if folder.is_dir() else ():
+            part.unlink()
     spool = tmp / SPOOL_DIR
     if spool.is_dir():
         left = sorted(p.name for p in spool.iterdir())
