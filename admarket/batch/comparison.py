@@ -25,7 +25,7 @@ from admarket.config import ConfigError, MarketConfig, check_scenarios
 from admarket.config.sizing import check_memory
 from admarket.outputs import VERBOSITY, store_writer
 from admarket.outputs.publish import logged, reserve, stream_results
-from admarket.outputs.spool import SPOOL_DIR, Spool
+from admarket.outputs.spool import LOGS_DIR, SPOOL_DIR, Spool
 from admarket.report.drawing import warm_up
 
 LOGS = ("first", "all", "none")
@@ -134,7 +134,7 @@ def _spooled(
             t,
             spool=Spool(
                 str(build / SPOOL_DIR),
-                str(build / "logs"),
+                str(build / LOGS_DIR),
                 verbosity if logged(logs, int(t.kwargs["rng"]), first_seed) else None,
                 store_writer.SPOOL_CELLS,  # read now: a test may lower it
             ),

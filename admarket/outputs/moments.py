@@ -308,19 +308,20 @@ def _fee_lines(tx: pd.DataFrame | Mapping[str, Any]) -> list[str]:
 def clearing_moments(tables: Mapping[str, pd.DataFrame]) -> list[Moment]:
     """One story per campaign that bought on the exchange: what it paid and who kept what."""
     tx = tables["transactions"]
-    is_auction = (tx["kind"] == "auction").to_numpy()
-    keys = tx["campaign"].to_numpy()[is_auction]
-    order = np.argsort(keys, kind="stable")  # each campaign's rows, in table order
-    keys = keys[order]
+    rows = np.flatnonzero((tx["kind"] == "auction").to_numpy())
+    keys = tx["campaign"].to_numpy()[rows]
+    rows = rows[np.argsort(keys, kind="stable")]  # each campaign's rows, in table order
+    keys = tx["campaign"].to_numpy()[rows]
     starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]]).tolist() if len(keys) else []
-    bounds = list(zip(starts, [*starts[1:], len(keys)][: len(starts)], strict=True))
+    ends = [*starts[1:], len(keys)] if starts else []
+    bounds = list(zip(starts, ends, strict=True))
 
     # A run of A has tens of millions of rows: each column is put in campaign order on its
     # own (a groupby of the table copied all of it), and each campaign's sums are numpy's
     # sums of the same values in the same order as pandas' sums of its rows were (NaN
     # skipped as pandas skips it)
     def per_campaign(column: str, reduce) -> list:
-        values = tx[column].to_numpy()[is_auction][order]
+        values = tx[column].to_numpy()[rows]
         return [reduce(values[a:b]) for a, b in bounds]
 
     summed = ("impressions", "buyer_spend", "seller_revenue", *_FEE_COLS)

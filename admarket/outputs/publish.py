@@ -53,7 +53,7 @@ from admarket.outputs.manifest import (
     show_entries,
 )
 from admarket.outputs.narrative import write_logs
-from admarket.outputs.spool import LOGS_WRITTEN, SPOOL_DIR
+from admarket.outputs.spool import LOGS_DIR, LOGS_WRITTEN, SPOOL_DIR
 from admarket.outputs.store import db_tables, run_tables
 from admarket.outputs.store_writer import SpooledTable, StoreWriter
 from admarket.report import write_report
@@ -413,7 +413,7 @@ def stream_results(
         if callable(runs):  # its workers write into the build folder: make their folders
             (tmp / SPOOL_DIR).mkdir()
             if log_runs != "none":
-                (tmp / "logs").mkdir()
+                (tmp / LOGS_DIR).mkdir()
         arriving = runs(tmp) if callable(runs) else runs
         writer = StoreWriter(tmp / STORE_NAME)
         heads = {}
@@ -424,7 +424,7 @@ def stream_results(
                 if logged(log_runs, seed, first_seed) and not r.get(LOGS_WRITTEN):
                     if any(isinstance(t, SpooledTable) for t in r.values()):
                         raise RuntimeError(f"internal error: run {i} was spooled without its logs")
-                    write_logs(r, tmp / "logs", verbosity)
+                    write_logs(r, tmp / LOGS_DIR, verbosity)
                 heads[i] = (str(r["runs"]["scenario"].iloc[0]), seed)
                 if len(heads) == write_after:
                     writer.flush()
@@ -465,16 +465,14 @@ def _remove_work_folders(tmp: Path) -> None:
     """Remove the (emptied) spool folder, and a logs folder no run wrote into. Files a
     worker was still writing when it was lost (``*.part``: on a Dask cluster the run was
     done again elsewhere) are deleted; a complete spool file left behind is a bug."""
-    for folder in (tmp / SPOOL_DIR, tmp / "logs"):
-        for part in folder.glob(".*.part") if folder.is_dir() else ():
-            part.unlink()
-    spool = tmp / SPOOL_DIR
+    spool, logs = tmp / SPOOL_DIR, tmp / LOGS_DIR
+    for part in (*spool.glob(".*.part"), *logs.glob(".*.part")):
+        part.unlink()
     if spool.is_dir():
         left = sorted(p.name for p in spool.iterdir())
         if left:  # every spooled table is copied in and deleted: a bug, not a full disk
             raise RuntimeError(f"internal error: spooled files never copied into the store: {left}")
         spool.rmdir()
-    logs = tmp / "logs"
     if logs.is_dir() and not any(logs.iterdir()):
         logs.rmdir()
 

@@ -5,8 +5,9 @@ worker writes the run's event and narrative logs itself (when the run is one tha
 logs) and leaves its large tables in a DuckDB file (:func:`~admarket.outputs.store_writer.
 spool_tables`) in the build folder, so that what goes back to the parent is a few small
 tables and file names, whatever the size of the market. The parent copies the spooled
-tables into the store and deletes them; the logs are already where they belong. A run on a
-Dask cluster has no Spool (its worker may not see this machine's disk) and sends its tables.
+tables into the store and deletes them; the logs are already where they belong. A
+LocalCluster's workers get one too; a run on a remote Dask scheduler has none (its worker
+may not see this machine's disk) and sends its tables.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from admarket.outputs.store_writer import SPOOL_CELLS, spool_tables
 # Set in a run's tables when its worker has written its logs (the writer ignores the key).
 LOGS_WRITTEN = "logs_written"
 SPOOL_DIR = ".spool"  # inside the build folder; removed, empty, before the result is marked
+LOGS_DIR = "logs"  # the result's event and narrative logs
 
 
 @dataclass(frozen=True)
@@ -37,7 +39,7 @@ class Spool:
         returns what is left to send (see :func:`spool_tables`)."""
         # both folders exist while the study is going: one that is gone means the study
         # failed and removed its build folder, and nothing must recreate it
-        for folder in (self.folder, self.logs_dir if self.verbosity else self.folder):
+        for folder in (self.folder, *([self.logs_dir] if self.verbosity else [])):
             if not Path(folder).is_dir():
                 raise FileNotFoundError(f"{folder}: the result being built is gone")
         out = dict(tables)
