@@ -99,16 +99,41 @@ def test_a_localclusters_workers_spool_their_runs_and_the_result_is_the_same(
     dask_ = compare(cfg, [3], cluster=Cluster(local_workers=2), out=tmp_path / "dask", logs="all")
     assert len({p.path for p in spooled_parts}) == 3  # every run's tables came through files
     pd.testing.assert_frame_equal(local, dask_, check_exact=True)
-    _same_stores(tmp_path / "local", tmp_path / "dask", at_least=13)
-    logs = sorted(p.name for p in (tmp_path / "local" / "logs").iterdir())
+    _same_results(tmp_path / "local", tmp_path / "dask")
+
+
+def _same_results(local: Path, other: Path) -> None:
+    """The same store, the same logs to the byte, and the same files: no spool folder and
+    no half-written file left in ``other``."""
+    _same_stores(local, other, at_least=13)
+    logs = sorted(p.name for p in (local / "logs").iterdir())
     assert len(logs) == 6
     for name in logs:
-        assert (tmp_path / "dask" / "logs" / name).read_bytes() == (
-            tmp_path / "local" / "logs" / name
-        ).read_bytes(), name
-    assert sorted(p.name for p in (tmp_path / "dask").iterdir()) == sorted(
-        p.name for p in (tmp_path / "local").iterdir()
-    )  # no spool folder, no half-written file left
+        assert (other / "logs" / name).read_bytes() == (local / "logs" / name).read_bytes(), name
+    assert sorted(p.name for p in other.iterdir()) == sorted(p.name for p in local.iterdir())
+
+
+def test_a_worker_lost_half_way_through_a_spool_file_is_retried_and_the_result_is_identical(
+    tmp_path, spooled_parts, monkeypatch
+):
+    """The first worker to spool a run dies with one table of several written into its spool
+    file (``dies_mid_spool``, preloaded into every worker): Dask runs the run again on a
+    restarted worker, and the half-written file and its write-ahead log are not published."""
+    import dask
+
+    cfg = build_config(**SMALL)
+    local = compare(cfg, [3], processes=1, out=tmp_path / "local", logs="all")
+    marker = tmp_path / "died"
+    monkeypatch.setenv("ADMARKET_TEST_DIE_MARKER", str(marker))
+    preload = str(Path(__file__).with_name("dies_mid_spool.py"))
+    with dask.config.set({"distributed.worker.preload": [preload]}):
+        dask_ = compare(
+            cfg, [3], cluster=Cluster(local_workers=2), out=tmp_path / "dask", logs="all"
+        )
+    assert marker.read_text().endswith("died writing a spool file")  # a worker did die
+    assert len({p.path for p in spooled_parts}) == 3  # every run still came through a file
+    pd.testing.assert_frame_equal(local, dask_, check_exact=True)
+    _same_results(tmp_path / "local", tmp_path / "dask")
 
 
 def test_sweep_on_a_cluster_is_identical_to_the_local_run(scheduler, tmp_path):

@@ -322,6 +322,15 @@ def test_a_column_some_runs_lack_gets_the_type_of_one_write_whatever_the_chunks(
     pd.testing.assert_frame_equal(got["events"][1], ref["events"][1])
 
 
+def test_a_table_that_is_neither_a_frame_nor_a_spool_file_is_an_error_not_left_out(
+    three_runs, tmp_path
+):
+    w = StoreWriter(tmp_path / "s.duckdb")
+    w.add(0, {**three_runs[0], "transactions": "s000001-A.transactions"})
+    with pytest.raises(TypeError, match="internal error: table transactions of a run is"):
+        w.finish()
+
+
 def test_the_writer_keeps_no_run_it_has_written(three_runs, tmp_path):
     import gc
     import weakref
@@ -395,14 +404,16 @@ def test_a_worker_never_recreates_a_build_folder_that_is_gone(three_runs, tmp_pa
 
 
 def test_what_lost_tries_left_is_removed_and_a_spool_never_merged_is_an_error(tmp_path):
-    """On a Dask cluster a worker lost while writing leaves a ``.part`` file (the run is
-    done again elsewhere): it must not fail the study nor end up in the result."""
+    """On a Dask cluster a worker lost while writing leaves a ``.part`` file, and a spool
+    file its DuckDB write-ahead log (the run is done again elsewhere): they must not fail
+    the study nor end up in the result."""
     from admarket.outputs.publish import _remove_work_folders
     from admarket.outputs.spool import SPOOL_DIR
 
     (tmp_path / SPOOL_DIR).mkdir()
     (tmp_path / "logs").mkdir()
     (tmp_path / SPOOL_DIR / ".run-000001.duckdb.77.part").write_text("half")
+    (tmp_path / SPOOL_DIR / ".run-000001.duckdb.77.part.wal").write_text("its DuckDB log")
     (tmp_path / "logs" / ".s000001-A.events.jsonl.77.part").write_text("half")
     (tmp_path / "logs" / "s000001-A.events.jsonl").write_text("{}\n")
     _remove_work_folders(tmp_path)

@@ -463,10 +463,11 @@ def logged(log_runs: str, seed: int, first_seed: int | None) -> bool:
 
 def _remove_work_folders(tmp: Path) -> None:
     """Remove the (emptied) spool folder, and a logs folder no run wrote into. Files a
-    worker was still writing when it was lost (``*.part``: on a Dask cluster the run was
-    done again elsewhere) are deleted; a complete spool file left behind is a bug."""
+    worker was still writing when it was lost (``*.part``, and a spool file's DuckDB
+    write-ahead log ``*.part.wal``: on a Dask cluster the run was done again elsewhere) are
+    deleted; a complete spool file left behind is a bug."""
     spool, logs = tmp / SPOOL_DIR, tmp / LOGS_DIR
-    for part in (*spool.glob(".*.part"), *logs.glob(".*.part")):
+    for part in (*spool.glob(".*.part"), *spool.glob(".*.part.wal"), *logs.glob(".*.part")):
         part.unlink()
     if spool.is_dir():
         left = sorted(p.name for p in spool.iterdir())

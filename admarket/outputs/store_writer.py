@@ -164,7 +164,9 @@ class StoreWriter:
                     frames = []
                     self._append_spooled(part)
                     spooled.add(part.path)
-                elif isinstance(part, pd.DataFrame) and len(part):
+                elif not isinstance(part, pd.DataFrame):  # never dropped silently
+                    raise TypeError(f"internal error: table {name} of a run is {part!r}")
+                elif len(part):
                     frames.append(part)
             self._append_frames(name, frames)
             first = parts[0] if parts else None
