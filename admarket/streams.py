@@ -61,11 +61,15 @@ def keyed_prefix(*parts: object) -> str:
 
 def keyed_uniform_text(text: str) -> float:
     """The draw of :func:`keyed_uniform` for its parts already joined into ``text``."""
-    digest = _blake2b(text.encode(), digest_size=8).digest()
-    return (int.from_bytes(digest, "little") + 0.5) / 2.0**64
+    h = _new_blake2b_8()  # copying an empty hasher skips the constructor's argument parsing
+    h.update(text.encode())
+    # times 2**-64 is division by 2**64 exactly (a power of two): the same float
+    return (_from_bytes(h.digest(), "little") + 0.5) * _TWO_TO_MINUS_64
 
 
-_blake2b = hashlib.blake2b
+_new_blake2b_8 = hashlib.blake2b(digest_size=8).copy  # C runs 4 M of these draws at 500x200
+_from_bytes = int.from_bytes
+_TWO_TO_MINUS_64 = 2.0**-64
 
 
 OUTCOME = 6  # tag of keyed campaign-outcome draws (clicks, conversions, viewable impressions)
