@@ -262,6 +262,8 @@ def test_streamed_store_equals_one_write_whatever_the_order_and_chunks(
     w.finish()
     assert (spooled > 0) == (spool_cells is not None)
     assert not list(tmp_path.glob("run*.duckdb"))  # each copied in, then deleted
+    spool_files = {f"run{i}.duckdb" for i in order} if spooled else set()
+    assert w.merged <= spool_files and bool(w.merged) == bool(spooled)  # and named as such
     ref, got = _read_all(tmp_path / "ref.duckdb"), _read_all(tmp_path / "s.duckdb")
     assert set(got) == set(ref)
     for name, (types, frame) in ref.items():
@@ -405,8 +407,9 @@ def test_a_worker_never_recreates_a_build_folder_that_is_gone(three_runs, tmp_pa
 
 def test_what_lost_tries_left_is_removed_and_a_spool_never_merged_is_an_error(tmp_path):
     """On a Dask cluster a worker lost while writing leaves a ``.part`` file, and a spool
-    file its DuckDB write-ahead log (the run is done again elsewhere): they must not fail
-    the study nor end up in the result."""
+    file its DuckDB write-ahead log (the run is done again elsewhere), and a try taken for
+    lost may still finish after its rerun was copied in: none of it may fail the study or
+    end up in the result. A spool file never copied in is a bug."""
     from admarket.outputs.publish import _remove_work_folders
     from admarket.outputs.spool import SPOOL_DIR
 
@@ -419,6 +422,11 @@ def test_what_lost_tries_left_is_removed_and_a_spool_never_merged_is_an_error(tm
     _remove_work_folders(tmp_path)
     assert sorted(p.name for p in tmp_path.rglob("*")) == ["logs", "s000001-A.events.jsonl"]
     (tmp_path / SPOOL_DIR).mkdir()
+    # a try taken for lost that finished after its rerun was copied in: the same rows again
+    (tmp_path / SPOOL_DIR / "run-000003.duckdb").write_text("copied in from the rerun")
+    _remove_work_folders(tmp_path, merged={"run-000003.duckdb"})
+    assert not (tmp_path / SPOOL_DIR).exists()
+    (tmp_path / SPOOL_DIR).mkdir()
     (tmp_path / SPOOL_DIR / "run-000002.duckdb").write_text("complete, never copied")
     with pytest.raises(RuntimeError, match="never copied"):
-        _remove_work_folders(tmp_path)
+        _remove_work_folders(tmp_path, merged={"run-000003.duckdb"})

@@ -32,7 +32,7 @@ import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from concurrent.futures import Executor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -439,7 +439,7 @@ def stream_results(
         meta["seeds"] = sorted({seed for _, seed in heads.values()})
         try:
             writer.complete()
-            _remove_work_folders(tmp)
+            _remove_work_folders(tmp, writer.merged)
             write_report(
                 tmp / STORE_NAME,
                 tmp,
@@ -461,15 +461,21 @@ def logged(log_runs: str, seed: int, first_seed: int | None) -> bool:
     return log_runs == "all" or (log_runs == "first" and seed == first_seed)
 
 
-def _remove_work_folders(tmp: Path) -> None:
-    """Remove the (emptied) spool folder, and a logs folder no run wrote into. Files a
-    worker was still writing when it was lost (``*.part``, and a spool file's DuckDB
-    write-ahead log ``*.part.wal``: on a Dask cluster the run was done again elsewhere) are
-    deleted; a complete spool file left behind is a bug."""
+def _remove_work_folders(tmp: Path, merged: Collection[str] = ()) -> None:
+    """Remove the (emptied) spool folder, and a logs folder no run wrote into.
+
+    Files a worker was still writing when it was lost (``*.part``, and a spool file's
+    DuckDB write-ahead log ``*.part.wal``: on a Dask cluster the run was done again
+    elsewhere) are deleted. So is a spool file named in ``merged`` (those the store copied
+    in): a try Dask took for lost that finished after its rerun had been copied in, with
+    the same rows (a run is a function of its config and seed). Any other spool file left
+    behind is a bug."""
     spool, logs = tmp / SPOOL_DIR, tmp / LOGS_DIR
     for part in (*spool.glob(".*.part"), *spool.glob(".*.part.wal"), *logs.glob(".*.part")):
         part.unlink()
     if spool.is_dir():
+        for late in [p for p in spool.iterdir() if p.name in merged]:
+            late.unlink()
         left = sorted(p.name for p in spool.iterdir())
         if left:  # every spooled table is copied in and deleted: a bug, not a full disk
             raise RuntimeError(f"internal error: spooled files never copied into the store: {left}")
