@@ -20,7 +20,7 @@ def main() -> None:
     from admarket import MarketModel
     from admarket.outputs.event_log import event_lines
     from admarket.outputs.narrative import render_narrative
-    from admarket.outputs.publish import write_results
+    from admarket.outputs.results import write_results
     from admarket.outputs.store import STORE_NAME, run_tables
     from admarket.report import write_report
 

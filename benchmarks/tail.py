@@ -35,7 +35,11 @@ HERE = Path(__file__).resolve().parents[1]
 def _child(seeds: int, processes: int) -> None:
     """One compare in this process; prints its tail and parts as one JSON line."""
     import admarket.batch.comparison as cmp
-    import admarket.outputs.publish as pub
+
+    try:  # where the result's report is written (publish.py in an older tree)
+        import admarket.outputs.results as pub
+    except ImportError:
+        import admarket.outputs.publish as pub  # type: ignore[no-redef]
     from admarket.config import build_config
     from admarket.outputs import store_writer
 

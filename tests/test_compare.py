@@ -140,12 +140,12 @@ def test_interrupted_compare_keeps_the_previous_result(tmp_path, monkeypatch, ca
     assert (out / COMPLETE_MARKER).is_file()
     before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
 
-    import admarket.outputs.publish
+    import admarket.outputs.results
 
     def boom(*a, **k):
         raise KeyboardInterrupt  # as if Ctrl-C arrived while the report was being written
 
-    monkeypatch.setattr(admarket.outputs.publish, "write_report", boom)
+    monkeypatch.setattr(admarket.outputs.results, "write_report", boom)
     code = main(["compare", *CMP_ARGS, "--seeds", "2", "--no-progress", "--out", str(out)])
     assert code == 130
     # the earlier complete result is untouched and still readable; no build folder is left
@@ -158,12 +158,12 @@ def test_interrupted_compare_keeps_the_previous_result(tmp_path, monkeypatch, ca
 
 
 def test_failure_mid_write_publishes_nothing(tmp_path, monkeypatch):
-    import admarket.outputs.publish
+    import admarket.outputs.results
 
     def fail(*a, **k):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(admarket.outputs.publish.StoreWriter, "complete", fail)
+    monkeypatch.setattr(admarket.outputs.results.StoreWriter, "complete", fail)
     with pytest.raises(RuntimeError):
         compare(build_config(**SMALL), [1], ["B"], out=tmp_path / "x")
     assert not (tmp_path / "x").exists()

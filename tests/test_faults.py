@@ -316,18 +316,18 @@ def test_nothing_incomplete_looks_complete_after_a_crash_mid_build(tmp_path):
     from admarket.batch.comparison import compare
 
     cfg = build_config(n_buyers=2, n_sellers=2, campaigns_per_buyer=3, days=2)
-    import admarket.outputs.publish as publish
+    import admarket.outputs.results as results
 
-    original = publish.write_logs
+    original = results.write_logs
 
     def crash(*a, **k):
         original(*a, **k)
         raise MemoryError("simulated")
 
-    publish.write_logs = crash
+    results.write_logs = crash
     try:
         with pytest.raises(MemoryError):
             compare(cfg, [1], ["A"], out=tmp_path / "x")
     finally:
-        publish.write_logs = original
+        results.write_logs = original
     assert list(tmp_path.iterdir()) == []

@@ -103,6 +103,7 @@ NOT_FOR_RUN = (
     "matplotlib",
     "duckdb",
     "admarket.outputs.publish",
+    "admarket.outputs.results",
     "admarket.outputs.store",
     "admarket.report.document",
     "admarket.batch",
@@ -126,7 +127,7 @@ def test_run_with_out_loads_the_store_and_the_report(tmp_path):
     )
     assert code == 0
     assert (tmp_path / "r" / "COMPLETE").is_file()
-    assert {"duckdb", "admarket.outputs.publish", "admarket.report.document"} <= modules
+    assert {"duckdb", "admarket.outputs.results", "admarket.report.document"} <= modules
 
 
 def _same(a: np.ndarray, b: np.ndarray) -> bool:

@@ -410,7 +410,7 @@ def test_what_lost_tries_left_is_removed_and_a_spool_never_merged_is_an_error(tm
     file its DuckDB write-ahead log (the run is done again elsewhere), and a try taken for
     lost may still finish after its rerun was copied in: none of it may fail the study or
     end up in the result. A spool file never copied in is a bug."""
-    from admarket.outputs.publish import _remove_work_folders
+    from admarket.outputs.results import _remove_work_folders
     from admarket.outputs.spool import SPOOL_DIR
 
     (tmp_path / SPOOL_DIR).mkdir()

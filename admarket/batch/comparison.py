@@ -2,7 +2,7 @@
 
 Every seed runs all scenarios on the same market (common random numbers); runs go through
 the ``batch_run``-compatible runner's tasks, and each finished run goes straight on to the
-result folder being built (``outputs.publish.stream_results``), which is swapped in whole
+result folder being built (``outputs.results.stream_results``), which is swapped in whole
 once the store, logs and report are complete. Local workers write their runs' logs and
 large tables into that folder themselves (``outputs.spool``), so a large market's tables
 never pass through this process. The worker processes outlive the runs: as they run out
@@ -24,7 +24,8 @@ from admarket.batch.pool import Task, iter_results, make_tasks, worker_pool
 from admarket.config import ConfigError, MarketConfig, check_scenarios
 from admarket.config.sizing import check_memory
 from admarket.outputs import VERBOSITY, store_writer
-from admarket.outputs.publish import logged, reserve, stream_results
+from admarket.outputs.publish import reserve
+from admarket.outputs.results import logged, stream_results
 from admarket.outputs.spool import LOGS_DIR, SPOOL_DIR, Spool
 from admarket.report.drawing import warm_up
 

@@ -123,7 +123,7 @@ def finish(
             Path(ledger_out).parent.mkdir(parents=True, exist_ok=True)
             m.ledger.save(ledger_out)
     if out is not None:
-        from admarket.outputs.publish import write_run  # the store and report: only with --out
+        from admarket.outputs.results import write_run  # the store and report: only with --out
 
         write_run(models, out, attachments=attachments)
 

@@ -17,8 +17,8 @@ What the output folder ``DIR`` guarantees (see the README's Outputs section):
 * Temporary folders of runs that died (SIGKILL, power loss) are removed by the next run
   that writes ``DIR``; SIGTERM is handled like Ctrl-C (the CLI cleans up and exits).
 
-This is the one module that puts a run's outputs together; the store only stores, the
-report only reads the store.
+What goes into a result — the runs' store, logs and report — is :mod:`.results`'s; the
+store only stores, the report only reads the store.
 """
 
 from __future__ import annotations
@@ -32,13 +32,11 @@ import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
-from concurrent.futures import Executor
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import duckdb
-import pandas as pd
 
 from admarket.errors import OutputBusyError, StoreError, UsageError
 from admarket.outputs.manifest import (
@@ -52,16 +50,10 @@ from admarket.outputs.manifest import (
     read_manifest,
     show_entries,
 )
-from admarket.outputs.narrative import write_logs
-from admarket.outputs.spool import LOGS_DIR, LOGS_WRITTEN, SPOOL_DIR
-from admarket.outputs.store import db_tables, run_tables
-from admarket.outputs.store_writer import SpooledTable, StoreWriter
+from admarket.outputs.store import db_tables
 from admarket.report import write_report
 from admarket.report.document import FORMATS
 from admarket.version import __version__
-
-if TYPE_CHECKING:  # pragma: no cover
-    from admarket.model import MarketModel
 
 BUILD_TAG = ".admarket-build"  # first file of every build folder: "this one is ours"
 # what `admarket report` writes anew (so it may be missing or edited before it does)
@@ -344,162 +336,3 @@ def republish_report(
 
         meta = {k: v for k, v in manifest.items() if k not in ("files", "format")}
         return publish(dest, build, meta)
-
-
-# --- what run, compare and resume publish -----------------------------------------------------
-def write_results(
-    per_run: list[dict[str, pd.DataFrame]],
-    out_dir: str | Path,
-    *,
-    verbosity: str = "key",
-    log_runs: str = "first",
-    kind: str = "compare",
-    attachments: Mapping[str, str] | None = None,
-) -> Path:
-    """Publish runs' tables, logs and report as one result folder; returns its path.
-
-    ``log_runs``: which runs get an event log and a narrative (``first`` seed of each
-    scenario, ``all``, or ``none``); the store always holds every run's events.
-    ``attachments``: more files of the result (name → text), e.g. the LLM recording.
-    """
-    first_seed = min(int(r["runs"]["seed"].iloc[0]) for r in per_run) if per_run else None
-    return stream_results(
-        enumerate(per_run),
-        out_dir,
-        first_seed=first_seed,
-        verbosity=verbosity,
-        log_runs=log_runs,
-        kind=kind,
-        attachments=attachments,
-    )
-
-
-def stream_results(
-    runs: Iterable[tuple[int, Mapping[str, Any]]]
-    | Callable[[Path], Iterable[tuple[int, Mapping[str, Any]]]],
-    out_dir: str | Path,
-    *,
-    first_seed: int | None,
-    verbosity: str = "key",
-    log_runs: str = "first",
-    kind: str = "compare",
-    attachments: Mapping[str, str] | None = None,
-    executor: Executor | None = None,
-    write_after: int | None = None,
-) -> Path:
-    """Publish runs as they finish: ``runs`` yields (run index, tables) in any order.
-
-    ``runs`` may instead be a function of the build folder, called once it exists, that
-    returns them: its workers may then write into it (:mod:`.spool`) — runs whose tables
-    say :data:`~admarket.outputs.spool.LOGS_WRITTEN` have their logs written already, and
-    tables may be :class:`~admarket.outputs.store_writer.SpooledTable` files in its
-    ``.spool`` folder.
-
-    Each run's tables go to the store (:class:`StoreWriter`) and its logs to disk as it
-    arrives, and nothing of it is kept but its ``runs`` row, so memory does not grow with
-    the number of runs; the store lays the runs out in index order, so the result is the
-    same whatever order they finished in. ``first_seed``: the seed whose runs get logs
-    when ``log_runs`` is ``first``. If ``runs`` raises (a worker lost, an interrupt),
-    nothing is published.
-
-    What follows the last run is kept short: ``write_after`` runs in (``compare``: when its
-    workers start running out of runs) the runs gathered so far are written at once; the
-    report is read from the open store before it is closed, and its charts are drawn on
-    ``executor``'s workers (idle by then) while the rest of the report is written.
-    """
-    meta: dict[str, Any] = {"kind": kind}
-
-    def build(tmp: Path) -> None:
-        if callable(runs):  # its workers write into the build folder: make their folders
-            (tmp / SPOOL_DIR).mkdir()
-            if log_runs != "none":
-                (tmp / LOGS_DIR).mkdir()
-        arriving = runs(tmp) if callable(runs) else runs
-        writer = StoreWriter(tmp / STORE_NAME)
-        heads = {}
-        try:
-            for i, r in arriving:
-                writer.add(i, r)
-                seed = int(r["runs"]["seed"].iloc[0])
-                if logged(log_runs, seed, first_seed) and not r.get(LOGS_WRITTEN):
-                    if any(isinstance(t, SpooledTable) for t in r.values()):
-                        raise RuntimeError(f"internal error: run {i} was spooled without its logs")
-                    write_logs(r, tmp / LOGS_DIR, verbosity)
-                heads[i] = (str(r["runs"]["scenario"].iloc[0]), seed)
-                if len(heads) == write_after:
-                    writer.flush()
-        except BaseException:
-            writer.close()
-            close = getattr(arriving, "close", None)
-            if close is not None:  # a generator of runs: stop its workers now, not at GC
-                close()
-            raise
-        meta["runs"] = len(heads)
-        meta["scenarios"] = sorted({sc for sc, _ in heads.values()})
-        meta["seeds"] = sorted({seed for _, seed in heads.values()})
-        try:
-            writer.complete()
-            _remove_work_folders(tmp, writer.merged)
-            write_report(
-                tmp / STORE_NAME,
-                tmp,
-                store=writer.connection,
-                executor=executor,
-                on_read=writer.close,  # its checkpoint overlaps the charts
-            )
-        finally:
-            writer.close()
-        for name, text in (attachments or {}).items():
-            (tmp / name).write_text(text, encoding="utf-8")
-
-    return publish(out_dir, build, meta)
-
-
-def logged(log_runs: str, seed: int, first_seed: int | None) -> bool:
-    """Whether a run of ``seed`` gets an event log and a narrative (``log_runs``: ``first``
-    seed of each scenario, ``all``, or ``none``)."""
-    return log_runs == "all" or (log_runs == "first" and seed == first_seed)
-
-
-def _remove_work_folders(tmp: Path, merged: Collection[str] = ()) -> None:
-    """Remove the (emptied) spool folder, and a logs folder no run wrote into.
-
-    Files a worker was still writing when it was lost (``*.part``, and a spool file's
-    DuckDB write-ahead log ``*.part.wal``: on a Dask cluster the run was done again
-    elsewhere) are deleted. So is a spool file named in ``merged`` (those the store copied
-    in): a try Dask took for lost that finished after its rerun had been copied in, with
-    the same rows (a run is a function of its config and seed). Any other spool file left
-    behind is a bug."""
-    spool, logs = tmp / SPOOL_DIR, tmp / LOGS_DIR
-    for part in (*spool.glob(".*.part"), *spool.glob(".*.part.wal"), *logs.glob(".*.part")):
-        part.unlink()
-    if spool.is_dir():
-        for late in [p for p in spool.iterdir() if p.name in merged]:
-            late.unlink()
-        left = sorted(p.name for p in spool.iterdir())
-        if left:  # every spooled table is copied in and deleted: a bug, not a full disk
-            raise RuntimeError(f"internal error: spooled files never copied into the store: {left}")
-        spool.rmdir()
-    if logs.is_dir() and not any(logs.iterdir()):
-        logs.rmdir()
-
-
-def write_run(
-    models: list[MarketModel],
-    out_dir: str | Path,
-    verbosity: str = "key",
-    attachments: Mapping[str, str] | None = None,
-) -> Path:
-    """Publish finished models (one seed, ``admarket run --out``) with logs and report.
-
-    Each model's tables are built when the store takes them, so only one run's tables are
-    held at a time (a large run of A's are gigabytes)."""
-    return stream_results(
-        ((i, run_tables(m)) for i, m in enumerate(models)),
-        out_dir,
-        first_seed=None,  # every run gets logs
-        verbosity=verbosity,
-        log_runs="all",
-        kind="run",
-        attachments=attachments,
-    )

@@ -3,7 +3,7 @@ report (store, logs, report) for the parameters on screen, written where it can 
 
 The report is what ``admarket run --out DIR`` writes for the same config and seed, with all
 three scenarios: the same models, run to the end, published by
-:func:`admarket.outputs.publish.write_run`. Its folder is named after the config, so the
+:func:`admarket.outputs.results.write_run`. Its folder is named after the config, so the
 same parameters reuse a finished report instead of running again.
 """
 
@@ -18,7 +18,7 @@ import pandas as pd
 
 from admarket.config import SCENARIOS
 from admarket.model import MarketModel
-from admarket.outputs.publish import write_run
+from admarket.outputs.results import write_run
 from admarket.outputs.store import COMPLETE_MARKER
 from admarket.viz.params import cli_command
 from admarket.viz.session import Session, Settings
