@@ -12,8 +12,8 @@ import pytest
 
 from admarket import MarketModel, build_config
 from admarket.config import ConfigError
+from admarket.outputs.exchange_moments import clearing_moments
 from admarket.outputs.measures import full_summary
-from admarket.outputs.moments import clearing_moments
 from admarket.outputs.narrative import all_moments, key_moments, rank, render_narrative
 from admarket.outputs.store import run_tables
 

@@ -2,7 +2,8 @@
 
 A moment is one thing that happened to one subject (a deal, a campaign, an agent's memory,
 a fabricated fact, an auction) with its consequence in dollars or impressions and who bore
-it (the campaign or the publisher). Every number is read from the run's store tables
+it (the campaign or the publisher); A's exchange stories are :mod:`.exchange_moments`'s.
+Every number is read from the run's store tables
 (``store.run_tables``): settlements and transactions for what was paid against the agreed
 price, campaigns for overspend and under-delivery, the claim audit for which wrong fact a
 decision used and what the truth was. Over- and under-payments are always stated against
@@ -21,7 +22,6 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from admarket.market.accounting import FEE_COLUMNS
@@ -238,7 +238,7 @@ def deal_moments(tables: Mapping[str, pd.DataFrame]) -> list[Moment]:
         disp = f"; {n_disp} day(s) went to dispute, {usd(off)} written off" if n_disp else ""
         cause = causes.get(deal) if over + under >= CENT else None
         why = _billing_cause(cause, cfg) if cause is not None else ""
-        fees = _fee_lines(b) if paid else ["- Nothing delivered, nothing paid."]
+        fees = fee_lines(b) if paid else ["- Nothing delivered, nothing paid."]
         day = int(e["day"]) + 1
         body = (
             f"**Terms**: {e['buyer']} booked {int(e['impressions']):,} impressions of product "
@@ -287,7 +287,7 @@ def _billing_cause(cause: Mapping[str, Any], cfg: Mapping[str, Any]) -> str:
     )
 
 
-def _fee_lines(tx: pd.DataFrame | Mapping[str, Any]) -> list[str]:
+def fee_lines(tx: pd.DataFrame | Mapping[str, Any]) -> list[str]:
     """Paid, received and kept, with each fee: from transaction rows or their sums."""
     total = {
         c: float(tx[c].sum()) if isinstance(tx, pd.DataFrame) else float(tx.get(c, 0.0))
@@ -304,132 +304,8 @@ def _fee_lines(tx: pd.DataFrame | Mapping[str, Any]) -> list[str]:
     ]
 
 
-# --- the exchange (A) ----------------------------------------------------------------------
-def clearing_moments(tables: Mapping[str, pd.DataFrame]) -> list[Moment]:
-    """One story per campaign that bought on the exchange: what it paid and who kept what."""
-    tx = tables["transactions"]
-    rows = np.flatnonzero((tx["kind"] == "auction").to_numpy())
-    keys = tx["campaign"].to_numpy()[rows]
-    rows = rows[np.argsort(keys, kind="stable")]  # each campaign's rows, in table order
-    keys = tx["campaign"].to_numpy()[rows]
-    starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]]).tolist() if len(keys) else []
-    ends = [*starts[1:], len(keys)] if starts else []
-    bounds = list(zip(starts, ends, strict=True))
-
-    # A run of A has tens of millions of rows: each column is put in campaign order on its
-    # own (a groupby of the table copied all of it), and each campaign's sums are numpy's
-    # sums of the same values in the same order as pandas' sums of its rows were (NaN
-    # skipped as pandas skips it)
-    def per_campaign(column: str, reduce) -> list:
-        values = tx[column].to_numpy()[rows]
-        return [reduce(values[a:b]) for a, b in bounds]
-
-    summed = ("impressions", "buyer_spend", "seller_revenue", *_FEE_COLS)
-    sums = {c: per_campaign(c, np.nansum) for c in dict.fromkeys(summed)}
-    first_day = per_campaign("day", np.nanmin)
-    buyer = per_campaign("buyer", lambda v: v[0])
-    sellers = per_campaign("seller", lambda v: pd.Series(v).nunique())
-    camps = {int(c["campaign_id"]): c for c in records(tables["campaigns"])}
-    out = []
-    for i, (a, b) in enumerate(bounds):
-        cid = int(keys[a])
-        totals = {c: float(sums[c][i]) for c in sums}
-        imps = int(sums["impressions"][i])
-        paid, got = totals["buyer_spend"], totals["seller_revenue"]
-        cpm = paid / imps * 1000 if imps else 0.0
-        c = camps.get(cid)
-        day = int(first_day[i]) + 1
-        body = (
-            f"**Buyer**: buyer-{int(buyer[i])} ran {_campaign_line(c)}.\n\n"
-            f"**Outcome**: won {b - a:,} campaign-hours of lot auctions on "
-            f"{sellers[i]} publisher(s): {imps:,} impressions at an average "
-            f"{usd(cpm)} CPM (second price, floors).\n\n**Cost**: of the {usd(paid)} the "
-            f"campaign paid, publishers received {usd(got)}; intermediaries kept "
-            f"{usd(paid - got)}.\n\n**Fees**:\n" + "\n".join(_fee_lines(totals))
-        )
-        line = (
-            f"Campaign {cid} paid {usd(paid)} on the exchange; intermediaries kept "
-            f"{usd(paid - got)} of it."
-        )
-        out.append(
-            Moment(
-                "clearing",
-                f"campaign:{cid}:clearing",
-                day,
-                paid - got,
-                0,
-                f"Exchange clearing: campaign {cid}",
-                body,
-                line,
-                paid,
-            )
-        )
-    return out
-
-
-def auction_moments(tables: Mapping[str, pd.DataFrame]) -> list[Moment]:
-    """Stories of the sampled lot auctions (``lot_auction`` events; see ``auction_log_rate``):
-    one per product — its most contested sampled auction (most bids, then the largest fee) —
-    most contested first, so the section shows how prices form rather than one product's
-    lots over and over."""
-    logged = [x for x in events(tables) if x["kind"] == "lot_auction"]
-    logged.sort(key=lambda e: (-len(e["bids"]), -sum(e["fees"].values()), e["step"]))
-    seen: set[int] = set()
-    picked = []
-    for e in logged:
-        if e["product"] not in seen:
-            seen.add(e["product"])
-            picked.append(e)
-    out = []
-    for e in picked:
-        bids = e["bids"]
-        listed = ", ".join(
-            f"campaign {b['campaign']} {usd(b['bid_cpm'])}"
-            + ("" if b["admitted"] else " (below the floor)")
-            for b in bids
-        )
-        win = next(b for b in bids if b["campaign"] == e["winner_campaign"])
-        saved = round(win["bid_cpm"], 2) - round(e["clearing_cpm"], 2)  # as the prices read
-        fee = sum(e["fees"].values())
-        rule = (
-            "the runner-up's bid (second price)"
-            if e["price_rule"] == "second price"
-            else "the floor, as no other admitted bid was higher"
-        )
-        day = int(e["day"]) + 1
-        spd = run_config(tables)["steps_per_day"]
-        hour = int(e["step"]) % spd
-        when = f"{hour:02d}:00" if spd == 24 else f"step {hour}"
-        body = (
-            f"**Lot**: {e['impressions']:,} impressions of product {e['product']} (seller-"
-            f"{e['seller']}), floor {usd(e['floor_cpm'])} CPM, day {day} at {when}.\n\n"
-            f"**Bids** ({len(bids)}): {listed}.\n\n**Winner**: campaign {e['winner_campaign']} "
-            f"(buyer-{e['winner_buyer']}) bid {usd(win['bid_cpm'])} and paid "
-            f"{usd(e['clearing_cpm'])} CPM, set by {rule}: {usd(saved)} CPM below its bid.\n\n"
-            f"**Cost**: the buyer paid {usd(e['buyer_spend'])}; the exchange kept {usd(fee)} "
-            f"({fee / e['buyer_spend'] if e['buyer_spend'] else 0:.1%}); the publisher "
-            f"received {usd(e['seller_revenue'])}."
-        )
-        line = (
-            f"Day {day}: a lot of product {e['product']} cleared at {usd(e['clearing_cpm'])} CPM "
-            f"({len(bids)} bid(s)); the exchange kept {usd(fee)}."
-        )
-        out.append(
-            Moment(
-                "auction",
-                f"auction:product:{e['product']}",
-                day,
-                fee,
-                0,
-                f"Auction: product {e['product']}, day {day} {when}",
-                body,
-                line,
-            )
-        )
-    return out
-
-
-def _campaign_line(c: Mapping[str, Any] | None) -> str:
+def campaign_line(c: Mapping[str, Any] | None) -> str:
+    """The campaign as a story names it: id, primary KPI, audience and budget."""
     if c is None:
         return "an unknown campaign"
     return (
@@ -475,7 +351,7 @@ def campaign_moments(tables: Mapping[str, pd.DataFrame]) -> list[Moment]:
             )
             costs.append(f"{short:,} impressions short of its goal (worth {usd(value)})")
         body = (
-            f"{_campaign_line(c)[0].upper() + _campaign_line(c)[1:]} "
+            f"{campaign_line(c)[0].upper() + campaign_line(c)[1:]} "
             + "; ".join(parts)
             + f".\n\n**Cost to the campaign**: {' and '.join(costs)}."
         )

@@ -32,16 +32,9 @@ from admarket.market.accounting import FEE_COLUMNS
 from admarket.money import usd
 from admarket.outputs import VERBOSITY
 from admarket.outputs.event_log import event_lines
+from admarket.outputs.exchange_moments import auction_moments, clearing_moments
 from admarket.outputs.memory_moments import fabrication_moments, rot_moments
-from admarket.outputs.moments import (
-    Moment,
-    auction_moments,
-    campaign_moments,
-    clearing_moments,
-    deal_moments,
-    records,
-    view,
-)
+from admarket.outputs.moments import Moment, campaign_moments, deal_moments, records, view
 from admarket.outputs.store import TABLES
 
 # Stories per kind at each level (None = no cap).
