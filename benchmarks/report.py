@@ -21,7 +21,8 @@ def main() -> None:
     from admarket.outputs.event_log import event_lines
     from admarket.outputs.narrative import render_narrative
     from admarket.outputs.results import write_results
-    from admarket.outputs.store import STORE_NAME, run_tables
+    from admarket.outputs.run_tables import run_tables
+    from admarket.outputs.store import STORE_NAME
     from admarket.report import write_report
 
     per_run = []

@@ -11,7 +11,7 @@ from admarket.market.accounting import FEE_COLUMNS
 from admarket.outputs import event_log
 from admarket.outputs.event_log import event_lines
 from admarket.outputs.moments import events, records
-from admarket.outputs.store import run_tables, to_json
+from admarket.outputs.run_tables import run_tables, to_json
 
 SMALL = {"n_buyers": 3, "n_sellers": 3, "campaigns_per_buyer": 4, "days": 3, "seed": 7}
 # memory loss and ledger faults, so that C's log has recoveries, failed reads and more

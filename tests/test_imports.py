@@ -28,7 +28,13 @@ ROOT = Path(__file__).resolve().parents[1]
 HEAVY = ("scipy.stats", "matplotlib", "duckdb", "mesa", "pandas")
 # what a command needs no part of before it runs: the heavy modules, and the modules of
 # the model, the store and the report
-LIGHT_ONLY = (*HEAVY, "admarket.model", "admarket.outputs.store", "admarket.report")
+LIGHT_ONLY = (
+    *HEAVY,
+    "admarket.model",
+    "admarket.outputs.store",
+    "admarket.outputs.run_tables",
+    "admarket.report",
+)
 
 _PROBE = """
 import json, runpy, sys
@@ -104,6 +110,7 @@ NOT_FOR_RUN = (
     "duckdb",
     "admarket.outputs.publish",
     "admarket.outputs.results",
+    "admarket.outputs.run_tables",
     "admarket.outputs.store",
     "admarket.report.document",
     "admarket.batch",

@@ -124,7 +124,7 @@ def test_the_estimate_with_tables_covers_a_run_and_its_tables(n_buyers, n_seller
     kw = {"n_buyers": n_buyers, "n_sellers": n_sellers, "campaigns_per_buyer": 10, "days": days}
     peak = 1024 * peak_kib(
         "from admarket import MarketModel, build_config; "
-        "from admarket.outputs.store import run_tables; "
+        "from admarket.outputs.run_tables import run_tables; "
         f"run_tables(MarketModel('A', build_config(**{kw!r})).run())"
     )
     cfg = build_config(**kw)

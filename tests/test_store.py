@@ -16,16 +16,14 @@ from admarket.outputs.event_log import event_lines
 from admarket.outputs.manifest import check_complete
 from admarket.outputs.narrative import render_narrative
 from admarket.outputs.publish import publish
+from admarket.outputs.run_tables import _with_ids, concat_tables, run_tables
 from admarket.outputs.store import (
     COMPLETE_MARKER,
     QUERY_NAMES,
     STORE_NAME,
     TABLES,
-    _with_ids,
-    concat_tables,
     query,
     query_sql,
-    run_tables,
     write_tables,
 )
 from admarket.outputs.store_writer import SpooledTable, StoreWriter, spool_tables

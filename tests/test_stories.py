@@ -15,7 +15,7 @@ from admarket.config import ConfigError
 from admarket.outputs.exchange_moments import clearing_moments
 from admarket.outputs.measures import full_summary
 from admarket.outputs.narrative import all_moments, key_moments, rank, render_narrative
-from admarket.outputs.store import run_tables
+from admarket.outputs.run_tables import run_tables
 
 MID = {"n_buyers": 4, "n_sellers": 4, "campaigns_per_buyer": 5, "days": 12, "seed": 7}
 

@@ -42,8 +42,8 @@ from admarket.batch.cluster import Cluster, iter_on_cluster
 from admarket.config import MarketConfig
 from admarket.errors import WorkerLostError
 from admarket.model import MarketModel
+from admarket.outputs.run_tables import run_summary_tables, run_tables
 from admarket.outputs.spool import Spool
-from admarket.outputs.store import run_summary_tables, run_tables
 
 COLLECT = ("tables", "summary")
 

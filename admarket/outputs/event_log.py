@@ -24,7 +24,7 @@ import pandas as pd
 
 from admarket.market.accounting import FEE_COLUMNS, TRADE_COLUMNS
 from admarket.outputs.moments import events
-from admarket.outputs.store import to_json
+from admarket.outputs.run_tables import to_json
 
 CHUNK_ROWS = 50_000  # rows turned into Python values at a time
 # what an auction or settlement row's line is called (any other kind has only a fee line)

@@ -4,7 +4,7 @@ A moment is one thing that happened to one subject (a deal, a campaign, an agent
 a fabricated fact, an auction) with its consequence in dollars or impressions and who bore
 it (the campaign or the publisher); A's exchange stories are :mod:`.exchange_moments`'s.
 Every number is read from the run's store tables
-(``store.run_tables``): settlements and transactions for what was paid against the agreed
+(``run_tables.run_tables``): settlements and transactions for what was paid against the agreed
 price, campaigns for overspend and under-delivery, the claim audit for which wrong fact a
 decision used and what the truth was. Over- and under-payments are always stated against
 the agreed price (impressions delivered × the deal's agreed CPM).

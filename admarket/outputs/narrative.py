@@ -1,6 +1,6 @@
 """Narrative log (markdown stories) of one run, from its tables, and writing a run's logs.
 
-Both logs are rendered from the run's store tables (``store.run_tables``), never from
+Both logs are rendered from the run's store tables (``run_tables.run_tables``), never from
 separate bookkeeping, so every sentence is backed by a row a reader can query. The event log
 (:mod:`.event_log`) merges the model's own events with events read off the books.
 
@@ -188,7 +188,7 @@ NARRATIVE_TABLES = tuple(
 def tables_from_store(
     db_path: str | Path, run_id: str, names: tuple[str, ...] = NARRATIVE_TABLES
 ) -> dict[str, pd.DataFrame]:
-    """One run's tables read back from a store (what ``store.run_tables`` gave at write time),
+    """One run's tables read back from a store (what ``run_tables.run_tables`` gave at write time),
     so its narrative can be told again without re-running it."""
     con = duckdb.connect(str(db_path), read_only=True)
     try:

@@ -18,8 +18,8 @@ import pandas as pd
 from admarket.outputs.manifest import STORE_NAME
 from admarket.outputs.narrative import write_logs
 from admarket.outputs.publish import publish
+from admarket.outputs.run_tables import run_tables
 from admarket.outputs.spool import LOGS_DIR, LOGS_WRITTEN, SPOOL_DIR
-from admarket.outputs.store import run_tables
 from admarket.outputs.store_writer import SpooledTable, StoreWriter
 from admarket.report import write_report
 

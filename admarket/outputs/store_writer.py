@@ -142,7 +142,7 @@ class StoreWriter:
     def add(self, index: int, tables: Mapping[str, object]) -> None:
         """Take run ``index``'s tables: DataFrames, or :class:`SpooledTable` files (copied in
         and deleted when the run is written). Names outside :data:`TABLES` and LLM_TABLES
-        are ignored, as :func:`concat_tables` does."""
+        are ignored, as :func:`~admarket.outputs.run_tables.concat_tables` does."""
         if index < self._next or index in self._waiting:
             raise ValueError(f"run {index} was added twice")
         self._waiting[index] = tables

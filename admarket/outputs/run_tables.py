@@ -1,0 +1,338 @@
+"""A finished run's store tables, built in memory from the model (no I/O): every table of
+:data:`~admarket.outputs.store.TABLES` as a DataFrame with the run's ids, typed as the
+store keeps them (:func:`run_tables`; :func:`run_summary_tables` for sweeps that keep only
+the header rows).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+from collections.abc import Iterable, Mapping
+from importlib import metadata
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from admarket.llm.tables import LLM_TABLES, llm_frames
+from admarket.outputs.measures import full_summary
+from admarket.outputs.store import TABLES
+from admarket.version import __version__
+
+if TYPE_CHECKING:  # pragma: no cover
+    from admarket.model import MarketModel
+
+_ID_COLS = ["run_id", "scenario", "seed"]
+
+
+def run_id_for(scenario: str, seed: int, point: int | None = None) -> str:
+    """A run id that sorts by (point, seed, scenario) and is stable across processes."""
+    head = f"p{point:04d}-" if point is not None else ""
+    return f"{head}s{seed:06d}-{scenario}"
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+# One encoder for every call: json.dumps with options builds a new one each time, which was
+# a third of writing a large run's event log (tens of millions of lines).
+_ENCODER = json.JSONEncoder(default=_jsonable, sort_keys=True, separators=(",", ":"))
+
+
+def to_json(value: Any) -> str:
+    """Compact, key-sorted JSON that also accepts numpy scalars (used for every JSON column)."""
+    return _ENCODER.encode(value)
+
+
+def _plain(df: pd.DataFrame) -> pd.DataFrame:
+    """Categoricals and object columns as plain strings, so DuckDB sees VARCHAR, not ENUM."""
+    for col in df.columns:
+        dt = df[col].dtype
+        if isinstance(dt, pd.CategoricalDtype) or dt is np.dtype(object):
+            df[col] = df[col].astype("string")
+    return df
+
+
+def _with_ids(df: pd.DataFrame, run_id: str, scenario: str, seed: int) -> pd.DataFrame:
+    # a shallow copy: the columns below are inserted, dropped or replaced, never written
+    # into, so the caller's frame is untouched without copying every value (A's
+    # transactions at 500 x 200 are ~3 GB)
+    df = df.copy(deep=False)
+    for col in _ID_COLS:
+        if col in df.columns:
+            df = df.drop(columns=col)
+    df.insert(0, "seed", seed)
+    df.insert(0, "scenario", scenario)
+    df.insert(0, "run_id", run_id)
+    return _plain(df)
+
+
+# Column types of the tables a run may leave empty (A has no settlements and no ledger, a
+# short run may have no events): an empty frame still gets these types, so a store of any
+# scenario subset has the same schema and every query on it runs.
+_SCHEMAS: dict[str, dict[str, str]] = {
+    "settlements": {
+        "step": "int64",
+        "day": "int64",
+        "deal": "int64",
+        "campaign": "int64",
+        "buyer": "string",
+        "seller": "string",
+        "seller_lots": "int64",
+        "buyer_lots": "int64",
+        "billed_lots": "int64",
+        "invoice": "float64",
+        "expected": "float64",
+        "agreed": "float64",
+        "paid": "float64",
+        "outcome": "string",
+        "gap": "float64",
+        "disputed": "float64",
+        "unresolved": "float64",
+    },
+    "ledger": {
+        "entry_id": "int64",
+        "blob_id": "int64",
+        "kind": "string",
+        "author": "string",
+        "step": "int64",
+        "day": "int64",
+        "payload": "string",
+        "prev_hash": "string",
+        "signatures": "string",
+        "hash": "string",
+    },
+    "ledger_blobs": {
+        "blob_id": "int64",
+        "n_entries": "int64",
+        "payload_bytes": "int64",
+        "encoded_bytes": "int64",
+        "cost_sui": "float64",
+        "cost_wal": "float64",
+        "cost_usd": "float64",
+        "last_hash": "string",
+    },
+    "events": {
+        "seq": "int64",
+        "step": "int64",
+        "day": "int64",
+        "kind": "string",
+        "fields": "string",
+    },
+    "event_counts": {"kind": "string", "n": "int64"},
+}
+
+
+def _typed(name: str, rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """A frame of table ``name`` from ``rows`` with its declared columns (typed if empty)."""
+    schema = _SCHEMAS[name]
+    if not rows:
+        return pd.DataFrame({c: pd.Series(dtype=t) for c, t in schema.items()})
+    return pd.DataFrame(rows, columns=list(schema))
+
+
+def _ledger_frames(m: MarketModel) -> tuple[pd.DataFrame, pd.DataFrame]:
+    entries, blobs = [], []
+    if m.ledger is not None:
+        spd = m.config.steps_per_day
+        entries = [
+            {
+                "entry_id": e.entry_id,
+                "blob_id": e.blob_id,
+                "kind": e.kind,
+                "author": e.author,
+                "step": e.step,
+                "day": e.step // spd,
+                "payload": to_json(e.payload),
+                "prev_hash": e.prev_hash,
+                "signatures": to_json(e.signatures),
+                "hash": e.hash,
+            }
+            for e in m.ledger.entries
+        ]
+        blobs = [
+            {
+                "blob_id": b.blob_id,
+                "n_entries": b.n_entries,
+                "payload_bytes": b.payload_bytes,
+                "encoded_bytes": b.cost.encoded_bytes,
+                "cost_sui": b.cost.sui,
+                "cost_wal": b.cost.wal,
+                "cost_usd": b.cost.usd,
+                "last_hash": b.last_hash,
+            }
+            for b in m.ledger.blobs
+        ]
+    return _typed("ledger", entries), _typed("ledger_blobs", blobs)
+
+
+def _ledger_costs(m: MarketModel, summary: dict[str, Any]) -> dict[str, float]:
+    """C's measured ledger cost beside the cost model's unbatched and batched counterfactuals."""
+    out = {
+        "ledger_record_bytes": np.nan,
+        "ledger_unbatched_cost_per_mille": np.nan,
+        "ledger_batched_cost_per_mille": np.nan,
+    }
+    if m.ledger is None or not m.ledger.blobs or not summary["impressions"]:
+        return out
+    # the counterfactuals are for C's delivery records, the bulk of its ledger cost
+    cfg, cost = m.config, m.ledger.cost_model
+    record_bytes = cfg.ledger_record_bytes
+    out["ledger_record_bytes"] = float(record_bytes)
+    out["ledger_unbatched_cost_per_mille"] = cost.per_impression_record_cost_per_mille(record_bytes)
+    out["ledger_batched_cost_per_mille"] = cost.batched_cost_per_mille(
+        record_bytes, cfg.impressions_per_record, cfg.records_per_blob
+    )
+    return out
+
+
+def _header_frames(m: MarketModel, point: int | None) -> dict[str, pd.DataFrame]:
+    """The one-row ``runs`` and ``summaries`` frames of a finished model."""
+    cfg = m.config
+    summary = full_summary(m)  # the model's summary plus the glossary's derived measures
+    tx = m.transactions()
+    imps = summary["impressions"]
+    agent_fees = float(tx["agent_fee"].sum() + tx["protocol_fee"].sum())
+    srow: dict[str, Any] = {k: v for k, v in summary.items() if k != "scenario"}
+    srow.update(
+        days=cfg.days,
+        point=point,
+        agent_fee_per_mille=agent_fees / imps * 1000 if imps else 0.0,
+        **_ledger_costs(m, summary),
+    )
+    run = {
+        "point": point,
+        "config": to_json(cfg.to_dict()),
+        "package_version": __version__,
+        "mesa_version": metadata.version("mesa"),
+        "created_at": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        # Only whole, finished runs are ever written (see ``publish``), so this is
+        # "complete" — or "stopped at budget" for a run of language-model agents that
+        # stopped cleanly at its --llm-budget-usd; the COMPLETE marker is what readers check.
+        "status": m.policies.stopped or "complete",
+        # C's ledger anchor, kept outside the ledger file (`verify-ledger --store DIR`)
+        "ledger_entries": m.ledger.n_entries if m.ledger is not None else None,
+        "ledger_head_hash": m.ledger.head_hash if m.ledger is not None else None,
+    }
+    runs = pd.DataFrame([run]).astype({"ledger_entries": "Int64", "ledger_head_hash": "string"})
+    return {"runs": runs, "summaries": pd.DataFrame([srow])}
+
+
+def run_summary_tables(
+    m: MarketModel, run_id: str | None = None, point: int | None = None
+) -> dict[str, pd.DataFrame]:
+    """Just the ``runs`` and ``summaries`` rows of one finished model (for sweeps)."""
+    ids = (run_id or run_id_for(m.scenario_id, int(m.config.seed), point), m.scenario_id)
+    return {k: _with_ids(v, *ids, int(m.config.seed)) for k, v in _header_frames(m, point).items()}
+
+
+def run_tables(
+    m: MarketModel, run_id: str | None = None, point: int | None = None
+) -> dict[str, pd.DataFrame]:
+    """Every store table for one finished model, keyed by table name (no I/O)."""
+    cfg, scen = m.config, m.scenario_id
+    seed = int(cfg.seed)
+    run_id = run_id or run_id_for(scen, seed, point)
+    audit = m.claim_audit()
+    fact_id = run_id + ":" + audit["claim_id"].astype("int64").astype(str)
+    ledger, blobs = _ledger_frames(m)
+    frames = {
+        **_header_frames(m, point),
+        "transactions": m.transactions(),
+        "campaigns": m.campaign_outcomes(),
+        "daily_metrics": _daily_frame(m),
+        "agent_decisions": _decision_frame(audit, fact_id, cfg.steps_per_day),
+        "settlements": _typed(
+            "settlements", [{**r, "day": r["step"] // cfg.steps_per_day} for r in m.settlements]
+        ),
+        "negotiations": m.negotiations_frame(),
+        "ledger": ledger,
+        "ledger_blobs": blobs,
+        **_event_frames(m),
+        "step_metrics": m.datacollector.get_model_vars_dataframe().reset_index(names="step"),
+        **llm_frames(m),  # llm_* tables, only for runs with language-model agents
+    }
+    out = {name: _with_ids(df, run_id, scen, seed) for name, df in frames.items()}
+    out["ground_truth"] = _plain(
+        pd.DataFrame(
+            {
+                "fact_id": fact_id,
+                "run_id": run_id,
+                "seed": seed,
+                "step": audit["step"],
+                "fact_key": audit["fact_key"],
+                "actual_value": audit["actual_value"],
+            }
+        )
+    )
+    return out
+
+
+def _daily_frame(m: MarketModel) -> pd.DataFrame:
+    """``daily_metrics``: the model's daily rows plus the plan's column names."""
+    daily = m.daily_metrics()
+    daily["goal_attainment_score"] = daily["daily_goal_attainment"]
+    daily["wrong_claim_share"] = daily["hallucinated_claims"] / daily["claims"].where(
+        daily["claims"] > 0
+    )
+    return daily
+
+
+def _decision_frame(audit: pd.DataFrame, fact_id: pd.Series, spd: int) -> pd.DataFrame:
+    """``agent_decisions``: one row per fact a decision relied on, graded."""
+    return pd.DataFrame(
+        {
+            "decision_id": audit["decision_id"],
+            "claim_id": audit["claim_id"],
+            "step": audit["step"],
+            "day": audit["step"] // spd,
+            "agent_id": audit["agent_id"],
+            "agent_type": audit["agent_type"],
+            "decision_type": audit["decision_type"],
+            "claim_type": audit["claim_type"],
+            "claimed_fact_id": fact_id,
+            "fact_key": audit["fact_key"],
+            "claimed_value": audit["claimed_value"],
+            "source": audit["source"],
+            "decision_basis_verified": ~audit["is_hallucination"].astype(bool),
+            "is_hallucination": audit["is_hallucination"].astype(bool),
+            "injected": audit["injected"].astype(bool),
+            "injection_kind": audit["injection_kind"],
+            "caught_in_run": audit["caught_in_run"].astype(bool),
+            "recovered": audit["recovered"].astype(bool),
+            "recovered_ok": audit["recovered_ok"].astype(bool),
+        }
+    )
+
+
+def _event_frames(m: MarketModel) -> dict[str, pd.DataFrame]:
+    """``events`` (fields beyond step/day/kind as JSON) and ``event_counts``."""
+    events = [
+        {
+            "seq": i,
+            "step": r["step"],
+            "day": r["day"],
+            "kind": r["kind"],
+            "fields": to_json({k: v for k, v in r.items() if k not in ("step", "day", "kind")}),
+        }
+        for i, r in enumerate(m.events.records)
+    ]
+    counts = [{"kind": k, "n": n} for k, n in sorted(m.events.counts.items())]
+    return {"events": _typed("events", events), "event_counts": _typed("event_counts", counts)}
+
+
+def concat_tables(per_run: Iterable[Mapping[str, pd.DataFrame]]) -> dict[str, pd.DataFrame]:
+    """Stack many runs' tables into one frame per table (in the given run order)."""
+    runs = list(per_run)
+    out = {}
+    for name in (*TABLES, *LLM_TABLES):
+        parts = [r[name] for r in runs if name in r]
+        nonempty = [p for p in parts if len(p)]
+        out[name] = pd.concat(nonempty or parts[:1], ignore_index=True) if parts else None
+    return {k: v for k, v in out.items() if v is not None}
