@@ -23,6 +23,7 @@ from admarket.config import build_config
 from admarket.model import MarketModel
 from admarket.outputs import publish as pub
 from admarket.outputs import store
+from admarket.outputs.results import write_results
 from admarket.report.data import load
 
 
@@ -35,7 +36,7 @@ def main() -> None:
     t0 = time.perf_counter()
     results = batch_run(
         MarketModel,
-        {"scenario": ["A", "B", "C"], "config": cfg},
+        {"design": ["A", "B", "C"], "config": cfg},
         rng=list(range(42, 42 + args.seeds)),
         display_progress=False,
     )
@@ -61,7 +62,7 @@ def main() -> None:
         for label in ("new folder", "replacing a result"):
             safety.update(fsync=0.0, swap=0.0)
             t = time.perf_counter()
-            pub.write_results(per_run, out)
+            write_results(per_run, out)
             total = time.perf_counter() - t
             print(
                 f"publish ({label}): {total:.2f} s, of which flush to disk "

@@ -23,10 +23,19 @@ class _DyingConnection:
     def execute(self, sql: str, *args: object) -> object:
         if sql.startswith("CREATE TABLE"):
             self._created += 1
-            if self._created == 2 and not self._marker.exists():
-                self._marker.write_text(f"worker {os.getpid()} died writing a spool file")
+            if self._created == 2 and self._first_to_die():
                 os._exit(1)
         return self._con.execute(sql, *args)
+
+    def _first_to_die(self) -> bool:
+        """Whether this is the study's first death (the marker created exclusively)."""
+        try:
+            fd = os.open(self._marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        except FileExistsError:
+            return False
+        os.write(fd, f"worker {os.getpid()} died writing a spool file".encode())
+        os.close(fd)
+        return True
 
     def __getattr__(self, name: str) -> object:
         return getattr(self._con, name)

@@ -23,6 +23,7 @@ from admarket.batch.cluster import Cluster, parse_cluster, runs_at_once_here, ru
 from admarket.batch.pool import Task, make_tasks, run_task, run_tasks
 from admarket.cli import main
 from admarket.errors import ConfigError, UsageError, WorkerLostError
+from admarket.outputs import results
 from admarket.outputs.store import COMPLETE_MARKER, query
 from admarket.version import __version__
 
@@ -126,11 +127,21 @@ def test_a_worker_lost_half_way_through_a_spool_file_is_retried_and_the_result_i
     marker = tmp_path / "died"
     monkeypatch.setenv("ADMARKET_TEST_DIE_MARKER", str(marker))
     preload = str(Path(__file__).with_name("dies_mid_spool.py"))
+    left: list[str] = []  # what the lost try left in the spool folder when it was cleaned up
+    clean = results._remove_work_folders
+
+    def noting(tmp: Path, merged=()) -> None:
+        left.extend(sorted(p.name for p in (tmp / ".spool").iterdir()))
+        clean(tmp, merged)
+
+    monkeypatch.setattr(results, "_remove_work_folders", noting)
     with dask.config.set({"distributed.worker.preload": [preload]}):
         dask_ = compare(
             cfg, [3], cluster=Cluster(local_workers=2), out=tmp_path / "dask", logs="all"
         )
     assert marker.read_text().endswith("died writing a spool file")  # a worker did die
+    # the lost try left its half-written file behind (with DuckDB's log of it), and only that
+    assert any(n.endswith(".part") for n in left) and all(".part" in n for n in left), left
     assert len({p.path for p in spooled_parts}) == 3  # every run still came through a file
     pd.testing.assert_frame_equal(local, dask_, check_exact=True)
     _same_results(tmp_path / "local", tmp_path / "dask")

@@ -415,6 +415,8 @@ def test_what_lost_tries_left_is_removed_and_a_spool_never_merged_is_an_error(tm
     (tmp_path / "logs").mkdir()
     (tmp_path / SPOOL_DIR / ".run-000001.duckdb.77.part").write_text("half")
     (tmp_path / SPOOL_DIR / ".run-000001.duckdb.77.part.wal").write_text("its DuckDB log")
+    (tmp_path / SPOOL_DIR / ".run-000001.duckdb.77.part.tmp").mkdir()  # its spill folder
+    (tmp_path / SPOOL_DIR / ".run-000001.duckdb.77.part.tmp" / "spill.block").write_text("x")
     (tmp_path / "logs" / ".s000001-A.events.jsonl.77.part").write_text("half")
     (tmp_path / "logs" / "s000001-A.events.jsonl").write_text("{}\n")
     _remove_work_folders(tmp_path)

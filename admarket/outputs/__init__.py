@@ -1,6 +1,10 @@
-"""Outputs of finished runs: the run store (:mod:`.store`), event and narrative logs
-(:mod:`.narrative`), a result folder's COMPLETE marker and what may be written where
-(:mod:`.manifest`), and publishing a result folder so it cannot hurt (:mod:`.publish`).
+"""Outputs of finished runs: a run's tables (:mod:`.run_tables`) and the run store they go
+to (:mod:`.store`, :mod:`.store_writer`), event and narrative logs (:mod:`.event_log`,
+:mod:`.narrative`, told from :mod:`.moments`, :mod:`.exchange_moments` and
+:mod:`.memory_moments`), a result folder's COMPLETE marker and what may be written where
+(:mod:`.manifest`), publishing a result folder so it cannot hurt (:mod:`.publish`), what
+run, compare and resume publish (:mod:`.results`), and what a worker writes of its own run
+(:mod:`.spool`).
 
 The names below are plain constants so the CLI can offer them without importing the store.
 """

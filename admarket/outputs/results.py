@@ -8,6 +8,7 @@ report only reads the store.
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable, Collection, Iterable, Mapping
 from concurrent.futures import Executor
 from pathlib import Path
@@ -145,14 +146,18 @@ def _remove_work_folders(tmp: Path, merged: Collection[str] = ()) -> None:
     """Remove the (emptied) spool folder, and a logs folder no run wrote into.
 
     Files a worker was still writing when it was lost (``*.part``, and a spool file's
-    DuckDB write-ahead log ``*.part.wal``: on a Dask cluster the run was done again
-    elsewhere) are deleted. So is a spool file named in ``merged`` (those the store copied
-    in): a try Dask took for lost that finished after its rerun had been copied in, with
-    the same rows (a run is a function of its config and seed). Any other spool file left
-    behind is a bug."""
+    DuckDB write-ahead log ``*.part.wal`` and spill folder ``*.part.tmp``: on a Dask
+    cluster the run was done again elsewhere) are deleted. So is a spool file named in
+    ``merged`` (those the store copied in): a try Dask took for lost that finished after its
+    rerun had been copied in, with the same rows (a run is a function of its config and
+    seed). Any other spool file left behind is a bug. Called once every run has arrived and
+    the workers are gone (the pool shut down, the LocalCluster closed), so no try is still
+    writing."""
     spool, logs = tmp / SPOOL_DIR, tmp / LOGS_DIR
     for part in (*spool.glob(".*.part"), *spool.glob(".*.part.wal"), *logs.glob(".*.part")):
         part.unlink()
+    for spill in spool.glob(".*.part.tmp"):
+        shutil.rmtree(spill)
     if spool.is_dir():
         for late in [p for p in spool.iterdir() if p.name in merged]:
             late.unlink()

@@ -3,11 +3,9 @@
 A store holds many runs (scenarios × seeds × sweep points) side by side; every table carries
 ``run_id``, ``scenario`` and ``seed`` (except ``ground_truth``, see below), and ``runs`` keeps
 each run's full config, seed and package version — and, for C, the ledger's entry count and
-head hash: the anchor ``verify-ledger --store`` checks a ledger file against. Column names
-follow the plan's four SQL queries (``admarket/queries/*.sql``), so they run with little or no
-change:
-
-Each run's tables are built by :mod:`.run_tables`:
+head hash: the anchor ``verify-ledger --store`` checks a ledger file against. Each run's
+tables are built by :mod:`.run_tables`. Column names follow the plan's four SQL queries
+(``admarket/outputs/queries/*.sql``), so they run with little or no change:
 
 - ``transactions``: ``buyer_spend``, ``seller_revenue`` … (``MarketModel.transactions``)
 - ``campaigns``: ``actual_impressions``, ``target_impressions``, ``actual_cpm``, ``target_cpm``,
