@@ -9,7 +9,7 @@ import pytest
 from admarket import MarketModel, build_config
 from admarket.market.accounting import FEE_COLUMNS
 from admarket.outputs import event_log
-from admarket.outputs.event_log import event_lines
+from admarket.outputs.event_log import event_blocks, event_lines
 from admarket.outputs.moments import events, records
 from admarket.outputs.run_tables import run_tables, to_json
 
@@ -62,6 +62,8 @@ def test_the_streamed_log_is_the_plain_one_line_for_line(tables, scenario, chunk
     monkeypatch.setattr(event_log, "CHUNK_ROWS", chunk)
     got = list(event_lines(tables[scenario]))
     assert got == _reference_lines(tables[scenario])
+    # the blocks the log file is written from are the same lines, each ending in a newline
+    assert "".join(event_blocks(tables[scenario])) == "".join(f"{x}\n" for x in got)
     kinds = {json.loads(x)["kind"] for x in got}
     assert {"fee"} <= kinds and ({"auction"} <= kinds if scenario == "A" else True)
     if scenario == "C":

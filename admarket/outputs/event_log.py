@@ -9,13 +9,15 @@ rows' order within a step.
 
 The log is streamed: each kind's rows are put in step order (a stable sort by step, a no-op
 for tables recorded in time order) and the kinds are merged step by step, a chunk of rows
-at a time. A large market's log has tens of millions of lines (scenario A: two per
-transaction row); building every line's dict before sorting them all held gigabytes.
+at a time, the transaction lines of one step as one block of text. A large market's log
+has tens of millions of lines (scenario A: two per transaction row); building every line's
+dict before sorting them all held gigabytes.
 """
 
 from __future__ import annotations
 
 import heapq
+import itertools
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -35,6 +37,14 @@ _RECOVERY_FIELDS = ("agent_id", "fact_key", "source", "recovered_ok")
 
 def event_lines(tables: Mapping[str, pd.DataFrame]) -> Iterator[str]:
     """One JSON line per event of the run, in time order (model events, books, ledger)."""
+    for block in event_blocks(tables):
+        yield from block[:-1].split("\n")  # JSON text holds no raw newline
+
+
+def event_blocks(tables: Mapping[str, pd.DataFrame]) -> Iterator[str]:
+    """The event log's text in blocks of whole lines, each ending in a newline: what
+    :func:`event_lines` gives, joined. The transaction rows of one step come as one block,
+    so a log of tens of millions of lines is merged and written a step at a time."""
     run = tables["runs"].iloc[0]
     ids = {"run_id": str(run["run_id"]), "scenario": str(run["scenario"])}
     model_events = sorted(events(tables), key=lambda e: int(e["step"]))  # stable
@@ -44,16 +54,17 @@ def event_lines(tables: Mapping[str, pd.DataFrame]) -> Iterator[str]:
         _as_lines(_ledger_events(tables.get("ledger")), ids),
         _as_lines(_recovery_events(tables.get("agent_decisions")), ids),
     ]
-    # ties on step go to the earlier source: the order described above
-    for _, line in heapq.merge(*sources, key=lambda item: item[0]):
-        yield line
+    # each item is one step's lines of one source; ties on step go to the earlier source
+    # (heapq.merge is stable): the order described above
+    for _, block in heapq.merge(*sources, key=lambda item: item[0]):
+        yield block
 
 
 def _as_lines(
     rows: Iterator[tuple[int, dict[str, Any]]], ids: dict[str, str]
 ) -> Iterator[tuple[int, str]]:
     for step, r in rows:
-        yield step, to_json({**ids, **r})
+        yield step, to_json({**ids, **r}) + "\n"
 
 
 def _chunks(df: pd.DataFrame, columns: tuple[str, ...]) -> Iterator[dict[str, np.ndarray]]:
@@ -105,9 +116,35 @@ def _template(fields: Mapping[str, str | None]) -> tuple[str, list[str]]:
     return "{" + ",".join(parts) + "}", slots
 
 
-def _fill(fmt: str, slots: list[str], texts: dict[str, np.ndarray], rows: np.ndarray) -> list:
+class _Texts(dict):
+    """Each column's JSON texts (:func:`_json_texts`), made when a line first needs them: a
+    fee column that no row of the chunk charged is never written."""
+
+    def __init__(self, chunk: Mapping[str, np.ndarray]):
+        super().__init__()
+        self._chunk = chunk
+
+    def __missing__(self, column: str) -> np.ndarray:
+        texts = self[column] = _json_texts(self._chunk[column])
+        return texts
+
+
+def _fill(fmt: str, slots: list[str], texts: Mapping[str, np.ndarray], rows: np.ndarray) -> list:
     """``fmt`` filled from the ``rows`` of each slot's text column."""
     return list(map(fmt.__mod__, zip(*(texts[k][rows] for k in slots), strict=True)))
+
+
+def _step_blocks(steps: np.ndarray, main: np.ndarray, fee: np.ndarray) -> Iterator[tuple[int, str]]:
+    """Rows' lines (each row's main line, then its fee line; None: no such line) as one
+    newline-ended block per run of rows of one step (``steps`` ascending)."""
+    lines = np.stack([main, fee], axis=1).ravel()  # row 0's two lines, row 1's, …
+    at = np.repeat(steps, 2)
+    kept = np.flatnonzero(lines != None)  # noqa: E711 - elementwise, on objects
+    lines, at = lines[kept].tolist(), at[kept]
+    cuts = [0, *(np.flatnonzero(at[1:] != at[:-1]) + 1).tolist(), len(lines)]
+    for a, b in itertools.pairwise(cuts):
+        if b > a:
+            yield int(at[a]), "\n".join(lines[a:b]) + "\n"
 
 
 def _transaction_lines(tx: pd.DataFrame | None, ids: dict[str, str]) -> Iterator[tuple[int, str]]:
@@ -126,7 +163,7 @@ def _transaction_lines(tx: pd.DataFrame | None, ids: dict[str, str]) -> Iterator
     for chunk in _chunks(tx, ("kind", *TRADE_COLUMNS, *FEE_COLUMNS)):
         n = len(chunk["step"])
         kinds = chunk["kind"].astype(object)
-        texts = {c: _json_texts(chunk[c]) for c in ("step", "day", *TRADE_COLUMNS, *FEE_COLUMNS)}
+        texts = _Texts(chunk)
         main = np.full(n, None, dtype=object)
         fee = np.full(n, None, dtype=object)
         charged = [chunk[c] != 0 for c in FEE_COLUMNS]  # NaN counts, as truthiness does
@@ -148,11 +185,7 @@ def _transaction_lines(tx: pd.DataFrame | None, ids: dict[str, str]) -> Iterator
                 fmt, slots = _template(shape | _free((*head, *names)))
                 rows = np.flatnonzero(mask == m)
                 fee[rows] = _fill(fmt, slots, texts, rows)
-        for step, a, b in zip(chunk["step"].tolist(), main.tolist(), fee.tolist(), strict=True):
-            if a is not None:
-                yield step, a
-            if b is not None:
-                yield step, b
+        yield from _step_blocks(chunk["step"], main, fee)
 
 
 def _free(keys: tuple[str, ...]) -> dict[str, str | None]:

@@ -31,7 +31,7 @@ import pandas as pd
 from admarket.market.accounting import FEE_COLUMNS
 from admarket.money import usd
 from admarket.outputs import VERBOSITY
-from admarket.outputs.event_log import event_lines
+from admarket.outputs.event_log import event_blocks
 from admarket.outputs.exchange_moments import auction_moments, clearing_moments
 from admarket.outputs.memory_moments import fabrication_moments, rot_moments
 from admarket.outputs.moments import Moment, campaign_moments, deal_moments, records, view
@@ -209,8 +209,8 @@ def write_logs(tables: Mapping[str, pd.DataFrame], logs_dir: Path, verbosity: st
     logs_dir.mkdir(exist_ok=True)
     run_id = tables["runs"]["run_id"].iloc[0]
     with _replacing(logs_dir / f"{run_id}.events.jsonl") as fh:
-        for line in event_lines(tables):
-            fh.write(line + "\n")
+        for block in event_blocks(tables):
+            fh.write(block)
     if verbosity != "quiet":
         text = render_narrative(tables, verbosity)
         with _replacing(logs_dir / f"{run_id}.narrative.md") as fh:
