@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 from admarket import MarketModel, build_config
@@ -89,3 +90,25 @@ def test_fee_columns_that_are_not_plain_numbers_take_the_sure_way(tables):
     odd = dict(tables["B"])
     odd["transactions"] = odd["transactions"].astype({FEE_COLUMNS[0]: object})
     assert list(event_lines(odd)) == _reference_lines(odd)
+
+
+@pytest.mark.parametrize(
+    ("values", "in_cents"),
+    [
+        (np.array([0.0, 0.01, 0.05, 0.1, 0.5, 1.0, 12.3, 12.34, 99.99, 100.0, 1234567.89]), True),
+        (np.random.default_rng(3).integers(0, 10**6, 20_000) / 100.0, True),  # money
+        (np.random.default_rng(4).integers(0, 10**14 - 1, 20_000) / 100.0, True),  # < 10^12
+        (np.array([10**14 - 1, 1, 7]) / 100.0, True),  # the largest amount taken in cents
+        (np.array([1e12, 0.5]), False),  # too large
+        (np.array([-0.01, 0.5]), False),  # negative
+        (np.array([-0.0, 0.5]), False),  # -0.0: repr writes its sign
+        (np.array([0.001, 0.5]), False),  # not whole cents
+        (np.random.default_rng(5).random(1000) * 40.0, False),  # CPMs: any float
+        (np.array([0.1 + 0.2, 1 / 3, 5e-324, 1.7976931348623157e308]), False),
+    ],
+)
+def test_json_texts_of_floats_are_their_repr(values, in_cents):
+    """Money columns take a faster way (whole cents written out): every text must still
+    be exactly what the JSON encoder writes."""
+    assert (event_log._cents_texts(values) is not None) == in_cents
+    assert event_log._json_texts(values).tolist() == [to_json(v) for v in values.tolist()]

@@ -95,12 +95,39 @@ def _json_texts(values: np.ndarray) -> np.ndarray:
     if values.dtype.kind in "iu":
         texts = list(map(int.__repr__, values.tolist()))
     elif values.dtype.kind == "f" and np.isfinite(values).all():
+        money = _cents_texts(values)
+        if money is not None:
+            return money
         texts = list(map(float.__repr__, values.tolist()))
     else:
         texts = list(map(to_json, values.tolist()))
+    return _objects(texts)
+
+
+def _objects(texts: list[str]) -> np.ndarray:
     out = np.empty(len(texts), dtype=object)
     out[:] = texts
     return out
+
+
+# ".0", ".01", …, ".1", …, ".99": the decimals repr gives a whole number of cents
+_CENT_TAILS = _objects([".0" if r == 0 else f".{r:02d}".rstrip("0") for r in range(100)])
+
+
+def _cents_texts(values: np.ndarray) -> np.ndarray | None:
+    """``repr`` of each value, when every one is a whole number of cents (money columns are
+    cents / 100), else None. Such a value's shortest round-tripping decimal is its cents
+    written out, trailing zero dropped: below 10^12 a double's spacing is under a
+    thousandth of a cent, so no other number of two decimals or fewer reads back as it
+    (tests/test_event_log.py checks it against repr). Negative values and -0.0 are left to
+    repr, as are the rest."""
+    if not len(values) or np.signbit(values).any() or values.max() >= 1e12:
+        return None
+    cents = np.rint(values * 100.0)
+    if not (cents / 100.0 == values).all():  # not exactly a number of cents
+        return None
+    whole, part = np.divmod(cents.astype(np.int64), 100)
+    return _objects(list(map(int.__repr__, whole.tolist()))) + _CENT_TAILS[part]
 
 
 def _template(fields: Mapping[str, str | None]) -> tuple[str, list[str]]:
