@@ -77,10 +77,14 @@ def _same_stores(a: Path, b: Path, at_least: int) -> None:
         pd.testing.assert_frame_equal(ta[name], tb[name], check_exact=True, obj=name)
 
 
-def test_compare_on_a_cluster_is_identical_to_the_local_run(scheduler, tmp_path):
+def test_compare_on_a_cluster_is_identical_to_the_local_run(scheduler, tmp_path, spooled_parts):
+    """The scheduler's workers run on this machine, so they see the result being built, as
+    workers on a shared disk would: they write their runs' large tables into it."""
     cfg = build_config(**SMALL)
     local = compare(cfg, [3, 4], processes=1, out=tmp_path / "local")
+    assert spooled_parts == []  # one process: nothing spooled
     dask_ = compare(cfg, [3, 4], cluster=scheduler, out=tmp_path / "dask")
+    assert len({p.path for p in spooled_parts}) == 6  # every run's tables came through files
     pd.testing.assert_frame_equal(local, dask_, check_exact=True)
     assert list(dask_["run_id"]) == [f"s{s:06d}-{x}" for s in (3, 4) for x in "ABC"]
     _same_stores(tmp_path / "local", tmp_path / "dask", at_least=13)

@@ -3,10 +3,11 @@
 Every seed runs all scenarios on the same market (common random numbers); runs go through
 the ``batch_run``-compatible runner's tasks, and each finished run goes straight on to the
 result folder being built (``outputs.results.stream_results``), which is swapped in whole
-once the store, logs and report are complete. Local workers write their runs' logs and
-large tables into that folder themselves (``outputs.spool``), so a large market's tables
-never pass through this process. The worker processes outlive the runs: as they run out
-of runs they warm up for drawing, then draw the report's charts.
+once the store, logs and report are complete. Workers that see that folder (local ones, or
+a cluster's on a shared disk) write their runs' logs and large tables into it themselves
+(``outputs.spool``), so a large market's tables never pass through this process. The
+worker processes outlive the runs: as they run out of runs they warm up for drawing, then
+draw the report's charts.
 """
 
 from __future__ import annotations
@@ -90,11 +91,12 @@ def compare(
         def finished(build: Path | None = None) -> Iterator[tuple[int, dict[str, Any]]]:
             # each run's tables go straight on to the store; only its summary row stays here
             warm = warm_up if out is not None else None
-            # workers that see this machine's disk (a pool's, a LocalCluster's) write their
-            # runs' logs and large tables into the result themselves; a scheduler's send them
-            here = pool is not None or (cluster is not None and cluster.local_workers is not None)
+            # worker processes write their runs' logs and large tables into the result
+            # themselves when they see it (a pool's and a LocalCluster's do; a remote
+            # scheduler's where the disk is shared), else send them (outputs.spool)
+            workers_apart = pool is not None or cluster is not None
             runs = iter_results(
-                _spooled(tasks, build, verbosity, logs, first_seed) if here else tasks,
+                _spooled(tasks, build, verbosity, logs, first_seed) if workers_apart else tasks,
                 processes,
                 progress,
                 cluster=cluster,
@@ -126,8 +128,8 @@ def _spooled(
     tasks: list[Task], build: Path | None, verbosity: str, logs: str, first_seed: int
 ) -> list[Task]:
     """``tasks`` with a :class:`Spool` in the build folder of the result (none without one):
-    local workers then write their runs' logs (those :func:`logged` picks, as the result's
-    writer would) and large tables there themselves."""
+    workers that see it then write their runs' logs (those :func:`logged` picks, as the
+    result's writer would) and large tables there themselves."""
     if build is None:
         return tasks
     return [

@@ -5,9 +5,9 @@ worker writes the run's event and narrative logs itself (when the run is one tha
 logs) and leaves its large tables in a DuckDB file (:func:`~admarket.outputs.store_writer.
 spool_tables`) in the build folder, so that what goes back to the parent is a few small
 tables and file names, whatever the size of the market. The parent copies the spooled
-tables into the store and deletes them; the logs are already where they belong. A
-LocalCluster's workers get one too; a run on a remote Dask scheduler has none (its worker
-may not see this machine's disk) and sends its tables.
+tables into the store and deletes them; the logs are already where they belong. Dask
+workers get one too: a worker that sees the result being built at the same path (this
+machine, or a disk the machines share) uses it, one that does not sends its tables.
 """
 
 from __future__ import annotations
@@ -36,12 +36,15 @@ class Spool:
 
     def take(self, tables: Mapping[str, object], run: int) -> dict[str, object]:
         """Write run number ``run``'s logs (if it gets them) and spool its large tables;
-        returns what is left to send (see :func:`spool_tables`)."""
-        # both folders exist while the study is going: one that is gone means the study
-        # failed and removed its build folder, and nothing must recreate it
+        returns what is left to send (see :func:`spool_tables`).
+
+        A worker that does not see the result being built sends everything instead, and the
+        parent writes the logs: a worker on another machine without the disk, or one still
+        finishing a run after the study failed and removed the folder (which nothing may
+        make again)."""
         for folder in (self.folder, *([self.logs_dir] if self.verbosity else [])):
             if not Path(folder).is_dir():
-                raise FileNotFoundError(f"{folder}: the result being built is gone")
+                return dict(tables)
         out = dict(tables)
         if self.verbosity is not None:
             write_logs(tables, Path(self.logs_dir), self.verbosity)
