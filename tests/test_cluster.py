@@ -107,6 +107,39 @@ def test_a_localclusters_workers_spool_their_runs_and_the_result_is_the_same(
     _same_results(tmp_path / "local", tmp_path / "dask")
 
 
+def test_workers_that_do_not_see_the_result_send_their_runs_and_the_result_is_the_same(
+    scheduler, tmp_path, monkeypatch, spooled_parts
+):
+    """Workers on machines without the disk: their spools point at folders they do not
+    see, so every run sends its tables and the parent writes every log."""
+    import admarket.batch.comparison as comparison
+
+    real = comparison._spooled
+
+    def unseen(tasks, build, *args):
+        spooled = real(tasks, build, *args)
+        elsewhere = build / "not-on-this-machine" if build is not None else None
+        return [
+            dataclasses.replace(
+                t,
+                spool=dataclasses.replace(
+                    t.spool, folder=str(elsewhere / "spool"), logs_dir=str(elsewhere / "logs")
+                ),
+            )
+            if t.spool is not None
+            else t
+            for t in spooled
+        ]
+
+    cfg = build_config(**SMALL)
+    local = compare(cfg, [3], processes=1, out=tmp_path / "local", logs="all")
+    monkeypatch.setattr(comparison, "_spooled", unseen)
+    dask_ = compare(cfg, [3], cluster=scheduler, out=tmp_path / "dask", logs="all")
+    assert spooled_parts == []  # nothing came through a spool file
+    pd.testing.assert_frame_equal(local, dask_, check_exact=True)
+    _same_results(tmp_path / "local", tmp_path / "dask")
+
+
 def _same_results(local: Path, other: Path) -> None:
     """The same store, the same logs to the byte, and the same files: no spool folder and
     no half-written file left in ``other``."""

@@ -105,6 +105,7 @@ def test_fee_columns_that_are_not_plain_numbers_take_the_sure_way(tables):
         (np.array([0.001, 0.5]), False),  # not whole cents
         (np.random.default_rng(5).random(1000) * 40.0, False),  # CPMs: any float
         (np.array([0.1 + 0.2, 1 / 3, 5e-324, 1.7976931348623157e308]), False),
+        (np.array([0.07, 12.34], dtype=np.float32), False),  # a float32's repr is longer
     ],
 )
 def test_json_texts_of_floats_are_their_repr(values, in_cents):

@@ -407,11 +407,37 @@ def test_a_worker_that_does_not_see_the_build_folder_sends_its_run_and_makes_not
     assert not build.exists()
 
 
+@pytest.mark.parametrize("fails", ["logs", "spool"])
+def test_a_worker_that_cannot_write_the_build_folder_sends_its_run(
+    three_runs, tmp_path, monkeypatch, fails
+):
+    """A worker that sees the result being built but cannot write there (a read-only shared
+    disk, another user) sends its tables and leaves the logs to the parent, leaving nothing
+    half-written behind."""
+    import admarket.outputs.spool as spool_module
+    from admarket.outputs.spool import LOGS_WRITTEN, Spool
+
+    def refused(*a, **k):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(spool_module, "write_logs" if fails == "logs" else "spool_tables", refused)
+    build = tmp_path / "build"
+    (build / "spool").mkdir(parents=True)
+    (build / "logs").mkdir()
+    sent = Spool(str(build / "spool"), str(build / "logs"), "key", min_cells=1).take(
+        three_runs[1], 3
+    )
+    assert LOGS_WRITTEN not in sent  # the parent writes them (again, the same, if written)
+    assert all(sent[k] is v for k, v in three_runs[1].items()) and len(sent) == len(three_runs[1])
+    assert list((build / "spool").iterdir()) == []
+
+
 def test_what_lost_tries_left_is_removed_and_a_spool_never_merged_is_an_error(tmp_path):
     """On a Dask cluster a worker lost while writing leaves a ``.part`` file, and a spool
     file its DuckDB write-ahead log (the run is done again elsewhere), and a try taken for
-    lost may still finish after its rerun was copied in: none of it may fail the study or
-    end up in the result. A spool file never copied in is a bug."""
+    lost may still finish after its rerun was copied in or sent: none of it may fail the
+    study or end up in the result. A spool file a run came from, never copied in, is a
+    bug."""
     from admarket.outputs.results import _remove_work_folders
     from admarket.outputs.spool import SPOOL_DIR
 
@@ -428,9 +454,12 @@ def test_what_lost_tries_left_is_removed_and_a_spool_never_merged_is_an_error(tm
     (tmp_path / SPOOL_DIR).mkdir()
     # a try taken for lost that finished after its rerun was copied in: the same rows again
     (tmp_path / SPOOL_DIR / "run-000003.duckdb").write_text("copied in from the rerun")
-    _remove_work_folders(tmp_path, merged={"run-000003.duckdb"})
+    # a try taken for lost whose rerun, on a worker without the disk, sent its tables
+    (tmp_path / SPOOL_DIR / "run-000004.duckdb").write_text("its rerun came as frames")
+    runs_from = {"run-000002.duckdb", "run-000003.duckdb"}  # what arriving runs named
+    _remove_work_folders(tmp_path, merged={"run-000003.duckdb"}, spooled=runs_from)
     assert not (tmp_path / SPOOL_DIR).exists()
     (tmp_path / SPOOL_DIR).mkdir()
-    (tmp_path / SPOOL_DIR / "run-000002.duckdb").write_text("complete, never copied")
+    (tmp_path / SPOOL_DIR / "run-000002.duckdb").write_text("a run's file, never copied")
     with pytest.raises(RuntimeError, match="never copied"):
-        _remove_work_folders(tmp_path, merged={"run-000003.duckdb"})
+        _remove_work_folders(tmp_path, merged={"run-000003.duckdb"}, spooled=runs_from)

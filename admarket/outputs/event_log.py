@@ -121,7 +121,9 @@ def _cents_texts(values: np.ndarray) -> np.ndarray | None:
     thousandth of a cent, so no other number of two decimals or fewer reads back as it
     (tests/test_event_log.py checks it against repr). Negative values and -0.0 are left to
     repr, as are the rest."""
-    if not len(values) or np.signbit(values).any() or values.max() >= 1e12:
+    if values.dtype != np.float64 or not len(values):  # a float32's repr is another text
+        return None
+    if np.signbit(values).any() or values.max() >= 1e12:
         return None
     cents = np.rint(values * 100.0)
     if not (cents / 100.0 == values).all():  # not exactly a number of cents

@@ -38,15 +38,21 @@ class Spool:
         """Write run number ``run``'s logs (if it gets them) and spool its large tables;
         returns what is left to send (see :func:`spool_tables`).
 
-        A worker that does not see the result being built sends everything instead, and the
-        parent writes the logs: a worker on another machine without the disk, or one still
-        finishing a run after the study failed and removed the folder (which nothing may
-        make again)."""
+        A worker that does not see the result being built, or cannot write there, sends
+        everything instead, and the parent writes the logs: a worker on another machine
+        without the disk (or with it read-only, or as another user), or one still finishing
+        a run after the study failed and removed the folder (which nothing may make again).
+        What it wrote before failing is complete or removed: logs and spool files are
+        written aside and renamed (a complete log is written again, the same, by the
+        parent)."""
         for folder in (self.folder, *([self.logs_dir] if self.verbosity else [])):
             if not Path(folder).is_dir():
                 return dict(tables)
         out = dict(tables)
-        if self.verbosity is not None:
-            write_logs(tables, Path(self.logs_dir), self.verbosity)
-            out[LOGS_WRITTEN] = True
-        return spool_tables(out, Path(self.folder) / f"run-{run:06d}.duckdb", self.min_cells)
+        try:
+            if self.verbosity is not None:
+                write_logs(tables, Path(self.logs_dir), self.verbosity)
+                out[LOGS_WRITTEN] = True
+            return spool_tables(out, Path(self.folder) / f"run-{run:06d}.duckdb", self.min_cells)
+        except OSError:
+            return dict(tables)
