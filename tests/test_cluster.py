@@ -167,9 +167,9 @@ def test_a_worker_lost_half_way_through_a_spool_file_is_retried_and_the_result_i
     left: list[str] = []  # what the lost try left in the spool folder when it was cleaned up
     clean = results._remove_work_folders
 
-    def noting(tmp: Path, merged=()) -> None:
+    def noting(tmp: Path, *args) -> None:
         left.extend(sorted(p.name for p in (tmp / ".spool").iterdir()))
-        clean(tmp, merged)
+        clean(tmp, *args)
 
     monkeypatch.setattr(results, "_remove_work_folders", noting)
     with dask.config.set({"distributed.worker.preload": [preload]}):
