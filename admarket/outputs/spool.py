@@ -16,6 +16,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+import duckdb
+
 from admarket.outputs.narrative import write_logs
 from admarket.outputs.store_writer import SPOOL_CELLS, spool_tables
 
@@ -54,5 +56,5 @@ class Spool:
                 write_logs(tables, Path(self.logs_dir), self.verbosity)
                 out[LOGS_WRITTEN] = True
             return spool_tables(out, Path(self.folder) / f"run-{run:06d}.duckdb", self.min_cells)
-        except OSError:
+        except (OSError, duckdb.IOException):  # DuckDB's own error for a file it cannot write
             return dict(tables)
