@@ -9,7 +9,7 @@ report only reads the store.
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Executor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -98,10 +98,8 @@ def stream_results(
         arriving = runs(tmp) if callable(runs) else runs
         writer = StoreWriter(tmp / STORE_NAME)
         heads = {}
-        spooled: set[str] = set()  # the spool files the runs that arrived were written from
         try:
             for i, r in arriving:
-                spooled.update(Path(t.path).name for t in r.values() if isinstance(t, SpooledTable))
                 writer.add(i, r)
                 seed = int(r["runs"]["seed"].iloc[0])
                 if logged(log_runs, seed, first_seed) and not r.get(LOGS_WRITTEN):
@@ -122,7 +120,7 @@ def stream_results(
         meta["seeds"] = sorted({seed for _, seed in heads.values()})
         try:
             writer.complete()
-            _remove_work_folders(tmp, writer.merged, spooled)
+            _remove_work_folders(tmp)
             write_report(
                 tmp / STORE_NAME,
                 tmp,
@@ -144,36 +142,25 @@ def logged(log_runs: str, seed: int, first_seed: int | None) -> bool:
     return log_runs == "all" or (log_runs == "first" and seed == first_seed)
 
 
-def _remove_work_folders(
-    tmp: Path, merged: Collection[str] = (), spooled: Collection[str] = ()
-) -> None:
-    """Remove the (emptied) spool folder, and a logs folder no run wrote into.
+def _remove_work_folders(tmp: Path) -> None:
+    """Remove the spool folder, and a logs folder no run wrote into.
 
-    Called once every run has arrived. Files a worker was still writing when it was lost
-    (``*.part``, and a spool file's DuckDB write-ahead log ``*.part.wal`` and spill folder
-    ``*.part.tmp``: on a Dask cluster the run was done again elsewhere) are deleted. So is a
-    complete spool file of a try Dask took for lost: one the store copied in (``merged``)
-    that the try wrote again after its rerun had been copied in, or one no arriving run was
-    written from (``spooled``: its rerun, on a worker that could not see the folder, sent
-    its tables) — a run is a function of its config and seed, so its rows are in the store.
-    A file a run was written from that was never copied in is a bug. A lost try on a remote
-    worker may still be running (a pool's workers and a LocalCluster are gone by now): after
-    this it finds the spool folder gone and spools nothing, and a log it writes again has
-    the same bytes — though one cut short by the result's publication could leave a stray
-    ``.part`` file in its logs (a race left unhandled: rare, and the file is not in the
-    result's marker)."""
+    Called once the store is complete, so every spool file an arriving run named has been
+    copied in and deleted (the writer does both or raises): anything still in the spool
+    folder is a Dask try's that was taken for lost — half-written (``*.part``, with DuckDB's
+    write-ahead log ``*.part.wal`` and spill folder ``*.part.tmp``), or complete after its
+    rerun was copied in or sent its tables. A run is a function of its config and seed, so
+    its rows are in the store either way. Half-written logs (``*.part``) it left go too.
+    A lost try on a remote worker may still be running (a pool's workers and a LocalCluster
+    are gone by now): after this it finds the spool folder gone and spools nothing, and a
+    log it writes again has the same bytes — though one cut short by the result's
+    publication could leave a stray ``.part`` file in its logs (a race left unhandled: rare,
+    and the file is not in the result's marker)."""
     spool, logs = tmp / SPOOL_DIR, tmp / LOGS_DIR
-    for part in (*spool.glob(".*.part"), *spool.glob(".*.part.wal"), *logs.glob(".*.part")):
-        part.unlink()
-    for spill in spool.glob(".*.part.tmp"):
-        shutil.rmtree(spill)
     if spool.is_dir():
-        for late in [p for p in spool.iterdir() if p.name in merged or p.name not in spooled]:
-            late.unlink()
-        left = sorted(p.name for p in spool.iterdir())
-        if left:  # every spooled table is copied in and deleted: a bug, not a full disk
-            raise RuntimeError(f"internal error: spooled files never copied into the store: {left}")
-        spool.rmdir()
+        shutil.rmtree(spool)
+    for part in logs.glob(".*.part"):
+        part.unlink()
     if logs.is_dir() and not any(logs.iterdir()):
         logs.rmdir()
 

@@ -1,13 +1,13 @@
-"""What a local worker writes of its own run into the result folder being built.
+"""What a worker writes of its own run into the result folder being built.
 
-``compare`` with local worker processes and ``--out`` gives each run a :class:`Spool`: the
-worker writes the run's event and narrative logs itself (when the run is one that gets
-logs) and leaves its large tables in a DuckDB file (:func:`~admarket.outputs.store_writer.
-spool_tables`) in the build folder, so that what goes back to the parent is a few small
-tables and file names, whatever the size of the market. The parent copies the spooled
-tables into the store and deletes them; the logs are already where they belong. Dask
-workers get one too: a worker that sees the result being built at the same path (this
-machine, or a disk the machines share) uses it, one that does not sends its tables.
+``compare`` with worker processes (a pool's or a Dask cluster's) and ``--out`` gives each
+run a :class:`Spool`: the worker writes the run's event and narrative logs itself (when the
+run is one that gets logs) and leaves its large tables in a DuckDB file
+(:func:`~admarket.outputs.store_writer.spool_tables`) in the build folder, so that what goes
+back to the parent is a few small tables and file names, whatever the size of the market.
+The parent copies the spooled tables into the store and deletes them; the logs are already
+where they belong. A worker that does not see the build folder at the same path (another
+machine without a shared disk) sends its tables instead.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ class Spool:
         What it wrote before failing is complete or removed: logs and spool files are
         written aside and renamed (a complete log is written again, the same, by the
         parent)."""
-        for folder in (self.folder, *([self.logs_dir] if self.verbosity else [])):
+        for folder in (self.folder, *([self.logs_dir] if self.verbosity is not None else [])):
             if not Path(folder).is_dir():
                 return dict(tables)
         out = dict(tables)

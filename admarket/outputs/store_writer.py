@@ -137,7 +137,6 @@ class StoreWriter:
         self._gathered_cells = 0
         self._created: set[str] = set()
         self._first_empty: dict[str, pd.DataFrame] = {}  # a table no run has filled yet
-        self.merged: set[str] = set()  # names of the spool files copied in (and deleted)
 
     def add(self, index: int, tables: Mapping[str, object]) -> None:
         """Take run ``index``'s tables: DataFrames, or :class:`SpooledTable` files (copied in
@@ -176,7 +175,6 @@ class StoreWriter:
         self._gathered, self._gathered_cells = [], 0
         for path in sorted(spooled):
             os.unlink(path)
-            self.merged.add(os.path.basename(path))
 
     def _append_frames(self, name: str, frames: list[pd.DataFrame]) -> None:
         if not frames:
