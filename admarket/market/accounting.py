@@ -34,6 +34,8 @@ TRADE_COLUMNS = (
     "seller_revenue",
 )
 KINDS = ("auction", "settlement", "ledger_fee")
+# the columns kept in cents and written in USD
+MONEY_COLUMNS = ("buyer_spend", "seller_revenue", *FEE_COLUMNS, "delivered_value")
 
 
 def cents(cpm: ArrayLike, lots: ArrayLike, lot_size: int) -> np.ndarray:
@@ -256,26 +258,55 @@ class Accounts:
         cols = ["step", "kind", *TRADE_COLUMNS, *FEE_COLUMNS, "delivered_value"]
         if not self._batches:
             return pd.DataFrame({c: pd.Series(dtype=float) for c in ["day", *cols]})
-        # Each column is allocated once and filled batch by batch, and the frame is made
-        # without copying them: the peak is about one table (a large A run has ~20 M rows),
-        # where joining per-batch copies left the heap holding two.
-        sizes = [b.size for b in self._batches]
-        dtypes = [b.columns_of_none() for b in self._batches]
-        out = {
-            c: np.empty(sum(sizes), np.result_type(*(d[c].dtype for d in dtypes))) for c in cols[2:]
-        }
-        steps = np.empty(sum(sizes), np.int64)
-        kinds = np.empty(sum(sizes), np.int8)
+        out = self._filled(cols[2:])
+        n = len(out["campaign"])
+        steps = np.empty(n, np.int64)
+        kinds = np.empty(n, np.int8)
         at = 0
-        for b, n in zip(self._batches, sizes, strict=True):
-            steps[at : at + n] = b.step
-            kinds[at : at + n] = KINDS.index(b.kind)
-            for c, values in b.columns().items():
-                out[c][at : at + n] = values
-            at += n
-        money = ("buyer_spend", "seller_revenue", *FEE_COLUMNS, "delivered_value")
+        for b in self._batches:
+            steps[at : at + b.size] = b.step
+            kinds[at : at + b.size] = KINDS.index(b.kind)
+            at += b.size
         data: dict[str, object] = {"step": steps, "day": steps // steps_per_day}
         data["kind"] = pd.Categorical.from_codes(kinds, KINDS)
         for c in cols[2:]:
-            data[c] = out.pop(c) / 100.0 if c in money else out.pop(c)
+            data[c] = out.pop(c) / 100.0 if c in MONEY_COLUMNS else out.pop(c)
         return pd.DataFrame(data, copy=False)
+
+    def column_total(self, name: str) -> float:
+        """The sum of money column ``name`` of :meth:`transactions` (USD), the same to the
+        last bit, without building the table: only that column, and not even that when no
+        row can charge it (a large A run has ~20 M rows, and a summary needs only the agent
+        fees' totals, which A never charges)."""
+        if name not in MONEY_COLUMNS:
+            raise ValueError(f"column_total: {name!r} is not a money column of transactions")
+        if not any(_may_be_nonzero(b, name) for b in self._batches):
+            return 0.0  # a column of +0.0 (or no rows at all) sums to +0.0
+        # the table's column exactly (same dtype, same order), summed as pandas sums it
+        return float((self._filled([name])[name] / 100.0).sum())
+
+    def _filled(self, names: list[str]) -> dict[str, np.ndarray]:
+        """Columns ``names`` of every row, batch after batch, in the batches' common dtype.
+
+        Each column is allocated once and filled batch by batch, and the table is made
+        without copying them: the peak is about one table (a large A run has ~20 M rows),
+        where joining per-batch copies left the heap holding two."""
+        sizes = [b.size for b in self._batches]
+        dtypes = [b.columns_of_none() for b in self._batches]
+        out = {
+            c: np.empty(sum(sizes), np.result_type(*(d[c].dtype for d in dtypes))) for c in names
+        }
+        at = 0
+        for b, n in zip(self._batches, sizes, strict=True):
+            cols = b.columns()
+            for c in names:
+                out[c][at : at + n] = cols[c]
+            at += n
+        return out
+
+
+def _may_be_nonzero(batch: RowBatch | AuctionRows, name: str) -> bool:
+    """Whether ``batch`` may hold a non-zero value in column ``name`` (False: all zeros)."""
+    if isinstance(batch, AuctionRows) and name in FEE_COLUMNS:
+        return bool(batch.fee_rates.get(name))  # split_fees charges only a non-zero rate
+    return True if isinstance(batch, AuctionRows) else bool(batch.data[name].any())
