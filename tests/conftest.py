@@ -56,8 +56,8 @@ def peak_kib():
 @pytest.fixture
 def spooled_parts(monkeypatch) -> list:
     """Every SpooledTable a StoreWriter of this process copies in, in order, and every table
-    spooled from then on (``SPOOL_CELLS`` lowered to one cell: workers read it from the
-    task's Spool, which the parent fills)."""
+    spooled from then on (``SPOOL_CELLS`` lowered to one cell and ``CHUNK_ROWS`` to 100
+    rows: workers read them from the task's Spool, which the parent fills)."""
     import admarket.outputs.store_writer as sw
 
     copied: list = []
@@ -68,4 +68,5 @@ def spooled_parts(monkeypatch) -> list:
         lambda self, part: (copied.append(part), real(self, part)),
     )
     monkeypatch.setattr(sw, "SPOOL_CELLS", 1)
+    monkeypatch.setattr(sw, "CHUNK_ROWS", 100)  # A's transactions spooled in many chunks
     return copied

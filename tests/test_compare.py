@@ -94,6 +94,13 @@ def test_runs_whose_workers_spool_their_tables_and_write_their_logs_publish_the_
     assert not list((tmp_path / "spooled").rglob("*.spool*"))
     assert not list((tmp_path / "spooled").rglob("run-*.duckdb"))
     assert not list((tmp_path / "spooled").rglob("*.part"))  # written aside, then renamed
+    # runs without logs (every seed but the first) write A's transactions chunk by chunk
+    compare(cfg, [3, 4], processes=2, out=tmp_path / "quiet")
+    quiet = _tables(tmp_path / "quiet")
+    for name, ref in _tables(tmp_path / "here").items():
+        got = query(tmp_path / "quiet", f"DESCRIBE {name}")
+        assert got.equals(query(tmp_path / "here", f"DESCRIBE {name}")), name
+        pd.testing.assert_frame_equal(quiet[name], ref, obj=name)
 
 
 def test_seeds_are_common_random_numbers_and_distinct():

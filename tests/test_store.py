@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from dataclasses import replace
 
+import duckdb
 import numpy as np
 import pandas as pd
 import pytest
@@ -13,6 +15,7 @@ import pytest
 from admarket import MarketModel, __version__, build_config
 from admarket.cli import main
 from admarket.cli.run import run_scenarios
+from admarket.outputs.chunked import ChunkedTable
 from admarket.outputs.event_log import event_lines
 from admarket.outputs.manifest import check_complete
 from admarket.outputs.narrative import render_narrative
@@ -277,6 +280,79 @@ def test_spooling_keeps_small_and_header_tables_as_frames(three_runs, tmp_path):
     untouched = spool_tables(run, tmp_path / "none.duckdb", min_cells=10**12)
     assert all(untouched[k] is run[k] for k in run)
     assert not (tmp_path / "none.duckdb").exists()  # nothing to spool: no file
+
+
+@pytest.mark.parametrize("chunk_rows", [1, 997, 10**9])
+def test_a_table_spooled_chunk_by_chunk_makes_the_store_a_whole_one_does(
+    stored, three_runs, tmp_path, chunk_rows
+):
+    """A worker that spools writes A's transactions a chunk of whole hours at a time, never
+    holding the table: the store is the same as from the frame (values and types), and a
+    chunked table it does not spool is sent whole."""
+    _, models = stored
+    chunked = [  # (the other tables as they were: a new run_tables has a new created_at)
+        {
+            **three_runs[i],
+            "transactions": run_tables(models[s], chunk_rows=chunk_rows)["transactions"],
+        }
+        for i, s in enumerate("ABC")
+    ]
+    tx = chunked[0]["transactions"]
+    assert isinstance(tx, ChunkedTable) and len(tx) == len(three_runs[0]["transactions"])
+    assert tx.size == three_runs[0]["transactions"].size
+    frames = list(tx.chunks())
+    assert len(frames) > 1 if chunk_rows < len(tx) else len(frames) == 1
+    pd.testing.assert_frame_equal(pd.concat(frames, ignore_index=True), tx.whole())
+    pd.testing.assert_frame_equal(tx.whole(), three_runs[0]["transactions"])
+    write_tables(tmp_path / "ref.duckdb", concat_tables(three_runs))
+    w = StoreWriter(tmp_path / "s.duckdb")
+    for i, run in enumerate(chunked):
+        out = spool_tables(run, tmp_path / f"run{i}.duckdb", min_cells=1)
+        assert isinstance(out["transactions"], SpooledTable)
+        w.add(i, out)
+    w.finish()
+    ref, got = _read_all(tmp_path / "ref.duckdb"), _read_all(tmp_path / "s.duckdb")
+    assert set(got) == set(ref)
+    for name, (types, frame) in ref.items():
+        assert got[name][0] == types, name
+        pd.testing.assert_frame_equal(got[name][1], frame, obj=name)
+    kept = spool_tables(chunked[0], tmp_path / "none.duckdb", min_cells=10**12)
+    pd.testing.assert_frame_equal(kept["transactions"], three_runs[0]["transactions"])
+    assert not (tmp_path / "none.duckdb").exists()
+
+
+def test_a_spooling_worker_never_builds_a_quiet_runs_whole_transactions_table(
+    monkeypatch, tmp_path
+):
+    """The memory bound: a run that gets no logs is written a chunk at a time, so the
+    worker never holds its whole transactions table (A's is 4 GB at 500 × 200); a logged
+    run, whose logs read the table, builds it."""
+    from admarket.batch.pool import Task, run_task
+    from admarket.market.accounting import Accounts
+    from admarket.outputs.spool import LOGS_WRITTEN, Spool
+
+    (tmp_path / "spool").mkdir()
+    (tmp_path / "logs").mkdir()
+    kwargs = {"design": "A", "config": build_config(days=2), "rng": 1}
+    rows = len(MarketModel(**kwargs).run().transactions())
+    built = []
+    real = Accounts.transactions
+    monkeypatch.setattr(
+        Accounts, "transactions", lambda self, spd: (built.append(1), real(self, spd))[1]
+    )
+    spool = Spool(str(tmp_path / "spool"), str(tmp_path / "logs"), None, 1, chunk_rows=100)
+    quiet = run_task(Task(0, 0, kwargs, spool=spool))["tables"]
+    assert isinstance(quiet["transactions"], SpooledTable) and built == []
+    assert LOGS_WRITTEN not in quiet
+    con = duckdb.connect(quiet["transactions"].path, read_only=True)
+    try:
+        n = con.execute("SELECT COUNT(*) FROM transactions").fetchone()[0]
+    finally:
+        con.close()
+    assert n == rows > 100  # every row, in more than one chunk
+    logged = replace(spool, verbosity="key")
+    out = run_task(Task(1, 0, kwargs, spool=logged))["tables"]
+    assert out[LOGS_WRITTEN] is True and built == [1]  # built once, for the logs
 
 
 @pytest.mark.parametrize("spool", [False, True])

@@ -139,7 +139,8 @@ def _spooled(
                 str(build / SPOOL_DIR),
                 str(build / LOGS_DIR),
                 verbosity if logged(logs, int(t.kwargs["rng"]), first_seed) else None,
-                store_writer.SPOOL_CELLS,  # read now: a test may lower it
+                store_writer.SPOOL_CELLS,  # read now: a test may lower them
+                store_writer.CHUNK_ROWS,
             ),
         )
         for t in tasks

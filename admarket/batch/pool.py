@@ -67,9 +67,11 @@ def run_task(task: Task) -> dict[str, Any]:
     m = MarketModel(**task.kwargs)
     while m.running and (task.max_steps is None or m.steps < task.max_steps):
         m.step()
-    tables: dict[str, Any] = (run_tables if task.collect == "tables" else run_summary_tables)(
-        m, point=task.point
-    )
+    if task.collect != "tables":
+        tables: dict[str, Any] = run_summary_tables(m, point=task.point)
+    else:  # a spooling worker writes the largest table a chunk at a time
+        chunk_rows = task.spool.chunk_rows if task.spool is not None else None
+        tables = run_tables(m, point=task.point, chunk_rows=chunk_rows)
     steps = m.steps
     del m  # not held while its tables are written
     summary = tables["summaries"].iloc[0].to_dict()

@@ -10,6 +10,7 @@ as the few columns the others follow from (:class:`AuctionRows`).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -36,6 +37,9 @@ TRADE_COLUMNS = (
 KINDS = ("auction", "settlement", "ledger_fee")
 # the columns kept in cents and written in USD
 MONEY_COLUMNS = ("buyer_spend", "seller_revenue", *FEE_COLUMNS, "delivered_value")
+# the columns filled from the batches (the table adds step, day and kind)
+_FILLED = (*TRADE_COLUMNS, *FEE_COLUMNS, "delivered_value")
+TRANSACTION_COLUMNS = ("step", "day", "kind", *_FILLED)  # the table's, in order
 
 
 def cents(cpm: ArrayLike, lots: ArrayLike, lot_size: int) -> np.ndarray:
@@ -253,25 +257,36 @@ class Accounts:
         """Cents kept by intermediaries (fees and ledger costs)."""
         return int(sum(self.fees.values()))
 
+    @property
+    def n_rows(self) -> int:
+        """Rows of the transactions table."""
+        return sum(b.size for b in self._batches)
+
     def transactions(self, steps_per_day: int) -> pd.DataFrame:
         """All transaction rows, money in USD, as the store's ``transactions`` table."""
-        cols = ["step", "kind", *TRADE_COLUMNS, *FEE_COLUMNS, "delivered_value"]
         if not self._batches:
-            return pd.DataFrame({c: pd.Series(dtype=float) for c in ["day", *cols]})
-        out = self._filled(cols[2:])
-        n = len(out["campaign"])
-        steps = np.empty(n, np.int64)
-        kinds = np.empty(n, np.int8)
-        at = 0
+            cols = ["day", "step", "kind", *TRADE_COLUMNS, *FEE_COLUMNS, "delivered_value"]
+            return pd.DataFrame({c: pd.Series(dtype=float) for c in cols})
+        return self._frame(self._batches, steps_per_day, self._dtypes())
+
+    def transaction_chunks(self, steps_per_day: int, max_rows: int) -> Iterator[pd.DataFrame]:
+        """The rows of :meth:`transactions` in order, as frames of whole batches, at most
+        ``max_rows`` rows each (a larger batch is a frame of its own), every frame with the
+        whole table's dtypes: stacked, they are that table. A large A run's table is ~20 M
+        rows (4 GB); written chunk by chunk it is never held whole."""
+        if not self._batches:
+            yield self.transactions(steps_per_day)
+            return
+        dtypes = self._dtypes()
+        group: list[RowBatch | AuctionRows] = []
+        rows = 0
         for b in self._batches:
-            steps[at : at + b.size] = b.step
-            kinds[at : at + b.size] = KINDS.index(b.kind)
-            at += b.size
-        data: dict[str, object] = {"step": steps, "day": steps // steps_per_day}
-        data["kind"] = pd.Categorical.from_codes(kinds, KINDS)
-        for c in cols[2:]:
-            data[c] = out.pop(c) / 100.0 if c in MONEY_COLUMNS else out.pop(c)
-        return pd.DataFrame(data, copy=False)
+            if group and rows + b.size > max_rows:
+                yield self._frame(group, steps_per_day, dtypes)
+                group, rows = [], 0
+            group.append(b)
+            rows += b.size
+        yield self._frame(group, steps_per_day, dtypes)
 
     def column_total(self, name: str) -> float:
         """The sum of money column ``name`` of :meth:`transactions` (USD), the same to the
@@ -283,26 +298,52 @@ class Accounts:
         if not any(_may_be_nonzero(b, name) for b in self._batches):
             return 0.0  # a column of +0.0 (or no rows at all) sums to +0.0
         # the table's column exactly (same dtype, same order), summed as pandas sums it
-        return float((self._filled([name])[name] / 100.0).sum())
+        column = _filled([name], self._batches, self._dtypes())[name]
+        return float((column / 100.0).sum())
 
-    def _filled(self, names: list[str]) -> dict[str, np.ndarray]:
-        """Columns ``names`` of every row, batch after batch, in the batches' common dtype.
+    def _dtypes(self) -> dict[str, np.dtype]:
+        """Each cent or count column's dtype in the table: the one all batches' fit in."""
+        nones = [b.columns_of_none() for b in self._batches]
+        return {c: np.result_type(*(d[c].dtype for d in nones)) for c in _FILLED}
 
-        Each column is allocated once and filled batch by batch, and the table is made
-        without copying them: the peak is about one table (a large A run has ~20 M rows),
-        where joining per-batch copies left the heap holding two."""
-        sizes = [b.size for b in self._batches]
-        dtypes = [b.columns_of_none() for b in self._batches]
-        out = {
-            c: np.empty(sum(sizes), np.result_type(*(d[c].dtype for d in dtypes))) for c in names
-        }
+    @staticmethod
+    def _frame(
+        batches: list[RowBatch | AuctionRows], steps_per_day: int, dtypes: dict[str, np.dtype]
+    ) -> pd.DataFrame:
+        """The table's rows of ``batches``, its columns in ``dtypes`` (money in USD)."""
+        out = _filled(list(_FILLED), batches, dtypes)
+        n = len(out["campaign"])
+        steps = np.empty(n, np.int64)
+        kinds = np.empty(n, np.int8)
         at = 0
-        for b, n in zip(self._batches, sizes, strict=True):
-            cols = b.columns()
-            for c in names:
-                out[c][at : at + n] = cols[c]
-            at += n
-        return out
+        for b in batches:
+            steps[at : at + b.size] = b.step
+            kinds[at : at + b.size] = KINDS.index(b.kind)
+            at += b.size
+        data: dict[str, object] = {"step": steps, "day": steps // steps_per_day}
+        data["kind"] = pd.Categorical.from_codes(kinds, KINDS)
+        for c in _FILLED:
+            data[c] = out.pop(c) / 100.0 if c in MONEY_COLUMNS else out.pop(c)
+        return pd.DataFrame(data, copy=False)
+
+
+def _filled(
+    names: list[str], batches: list[RowBatch | AuctionRows], dtypes: dict[str, np.dtype]
+) -> dict[str, np.ndarray]:
+    """Columns ``names`` of every row of ``batches``, batch after batch, in ``dtypes``.
+
+    Each column is allocated once and filled batch by batch, and the table is made without
+    copying them: the peak is about one table (a large A run has ~20 M rows), where joining
+    per-batch copies left the heap holding two."""
+    sizes = [b.size for b in batches]
+    out = {c: np.empty(sum(sizes), dtypes[c]) for c in names}
+    at = 0
+    for b, n in zip(batches, sizes, strict=True):
+        cols = b.columns()
+        for c in names:
+            out[c][at : at + n] = cols[c]
+        at += n
+    return out
 
 
 def _may_be_nonzero(batch: RowBatch | AuctionRows, name: str) -> bool:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from importlib import metadata
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +16,8 @@ import numpy as np
 import pandas as pd
 
 from admarket.llm.tables import LLM_TABLES, llm_frames
+from admarket.market.accounting import TRANSACTION_COLUMNS
+from admarket.outputs.chunked import ChunkedTable
 from admarket.outputs.measures import full_summary
 from admarket.outputs.store import TABLES
 from admarket.version import __version__
@@ -233,9 +235,14 @@ def run_summary_tables(
 
 
 def run_tables(
-    m: MarketModel, run_id: str | None = None, point: int | None = None
-) -> dict[str, pd.DataFrame]:
-    """Every store table for one finished model, keyed by table name (no I/O)."""
+    m: MarketModel,
+    run_id: str | None = None,
+    point: int | None = None,
+    chunk_rows: int | None = None,
+) -> dict[str, Any]:
+    """Every store table for one finished model, keyed by table name (no I/O): DataFrames,
+    and with ``chunk_rows`` the transactions as a :class:`ChunkedTable` of frames of about
+    that many rows (for a worker that writes it a chunk at a time)."""
     cfg, scen = m.config, m.scenario_id
     seed = int(cfg.seed)
     run_id = run_id or run_id_for(scen, seed, point)
@@ -244,7 +251,7 @@ def run_tables(
     ledger, blobs = _ledger_frames(m)
     frames = {
         **_header_frames(m, point),
-        "transactions": m.transactions(),
+        "transactions": m.transactions() if chunk_rows is None else None,
         "campaigns": m.campaign_outcomes(),
         "daily_metrics": _daily_frame(m),
         "agent_decisions": _decision_frame(audit, fact_id, cfg.steps_per_day),
@@ -258,7 +265,11 @@ def run_tables(
         "step_metrics": m.datacollector.get_model_vars_dataframe().reset_index(names="step"),
         **llm_frames(m),  # llm_* tables, only for runs with language-model agents
     }
-    out = {name: _with_ids(df, run_id, scen, seed) for name, df in frames.items()}
+    out: dict[str, Any] = {
+        name: _with_ids(df, run_id, scen, seed) for name, df in frames.items() if df is not None
+    }
+    if chunk_rows is not None:
+        out["transactions"] = _chunked_transactions(m, (run_id, scen, seed), chunk_rows)
     out["ground_truth"] = _plain(
         pd.DataFrame(
             {
@@ -272,6 +283,22 @@ def run_tables(
         )
     )
     return out
+
+
+def _chunked_transactions(
+    m: MarketModel, ids: tuple[str, str, int], chunk_rows: int
+) -> ChunkedTable:
+    """The ``transactions`` table as chunks of whole hours' rows (the model not kept)."""
+    acc, spd = m.accounts, m.config.steps_per_day
+
+    def chunks() -> Iterator[pd.DataFrame]:
+        for df in acc.transaction_chunks(spd, chunk_rows):
+            yield _with_ids(df, *ids)
+
+    def whole() -> pd.DataFrame:
+        return _with_ids(acc.transactions(spd), *ids)
+
+    return ChunkedTable(acc.n_rows, len(_ID_COLS) + len(TRANSACTION_COLUMNS), chunks, whole)
 
 
 def _daily_frame(m: MarketModel) -> pd.DataFrame:

@@ -4,10 +4,11 @@
 run a :class:`Spool`: the worker writes the run's event and narrative logs itself (when the
 run is one that gets logs) and leaves its large tables in a DuckDB file
 (:func:`~admarket.outputs.store_writer.spool_tables`) in the build folder, so that what goes
-back to the parent is a few small tables and file names, whatever the size of the market.
-The parent copies the spooled tables into the store and deletes them; the logs are already
-where they belong. A worker that does not see the build folder at the same path (another
-machine without a shared disk) sends its tables instead.
+back to the parent is a few small tables and file names, whatever the size of the market;
+a run that gets no logs has its transactions table written a chunk at a time, never whole
+(only the logs need it whole). The parent copies the spooled tables into the store and
+deletes them; the logs are already where they belong. A worker that does not see the build
+folder at the same path (another machine without a shared disk) sends its tables instead.
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ from pathlib import Path
 
 import duckdb
 
+from admarket.outputs.chunked import held_whole
 from admarket.outputs.narrative import write_logs
-from admarket.outputs.store_writer import SPOOL_CELLS, spool_tables
+from admarket.outputs.store_writer import CHUNK_ROWS, SPOOL_CELLS, spool_tables
 
 # Set in a run's tables when its worker has written its logs (the writer ignores the key).
 LOGS_WRITTEN = "logs_written"
@@ -35,10 +37,12 @@ class Spool:
     logs_dir: str  # the event and narrative logs
     verbosity: str | None  # the narrative's detail for a run that gets logs; None: no logs
     min_cells: int = SPOOL_CELLS
+    chunk_rows: int = CHUNK_ROWS  # rows of a chunk of a table spooled chunk by chunk
 
     def take(self, tables: Mapping[str, object], run: int) -> dict[str, object]:
         """Write run number ``run``'s logs (if it gets them) and spool its large tables;
-        returns what is left to send (see :func:`spool_tables`).
+        returns what is left to send (see :func:`spool_tables`), every
+        :class:`~admarket.outputs.chunked.ChunkedTable` in it built whole.
 
         A worker that does not see the result being built, or cannot write there, sends
         everything instead, and the parent writes the logs: a worker on another machine
@@ -49,12 +53,14 @@ class Spool:
         parent)."""
         for folder in (self.folder, *([self.logs_dir] if self.verbosity is not None else [])):
             if not Path(folder).is_dir():
-                return dict(tables)
+                return held_whole(tables)
         out = dict(tables)
         try:
             if self.verbosity is not None:
-                write_logs(tables, Path(self.logs_dir), self.verbosity)
+                out = held_whole(out)  # the logs read the whole table
+                write_logs(out, Path(self.logs_dir), self.verbosity)
                 out[LOGS_WRITTEN] = True
             return spool_tables(out, Path(self.folder) / f"run-{run:06d}.duckdb", self.min_cells)
         except (OSError, duckdb.IOException):  # DuckDB's own error for a file it cannot write
-            return dict(tables)
+            out.pop(LOGS_WRITTEN, None)
+            return held_whole(out)

@@ -10,7 +10,9 @@ leaves them in a DuckDB file of its own (:func:`spool_tables`, a :class:`Spooled
 place of each), which the writer copies into the store inside DuckDB and deletes. A 500 ×
 200 run of A holds a 19 M-row transactions table (3.8 GB as a DataFrame): sent whole, the
 worker held it twice while pickling it and the parent twice more while unpickling and
-stacking it.
+stacking it. Spooled, it is written a chunk of about :data:`CHUNK_ROWS` rows at a time (a
+:class:`~admarket.outputs.chunked.ChunkedTable`), so a worker holds the whole table only
+for a run whose logs read it.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import duckdb
 import pandas as pd
 
 from admarket.llm.tables import LLM_TABLES
+from admarket.outputs.chunked import ChunkedTable, held_whole
 from admarket.outputs.store import TABLES
 
 # DuckDB's buffer cache while a study streams into its store: it keeps written blocks cached up
@@ -37,6 +40,9 @@ SENT_WHOLE = ("runs", "summaries")
 # transactions are 1.2 M cells), so the main job's runs travel as before; from 100 × 50 up,
 # A's transactions and B's and C's claims are.
 SPOOL_CELLS = 4_000_000
+# A table a worker spools chunk by chunk (A's transactions) goes in frames of about this
+# many rows (~200 MB each), so the worker never holds the whole table (4 GB at 500 × 200).
+CHUNK_ROWS = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -53,19 +59,21 @@ def spool_tables(
 ) -> dict[str, object]:
     """Write every table of ``tables`` holding at least ``min_cells`` cells (and a row; not
     :data:`SENT_WHOLE`) into a new DuckDB file at ``path``; returns ``tables`` with each of
-    those replaced by its :class:`SpooledTable`. The file is created only when something is
-    spooled, and never in a folder that is gone (a study that failed removed it)."""
+    those replaced by its :class:`SpooledTable` (and any :class:`ChunkedTable` not spooled
+    built whole). A ChunkedTable is written a chunk at a time. The file is created only when
+    something is spooled, and never in a folder that is gone (a study that failed removed
+    it)."""
     big = [
         name
         for name, df in tables.items()
-        if isinstance(df, pd.DataFrame)
+        if isinstance(df, pd.DataFrame | ChunkedTable)
         and name in (*TABLES, *LLM_TABLES)
         and name not in SENT_WHOLE
         and len(df)
         and df.size >= min_cells
     ]
     if not big:
-        return dict(tables)
+        return held_whole(tables)
     out = dict(tables)
     # written under a name of its own, then renamed: a run tried again after its worker was
     # lost (Dask reruns it) finds no half-written file, and two tries never write one file
@@ -75,17 +83,22 @@ def spool_tables(
     try:
         for name in big:
             df = out[name]
-            assert isinstance(df, pd.DataFrame)
-            con.register("_frame", df)
-            con.execute(f'CREATE TABLE "{name}" AS SELECT * FROM _frame')
-            con.unregister("_frame")
+            assert isinstance(df, pd.DataFrame | ChunkedTable)
+            frames = df.chunks() if isinstance(df, ChunkedTable) else iter((df,))
+            # the first chunk makes the table, its types those of every chunk
+            add = f'CREATE TABLE "{name}" AS SELECT * FROM _frame'
+            for frame in frames:
+                con.register("_frame", frame)
+                con.execute(add)
+                con.unregister("_frame")
+                add = f'INSERT INTO "{name}" SELECT * FROM _frame'
             out[name] = SpooledTable(str(path), name, int(df.size))
         con.close()
         os.replace(part, path)
     finally:
         con.close()
         part.unlink(missing_ok=True)
-    return out
+    return held_whole(out)
 
 
 _INTEGER_TYPES = frozenset(
