@@ -92,3 +92,13 @@ def test_parsed_keys_read_what_a_fresh_read_of_the_key_reads(scenario):
             truth.read(bad)
         with pytest.raises(ValueError):  # and again: a malformed key is never kept
             truth.read(bad)
+
+
+def test_each_claims_agent_type_is_its_agents_name_before_the_dash(plan_runs):
+    """The audit's ``agent_type`` (split once per agent) is what splitting every claim's
+    agent name gives, with the same object dtype, also for an audit of no claims."""
+    for audit in (*(m.claims.frame() for m in plan_runs.values()), ClaimLog(None, 0.1).frame()):
+        want = audit["agent_id"].astype(str).str.split("-").str[0]
+        assert want.dtype == audit["agent_type"].dtype == object
+        assert audit["agent_type"].equals(want)
+    assert set(plan_runs["C"].claims.frame()["agent_type"]) == {"buyer", "seller"}

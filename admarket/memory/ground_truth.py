@@ -246,6 +246,10 @@ class ClaimLog:
                 "recovered_ok": (flags & RECOVERED_OK) > 0,
             }
         )
-        df["agent_type"] = df["agent_id"].astype(str).str.split("-").str[0]
+        # "buyer-3" -> "buyer": split once per agent, not once per claim (millions in C)
+        kind = {a: str(a).split("-")[0] for a in set(self.decision_agent)}
+        of_decision = np.array([kind[a] for a in self.decision_agent], dtype=object)
+        # (a Series: an array of texts would be inferred as pandas' str dtype, not object)
+        df["agent_type"] = pd.Series(of_decision[dec] if n else dec.astype(object), dtype=object)
         df["injection_kind"] = pd.Series(self.injection_kind, dtype=object).reindex(df.index)
         return df
