@@ -13,7 +13,7 @@ import pytest
 from admarket.cli import main
 from admarket.config import FIELDS, PARAMS, build_config
 from admarket.config.params import field_kind
-from admarket.config.sizing import check_memory, estimate_bytes, table_bytes
+from admarket.config.sizing import check_memory, estimate_bytes, spooled_table_bytes, table_bytes
 from admarket.errors import ConfigError
 from admarket.model import MarketModel
 from admarket.model.checkpoint import checkpoint_name, save_checkpoint
@@ -131,6 +131,61 @@ def test_the_estimate_with_tables_covers_a_run_and_its_tables(n_buyers, n_seller
     with_tables = estimate_bytes(cfg) + table_bytes(cfg)
     assert peak < with_tables < 4 * peak
     assert check_memory(cfg, 2, limit=10**15, tables=2) == 2 * with_tables
+
+
+@pytest.mark.parametrize("scenario", ["A", "C"])  # the most rows; the most claims
+@pytest.mark.parametrize(("n_buyers", "n_sellers", "days"), [(40, 30, 5), (100, 50, 10)])
+def test_the_estimate_with_spooled_tables_covers_a_spooling_worker(
+    scenario, n_buyers, n_sellers, days, peak_kib, tmp_path
+):
+    """What a compare worker holds for a run it spools without logs: the run, its tables
+    with the transactions a chunk at a time, and DuckDB writing them."""
+    kw = {"n_buyers": n_buyers, "n_sellers": n_sellers, "campaigns_per_buyer": 10, "days": days}
+    spool = str(tmp_path / "run.duckdb")
+    peak = 1024 * peak_kib(
+        "from admarket import MarketModel, build_config; "
+        "from admarket.outputs.run_tables import run_tables; "
+        "from admarket.outputs.store_writer import CHUNK_ROWS, spool_tables; "
+        f"m = MarketModel({scenario!r}, build_config(**{kw!r})).run(); "
+        f"spool_tables(run_tables(m, chunk_rows=CHUNK_ROWS), {spool!r}, min_cells=1)"
+    )
+    cfg = build_config(**kw)
+    assert peak < estimate_bytes(cfg) + spooled_table_bytes(cfg) < 4 * peak
+    assert spooled_table_bytes(cfg) <= table_bytes(cfg)
+
+
+@pytest.mark.parametrize(
+    ("processes", "seeds", "logs", "out", "want"),
+    [
+        (1, 2, "first", True, {"tables": 1, "spooled": 0}),  # in this process: whole
+        (2, 2, "first", True, {"tables": 2, "spooled": 0}),  # the first seed's A and B
+        (4, 2, "first", True, {"tables": 3, "spooled": 1}),  # three runs get logs
+        (2, 2, "none", True, {"tables": 0, "spooled": 2}),
+        (4, 2, "all", True, {"tables": 4, "spooled": 0}),
+        (2, 2, "first", False, {}),  # no result: no tables
+    ],
+)
+def test_compare_estimates_whole_tables_only_for_runs_that_hold_them(
+    monkeypatch, tmp_path, processes, seeds, logs, out, want
+):
+    """A compare worker holds a run's tables whole only for a run it logs (or in this one
+    process); the others are spooled a chunk at a time, and the memory check says so."""
+    import admarket.batch.comparison as comparison
+
+    seen = []
+
+    def record(cfg, at_once, **kw):
+        seen.append((at_once, kw))
+        raise ConfigError("market size", "x", "recorded")
+
+    monkeypatch.setattr(comparison, "check_memory", record)
+    target = tmp_path / "o" if out else None
+    with pytest.raises(ConfigError, match="recorded"):
+        comparison.compare(
+            build_config(), list(range(seeds)), processes=processes, out=target, logs=logs
+        )
+    assert seen == [(min(processes, 3 * seeds), want)]
+    assert not (tmp_path / "o").exists()
 
 
 def test_flags_that_cannot_apply_are_refused(here, capsys):
