@@ -15,6 +15,7 @@ import pytest
 
 from admarket import MarketModel, build_config
 from admarket.batch import batch_run, compare, seed_list
+from admarket.batch.comparison import _spooled
 from admarket.batch.pool import iter_results, make_tasks, run_task, worker_pool
 from admarket.cli import main
 from admarket.config import ConfigError
@@ -82,7 +83,7 @@ def test_runs_whose_workers_spool_their_tables_and_write_their_logs_publish_the_
     for name, ref in _tables(tmp_path / "here").items():
         got = query(tmp_path / "spooled", f"DESCRIBE {name}")
         assert got.equals(query(tmp_path / "here", f"DESCRIBE {name}")), name
-        pd.testing.assert_frame_equal(spooled[name], ref, obj=name)
+        pd.testing.assert_frame_equal(spooled[name], ref, obj=name, check_exact=True)
     logs = sorted(p.name for p in (tmp_path / "here_all" / "logs").iterdir())
     assert len(logs) == 12 and logs == sorted(
         p.name for p in (tmp_path / "spooled" / "logs").iterdir()
@@ -95,12 +96,15 @@ def test_runs_whose_workers_spool_their_tables_and_write_their_logs_publish_the_
     assert not list((tmp_path / "spooled").rglob("run-*.duckdb"))
     assert not list((tmp_path / "spooled").rglob("*.part"))  # written aside, then renamed
     # runs without logs (every seed but the first) write A's transactions chunk by chunk
+    # (100-row chunks: the fixture lowers CHUNK_ROWS, and the workers' Spools carry it)
     compare(cfg, [3, 4], processes=2, out=tmp_path / "quiet")
     quiet = _tables(tmp_path / "quiet")
     for name, ref in _tables(tmp_path / "here").items():
         got = query(tmp_path / "quiet", f"DESCRIBE {name}")
         assert got.equals(query(tmp_path / "here", f"DESCRIBE {name}")), name
-        pd.testing.assert_frame_equal(quiet[name], ref, obj=name)
+        pd.testing.assert_frame_equal(quiet[name], ref, obj=name, check_exact=True)
+    tasks = make_tasks({"design": ["A"], "config": cfg}, [3])
+    assert [t.spool.chunk_rows for t in _spooled(tasks, tmp_path, "key", "none", 3)] == [100]
 
 
 def test_seeds_are_common_random_numbers_and_distinct():

@@ -71,6 +71,59 @@ def test_the_streamed_log_is_the_plain_one_line_for_line(tables, scenario, chunk
         assert {"ledger_write", "recovery", "delivery"} <= kinds
 
 
+@pytest.mark.parametrize("scenario", list("ABC"))
+@pytest.mark.parametrize("chunk_rows", [1, 97, 10**9])
+def test_logs_read_from_a_chunked_table_are_the_whole_tables_logs(
+    scenario, chunk_rows, tmp_path, monkeypatch
+):
+    """A spooling worker's logs read the transactions a chunk (the event log) or a column
+    (A's narrative) at a time: both files are byte for byte those of the whole table, for
+    steps split over chunks (chunks of one batch) or not, and with no whole table built."""
+    from admarket.market.accounting import Accounts
+    from admarket.outputs.chunked import ChunkedTable
+    from admarket.outputs.narrative import write_logs
+
+    cfg = build_config(**SMALL, **ROT, ledger_read_failure=0.2)
+    m = MarketModel(scenario, cfg).run()
+    whole = run_tables(m)
+    write_logs(whole, tmp_path / "whole", "all")
+    chunked = {**whole, "transactions": run_tables(m, chunk_rows=chunk_rows)["transactions"]}
+    assert isinstance(chunked["transactions"], ChunkedTable)
+    assert chunked["transactions"].steps_ascend  # a run records its rows in step order
+
+    def refuse(self, steps_per_day):
+        raise AssertionError("the logs built the whole transactions table")
+
+    monkeypatch.setattr(Accounts, "transactions", refuse)
+    write_logs(chunked, tmp_path / "chunked", "all")
+    files = sorted(p.name for p in (tmp_path / "whole").iterdir())
+    assert len(files) == 2 and files == sorted(p.name for p in (tmp_path / "chunked").iterdir())
+    for name in files:
+        got, want = (tmp_path / "chunked" / name), (tmp_path / "whole" / name)
+        assert got.read_bytes() == want.read_bytes(), name
+
+
+def test_a_chunked_table_out_of_step_order_is_logged_from_the_whole_table(tables):
+    """Chunks are read in turn only when the rows are in step order; otherwise the event log
+    sorts the whole table, as it does any table."""
+    from dataclasses import replace
+
+    from admarket.outputs.chunked import ChunkedTable
+
+    tx = tables["A"]["transactions"].iloc[::-1].reset_index(drop=True)  # later steps first
+
+    def no_chunks():
+        raise AssertionError("read chunk by chunk")
+
+    table = ChunkedTable(len(tx), tx.shape[1], no_chunks, lambda: tx, tx.__getitem__, False)
+    assert list(event_lines({**tables["A"], "transactions": table})) == list(
+        event_lines({**tables["A"], "transactions": tx})
+    )
+    ascending = replace(table, steps_ascend=True)
+    with pytest.raises(AssertionError, match="read chunk by chunk"):
+        list(event_lines({**tables["A"], "transactions": ascending}))
+
+
 def test_tables_out_of_step_order_are_put_in_step_order_stably(tables, monkeypatch):
     """Rows of one kind that are not in time order (a table read back in another order)
     are sorted by step, keeping their order within a step, as the plain sort does."""

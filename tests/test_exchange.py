@@ -110,5 +110,9 @@ def test_the_exchange_rows_kept_in_three_columns_expand_to_the_rows_given_in_ful
     got, want = compact.transactions(24), full.transactions(24)
     assert got.dtypes.to_dict() == want.dtypes.to_dict()
     assert got.equals(want)
+    for name in want.columns:  # each column built alone (A's narrative reads them so)
+        alone = compact.transaction_column(name, 24)
+        assert alone.dtype == want[name].to_numpy().dtype, name
+        assert np.array_equal(alone, want[name].to_numpy()), name
     assert compact.fees == full.fees and compact.gross == full.gross
     assert compact.seller_revenue.tolist() == full.seller_revenue.tolist()

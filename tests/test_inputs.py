@@ -13,11 +13,20 @@ import pytest
 from admarket.cli import main
 from admarket.config import FIELDS, PARAMS, build_config
 from admarket.config.params import field_kind
-from admarket.config.sizing import check_memory, estimate_bytes, spooled_table_bytes, table_bytes
+from admarket.config.sizing import (
+    QUIET_TABLE_CAMPAIGN_DAY_BYTES,
+    SPOOL_BASE_BYTES,
+    SPOOL_WRITE_BYTES,
+    check_memory,
+    estimate_bytes,
+    spooled_table_bytes,
+    table_bytes,
+)
 from admarket.errors import ConfigError
 from admarket.model import MarketModel
 from admarket.model.checkpoint import checkpoint_name, save_checkpoint
 from admarket.outputs import publish as pub
+from admarket.outputs.spool import Spool
 
 TINY = ["--days", "1", "--buyers", "1", "--sellers", "1", "--no-progress"]
 
@@ -134,42 +143,52 @@ def test_the_estimate_with_tables_covers_a_run_and_its_tables(n_buyers, n_seller
 
 
 @pytest.mark.parametrize("scenario", ["A", "C"])  # the most rows; the most claims
-@pytest.mark.parametrize(("n_buyers", "n_sellers", "days"), [(40, 30, 5), (100, 50, 10)])
+@pytest.mark.parametrize(("n_buyers", "n_sellers", "days"), [(40, 30, 5), (60, 30, 90)])
 def test_the_estimate_with_spooled_tables_covers_a_spooling_worker(
     scenario, n_buyers, n_sellers, days, peak_kib, tmp_path
 ):
-    """What a compare worker holds for a run it spools without logs: the run, its tables
-    with the transactions a chunk at a time, and DuckDB writing them."""
+    """What a compare worker holds for a run it spools: the run, its tables with the
+    transactions a chunk at a time, DuckDB writing them, and its logs reading them. The
+    larger market (54,000 campaign-days, 2 M transaction rows) is past the size where the
+    chunked estimate is the smaller one: from there the estimate's chunk and claims terms
+    are what is checked."""
     kw = {"n_buyers": n_buyers, "n_sellers": n_sellers, "campaigns_per_buyer": 10, "days": days}
-    spool = str(tmp_path / "run.duckdb")
+    # the smaller market's run gets logs too (read a chunk or a column at a time)
+    (tmp_path / "spool").mkdir()
+    (tmp_path / "logs").mkdir()
+    verbosity = "key" if days == 5 else None
+    spool = Spool(str(tmp_path / "spool"), str(tmp_path / "logs"), verbosity, min_cells=1)
     peak = 1024 * peak_kib(
         "from admarket import MarketModel, build_config; "
         "from admarket.outputs.run_tables import run_tables; "
-        "from admarket.outputs.store_writer import CHUNK_ROWS, spool_tables; "
+        "from admarket.outputs.spool import Spool; "
         f"m = MarketModel({scenario!r}, build_config(**{kw!r})).run(); "
-        f"spool_tables(run_tables(m, chunk_rows=CHUNK_ROWS), {spool!r}, min_cells=1)"
+        f"{spool!r}.take(run_tables(m, chunk_rows={spool.chunk_rows}), 0)"
     )
+    assert len(list((tmp_path / "spool").iterdir())) == 1
+    assert len(list((tmp_path / "logs").iterdir())) == (2 if verbosity else 0)
     cfg = build_config(**kw)
-    assert peak < estimate_bytes(cfg) + spooled_table_bytes(cfg) < 4 * peak
-    assert spooled_table_bytes(cfg) <= table_bytes(cfg)
+    assert peak < estimate_bytes(cfg) + spooled_table_bytes(cfg) < 5 * peak
+    chunked = SPOOL_WRITE_BYTES + QUIET_TABLE_CAMPAIGN_DAY_BYTES * cfg.n_campaigns * days
+    assert spooled_table_bytes(cfg) == SPOOL_BASE_BYTES + min(chunked, table_bytes(cfg))
+    assert (chunked < table_bytes(cfg)) == (days == 90)  # both cases are met
 
 
 @pytest.mark.parametrize(
     ("processes", "seeds", "logs", "out", "want"),
     [
-        (1, 2, "first", True, {"tables": 1, "spooled": 0}),  # in this process: whole
-        (2, 2, "first", True, {"tables": 2, "spooled": 0}),  # the first seed's A and B
-        (4, 2, "first", True, {"tables": 3, "spooled": 1}),  # three runs get logs
-        (2, 2, "none", True, {"tables": 0, "spooled": 2}),
-        (4, 2, "all", True, {"tables": 4, "spooled": 0}),
+        (1, 2, "first", True, {"tables": 1}),  # in this process: whole
+        (2, 2, "first", True, {"spooled": 2}),  # workers: a chunk at a time, logs or not
+        (4, 2, "all", True, {"spooled": 4}),
+        (2, 2, "none", True, {"spooled": 2}),
         (2, 2, "first", False, {}),  # no result: no tables
     ],
 )
 def test_compare_estimates_whole_tables_only_for_runs_that_hold_them(
     monkeypatch, tmp_path, processes, seeds, logs, out, want
 ):
-    """A compare worker holds a run's tables whole only for a run it logs (or in this one
-    process); the others are spooled a chunk at a time, and the memory check says so."""
+    """Only a run in this one process holds its tables whole; a worker spools them, and its
+    logs read them, a chunk at a time, and the memory check says so."""
     import admarket.batch.comparison as comparison
 
     seen = []

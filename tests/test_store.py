@@ -302,8 +302,10 @@ def test_a_table_spooled_chunk_by_chunk_makes_the_store_a_whole_one_does(
     assert tx.size == three_runs[0]["transactions"].size
     frames = list(tx.chunks())
     assert len(frames) > 1 if chunk_rows < len(tx) else len(frames) == 1
-    pd.testing.assert_frame_equal(pd.concat(frames, ignore_index=True), tx.whole())
-    pd.testing.assert_frame_equal(tx.whole(), three_runs[0]["transactions"])
+    pd.testing.assert_frame_equal(
+        pd.concat(frames, ignore_index=True), tx.whole(), check_exact=True
+    )
+    pd.testing.assert_frame_equal(tx.whole(), three_runs[0]["transactions"], check_exact=True)
     write_tables(tmp_path / "ref.duckdb", concat_tables(three_runs))
     w = StoreWriter(tmp_path / "s.duckdb")
     for i, run in enumerate(chunked):
@@ -315,18 +317,19 @@ def test_a_table_spooled_chunk_by_chunk_makes_the_store_a_whole_one_does(
     assert set(got) == set(ref)
     for name, (types, frame) in ref.items():
         assert got[name][0] == types, name
-        pd.testing.assert_frame_equal(got[name][1], frame, obj=name)
+        pd.testing.assert_frame_equal(got[name][1], frame, obj=name, check_exact=True)
     kept = spool_tables(chunked[0], tmp_path / "none.duckdb", min_cells=10**12)
-    pd.testing.assert_frame_equal(kept["transactions"], three_runs[0]["transactions"])
+    pd.testing.assert_frame_equal(
+        kept["transactions"], three_runs[0]["transactions"], check_exact=True
+    )
     assert not (tmp_path / "none.duckdb").exists()
 
 
-def test_a_spooling_worker_never_builds_a_quiet_runs_whole_transactions_table(
-    monkeypatch, tmp_path
-):
-    """The memory bound: a run that gets no logs is written a chunk at a time, so the
-    worker never holds its whole transactions table (A's is 4 GB at 500 × 200); a logged
-    run, whose logs read the table, builds it."""
+def test_a_spooling_worker_never_builds_a_runs_whole_transactions_table(monkeypatch, tmp_path):
+    """The memory bound: a spooling worker writes a run's transactions a chunk at a time and
+    its logs read them a chunk (the event log) or a column (the narrative) at a time, so it
+    never holds the whole table (A's is 4 GB at 500 × 200), logged run or not; a run it
+    cannot spool is sent whole."""
     from admarket.batch.pool import Task, run_task
     from admarket.market.accounting import Accounts
     from admarket.outputs.spool import LOGS_WRITTEN, Spool
@@ -350,9 +353,30 @@ def test_a_spooling_worker_never_builds_a_quiet_runs_whole_transactions_table(
     finally:
         con.close()
     assert n == rows > 100  # every row, in more than one chunk
-    logged = replace(spool, verbosity="key")
+    logged = replace(spool, verbosity="all")
     out = run_task(Task(1, 0, kwargs, spool=logged))["tables"]
-    assert out[LOGS_WRITTEN] is True and built == [1]  # built once, for the logs
+    assert out[LOGS_WRITTEN] is True and isinstance(out["transactions"], SpooledTable)
+    assert built == [] and len(list((tmp_path / "logs").iterdir())) == 2
+    # DuckDB cannot create the spool file (a folder squats its name): sent whole
+    (tmp_path / "spool" / f".run-000002.duckdb.{os.getpid()}.part").mkdir()
+    sent = run_task(Task(2, 0, kwargs, spool=spool))["tables"]
+    assert isinstance(sent["transactions"], pd.DataFrame) and built == [1]
+    assert len(sent["transactions"]) == rows
+
+
+def test_a_chunked_table_too_small_to_spool_is_sent_whole_beside_a_spooled_one(stored, tmp_path):
+    """A B or C run without logs from 100 × 50 up: its claims are spooled, its few
+    transactions are not, and go to the parent as a frame."""
+    _, models = stored
+    tables = run_tables(models["C"], chunk_rows=1000)
+    assert isinstance(tables["transactions"], ChunkedTable)
+    cells = tables["transactions"].size + 1
+    assert tables["agent_decisions"].size >= cells  # the claims are the larger
+    out = spool_tables(tables, tmp_path / "r.duckdb", min_cells=cells)
+    assert isinstance(out["agent_decisions"], SpooledTable)
+    pd.testing.assert_frame_equal(
+        out["transactions"], run_tables(models["C"])["transactions"], check_exact=True
+    )
 
 
 @pytest.mark.parametrize("spool", [False, True])

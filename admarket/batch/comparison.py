@@ -76,17 +76,15 @@ def compare(
     collect = "tables" if out is not None else "summary"
     tasks = make_tasks({"design": scenarios, "config": cfg}, seeds, collect=collect)
     if at_once := runs_at_once_here(cluster, processes, len(tasks)):
-        # with a result to publish, each run's worker also builds its store tables: whole
-        # in this process, and in a worker for a run it logs; a worker spools a run it does
-        # not log a chunk at a time (outputs.spool)
-        whole = at_once
-        if out is not None and (cluster is not None or (processes > 1 and len(tasks) > 1)):
-            logged_runs = {"all": len(tasks), "first": len(scenarios), "none": 0}[logs]
-            whole = min(at_once, logged_runs)
+        # with a result to publish, each run also builds its store tables: whole in this
+        # process; a worker writes them, and its logs read them, a chunk at a time
+        # (outputs.spool)
         if out is None:
             check_memory(cfg, at_once)
+        elif cluster is not None or (processes > 1 and len(tasks) > 1):
+            check_memory(cfg, at_once, spooled=at_once)
         else:
-            check_memory(cfg, at_once, tables=whole, spooled=at_once - whole)
+            check_memory(cfg, at_once, tables=at_once)
     summaries: dict[int, pd.DataFrame] = {}
     first_seed = min(seeds)  # whose runs get logs with logs="first"
     local = 1 if cluster is not None else processes

@@ -42,11 +42,15 @@ CAMPAIGN_DAY_BYTES = 16 * 1024
 # run --out): A's transactions table has 110-160 rows per campaign-day at ~180 bytes each
 # (A at 100 x 50, 30 days: 215 MiB for the run, 893 MiB with its tables)
 TABLE_CAMPAIGN_DAY_BYTES = 32 * 1024
-# per worker that spools a run it does not log: A's transactions go a chunk (~1 M rows,
-# ~200 MB) at a time while DuckDB's writer caches up to 256 MB (A at 500 x 200 peaked
-# 590 MB above its run), and the other tables are built whole — C's claims the largest,
-# ~13 KiB per campaign-day (C at 100 x 50, 10 days: 125 MiB above its run)
+# per worker that spools a run: A's transactions go a chunk (~1 M rows, ~200 MB) at a time
+# while DuckDB's writer caches up to 256 MB, and its logs read them a chunk or a column at
+# a time (A at 500 x 200 peaked 590 MB above its run, 640 MB with logs); the other tables
+# are built whole — C's claims the largest, ~13 KiB per campaign-day (C at 100 x 50,
+# 10 days: 125 MiB above its run)
 SPOOL_WRITE_BYTES = 640 * 2**20
+# and whatever the size, DuckDB and the log writers loaded in the worker (A at 40 x 30 over
+# 5 days with logs peaked 350 MiB: 70 MiB above the run's estimate, tables included)
+SPOOL_BASE_BYTES = 96 * 2**20
 QUIET_TABLE_CAMPAIGN_DAY_BYTES = 16 * 1024
 PRODUCTS_PER_SELLER = 3  # every seller sells display plus one or two other channels
 
@@ -58,9 +62,9 @@ def table_bytes(cfg: MarketConfig) -> int:
 
 def spooled_table_bytes(cfg: MarketConfig) -> int:
     """Estimated memory of one finished run's store tables as a spooling worker writes them
-    for a run it does not log (the transactions a chunk at a time), in bytes."""
+    and its logs (the transactions a chunk at a time), in bytes."""
     quiet = SPOOL_WRITE_BYTES + QUIET_TABLE_CAMPAIGN_DAY_BYTES * cfg.n_campaigns * cfg.days
-    return min(table_bytes(cfg), quiet)
+    return SPOOL_BASE_BYTES + min(table_bytes(cfg), quiet)
 
 
 def estimate_bytes(cfg: MarketConfig) -> int:
@@ -124,8 +128,9 @@ def check_memory(
     spooled: int = 0,
 ) -> int:
     """Refuse (ConfigError) a job of ``concurrent`` simultaneous runs of ``cfg``, ``tables``
-    of which hold their store tables whole at once and ``spooled`` more write theirs a chunk
-    at a time (:func:`spooled_table_bytes`), whose estimated memory exceeds ``limit``
+    of which hold their store tables whole at once and ``spooled`` more write theirs (and
+    their logs) a chunk at a time (:func:`spooled_table_bytes`), whose estimated memory
+    exceeds ``limit``
     (default: the memory available now); returns the estimate in bytes."""
     need = estimate_bytes(cfg) * max(1, concurrent) + table_bytes(cfg) * tables
     need += spooled_table_bytes(cfg) * spooled

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 
@@ -13,8 +14,9 @@ class ChunkedTable:
     """A run's large table as frames to write one after the other, never held whole (A's
     transactions: :func:`~admarket.outputs.run_tables.run_tables` with ``chunk_rows``).
 
-    Only :func:`~admarket.outputs.store_writer.spool_tables` writes it chunk by chunk;
-    whatever must hold the table (the event and narrative logs, a run sent to the parent)
+    :func:`~admarket.outputs.store_writer.spool_tables` writes it chunk by chunk, the event
+    log reads it chunk by chunk, and A's narrative a column at a time (:func:`column_of`,
+    :func:`rows_of_kind`); whatever else must hold the table (a run sent to the parent)
     builds it with :meth:`whole` (:func:`held_whole`). The frames, stacked, are
     :meth:`whole`: the same rows in the same order with the same dtypes."""
 
@@ -22,6 +24,9 @@ class ChunkedTable:
     n_columns: int
     chunks: Callable[[], Iterator[pd.DataFrame]]
     whole: Callable[[], pd.DataFrame]
+    # one column as the whole table's ``[name].to_numpy()`` gives it, built alone
+    column: Callable[[str], np.ndarray]
+    steps_ascend: bool  # rows in step order (the event log then reads it chunk by chunk)
 
     def __len__(self) -> int:
         return self.rows
@@ -35,3 +40,24 @@ class ChunkedTable:
 def held_whole(tables: Mapping[str, object]) -> dict[str, object]:
     """``tables`` with every :class:`ChunkedTable` built whole (a DataFrame)."""
     return {k: v.whole() if isinstance(v, ChunkedTable) else v for k, v in tables.items()}
+
+
+type Table = pd.DataFrame | ChunkedTable  # a transactions table, whole or chunked
+
+
+def column_of(table: Table, name: str) -> np.ndarray:
+    """Column ``name`` of a table, whole or chunked, as ``DataFrame[name].to_numpy()``."""
+    return table.column(name) if isinstance(table, ChunkedTable) else table[name].to_numpy()
+
+
+def rows_of_kind(table: Table, kind: str) -> pd.DataFrame:
+    """The rows of a transactions table whose ``kind`` is ``kind``, with the whole table's
+    row labels, whether it is whole or chunked (chunked: one chunk held at a time)."""
+    if not isinstance(table, ChunkedTable):
+        return table[table["kind"] == kind]
+    parts, at = [], 0
+    for frame in table.chunks():
+        frame.index = pd.RangeIndex(at, at + len(frame))
+        at += len(frame)
+        parts.append(frame[frame["kind"] == kind])
+    return pd.concat(parts) if len(parts) > 1 else parts[0]

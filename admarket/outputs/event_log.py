@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from admarket.market.accounting import FEE_COLUMNS, TRADE_COLUMNS
+from admarket.outputs.chunked import ChunkedTable, Table
 from admarket.outputs.moments import events
 from admarket.outputs.run_tables import to_json
 
@@ -176,13 +177,27 @@ def _step_blocks(steps: np.ndarray, main: np.ndarray, fee: np.ndarray) -> Iterat
             yield int(at[a]), "\n".join(lines[a:b]) + "\n"
 
 
-def _transaction_lines(tx: pd.DataFrame | None, ids: dict[str, str]) -> Iterator[tuple[int, str]]:
+def _transaction_lines(tx: Table | None, ids: dict[str, str]) -> Iterator[tuple[int, str]]:
     """Each transaction row as an auction clearing or a settled delivery, each followed by
-    the fees charged on it (a ledger-cost row gives only its fee line).
+    the fees charged on it (a ledger-cost row gives only its fee line). A chunked table
+    whose rows are in step order is read a chunk at a time.
 
     Most of a large run's lines, so they are written from per-column JSON texts into
     per-shape templates (equal to encoding each line's dict: tests/test_event_log.py)."""
-    if tx is None or tx.empty:
+    if tx is None or not len(tx):
+        return
+    if not isinstance(tx, ChunkedTable):
+        yield from _frame_lines(tx, ids)
+        return
+    # (a step's rows split over two chunks give two blocks of that step, one after the
+    # other: the merge keeps them in order, as it does blocks split by _chunks)
+    for frame in tx.chunks() if tx.steps_ascend else (tx.whole(),):
+        yield from _frame_lines(frame, ids)
+
+
+def _frame_lines(tx: pd.DataFrame, ids: dict[str, str]) -> Iterator[tuple[int, str]]:
+    """:func:`_transaction_lines` of a whole table, or of one chunk of one."""
+    if tx.empty:
         return
     if any(tx[c].dtype.kind not in "iuf" for c in FEE_COLUMNS):
         yield from _as_lines(_transaction_events(tx), ids)  # not plain numbers: the sure way

@@ -14,16 +14,19 @@ import pandas as pd
 
 from admarket.market.accounting import FEE_COLUMNS
 from admarket.money import usd
+from admarket.outputs.chunked import column_of
 from admarket.outputs.moments import Moment, campaign_line, events, fee_lines, records, run_config
 
 
 def clearing_moments(tables: Mapping[str, pd.DataFrame]) -> list[Moment]:
     """One story per campaign that bought on the exchange: what it paid and who kept what."""
-    tx = tables["transactions"]
-    rows = np.flatnonzero((tx["kind"] == "auction").to_numpy())
-    keys = tx["campaign"].to_numpy()[rows]
+    tx = tables["transactions"]  # whole, or chunked: then read a column at a time
+    rows = np.flatnonzero(column_of(tx, "kind") == "auction")
+    campaigns = column_of(tx, "campaign")
+    keys = campaigns[rows]
     rows = rows[np.argsort(keys, kind="stable")]  # each campaign's rows, in table order
-    keys = tx["campaign"].to_numpy()[rows]
+    keys = campaigns[rows]
+    del campaigns
     starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]]).tolist() if len(keys) else []
     ends = [*starts[1:], len(keys)] if starts else []
     bounds = list(zip(starts, ends, strict=True))
@@ -33,7 +36,7 @@ def clearing_moments(tables: Mapping[str, pd.DataFrame]) -> list[Moment]:
     # sums of the same values in the same order as pandas' sums of its rows were (NaN
     # skipped as pandas skips it)
     def per_campaign(column: str, reduce) -> list:
-        values = tx[column].to_numpy()[rows]
+        values = column_of(tx, column)[rows]
         return [reduce(values[a:b]) for a, b in bounds]
 
     summed = ("impressions", "buyer_spend", "seller_revenue", *FEE_COLUMNS)

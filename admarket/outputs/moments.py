@@ -26,6 +26,7 @@ import pandas as pd
 
 from admarket.market.accounting import FEE_COLUMNS
 from admarket.money import usd
+from admarket.outputs.chunked import rows_of_kind
 
 _FEE_COLS = FEE_COLUMNS
 CENT = 0.005  # amounts under half a cent count as zero (they would print as $0.00)
@@ -156,8 +157,7 @@ def how_held(row: Mapping[str, Any]) -> str:
 def _per_deal(tables: Mapping[str, pd.DataFrame]) -> dict[int, dict[str, Any]]:
     """Per deal, from the books: paid, agreed value, impressions, days, over- and
     under-payment against the agreed price, fees, disputes and write-offs."""
-    tx = tables["transactions"]
-    tx = tx[tx["kind"] == "settlement"].copy()
+    tx = rows_of_kind(tables["transactions"], "settlement").copy()
     tx["diff"] = tx["buyer_spend"] - tx["delivered_value"]
     tx["over"], tx["under"] = tx["diff"].clip(lower=0), (-tx["diff"]).clip(lower=0)
     cols = ["buyer_spend", "delivered_value", "seller_revenue", "impressions", "over", "under"]

@@ -31,6 +31,7 @@ import pandas as pd
 from admarket.market.accounting import FEE_COLUMNS
 from admarket.money import usd
 from admarket.outputs import VERBOSITY
+from admarket.outputs.chunked import rows_of_kind
 from admarket.outputs.event_log import event_blocks
 from admarket.outputs.exchange_moments import auction_moments, clearing_moments
 from admarket.outputs.memory_moments import fabrication_moments, rot_moments
@@ -122,13 +123,12 @@ def _daily_digest(tables) -> list[str]:
 
 def _totals(tables) -> str:
     s = tables["summaries"].iloc[0]
-    tx = tables["transactions"]
     text = (
         f"Gross spend {usd(s['gross_spend'])}, net to publishers "
         f"{usd(s['net_to_publishers'])}, take rate {s['take_rate']:.1%}"
     )
     if str(tables["runs"]["scenario"].iloc[0]) != "A":
-        settled = tx[tx["kind"] == "settlement"]
+        settled = rows_of_kind(tables["transactions"], "settlement")
         diff = settled["buyer_spend"] - settled["delivered_value"]
         text += (
             f"; against the agreed prices, buyers paid {usd(float(diff.clip(lower=0).sum()))} "

@@ -298,7 +298,11 @@ def _chunked_transactions(
     def whole() -> pd.DataFrame:
         return _with_ids(acc.transactions(spd), *ids)
 
-    return ChunkedTable(acc.n_rows, len(_ID_COLS) + len(TRANSACTION_COLUMNS), chunks, whole)
+    def column(name: str) -> np.ndarray:
+        return acc.transaction_column(name, spd)
+
+    n_columns = len(_ID_COLS) + len(TRANSACTION_COLUMNS)
+    return ChunkedTable(acc.n_rows, n_columns, chunks, whole, column, acc.steps_ascend)
 
 
 def _daily_frame(m: MarketModel) -> pd.DataFrame:

@@ -5,8 +5,8 @@ run a :class:`Spool`: the worker writes the run's event and narrative logs itsel
 run is one that gets logs) and leaves its large tables in a DuckDB file
 (:func:`~admarket.outputs.store_writer.spool_tables`) in the build folder, so that what goes
 back to the parent is a few small tables and file names, whatever the size of the market;
-a run that gets no logs has its transactions table written a chunk at a time, never whole
-(only the logs need it whole). The parent copies the spooled tables into the store and
+a run's transactions table is written, and read by its logs, a chunk (or a column) at a
+time, never held whole. The parent copies the spooled tables into the store and
 deletes them; the logs are already where they belong. A worker that does not see the build
 folder at the same path (another machine without a shared disk) sends its tables instead.
 """
@@ -56,8 +56,7 @@ class Spool:
                 return held_whole(tables)
         out = dict(tables)
         try:
-            if self.verbosity is not None:
-                out = held_whole(out)  # the logs read the whole table
+            if self.verbosity is not None:  # (the logs read a chunked table as it is)
                 write_logs(out, Path(self.logs_dir), self.verbosity)
                 out[LOGS_WRITTEN] = True
             return spool_tables(out, Path(self.folder) / f"run-{run:06d}.duckdb", self.min_cells)

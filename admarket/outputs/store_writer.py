@@ -11,8 +11,8 @@ place of each), which the writer copies into the store inside DuckDB and deletes
 200 run of A holds a 19 M-row transactions table (3.8 GB as a DataFrame): sent whole, the
 worker held it twice while pickling it and the parent twice more while unpickling and
 stacking it. Spooled, it is written a chunk of about :data:`CHUNK_ROWS` rows at a time (a
-:class:`~admarket.outputs.chunked.ChunkedTable`), so a worker holds the whole table only
-for a run whose logs read it.
+:class:`~admarket.outputs.chunked.ChunkedTable`; the run's logs read it so too), so the
+worker never holds it whole.
 """
 
 from __future__ import annotations
