@@ -15,7 +15,7 @@ import pytest
 from admarket import MarketModel, __version__, build_config
 from admarket.cli import main
 from admarket.cli.run import run_scenarios
-from admarket.outputs.chunked import ChunkedTable
+from admarket.outputs.chunked import ChunkedTable, column_of
 from admarket.outputs.event_log import event_lines
 from admarket.outputs.manifest import check_complete
 from admarket.outputs.narrative import render_narrative
@@ -306,6 +306,9 @@ def test_a_table_spooled_chunk_by_chunk_makes_the_store_a_whole_one_does(
         pd.concat(frames, ignore_index=True), tx.whole(), check_exact=True
     )
     pd.testing.assert_frame_equal(tx.whole(), three_runs[0]["transactions"], check_exact=True)
+    for name, values in tx.whole().items():  # each column alone, as the narrative reads it
+        alone = column_of(tx, name)
+        assert alone.dtype == values.to_numpy().dtype and np.array_equal(alone, values), name
     write_tables(tmp_path / "ref.duckdb", concat_tables(three_runs))
     w = StoreWriter(tmp_path / "s.duckdb")
     for i, run in enumerate(chunked):

@@ -299,6 +299,9 @@ def _chunked_transactions(
         return _with_ids(acc.transactions(spd), *ids)
 
     def column(name: str) -> np.ndarray:
+        if name in _ID_COLS:  # as _with_ids gives them: the seed int64, the texts objects
+            value = dict(zip(_ID_COLS, ids, strict=True))[name]
+            return np.full(acc.n_rows, value, dtype=np.int64 if name == "seed" else object)
         return acc.transaction_column(name, spd)
 
     n_columns = len(_ID_COLS) + len(TRANSACTION_COLUMNS)
