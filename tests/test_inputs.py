@@ -14,9 +14,9 @@ from admarket.cli import main
 from admarket.config import FIELDS, PARAMS, build_config
 from admarket.config.params import field_kind
 from admarket.config.sizing import (
-    QUIET_TABLE_CAMPAIGN_DAY_BYTES,
     SPOOL_BASE_BYTES,
     SPOOL_WRITE_BYTES,
+    SPOOLED_TABLE_CAMPAIGN_DAY_BYTES,
     check_memory,
     estimate_bytes,
     spooled_table_bytes,
@@ -169,7 +169,7 @@ def test_the_estimate_with_spooled_tables_covers_a_spooling_worker(
     assert len(list((tmp_path / "logs").iterdir())) == (2 if verbosity else 0)
     cfg = build_config(**kw)
     assert peak < estimate_bytes(cfg) + spooled_table_bytes(cfg) < 5 * peak
-    chunked = SPOOL_WRITE_BYTES + QUIET_TABLE_CAMPAIGN_DAY_BYTES * cfg.n_campaigns * days
+    chunked = SPOOL_WRITE_BYTES + SPOOLED_TABLE_CAMPAIGN_DAY_BYTES * cfg.n_campaigns * days
     assert spooled_table_bytes(cfg) == SPOOL_BASE_BYTES + min(chunked, table_bytes(cfg))
     assert (chunked < table_bytes(cfg)) == (days == 90)  # both cases are met
 

@@ -21,7 +21,7 @@ from typing import Any
 import pandas as pd
 
 from admarket.batch.cluster import Cluster, runs_at_once_here
-from admarket.batch.pool import Task, iter_results, make_tasks, worker_pool
+from admarket.batch.pool import Task, iter_results, make_tasks, runs_in_workers, worker_pool
 from admarket.config import ConfigError, MarketConfig, check_scenarios
 from admarket.config.sizing import check_memory
 from admarket.outputs import VERBOSITY, store_writer
@@ -81,7 +81,7 @@ def compare(
         # (outputs.spool)
         if out is None:
             check_memory(cfg, at_once)
-        elif cluster is not None or (processes > 1 and len(tasks) > 1):
+        elif cluster is not None or runs_in_workers(processes, len(tasks)):
             check_memory(cfg, at_once, spooled=at_once)
         else:
             check_memory(cfg, at_once, tables=at_once)

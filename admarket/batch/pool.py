@@ -151,6 +151,12 @@ def _new_pool(workers: int) -> ProcessPoolExecutor:
     )
 
 
+def runs_in_workers(processes: int, n_tasks: int) -> bool:
+    """Whether ``n_tasks`` runs on ``processes`` processes go to worker processes (else they
+    run in this one)."""
+    return processes > 1 and n_tasks > 1
+
+
 @contextlib.contextmanager
 def worker_pool(processes: int, n_tasks: int) -> Iterator[ProcessPoolExecutor | None]:
     """The worker processes for ``n_tasks`` runs on ``processes`` processes, kept for as long
@@ -159,7 +165,7 @@ def worker_pool(processes: int, n_tasks: int) -> Iterator[ProcessPoolExecutor | 
     the workers once the runs are done. Leaving the block with an exception (an interrupt, a
     lost worker) terminates the workers at once; otherwise it waits for them to exit.
     """
-    if processes <= 1 or n_tasks <= 1:
+    if not runs_in_workers(processes, n_tasks):
         yield None
         return
     ex = _new_pool(min(processes, n_tasks))

@@ -51,7 +51,7 @@ SPOOL_WRITE_BYTES = 640 * 2**20
 # and whatever the size, DuckDB and the log writers loaded in the worker (A at 40 x 30 over
 # 5 days with logs peaked 350 MiB: 70 MiB above the run's estimate, tables included)
 SPOOL_BASE_BYTES = 96 * 2**20
-QUIET_TABLE_CAMPAIGN_DAY_BYTES = 16 * 1024
+SPOOLED_TABLE_CAMPAIGN_DAY_BYTES = 16 * 1024
 PRODUCTS_PER_SELLER = 3  # every seller sells display plus one or two other channels
 
 
@@ -63,8 +63,8 @@ def table_bytes(cfg: MarketConfig) -> int:
 def spooled_table_bytes(cfg: MarketConfig) -> int:
     """Estimated memory of one finished run's store tables as a spooling worker writes them
     and its logs (the transactions a chunk at a time), in bytes."""
-    quiet = SPOOL_WRITE_BYTES + QUIET_TABLE_CAMPAIGN_DAY_BYTES * cfg.n_campaigns * cfg.days
-    return SPOOL_BASE_BYTES + min(table_bytes(cfg), quiet)
+    chunked = SPOOL_WRITE_BYTES + SPOOLED_TABLE_CAMPAIGN_DAY_BYTES * cfg.n_campaigns * cfg.days
+    return SPOOL_BASE_BYTES + min(table_bytes(cfg), chunked)
 
 
 def estimate_bytes(cfg: MarketConfig) -> int:
@@ -130,8 +130,7 @@ def check_memory(
     """Refuse (ConfigError) a job of ``concurrent`` simultaneous runs of ``cfg``, ``tables``
     of which hold their store tables whole at once and ``spooled`` more write theirs (and
     their logs) a chunk at a time (:func:`spooled_table_bytes`), whose estimated memory
-    exceeds ``limit``
-    (default: the memory available now); returns the estimate in bytes."""
+    exceeds ``limit`` (default: the memory available now); returns the estimate in bytes."""
     need = estimate_bytes(cfg) * max(1, concurrent) + table_bytes(cfg) * tables
     need += spooled_table_bytes(cfg) * spooled
     limit = available_bytes() if limit is None else limit

@@ -289,8 +289,9 @@ class Accounts:
     def transactions(self, steps_per_day: int) -> pd.DataFrame:
         """All transaction rows, money in USD, as the store's ``transactions`` table."""
         if not self._batches:
-            cols = ["day", "step", "kind", *TRADE_COLUMNS, *FEE_COLUMNS, "delivered_value"]
-            return pd.DataFrame({c: pd.Series(dtype=float) for c in cols})
+            return pd.DataFrame(
+                {c: pd.Series(dtype=float) for c in ("day", "step", "kind", *_FILLED)}
+            )
         return self._frame(self._batches, steps_per_day, self._dtypes())
 
     def transaction_chunks(self, steps_per_day: int, max_rows: int) -> Iterator[pd.DataFrame]:
@@ -330,8 +331,7 @@ class Accounts:
                 return np.array(KINDS, dtype=object)[codes]
             steps = np.repeat(np.array([b.step for b in self._batches], np.int64), sizes)
             return steps if name == "step" else steps // steps_per_day
-        column = _filled([name], self._batches, self._dtypes())[name]
-        return column / 100.0 if name in MONEY_COLUMNS else column
+        return self._filled_column(name)
 
     def column_total(self, name: str) -> float:
         """The sum of money column ``name`` of :meth:`transactions` (USD), the same to the
@@ -343,8 +343,12 @@ class Accounts:
         if not any(_may_be_nonzero(b, name) for b in self._batches):
             return 0.0  # a column of +0.0 (or no rows at all) sums to +0.0
         # the table's column exactly (same dtype, same order), summed as pandas sums it
+        return float(self._filled_column(name).sum())
+
+    def _filled_column(self, name: str) -> np.ndarray:
+        """A cent or count column of the table, alone (cents in USD, as the table has them)."""
         column = _filled([name], self._batches, self._dtypes())[name]
-        return float((column / 100.0).sum())
+        return column / 100.0 if name in MONEY_COLUMNS else column
 
     def _dtypes(self) -> dict[str, np.dtype]:
         """Each cent or count column's dtype in the table: the one all batches' fit in."""
@@ -396,6 +400,6 @@ def _filled(
 
 def _may_be_nonzero(batch: RowBatch | AuctionRows, name: str) -> bool:
     """Whether ``batch`` may hold a non-zero value in column ``name`` (False: all zeros)."""
-    if isinstance(batch, AuctionRows) and name in FEE_COLUMNS:
-        return bool(batch.fee_rates.get(name))  # split_fees charges only a non-zero rate
-    return True if isinstance(batch, AuctionRows) else bool(batch.data[name].any())
+    if isinstance(batch, AuctionRows):  # split_fees charges only a non-zero rate
+        return name not in FEE_COLUMNS or bool(batch.fee_rates.get(name))
+    return bool(batch.column(name).any())
