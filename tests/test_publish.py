@@ -181,6 +181,33 @@ def test_a_swap_interrupted_between_its_two_renames_is_undone(tmp_path, monkeypa
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r"]
 
 
+@pytest.mark.parametrize("when", ["in mkdtemp", "before the build"])
+def test_an_interrupt_as_the_build_folder_appears_leaves_nothing(tmp_path, monkeypatch, when):
+    """SIGTERM raises like Ctrl-C; one landing as mkdtemp returns (its folder made, its name
+    not yet known here) or just after it still leaves no build folder, and the previous
+    result as it was (a fault test hit this under load)."""
+    out = tmp_path / "r"
+    pub.publish(out, _builder({"report.md": "one"}), {"kind": "run"})
+    real = pub.tempfile.mkdtemp
+
+    def interrupted(*a, **k):
+        made = real(*a, **k)
+        if when == "in mkdtemp":
+            raise KeyboardInterrupt
+        monkeypatch.setattr(pub, "_umask", _raise_interrupt)
+        return made
+
+    monkeypatch.setattr(pub.tempfile, "mkdtemp", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        pub.publish(out, _builder({"report.md": "two"}), {"kind": "run"})
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r"]
+    assert _tree(out) == {"report.md": "one"} and check_complete(out)
+
+
+def _raise_interrupt() -> int:
+    raise KeyboardInterrupt
+
+
 def test_readers_check_the_manifest(tmp_path):
     out = tmp_path / "r"
     pub.publish(out, _builder({"admarket.duckdb": "db", "logs/a.md": "story"}), {"kind": "run"})

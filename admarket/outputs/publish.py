@@ -262,8 +262,10 @@ def publish(out_dir: str | Path, build: Callable[[Path], None], meta: Mapping[st
     """
     with reserve(out_dir) as dest:
         dest.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=_tmp_prefix(dest) + f"{os.getpid()}-", dir=dest.parent))
+        prefix = _tmp_prefix(dest) + f"{os.getpid()}-"
+        tmp: Path | None = None
         try:
+            tmp = Path(tempfile.mkdtemp(prefix=prefix, dir=dest.parent))
             tmp.chmod(0o777 & ~_umask())  # mkdtemp's 0700 would make the result private
             (tmp / BUILD_TAG).write_text(f"pid {os.getpid()}\n")
             try:
@@ -283,9 +285,13 @@ def publish(out_dir: str | Path, build: Callable[[Path], None], meta: Mapping[st
                     "published, any previous result there is unchanged"
                 ) from None
         finally:
-            if tmp.exists():
-                (tmp / BUILD_TAG).touch()  # so a kill during removal leaves it recognisable
-                _remove_owned(tmp)
+            # interrupted before mkdtemp's folder had a name here (SIGTERM as it returned):
+            # it is the one folder of this process's prefix, empty, under our reservation
+            made = [tmp] if tmp is not None else sorted(dest.parent.glob(prefix + "*"))
+            for folder in made:
+                if folder.exists() and (tmp is not None or _ours(folder)):
+                    (folder / BUILD_TAG).touch()  # so a kill during removal leaves it ours
+                    _remove_owned(folder)
     return dest
 
 
