@@ -70,3 +70,17 @@ def spooled_parts(monkeypatch) -> list:
     monkeypatch.setattr(sw, "SPOOL_CELLS", 1)
     monkeypatch.setattr(sw, "CHUNK_ROWS", 100)  # A's transactions spooled in many chunks
     return copied
+
+
+@pytest.fixture
+def whole_builds(monkeypatch) -> list:
+    """One item per whole transactions table built from a run's books from now on
+    (``Accounts.transactions``): a path that must read them a chunk at a time asserts none."""
+    from admarket.market.accounting import Accounts
+
+    built: list = []
+    real = Accounts.transactions
+    monkeypatch.setattr(
+        Accounts, "transactions", lambda self, spd: (built.append(1), real(self, spd))[1]
+    )
+    return built

@@ -38,6 +38,24 @@ def _tables(out) -> dict[str, pd.DataFrame]:
     }
 
 
+def _assert_same_store(got_dir: Path, ref_dir: Path) -> None:
+    """Both results' stores hold the same tables, column types and rows, to the last digit."""
+    got, ref = _tables(got_dir), _tables(ref_dir)
+    assert set(got) == set(ref)
+    for name, frame in ref.items():
+        described = query(got_dir, f"DESCRIBE {name}")
+        assert described.equals(query(ref_dir, f"DESCRIBE {name}")), name
+        pd.testing.assert_frame_equal(got[name], frame, obj=name, check_exact=True)
+
+
+def _assert_same_logs(got_dir: Path, ref_dir: Path, n: int) -> None:
+    """Both results hold the same ``n`` log files, byte for byte."""
+    logs = sorted(p.name for p in (ref_dir / "logs").iterdir())
+    assert len(logs) == n and logs == sorted(p.name for p in (got_dir / "logs").iterdir())
+    for name in logs:
+        assert (got_dir / "logs" / name).read_bytes() == (ref_dir / "logs" / name).read_bytes()
+
+
 def test_compare_is_identical_to_the_last_digit_with_one_or_two_processes(tmp_path):
     cfg = build_config(**SMALL)
     one = compare(cfg, [3, 4], processes=1, out=tmp_path / "p1")
@@ -79,32 +97,71 @@ def test_runs_whose_workers_spool_their_tables_and_write_their_logs_publish_the_
     compare(cfg, [3, 4], processes=1, out=tmp_path / "here_all", logs="all")
     assert {p.name for p in copied} >= {"transactions", "agent_decisions", "events"}
     assert len({p.path for p in copied}) == 6  # every run spooled
-    spooled = _tables(tmp_path / "spooled")
-    for name, ref in _tables(tmp_path / "here").items():
-        got = query(tmp_path / "spooled", f"DESCRIBE {name}")
-        assert got.equals(query(tmp_path / "here", f"DESCRIBE {name}")), name
-        pd.testing.assert_frame_equal(spooled[name], ref, obj=name, check_exact=True)
-    logs = sorted(p.name for p in (tmp_path / "here_all" / "logs").iterdir())
-    assert len(logs) == 12 and logs == sorted(
-        p.name for p in (tmp_path / "spooled" / "logs").iterdir()
-    )
-    for name in logs:
-        assert (tmp_path / "spooled" / "logs" / name).read_bytes() == (
-            tmp_path / "here_all" / "logs" / name
-        ).read_bytes(), name
+    _assert_same_store(tmp_path / "spooled", tmp_path / "here")
+    _assert_same_logs(tmp_path / "spooled", tmp_path / "here_all", 12)
     assert not list((tmp_path / "spooled").rglob("*.spool*"))
     assert not list((tmp_path / "spooled").rglob("run-*.duckdb"))
     assert not list((tmp_path / "spooled").rglob("*.part"))  # written aside, then renamed
     # runs without logs (every seed but the first) write A's transactions chunk by chunk
     # (100-row chunks: the fixture lowers CHUNK_ROWS, and the workers' Spools carry it)
     compare(cfg, [3, 4], processes=2, out=tmp_path / "quiet")
-    quiet = _tables(tmp_path / "quiet")
-    for name, ref in _tables(tmp_path / "here").items():
-        got = query(tmp_path / "quiet", f"DESCRIBE {name}")
-        assert got.equals(query(tmp_path / "here", f"DESCRIBE {name}")), name
-        pd.testing.assert_frame_equal(quiet[name], ref, obj=name, check_exact=True)
+    _assert_same_store(tmp_path / "quiet", tmp_path / "here")
     tasks = make_tasks({"design": ["A"], "config": cfg}, [3])
     assert [t.spool.chunk_rows for t in _spooled(tasks, tmp_path, "key", "none", 3)] == [100]
+
+
+def test_a_one_process_compare_stores_a_runs_large_table_a_chunk_at_a_time(
+    tmp_path, monkeypatch, whole_builds
+):
+    """Runs in this process hand the store, and their logs, A's transactions a chunk at a
+    time once they are large (here from one cell up, in 100-row chunks), never building
+    them whole: the result is the one whole tables make, to the last digit and byte."""
+    import admarket.outputs.store_writer as sw
+    from admarket.market.accounting import Accounts
+
+    chunks = []
+    real = Accounts.transaction_chunks
+    monkeypatch.setattr(
+        Accounts, "transaction_chunks", lambda self, *a: (chunks.append(1), real(self, *a))[1]
+    )
+    cfg = build_config(**SMALL)
+    compare(cfg, [3, 4], processes=1, out=tmp_path / "whole", logs="all")
+    # small tables: built whole once each, for the store and the logs, as before
+    assert len(whole_builds) == 6 and chunks == []
+    whole_builds.clear()
+    monkeypatch.setattr(sw, "SPOOL_CELLS", 1)
+    monkeypatch.setattr(sw, "CHUNK_ROWS", 100)
+    compare(cfg, [3, 4], processes=1, out=tmp_path / "chunked", logs="all")
+    assert whole_builds == []
+    assert len(_tables(tmp_path / "whole")["transactions"]) > 100
+    _assert_same_store(tmp_path / "chunked", tmp_path / "whole")
+    _assert_same_logs(tmp_path / "chunked", tmp_path / "whole", 12)
+    report = (tmp_path / "chunked" / "report.json").read_bytes()
+    assert report == (tmp_path / "whole" / "report.json").read_bytes()
+
+
+@pytest.mark.parametrize("logs", ["none", "all"])
+def test_a_one_process_compare_holds_no_earlier_run_while_the_next_runs(
+    tmp_path, monkeypatch, logs
+):
+    """Each run's tables (in this process, its books behind the chunked transactions) are
+    let go once stored: none is alive when the next model is built."""
+    import gc
+    import weakref
+
+    books: list = []
+    alive: list[int] = []
+    real = MarketModel.__init__
+
+    def init(self, *a, **k):
+        gc.collect()
+        alive.append(sum(ref() is not None for ref in books))
+        real(self, *a, **k)
+        books.append(weakref.ref(self.accounts))
+
+    monkeypatch.setattr(MarketModel, "__init__", init)
+    compare(build_config(**SMALL), [3, 4], processes=1, out=tmp_path / "r", logs=logs)
+    assert alive == [0] * 6
 
 
 def test_seeds_are_common_random_numbers_and_distinct():

@@ -14,12 +14,12 @@ from admarket.cli import main
 from admarket.config import FIELDS, PARAMS, build_config
 from admarket.config.params import field_kind
 from admarket.config.sizing import (
-    SPOOL_BASE_BYTES,
-    SPOOL_WRITE_BYTES,
-    SPOOLED_TABLE_CAMPAIGN_DAY_BYTES,
+    CHUNKED_TABLE_CAMPAIGN_DAY_BYTES,
+    CHUNKED_WRITE_BYTES,
+    WRITER_BASE_BYTES,
     check_memory,
+    chunked_table_bytes,
     estimate_bytes,
-    spooled_table_bytes,
     table_bytes,
 )
 from admarket.errors import ConfigError
@@ -139,56 +139,67 @@ def test_the_estimate_with_tables_covers_a_run_and_its_tables(n_buyers, n_seller
     cfg = build_config(**kw)
     with_tables = estimate_bytes(cfg) + table_bytes(cfg)
     assert peak < with_tables < 4 * peak
-    assert check_memory(cfg, 2, limit=10**15, tables=2) == 2 * with_tables
+    # a run writing its tables is counted at most at its whole tables (plus the writers)
+    writing = estimate_bytes(cfg) + chunked_table_bytes(cfg)
+    assert writing <= with_tables + WRITER_BASE_BYTES
+    assert check_memory(cfg, 2, limit=10**15, writing=2) == 2 * writing
 
 
-@pytest.mark.parametrize("scenario", ["A", "C"])  # the most rows; the most claims
 @pytest.mark.parametrize(("n_buyers", "n_sellers", "days"), [(40, 30, 5), (60, 30, 90)])
-def test_the_estimate_with_spooled_tables_covers_a_spooling_worker(
-    scenario, n_buyers, n_sellers, days, peak_kib, tmp_path
+def test_the_estimate_with_chunked_tables_covers_a_run_writing_them(
+    n_buyers, n_sellers, days, peak_kib, tmp_path
 ):
-    """What a compare worker holds for a run it spools: the run, its tables with the
-    transactions a chunk at a time, DuckDB writing them, and its logs reading them. The
-    larger market (54,000 campaign-days, 2 M transaction rows) is past the size where the
-    chunked estimate is the smaller one: from there the estimate's chunk and claims terms
-    are what is checked."""
+    """What a run writing its tables holds (a compare worker spooling them; the store in
+    this process writes them the same way): the run, its tables with the transactions a
+    chunk at a time, DuckDB writing them, and its logs reading them. Measured for A (the
+    most rows) and C (the most claims): the estimate, one for any scenario, covers both and
+    is within 5× of the larger. The larger market (54,000 campaign-days, 2 M transaction
+    rows) is past the size where the chunked estimate is the smaller one: from there the
+    estimate's chunk and claims terms are what is checked."""
     kw = {"n_buyers": n_buyers, "n_sellers": n_sellers, "campaigns_per_buyer": 10, "days": days}
-    # the smaller market's run gets logs too (read a chunk or a column at a time)
-    (tmp_path / "spool").mkdir()
-    (tmp_path / "logs").mkdir()
+    # the smaller market's runs get logs too (read a chunk or a column at a time)
     verbosity = "key" if days == 5 else None
-    spool = Spool(str(tmp_path / "spool"), str(tmp_path / "logs"), verbosity, min_cells=1)
-    peak = 1024 * peak_kib(
-        "from admarket import MarketModel, build_config; "
-        "from admarket.outputs.run_tables import run_tables; "
-        "from admarket.outputs.spool import Spool; "
-        f"m = MarketModel({scenario!r}, build_config(**{kw!r})).run(); "
-        f"{spool!r}.take(run_tables(m, chunk_rows={spool.chunk_rows}), 0)"
-    )
-    assert len(list((tmp_path / "spool").iterdir())) == 1
-    assert len(list((tmp_path / "logs").iterdir())) == (2 if verbosity else 0)
+    peaks = []
+    for scenario in ("A", "C"):
+        folder = tmp_path / scenario
+        (folder / "spool").mkdir(parents=True)
+        (folder / "logs").mkdir()
+        spool = Spool(str(folder / "spool"), str(folder / "logs"), verbosity, min_cells=1)
+        peaks.append(
+            1024
+            * peak_kib(
+                "from admarket import MarketModel, build_config; "
+                "from admarket.outputs.run_tables import run_tables; "
+                "from admarket.outputs.spool import Spool; "
+                f"m = MarketModel({scenario!r}, build_config(**{kw!r})).run(); "
+                f"{spool!r}.take(run_tables(m, chunk_rows={spool.chunk_rows}), 0)"
+            )
+        )
+        assert len(list((folder / "spool").iterdir())) == 1
+        assert len(list((folder / "logs").iterdir())) == (2 if verbosity else 0)
     cfg = build_config(**kw)
-    assert peak < estimate_bytes(cfg) + spooled_table_bytes(cfg) < 5 * peak
-    chunked = SPOOL_WRITE_BYTES + SPOOLED_TABLE_CAMPAIGN_DAY_BYTES * cfg.n_campaigns * days
-    assert spooled_table_bytes(cfg) == SPOOL_BASE_BYTES + min(chunked, table_bytes(cfg))
+    assert max(peaks) < estimate_bytes(cfg) + chunked_table_bytes(cfg) < 5 * max(peaks)
+    chunked = CHUNKED_WRITE_BYTES + CHUNKED_TABLE_CAMPAIGN_DAY_BYTES * cfg.n_campaigns * days
+    assert chunked_table_bytes(cfg) == WRITER_BASE_BYTES + min(chunked, table_bytes(cfg))
     assert (chunked < table_bytes(cfg)) == (days == 90)  # both cases are met
 
 
 @pytest.mark.parametrize(
     ("processes", "seeds", "logs", "out", "want"),
     [
-        (1, 2, "first", True, {"tables": 1}),  # in this process: whole
-        (2, 2, "first", True, {"spooled": 2}),  # workers: a chunk at a time, logs or not
-        (4, 2, "all", True, {"spooled": 4}),
-        (2, 2, "none", True, {"spooled": 2}),
-        (2, 2, "first", False, {}),  # no result: no tables
+        (1, 2, "first", True, {"writing": 1}),  # in this process: a chunk at a time too
+        (2, 2, "first", True, {"writing": 2}),  # workers: a chunk at a time, logs or not
+        (4, 2, "all", True, {"writing": 4}),
+        (2, 2, "none", True, {"writing": 2}),
+        (2, 2, "first", False, {"writing": 0}),  # no result: no tables
     ],
 )
-def test_compare_estimates_whole_tables_only_for_runs_that_hold_them(
+def test_compare_counts_every_run_writing_its_tables_a_chunk_at_a_time(
     monkeypatch, tmp_path, processes, seeds, logs, out, want
 ):
-    """Only a run in this one process holds its tables whole; a worker spools them, and its
-    logs read them, a chunk at a time, and the memory check says so."""
+    """Every run of a compare with a result writes its tables (and its logs read them) the
+    largest a chunk at a time, in a worker as in this process, and the memory check counts
+    each so; without a result no tables are built."""
     import admarket.batch.comparison as comparison
 
     seen = []

@@ -328,24 +328,91 @@ def test_a_table_spooled_chunk_by_chunk_makes_the_store_a_whole_one_does(
     assert not (tmp_path / "none.duckdb").exists()
 
 
-def test_a_spooling_worker_never_builds_a_runs_whole_transactions_table(monkeypatch, tmp_path):
+@pytest.mark.parametrize("chunk_rows", [1, 997, 10**9])
+@pytest.mark.parametrize("chunked_cells", [1, 10**12])  # chunk by chunk; small: whole
+@pytest.mark.parametrize("order", [[0, 1, 2, 3, 4, 5], [5, 3, 4, 0, 2, 1]])
+def test_the_writer_takes_a_chunked_table_as_a_whole_one_without_building_it(
+    stored, three_runs, tmp_path, whole_builds, chunk_rows, chunked_cells, order
+):
+    """A run stored in this process (``run --out``, a one-process ``compare``) hands the
+    writer its transactions as a ChunkedTable: from ``chunked_cells`` up the writer appends
+    it a chunk at a time between the frames of the runs around it, never building it
+    whole; a smaller one is built and stacked with them. Either way the store is the one
+    whole frames make, whatever order the runs arrive in."""
+    _, models = stored
+    chunked = [
+        {
+            **three_runs[i],
+            "transactions": run_tables(models[s], chunk_rows=chunk_rows)["transactions"],
+        }
+        for i, s in enumerate("ABC")
+    ]
+    runs = [chunked[i % 3] for i in range(6)]
+    write_tables(tmp_path / "ref.duckdb", concat_tables([three_runs[i % 3] for i in range(6)]))
+    built = whole_builds
+    w = StoreWriter(tmp_path / "s.duckdb", flush_cells=10**9, chunked_cells=chunked_cells)
+    for i in order:
+        w.add(i, runs[i])
+    w.finish()
+    assert len(built) == (0 if chunked_cells == 1 else 6)
+    ref, got = _read_all(tmp_path / "ref.duckdb"), _read_all(tmp_path / "s.duckdb")
+    assert set(got) == set(ref)
+    for name, (types, frame) in ref.items():
+        assert got[name][0] == types, name
+        pd.testing.assert_frame_equal(got[name][1], frame, obj=name, check_exact=True)
+
+
+def test_run_out_never_builds_a_runs_whole_transactions_table(
+    stored, tmp_path, monkeypatch, whole_builds
+):
+    """``run --out`` stores each run's transactions, and its logs read them, a chunk at a
+    time once they are large (here: from one cell up, in 100-row chunks): the result is the
+    one whole tables make — every table, every log byte, the report — and no run's whole
+    transactions table is ever built."""
+    import admarket.outputs.store_writer as sw
+
+    ref, _ = stored
+    monkeypatch.setattr(sw, "SPOOL_CELLS", 1)
+    monkeypatch.setattr(sw, "CHUNK_ROWS", 100)
+    built = whole_builds
+    out = tmp_path / "chunked"
+    run_scenarios(build_config(**SMALL), ["A", "B", "C"], progress=False, out=str(out))
+    assert built == []
+    assert len(MarketModel("A", build_config(**SMALL)).run().transactions()) > 100
+    got, want = _read_all(out / STORE_NAME), _read_all(ref / STORE_NAME)
+    assert set(got) == set(want)
+    for name, (types, frame) in want.items():
+        assert got[name][0] == types, name
+        if name == "runs":  # created_at is the wall clock
+            frame, got[name] = (
+                frame.drop(columns="created_at"),
+                (
+                    types,
+                    got[name][1].drop(columns="created_at"),
+                ),
+            )
+        pd.testing.assert_frame_equal(got[name][1], frame, obj=name, check_exact=True)
+    logs = sorted(p.name for p in (ref / "logs").iterdir())
+    assert len(logs) == 6 and logs == sorted(p.name for p in (out / "logs").iterdir())
+    for name in logs:
+        assert (out / "logs" / name).read_bytes() == (ref / "logs" / name).read_bytes(), name
+    assert (out / "report.json").read_bytes() == (ref / "report.json").read_bytes()
+
+
+def test_a_spooling_worker_never_builds_a_runs_whole_transactions_table(tmp_path, whole_builds):
     """The memory bound: a spooling worker writes a run's transactions a chunk at a time and
     its logs read them a chunk (the event log) or a column (the narrative) at a time, so it
     never holds the whole table (A's is 4 GB at 500 × 200), logged run or not; a run it
     cannot spool is sent whole."""
     from admarket.batch.pool import Task, run_task
-    from admarket.market.accounting import Accounts
     from admarket.outputs.spool import LOGS_WRITTEN, Spool
 
     (tmp_path / "spool").mkdir()
     (tmp_path / "logs").mkdir()
     kwargs = {"design": "A", "config": build_config(days=2), "rng": 1}
     rows = len(MarketModel(**kwargs).run().transactions())
-    built = []
-    real = Accounts.transactions
-    monkeypatch.setattr(
-        Accounts, "transactions", lambda self, spd: (built.append(1), real(self, spd))[1]
-    )
+    built = whole_builds
+    built.clear()  # (that one was the reference's)
     spool = Spool(str(tmp_path / "spool"), str(tmp_path / "logs"), None, 1, chunk_rows=100)
     quiet = run_task(Task(0, 0, kwargs, spool=spool))["tables"]
     assert isinstance(quiet["transactions"], SpooledTable) and built == []
@@ -468,6 +535,24 @@ def test_a_table_empty_in_every_run_takes_the_first_runs_frame(three_runs, tmp_p
     ref, got = _read_all(tmp_path / "ref.duckdb"), _read_all(tmp_path / "s.duckdb")
     assert set(got) == set(ref) and len(got["ledger"][1]) == 0
     assert got["ledger"][0] == ref["ledger"][0]
+
+
+@pytest.mark.parametrize("chunked_cells", [1, 10**12])
+def test_a_chunked_table_empty_in_every_run_is_created_like_an_empty_frame(
+    three_runs, tmp_path, chunked_cells
+):
+    empty = three_runs[0]["transactions"].iloc[:0]
+    table = ChunkedTable(
+        0, empty.shape[1], lambda: iter(()), lambda: empty, lambda n: empty[n].to_numpy(), True
+    )
+    runs = [{**three_runs[i], "transactions": empty} for i in (0, 1)]
+    write_tables(tmp_path / "ref.duckdb", concat_tables(runs))
+    w = StoreWriter(tmp_path / "s.duckdb", chunked_cells=chunked_cells)
+    for i, r in enumerate(runs):
+        w.add(i, {**r, "transactions": table})
+    w.finish()
+    ref, got = _read_all(tmp_path / "ref.duckdb"), _read_all(tmp_path / "s.duckdb")
+    assert got["transactions"][0] == ref["transactions"][0] and len(got["transactions"][1]) == 0
 
 
 def test_stamping_a_frame_with_the_run_ids_leaves_the_callers_frame_as_it_was():

@@ -21,7 +21,7 @@ from typing import Any
 import pandas as pd
 
 from admarket.batch.cluster import Cluster, runs_at_once_here
-from admarket.batch.pool import Task, iter_results, make_tasks, runs_in_workers, worker_pool
+from admarket.batch.pool import Task, iter_results, make_tasks, worker_pool
 from admarket.config import ConfigError, MarketConfig, check_scenarios
 from admarket.config.sizing import check_memory
 from admarket.outputs import VERBOSITY, store_writer
@@ -76,15 +76,10 @@ def compare(
     collect = "tables" if out is not None else "summary"
     tasks = make_tasks({"design": scenarios, "config": cfg}, seeds, collect=collect)
     if at_once := runs_at_once_here(cluster, processes, len(tasks)):
-        # with a result to publish, each run also builds its store tables: whole in this
-        # process; a worker writes them, and its logs read them, a chunk at a time
-        # (outputs.spool)
-        if out is None:
-            check_memory(cfg, at_once)
-        elif cluster is not None or runs_in_workers(processes, len(tasks)):
-            check_memory(cfg, at_once, spooled=at_once)
-        else:
-            check_memory(cfg, at_once, tables=at_once)
+        # with a result to publish, each run also builds its store tables, and the store
+        # and its logs read the largest a chunk at a time: in a worker (outputs.spool) as in
+        # this process
+        check_memory(cfg, at_once, writing=at_once if out is not None else 0)
     summaries: dict[int, pd.DataFrame] = {}
     first_seed = min(seeds)  # whose runs get logs with logs="first"
     local = 1 if cluster is not None else processes
@@ -102,8 +97,12 @@ def compare(
             # themselves when they see it (a pool's and a LocalCluster's do; a remote
             # scheduler's where the disk is shared), else send them (outputs.spool)
             workers_apart = pool is not None or cluster is not None
+            if workers_apart:
+                todo = _spooled(tasks, build, verbosity, logs, first_seed)
+            else:  # run here: the store takes the largest table a chunk at a time
+                todo = _chunked(tasks) if build is not None else tasks
             runs = iter_results(
-                _spooled(tasks, build, verbosity, logs, first_seed) if workers_apart else tasks,
+                todo,
                 processes,
                 progress,
                 cluster=cluster,
@@ -112,7 +111,10 @@ def compare(
             )
             for i, r in runs:
                 summaries[i] = r["tables"]["summaries"]
-                yield i, r["tables"]
+                tables = r.pop("tables")
+                del r  # not held while the next run runs (in this process: its books)
+                yield i, tables
+                del tables
 
         if out is None:
             for _ in finished():
@@ -129,6 +131,12 @@ def compare(
                 write_after=len(tasks) - workers + 1 if workers > 1 else None,
             )
     return pd.concat([summaries[i] for i in sorted(summaries)], ignore_index=True)
+
+
+def _chunked(tasks: list[Task]) -> list[Task]:
+    """``tasks`` run in this process for a result: each hands its largest table to the store
+    and the logs in chunks of :data:`~admarket.outputs.store_writer.CHUNK_ROWS` rows."""
+    return [replace(t, chunk_rows=store_writer.CHUNK_ROWS) for t in tasks]
 
 
 def _spooled(

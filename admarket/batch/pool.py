@@ -59,6 +59,9 @@ class Task:
     collect: str = "tables"
     max_steps: int | None = None
     spool: Spool | None = None  # where the worker leaves large tables and logs (compare)
+    # a run in the process that stores it: its largest table handed over in chunks of this
+    # many rows (a ChunkedTable cannot travel to another process; a spool has its own)
+    chunk_rows: int | None = None
 
 
 def run_task(task: Task) -> dict[str, Any]:
@@ -69,8 +72,8 @@ def run_task(task: Task) -> dict[str, Any]:
         m.step()
     if task.collect != "tables":
         tables: dict[str, Any] = run_summary_tables(m, point=task.point)
-    else:  # a spooling worker writes the largest table a chunk at a time
-        chunk_rows = task.spool.chunk_rows if task.spool is not None else None
+    else:  # a spooling worker, or this process's store, writes it a chunk at a time
+        chunk_rows = task.spool.chunk_rows if task.spool is not None else task.chunk_rows
         tables = run_tables(m, point=task.point, chunk_rows=chunk_rows)
     steps = m.steps
     del m  # not held while its tables are written

@@ -38,20 +38,22 @@ CAMPAIGN_BYTES = 96 * 1024
 # campaign-day, kept in 20 bytes each during the run, ~150 once the run's table is built),
 # books, claims, events and metrics
 CAMPAIGN_DAY_BYTES = 16 * 1024
-# per campaign and day, once a finished run's store tables are built (compare's workers,
-# run --out): A's transactions table has 110-160 rows per campaign-day at ~180 bytes each
-# (A at 100 x 50, 30 days: 215 MiB for the run, 893 MiB with its tables)
+# per campaign and day, once a finished run's store tables are built whole: A's
+# transactions table has 110-160 rows per campaign-day at ~180 bytes each (A at 100 x 50,
+# 30 days: 215 MiB for the run, 893 MiB with its tables)
 TABLE_CAMPAIGN_DAY_BYTES = 32 * 1024
-# per worker that spools a run: A's transactions go a chunk (~1 M rows, ~200 MB) at a time
-# while DuckDB's writer caches up to 256 MB, and its logs read them a chunk or a column at
-# a time (A at 500 x 200 peaked 590 MB above its run, 640 MB with logs); the other tables
-# are built whole — C's claims the largest, ~13 KiB per campaign-day (C at 100 x 50,
-# 10 days: 125 MiB above its run)
-SPOOL_WRITE_BYTES = 640 * 2**20
-# and whatever the size, DuckDB and the log writers loaded in the worker (A at 40 x 30 over
-# 5 days with logs peaked 350 MiB: 70 MiB above the run's estimate, tables included)
-SPOOL_BASE_BYTES = 96 * 2**20
-SPOOLED_TABLE_CAMPAIGN_DAY_BYTES = 16 * 1024
+# per run whose tables are being written (a compare worker spooling them, or the store in
+# this process: run --out, a one-process compare): A's transactions go a chunk (~250 k rows,
+# ~50 MB) at a time while DuckDB's writer caches up to 128 MB, and its logs read them a
+# chunk or a column at a time (A at 500 x 200: the worker peaked ~210 MB above its run,
+# ~590 MB with 1 M-row chunks and a 256 MB cache); the other tables are built whole — C's
+# claims the largest, ~13 KiB per campaign-day (C at 100 x 50, 10 days: 125 MiB above
+# its run)
+CHUNKED_WRITE_BYTES = 320 * 2**20
+# and whatever the size, DuckDB and the log writers loaded (A at 40 x 30 over 5 days with
+# logs peaked 350 MiB: 70 MiB above the run's estimate, tables included)
+WRITER_BASE_BYTES = 96 * 2**20
+CHUNKED_TABLE_CAMPAIGN_DAY_BYTES = 16 * 1024
 PRODUCTS_PER_SELLER = 3  # every seller sells display plus one or two other channels
 
 
@@ -60,11 +62,12 @@ def table_bytes(cfg: MarketConfig) -> int:
     return TABLE_CAMPAIGN_DAY_BYTES * cfg.n_campaigns * cfg.days
 
 
-def spooled_table_bytes(cfg: MarketConfig) -> int:
-    """Estimated memory of one finished run's store tables as a spooling worker writes them
-    and its logs (the transactions a chunk at a time), in bytes."""
-    chunked = SPOOL_WRITE_BYTES + SPOOLED_TABLE_CAMPAIGN_DAY_BYTES * cfg.n_campaigns * cfg.days
-    return SPOOL_BASE_BYTES + min(table_bytes(cfg), chunked)
+def chunked_table_bytes(cfg: MarketConfig) -> int:
+    """Estimated memory of one finished run's store tables and logs as they are written
+    (the transactions a chunk at a time: in a spooling worker, or by the store in this
+    process), in bytes; never more than the tables whole, plus the writers."""
+    chunked = CHUNKED_WRITE_BYTES + CHUNKED_TABLE_CAMPAIGN_DAY_BYTES * cfg.n_campaigns * cfg.days
+    return WRITER_BASE_BYTES + min(table_bytes(cfg), chunked)
 
 
 def estimate_bytes(cfg: MarketConfig) -> int:
@@ -124,15 +127,13 @@ def check_memory(
     cfg: MarketConfig,
     concurrent: int = 1,
     limit: int | None = None,
-    tables: int = 0,
-    spooled: int = 0,
+    writing: int = 0,
 ) -> int:
-    """Refuse (ConfigError) a job of ``concurrent`` simultaneous runs of ``cfg``, ``tables``
-    of which hold their store tables whole at once and ``spooled`` more write theirs (and
-    their logs) a chunk at a time (:func:`spooled_table_bytes`), whose estimated memory
-    exceeds ``limit`` (default: the memory available now); returns the estimate in bytes."""
-    need = estimate_bytes(cfg) * max(1, concurrent) + table_bytes(cfg) * tables
-    need += spooled_table_bytes(cfg) * spooled
+    """Refuse (ConfigError) a job of ``concurrent`` simultaneous runs of ``cfg``,
+    ``spooled`` of which write their store tables (and logs) at once, the largest a chunk at
+    a time (:func:`chunked_table_bytes`), whose estimated memory exceeds ``limit``
+    (default: the memory available now); returns the estimate in bytes."""
+    need = estimate_bytes(cfg) * max(1, concurrent) + chunked_table_bytes(cfg) * writing
     limit = available_bytes() if limit is None else limit
     if limit is not None and need > limit:
         runs = f" for {concurrent} runs at once" if concurrent > 1 else ""

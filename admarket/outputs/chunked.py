@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -37,9 +38,14 @@ class ChunkedTable:
         return self.rows * self.n_columns
 
 
-def held_whole(tables: Mapping[str, object]) -> dict[str, object]:
-    """``tables`` with every :class:`ChunkedTable` built whole (a DataFrame)."""
-    return {k: v.whole() if isinstance(v, ChunkedTable) else v for k, v in tables.items()}
+def held_whole(tables: Mapping[str, Any], below: int | None = None) -> dict[str, Any]:
+    """``tables`` with every :class:`ChunkedTable` built whole (a DataFrame); with
+    ``below``, only those of fewer cells (a small one is cheaper whole, built once for
+    everything that reads it, than chunked and built again for each reader)."""
+    return {
+        k: v.whole() if isinstance(v, ChunkedTable) and (below is None or v.size < below) else v
+        for k, v in tables.items()
+    }
 
 
 type Table = pd.DataFrame | ChunkedTable  # a transactions table, whole or chunked

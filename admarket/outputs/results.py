@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from admarket.outputs import store_writer
+from admarket.outputs.chunked import held_whole
 from admarket.outputs.manifest import STORE_NAME
 from admarket.outputs.narrative import write_logs
 from admarket.outputs.publish import publish
@@ -100,6 +102,8 @@ def stream_results(
         heads = {}
         try:
             for i, r in arriving:
+                # a run stored here: its small chunked tables built once, for store and logs
+                r = held_whole(r, below=store_writer.SPOOL_CELLS)
                 writer.add(i, r)
                 seed = int(r["runs"]["seed"].iloc[0])
                 if logged(log_runs, seed, first_seed) and not r.get(LOGS_WRITTEN):
@@ -107,6 +111,7 @@ def stream_results(
                         raise RuntimeError(f"internal error: run {i} was spooled without its logs")
                     write_logs(r, tmp / LOGS_DIR, verbosity)
                 heads[i] = (str(r["runs"]["scenario"].iloc[0]), seed)
+                del r  # not held while the next run arrives (or runs, in this process)
                 if len(heads) == write_after:
                     writer.flush()
         except BaseException:
@@ -174,9 +179,10 @@ def write_run(
     """Publish finished models (one seed, ``admarket run --out``) with logs and report.
 
     Each model's tables are built when the store takes them, so only one run's tables are
-    held at a time (a large run of A's are gigabytes)."""
+    held at a time, and A's transactions (gigabytes in a large run) never whole: the store
+    and the logs read them a chunk at a time."""
     return stream_results(
-        ((i, run_tables(m)) for i, m in enumerate(models)),
+        ((i, run_tables(m, chunk_rows=store_writer.CHUNK_ROWS)) for i, m in enumerate(models)),
         out_dir,
         first_seed=None,  # every run gets logs
         verbosity=verbosity,

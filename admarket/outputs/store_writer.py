@@ -29,9 +29,12 @@ from admarket.llm.tables import LLM_TABLES
 from admarket.outputs.chunked import ChunkedTable, held_whole
 from admarket.outputs.store import TABLES
 
-# DuckDB's buffer cache while a study streams into its store: it keeps written blocks cached up
-# to 80% of RAM by default, which would make the parent grow with the study after all
-WRITER_CACHE = "256MB"
+# DuckDB's buffer cache while a study streams into its store (or a worker into its spool
+# file): it keeps written blocks cached up to 80% of RAM by default, which would make the
+# writer grow with the study after all. With 128 MB (256 MB before) and CHUNK_ROWS 250 k
+# (1 M before) a 500 × 200 compare worker of A peaked at 873 MB, not 1,244 MB; the main
+# job's tail moved within its noise
+WRITER_CACHE = "128MB"
 
 # The tables a spooled run still sends as frames: the caller reads them (a run's scenario
 # and seed, its summary row) and they are one row each.
@@ -40,9 +43,9 @@ SENT_WHOLE = ("runs", "summaries")
 # transactions are 1.2 M cells), so the main job's runs travel as before; from 100 × 50 up,
 # A's transactions and B's and C's claims are.
 SPOOL_CELLS = 4_000_000
-# A table a worker spools chunk by chunk (A's transactions) goes in frames of about this
-# many rows (~200 MB each), so the worker never holds the whole table (4 GB at 500 × 200).
-CHUNK_ROWS = 1_000_000
+# A table written chunk by chunk (A's transactions) goes in frames of about this many rows
+# (~50 MB each), so its writer never holds the whole table (4 GB at 500 × 200).
+CHUNK_ROWS = 250_000
 
 
 @dataclass(frozen=True)
@@ -110,7 +113,7 @@ _INTEGER_TYPES = frozenset(
 def _cells(part: object) -> int:
     if isinstance(part, SpooledTable):
         return part.cells
-    return part.size if isinstance(part, pd.DataFrame) else 0
+    return part.size if isinstance(part, pd.DataFrame | ChunkedTable) else 0
 
 
 class StoreWriter:
@@ -127,9 +130,12 @@ class StoreWriter:
     would (an integer column that some runs lack becomes DOUBLE, as pandas' NaN makes it).
     A :class:`SpooledTable` goes in between the frames of the runs before and after it,
     copied inside DuckDB from its file, which is then deleted (a run's tables, spooled or
-    not, make the same store). The writer holds at most one chunk plus the runs waiting for
-    an earlier one, and DuckDB's cache is capped (:data:`WRITER_CACHE`), so a study's memory
-    does not grow with its runs.
+    not, make the same store). So does a :class:`ChunkedTable` of at least
+    ``chunked_cells`` cells (a run in this process: ``run --out``, a one-process
+    ``compare``), written a chunk at a time and never held whole; a smaller one is built
+    whole and stacked with the frames around it, as before. The writer holds at most one
+    chunk plus the runs waiting for an earlier one, and DuckDB's cache is capped
+    (:data:`WRITER_CACHE`), so a study's memory does not grow with its runs.
 
     The price: appending chunk by chunk costs DuckDB more than one write of everything —
     at plan scale, 30 runs' tables took 8.0 s CPU in 4 M-cell chunks against 3.3 s in one
@@ -139,10 +145,16 @@ class StoreWriter:
     """
 
     def __init__(
-        self, db_path: str | Path, flush_cells: int = 4_000_000, flush_runs: int = 64
+        self,
+        db_path: str | Path,
+        flush_cells: int = 4_000_000,
+        flush_runs: int = 64,
+        chunked_cells: int | None = None,
     ) -> None:
         self.con = duckdb.connect(str(db_path), config={"memory_limit": WRITER_CACHE})
         self.flush_cells = flush_cells
+        # read now, not at import: a test may lower it (default: what a worker spools)
+        self.chunked_cells = SPOOL_CELLS if chunked_cells is None else chunked_cells
         self.flush_runs = flush_runs
         self._waiting: dict[int, Mapping[str, object]] = {}
         self._next = 0  # the index of the next run to gather
@@ -169,7 +181,9 @@ class StoreWriter:
     def _flush(self) -> None:
         spooled: set[str] = set()
         for name in (*TABLES, *LLM_TABLES):
-            parts = [r[name] for r in self._gathered if name in r]
+            # a small ChunkedTable is built whole: stacked with the frames around it, and
+            # (empty) its frame stands for the table's columns like any other
+            parts = [self._small_whole(r[name]) for r in self._gathered if name in r]
             frames: list[pd.DataFrame] = []  # consecutive frames go in as one
             for part in parts:
                 if isinstance(part, SpooledTable):
@@ -177,6 +191,11 @@ class StoreWriter:
                     frames = []
                     self._append_spooled(part)
                     spooled.add(part.path)
+                elif isinstance(part, ChunkedTable):  # a chunk at a time, never held whole
+                    self._append_frames(name, frames)
+                    frames = []
+                    for chunk in part.chunks():
+                        self._append_frames(name, [chunk])
                 elif not isinstance(part, pd.DataFrame):  # never dropped silently
                     raise TypeError(f"internal error: table {name} of a run is {part!r}")
                 elif len(part):
@@ -188,6 +207,11 @@ class StoreWriter:
         self._gathered, self._gathered_cells = [], 0
         for path in sorted(spooled):
             os.unlink(path)
+
+    def _small_whole(self, part: object) -> object:
+        if isinstance(part, ChunkedTable) and part.size < self.chunked_cells:
+            return part.whole()
+        return part
 
     def _append_frames(self, name: str, frames: list[pd.DataFrame]) -> None:
         if not frames:
