@@ -141,13 +141,21 @@ def test_a_one_process_compare_stores_a_runs_large_table_a_chunk_at_a_time(
 
 
 @pytest.mark.parametrize("logs", ["none", "all"])
+@pytest.mark.parametrize("chunked", [False, True])
 def test_a_one_process_compare_holds_no_earlier_run_while_the_next_runs(
-    tmp_path, monkeypatch, logs
+    tmp_path, monkeypatch, logs, chunked
 ):
     """Each run's tables (in this process, its books behind the chunked transactions) are
-    let go once stored: none is alive when the next model is built."""
+    let go once stored: none is alive when the next model is built, whether its
+    transactions were built whole or written a chunk at a time (from one cell up)."""
     import gc
     import weakref
+
+    import admarket.outputs.store_writer as sw
+
+    if chunked:
+        monkeypatch.setattr(sw, "SPOOL_CELLS", 1)
+        monkeypatch.setattr(sw, "CHUNK_ROWS", 100)
 
     books: list = []
     alive: list[int] = []

@@ -181,12 +181,13 @@ def test_a_swap_interrupted_between_its_two_renames_is_undone(tmp_path, monkeypa
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r"]
 
 
+@pytest.mark.parametrize("name", ["r", "r[1]*"])  # glob's special characters are names too
 @pytest.mark.parametrize("when", ["in mkdtemp", "before the build"])
-def test_an_interrupt_as_the_build_folder_appears_leaves_nothing(tmp_path, monkeypatch, when):
+def test_an_interrupt_as_the_build_folder_appears_leaves_nothing(tmp_path, monkeypatch, when, name):
     """SIGTERM raises like Ctrl-C; one landing as mkdtemp returns (its folder made, its name
     not yet known here) or just after it still leaves no build folder, and the previous
     result as it was (a fault test hit this under load)."""
-    out = tmp_path / "r"
+    out = tmp_path / name
     pub.publish(out, _builder({"report.md": "one"}), {"kind": "run"})
     real = pub.tempfile.mkdtemp
 
@@ -200,7 +201,7 @@ def test_an_interrupt_as_the_build_folder_appears_leaves_nothing(tmp_path, monke
     monkeypatch.setattr(pub.tempfile, "mkdtemp", interrupted)
     with pytest.raises(KeyboardInterrupt):
         pub.publish(out, _builder({"report.md": "two"}), {"kind": "run"})
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["r"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [name]
     assert _tree(out) == {"report.md": "one"} and check_complete(out)
 
 

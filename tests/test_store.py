@@ -329,17 +329,21 @@ def test_a_table_spooled_chunk_by_chunk_makes_the_store_a_whole_one_does(
 
 
 @pytest.mark.parametrize("chunk_rows", [1, 997, 10**9])
-@pytest.mark.parametrize("chunked_cells", [1, 10**12])  # chunk by chunk; small: whole
+@pytest.mark.parametrize("which", ["every", "A's", "none"])  # which are written in chunks
 @pytest.mark.parametrize("order", [[0, 1, 2, 3, 4, 5], [5, 3, 4, 0, 2, 1]])
 def test_the_writer_takes_a_chunked_table_as_a_whole_one_without_building_it(
-    stored, three_runs, tmp_path, whole_builds, chunk_rows, chunked_cells, order
+    stored, three_runs, tmp_path, whole_builds, chunk_rows, which, order
 ):
     """A run stored in this process (``run --out``, a one-process ``compare``) hands the
     writer its transactions as a ChunkedTable: from ``chunked_cells`` up the writer appends
-    it a chunk at a time between the frames of the runs around it, never building it
-    whole; a smaller one is built and stacked with them. Either way the store is the one
-    whole frames make, whatever order the runs arrive in."""
+    it a chunk at a time after the frames of the runs before it and before those after it,
+    never building it whole; a smaller one is built and stacked with them. Either way the
+    store is the one whole frames make, whatever order the runs arrive in (with A's alone
+    in chunks, B's and C's frames come between them)."""
     _, models = stored
+    sizes = [three_runs[i]["transactions"].size for i in range(3)]
+    assert sizes[0] > max(sizes[1:])  # A's is the largest
+    chunked_cells = {"every": 1, "A's": sizes[0], "none": 10**12}[which]
     chunked = [
         {
             **three_runs[i],
@@ -354,7 +358,7 @@ def test_the_writer_takes_a_chunked_table_as_a_whole_one_without_building_it(
     for i in order:
         w.add(i, runs[i])
     w.finish()
-    assert len(built) == (0 if chunked_cells == 1 else 6)
+    assert len(built) == {"every": 0, "A's": 4, "none": 6}[which]
     ref, got = _read_all(tmp_path / "ref.duckdb"), _read_all(tmp_path / "s.duckdb")
     assert set(got) == set(ref)
     for name, (types, frame) in ref.items():
@@ -537,17 +541,14 @@ def test_a_table_empty_in_every_run_takes_the_first_runs_frame(three_runs, tmp_p
     assert got["ledger"][0] == ref["ledger"][0]
 
 
-@pytest.mark.parametrize("chunked_cells", [1, 10**12])
-def test_a_chunked_table_empty_in_every_run_is_created_like_an_empty_frame(
-    three_runs, tmp_path, chunked_cells
-):
+def test_a_chunked_table_empty_in_every_run_is_created_like_an_empty_frame(three_runs, tmp_path):
     empty = three_runs[0]["transactions"].iloc[:0]
     table = ChunkedTable(
         0, empty.shape[1], lambda: iter(()), lambda: empty, lambda n: empty[n].to_numpy(), True
     )
     runs = [{**three_runs[i], "transactions": empty} for i in (0, 1)]
     write_tables(tmp_path / "ref.duckdb", concat_tables(runs))
-    w = StoreWriter(tmp_path / "s.duckdb", chunked_cells=chunked_cells)
+    w = StoreWriter(tmp_path / "s.duckdb")
     for i, r in enumerate(runs):
         w.add(i, {**r, "transactions": table})
     w.finish()

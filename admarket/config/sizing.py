@@ -130,7 +130,7 @@ def check_memory(
     writing: int = 0,
 ) -> int:
     """Refuse (ConfigError) a job of ``concurrent`` simultaneous runs of ``cfg``,
-    ``spooled`` of which write their store tables (and logs) at once, the largest a chunk at
+    ``writing`` of which write their store tables (and logs) at once, the largest a chunk at
     a time (:func:`chunked_table_bytes`), whose estimated memory exceeds ``limit``
     (default: the memory available now); returns the estimate in bytes."""
     need = estimate_bytes(cfg) * max(1, concurrent) + chunked_table_bytes(cfg) * writing

@@ -28,6 +28,7 @@ import ctypes
 import datetime as _dt
 import errno
 import fcntl
+import glob
 import os
 import shutil
 import sys
@@ -287,7 +288,7 @@ def publish(out_dir: str | Path, build: Callable[[Path], None], meta: Mapping[st
         finally:
             # interrupted before mkdtemp's folder had a name here (SIGTERM as it returned):
             # it is the one folder of this process's prefix, empty, under our reservation
-            made = [tmp] if tmp is not None else sorted(dest.parent.glob(prefix + "*"))
+            made = [tmp] if tmp is not None else sorted(dest.parent.glob(glob.escape(prefix) + "*"))
             for folder in made:
                 if folder.exists() and (tmp is not None or _ours(folder)):
                     (folder / BUILD_TAG).touch()  # so a kill during removal leaves it ours

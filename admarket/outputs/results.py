@@ -76,7 +76,10 @@ def stream_results(
     returns them: its workers may then write into it (:mod:`.spool`) — runs whose tables
     say :data:`~admarket.outputs.spool.LOGS_WRITTEN` have their logs written already, and
     tables may be :class:`~admarket.outputs.store_writer.SpooledTable` files in its
-    ``.spool`` folder.
+    ``.spool`` folder. A run from this process may hand its transactions as a
+    :class:`~admarket.outputs.chunked.ChunkedTable`: from
+    :data:`~admarket.outputs.store_writer.SPOOL_CELLS` up the store and the logs read it a
+    chunk at a time; a smaller one is built whole here, once, for both.
 
     Each run's tables go to the store (:class:`StoreWriter`) and its logs to disk as it
     arrives, and nothing of it is kept but its ``runs`` row, so memory does not grow with

@@ -242,7 +242,8 @@ def run_tables(
 ) -> dict[str, Any]:
     """Every store table for one finished model, keyed by table name (no I/O): DataFrames,
     and with ``chunk_rows`` the transactions as a :class:`ChunkedTable` of frames of about
-    that many rows (for a worker that writes it a chunk at a time)."""
+    that many rows (for a spooling worker, or the store in this process, that writes it a
+    chunk at a time)."""
     cfg, scen = m.config, m.scenario_id
     seed = int(cfg.seed)
     run_id = run_id or run_id_for(scen, seed, point)

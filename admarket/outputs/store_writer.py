@@ -164,19 +164,28 @@ class StoreWriter:
         self._first_empty: dict[str, pd.DataFrame] = {}  # a table no run has filled yet
 
     def add(self, index: int, tables: Mapping[str, object]) -> None:
-        """Take run ``index``'s tables: DataFrames, or :class:`SpooledTable` files (copied in
-        and deleted when the run is written). Names outside :data:`TABLES` and LLM_TABLES
-        are ignored, as :func:`~admarket.outputs.run_tables.concat_tables` does."""
+        """Take run ``index``'s tables: DataFrames, :class:`SpooledTable` files (copied in
+        and deleted when the run is written) or :class:`ChunkedTable` s (written a chunk at a
+        time). Names outside :data:`TABLES` and LLM_TABLES are ignored, as
+        :func:`~admarket.outputs.run_tables.concat_tables` does."""
         if index < self._next or index in self._waiting:
             raise ValueError(f"run {index} was added twice")
         self._waiting[index] = tables
+        chunked = False
         while self._next in self._waiting:
             run = self._waiting.pop(self._next)
             self._next += 1
             self._gathered.append(run)
             self._gathered_cells += sum(_cells(part) for part in run.values())
-        if self._gathered_cells >= self.flush_cells or len(self._gathered) >= self.flush_runs:
+            chunked = chunked or any(self._chunked(part) for part in run.values())
+        # a run with a chunked table is written at once: its books are not held meanwhile
+        full = self._gathered_cells >= self.flush_cells or len(self._gathered) >= self.flush_runs
+        if chunked or full:
             self._flush()
+
+    def _chunked(self, part: object) -> bool:
+        """Whether ``part`` is written a chunk at a time (a ChunkedTable not small)."""
+        return isinstance(part, ChunkedTable) and part.size >= self.chunked_cells
 
     def _flush(self) -> None:
         spooled: set[str] = set()
@@ -209,7 +218,7 @@ class StoreWriter:
             os.unlink(path)
 
     def _small_whole(self, part: object) -> object:
-        if isinstance(part, ChunkedTable) and part.size < self.chunked_cells:
+        if isinstance(part, ChunkedTable) and not self._chunked(part):
             return part.whole()
         return part
 
