@@ -33,7 +33,8 @@ from admarket.outputs.store import TABLES
 # file): it keeps written blocks cached up to 80% of RAM by default, which would make the
 # writer grow with the study after all. With 128 MB (256 MB before) and CHUNK_ROWS 250 k
 # (1 M before) a 500 × 200 compare worker of A peaked at 873 MB, not 1,244 MB; the main
-# job's tail moved within its noise
+# job's tail (no chunked table at plan scale, only this cache) was inconclusive: two
+# interleaved batches moved it either way on a noisy machine
 WRITER_CACHE = "128MB"
 
 # The tables a spooled run still sends as frames: the caller reads them (a run's scenario
