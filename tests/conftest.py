@@ -84,3 +84,16 @@ def whole_builds(monkeypatch) -> list:
         Accounts, "transactions", lambda self, spd: (built.append(1), real(self, spd))[1]
     )
     return built
+
+
+@pytest.fixture
+def whole_claim_builds(monkeypatch) -> list:
+    """One item per run's claims built whole from now on (``ClaimLog.frame``: the rows of
+    ``agent_decisions`` and ``ground_truth``): a path that must read them a chunk at a time
+    asserts none."""
+    from admarket.memory.ground_truth import ClaimLog
+
+    built: list = []
+    real = ClaimLog.frame
+    monkeypatch.setattr(ClaimLog, "frame", lambda self: (built.append(1), real(self))[1])
+    return built

@@ -111,11 +111,12 @@ def test_runs_whose_workers_spool_their_tables_and_write_their_logs_publish_the_
 
 
 def test_a_one_process_compare_stores_a_runs_large_table_a_chunk_at_a_time(
-    tmp_path, monkeypatch, whole_builds
+    tmp_path, monkeypatch, whole_builds, whole_claim_builds
 ):
-    """Runs in this process hand the store, and their logs, A's transactions a chunk at a
-    time once they are large (here from one cell up, in 100-row chunks), never building
-    them whole: the result is the one whole tables make, to the last digit and byte."""
+    """Runs in this process hand the store, and their logs, A's transactions and every
+    run's claims a chunk at a time once they are large (here from one cell up, in 100-row
+    chunks), never building them whole: the result is the one whole tables make, to the
+    last digit and byte."""
     import admarket.outputs.store_writer as sw
     from admarket.market.accounting import Accounts
 
@@ -127,13 +128,17 @@ def test_a_one_process_compare_stores_a_runs_large_table_a_chunk_at_a_time(
     cfg = build_config(**SMALL)
     compare(cfg, [3, 4], processes=1, out=tmp_path / "whole", logs="all")
     # small tables: built whole once each, for the store and the logs, as before
-    assert len(whole_builds) == 6 and chunks == []
+    assert len(whole_builds) == len(whole_claim_builds) == 6 and chunks == []
     whole_builds.clear()
+    whole_claim_builds.clear()
     monkeypatch.setattr(sw, "SPOOL_CELLS", 1)
     monkeypatch.setattr(sw, "CHUNK_ROWS", 100)
     compare(cfg, [3, 4], processes=1, out=tmp_path / "chunked", logs="all")
     assert whole_builds == []
     assert len(_tables(tmp_path / "whole")["transactions"]) > 100
+    # claims that fit in one chunk are built whole (once); B's and C's take several
+    per_run = _tables(tmp_path / "whole")["agent_decisions"].groupby("run_id").size()
+    assert len(whole_claim_builds) == (per_run <= 100).sum() and (per_run > 100).sum() >= 4
     _assert_same_store(tmp_path / "chunked", tmp_path / "whole")
     _assert_same_logs(tmp_path / "chunked", tmp_path / "whole", 12)
     report = (tmp_path / "chunked" / "report.json").read_bytes()

@@ -114,7 +114,8 @@ def test_a_market_too_large_for_memory_is_refused_with_estimate_and_limit(here, 
 
 @pytest.mark.parametrize(
     ("scenario", "n_buyers", "n_sellers", "days"),
-    [("A", 40, 30, 5), ("C", 40, 30, 5), ("A", 300, 150, 1)],  # the last: pairs matter
+    # A at 300 x 150 over a day: pairs and campaigns matter; C over 30 days: campaign-days
+    [("A", 40, 30, 5), ("C", 40, 30, 5), ("A", 300, 150, 1), ("C", 60, 30, 30)],
 )
 def test_the_estimate_covers_a_measured_run(scenario, n_buyers, n_sellers, days, peak_kib):
     """A run's measured peak memory (its own process) stays under the estimate."""

@@ -367,12 +367,12 @@ def test_the_writer_takes_a_chunked_table_as_a_whole_one_without_building_it(
 
 
 def test_run_out_never_builds_a_runs_whole_transactions_table(
-    stored, tmp_path, monkeypatch, whole_builds
+    stored, tmp_path, monkeypatch, whole_builds, whole_claim_builds
 ):
-    """``run --out`` stores each run's transactions, and its logs read them, a chunk at a
-    time once they are large (here: from one cell up, in 100-row chunks): the result is the
-    one whole tables make — every table, every log byte, the report — and no run's whole
-    transactions table is ever built."""
+    """``run --out`` stores each run's transactions and claims, and its logs read them, a
+    chunk at a time once they are large (here: from one cell up, in 100-row chunks): the
+    result is the one whole tables make — every table, every log byte, the report — and no
+    run's whole transactions or claims table is ever built."""
     import admarket.outputs.store_writer as sw
 
     ref, _ = stored
@@ -384,6 +384,9 @@ def test_run_out_never_builds_a_runs_whole_transactions_table(
     assert built == []
     assert len(MarketModel("A", build_config(**SMALL)).run().transactions()) > 100
     got, want = _read_all(out / STORE_NAME), _read_all(ref / STORE_NAME)
+    # claims that fit in one chunk are built whole (once): here A's; B's and C's are not
+    per_run = want["agent_decisions"][1].groupby("scenario").size()
+    assert list(per_run[per_run > 100].index) == ["B", "C"] and whole_claim_builds == [1]
     assert set(got) == set(want)
     for name, (types, frame) in want.items():
         assert got[name][0] == types, name
@@ -436,6 +439,41 @@ def test_a_spooling_worker_never_builds_a_runs_whole_transactions_table(tmp_path
     sent = run_task(Task(2, 0, kwargs, spool=spool))["tables"]
     assert isinstance(sent["transactions"], pd.DataFrame) and built == [1]
     assert len(sent["transactions"]) == rows
+
+
+def test_a_spooling_worker_never_builds_a_runs_whole_claims(tmp_path, whole_claim_builds):
+    """C's claims (``agent_decisions`` and ``ground_truth``: millions of rows at 500 × 200,
+    about 1 GB as frames) go from the run's claim log into the spool file a chunk at a
+    time, and its logs read them a chunk at a time too: the spooled tables are the ones
+    the whole frames make (values and types), the logs the ones whole tables write."""
+    from admarket.batch.pool import Task, run_task
+    from admarket.outputs.narrative import write_logs
+    from admarket.outputs.spool import LOGS_WRITTEN, Spool
+
+    kwargs = {"design": "C", "config": build_config(days=3), "rng": 1}
+    ref = run_tables(MarketModel(**kwargs).run())
+    assert len(ref["agent_decisions"]) > 1000  # more than ten 100-row chunks
+    whole = spool_tables(ref, tmp_path / "whole.duckdb", min_cells=1)
+    assert isinstance(whole["agent_decisions"], SpooledTable)
+    (tmp_path / "ref_logs").mkdir()
+    write_logs(ref, tmp_path / "ref_logs", "all")
+    for folder in ("spool", "logs"):
+        (tmp_path / folder).mkdir()
+    whole_claim_builds.clear()  # (those were the reference's)
+    spool = Spool(str(tmp_path / "spool"), str(tmp_path / "logs"), "all", 1, chunk_rows=100)
+    out = run_task(Task(0, 0, kwargs, spool=spool))["tables"]
+    assert whole_claim_builds == [] and out[LOGS_WRITTEN] is True
+    got, want = _read_all(out["agent_decisions"].path), _read_all(tmp_path / "whole.duckdb")
+    for name in ("agent_decisions", "ground_truth"):
+        assert isinstance(out[name], SpooledTable)
+        assert got[name][0] == want[name][0], name
+        pd.testing.assert_frame_equal(got[name][1], want[name][1], obj=name, check_exact=True)
+    names = sorted(p.name for p in (tmp_path / "ref_logs").iterdir())
+    assert names == sorted(p.name for p in (tmp_path / "logs").iterdir()) and len(names) == 2
+    for name in names:
+        assert (tmp_path / "logs" / name).read_bytes() == (
+            tmp_path / "ref_logs" / name
+        ).read_bytes()
 
 
 def test_a_chunked_table_too_small_to_spool_is_sent_whole_beside_a_spooled_one(stored, tmp_path):

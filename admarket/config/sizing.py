@@ -5,8 +5,10 @@ buyers × 1,000 campaigns each × 10,000 sellers is within every bound and needs
 :func:`estimate_bytes` is an estimate of one run's peak memory, from the arrays that grow
 with the market — the eligible (campaign, product) pairs (about a third of all cells),
 (product × hour) supply, and the per-campaign-day transactions, books, claims and events —
-calibrated on measured peaks of A (the largest) from 40 × 30 to 5,000 × 2,000 markets
-(``tests/test_inputs.py`` checks it stays above the measured peak, and within 4× of it).
+calibrated on measured peaks of A, B and C from 40 × 30 to 5,000 × 2,000 markets and
+from 1 to 90 days — A holds the most per campaign (its hourly auctions), C the most per
+campaign-day (claims, ledger) — (``tests/test_inputs.py`` checks it stays above measured
+peaks, and within 4× of them).
 :func:`check_memory` refuses a job whose estimate exceeds the memory this machine has
 available, naming both.
 """
@@ -35,25 +37,28 @@ SUPPLY_BYTES = 16  # per (product, step): hourly avails and their expectation
 # A at 300 x 150 peaked at 469 MiB for one day, 260 MiB above the base
 CAMPAIGN_BYTES = 96 * 1024
 # per campaign and day: transactions (A clears ~100 (campaign, product, hour) rows per
-# campaign-day, kept in 20 bytes each during the run, ~150 once the run's table is built),
-# books, claims, events and metrics
-CAMPAIGN_DAY_BYTES = 16 * 1024
+# campaign-day, kept in 20 bytes each during the run), books, claims (C files ~20 a
+# campaign-day), ledger entries, events and metrics. Measured above the base over 30 days:
+# A 1.7, B 2.7, C 5.2-5.4 KiB (C at 40 x 30, 200 x 100 and 500 x 200), C over 90 days 2.3
+# (campaigns' flights end); it was 16 KiB, which put a 30-day run at 3-6x its peak
+CAMPAIGN_DAY_BYTES = 8 * 1024
 # per campaign and day, once a finished run's store tables are built whole: A's
 # transactions table has 110-160 rows per campaign-day at ~180 bytes each (A at 100 x 50,
 # 30 days: 215 MiB for the run, 893 MiB with its tables)
 TABLE_CAMPAIGN_DAY_BYTES = 32 * 1024
 # per run whose tables are being written (a compare worker spooling them, or the store in
-# this process: run --out, a one-process compare): A's transactions go a chunk (~250 k rows,
-# ~50 MB) at a time while DuckDB's writer caches up to 128 MB, and its logs read them a
-# chunk or a column at a time (A at 500 x 200: the worker peaked ~210 MB above its run,
-# ~590 MB with 1 M-row chunks and a 256 MB cache); the other tables are built whole — C's
-# claims the largest, ~13 KiB per campaign-day (C at 100 x 50, 10 days: 125 MiB above
-# its run)
+# this process: run --out, a one-process compare): A's transactions and B's and C's claims
+# go a chunk (~250 k rows, ~50-100 MB) at a time while DuckDB's writer caches up to 128 MB,
+# and its logs read them a chunk or a column at a time; the other tables (C's ledger the
+# largest, ~1.4 KiB per campaign-day) are built whole. Measured above the run: A ~210-245
+# MiB at every size from 40 x 30 up; C 300 MiB at 100 x 50 over 30 days, 355 MiB at
+# 200 x 100, ~470 MiB at 500 x 200 (~1.5 KiB more per campaign-day; with its claims built
+# whole it was 557 MiB at 200 x 100 and ~1.2 GB at 500 x 200)
 CHUNKED_WRITE_BYTES = 320 * 2**20
 # and whatever the size, DuckDB and the log writers loaded (A at 40 x 30 over 5 days with
 # logs peaked 350 MiB: 70 MiB above the run's estimate, tables included)
 WRITER_BASE_BYTES = 96 * 2**20
-CHUNKED_TABLE_CAMPAIGN_DAY_BYTES = 16 * 1024
+CHUNKED_TABLE_CAMPAIGN_DAY_BYTES = 4 * 1024
 PRODUCTS_PER_SELLER = 3  # every seller sells display plus one or two other channels
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 from array import array
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -217,39 +218,82 @@ class ClaimLog:
 
     def frame(self) -> pd.DataFrame:
         """One row per claim with its decision, agent and grade (``agent_decisions``)."""
+        return self._rows(self._lookups(), 0, len(self))
+
+    def frames(self, chunk_rows: int) -> Iterator[pd.DataFrame]:
+        """:meth:`frame` as consecutive slices of at most ``chunk_rows`` claims each, labelled
+        as in the whole frame: stacked, they are it (a large run's claim tables are written
+        a slice at a time, never held whole). One frame, empty, when there are no claims."""
+        if chunk_rows < 1:
+            raise ValueError(f"chunk_rows={chunk_rows}: must be at least 1")
+        lookups = self._lookups()
         n = len(self)
-        dec = np.frombuffer(self._decision, dtype=np.int64) if n else np.zeros(0, np.int64)
-        flags = np.frombuffer(self._flags, dtype=np.uint16) if n else np.zeros(0, np.uint16)
-        fact = np.frombuffer(self._fact, dtype=np.int64) if n else np.zeros(0, np.int64)
+        for start in range(0, max(n, 1), chunk_rows):
+            yield self._rows(lookups, start, min(n, start + chunk_rows))
+
+    @property
+    def steps_ascend(self) -> bool:
+        """Whether the claims are in step order (their decisions' steps never go back)."""
+        if not len(self):
+            return True
+        steps = np.frombuffer(self.decision_step, dtype=np.int64)
+        at = steps[np.frombuffer(self._decision, dtype=np.int64)]
+        return bool((np.diff(at) >= 0).all())
+
+    def _lookups(self) -> tuple:
+        """Per decision its agent, type, step and agent type; every fact key; the
+        fabrication kinds by claim row: what every slice of :meth:`frame` indexes."""
         agents = np.array(self.decision_agent, dtype=object)
-        dtypes = np.array(self.decision_type, dtype=object)
-        steps = np.frombuffer(self.decision_step, dtype=np.int64) if self.decision_step else dec
-        keys = np.array(self.fact_keys, dtype=object)
+        # "buyer-3" -> "buyer": split once per agent, not once per claim (millions in C)
+        kind = {a: str(a).split("-")[0] for a in set(self.decision_agent)}
+        return (
+            agents,
+            np.array(self.decision_type, dtype=object),
+            np.frombuffer(self.decision_step, dtype=np.int64)
+            if self.decision_step
+            else np.zeros(0, np.int64),
+            np.array([kind[a] for a in self.decision_agent], dtype=object),
+            np.array(self.fact_keys, dtype=object),
+            pd.Series(self.injection_kind, dtype=object),
+        )
+
+    def _rows(self, lookups: tuple, start: int, stop: int) -> pd.DataFrame:
+        agents, dtypes, steps, of_decision, keys, injections = lookups
+        rows = slice(start, stop)
+        if len(self):
+            dec = np.frombuffer(self._decision, dtype=np.int64)[rows]
+            flags = np.frombuffer(self._flags, dtype=np.uint16)[rows]
+            fact = np.frombuffer(self._fact, dtype=np.int64)[rows]
+            claimed, actual = np.frombuffer(self._claimed)[rows], np.frombuffer(self._actual)[rows]
+        else:
+            dec, fact = np.zeros(0, np.int64), np.zeros(0, np.int64)
+            flags, claimed, actual = np.zeros(0, np.uint16), np.zeros(0), np.zeros(0)
+        index = pd.RangeIndex(start, stop)
         df = pd.DataFrame(
             {
-                "claim_id": np.arange(n),
+                "claim_id": np.arange(start, stop),
                 "decision_id": dec,
-                "step": steps[dec] if n else dec,
-                "agent_id": agents[dec] if n else dec.astype(object),
-                "decision_type": dtypes[dec] if n else dec.astype(object),
+                "step": steps[dec] if len(dec) else dec,
+                "agent_id": agents[dec] if len(dec) else dec.astype(object),
+                "decision_type": dtypes[dec] if len(dec) else dec.astype(object),
                 "claim_type": pd.Categorical.from_codes(
                     ((flags >> _TYPE_SHIFT) & 7).astype(np.int8), CLAIM_TYPES
                 ),
-                "fact_key": keys[fact] if n else fact.astype(object),
-                "claimed_value": np.frombuffer(self._claimed) if n else np.zeros(0),
-                "actual_value": np.frombuffer(self._actual) if n else np.zeros(0),
+                "fact_key": keys[fact] if len(fact) else fact.astype(object),
+                "claimed_value": claimed,
+                "actual_value": actual,
                 "source": pd.Categorical.from_codes((flags & 7).astype(np.int8), SOURCES),
                 "is_hallucination": (flags & WRONG) > 0,
                 "injected": (flags & INJECTED) > 0,
                 "caught_in_run": (flags & CAUGHT) > 0,
                 "recovered": (flags & RECOVERED) > 0,
                 "recovered_ok": (flags & RECOVERED_OK) > 0,
-            }
+            },
+            index=index,
         )
-        # "buyer-3" -> "buyer": split once per agent, not once per claim (millions in C)
-        kind = {a: str(a).split("-")[0] for a in set(self.decision_agent)}
-        of_decision = np.array([kind[a] for a in self.decision_agent], dtype=object)
         # (a Series: an array of texts would be inferred as pandas' str dtype, not object)
-        df["agent_type"] = pd.Series(of_decision[dec] if n else dec.astype(object), dtype=object)
-        df["injection_kind"] = pd.Series(self.injection_kind, dtype=object).reindex(df.index)
+        df["agent_type"] = pd.Series(
+            of_decision[dec] if len(dec) else dec.astype(object), index=index, dtype=object
+        )
+        df["injection_kind"] = injections.reindex(index)
         return df

@@ -13,7 +13,8 @@ import pandas as pd
 @dataclass(frozen=True, eq=False)
 class ChunkedTable:
     """A run's large table as frames to write one after the other, never held whole (A's
-    transactions: :func:`~admarket.outputs.run_tables.run_tables` with ``chunk_rows``).
+    transactions, B's and C's claims in ``agent_decisions`` and ``ground_truth``:
+    :func:`~admarket.outputs.run_tables.run_tables` with ``chunk_rows``).
 
     :func:`~admarket.outputs.store_writer.spool_tables` (a worker's spool file) and
     :class:`~admarket.outputs.store_writer.StoreWriter` (the store, for a run in this
@@ -50,7 +51,7 @@ def held_whole(tables: Mapping[str, Any], below: int | None = None) -> dict[str,
     }
 
 
-type Table = pd.DataFrame | ChunkedTable  # a transactions table, whole or chunked
+type Table = pd.DataFrame | ChunkedTable  # a run's large table, whole or chunked
 
 
 def column_of(table: Table, name: str) -> np.ndarray:
@@ -61,11 +62,18 @@ def column_of(table: Table, name: str) -> np.ndarray:
 def rows_of_kind(table: Table, kind: str) -> pd.DataFrame:
     """The rows of a transactions table whose ``kind`` is ``kind``, with the whole table's
     row labels, whether it is whole or chunked (chunked: one chunk held at a time)."""
+    return rows_where(table, lambda frame: frame["kind"] == kind)
+
+
+def rows_where(table: Table, keep: Callable[[pd.DataFrame], Any]) -> pd.DataFrame:
+    """The rows of ``table`` (whole or chunked) for which ``keep(frame)`` (a boolean mask of
+    a frame's rows) is true, in order, with the whole table's row labels; a chunked table is
+    read one chunk at a time, so only the rows kept are ever held together."""
     if not isinstance(table, ChunkedTable):
-        return table[table["kind"] == kind]
+        return table[keep(table)]
     parts, at = [], 0
     for frame in table.chunks():
         frame.index = pd.RangeIndex(at, at + len(frame))
         at += len(frame)
-        parts.append(frame[frame["kind"] == kind])
+        parts.append(frame[keep(frame)])
     return pd.concat(parts) if len(parts) > 1 else parts[0]

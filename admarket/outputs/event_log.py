@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from admarket.market.accounting import FEE_COLUMNS, TRADE_COLUMNS
-from admarket.outputs.chunked import ChunkedTable, Table
+from admarket.outputs.chunked import ChunkedTable, Table, rows_where
 from admarket.outputs.moments import events
 from admarket.outputs.run_tables import to_json
 
@@ -270,11 +270,12 @@ def _ledger_events(ledger: pd.DataFrame | None) -> Iterator[tuple[int, dict[str,
         )
 
 
-def _recovery_events(dec: pd.DataFrame | None) -> Iterator[tuple[int, dict[str, Any]]]:
-    """Each claim that came from recovering a lost fact, and whether it was accurate."""
-    if dec is None or dec.empty:
+def _recovery_events(dec: Table | None) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Each claim that came from recovering a lost fact, and whether it was accurate (the
+    claims read a chunk at a time if they come chunked)."""
+    if dec is None or not len(dec):
         return
-    for step, c in _rows(dec[dec["recovered"]], _RECOVERY_FIELDS):
+    for step, c in _rows(rows_where(dec, lambda frame: frame["recovered"]), _RECOVERY_FIELDS):
         yield (
             step,
             {

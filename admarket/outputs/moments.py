@@ -26,7 +26,7 @@ import pandas as pd
 
 from admarket.market.accounting import FEE_COLUMNS
 from admarket.money import usd
-from admarket.outputs.chunked import rows_of_kind
+from admarket.outputs.chunked import rows_of_kind, rows_where
 
 _FEE_COLS = FEE_COLUMNS
 CENT = 0.005  # amounts under half a cent count as zero (they would print as $0.00)
@@ -105,10 +105,20 @@ class RunView(Mapping):
 
     @cached_property
     def audit(self) -> pd.DataFrame:
-        """The claim audit joined to ground truth: every claim with its true value."""
-        dec = self._tables["agent_decisions"]
-        truth = self._tables["ground_truth"][["fact_id", "actual_value"]]
+        """The claims stories tell of, joined to ground truth (each with its true value):
+        those graded wrong, fabricated or recovered — every story picks among these. Claim
+        tables that come chunked (millions of rows in a large run) are read a chunk at a
+        time, so only these rows are ever held."""
+        dec = rows_where(self._tables["agent_decisions"], _narrated)
+        facts = set(dec["claimed_fact_id"])
+        truth = rows_where(self._tables["ground_truth"], lambda f: f["fact_id"].isin(facts))
+        truth = truth[["fact_id", "actual_value"]]
         return dec.merge(truth, left_on="claimed_fact_id", right_on="fact_id", how="left")
+
+
+def _narrated(claims: pd.DataFrame) -> pd.Series:
+    """Which claims a story may tell of: graded wrong, fabricated or recovered."""
+    return claims["is_hallucination"] | claims["injected"] | claims["recovered"]
 
 
 def view(tables: Mapping[str, pd.DataFrame]) -> RunView:
@@ -139,7 +149,8 @@ def fact_value(key: str, value: float, cfg: Mapping[str, Any]) -> str:
 
 
 def claim_audit(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
-    """The claim audit joined to ground truth (worked out once per :class:`RunView`)."""
+    """The claims stories tell of, joined to ground truth (see :attr:`RunView.audit`;
+    worked out once per view)."""
     return view(tables).audit
 
 

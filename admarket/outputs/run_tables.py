@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from importlib import metadata
 from typing import TYPE_CHECKING, Any
 
@@ -243,19 +243,22 @@ def run_tables(
     """Every store table for one finished model, keyed by table name (no I/O): DataFrames,
     and with ``chunk_rows`` the transactions as a :class:`ChunkedTable` of frames of about
     that many rows (for a spooling worker, or the store in this process, that writes it a
-    chunk at a time)."""
+    chunk at a time), and so are the claims (``agent_decisions``, ``ground_truth``) when
+    there are more than ``chunk_rows`` of them."""
     cfg, scen = m.config, m.scenario_id
     seed = int(cfg.seed)
     run_id = run_id or run_id_for(scen, seed, point)
-    audit = m.claim_audit()
-    fact_id = run_id + ":" + audit["claim_id"].astype("int64").astype(str)
+    # claims that fit in one chunk are built whole, once for both tables; more go a chunk
+    # at a time (C's at 500 x 200: millions of rows, ~1 GB as frames)
+    chunk_claims = chunk_rows is not None and len(m.claims) > chunk_rows
+    audit = None if chunk_claims else m.claims.frame()
     ledger, blobs = _ledger_frames(m)
     frames = {
         **_header_frames(m, point),
         "transactions": m.transactions() if chunk_rows is None else None,
         "campaigns": m.campaign_outcomes(),
         "daily_metrics": _daily_frame(m),
-        "agent_decisions": _decision_frame(audit, fact_id, cfg.steps_per_day),
+        "agent_decisions": None,  # (in its place below)
         "settlements": _typed(
             "settlements", [{**r, "day": r["step"] // cfg.steps_per_day} for r in m.settlements]
         ),
@@ -269,20 +272,15 @@ def run_tables(
     out: dict[str, Any] = {
         name: _with_ids(df, run_id, scen, seed) for name, df in frames.items() if df is not None
     }
+    ids = (run_id, scen, seed)
     if chunk_rows is not None:
-        out["transactions"] = _chunked_transactions(m, (run_id, scen, seed), chunk_rows)
-    out["ground_truth"] = _plain(
-        pd.DataFrame(
-            {
-                "fact_id": fact_id,
-                "run_id": run_id,
-                "seed": seed,
-                "step": audit["step"],
-                "fact_key": audit["fact_key"],
-                "actual_value": audit["actual_value"],
-            }
-        )
-    )
+        out["transactions"] = _chunked_transactions(m, ids, chunk_rows)
+    if audit is None:
+        assert chunk_rows is not None
+        out["agent_decisions"], out["ground_truth"] = _chunked_claims(m, ids, chunk_rows)
+    else:
+        out["agent_decisions"] = _decision_table(audit, ids, cfg.steps_per_day)
+        out["ground_truth"] = _truth_table(audit, ids)
     return out
 
 
@@ -319,9 +317,15 @@ def _daily_frame(m: MarketModel) -> pd.DataFrame:
     return daily
 
 
-def _decision_frame(audit: pd.DataFrame, fact_id: pd.Series, spd: int) -> pd.DataFrame:
-    """``agent_decisions``: one row per fact a decision relied on, graded."""
-    return pd.DataFrame(
+def _fact_ids(audit: pd.DataFrame, run_id: str) -> pd.Series:
+    """``RUN_ID:CLAIM_ID``: the key joining ``agent_decisions`` to ``ground_truth``."""
+    return run_id + ":" + audit["claim_id"].astype("int64").astype(str)
+
+
+def _decision_table(audit: pd.DataFrame, ids: tuple[str, str, int], spd: int) -> pd.DataFrame:
+    """``agent_decisions``: one row per fact a decision relied on, graded (claims as
+    :meth:`~admarket.memory.ground_truth.ClaimLog.frame` gives them, or a slice)."""
+    frame = pd.DataFrame(
         {
             "decision_id": audit["decision_id"],
             "claim_id": audit["claim_id"],
@@ -331,7 +335,7 @@ def _decision_frame(audit: pd.DataFrame, fact_id: pd.Series, spd: int) -> pd.Dat
             "agent_type": audit["agent_type"],
             "decision_type": audit["decision_type"],
             "claim_type": audit["claim_type"],
-            "claimed_fact_id": fact_id,
+            "claimed_fact_id": _fact_ids(audit, ids[0]),
             "fact_key": audit["fact_key"],
             "claimed_value": audit["claimed_value"],
             "source": audit["source"],
@@ -343,6 +347,60 @@ def _decision_frame(audit: pd.DataFrame, fact_id: pd.Series, spd: int) -> pd.Dat
             "recovered": audit["recovered"].astype(bool),
             "recovered_ok": audit["recovered_ok"].astype(bool),
         }
+    )
+    return _with_ids(frame, *ids)
+
+
+_DECISION_COLUMNS = len(_ID_COLS) + 19  # (the frame above)
+
+
+def _truth_table(audit: pd.DataFrame, ids: tuple[str, str, int]) -> pd.DataFrame:
+    """``ground_truth``: each claim's fact and its true value (no scenario column)."""
+    run_id, _, seed = ids
+    return _plain(
+        pd.DataFrame(
+            {
+                "fact_id": _fact_ids(audit, run_id),
+                "run_id": run_id,
+                "seed": seed,
+                "step": audit["step"],
+                "fact_key": audit["fact_key"],
+                "actual_value": audit["actual_value"],
+            }
+        )
+    )
+
+
+_TRUTH_COLUMNS = 6
+
+
+def _chunked_claims(
+    m: MarketModel, ids: tuple[str, str, int], chunk_rows: int
+) -> tuple[ChunkedTable, ChunkedTable]:
+    """``agent_decisions`` and ``ground_truth`` as chunks of ``chunk_rows`` claims each (C's
+    claims at 500 × 200 are millions of rows: ~1 GB as frames), the model not kept."""
+    claims, spd = m.claims, m.config.steps_per_day
+
+    def table(build: Callable[[pd.DataFrame], pd.DataFrame], n_columns: int) -> ChunkedTable:
+        def chunks() -> Iterator[pd.DataFrame]:
+            for audit in claims.frames(chunk_rows):
+                yield build(audit)
+
+        def column(name: str) -> np.ndarray:
+            return np.concatenate([frame[name].to_numpy() for frame in chunks()])
+
+        return ChunkedTable(
+            len(claims),
+            n_columns,
+            chunks,
+            lambda: build(claims.frame()),
+            column,
+            claims.steps_ascend,
+        )
+
+    return (
+        table(lambda audit: _decision_table(audit, ids, spd), _DECISION_COLUMNS),
+        table(lambda audit: _truth_table(audit, ids), _TRUTH_COLUMNS),
     )
 
 
