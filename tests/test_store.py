@@ -451,8 +451,27 @@ def test_a_spooling_worker_never_builds_a_runs_whole_claims(tmp_path, whole_clai
     from admarket.outputs.spool import LOGS_WRITTEN, Spool
 
     kwargs = {"design": "C", "config": build_config(days=3), "rng": 1}
-    ref = run_tables(MarketModel(**kwargs).run())
+    model = MarketModel(**kwargs).run()
+    ref = run_tables(model)
     assert len(ref["agent_decisions"]) > 1000  # more than ten 100-row chunks
+    chunked = run_tables(model, chunk_rows=100)
+    for name in ("agent_decisions", "ground_truth"):
+        table = chunked[name]
+        assert isinstance(table, ChunkedTable) and table.steps_ascend
+        assert (len(table), table.size) == (len(ref[name]), ref[name].size), name
+        frames = list(table.chunks())
+        assert len(frames) == -(-len(table) // 100)
+        whole = pd.concat(frames)
+        pd.testing.assert_frame_equal(whole, ref[name], check_exact=True, obj=name)
+        pd.testing.assert_frame_equal(table.whole(), ref[name], check_exact=True, obj=name)
+        for column in (
+            "step",
+            "fact_key",
+            "claimed_value" if name == "agent_decisions" else "seed",
+        ):
+            values = ref[name][column].to_numpy()
+            alone = column_of(table, column)
+            assert alone.dtype == values.dtype and np.array_equal(alone, values), column
     whole = spool_tables(ref, tmp_path / "whole.duckdb", min_cells=1)
     assert isinstance(whole["agent_decisions"], SpooledTable)
     (tmp_path / "ref_logs").mkdir()

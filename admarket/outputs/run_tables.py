@@ -279,8 +279,8 @@ def run_tables(
         assert chunk_rows is not None
         out["agent_decisions"], out["ground_truth"] = _chunked_claims(m, ids, chunk_rows)
     else:
-        out["agent_decisions"] = _decision_table(audit, ids, cfg.steps_per_day)
-        out["ground_truth"] = _truth_table(audit, ids)
+        out["agent_decisions"] = decisions = _decision_table(audit, ids, cfg.steps_per_day)
+        out["ground_truth"] = _truth_table(audit, ids, decisions["claimed_fact_id"])
     return out
 
 
@@ -354,13 +354,16 @@ def _decision_table(audit: pd.DataFrame, ids: tuple[str, str, int], spd: int) ->
 _DECISION_COLUMNS = len(_ID_COLS) + 19  # (the frame above)
 
 
-def _truth_table(audit: pd.DataFrame, ids: tuple[str, str, int]) -> pd.DataFrame:
-    """``ground_truth``: each claim's fact and its true value (no scenario column)."""
+def _truth_table(
+    audit: pd.DataFrame, ids: tuple[str, str, int], fact_id: pd.Series | None = None
+) -> pd.DataFrame:
+    """``ground_truth``: each claim's fact and its true value (no scenario column);
+    ``fact_id``: the claims' fact ids if already built (``agent_decisions`` has them)."""
     run_id, _, seed = ids
     return _plain(
         pd.DataFrame(
             {
-                "fact_id": _fact_ids(audit, run_id),
+                "fact_id": _fact_ids(audit, run_id) if fact_id is None else fact_id,
                 "run_id": run_id,
                 "seed": seed,
                 "step": audit["step"],
