@@ -495,6 +495,24 @@ def test_a_spooling_worker_never_builds_a_runs_whole_claims(tmp_path, whole_clai
         ).read_bytes()
 
 
+def test_chunked_tables_do_not_keep_their_model(tmp_path):
+    """A worker lets its model go before writing the run's tables (``run_task``): the
+    chunked transactions and claims hold the books and the claim log, not the model (the
+    claim log's ground truth reads the model, so the tables get the log without it)."""
+    import gc
+    import weakref
+
+    model = MarketModel("C", build_config(days=3), rng=1).run()
+    tables = run_tables(model, chunk_rows=100)
+    assert all(isinstance(tables[n], ChunkedTable) for n in ("agent_decisions", "ground_truth"))
+    gone = weakref.ref(model)
+    del model
+    gc.collect()
+    assert gone() is None
+    frames = list(tables["agent_decisions"].chunks())  # still readable without it
+    assert sum(map(len, frames)) == len(tables["agent_decisions"]) > 100
+
+
 def test_a_chunked_table_too_small_to_spool_is_sent_whole_beside_a_spooled_one(stored, tmp_path):
     """A B or C run without logs from 100 × 50 up: its claims are spooled, its few
     transactions are not, and go to the parent as a frame."""

@@ -16,6 +16,7 @@ injected errors.
 
 from __future__ import annotations
 
+import copy
 import math
 from array import array
 from collections.abc import Iterator
@@ -230,6 +231,14 @@ class ClaimLog:
         n = len(self)
         for start in range(0, max(n, 1), chunk_rows):
             yield self._rows(lookups, start, min(n, start + chunk_rows))
+
+    def detached(self) -> ClaimLog:
+        """This log's claims without its ground truth (which holds the model): what builds
+        the claim tables after the run, so that the model can be let go while they are
+        written. The claims are shared, not copied; it can file none."""
+        log = copy.copy(self)
+        log._truth = None  # type: ignore[assignment]
+        return log
 
     @property
     def steps_ascend(self) -> bool:

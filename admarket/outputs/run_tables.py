@@ -381,8 +381,9 @@ def _chunked_claims(
     m: MarketModel, ids: tuple[str, str, int], chunk_rows: int
 ) -> tuple[ChunkedTable, ChunkedTable]:
     """``agent_decisions`` and ``ground_truth`` as chunks of ``chunk_rows`` claims each (C's
-    claims at 500 × 200 are millions of rows: ~1 GB as frames), the model not kept."""
-    claims, spd = m.claims, m.config.steps_per_day
+    claims at 500 × 200 are millions of rows: ~1 GB as frames), the model not kept (the
+    claim log without its ground truth, which holds the model)."""
+    claims, spd = m.claims.detached(), m.config.steps_per_day
 
     def table(build: Callable[[pd.DataFrame], pd.DataFrame], n_columns: int) -> ChunkedTable:
         def chunks() -> Iterator[pd.DataFrame]:
