@@ -495,7 +495,7 @@ def test_a_spooling_worker_never_builds_a_runs_whole_claims(tmp_path, whole_clai
         ).read_bytes()
 
 
-def test_chunked_tables_do_not_keep_their_model(tmp_path):
+def test_chunked_tables_do_not_keep_their_model():
     """A worker lets its model go before writing the run's tables (``run_task``): the
     chunked transactions and claims hold the books and the claim log, not the model (the
     claim log's ground truth reads the model, so the tables get the log without it)."""
