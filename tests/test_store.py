@@ -513,6 +513,50 @@ def test_chunked_tables_do_not_keep_their_model():
     assert sum(map(len, frames)) == len(tables["agent_decisions"]) > 100
 
 
+@pytest.mark.parametrize("large", [True, False])
+def test_a_worker_collects_a_large_runs_model_before_writing_its_tables(
+    tmp_path, monkeypatch, large
+):
+    """``run_task`` lets its model go before the run's tables are written. The model is a
+    web of reference cycles, which ``del`` alone does not free: a run with a table large
+    enough to be written a chunk at a time (here from one cell up) is collected first; a
+    small run's model is left to Python's collector (a collection costs ~0.1 s a run)."""
+    import gc
+    import weakref
+
+    import admarket.outputs.store_writer as sw
+    from admarket.batch.pool import Task, run_task
+    from admarket.outputs.spool import Spool
+
+    if large:
+        monkeypatch.setattr(sw, "SPOOL_CELLS", 1)
+    models: list = []
+    real_init = MarketModel.__init__
+
+    def init(self, *a, **k):
+        real_init(self, *a, **k)
+        models.append(weakref.ref(self))
+
+    monkeypatch.setattr(MarketModel, "__init__", init)
+    alive: list[bool] = []
+    real_take = Spool.take
+    monkeypatch.setattr(
+        Spool,
+        "take",
+        lambda self, *a: (alive.append(models[-1]() is not None), real_take(self, *a))[1],
+    )
+    for folder in ("spool", "logs"):
+        (tmp_path / folder).mkdir()
+    spool = Spool(str(tmp_path / "spool"), str(tmp_path / "logs"), None, 1, chunk_rows=100)
+    kwargs = {"design": "C", "config": build_config(days=2), "rng": 1}
+    gc.disable()  # only run_task's own collection may free the model
+    try:
+        run_task(Task(0, 0, kwargs, spool=spool))
+    finally:
+        gc.enable()
+    assert alive == [not large]
+
+
 def test_a_chunked_table_too_small_to_spool_is_sent_whole_beside_a_spooled_one(stored, tmp_path):
     """A B or C run without logs from 100 × 50 up: its claims are spooled, its few
     transactions are not, and go to the parent as a frame."""
