@@ -83,7 +83,7 @@ def run_task(task: Task) -> dict[str, Any]:
     if _large(tables):
         # the model is a web of reference cycles (agents <-> model): `del` frees nothing
         # until the collector runs, so collect before a large run's tables are written
-        # (C at 500 x 200: the worker peaked 1,399 -> 1,326 MiB); a collection costs ~0.1 s,
+        # (C at 500 x 200: the worker peaked 1,396 -> 1,329 MiB); a collection costs ~0.1 s,
         # so a small run (every run at plan scale) leaves it to Python
         gc.collect()
     summary = tables["summaries"].iloc[0].to_dict()
