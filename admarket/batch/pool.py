@@ -44,7 +44,6 @@ from admarket.config import MarketConfig
 from admarket.errors import WorkerLostError
 from admarket.model import MarketModel
 from admarket.outputs import store_writer
-from admarket.outputs.chunked import ChunkedTable
 from admarket.outputs.run_tables import run_summary_tables, run_tables
 from admarket.outputs.spool import Spool
 
@@ -101,9 +100,7 @@ def run_task(task: Task) -> dict[str, Any]:
 
 def _large(tables: Mapping[str, Any]) -> bool:
     """Whether a run's tables hold one large enough to be written a chunk at a time."""
-    return any(
-        isinstance(t, ChunkedTable) and t.size >= store_writer.SPOOL_CELLS for t in tables.values()
-    )
+    return any(store_writer.written_in_chunks(t) for t in tables.values())
 
 
 def default_processes() -> int:

@@ -76,10 +76,10 @@ def stream_results(
     returns them: its workers may then write into it (:mod:`.spool`) — runs whose tables
     say :data:`~admarket.outputs.spool.LOGS_WRITTEN` have their logs written already, and
     tables may be :class:`~admarket.outputs.store_writer.SpooledTable` files in its
-    ``.spool`` folder. A run from this process may hand its transactions as a
-    :class:`~admarket.outputs.chunked.ChunkedTable`: from
-    :data:`~admarket.outputs.store_writer.SPOOL_CELLS` up the store and the logs read it a
-    chunk at a time; a smaller one is built whole here, once, for both.
+    ``.spool`` folder. A run from this process may hand its large tables (A's
+    transactions, B's and C's claims) as :class:`~admarket.outputs.chunked.ChunkedTable` s:
+    from :data:`~admarket.outputs.store_writer.SPOOL_CELLS` up the store and the logs read
+    one a chunk at a time; a smaller one is built whole here, once, for both.
 
     Each run's tables go to the store (:class:`StoreWriter`) and its logs to disk as it
     arrives, and nothing of it is kept but its ``runs`` row, so memory does not grow with
@@ -182,8 +182,8 @@ def write_run(
     """Publish finished models (one seed, ``admarket run --out``) with logs and report.
 
     Each model's tables are built when the store takes them, so only one run's tables are
-    held at a time, and A's transactions (gigabytes in a large run) never whole: the store
-    and the logs read them a chunk at a time."""
+    held at a time, and A's transactions and B's and C's claims (gigabytes in a large run)
+    never whole: the store and the logs read them a chunk at a time."""
     return stream_results(
         ((i, run_tables(m, chunk_rows=store_writer.CHUNK_ROWS)) for i, m in enumerate(models)),
         out_dir,

@@ -258,7 +258,6 @@ def run_tables(
         "transactions": m.transactions() if chunk_rows is None else None,
         "campaigns": m.campaign_outcomes(),
         "daily_metrics": _daily_frame(m),
-        "agent_decisions": None,  # (in its place below)
         "settlements": _typed(
             "settlements", [{**r, "day": r["step"] // cfg.steps_per_day} for r in m.settlements]
         ),

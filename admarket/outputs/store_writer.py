@@ -44,8 +44,9 @@ SENT_WHOLE = ("runs", "summaries")
 # transactions are 1.2 M cells), so the main job's runs travel as before; from 100 × 50 up,
 # A's transactions and B's and C's claims are.
 SPOOL_CELLS = 4_000_000
-# A table written chunk by chunk (A's transactions) goes in frames of about this many rows
-# (~50 MB each), so its writer never holds the whole table (4 GB at 500 × 200).
+# A table written chunk by chunk (A's transactions, B's and C's claims) goes in frames of
+# about this many rows (~50-100 MB each), so its writer never holds the whole table (A's
+# is 4 GB at 500 × 200).
 CHUNK_ROWS = 250_000
 
 
@@ -109,6 +110,14 @@ _INTEGER_TYPES = frozenset(
     {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT"}
     | {"UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT", "UHUGEINT"}
 )
+
+
+def written_in_chunks(part: object, cells: int | None = None) -> bool:
+    """Whether ``part`` is a :class:`ChunkedTable` large enough to be written a chunk at a
+    time: ``cells`` cells or more (default :data:`SPOOL_CELLS`, read now: a test may lower
+    it); a smaller one is built whole, once, for everything that reads it."""
+    threshold = SPOOL_CELLS if cells is None else cells
+    return isinstance(part, ChunkedTable) and part.size >= threshold
 
 
 def _cells(part: object) -> int:
@@ -186,7 +195,7 @@ class StoreWriter:
 
     def _chunked(self, part: object) -> bool:
         """Whether ``part`` is written a chunk at a time (a ChunkedTable not small)."""
-        return isinstance(part, ChunkedTable) and part.size >= self.chunked_cells
+        return written_in_chunks(part, self.chunked_cells)
 
     def _flush(self) -> None:
         spooled: set[str] = set()
