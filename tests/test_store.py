@@ -20,7 +20,7 @@ from admarket.outputs.event_log import event_lines
 from admarket.outputs.manifest import check_complete
 from admarket.outputs.narrative import render_narrative
 from admarket.outputs.publish import publish
-from admarket.outputs.run_tables import _with_ids, concat_tables, run_tables
+from admarket.outputs.run_tables import _with_ids, claim_chunk_rows, concat_tables, run_tables
 from admarket.outputs.store import (
     COMPLETE_MARKER,
     QUERY_NAMES,
@@ -460,7 +460,7 @@ def test_a_spooling_worker_never_builds_a_runs_whole_claims(tmp_path, whole_clai
         assert isinstance(table, ChunkedTable) and table.steps_ascend
         assert (len(table), table.size) == (len(ref[name]), ref[name].size), name
         frames = list(table.chunks())
-        assert len(frames) == -(-len(table) // 100)
+        assert len(frames) == -(-len(table) // claim_chunk_rows(100)) > 1
         whole = pd.concat(frames)
         pd.testing.assert_frame_equal(whole, ref[name], check_exact=True, obj=name)
         pd.testing.assert_frame_equal(table.whole(), ref[name], check_exact=True, obj=name)

@@ -48,12 +48,14 @@ CAMPAIGN_DAY_BYTES = 8 * 1024
 TABLE_CAMPAIGN_DAY_BYTES = 32 * 1024
 # per run whose tables are being written (a compare worker spooling them, or the store in
 # this process: run --out, a one-process compare): A's transactions and B's and C's claims
-# go a chunk (~250 k rows, ~50-100 MB) at a time while DuckDB's writer caches up to 128 MB,
-# and its logs read them a chunk or a column at a time; the other tables (C's ledger the
-# largest, ~1.4 KiB per campaign-day) are built whole. Measured above the run: A ~210-245
-# MiB at every size from 40 x 30 up; C 300 MiB at 100 x 50 over 30 days, 355 MiB at
-# 200 x 100, ~470 MiB at 500 x 200 (~1.5 KiB more per campaign-day; with its claims built
-# whole it was 557 MiB at 200 x 100 and ~1.2 GB at 500 x 200)
+# go a chunk (250 k transactions or 62.5 k claims, ~40-80 MB) at a time while DuckDB's
+# writer caches up to 128 MB (a worker's spool file 64 MB), and its logs read them a chunk
+# or a column at a time; the other tables (C's ledger the largest, ~1.4 KiB per
+# campaign-day) are built whole. Measured above the run: A ~210-245 MiB at every size from
+# 40 x 30 up; C 300 MiB at 100 x 50 over 30 days, 355 MiB at 200 x 100, ~470 MiB at
+# 500 x 200 (~1.5 KiB more per campaign-day; with its claims built whole it was 557 MiB at
+# 200 x 100 and ~1.2 GB at 500 x 200). Since the claims' smaller chunks and the spool's
+# smaller cache a worker peaks ~50-115 MiB lower: the term is kept as an upper bound.
 CHUNKED_WRITE_BYTES = 320 * 2**20
 # and whatever the size, DuckDB and the log writers loaded (A at 40 x 30 over 5 days with
 # logs peaked 350 MiB: 70 MiB above the run's estimate, tables included)

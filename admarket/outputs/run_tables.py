@@ -244,7 +244,7 @@ def run_tables(
     and with ``chunk_rows`` the transactions as a :class:`ChunkedTable` of frames of about
     that many rows (for a spooling worker, or the store in this process, that writes it a
     chunk at a time), and so are the claims (``agent_decisions``, ``ground_truth``) when
-    there are more than ``chunk_rows`` of them."""
+    there are more than ``chunk_rows`` of them (in chunks of :func:`claim_chunk_rows`)."""
     cfg, scen = m.config, m.scenario_id
     seed = int(cfg.seed)
     run_id = run_id or run_id_for(scen, seed, point)
@@ -376,17 +376,30 @@ def _truth_table(
 _TRUTH_COLUMNS = 6
 
 
+# A row of agent_decisions takes about twice the memory of a transaction's (624 vs 332
+# bytes as a frame: nine texts, not three), so the claims go in chunks of a quarter of the
+# rows (~40 MB; 250 k claims were ~155 MB, the largest allocation of C's write at 500 × 200)
+CLAIM_CHUNK_SHARE = 4
+
+
+def claim_chunk_rows(chunk_rows: int) -> int:
+    """Claims in a chunk of ``agent_decisions``/``ground_truth`` for ``chunk_rows`` rows of
+    transactions a chunk."""
+    return max(1, chunk_rows // CLAIM_CHUNK_SHARE)
+
+
 def _chunked_claims(
     m: MarketModel, ids: tuple[str, str, int], chunk_rows: int
 ) -> tuple[ChunkedTable, ChunkedTable]:
-    """``agent_decisions`` and ``ground_truth`` as chunks of ``chunk_rows`` claims each (C's
-    claims at 500 × 200 are millions of rows: ~1 GB as frames), the model not kept (the
-    claim log without its ground truth, which holds the model)."""
+    """``agent_decisions`` and ``ground_truth`` as chunks of :func:`claim_chunk_rows` claims
+    each (C's claims at 500 × 200 are millions of rows: ~1 GB as frames), the model not kept
+    (the claim log without its ground truth, which holds the model)."""
     claims, spd = m.claims.detached(), m.config.steps_per_day
+    rows = claim_chunk_rows(chunk_rows)
 
     def table(build: Callable[[pd.DataFrame], pd.DataFrame], n_columns: int) -> ChunkedTable:
         def chunks() -> Iterator[pd.DataFrame]:
-            for audit in claims.frames(chunk_rows):
+            for audit in claims.frames(rows):
                 yield build(audit)
 
         def column(name: str) -> np.ndarray:
