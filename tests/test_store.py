@@ -30,7 +30,7 @@ from admarket.outputs.store import (
     query_sql,
     write_tables,
 )
-from admarket.outputs.store_writer import SpooledTable, StoreWriter, spool_tables
+from admarket.outputs.store_writer import SENT_WHOLE, SpooledTable, StoreWriter, spool_tables
 
 SMALL = {"n_buyers": 3, "n_sellers": 3, "campaigns_per_buyer": 4, "days": 3, "seed": 7}
 
@@ -264,6 +264,34 @@ def test_streamed_store_equals_one_write_whatever_the_order_and_chunks(
     w.finish()
     assert (spooled > 0) == (spool_cells is not None)
     assert not list(tmp_path.glob("run*.duckdb"))  # each copied in, then deleted
+    ref, got = _read_all(tmp_path / "ref.duckdb"), _read_all(tmp_path / "s.duckdb")
+    assert set(got) == set(ref)
+    for name, (types, frame) in ref.items():
+        assert got[name][0] == types, name
+        pd.testing.assert_frame_equal(got[name][1], frame, obj=name)
+
+
+def test_a_run_that_spools_a_table_spools_its_other_large_ones_with_it(three_runs, tmp_path):
+    """Once a run has a table to spool, its other tables from ``companion_cells`` up go into
+    the same file (sent whole, C's ledger, settlements and events at 500 × 200 were ~170 MB
+    pickled beside themselves: the worker's peak), smaller ones stay frames; and a run with
+    no table to spool spools none, however low the companions' bar. The store is the one
+    the frames make."""
+    run = three_runs[2]  # C: every table filled
+    sizes = {k: v.size for k, v in run.items() if k not in SENT_WHOLE and len(v)}
+    ranked = sorted(sizes.values())
+    bar = ranked[len(ranked) // 2]  # the median table's cells: some go, some stay
+    assert ranked[0] < bar < ranked[-1]
+    out = spool_tables(run, tmp_path / "r.duckdb", min_cells=ranked[-1], companion_cells=bar)
+    assert {k for k, v in out.items() if isinstance(v, SpooledTable)} == {
+        k for k, n in sizes.items() if n >= bar
+    }
+    kept = spool_tables(run, tmp_path / "n.duckdb", min_cells=ranked[-1] + 1, companion_cells=1)
+    assert all(kept[k] is run[k] for k in run) and not (tmp_path / "n.duckdb").exists()
+    write_tables(tmp_path / "ref.duckdb", concat_tables([run]))
+    w = StoreWriter(tmp_path / "s.duckdb")
+    w.add(0, out)
+    w.finish()
     ref, got = _read_all(tmp_path / "ref.duckdb"), _read_all(tmp_path / "s.duckdb")
     assert set(got) == set(ref)
     for name, (types, frame) in ref.items():

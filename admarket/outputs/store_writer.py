@@ -58,6 +58,11 @@ SPOOL_CELLS = 4_000_000
 # about this many rows (~50-100 MB each), so its writer never holds the whole table (A's
 # is 4 GB at 500 × 200).
 CHUNK_ROWS = 250_000
+# Once a run has a table to spool, its other tables of this many cells or more go into the
+# same file: sent to the parent they were pickled beside themselves at the end of the task
+# (C at 500 x 200: ~170 MB of ledger, settlements and events), which was the worker's peak
+# once its claims went in smaller chunks; smaller tables are not worth a table in the file.
+SPOOL_COMPANION_CELLS = 100_000
 
 
 @dataclass(frozen=True)
@@ -70,25 +75,30 @@ class SpooledTable:
 
 
 def spool_tables(
-    tables: Mapping[str, object], path: str | Path, min_cells: int = SPOOL_CELLS
+    tables: Mapping[str, object],
+    path: str | Path,
+    min_cells: int = SPOOL_CELLS,
+    companion_cells: int | None = None,
 ) -> dict[str, object]:
     """Write every table of ``tables`` holding at least ``min_cells`` cells (and a row; not
-    :data:`SENT_WHOLE`) into a new DuckDB file at ``path``; returns ``tables`` with each of
-    those replaced by its :class:`SpooledTable` (and any :class:`ChunkedTable` not spooled
-    built whole). A ChunkedTable is written a chunk at a time. The file is created only when
-    something is spooled, and never in a folder that is gone (a study that failed removed
-    it)."""
-    big = [
-        name
+    :data:`SENT_WHOLE`) into a new DuckDB file at ``path``, and with them every other such
+    table of at least ``companion_cells`` (default :data:`SPOOL_COMPANION_CELLS`, read now: a
+    test may lower it); returns ``tables`` with each of those replaced by
+    its :class:`SpooledTable` (and any :class:`ChunkedTable` not spooled built whole). A
+    ChunkedTable is written a chunk at a time. The file is created only when something is
+    spooled, and never in a folder that is gone (a study that failed removed it)."""
+    candidates = {
+        name: df
         for name, df in tables.items()
         if isinstance(df, pd.DataFrame | ChunkedTable)
         and name in (*TABLES, *LLM_TABLES)
         and name not in SENT_WHOLE
         and len(df)
-        and df.size >= min_cells
-    ]
-    if not big:
+    }
+    if not any(df.size >= min_cells for df in candidates.values()):
         return held_whole(tables)
+    floor = min(min_cells, SPOOL_COMPANION_CELLS if companion_cells is None else companion_cells)
+    big = [name for name, df in candidates.items() if df.size >= floor]
     out = dict(tables)
     # written under a name of its own, then renamed: a run tried again after its worker was
     # lost (Dask reruns it) finds no half-written file, and two tries never write one file
