@@ -12,7 +12,8 @@ place of each), which the writer copies into the store inside DuckDB and deletes
 worker held it twice while pickling it and the parent twice more while unpickling and
 stacking it. Spooled, it is written a chunk of about :data:`CHUNK_ROWS` rows at a time (a
 :class:`~admarket.outputs.chunked.ChunkedTable`; the run's logs read it so too), so the
-worker never holds it whole.
+worker never holds it whole. The run's other tables from :data:`SPOOL_COMPANION_CELLS` up go
+into the same file, so the worker never pickles them either.
 """
 
 from __future__ import annotations
@@ -39,8 +40,9 @@ WRITER_CACHE = "128MB"
 # A worker's spool file is written once and never read in the worker: its cache is only a
 # write buffer, and one thread is enough (a pool's other workers have the other cores; on
 # pandas frames DuckDB's parallel scan cost more CPU than it saved). With 64 MB and one
-# thread (128 MB and every core before) and the claims' smaller chunks, workers at 500 x
-# 200 peaked at A 889 -> 842, B 874 -> 759, C 1,328 -> 1,213 MiB; writing A's 200 x 100
+# thread (128 MB and every core before) and the claims' smaller chunks, `run_task` at
+# 500 x 200 peaked at A 889 -> 842, B 874 -> 759, C 1,328 -> 1,213 MiB (C's worker then
+# peaked sending its result: see SPOOL_COMPANION_CELLS); writing A's 200 x 100
 # transactions took 6.3-6.9 -> 5.6-6.1 s CPU
 SPOOL_CONFIG: dict[str, str | bool | int | float | list[str]] = {
     "memory_limit": "64MB",
@@ -82,9 +84,9 @@ def spool_tables(
 ) -> dict[str, object]:
     """Write every table of ``tables`` holding at least ``min_cells`` cells (and a row; not
     :data:`SENT_WHOLE`) into a new DuckDB file at ``path``, and with them every other such
-    table of at least ``companion_cells`` (default :data:`SPOOL_COMPANION_CELLS`, read now: a
-    test may lower it); returns ``tables`` with each of those replaced by
-    its :class:`SpooledTable` (and any :class:`ChunkedTable` not spooled built whole). A
+    table of at least ``companion_cells`` (default :data:`SPOOL_COMPANION_CELLS`, read now:
+    a test may lower it); returns ``tables`` with each of those replaced by its
+    :class:`SpooledTable` (and any :class:`ChunkedTable` not spooled built whole). A
     ChunkedTable is written a chunk at a time. The file is created only when something is
     spooled, and never in a folder that is gone (a study that failed removed it)."""
     candidates = {
