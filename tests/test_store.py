@@ -586,14 +586,15 @@ def test_a_worker_collects_a_large_runs_model_before_writing_its_tables(
 
 
 def test_a_chunked_table_too_small_to_spool_is_sent_whole_beside_a_spooled_one(stored, tmp_path):
-    """A B or C run without logs from 100 × 50 up: its claims are spooled, its few
-    transactions are not, and go to the parent as a frame."""
+    """A B or C run whose claims are spooled and whose transactions are below both bars
+    (the spooling one and the companions'): the transactions go to the parent as a frame,
+    built whole."""
     _, models = stored
     tables = run_tables(models["C"], chunk_rows=1000)
     assert isinstance(tables["transactions"], ChunkedTable)
     cells = tables["transactions"].size + 1
     assert tables["agent_decisions"].size >= cells  # the claims are the larger
-    out = spool_tables(tables, tmp_path / "r.duckdb", min_cells=cells)
+    out = spool_tables(tables, tmp_path / "r.duckdb", min_cells=cells, companion_cells=cells)
     assert isinstance(out["agent_decisions"], SpooledTable)
     pd.testing.assert_frame_equal(
         out["transactions"], run_tables(models["C"])["transactions"], check_exact=True
