@@ -114,17 +114,60 @@ def test_a_market_too_large_for_memory_is_refused_with_estimate_and_limit(here, 
 
 @pytest.mark.parametrize(
     ("scenario", "n_buyers", "n_sellers", "days"),
-    # A at 300 x 150 over a day: pairs and campaigns matter; C over 30 days: campaign-days
-    [("A", 40, 30, 5), ("C", 40, 30, 5), ("A", 300, 150, 1), ("C", 60, 30, 30)],
+    # at 300 x 150 over a day: pairs and campaigns matter; over 30 days: campaign-days
+    [
+        ("A", 40, 30, 5),
+        ("B", 40, 30, 5),
+        ("C", 40, 30, 5),
+        ("A", 300, 150, 1),
+        ("B", 300, 150, 1),
+        ("B", 60, 30, 30),
+        ("C", 60, 30, 30),
+    ],
 )
 def test_the_estimate_covers_a_measured_run(scenario, n_buyers, n_sellers, days, peak_kib):
-    """A run's measured peak memory (its own process) stays under the estimate."""
+    """A run's measured peak memory (its own process) stays under its scenario's estimate,
+    within 4× of it, and under the estimate for any scenario."""
     kw = {"n_buyers": n_buyers, "n_sellers": n_sellers, "campaigns_per_buyer": 10, "days": days}
     peak = 1024 * peak_kib(
         "from admarket import MarketModel, build_config; "
         f"MarketModel({scenario!r}, build_config(**{kw!r})).run()"
     )
-    assert peak < estimate_bytes(build_config(**kw)) < 4 * peak
+    cfg = build_config(**kw)
+    assert peak < estimate_bytes(cfg, scenario) < 4 * peak
+    assert estimate_bytes(cfg, scenario) <= estimate_bytes(cfg)
+
+
+def test_a_job_is_checked_against_the_scenarios_it_runs(here, capsys, monkeypatch):
+    """A market whose A run would not fit, but whose B run does, is refused for A and runs
+    for B (``run``); ``compare`` and ``sweep`` count the scenarios they were given."""
+    import admarket.batch.comparison as comparison
+    import admarket.batch.grid as grid
+    import admarket.config.sizing as sizing
+
+    cfg = build_config(days=1, n_buyers=1, n_sellers=1)
+    b, a = estimate_bytes(cfg, "B"), estimate_bytes(cfg, "A")
+    assert b < estimate_bytes(cfg, "C") < a == estimate_bytes(cfg)
+    monkeypatch.setattr(sizing, "available_bytes", lambda: b)
+    _refused(["run", *TINY, "--scenarios", "a"], here, capsys, "market size")
+    _refused(["run", *TINY, "--scenarios", "b,c"], here, capsys, "market size")
+    assert main(["run", *TINY, "--scenarios", "b"]) == 0
+    out = capsys.readouterr().out
+    assert "scenario B" in out and "scenario A" not in out
+
+    seen = []
+
+    def record(cfg, at_once, **kw):
+        seen.append(kw["scenarios"])
+        raise ConfigError("market size", "x", "recorded")
+
+    monkeypatch.setattr(comparison, "check_memory", record)
+    monkeypatch.setattr(grid, "check_memory", record)
+    with pytest.raises(ConfigError, match="recorded"):
+        comparison.compare(cfg, [0, 1], scenarios=("b", "C"), processes=2)
+    with pytest.raises(ConfigError, match="recorded"):
+        grid.sweep(cfg, {"decay_rate": [0.1, 0.2]}, [0], scenarios=("c",), processes=2)
+    assert seen == [["B", "C"], ["C"]]
 
 
 @pytest.mark.parametrize(("n_buyers", "n_sellers", "days"), [(40, 30, 5), (100, 50, 10)])
@@ -180,6 +223,8 @@ def test_the_estimate_with_chunked_tables_covers_a_run_writing_them(
         assert len(list((folder / "spool").iterdir())) == 1
         assert len(list((folder / "logs").iterdir())) == (2 if verbosity else 0)
     cfg = build_config(**kw)
+    for scenario, peak in zip(("A", "C"), peaks, strict=True):
+        assert peak < estimate_bytes(cfg, scenario) + chunked_table_bytes(cfg)
     assert max(peaks) < estimate_bytes(cfg) + chunked_table_bytes(cfg) < 5 * max(peaks)
     chunked = CHUNKED_WRITE_BYTES + CHUNKED_TABLE_CAMPAIGN_DAY_BYTES * cfg.n_campaigns * days
     assert chunked_table_bytes(cfg) == WRITER_BASE_BYTES + min(chunked, table_bytes(cfg))
@@ -211,6 +256,7 @@ def test_compare_counts_every_run_writing_its_tables_a_chunk_at_a_time(
         raise ConfigError("market size", "x", "recorded")
 
     monkeypatch.setattr(comparison, "check_memory", record)
+    want = {**want, "scenarios": ["A", "B", "C"]}
     target = tmp_path / "o" if out else None
     with pytest.raises(ConfigError, match="recorded"):
         comparison.compare(

@@ -79,7 +79,7 @@ def compare(
         # with a result to publish, each run also builds its store tables, and the store
         # and its logs read the largest a chunk at a time: in a worker (outputs.spool) as in
         # this process
-        check_memory(cfg, at_once, writing=at_once if out is not None else 0)
+        check_memory(cfg, at_once, writing=at_once if out is not None else 0, scenarios=scenarios)
     summaries: dict[int, pd.DataFrame] = {}
     first_seed = min(seeds)  # whose runs get logs with logs="first"
     local = 1 if cluster is not None else processes

@@ -133,7 +133,7 @@ def sweep(
         )
     if at_once := runs_at_once_here(cluster, processes, len(tasks)):
         for pc in points:
-            check_memory(pc, at_once)
+            check_memory(pc, at_once, scenarios=scenarios)
     with reserve(out) if out is not None else contextlib.nullcontext():
         return _run_sweep(cfg, tasks, points, same, grid, processes, progress, out, cluster)
 

@@ -75,7 +75,7 @@ def run_scenarios(
     check_checkpoints(checkpoint_every, _opt_str(checkpoint_dir), out)
     # every scenario's model is alive until the end; with --out, one run's tables at a time,
     # the largest read a chunk at a time (outputs.results.write_run)
-    check_memory(cfg, len(scenarios), writing=1 if out is not None else 0)
+    check_memory(cfg, len(scenarios), writing=1 if out is not None else 0, scenarios=scenarios)
     with _reserved(out):
         models = [MarketModel(s, cfg, llm=llm) for s in scenarios]
         with _progress(cfg.steps * len(scenarios), progress) as bar:
@@ -172,7 +172,11 @@ def resume(
         check_ledger_out(str(ledger_out), out)
     check_checkpoints(checkpoint_every, _opt_str(checkpoint_dir), out)
     try:
-        check_memory(from_mapping(header["config"]), writing=1 if out is not None else 0)
+        check_memory(
+            from_mapping(header["config"]),
+            writing=1 if out is not None else 0,
+            scenarios=[header["scenario"]],
+        )
     except ConfigError as exc:  # a config this admarket rejects: the header was edited
         raise CheckpointError(f"{path}: its config is not valid here ({exc})") from None
     with _reserved(out):

@@ -4,11 +4,12 @@ Every parameter is bounded on its own (:mod:`.params`), but their product is not
 buyers × 1,000 campaigns each × 10,000 sellers is within every bound and needs terabytes.
 :func:`estimate_bytes` is an estimate of one run's peak memory, from the arrays that grow
 with the market — the eligible (campaign, product) pairs (about a third of all cells),
-(product × hour) supply, and the per-campaign-day transactions, books, claims and events —
-calibrated on measured peaks of A, B and C from 40 × 30 to 5,000 × 2,000 markets and
-from 1 to 90 days — A holds the most per campaign (its hourly auctions), C the most per
-campaign-day (claims, ledger) — (``tests/test_inputs.py`` checks it stays above measured
-peaks, and within 4× of them).
+(product × hour) supply, per-campaign working sets and the per-campaign-day transactions,
+books, claims and events — with terms of its own for each scenario (:data:`FOOTPRINTS`):
+A holds the most per pair and per campaign (its hourly auctions), C the most per
+campaign-day (claims, ledger). They are calibrated on measured peaks of A, B and C from
+40 × 30 to 5,000 × 2,000 markets and from 1 to 90 days (``tests/test_inputs.py`` checks
+each scenario's estimate stays above its measured peaks, and within 4× of them).
 :func:`check_memory` refuses a job whose estimate exceeds the memory this machine has
 available, naming both.
 """
@@ -17,6 +18,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 from admarket.config.market_config import MarketConfig
@@ -26,22 +29,40 @@ from admarket.errors import ConfigError
 # 208 MiB on the development machine and 218 MiB on CI's, almost all of it this base
 BASE_BYTES = 210 * 2**20
 # eligible (campaign, product) pairs: a campaign can buy about a third of all products
-# (0.32-0.33 measured from 5 x 5 to 5,000 x 2,000; bounded above by this share); each pair
-# holds its campaign and product (int32), A's bid and spread position (float64) and their
-# transient arrays while the exchange derives them
+# (0.32-0.33 measured from 5 x 5 to 5,000 x 2,000; bounded above by this share)
 ELIGIBLE_SHARE = 0.4
-PAIR_BYTES = 48
 SUPPLY_BYTES = 16  # per (product, step): hourly avails and their expectation
-# per campaign: A's working set for one hour's auctions (each live campaign sends its
-# hour's lots as bids, ~100 bytes each while they are deduplicated, sorted and cleared) —
-# A at 300 x 150 peaked at 469 MiB for one day, 260 MiB above the base
-CAMPAIGN_BYTES = 96 * 1024
-# per campaign and day: transactions (A clears ~100 (campaign, product, hour) rows per
-# campaign-day, kept in 20 bytes each during the run), books, claims (C files ~20 a
-# campaign-day), ledger entries, events and metrics. Measured above the base over 30 days:
-# A 1.7, B 2.7, C 5.2-5.4 KiB (C at 40 x 30, 200 x 100 and 500 x 200), C over 90 days 2.3
-# (campaigns' flights end); it was 16 KiB, which put a 30-day run at 3-6x its peak
-CAMPAIGN_DAY_BYTES = 8 * 1024
+
+
+@dataclass(frozen=True)
+class Footprint:
+    """What one run of a scenario holds per eligible pair, per campaign and per
+    campaign-day, above :data:`BASE_BYTES` and the supply."""
+
+    pair_bytes: int
+    campaign_bytes: int
+    campaign_day_bytes: int
+
+
+FOOTPRINTS = {
+    # A: each pair holds its campaign and product (int32), A's bid and spread position
+    # (float64) and their transient arrays while the exchange derives them; each campaign
+    # A's working set for one hour's auctions (its hour's lots as bids, ~100 bytes each
+    # while they are deduplicated, sorted and cleared: A at 300 x 150 peaked at 469 MiB for
+    # one day, 260 MiB above the base); each campaign-day its transactions (~100
+    # (campaign, product, hour) rows, kept in 20 bytes each during the run), books and
+    # metrics: 1.7 KiB measured over 30 days (it was 16 KiB, which put a 30-day run at 3-6x
+    # its peak)
+    "A": Footprint(48, 96 * 1024, 8 * 1024),
+    # B and C keep the pairs (campaign and product) but bid on none of them; a campaign's
+    # deals, memory and negotiations are its working set. Fitted on one-day runs at
+    # 300 x 150 and 1,000 x 500 (B 169 and 315 MiB, C 193 and 393 MiB): ~13 bytes a pair,
+    # ~9 (B) and ~17 KiB (C) a campaign; per campaign-day over 30 days B 2.7 KiB, C 5.2-5.4
+    # (claims, ledger; 2.3 over 90 days, as campaigns' flights end). At 5,000 x 2,000 over
+    # 30 days B peaked at 4.9 GB and C at 8.2 GB: estimated 8.5 and 14.6 GiB
+    "B": Footprint(16, 16 * 1024, 4 * 1024),
+    "C": Footprint(16, 24 * 1024, 8 * 1024),
+}
 # per campaign and day, once a finished run's store tables are built whole: A's
 # transactions table has 110-160 rows per campaign-day at ~180 bytes each (A at 100 x 50,
 # 30 days: 215 MiB for the run, 893 MiB with its tables)
@@ -77,15 +98,19 @@ def chunked_table_bytes(cfg: MarketConfig) -> int:
     return WRITER_BASE_BYTES + min(table_bytes(cfg), chunked)
 
 
-def estimate_bytes(cfg: MarketConfig) -> int:
-    """Estimated peak memory of one run of ``cfg`` (any scenario), in bytes."""
+def estimate_bytes(cfg: MarketConfig, scenario: str | None = None) -> int:
+    """Estimated peak memory of one run of ``cfg``, in bytes: of ``scenario`` (A, B or C),
+    or of whichever needs the most (None)."""
+    if scenario is None:
+        return max(estimate_bytes(cfg, s) for s in FOOTPRINTS)
+    f = FOOTPRINTS[scenario]
     products = cfg.n_sellers * PRODUCTS_PER_SELLER
     return (
         BASE_BYTES
-        + int(PAIR_BYTES * ELIGIBLE_SHARE * cfg.n_campaigns * products)
+        + int(f.pair_bytes * ELIGIBLE_SHARE * cfg.n_campaigns * products)
         + SUPPLY_BYTES * products * cfg.steps
-        + CAMPAIGN_BYTES * cfg.n_campaigns
-        + CAMPAIGN_DAY_BYTES * cfg.n_campaigns * cfg.days
+        + f.campaign_bytes * cfg.n_campaigns
+        + f.campaign_day_bytes * cfg.n_campaigns * cfg.days
     )
 
 
@@ -135,12 +160,16 @@ def check_memory(
     concurrent: int = 1,
     limit: int | None = None,
     writing: int = 0,
+    scenarios: Iterable[str] | None = None,
 ) -> int:
-    """Refuse (ConfigError) a job of ``concurrent`` simultaneous runs of ``cfg``,
+    """Refuse (ConfigError) a job of ``concurrent`` simultaneous runs of ``cfg``, each of
+    any of ``scenarios`` (default: any scenario; the one that needs the most is counted),
     ``writing`` of which write their store tables (and logs) at once, the largest a chunk at
     a time (:func:`chunked_table_bytes`), whose estimated memory exceeds ``limit``
     (default: the memory available now); returns the estimate in bytes."""
-    need = estimate_bytes(cfg) * max(1, concurrent) + chunked_table_bytes(cfg) * writing
+    kinds = [None] if scenarios is None else list(scenarios)
+    run = max(estimate_bytes(cfg, s) for s in kinds)
+    need = run * max(1, concurrent) + chunked_table_bytes(cfg) * writing
     limit = available_bytes() if limit is None else limit
     if limit is not None and need > limit:
         runs = f" for {concurrent} runs at once" if concurrent > 1 else ""
