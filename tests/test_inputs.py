@@ -149,8 +149,11 @@ def test_a_job_is_checked_against_the_scenarios_it_runs(here, capsys, monkeypatc
     b, a = estimate_bytes(cfg, "B"), estimate_bytes(cfg, "A")
     assert b < estimate_bytes(cfg, "C") < a == estimate_bytes(cfg)
     monkeypatch.setattr(sizing, "available_bytes", lambda: b)
-    _refused(["run", *TINY, "--scenarios", "a"], here, capsys, "market size")
-    _refused(["run", *TINY, "--scenarios", "b,c"], here, capsys, "market size")
+    err = _refused(["run", *TINY, "--scenarios", "a"], here, capsys, "market size")
+    assert "counted as scenario" not in err
+    err = _refused(["run", *TINY, "--scenarios", "b,c"], here, capsys, "market size")
+    assert "for 2 runs at once by admarket's estimate (each run counted as scenario C's)" in err
+    assert err.endswith("fewer days or fewer --scenarios")
     assert main(["run", *TINY, "--scenarios", "b"]) == 0
     out = capsys.readouterr().out
     assert "scenario B" in out and "scenario A" not in out

@@ -75,7 +75,13 @@ def run_scenarios(
     check_checkpoints(checkpoint_every, _opt_str(checkpoint_dir), out)
     # every scenario's model is alive until the end; with --out, one run's tables at a time,
     # the largest read a chunk at a time (outputs.results.write_run)
-    check_memory(cfg, len(scenarios), writing=1 if out is not None else 0, scenarios=scenarios)
+    check_memory(
+        cfg,
+        len(scenarios),
+        writing=1 if out is not None else 0,
+        scenarios=scenarios,
+        fewer="--scenarios",
+    )
     with _reserved(out):
         models = [MarketModel(s, cfg, llm=llm) for s in scenarios]
         with _progress(cfg.steps * len(scenarios), progress) as bar:

@@ -161,24 +161,27 @@ def check_memory(
     limit: int | None = None,
     writing: int = 0,
     scenarios: Iterable[str] | None = None,
+    fewer: str = "--processes",
 ) -> int:
     """Refuse (ConfigError) a job of ``concurrent`` simultaneous runs of ``cfg``, each of
     any of ``scenarios`` (default: any scenario; the one that needs the most is counted),
     ``writing`` of which write their store tables (and logs) at once, the largest a chunk at
     a time (:func:`chunked_table_bytes`), whose estimated memory exceeds ``limit``
-    (default: the memory available now); returns the estimate in bytes."""
-    kinds = [None] if scenarios is None else list(scenarios)
-    run = max(estimate_bytes(cfg, s) for s in kinds)
-    need = run * max(1, concurrent) + chunked_table_bytes(cfg) * writing
+    (default: the memory available now); returns the estimate in bytes. ``fewer``: what the
+    user can ask for fewer of to run fewer at once (``run`` holds every scenario's model)."""
+    kinds = list(FOOTPRINTS if scenarios is None else scenarios)
+    largest = max(kinds, key=lambda s: estimate_bytes(cfg, s))
+    need = estimate_bytes(cfg, largest) * max(1, concurrent) + chunked_table_bytes(cfg) * writing
     limit = available_bytes() if limit is None else limit
     if limit is not None and need > limit:
         runs = f" for {concurrent} runs at once" if concurrent > 1 else ""
+        counted = f" (each run counted as scenario {largest}'s)" if len(kinds) > 1 else ""
         raise ConfigError(
             "market size",
             f"{cfg.n_buyers} buyers × {cfg.campaigns_per_buyer} campaigns, "
             f"{cfg.n_sellers} sellers, {cfg.days} days",
-            f"needs about {human_bytes(need)}{runs} by admarket's estimate, more than the "
-            f"{human_bytes(limit)} of memory available; use a smaller market, fewer days"
-            + (" or fewer --processes" if concurrent > 1 else ""),
+            f"needs about {human_bytes(need)}{runs} by admarket's estimate{counted}, more "
+            f"than the {human_bytes(limit)} of memory available; use a smaller market, fewer "
+            "days" + (f" or fewer {fewer}" if concurrent > 1 else ""),
         )
     return need
