@@ -147,7 +147,9 @@ def test_a_job_is_checked_against_the_scenarios_it_runs(here, capsys, monkeypatc
 
     cfg = build_config(days=1, n_buyers=1, n_sellers=1)
     b, a = estimate_bytes(cfg, "B"), estimate_bytes(cfg, "A")
-    assert b < estimate_bytes(cfg, "C") < a == estimate_bytes(cfg)
+    assert b < estimate_bytes(cfg, "C") < a == estimate_bytes(cfg) == estimate_bytes(cfg, "a")
+    with pytest.raises(ValueError, match="scenario='D': allowed A, B, C"):
+        estimate_bytes(cfg, "D")
     monkeypatch.setattr(sizing, "available_bytes", lambda: b)
     err = _refused(["run", *TINY, "--scenarios", "a"], here, capsys, "market size")
     assert "counted as scenario" not in err

@@ -49,10 +49,10 @@ FOOTPRINTS = {
     # (float64) and their transient arrays while the exchange derives them; each campaign
     # A's working set for one hour's auctions (its hour's lots as bids, ~100 bytes each
     # while they are deduplicated, sorted and cleared: A at 300 x 150 peaked at 469 MiB for
-    # one day, 260 MiB above the base); each campaign-day its transactions (~100
-    # (campaign, product, hour) rows, kept in 20 bytes each during the run), books and
-    # metrics: 1.7 KiB measured over 30 days (it was 16 KiB, which put a 30-day run at 3-6x
-    # its peak)
+    # one day, 260 MiB above the base; 365 MiB in the tenth session); each campaign-day its
+    # transactions (~100 (campaign, product, hour) rows, kept in 20 bytes each during the
+    # run), books and metrics: 1.7 KiB measured over 30 days (it was 16 KiB, which put a
+    # 30-day run at 3-6x its peak)
     "A": Footprint(48, 96 * 1024, 8 * 1024),
     # B and C keep the pairs (campaign and product) but bid on none of them; a campaign's
     # deals, memory and negotiations are its working set. Fitted on one-day runs at
@@ -103,7 +103,9 @@ def estimate_bytes(cfg: MarketConfig, scenario: str | None = None) -> int:
     or of whichever needs the most (None)."""
     if scenario is None:
         return max(estimate_bytes(cfg, s) for s in FOOTPRINTS)
-    f = FOOTPRINTS[scenario]
+    f = FOOTPRINTS.get(str(scenario).upper())
+    if f is None:
+        raise ValueError(f"scenario={scenario!r}: allowed {', '.join(FOOTPRINTS)}")
     products = cfg.n_sellers * PRODUCTS_PER_SELLER
     return (
         BASE_BYTES
@@ -169,7 +171,7 @@ def check_memory(
     a time (:func:`chunked_table_bytes`), whose estimated memory exceeds ``limit``
     (default: the memory available now); returns the estimate in bytes. ``fewer``: what the
     user can ask for fewer of to run fewer at once (``run`` holds every scenario's model)."""
-    kinds = list(FOOTPRINTS if scenarios is None else scenarios)
+    kinds = list(scenarios or FOOTPRINTS)
     largest = max(kinds, key=lambda s: estimate_bytes(cfg, s))
     need = estimate_bytes(cfg, largest) * max(1, concurrent) + chunked_table_bytes(cfg) * writing
     limit = available_bytes() if limit is None else limit
