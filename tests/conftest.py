@@ -95,5 +95,7 @@ def whole_claim_builds(monkeypatch) -> list:
 
     built: list = []
     real = ClaimLog.frame
-    monkeypatch.setattr(ClaimLog, "frame", lambda self: (built.append(1), real(self))[1])
+    monkeypatch.setattr(
+        ClaimLog, "frame", lambda self, *args: (built.append(1), real(self, *args))[1]
+    )
     return built

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import math
 
+import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from admarket import MarketModel
-from admarket.memory.ground_truth import WRONG, ClaimLog
+from admarket.memory.ground_truth import CLAIM_COLUMNS, WRONG, ClaimLog
 
 FLOATS = st.floats(allow_nan=True, allow_infinity=True) | st.sampled_from(
     [0.0, -0.0, 0.01, -0.01, 0.005, 1.0, 100.0]
@@ -102,3 +103,18 @@ def test_each_claims_agent_type_is_its_agents_name_before_the_dash(plan_runs):
         assert want.dtype == audit["agent_type"].dtype == object
         assert audit["agent_type"].equals(want)
     assert set(plan_runs["C"].claims.frame()["agent_type"]) == {"buyer", "seller"}
+
+
+def test_a_claim_frame_of_some_columns_is_those_columns_of_the_whole_frame(plan_runs):
+    """``frame(columns)`` and ``frames(rows, columns)`` build only the columns asked for
+    (``ground_truth`` reads 4 of 17), equal to those columns of the whole frame, in the
+    whole frame's order, also for an audit of no claims; an unknown column is named."""
+    some = ["fact_key", "claim_id", "agent_type", "injection_kind", "step"]
+    for log in (plan_runs["C"].claims, ClaimLog(None, 0.1)):
+        whole = log.frame()
+        want = whole[[c for c in whole.columns if c in some]]
+        pd.testing.assert_frame_equal(log.frame(some), want)
+        pd.testing.assert_frame_equal(pd.concat(log.frames(97, some)), want)
+    assert tuple(plan_runs["C"].claims.frame().columns) == CLAIM_COLUMNS
+    with pytest.raises(ValueError, match=r"columns=\['fact'\]: allowed claim_id"):
+        ClaimLog(None, 0.1).frame(["fact", "step"])

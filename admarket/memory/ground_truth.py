@@ -19,7 +19,7 @@ from __future__ import annotations
 import copy
 import math
 from array import array
-from collections.abc import Iterator
+from collections.abc import Callable, Collection, Iterator
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -32,6 +32,26 @@ if TYPE_CHECKING:  # pragma: no cover
 # stated after looking the fact up with its ledger_lookup tool (admarket.llm, C)
 SOURCES = ("memory", "reconstructed", "ledger", "exchange_db", "derived", "llm", "llm_ledger")
 CLAIM_TYPES = ("price", "volume", "delivery", "spend", "terms", "inventory", "history")
+# The columns of a claim frame (ClaimLog.frame), in order
+CLAIM_COLUMNS = (
+    "claim_id",
+    "decision_id",
+    "step",
+    "agent_id",
+    "decision_type",
+    "claim_type",
+    "fact_key",
+    "claimed_value",
+    "actual_value",
+    "source",
+    "is_hallucination",
+    "injected",
+    "caught_in_run",
+    "recovered",
+    "recovered_ok",
+    "agent_type",
+    "injection_kind",
+)
 
 
 _ENTITIES = frozenset({"deal", "campaign", "hist", "fill", "avail"})  # what _value knows
@@ -217,20 +237,33 @@ class ClaimLog:
     def __len__(self) -> int:
         return len(self._flags)
 
-    def frame(self) -> pd.DataFrame:
-        """One row per claim with its decision, agent and grade (``agent_decisions``)."""
-        return self._rows(self._lookups(), 0, len(self))
+    def frame(self, columns: Collection[str] | None = None) -> pd.DataFrame:
+        """One row per claim with its decision, agent and grade (``agent_decisions``);
+        ``columns``: only these of :data:`CLAIM_COLUMNS`, in that order (None: all)."""
+        return self._rows(self._lookups(), 0, len(self), self._wanted(columns))
 
-    def frames(self, chunk_rows: int) -> Iterator[pd.DataFrame]:
+    def frames(
+        self, chunk_rows: int, columns: Collection[str] | None = None
+    ) -> Iterator[pd.DataFrame]:
         """:meth:`frame` as consecutive slices of at most ``chunk_rows`` claims each, labelled
         as in the whole frame: stacked, they are it (a large run's claim tables are written
         a slice at a time, never held whole). One frame, empty, when there are no claims."""
         if chunk_rows < 1:
             raise ValueError(f"chunk_rows={chunk_rows}: must be at least 1")
+        wanted = self._wanted(columns)
         lookups = self._lookups()
         n = len(self)
         for start in range(0, max(n, 1), chunk_rows):
-            yield self._rows(lookups, start, min(n, start + chunk_rows))
+            yield self._rows(lookups, start, min(n, start + chunk_rows), wanted)
+
+    @staticmethod
+    def _wanted(columns: Collection[str] | None) -> tuple[str, ...]:
+        if columns is None:
+            return CLAIM_COLUMNS
+        unknown = sorted(set(columns) - set(CLAIM_COLUMNS))
+        if unknown:
+            raise ValueError(f"columns={unknown}: allowed {', '.join(CLAIM_COLUMNS)}")
+        return tuple(c for c in CLAIM_COLUMNS if c in columns)
 
     def detached(self) -> ClaimLog:
         """This log's claims without its ground truth (which holds the model): what builds
@@ -266,7 +299,11 @@ class ClaimLog:
             pd.Series(self.injection_kind, dtype=object),
         )
 
-    def _rows(self, lookups: tuple, start: int, stop: int) -> pd.DataFrame:
+    def _rows(
+        self, lookups: tuple, start: int, stop: int, columns: tuple[str, ...] = ()
+    ) -> pd.DataFrame:
+        """Claims ``start:stop`` as a frame of ``columns`` (each built only when asked for:
+        ``ground_truth`` needs 4 of the 17, and C's claims are millions of rows)."""
         agents, dtypes, steps, of_decision, keys, injections = lookups
         rows = slice(start, stop)
         if len(self):
@@ -278,31 +315,30 @@ class ClaimLog:
             dec, fact = np.zeros(0, np.int64), np.zeros(0, np.int64)
             flags, claimed, actual = np.zeros(0, np.uint16), np.zeros(0), np.zeros(0)
         index = pd.RangeIndex(start, stop)
-        df = pd.DataFrame(
-            {
-                "claim_id": np.arange(start, stop),
-                "decision_id": dec,
-                "step": steps[dec] if len(dec) else dec,
-                "agent_id": agents[dec] if len(dec) else dec.astype(object),
-                "decision_type": dtypes[dec] if len(dec) else dec.astype(object),
-                "claim_type": pd.Categorical.from_codes(
-                    ((flags >> _TYPE_SHIFT) & 7).astype(np.int8), CLAIM_TYPES
-                ),
-                "fact_key": keys[fact] if len(fact) else fact.astype(object),
-                "claimed_value": claimed,
-                "actual_value": actual,
-                "source": pd.Categorical.from_codes((flags & 7).astype(np.int8), SOURCES),
-                "is_hallucination": (flags & WRONG) > 0,
-                "injected": (flags & INJECTED) > 0,
-                "caught_in_run": (flags & CAUGHT) > 0,
-                "recovered": (flags & RECOVERED) > 0,
-                "recovered_ok": (flags & RECOVERED_OK) > 0,
-            },
-            index=index,
-        )
-        # (a Series: an array of texts would be inferred as pandas' str dtype, not object)
-        df["agent_type"] = pd.Series(
-            of_decision[dec] if len(dec) else dec.astype(object), index=index, dtype=object
-        )
-        df["injection_kind"] = injections.reindex(index)
-        return df
+
+        def of_decisions(values: np.ndarray) -> np.ndarray:
+            return values[dec] if len(dec) else dec.astype(values.dtype)
+
+        build: dict[str, Callable[[], object]] = {
+            "claim_id": lambda: np.arange(start, stop),
+            "decision_id": lambda: dec,
+            "step": lambda: of_decisions(steps),
+            "agent_id": lambda: of_decisions(agents),
+            "decision_type": lambda: of_decisions(dtypes),
+            "claim_type": lambda: pd.Categorical.from_codes(
+                ((flags >> _TYPE_SHIFT) & 7).astype(np.int8), CLAIM_TYPES
+            ),
+            "fact_key": lambda: keys[fact] if len(fact) else fact.astype(object),
+            "claimed_value": lambda: claimed,
+            "actual_value": lambda: actual,
+            "source": lambda: pd.Categorical.from_codes((flags & 7).astype(np.int8), SOURCES),
+            "is_hallucination": lambda: (flags & WRONG) > 0,
+            "injected": lambda: (flags & INJECTED) > 0,
+            "caught_in_run": lambda: (flags & CAUGHT) > 0,
+            "recovered": lambda: (flags & RECOVERED) > 0,
+            "recovered_ok": lambda: (flags & RECOVERED_OK) > 0,
+            # (a Series: an array of texts would be inferred as pandas' str dtype, not object)
+            "agent_type": lambda: pd.Series(of_decisions(of_decision), index=index, dtype=object),
+            "injection_kind": lambda: injections.reindex(index),
+        }
+        return pd.DataFrame({c: build[c]() for c in columns}, index=index)

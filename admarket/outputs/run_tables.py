@@ -374,6 +374,7 @@ def _truth_table(
 
 
 _TRUTH_COLUMNS = 6
+_TRUTH_READS = ("claim_id", "step", "fact_key", "actual_value")  # what _truth_table reads
 
 
 # A row of agent_decisions takes about twice the memory of a transaction's (624 vs 332
@@ -397,9 +398,15 @@ def _chunked_claims(
     claims, spd = m.claims.detached(), m.config.steps_per_day
     rows = claim_chunk_rows(chunk_rows)
 
-    def table(build: Callable[[pd.DataFrame], pd.DataFrame], n_columns: int) -> ChunkedTable:
+    def table(
+        build: Callable[[pd.DataFrame], pd.DataFrame],
+        n_columns: int,
+        reads: tuple[str, ...] | None = None,
+    ) -> ChunkedTable:
+        """``reads``: the claim columns ``build`` uses (None: all of them)."""
+
         def chunks() -> Iterator[pd.DataFrame]:
-            for audit in claims.frames(rows):
+            for audit in claims.frames(rows, reads):
                 yield build(audit)
 
         def column(name: str) -> np.ndarray:
@@ -409,14 +416,14 @@ def _chunked_claims(
             len(claims),
             n_columns,
             chunks,
-            lambda: build(claims.frame()),
+            lambda: build(claims.frame(reads)),
             column,
             claims.steps_ascend,
         )
 
     return (
         table(lambda audit: _decision_table(audit, ids, spd), _DECISION_COLUMNS),
-        table(lambda audit: _truth_table(audit, ids), _TRUTH_COLUMNS),
+        table(lambda audit: _truth_table(audit, ids), _TRUTH_COLUMNS, _TRUTH_READS),
     )
 
 
