@@ -7,6 +7,7 @@ the key gives, for any value.
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import pandas as pd
@@ -118,3 +119,22 @@ def test_a_claim_frame_of_some_columns_is_those_columns_of_the_whole_frame(plan_
     assert tuple(plan_runs["C"].claims.frame().columns) == CLAIM_COLUMNS
     with pytest.raises(ValueError, match=r"columns=\['fact'\]: allowed claim_id"):
         ClaimLog(None, 0.1).frame(["fact", "step"])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(0, 4), max_size=12), st.integers(1, 5))
+def test_claims_are_in_step_order_exactly_when_their_steps_never_go_back(steps, block):
+    """``steps_ascend`` (checked a block of claims at a time) is whether the claims' steps,
+    in filing order, never decrease, across and within blocks of any size."""
+    import admarket.memory.ground_truth as gt
+
+    log = ClaimLog(_Truth(), 0.1)
+    for s in steps:  # a decision at step s with one claim
+        log.record(
+            log.new_decision("buyer-0", "plan", s), "spend", "campaign:0:spent", 1.0, "memory"
+        )
+    old, gt._BLOCK = gt._BLOCK, block
+    try:
+        assert log.steps_ascend == all(a <= b for a, b in itertools.pairwise(steps))
+    finally:
+        gt._BLOCK = old

@@ -20,7 +20,13 @@ from admarket.outputs.event_log import event_lines
 from admarket.outputs.manifest import check_complete
 from admarket.outputs.narrative import render_narrative
 from admarket.outputs.publish import publish
-from admarket.outputs.run_tables import _with_ids, claim_chunk_rows, concat_tables, run_tables
+from admarket.outputs.run_tables import (
+    _with_ids,
+    claim_chunk_rows,
+    concat_tables,
+    record_chunk_rows,
+    run_tables,
+)
 from admarket.outputs.store import (
     COMPLETE_MARKER,
     QUERY_NAMES,
@@ -471,9 +477,11 @@ def test_a_spooling_worker_never_builds_a_runs_whole_transactions_table(tmp_path
 
 def test_a_spooling_worker_never_builds_a_runs_whole_claims(tmp_path, whole_claim_builds):
     """C's claims (``agent_decisions`` and ``ground_truth``: millions of rows at 500 × 200,
-    about 1 GB as frames) go from the run's claim log into the spool file a chunk at a
-    time, and its logs read them a chunk at a time too: the spooled tables are the ones
-    the whole frames make (values and types), the logs the ones whole tables write."""
+    about 1 GB as frames) and its ledger, events and settlements (~300 MB) go from the
+    run's claim log and lists of records into the spool file a chunk at a time, and its
+    logs read them a chunk at a time too (the narrative the events and settlements whole):
+    the spooled tables are the ones the whole frames make (values and types), the logs the
+    ones whole tables write."""
     from admarket.batch.pool import Task, run_task
     from admarket.outputs.narrative import write_logs
     from admarket.outputs.spool import LOGS_WRITTEN, Spool
@@ -483,20 +491,24 @@ def test_a_spooling_worker_never_builds_a_runs_whole_claims(tmp_path, whole_clai
     ref = run_tables(model)
     assert len(ref["agent_decisions"]) > 1000  # more than ten 100-row chunks
     chunked = run_tables(model, chunk_rows=100)
-    for name in ("agent_decisions", "ground_truth"):
+    records = ("ledger", "events", "settlements")
+    per_chunk = {name: record_chunk_rows(name, 100) for name in records}
+    for name in ("agent_decisions", "ground_truth", *records):
         table = chunked[name]
         assert isinstance(table, ChunkedTable) and table.steps_ascend
         assert (len(table), table.size) == (len(ref[name]), ref[name].size), name
         frames = list(table.chunks())
-        assert len(frames) == -(-len(table) // claim_chunk_rows(100)) > 1
+        assert len(frames) == -(-len(table) // per_chunk.get(name, claim_chunk_rows(100))) > 1
         whole = pd.concat(frames)
         pd.testing.assert_frame_equal(whole, ref[name], check_exact=True, obj=name)
         pd.testing.assert_frame_equal(table.whole(), ref[name], check_exact=True, obj=name)
-        for column in (
-            "step",
-            "fact_key",
-            "claimed_value" if name == "agent_decisions" else "seed",
-        ):
+        for column in {
+            "agent_decisions": ("step", "fact_key", "claimed_value"),
+            "ground_truth": ("step", "fact_key", "seed"),
+            "ledger": ("step", "payload", "run_id"),
+            "events": ("seq", "fields", "kind"),
+            "settlements": ("day", "outcome", "paid"),
+        }[name]:
             values = ref[name][column].to_numpy()
             alone = column_of(table, column)
             assert alone.dtype == values.dtype and np.array_equal(alone, values), column
@@ -511,7 +523,7 @@ def test_a_spooling_worker_never_builds_a_runs_whole_claims(tmp_path, whole_clai
     out = run_task(Task(0, 0, kwargs, spool=spool))["tables"]
     assert whole_claim_builds == [] and out[LOGS_WRITTEN] is True
     got, want = _read_all(out["agent_decisions"].path), _read_all(tmp_path / "whole.duckdb")
-    for name in ("agent_decisions", "ground_truth"):
+    for name in ("agent_decisions", "ground_truth", *records):
         assert isinstance(out[name], SpooledTable)
         assert got[name][0] == want[name][0], name
         pd.testing.assert_frame_equal(got[name][1], want[name][1], obj=name, check_exact=True)
@@ -525,20 +537,23 @@ def test_a_spooling_worker_never_builds_a_runs_whole_claims(tmp_path, whole_clai
 
 def test_chunked_tables_do_not_keep_their_model():
     """A worker lets its model go before writing the run's tables (``run_task``): the
-    chunked transactions and claims hold the books and the claim log, not the model (the
-    claim log's ground truth reads the model, so the tables get the log without it)."""
+    chunked transactions, claims and ledger hold the books, the claim log and the ledger's
+    entries, not the model (the claim log's ground truth reads the model, so the tables get
+    the log without it)."""
     import gc
     import weakref
 
     model = MarketModel("C", build_config(days=3), rng=1).run()
     tables = run_tables(model, chunk_rows=100)
-    assert all(isinstance(tables[n], ChunkedTable) for n in ("agent_decisions", "ground_truth"))
+    chunked = ("agent_decisions", "ground_truth", "ledger", "events", "settlements")
+    assert all(isinstance(tables[n], ChunkedTable) for n in chunked)
     gone = weakref.ref(model)
     del model
     gc.collect()
     assert gone() is None
-    frames = list(tables["agent_decisions"].chunks())  # still readable without it
-    assert sum(map(len, frames)) == len(tables["agent_decisions"]) > 100
+    for name in chunked:  # still readable without it
+        frames = list(tables[name].chunks())
+        assert sum(map(len, frames)) == len(tables[name]) > 50, name
 
 
 @pytest.mark.parametrize("large", [True, False])

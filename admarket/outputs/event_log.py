@@ -250,9 +250,14 @@ def _transaction_events(tx: pd.DataFrame) -> Iterator[tuple[int, dict[str, Any]]
             yield step, fee
 
 
-def _ledger_events(ledger: pd.DataFrame | None) -> Iterator[tuple[int, dict[str, Any]]]:
-    """Each ledger entry as a write by its author."""
-    if ledger is None or ledger.empty:
+def _ledger_events(ledger: Table | None) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Each ledger entry as a write by its author (a chunk at a time if it comes chunked
+    in step order, as C's entries are)."""
+    if ledger is None or not len(ledger):
+        return
+    if isinstance(ledger, ChunkedTable):
+        for frame in ledger.chunks() if ledger.steps_ascend else (ledger.whole(),):
+            yield from _ledger_events(frame)
         return
     for step, e in _rows(ledger, _LEDGER_FIELDS):
         yield (

@@ -31,7 +31,7 @@ import pandas as pd
 from admarket.market.accounting import FEE_COLUMNS
 from admarket.money import usd
 from admarket.outputs import VERBOSITY
-from admarket.outputs.chunked import rows_of_kind
+from admarket.outputs.chunked import ChunkedTable, rows_of_kind
 from admarket.outputs.event_log import event_blocks
 from admarket.outputs.exchange_moments import auction_moments, clearing_moments
 from admarket.outputs.memory_moments import fabrication_moments, rot_moments
@@ -207,6 +207,12 @@ def write_logs(tables: Mapping[str, pd.DataFrame], logs_dir: Path, verbosity: st
     into ``logs_dir``, made if need be inside its folder, which must exist (a worker writing
     into a result being built must not make the build folder again once it is removed)."""
     logs_dir.mkdir(exist_ok=True)
+    # the narrative reads a run's events and settlements whole; a large run's come chunked
+    # (see run_tables), and are built here, once its worker has let the model go
+    tables = {
+        k: v.whole() if isinstance(v, ChunkedTable) and k in ("events", "settlements") else v
+        for k, v in tables.items()
+    }
     run_id = tables["runs"]["run_id"].iloc[0]
     with _replacing(logs_dir / f"{run_id}.events.jsonl") as fh:
         for block in event_blocks(tables):

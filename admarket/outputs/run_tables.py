@@ -10,7 +10,7 @@ import datetime as _dt
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from importlib import metadata
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -23,6 +23,7 @@ from admarket.outputs.store import TABLES
 from admarket.version import __version__
 
 if TYPE_CHECKING:  # pragma: no cover
+    from admarket.ledger.entry import LedgerEntry
     from admarket.model import MarketModel
 
 _ID_COLS = ["run_id", "scenario", "seed"]
@@ -139,39 +140,41 @@ def _typed(name: str, rows: list[dict[str, Any]]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=list(schema))
 
 
-def _ledger_frames(m: MarketModel) -> tuple[pd.DataFrame, pd.DataFrame]:
-    entries, blobs = [], []
-    if m.ledger is not None:
-        spd = m.config.steps_per_day
-        entries = [
-            {
-                "entry_id": e.entry_id,
-                "blob_id": e.blob_id,
-                "kind": e.kind,
-                "author": e.author,
-                "step": e.step,
-                "day": e.step // spd,
-                "payload": to_json(e.payload),
-                "prev_hash": e.prev_hash,
-                "signatures": to_json(e.signatures),
-                "hash": e.hash,
-            }
-            for e in m.ledger.entries
-        ]
-        blobs = [
-            {
-                "blob_id": b.blob_id,
-                "n_entries": b.n_entries,
-                "payload_bytes": b.payload_bytes,
-                "encoded_bytes": b.cost.encoded_bytes,
-                "cost_sui": b.cost.sui,
-                "cost_wal": b.cost.wal,
-                "cost_usd": b.cost.usd,
-                "last_hash": b.last_hash,
-            }
-            for b in m.ledger.blobs
-        ]
-    return _typed("ledger", entries), _typed("ledger_blobs", blobs)
+def _entry_rows(entries: Iterable[LedgerEntry], spd: int) -> list[dict[str, Any]]:
+    """The ``ledger`` table's rows of ``entries`` (payload and signatures as JSON)."""
+    return [
+        {
+            "entry_id": e.entry_id,
+            "blob_id": e.blob_id,
+            "kind": e.kind,
+            "author": e.author,
+            "step": e.step,
+            "day": e.step // spd,
+            "payload": to_json(e.payload),
+            "prev_hash": e.prev_hash,
+            "signatures": to_json(e.signatures),
+            "hash": e.hash,
+        }
+        for e in entries
+    ]
+
+
+def _blobs_frame(m: MarketModel) -> pd.DataFrame:
+    """``ledger_blobs``: C's sealed blobs and their cost (empty for A and B)."""
+    blobs = [
+        {
+            "blob_id": b.blob_id,
+            "n_entries": b.n_entries,
+            "payload_bytes": b.payload_bytes,
+            "encoded_bytes": b.cost.encoded_bytes,
+            "cost_sui": b.cost.sui,
+            "cost_wal": b.cost.wal,
+            "cost_usd": b.cost.usd,
+            "last_hash": b.last_hash,
+        }
+        for b in (m.ledger.blobs if m.ledger is not None else ())
+    ]
+    return _typed("ledger_blobs", blobs)
 
 
 def _ledger_costs(m: MarketModel, summary: dict[str, Any]) -> dict[str, float]:
@@ -252,26 +255,29 @@ def run_tables(
     # at a time (C's at 500 x 200: millions of rows, ~1 GB as frames)
     chunk_claims = chunk_rows is not None and len(m.claims) > chunk_rows
     audit = None if chunk_claims else m.claims.frame()
-    ledger, blobs = _ledger_frames(m)
+    ids = (run_id, scen, seed)
     frames = {
         **_header_frames(m, point),
         "transactions": m.transactions() if chunk_rows is None else None,
         "campaigns": m.campaign_outcomes(),
         "daily_metrics": _daily_frame(m),
-        "settlements": _typed(
-            "settlements", [{**r, "day": r["step"] // cfg.steps_per_day} for r in m.settlements]
-        ),
+        "settlements": _settlement_records(m),
         "negotiations": m.negotiations_frame(),
-        "ledger": ledger,
-        "ledger_blobs": blobs,
-        **_event_frames(m),
+        "ledger": _ledger_records(m),
+        "ledger_blobs": _blobs_frame(m),
+        "events": _event_records(m),
+        "event_counts": _typed(
+            "event_counts", [{"kind": k, "n": n} for k, n in sorted(m.events.counts.items())]
+        ),
         "step_metrics": m.datacollector.get_model_vars_dataframe().reset_index(names="step"),
         **llm_frames(m),  # llm_* tables, only for runs with language-model agents
     }
-    out: dict[str, Any] = {
-        name: _with_ids(df, run_id, scen, seed) for name, df in frames.items() if df is not None
-    }
-    ids = (run_id, scen, seed)
+    out: dict[str, Any] = {}
+    for name, table in frames.items():
+        if isinstance(table, _Records):
+            out[name] = _records_table(name, *table, ids, chunk_rows)
+        elif table is not None:
+            out[name] = _with_ids(table, *ids)
     if chunk_rows is not None:
         out["transactions"] = _chunked_transactions(m, ids, chunk_rows)
     if audit is None:
@@ -304,6 +310,57 @@ def _chunked_transactions(
 
     n_columns = len(_ID_COLS) + len(TRANSACTION_COLUMNS)
     return ChunkedTable(acc.n_rows, n_columns, chunks, whole, column, acc.steps_ascend)
+
+
+# Rows of a records table (``ledger``, ``events``, ``settlements``: built from the model's
+# lists of records) in a chunk, as a share of ``chunk_rows`` (a transaction's row, ~330
+# bytes as a frame). A ledger row is ~1 KB as a frame (its payload's JSON), an event's or a
+# settlement's ~350 bytes, but building a frame from records takes several times the frame
+# (C's 114 k settlements at 500 x 200: +51 MiB while built): chunks of 40k-60k rows.
+RECORD_CHUNK_SHARE = {"ledger": 6, "events": 4, "settlements": 4}
+
+
+def record_chunk_rows(name: str, chunk_rows: int) -> int:
+    """Rows in a chunk of records table ``name`` for ``chunk_rows`` rows of transactions."""
+    return max(1, chunk_rows // RECORD_CHUNK_SHARE[name])
+
+
+def _records_table(
+    name: str,
+    n: int,
+    rows: Callable[[int, int], list[dict[str, Any]]],
+    steps: Iterable[int],
+    ids: tuple[str, str, int],
+    chunk_rows: int | None,
+) -> pd.DataFrame | ChunkedTable:
+    """Records table ``name`` of ``n`` records, ``rows(start, stop)`` giving records
+    ``start:stop``'s rows: a frame, or with ``chunk_rows`` and more than a chunk of records,
+    a :class:`ChunkedTable` of :func:`record_chunk_rows` records a chunk (C's ledger, events
+    and settlements at 500 × 200 are ~300 MB as frames: built while the model was held they
+    were its worker's peak). ``rows`` must not hold the model: only its lists of records,
+    which the model held anyway."""
+
+    def frame(start: int, stop: int) -> pd.DataFrame:
+        df = _typed(name, rows(start, stop))
+        df.index = pd.RangeIndex(start, stop)  # labelled as in the whole frame
+        return _with_ids(df, *ids)
+
+    per_chunk = None if chunk_rows is None else record_chunk_rows(name, chunk_rows)
+    if per_chunk is None or n <= per_chunk:
+        return frame(0, n)
+
+    def chunks() -> Iterator[pd.DataFrame]:
+        for start in range(0, n, per_chunk):
+            yield frame(start, min(n, start + per_chunk))
+
+    def column(col: str) -> np.ndarray:
+        return np.concatenate([f[col].to_numpy() for f in chunks()])
+
+    at = np.fromiter(steps, dtype=np.int64, count=n)
+    n_columns = len(_ID_COLS) + len(_SCHEMAS[name])
+    return ChunkedTable(
+        n, n_columns, chunks, lambda: frame(0, n), column, bool((np.diff(at) >= 0).all())
+    )
 
 
 def _daily_frame(m: MarketModel) -> pd.DataFrame:
@@ -427,20 +484,56 @@ def _chunked_claims(
     )
 
 
-def _event_frames(m: MarketModel) -> dict[str, pd.DataFrame]:
-    """``events`` (fields beyond step/day/kind as JSON) and ``event_counts``."""
-    events = [
-        {
-            "seq": i,
-            "step": r["step"],
-            "day": r["day"],
-            "kind": r["kind"],
-            "fields": to_json({k: v for k, v in r.items() if k not in ("step", "day", "kind")}),
-        }
-        for i, r in enumerate(m.events.records)
-    ]
-    counts = [{"kind": k, "n": n} for k, n in sorted(m.events.counts.items())]
-    return {"events": _typed("events", events), "event_counts": _typed("event_counts", counts)}
+class _Records(NamedTuple):
+    """A records table's source (see :func:`_records_table`): how many records, their rows
+    by slice, and their steps."""
+
+    n: int
+    rows: Callable[[int, int], list[dict[str, Any]]]
+    steps: Iterable[int]
+
+
+def _event_records(m: MarketModel) -> _Records:
+    """``events``: fields beyond step/day/kind as JSON."""
+    records = m.events.records
+
+    def rows(start: int, stop: int) -> list[dict[str, Any]]:
+        return [
+            {
+                "seq": i,
+                "step": r["step"],
+                "day": r["day"],
+                "kind": r["kind"],
+                "fields": to_json({k: v for k, v in r.items() if k not in _EVENT_HEAD}),
+            }
+            for i, r in enumerate(records[start:stop], start)
+        ]
+
+    return _Records(len(records), rows, (r["step"] for r in records))
+
+
+_EVENT_HEAD = ("step", "day", "kind")
+
+
+def _settlement_records(m: MarketModel) -> _Records:
+    """``settlements``: one row per settled deal-day (B and C)."""
+    records, spd = m.settlements, m.config.steps_per_day
+
+    def rows(start: int, stop: int) -> list[dict[str, Any]]:
+        return [{**r, "day": r["step"] // spd} for r in records[start:stop]]
+
+    return _Records(len(records), rows, (r["step"] for r in records))
+
+
+def _ledger_records(m: MarketModel) -> _Records:
+    """``ledger``: C's entries (payload and signatures as JSON; none for A and B)."""
+    entries = m.ledger.entries if m.ledger is not None else ()
+    spd = m.config.steps_per_day
+
+    def rows(start: int, stop: int) -> list[dict[str, Any]]:
+        return _entry_rows(entries[start:stop], spd)
+
+    return _Records(len(entries), rows, (e.step for e in entries))
 
 
 def concat_tables(per_run: Iterable[Mapping[str, pd.DataFrame]]) -> dict[str, pd.DataFrame]:
