@@ -68,20 +68,22 @@ FOOTPRINTS = {
 # 30 days: 215 MiB for the run, 893 MiB with its tables)
 TABLE_CAMPAIGN_DAY_BYTES = 32 * 1024
 # per run whose tables are being written (a compare worker spooling them, or the store in
-# this process: run --out, a one-process compare): A's transactions and B's and C's claims
-# go a chunk (250 k transactions or 62.5 k claims, ~40-80 MB) at a time while DuckDB's
-# writer caches up to 128 MB (a worker's spool file 64 MB), and its logs read them a chunk
-# or a column at a time; the other tables (C's ledger the largest, ~1.4 KiB per
-# campaign-day) are built whole. Measured above the run: A ~210-245 MiB at every size from
-# 40 x 30 up; C 300 MiB at 100 x 50 over 30 days, 355 MiB at 200 x 100, ~470 MiB at
-# 500 x 200 (~1.5 KiB more per campaign-day; with its claims built whole it was 557 MiB at
-# 200 x 100 and ~1.2 GB at 500 x 200). Since the claims' smaller chunks and the spool's
-# smaller cache a worker peaks ~50-115 MiB lower: the term is kept as an upper bound.
+# this process: run --out, a one-process compare): A's transactions, B's and C's claims and
+# C's ledger, events and settlements go a chunk (~25-80 MB) at a time while DuckDB's writer
+# caches up to 128 MB (a worker's spool file 64 MB), and its logs read them a chunk or a
+# column at a time; only the smaller tables (campaigns, negotiations, the per-step and
+# per-day metrics) are built whole. Measured above the run (a run, then the same run and
+# its spool, each in a fresh process, 30 days): A ~200-245 MiB at every size from 40 x 30
+# up; B 148, 128 and 36 MiB and C 146, 133 and 45 MiB at 100 x 50, 200 x 100 and 500 x 200
+# (C was 300, 355 and ~470 MiB before its claims went in smaller chunks and its ledger,
+# events and settlements in chunks at all). The term is an upper bound for every scenario.
 CHUNKED_WRITE_BYTES = 320 * 2**20
 # and whatever the size, DuckDB and the log writers loaded (A at 40 x 30 over 5 days with
 # logs peaked 350 MiB: 70 MiB above the run's estimate, tables included)
 WRITER_BASE_BYTES = 96 * 2**20
-CHUNKED_TABLE_CAMPAIGN_DAY_BYTES = 4 * 1024
+# (4 KiB while C's ledger, ~1.4 KiB a campaign-day, was built whole; kept above the
+# measured write, which no longer grows with the market, for the whole tables' share)
+CHUNKED_TABLE_CAMPAIGN_DAY_BYTES = 1024
 PRODUCTS_PER_SELLER = 3  # every seller sells display plus one or two other channels
 
 
