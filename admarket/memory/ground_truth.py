@@ -311,7 +311,7 @@ class ClaimLog:
         )
 
     def _rows(
-        self, lookups: tuple, start: int, stop: int, columns: tuple[str, ...] = ()
+        self, lookups: tuple, start: int, stop: int, columns: tuple[str, ...]
     ) -> pd.DataFrame:
         """Claims ``start:stop`` as a frame of ``columns`` (each built only when asked for:
         ``ground_truth`` needs 4 of the 17, and C's claims are millions of rows)."""

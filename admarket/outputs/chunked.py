@@ -13,13 +13,15 @@ import pandas as pd
 @dataclass(frozen=True, eq=False)
 class ChunkedTable:
     """A run's large table as frames to write one after the other, never held whole (A's
-    transactions, B's and C's claims in ``agent_decisions`` and ``ground_truth``:
-    :func:`~admarket.outputs.run_tables.run_tables` with ``chunk_rows``).
+    transactions, B's and C's claims in ``agent_decisions`` and ``ground_truth``, C's
+    ledger, events and settlements: :func:`~admarket.outputs.run_tables.run_tables` with
+    ``chunk_rows``).
 
     :func:`~admarket.outputs.store_writer.spool_tables` (a worker's spool file) and
     :class:`~admarket.outputs.store_writer.StoreWriter` (the store, for a run in this
     process) write it chunk by chunk, the event log reads it chunk by chunk, and A's
-    narrative a column at a time (:func:`column_of`, :func:`rows_of_kind`); whatever else
+    narrative a column at a time (:func:`column_of`, :func:`rows_of_kind`; the events and
+    settlements it builds whole, in ``write_logs``, once the model is let go); whatever else
     must hold the table (a run sent to the parent) builds it with :meth:`whole`
     (:func:`held_whole`). The frames, stacked, are
     :meth:`whole`: the same rows in the same order with the same dtypes."""

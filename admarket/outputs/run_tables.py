@@ -247,7 +247,9 @@ def run_tables(
     and with ``chunk_rows`` the transactions as a :class:`ChunkedTable` of frames of about
     that many rows (for a spooling worker, or the store in this process, that writes it a
     chunk at a time), and so are the claims (``agent_decisions``, ``ground_truth``) when
-    there are more than ``chunk_rows`` of them (in chunks of :func:`claim_chunk_rows`)."""
+    there are more than ``chunk_rows`` of them (in chunks of :func:`claim_chunk_rows`) and
+    the ``ledger``, ``events`` and ``settlements`` when there are more than a chunk of them
+    (:func:`record_chunk_rows`)."""
     cfg, scen = m.config, m.scenario_id
     seed = int(cfg.seed)
     run_id = run_id or run_id_for(scen, seed, point)
