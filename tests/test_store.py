@@ -537,9 +537,9 @@ def test_a_spooling_worker_never_builds_a_runs_whole_claims(tmp_path, whole_clai
 
 def test_chunked_tables_do_not_keep_their_model():
     """A worker lets its model go before writing the run's tables (``run_task``): the
-    chunked transactions, claims and ledger hold the books, the claim log and the ledger's
-    entries, not the model (the claim log's ground truth reads the model, so the tables get
-    the log without it)."""
+    chunked transactions, claims, ledger, events and settlements hold the books, the claim
+    log and the model's lists of records, not the model (the claim log's ground truth reads
+    the model, so the tables get the log without it)."""
     import gc
     import weakref
 
