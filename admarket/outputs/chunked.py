@@ -56,6 +56,28 @@ def held_whole(tables: Mapping[str, Any], below: int | None = None) -> dict[str,
 type Table = pd.DataFrame | ChunkedTable  # a run's large table, whole or chunked
 
 
+def stacked_column(chunks: Callable[[], Iterator[pd.DataFrame]]) -> Callable[[str], np.ndarray]:
+    """A :attr:`ChunkedTable.column` that reads every chunk for the one column: for tables
+    whose columns cannot be built alone (their chunks come from records)."""
+
+    def column(name: str) -> np.ndarray:
+        return np.concatenate([frame[name].to_numpy() for frame in chunks()])
+
+    return column
+
+
+def frames_in_step_order(table: Table) -> Iterator[pd.DataFrame]:
+    """``table``'s rows as frames that, one after the other, are in step order if the
+    rows of each are sorted by step: a whole table as itself, a chunked one a chunk at a
+    time if its rows ascend by step, else built whole."""
+    if not isinstance(table, ChunkedTable):
+        yield table
+    elif table.steps_ascend:
+        yield from table.chunks()
+    else:
+        yield table.whole()
+
+
 def column_of(table: Table, name: str) -> np.ndarray:
     """Column ``name`` of a table, whole or chunked, as ``DataFrame[name].to_numpy()``."""
     return table.column(name) if isinstance(table, ChunkedTable) else table[name].to_numpy()

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from admarket.market.accounting import FEE_COLUMNS, TRADE_COLUMNS
-from admarket.outputs.chunked import ChunkedTable, Table, rows_where
+from admarket.outputs.chunked import Table, frames_in_step_order, rows_where
 from admarket.outputs.moments import events
 from admarket.outputs.run_tables import to_json
 
@@ -186,12 +186,9 @@ def _transaction_lines(tx: Table | None, ids: dict[str, str]) -> Iterator[tuple[
     per-shape templates (equal to encoding each line's dict: tests/test_event_log.py)."""
     if tx is None or not len(tx):
         return
-    if not isinstance(tx, ChunkedTable):
-        yield from _frame_lines(tx, ids)
-        return
     # (a step's rows split over two chunks give two blocks of that step, one after the
     # other: the merge keeps them in order, as it does blocks split by _chunks)
-    for frame in tx.chunks() if tx.steps_ascend else (tx.whole(),):
+    for frame in frames_in_step_order(tx):
         yield from _frame_lines(frame, ids)
 
 
@@ -255,24 +252,21 @@ def _ledger_events(ledger: Table | None) -> Iterator[tuple[int, dict[str, Any]]]
     in step order, as C's entries are)."""
     if ledger is None or not len(ledger):
         return
-    if isinstance(ledger, ChunkedTable):
-        for frame in ledger.chunks() if ledger.steps_ascend else (ledger.whole(),):
-            yield from _ledger_events(frame)
-        return
-    for step, e in _rows(ledger, _LEDGER_FIELDS):
-        yield (
-            step,
-            {
-                "step": e["step"],
-                "day": e["day"],
-                "kind": "ledger_write",
-                "entry_id": e["entry_id"],
-                "blob_id": e["blob_id"],
-                "entry_kind": e["kind"],
-                "author": e["author"],
-                "hash": e["hash"],
-            },
-        )
+    for frame in frames_in_step_order(ledger):
+        for step, e in _rows(frame, _LEDGER_FIELDS):
+            yield (
+                step,
+                {
+                    "step": e["step"],
+                    "day": e["day"],
+                    "kind": "ledger_write",
+                    "entry_id": e["entry_id"],
+                    "blob_id": e["blob_id"],
+                    "entry_kind": e["kind"],
+                    "author": e["author"],
+                    "hash": e["hash"],
+                },
+            )
 
 
 def _recovery_events(dec: Table | None) -> Iterator[tuple[int, dict[str, Any]]]:

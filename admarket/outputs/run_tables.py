@@ -17,7 +17,7 @@ import pandas as pd
 
 from admarket.llm.tables import LLM_TABLES, llm_frames
 from admarket.market.accounting import TRANSACTION_COLUMNS
-from admarket.outputs.chunked import ChunkedTable
+from admarket.outputs.chunked import ChunkedTable, stacked_column
 from admarket.outputs.measures import full_summary
 from admarket.outputs.store import TABLES
 from admarket.version import __version__
@@ -355,14 +355,10 @@ def _records_table(
         for start in range(0, n, per_chunk):
             yield frame(start, min(n, start + per_chunk))
 
-    def column(col: str) -> np.ndarray:
-        return np.concatenate([f[col].to_numpy() for f in chunks()])
-
     at = np.fromiter(steps, dtype=np.int64, count=n)
     n_columns = len(_ID_COLS) + len(_SCHEMAS[name])
-    return ChunkedTable(
-        n, n_columns, chunks, lambda: frame(0, n), column, bool((np.diff(at) >= 0).all())
-    )
+    ascend = bool((np.diff(at) >= 0).all())
+    return ChunkedTable(n, n_columns, chunks, lambda: frame(0, n), stacked_column(chunks), ascend)
 
 
 def _daily_frame(m: MarketModel) -> pd.DataFrame:
@@ -468,15 +464,12 @@ def _chunked_claims(
             for audit in claims.frames(rows, reads):
                 yield build(audit)
 
-        def column(name: str) -> np.ndarray:
-            return np.concatenate([frame[name].to_numpy() for frame in chunks()])
-
         return ChunkedTable(
             len(claims),
             n_columns,
             chunks,
             lambda: build(claims.frame(reads)),
-            column,
+            stacked_column(chunks),
             claims.steps_ascend,
         )
 
