@@ -37,15 +37,27 @@ def test_b_goal_attainment_falls_as_decay_rises():
     assert att[0] > att[1] > att[2]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="does not hold on the merged model (issues 10 + 11): on these five seeds B's "
-    "attainment at hallucination_rate 0.1 is above its attainment at 0 (0.714 vs 0.707); "
-    "open question: a gain left from short-paying invoices on fabricated prices",
-)
-def test_b_goal_attainment_falls_as_hallucination_rises():
+def test_b_goal_attainment_falls_once_agents_hallucinate():
+    """Attainment at 0.1 and 0.3 is below attainment at 0. Between 0.1 and 0.3 it is flat
+    within noise (40 seeds: 0.760 → 0.730 → 0.726, the second step −0.004 ± 0.004), so the
+    test does not order those two: see the next test for where the rest of the harm goes."""
     att = [_mean("B", "mean_goal_attainment", hallucination_rate=r) for r in (0.0, 0.1, 0.3)]
-    assert att[0] > att[1] > att[2]
+    assert att[0] > att[1] and att[0] > att[2], att
+
+
+def test_b_hallucinations_cost_sellers_more_the_more_there_are():
+    """More fabricated facts → more wrong facts acted on, more disputes, more written off
+    and less reaching publishers: buyers short-pay invoices on fabricated prices and
+    counts, so what the buyers keep offsets part of their own loss."""
+    rates = (0.0, 0.1, 0.3)
+    for metric, sign in [
+        ("wrong_fact_share", 1),
+        ("disputes", 1),
+        ("written_off", 1),
+        ("net_to_publishers", -1),
+    ]:
+        got = [sign * _mean("B", metric, hallucination_rate=r) for r in rates]
+        assert got[0] < got[1] < got[2], (metric, got)
 
 
 def test_a_delivers_fewer_impressions_as_the_buy_side_fee_stack_rises():
