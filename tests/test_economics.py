@@ -143,7 +143,8 @@ def test_outcomes_are_drawn_from_delivered_impressions_with_shared_dice(plan_run
 
 @pytest.mark.parametrize("scenario", ["A", "B", "C"])
 def test_the_daily_primary_kpi_is_the_measured_outcome_of_that_kpi(plan_runs, scenario):
-    """Drawing only each campaign's own KPI gives exactly what drawing them all gives."""
+    """Drawing only each campaign's own KPI gives exactly what drawing them all gives, and
+    measuring only some campaigns gives each of them exactly that too."""
     m = plan_runs[scenario]
     mk, pc = m.market, m.accounts.delivered_pc
     for scale in (1, 3):  # 3×: means past the exact-binomial threshold too
@@ -153,6 +154,11 @@ def test_the_daily_primary_kpi_is_the_measured_outcome_of_that_kpi(plan_runs, sc
         want = table[np.arange(mk.n_campaigns), mk.kpi]
         assert set(mk.kpi.tolist()) == set(range(len(KPIS)))  # every KPI is someone's
         assert kpi_achieved(mk, pcs, 1000).tobytes() == want.tobytes()
+        # measuring some campaigns (the daily row's active ones) leaves their values alone
+        some = np.random.default_rng(scale).random(mk.n_campaigns) < 0.5
+        masked = kpi_achieved(mk, pcs, 1000, campaigns=some)
+        assert masked[some].tobytes() == want[some].tobytes() and some.any() and (~some).any()
+        assert not masked[~some].any()
 
 
 def test_campaign_table_and_daily_curves_carry_every_component(plan_runs):

@@ -74,11 +74,18 @@ def test_block_size_never_changes_the_supply_statistics(size):
             assert np.array_equal(a, b, equal_nan=a.dtype.kind == "f"), (cells, field)
 
 
-def test_pair_counts_equal_a_dense_array():
+@pytest.mark.parametrize("read_every", [1, 4, 30])
+def test_pair_counts_equal_a_dense_array(read_every):
+    """Counts added in any order, merged at any point (each read merges what is pending
+    into the table), equal the dense array's."""
     rng = np.random.default_rng(5)
     dense = np.zeros((40, 17), dtype=np.int64)
     counts = PairCounts(40, 17)
-    for _ in range(30):
+    assert all(a.size == 0 for a in counts.nonzero())  # an empty table, merged
+    for i in range(30):
+        if i % read_every == 0:
+            c, p = np.nonzero(dense)
+            assert np.array_equal(counts.nonzero()[2], dense[c, p])
         n = int(rng.integers(0, 50))
         c, p = rng.integers(0, 40, n), rng.integers(0, 17, n)
         lots = rng.integers(1, 9, n)

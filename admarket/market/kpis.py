@@ -145,13 +145,22 @@ def measured_outcomes(
     }
 
 
-def kpi_achieved(market: Market, delivered_pc: PairCounts, lot_size: int) -> np.ndarray:
+def kpi_achieved(
+    market: Market,
+    delivered_pc: PairCounts,
+    lot_size: int,
+    campaigns: np.ndarray | None = None,
+) -> np.ndarray:
     """Each campaign's measured primary KPI, from lots delivered per product: what
     :func:`measured_outcomes` gives for that KPI, value for value, drawing only each
     campaign's own KPI (conversions draw their clicks first). The draws are keyed by
     (campaign, product, outcome), so leaving the others out changes none of them, and each
-    campaign's pairs are summed in the same order."""
+    campaign's pairs are summed in the same order. ``campaigns``: a boolean mask; only
+    those campaigns are measured (the rest read 0), each to the same value as unmasked."""
     c, p, lots = delivered_pc.nonzero()
+    if campaigns is not None:
+        keep = campaigns[c]
+        c, p, lots = c[keep], p[keep], lots[keep]
     kpi = market.kpi[c]
     imps = lots.astype(float) * lot_size
     seed, rate = market.config.seed, market.kpi_rate

@@ -40,10 +40,20 @@ class PairCounts:
             return
         keys = np.concatenate([self._keys, *(k for k, _ in self._pending)])
         counts = np.concatenate([self._counts, *(n for _, n in self._pending)])
-        self._keys, inv = np.unique(keys, return_inverse=True)
-        self._counts = np.zeros(self._keys.size, dtype=np.int64)
-        np.add.at(self._counts, inv.ravel(), counts)
         self._pending, self._n_pending = [], 0
+        if keys.size == 0:
+            return
+        # The table and each hour's additions are sorted runs (A adds one hour's unique
+        # pairs at a time), which a stable sort (timsort) merges in about a third of the
+        # time np.unique's sort takes; equal keys are then summed in one pass.
+        order = np.argsort(keys, kind="stable")
+        keys = keys[order]
+        first = np.empty(keys.size, dtype=bool)
+        first[0] = True
+        np.not_equal(keys[1:], keys[:-1], out=first[1:])
+        starts = np.flatnonzero(first)
+        self._keys = keys[starts]
+        self._counts = np.add.reduceat(counts[order], starts)
 
     def nonzero(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(campaign, product, count) of every non-zero pair, in row-major order — the

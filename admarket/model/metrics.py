@@ -44,7 +44,9 @@ def daily_row(m: MarketModel, day: int, prev: DayStart) -> tuple[dict[str, Any],
     mk, acc, cfg = m.market, m.accounts, m.config
     prog = flight_progress(mk, m.t)
     active = (mk.start_step <= m.t) & (m.t < mk.end_step)
-    ach = kpi_achieved(mk, acc.delivered_pc, cfg.lot_size)
+    # the row reads active campaigns only: the rest are not measured (a large A's daily
+    # draws over every pair that ever traded were a quarter of its run)
+    ach = kpi_achieved(mk, acc.delivered_pc, cfg.lot_size, campaigns=active)
     att = attainment(
         mk,
         acc.spent / 100,
