@@ -312,7 +312,9 @@ def _record_transactions(m: MarketModel, rows: dict[str, list]) -> None:
 def bill_ledger_cost(m: MarketModel, cost: int) -> None:
     """Bill ``cost`` cents of ledger cost to sellers, pro rata to their revenue so far."""
     n_s = m.config.n_sellers
-    weights = m.accounts.seller_revenue.astype(float) + 1.0  # nobody pays a zero share
+    # revenue so far, never below 0 (a seller billed before it sold anything is in the red),
+    # plus 1 so nobody pays a zero share and the weights never sum to 0
+    weights = np.maximum(m.accounts.seller_revenue, 0).astype(float) + 1.0
     share = np.floor(cost * weights / weights.sum()).astype(np.int64)
     share[int(np.argmax(weights))] += cost - int(share.sum())
     zero = np.zeros(n_s, dtype=np.int64)
