@@ -33,7 +33,7 @@ def _same(a: MarketModel, b: MarketModel) -> None:
         assert a.ledger.head_hash == b.ledger.head_hash and b.ledger.verify().ok
 
 
-@pytest.mark.parametrize("scenario", ["B", "C"])
+@pytest.mark.parametrize("scenario", ["A", "B", "C"])
 def test_resuming_from_any_checkpoint_gives_the_uninterrupted_result(scenario, tmp_path):
     from admarket.config import build_config
 

@@ -88,9 +88,9 @@ def test_compare_on_a_cluster_is_identical_to_the_local_run(scheduler, tmp_path,
     pd.testing.assert_frame_equal(local, dask_, check_exact=True)
     assert list(dask_["run_id"]) == [f"s{s:06d}-{x}" for s in (3, 4) for x in "ABC"]
     _same_stores(tmp_path / "local", tmp_path / "dask", at_least=13)
-    assert (tmp_path / "local" / "report.json").read_bytes() == (
-        tmp_path / "dask" / "report.json"
-    ).read_bytes()
+    for name in ("report.json", *(f"logs/{p.name}" for p in (tmp_path / "local/logs").iterdir())):
+        assert (tmp_path / "dask" / name).read_bytes() == (tmp_path / "local" / name).read_bytes()
+    assert len(list((tmp_path / "dask/logs").iterdir())) == 6  # the first seed's, as locally
 
 
 def test_a_localclusters_workers_spool_their_runs_and_the_result_is_the_same(

@@ -5,6 +5,7 @@ never a result that looks complete."""
 from __future__ import annotations
 
 import json
+import re
 import socket
 
 import pytest
@@ -38,6 +39,14 @@ def test_a_recorded_run_replays_identically_with_no_endpoint(fake, tmp_path, cap
     b = table_fingerprints(tmp_path / "replay" / "admarket.duckdb")
     assert a == b and {"llm_runs", "llm_statements", "llm_calls", "llm_agents"} <= set(a)
     assert (tmp_path / "replay" / "llm_recording.jsonl").read_text() == recording.read_text()
+
+    def report(run: str) -> tuple[str, str]:  # report.md's first lines say when it was made
+        md = re.sub(
+            r"\d{4}-\d\d-\d\dT[\d:]+\+00:00", "<when>", (tmp_path / run / "report.md").read_text()
+        )
+        return (tmp_path / run / "report.json").read_text(), md
+
+    assert report("replay") == report("live")
     report = json.loads((tmp_path / "replay" / "report.json").read_text())
     assert set(report["llm"]["scenarios"]) == {"B", "C"}
     assert "## Language-model agents" in (tmp_path / "replay" / "report.md").read_text()
