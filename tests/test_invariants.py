@@ -76,7 +76,13 @@ def _check(m: MarketModel) -> None:
     if m.exchange is not None:  # A: the exchange never lets a campaign overspend
         assert (acc.spent <= budget_cents).all()
     cfg = m.config
-    rot = cfg.decay_rate or cfg.restart_rate or cfg.hallucination_rate or cfg.memory_capacity
+    rot = (
+        cfg.decay_rate
+        or cfg.restart_rate
+        or cfg.restart_growth
+        or cfg.hallucination_rate
+        or cfg.memory_capacity
+    )
     if not rot:  # a buyer that knows its spend never spends beyond its budget, to the cent
         assert (acc.spent <= budget_cents).all()
     # every negotiation ended one way, and an agreement is within the buyer's limit
