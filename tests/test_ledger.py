@@ -22,9 +22,11 @@ from admarket.ledger.canonical import canonical, decoder, plain_copy_text
 from admarket.ledger.chain import Ledger
 from admarket.ledger.cost import LedgerCostModel
 from admarket.ledger.entry import (
+    FIELD_TYPES,
     SEAL,
     TWO_PARTY,
     LedgerEntry,
+    entry_text,
     entry_texts,
     genesis_hash,
     hashed_text,
@@ -63,7 +65,7 @@ def data(ledger: Ledger) -> list[LedgerEntry]:
 
 def expected_hash(e: LedgerEntry) -> str:
     """The hash as the spec defines it, computed independently of the module."""
-    body = {f.name: getattr(e, f.name) for f in dataclasses.fields(e) if f.name != "hash"}
+    body = {k: v for k, v in e.to_row().items() if k != "hash"}  # payload decoded
     text = json.dumps(body, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()
 
@@ -71,7 +73,7 @@ def expected_hash(e: LedgerEntry) -> str:
 def signature_ok(ledger: Ledger, e: LedgerEntry, signer: str) -> bool:
     """Check one signature with the cryptography package (OpenSSL), a second implementation
     of what signed it (libsodium), from the header's key."""
-    body = {f.name: getattr(e, f.name) for f in dataclasses.fields(e)}
+    body = e.to_row()
     del body["hash"], body["signatures"]
     message = json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
     key = Ed25519PublicKey.from_public_bytes(bytes.fromhex(ledger.header["keys"][signer]))
@@ -110,6 +112,7 @@ def test_spliced_entry_texts_equal_the_canonical_texts():
         args = (e.entry_id, e.blob_id, e.kind, canonical(e.payload), e.author, e.step)
         assert entry_texts(*args, e.prev_hash, None) == signed_text(e)
         assert entry_texts(*args, e.prev_hash, e.signatures) == hashed_text(e)
+        assert entry_text(e, signed=True) == signed_text(e) and entry_text(e) == hashed_text(e)
 
 
 def test_keys_are_deterministic_per_seed_and_agent_and_signatures_too():
@@ -155,6 +158,17 @@ def test_mutating_callers_payload_after_append_is_harmless():
     assert ledger[0].payload["price"] == 3.0
     assert ledger.latest("deal:1:price") == 3.0
     assert ledger.verify().ok
+    ledger[0].payload["price"] = 7.0  # a read is a new dict: the entry keeps its text
+    assert ledger[0].payload == {"price": 3.0, "facts": {"deal:1:price": 3.0}}
+
+
+def test_an_entry_keeps_its_payload_as_canonical_text_and_gives_back_its_fields():
+    ledger = build(10)
+    for e in ledger.entries:
+        assert e.payload_text == canonical(e.payload)
+        row = e.to_row()
+        assert list(row) == list(FIELD_TYPES) and type(row["payload"]) is dict
+        assert LedgerEntry.of(**row) == e
 
 
 @pytest.mark.parametrize(
@@ -358,7 +372,7 @@ def test_blob_bytes_costs_and_seals_add_up():
 
 
 def _hashed_text(e: LedgerEntry) -> str:
-    body = {k: v for k, v in dataclasses.asdict(e).items() if k != "hash"}
+    body = {k: v for k, v in e.to_row().items() if k != "hash"}
     return json.dumps(body, sort_keys=True, separators=(",", ":"))
 
 

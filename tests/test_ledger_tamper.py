@@ -59,7 +59,7 @@ def write(path, header: str, entries: list[dict], trailer: dict | None = None) -
 
 
 def entry(row: dict) -> LedgerEntry:
-    return LedgerEntry(**row)
+    return LedgerEntry.of(**row)
 
 
 def rehash(row: dict, keyring: Keyring | None = None) -> dict:
@@ -70,7 +70,7 @@ def rehash(row: dict, keyring: Keyring | None = None) -> dict:
         sigs = {s: keyring.sign(s, message) for s in e.signatures}
         e = dataclasses.replace(e, signatures=sigs)
     e = dataclasses.replace(e, hash=hashlib.sha256(hashed_text(e).encode()).hexdigest())
-    return dataclasses.asdict(e)
+    return e.to_row()
 
 
 def relink(entries: list[dict], start: int, keyring: Keyring | None = None) -> list[dict]:

@@ -134,7 +134,8 @@ class Ledger:
         """Sign and chain a new entry into the open blob and return it; seals it when full.
 
         ``payload`` must be a dict of JSON values (else TypeError/ValueError, nothing
-        written); it is deep-copied. A two-party kind must name ``"buyer"`` and
+        written); it is kept as its canonical text, so later changes to the dict do not
+        reach the ledger. A two-party kind must name ``"buyer"`` and
         ``"seller"`` in its payload, and ``author`` must be one of them; both sign.
         ``payload["facts"]`` (str -> number), if present, becomes readable on the seal.
         """
@@ -152,7 +153,7 @@ class Ledger:
         missing = [s for s in signers if s not in self.keyring]
         if missing:
             raise ValueError(f"no signing key for {missing}: not a registered agent")
-        entry = self._chain(kind, copy, text, author, int(step), len(self._blobs), signers)
+        entry = self._chain(kind, text, author, int(step), len(self._blobs), signers)
         self._open_count += 1
         self._open_bytes += entry[1]
         self._open_facts.append(facts)
@@ -165,7 +166,6 @@ class Ledger:
     def _chain(
         self,
         kind: str,
-        payload: dict,
         payload_text: str,
         author: str,
         step: int,
@@ -174,7 +174,7 @@ class Ledger:
     ) -> tuple[LedgerEntry, int]:
         """Sign, hash and append one entry; returns it and the size of its hashed text.
 
-        ``payload_text`` is ``canonical(payload)``: the signed and hashed texts are built
+        ``payload_text`` is the payload's canonical JSON: the signed and hashed texts are built
         around it (:func:`entry_head`, :func:`entry_tail`), so a payload is encoded once,
         not three times, and the part both texts share is built once.
         """
@@ -183,7 +183,10 @@ class Ledger:
         message = entry_tail(head, step, None).encode()
         signatures = {s: self.keyring.sign(s, message) for s in signers}
         text = entry_tail(head, step, signatures)
-        entry = LedgerEntry(eid, blob, kind, payload, author, step, prev, signatures, sha256(text))
+        # the payload is kept as its text (see LedgerEntry); the copy served its facts
+        entry = LedgerEntry(
+            eid, blob, kind, payload_text, author, step, prev, signatures, sha256(text)
+        )
         self._entries.append(entry)
         return entry, len(text)
 
@@ -198,7 +201,7 @@ class Ledger:
         when = last.step if step is None else max(int(step), last.step)
         payload = seal_payload(blob)
         signer = (STORAGE_SIGNER,)
-        self._chain(SEAL, payload, canonical(payload), STORAGE_SIGNER, when, blob.blob_id, signer)
+        self._chain(SEAL, canonical(payload), STORAGE_SIGNER, when, blob.blob_id, signer)
         self._record_blob(blob)
         for facts in self._open_facts:
             self._index(facts)

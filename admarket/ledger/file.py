@@ -33,7 +33,7 @@ def write_ledger_file(
     with atomic_file(Path(path), "w", encoding="utf-8") as fh:
         fh.write(canonical(header) + "\n")
         for e in entries:
-            fh.write(canonical({f: getattr(e, f) for f in FIELD_TYPES}) + "\n")
+            fh.write(canonical(e.to_row()) + "\n")
         trailer = {"n_entries": len(entries), "head_hash": head}
         fh.write(canonical({"trailer": trailer}) + "\n")
 
@@ -72,7 +72,7 @@ def _entry(row: object) -> LedgerEntry:
     for name, typ in FIELD_TYPES.items():  # exact types: JSON gives no subclasses
         if type(row[name]) is not typ:
             raise TypeError(f"{name}={row[name]!r} is not a {typ.__name__}")
-    return LedgerEntry(**row)
+    return LedgerEntry.of(**row)
 
 
 def _trailer(row: object) -> tuple[int, str] | None:

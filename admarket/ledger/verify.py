@@ -22,18 +22,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from admarket.ledger.canonical import sha256
+from admarket.ledger.canonical import NO_FACTS, sha256
 from admarket.ledger.cost import LedgerCostModel
 from admarket.ledger.entry import (
     ENTRY_KINDS,
     SEAL,
+    TWO_PARTY,
     LedgerEntry,
     SealedBlob,
+    entry_text,
     genesis_hash,
-    hashed_text,
     required_signers,
     seal_payload,
-    signed_text,
 )
 from admarket.ledger.keys import STORAGE_SIGNER, PublicKeys
 
@@ -85,14 +85,16 @@ class _Walk:
         return reason
 
     def _signatures(self, i: int, e: LedgerEntry) -> str | None:
-        need = required_signers(e.kind, e.payload, e.author)
+        # only a two-party entry's signers depend on its payload: decode it only then
+        payload = e.payload if e.kind in TWO_PARTY else NO_FACTS
+        need = required_signers(e.kind, payload, e.author)
         if not need or (e.kind != SEAL and e.author not in need):
             return f"entry {i}: author {e.author!r} is not a party to its {e.kind}"
         if e.kind == SEAL and e.author != STORAGE_SIGNER:
             return f"entry {i}: a seal must be written by {STORAGE_SIGNER!r}"
         if sorted(e.signatures) != list(need):
             return f"entry {i} is signed by {sorted(e.signatures)}, must be by {list(need)}"
-        message = signed_text(e).encode()
+        message = entry_text(e, signed=True).encode()
         for signer in need:
             if signer not in self.keys:
                 return f"entry {i}: signer {signer!r} has no public key in the header"
@@ -102,7 +104,7 @@ class _Walk:
         return None
 
     def _hash(self, i: int, e: LedgerEntry) -> str | None:
-        text = hashed_text(e)
+        text = entry_text(e)
         if sha256(text) != e.hash:
             return f"hash mismatch in entry {i}: content edited"
         if e.kind != SEAL:

@@ -150,7 +150,7 @@ def _entry_rows(entries: Iterable[LedgerEntry], spd: int) -> list[dict[str, Any]
             "author": e.author,
             "step": e.step,
             "day": e.step // spd,
-            "payload": to_json(e.payload),
+            "payload": e.payload_text,  # canonical JSON: what to_json gives of the payload
             "prev_hash": e.prev_hash,
             "signatures": to_json(e.signatures),
             "hash": e.hash,
