@@ -36,7 +36,8 @@ FORMAT = "admarket-checkpoint"
 # 4: the ground truth's key cache holds what to read (not the split key); the model keeps
 # product -> seller and its dispute scan, sellers the deal offers they worked out
 # 5: the books keep transaction rows as batches, the exchange's in three columns
-# 6: ledger entries keep their payload as its canonical JSON text
+# 6: ledger entries keep their payload as its canonical JSON text; settlements are a
+# column-wise SettlementLog
 VERSION = 6
 
 

@@ -40,6 +40,7 @@ from admarket.market.accounting import Accounts
 from admarket.market.deals import PG, DealBook, owed_per_day
 from admarket.market.generation import generate_market
 from admarket.market.kpis import PacingTracker, campaign_outcomes
+from admarket.market.settlement_log import SettlementLog
 from admarket.memory.ground_truth import ClaimLog, GroundTruth
 from admarket.model.events import EventLog
 from admarket.model.metrics import DayStart, daily_row, summary
@@ -106,7 +107,7 @@ class MarketModel(Model):
         self.design.add_agents()
         self._candidates: list[list[int] | None] = [None] * mk.n_campaigns  # filled on demand
         self.seller_of: list[int] = mk.product_seller.tolist()  # product -> its seller's index
-        self.settlements: list[dict[str, Any]] = []
+        self.settlements = SettlementLog()  # one record per settled deal-day (B and C)
         # (since, upto) -> seller -> buyers: unpaid_disputes' answer, the same for every seller
         self._disputes: tuple[tuple[int, int], dict[str, list[str]]] = ((0, 0), {})
         self.negotiations = NegotiationLog(self)
@@ -180,12 +181,18 @@ class MarketModel(Model):
         """Seller name -> the buyers that left one of its invoices unpaid in an unresolved
         dispute, in ``settlements[since:]``. Every seller asks each morning from the same
         position, so the settlements are scanned once per morning, not once per seller."""
-        upto = len(self.settlements)
+        log = self.settlements
+        upto = len(log)
         if self._disputes[0] != (since, upto):
             found: dict[str, list[str]] = {}
-            for rec in self.settlements[since:]:
-                if rec["outcome"] == "dispute_unresolved":
-                    found.setdefault(rec["seller"], []).append(rec["buyer"])
+            outcome, seller, buyer = (
+                log.column("outcome"),
+                log.column("seller"),
+                log.column("buyer"),
+            )
+            for i in range(since, upto):
+                if outcome[i] == "dispute_unresolved":
+                    found.setdefault(seller[i], []).append(buyer[i])
             self._disputes = ((since, upto), found)
         return self._disputes[1]
 

@@ -101,7 +101,8 @@ def summary(m: MarketModel) -> dict[str, Any]:
     take = acc.take / 100
     cl = m.claims
     n_dec = len(cl.decision_agent)
-    disputes = sum(1 for s in m.settlements if s["outcome"].startswith("dispute"))
+    log = m.settlements
+    disputes = sum(1 for o in log.column("outcome") if o.startswith("dispute"))
     imps = int(out["actual_impressions"].sum())
     overspend = float((out["spend"] - out["budget"]).clip(lower=0).sum())
     b, n = m.book, m.book.n
@@ -136,7 +137,9 @@ def summary(m: MarketModel) -> dict[str, Any]:
         "facts_lost": m.memory_totals()["lost"],
         "restarts": m.memory_totals()["restarts"],
         "disputes": disputes,
-        "count_disputes": sum(1 for s in m.settlements if s["billed_lots"] < s["seller_lots"]),
+        "count_disputes": sum(
+            b < s for b, s in zip(log.column("billed_lots"), log.column("seller_lots"), strict=True)
+        ),
         "written_off": acc.write_off / 100,
         "overpaid": acc.overpaid / 100,
         "net_misbilling": (acc.write_off - acc.overpaid) / 100,

@@ -517,7 +517,7 @@ def _settlement_records(m: MarketModel) -> _Records:
     def rows(start: int, stop: int) -> list[dict[str, Any]]:
         return [{**r, "day": r["step"] // spd} for r in records[start:stop]]
 
-    return _Records(len(records), rows, (r["step"] for r in records))
+    return _Records(len(records), rows, records.column("step"))
 
 
 def _ledger_records(m: MarketModel) -> _Records:
