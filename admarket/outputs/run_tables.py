@@ -504,7 +504,7 @@ def _event_records(m: MarketModel) -> _Records:
             for i, r in enumerate(records[start:stop], start)
         ]
 
-    return _Records(len(records), rows, (r["step"] for r in records))
+    return _Records(len(records), rows, records.steps())
 
 
 _EVENT_HEAD = ("step", "day", "kind")
