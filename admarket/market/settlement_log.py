@@ -10,8 +10,9 @@ the same keys in the same order, the same values and types.
 from __future__ import annotations
 
 from array import array
-from collections.abc import Iterator
-from typing import Any, overload
+from typing import Any
+
+from admarket.record_sequence import RecordSequence
 
 # Every field of a record, in order, and how its column holds it: "q" an int64 array (the
 # value must be an int), "d" a float64 array (a float), "" a list (a str).
@@ -36,7 +37,7 @@ FIELDS: dict[str, str] = {
 _TYPE = {"q": int, "d": float, "": str}
 
 
-class SettlementLog:
+class SettlementLog(RecordSequence):
     """Settled deal-days in the order they were settled; a list of dicts to its readers
     (``len``, iteration, an index or a slice)."""
 
@@ -63,21 +64,6 @@ class SettlementLog:
 
     def _record(self, i: int) -> dict[str, Any]:
         return {name: column[i] for name, column in zip(FIELDS, self._columns, strict=True)}
-
-    @overload
-    def __getitem__(self, i: int) -> dict[str, Any]: ...
-    @overload
-    def __getitem__(self, i: slice) -> list[dict[str, Any]]: ...
-    def __getitem__(self, i: int | slice) -> dict[str, Any] | list[dict[str, Any]]:
-        if isinstance(i, slice):
-            return [self._record(j) for j in range(*i.indices(len(self)))]
-        n = len(self)
-        if not -n <= i < n:
-            raise IndexError(f"settlement {i} out of range ({n} settled)")
-        return self._record(i % n)
-
-    def __iter__(self) -> Iterator[dict[str, Any]]:
-        return (self._record(i) for i in range(len(self)))
 
     def column(self, name: str) -> array | list:
         """One field of every record, in order (the log's own column: do not modify it)."""

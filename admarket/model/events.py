@@ -10,11 +10,13 @@ narrative log is rendered from it.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator, Sequence
-from typing import Any, overload
+from collections.abc import Iterator
+from typing import Any
+
+from admarket.record_sequence import RecordSequence
 
 
-class EventRecords(Sequence[dict[str, Any]]):
+class EventRecords(RecordSequence):
     """The logged events, in order: a sequence of dicts to its readers, held as tuples.
 
     An event is kept as ``(field names, step, kind, *values)``, its field names one shared
@@ -33,7 +35,8 @@ class EventRecords(Sequence[dict[str, Any]]):
         names = self._shapes.setdefault(names, names)
         self._rows.append((names, step, kind, *fields.values()))
 
-    def _record(self, row: tuple) -> dict[str, Any]:
+    def _record(self, i: int) -> dict[str, Any]:
+        row = self._rows[i]
         names, step, kind = row[0], row[1], row[2]
         return {
             "step": step,
@@ -45,26 +48,10 @@ class EventRecords(Sequence[dict[str, Any]]):
     def __len__(self) -> int:
         return len(self._rows)
 
-    @overload
-    def __getitem__(self, i: int) -> dict[str, Any]: ...
-    @overload
-    def __getitem__(self, i: slice) -> list[dict[str, Any]]: ...
-    def __getitem__(self, i: int | slice) -> dict[str, Any] | list[dict[str, Any]]:
-        if isinstance(i, slice):
-            return [self._record(r) for r in self._rows[i]]
-        return self._record(self._rows[i])
-
-    def __iter__(self) -> Iterator[dict[str, Any]]:
-        return (self._record(r) for r in self._rows)
-
     def __eq__(self, other: object) -> bool:
-        if isinstance(other, EventRecords):
+        if isinstance(other, EventRecords):  # without building the records
             return self.steps_per_day == other.steps_per_day and self._rows == other._rows
-        if isinstance(other, list):
-            return len(other) == len(self) and all(a == b for a, b in zip(self, other, strict=True))
-        return NotImplemented
-
-    __hash__ = None  # type: ignore[assignment]  # mutable, like the list it stands for
+        return super().__eq__(other)
 
     def steps(self) -> Iterator[int]:
         """Every event's step, in order (without building its record)."""
