@@ -154,11 +154,13 @@ class ClaimLog:
         self.decision_agent: list[str] = []
         self.decision_type: list[str] = []
         self.decision_step = array("q")
-        self._decision = array("q")
+        # decision and fact ids as C ints (4 bytes: ids stay far below 2**31; an overflow
+        # would raise): a large C run files millions of claims
+        self._decision = array("i")
         self._claimed = array("d")
         self._actual = array("d")
         self._flags = array("H")
-        self._fact = array("q")  # index into fact_keys
+        self._fact = array("i")  # index into fact_keys
         self.fact_keys: list[str] = []
         self._fact_id: dict[str, int] = {}
         self.injection_kind: dict[int, str] = {}  # claim row → fabrication kind
@@ -282,7 +284,7 @@ class ClaimLog:
         if not len(self):
             return True
         steps = np.frombuffer(self.decision_step, dtype=np.int64)
-        decisions = np.frombuffer(self._decision, dtype=np.int64)
+        decisions = np.frombuffer(self._decision, dtype=np.intc)
         last = steps[decisions[0]]
         # a block at a time: C's claims at 500 x 200 are millions, and their steps and
         # differences whole were ~50 MB held at once, in a worker at its peak
@@ -318,9 +320,9 @@ class ClaimLog:
         agents, dtypes, steps, of_decision, keys, injections = lookups
         rows = slice(start, stop)
         if len(self):
-            dec = np.frombuffer(self._decision, dtype=np.int64)[rows]
+            dec = np.frombuffer(self._decision, dtype=np.intc)[rows].astype(np.int64)
             flags = np.frombuffer(self._flags, dtype=np.uint16)[rows]
-            fact = np.frombuffer(self._fact, dtype=np.int64)[rows]
+            fact = np.frombuffer(self._fact, dtype=np.intc)[rows].astype(np.int64)
             claimed, actual = np.frombuffer(self._claimed)[rows], np.frombuffer(self._actual)[rows]
         else:
             dec, fact = np.zeros(0, np.int64), np.zeros(0, np.int64)

@@ -37,7 +37,7 @@ FORMAT = "admarket-checkpoint"
 # product -> seller and its dispute scan, sellers the deal offers they worked out
 # 5: the books keep transaction rows as batches, the exchange's in three columns
 # 6: ledger entries keep their payload as its canonical JSON text; settlements are a
-# column-wise SettlementLog; events are EventRecords (tuples)
+# column-wise SettlementLog; events are EventRecords (tuples); claim ids are C ints
 VERSION = 6
 
 
