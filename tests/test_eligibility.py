@@ -85,7 +85,9 @@ def test_pair_counts_equal_a_dense_array(read_every):
     for i in range(30):
         if i % read_every == 0:
             c, p = np.nonzero(dense)
-            assert np.array_equal(counts.nonzero()[2], dense[c, p])
+            got = counts.nonzero()
+            assert np.array_equal(got[0], c) and np.array_equal(got[1], p)
+            assert np.array_equal(got[2], dense[c, p])
         n = int(rng.integers(0, 50))
         c, p = rng.integers(0, 40, n), rng.integers(0, 17, n)
         lots = rng.integers(1, 9, n)

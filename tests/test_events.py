@@ -40,3 +40,12 @@ def test_events_read_back_as_the_dicts_emit_describes(events, spd):
     again = pickle.loads(pickle.dumps(log))
     assert again.records == records and list(again.records) == want
     assert log.of_kind("deal") == [w for w in want if w["kind"] == "deal"]
+
+
+def test_logs_of_the_same_events_are_equal_whatever_order_their_fields_came_in():
+    a, b = EventLog(24), EventLog(24)
+    a.emit(5, "deal", deal=1, buyer="buyer-0")
+    b.emit(5, "deal", buyer="buyer-0", deal=1)
+    assert a.records == b.records and list(a.records) == list(b.records)
+    b.emit(6, "restart", agent="seller-1")
+    assert a.records != b.records

@@ -33,7 +33,7 @@ from admarket.ledger.entry import (
     required_signers,
     signed_text,
 )
-from admarket.ledger.file import verify_file
+from admarket.ledger.file import read_ledger_file, verify_file
 from admarket.ledger.keys import STORAGE_SIGNER, Keyring
 
 ONE_PARTY = ["accept", "counter", "delivery", "proposal", "quote", "settlement"]
@@ -113,6 +113,20 @@ def test_spliced_entry_texts_equal_the_canonical_texts():
         assert entry_texts(*args, e.prev_hash, None) == signed_text(e)
         assert entry_texts(*args, e.prev_hash, e.signatures) == hashed_text(e)
         assert entry_text(e, signed=True) == signed_text(e) and entry_text(e) == hashed_text(e)
+
+
+def test_entries_read_from_a_file_splice_the_same_texts(tmp_path):
+    """Entries loaded from a file (their payload text encoded from the file's JSON) give
+    the same spliced texts as the reference texts, and the file verifies."""
+    ledger = build(12)
+    ledger.append("quote", {"note": "café ☕", "big": 2**70, "x": -0.0, "e": 1e-300}, "über", 9)
+    ledger.seal_blob()
+    ledger.save(tmp_path / "l.jsonl")
+    _, entries, _ = read_ledger_file(tmp_path / "l.jsonl")
+    assert entries == list(ledger.entries)
+    for e in entries:
+        assert entry_text(e, signed=True) == signed_text(e) and entry_text(e) == hashed_text(e)
+    assert verify_file(tmp_path / "l.jsonl").ok
 
 
 def test_keys_are_deterministic_per_seed_and_agent_and_signatures_too():

@@ -72,7 +72,7 @@ def test_the_true_books_oracle_finds_what_a_faulty_ledger_makes_its_authors_writ
     c = run_case("C", CASES["rot"], **fault)
     true = run_case(TrueBooksDesign, CASES["rot"], **fault)
     assert true.records.facts_replaced
-    assert fingerprint(c) != fingerprint(true)
+    assert fingerprint(c)["trades"] != fingerprint(true)["trades"]
 
 
 @pytest.mark.parametrize("kw", [{"seed": 3}, {"seed": 5, "decay_rate": 0.1, "restart_rate": 0.05}])

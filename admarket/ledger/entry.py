@@ -48,7 +48,7 @@ ENTRY_KINDS = frozenset(
         SEAL,
     }
 )
-# LedgerEntry's fields and their JSON types, in order.
+# A ledger file row's fields (LedgerEntry.to_row) and their JSON types, in order.
 FIELD_TYPES: dict[str, type] = {
     "entry_id": int,
     "blob_id": int,
@@ -157,7 +157,8 @@ def hashed_text(e: LedgerEntry) -> str:
 
 def entry_text(e: LedgerEntry, signed: bool = False) -> str:
     """:func:`hashed_text` (or, ``signed``, :func:`signed_text`) of ``e``, spliced around its
-    payload's text instead of decoding and encoding it again (what verification uses)."""
+    payload's text instead of decoding and encoding it again (what verification uses, once
+    every signature is known to be a str: the splice writes signatures as strings)."""
     sigs = None if signed else e.signatures
     return entry_texts(
         e.entry_id, e.blob_id, e.kind, e.payload_text, e.author, e.step, e.prev_hash, sigs

@@ -2,7 +2,7 @@
 
 Layout: a header line (``format``, ``version``, ``records_per_blob``, ``cost_model``,
 ``keys`` — each signer's Ed25519 public key, hex — and ``meta``), one line per entry (every
-:class:`~admarket.ledger.entry.LedgerEntry` field), then a trailer
+:meth:`~admarket.ledger.entry.LedgerEntry.to_row` field), then a trailer
 ``{"trailer": {"n_entries": N, "head_hash": H}}``. The header is covered by the chain (entry
 0 links to its hash); the trailer must state exactly the chain's count and head.
 

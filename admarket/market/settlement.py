@@ -310,7 +310,8 @@ def _record_transactions(m: MarketModel, rows: dict[str, list]) -> None:
 
 
 def bill_ledger_cost(m: MarketModel, cost: int) -> None:
-    """Bill ``cost`` cents of ledger cost to sellers, pro rata to their revenue so far."""
+    """Bill ``cost`` cents of ledger cost to sellers, pro rata to their revenue so far
+    (floored at 0) plus 1."""
     n_s = m.config.n_sellers
     # revenue so far, never below 0 (a seller billed before it sold anything is in the red),
     # plus 1 so nobody pays a zero share and the weights never sum to 0

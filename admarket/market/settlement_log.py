@@ -35,6 +35,8 @@ FIELDS: dict[str, str] = {
     "unresolved": "d",
 }
 _TYPE = {"q": int, "d": float, "": str}
+_NAMES = tuple(FIELDS)
+_INT64 = range(-(2**63), 2**63)
 
 
 class SettlementLog(RecordSequence):
@@ -47,7 +49,7 @@ class SettlementLog(RecordSequence):
     def append(self, record: dict[str, Any]) -> None:
         """Add one settled deal-day; ValueError naming the field if ``record`` lacks one,
         has another, or holds a value its column cannot give back exactly."""
-        if len(record) != len(FIELDS) or record.keys() != FIELDS.keys():
+        if tuple(record) != _NAMES:  # the same fields in the same order
             raise ValueError(f"settlement record fields {list(record)}; expected {list(FIELDS)}")
         for name, code in FIELDS.items():
             value = record[name]
@@ -56,6 +58,8 @@ class SettlementLog(RecordSequence):
                     f"settlement field {name}={value!r} is a {type(value).__name__}; "
                     f"its column holds {_TYPE[code].__name__}s"
                 )
+            if code == "q" and value not in _INT64:
+                raise ValueError(f"settlement field {name}={value!r}: outside 64-bit integers")
         for name, column in zip(FIELDS, self._columns, strict=True):
             column.append(record[name])
 

@@ -49,9 +49,13 @@ class EventRecords(RecordSequence):
         return len(self._rows)
 
     def __eq__(self, other: object) -> bool:
-        if isinstance(other, EventRecords):  # without building the records
-            return self.steps_per_day == other.steps_per_day and self._rows == other._rows
-        return super().__eq__(other)
+        if (
+            isinstance(other, EventRecords)
+            and self.steps_per_day == other.steps_per_day
+            and self._rows == other._rows
+        ):
+            return True  # equal without building the records
+        return super().__eq__(other)  # else as the lists of dicts compare
 
     def steps(self) -> Iterator[int]:
         """Every event's step, in order (without building its record)."""

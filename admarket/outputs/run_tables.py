@@ -339,8 +339,8 @@ def _records_table(
     ``start:stop``'s rows: a frame, or with ``chunk_rows`` and more than a chunk of records,
     a :class:`ChunkedTable` of :func:`record_chunk_rows` records a chunk (C's ledger, events
     and settlements at 500 × 200 are ~300 MB as frames: built while the model was held they
-    were its worker's peak). ``rows`` must not hold the model: only its lists of records,
-    which the model held anyway."""
+    were its worker's peak). ``rows`` must not hold the model: only its record logs, which
+    the model held anyway."""
 
     def frame(start: int, stop: int) -> pd.DataFrame:
         df = _typed(name, rows(start, stop))
