@@ -185,11 +185,7 @@ class MarketModel(Model):
         upto = len(log)
         if self._disputes[0] != (since, upto):
             found: dict[str, list[str]] = {}
-            outcome, seller, buyer = (
-                log.column("outcome"),
-                log.column("seller"),
-                log.column("buyer"),
-            )
+            outcome, seller, buyer = (log.column(k) for k in ("outcome", "seller", "buyer"))
             for i in range(since, upto):
                 if outcome[i] == "dispute_unresolved":
                     found.setdefault(seller[i], []).append(buyer[i])

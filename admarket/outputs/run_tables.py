@@ -315,7 +315,7 @@ def _chunked_transactions(
 
 
 # Rows of a records table (``ledger``, ``events``, ``settlements``: built from the model's
-# lists of records) in a chunk, as a share of ``chunk_rows`` (a transaction's row, ~330
+# record logs) in a chunk, as a share of ``chunk_rows`` (a transaction's row, ~330
 # bytes as a frame). A ledger row is ~1 KB as a frame (its payload's JSON), an event's or a
 # settlement's ~350 bytes, but building a frame from records takes several times the frame
 # (C's 114 k settlements at 500 x 200: +51 MiB while built): chunks of 40k-60k rows.
