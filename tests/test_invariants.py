@@ -38,7 +38,7 @@ configs = st.fixed_dictionaries(
         "memory_capacity": st.sampled_from([0, 20, 400]),
         "hallucination_rate": st.sampled_from([0.0, 0.05, 0.5]),
         "records_per_blob": st.sampled_from([1, 50, 500]),
-        "impressions_per_record": st.sampled_from([100, 1000, 10**6]),
+        "impressions_per_record": st.sampled_from([1, 100, 1000, 10**6]),
         "seller_reach": st.integers(1, 4),
         "count_discrepancy": st.sampled_from([0.0, 0.15, 0.6]),
         "count_tolerance": st.sampled_from([0.0, 0.1, 0.5]),

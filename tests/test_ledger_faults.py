@@ -13,13 +13,15 @@ import functools
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from admarket import MarketModel, build_config
 from admarket.ledger.chain import Ledger
 from admarket.ledger.keys import Keyring
 from admarket.market.reconciliation import billable_lots, buyer_count
 from admarket.model.events import EventLog
-from admarket.scenarios.ledger_records import LedgerRecords
+from admarket.scenarios.ledger_records import ADD_CHUNK, LedgerRecords, add_repeatedly
 from tests.true_books import CASES, TrueBooksDesign, fingerprint, run_case
 
 SMALL = {"n_buyers": 4, "n_sellers": 4, "campaigns_per_buyer": 5, "days": 15}
@@ -149,6 +151,55 @@ def test_entries_are_readable_only_once_sealed():
         assert rec.value("deal:0:delivered") is None  # in the open blob: unreadable
     rec.end_step(53)  # 24 hours after the entry was written
     assert rec.value("deal:0:delivered") == 5.0 and rec.ledger.n_blobs == 1
+
+
+def _records(**kw) -> LedgerRecords:
+    cfg = build_config(**kw)
+    return LedgerRecords(Ledger(cfg.records_per_blob, keyring=Keyring(1, [])), cfg)
+
+
+@pytest.mark.parametrize(("per_record", "per_blob"), [(1, 1), (1, 7), (1000, 500), (100, 1)])
+def test_delivery_records_are_sealed_and_costed_as_blob_by_blob(per_record, per_blob):
+    """Delivery records fill blobs of ``records_per_blob``; every full blob is costed, in
+    order, as sealing them one at a time does — to the last digit — and the rest wait."""
+    rec = _records(impressions_per_record=per_record, records_per_blob=per_blob)
+    cost = rec.ledger.cost_model.blob_cost(per_blob * rec.record_bytes).usd
+    blobs, usd, open_, written = 0, 0.0, 0, 0
+    for impressions in (0, 1, 999, 5_000, 123_457, 3, 1_400_000, 1):
+        n = rec.add_delivery_records(impressions)
+        assert n == -(-impressions // per_record)
+        written, open_ = written + n, open_ + n
+        while open_ >= per_blob:  # the reference: one blob at a time
+            blobs, usd, open_ = blobs + 1, usd + cost, open_ - per_blob
+        assert (rec.record_blobs, rec.record_blobs_usd) == (blobs, usd)
+    assert rec.delivery_records == written and blobs > 1
+    rec.close(0)  # the last, partial blob is sealed at the end
+    assert rec.record_blobs == blobs + (open_ > 0)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    total=st.floats(0, 1e12),
+    x=st.floats(0, 1e6),
+    times=st.integers(0, 400),
+    chunk=st.sampled_from([1, 3, 64, ADD_CHUNK]),
+)
+def test_adding_repeatedly_is_a_loop_of_additions(total, x, times, chunk):
+    """The delivery records' running cost: the same float a loop of ``+=`` gives, whatever
+    the chunk size of the numpy additions."""
+    expected = total
+    for _ in range(times):
+        expected += x
+    assert add_repeatedly(total, x, times, chunk) == expected
+
+
+def test_one_record_per_impression_and_per_blob_runs():
+    """The costliest batching allowed (a record, and a blob, per impression) is a run like
+    any other: one blob per delivered impression (it used to take a loop step each)."""
+    m = MarketModel("C", **{**SMALL, "days": 2}, impressions_per_record=1, records_per_blob=1)
+    s = m.run().summary()
+    assert s["impressions"] > 10**5
+    assert m.records.delivery_records == m.records.record_blobs == s["impressions"]
 
 
 def test_batching_saves_cost_and_costs_recoverability():
