@@ -91,3 +91,21 @@ def test_a_runs_summary_rows_do_not_build_its_transactions_table(plan_runs, monk
         got = run_summary_tables(m)["summaries"]
         assert got.equals(full[s]), s
     assert full["B"]["agent_fee_per_mille"].iloc[0] > 0  # a non-zero total was compared
+
+
+@pytest.mark.parametrize("dtype", [np.int8, np.int16, np.int32, np.int64])
+def test_kept_integers_are_narrowed_and_read_back_unchanged(dtype):
+    """A's hourly rows are kept in the narrowest integer type holding them (~10 bytes a row
+    instead of 20) and read back as the int64 values they were."""
+    from admarket.market.accounting import _narrow, _wide
+
+    info = np.iinfo(dtype)
+    for values in ([info.min, 0, info.max], [info.max], [info.min]):
+        given_ = np.array(values, dtype=np.int64)
+        kept = _narrow(given_)
+        assert kept.dtype == dtype  # a narrower type cannot hold info.min or info.max
+        assert _wide(kept).dtype == np.int64 and _wide(kept).tolist() == values
+    # one past the range needs the next type
+    if dtype != np.int64:
+        assert _narrow(np.array([int(info.max) + 1])).itemsize > np.dtype(dtype).itemsize
+    assert _narrow(np.zeros(0, dtype=np.int64)).size == 0

@@ -74,7 +74,11 @@ def test_sorted_merged_spread_equals_one_binary_search_per_draw(monkeypatch, blo
 @settings(max_examples=100, deadline=None)
 @given(
     st.lists(
-        st.tuples(st.integers(0, 39), st.integers(1, 2_000), st.integers(0, 10**9)),
+        st.tuples(
+            st.integers(0, 39),
+            st.one_of(st.integers(1, 2_000), st.integers(1, 10**10)),
+            st.one_of(st.integers(0, 10**9), st.integers(0, 10**13)),
+        ),
         max_size=30,
         unique_by=lambda r: r[0],
     ),

@@ -98,15 +98,17 @@ class AuctionRows:
     Such a row is fixed by its pair key, its lots and its gross cents: the buyer and seller
     are the campaign's and the product's, there is no deal, the row's CPM is its average
     price, the fees are the gross's shares, the seller's net is the remainder and the
-    delivered value is the gross. Keeping 20 bytes a row instead of ~150 is what bounds A's
-    memory at the large market (tens of millions of rows in 30 days); :meth:`columns`
-    recomputes the rest with the same arithmetic, so the table is the same to the last bit.
+    delivered value is the gross. Keeping ~10 bytes a row instead of ~150 is what bounds A's
+    memory at the large market (19 million rows in 30 days at 500 × 200, ten times that
+    at 5,000 × 2,000): each column is kept in the narrowest integer type that holds this
+    hour's values, and widened back to 64 bits when read, so :meth:`columns` recomputes the
+    rest with the same arithmetic and the table is the same to the last bit.
     """
 
     step: int
-    pair: np.ndarray  # campaign * n_products + product
-    lots: np.ndarray  # int32 when every count fits
-    gross: np.ndarray  # cents
+    pair: np.ndarray  # campaign * n_products + product (narrowed, see _narrow)
+    lots: np.ndarray  # (narrowed)
+    gross: np.ndarray  # cents (narrowed)
     n_products: int
     buyer_of: np.ndarray  # each campaign's buyer (shared, not copied)
     seller_of: np.ndarray  # each product's seller (shared, not copied)
@@ -126,9 +128,10 @@ class AuctionRows:
 
     def columns(self) -> dict[str, np.ndarray]:
         """Every column of the rows, as :meth:`Accounts.record` would have kept them."""
-        c, p = self.pair // self.n_products, self.pair % self.n_products
-        lots = self.lots.astype(np.int64)
-        fees, net = split_fees(self.gross, self.fee_rates)
+        pair, gross = _wide(self.pair), _wide(self.gross)
+        c, p = pair // self.n_products, pair % self.n_products
+        lots = _wide(self.lots)
+        fees, net = split_fees(gross, self.fee_rates)
         return {
             "campaign": c,
             "buyer": self.buyer_of[c],
@@ -136,11 +139,11 @@ class AuctionRows:
             "product": p,
             "deal": np.full(c.size, -1),
             "impressions": lots * self.lot_size,
-            "cpm": self.gross / (lots * self.lot_size / 1000.0) / 100.0,
-            "buyer_spend": self.gross,
+            "cpm": gross / (lots * self.lot_size / 1000.0) / 100.0,
+            "buyer_spend": gross,
             "seller_revenue": net,
             **_fee_columns(fees, c.size),
-            "delivered_value": self.gross,
+            "delivered_value": gross,
         }
 
     def column(self, name: str) -> np.ndarray:
@@ -148,17 +151,17 @@ class AuctionRows:
         a table read a column at a time would otherwise expand every column of every hour
         for each one it reads."""
         if name in ("campaign", "buyer"):
-            c = self.pair // self.n_products
+            c = _wide(self.pair) // self.n_products
             return c if name == "campaign" else self.buyer_of[c]
         if name in ("product", "seller"):
-            p = self.pair % self.n_products
+            p = _wide(self.pair) % self.n_products
             return p if name == "product" else self.seller_of[p]
         if name in ("buyer_spend", "delivered_value"):
-            return self.gross
+            return _wide(self.gross)
         if name == "impressions":
-            return self.lots.astype(np.int64) * self.lot_size
+            return _wide(self.lots) * self.lot_size
         if name == "seller_revenue" or name in FEE_COLUMNS:
-            fees, net = split_fees(self.gross, self.fee_rates)
+            fees, net = split_fees(_wide(self.gross), self.fee_rates)
             return net if name == "seller_revenue" else _fee_columns(fees, self.gross.size)[name]
         return self.columns()[name]
 
@@ -167,10 +170,25 @@ def _fee_columns(fees: dict[str, np.ndarray], n: int) -> dict[str, np.ndarray]:
     return {name: fees.get(name, np.zeros(n, dtype=np.int64)) for name in FEE_COLUMNS}
 
 
-def _compact_counts(lots: np.ndarray) -> np.ndarray:
-    """``lots`` as int32 when every count fits (they are a few per row), else unchanged."""
-    fits = lots.size == 0 or int(lots.max()) <= np.iinfo(np.int32).max
-    return lots.astype(np.int32) if fits else lots
+_NARROW = tuple(np.iinfo(t) for t in (np.int8, np.int16, np.int32))
+
+
+def _narrow(values: np.ndarray) -> np.ndarray:
+    """Integer ``values`` in the narrowest of int8, int16 and int32 that holds them all
+    (unchanged if none does): an hour's lots are a few per row, its gross cents and pair
+    keys fit 32 bits up to the large markets, and A keeps tens of millions of such rows."""
+    if values.size == 0:
+        return values.astype(np.int8)
+    lo, hi = int(values.min()), int(values.max())
+    for info in _NARROW:
+        if info.min <= lo and hi <= info.max:
+            return values.astype(info.dtype)
+    return values
+
+
+def _wide(values: np.ndarray) -> np.ndarray:
+    """Narrowed integers back as int64, the type the table's columns have."""
+    return values.astype(np.int64, copy=False)
 
 
 class Accounts:
@@ -250,9 +268,9 @@ class Accounts:
         self._batches.append(
             AuctionRows(
                 step,
-                pair,
-                _compact_counts(lots),
-                gross,
+                _narrow(pair),
+                _narrow(lots),
+                _narrow(gross),
                 n_products,
                 buyer_of,
                 seller_of,
