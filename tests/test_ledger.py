@@ -10,6 +10,7 @@ import dataclasses
 import hashlib
 import json
 import math
+import pickle
 
 import numpy as np
 import pytest
@@ -26,6 +27,7 @@ from admarket.ledger.entry import (
     SEAL,
     TWO_PARTY,
     LedgerEntry,
+    Signatures,
     entry_text,
     entry_texts,
     genesis_hash,
@@ -183,6 +185,34 @@ def test_an_entry_keeps_its_payload_as_canonical_text_and_gives_back_its_fields(
         row = e.to_row()
         assert list(row) == list(FIELD_TYPES) and type(row["payload"]) is dict
         assert LedgerEntry.of(**row) == e
+
+
+def test_an_entrys_signatures_read_as_the_dict_a_file_holds():
+    """The ledger keeps signatures as raw bytes under shared signer names; they read, compare,
+    pickle and print as the dict of hex signatures a ledger file holds (its JSON alike)."""
+    ledger = build(12)
+    two_party = [e for e in ledger.entries if len(e.signatures) == 2]
+    assert two_party and all(type(e.signatures) is Signatures for e in ledger.entries)
+    keyring = ledger.keyring
+    for e in ledger.entries:
+        sigs = e.signatures
+        as_dict = {s: keyring.sign(s, entry_text(e, signed=True).encode()) for s in sigs}
+        assert sigs == as_dict and as_dict == sigs  # both ways
+        assert dict(sigs) == as_dict and list(sigs) == sorted(as_dict) and len(sigs) == len(as_dict)
+        assert sigs.items() == list(as_dict.items()) and repr(sigs) == repr(as_dict)
+        assert (
+            pickle.loads(pickle.dumps(sigs)) == sigs
+            and json.loads(canonical(e.to_row()))["signatures"] == as_dict
+        )
+        with pytest.raises(KeyError):
+            sigs["nobody"]
+    forged = dict(two_party[0].signatures) | {next(iter(two_party[0].signatures)): "00" * 64}
+    assert two_party[0].signatures != forged
+    # the parties' names are one tuple across their entries
+    names = {id(e.signatures._signers) for e in two_party if set(e.signatures) == set(forged)}
+    assert len(names) == 1
+    with pytest.raises(ValueError, match="64 bytes"):
+        Signatures(("a", "b"), b"\0" * 64)
 
 
 @pytest.mark.parametrize(

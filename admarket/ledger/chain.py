@@ -36,6 +36,7 @@ from admarket.ledger.entry import (
     SEAL,
     LedgerEntry,
     SealedBlob,
+    Signatures,
     entry_head,
     entry_tail,
     genesis_hash,
@@ -84,6 +85,7 @@ class Ledger:
         )
         self.genesis = genesis_hash(self.header)
         self._entries: list[LedgerEntry] = []
+        self._signer_sets: dict[tuple[str, ...], tuple[str, ...]] = {}  # one tuple per parties
         self._blobs: list[SealedBlob] = []
         self._open_count = self._open_bytes = 0
         self._open_facts: list[dict] = []  # facts of open-blob entries, readable on seal
@@ -181,7 +183,10 @@ class Ledger:
         eid, prev = len(self._entries), self.head_hash
         head = entry_head(eid, blob, kind, payload_text, author, prev)  # shared by both texts
         message = entry_tail(head, step, None).encode()
-        signatures = {s: self.keyring.sign(s, message) for s in signers}
+        # the same parties sign many entries: their names are kept once (see Signatures)
+        signers = self._signer_sets.setdefault(signers, signers)
+        sign = self.keyring.sign_bytes
+        signatures = Signatures(signers, b"".join([sign(s, message) for s in signers]))
         text = entry_tail(head, step, signatures)
         # the payload is kept as its text (see LedgerEntry); the copy served its facts
         entry = LedgerEntry(

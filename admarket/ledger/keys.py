@@ -55,8 +55,13 @@ class Keyring:
 
     def sign(self, agent: str, message: bytes) -> str:
         """Ed25519 signature of ``message`` by ``agent``, as hex; KeyError if not a signer."""
+        return self.sign_bytes(agent, message).hex()
+
+    def sign_bytes(self, agent: str, message: bytes) -> bytes:
+        """Ed25519 signature of ``message`` by ``agent`` (64 bytes); KeyError if not a
+        signer."""
         # the signed message is signature + message; the signature is its first 64 bytes
-        return crypto_sign(message, self._keys[agent])[:64].hex()
+        return crypto_sign(message, self._keys[agent])[:64]
 
     def __getstate__(self) -> dict:
         return {"seed": self.seed, "agents": list(self.public)}
