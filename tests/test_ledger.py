@@ -215,6 +215,18 @@ def test_an_entrys_signatures_read_as_the_dict_a_file_holds():
         Signatures(("a", "b"), b"\0" * 64)
 
 
+def test_a_ledger_checkpointed_before_signer_names_were_shared_goes_on_the_same():
+    """A checkpoint from before the shared signer names (format 6 as first written) holds
+    a ledger without their table: it resumes, and goes on as one that never stopped."""
+    older, same = build(9), build(9)
+    del older.__dict__["_signer_sets"]
+    resumed = pickle.loads(pickle.dumps(older))
+    payload = {"deal": 7, "buyer": "buyer-1", "seller": "seller-1", "facts": {}}
+    for ledger in (resumed, same):
+        ledger.append("booking", payload, "buyer-1", 5)
+    assert resumed.entries == same.entries and resumed.verify().ok
+
+
 @pytest.mark.parametrize(
     "payload, exc",
     [

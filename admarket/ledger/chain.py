@@ -96,6 +96,11 @@ class Ledger:
         self._bucket_of: dict[str, dict[str, float]] = {}  # key -> its group's dict
         self.total_sui = self.total_wal = self.total_usd = 0.0
 
+    def __setstate__(self, state: dict) -> None:
+        # a checkpoint written before signer names were shared has no table of them
+        self.__dict__.update(state)
+        self.__dict__.setdefault("_signer_sets", {})
+
     def __len__(self) -> int:
         return len(self._entries)
 
