@@ -26,7 +26,8 @@ from admarket.config.market_config import MarketConfig
 from admarket.errors import ConfigError
 
 # interpreter, numpy, pandas, scipy, Mesa, PyNaCl: A at 40 × 30 (5 days) peaked at
-# 208 MiB on the development machine and 218 MiB on CI's, almost all of it this base
+# 208 MiB on the development machine and 218 MiB on CI's, almost all of it this base (128 MiB
+# in the thirteenth session, imports now lazier; kept for machines whose libraries load larger)
 BASE_BYTES = 210 * 2**20
 # eligible (campaign, product) pairs: a campaign can buy about a third of all products
 # (0.32-0.33 measured from 5 x 5 to 5,000 x 2,000; bounded above by this share)
@@ -49,19 +50,23 @@ FOOTPRINTS = {
     # (float64) and their transient arrays while the exchange derives them; each campaign
     # A's working set for one hour's auctions (its hour's lots as bids, ~100 bytes each
     # while they are deduplicated, sorted and cleared: A at 300 x 150 peaked at 469 MiB for
-    # one day, 260 MiB above the base; 365 MiB in the tenth session); each campaign-day its
-    # transactions (~100 (campaign, product, hour) rows, kept in 20 bytes each during the
-    # run), books and metrics: 1.7 KiB measured over 30 days (it was 16 KiB, which put a
-    # 30-day run at 3-6x its peak)
-    "A": Footprint(48, 96 * 1024, 8 * 1024),
+    # one day, 260 MiB above the base; 373 MiB in the thirteenth session, and 1,015 MiB at
+    # 1,000 x 500); each campaign-day its exchange rows (~130 (campaign, product, hour) rows
+    # at 500 x 200, kept in ~7 bytes each; more at 5,000 x 2,000, where a campaign can buy
+    # ten times the products), its pairs' delivery counts, books and metrics. Over 30 days
+    # A grew 2.3 KiB a campaign-day at 5,000 x 2,000 (from 3,308 MiB once built to 6,720
+    # MiB); the term was 8 KiB when rows took 20 bytes
+    "A": Footprint(48, 96 * 1024, 3 * 1024),
     # B and C keep the pairs (campaign and product) but bid on none of them; a campaign's
-    # deals, memory and negotiations are its working set. Fitted on one-day runs at
-    # 300 x 150 and 1,000 x 500 (B 169 and 315 MiB, C 193 and 393 MiB): ~13 bytes a pair,
-    # ~9 (B) and ~17 KiB (C) a campaign; per campaign-day over 30 days B 2.7 KiB, C 5.2-5.4
-    # (claims, ledger; 2.3 over 90 days, as campaigns' flights end). At 5,000 x 2,000 over
-    # 30 days B peaked at 4.9 GB and C at 8.2 GB: estimated 8.5 and 14.6 GiB
-    "B": Footprint(16, 16 * 1024, 4 * 1024),
-    "C": Footprint(16, 24 * 1024, 8 * 1024),
+    # deals, memory and negotiations are its working set, and each campaign-day adds its
+    # claims, settlements and events (and C's ledger entries). Refitted in the thirteenth
+    # session, once these were held compactly, on peaks at 100 x 50, 200 x 100 and 500 x 200
+    # over 30 days (B 177, 253, 468 MiB; C 208, 305, 613), 300 x 150 and 1,000 x 500 over
+    # one day (B 162, 291; C 179, 347) and 5,000 x 2,000 over 30 days (B 3,823, C 5,351
+    # MiB): estimates 1.3-1.7x those peaks (they were 1.7-2.8x with 4 KiB (B) and 8 KiB (C)
+    # a campaign-day, fitted before)
+    "B": Footprint(16, 16 * 1024, 2 * 1024),
+    "C": Footprint(16, 24 * 1024, 4 * 1024),
 }
 # per campaign and day, once a finished run's store tables are built whole: A's
 # transactions table has 110-160 rows per campaign-day at ~180 bytes each (A at 100 x 50,
