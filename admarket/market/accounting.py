@@ -98,11 +98,11 @@ class AuctionRows:
     Such a row is fixed by its pair key, its lots and its gross cents: the buyer and seller
     are the campaign's and the product's, there is no deal, the row's CPM is its average
     price, the fees are the gross's shares, the seller's net is the remainder and the
-    delivered value is the gross. Keeping ~10 bytes a row instead of ~150 is what bounds A's
-    memory at the large market (19 million rows in 30 days at 500 × 200, ten times that
-    at 5,000 × 2,000): each column is kept in the narrowest integer type that holds this
-    hour's values, and widened back to 64 bits when read, so :meth:`columns` recomputes the
-    rest with the same arithmetic and the table is the same to the last bit.
+    delivered value is the gross. Keeping ~7 bytes a row instead of ~150 is what bounds A's
+    memory at the large markets (19 million rows in 30 days at 500 × 200, more at 5,000 ×
+    2,000): each column is kept in the narrowest integer type that holds this hour's
+    values, and widened back to 64 bits when read, so :meth:`columns` recomputes the rest
+    with the same arithmetic and the table is the same to the last bit.
     """
 
     step: int
