@@ -95,7 +95,7 @@ def test_a_runs_summary_rows_do_not_build_its_transactions_table(plan_runs, monk
 
 @pytest.mark.parametrize("dtype", [np.int8, np.int16, np.int32, np.int64])
 def test_kept_integers_are_narrowed_and_read_back_unchanged(dtype):
-    """A's hourly rows are kept in the narrowest integer type holding them (~10 bytes a row
+    """A's hourly rows are kept in the narrowest integer type holding them (~7 bytes a row
     instead of 20) and read back as the int64 values they were."""
     from admarket.market.accounting import _narrow, _wide
 

@@ -199,7 +199,8 @@ def test_an_entrys_signatures_read_as_the_dict_a_file_holds():
         as_dict = {s: keyring.sign(s, entry_text(e, signed=True).encode()) for s in sigs}
         assert sigs == as_dict and as_dict == sigs  # both ways
         assert dict(sigs) == as_dict and list(sigs) == sorted(as_dict) and len(sigs) == len(as_dict)
-        assert sigs.items() == list(as_dict.items()) and repr(sigs) == repr(as_dict)
+        assert sigs.items() == as_dict.items() and repr(sigs) == repr(as_dict)
+        assert list(sigs.items()) == list(as_dict.items())  # in the signers' sorted order
         assert (
             pickle.loads(pickle.dumps(sigs)) == sigs
             and json.loads(canonical(e.to_row()))["signatures"] == as_dict
@@ -215,16 +216,22 @@ def test_an_entrys_signatures_read_as_the_dict_a_file_holds():
         Signatures(("a", "b"), b"\0" * 64)
 
 
-def test_a_ledger_checkpointed_before_signer_names_were_shared_goes_on_the_same():
+def test_a_ledger_checkpointed_before_signer_names_were_shared_goes_on_the_same(tmp_path):
     """A checkpoint from before the shared signer names (format 6 as first written) holds
-    a ledger without their table: it resumes, and goes on as one that never stopped."""
+    a ledger whose entries' signatures are dicts, without the names' table: it resumes, and
+    goes on as one that never stopped, to the same file byte for byte."""
     older, same = build(9), build(9)
+    older._entries[:] = [dataclasses.replace(e, signatures=dict(e.signatures)) for e in older]
     del older.__dict__["_signer_sets"]
     resumed = pickle.loads(pickle.dumps(older))
+    assert type(resumed[0].signatures) is dict
     payload = {"deal": 7, "buyer": "buyer-1", "seller": "seller-1", "facts": {}}
     for ledger in (resumed, same):
         ledger.append("booking", payload, "buyer-1", 5)
     assert resumed.entries == same.entries and resumed.verify().ok
+    resumed.save(tmp_path / "resumed.jsonl")
+    same.save(tmp_path / "same.jsonl")
+    assert (tmp_path / "resumed.jsonl").read_bytes() == (tmp_path / "same.jsonl").read_bytes()
 
 
 @pytest.mark.parametrize(

@@ -193,12 +193,20 @@ def test_adding_repeatedly_is_a_loop_of_additions(total, x, times, chunk):
     assert add_repeatedly(total, x, times, chunk) == expected
 
 
-def test_one_record_per_impression_and_per_blob_runs():
+def test_one_record_per_impression_and_per_blob_runs(monkeypatch):
     """The costliest batching allowed (a record, and a blob, per impression) is a run like
-    any other: one blob per delivered impression (it used to take a loop step each)."""
+    any other: one blob per delivered impression, costed at once (it took a loop step
+    each: a blob is sealed one at a time only at the end, when it is partial)."""
+    sealed_one_at_a_time = []
+    seal = LedgerRecords._seal_records
+    monkeypatch.setattr(
+        LedgerRecords,
+        "_seal_records",
+        lambda self, n: sealed_one_at_a_time.append(n) or seal(self, n),
+    )
     m = MarketModel("C", **{**SMALL, "days": 2}, impressions_per_record=1, records_per_blob=1)
     s = m.run().summary()
-    assert s["impressions"] > 10**5
+    assert s["impressions"] > 10**5 and sealed_one_at_a_time == []  # no partial blob of 1
     assert m.records.delivery_records == m.records.record_blobs == s["impressions"]
 
 

@@ -96,20 +96,15 @@ class Signatures(Mapping):
     def __len__(self) -> int:
         return len(self._signers)
 
-    def items(self) -> list[tuple[str, str]]:  # type: ignore[override]
-        """(signer, hex signature) pairs, in the signers' sorted order."""
-        raw, n = self._raw, SIGNATURE_BYTES
-        return [(s, raw[n * i : n * (i + 1)].hex()) for i, s in enumerate(self._signers)]
-
     def __eq__(self, other: object) -> bool:
         if isinstance(other, Signatures):
             return self._signers == other._signers and self._raw == other._raw
-        return isinstance(other, Mapping) and dict(self.items()) == dict(other.items())
+        return isinstance(other, Mapping) and dict(self) == dict(other)
 
     __hash__ = None  # type: ignore[assignment]  # equal to a dict, so unhashable like one
 
     def __repr__(self) -> str:
-        return repr(dict(self.items()))
+        return repr(dict(self))
 
     def __reduce__(self):
         return Signatures, (self._signers, self._raw)
@@ -162,7 +157,7 @@ class LedgerEntry:
         """The entry's fields as a ledger file holds them (``payload`` decoded,
         ``signatures`` a dict)."""
         row = {f: self.payload if f == "payload" else getattr(self, f) for f in FIELD_TYPES}
-        row["signatures"] = dict(row["signatures"].items())
+        row["signatures"] = dict(row["signatures"])
         return row
 
 

@@ -152,7 +152,7 @@ def _entry_rows(entries: Iterable[LedgerEntry], spd: int) -> list[dict[str, Any]
             "day": e.step // spd,
             "payload": e.payload_text,  # canonical JSON: what to_json gives of the payload
             "prev_hash": e.prev_hash,
-            "signatures": to_json(dict(e.signatures.items())),
+            "signatures": to_json(dict(e.signatures)),
             "hash": e.hash,
         }
         for e in entries

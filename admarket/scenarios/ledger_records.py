@@ -59,7 +59,7 @@ def add_repeatedly(total: float, x: float, times: int, chunk: int = ADD_CHUNK) -
         k = min(times, chunk)
         terms = np.full(k + 1, x)
         terms[0] = total
-        total = float(np.add.accumulate(terms)[-1])
+        total = float(np.add.accumulate(terms, out=terms)[-1])
         times -= k
     return total
 
