@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import pickle
 
 import pandas as pd
 import pytest
@@ -16,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from admarket import MarketModel
-from admarket.memory.ground_truth import CLAIM_COLUMNS, WRONG, ClaimLog
+from admarket.memory.ground_truth import CLAIM_COLUMNS, WRONG, ClaimLog, parse_fact_key
 
 FLOATS = st.floats(allow_nan=True, allow_infinity=True) | st.sampled_from(
     [0.0, -0.0, 0.01, -0.01, 0.005, 1.0, 100.0]
@@ -29,7 +30,7 @@ class _Truth:
     def __init__(self) -> None:
         self.value: float | None = None
 
-    def _value(self, key: str) -> float | None:
+    def value_of(self, parsed: tuple) -> float | None:
         return self.value
 
 
@@ -44,6 +45,26 @@ def test_the_graded_flag_is_is_wrong_for_any_claim(claimed, truth, tol):
     wrong = bool(log._flags[0] & WRONG)
     assert wrong == log.is_wrong(float(claimed), t)
     assert log.n_wrong == int(wrong) and (0 in log.bad_decisions) == wrong
+
+
+def test_a_claim_on_a_fact_that_cannot_exist_is_refused_and_files_nothing():
+    log = ClaimLog(_Truth(), 0.01)  # type: ignore[arg-type]
+    with pytest.raises(KeyError):
+        log.record(0, "price", "planet:1:price", 1.0, "memory")
+    with pytest.raises(ValueError):  # a claimed value that is not a number
+        log.record(0, "price", "deal:1:price", "high", "memory")
+    assert len(log) == 0 and log.fact_keys == [] and log._fact_parsed == []
+
+
+def test_a_claim_log_checkpointed_before_it_kept_its_facts_parses_them_again():
+    log = ClaimLog(_Truth(), 0.01)  # type: ignore[arg-type]
+    for key in ("deal:1:price", "campaign:2:spent", "hist:3:4:delivered", "deal:1:price"):
+        log.record(0, "price", key, 1.0, "memory")
+    kept = list(log._fact_parsed)
+    del log.__dict__["_fact_parsed"]  # as a checkpoint written before held it
+    restored = pickle.loads(pickle.dumps(log))
+    assert restored._fact_parsed == kept == [parse_fact_key(k) for k in log.fact_keys]
+    assert len(kept) == 3
 
 
 def _reference_value(m: MarketModel, key: str) -> float | None:

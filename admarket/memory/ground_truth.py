@@ -61,8 +61,28 @@ class GroundTruthAccessError(PermissionError):
     """An agent tried to read ground truth while deciding."""
 
 
-# What a parsed key reads (the first item of GroundTruth._parse's tuple)
+# What a parsed key reads (the first item of parse_fact_key's tuple)
 _DEAL, _DEAL_DELIVERED, _CAMPAIGN, _HIST, _FILL, _AVAIL = range(6)
+
+
+def parse_fact_key(key: str) -> tuple:
+    """What a fact key reads in the engine's books: ``"deal:17:price"`` ->
+    ``(_DEAL, 17, "price")``, ``"hist:3:5:delivered"`` -> ``(_HIST, 3, 5, True)``,
+    ``"avail:4:2.5"`` -> ``(_AVAIL, 4, 2.5)``; KeyError for an unknown entity (and the
+    ValueError of a malformed number, as reading the key always raised)."""
+    entity, ident, attr = key.split(":", 2)
+    if entity not in _ENTITIES:
+        raise KeyError(key)
+    i = int(ident)
+    if entity == "deal":
+        return (_DEAL_DELIVERED, i) if attr == "delivered" else (_DEAL, i, attr)
+    if entity == "campaign":
+        return (_CAMPAIGN, i, attr == "spent")
+    if entity == "hist":
+        return (_HIST, i, int(attr.split(":")[0]), attr.endswith("delivered"))
+    if entity == "fill":
+        return (_FILL, i, int(attr))
+    return (_AVAIL, i, float(attr))
 
 
 class GroundTruth:
@@ -70,9 +90,9 @@ class GroundTruth:
 
     def __init__(self, model: MarketModel):
         self._m = model
-        # key -> what to read (see _parse): a key's parse never changes, so this cannot go
-        # stale; it holds one tuple per distinct fact key graded (the claim log keeps the
-        # keys too)
+        # key -> what to read (see parse_fact_key): a key's parse never changes, so this
+        # cannot go stale; it holds one tuple per distinct key read here (read, grade; the
+        # claim log keeps the parses of the keys it files itself)
         self._parsed: dict[str, tuple] = {}
 
     def read(self, key: str) -> float | None:
@@ -84,32 +104,18 @@ class GroundTruth:
         return self._value(key)
 
     def _parse(self, key: str) -> tuple:
-        """What ``key`` reads, worked out once per key: ``"deal:17:price"`` ->
-        ``(_DEAL, 17, "price")``, ``"hist:3:5:delivered"`` -> ``(_HIST, 3, 5, True)``,
-        ``"avail:4:2.5"`` -> ``(_AVAIL, 4, 2.5)``; KeyError for an unknown entity (and the
-        ValueError of a malformed number, as reading the key always raised)."""
+        """What ``key`` reads, worked out once per key (see :func:`parse_fact_key`)."""
         parsed = self._parsed.get(key)
         if parsed is None:
-            entity, ident, attr = key.split(":", 2)
-            if entity not in _ENTITIES:
-                raise KeyError(key)
-            i = int(ident)
-            if entity == "deal":
-                parsed = (_DEAL_DELIVERED, i) if attr == "delivered" else (_DEAL, i, attr)
-            elif entity == "campaign":
-                parsed = (_CAMPAIGN, i, attr == "spent")
-            elif entity == "hist":
-                parsed = (_HIST, i, int(attr.split(":")[0]), attr.endswith("delivered"))
-            elif entity == "fill":
-                parsed = (_FILL, i, int(attr))
-            else:
-                parsed = (_AVAIL, i, float(attr))
-            self._parsed[key] = parsed
+            parsed = self._parsed[key] = parse_fact_key(key)
         return parsed
 
     def _value(self, key: str) -> float | None:
+        return self.value_of(self._parsed.get(key) or self._parse(key))
+
+    def value_of(self, parsed: tuple) -> float | None:
+        """The true value of the fact a key parses to (:func:`parse_fact_key`), or None."""
         m = self._m
-        parsed = self._parsed.get(key) or self._parse(key)
         what = parsed[0]
         if what <= _DEAL_DELIVERED:
             b, d = m.book, parsed[1]
@@ -163,6 +169,7 @@ class ClaimLog:
         self._fact = array("i")  # index into fact_keys
         self.fact_keys: list[str] = []
         self._fact_id: dict[str, int] = {}
+        self._fact_parsed: list[tuple] = []  # what each fact key reads (parse_fact_key)
         self.injection_kind: dict[int, str] = {}  # claim row → fabrication kind
         self.bad_decisions: set[int] = set()
         self.n_wrong = 0
@@ -171,6 +178,12 @@ class ClaimLog:
         self.n_caught = 0
         self.n_recovered = 0
         self.n_recovered_ok = 0
+
+    def __setstate__(self, state: dict) -> None:
+        # a checkpoint from before the facts' parses were kept here: parse them again
+        self.__dict__.update(state)
+        if "_fact_parsed" not in state:
+            self._fact_parsed = [parse_fact_key(k) for k in self.fact_keys]
 
     def new_decision(self, agent: str, kind: str, step: int) -> int:
         """Open a decision by ``agent`` at ``step``; claims are filed under its id."""
@@ -192,9 +205,17 @@ class ClaimLog:
         recovered_value: float | None = None,
     ) -> None:
         """File one claim and grade it (and the recovery that produced it, if any)."""
-        truth = self._truth._value(key)
+        # a fact's id and what it reads are looked up together: one lookup in a table of
+        # every fact key ever claimed (millions at scale) instead of two
+        fid = self._fact_id.get(key)
+        parsed = parse_fact_key(key) if fid is None else self._fact_parsed[fid]
+        truth = self._truth.value_of(parsed)
         t = math.nan if truth is None else float(truth)
         claimed = float(claimed)
+        if fid is None:  # a new fact, filed only once its key parsed and its claim is a number
+            fid = self._fact_id[key] = len(self.fact_keys)
+            self.fact_keys.append(key)
+            self._fact_parsed.append(parsed)
         flags = _SOURCE_CODE[source] | _TYPE_CODE[claim_type]
         if self.is_wrong(claimed, t):
             flags |= WRONG
@@ -214,10 +235,6 @@ class ClaimLog:
             if not self.is_wrong(recovered_value, t):
                 flags |= RECOVERED_OK
                 self.n_recovered_ok += 1
-        fid = self._fact_id.get(key)
-        if fid is None:
-            fid = self._fact_id[key] = len(self.fact_keys)
-            self.fact_keys.append(key)
         self._decision.append(decision)
         self._claimed.append(claimed)
         self._actual.append(t)
