@@ -53,6 +53,8 @@ def test_a_claim_on_a_fact_that_cannot_exist_is_refused_and_files_nothing():
         log.record(0, "price", "planet:1:price", 1.0, "memory")
     with pytest.raises(ValueError):  # a claimed value that is not a number
         log.record(0, "price", "deal:1:price", "high", "memory")
+    with pytest.raises(KeyError):  # a source the audit does not know
+        log.record(0, "price", "deal:1:price", 1.0, "rumour")
     assert len(log) == 0 and log.fact_keys == [] and log._fact_parsed == []
 
 

@@ -212,11 +212,11 @@ class ClaimLog:
         truth = self._truth.value_of(parsed)
         t = math.nan if truth is None else float(truth)
         claimed = float(claimed)
-        if fid is None:  # a new fact, filed only once its key parsed and its claim is a number
+        flags = _SOURCE_CODE[source] | _TYPE_CODE[claim_type]
+        if fid is None:  # a new fact, filed only once its claim is known to be well formed
             fid = self._fact_id[key] = len(self.fact_keys)
             self.fact_keys.append(key)
             self._fact_parsed.append(parsed)
-        flags = _SOURCE_CODE[source] | _TYPE_CODE[claim_type]
         if self.is_wrong(claimed, t):
             flags |= WRONG
             self.n_wrong += 1
