@@ -37,6 +37,7 @@ from admarket.ledger.entry import (
 )
 from admarket.ledger.file import read_ledger_file, verify_file
 from admarket.ledger.keys import STORAGE_SIGNER, Keyring
+from admarket.outputs.run_tables import to_json
 
 ONE_PARTY = ["accept", "counter", "delivery", "proposal", "quote", "settlement"]
 AGENTS = ["agent-0", "agent-1", "agent-2", "buyer-1", "seller-1", "über", "s"]
@@ -201,6 +202,7 @@ def test_an_entrys_signatures_read_as_the_dict_a_file_holds():
         assert dict(sigs) == as_dict and list(sigs) == sorted(as_dict) and len(sigs) == len(as_dict)
         assert sigs.items() == as_dict.items() and repr(sigs) == repr(as_dict)
         assert list(sigs.items()) == list(as_dict.items())  # in the signers' sorted order
+        assert to_json(sigs) == to_json(as_dict)  # the store's JSON columns take it as is
         assert (
             pickle.loads(pickle.dumps(sigs)) == sigs
             and json.loads(canonical(e.to_row()))["signatures"] == as_dict

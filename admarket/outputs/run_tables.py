@@ -40,6 +40,8 @@ def _jsonable(value: Any) -> Any:
         return value.item()
     if isinstance(value, (set, frozenset, tuple)):
         return list(value)
+    if isinstance(value, Mapping):  # e.g. a ledger entry's Signatures
+        return dict(value)
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
@@ -49,7 +51,8 @@ _ENCODER = json.JSONEncoder(default=_jsonable, sort_keys=True, separators=(",", 
 
 
 def to_json(value: Any) -> str:
-    """Compact, key-sorted JSON that also accepts numpy scalars (used for every JSON column)."""
+    """Compact, key-sorted JSON that also accepts numpy scalars, sets, tuples and any
+    mapping (used for every JSON column)."""
     return _ENCODER.encode(value)
 
 
@@ -152,7 +155,7 @@ def _entry_rows(entries: Iterable[LedgerEntry], spd: int) -> list[dict[str, Any]
             "day": e.step // spd,
             "payload": e.payload_text,  # canonical JSON: what to_json gives of the payload
             "prev_hash": e.prev_hash,
-            "signatures": to_json(dict(e.signatures)),
+            "signatures": to_json(e.signatures),
             "hash": e.hash,
         }
         for e in entries
