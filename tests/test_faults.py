@@ -162,6 +162,44 @@ def test_signal_during_simulation_keeps_the_previous_result(sig, result):
     assert sorted(p.name for p in out.parent.iterdir()) == ["result"]
 
 
+class _Stop(Exception):
+    pass
+
+
+def test_workers_start_whole_with_interrupts_held(monkeypatch):
+    """A SIGTERM (or Ctrl-C) that arrives while worker processes are being started is taken
+    once every worker has started, not half-way through handing one its start-up data
+    (which left the worker printing an EOFError traceback under the one-line message);
+    the workers started are then stopped, and the signals are no longer held."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    from admarket.batch import pool
+
+    workers, stopped_at = [], []
+    spawn = ProcessPoolExecutor._spawn_process
+
+    def spawn_and_signal(self):
+        if workers:
+            os.kill(os.getpid(), signal.SIGTERM)  # arrives as the second worker starts
+        spawn(self)
+        workers.append(next(reversed(self._processes.values())))
+
+    def stop(signum, frame):
+        stopped_at.append(len(workers))
+        raise _Stop
+
+    monkeypatch.setattr(ProcessPoolExecutor, "_spawn_process", spawn_and_signal)
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        with pytest.raises(_Stop):
+            pool._new_pool(2)
+        assert signal.getsignal(signal.SIGTERM) is stop  # the caller's handler is back
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert stopped_at == [2]  # taken once both workers had started, and once
+    assert len(workers) == 2 and not any(w.is_alive() for w in workers)  # then stopped
+
+
 # --- during publishing -----------------------------------------------------------------------
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM])
 def test_signal_during_publishing_keeps_a_complete_result(sig, result):

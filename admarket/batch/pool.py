@@ -32,6 +32,7 @@ import multiprocessing
 import os
 import signal
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
@@ -125,6 +126,10 @@ def _exit_now() -> None:
     os._exit(0)
 
 
+# Signals held back while the workers are started (see _new_pool).
+_HELD = (signal.SIGINT, signal.SIGTERM)
+
+
 def _worker_init(parent: int) -> None:
     """In each worker: leave Ctrl-C to the parent, die with it (Linux), exit quickly."""
     atexit.register(_exit_now)
@@ -158,13 +163,50 @@ def _stop_workers(ex: Executor) -> None:
     ex.shutdown(wait=True, cancel_futures=True)
 
 
+def _started() -> None:
+    """A task that does nothing: submitting it starts a worker."""
+
+
 def _new_pool(workers: int) -> ProcessPoolExecutor:
-    return ProcessPoolExecutor(
+    """An executor with its ``workers`` processes already started.
+
+    The executor starts a "spawn" worker on each submission, handing it its start-up data
+    through a pipe. Ctrl-C or SIGTERM arriving half-way through that stopped the parent
+    mid-hand-over, and the worker printed an ``EOFError`` traceback under the one-line
+    message. So every worker is started here, at once, with both signals held back (noted,
+    not acted on): one that arrived meanwhile is raised again once the workers are whole,
+    for the handler the caller had, and the interrupt then stops them cleanly. (Only the
+    main thread can hold signals back; elsewhere the workers start as before.)
+    """
+    ex = ProcessPoolExecutor(
         max_workers=workers,
         mp_context=multiprocessing.get_context("spawn"),
         initializer=_worker_init,
         initargs=(os.getpid(),),
     )
+    if threading.current_thread() is not threading.main_thread():
+        return ex
+    arrived: list[int] = []
+
+    def hold(signum: int, _frame: object) -> None:
+        arrived.append(signum)
+
+    # a handler installed outside Python reads as None and cannot be put back: left alone
+    held = [s for s in _HELD if signal.getsignal(s) is not None]
+    try:
+        handlers = {s: signal.signal(s, hold) for s in held}
+        try:
+            for _ in range(workers):  # none is idle yet, so each submission starts one
+                ex.submit(_started)
+        finally:
+            for s, handler in handlers.items():
+                signal.signal(s, handler)
+        for signum in dict.fromkeys(arrived):
+            signal.raise_signal(signum)  # the caller's handler takes it now (it may raise)
+    except BaseException:
+        _stop_workers(ex)
+        raise
+    return ex
 
 
 def runs_in_workers(processes: int, n_tasks: int) -> bool:
