@@ -111,7 +111,7 @@ class GroundTruth:
         return parsed
 
     def _value(self, key: str) -> float | None:
-        return self.value_of(self._parsed.get(key) or self._parse(key))
+        return self.value_of(self._parse(key))
 
     def value_of(self, parsed: tuple) -> float | None:
         """The true value of the fact a key parses to (:func:`parse_fact_key`), or None."""
