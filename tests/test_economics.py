@@ -13,6 +13,8 @@ import pytest
 
 from admarket import MarketModel, build_config
 from admarket.config import KPIS
+from admarket.market import kpis as kpis_module
+from admarket.market import pair_counts
 from admarket.market.generation import generate_market
 from admarket.market.kpis import (
     ATTAINMENT_COMPONENTS,
@@ -159,6 +161,50 @@ def test_the_daily_primary_kpi_is_the_measured_outcome_of_that_kpi(plan_runs, sc
         masked = kpi_achieved(mk, pcs, 1000, campaigns=some)
         assert masked[some].tobytes() == want[some].tobytes() and some.any() and (~some).any()
         assert not masked[~some].any()
+
+
+@pytest.mark.parametrize("block", [1, 7, 40])
+def test_outcomes_read_block_by_block_are_the_whole_tables(plan_runs, monkeypatch, block):
+    """The KPIs read the delivered pairs a block of whole campaigns at a time (a 10x market
+    holds tens of millions): every per-campaign value is the one a single read gives, to
+    the last bit, whatever the block size (1: every campaign is a block of its own)."""
+    m = plan_runs["C"]
+    mk, pc = m.market, m.accounts.delivered_pc.scaled(3)
+    some = np.random.default_rng(0).random(mk.n_campaigns) < 0.5
+    whole = measured_outcomes(mk, pc, 1000), kpi_achieved(mk, pc, 1000, campaigns=some)
+    monkeypatch.setattr(pair_counts, "BLOCK_PAIRS", block)
+    assert len(list(pc.nonzero_blocks())) > 1
+    blocks = measured_outcomes(mk, pc, 1000), kpi_achieved(mk, pc, 1000, campaigns=some)
+    assert all(whole[0][k].tobytes() == blocks[0][k].tobytes() for k in whole[0])
+    assert whole[1].tobytes() == blocks[1].tobytes()
+
+
+def test_daily_kpi_draws_only_the_pairs_that_traded_since_the_last_read(plan_runs, monkeypatch):
+    """The primary KPI keeps each pair's value until the pair's count changes: a read after
+    more delivery draws only the changed and new pairs, and gives what a fresh counter
+    with the same counts gives, to the last bit."""
+    m = plan_runs["B"]
+    mk, pc = m.market, m.accounts.delivered_pc.scaled(1)
+    drawn = []
+    real = kpis_module._primary_values
+
+    def counting(market, c, p, lots, lot_size):
+        drawn.append(c.size)
+        return real(market, c, p, lots, lot_size)
+
+    monkeypatch.setattr(kpis_module, "_primary_values", counting)
+    kpi_achieved(mk, pc, 1000)
+    n_pairs = sum(drawn)
+    c, p, _ = pc.nonzero()
+    assert n_pairs == c.size
+    drawn.clear()
+    more = slice(0, None, 5)  # every fifth pair delivers more, and a pair never traded
+    pc.add(c[more], p[more], 2)
+    new = np.setdiff1d(np.arange(mk.n_products), p[c == 0])[0]
+    pc.add(0, new, 4)
+    after = kpi_achieved(mk, pc, 1000)
+    assert sum(drawn) == c[more].size + 1
+    assert after.tobytes() == kpi_achieved(mk, pc.scaled(1), 1000).tobytes()
 
 
 def test_campaign_table_and_daily_curves_carry_every_component(plan_runs):

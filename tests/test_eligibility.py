@@ -3,6 +3,8 @@ counts equal a dense array; block size never changes a market."""
 
 from __future__ import annotations
 
+import pickle
+
 import numpy as np
 import pytest
 
@@ -103,3 +105,66 @@ def test_pair_counts_equal_a_dense_array(read_every):
     assert np.array_equal(counts.per_product(), dense.sum(axis=0))
     assert np.array_equal(counts.per_campaign(), dense.sum(axis=1))
     assert np.array_equal(counts.scaled(3).dense(), dense * 3)
+
+
+@pytest.mark.parametrize("max_pairs", [1, 3, 10, 10_000])
+def test_pair_count_blocks_hold_whole_campaigns_and_stack_to_the_table(max_pairs):
+    """Read a block at a time, the table is the same pairs in the same order, each block
+    holds whole campaigns and, but for a campaign larger than a block, at most
+    ``max_pairs`` pairs; additions still pending are merged first."""
+    rng = np.random.default_rng(8)
+    counts = PairCounts(30, 11)
+    counts.add(rng.integers(0, 30, 200), rng.integers(0, 11, 200), rng.integers(1, 5, 200))
+    counts.add([3, 3, 29], [0, 10, 10], [0, 0, 0])  # zero counts are not pairs
+    counts.add(np.full(11, 5), np.arange(11), 1)  # campaign 5 in every product
+    blocks = list(counts.nonzero_blocks(max_pairs))
+    whole = counts.nonzero()
+    stacked = [np.concatenate([b[i] for b in blocks]) for i in range(3)]
+    for got, want in zip(stacked, whole, strict=True):
+        assert np.array_equal(got, want)
+    seen: set[int] = set()
+    for c, _, _ in blocks:
+        assert not seen & set(c.tolist())  # no campaign split over two blocks
+        seen |= set(c.tolist())
+        assert c.size <= max_pairs or np.unique(c).size == 1
+    with pytest.raises(ValueError, match="max_pairs=0"):
+        next(counts.nonzero_blocks(0))
+
+
+def test_pair_count_merge_adds_to_held_pairs_and_inserts_new_ones():
+    """A merge adds to the pairs the table holds and inserts the rest in order, at either
+    end of the table and between its keys, with repeats in the additions summed."""
+    counts = PairCounts(10, 10)
+    counts.add([2, 5, 7], [2, 5, 7], [1, 1, 1])
+    counts.nonzero()
+    counts.add([0, 5, 5, 6, 9, 2], [0, 5, 5, 0, 9, 2], [4, 2, 3, 1, 1, 10])
+    c, p, n = counts.nonzero()
+    assert (c * 10 + p).tolist() == [0, 22, 55, 60, 77, 99]
+    assert n.tolist() == [4, 11, 6, 1, 1, 1]
+
+
+def test_pair_count_memo_holds_until_its_pair_changes():
+    """A memo set on a pair stays until that pair's count changes (then it is NaN again);
+    a new pair starts as NaN; another key starts a new memo; a pickle carries no memo."""
+    counts = PairCounts(6, 4)
+    counts.add([1, 2, 4], [0, 3, 1], [5, 5, 5])
+
+    def memo(key):
+        blocks = list(counts.memo_blocks(key, max_pairs=2))
+        return blocks, np.concatenate([b[3] for b in blocks])
+
+    blocks, first = memo("k")
+    assert np.isnan(first).all() and first.size == 3
+    for c, p, n, m in blocks:
+        m[:] = c * 10 + p + n / 100  # kept in the table: the blocks are views
+    counts.add([2, 0], [3, 2], [1, 1])  # pair (2, 3) changes; (0, 2) is new
+    _, again = memo("k")
+    assert again[[1, 3]].tolist() == [10.05, 41.05]  # pairs (1, 0) and (4, 1)
+    assert np.isnan(again[[0, 2]]).all()  # the new pair (0, 2), the changed (2, 3)
+    assert np.isnan(memo("other")[1]).all()
+    restored = pickle.loads(pickle.dumps(counts))
+    assert restored._memo is None and np.isnan(memo_of(restored, "other")).all()
+
+
+def memo_of(counts: PairCounts, key) -> np.ndarray:
+    return np.concatenate([b[3] for b in counts.memo_blocks(key)])

@@ -45,6 +45,47 @@ def _reference_spread(ex, sel, lots, u):
     return np.flatnonzero(demand), demand[np.flatnonzero(demand)]
 
 
+def _one_pass_starts(mk) -> np.ndarray:
+    """The pair starts in one pass over every pair (what the blocks must give)."""
+    size = mk.daily_avails[mk.pair_p].astype(float)
+    total = np.bincount(mk.pair_c, weights=size, minlength=mk.n_campaigns)
+    size /= np.maximum(total[mk.pair_c], 1.0)
+    before = np.cumsum(size) - size
+    first = np.minimum(mk.pair_offsets[:-1], mk.pair_c.size - 1)
+    return before - before[first][mk.pair_c] + mk.pair_c
+
+
+@pytest.mark.parametrize("block", [exchange_module.PAIR_BLOCK, 50, 7, 1])
+def test_pair_starts_built_block_by_block_are_the_one_pass_values(monkeypatch, block):
+    """Each campaign's share starts, built a block of whole campaigns at a time with the
+    running sum carried over, are the one-pass values to the last bit (campaigns without
+    pairs included: the market below has some)."""
+    monkeypatch.setattr(exchange_module, "PAIR_BLOCK", block)
+    m = MarketModel("A", n_buyers=6, n_sellers=3, campaigns_per_buyer=6, seed=4)
+    mk = m.market
+    assert (np.diff(mk.pair_offsets) == 0).any() and mk.pair_c.size > 60
+    want = _one_pass_starts(mk)
+    assert m.exchange.pair_start.tobytes() == want.tobytes()
+
+
+@pytest.mark.parametrize("block", [exchange_module.PAIR_BLOCK, 50, 1])
+def test_bids_computed_for_the_pairs_bid_on_are_the_stored_values(monkeypatch, block):
+    """Bids are computed for the pairs bid on rather than stored for all: the same values
+    as one pass over every pair, and each campaign's highest bid (what caps its lots) is
+    their maximum (0 for a campaign without pairs), whatever the block size."""
+    monkeypatch.setattr(exchange_module, "PAIR_BLOCK", block)
+    m = MarketModel("A", n_buyers=6, n_sellers=3, campaigns_per_buyer=6, seed=4)
+    mk, ex = m.market, m.exchange
+    every = mk.max_cpm[mk.pair_c] * (0.7 + 0.3 * mk.pair_coverage())
+    some = np.random.default_rng(1).integers(0, mk.pair_c.size, 40)
+    assert ex._pair_bids(np.arange(mk.pair_c.size)).tobytes() == every.tobytes()
+    assert ex._pair_bids(some).tobytes() == every[some].tobytes()
+    highest = np.zeros(mk.n_campaigns)
+    np.maximum.at(highest, mk.pair_c, every)
+    assert ex._max_bids(mk).tobytes() == highest.tobytes()
+    assert (highest[~ex.has_pairs] == 0).all() and (~ex.has_pairs).any()
+
+
 @pytest.mark.parametrize("merge", [True, False])
 @pytest.mark.parametrize("block", [exchange_module.PAIR_BLOCK, 7, 1])
 def test_sorted_merged_spread_equals_one_binary_search_per_draw(monkeypatch, block, merge):

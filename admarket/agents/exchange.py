@@ -19,6 +19,8 @@ the buyer's gross spend, so A's take rate is the configured stack by constructio
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 from mesa import Agent
 
@@ -26,10 +28,11 @@ from admarket.config import BUY_SIDE_FEES
 from admarket.market.accounting import cents, split_fees
 from admarket.market.auction import SecondPriceAuction
 from admarket.market.auction_log import sample_lot_auctions
+from admarket.market.eligibility import pair_coverage
 from admarket.streams import AUCTION, AUCTION_LOG, BID_SPREAD, stream
 
 CATCH_UP = 3.0  # max hourly bidding budget, as a multiple of the even pace
-PAIR_BLOCK = 1 << 22  # pairs per block when deriving per-pair bids
+PAIR_BLOCK = 1 << 22  # pairs a block in a pass over pairs (see _campaign_blocks)
 
 
 def _sorted_unique(x: np.ndarray) -> np.ndarray:
@@ -72,6 +75,18 @@ def _values_per_edge(edges: np.ndarray, values: np.ndarray) -> np.ndarray:
     return np.diff(before, append=values.size)
 
 
+def _campaign_blocks(offsets: np.ndarray, lo_c: int, end_c: int) -> Iterator[tuple[int, int]]:
+    """Consecutive ranges ``(lo_c, hi_c)`` of the campaigns ``lo_c .. end_c - 1`` holding at
+    most PAIR_BLOCK pairs each (a campaign with more is a range of its own), given each
+    campaign's first pair (``offsets``): a pass over pairs a range at a time bounds the
+    memory it takes (a 10x market has 80 M pairs)."""
+    while lo_c < end_c:
+        hi_c = int(np.searchsorted(offsets, offsets[lo_c] + PAIR_BLOCK, "right")) - 1
+        hi_c = min(max(hi_c, lo_c + 1), end_c)
+        yield lo_c, hi_c
+        lo_c = hi_c
+
+
 class ExchangeAgent(Agent):
     """The ad exchange with its fee stack and its central database."""
 
@@ -89,13 +104,13 @@ class ExchangeAgent(Agent):
         self.working = 1.0 - sum(fee_rates.get(f, 0.0) for f in BUY_SIDE_FEES)
         # every (campaign, product) pair that could trade: channel and audience match
         self.pair_c, self.pair_p = mk.pair_c, mk.pair_p  # int32, sorted by campaign
-        self.pair_bid = self._pair_bids(mk)
+        self.offsets = mk.pair_offsets
+        self.has_pairs = np.diff(self.offsets) > 0
         lot = cfg.lot_size
         self.budget_cents = np.rint(mk.budget * 100).astype(np.int64)
         # gross cents per lot at a campaign's highest bid, rounded up (plus the most that
         # grossing a media price up by the buy-side fees can round to): demand never overspends
-        max_bid = np.zeros(mk.n_campaigns)
-        np.maximum.at(max_bid, self.pair_c, self.pair_bid)
+        max_bid = self._max_bids(mk)
         slack = 0.5 / self.working
         self.lot_cost_cap = np.ceil(max_bid * 100 * lot / 1000 + slack).astype(np.int64)
         # A campaign spreads its hourly lots over its products as a DSP pacer does: each lot
@@ -106,36 +121,68 @@ class ExchangeAgent(Agent):
         # ``pair_start`` is c plus the campaign's cumulative size share before each pair,
         # increasing over all pairs, so one searchsorted maps a draw c + u (u uniform in
         # [0, 1)) to the pair it falls in.
-        self.offsets = mk.pair_offsets
-        self.has_pairs = np.diff(self.offsets) > 0
         self.pair_start = self._pair_starts(mk)
         self._spread_rng = stream(cfg.seed, BID_SPREAD)
 
+    def _pair_bids(self, pairs: np.ndarray) -> np.ndarray:
+        """The bid CPM on each of ``pairs``: the campaign's max CPM × (0.7 + 0.3 × audience
+        coverage). Computed for the pairs bid on, not stored for every pair (640 MB at a
+        10x market's 80 M pairs); the same arithmetic, so the same values."""
+        mk = self.model.market
+        return self._bids_of(mk, self.pair_c[pairs], self.pair_p[pairs])
+
     @staticmethod
-    def _pair_bids(mk) -> np.ndarray:
-        """Each pair's bid CPM: the campaign's max CPM × (0.7 + 0.3 × audience coverage),
-        computed in blocks of pairs (coverage is not stored)."""
-        out = np.empty(mk.pair_c.size)
-        for lo in range(0, mk.pair_c.size, PAIR_BLOCK):
-            hi = min(lo + PAIR_BLOCK, mk.pair_c.size)
-            out[lo:hi] = mk.max_cpm[mk.pair_c[lo:hi]] * (0.7 + 0.3 * mk.pair_coverage(lo, hi))
+    def _bids_of(mk, c: np.ndarray, p: np.ndarray) -> np.ndarray:
+        coverage = pair_coverage(mk.segments, mk.seller_segments, c, mk.product_seller[p])
+        return mk.max_cpm[c] * (0.7 + 0.3 * coverage)
+
+    @staticmethod
+    def _max_bids(mk) -> np.ndarray:
+        """Each campaign's highest bid over its pairs (0 without pairs), in blocks of pairs."""
+        out = np.zeros(mk.n_campaigns)
+        offsets = mk.pair_offsets
+        for lo_c, hi_c in _campaign_blocks(offsets, 0, mk.n_campaigns):
+            lo, hi = int(offsets[lo_c]), int(offsets[hi_c])
+            if hi > lo:
+                bids = ExchangeAgent._bids_of(mk, mk.pair_c[lo:hi], mk.pair_p[lo:hi])
+                starts = offsets[lo_c:hi_c]
+                on = np.diff(offsets[lo_c : hi_c + 1]) > 0
+                out[lo_c:hi_c][on] = np.maximum.reduceat(bids, starts[on] - lo)
         return out
 
     @staticmethod
     def _pair_starts(mk) -> np.ndarray:
-        """c + the campaign's cumulative size share before each pair (see __init__)."""
-        if mk.pair_c.size == 0:
-            return np.zeros(0)
-        size = mk.daily_avails[mk.pair_p].astype(float)
-        total = np.bincount(mk.pair_c, weights=size, minlength=mk.n_campaigns)
-        size /= np.maximum(total[mk.pair_c], 1.0)  # each pair's share of its campaign
-        before = np.cumsum(size)
-        before -= size
-        del size
-        first = np.minimum(mk.pair_offsets[:-1], mk.pair_c.size - 1)
-        before -= before[first][mk.pair_c]  # (campaigns without pairs are never looked up)
-        before += mk.pair_c
-        return before
+        """c + the campaign's cumulative size share before each pair (see __init__).
+
+        Computed in blocks of whole campaigns (a 10x market has 80 M pairs: five arrays of
+        that size at once were 1.2 GB above the rest of the build), with the running sum
+        carried from block to block as the first term of the next block's sum, so every
+        value is the one a single pass over all pairs gives."""
+        out = np.empty(mk.pair_c.size)
+        offsets, carry = mk.pair_offsets, 0.0
+        for lo_c, hi_c in _campaign_blocks(offsets, 0, mk.n_campaigns):
+            lo, hi = int(offsets[lo_c]), int(offsets[hi_c])
+            if hi > lo:
+                carry = ExchangeAgent._starts_of(mk, lo, hi, carry, out[lo:hi])
+        return out
+
+    @staticmethod
+    def _starts_of(mk, lo: int, hi: int, carry: float, out: np.ndarray) -> float:
+        """:meth:`_pair_starts` for pairs ``lo:hi`` (whole campaigns) into ``out``, given
+        the sum of every earlier pair's share (``carry``); returns the sum through ``hi``."""
+        pair_c = mk.pair_c[lo:hi]
+        size = mk.daily_avails[mk.pair_p[lo:hi]].astype(float)
+        c0 = int(pair_c[0])
+        total = np.bincount(pair_c - c0, weights=size)
+        size /= np.maximum(total[pair_c - c0], 1.0)  # each pair's share of its campaign
+        running = np.cumsum(np.concatenate(([carry], size)))  # carry + each share in turn
+        before = running[1:] - size  # the running sum before each pair
+        first = mk.pair_offsets[c0 : int(pair_c[-1]) + 1] - lo
+        first = np.minimum(first, size.size - 1)
+        out[:] = before
+        out -= before[first][pair_c - c0]  # (campaigns without pairs are never looked up)
+        out += pair_c
+        return float(running[-1])
 
     @staticmethod
     def _lot_offset(supply: np.ndarray) -> np.ndarray:
@@ -234,7 +281,7 @@ class ExchangeAgent(Agent):
         entry, lot = np.divmod(key, n_lots)
         pair = idx[entry]
         # buy-side fees come off the working media before the bid enters the auction
-        media_bid = self.pair_bid[pair] * self.working
+        media_bid = self._pair_bids(idx)[entry] * self.working
         return (
             lot,
             self.pair_c[pair].astype(np.int64),
@@ -256,17 +303,13 @@ class ExchangeAgent(Agent):
         draws.sort()
         offsets = self.offsets
         idx_parts, n_parts = [], []
-        lo_c, end_c = int(sel[0]), int(sel[-1]) + 1
-        while lo_c < end_c:  # blocks of at most PAIR_BLOCK pairs bound the memory used
-            hi_c = int(np.searchsorted(offsets, offsets[lo_c] + PAIR_BLOCK, "right"))
-            hi_c = min(max(hi_c - 1, lo_c + 1), end_c)
+        for lo_c, hi_c in _campaign_blocks(offsets, int(sel[0]), int(sel[-1]) + 1):
             d_lo, d_hi = np.searchsorted(camp, (lo_c, hi_c))
             if d_hi > d_lo:
                 counts = self._draws_per_pair(lo_c, hi_c, draws[d_lo:d_hi], camp[d_lo:d_hi])
                 hit = np.flatnonzero(counts)
                 idx_parts.append(hit + offsets[lo_c])
                 n_parts.append(counts[hit])
-            lo_c = hi_c
         return np.concatenate(idx_parts), np.concatenate(n_parts).astype(np.int64)
 
     def _draws_per_pair(

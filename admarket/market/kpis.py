@@ -121,28 +121,25 @@ def measured_outcomes(
 ) -> dict[str, np.ndarray]:
     """Per campaign: impressions, reach, clicks, conversions and viewable impressions."""
     n_c = market.n_campaigns
-    c, p, lots = delivered_pc.nonzero()
-    imps = lots.astype(float) * lot_size
     seed = market.config.seed
     rate = market.kpi_rate
-    clicks = _binomial(keyed_uniforms(seed, OUTCOME, c, p, 0), imps, rate[p, KPIS.index("clicks")])
-    conv = _binomial(keyed_uniforms(seed, OUTCOME, c, p, 1), clicks, np.full(c.size, CVR))
-    view = _binomial(
-        keyed_uniforms(seed, OUTCOME, c, p, 2), imps, rate[p, KPIS.index("viewability")]
-    )
-    aud = market.audience[p]
-    reach = aud * -np.expm1(-imps / aud)
-
-    def per_campaign(x: np.ndarray) -> np.ndarray:
-        return np.bincount(c, weights=x, minlength=n_c)
-
-    return {
-        "impressions": per_campaign(imps),
-        "reach": per_campaign(reach),
-        "clicks": per_campaign(clicks),
-        "conversions": per_campaign(conv),
-        "viewability": per_campaign(view),
-    }
+    names = ("impressions", "reach", "clicks", "conversions", "viewability")
+    totals = {name: np.zeros(n_c) for name in names}
+    # a block of whole campaigns at a time: the same sums (see PairCounts.nonzero_blocks)
+    for c, p, lots in delivered_pc.nonzero_blocks():
+        imps = lots.astype(float) * lot_size
+        clicks = _binomial(
+            keyed_uniforms(seed, OUTCOME, c, p, 0), imps, rate[p, KPIS.index("clicks")]
+        )
+        conv = _binomial(keyed_uniforms(seed, OUTCOME, c, p, 1), clicks, np.full(c.size, CVR))
+        view = _binomial(
+            keyed_uniforms(seed, OUTCOME, c, p, 2), imps, rate[p, KPIS.index("viewability")]
+        )
+        aud = market.audience[p]
+        reach = aud * -np.expm1(-imps / aud)
+        for name, x in zip(names, (imps, reach, clicks, conv, view), strict=True):
+            totals[name] += np.bincount(c, weights=x, minlength=n_c)
+    return totals
 
 
 def kpi_achieved(
@@ -157,10 +154,27 @@ def kpi_achieved(
     (campaign, product, outcome), so leaving the others out changes none of them, and each
     campaign's pairs are summed in the same order. ``campaigns``: a boolean mask; only
     those campaigns are measured (the rest read 0), each to the same value as unmasked."""
-    c, p, lots = delivered_pc.nonzero()
-    if campaigns is not None:
-        keep = campaigns[c]
-        c, p, lots = c[keep], p[keep], lots[keep]
+    out = np.zeros(market.n_campaigns)
+    # A block of whole campaigns at a time: the same sums (see PairCounts.nonzero_blocks),
+    # and a 10x market's 32 M pairs are never all expanded at once (1.6 GB a day). Each
+    # pair's value is kept in the counter's memo until its count changes: the value is
+    # a function of the pair and its count alone (keyed draws), so a kept one is the one
+    # drawn again, and only the pairs that traded since the last read are drawn.
+    memo_key = ("primary_kpi", id(market), market.config, lot_size)
+    for c, p, lots, memo in delivered_pc.memo_blocks(memo_key):
+        keep = lots != 0  # a zero count is not a pair (as nonzero() reads the table)
+        if campaigns is not None:
+            keep &= campaigns[c]
+        stale = keep & np.isnan(memo)
+        memo[stale] = _primary_values(market, c[stale], p[stale], lots[stale], lot_size)
+        out += np.bincount(c[keep], weights=memo[keep], minlength=out.size)
+    return out
+
+
+def _primary_values(
+    market: Market, c: np.ndarray, p: np.ndarray, lots: np.ndarray, lot_size: int
+) -> np.ndarray:
+    """Each pair's contribution to its campaign's primary KPI (see :func:`kpi_achieved`)."""
     kpi = market.kpi[c]
     imps = lots.astype(float) * lot_size
     seed, rate = market.config.seed, market.kpi_rate
@@ -187,7 +201,7 @@ def kpi_achieved(
         np.full(int(conv.sum()), CVR),
     )
     value[on] = clicks
-    return np.bincount(c, weights=value, minlength=market.n_campaigns)
+    return value
 
 
 @dataclass(frozen=True)
