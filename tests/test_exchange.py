@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from admarket import MarketModel
 from admarket.agents import exchange as exchange_module
-from admarket.agents.exchange import _last_at_or_below, _values_per_edge
+from admarket.agents.exchange import _last_at_or_below, _runs, _values_per_edge
 
 
 @settings(max_examples=200, deadline=None)
@@ -24,6 +24,14 @@ def test_merging_sorted_runs_places_values_as_a_binary_search_does(edges, values
     if e.size and v[0] >= e[0]:
         want = np.bincount(np.searchsorted(e, v, "right") - 1, minlength=e.size)
         assert _values_per_edge(e, v).tolist() == want.tolist()
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.integers(0, 12), min_size=1, max_size=60))
+def test_runs_of_an_ascending_array_are_its_values_and_counts(values):
+    values_, counts = _runs(np.sort(np.array(values)))
+    want = np.unique(values, return_counts=True)
+    assert values_.tolist() == want[0].tolist() and counts.tolist() == want[1].tolist()
 
 
 class _Draws:

@@ -75,6 +75,15 @@ def _values_per_edge(edges: np.ndarray, values: np.ndarray) -> np.ndarray:
     return np.diff(before, append=values.size)
 
 
+def _runs(ascending: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct values of a non-empty ascending array and how often each occurs."""
+    change = np.empty(ascending.size, dtype=bool)
+    change[0] = True
+    np.not_equal(ascending[1:], ascending[:-1], out=change[1:])
+    starts = np.flatnonzero(change)
+    return ascending[starts], np.diff(starts, append=ascending.size)
+
+
 def _campaign_blocks(offsets: np.ndarray, lo_c: int, end_c: int) -> Iterator[tuple[int, int]]:
     """Consecutive ranges ``(lo_c, hi_c)`` of the campaigns ``lo_c .. end_c - 1`` holding at
     most PAIR_BLOCK pairs each (a campaign with more is a range of its own), given each
@@ -306,27 +315,32 @@ class ExchangeAgent(Agent):
         for lo_c, hi_c in _campaign_blocks(offsets, int(sel[0]), int(sel[-1]) + 1):
             d_lo, d_hi = np.searchsorted(camp, (lo_c, hi_c))
             if d_hi > d_lo:
-                counts = self._draws_per_pair(lo_c, hi_c, draws[d_lo:d_hi], camp[d_lo:d_hi])
-                hit = np.flatnonzero(counts)
+                hit, n = self._draws_per_pair(lo_c, hi_c, draws[d_lo:d_hi], camp[d_lo:d_hi])
                 idx_parts.append(hit + offsets[lo_c])
-                n_parts.append(counts[hit])
+                n_parts.append(n)
         return np.concatenate(idx_parts), np.concatenate(n_parts).astype(np.int64)
 
     def _draws_per_pair(
         self, lo_c: int, hi_c: int, draws: np.ndarray, camp: np.ndarray
-    ) -> np.ndarray:
-        """How many of the sorted ``draws`` (of campaigns ``camp``, all in lo_c..hi_c - 1)
-        fall in each of those campaigns' pairs: the last pair whose start is ≤ the draw,
-        kept inside the draw's own campaign — a draw c + u rounded up to c + 1 is the next
-        campaign's first start, and the clip keeps it in c's last pair."""
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The pairs the sorted ``draws`` (of campaigns ``camp``, all in lo_c..hi_c - 1)
+        fall in, in order and relative to the block's first pair, and how many fall in
+        each: the last pair whose start is ≤ the draw, kept inside the draw's own campaign
+        — a draw c + u rounded up to c + 1 is the next campaign's first start, and the clip
+        keeps it in c's last pair."""
         first, end = self.offsets[lo_c], self.offsets[hi_c]
         edges = self.pair_start[first:end]
         if _merge_pays(edges.size, draws.size) and not (draws >= camp + 1).any():
-            return _values_per_edge(edges, draws)  # nothing to clip: no per-draw positions
+            counts = _values_per_edge(edges, draws)  # nothing to clip: no per-draw positions
+            hit = np.flatnonzero(counts)
+            return hit, counts[hit]
         pos = np.clip(
             _last_at_or_below(edges, draws) + first, self.offsets[camp], self.offsets[camp + 1] - 1
         )
-        return np.bincount(pos - first, minlength=edges.size)
+        # The positions ascend (sorted draws, ascending bounds), so each pair's draws are one
+        # run: counting runs reads the draws alone, where a count per pair read the whole
+        # block's pairs (4 M) every hour — a fifth of A at a 10x market.
+        return _runs(pos - first)
 
     def _settle(self, won_c: np.ndarray, won_p: np.ndarray, price_cpm: np.ndarray) -> None:
         """Charge winners, pay sellers net of the fee stack: one row per (campaign, product).
