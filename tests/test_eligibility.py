@@ -3,6 +3,7 @@ counts equal a dense array; block size never changes a market."""
 
 from __future__ import annotations
 
+import copy
 import pickle
 
 import numpy as np
@@ -168,3 +169,26 @@ def test_pair_count_memo_holds_until_its_pair_changes():
 
 def memo_of(counts: PairCounts, key) -> np.ndarray:
     return np.concatenate([b[3] for b in counts.memo_blocks(key)])
+
+
+def test_pair_counts_changed_mid_read_raise_and_copies_are_independent():
+    """A read in blocks stops with an error if the table changes under it (an addition
+    that merges) or the memo does (a read with another key), rather than mixing the two;
+    a copy keeps its own table although merges add in place."""
+    counts = PairCounts(6, 4)
+    counts.add([0, 1, 2, 3], [0, 1, 2, 3], 1)
+    blocks = counts.nonzero_blocks(max_pairs=1)
+    next(blocks)
+    counts.add(0, 3, 5)
+    counts.nonzero()  # merges: the table changes
+    with pytest.raises(RuntimeError, match="changed while"):
+        next(blocks)
+    memo = counts.memo_blocks("k1", max_pairs=1)
+    next(memo)
+    next(counts.memo_blocks("k2", max_pairs=1))  # another reader's memo replaces it
+    with pytest.raises(RuntimeError, match="changed while"):
+        next(memo)
+    twin = copy.copy(counts)
+    counts.add(1, 1, 10)
+    assert counts.nonzero()[2].tolist() == [1, 5, 11, 1, 1]
+    assert twin.nonzero()[2].tolist() == [1, 5, 1, 1, 1]

@@ -91,7 +91,7 @@ def test_bids_computed_for_the_pairs_bid_on_are_the_stored_values(monkeypatch, b
     highest = np.zeros(mk.n_campaigns)
     np.maximum.at(highest, mk.pair_c, every)
     assert ex._max_bids(mk).tobytes() == highest.tobytes()
-    assert (highest[~ex.has_pairs] == 0).all() and (~ex.has_pairs).any()
+    assert (~ex.has_pairs).any()  # campaigns without pairs are among them (they read 0)
 
 
 @pytest.mark.parametrize("merge", [True, False])

@@ -29,13 +29,21 @@ class PairCounts:
         self._n_pending = 0
         self._memo_key: Hashable = None  # whose memo (see memo_blocks), and the memo
         self._memo: np.ndarray | None = None
+        self._version = 0  # changes whenever the table or the memo does (see _blocks)
 
     def __getstate__(self) -> dict:
         # a memo is derived from the counts: it is not saved (checkpoints), only rebuilt
         return {**self.__dict__, "_memo_key": None, "_memo": None}
 
     def __setstate__(self, state: dict) -> None:
-        self.__dict__.update({"_memo_key": None, "_memo": None, **state})
+        self.__dict__.update({"_memo_key": None, "_memo": None, "_version": 0, **state})
+
+    def __copy__(self) -> PairCounts:
+        # a merge adds to the table in place: a copy must not share it with the original
+        self._merge()
+        out = PairCounts(*self.shape)
+        out._keys, out._counts = self._keys.copy(), self._counts.copy()
+        return out
 
     def add(self, campaign: ArrayLike, product: ArrayLike, count: ArrayLike) -> None:
         """Add ``count`` to each (``campaign``, ``product``) (arrays or scalars; repeats sum)."""
@@ -56,6 +64,7 @@ class PairCounts:
         if keys.size == 0:
             return
         keys, counts = _summed(keys, counts)
+        self._version += 1
         # The additions are few beside the table (a day's pairs against a month's): they
         # are summed alone, then found in the table by binary search. Counts of pairs it
         # holds are added in place and the new pairs inserted in one pass, so the table
@@ -114,6 +123,7 @@ class PairCounts:
         self._merge()
         if self._memo is None or self._memo_key != key:
             self._memo_key, self._memo = key, np.full(self._keys.size, np.nan)
+            self._version += 1
         n_p = self.shape[1]
         for start, end in self._blocks(max_pairs):
             block = self._keys[start:end]
@@ -121,12 +131,15 @@ class PairCounts:
 
     def _blocks(self, max_pairs: int | None) -> Iterator[tuple[int, int]]:
         """(start, end) of consecutive slices of the merged table, each of whole campaigns
-        and, unless a campaign alone is larger, at most ``max_pairs`` pairs."""
+        and, unless a campaign alone is larger, at most ``max_pairs`` pairs. A reader that
+        changes the table (an addition that merges) or the memo (a read with another key)
+        before it has read every block gets a RuntimeError, not blocks that mix the two
+        tables, as a dict changed during iteration does."""
         max_pairs = BLOCK_PAIRS if max_pairs is None else max_pairs
         if max_pairs < 1:
             raise ValueError(f"max_pairs={max_pairs}: must be at least 1")
         self._merge()
-        keys, n_p = self._keys, self.shape[1]
+        keys, n_p, version = self._keys, self.shape[1], self._version
         start = 0
         while start < keys.size:
             end = start + max_pairs
@@ -137,6 +150,8 @@ class PairCounts:
             else:
                 end = keys.size
             yield start, end
+            if self._version != version:
+                raise RuntimeError("the pair counts changed while they were read in blocks")
             start = end
 
     def per_product(self) -> np.ndarray:
