@@ -3,8 +3,10 @@
 A dense (campaign × product) int64 array is 2.4 GB at a 10x market (50,000 campaigns ×
 ~5,000 products) although only the pairs that traded are ever non-zero. :class:`PairCounts`
 keeps (key, count) for those pairs only, key = campaign × n_products + product: additions
-are appended and merged (sorted, summed) lazily, so reads see exactly the dense array's
-non-zero cells in its row-major order.
+are appended and merged (summed, then added to or inserted into the sorted table) lazily,
+so reads see exactly the dense array's non-zero cells in its row-major order. Large tables
+are read a block of whole campaigns at a time, optionally with a per-pair memo that holds a
+value derived from the count until the count changes (:meth:`PairCounts.memo_blocks`).
 """
 
 from __future__ import annotations
