@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from admarket import MarketModel
 from admarket.agents import exchange as exchange_module
 from admarket.agents.exchange import _last_at_or_below, _runs, _values_per_edge
+from admarket.market.runs import first_of_runs
 
 
 @settings(max_examples=200, deadline=None)
@@ -32,6 +33,14 @@ def test_runs_of_an_ascending_array_are_its_values_and_counts(values):
     values_, counts = _runs(np.sort(np.array(values)))
     want = np.unique(values, return_counts=True)
     assert values_.tolist() == want[0].tolist() and counts.tolist() == want[1].tolist()
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.integers(0, 5), max_size=30))
+def test_first_of_runs_marks_where_each_run_of_equal_values_starts(values):
+    a = np.sort(np.array(values, dtype=np.int64))
+    starts = np.unique(a, return_index=True)[1]
+    assert np.flatnonzero(first_of_runs(a)).tolist() == starts.tolist()
 
 
 class _Draws:
@@ -86,8 +95,8 @@ def test_bids_computed_for_the_pairs_bid_on_are_the_stored_values(monkeypatch, b
     mk, ex = m.market, m.exchange
     every = mk.max_cpm[mk.pair_c] * (0.7 + 0.3 * mk.pair_coverage())
     some = np.random.default_rng(1).integers(0, mk.pair_c.size, 40)
-    assert ex._pair_bids(np.arange(mk.pair_c.size)).tobytes() == every.tobytes()
-    assert ex._pair_bids(some).tobytes() == every[some].tobytes()
+    assert ex._bids_of(mk, mk.pair_c, mk.pair_p).tobytes() == every.tobytes()
+    assert ex._bids_of(mk, mk.pair_c[some], mk.pair_p[some]).tobytes() == every[some].tobytes()
     highest = np.zeros(mk.n_campaigns)
     np.maximum.at(highest, mk.pair_c, every)
     assert ex._max_bids(mk).tobytes() == highest.tobytes()

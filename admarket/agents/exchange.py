@@ -29,6 +29,7 @@ from admarket.market.accounting import cents, split_fees
 from admarket.market.auction import SecondPriceAuction
 from admarket.market.auction_log import sample_lot_auctions
 from admarket.market.eligibility import pair_coverage
+from admarket.market.runs import first_of_runs
 from admarket.streams import AUCTION, AUCTION_LOG, BID_SPREAD, stream
 
 CATCH_UP = 3.0  # max hourly bidding budget, as a multiple of the even pace
@@ -39,9 +40,7 @@ def _sorted_unique(x: np.ndarray) -> np.ndarray:
     """``np.unique(x)`` for integers, by sorting: numpy 2.3+'s hash-based unique took 10.6 s
     on 5 M keys where the (stable, radix) sort takes 0.06 s — A's hourly bid dedupe."""
     s = np.sort(x, kind="stable")
-    keep = np.ones(s.size, dtype=bool)
-    np.not_equal(s[1:], s[:-1], out=keep[1:])
-    return s[keep]
+    return s[first_of_runs(s)]
 
 
 def _merged_is_edge(edges: np.ndarray, values: np.ndarray) -> np.ndarray:
@@ -77,10 +76,7 @@ def _values_per_edge(edges: np.ndarray, values: np.ndarray) -> np.ndarray:
 
 def _runs(ascending: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The distinct values of a non-empty ascending array and how often each occurs."""
-    change = np.empty(ascending.size, dtype=bool)
-    change[0] = True
-    np.not_equal(ascending[1:], ascending[:-1], out=change[1:])
-    starts = np.flatnonzero(change)
+    starts = np.flatnonzero(first_of_runs(ascending))
     return ascending[starts], np.diff(starts, append=ascending.size)
 
 
@@ -133,15 +129,11 @@ class ExchangeAgent(Agent):
         self.pair_start = self._pair_starts(mk)
         self._spread_rng = stream(cfg.seed, BID_SPREAD)
 
-    def _pair_bids(self, pairs: np.ndarray) -> np.ndarray:
-        """The bid CPM on each of ``pairs``: the campaign's max CPM × (0.7 + 0.3 × audience
-        coverage). Computed for the pairs bid on, not stored for every pair (640 MB at a
-        10x market's 80 M pairs); the same arithmetic, so the same values."""
-        mk = self.model.market
-        return self._bids_of(mk, self.pair_c[pairs], self.pair_p[pairs])
-
     @staticmethod
     def _bids_of(mk, c: np.ndarray, p: np.ndarray) -> np.ndarray:
+        """The bid CPM of campaigns ``c`` on products ``p``: the campaign's max CPM × (0.7 +
+        0.3 × audience coverage). Computed for the pairs bid on, not stored for every pair
+        (640 MB at a 10x market's 80 M pairs); the same arithmetic, so the same values."""
         coverage = pair_coverage(mk.segments, mk.seller_segments, c, mk.product_seller[p])
         return mk.max_cpm[c] * (0.7 + 0.3 * coverage)
 
@@ -288,13 +280,13 @@ class ExchangeAgent(Agent):
         n_lots = int(supply.sum()) + 1
         key = _sorted_unique(entry * n_lots + lot)  # one bid per (entry, lot)
         entry, lot = np.divmod(key, n_lots)
-        pair = idx[entry]
+        campaign = self.pair_c[idx]
         # buy-side fees come off the working media before the bid enters the auction
-        media_bid = self._pair_bids(idx)[entry] * self.working
+        media_bid = self._bids_of(self.model.market, campaign, product)[entry] * self.working
         return (
             lot,
-            self.pair_c[pair].astype(np.int64),
-            self.pair_p[pair].astype(np.int64),
+            campaign[entry].astype(np.int64),
+            product[entry].astype(np.int64),
             media_bid,
         )
 

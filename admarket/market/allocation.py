@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from admarket.market.runs import first_of_runs
+
 
 def fill_in_order(group: np.ndarray, demand: np.ndarray, supply: np.ndarray) -> np.ndarray:
     """Units each claimant receives; claimants sorted by ``group`` then priority.
@@ -19,9 +21,7 @@ def fill_in_order(group: np.ndarray, demand: np.ndarray, supply: np.ndarray) -> 
     """
     if group.size == 0:
         return np.zeros(0, dtype=demand.dtype)
-    new_group = np.empty(group.size, dtype=bool)
-    new_group[0] = True
-    np.not_equal(group[1:], group[:-1], out=new_group[1:])
+    new_group = first_of_runs(group)
     cum = np.cumsum(demand)
     # cumulative demand before each claimant's group starts, carried forward
     base = np.where(new_group, cum - demand, 0)

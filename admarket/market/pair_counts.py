@@ -16,6 +16,8 @@ from collections.abc import Hashable, Iterator
 import numpy as np
 from numpy.typing import ArrayLike
 
+from admarket.market.runs import first_of_runs
+
 MERGE_EVERY = 1 << 22  # pending additions before they are merged into the sorted table
 BLOCK_PAIRS = 1 << 21  # pairs a block when the table is read a block at a time
 
@@ -187,8 +189,5 @@ def _summed(keys: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarra
     # sort (timsort) merges in about a third of the time np.unique's sort takes
     order = np.argsort(keys, kind="stable")
     keys = keys[order]
-    first = np.empty(keys.size, dtype=bool)
-    first[0] = True
-    np.not_equal(keys[1:], keys[:-1], out=first[1:])
-    starts = np.flatnonzero(first)
+    starts = np.flatnonzero(first_of_runs(keys))
     return keys[starts], np.add.reduceat(counts[order], starts)
