@@ -51,44 +51,48 @@ def sample_lot_auctions(
     on_picked = np.flatnonzero(np.isin(lot, lot[clearing.winner[picked]]))
     on_picked = on_picked[np.argsort(lot[on_picked], kind="stable")]
     sorted_lots = lot[on_picked]
+    # what every picked lot needs, found for all of them at once (per lot, numpy's cost on
+    # one-element arrays was most of the loop); elementwise, so the same values
+    wins = clearing.winner[picked]
+    firsts = np.searchsorted(sorted_lots, lot[wins], "left")
+    ends = np.searchsorted(sorted_lots, lot[wins], "right")
+    gross = cents(clearing.price[picked], np.ones(picked.size), lot_size)
+    fees, net = split_fees(gross, fee_rates)
     out = []
-    for k in picked:
-        w = int(clearing.winner[k])
-        lo, hi = (
-            np.searchsorted(sorted_lots, lot[w], "left"),
-            np.searchsorted(sorted_lots, lot[w], "right"),
-        )
-        bids = on_picked[lo:hi]
+    for j, k in enumerate(picked.tolist()):
+        w = int(wins[j])
+        bids = on_picked[firsts[j] : ends[j]]
         bids = bids[np.argsort(-bid[bids], kind="stable")]
         price = float(clearing.price[k])
-        gross = cents(np.array([price]), np.ones(1), lot_size)
-        fees, net = split_fees(gross, fee_rates)
-        admitted = bid[bids] >= floor[w]
-        runner_up = bid[bids][admitted][1:2]
+        bid_cpm = bid[bids]
+        admitted = bid_cpm >= floor[w]
+        runner_up = bid_cpm[admitted][1:2]
         rule = "second price" if runner_up.size and runner_up[0] >= floor[w] else "floor"
         c, p = int(campaign[w]), int(product[w])
+        bidders = campaign[bids]
         out.append(
             {
                 "product": p,
                 "seller": int(seller_of_product[p]),
                 "floor_cpm": round(float(floor[w]), 4),
                 "bids": [
-                    {
-                        "campaign": int(campaign[b]),
-                        "buyer": int(buyer_of_campaign[campaign[b]]),
-                        "bid_cpm": round(float(bid[b]), 4),
-                        "admitted": bool(ok),
-                    }
-                    for b, ok in zip(bids, admitted, strict=True)
+                    {"campaign": b, "buyer": by, "bid_cpm": round(v, 4), "admitted": ok}
+                    for b, by, v, ok in zip(
+                        bidders.tolist(),
+                        buyer_of_campaign[bidders].tolist(),
+                        bid_cpm.tolist(),
+                        admitted.tolist(),
+                        strict=True,
+                    )
                 ],
                 "winner_campaign": c,
                 "winner_buyer": int(buyer_of_campaign[c]),
                 "clearing_cpm": round(price, 4),
                 "price_rule": rule,
                 "impressions": int(lot_size),
-                "buyer_spend": int(gross[0]) / 100,
-                "fees": {name: int(v[0]) / 100 for name, v in fees.items()},
-                "seller_revenue": int(net[0]) / 100,
+                "buyer_spend": int(gross[j]) / 100,
+                "fees": {name: int(v[j]) / 100 for name, v in fees.items()},
+                "seller_revenue": int(net[j]) / 100,
             }
         )
     return out

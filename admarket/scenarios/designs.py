@@ -112,9 +112,16 @@ class TradingDesign:
 
     def flows(self, buyers: np.ndarray, sellers: np.ndarray, gross: np.ndarray, net: np.ndarray):
         """Spend per market-graph edge (cents): buyer → seller for a direct deal."""
-        n_b, n_s = self.model.config.n_buyers, self.model.config.n_sellers
-        pair = np.bincount(buyers * n_s + sellers, weights=gross, minlength=n_b * n_s)
-        return [((f"buyer-{k // n_s}", f"seller-{k % n_s}"), pair[k]) for k in np.nonzero(pair)[0]]
+        n_s = self.model.config.n_sellers
+        # summed per pair present (a dense buyers × sellers array was 80 MB at 10x), in input
+        # order as bincount sums, so the same totals
+        keys, inv = np.unique(buyers * n_s + sellers, return_inverse=True)
+        pair = np.bincount(inv.ravel(), weights=gross, minlength=keys.size)
+        return [
+            ((f"buyer-{k // n_s}", f"seller-{k % n_s}"), amount)
+            for k, amount in zip(keys.tolist(), pair.tolist(), strict=True)
+            if amount
+        ]
 
 
 class ExchangeDesign(TradingDesign):
@@ -152,8 +159,15 @@ class ExchangeDesign(TradingDesign):
         cfg = self.model.config
         by_buyer = np.bincount(buyers, weights=gross, minlength=cfg.n_buyers)
         by_seller = np.bincount(sellers, weights=net, minlength=cfg.n_sellers)
-        out = [((f"buyer-{b}", "exchange"), by_buyer[b]) for b in np.nonzero(by_buyer)[0]]
-        return out + [(("exchange", f"seller-{s}"), by_seller[s]) for s in np.nonzero(by_seller)[0]]
+        buy, sell = np.flatnonzero(by_buyer), np.flatnonzero(by_seller)
+        out = [
+            ((f"buyer-{b}", "exchange"), amount)
+            for b, amount in zip(buy.tolist(), by_buyer[buy].tolist(), strict=True)
+        ]
+        return out + [
+            (("exchange", f"seller-{s}"), amount)
+            for s, amount in zip(sell.tolist(), by_seller[sell].tolist(), strict=True)
+        ]
 
 
 class DirectDesign(TradingDesign):
