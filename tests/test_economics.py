@@ -7,6 +7,8 @@ assert the direction only; the sizes are measured and reported in the README.
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -206,6 +208,42 @@ def test_daily_kpi_draws_only_the_pairs_that_traded_since_the_last_read(plan_run
     after = kpi_achieved(mk, pc, 1000)
     assert sum(drawn) == c[more].size + 1
     assert after.tobytes() == kpi_achieved(mk, pc.scaled(1), 1000).tobytes()
+
+
+def test_daily_kpi_memo_belongs_to_one_market_object(plan_runs, monkeypatch):
+    """The kept values are one market object's: a read with another market (even one built
+    from the same config) draws every pair afresh, and a market whose campaigns measure
+    other KPIs reads its own values, not the first market's kept ones."""
+    m = plan_runs["A"]
+    mk, pc = m.market, m.accounts.delivered_pc.scaled(1)
+    first = kpi_achieved(mk, pc, 1000)
+    drawn = []
+    real = kpis_module._primary_values
+
+    def counting(market, c, p, lots, lot_size):
+        drawn.append(c.size)
+        return real(market, c, p, lots, lot_size)
+
+    monkeypatch.setattr(kpis_module, "_primary_values", counting)
+    kpi_achieved(mk, pc, 1000)
+    assert sum(drawn) == 0  # kept
+    twin = generate_market(mk.config)
+    assert twin is not mk
+    assert kpi_achieved(twin, pc, 1000).tobytes() == first.tobytes()
+    assert sum(drawn) == pc.nonzero()[0].size  # every pair drawn again
+    other = dataclasses.replace(mk, kpi=np.roll(mk.kpi, 1))  # every campaign's KPI changes
+    theirs = kpi_achieved(other, pc, 1000)
+    assert theirs.tobytes() == kpi_achieved(other, pc.scaled(1), 1000).tobytes()
+    assert theirs.tobytes() != first.tobytes()
+    # a market built where a dropped one lived (CPython reuses the freed memory at once,
+    # so the new one takes the old one's id) must not read the dropped one's kept values
+    dropped = id(other)
+    kpi = np.roll(mk.kpi, 2)
+    del other, theirs
+    again = dataclasses.replace(mk, kpi=kpi)
+    fresh = kpi_achieved(again, pc.scaled(1), 1000)
+    assert kpi_achieved(again, pc, 1000).tobytes() == fresh.tobytes()
+    assert dropped != id(again)  # the memo holds its market: its id cannot be taken
 
 
 def test_campaign_table_and_daily_curves_carry_every_component(plan_runs):

@@ -160,7 +160,7 @@ def kpi_achieved(
     # pair's value is kept in the counter's memo until its count changes: the value is
     # a function of the pair and its count alone (keyed draws), so a kept one is the one
     # drawn again, and only the pairs that traded since the last read are drawn.
-    memo_key = ("primary_kpi", id(market), market.config, lot_size)
+    memo_key = ("primary_kpi", _Same(market), lot_size)
     for c, p, lots, memo in delivered_pc.memo_blocks(memo_key):
         keep = lots != 0  # a zero count is not a pair (as nonzero() reads the table)
         if campaigns is not None:
@@ -169,6 +169,23 @@ def kpi_achieved(
         memo[stale] = _primary_values(market, c[stale], p[stale], lots[stale], lot_size)
         out += np.bincount(c[keep], weights=memo[keep], minlength=out.size)
     return out
+
+
+class _Same:
+    """A memo key part equal only to a key part of the same object. It holds the object,
+    so while the memo lives no other object can take its id (a key of ``id(market)``
+    alone could match a later market built in the freed memory)."""
+
+    __slots__ = ("obj",)
+
+    def __init__(self, obj: object):
+        self.obj = obj
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Same) and other.obj is self.obj
+
+    def __hash__(self) -> int:
+        return id(self.obj)
 
 
 def _primary_values(
