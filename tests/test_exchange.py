@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pickle
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -9,22 +11,73 @@ from hypothesis import strategies as st
 
 from admarket import MarketModel
 from admarket.agents import exchange as exchange_module
-from admarket.agents.exchange import _last_at_or_below, _runs, _values_per_edge
+from admarket.agents.exchange import _runs
 from admarket.market.runs import first_of_runs
+from admarket.market.start_index import StartIndex
 
 
-@settings(max_examples=200, deadline=None)
+def _starts(shares: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
+    """Pair starts as the exchange builds them (c + the share before each pair) for
+    campaigns whose products have the given sizes (zeros included), and the offsets."""
+    offsets = np.zeros(len(shares) + 1, dtype=np.int64)
+    np.cumsum([len(s) for s in shares], out=offsets[1:])
+    parts = []
+    for c, sizes in enumerate(shares):
+        size = np.array(sizes, dtype=float)
+        size /= max(size.sum(), 1.0)
+        parts.append(c + (np.cumsum(size) - size))
+    return np.concatenate([np.zeros(0), *parts]), offsets
+
+
+def _searched(starts, offsets, draws, camp):
+    """The plain answer: one binary search over every start, clipped to the campaign."""
+    pos = np.searchsorted(starts, draws, "right") - 1
+    return np.clip(pos, offsets[camp], offsets[camp + 1] - 1)
+
+
+@settings(max_examples=300, deadline=None)
 @given(
-    st.lists(st.integers(0, 30), max_size=40),
-    st.lists(st.integers(0, 30), min_size=1, max_size=40),
+    st.lists(st.lists(st.integers(0, 9), max_size=40), min_size=1, max_size=12),
+    st.lists(st.tuples(st.integers(0, 11), st.integers(0, 4), st.floats(0, 1)), max_size=60),
+    st.integers(1, 40),
 )
-def test_merging_sorted_runs_places_values_as_a_binary_search_does(edges, values):
-    """Ties included: an edge equal to a value counts as at or below it ("right")."""
-    e, v = np.sort(np.array(edges, float) / 2), np.sort(np.array(values, float) / 2)
-    assert (_last_at_or_below(e, v) == np.searchsorted(e, v, "right") - 1).all()
-    if e.size and v[0] >= e[0]:
-        want = np.bincount(np.searchsorted(e, v, "right") - 1, minlength=e.size)
-        assert _values_per_edge(e, v).tolist() == want.tolist()
+def test_start_index_finds_what_one_binary_search_per_draw_finds(shares, picks, block):
+    """The bucketed search gives the binary search's pair for every draw: at random points,
+    exactly at a start (ties of zero-sized products included), at c and at c + 1 (a draw
+    rounded up), for campaigns of any size and none, whatever the build's block size."""
+    starts, offsets = _starts(shares)
+    index = StartIndex(starts, offsets, exchange_module._campaign_blocks(offsets, 0, len(shares)))
+    has = np.flatnonzero(np.diff(offsets) > 0)
+    if has.size == 0:
+        return
+    camp, draws = [], []
+    for c, how, u in picks:
+        c = int(has[c % has.size])
+        lo, hi = offsets[c], offsets[c + 1]
+        at = starts[lo + int(u * (hi - lo - 1))]
+        draws.append([c + u, at, float(c), float(c + 1), np.nextafter(at, c + 1)][how])
+        camp.append(c)
+    camp, draws = np.array(camp, dtype=np.int64), np.array(draws)
+    want = _searched(starts, offsets, draws, camp)
+    assert index.last_at_or_below(draws, camp).tolist() == want.tolist()
+    order = np.lexsort((draws, camp))  # sorted, as the exchange reads it: the same
+    got = index.last_at_or_below(draws[order], camp[order])
+    assert got.tolist() == want[order].tolist()
+    rebuilt = StartIndex(starts, offsets, iter([(0, len(shares))]))  # one block
+    assert rebuilt.table.tobytes() == index.table.tobytes()
+
+
+def test_start_index_table_counts_the_starts_in_earlier_buckets():
+    """Entry j of a campaign is how many of its starts lie in its buckets 0 .. j - 1, with
+    K_c the power of two at or above its pair count (1 for a campaign without pairs)."""
+    starts, offsets = _starts([[1, 1, 1, 1, 1], [], [6, 0, 0, 2]])
+    index = StartIndex(starts, offsets, iter([(0, 3)]))
+    assert index.n_buckets.tolist() == [8, 1, 4]
+    # campaign 0: starts 0, .2, .4, .6, .8 → buckets 0, 1, 3, 4, 6 of 8
+    # campaign 2: starts 0, .75, .75, .75 → buckets 0, 3, 3, 3 of 4
+    want = [[0, 1, 2, 2, 3, 4, 4, 5, 5], [0, 0], [0, 1, 1, 1, 4]]  # campaigns 0, 1, 2
+    assert index.table.tolist() == [x for entries in want for x in entries]
+    assert index.table.dtype == np.uint8
 
 
 @settings(max_examples=100, deadline=None)
@@ -103,14 +156,12 @@ def test_bids_computed_for_the_pairs_bid_on_are_the_stored_values(monkeypatch, b
     assert (~ex.has_pairs).any()  # campaigns without pairs are among them (they read 0)
 
 
-@pytest.mark.parametrize("merge", [True, False])
 @pytest.mark.parametrize("block", [exchange_module.PAIR_BLOCK, 7, 1])
-def test_sorted_merged_spread_equals_one_binary_search_per_draw(monkeypatch, block, merge):
-    """Same pairs, same counts, whatever the block size and whether draws are placed by merge
-    or by search — also for draws of exactly 0 and of the largest u below 1, which c + u
-    rounds up to c + 1 (the next campaign's start)."""
+def test_sorted_indexed_spread_equals_one_binary_search_per_draw(monkeypatch, block):
+    """Same pairs, same counts, whatever the block size the index is built in — also for
+    draws of exactly 0 and of the largest u below 1, which c + u rounds up to c + 1 (the
+    next campaign's start); and after a pickle, which drops the index to rebuild it."""
     monkeypatch.setattr(exchange_module, "PAIR_BLOCK", block)
-    monkeypatch.setattr(exchange_module, "_merge_pays", lambda _e, _v: merge)
     m = MarketModel("A", n_buyers=4, n_sellers=3, campaigns_per_buyer=5, seed=11)
     ex = m.exchange
     rng = np.random.default_rng(5)
@@ -123,6 +174,11 @@ def test_sorted_merged_spread_equals_one_binary_search_per_draw(monkeypatch, blo
         if trial % 2:
             u[rng.random(u.size) < 0.3] = np.nextafter(1.0, 0.0)
             u[rng.random(u.size) < 0.2] = 0.0
+        if trial == 10:  # a checkpoint: the index is dropped and rebuilt on first use
+            built = ex._start_index().table
+            ex = pickle.loads(pickle.dumps(ex))
+            assert ex.__dict__["_starts_index"] is None
+            assert ex._start_index().table.tobytes() == built.tobytes()
         ex._spread_rng = _Draws(u)
         got_idx, got_n = ex._spread(sel, lots)
         want_idx, want_n = _reference_spread(ex, sel, lots, u)

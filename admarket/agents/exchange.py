@@ -30,6 +30,7 @@ from admarket.market.auction import SecondPriceAuction
 from admarket.market.auction_log import sample_lot_auctions
 from admarket.market.eligibility import pair_coverage
 from admarket.market.runs import first_of_runs
+from admarket.market.start_index import StartIndex
 from admarket.streams import AUCTION, AUCTION_LOG, BID_SPREAD, stream
 
 CATCH_UP = 3.0  # max hourly bidding budget, as a multiple of the even pace
@@ -41,37 +42,6 @@ def _sorted_unique(x: np.ndarray) -> np.ndarray:
     on 5 M keys where the (stable, radix) sort takes 0.06 s — A's hourly bid dedupe."""
     s = np.sort(x, kind="stable")
     return s[first_of_runs(s)]
-
-
-def _merged_is_edge(edges: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """Merge sorted ``edges`` and sorted ``values`` (a stable sort of their concatenation,
-    which keeps an edge before an equal value): True where the merged element is an edge."""
-    return np.argsort(np.concatenate((edges, values)), kind="stable") < edges.size
-
-
-def _merge_pays(n_edges: int, n_values: int) -> bool:
-    """Whether placing ``n_values`` sorted values among ``n_edges`` sorted edges is cheaper by
-    one merge (every element once) than by a binary search per value: a merge step costs
-    about 4× less than a search step (measured on A's large-market hours)."""
-    return n_edges + n_values < n_values * np.log2(max(n_edges, 2)) / 4
-
-
-def _last_at_or_below(edges: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """For sorted ``edges`` and ``values``: the index of the last edge ≤ each value, as
-    ``np.searchsorted(edges, values, "right") - 1`` gives (by a merge when it pays)."""
-    if not _merge_pays(edges.size, values.size):
-        return np.searchsorted(edges, values, "right") - 1
-    is_edge = _merged_is_edge(edges, values)
-    return np.cumsum(is_edge)[~is_edge] - 1
-
-
-def _values_per_edge(edges: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """For sorted ``edges`` and ``values`` (none below ``edges[0]``): how many values have
-    each edge as their last edge ≤ them — ``np.bincount`` of :func:`_last_at_or_below`,
-    read off the merged positions of the edges alone."""
-    before = np.flatnonzero(_merged_is_edge(edges, values))
-    before -= np.arange(edges.size)  # values merged before each edge
-    return np.diff(before, append=values.size)
 
 
 def _runs(ascending: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -124,10 +94,11 @@ class ExchangeAgent(Agent):
         # eligible product gets its share of the campaign's bids. Pairs are sorted by campaign,
         # so campaign c owns the slice offsets[c]:offsets[c + 1] of the pair arrays;
         # ``pair_start`` is c plus the campaign's cumulative size share before each pair,
-        # increasing over all pairs, so one searchsorted maps a draw c + u (u uniform in
-        # [0, 1)) to the pair it falls in.
+        # increasing over all pairs, so a draw c + u (u uniform in [0, 1)) falls in the
+        # last pair whose start is at or below it (found through a StartIndex).
         self.pair_start = self._pair_starts(mk)
         self._spread_rng = stream(cfg.seed, BID_SPREAD)
+        self._starts_index: StartIndex | None = None  # built at the first hour
 
     @staticmethod
     def _bids_of(mk, c: np.ndarray, p: np.ndarray) -> np.ndarray:
@@ -298,43 +269,29 @@ class ExchangeAgent(Agent):
         # Only each pair's count of draws is kept, so the draws may be sorted: campaign c's
         # lie in [c, c + 1] and ``camp`` is sorted, so the k-th smallest draw still belongs to
         # camp[k] (only a draw rounded up to c + 1 can tie across campaigns, and tied draws
-        # are interchangeable). Sorted, they are placed by one merge with ``pair_start``
-        # where that pays, else by binary searches that walk memory in order: the same
-        # pairs, 2-3× faster than a binary search per draw in draw order. A stable sort
-        # (timsort) takes the nearly sorted draws in less than half quicksort's time, and
-        # equal floats are interchangeable, so the sorted array is the same.
+        # are interchangeable). Sorted, they are placed reading the index in order, and
+        # each pair's draws are one run of the ascending positions: counting runs reads
+        # the draws alone. A stable sort (timsort) takes the nearly sorted draws in less
+        # than half quicksort's time; equal floats are interchangeable, so the sorted
+        # array is the same.
         draws.sort(kind="stable")
-        offsets = self.offsets
-        idx_parts, n_parts = [], []
-        for lo_c, hi_c in _campaign_blocks(offsets, int(sel[0]), int(sel[-1]) + 1):
-            d_lo, d_hi = np.searchsorted(camp, (lo_c, hi_c))
-            if d_hi > d_lo:
-                hit, n = self._draws_per_pair(lo_c, hi_c, draws[d_lo:d_hi], camp[d_lo:d_hi])
-                idx_parts.append(hit + offsets[lo_c])
-                n_parts.append(n)
-        return np.concatenate(idx_parts), np.concatenate(n_parts).astype(np.int64)
+        # the last pair whose start is at or below the draw, inside the draw's own campaign
+        # (a draw c + u rounded up to c + 1 stays in c's last pair)
+        hit, n = _runs(self._start_index().last_at_or_below(draws, camp))
+        return hit, n.astype(np.int64)
 
-    def _draws_per_pair(
-        self, lo_c: int, hi_c: int, draws: np.ndarray, camp: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """The pairs the sorted ``draws`` (of campaigns ``camp``, all in lo_c..hi_c - 1)
-        fall in, in order and relative to the block's first pair, and how many fall in
-        each: the last pair whose start is ≤ the draw, kept inside the draw's own campaign
-        — a draw c + u rounded up to c + 1 is the next campaign's first start, and the clip
-        keeps it in c's last pair."""
-        first, end = self.offsets[lo_c], self.offsets[hi_c]
-        edges = self.pair_start[first:end]
-        if _merge_pays(edges.size, draws.size) and not (draws >= camp + 1).any():
-            counts = _values_per_edge(edges, draws)  # nothing to clip: no per-draw positions
-            hit = np.flatnonzero(counts)
-            return hit, counts[hit]
-        pos = np.clip(
-            _last_at_or_below(edges, draws) + first, self.offsets[camp], self.offsets[camp + 1] - 1
-        )
-        # The positions ascend (sorted draws, ascending bounds), so each pair's draws are one
-        # run: counting runs reads the draws alone, where a count per pair read the whole
-        # block's pairs (4 M) every hour — a fifth of A at a 10x market.
-        return _runs(pos - first)
+    def _start_index(self) -> StartIndex:
+        """The bucketed index of ``pair_start`` (built at the first hour; not pickled)."""
+        index = self.__dict__.get("_starts_index")  # (a checkpoint older than it has none)
+        if index is None:
+            n_c = self.offsets.size - 1
+            blocks = _campaign_blocks(self.offsets, 0, n_c)
+            index = self._starts_index = StartIndex(self.pair_start, self.offsets, blocks)
+        return index
+
+    def __getstate__(self) -> dict:
+        # the index is derived from pair_start: a checkpoint rebuilds it, not stores it
+        return {**self.__dict__, "_starts_index": None}
 
     def _settle(self, won_c: np.ndarray, won_p: np.ndarray, price_cpm: np.ndarray) -> None:
         """Charge winners, pay sellers net of the fee stack: one row per (campaign, product).
