@@ -114,12 +114,15 @@ def test_a_market_too_large_for_memory_is_refused_with_estimate_and_limit(here, 
 
 @pytest.mark.parametrize(
     ("scenario", "n_buyers", "n_sellers", "days"),
-    # at 300 x 150 over a day: pairs and campaigns matter; over 30 days: campaign-days
+    # at 300 x 150 over a day: pairs and campaigns matter (A's one-day flights bid the most
+    # an hour); over 30 days: campaign-days
     [
         ("A", 40, 30, 5),
         ("B", 40, 30, 5),
         ("C", 40, 30, 5),
         ("A", 300, 150, 1),
+        ("A", 1000, 500, 1),
+        ("A", 300, 150, 30),
         ("B", 300, 150, 1),
         ("B", 60, 30, 30),
         ("C", 60, 30, 30),

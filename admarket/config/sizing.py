@@ -43,21 +43,25 @@ class Footprint:
     pair_bytes: int
     campaign_bytes: int
     campaign_day_bytes: int
+    # per campaign, divided by the shortest flight in days: an hour's bids grow with a
+    # campaign's lots per hour, its budget over its flight (A's one-day flights peak highest)
+    paced_bytes: int = 0
 
 
 FOOTPRINTS = {
-    # A: each pair holds its campaign and product (int32), A's spread position (float64),
-    # ~3 bytes of the index over those positions (StartIndex: 210 MiB at 5,000 x 2,000's
-    # 80 M pairs) and the transient arrays while the exchange derives them; each campaign
-    # A's working set for one hour's auctions (its hour's lots as bids, ~100 bytes each
-    # while they are deduplicated, sorted and cleared: A at 300 x 150 peaked at 469 MiB for
-    # one day, 260 MiB above the base; 373 MiB in the thirteenth session, and 1,015 MiB at
-    # 1,000 x 500); each campaign-day its exchange rows (~130 (campaign, product, hour) rows
-    # at 500 x 200, kept in ~7 bytes each; more at 5,000 x 2,000, where a campaign can buy
-    # ten times the products), its pairs' delivery counts, books and metrics. Over 30 days
-    # A grew 2.3 KiB a campaign-day at 5,000 x 2,000 (from 3,308 MiB once built to 6,720
-    # MiB); the term was 8 KiB when rows took 20 bytes
-    "A": Footprint(48, 96 * 1024, 3 * 1024),
+    # A: each pair holds its campaign and product (int32), A's spread position (float64) and
+    # ~3 bytes of the index over those positions (StartIndex; ~19 bytes an actual pair, 16
+    # an estimated one, of which there are more: ELIGIBLE_SHARE); each campaign its books,
+    # pacing and delivery counts (32 KiB) and an hour's bids, ~100 bytes a bid while they
+    # are drawn, deduplicated, sorted and cleared — a campaign's lots per hour, so 64 KiB
+    # over its flight in days; each campaign-day its exchange rows (~130 (campaign,
+    # product, hour) rows at 500 x 200 in ~7 bytes each; more at 5,000 x 2,000, where a
+    # campaign can buy ten times the products). Refitted in the fifteenth session on A's
+    # peaks at 300 x 150 over 1, 3, 10 and 30 days (371, 244, 250, 277 MiB), 1,000 x 500
+    # over 1 and 5 (1,042, 611), 500 x 200 over 30 (379) and 5,000 x 2,000 over 30 (4,804
+    # MiB; 1,499 once built): estimates 1.2-2.3x those peaks (the terms were 48 bytes a
+    # pair and 96 KiB a campaign whatever its flight, 3.1x at 5,000 x 2,000)
+    "A": Footprint(16, 32 * 1024, 3 * 1024, paced_bytes=64 * 1024),
     # B and C keep the pairs (campaign and product) but bid on none of them; a campaign's
     # deals, memory and negotiations are its working set, and each campaign-day adds its
     # claims, settlements and events (and C's ledger entries). Refitted in the thirteenth
@@ -120,6 +124,7 @@ def estimate_bytes(cfg: MarketConfig, scenario: str | None = None) -> int:
         + int(f.pair_bytes * ELIGIBLE_SHARE * cfg.n_campaigns * products)
         + SUPPLY_BYTES * products * cfg.steps
         + f.campaign_bytes * cfg.n_campaigns
+        + f.paced_bytes * cfg.n_campaigns // min(cfg.flight_days_min, cfg.days)
         + f.campaign_day_bytes * cfg.n_campaigns * cfg.days
     )
 
