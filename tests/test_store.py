@@ -16,17 +16,13 @@ from admarket import MarketModel, __version__, build_config
 from admarket.cli import main
 from admarket.cli.run import run_scenarios
 from admarket.outputs.chunked import ChunkedTable, column_of
+from admarket.outputs.claim_tables import claim_chunk_rows
 from admarket.outputs.event_log import event_lines
 from admarket.outputs.manifest import check_complete
 from admarket.outputs.narrative import render_narrative
 from admarket.outputs.publish import publish
-from admarket.outputs.run_tables import (
-    _with_ids,
-    claim_chunk_rows,
-    concat_tables,
-    record_chunk_rows,
-    run_tables,
-)
+from admarket.outputs.run_ids import with_ids
+from admarket.outputs.run_tables import concat_tables, record_chunk_rows, run_tables
 from admarket.outputs.store import (
     COMPLETE_MARKER,
     QUERY_NAMES,
@@ -720,13 +716,13 @@ def test_a_chunked_table_empty_in_every_run_is_created_like_an_empty_frame(three
 
 
 def test_stamping_a_frame_with_the_run_ids_leaves_the_callers_frame_as_it_was():
-    """``_with_ids`` copies shallowly (a large run's tables are gigabytes): the caller's
+    """``with_ids`` copies shallowly (a large run's tables are gigabytes): the caller's
     frame keeps its columns, values and dtypes, and writing into the stamped one does not
     reach it."""
     m = MarketModel("B", build_config(**{**SMALL, "days": 2})).run()
     tx = m.transactions()
     before = tx.copy()
-    stamped = _with_ids(tx, "r", "B", 7)
+    stamped = with_ids(tx, "r", "B", 7)
     assert list(stamped.columns[:3]) == ["run_id", "scenario", "seed"]
     stamped.loc[0, "buyer_spend"] = -1.0
     stamped["kind"] = "changed"

@@ -18,21 +18,19 @@ import pandas as pd
 from admarket.llm.tables import LLM_TABLES, llm_frames
 from admarket.market.accounting import TRANSACTION_COLUMNS
 from admarket.outputs.chunked import ChunkedTable, stacked_column
+from admarket.outputs.claim_tables import (
+    chunked_claims,
+    decision_table,
+    truth_table,
+)
 from admarket.outputs.measures import full_summary
+from admarket.outputs.run_ids import ID_COLUMNS, run_id_for, with_ids
 from admarket.outputs.store import TABLES
 from admarket.version import __version__
 
 if TYPE_CHECKING:  # pragma: no cover
     from admarket.ledger.entry import LedgerEntry
     from admarket.model import MarketModel
-
-_ID_COLS = ["run_id", "scenario", "seed"]
-
-
-def run_id_for(scenario: str, seed: int, point: int | None = None) -> str:
-    """A run id that sorts by (point, seed, scenario) and is stable across processes."""
-    head = f"p{point:04d}-" if point is not None else ""
-    return f"{head}s{seed:06d}-{scenario}"
 
 
 def _jsonable(value: Any) -> Any:
@@ -54,29 +52,6 @@ def to_json(value: Any) -> str:
     """Compact, key-sorted JSON that also accepts numpy scalars, sets, tuples and any
     mapping (used for every JSON column)."""
     return _ENCODER.encode(value)
-
-
-def _plain(df: pd.DataFrame) -> pd.DataFrame:
-    """Categoricals and object columns as plain strings, so DuckDB sees VARCHAR, not ENUM."""
-    for col in df.columns:
-        dt = df[col].dtype
-        if isinstance(dt, pd.CategoricalDtype) or dt is np.dtype(object):
-            df[col] = df[col].astype("string")
-    return df
-
-
-def _with_ids(df: pd.DataFrame, run_id: str, scenario: str, seed: int) -> pd.DataFrame:
-    # a shallow copy: the columns below are inserted, dropped or replaced, never written
-    # into, so the caller's frame is untouched without copying every value (A's
-    # transactions at 500 x 200 are ~3 GB)
-    df = df.copy(deep=False)
-    for col in _ID_COLS:
-        if col in df.columns:
-            df = df.drop(columns=col)
-    df.insert(0, "seed", seed)
-    df.insert(0, "scenario", scenario)
-    df.insert(0, "run_id", run_id)
-    return _plain(df)
 
 
 # Column types of the tables a run may leave empty (A has no settlements and no ledger, a
@@ -237,7 +212,7 @@ def run_summary_tables(
 ) -> dict[str, pd.DataFrame]:
     """Just the ``runs`` and ``summaries`` rows of one finished model (for sweeps)."""
     ids = (run_id or run_id_for(m.scenario_id, int(m.config.seed), point), m.scenario_id)
-    return {k: _with_ids(v, *ids, int(m.config.seed)) for k, v in _header_frames(m, point).items()}
+    return {k: with_ids(v, *ids, int(m.config.seed)) for k, v in _header_frames(m, point).items()}
 
 
 def run_tables(
@@ -250,8 +225,9 @@ def run_tables(
     and with ``chunk_rows`` the transactions as a :class:`ChunkedTable` of frames of about
     that many rows (for a spooling worker, or the store in this process, that writes it a
     chunk at a time), and so are the claims (``agent_decisions``, ``ground_truth``) when
-    there are more than ``chunk_rows`` of them (in chunks of :func:`claim_chunk_rows`) and
-    the ``ledger``, ``events`` and ``settlements`` when there are more than a chunk of them
+    there are more than ``chunk_rows`` of them (in chunks of
+    :func:`~admarket.outputs.claim_tables.claim_chunk_rows`) and the ``ledger``, ``events``
+    and ``settlements`` when there are more than a chunk of them
     (:func:`record_chunk_rows`)."""
     cfg, scen = m.config, m.scenario_id
     seed = int(cfg.seed)
@@ -282,15 +258,15 @@ def run_tables(
         if isinstance(table, _Records):
             out[name] = _records_table(name, *table, ids, chunk_rows)
         elif table is not None:
-            out[name] = _with_ids(table, *ids)
+            out[name] = with_ids(table, *ids)
     if chunk_rows is not None:
         out["transactions"] = _chunked_transactions(m, ids, chunk_rows)
     if audit is None:
         assert chunk_rows is not None
-        out["agent_decisions"], out["ground_truth"] = _chunked_claims(m, ids, chunk_rows)
+        out["agent_decisions"], out["ground_truth"] = chunked_claims(m, ids, chunk_rows)
     else:
-        out["agent_decisions"] = decisions = _decision_table(audit, ids, cfg.steps_per_day)
-        out["ground_truth"] = _truth_table(audit, ids, decisions["claimed_fact_id"])
+        out["agent_decisions"] = decisions = decision_table(audit, ids, cfg.steps_per_day)
+        out["ground_truth"] = truth_table(audit, ids, decisions["claimed_fact_id"])
     return out
 
 
@@ -302,18 +278,18 @@ def _chunked_transactions(
 
     def chunks() -> Iterator[pd.DataFrame]:
         for df in acc.transaction_chunks(spd, chunk_rows):
-            yield _with_ids(df, *ids)
+            yield with_ids(df, *ids)
 
     def whole() -> pd.DataFrame:
-        return _with_ids(acc.transactions(spd), *ids)
+        return with_ids(acc.transactions(spd), *ids)
 
     def column(name: str) -> np.ndarray:
-        if name in _ID_COLS:  # as _with_ids gives them: the seed int64, the texts objects
-            value = dict(zip(_ID_COLS, ids, strict=True))[name]
+        if name in ID_COLUMNS:  # as _with_ids gives them: the seed int64, the texts objects
+            value = dict(zip(ID_COLUMNS, ids, strict=True))[name]
             return np.full(acc.n_rows, value, dtype=np.int64 if name == "seed" else object)
         return acc.transaction_column(name, spd)
 
-    n_columns = len(_ID_COLS) + len(TRANSACTION_COLUMNS)
+    n_columns = len(ID_COLUMNS) + len(TRANSACTION_COLUMNS)
     return ChunkedTable(acc.n_rows, n_columns, chunks, whole, column, acc.steps_ascend)
 
 
@@ -348,7 +324,7 @@ def _records_table(
     def frame(start: int, stop: int) -> pd.DataFrame:
         df = _typed(name, rows(start, stop))
         df.index = pd.RangeIndex(start, stop)  # labelled as in the whole frame
-        return _with_ids(df, *ids)
+        return with_ids(df, *ids)
 
     per_chunk = None if chunk_rows is None else record_chunk_rows(name, chunk_rows)
     if per_chunk is None or n <= per_chunk:
@@ -359,7 +335,7 @@ def _records_table(
             yield frame(start, min(n, start + per_chunk))
 
     at = np.fromiter(steps, dtype=np.int64, count=n)
-    n_columns = len(_ID_COLS) + len(_SCHEMAS[name])
+    n_columns = len(ID_COLUMNS) + len(_SCHEMAS[name])
     ascend = bool((np.diff(at) >= 0).all())
     return ChunkedTable(n, n_columns, chunks, lambda: frame(0, n), stacked_column(chunks), ascend)
 
@@ -372,114 +348,6 @@ def _daily_frame(m: MarketModel) -> pd.DataFrame:
         daily["claims"] > 0
     )
     return daily
-
-
-def _fact_ids(audit: pd.DataFrame, run_id: str) -> pd.Series:
-    """``RUN_ID:CLAIM_ID``: the key joining ``agent_decisions`` to ``ground_truth``."""
-    return run_id + ":" + audit["claim_id"].astype("int64").astype(str)
-
-
-def _decision_table(audit: pd.DataFrame, ids: tuple[str, str, int], spd: int) -> pd.DataFrame:
-    """``agent_decisions``: one row per fact a decision relied on, graded (claims as
-    :meth:`~admarket.memory.ground_truth.ClaimLog.frame` gives them, or a slice)."""
-    frame = pd.DataFrame(
-        {
-            "decision_id": audit["decision_id"],
-            "claim_id": audit["claim_id"],
-            "step": audit["step"],
-            "day": audit["step"] // spd,
-            "agent_id": audit["agent_id"],
-            "agent_type": audit["agent_type"],
-            "decision_type": audit["decision_type"],
-            "claim_type": audit["claim_type"],
-            "claimed_fact_id": _fact_ids(audit, ids[0]),
-            "fact_key": audit["fact_key"],
-            "claimed_value": audit["claimed_value"],
-            "source": audit["source"],
-            "decision_basis_verified": ~audit["is_hallucination"].astype(bool),
-            "is_hallucination": audit["is_hallucination"].astype(bool),
-            "injected": audit["injected"].astype(bool),
-            "injection_kind": audit["injection_kind"],
-            "caught_in_run": audit["caught_in_run"].astype(bool),
-            "recovered": audit["recovered"].astype(bool),
-            "recovered_ok": audit["recovered_ok"].astype(bool),
-        }
-    )
-    return _with_ids(frame, *ids)
-
-
-_DECISION_COLUMNS = len(_ID_COLS) + 19  # (the frame above)
-
-
-def _truth_table(
-    audit: pd.DataFrame, ids: tuple[str, str, int], fact_id: pd.Series | None = None
-) -> pd.DataFrame:
-    """``ground_truth``: each claim's fact and its true value (no scenario column);
-    ``fact_id``: the claims' fact ids if already built (``agent_decisions`` has them)."""
-    run_id, _, seed = ids
-    return _plain(
-        pd.DataFrame(
-            {
-                "fact_id": _fact_ids(audit, run_id) if fact_id is None else fact_id,
-                "run_id": run_id,
-                "seed": seed,
-                "step": audit["step"],
-                "fact_key": audit["fact_key"],
-                "actual_value": audit["actual_value"],
-            }
-        )
-    )
-
-
-_TRUTH_COLUMNS = 6
-_TRUTH_READS = ("claim_id", "step", "fact_key", "actual_value")  # what _truth_table reads
-
-
-# A row of agent_decisions takes about twice the memory of a transaction's (624 vs 332
-# bytes as a frame: nine texts, not three), so the claims go in chunks of a quarter of the
-# rows (~40 MB; 250 k claims were ~155 MB, the largest allocation of C's write at 500 × 200)
-CLAIM_CHUNK_SHARE = 4
-
-
-def claim_chunk_rows(chunk_rows: int) -> int:
-    """Claims in a chunk of ``agent_decisions``/``ground_truth`` for ``chunk_rows`` rows of
-    transactions a chunk."""
-    return max(1, chunk_rows // CLAIM_CHUNK_SHARE)
-
-
-def _chunked_claims(
-    m: MarketModel, ids: tuple[str, str, int], chunk_rows: int
-) -> tuple[ChunkedTable, ChunkedTable]:
-    """``agent_decisions`` and ``ground_truth`` as chunks of :func:`claim_chunk_rows` claims
-    each (C's claims at 500 × 200 are millions of rows: ~1 GB as frames), the model not kept
-    (the claim log without its ground truth, which holds the model)."""
-    claims, spd = m.claims.detached(), m.config.steps_per_day
-    rows = claim_chunk_rows(chunk_rows)
-
-    def table(
-        build: Callable[[pd.DataFrame], pd.DataFrame],
-        n_columns: int,
-        reads: tuple[str, ...] | None = None,
-    ) -> ChunkedTable:
-        """``reads``: the claim columns ``build`` uses (None: all of them)."""
-
-        def chunks() -> Iterator[pd.DataFrame]:
-            for audit in claims.frames(rows, reads):
-                yield build(audit)
-
-        return ChunkedTable(
-            len(claims),
-            n_columns,
-            chunks,
-            lambda: build(claims.frame(reads)),
-            stacked_column(chunks),
-            claims.steps_ascend,
-        )
-
-    return (
-        table(lambda audit: _decision_table(audit, ids, spd), _DECISION_COLUMNS),
-        table(lambda audit: _truth_table(audit, ids), _TRUTH_COLUMNS, _TRUTH_READS),
-    )
 
 
 class _Records(NamedTuple):

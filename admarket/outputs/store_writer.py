@@ -57,8 +57,8 @@ SENT_WHOLE = ("runs", "summaries")
 # A's transactions and B's and C's claims are.
 SPOOL_CELLS = 4_000_000
 # A table written chunk by chunk goes in frames of about this many rows (A's transactions,
-# ~80 MB; B's and C's claims a quarter as many, ~40 MB: run_tables.claim_chunk_rows), so its
-# writer never holds the whole table (A's is 4 GB at 500 × 200).
+# ~80 MB; B's and C's claims a quarter as many, ~40 MB: claim_tables.claim_chunk_rows), so
+# its writer never holds the whole table (A's is 4 GB at 500 × 200).
 CHUNK_ROWS = 250_000
 # Once a run has a table to spool, its other tables of this many cells or more go into the
 # same file: sent to the parent they were pickled beside themselves at the end of the task
