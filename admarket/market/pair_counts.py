@@ -18,7 +18,10 @@ from numpy.typing import ArrayLike
 
 from admarket.market.runs import first_of_runs
 
-MERGE_EVERY = 1 << 22  # pending additions before they are merged into the sorted table
+# Pending additions before they are merged into the sorted table. The daily KPI read
+# merges whatever is pending, so this bounds a day's additions: a 10x market's A adds ~9 M
+# a day, merged once a day at this size (twice at 4 M, the table copied each time)
+MERGE_EVERY = 1 << 24
 BLOCK_PAIRS = 1 << 21  # pairs a block when the table is read a block at a time
 
 
