@@ -73,6 +73,23 @@ def test_money_is_conserved_to_the_cent(plan_runs):
         assert round(tx["buyer_spend"].sum(), 2) == round(acc.spent.sum() / 100, 2)
 
 
+def test_the_market_graph_carries_every_dollar_that_changed_hands(plan_runs):
+    """The deal-flow graph the explorer draws holds the run's money: in A the buyers'
+    edges to the exchange carry their spend and the exchange's edges to sellers what
+    publishers received; in B and C each buyer-seller edge carries what was paid on it."""
+    for scenario, m in plan_runs.items():
+        tx = m.transactions()
+        spend = {"buyer": 0.0, "seller": 0.0}
+        for u, v, attrs in m.graph.edges(data=True):
+            for kind in spend:
+                if u.startswith(kind) or v.startswith(kind):
+                    spend[kind] += attrs["spend"]
+                    assert attrs["spend"] == 0 or 0 <= attrs["last_step"] < m.config.steps
+        assert spend["buyer"] == pytest.approx(tx["buyer_spend"].sum(), rel=1e-12)
+        to_sellers = tx["seller_revenue" if scenario == "A" else "buyer_spend"].sum()
+        assert spend["seller"] == pytest.approx(to_sellers, rel=1e-12) and to_sellers > 0
+
+
 def test_never_more_delivered_than_available(plan_runs):
     a = plan_runs["A"]
     tx = a.transactions()

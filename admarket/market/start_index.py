@@ -12,16 +12,18 @@ over every start costs one mispredicted branch per level, ~27 levels at a 10x ma
 of the campaign's starts lie in earlier buckets. A draw's bucket bounds the search to the
 starts in that bucket (about one on average), so a few vectorised steps over the draws
 replace the binary search: 2-2.5× faster (6 → 3 ms an hour at 500 × 200, 130 → 55 ms at
-10x), for a table of about 2.7 entries per two pairs, kept in the narrowest unsigned type
-that holds a campaign's pair count (uint16 at every preset: 210 MiB at 10x).
+10x), for a table of about 1.4 entries a pair, kept in the narrowest unsigned type that
+holds a campaign's pair count (uint16 at every preset: 210 MiB at 10x).
 
 **The same answer as the binary search, to the index.** For ``x`` in [c, c + 1],
 ``x - c`` is exact (Sterbenz) and so is its product with a power of two, so a value's
-bucket ``min(floor((x - c) K_c), K_c - 1)`` never decreases as ``x`` grows. A start in an
-earlier bucket than the draw's is therefore at or below it and one in a later bucket above
-it; only the starts in the draw's own bucket are compared with the draw itself. The result
-is the last start of the campaign at or below the draw — what ``np.searchsorted(starts,
-draw, "right") - 1`` gives once clipped to the campaign's pairs, as the exchange clips it.
+bucket ``floor((x - c) K_c)``, clipped to ``0 .. K_c - 1``, never decreases as ``x`` grows
+(a rounded operation is monotone in any case; exactness makes the buckets the real
+``floor`` of the value's place in the interval). A start in an earlier bucket than the
+draw's is therefore at or below it and one in a later bucket above it; only the starts in
+the draw's own bucket are compared with the draw itself. The result is the last start of
+the campaign at or below the draw — what ``np.searchsorted(starts, draw, "right") - 1``
+gives once clipped to the campaign's pairs, as the exchange clips it.
 """
 
 from __future__ import annotations

@@ -282,7 +282,8 @@ class MarketModel(Model):
     ) -> None:
         """Add spend to the market graph's edges so that deal flow can be drawn."""
         edges, t = self.__dict__.get("_edge_attrs"), self.t
-        if edges is None:  # A adds flows hourly: its ~700 edges' networkx views were 5% of A
+        if edges is None:  # A adds flows hourly (~700 edges at 500 x 200): networkx's views
+            # of each edge took ~0.3 s of A's ~17 s there
             edges = {}
             self._edge_attrs: dict[tuple[str, str], dict] = edges
             for u, v, attrs in self.graph.edges(data=True):
