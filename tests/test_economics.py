@@ -182,20 +182,26 @@ def test_outcomes_read_block_by_block_are_the_whole_tables(plan_runs, monkeypatc
     assert whole[1].tobytes() == blocks[1].tobytes()
 
 
-def test_daily_kpi_draws_only_the_pairs_that_traded_since_the_last_read(plan_runs, monkeypatch):
+@pytest.fixture
+def drawn(monkeypatch) -> list[int]:
+    """How many pairs each call of the KPI's per-pair draw (``_primary_values``) drew."""
+    sizes: list[int] = []
+    real = kpis_module._primary_values
+
+    def counting(market, c, p, lots, lot_size):
+        sizes.append(c.size)
+        return real(market, c, p, lots, lot_size)
+
+    monkeypatch.setattr(kpis_module, "_primary_values", counting)
+    return sizes
+
+
+def test_daily_kpi_draws_only_the_pairs_that_traded_since_the_last_read(plan_runs, drawn):
     """The primary KPI keeps each pair's value until the pair's count changes: a read after
     more delivery draws only the changed and new pairs, and gives what a fresh counter
     with the same counts gives, to the last bit."""
     m = plan_runs["B"]
     mk, pc = m.market, m.accounts.delivered_pc.scaled(1)
-    drawn = []
-    real = kpis_module._primary_values
-
-    def counting(market, c, p, lots, lot_size):
-        drawn.append(c.size)
-        return real(market, c, p, lots, lot_size)
-
-    monkeypatch.setattr(kpis_module, "_primary_values", counting)
     kpi_achieved(mk, pc, 1000)
     n_pairs = sum(drawn)
     c, p, _ = pc.nonzero()
@@ -210,21 +216,14 @@ def test_daily_kpi_draws_only_the_pairs_that_traded_since_the_last_read(plan_run
     assert after.tobytes() == kpi_achieved(mk, pc.scaled(1), 1000).tobytes()
 
 
-def test_daily_kpi_memo_belongs_to_one_market_object(plan_runs, monkeypatch):
+def test_daily_kpi_memo_belongs_to_one_market_object(plan_runs, drawn):
     """The kept values are one market object's: a read with another market (even one built
     from the same config) draws every pair afresh, and a market whose campaigns measure
     other KPIs reads its own values, not the first market's kept ones."""
     m = plan_runs["A"]
     mk, pc = m.market, m.accounts.delivered_pc.scaled(1)
     first = kpi_achieved(mk, pc, 1000)
-    drawn = []
-    real = kpis_module._primary_values
-
-    def counting(market, c, p, lots, lot_size):
-        drawn.append(c.size)
-        return real(market, c, p, lots, lot_size)
-
-    monkeypatch.setattr(kpis_module, "_primary_values", counting)
+    drawn.clear()
     kpi_achieved(mk, pc, 1000)
     assert sum(drawn) == 0  # kept
     twin = generate_market(mk.config)

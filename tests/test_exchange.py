@@ -11,8 +11,7 @@ from hypothesis import strategies as st
 
 from admarket import MarketModel
 from admarket.agents import exchange as exchange_module
-from admarket.agents.exchange import _runs
-from admarket.market.runs import first_of_runs
+from admarket.market.runs import first_of_runs, run_lengths
 from admarket.market.start_index import StartIndex
 
 
@@ -83,7 +82,7 @@ def test_start_index_table_counts_the_starts_in_earlier_buckets():
 @settings(max_examples=100, deadline=None)
 @given(st.lists(st.integers(0, 12), min_size=1, max_size=60))
 def test_runs_of_an_ascending_array_are_its_values_and_counts(values):
-    values_, counts = _runs(np.sort(np.array(values)))
+    values_, counts = run_lengths(np.sort(np.array(values)))
     want = np.unique(values, return_counts=True)
     assert values_.tolist() == want[0].tolist() and counts.tolist() == want[1].tolist()
 

@@ -29,7 +29,7 @@ from admarket.market.accounting import cents, split_fees
 from admarket.market.auction import SecondPriceAuction
 from admarket.market.auction_log import sample_lot_auctions
 from admarket.market.eligibility import pair_coverage
-from admarket.market.runs import first_of_runs
+from admarket.market.runs import first_of_runs, run_lengths
 from admarket.market.start_index import StartIndex
 from admarket.streams import AUCTION, AUCTION_LOG, BID_SPREAD, stream
 
@@ -42,12 +42,6 @@ def _sorted_unique(x: np.ndarray) -> np.ndarray:
     on 5 M keys where the (stable, radix) sort takes 0.06 s — A's hourly bid dedupe."""
     s = np.sort(x, kind="stable")
     return s[first_of_runs(s)]
-
-
-def _runs(ascending: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The distinct values of a non-empty ascending array and how often each occurs."""
-    starts = np.flatnonzero(first_of_runs(ascending))
-    return ascending[starts], np.diff(starts, append=ascending.size)
 
 
 def _campaign_blocks(offsets: np.ndarray, lo_c: int, end_c: int) -> Iterator[tuple[int, int]]:
@@ -277,7 +271,7 @@ class ExchangeAgent(Agent):
         draws.sort(kind="stable")
         # the last pair whose start is at or below the draw, inside the draw's own campaign
         # (a draw c + u rounded up to c + 1 stays in c's last pair)
-        hit, n = _runs(self._start_index().last_at_or_below(draws, camp))
+        hit, n = run_lengths(self._start_index().last_at_or_below(draws, camp))
         return hit, n.astype(np.int64)
 
     def _start_index(self) -> StartIndex:
