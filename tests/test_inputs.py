@@ -204,7 +204,7 @@ def test_the_estimate_with_chunked_tables_covers_a_run_writing_them(
     """What a compare worker spooling a run holds: the run, its tables with the
     transactions a chunk at a time, DuckDB writing them, and its logs reading them. (The
     store in this process writes them the same way, but its measured peaks are in
-    README's Performance section, not pinned here.) Measured for A (the
+    docs/performance-history.md, not pinned here.) Measured for A (the
     most rows) and C (the most claims): the estimate, one for any scenario, covers both and
     is within 5× of the larger. The larger market (54,000 campaign-days, 2 M transaction
     rows) is past the size where the chunked estimate is the smaller one: from there the
