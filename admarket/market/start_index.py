@@ -37,9 +37,9 @@ class StartIndex:
     """The buckets of every campaign's pair starts (see the module docstring)."""
 
     def __init__(self, starts: np.ndarray, offsets: np.ndarray, blocks: Iterator[tuple[int, int]]):
-        """Index ``starts`` (float64, ascending; campaign ``c``'s are
-        ``starts[offsets[c]:offsets[c + 1]]``, each in [c, c + 1]), built a range of whole
-        campaigns at a time as ``blocks`` gives them (``(lo_c, hi_c)`` covering every
+        """Index ``starts`` (float64, ascending with ties allowed, else ValueError; campaign
+        ``c``'s are ``starts[offsets[c]:offsets[c + 1]]``, each in [c, c + 1]), built a range
+        of whole campaigns at a time as ``blocks`` gives them (``(lo_c, hi_c)`` covering every
         campaign in order), so no array of the pairs' size is made beside ``starts``."""
         self.starts, self.offsets = starts, offsets
         n_pairs = np.diff(offsets)
@@ -59,6 +59,15 @@ class StartIndex:
         how many of its starts lie in its buckets ``0 .. j - 1``."""
         lo, hi = int(self.offsets[lo_c]), int(self.offsets[hi_c])
         b_lo, b_hi = int(self.base[lo_c]), int(self.base[hi_c])
+        # the buckets give the binary search's answer only over ascending starts (ties
+        # allowed); a start below the one before it would be looked up silently wrong
+        seg = self.starts[max(lo - 1, 0) : hi]
+        if not (seg[1:] >= seg[:-1]).all():
+            i = max(lo - 1, 0) + 1 + int(np.flatnonzero(~(seg[1:] >= seg[:-1]))[0])
+            raise ValueError(
+                f"starts must be ascending: starts[{i}] = {float(self.starts[i])!r} is below "
+                f"(or not comparable with) starts[{i - 1}] = {float(self.starts[i - 1])!r}"
+            )
         campaigns = np.arange(lo_c, hi_c)
         pair_c = np.repeat(campaigns, np.diff(self.offsets[lo_c : hi_c + 1]))
         # each start counted in the entry after its bucket's, so a running sum gives the
