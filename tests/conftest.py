@@ -9,8 +9,19 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from admarket import MarketModel, build_config
+
+# Property tests draw the same examples on every run, so the gate that passed here passes
+# on CI; ADMARKET_HYPOTHESIS=explore draws fresh ones each run, to look for failures no one
+# has seen (a failure found that way becomes an @example of its test).
+settings.register_profile("gate", derandomize=True, database=None)
+settings.register_profile("explore", derandomize=False)
+_PROFILE = os.environ.get("ADMARKET_HYPOTHESIS", "gate")
+if _PROFILE not in ("gate", "explore"):
+    raise pytest.UsageError(f"ADMARKET_HYPOTHESIS={_PROFILE!r}: allowed gate, explore")
+settings.load_profile(_PROFILE)
 
 
 @functools.cache
