@@ -61,9 +61,11 @@ class StartIndex:
         b_lo, b_hi = int(self.base[lo_c]), int(self.base[hi_c])
         # the buckets give the binary search's answer only over ascending starts (ties
         # allowed); a start below the one before it would be looked up silently wrong
-        seg = self.starts[max(lo - 1, 0) : hi]
-        if not (seg[1:] >= seg[:-1]).all():
-            i = max(lo - 1, 0) + 1 + int(np.flatnonzero(~(seg[1:] >= seg[:-1]))[0])
+        seg_lo = max(lo - 1, 0)  # with the start before the block: across blocks too
+        seg = self.starts[seg_lo:hi]
+        ascending = seg[1:] >= seg[:-1]  # False for a drop and for NaN
+        if not ascending.all():
+            i = seg_lo + 1 + int(np.flatnonzero(~ascending)[0])
             raise ValueError(
                 f"starts must be ascending: starts[{i}] = {float(self.starts[i])!r} is below "
                 f"(or not comparable with) starts[{i - 1}] = {float(self.starts[i - 1])!r}"

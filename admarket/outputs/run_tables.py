@@ -284,7 +284,7 @@ def _chunked_transactions(
         return with_ids(acc.transactions(spd), *ids)
 
     def column(name: str) -> np.ndarray:
-        if name in ID_COLUMNS:  # as _with_ids gives them: the seed int64, the texts objects
+        if name in ID_COLUMNS:  # as with_ids gives them: the seed int64, the texts objects
             value = dict(zip(ID_COLUMNS, ids, strict=True))[name]
             return np.full(acc.n_rows, value, dtype=np.int64 if name == "seed" else object)
         return acc.transaction_column(name, spd)
