@@ -194,6 +194,37 @@ def test_sweep_on_a_cluster_is_identical_to_the_local_run(scheduler, tmp_path):
     _same_stores(tmp_path / "local", tmp_path / "dask", at_least=3)
 
 
+def test_a_sweep_stopped_here_resumes_on_a_cluster_identically(scheduler, tmp_path, monkeypatch):
+    """The journal of a sweep stopped on local processes serves a resume on the cluster:
+    only the rest go to the workers, and the result equals the uninterrupted local one."""
+    import admarket.batch.grid as grid_module
+
+    cfg, grid = build_config(**SMALL), {"exchange_fee": [0.0, 0.2]}
+    whole = sweep(cfg, grid, [1, 2], out=tmp_path / "whole")
+    run_all, sent = grid_module.iter_results, []
+
+    def stop_after_three(tasks, *args, **kwargs):
+        for k, item in enumerate(run_all(tasks, *args, **kwargs)):
+            if k == 3:
+                raise KeyboardInterrupt
+            yield item
+
+    monkeypatch.setattr(grid_module, "iter_results", stop_after_three)
+    with pytest.raises(KeyboardInterrupt):
+        sweep(cfg, grid, [1, 2], out=tmp_path / "s")
+
+    def counted(tasks, *args, **kwargs):
+        sent.append(kwargs.get("cluster"))
+        sent.append(len(tasks))
+        yield from run_all(tasks, *args, **kwargs)
+
+    monkeypatch.setattr(grid_module, "iter_results", counted)
+    resumed = sweep(cfg, grid, [1, 2], cluster=scheduler, out=tmp_path / "s", resume=True)
+    assert sent == [scheduler, 2 * 2 * 3 - 3]
+    pd.testing.assert_frame_equal(whole, resumed, check_exact=True)
+    _same_stores(tmp_path / "whole", tmp_path / "s", at_least=3)
+
+
 def test_cli_cluster_local_writes_a_complete_identical_result(tmp_path, capsys):
     args = ["sweep", *CLI_SMALL, "--grid", "exchange_fee=0.1,0.2", "--seeds", "2"]
     args += ["--scenarios", "a,b", "--no-progress"]

@@ -13,15 +13,18 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import sys
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from admarket.batch.cluster import Cluster, runs_at_once_here
-from admarket.batch.pool import Task, make_tasks, run_tasks
+from admarket.batch.journal import SweepJournal, journal_path, resume_note
+from admarket.batch.pool import Task, iter_results, make_tasks
 from admarket.config import ConfigError, MarketConfig, check_scenarios
 from admarket.config.sizing import check_memory
+from admarket.errors import WorkerLostError
 from admarket.money import usd_short
 from admarket.outputs.publish import publish, reserve
 from admarket.outputs.store import STORE_NAME, write_tables
@@ -106,6 +109,7 @@ def sweep(
     out: str | Path | None = None,
     one_at_a_time: bool = False,
     cluster: Cluster | None = None,
+    resume: bool = False,
 ) -> pd.DataFrame:
     """Run the grid × seeds × scenarios; returns the tidy results (point, params, scenario…).
 
@@ -115,7 +119,18 @@ def sweep(
     the cartesian product (the "what drives C" section reads either). With ``cluster``
     (:mod:`.cluster`) the runs go to a Dask cluster instead of ``processes`` local
     processes; the results are identical.
+
+    With ``out``, each finished run is journalled beside the folder (:mod:`.journal`) until
+    the result is published; ``resume`` reuses the runs a stopped sweep's journal holds,
+    so only the rest run (needs ``out``).
     """
+    if resume and out is None:
+        raise ConfigError(
+            "--resume",
+            True,
+            "resuming needs --out DIR: the journal of finished runs is kept "
+            "beside the result folder",
+        )
     scenarios = check_scenarios(scenarios)
     points = grid_points(cfg, grid, one_at_a_time)  # validates every value before anything runs
     # a one-at-a-time sweep meets the base point once per parameter: run it once
@@ -134,8 +149,19 @@ def sweep(
     if at_once := runs_at_once_here(cluster, processes, len(tasks)):
         for pc in points:
             check_memory(pc, at_once, scenarios=scenarios)
-    with reserve(out) if out is not None else contextlib.nullcontext():
-        return _run_sweep(cfg, tasks, points, same, grid, processes, progress, out, cluster)
+    with reserve(out) if out is not None else contextlib.nullcontext() as dest:
+        journal = SweepJournal(journal_path(dest), resume) if dest is not None else None
+        try:
+            return _run_sweep(
+                cfg, tasks, points, same, grid, processes, progress, out, cluster, journal
+            )
+        except BaseException:
+            if journal is not None:
+                journal.stopped(len(tasks))
+            raise
+        finally:
+            if journal is not None:
+                journal.close()
 
 
 def _run_sweep(
@@ -148,11 +174,12 @@ def _run_sweep(
     progress: bool,
     out: str | Path | None,
     cluster: Cluster | None = None,
+    journal: SweepJournal | None = None,
 ) -> pd.DataFrame:
     # a swept parameter named like an outcome (hallucination_rate is both) keeps its name;
     # the outcome becomes <name>_outcome, so neither overwrites the other
     column = {m: f"{m}_outcome" if m in grid else m for m in METRICS}
-    results = run_tasks(tasks, processes, progress, cluster=cluster)
+    results = _results(tasks, processes, progress, cluster, journal)
     rows = []
     for r in results:
         s = r["tables"]["summaries"].iloc[0]
@@ -172,7 +199,35 @@ def _run_sweep(
     if out is not None:
         runs = pd.concat([r["tables"]["runs"] for r in results], ignore_index=True)
         _write(tidy, runs, list(grid), out, sweep_base(cfg, list(grid)))
+        if journal is not None:
+            journal.remove()  # published: nothing left to resume
     return tidy
+
+
+def _results(
+    tasks: list[Task],
+    processes: int,
+    progress: bool,
+    cluster: Cluster | None,
+    journal: SweepJournal | None,
+) -> list[dict]:
+    """Every task's result in task order: the journal's where it holds the run (resumed),
+    the others run now and journalled as each finishes. Every run or an error."""
+    found = journal.take(tasks) if journal is not None else {}
+    if journal is not None and journal.resume:
+        print(resume_note(journal, len(found), len(tasks)), file=sys.stderr, flush=True)
+    todo = [i for i in range(len(tasks)) if i not in found]
+    results: dict[int, dict] = dict(found)
+    if todo:
+        rest = [tasks[i] for i in todo]
+        for j, r in iter_results(rest, processes, progress, cluster=cluster):
+            results[todo[j]] = r
+            if journal is not None:
+                journal.add(tasks[todo[j]], r)
+    missing = [i + 1 for i in range(len(tasks)) if i not in results]
+    if missing:  # every run or an error: a study is never silently short
+        raise WorkerLostError(f"runs {missing} of {len(tasks)} returned no result")
+    return [results[i] for i in range(len(tasks))]
 
 
 def break_even_columns(params: list[str]) -> list[str]:

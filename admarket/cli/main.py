@@ -115,6 +115,12 @@ def _add_study_commands(sub: argparse._SubParsersAction) -> None:
         "the cartesian product (what drives C: one chart row per parameter)",
     )
     sw.add_argument("--out", metavar="DIR", help="write sweep.csv, sweep.md, chart and store")
+    sw.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue a sweep into --out DIR that stopped (Ctrl-C, a lost worker, a crash): "
+        "the runs it finished are kept beside DIR and not run again; the result is the same",
+    )
     rep = _command(
         sub,
         "report",

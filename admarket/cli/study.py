@@ -102,6 +102,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         out=args.out,
         one_at_a_time=args.one_at_a_time,
         cluster=cluster,
+        resume=args.resume,
     )
     print(f"{len(tidy)} runs on {where} in {time.perf_counter() - t0:.1f} s")
     be = break_even(tidy, list(grid))

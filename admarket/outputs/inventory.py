@@ -4,7 +4,8 @@
 kind, its scenarios and seeds, how its configuration differs from the defaults, and what
 produced it (package and Mesa versions, when) — reading only the ``COMPLETE`` marker, the
 store's ``runs`` table and checkpoint headers, never the results themselves. It is what
-``admarket status DIR`` prints.
+``admarket status DIR`` prints. The journal a stopped sweep left beside its folder
+(:mod:`admarket.batch.journal`) is listed too, with how to resume it.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 
 import duckdb
 
+from admarket.batch.journal import SUFFIX, code_identity, journal_runs
 from admarket.config import MarketConfig
 from admarket.errors import CheckpointError
 from admarket.model.checkpoint import read_header
@@ -33,7 +35,7 @@ class Item:
     """One thing found in a folder: a result folder or a checkpoint."""
 
     path: str
-    kind: str  # run, compare, sweep, checkpoint, or "unknown" for an unmarked folder
+    kind: str  # run, compare, sweep, checkpoint, journal, or "unknown" (an unmarked folder)
     complete: bool
     status: str  # one line: complete / incomplete (why) / checkpoint at day d of n
     scenarios: list[str] = field(default_factory=list)
@@ -145,6 +147,36 @@ def _checkpoint(path: Path) -> Item:
     )
 
 
+def _journal(path: Path) -> Item:
+    """A stopped sweep's journal: the runs it keeps and how to finish the sweep."""
+    out = path.parent / path.name[1 : -len(SUFFIX)]
+    try:
+        header, rows = journal_runs(path)
+    except (OSError, ValueError) as exc:
+        return Item(str(path), "journal", False, f"unreadable — {exc}")
+    same = header.get("code") == code_identity()
+    status = (
+        f"a stopped sweep into {out}: {len(rows)} finished run{'' if len(rows) == 1 else 's'} "
+        "kept; run the same sweep command with --resume to run only the rest"
+        if same
+        else f"a stopped sweep into {out}, written by other admarket code or versions: "
+        "--resume would reuse none of its runs"
+    )
+    configs = [json.loads(r["config"]) for r in rows if isinstance(r.get("config"), str)]
+    item = Item(str(path), "journal", False, status)
+    item.scenarios = sorted({str(r.get("scenario")) for r in rows})
+    item.seeds = sorted({int(r["seed"]) for r in rows if r.get("seed") is not None})
+    if configs:
+        keys = sorted(set().union(*configs) - {"seed"})
+        item.varies = [
+            k for k in keys if len({json.dumps(c.get(k), sort_keys=True) for c in configs}) > 1
+        ]
+        item.config = {k: v for k, v in config_diff(configs[0]).items() if k not in item.varies}
+    code = header.get("code", {})
+    item.produced_by = f"admarket {code.get('admarket', '?')} (Mesa {code.get('mesa', '?')})"
+    return item
+
+
 def scan(folder: str | Path) -> list[Item]:
     """Every result folder and checkpoint under ``folder`` (itself included), by path."""
     root = Path(folder)
@@ -158,5 +190,8 @@ def scan(folder: str | Path) -> list[Item]:
         else:
             dirs[:] = [d for d in dirs if not d.startswith(".")]
         items += [_checkpoint(p / f) for f in sorted(files) if f.endswith(".ckpt")]
+        items += [
+            _journal(p / f) for f in sorted(files) if f.startswith(".") and f.endswith(SUFFIX)
+        ]
         dirs.sort()
     return sorted(items, key=lambda i: i.path)

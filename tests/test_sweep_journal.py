@@ -1,0 +1,257 @@
+"""A stopped sweep resumes: its finished runs are journalled beside --out and not run again,
+and the resumed result equals an uninterrupted sweep's (but for when each run was made)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import admarket.batch.grid as grid_module
+from admarket import build_config
+from admarket.batch import sweep
+from admarket.batch.journal import SweepJournal, _frame, _frame_json, journal_path
+from admarket.batch.pool import make_tasks, run_task
+from admarket.cli import main
+from admarket.config import ConfigError
+from admarket.errors import UsageError
+from admarket.outputs.store import query
+
+SMALL = {"n_buyers": 3, "n_sellers": 3, "campaigns_per_buyer": 3, "days": 2}
+GRID = {"exchange_fee": [0.1, 0.2]}
+SEEDS = [1, 2]
+N_RUNS = len(GRID["exchange_fee"]) * len(SEEDS) * 3
+STORED = ("sweep", "break_even", "drivers", "runs")
+RUN_ALL = grid_module.iter_results
+
+
+def _stopping_after(n: int, ran: list[int]):
+    """``iter_results`` that counts the runs it is given and raises KeyboardInterrupt (as
+    Ctrl-C would) after ``n`` of them have finished."""
+
+    def fake(tasks, *args, **kwargs):
+        ran.append(len(tasks))
+        for k, item in enumerate(RUN_ALL(tasks, *args, **kwargs)):
+            if k == n:
+                raise KeyboardInterrupt
+            yield item
+
+    return fake
+
+
+def _stop(out: Path, monkeypatch, after: int, grid=GRID, seeds=SEEDS) -> Path:
+    """Run the sweep into ``out`` and stop it (as Ctrl-C) after ``after`` runs finished;
+    returns its journal's path."""
+    monkeypatch.setattr(grid_module, "iter_results", _stopping_after(after, []))
+    with pytest.raises(KeyboardInterrupt):
+        sweep(build_config(**SMALL), grid, seeds, out=out)
+    assert not out.exists()  # nothing published
+    return journal_path(out)
+
+
+def _finish(out: Path, monkeypatch, resume: bool = True, grid=GRID, seeds=SEEDS) -> list[int]:
+    """Run the sweep into ``out`` to its end; returns how many runs it handed out to run."""
+    ran: list[int] = []
+    monkeypatch.setattr(grid_module, "iter_results", _stopping_after(10**6, ran))
+    sweep(build_config(**SMALL), grid, seeds, out=out, resume=resume)
+    return ran
+
+
+def _edit_header(path: Path, field: str, value: str) -> None:
+    """Make a journal look written by other code (``field`` of its code identity)."""
+    lines = path.read_text().splitlines()
+    header = json.loads(lines[0])
+    header["code"][field] = value
+    path.write_text("\n".join([json.dumps(header), *lines[1:]]) + "\n")
+
+
+def _stored(out: Path) -> dict[str, pd.DataFrame]:
+    tables = {t: query(out, f"FROM {t} ORDER BY ALL") for t in STORED}
+    tables["runs"] = tables["runs"].drop(columns="created_at")  # when each run was made
+    return tables
+
+
+def _assert_same_result(a: Path, b: Path) -> None:
+    for name in ("sweep.csv", "break_even.csv", "sweep.md"):
+        assert (a / name).read_bytes() == (b / name).read_bytes(), name
+    ta, tb = _stored(a), _stored(b)
+    for t in STORED:
+        pd.testing.assert_frame_equal(ta[t], tb[t], check_exact=True, obj=t)
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("whole") / "s"
+    sweep(build_config(**SMALL), GRID, SEEDS, out=out)
+    assert not journal_path(out).exists()  # published: the journal is gone
+    return out
+
+
+def test_a_stopped_sweep_resumes_and_runs_only_the_rest(tmp_path, monkeypatch, uninterrupted):
+    out = tmp_path / "s"
+    path = _stop(out, monkeypatch, 5)
+    assert len(path.read_text().splitlines()) == 1 + 5  # the header and the five runs
+    assert _finish(out, monkeypatch) == [N_RUNS - 5]  # the journal's runs not run again
+    assert not path.exists()
+    _assert_same_result(out, uninterrupted)
+
+
+def test_without_resume_a_journal_with_runs_is_refused_not_thrown_away(tmp_path, monkeypatch):
+    out = tmp_path / "s"
+    path = _stop(out, monkeypatch, 3)
+    kept = path.read_bytes()
+    with pytest.raises(UsageError, match=r"3 finished run.*--resume"):
+        _finish(out, monkeypatch, resume=False)
+    assert path.read_bytes() == kept
+    path.unlink()  # as the message says: delete it to start afresh
+    assert _finish(out, monkeypatch, resume=False) == [N_RUNS]
+
+
+def test_a_resumed_sweep_may_add_seeds_and_values(tmp_path, monkeypatch):
+    """Runs are matched by what they are (scenario, seed, config), not by their place: a
+    resumed sweep with another grid value and another seed reuses the runs both share, at
+    their new points, and equals that wider sweep run whole."""
+    out = tmp_path / "s"
+    _stop(out, monkeypatch, 2, grid={"exchange_fee": [0.2]}, seeds=[2])
+    wider = {"exchange_fee": [0.1, 0.2]}
+    ran = _finish(out, monkeypatch, grid=wider, seeds=[1, 2])
+    assert ran == [2 * 2 * 3 - 2]  # fee 0.2, seed 2: two of its scenarios reused
+    whole = tmp_path / "whole"
+    sweep(build_config(**SMALL), wider, [1, 2], out=whole)
+    _assert_same_result(out, whole)
+
+
+def test_a_line_cut_short_by_a_kill_is_dropped(tmp_path, monkeypatch, uninterrupted):
+    out = tmp_path / "s"
+    path = _stop(out, monkeypatch, 4)
+    with open(path, "a") as f:
+        f.write('{"run": "0123", "tables": {"runs"')  # a SIGKILL mid-write
+    assert _finish(out, monkeypatch) == [N_RUNS - 4]
+    _assert_same_result(out, uninterrupted)
+
+
+def test_a_journal_of_other_code_reuses_nothing(tmp_path, monkeypatch, capsys):
+    out = tmp_path / "s"
+    _edit_header(_stop(out, monkeypatch, 3), "source", "0" * 64)  # by an edited admarket
+    assert _finish(out, monkeypatch) == [N_RUNS]
+    assert "other admarket code" in capsys.readouterr().err
+
+
+def test_a_damaged_journal_or_a_foreign_file_is_refused_and_left_alone(tmp_path, monkeypatch):
+    out = tmp_path / "s"
+    path = _stop(out, monkeypatch, 3)
+    lines = path.read_text().splitlines()
+    lines[2] = "not json"
+    damaged = "\n".join(lines) + "\n"
+    path.write_text(damaged)
+    with pytest.raises(UsageError, match="line 3"):
+        sweep(build_config(**SMALL), GRID, SEEDS, out=out, resume=True)
+    assert path.read_text() == damaged
+    path.write_text("my notes\n")
+    for resume in (False, True):
+        with pytest.raises(UsageError, match="not an admarket sweep journal"):
+            sweep(build_config(**SMALL), GRID, SEEDS, out=out, resume=resume)
+        assert path.read_text() == "my notes\n"
+
+
+def test_resume_needs_an_output_folder(capsys):
+    with pytest.raises(ConfigError, match="--resume"):
+        sweep(build_config(**SMALL), GRID, SEEDS, resume=True)
+    assert main(["sweep", "--grid", "exchange_fee=0.1", "--resume", "--no-progress"]) == 2
+    assert "--resume" in capsys.readouterr().err
+
+
+def _read_back(df: pd.DataFrame) -> pd.DataFrame:
+    data = json.loads(json.dumps(_frame_json(df), allow_nan=True))
+    return _frame(data["columns"], data["dtypes"], [data["values"]])
+
+
+def test_journalled_rows_read_back_exactly():
+    """Every dtype a sweep keeps (int64, float64 with NaN, str, string, Int64 with NA) reads
+    back equal, value for value and dtype for dtype."""
+    cfg = build_config(**{**SMALL, "days": 1})
+    for task in make_tasks({"design": ["A", "B", "C"], "config": cfg}, [7], collect="summary"):
+        for name, df in run_task(task)["tables"].items():
+            back = _read_back(df)
+            pd.testing.assert_frame_equal(back, df, check_exact=True, obj=name)
+    odd = pd.DataFrame({"x": [np.nan], "n": [None], "f": [0.1 + 0.2], "s": ["é"]}).astype(
+        {"n": "Int64", "s": "string"}
+    )
+    pd.testing.assert_frame_equal(_read_back(odd), odd, check_exact=True)
+
+
+def test_a_journal_is_kept_on_disk_run_by_run(tmp_path):
+    """Each run is on disk when ``add`` returns: a reader opening the file sees it."""
+    cfg = build_config(**{**SMALL, "days": 1})
+    tasks = make_tasks({"design": ["A"], "config": cfg}, [1, 2], collect="summary", point=0)
+    j = SweepJournal(tmp_path / ".s.sweep-journal.jsonl", resume=False)
+    j.add(tasks[0], run_task(tasks[0]))
+    reader = SweepJournal(j.path, resume=True)  # reads what is on disk now
+    assert reader.held == 1 and set(reader.take(tasks)) == {0} and reader.reused == 1
+    reader.close()
+    j.close()
+
+
+def test_the_command_resumes_after_sigterm(tmp_path):
+    """End to end: SIGTERM a sweep once a run is journalled (exit 143, it says how to
+    resume), then ``--resume`` finishes it; the result equals an uninterrupted sweep's."""
+    base = [sys.executable, "-m", "admarket", "sweep", "--buyers", "4", "--sellers", "3"]
+    base += ["--days", "8", "--grid", "exchange_fee=0.1,0.2", "--seeds", "3"]
+    base += ["--processes", "1", "--no-progress"]
+    out = tmp_path / "s"
+    proc = subprocess.Popen([*base, "--out", str(out)], stderr=subprocess.PIPE, text=True)
+    path = journal_path(out)
+    while proc.poll() is None and (not path.exists() or len(path.read_text().splitlines()) < 2):
+        time.sleep(0.02)
+    assert proc.poll() is None, "the sweep ended before it could be stopped"
+    os.kill(proc.pid, signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 143 and "--resume" in err and not out.exists()
+    again = subprocess.run([*base, "--out", str(out)], capture_output=True, text=True)
+    assert again.returncode == 2 and "add --resume" in again.stderr  # runs not thrown away
+    done = subprocess.run([*base, "--out", str(out), "--resume"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "sweep: resuming with" in done.stderr and not path.exists()
+    whole = tmp_path / "whole"
+    subprocess.run([*base, "--out", str(whole)], check=True, capture_output=True)
+    _assert_same_result(out, whole)
+
+
+def test_status_lists_a_stopped_sweep_and_how_to_finish_it(tmp_path, monkeypatch, capsys):
+    path = _stop(tmp_path / "s", monkeypatch, 4)
+    capsys.readouterr()
+    assert main(["status", str(tmp_path)]) == 0
+    printed = capsys.readouterr().out
+    assert "journal" in printed and "4 finished runs kept" in printed and "--resume" in printed
+    _edit_header(path, "mesa", "0.0")
+    assert main(["status", str(tmp_path)]) == 0
+    assert "would reuse none" in capsys.readouterr().out
+
+
+def test_a_sweep_stopped_before_its_first_run_leaves_no_journal(tmp_path, monkeypatch):
+    assert not _stop(tmp_path / "s", monkeypatch, 0).exists()
+
+
+def test_a_sweep_that_failed_to_publish_resumes_without_running(tmp_path, monkeypatch, capsys):
+    """Every run finished but the result could not be written (a full disk, say): all of
+    them are kept, and the resumed sweep only publishes."""
+    out = tmp_path / "s"
+
+    def full_disk(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    with monkeypatch.context() as m:
+        m.setattr(grid_module, "_write", full_disk)
+        with pytest.raises(OSError):
+            sweep(build_config(**SMALL), GRID, SEEDS, out=out)
+    assert f"{N_RUNS} of {N_RUNS} runs are kept" in capsys.readouterr().err
+    assert _finish(out, monkeypatch) == []
+    assert (out / "sweep.csv").is_file() and not journal_path(out).exists()
