@@ -25,8 +25,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from admarket import build_config
-from admarket.batch.journal import SweepJournal, code_identity
 from admarket.batch.pool import make_tasks, run_task
+from admarket.outputs.sweep_journal import SweepJournal, code_identity
 
 
 def main() -> None:
@@ -43,8 +43,8 @@ def main() -> None:
     )
     sample = [run_task(t) for t in tasks[:3]]
     with tempfile.TemporaryDirectory(dir=Path.cwd()) as tmp:  # a real disk, as --out is
-        path = Path(tmp) / ".s.sweep-journal.jsonl"
-        journal = SweepJournal(path, resume=False)
+        journal = SweepJournal(Path(tmp) / "s", resume=False)
+        path = journal.path
         t0 = time.perf_counter()
         for i, t in enumerate(tasks):
             journal.add(t, sample[i % 3])
@@ -52,7 +52,7 @@ def main() -> None:
         journal.close()
         size = path.stat().st_size / len(tasks)
         t0 = time.perf_counter()
-        resumed = SweepJournal(path, resume=True)
+        resumed = SweepJournal(Path(tmp) / "s", resume=True)
         opened = time.perf_counter() - t0
         t0 = time.perf_counter()
         found = resumed.take(tasks)

@@ -359,7 +359,7 @@ def test_runs_per_worker_follows_dasks_worker_saturation():
 
 
 def test_workers_of_another_admarket_version_are_refused(scheduler, monkeypatch):
-    monkeypatch.setattr("admarket.batch.cluster.__version__", "9.9.9")
+    monkeypatch.setattr("admarket.version.__version__", "9.9.9")  # here, not on the workers
     tasks = make_tasks({"design": ["A"], "config": build_config(**SMALL)}, [1])
     theirs = re.escape(f"runs admarket {__version__} (here 9.9.9)")
     with pytest.raises(UsageError, match=theirs):

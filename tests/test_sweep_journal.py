@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -18,12 +19,11 @@ import pytest
 import admarket.batch.grid as grid_module
 from admarket import build_config
 from admarket.batch import sweep
-from admarket.batch.journal import SweepJournal, _frame, _frame_json, journal_path
 from admarket.batch.pool import make_tasks, run_task
 from admarket.cli import main
-from admarket.config import ConfigError
 from admarket.errors import UsageError
 from admarket.outputs.store import query
+from admarket.outputs.sweep_journal import SweepJournal, _frame, _frame_json, journal_path
 
 SMALL = {"n_buyers": 3, "n_sellers": 3, "campaigns_per_buyer": 3, "days": 2}
 GRID = {"exchange_fee": [0.1, 0.2]}
@@ -74,16 +74,20 @@ def _edit_header(path: Path, field: str, value: str) -> None:
 
 
 def _stored(out: Path) -> dict[str, pd.DataFrame]:
-    tables = {t: query(out, f"FROM {t} ORDER BY ALL") for t in STORED}
-    tables["runs"] = tables["runs"].drop(columns="created_at")  # when each run was made
-    return tables
+    """Every table of a sweep's store in stored order (``created_at``: when a run was made)."""
+    names = query(out, "SHOW TABLES")["name"]
+    return {
+        t: query(out, f"SELECT * {'EXCLUDE (created_at)' if t == 'runs' else ''} FROM {t}")
+        for t in names
+    }
 
 
 def _assert_same_result(a: Path, b: Path) -> None:
     for name in ("sweep.csv", "break_even.csv", "sweep.md"):
         assert (a / name).read_bytes() == (b / name).read_bytes(), name
     ta, tb = _stored(a), _stored(b)
-    for t in STORED:
+    assert set(ta) == set(tb) and set(STORED) <= set(ta)
+    for t in ta:
         pd.testing.assert_frame_equal(ta[t], tb[t], check_exact=True, obj=t)
 
 
@@ -138,11 +142,22 @@ def test_a_line_cut_short_by_a_kill_is_dropped(tmp_path, monkeypatch, uninterrup
     _assert_same_result(out, uninterrupted)
 
 
-def test_a_journal_of_other_code_reuses_nothing(tmp_path, monkeypatch, capsys):
+def test_a_journal_of_other_code_is_refused_naming_what_differs(tmp_path, monkeypatch):
+    """Runs made by other code cannot be reused, and are not thrown away unasked either: the
+    sweep is refused, with or without --resume, naming what differs; the journal stays."""
     out = tmp_path / "s"
-    _edit_header(_stop(out, monkeypatch, 3), "source", "0" * 64)  # by an edited admarket
+    path = _stop(out, monkeypatch, 3)
+    _edit_header(path, "numpy", "0.0")  # made with another numpy
+    kept = path.read_bytes()
+    for resume in (True, False):
+        with pytest.raises(UsageError, match=r"3 finished run.*numpy .* here, 0\.0 in the"):
+            _finish(out, monkeypatch, resume=resume)
+        assert path.read_bytes() == kept
+    _edit_header(path, "source", "0" * 64)  # and by an edited admarket
+    with pytest.raises(UsageError, match="source files differ"):
+        _finish(out, monkeypatch)
+    path.unlink()
     assert _finish(out, monkeypatch) == [N_RUNS]
-    assert "other admarket code" in capsys.readouterr().err
 
 
 def test_a_damaged_journal_or_a_foreign_file_is_refused_and_left_alone(tmp_path, monkeypatch):
@@ -152,7 +167,7 @@ def test_a_damaged_journal_or_a_foreign_file_is_refused_and_left_alone(tmp_path,
     lines[2] = "not json"
     damaged = "\n".join(lines) + "\n"
     path.write_text(damaged)
-    with pytest.raises(UsageError, match="line 3"):
+    with pytest.raises(UsageError, match="line 3 is not a journalled run"):
         sweep(build_config(**SMALL), GRID, SEEDS, out=out, resume=True)
     assert path.read_text() == damaged
     path.write_text("my notes\n")
@@ -163,7 +178,7 @@ def test_a_damaged_journal_or_a_foreign_file_is_refused_and_left_alone(tmp_path,
 
 
 def test_resume_needs_an_output_folder(capsys):
-    with pytest.raises(ConfigError, match="--resume"):
+    with pytest.raises(UsageError, match="--resume needs --out"):
         sweep(build_config(**SMALL), GRID, SEEDS, resume=True)
     assert main(["sweep", "--grid", "exchange_fee=0.1", "--resume", "--no-progress"]) == 2
     assert "--resume" in capsys.readouterr().err
@@ -189,12 +204,12 @@ def test_journalled_rows_read_back_exactly():
 
 
 def test_a_journal_is_kept_on_disk_run_by_run(tmp_path):
-    """Each run is on disk when ``add`` returns: a reader opening the file sees it."""
+    """Each run is in the file when ``add`` returns: a reader opening it sees the run."""
     cfg = build_config(**{**SMALL, "days": 1})
     tasks = make_tasks({"design": ["A"], "config": cfg}, [1, 2], collect="summary", point=0)
-    j = SweepJournal(tmp_path / ".s.sweep-journal.jsonl", resume=False)
+    j = SweepJournal(tmp_path / "s", resume=False)
     j.add(tasks[0], run_task(tasks[0]))
-    reader = SweepJournal(j.path, resume=True)  # reads what is on disk now
+    reader = SweepJournal(tmp_path / "s", resume=True)  # reads what is on disk now
     assert reader.held == 1 and set(reader.take(tasks)) == {0} and reader.reused == 1
     reader.close()
     j.close()
@@ -204,7 +219,7 @@ def test_the_command_resumes_after_sigterm(tmp_path):
     """End to end: SIGTERM a sweep once a run is journalled (exit 143, it says how to
     resume), then ``--resume`` finishes it; the result equals an uninterrupted sweep's."""
     base = [sys.executable, "-m", "admarket", "sweep", "--buyers", "4", "--sellers", "3"]
-    base += ["--days", "8", "--grid", "exchange_fee=0.1,0.2", "--seeds", "3"]
+    base += ["--days", "12", "--grid", "exchange_fee=0.1,0.2", "--seeds", "3"]
     base += ["--processes", "1", "--no-progress"]
     out = tmp_path / "s"
     proc = subprocess.Popen([*base, "--out", str(out)], stderr=subprocess.PIPE, text=True)
@@ -219,7 +234,9 @@ def test_the_command_resumes_after_sigterm(tmp_path):
     assert again.returncode == 2 and "add --resume" in again.stderr  # runs not thrown away
     done = subprocess.run([*base, "--out", str(out), "--resume"], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
-    assert "sweep: resuming with" in done.stderr and not path.exists()
+    reused = re.search(r"resuming with (\d+) of 18 runs", done.stderr)
+    assert reused and int(reused[1]) >= 1 and not path.exists()
+    assert f"(and {reused[1]} reused)" in done.stdout
     whole = tmp_path / "whole"
     subprocess.run([*base, "--out", str(whole)], check=True, capture_output=True)
     _assert_same_result(out, whole)
@@ -233,7 +250,10 @@ def test_status_lists_a_stopped_sweep_and_how_to_finish_it(tmp_path, monkeypatch
     assert "journal" in printed and "4 finished runs kept" in printed and "--resume" in printed
     _edit_header(path, "mesa", "0.0")
     assert main(["status", str(tmp_path)]) == 0
-    assert "would reuse none" in capsys.readouterr().out
+    assert "cannot be reused" in capsys.readouterr().out
+    path.write_text(path.read_text() + "garbage\n")
+    assert main(["status", str(tmp_path)]) == 0
+    assert "unreadable" in capsys.readouterr().out
 
 
 def test_a_sweep_stopped_before_its_first_run_leaves_no_journal(tmp_path, monkeypatch):
@@ -255,3 +275,67 @@ def test_a_sweep_that_failed_to_publish_resumes_without_running(tmp_path, monkey
     assert f"{N_RUNS} of {N_RUNS} runs are kept" in capsys.readouterr().err
     assert _finish(out, monkeypatch) == []
     assert (out / "sweep.csv").is_file() and not journal_path(out).exists()
+
+
+def test_a_one_at_a_time_sweep_resumes_identically(tmp_path, monkeypatch):
+    """One-at-a-time sweeps run the shared base point once for several rows: resumed, each
+    row still gets its point."""
+    grid = {"exchange_fee": [0.15, 0.2], "decay_rate": [0.02, 0.1]}  # base: 0.15, 0.02
+
+    def one_at_a_time(out, resume, after=None):
+        monkeypatch.setattr(grid_module, "iter_results", _stopping_after(after or 10**6, []))
+        return sweep(build_config(**SMALL), grid, [1], out=out, resume=resume, one_at_a_time=True)
+
+    with pytest.raises(KeyboardInterrupt):
+        one_at_a_time(tmp_path / "s", False, after=4)
+    resumed = one_at_a_time(tmp_path / "s", True)
+    whole = one_at_a_time(tmp_path / "whole", False)
+    assert resumed.attrs["reused_runs"] == 4 and resumed.attrs["runs"] == 3 * 3
+    pd.testing.assert_frame_equal(resumed, whole, check_exact=True)
+    _assert_same_result(tmp_path / "s", tmp_path / "whole")
+
+
+def test_a_sweep_stopped_just_after_publishing_leaves_no_journal(tmp_path, monkeypatch, capsys):
+    """Stopped between publishing and deleting its journal, the sweep does not claim to
+    keep runs for a resume; a journal left by a kill there is older than the result and
+    is removed by the next sweep into the folder instead of refusing it."""
+    out = tmp_path / "s"
+    real_remove = SweepJournal.remove
+
+    def interrupted(self):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(SweepJournal, "remove", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        sweep(build_config(**SMALL), GRID, SEEDS, out=out)
+    assert (out / "sweep.csv").is_file() and not journal_path(out).exists()
+    assert "kept" not in capsys.readouterr().err
+
+    monkeypatch.setattr(SweepJournal, "stopped", lambda self, total: None)  # as if SIGKILLed
+    with pytest.raises(KeyboardInterrupt):
+        sweep(build_config(**SMALL), GRID, SEEDS, out=out)
+    assert journal_path(out).exists()
+    monkeypatch.setattr(SweepJournal, "remove", real_remove)
+    assert _finish(out, monkeypatch, resume=False) == [N_RUNS]
+    assert not journal_path(out).exists()
+
+
+def test_the_base_configs_own_seed_does_not_stop_reuse(tmp_path, monkeypatch):
+    """A run's seed replaces its config's: sweeps from base configs with other seeds share
+    runs of the same seeds."""
+    out = tmp_path / "s"
+    _stop(out, monkeypatch, 3)  # base config seed: the default
+    ran: list[int] = []
+    monkeypatch.setattr(grid_module, "iter_results", _stopping_after(10**6, ran))
+    sweep(build_config(**SMALL, seed=999), GRID, SEEDS, out=out, resume=True)
+    assert ran == [N_RUNS - 3]
+
+
+def test_a_journal_outlives_a_run_published_into_the_folder_after_it(tmp_path, monkeypatch):
+    """Only a complete *sweep* newer than the journal makes it a leftover: a run published
+    into the folder meanwhile leaves the stopped sweep's runs to resume."""
+    out = tmp_path / "s"
+    _stop(out, monkeypatch, 3)
+    args = ["run", "--scenarios", "a", "--days", "1", "--buyers", "1", "--sellers", "1"]
+    assert main([*args, "--no-progress", "--out", str(out)]) == 0
+    assert _finish(out, monkeypatch) == [N_RUNS - 3]

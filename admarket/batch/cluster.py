@@ -23,7 +23,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
-import platform
 import re
 import sys
 import time
@@ -34,7 +33,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from admarket.errors import ConfigError, UsageError, WorkerLostError
-from admarket.version import __version__
+from admarket.version import __version__, result_versions
 
 CONNECT_TIMEOUT_S = 10  # to reach a remote scheduler
 WORKER_WAIT_S = 30  # for a remote scheduler's first worker
@@ -104,23 +103,6 @@ def parse_cluster(scheduler: str | None, cluster: str | None) -> Cluster | None:
             )
         return Cluster(address=scheduler.strip())
     return None
-
-
-def worker_versions() -> dict[str, str]:
-    """The versions a run's result depends on, in this process (run on each worker too)."""
-    import mesa
-    import numpy
-    import pandas
-    import scipy
-
-    return {
-        "admarket": __version__,
-        "mesa": mesa.__version__,
-        "numpy": numpy.__version__,  # random streams and float arithmetic
-        "scipy": scipy.__version__,  # its distributions draw from our streams
-        "pandas": pandas.__version__,  # builds each run's tables on the worker
-        "python": ".".join(platform.python_version_tuple()[:2]),
-    }
 
 
 def _import_distributed() -> Any:
@@ -195,9 +177,9 @@ def _check_workers(client: Any, cluster: Cluster) -> None:
                 f"{cluster.describe()} has no workers (waited {WORKER_WAIT_S} s); start "
                 f"some with `dask worker {cluster.address} --nthreads 1`"
             ) from None
-    here = worker_versions()
+    here = result_versions()
     try:
-        theirs = client.run(worker_versions)
+        theirs = client.run(result_versions)
     except Exception as exc:  # e.g. admarket is not installed on a worker
         raise UsageError(
             f"the workers of {cluster.describe()} cannot run admarket ({type(exc).__name__}: "

@@ -20,14 +20,14 @@ from typing import Any
 import pandas as pd
 
 from admarket.batch.cluster import Cluster, runs_at_once_here
-from admarket.batch.journal import SweepJournal, journal_path, resume_note
 from admarket.batch.pool import Task, iter_results, make_tasks
 from admarket.config import ConfigError, MarketConfig, check_scenarios
 from admarket.config.sizing import check_memory
-from admarket.errors import WorkerLostError
+from admarket.errors import UsageError, WorkerLostError
 from admarket.money import usd_short
 from admarket.outputs.publish import publish, reserve
 from admarket.outputs.store import STORE_NAME, write_tables
+from admarket.outputs.sweep_journal import SweepJournal
 from admarket.report.charts import COLOURS, axis_format, pyplot
 from admarket.report.drivers import driver_table, drivers_chart, drivers_markdown, sweep_base
 from admarket.report.stats import direction, paired_diff
@@ -120,17 +120,14 @@ def sweep(
     (:mod:`.cluster`) the runs go to a Dask cluster instead of ``processes`` local
     processes; the results are identical.
 
-    With ``out``, each finished run is journalled beside the folder (:mod:`.journal`) until
-    the result is published; ``resume`` reuses the runs a stopped sweep's journal holds,
-    so only the rest run (needs ``out``).
+    With ``out``, each finished run is journalled beside the folder
+    (:mod:`admarket.outputs.sweep_journal`) until the result is published; ``resume``
+    reuses the runs a stopped sweep's journal holds, so only the rest run (needs ``out``;
+    ``tidy.attrs`` says how many runs there were, ``"runs"``, and how many were reused,
+    ``"reused_runs"``).
     """
     if resume and out is None:
-        raise ConfigError(
-            "--resume",
-            True,
-            "resuming needs --out DIR: the journal of finished runs is kept "
-            "beside the result folder",
-        )
+        raise UsageError("--resume needs --out DIR: a sweep's finished runs are kept beside it")
     scenarios = check_scenarios(scenarios)
     points = grid_points(cfg, grid, one_at_a_time)  # validates every value before anything runs
     # a one-at-a-time sweep meets the base point once per parameter: run it once
@@ -150,9 +147,9 @@ def sweep(
         for pc in points:
             check_memory(pc, at_once, scenarios=scenarios)
     with reserve(out) if out is not None else contextlib.nullcontext() as dest:
-        journal = SweepJournal(journal_path(dest), resume) if dest is not None else None
+        journal = SweepJournal(dest, resume) if dest is not None else None
         try:
-            return _run_sweep(
+            tidy = _run_sweep(
                 cfg, tasks, points, same, grid, processes, progress, out, cluster, journal
             )
         except BaseException:
@@ -162,6 +159,9 @@ def sweep(
         finally:
             if journal is not None:
                 journal.close()
+        tidy.attrs["runs"] = len(tasks)  # fewer than rows when points share a run
+        tidy.attrs["reused_runs"] = journal.reused if journal is not None else 0
+        return tidy
 
 
 def _run_sweep(
@@ -199,8 +199,8 @@ def _run_sweep(
     if out is not None:
         runs = pd.concat([r["tables"]["runs"] for r in results], ignore_index=True)
         _write(tidy, runs, list(grid), out, sweep_base(cfg, list(grid)))
-        if journal is not None:
-            journal.remove()  # published: nothing left to resume
+        if journal is not None:  # published: nothing left to resume (a kill before this
+            journal.remove()  # line leaves a journal older than the result: removed later)
     return tidy
 
 
@@ -215,7 +215,7 @@ def _results(
     the others run now and journalled as each finishes. Every run or an error."""
     found = journal.take(tasks) if journal is not None else {}
     if journal is not None and journal.resume:
-        print(resume_note(journal, len(found), len(tasks)), file=sys.stderr, flush=True)
+        print(journal.resume_note(len(tasks)), file=sys.stderr, flush=True)
     todo = [i for i in range(len(tasks)) if i not in found]
     results: dict[int, dict] = dict(found)
     if todo:

@@ -104,7 +104,9 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         cluster=cluster,
         resume=args.resume,
     )
-    print(f"{len(tidy)} runs on {where} in {time.perf_counter() - t0:.1f} s")
+    runs, reused = tidy.attrs.get("runs", len(tidy)), tidy.attrs.get("reused_runs", 0)
+    ran = f"{runs - reused} runs" + (f" (and {reused} reused)" if reused else "")
+    print(f"{ran} on {where} in {time.perf_counter() - t0:.1f} s")
     be = break_even(tidy, list(grid))
     drivers = driver_table(tidy, list(grid), sweep_base(cfg, list(grid)))
     if be.empty and drivers.empty:

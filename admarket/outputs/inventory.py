@@ -5,7 +5,8 @@ kind, its scenarios and seeds, how its configuration differs from the defaults, 
 produced it (package and Mesa versions, when) — reading only the ``COMPLETE`` marker, the
 store's ``runs`` table and checkpoint headers, never the results themselves. It is what
 ``admarket status DIR`` prints. The journal a stopped sweep left beside its folder
-(:mod:`admarket.batch.journal`) is listed too, with how to resume it.
+(:mod:`.sweep_journal`) is listed too, with how to resume it: it sits in the folder that
+holds the sweep's folder, so that is the one to scan.
 """
 
 from __future__ import annotations
@@ -18,11 +19,11 @@ from typing import Any
 
 import duckdb
 
-from admarket.batch.journal import SUFFIX, code_identity, journal_runs
 from admarket.config import MarketConfig
 from admarket.errors import CheckpointError
 from admarket.model.checkpoint import read_header
 from admarket.outputs.manifest import COMPLETE_MARKER, STORE_NAME
+from admarket.outputs.sweep_journal import SUFFIX, code_difference, read_journal
 
 # Folders inside a result that hold its parts, never other results (not scanned).
 OWNED_DIRS = ("charts", "logs", "content")
@@ -106,15 +107,9 @@ def _result(path: Path) -> Item:
     except duckdb.Error as exc:
         item.complete, item.status = False, f"unreadable store: {str(exc).splitlines()[0]}"
         return item
-    configs = [json.loads(r[2]) for r in runs]
     item.scenarios = item.scenarios or sorted({r[0] for r in runs})
     item.seeds = item.seeds or sorted({int(r[1]) for r in runs})
-    if configs:
-        keys = sorted(set().union(*configs) - {"seed"})
-        item.varies = [
-            k for k in keys if len({json.dumps(c.get(k), sort_keys=True) for c in configs}) > 1
-        ]
-        item.config = {k: v for k, v in config_diff(configs[0]).items() if k not in item.varies}
+    _describe_configs(item, [json.loads(r[2]) for r in runs])
     versions = sorted({f"admarket {r[3]} (Mesa {r[4]})" for r in runs})
     dates = sorted(r[5] for r in runs if r[5])
     when = f", {dates[0]}" + (f" to {dates[-1]}" if dates[-1] != dates[0] else "") if dates else ""
@@ -147,32 +142,42 @@ def _checkpoint(path: Path) -> Item:
     )
 
 
-def _journal(path: Path) -> Item:
-    """A stopped sweep's journal: the runs it keeps and how to finish the sweep."""
-    out = path.parent / path.name[1 : -len(SUFFIX)]
-    try:
-        header, rows = journal_runs(path)
-    except (OSError, ValueError) as exc:
-        return Item(str(path), "journal", False, f"unreadable — {exc}")
-    same = header.get("code") == code_identity()
-    status = (
-        f"a stopped sweep into {out}: {len(rows)} finished run{'' if len(rows) == 1 else 's'} "
-        "kept; run the same sweep command with --resume to run only the rest"
-        if same
-        else f"a stopped sweep into {out}, written by other admarket code or versions: "
-        "--resume would reuse none of its runs"
-    )
-    configs = [json.loads(r["config"]) for r in rows if isinstance(r.get("config"), str)]
-    item = Item(str(path), "journal", False, status)
-    item.scenarios = sorted({str(r.get("scenario")) for r in rows})
-    item.seeds = sorted({int(r["seed"]) for r in rows if r.get("seed") is not None})
+def _describe_configs(item: Item, configs: list[dict[str, Any]]) -> None:
+    """Set ``item``'s parameters that vary between its runs' configs, and those that differ
+    from the defaults in all of them."""
     if configs:
         keys = sorted(set().union(*configs) - {"seed"})
         item.varies = [
             k for k in keys if len({json.dumps(c.get(k), sort_keys=True) for c in configs}) > 1
         ]
         item.config = {k: v for k, v in config_diff(configs[0]).items() if k not in item.varies}
-    code = header.get("code", {})
+
+
+def _journal(path: Path) -> Item:
+    """A stopped sweep's journal: the runs it keeps and how to finish the sweep."""
+    out = path.parent / path.name[1 : -len(SUFFIX)]
+    try:
+        header, entries = read_journal(path)
+        runs = [e["tables"]["runs"] for e in entries]
+        rows = [dict(zip(r["columns"], r["values"], strict=True)) for r in runs]
+        configs = [json.loads(r["config"]) for r in rows]
+        seeds = sorted({int(r["seed"]) for r in rows})
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        return Item(str(path), "journal", False, f"unreadable — {exc}")
+    n = len(rows)
+    differs = code_difference(header["code"])
+    status = (
+        f"a stopped sweep into {out}: {n} finished run{'' if n == 1 else 's'} kept; run the "
+        "same sweep command with --resume to run only the rest"
+        if not differs
+        else f"a stopped sweep into {out}, made by other code ({differs}): its {n} runs "
+        "cannot be reused; delete it to start afresh"
+    )
+    item = Item(str(path), "journal", False, status)
+    item.scenarios = sorted({str(r.get("scenario")) for r in rows})
+    item.seeds = seeds
+    _describe_configs(item, configs)
+    code = header["code"]
     item.produced_by = f"admarket {code.get('admarket', '?')} (Mesa {code.get('mesa', '?')})"
     return item
 

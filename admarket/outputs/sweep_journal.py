@@ -1,0 +1,320 @@
+"""A sweep's journal: every finished run kept on disk as it arrives, so that a stopped sweep
+can be resumed without running its finished runs again.
+
+A sweep writing ``--out DIR`` appends each finished run to ``.DIR.sweep-journal.jsonl``
+beside the folder — one JSON line per run: what identifies the run and its ``runs`` and
+``summaries`` rows, with their dtypes — flushed and fsynced before the next, and deletes
+the journal once the result is published. However the sweep stops (Ctrl-C, SIGTERM, a
+lost worker, a failed publish, SIGKILL, a power cut), the journal holds every run that
+finished; ``sweep --resume`` runs only the others. The published result equals an
+uninterrupted sweep's to the last digit (floats are written as their shortest repr, which
+reads back as the same float), except the ``runs`` table's ``created_at``, which says when
+each run was actually made.
+
+A run is reused only if everything that decides its result matches: scenario, seed,
+configuration and the code that ran it (a hash of admarket's own files, with the versions
+of Mesa, numpy, scipy, pandas, networkx and Python). A journal written by other code is
+refused, naming what differs, and left as it is. Since a run is matched by what it is, not
+by its place in the sweep, a resumed sweep may add seeds or grid values: the runs the two
+sweeps share are reused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+from collections.abc import Sequence
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from admarket.atomic import atomic_file
+from admarket.errors import UsageError
+from admarket.outputs.manifest import COMPLETE_MARKER, read_manifest
+from admarket.outputs.run_ids import run_id_for
+from admarket.version import result_versions
+
+if TYPE_CHECKING:
+    from admarket.batch.pool import Task
+
+FORMAT, VERSION = "admarket-sweep-journal", 1
+SUFFIX = ".sweep-journal.jsonl"
+KEPT_TABLES = ("runs", "summaries")  # what a sweep keeps of each run
+# admarket's files that decide a run: its code, presets and queries (not caches)
+_SOURCE_SUFFIXES = (".py", ".toml", ".sql", ".json")
+
+
+def journal_path(dest: Path) -> Path:
+    """Where the journal of a sweep publishing into ``dest`` lives: beside it, hidden."""
+    return dest.parent / f".{dest.name}{SUFFIX}"
+
+
+@cache
+def code_identity() -> dict[str, str]:
+    """What, besides its scenario, seed and config, decides a run's result: the versions of
+    the libraries it runs on (:func:`~admarket.version.result_versions`) and a SHA-256 of
+    admarket's source files (any edit changes it)."""
+    root = Path(__file__).resolve().parents[1]
+    h = hashlib.sha256()
+    for p in sorted(root.rglob("*")):
+        if p.suffix in _SOURCE_SUFFIXES and p.is_file() and "__pycache__" not in p.parts:
+            h.update(p.relative_to(root).as_posix().encode() + b"\0")
+            h.update(p.read_bytes() + b"\0")
+    return {**result_versions(), "source": h.hexdigest()}
+
+
+def run_key(task: Task) -> str:
+    """What identifies a sweep's run across sweeps: scenario, seed, config (its own seed set
+    to the run's, as the model sets it) and how far and what it collects."""
+    kw = task.kwargs
+    cfg = kw["config"] if kw.get("rng") is None else kw["config"].replace(seed=kw["rng"])
+    ident = {
+        "scenario": str(kw["design"]),
+        "config": cfg.to_dict(),
+        "max_steps": task.max_steps,
+        "collect": task.collect,
+    }
+    text = json.dumps(ident, sort_keys=True, separators=(",", ":"), default=repr)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _plain(v: Any) -> Any:
+    """A row value as JSON: numpy scalars as Python's, missing values as None (NaN stays
+    NaN: JSON's NaN reads back as the float NaN)."""
+    if v is None or v is pd.NA or v is pd.NaT:
+        return None
+    return v.item() if isinstance(v, np.generic) else v
+
+
+def _frame_json(df: pd.DataFrame) -> dict[str, list]:
+    """A one-row frame as JSON: its columns, their dtypes and the row's values."""
+    if len(df) != 1:
+        raise ValueError(f"a journal keeps one-row frames, got {len(df)} rows")
+    return {
+        "columns": [str(c) for c in df.columns],
+        "dtypes": [str(d) for d in df.dtypes],
+        "values": [_plain(v) for v in df.iloc[0].tolist()],
+    }
+
+
+def _frame(columns: Sequence[str], dtypes: Sequence[str], rows: list[list]) -> pd.DataFrame:
+    """The frame of ``rows`` (each as ``_frame_json`` wrote its values) with these dtypes.
+    Built as objects first: inferred, an int column with a missing value would pass
+    through float64 and lose digits past 2**53."""
+    df = pd.DataFrame(rows, columns=list(columns), dtype=object)
+    return df.astype(dict(zip(columns, dtypes, strict=True)))
+
+
+def _placed(columns: Sequence[str], values: list, task: Task) -> list:
+    """A journalled run's row numbered for its place in this sweep (its point and run id:
+    the same run may sit at another point of a sweep with other grid values)."""
+    kw = task.kwargs
+    run_id = run_id_for(str(kw["design"]), int(kw["rng"]), task.point)
+    place = {"point": task.point, "run_id": run_id}
+    return [place.get(c, v) for c, v in zip(columns, values, strict=True)]
+
+
+def read_journal(path: Path) -> tuple[dict, list[dict]]:
+    """A journal's header and its whole lines as JSON (a line cut short by a kill, after the
+    last newline, left out). ValueError if the file is not a sweep journal of this format,
+    or a line is not a journalled run (naming the line)."""
+    lines = path.read_bytes().split(b"\n")
+    try:
+        header = json.loads(lines[0])
+    except ValueError:
+        header = None
+    if not isinstance(header, dict) or header.get("format") != FORMAT:
+        raise ValueError("not an admarket sweep journal")
+    if header.get("version") != VERSION or not isinstance(header.get("code"), dict):
+        raise ValueError(f"journal format version {header.get('version')!r}, not {VERSION}")
+    entries = []
+    for n, line in enumerate(lines[1:-1], start=2):
+        try:
+            entry = json.loads(line)
+            for t in KEPT_TABLES:
+                table = entry["tables"][t]
+                if not len(table["columns"]) == len(table["dtypes"]) == len(table["values"]):
+                    raise ValueError("its columns, dtypes and values differ in length")
+            entry["run"] = str(entry["run"])
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ValueError(f"line {n} is not a journalled run ({exc})") from None
+        entries.append(entry)
+    return header, entries
+
+
+def code_difference(theirs: dict) -> str:
+    """What differs between the code that wrote a journal and this one, e.g. ``numpy 2.1.0
+    here, 2.0.2 in the journal``; empty if nothing does."""
+    here = code_identity()
+    diffs = [
+        f"{k} {here.get(k)} here, {theirs.get(k)} in the journal"
+        if k != "source"
+        else "admarket's source files differ"
+        for k in sorted(set(here) | set(theirs))
+        if here.get(k) != theirs.get(k)
+    ]
+    return "; ".join(diffs)
+
+
+class SweepJournal:
+    """The finished runs of one sweep, on disk (see the module docstring); open it with the
+    output folder locked (``outputs.publish.reserve``).
+
+    ``resume`` True reuses the runs of an existing journal; False starts a new one. An
+    existing journal that holds runs is refused (UsageError, nothing touched) when it is
+    not to be resumed, or cannot be — written by other code — so that no finished run is
+    ever thrown away unasked; so is a damaged one, and a file there that admarket did not
+    write. A journal older than a complete result in ``dest`` is the leftover of a sweep
+    killed just after publishing, and is removed.
+    """
+
+    def __init__(self, dest: Path, resume: bool) -> None:
+        self.dest, self.path, self.resume = dest, journal_path(dest), resume
+        self._held: dict[str, dict[str, dict]] = {}  # run key -> its tables as JSON
+        self.reused = self.written = 0
+        for tmp in self.path.parent.glob(f".{self.path.name}.*.tmp"):
+            tmp.unlink(missing_ok=True)  # a kill mid-start left it; the lock is ours
+        if self.path.exists() and _published_after(dest, self.path):
+            self.path.unlink()
+        keep_bytes = self._open_existing() if self.path.exists() else 0
+        if keep_bytes:  # drop a line cut short by a kill mid-write, then carry on after it
+            with open(self.path, "r+b") as f:
+                f.truncate(keep_bytes)
+        else:
+            self._start()
+        self._file = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 (see close)
+        self._opened_at = self.path.stat().st_size  # this sweep's runs: the lines after it
+
+    @property
+    def held(self) -> int:
+        """Runs the journal held when opened (of this sweep or not)."""
+        return len(self._held)
+
+    def _open_existing(self) -> int:
+        """Read the journal to resume (or refuse it: see the class docstring); returns the
+        byte length of its header and whole lines, 0 if it holds no run."""
+        try:
+            header, entries = read_journal(self.path)
+        except ValueError as exc:
+            raise UsageError(
+                f"{self.path}: {exc}; admarket leaves it as it is — move it away or delete "
+                "it to run the sweep afresh"
+            ) from None
+        if not entries:
+            return 0
+        n = len(entries)
+        if differs := code_difference(header["code"]):
+            raise UsageError(
+                f"{self.path} keeps {n} finished run(s) of a stopped sweep made by other code "
+                f"({differs}), which cannot be reused: delete it to start afresh, or resume "
+                "with the code that made them"
+            )
+        if not self.resume:
+            raise UsageError(
+                f"a stopped sweep left {n} finished run(s) in {self.path}; add --resume to "
+                "reuse them (only runs this sweep would make identically are used), or "
+                "delete that file to start afresh"
+            )
+        self._held = {e["run"]: e["tables"] for e in entries}
+        return self.path.read_bytes().rfind(b"\n") + 1
+
+    def _start(self) -> None:
+        """A new journal: its header, written atomically (the directory entry flushed too)."""
+        header = {"format": FORMAT, "version": VERSION, "code": code_identity()}
+        with atomic_file(self.path, "w", encoding="utf-8") as f:
+            f.write(json.dumps(header, sort_keys=True) + "\n")
+        fd = os.open(self.path.parent, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    def take(self, tasks: Sequence[Task]) -> dict[int, dict[str, Any]]:
+        """The results this journal holds for ``tasks``, by task index (as ``run_task``
+        gives them for a sweep: ``{"tables": {"runs": …, "summaries": …}}``)."""
+        hits = {i: self._held[k] for i, t in enumerate(tasks) if (k := run_key(t)) in self._held}
+        rows: dict[int, dict[str, pd.DataFrame]] = {i: {} for i in hits}
+        for name in KEPT_TABLES:
+            # one frame per table and layout, cut into rows: a frame per run costs ~4 ms
+            layouts: dict[tuple, list[int]] = {}
+            for i, held in hits.items():
+                shape = (tuple(held[name]["columns"]), tuple(held[name]["dtypes"]))
+                layouts.setdefault(shape, []).append(i)
+            for (columns, dtypes), idx in layouts.items():
+                values = [_placed(columns, hits[i][name]["values"], tasks[i]) for i in idx]
+                whole = _frame(columns, dtypes, values)
+                for j, i in enumerate(idx):
+                    rows[i][name] = whole.iloc[j : j + 1].reset_index(drop=True)
+        self.reused = len(hits)
+        return {i: {"tables": rows[i]} for i in hits}
+
+    def add(self, task: Task, result: dict[str, Any]) -> None:
+        """Append one finished run; it is on disk (fsynced) when this returns."""
+        tables = result["tables"]
+        entry = {"run": run_key(task), "tables": {t: _frame_json(tables[t]) for t in KEPT_TABLES}}
+        self._file.write(json.dumps(entry, sort_keys=True, allow_nan=True) + "\n")
+        self._file.flush()
+        os.fsync(self._file.fileno())
+        self.written += 1
+
+    def close(self) -> None:
+        """Close the file (idempotent); the journal stays on disk."""
+        self._file.close()
+
+    def stopped(self, total: int) -> None:
+        """The sweep stopped before publishing: say on stderr how many of its ``total``
+        runs are kept and how to resume; a journal that keeps no run at all is removed.
+        Never raises: it runs while another error is on its way out."""
+        try:
+            self.close()  # flushed: a line an interrupt cut short of its count is in the file
+            if _published_after(self.dest, self.path):  # stopped after publishing after all
+                self.path.unlink()
+                return
+            with open(self.path, "rb") as f:
+                f.seek(self._opened_at)
+                self.written = f.read().count(b"\n")  # whole lines only
+            if self.reused + self.written:
+                print(
+                    f"sweep: {self.reused + self.written} of {total} runs are kept in "
+                    f"{self.path}; run the same command with --resume to run only the rest",
+                    file=sys.stderr,
+                    flush=True,
+                )
+            elif not self.held:
+                self.path.unlink(missing_ok=True)
+        except OSError:
+            pass
+
+    def remove(self) -> None:
+        """Close and delete the journal (its sweep is published)."""
+        self.close()
+        self.path.unlink(missing_ok=True)
+
+    def resume_note(self, total: int) -> str:
+        """The line a resumed sweep prints: what it reuses of ``total`` runs, and why not
+        more."""
+        why = ""
+        if not self.held:
+            why = " (no journal of an earlier sweep to resume)"
+        elif self.reused < min(self.held, total):
+            why = f" (the journal's other {self.held - self.reused} runs are not in this sweep)"
+        return f"sweep: resuming with {self.reused} of {total} runs from {self.path}{why}"
+
+
+def _published_after(dest: Path, journal: Path) -> bool:
+    """Whether ``dest`` holds a complete sweep marked after ``journal`` last changed: the
+    sweep published and was killed before it could delete its journal. (No other sweep can
+    have published there since: one without --resume is refused while the journal holds
+    runs. A run or compare published there says nothing about the journal.)"""
+    meta = read_manifest(dest)
+    if meta is None or meta.get("kind") != "sweep":
+        return False
+    try:
+        return (dest / COMPLETE_MARKER).stat().st_mtime_ns >= journal.stat().st_mtime_ns
+    except OSError:
+        return False
