@@ -20,10 +20,10 @@ from typing import Any
 import pandas as pd
 
 from admarket.batch.cluster import Cluster, runs_at_once_here
-from admarket.batch.pool import Task, iter_results, make_tasks
+from admarket.batch.pool import Task, in_task_order, iter_results, make_tasks
 from admarket.config import ConfigError, MarketConfig, check_scenarios
 from admarket.config.sizing import check_memory
-from admarket.errors import UsageError, WorkerLostError
+from admarket.errors import UsageError
 from admarket.money import usd_short
 from admarket.outputs.publish import publish, reserve
 from admarket.outputs.store import STORE_NAME, write_tables
@@ -224,10 +224,7 @@ def _results(
             results[todo[j]] = r
             if journal is not None:
                 journal.add(tasks[todo[j]], r)
-    missing = [i + 1 for i in range(len(tasks)) if i not in results]
-    if missing:  # every run or an error: a study is never silently short
-        raise WorkerLostError(f"runs {missing} of {len(tasks)} returned no result")
-    return [results[i] for i in range(len(tasks))]
+    return in_task_order(results, len(tasks))
 
 
 def break_even_columns(params: list[str]) -> list[str]:

@@ -249,13 +249,16 @@ def run_tasks(
     (a module-level function, so workers can import it) runs each task. With ``cluster``
     the runs go to a Dask cluster instead (:mod:`.cluster`; ``processes`` is ignored).
     """
-    results: list[dict | None] = [None] * len(tasks)
-    for i, r in iter_results(tasks, processes, progress, fn, cluster):
-        results[i] = r
-    missing = [i + 1 for i, r in enumerate(results) if r is None]
-    if missing:  # every run or an error: a study is never silently short
-        raise WorkerLostError(f"runs {missing} of {len(tasks)} returned no result")
-    return [r for r in results if r is not None]
+    return in_task_order(dict(iter_results(tasks, processes, progress, fn, cluster)), len(tasks))
+
+
+def in_task_order(results: Mapping[int, dict], n_tasks: int) -> list[dict]:
+    """The results of tasks ``0 .. n_tasks - 1`` in order; a WorkerLostError naming any
+    that has none (every run or an error: a study is never silently short)."""
+    missing = [i + 1 for i in range(n_tasks) if i not in results]
+    if missing:
+        raise WorkerLostError(f"runs {missing} of {n_tasks} returned no result")
+    return [results[i] for i in range(n_tasks)]
 
 
 def iter_results(
