@@ -339,3 +339,27 @@ def test_a_journal_outlives_a_run_published_into_the_folder_after_it(tmp_path, m
     args = ["run", "--scenarios", "a", "--days", "1", "--buyers", "1", "--sellers", "1"]
     assert main([*args, "--no-progress", "--out", str(out)]) == 0
     assert _finish(out, monkeypatch) == [N_RUNS - 3]
+
+
+def test_a_finished_sweep_extends_with_more_seeds_reusing_its_runs(
+    tmp_path, monkeypatch, uninterrupted, capsys
+):
+    """A published sweep keeps its runs (sweep-runs.jsonl, listed in COMPLETE): --resume
+    with more seeds runs only the new ones, and equals the wider sweep run whole."""
+    out = tmp_path / "s"
+    assert _finish(out, monkeypatch, resume=False, seeds=[1]) == [N_RUNS // 2]
+    assert "sweep-runs.jsonl" in (out / "COMPLETE").read_text()
+    capsys.readouterr()
+    assert _finish(out, monkeypatch, seeds=SEEDS) == [N_RUNS // 2]  # only seed 2's
+    assert f"resuming with {N_RUNS // 2} of {N_RUNS} runs" in capsys.readouterr().err
+    _assert_same_result(out, uninterrupted)
+
+
+def test_a_changed_published_sweep_is_not_reused(tmp_path, monkeypatch, capsys):
+    out = tmp_path / "s"
+    _finish(out, monkeypatch, resume=False)
+    with open(out / "sweep-runs.jsonl", "a") as f:
+        f.write("\n")  # the result is no longer what its COMPLETE marker lists
+    capsys.readouterr()
+    assert _finish(out, monkeypatch) == [N_RUNS]
+    assert "keeps no runs to reuse" in capsys.readouterr().err

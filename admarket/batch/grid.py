@@ -27,7 +27,7 @@ from admarket.errors import UsageError
 from admarket.money import usd_short
 from admarket.outputs.publish import publish, reserve
 from admarket.outputs.store import STORE_NAME, write_tables
-from admarket.outputs.sweep_journal import SweepJournal
+from admarket.outputs.sweep_journal import PUBLISHED, SweepJournal, journal_text
 from admarket.report.charts import COLOURS, axis_format, pyplot
 from admarket.report.drivers import driver_table, drivers_chart, drivers_markdown, sweep_base
 from admarket.report.stats import direction, paired_diff
@@ -198,7 +198,8 @@ def _run_sweep(
     tidy = pd.DataFrame(rows)
     if out is not None:
         runs = pd.concat([r["tables"]["runs"] for r in results], ignore_index=True)
-        _write(tidy, runs, list(grid), out, sweep_base(cfg, list(grid)))
+        kept = journal_text(tasks, results)  # so that a later --resume can extend the sweep
+        _write(tidy, runs, list(grid), out, sweep_base(cfg, list(grid)), kept)
         if journal is not None:  # published: nothing left to resume (a kill before this
             journal.remove()  # line leaves a journal older than the result: removed later)
     return tidy
@@ -374,7 +375,12 @@ def _markdown(be: pd.DataFrame, params: list[str], n_seeds: int) -> str:
 
 
 def _write(
-    tidy: pd.DataFrame, runs: pd.DataFrame, params: list[str], out: str | Path, base: dict
+    tidy: pd.DataFrame,
+    runs: pd.DataFrame,
+    params: list[str],
+    out: str | Path,
+    base: dict,
+    kept_runs: str,
 ) -> None:
     be = break_even(tidy, params)
     drivers = driver_table(tidy, params, base)
@@ -384,6 +390,7 @@ def _write(
         # a table with no columns (no A: no break-even) cannot be stored
         write_tables(tmp / STORE_NAME, {k: v for k, v in tables.items() if len(v.columns)})
         tidy.to_csv(tmp / "sweep.csv", index=False)
+        (tmp / PUBLISHED).write_text(kept_runs, encoding="utf-8")
         parts = []
         if not be.empty:
             be.to_csv(tmp / "break_even.csv", index=False)

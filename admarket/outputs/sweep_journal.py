@@ -16,7 +16,9 @@ configuration and the code that ran it (a hash of admarket's own files, with the
 of Mesa, numpy, scipy, pandas, networkx and Python). A journal written by other code is
 refused, naming what differs, and left as it is. Since a run is matched by what it is, not
 by its place in the sweep, a resumed sweep may add seeds or grid values: the runs the two
-sweeps share are reused.
+sweeps share are reused. A published sweep keeps its runs the same way, in
+``DIR/sweep-runs.jsonl``: ``--resume`` into a folder holding a complete, unchanged sweep
+reuses them too, so a finished sweep can be extended with more seeds or values.
 """
 
 from __future__ import annotations
@@ -34,8 +36,8 @@ import numpy as np
 import pandas as pd
 
 from admarket.atomic import atomic_file
-from admarket.errors import UsageError
-from admarket.outputs.manifest import COMPLETE_MARKER, read_manifest
+from admarket.errors import IncompleteRunError, UsageError
+from admarket.outputs.manifest import COMPLETE_MARKER, check_complete, read_manifest
 from admarket.outputs.run_ids import run_id_for
 from admarket.version import result_versions
 
@@ -44,6 +46,7 @@ if TYPE_CHECKING:
 
 FORMAT, VERSION = "admarket-sweep-journal", 1
 SUFFIX = ".sweep-journal.jsonl"
+PUBLISHED = "sweep-runs.jsonl"  # a published sweep's runs, in the result folder
 KEPT_TABLES = ("runs", "summaries")  # what a sweep keeps of each run
 # admarket's files that decide a run: its code, presets and queries (not caches)
 _SOURCE_SUFFIXES = (".py", ".toml", ".sql", ".json")
@@ -147,6 +150,34 @@ def read_journal(path: Path) -> tuple[dict, list[dict]]:
     return header, entries
 
 
+def journal_text(tasks: Sequence[Task], results: Sequence[dict[str, Any]]) -> str:
+    """A journal of these runs (a header, then a line per task and its result), as a
+    published sweep keeps it (:data:`PUBLISHED`)."""
+    header = {"format": FORMAT, "version": VERSION, "code": code_identity()}
+    lines = [json.dumps(header, sort_keys=True)]
+    for task, result in zip(tasks, results, strict=True):
+        tables = {t: _frame_json(result["tables"][t]) for t in KEPT_TABLES}
+        lines.append(json.dumps({"run": run_key(task), "tables": tables}, allow_nan=True))
+    return "\n".join(lines) + "\n"
+
+
+def _published_runs(dest: Path) -> tuple[dict[str, dict], str]:
+    """The runs a complete, unchanged sweep in ``dest`` keeps that this code would make
+    identically, and if there are none although ``dest`` holds a sweep, why (for the
+    resume note)."""
+    meta = read_manifest(dest)
+    if meta is None or meta.get("kind") != "sweep":
+        return {}, ""
+    try:
+        check_complete(dest)
+        header, entries = read_journal(dest / PUBLISHED)
+    except (IncompleteRunError, OSError, ValueError) as exc:
+        return {}, f"the sweep in {dest} keeps no runs to reuse ({str(exc).splitlines()[0]})"
+    if differs := code_difference(header["code"]):
+        return {}, f"the sweep in {dest} was made by other code ({differs})"
+    return {e["run"]: e["tables"] for e in entries}, ""
+
+
 def code_difference(theirs: dict) -> str:
     """What differs between the code that wrote a journal and this one, e.g. ``numpy 2.1.0
     here, 2.0.2 in the journal``; empty if nothing does."""
@@ -165,7 +196,8 @@ class SweepJournal:
     """The finished runs of one sweep, on disk (see the module docstring); open it with the
     output folder locked (``outputs.publish.reserve``).
 
-    ``resume`` True reuses the runs of an existing journal; False starts a new one. An
+    ``resume`` True reuses the runs of an existing journal, and those a complete sweep in
+    ``dest`` keeps (:data:`PUBLISHED`); False starts a new journal. An
     existing journal that holds runs is refused (UsageError, nothing touched) when it is
     not to be resumed, or cannot be — written by other code — so that no finished run is
     ever thrown away unasked; so is a damaged one, and a file there that admarket did not
@@ -176,7 +208,9 @@ class SweepJournal:
     def __init__(self, dest: Path, resume: bool) -> None:
         self.dest, self.path, self.resume = dest, journal_path(dest), resume
         self._held: dict[str, dict[str, dict]] = {}  # run key -> its tables as JSON
-        self.reused = self.written = 0
+        self.reused = self.written = self.reused_published = 0
+        # a complete sweep in dest: its runs, reused after the journal's (or why none)
+        self._published, self._published_note = _published_runs(dest) if resume else ({}, "")
         for tmp in self.path.parent.glob(f".{self.path.name}.*.tmp"):
             tmp.unlink(missing_ok=True)  # a kill mid-start left it; the lock is ours
         if self.path.exists() and _published_after(dest, self.path):
@@ -237,7 +271,13 @@ class SweepJournal:
     def take(self, tasks: Sequence[Task]) -> dict[int, dict[str, Any]]:
         """The results this journal holds for ``tasks``, by task index (as ``run_task``
         gives them for a sweep: ``{"tables": {"runs": …, "summaries": …}}``)."""
-        hits = {i: self._held[k] for i, t in enumerate(tasks) if (k := run_key(t)) in self._held}
+        hits, from_result = {}, 0
+        for i, t in enumerate(tasks):
+            k = run_key(t)
+            if k in self._held:
+                hits[i] = self._held[k]
+            elif k in self._published:
+                hits[i], from_result = self._published[k], from_result + 1
         rows: dict[int, dict[str, pd.DataFrame]] = {i: {} for i in hits}
         for name in KEPT_TABLES:
             # one frame per table and layout, cut into rows: a frame per run costs ~4 ms
@@ -250,7 +290,7 @@ class SweepJournal:
                 whole = _frame(columns, dtypes, values)
                 for j, i in enumerate(idx):
                     rows[i][name] = whole.iloc[j : j + 1].reset_index(drop=True)
-        self.reused = len(hits)
+        self.reused, self.reused_published = len(hits), from_result
         return {i: {"tables": rows[i]} for i in hits}
 
     def add(self, task: Task, result: dict[str, Any]) -> None:
@@ -278,14 +318,17 @@ class SweepJournal:
             with open(self.path, "rb") as f:
                 f.seek(self._opened_at)
                 self.written = f.read().count(b"\n")  # whole lines only
-            if self.reused + self.written:
+            kept = self.reused - self.reused_published + self.written
+            if kept or self.reused_published:
+                n = self.reused_published
+                also = f" (and {n} in the sweep published in {self.dest})" if n else ""
                 print(
-                    f"sweep: {self.reused + self.written} of {total} runs are kept in "
-                    f"{self.path}; run the same command with --resume to run only the rest",
+                    f"sweep: {kept} of {total} runs are kept in {self.path}{also}; run the "
+                    "same command with --resume to run only the rest",
                     file=sys.stderr,
                     flush=True,
                 )
-            elif not self.held:
+            if not kept and not self.held:
                 self.path.unlink(missing_ok=True)
         except OSError:
             pass
@@ -298,12 +341,16 @@ class SweepJournal:
     def resume_note(self, total: int) -> str:
         """The line a resumed sweep prints: what it reuses of ``total`` runs, and why not
         more."""
-        why = ""
-        if not self.held:
-            why = " (no journal of an earlier sweep to resume)"
-        elif self.reused < min(self.held, total):
-            why = f" (the journal's other {self.held - self.reused} runs are not in this sweep)"
-        return f"sweep: resuming with {self.reused} of {total} runs from {self.path}{why}"
+        whys = []
+        if not self.held and not self._published:
+            whys.append("no journal of an earlier sweep to resume")
+        elif (unused := self.held - (self.reused - self.reused_published)) > 0:
+            whys.append(f"the journal's other {unused} runs are not in this sweep")
+        if self._published_note:
+            whys.append(self._published_note)
+        where = f"{self.path}" + (f" and {self.dest}" if self._published else "")
+        why = f" ({'; '.join(whys)})" if whys else ""
+        return f"sweep: resuming with {self.reused} of {total} runs from {where}{why}"
 
 
 def _published_after(dest: Path, journal: Path) -> bool:
