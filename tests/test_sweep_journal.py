@@ -47,13 +47,15 @@ def _stopping_after(n: int, ran: list[int]):
     return fake
 
 
-def _stop(out: Path, monkeypatch, after: int, grid=GRID, seeds=SEEDS) -> Path:
+def _stop(out: Path, monkeypatch, after: int, grid=GRID, seeds=SEEDS, resume: bool = False) -> Path:
     """Run the sweep into ``out`` and stop it (as Ctrl-C) after ``after`` runs finished;
     returns its journal's path."""
+    before = (out / "COMPLETE").read_bytes() if (out / "COMPLETE").exists() else None
     monkeypatch.setattr(grid_module, "iter_results", _stopping_after(after, []))
     with pytest.raises(KeyboardInterrupt):
-        sweep(build_config(**SMALL), grid, seeds, out=out)
-    assert not out.exists()  # nothing published
+        sweep(build_config(**SMALL), grid, seeds, out=out, resume=resume)
+    # nothing published: no result, or the one there before
+    assert ((out / "COMPLETE").read_bytes() if out.exists() else None) == before
     return journal_path(out)
 
 
@@ -349,7 +351,8 @@ def test_a_finished_sweep_extends_with_more_seeds_reusing_its_runs(
     out = tmp_path / "s"
     assert _finish(out, monkeypatch, resume=False, seeds=[1]) == [N_RUNS // 2]
     assert "sweep-runs.jsonl" in (out / "COMPLETE").read_text()
-    capsys.readouterr()
+    assert not _stop(out, monkeypatch, 0, resume=True).exists()  # no new run: no journal
+    assert f"{N_RUNS // 2} are in the sweep published in" in capsys.readouterr().err
     assert _finish(out, monkeypatch, seeds=SEEDS) == [N_RUNS // 2]  # only seed 2's
     assert f"resuming with {N_RUNS // 2} of {N_RUNS} runs" in capsys.readouterr().err
     _assert_same_result(out, uninterrupted)

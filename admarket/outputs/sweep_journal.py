@@ -319,12 +319,13 @@ class SweepJournal:
                 f.seek(self._opened_at)
                 self.written = f.read().count(b"\n")  # whole lines only
             kept = self.reused - self.reused_published + self.written
-            if kept or self.reused_published:
-                n = self.reused_published
-                also = f" (and {n} in the sweep published in {self.dest})" if n else ""
+            where = [f"{kept} of {total} runs are kept in {self.path}"] if kept else []
+            if self.reused_published:
+                where.append(f"{self.reused_published} are in the sweep published in {self.dest}")
+            if where:
                 print(
-                    f"sweep: {kept} of {total} runs are kept in {self.path}{also}; run the "
-                    "same command with --resume to run only the rest",
+                    f"sweep: {'; '.join(where)}; run the same command with --resume to run "
+                    "only the rest",
                     file=sys.stderr,
                     flush=True,
                 )
