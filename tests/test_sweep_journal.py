@@ -22,8 +22,15 @@ from admarket.batch import sweep
 from admarket.batch.pool import make_tasks, run_task
 from admarket.cli import main
 from admarket.errors import UsageError
+from admarket.outputs import sweep_journal
 from admarket.outputs.store import query
-from admarket.outputs.sweep_journal import SweepJournal, _frame, _frame_json, journal_path
+from admarket.outputs.sweep_journal import (
+    SweepJournal,
+    _frame,
+    _frame_json,
+    journal_path,
+    read_journal,
+)
 
 SMALL = {"n_buyers": 3, "n_sellers": 3, "campaigns_per_buyer": 3, "days": 2}
 GRID = {"exchange_fee": [0.1, 0.2]}
@@ -84,9 +91,19 @@ def _stored(out: Path) -> dict[str, pd.DataFrame]:
     }
 
 
+def _kept_runs(out: Path) -> list:
+    """A published sweep's kept runs (sweep-runs.jsonl), ``created_at`` left out."""
+    entries = read_journal(out / "sweep-runs.jsonl")[1]
+    for e in entries:
+        runs = e["tables"]["runs"]
+        del runs["values"][runs["columns"].index("created_at")]
+    return entries
+
+
 def _assert_same_result(a: Path, b: Path) -> None:
     for name in ("sweep.csv", "break_even.csv", "sweep.md"):
         assert (a / name).read_bytes() == (b / name).read_bytes(), name
+    assert _kept_runs(a) == _kept_runs(b)
     ta, tb = _stored(a), _stored(b)
     assert set(ta) == set(tb) and set(STORED) <= set(ta)
     for t in ta:
@@ -352,17 +369,40 @@ def test_a_finished_sweep_extends_with_more_seeds_reusing_its_runs(
     assert _finish(out, monkeypatch, resume=False, seeds=[1]) == [N_RUNS // 2]
     assert "sweep-runs.jsonl" in (out / "COMPLETE").read_text()
     assert not _stop(out, monkeypatch, 0, resume=True).exists()  # no new run: no journal
-    assert f"{N_RUNS // 2} are in the sweep published in" in capsys.readouterr().err
+    assert f"{N_RUNS // 2} of {N_RUNS} are in the sweep published in" in capsys.readouterr().err
     assert _finish(out, monkeypatch, seeds=SEEDS) == [N_RUNS // 2]  # only seed 2's
     assert f"resuming with {N_RUNS // 2} of {N_RUNS} runs" in capsys.readouterr().err
     _assert_same_result(out, uninterrupted)
 
 
-def test_a_changed_published_sweep_is_not_reused(tmp_path, monkeypatch, capsys):
+def test_a_published_sweep_is_reused_only_unchanged_by_the_same_code_and_when_asked(
+    tmp_path, monkeypatch, capsys
+):
     out = tmp_path / "s"
     _finish(out, monkeypatch, resume=False)
-    with open(out / "sweep-runs.jsonl", "a") as f:
-        f.write("\n")  # the result is no longer what its COMPLETE marker lists
+    assert _finish(out, monkeypatch, resume=False) == [N_RUNS]  # not asked: all run again
+    kept = out / "sweep-runs.jsonl"
+    text = kept.read_text()
+    i = re.search(r"\d\.\d{6}", text).end() - 1  # a digit of some figure
+    kept.write_text(text[:i] + ("2" if text[i] != "2" else "3") + text[i + 1 :])  # same size
     capsys.readouterr()
     assert _finish(out, monkeypatch) == [N_RUNS]
-    assert "keeps no runs to reuse" in capsys.readouterr().err
+    assert "has changed since it was published" in capsys.readouterr().err
+
+    real = sweep_journal.code_identity()
+    monkeypatch.setattr(sweep_journal, "code_identity", lambda: {**real, "numpy": "0.0"})
+    assert _finish(out, monkeypatch) == [N_RUNS]  # published by "other" code now
+    assert "made by other code (numpy 0.0 here" in capsys.readouterr().err
+
+
+def test_a_journal_of_new_runs_survives_a_newer_published_marker(tmp_path, monkeypatch):
+    """Whether a journal is a leftover is decided by its runs (all kept in the published
+    sweep), not by timestamps: a result copied with a later clock does not make a stopped
+    extension's new runs look stale."""
+    out = tmp_path / "s"
+    _finish(out, monkeypatch, resume=False, seeds=[1])
+    path = _stop(out, monkeypatch, 2, seeds=SEEDS, resume=True)  # two of seed 2's runs
+    future = time.time() + 3600
+    os.utime(out / "COMPLETE", (future, future))
+    assert _finish(out, monkeypatch, seeds=SEEDS) == [N_RUNS // 2 - 2]
+    assert not path.exists()

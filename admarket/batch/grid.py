@@ -6,7 +6,8 @@ scenario × seed). ``break_even`` pairs each B/C run with A on the same point an
 gives the difference in net-to-publisher revenue and mean goal attainment with 95%
 intervals; the chart and table mark where B or C beats A. Written to a directory, a sweep
 is a store (``sweep`` and ``runs`` tables) plus ``sweep.csv``, ``break_even.csv``,
-``sweep.md`` and ``charts/break_even.png``, published atomically like a compare.
+``sweep.md``, ``charts/break_even.png`` and ``sweep-runs.jsonl`` (its runs, for a later
+``--resume`` to reuse), published atomically like a compare.
 """
 
 from __future__ import annotations
@@ -27,7 +28,12 @@ from admarket.errors import UsageError
 from admarket.money import usd_short
 from admarket.outputs.publish import publish, reserve
 from admarket.outputs.store import STORE_NAME, write_tables
-from admarket.outputs.sweep_journal import PUBLISHED, SweepJournal, journal_text
+from admarket.outputs.sweep_journal import (
+    PUBLISHED,
+    SweepJournal,
+    journal_text,
+    kept_runs_digest,
+)
 from admarket.report.charts import COLOURS, axis_format, pyplot
 from admarket.report.drivers import driver_table, drivers_chart, drivers_markdown, sweep_base
 from admarket.report.stats import direction, paired_diff
@@ -122,7 +128,8 @@ def sweep(
 
     With ``out``, each finished run is journalled beside the folder
     (:mod:`admarket.outputs.sweep_journal`) until the result is published; ``resume``
-    reuses the runs a stopped sweep's journal holds, so only the rest run (needs ``out``;
+    reuses the runs a stopped sweep's journal holds, and those of a complete sweep already
+    in ``out`` (made by the same code), so only the rest run (needs ``out``;
     ``tidy.attrs`` says how many runs there were, ``"runs"``, and how many were reused,
     ``"reused_runs"``).
     """
@@ -407,5 +414,6 @@ def _write(
         "runs": len(tidy),
         "grid": params,
         "points": int(tidy["point"].nunique()),
+        "runs_sha256": kept_runs_digest(kept_runs),  # what a later --resume may reuse
     }
     publish(out, build, meta)

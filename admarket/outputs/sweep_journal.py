@@ -37,7 +37,7 @@ import pandas as pd
 
 from admarket.atomic import atomic_file
 from admarket.errors import IncompleteRunError, UsageError
-from admarket.outputs.manifest import COMPLETE_MARKER, check_complete, read_manifest
+from admarket.outputs.manifest import check_complete, read_manifest
 from admarket.outputs.run_ids import run_id_for
 from admarket.version import result_versions
 
@@ -161,6 +161,12 @@ def journal_text(tasks: Sequence[Task], results: Sequence[dict[str, Any]]) -> st
     return "\n".join(lines) + "\n"
 
 
+def kept_runs_digest(text: str) -> str:
+    """The SHA-256 a published sweep's COMPLETE marker records of its :data:`PUBLISHED`
+    file (sizes alone would miss an edit that keeps the length)."""
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 def _published_runs(dest: Path) -> tuple[dict[str, dict], str]:
     """The runs a complete, unchanged sweep in ``dest`` keeps that this code would make
     identically, and if there are none although ``dest`` holds a sweep, why (for the
@@ -168,22 +174,28 @@ def _published_runs(dest: Path) -> tuple[dict[str, dict], str]:
     meta = read_manifest(dest)
     if meta is None or meta.get("kind") != "sweep":
         return {}, ""
+    if PUBLISHED not in meta.get("files", {}):
+        return {}, f"the sweep in {dest} was published before sweeps kept their runs"
     try:
         check_complete(dest)
+        text = (dest / PUBLISHED).read_text(encoding="utf-8")
+        if kept_runs_digest(text) != meta.get("runs_sha256"):
+            raise ValueError(f"its {PUBLISHED} has changed since it was published")
         header, entries = read_journal(dest / PUBLISHED)
-    except (IncompleteRunError, OSError, ValueError) as exc:
-        return {}, f"the sweep in {dest} keeps no runs to reuse ({str(exc).splitlines()[0]})"
-    if differs := code_difference(header["code"]):
+    except (IncompleteRunError, OSError, UnicodeDecodeError, ValueError) as exc:
+        why = str(exc).split("; ")[0].splitlines()[0]
+        return {}, f"the sweep in {dest} is not reused: {why}"
+    if differs := code_difference(header["code"], "in that sweep"):
         return {}, f"the sweep in {dest} was made by other code ({differs})"
     return {e["run"]: e["tables"] for e in entries}, ""
 
 
-def code_difference(theirs: dict) -> str:
+def code_difference(theirs: dict, there: str = "in the journal") -> str:
     """What differs between the code that wrote a journal and this one, e.g. ``numpy 2.1.0
     here, 2.0.2 in the journal``; empty if nothing does."""
     here = code_identity()
     diffs = [
-        f"{k} {here.get(k)} here, {theirs.get(k)} in the journal"
+        f"{k} {here.get(k)} here, {theirs.get(k)} {there}"
         if k != "source"
         else "admarket's source files differ"
         for k in sorted(set(here) | set(theirs))
@@ -201,8 +213,8 @@ class SweepJournal:
     existing journal that holds runs is refused (UsageError, nothing touched) when it is
     not to be resumed, or cannot be — written by other code — so that no finished run is
     ever thrown away unasked; so is a damaged one, and a file there that admarket did not
-    write. A journal older than a complete result in ``dest`` is the leftover of a sweep
-    killed just after publishing, and is removed.
+    write. A journal whose every run the complete sweep in ``dest`` keeps is the leftover
+    of a sweep killed just after publishing, and is removed: nothing is lost.
     """
 
     def __init__(self, dest: Path, resume: bool) -> None:
@@ -213,7 +225,7 @@ class SweepJournal:
         self._published, self._published_note = _published_runs(dest) if resume else ({}, "")
         for tmp in self.path.parent.glob(f".{self.path.name}.*.tmp"):
             tmp.unlink(missing_ok=True)  # a kill mid-start left it; the lock is ours
-        if self.path.exists() and _published_after(dest, self.path):
+        if self.path.exists() and _superseded(dest, self.path):
             self.path.unlink()
         keep_bytes = self._open_existing() if self.path.exists() else 0
         if keep_bytes:  # drop a line cut short by a kill mid-write, then carry on after it
@@ -312,16 +324,18 @@ class SweepJournal:
         Never raises: it runs while another error is on its way out."""
         try:
             self.close()  # flushed: a line an interrupt cut short of its count is in the file
-            if _published_after(self.dest, self.path):  # stopped after publishing after all
-                self.path.unlink()
-                return
             with open(self.path, "rb") as f:
                 f.seek(self._opened_at)
                 self.written = f.read().count(b"\n")  # whole lines only
             kept = self.reused - self.reused_published + self.written
+            if kept and _superseded(self.dest, self.path):  # stopped after publishing after all
+                self.path.unlink()
+                return
             where = [f"{kept} of {total} runs are kept in {self.path}"] if kept else []
             if self.reused_published:
-                where.append(f"{self.reused_published} are in the sweep published in {self.dest}")
+                where.append(
+                    f"{self.reused_published} of {total} are in the sweep published in {self.dest}"
+                )
             if where:
                 print(
                     f"sweep: {'; '.join(where)}; run the same command with --resume to run "
@@ -347,6 +361,9 @@ class SweepJournal:
             whys.append("no journal of an earlier sweep to resume")
         elif (unused := self.held - (self.reused - self.reused_published)) > 0:
             whys.append(f"the journal's other {unused} runs are not in this sweep")
+        if self._published and not self.reused_published:
+            n = len(self._published)
+            whys.append(f"none of the {n} runs of the sweep in {self.dest} is in this one")
         if self._published_note:
             whys.append(self._published_note)
         where = f"{self.path}" + (f" and {self.dest}" if self._published else "")
@@ -354,15 +371,13 @@ class SweepJournal:
         return f"sweep: resuming with {self.reused} of {total} runs from {where}{why}"
 
 
-def _published_after(dest: Path, journal: Path) -> bool:
-    """Whether ``dest`` holds a complete sweep marked after ``journal`` last changed: the
-    sweep published and was killed before it could delete its journal. (No other sweep can
-    have published there since: one without --resume is refused while the journal holds
-    runs. A run or compare published there says nothing about the journal.)"""
-    meta = read_manifest(dest)
-    if meta is None or meta.get("kind") != "sweep":
-        return False
+def _superseded(dest: Path, journal: Path) -> bool:
+    """Whether the complete sweep in ``dest`` keeps every run ``journal`` holds, so deleting
+    the journal loses nothing: the leftover of a sweep killed between publishing and
+    deleting it. (By what the runs are, not by timestamps, which clocks and copies move.)"""
     try:
-        return (dest / COMPLETE_MARKER).stat().st_mtime_ns >= journal.stat().st_mtime_ns
-    except OSError:
+        _, entries = read_journal(journal)
+    except (OSError, ValueError):
         return False
+    published, _ = _published_runs(dest)
+    return bool(published) and all(e["run"] in published for e in entries)
