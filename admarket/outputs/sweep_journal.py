@@ -101,7 +101,9 @@ def _frame_json(df: pd.DataFrame) -> dict[str, list]:
     return {
         "columns": [str(c) for c in df.columns],
         "dtypes": [str(d) for d in df.dtypes],
-        "values": [_plain(v) for v in df.iloc[0].tolist()],
+        # cell by cell: a row read whole (``iloc[0]``) of only number columns is upcast to
+        # float64, and ints past 2**53 would lose digits
+        "values": [_plain(df.iat[0, j]) for j in range(df.shape[1])],
     }
 
 
