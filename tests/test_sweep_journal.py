@@ -454,3 +454,18 @@ def test_a_journal_of_new_runs_survives_a_newer_published_marker(tmp_path, monke
     os.utime(out / "COMPLETE", (future, future))
     assert _finish(out, monkeypatch, seeds=SEEDS) == [N_RUNS // 2 - 2]
     assert not path.exists()
+
+
+def test_a_journal_of_other_code_is_no_leftover_of_a_published_sweep(tmp_path, monkeypatch):
+    """Runs of the same configs published by this code do not make another code's journal
+    a leftover: it is still refused, naming what differs, and left as it is."""
+    out = tmp_path / "s"
+    path = _stop(out, monkeypatch, 3)
+    _edit_header(path, "numpy", "0.0")
+    kept = path.read_bytes()
+    path.rename(tmp_path / "aside")
+    _finish(out, monkeypatch, resume=False)  # this code publishes every run of the sweep
+    (tmp_path / "aside").rename(path)
+    with pytest.raises(UsageError, match="numpy"):
+        _finish(out, monkeypatch)
+    assert path.read_bytes() == kept

@@ -378,8 +378,10 @@ def _superseded(dest: Path, journal: Path) -> bool:
     the journal loses nothing: the leftover of a sweep killed between publishing and
     deleting it. (By what the runs are, not by timestamps, which clocks and copies move.)"""
     try:
-        _, entries = read_journal(journal)
+        header, entries = read_journal(journal)
     except (OSError, ValueError):
         return False
-    published, _ = _published_runs(dest)
+    if code_difference(header["code"]):  # runs of other code are not the published ones
+        return False
+    published, _ = _published_runs(dest)  # (made by this code, or none)
     return bool(published) and all(e["run"] in published for e in entries)
