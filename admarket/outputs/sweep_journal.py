@@ -128,7 +128,12 @@ def read_journal(path: Path) -> tuple[dict, list[dict]]:
     """A journal's header and its whole lines as JSON (a line cut short by a kill, after the
     last newline, left out). ValueError if the file is not a sweep journal of this format,
     or a line is not a journalled run (naming the line)."""
-    lines = path.read_bytes().split(b"\n")
+    return _parse_journal(path.read_bytes())
+
+
+def _parse_journal(data: bytes) -> tuple[dict, list[dict]]:
+    """:func:`read_journal` of a journal's bytes."""
+    lines = data.split(b"\n")
     try:
         header = json.loads(lines[0])
     except ValueError:
@@ -152,15 +157,23 @@ def read_journal(path: Path) -> tuple[dict, list[dict]]:
     return header, entries
 
 
+def _header_line() -> str:
+    """A journal's first line: its format and the code that makes its runs."""
+    header = {"format": FORMAT, "version": VERSION, "code": code_identity()}
+    return json.dumps(header, sort_keys=True) + "\n"
+
+
+def _entry_line(task: Task, result: dict[str, Any]) -> str:
+    """The line that keeps one finished run: its key and its rows."""
+    tables = {t: _frame_json(result["tables"][t]) for t in KEPT_TABLES}
+    return json.dumps({"run": run_key(task), "tables": tables}, allow_nan=True) + "\n"
+
+
 def journal_text(tasks: Sequence[Task], results: Sequence[dict[str, Any]]) -> str:
     """A journal of these runs (a header, then a line per task and its result), as a
     published sweep keeps it (:data:`PUBLISHED`)."""
-    header = {"format": FORMAT, "version": VERSION, "code": code_identity()}
-    lines = [json.dumps(header, sort_keys=True)]
-    for task, result in zip(tasks, results, strict=True):
-        tables = {t: _frame_json(result["tables"][t]) for t in KEPT_TABLES}
-        lines.append(json.dumps({"run": run_key(task), "tables": tables}, allow_nan=True))
-    return "\n".join(lines) + "\n"
+    lines = [_entry_line(t, r) for t, r in zip(tasks, results, strict=True)]
+    return _header_line() + "".join(lines)
 
 
 def kept_runs_digest(text: str) -> str:
@@ -223,11 +236,14 @@ class SweepJournal:
         self.dest, self.path, self.resume = dest, journal_path(dest), resume
         self._held: dict[str, dict[str, dict]] = {}  # run key -> its tables as JSON
         self.reused = self.written = self.reused_published = 0
-        # a complete sweep in dest: its runs, reused after the journal's (or why none)
-        self._published, self._published_note = _published_runs(dest) if resume else ({}, "")
+        # a complete sweep in dest: its runs (or why none), reused after the journal's, and
+        # what tells a leftover journal
+        exists = self.path.exists()
+        published, note = _published_runs(dest) if resume or exists else ({}, "")
+        self._published, self._published_note = (published, note) if resume else ({}, "")
         for tmp in self.path.parent.glob(f".{self.path.name}.*.tmp"):
             tmp.unlink(missing_ok=True)  # a kill mid-start left it; the lock is ours
-        if self.path.exists() and _superseded(dest, self.path):
+        if exists and _superseded(self.path, published):
             self.path.unlink()
         keep_bytes = self._open_existing() if self.path.exists() else 0
         if keep_bytes:  # drop a line cut short by a kill mid-write, then carry on after it
@@ -246,8 +262,9 @@ class SweepJournal:
     def _open_existing(self) -> int:
         """Read the journal to resume (or refuse it: see the class docstring); returns the
         byte length of its header and whole lines, 0 if it holds no run."""
+        data = self.path.read_bytes()
         try:
-            header, entries = read_journal(self.path)
+            header, entries = _parse_journal(data)
         except ValueError as exc:
             raise UsageError(
                 f"{self.path}: {exc}; admarket leaves it as it is — move it away or delete "
@@ -269,13 +286,12 @@ class SweepJournal:
                 "delete that file to start afresh"
             )
         self._held = {e["run"]: e["tables"] for e in entries}
-        return self.path.read_bytes().rfind(b"\n") + 1
+        return data.rfind(b"\n") + 1
 
     def _start(self) -> None:
         """A new journal: its header, written atomically (the directory entry flushed too)."""
-        header = {"format": FORMAT, "version": VERSION, "code": code_identity()}
         with atomic_file(self.path, "w", encoding="utf-8") as f:
-            f.write(json.dumps(header, sort_keys=True) + "\n")
+            f.write(_header_line())
         fd = os.open(self.path.parent, os.O_RDONLY | os.O_DIRECTORY)
         try:
             os.fsync(fd)
@@ -309,9 +325,7 @@ class SweepJournal:
 
     def add(self, task: Task, result: dict[str, Any]) -> None:
         """Append one finished run; it is on disk (fsynced) when this returns."""
-        tables = result["tables"]
-        entry = {"run": run_key(task), "tables": {t: _frame_json(tables[t]) for t in KEPT_TABLES}}
-        self._file.write(json.dumps(entry, sort_keys=True, allow_nan=True) + "\n")
+        self._file.write(_entry_line(task, result))
         self._file.flush()
         os.fsync(self._file.fileno())
         self.written += 1
@@ -330,7 +344,8 @@ class SweepJournal:
                 f.seek(self._opened_at)
                 self.written = f.read().count(b"\n")  # whole lines only
             kept = self.reused - self.reused_published + self.written
-            if kept and _superseded(self.dest, self.path):  # stopped after publishing after all
+            # stopped after publishing after all?
+            if kept and _superseded(self.path, _published_runs(self.dest)[0]):
                 self.path.unlink()
                 return
             where = [f"{kept} of {total} runs are kept in {self.path}"] if kept else []
@@ -373,15 +388,15 @@ class SweepJournal:
         return f"sweep: resuming with {self.reused} of {total} runs from {where}{why}"
 
 
-def _superseded(dest: Path, journal: Path) -> bool:
-    """Whether the complete sweep in ``dest`` keeps every run ``journal`` holds, so deleting
-    the journal loses nothing: the leftover of a sweep killed between publishing and
-    deleting it. (By what the runs are, not by timestamps, which clocks and copies move.)"""
+def _superseded(journal: Path, published: dict[str, dict]) -> bool:
+    """Whether the complete sweep's ``published`` runs (:func:`_published_runs`: made by
+    this code) include every run ``journal`` holds, so deleting the journal loses nothing:
+    the leftover of a sweep killed between publishing and deleting it. (By what the runs
+    are, not by timestamps, which clocks and copies move.)"""
     try:
         header, entries = read_journal(journal)
     except (OSError, ValueError):
         return False
     if code_difference(header["code"]):  # runs of other code are not the published ones
         return False
-    published, _ = _published_runs(dest)  # (made by this code, or none)
     return bool(published) and all(e["run"] in published for e in entries)
