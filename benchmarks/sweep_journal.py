@@ -26,7 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from admarket import build_config
 from admarket.batch.pool import make_tasks, run_task
-from admarket.outputs.sweep_journal import SweepJournal, code_identity
+from admarket.outputs.run_identity import code_identity
+from admarket.outputs.sweep_journal import SweepJournal
 
 
 def main() -> None:

@@ -26,6 +26,7 @@ from admarket.errors import ConfigError, UsageError, WorkerLostError
 from admarket.outputs import results
 from admarket.outputs.store import COMPLETE_MARKER, query
 from admarket.version import __version__
+from tests.study_stops import stopping_after
 
 distributed = pytest.importorskip("distributed")
 
@@ -81,8 +82,8 @@ def test_compare_on_a_cluster_is_identical_to_the_local_run(scheduler, tmp_path,
     """The scheduler's workers run on this machine, so they see the result being built, as
     workers on a shared disk would: they write their runs' large tables into it."""
     cfg = build_config(**SMALL)
-    local = compare(cfg, [3, 4], processes=1, out=tmp_path / "local")
-    assert spooled_parts == []  # one process: nothing spooled
+    local = compare(cfg, [3, 4], processes=1, out=tmp_path / "local", journal=False)
+    assert spooled_parts == []  # one process keeping no journal: nothing spooled
     dask_ = compare(cfg, [3, 4], cluster=scheduler, out=tmp_path / "dask")
     assert len({p.path for p in spooled_parts}) == 6  # every run's tables came through files
     pd.testing.assert_frame_equal(local, dask_, check_exact=True)
@@ -99,8 +100,8 @@ def test_a_localclusters_workers_spool_their_runs_and_the_result_is_the_same(
     """A LocalCluster's workers see this machine's disk: like a pool's, they write their
     runs' logs and large tables into the result being built (every table spooled here)."""
     cfg = build_config(**SMALL)
-    local = compare(cfg, [3], processes=1, out=tmp_path / "local", logs="all")
-    assert spooled_parts == []  # one process: nothing spooled
+    local = compare(cfg, [3], processes=1, out=tmp_path / "local", logs="all", journal=False)
+    assert spooled_parts == []  # one process keeping no journal: nothing spooled
     dask_ = compare(cfg, [3], cluster=Cluster(local_workers=2), out=tmp_path / "dask", logs="all")
     assert len({p.path for p in spooled_parts}) == 3  # every run's tables came through files
     pd.testing.assert_frame_equal(local, dask_, check_exact=True)
@@ -132,7 +133,7 @@ def test_workers_that_do_not_see_the_result_send_their_runs_and_the_result_is_th
         ]
 
     cfg = build_config(**SMALL)
-    local = compare(cfg, [3], processes=1, out=tmp_path / "local", logs="all")
+    local = compare(cfg, [3], processes=1, out=tmp_path / "local", logs="all", journal=False)
     monkeypatch.setattr(comparison, "_spooled", unseen)
     dask_ = compare(cfg, [3], cluster=scheduler, out=tmp_path / "dask", logs="all")
     assert spooled_parts == []  # nothing came through a spool file
@@ -160,7 +161,7 @@ def test_a_worker_lost_half_way_through_a_spool_file_is_retried_and_the_result_i
     import dask
 
     cfg = build_config(**SMALL)
-    local = compare(cfg, [3], processes=1, out=tmp_path / "local", logs="all")
+    local = compare(cfg, [3], processes=1, out=tmp_path / "local", logs="all", journal=False)
     marker = tmp_path / "died"
     monkeypatch.setenv("ADMARKET_TEST_DIE_MARKER", str(marker))
     preload = str(Path(__file__).with_name("dies_mid_spool.py"))
@@ -202,14 +203,7 @@ def test_a_sweep_stopped_here_resumes_on_a_cluster_identically(scheduler, tmp_pa
     cfg, grid = build_config(**SMALL), {"exchange_fee": [0.0, 0.2]}
     whole = sweep(cfg, grid, [1, 2], out=tmp_path / "whole")
     run_all, sent = grid_module.iter_results, []
-
-    def stop_after_three(tasks, *args, **kwargs):
-        for k, item in enumerate(run_all(tasks, *args, **kwargs)):
-            if k == 3:
-                raise KeyboardInterrupt
-            yield item
-
-    monkeypatch.setattr(grid_module, "iter_results", stop_after_three)
+    monkeypatch.setattr(grid_module, "iter_results", stopping_after(run_all, 3, []))
     with pytest.raises(KeyboardInterrupt):
         sweep(cfg, grid, [1, 2], out=tmp_path / "s")
 
@@ -223,6 +217,25 @@ def test_a_sweep_stopped_here_resumes_on_a_cluster_identically(scheduler, tmp_pa
     assert sent == [scheduler, 2 * 2 * 3 - 3]
     pd.testing.assert_frame_equal(whole, resumed, check_exact=True)
     _same_stores(tmp_path / "whole", tmp_path / "s", at_least=3)
+
+
+def test_a_compare_stopped_here_resumes_on_a_cluster_identically(scheduler, tmp_path, monkeypatch):
+    """The journal of a compare stopped on local processes serves a resume on the cluster:
+    only the rest go to the workers (spooling into the result, as the kept runs' files are
+    linked into it), and the result equals the uninterrupted local one."""
+    import admarket.batch.comparison as comparison
+
+    cfg = build_config(**SMALL)
+    whole = compare(cfg, [3], processes=2, out=tmp_path / "whole", logs="all")
+    run_all, sent = comparison.iter_results, []
+    monkeypatch.setattr(comparison, "iter_results", stopping_after(run_all, 1, []))
+    with pytest.raises(KeyboardInterrupt):
+        compare(cfg, [3], processes=2, out=tmp_path / "c", logs="all")
+    monkeypatch.setattr(comparison, "iter_results", stopping_after(run_all, 10**6, sent))
+    resumed = compare(cfg, [3], cluster=scheduler, out=tmp_path / "c", logs="all", resume=True)
+    assert sent == [3 - 1] and resumed.attrs["reused_runs"] == 1
+    pd.testing.assert_frame_equal(whole, resumed, check_exact=True)
+    _same_results(tmp_path / "whole", tmp_path / "c")
 
 
 def test_cli_cluster_local_writes_a_complete_identical_result(tmp_path, capsys):

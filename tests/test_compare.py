@@ -20,6 +20,7 @@ from admarket.batch.pool import iter_results, make_tasks, run_task, worker_pool
 from admarket.cli import main
 from admarket.config import ConfigError
 from admarket.errors import ChartError, WorkerLostError
+from admarket.outputs.compare_journal import journal_folder, read_index
 from admarket.outputs.store import COMPLETE_MARKER, query
 from admarket.report import drawing
 
@@ -91,10 +92,12 @@ def test_runs_whose_workers_spool_their_tables_and_write_their_logs_publish_the_
     the byte, and nothing of the spool is left."""
     cfg = build_config(**SMALL)
     copied = spooled_parts
-    compare(cfg, [3, 4], processes=1, out=tmp_path / "here")
-    assert copied == []  # one process: nothing spooled, even from one cell up
+    # one process keeping no journal: nothing spooled, even from one cell up (a journal's
+    # runs are spooled wherever they run: tests/test_compare_journal.py)
+    compare(cfg, [3, 4], processes=1, out=tmp_path / "here", journal=False)
+    assert copied == []
     compare(cfg, [3, 4], processes=2, out=tmp_path / "spooled", logs="all")
-    compare(cfg, [3, 4], processes=1, out=tmp_path / "here_all", logs="all")
+    compare(cfg, [3, 4], processes=1, out=tmp_path / "here_all", logs="all", journal=False)
     assert {p.name for p in copied} >= {"transactions", "agent_decisions", "events"}
     assert len({p.path for p in copied}) == 6  # every run spooled
     _assert_same_store(tmp_path / "spooled", tmp_path / "here")
@@ -116,7 +119,8 @@ def test_a_one_process_compare_stores_a_runs_large_table_a_chunk_at_a_time(
     """Runs in this process hand the store, and their logs, A's transactions and every
     run's claims a chunk at a time once they are large (here from one cell up, in 100-row
     chunks), never building them whole: the result is the one whole tables make, to the
-    last digit and byte."""
+    last digit and byte. (Without a journal: a kept run is spooled to a file instead, as a
+    worker's is, so that the journal can keep the file.)"""
     import admarket.outputs.store_writer as sw
     from admarket.market.accounting import Accounts
 
@@ -126,14 +130,14 @@ def test_a_one_process_compare_stores_a_runs_large_table_a_chunk_at_a_time(
         Accounts, "transaction_chunks", lambda self, *a: (chunks.append(1), real(self, *a))[1]
     )
     cfg = build_config(**SMALL)
-    compare(cfg, [3, 4], processes=1, out=tmp_path / "whole", logs="all")
+    compare(cfg, [3, 4], processes=1, out=tmp_path / "whole", logs="all", journal=False)
     # small tables: built whole once each, for the store and the logs, as before
     assert len(whole_builds) == len(whole_claim_builds) == 6 and chunks == []
     whole_builds.clear()
     whole_claim_builds.clear()
     monkeypatch.setattr(sw, "SPOOL_CELLS", 1)
     monkeypatch.setattr(sw, "CHUNK_ROWS", 100)
-    compare(cfg, [3, 4], processes=1, out=tmp_path / "chunked", logs="all")
+    compare(cfg, [3, 4], processes=1, out=tmp_path / "chunked", logs="all", journal=False)
     assert whole_builds == []
     assert len(_tables(tmp_path / "whole")["transactions"]) > 100
     # claims that fit in one chunk are built whole (once); B's and C's take several
@@ -229,9 +233,11 @@ def test_interrupted_compare_keeps_the_previous_result(tmp_path, monkeypatch, ca
     monkeypatch.setattr(admarket.outputs.results, "write_report", boom)
     code = main(["compare", *CMP_ARGS, "--seeds", "2", "--no-progress", "--out", str(out)])
     assert code == 130
-    # the earlier complete result is untouched and still readable; no build folder is left
+    assert "compare: 6 of 6 runs are kept" in capsys.readouterr().err
+    # the earlier complete result is untouched and still readable; no build folder is left,
+    # only the journal of the runs that finished
     assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".run.compare-journal", "run"]
     monkeypatch.undo()
     capsys.readouterr()
     assert main(["query", str(out), "--sql", "SELECT COUNT(DISTINCT seed) AS n FROM runs"]) == 0
@@ -248,7 +254,8 @@ def test_failure_mid_write_publishes_nothing(tmp_path, monkeypatch):
     with pytest.raises(RuntimeError):
         compare(build_config(**SMALL), [1], ["B"], out=tmp_path / "x")
     assert not (tmp_path / "x").exists()
-    assert list(tmp_path.iterdir()) == []  # no build folder, no lock file
+    # no build folder, no lock file: only the finished run, kept for --resume
+    assert list(tmp_path.iterdir()) == [journal_folder(tmp_path / "x")]
 
 
 def test_bad_options_fail_before_running(tmp_path, capsys):
@@ -302,11 +309,14 @@ def test_a_chart_failing_in_a_worker_is_one_line_and_publishes_nothing(
     assert main([*args, "--out", str(out)]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert err == [
+        f"compare: 3 of 3 runs are kept in {journal_folder(out)}; run the same command with "
+        "--resume to run only the rest",
         "admarket: error: the report chart 'Daily goal attainment over the run (context-rot "
         "impact)' could not be drawn in a worker process (ValueError: no such colour "
-        "'mauve'); nothing was published"
+        "'mauve'); nothing was published",
     ]
-    assert list(tmp_path.iterdir()) == []  # no result, no build folder, no lock file
+    # no result, no build folder, no lock file: the runs, kept for --resume
+    assert list(tmp_path.iterdir()) == [journal_folder(out)]
 
 
 def test_a_chart_failing_here_is_a_chart_error_too(tmp_path, monkeypatch):
@@ -318,7 +328,7 @@ def test_a_chart_failing_here_is_a_chart_error_too(tmp_path, monkeypatch):
     monkeypatch.setattr(drawing, "CHARTS", tuple(charts))
     with pytest.raises(ChartError, match=r"Ledger cost .* could not be drawn \(KeyError"):
         compare(build_config(**SMALL), [1], out=tmp_path / "x", processes=1)
-    assert list(tmp_path.iterdir()) == []
+    assert list(tmp_path.iterdir()) == [journal_folder(tmp_path / "x")]  # the runs kept
 
 
 def test_a_worker_killed_while_drawing_charts_stops_compare_and_publishes_nothing(
@@ -327,7 +337,7 @@ def test_a_worker_killed_while_drawing_charts_stops_compare_and_publishes_nothin
     monkeypatch.setattr(drawing, "draw_chart", _killed_drawing)
     with pytest.raises(WorkerLostError, match="died while drawing the report's charts"):
         compare(build_config(**SMALL), [1], out=tmp_path / "x", processes=2)
-    assert list(tmp_path.iterdir()) == []
+    assert list(tmp_path.iterdir()) == [journal_folder(tmp_path / "x")]  # the runs kept
 
 
 def _spooled_then_killed(task):  # in a worker: run 1 is killed once its files are written
@@ -350,7 +360,12 @@ def test_a_worker_killed_after_spooling_its_run_leaves_nothing_behind(tmp_path, 
     )
     with pytest.raises(WorkerLostError, match="died before its run finished"):
         compare(build_config(**SMALL), [1, 2], out=tmp_path / "x", processes=2, logs="all")
-    assert list(tmp_path.iterdir()) == []  # no result, no build folder with spool or logs
+    # no result, no build folder with spool or logs: at most the runs that finished, kept
+    journal = journal_folder(tmp_path / "x")
+    assert [p for p in tmp_path.iterdir() if p != journal] == []
+    if journal.exists():
+        kept = {e["dir"] for e in read_index(journal / "journal.jsonl")[1]}
+        assert kept and {p.name for p in journal.iterdir()} == {"journal.jsonl", *kept}
 
 
 def _mark_warm() -> None:  # runs in a worker: leaves one file per warm-up

@@ -108,6 +108,11 @@ def _assert_valid(folder: Path) -> None:
     assert len(query(folder, "SELECT * FROM runs")) == manifest["runs"]
 
 
+def _unkept(err: str) -> str:
+    """``err`` without the line saying how many runs a stopped compare kept."""
+    return "".join(line for line in err.splitlines(True) if " runs are kept in " not in line)
+
+
 def _one_line(err: str) -> str:
     lines = err.strip().splitlines()
     assert len(lines) == 1, err
@@ -146,7 +151,7 @@ def test_signal_during_simulation_keeps_the_previous_result(sig, result):
     _gone(workers)  # workers do not outlive the parent (terminated, or PDEATHSIG)
     assert proc.returncode == (-9 if sig == signal.SIGKILL else 143)
     if sig == signal.SIGTERM:
-        assert "terminated" in _one_line(err)
+        assert "terminated" in _one_line(_unkept(err))
     assert _snapshot(out) == before
     _assert_valid(out)
     # runs stream into a build folder beside the result: SIGTERM removes it on the way out;
@@ -159,7 +164,11 @@ def test_signal_during_simulation_keeps_the_previous_result(sig, result):
     r = _run("run", *SMALL, *QUIET, "--scenarios", "b", "--out", str(out))
     assert r.returncode == 0, r.stderr
     _assert_valid(out)
-    assert sorted(p.name for p in out.parent.iterdir()) == ["result"]
+    # (and the journal of the compare's runs that finished, if any had: for --resume)
+    assert sorted(p.name for p in out.parent.iterdir()) in (
+        ["result"],
+        [".result.compare-journal", "result"],
+    )
 
 
 class _Stop(Exception):
@@ -259,8 +268,9 @@ def test_killed_worker_stops_compare_with_one_line_and_publishes_nothing(tmp_pat
     os.kill(victim, signal.SIGKILL)  # what the out-of-memory killer does
     _, err = proc.communicate()
     assert proc.returncode == 1
-    assert "a worker process died" in _one_line(err)
-    assert list(tmp_path.iterdir()) == []  # no result, no build folder, no lock file
+    assert "a worker process died" in _one_line(_unkept(err))
+    # no result, no build folder, no lock file (the runs that finished, if any had, kept)
+    assert [p.name for p in tmp_path.iterdir()] in ([], [".new.compare-journal"])
 
 
 def test_killed_worker_stops_sweep_and_keeps_the_previous_result(result):
@@ -350,22 +360,23 @@ def test_a_only_store_publishes_reports_and_answers_queries(tmp_path):
 
 
 def test_nothing_incomplete_looks_complete_after_a_crash_mid_build(tmp_path):
-    """In-process: an exception in the middle of building leaves no folder at all."""
+    """In-process: an exception in the middle of building leaves no result or build folder
+    (only the finished run, kept beside it for ``--resume``)."""
     from admarket.batch.comparison import compare
 
     cfg = build_config(n_buyers=2, n_sellers=2, campaigns_per_buyer=3, days=2)
     import admarket.outputs.results as results
 
-    original = results.write_logs
+    original = results.StoreWriter.add
 
     def crash(*a, **k):
         original(*a, **k)
         raise MemoryError("simulated")
 
-    results.write_logs = crash
+    results.StoreWriter.add = crash
     try:
         with pytest.raises(MemoryError):
             compare(cfg, [1], ["A"], out=tmp_path / "x")
     finally:
-        results.write_logs = original
-    assert list(tmp_path.iterdir()) == []
+        results.StoreWriter.add = original
+    assert [p.name for p in tmp_path.iterdir()] == [".x.compare-journal"]

@@ -24,7 +24,7 @@ from admarket.batch import sweep
 from admarket.batch.pool import make_tasks, run_task
 from admarket.cli import main
 from admarket.errors import UsageError
-from admarket.outputs import sweep_journal
+from admarket.outputs import run_identity
 from admarket.outputs.store import query
 from admarket.outputs.sweep_journal import (
     SweepJournal,
@@ -33,6 +33,7 @@ from admarket.outputs.sweep_journal import (
     journal_path,
     read_journal,
 )
+from tests.study_stops import stopping_after
 
 SMALL = {"n_buyers": 3, "n_sellers": 3, "campaigns_per_buyer": 3, "days": 2}
 GRID = {"exchange_fee": [0.1, 0.2]}
@@ -43,17 +44,7 @@ RUN_ALL = grid_module.iter_results
 
 
 def _stopping_after(n: int, ran: list[int]):
-    """``iter_results`` that counts the runs it is given and raises KeyboardInterrupt (as
-    Ctrl-C would) after ``n`` of them have finished."""
-
-    def fake(tasks, *args, **kwargs):
-        ran.append(len(tasks))
-        for k, item in enumerate(RUN_ALL(tasks, *args, **kwargs)):
-            if k == n:
-                raise KeyboardInterrupt
-            yield item
-
-    return fake
+    return stopping_after(RUN_ALL, n, ran)
 
 
 def _stop(out: Path, monkeypatch, after: int, grid=GRID, seeds=SEEDS, resume: bool = False) -> Path:
@@ -127,6 +118,16 @@ def test_a_stopped_sweep_resumes_and_runs_only_the_rest(tmp_path, monkeypatch, u
     assert _finish(out, monkeypatch) == [N_RUNS - 5]  # the journal's runs not run again
     assert not path.exists()
     _assert_same_result(out, uninterrupted)
+
+
+def test_a_resumed_sweeps_progress_counts_its_reused_runs_as_done(tmp_path, monkeypatch, capsys):
+    out = tmp_path / "s"
+    _stop(out, monkeypatch, 5)
+    capsys.readouterr()
+    monkeypatch.setattr(grid_module, "iter_results", RUN_ALL)
+    sweep(build_config(**SMALL), GRID, SEEDS, out=out, resume=True, progress=True)
+    bar = capsys.readouterr().err
+    assert f"5/{N_RUNS} [" in bar and f"{N_RUNS}/{N_RUNS} [" in bar
 
 
 def test_without_resume_a_journal_with_runs_is_refused_not_thrown_away(tmp_path, monkeypatch):
@@ -437,8 +438,8 @@ def test_a_published_sweep_is_reused_only_unchanged_by_the_same_code_and_when_as
     assert _finish(out, monkeypatch) == [N_RUNS]
     assert "has changed since it was published" in capsys.readouterr().err
 
-    real = sweep_journal.code_identity()
-    monkeypatch.setattr(sweep_journal, "code_identity", lambda: {**real, "numpy": "0.0"})
+    real = run_identity.code_identity()
+    monkeypatch.setattr(run_identity, "code_identity", lambda: {**real, "numpy": "0.0"})
     assert _finish(out, monkeypatch) == [N_RUNS]  # published by "other" code now
     assert "made by other code (numpy 0.0 here" in capsys.readouterr().err
 

@@ -242,21 +242,32 @@ def _client(cluster: Cluster) -> Iterator[Any]:
         yield client
 
 
+def runs_bar(n: int, done: int, progress: bool) -> Any:
+    """The progress bar of a study's ``n`` runs to run, after ``done`` already done (a
+    resumed study's reused runs: shown as done), on stderr; silent without ``progress``."""
+    from tqdm import tqdm
+
+    return tqdm(
+        total=n + done, initial=done, unit="run", desc="runs", disable=not progress, file=sys.stderr
+    )
+
+
 def iter_on_cluster(
     tasks: Sequence[Any],
     fn: Callable[[Any], dict],
     cluster: Cluster,
     progress: bool = True,
+    done: int = 0,
 ) -> Iterator[tuple[int, dict]]:
     """Run ``fn(task)`` for every task on ``cluster``; yields ``(task index, result)`` as
-    runs complete (in completion order).
+    runs complete (in completion order). ``done``: runs of the study already done (a
+    resumed study's reused runs), shown as done on the progress bar.
 
     ``fn`` must be importable on the workers (a module-level function). A task whose runs
     keep killing workers raises :class:`WorkerLostError` naming the run; a run that raises
     re-raises here. On any exit — done, error, Ctrl-C — unfinished runs are cancelled and
     the client (and a LocalCluster) closed.
     """
-    from tqdm import tqdm
 
     if not tasks:
         return
@@ -265,13 +276,7 @@ def iter_on_cluster(
         _check_workers(client, cluster)
         nthreads = list(client.nthreads().values())
         futures = {fut: i for i, fut in enumerate(_submit(client, fn, tasks))}
-        bar = tqdm(
-            total=len(tasks),
-            unit="run",
-            desc="runs",
-            disable=not progress,
-            file=sys.stderr,
-        )
+        bar = runs_bar(len(tasks), done, progress)
         try:
             for fut in _completed(distributed, client, futures, cluster):
                 i = futures.pop(fut)

@@ -7,12 +7,15 @@ once the store, logs and report are complete. Workers that see that folder (loca
 a cluster's on a shared disk) write their runs' logs and large tables into it themselves
 (``outputs.spool``), so a large market's tables never pass through this process. The
 worker processes outlive the runs: as they run out of runs they warm up for drawing, then
-draw the report's charts.
+draw the report's charts. Each finished run is also kept beside the result folder until it
+is published (``outputs.compare_journal``), so a stopped compare resumes with ``resume``
+and runs only the rest.
 """
 
 from __future__ import annotations
 
 import contextlib
+import sys
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -24,7 +27,9 @@ from admarket.batch.cluster import Cluster, runs_at_once_here
 from admarket.batch.pool import Task, iter_results, make_tasks, worker_pool
 from admarket.config import ConfigError, MarketConfig, check_scenarios
 from admarket.config.sizing import check_memory
-from admarket.outputs import VERBOSITY, store_writer
+from admarket.errors import UsageError
+from admarket.outputs import VERBOSITY, run_identity, store_writer
+from admarket.outputs.compare_journal import META_KEYS, CompareJournal, short_keys
 from admarket.outputs.publish import reserve
 from admarket.outputs.results import logged, stream_results
 from admarket.outputs.spool import LOGS_DIR, SPOOL_DIR, Spool
@@ -53,6 +58,8 @@ def compare(
     verbosity: str = "key",
     logs: str = "first",
     cluster: Cluster | None = None,
+    resume: bool = False,
+    journal: bool = True,
 ) -> pd.DataFrame:
     """Run every scenario on every seed; returns one summary row per run (seed, scenario order).
 
@@ -62,7 +69,17 @@ def compare(
     A market too large for this machine's memory is refused before anything runs. With
     ``cluster`` (:mod:`.cluster`) the runs go to a Dask cluster instead of ``processes``
     local processes; the results are identical.
+
+    With ``out`` and ``journal``, each finished run is also kept beside the folder
+    (:mod:`admarket.outputs.compare_journal`) until the result is published; ``resume``
+    reuses the runs a stopped compare kept, so only the rest run (needs ``out``; the
+    returned frame's ``attrs["reused_runs"]`` says how many were reused). ``journal`` False
+    keeps none (a stopped compare starts again), and leaves any journal there as it is.
     """
+    if resume and out is None:
+        raise UsageError("--resume needs --out DIR: a compare's finished runs are kept beside it")
+    if resume and not journal:
+        raise UsageError("--resume reuses the runs a compare kept; --no-journal keeps none")
     scenarios = check_scenarios(scenarios)
     if verbosity not in VERBOSITY:
         raise ConfigError("verbosity", verbosity, f"one of {', '.join(VERBOSITY)}")
@@ -84,53 +101,88 @@ def compare(
     first_seed = min(seeds)  # whose runs get logs with logs="first"
     local = 1 if cluster is not None else processes
     workers = min(max(1, local), len(tasks))
+    log_levels = [
+        verbosity if logged(logs, int(t.kwargs["rng"]), first_seed) else None for t in tasks
+    ]
 
     with (
-        reserve(out) if out is not None else contextlib.nullcontext(),
+        reserve(out) if out is not None else contextlib.nullcontext() as dest,
         worker_pool(local, len(tasks)) as pool,  # kept for the report's charts
     ):
+        kept = CompareJournal(dest, resume, tasks, log_levels) if dest and journal else None
+        reused = kept.reused if kept is not None else {}
+        if kept is not None and resume:
+            print(kept.resume_note(len(tasks)), file=sys.stderr, flush=True)
+        todo = [i for i in range(len(tasks)) if i not in reused]
 
         def finished(build: Path | None = None) -> Iterator[tuple[int, dict[str, Any]]]:
             # each run's tables go straight on to the store; only its summary row stays here
+            if kept is not None and build is not None:
+                for i, tables in kept.replay(build):
+                    summaries[i] = tables["summaries"]
+                    yield i, tables
+                    del tables
             warm = warm_up if out is not None else None
             # worker processes write their runs' logs and large tables into the result
             # themselves when they see it (a pool's and a LocalCluster's do; a remote
-            # scheduler's where the disk is shared), else send them (outputs.spool)
-            workers_apart = pool is not None or cluster is not None
+            # scheduler's where the disk is shared), else send them (outputs.spool); a run
+            # kept in the journal is spooled here too, so that what is kept is a file
+            workers_apart = pool is not None or cluster is not None or kept is not None
+            rest = [tasks[i] for i in todo]
             if workers_apart:
-                todo = _spooled(tasks, build, verbosity, logs, first_seed)
-            else:  # run here: the store takes the largest table a chunk at a time
-                todo = _chunked(tasks) if build is not None else tasks
+                rest = _spooled(rest, build, verbosity, logs, first_seed)
+            elif build is not None:  # run here: the store takes the largest table in chunks
+                rest = _chunked(rest)
             runs = iter_results(
-                todo,
+                rest,
                 processes,
                 progress,
                 cluster=cluster,
                 executor=pool,
                 warm=warm,
+                done=len(reused),
             )
-            for i, r in runs:
+            for j, r in runs:
+                i = todo[j]
                 summaries[i] = r["tables"]["summaries"]
                 tables = r.pop("tables")
                 del r  # not held while the next run runs (in this process: its books)
+                if kept is not None and build is not None:
+                    kept.add(i, tables, build)
                 yield i, tables
                 del tables
 
-        if out is None:
-            for _ in finished():
-                pass
-        else:
-            stream_results(
-                finished,  # given the build folder, for the workers' logs and large tables
-                out,
-                first_seed=first_seed,
-                verbosity=verbosity,
-                log_runs=logs,
-                kind="compare",
-                executor=pool,
-                write_after=len(tasks) - workers + 1 if workers > 1 else None,
-            )
-    return pd.concat([summaries[i] for i in sorted(summaries)], ignore_index=True)
+        try:
+            if out is None:
+                for _ in finished():
+                    pass
+            else:
+                stream_results(
+                    finished,  # given the build folder, for the workers' logs and large tables
+                    out,
+                    first_seed=first_seed,
+                    verbosity=verbosity,
+                    log_runs=logs,
+                    kind="compare",
+                    executor=pool,
+                    write_after=len(tasks) - workers + 1 if workers > 1 else None,
+                    extra_meta={
+                        META_KEYS: short_keys(kept.keys) if kept is not None else [],
+                        "code": run_identity.code_identity(),
+                    },
+                )
+        except BaseException:
+            if kept is not None:
+                kept.stopped(len(tasks))
+            raise
+        finally:
+            if kept is not None:
+                kept.close()
+        if kept is not None:  # published: nothing left to resume (a kill before this
+            kept.remove()  # line leaves a journal its result holds: removed later)
+    summary = pd.concat([summaries[i] for i in sorted(summaries)], ignore_index=True)
+    summary.attrs["reused_runs"] = len(reused)
+    return summary
 
 
 def _chunked(tasks: list[Task]) -> list[Task]:

@@ -228,7 +228,8 @@ def _results(
     results: dict[int, dict] = dict(found)
     if todo:
         rest = [tasks[i] for i in todo]
-        for j, r in iter_results(rest, processes, progress, cluster=cluster):
+        runs = iter_results(rest, processes, progress, cluster=cluster, done=len(found))
+        for j, r in runs:
             results[todo[j]] = r
             if journal is not None:
                 journal.add(tasks[todo[j]], r)

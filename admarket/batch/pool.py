@@ -40,7 +40,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any
 
-from admarket.batch.cluster import Cluster, iter_on_cluster
+from admarket.batch.cluster import Cluster, iter_on_cluster, runs_bar
 from admarket.config import MarketConfig
 from admarket.errors import WorkerLostError
 from admarket.model import MarketModel
@@ -270,8 +270,11 @@ def iter_results(
     *,
     executor: Executor | None = None,
     warm: Callable[[], object] | None = None,
+    done: int = 0,
 ) -> Iterator[tuple[int, dict]]:
     """Run ``tasks`` like :func:`run_tasks`, yielding (task index, result) as each finishes.
+    ``done``: runs of the study already done (a resumed study's reused runs), shown as done
+    on the progress bar.
 
     A caller that stores each result as it comes and drops it (``compare`` does) holds at
     most the results that finished while it was storing one, not the whole study. With
@@ -279,14 +282,11 @@ def iter_results(
     and ``warm`` (a module-level function, if given) is sent to each worker that has no run
     left to do, so that what comes after the runs finds the workers ready.
     """
-    from tqdm import tqdm
 
     if cluster is not None:
-        yield from iter_on_cluster(tasks, fn, cluster, progress)
+        yield from iter_on_cluster(tasks, fn, cluster, progress, done)
         return
-    with tqdm(
-        total=len(tasks), unit="run", desc="runs", disable=not progress, file=sys.stderr
-    ) as bar:
+    with runs_bar(len(tasks), done, progress) as bar:
         if executor is not None:
             workers = min(max(1, processes), len(tasks))
             yield from _iter_pool(executor, workers, tasks, fn, bar, warm)

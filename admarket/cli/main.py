@@ -92,6 +92,19 @@ def _add_study_commands(sub: argparse._SubParsersAction) -> None:
         default="first",
         help="which seeds get event and narrative logs (default: the first seed)",
     )
+    cmp.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue a compare into --out DIR that stopped (Ctrl-C, a lost worker, a "
+        "crash): the runs it finished are kept beside DIR and not run again; the result is "
+        "the same",
+    )
+    cmp.add_argument(
+        "--no-journal",
+        action="store_true",
+        help="keep no finished runs beside DIR (a stopped compare starts again): saves the "
+        "disk their large tables take until the result is published",
+    )
     sw = _command(
         sub,
         "sweep",

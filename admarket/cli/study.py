@@ -69,13 +69,17 @@ def cmd_compare(args: argparse.Namespace) -> int:
         verbosity=args.verbosity or "key",
         logs=args.logs,
         cluster=cluster,
+        resume=args.resume,
+        journal=not args.no_journal,
     )
     took = time.perf_counter() - t0
+    reused = summ.attrs.get("reused_runs", 0)
+    ran = f"{len(summ) - reused} runs" + (f" (and {reused} reused)" if reused else "")
     cols = ["gross_spend", "net_to_publishers", "take_rate", "mean_goal_attainment"]
     cols += ["wrong_decision_share", "wrong_claim_share", "disputes", "written_off"]
     means = summ.groupby("scenario")[cols].mean()
     print(
-        f"{len(summ)} runs ({', '.join(scenarios)} × {len(seeds)} seeds from {seeds[0]}, "
+        f"{ran} ({', '.join(scenarios)} × {len(seeds)} seeds from {seeds[0]}, "
         f"{cfg.days} days) on {where} in {took:.1f} s; means across seeds:"
     )
     print(means.to_string(float_format=lambda x: f"{x:,.3f}"))

@@ -4,9 +4,9 @@
 kind, its scenarios and seeds, how its configuration differs from the defaults, and what
 produced it (package and Mesa versions, when) — reading only the ``COMPLETE`` marker, the
 store's ``runs`` table and checkpoint headers, never the results themselves. It is what
-``admarket status DIR`` prints. The journal a stopped sweep left beside its folder
-(:mod:`.sweep_journal`) is listed too, with how to resume it: it sits in the folder that
-holds the sweep's folder, so that is the one to scan.
+``admarket status DIR`` prints. The journal a stopped sweep or compare left beside its
+folder (:mod:`.sweep_journal`, :mod:`.compare_journal`) is listed too, with how to resume
+it: it sits in the folder that holds the study's folder, so that is the one to scan.
 """
 
 from __future__ import annotations
@@ -22,8 +22,11 @@ import duckdb
 from admarket.config import MarketConfig
 from admarket.errors import CheckpointError
 from admarket.model.checkpoint import read_header
+from admarket.outputs.compare_journal import INDEX, read_index
+from admarket.outputs.compare_journal import SUFFIX as COMPARE_SUFFIX
 from admarket.outputs.manifest import COMPLETE_MARKER, STORE_NAME
-from admarket.outputs.sweep_journal import SUFFIX, code_difference, read_journal
+from admarket.outputs.run_identity import code_difference
+from admarket.outputs.sweep_journal import SUFFIX, read_journal
 
 # Folders inside a result that hold its parts, never other results (not scanned).
 OWNED_DIRS = ("charts", "logs", "content")
@@ -155,28 +158,48 @@ def _describe_configs(item: Item, configs: list[dict[str, Any]]) -> None:
 
 def _journal(path: Path) -> Item:
     """A stopped sweep's journal: the runs it keeps and how to finish the sweep."""
-    out = path.parent / path.name[1 : -len(SUFFIX)]
     try:
         header, entries = read_journal(path)
         runs = [e["tables"]["runs"] for e in entries]
         rows = [dict(zip(r["columns"], r["values"], strict=True)) for r in runs]
-        configs = [json.loads(r["config"]) for r in rows]
-        seeds = sorted({int(r["seed"]) for r in rows})
+        kept = [(str(r.get("scenario")), int(r["seed"]), json.loads(r["config"])) for r in rows]
     except (OSError, ValueError, KeyError, TypeError) as exc:
         return Item(str(path), "journal", False, f"unreadable — {exc}")
-    n = len(rows)
+    return _journal_item(path, "sweep", path.name[1 : -len(SUFFIX)], header, kept)
+
+
+def _is_compare_journal(name: str) -> bool:
+    return name.startswith(".") and name.endswith(COMPARE_SUFFIX)
+
+
+def _compare_journal(path: Path) -> Item:
+    """A stopped compare's journal: the runs it keeps and how to finish the compare."""
+    try:
+        header, entries = read_index(path / INDEX)
+        kept = [(e["scenario"], int(e["seed"]), e["config"]) for e in entries]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        return Item(str(path), "journal", False, f"unreadable — {exc}")
+    return _journal_item(path, "compare", path.name[1 : -len(COMPARE_SUFFIX)], header, kept)
+
+
+def _journal_item(
+    path: Path, study: str, out_name: str, header: dict, kept: list[tuple[str, int, dict]]
+) -> Item:
+    """The item of a stopped ``study``'s journal at ``path`` (publishing into ``out_name``
+    beside it) that keeps these runs (scenario, seed, config)."""
+    out, n = path.parent / out_name, len(kept)
     differs = code_difference(header["code"])
     status = (
-        f"a stopped sweep into {out}: {n} finished run{'' if n == 1 else 's'} kept; run the "
-        "same sweep command with --resume to run only the rest"
+        f"a stopped {study} into {out}: {n} finished run{'' if n == 1 else 's'} kept; run "
+        f"the same {study} command with --resume to run only the rest"
         if not differs
-        else f"a stopped sweep into {out}, made by other code ({differs}): its {n} runs "
+        else f"a stopped {study} into {out}, made by other code ({differs}): its {n} runs "
         "cannot be reused; delete it to start afresh"
     )
     item = Item(str(path), "journal", False, status)
-    item.scenarios = sorted({str(r.get("scenario")) for r in rows})
-    item.seeds = seeds
-    _describe_configs(item, configs)
+    item.scenarios = sorted({scenario for scenario, _, _ in kept})
+    item.seeds = sorted({seed for _, seed, _ in kept})
+    _describe_configs(item, [config for _, _, config in kept])
     code = header["code"]
     item.produced_by = f"admarket {code.get('admarket', '?')} (Mesa {code.get('mesa', '?')})"
     return item
@@ -193,6 +216,7 @@ def scan(folder: str | Path) -> list[Item]:
             items.append(_result(p))
             dirs[:] = [d for d in dirs if d not in OWNED_DIRS and not d.startswith(".")]
         else:
+            items += [_compare_journal(p / d) for d in sorted(dirs) if _is_compare_journal(d)]
             dirs[:] = [d for d in dirs if not d.startswith(".")]
         items += [_checkpoint(p / f) for f in sorted(files) if f.endswith(".ckpt")]
         items += [

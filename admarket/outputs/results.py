@@ -69,6 +69,7 @@ def stream_results(
     attachments: Mapping[str, str] | None = None,
     executor: Executor | None = None,
     write_after: int | None = None,
+    extra_meta: Mapping[str, Any] | None = None,
 ) -> Path:
     """Publish runs as they finish: ``runs`` yields (run index, tables) in any order.
 
@@ -92,8 +93,9 @@ def stream_results(
     workers start running out of runs) the runs gathered so far are written at once; the
     report is read from the open store before it is closed, and its charts are drawn on
     ``executor``'s workers (idle by then) while the rest of the report is written.
+    ``extra_meta`` goes into the result's marker (``compare``: its runs' keys).
     """
-    meta: dict[str, Any] = {"kind": kind}
+    meta: dict[str, Any] = {"kind": kind, **(extra_meta or {})}
 
     def build(tmp: Path) -> None:
         if callable(runs):  # its workers write into the build folder: make their folders

@@ -28,7 +28,6 @@ import json
 import os
 import sys
 from collections.abc import Sequence
-from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -38,8 +37,8 @@ import pandas as pd
 from admarket.atomic import atomic_file
 from admarket.errors import IncompleteRunError, UsageError
 from admarket.outputs.manifest import check_complete, read_manifest
+from admarket.outputs.run_identity import code_difference, header_line, parse_journal, run_key
 from admarket.outputs.run_ids import run_id_for
-from admarket.version import result_versions
 
 if TYPE_CHECKING:
     from admarket.batch.pool import Task
@@ -48,42 +47,11 @@ FORMAT, VERSION = "admarket-sweep-journal", 1
 SUFFIX = ".sweep-journal.jsonl"
 PUBLISHED = "sweep-runs.jsonl"  # a published sweep's runs, in the result folder
 KEPT_TABLES = ("runs", "summaries")  # what a sweep keeps of each run
-# admarket's files that decide a run: its code, presets and queries (not caches)
-_SOURCE_SUFFIXES = (".py", ".toml", ".sql", ".json")
 
 
 def journal_path(dest: Path) -> Path:
     """Where the journal of a sweep publishing into ``dest`` lives: beside it, hidden."""
     return dest.parent / f".{dest.name}{SUFFIX}"
-
-
-@cache
-def code_identity() -> dict[str, str]:
-    """What, besides its scenario, seed and config, decides a run's result: the versions of
-    the libraries it runs on (:func:`~admarket.version.result_versions`) and a SHA-256 of
-    admarket's source files (any edit changes it)."""
-    root = Path(__file__).resolve().parents[1]
-    h = hashlib.sha256()
-    for p in sorted(root.rglob("*")):
-        if p.suffix in _SOURCE_SUFFIXES and p.is_file() and "__pycache__" not in p.parts:
-            h.update(p.relative_to(root).as_posix().encode() + b"\0")
-            h.update(p.read_bytes() + b"\0")
-    return {**result_versions(), "source": h.hexdigest()}
-
-
-def run_key(task: Task) -> str:
-    """What identifies a sweep's run across sweeps: scenario, seed, config (its own seed set
-    to the run's, as the model sets it) and how far and what it collects."""
-    kw = task.kwargs
-    cfg = kw["config"] if kw.get("rng") is None else kw["config"].replace(seed=kw["rng"])
-    ident = {
-        "scenario": str(kw["design"]),
-        "config": cfg.to_dict(),
-        "max_steps": task.max_steps,
-        "collect": task.collect,
-    }
-    text = json.dumps(ident, sort_keys=True, separators=(",", ":"), default=repr)
-    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _plain(v: Any) -> Any:
@@ -133,34 +101,20 @@ def read_journal(path: Path) -> tuple[dict, list[dict]]:
 
 def _parse_journal(data: bytes) -> tuple[dict, list[dict]]:
     """:func:`read_journal` of a journal's bytes."""
-    lines = data.split(b"\n")
-    try:
-        header = json.loads(lines[0])
-    except ValueError:
-        header = None
-    if not isinstance(header, dict) or header.get("format") != FORMAT:
-        raise ValueError("not an admarket sweep journal")
-    if header.get("version") != VERSION or not isinstance(header.get("code"), dict):
-        raise ValueError(f"journal format version {header.get('version')!r}, not {VERSION}")
-    entries = []
-    for n, line in enumerate(lines[1:-1], start=2):
-        try:
-            entry = json.loads(line)
-            for t in KEPT_TABLES:
-                table = entry["tables"][t]
-                if not len(table["columns"]) == len(table["dtypes"]) == len(table["values"]):
-                    raise ValueError("its columns, dtypes and values differ in length")
-            entry["run"] = str(entry["run"])
-        except (ValueError, KeyError, TypeError) as exc:
-            raise ValueError(f"line {n} is not a journalled run ({exc})") from None
-        entries.append(entry)
-    return header, entries
+    return parse_journal(data, FORMAT, VERSION, "sweep journal", _check_entry)
+
+
+def _check_entry(entry: dict) -> None:
+    for t in KEPT_TABLES:
+        table = entry["tables"][t]
+        if not len(table["columns"]) == len(table["dtypes"]) == len(table["values"]):
+            raise ValueError("its columns, dtypes and values differ in length")
+    entry["run"] = str(entry["run"])
 
 
 def _header_line() -> str:
     """A journal's first line: its format and the code that makes its runs."""
-    header = {"format": FORMAT, "version": VERSION, "code": code_identity()}
-    return json.dumps(header, sort_keys=True) + "\n"
+    return header_line(FORMAT, VERSION)
 
 
 def _entry_line(task: Task, result: dict[str, Any]) -> str:
@@ -203,20 +157,6 @@ def _published_runs(dest: Path) -> tuple[dict[str, dict], str]:
     if differs := code_difference(header["code"], "in that sweep"):
         return {}, f"the sweep in {dest} was made by other code ({differs})"
     return {e["run"]: e["tables"] for e in entries}, ""
-
-
-def code_difference(theirs: dict, there: str = "in the journal") -> str:
-    """What differs between the code that wrote a journal and this one, e.g. ``numpy 2.1.0
-    here, 2.0.2 in the journal``; empty if nothing does."""
-    here = code_identity()
-    diffs = [
-        f"{k} {here.get(k)} here, {theirs.get(k)} {there}"
-        if k != "source"
-        else "admarket's source files differ"
-        for k in sorted(set(here) | set(theirs))
-        if here.get(k) != theirs.get(k)
-    ]
-    return "; ".join(diffs)
 
 
 class SweepJournal:
