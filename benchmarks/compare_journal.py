@@ -31,7 +31,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from admarket import build_config
 from admarket.batch.pool import make_tasks, run_task
 from admarket.outputs import store_writer
-from admarket.outputs.compare_journal import TABLES_FILE, CompareJournal
+from admarket.outputs.compare_journal import CompareJournal
+from admarket.outputs.kept_run import TABLES_FILE
 from admarket.outputs.spool import LOGS_DIR, SPOOL_DIR, Spool
 
 CASES = {
@@ -86,7 +87,8 @@ def main() -> None:
         (build / LOGS_DIR).mkdir()
         t0 = time.perf_counter()
         n = 0
-        for _ in resumed.replay(build):  # the writer then deletes the linked files: so here
+        for i in resumed.reused:  # the writer then deletes the linked files: so here
+            resumed.replayed(i, build)
             n += 1
             for p in [*(build / SPOOL_DIR).iterdir(), *(build / LOGS_DIR).iterdir()]:
                 p.unlink()

@@ -21,10 +21,17 @@ from admarket import build_config
 from admarket.batch import comparison as comparison_module
 from admarket.batch.comparison import compare
 from admarket.cli import main
+from admarket.config import ConfigError
 from admarket.errors import UsageError
 from admarket.outputs import run_identity
-from admarket.outputs.compare_journal import INDEX, TABLES_FILE, journal_folder, read_index
+from admarket.outputs.compare_journal import (
+    INDEX,
+    CompareJournal,
+    journal_folder,
+    read_index,
+)
 from admarket.outputs.inventory import scan
+from admarket.outputs.kept_run import TABLES_FILE
 from admarket.outputs.store import query
 from admarket.outputs.store_writer import SpooledTable
 from tests.study_stops import stopping_after
@@ -43,10 +50,12 @@ def _stopping_after(n: int, ran: list[int]):
 def _stop(out: Path, monkeypatch, after: int, resume: bool = False, **kw) -> Path:
     """Run the compare into ``out`` and stop it (as Ctrl-C) after ``after`` runs finished;
     returns its journal's folder."""
+    before = (out / "COMPLETE").read_bytes() if (out / "COMPLETE").exists() else None
     monkeypatch.setattr(comparison_module, "iter_results", _stopping_after(after, []))
     with pytest.raises(KeyboardInterrupt):
         compare(build_config(**SMALL), kw.pop("seeds", SEEDS), out=out, resume=resume, **kw)
-    assert not (out / "COMPLETE").exists()  # nothing published
+    # nothing published: no result, or the one there before
+    assert ((out / "COMPLETE").read_bytes() if out.exists() else None) == before
     return journal_folder(out)
 
 
@@ -164,9 +173,9 @@ def test_a_journal_of_other_code_or_damaged_is_refused(tmp_path, monkeypatch):
     with pytest.raises(UsageError, match=f"{run.name} is damaged"):
         _finish(out, monkeypatch)
     (run / TABLES_FILE).write_bytes(data)
-    log = next(run.glob("*.events.jsonl"))  # a kept log cut short
+    log = next(run.glob("*.events.jsonl"))  # a kept log edited, its size the same
     text = log.read_bytes()
-    log.write_bytes(text[:-1])
+    log.write_bytes(text[:-2] + bytes([text[-2] ^ 1]) + text[-1:])
     with pytest.raises(UsageError, match=f"{run.name} is damaged .*events.jsonl has changed"):
         _finish(out, monkeypatch)
     log.write_bytes(text)  # mended: resumes
@@ -179,8 +188,10 @@ def test_a_run_whose_logs_differ_is_run_again(tmp_path, monkeypatch, capsys):
     _stop(out, monkeypatch, 6, logs="first")  # seeds 1 and 2: only seed 1's have logs
     ran, _ = _finish(out, monkeypatch, logs="all")
     assert ran == [N_RUNS - 3]  # seed 2's runs have no logs: run again
-    assert "the journal's other 3 runs" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "the journal's other 3 runs" in err and "still keeps 3 run(s)" in err
     assert len(list((out / "logs").glob("*.narrative.md"))) == N_RUNS
+    assert len(read_index(journal_folder(out) / INDEX)[1]) == 3  # not asked to go: kept
 
 
 def test_a_half_written_run_and_a_cut_line_are_dropped(tmp_path, monkeypatch, uninterrupted):
@@ -194,17 +205,77 @@ def test_a_half_written_run_and_a_cut_line_are_dropped(tmp_path, monkeypatch, un
     _assert_same_result(out, uninterrupted)
 
 
-def test_a_leftover_journal_of_the_published_compare_is_removed(tmp_path, monkeypatch):
-    """A kill between publishing and deleting the journal leaves a journal whose runs the
-    result holds: the next compare into the folder removes it, resumed or not."""
+def test_a_leftover_journal_of_the_published_compare_is_finished(tmp_path, monkeypatch):
+    """A kill between publishing and deleting the runs it used leaves the journal the result
+    names (its index's SHA-256 in COMPLETE): the next compare into the folder deletes those
+    runs, resumed or not, even with other code by then; runs it did not use stay."""
     out = tmp_path / "c"
-    folder = _stop(out, monkeypatch, 3)
-    saved = tmp_path / "saved"
-    os.rename(folder, saved)
-    _finish(out, monkeypatch, resume=False)
-    os.rename(saved, folder)  # as if the kill came before the journal was deleted
-    assert _finish(out, monkeypatch, resume=False)[0] == [N_RUNS]
+    _stop(out, monkeypatch, 6, seeds=[1, 2, 3])  # seeds 1 and 2 kept
+    monkeypatch.setattr(CompareJournal, "published", lambda self: None)  # the kill
+    _finish(out, monkeypatch, seeds=[1])
+    monkeypatch.undo()
+    folder = journal_folder(out)
+    assert len(read_index(folder / INDEX)[1]) == 6
+    real = run_identity.code_identity()
+    monkeypatch.setattr(run_identity, "code_identity", lambda: {**real, "numpy": "0.0"})
+    with pytest.raises(UsageError, match="other code"):  # seed 2's runs: other code's now
+        _finish(out, monkeypatch, resume=False)
+    assert [e["seed"] for e in read_index(folder / INDEX)[1]] == [2, 2, 2]  # seed 1's gone
+    monkeypatch.setattr(run_identity, "code_identity", lambda: real)
+    assert _finish(out, monkeypatch, seeds=[1, 2])[0] == [3]  # seed 1's: run again
     assert not folder.exists()
+
+
+def test_a_journal_is_no_leftover_of_an_older_result_with_the_same_runs(tmp_path, monkeypatch):
+    """A compare stopped after keeping exactly the runs of the result already in the folder
+    is a stopped compare, not that result's leftover: its runs are kept and reused."""
+    out = tmp_path / "c"
+    _finish(out, monkeypatch, resume=False, seeds=[1, 2])
+    folder = _stop(out, monkeypatch, 6)  # seeds 1 and 2 again, of three
+    assert len(read_index(folder / INDEX)[1]) == 6
+    assert _finish(out, monkeypatch)[0] == [3]
+
+
+def test_a_resume_using_fewer_runs_keeps_the_others(tmp_path, monkeypatch, uninterrupted):
+    out = tmp_path / "c"
+    _stop(out, monkeypatch, 6, logs="all")
+    assert _finish(out, monkeypatch, seeds=[1], logs="all")[0] == [0]
+    assert len(read_index(journal_folder(out) / INDEX)[1]) == 3  # seed 2's
+    assert _finish(out, monkeypatch, logs="all")[0] == [6]  # seed 2 kept; 1 used, gone
+    _assert_same_result(out, uninterrupted)
+
+
+def test_kept_runs_are_stored_as_the_store_can_take_them(tmp_path, monkeypatch):
+    """A kept run is fed to the store once every run before it is in, not all at once up
+    front: in one process no run ever waits in the store's writer."""
+    from admarket.outputs.store_writer import StoreWriter
+
+    out = tmp_path / "c"
+    _stop(out, monkeypatch, 4, seeds=[2, 3], logs="all")  # kept: seed 2's and seed 3's A
+    waiting: list[int] = []
+    real = StoreWriter.add
+
+    def add(self, index, tables):
+        real(self, index, tables)
+        waiting.append(len(self._waiting))
+
+    monkeypatch.setattr(StoreWriter, "add", add)
+    assert _finish(out, monkeypatch, logs="all")[0] == [5]  # seed 1's, seed 3's B and C
+    assert waiting == [0] * N_RUNS
+
+
+def test_duplicate_seeds_are_refused(tmp_path):
+    with pytest.raises(ConfigError, match="distinct seeds"):
+        compare(build_config(**SMALL), [1, 1, 2], out=tmp_path / "c")
+
+
+def test_what_a_kill_left_while_deleting_a_journal_goes(tmp_path, monkeypatch):
+    out = tmp_path / "c"
+    gone = tmp_path / ".c.compare-journal.gone-123"
+    gone.mkdir()
+    (gone / "run-x").mkdir()  # its index already deleted
+    _finish(out, monkeypatch, resume=False)
+    assert not gone.exists()
 
 
 def test_a_journal_of_other_code_is_no_leftover_of_a_published_compare(tmp_path, monkeypatch):
@@ -256,6 +327,12 @@ def test_status_lists_a_stopped_compare(tmp_path, monkeypatch):
     assert item.path == str(folder)
     assert "a stopped compare into" in item.status and "2 finished runs" in item.status
     assert item.seeds == [1] and item.scenarios == ["A", "B"]
+    lines = (folder / INDEX).read_text().splitlines()
+    entry = json.loads(lines[1])
+    entry["files"] = None  # valid JSON, not a kept run: unreadable, not a traceback
+    (folder / INDEX).write_text("\n".join([lines[0], json.dumps(entry), *lines[2:]]) + "\n")
+    (item,) = [i for i in scan(tmp_path) if i.kind == "journal"]
+    assert item.status.startswith("unreadable — line 2 is not a journalled run")
 
 
 def test_the_cli_resumes_a_compare_stopped_by_sigterm(tmp_path):

@@ -15,6 +15,7 @@ and runs only the rest.
 from __future__ import annotations
 
 import contextlib
+import math
 import sys
 from collections.abc import Iterator
 from dataclasses import replace
@@ -28,8 +29,8 @@ from admarket.batch.pool import Task, iter_results, make_tasks, worker_pool
 from admarket.config import ConfigError, MarketConfig, check_scenarios
 from admarket.config.sizing import check_memory
 from admarket.errors import UsageError
-from admarket.outputs import VERBOSITY, run_identity, store_writer
-from admarket.outputs.compare_journal import META_KEYS, CompareJournal, short_keys
+from admarket.outputs import VERBOSITY, store_writer
+from admarket.outputs.compare_journal import META_DIGEST, META_KEYS, CompareJournal, short_keys
 from admarket.outputs.publish import reserve
 from admarket.outputs.results import logged, stream_results
 from admarket.outputs.spool import LOGS_DIR, SPOOL_DIR, Spool
@@ -88,6 +89,8 @@ def compare(
     seeds = list(seeds)
     if not seeds:
         raise ConfigError("seeds", seeds, "at least one seed")
+    if len(set(seeds)) < len(seeds):  # a seed twice would be the same runs twice
+        raise ConfigError("seeds", seeds, "distinct seeds")
     # without a result to publish only the summary rows are wanted: the runs' tables are
     # not built (a large run's are gigabytes)
     collect = "tables" if out is not None else "summary"
@@ -117,11 +120,20 @@ def compare(
 
         def finished(build: Path | None = None) -> Iterator[tuple[int, dict[str, Any]]]:
             # each run's tables go straight on to the store; only its summary row stays here
-            if kept is not None and build is not None:
-                for i, tables in kept.replay(build):
+            waiting = sorted(reused, reverse=True)  # kept runs, the next to store last
+            arrived: set[int] = set()
+            todo_next = 0  # todo[todo_next]: the first run still to arrive
+
+            def replay(below: float) -> Iterator[tuple[int, dict[str, Any]]]:
+                # the kept runs the store can take now: those before the first run still to
+                # arrive (a later one would wait, held, in the store's writer)
+                while waiting and waiting[-1] < below and kept is not None and build:
+                    i = waiting.pop()
+                    tables = kept.replayed(i, build)
                     summaries[i] = tables["summaries"]
                     yield i, tables
                     del tables
+
             warm = warm_up if out is not None else None
             # worker processes write their runs' logs and large tables into the result
             # themselves when they see it (a pool's and a LocalCluster's do; a remote
@@ -151,6 +163,11 @@ def compare(
                     kept.add(i, tables, build)
                 yield i, tables
                 del tables
+                arrived.add(i)
+                while todo_next < len(todo) and todo[todo_next] in arrived:
+                    todo_next += 1
+                yield from replay(todo[todo_next] if todo_next < len(todo) else math.inf)
+            yield from replay(math.inf)
 
         try:
             if out is None:
@@ -166,9 +183,9 @@ def compare(
                     kind="compare",
                     executor=pool,
                     write_after=len(tasks) - workers + 1 if workers > 1 else None,
-                    extra_meta={
+                    extra_meta=lambda: {
                         META_KEYS: short_keys(kept.keys) if kept is not None else [],
-                        "code": run_identity.code_identity(),
+                        META_DIGEST: kept.digest() if kept is not None else None,
                     },
                 )
         except BaseException:
@@ -178,8 +195,8 @@ def compare(
         finally:
             if kept is not None:
                 kept.close()
-        if kept is not None:  # published: nothing left to resume (a kill before this
-            kept.remove()  # line leaves a journal its result holds: removed later)
+        if kept is not None:  # published: its runs are not needed (a kill before this line
+            kept.published()  # leaves the journal the result names: finished later)
     summary = pd.concat([summaries[i] for i in sorted(summaries)], ignore_index=True)
     summary.attrs["reused_runs"] = len(reused)
     return summary

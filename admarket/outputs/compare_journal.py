@@ -2,17 +2,15 @@
 that a stopped compare can be resumed without running its finished runs again.
 
 ``compare --out DIR`` keeps each finished run in ``.DIR.compare-journal/`` beside the
-folder, as the result's writer takes it: a folder per run holding its tables (pickled and
-gzipped, the large ones in the DuckDB file its worker spooled them to — linked, not copied:
-that file's disk is then freed only when the result is published, not as the store takes it)
-and its
-event and narrative logs when it has them; then a line in ``journal.jsonl`` names the
-folder and the SHA-256 of its tables, once every file is flushed to disk. The journal is
-deleted once the result is published. However the compare stops (Ctrl-C, SIGTERM, a lost
-worker, a failed publish, SIGKILL, a power cut), the journal holds every run that finished;
-``compare --resume`` feeds those runs to the writer as if they had just finished, and runs
-only the others. The published result equals an uninterrupted compare's, except the
-``runs`` table's ``created_at``, which says when each run was actually made.
+folder, as the result's writer takes it: a folder per run (:mod:`.kept_run`: its tables,
+the DuckDB file its worker spooled the large ones to, its logs). Once the folder is on
+disk, a line in ``journal.jsonl`` names it, with the SHA-256 of its tables and logs and the
+size of its spooled file. However the compare stops (Ctrl-C, SIGTERM, a lost worker, a
+failed publish, SIGKILL, a power cut), the journal holds every run that finished;
+``compare --resume`` feeds each to the writer as soon as every run before it is in, as if
+it had just finished, and runs only the others. The published result equals an
+uninterrupted compare's, except the ``runs`` table's ``created_at``, which says when each
+run was actually made. Once it is published, the runs it used are deleted.
 
 A run is reused only if everything that decides what the result keeps of it matches:
 scenario, seed, configuration, the code that ran it (:mod:`.run_identity`), and its logs —
@@ -27,23 +25,25 @@ damaged file, not a crafted one.
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import json
 import os
-import pickle
 import shutil
 import sys
-from collections.abc import Iterator, Sequence
-from dataclasses import replace
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO, TextIO, cast
+from typing import TYPE_CHECKING, Any, TextIO
 
 from admarket.errors import IncompleteRunError, UsageError
+from admarket.outputs.kept_run import (
+    check_run,
+    file_digest,
+    fsync,
+    read_run,
+    write_run,
+)
 from admarket.outputs.manifest import check_complete, read_manifest
 from admarket.outputs.run_identity import code_difference, header_line, parse_journal, run_key
-from admarket.outputs.spool import LOGS_DIR, LOGS_WRITTEN, SPOOL_DIR
-from admarket.outputs.store_writer import SpooledTable
 
 if TYPE_CHECKING:
     from admarket.batch.pool import Task
@@ -51,9 +51,8 @@ if TYPE_CHECKING:
 FORMAT, VERSION = "admarket-compare-journal", 1
 SUFFIX = ".compare-journal"  # the journal folder: .DIR.compare-journal beside DIR
 INDEX = "journal.jsonl"
-TABLES_FILE = "tables.pickle.gz"
-LOG_SUFFIXES = (".events.jsonl", ".narrative.md")  # a run's logs (narrative.write_logs)
-META_KEYS = "run_keys"  # the published result's marker lists its runs' keys (leftovers)
+META_KEYS = "run_keys"  # the published result's marker lists its runs' keys
+META_DIGEST = "journal_sha256"  # and the SHA-256 of the journal's index it was published from
 
 
 def journal_folder(dest: Path) -> Path:
@@ -84,45 +83,15 @@ def _check_entry(entry: dict) -> None:
     for field in ("run", "dir", "sha256", "scenario"):
         if not isinstance(entry[field], str):
             raise TypeError(f"its {field} is not text")
-    if not all(isinstance(v, int) and "/" not in k for k, v in entry["files"].items()):
-        raise ValueError("its files are not names and sizes")
+    files = entry["files"]
+    if not isinstance(files, dict) or not all(
+        "/" not in k and isinstance(v, list) and len(v) == 2 and isinstance(v[0], int)
+        for k, v in files.items()
+    ):
+        raise ValueError("its files are not names with their sizes and digests")
     if "/" in entry["dir"] or entry["dir"].startswith("."):
         raise ValueError(f"its folder {entry['dir']!r} is not a run's")
     int(entry["seed"])
-
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | (os.O_DIRECTORY if path.is_dir() else 0))
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _link(src: Path, dst: Path) -> None:
-    """``dst`` names the file ``src`` names (a copy where the file system has no links)."""
-    try:
-        os.link(src, dst)
-    except FileExistsError:
-        raise
-    except OSError:
-        shutil.copyfile(src, dst)
-
-
-class _Hashing:
-    """A binary file that hashes what is written to it (pickle writes through it)."""
-
-    def __init__(self, f: BinaryIO) -> None:
-        self.f, self.h = f, hashlib.sha256()
-
-    def write(self, data: Any) -> int:
-        self.h.update(data)
-        return self.f.write(data)
-
-
-def _file_digest(path: Path) -> str:
-    with open(path, "rb") as f:
-        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 class CompareJournal:
@@ -133,9 +102,13 @@ class CompareJournal:
     ``resume`` True reuses the runs an existing journal holds for these tasks; False starts
     a new journal. An existing journal that holds runs is refused (UsageError, nothing
     touched) when it is not to be resumed or cannot be (written by other code, damaged, a
-    run's files missing or changed); so is a folder there that admarket did not write. A
-    journal whose every run the complete compare in ``dest`` holds is the leftover of a
-    compare killed just after publishing, and is removed: nothing is lost.
+    run's files missing or changed); so is a folder there that admarket did not write.
+
+    Once the compare is published (:meth:`published`), the runs it used are deleted; runs of
+    an earlier compare that it did not use stay (they were not asked to go). A kill between
+    publishing and that leaves the journal as it was when the result was published — the
+    result's marker records the SHA-256 of the journal's index (:meth:`digest`) — so the
+    next compare into the folder finishes the job.
     """
 
     def __init__(
@@ -151,8 +124,9 @@ class CompareJournal:
         self.tasks = list(tasks)
         self._held: dict[str, dict] = {}  # run key -> its journal line
         self.written = 0
-        if self.folder.exists() and _superseded(self.folder, dest):
-            shutil.rmtree(self.folder)
+        for gone in self.folder.parent.glob(f"{self.folder.name}.gone-*"):
+            shutil.rmtree(gone)  # a kill while deleting a journal (the lock is ours)
+        self._finish_published()
         if self.folder.exists():
             self._open_existing()
         # the runs this compare takes from the journal, by task index
@@ -178,7 +152,7 @@ class CompareJournal:
         if not self.index.is_file():
             # a kill while the journal was being made leaves only files admarket names so
             if all(p.name.startswith((f".{INDEX}.", ".run-")) for p in self.folder.iterdir()):
-                shutil.rmtree(self.folder)
+                _delete(self.folder)
                 return
             raise self._refuse("not an admarket compare journal (it has no journal.jsonl)")
         try:
@@ -202,26 +176,23 @@ class CompareJournal:
         for k in set(self.keys) & set(held):  # the runs to reuse: whole and unchanged
             run = self.folder / held[k]["dir"]
             try:
-                if _file_digest(run / TABLES_FILE) != held[k]["sha256"]:
-                    raise ValueError("its tables have changed since they were kept")
-                # its spooled tables and logs: checked by size (hashing gigabytes would
-                # cost more than a resume saves; a file cut short is what a crash leaves)
-                for name, size in held[k]["files"].items():
-                    if (run / name).stat().st_size != size:
-                        raise ValueError(f"{name} has changed size since it was kept")
+                check_run(run, held[k]["sha256"], held[k]["files"])
             except (OSError, ValueError) as exc:
                 raise self._refuse(f"run folder {run.name} is damaged ({exc})") from None
-        listed = {e["dir"] for e in entries}
-        for p in self.folder.iterdir():  # (the lock is ours: no one else writes here)
-            if p.name != INDEX and p.name not in listed and p.name.startswith((".run-", "run-")):
-                shutil.rmtree(p) if p.is_dir() else p.unlink()
+        self._tidy({e["dir"] for e in entries})
         if not entries:  # nothing to keep: start again (a header of other code goes too)
-            shutil.rmtree(self.folder)
+            _delete(self.folder)
             return
         self._held = held
         with open(self.index, "r+b") as f:  # drop a line cut short by a kill mid-write
             data = f.read()
             f.truncate(data.rfind(b"\n") + 1)
+
+    def _tidy(self, listed: set[str]) -> None:
+        """Remove the run folders (whole or half made) that the index does not list."""
+        for p in self.folder.iterdir():  # (the lock is ours: no one else writes here)
+            if p.name != INDEX and p.name not in listed and p.name.startswith((".run-", "run-")):
+                shutil.rmtree(p) if p.is_dir() else p.unlink()
 
     def _appending(self) -> TextIO:
         """The index, open to append to (made, with its folder, if need be)."""
@@ -237,30 +208,16 @@ class CompareJournal:
         self.folder.mkdir(exist_ok=True)
         part = self.folder / f".{INDEX}.{os.getpid()}.part"
         part.write_text(header_line(FORMAT, VERSION), encoding="utf-8")
-        _fsync(part)
+        fsync(part)
         os.replace(part, self.index)
-        _fsync(self.folder)
-        _fsync(self.folder.parent)
+        fsync(self.folder)
+        fsync(self.folder.parent)
 
-    def replay(self, build: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-        """The journal's runs of this compare, one at a time, as the writer takes them (task
-        index, tables): their kept files linked into the result being built (``build``), as
-        their workers had left them there."""
-        for i, entry in self.reused.items():
-            run = self.folder / entry["dir"]
-            with gzip.open(run / TABLES_FILE, "rb") as f:
-                kept = pickle.load(f)
-            tables = kept["tables"]
-            tag = self.keys[i][:16]
-            for name, t in tables.items():
-                if isinstance(t, SpooledTable):
-                    there = build / SPOOL_DIR / f"reused-{tag}-{t.path}"
-                    if not there.exists():  # (one file may hold several of its tables)
-                        _link(run / t.path, there)
-                    tables[name] = replace(t, path=str(there))
-            for name in kept["logs"]:
-                _link(run / name, build / LOGS_DIR / name)
-            yield i, tables
+    def replayed(self, i: int, build: Path) -> dict[str, Any]:
+        """The journal's run for task ``i`` as the writer takes it (its tables): its kept
+        files linked into the result being built (``build``), as its worker had left them
+        there."""
+        return read_run(self.folder / self.reused[i]["dir"], build, self.keys[i][:16])
 
     def add(self, i: int, tables: dict[str, Any], build: Path) -> None:
         """Keep task ``i``'s finished run (its tables as the writer will take them, with the
@@ -268,51 +225,14 @@ class CompareJournal:
         index = self._appending()
         key = self.keys[i]
         name = f"run-{key[:32]}"
-        part = self.folder / f".{name}.{os.getpid()}.part"
-        if part.exists():
-            shutil.rmtree(part)
-        part.mkdir()
-        kept: dict[str, Any] = {}
-        for table, t in tables.items():
-            if isinstance(t, SpooledTable):  # a worker's file: linked, not copied
-                src = Path(t.path)
-                if not (part / src.name).exists():
-                    _link(src, part / src.name)
-                t = replace(t, path=src.name)
-            kept[table] = t
-        logs = []
-        if tables.get(LOGS_WRITTEN):
-            run_id = str(tables["runs"]["run_id"].iloc[0])
-            for suffix in LOG_SUFFIXES:
-                if (build / LOGS_DIR / f"{run_id}{suffix}").is_file():
-                    logs.append(f"{run_id}{suffix}")
-                    _link(build / LOGS_DIR / logs[-1], part / logs[-1])
-        with open(part / TABLES_FILE, "wb") as f:
-            sink = _Hashing(f)
-            # compressed: a plan-scale run's tables are 3-8 MB pickled, 0.4-0.9 MB so, for
-            # ~20 ms (zlib's fastest level); mtime 0, so the same tables give the same bytes
-            gz_file = cast(BinaryIO, sink)  # (it writes, which is all gzip asks of it)
-            with gzip.GzipFile(fileobj=gz_file, mode="wb", compresslevel=1, mtime=0) as gz:
-                kept_run = {"tables": kept, "logs": logs}
-                pickle.dump(kept_run, gz, protocol=pickle.HIGHEST_PROTOCOL)
-        for p in part.iterdir():
-            _fsync(p)
-        _fsync(part)
-        final = self.folder / name
-        if final.exists():  # kept before under another line? (not listed: tidied at open)
-            shutil.rmtree(final)
-        os.rename(part, final)
-        _fsync(self.folder)
-        t = self.tasks[i]
+        digest, files = write_run(self.folder, name, tables, build)
         runs = tables["runs"]
         line = {
             "run": key,
             "dir": name,
-            "sha256": sink.h.hexdigest(),
-            "files": {
-                p.name: p.stat().st_size for p in sorted(final.iterdir()) if p.name != TABLES_FILE
-            },
-            "scenario": str(t.kwargs["design"]),
+            "sha256": digest,
+            "files": files,
+            "scenario": str(self.tasks[i].kwargs["design"]),
             "seed": int(runs["seed"].iloc[0]),
             "config": json.loads(str(runs["config"].iloc[0])),
         }
@@ -321,15 +241,67 @@ class CompareJournal:
         os.fsync(index.fileno())
         self.written += 1
 
+    def digest(self) -> str | None:
+        """The SHA-256 of the index as it is (None: no journal), which the published result
+        records so that a journal left by a kill just after publishing is known."""
+        self.close()
+        return file_digest(self.index) if self.index.exists() else None
+
     def close(self) -> None:
         """Close the index (idempotent); the journal stays on disk."""
         if self._index_file is not None:
             self._index_file.close()
+            self._index_file = None
 
-    def remove(self) -> None:
-        """Close and delete the journal (its compare is published)."""
+    def published(self) -> None:
+        """The compare is published: delete the runs it used, keep any other (say so)."""
         self.close()
-        shutil.rmtree(self.folder, ignore_errors=True)
+        kept = self._drop(set(short_keys(self.keys)))
+        if kept:
+            print(
+                f"compare: {self.folder} still keeps {kept} run(s) of an earlier compare that "
+                "this one did not use; delete it if they are not wanted",
+                file=sys.stderr,
+                flush=True,
+            )
+
+    def _finish_published(self) -> None:
+        """If the journal is as the compare published in ``dest`` left it (a kill came
+        before :meth:`published`), do what that would have done."""
+        try:
+            meta = read_manifest(self.dest)
+            if meta is None or meta.get("kind") != "compare" or not self.index.is_file():
+                return
+            if meta.get(META_DIGEST) != file_digest(self.index):
+                return
+            check_complete(self.dest)
+        except (OSError, ValueError, IncompleteRunError):
+            return
+        self._drop(set(meta.get(META_KEYS) or ()))
+
+    def _drop(self, used: set[str]) -> int:
+        """Delete the runs whose short keys are in ``used`` (the journal, if that is all of
+        them); returns how many runs are left."""
+        if not self.folder.exists():
+            return 0
+        try:
+            header, entries = read_index(self.index)
+        except (OSError, ValueError):
+            return 0  # (not ours to delete: the next open refuses it, naming why)
+        keep = [e for e in entries if e["run"][:16] not in used]
+        if not keep:
+            _delete(self.folder)
+            return 0
+        if len(keep) < len(entries):
+            part = self.folder / f".{INDEX}.{os.getpid()}.part"
+            text = json.dumps(header, sort_keys=True) + "\n"  # (the code that made them)
+            text += "".join(json.dumps(e, sort_keys=True) + "\n" for e in keep)
+            part.write_text(text, encoding="utf-8")
+            fsync(part)
+            os.replace(part, self.index)
+            fsync(self.folder)
+            self._tidy({e["dir"] for e in keep})
+        return len(keep)
 
     def stopped(self, total: int) -> None:
         """The compare stopped before publishing: say on stderr how many of its ``total``
@@ -342,9 +314,10 @@ class CompareJournal:
                     f.seek(self._opened_at)
                     self.written = f.read().count(b"\n")  # whole lines only
             kept = len(self.reused) + self.written
-            if kept and _superseded(self.folder, self.dest):  # published after all
-                shutil.rmtree(self.folder)
-                return
+            if kept and self.folder.exists():
+                self._finish_published()  # it stopped after publishing after all?
+                if not self.folder.exists():
+                    return
             if kept:
                 print(
                     f"compare: {kept} of {total} runs are kept in {self.folder}; run the same "
@@ -352,8 +325,8 @@ class CompareJournal:
                     file=sys.stderr,
                     flush=True,
                 )
-            elif not self.held:  # (a run being kept when it stopped: its part too)
-                shutil.rmtree(self.folder, ignore_errors=True)
+            elif not self.held and self.folder.exists():
+                _delete(self.folder)  # (a run being kept when it stopped: its part too)
         except OSError:
             pass
 
@@ -365,26 +338,17 @@ class CompareJournal:
             whys.append("no journal of an earlier compare to resume")
         elif unused := self.held - len(self.reused):
             whys.append(
-                f"the journal's other {unused} runs are not in this compare, or their logs differ"
+                f"the journal's other {unused} runs are not in this compare, or their logs "
+                "differ: they stay kept"
             )
         why = f" ({'; '.join(whys)})" if whys else ""
         return f"compare: resuming with {len(self.reused)} of {total} runs from {self.folder}{why}"
 
 
-def _superseded(folder: Path, dest: Path) -> bool:
-    """Whether the complete compare in ``dest`` (made by this code) holds every run the
-    journal ``folder`` keeps, so deleting the journal loses nothing: the leftover of a
-    compare killed between publishing and deleting it. (By what the runs are, not by
-    timestamps, which clocks and copies move.)"""
-    try:
-        header, entries = read_index(folder / INDEX)
-        meta = read_manifest(dest)
-        if not entries or meta is None or meta.get("kind") != "compare":
-            return False
-        check_complete(dest)
-    except (OSError, ValueError, IncompleteRunError):
-        return False
-    if code_difference(header["code"]) or meta.get("code") != header["code"]:
-        return False
-    published = set(meta.get(META_KEYS) or ())
-    return all(k in published for k in short_keys([e["run"] for e in entries]))
+def _delete(folder: Path) -> None:
+    """Delete a journal folder: renamed first, so that a kill midway leaves no journal with
+    half its files (the next compare deletes what is left under that name)."""
+    gone = folder.with_name(f"{folder.name}.gone-{os.getpid()}")
+    os.rename(folder, gone)
+    fsync(folder.parent)
+    shutil.rmtree(gone, ignore_errors=True)

@@ -69,7 +69,7 @@ def stream_results(
     attachments: Mapping[str, str] | None = None,
     executor: Executor | None = None,
     write_after: int | None = None,
-    extra_meta: Mapping[str, Any] | None = None,
+    extra_meta: Callable[[], Mapping[str, Any]] | None = None,
 ) -> Path:
     """Publish runs as they finish: ``runs`` yields (run index, tables) in any order.
 
@@ -93,9 +93,10 @@ def stream_results(
     workers start running out of runs) the runs gathered so far are written at once; the
     report is read from the open store before it is closed, and its charts are drawn on
     ``executor``'s workers (idle by then) while the rest of the report is written.
-    ``extra_meta`` goes into the result's marker (``compare``: its runs' keys).
+    ``extra_meta``, called once every run is in, gives more of the result's marker
+    (``compare``: what its journal needs to know the result).
     """
-    meta: dict[str, Any] = {"kind": kind, **(extra_meta or {})}
+    meta: dict[str, Any] = {"kind": kind}
 
     def build(tmp: Path) -> None:
         if callable(runs):  # its workers write into the build folder: make their folders
@@ -125,6 +126,7 @@ def stream_results(
             if close is not None:  # a generator of runs: stop its workers now, not at GC
                 close()
             raise
+        meta.update(extra_meta() if extra_meta is not None else {})
         meta["runs"] = len(heads)
         meta["scenarios"] = sorted({sc for sc, _ in heads.values()})
         meta["seeds"] = sorted({seed for _, seed in heads.values()})
