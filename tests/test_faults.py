@@ -290,6 +290,42 @@ def _die(task: Task) -> dict:  # runs in a worker: the second run's process is k
     return {"run": task.run_id}
 
 
+def _half_sent(marker: str) -> None:  # in a worker: half a result in the pipe, then hangs
+    import gc
+    import struct
+    from multiprocessing.queues import SimpleQueue
+
+    (results,) = [q for q in gc.get_objects() if type(q) is SimpleQueue]
+    os.write(results._writer.fileno(), struct.pack("!i", 1 << 20) + b"part of a result")
+    Path(marker).touch()
+    time.sleep(3600)
+
+
+def test_stopping_workers_does_not_hang_on_a_result_sent_half_way(tmp_path):
+    """A worker stopped while sending its result leaves half a message in the result pipe:
+    stopping the pool (SIGTERM, Ctrl-C) still ends instead of waiting for the rest."""
+    import threading
+
+    from admarket.batch.pool import _new_pool, _stop_workers
+
+    ex = _new_pool(2)
+    marker = tmp_path / "sent"
+    ex.submit(_half_sent, str(marker))
+    deadline = time.monotonic() + 120
+    while not marker.exists() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert marker.exists(), "the worker never sent its half result"
+    time.sleep(0.5)  # the executor's thread is reading the half message by now
+    stopper = threading.Thread(target=_stop_workers, args=(ex,), daemon=True)
+    stopper.start()
+    stopper.join(60)  # (it hung for ever before the fix; it takes well under a second)
+    hung = stopper.is_alive()
+    if hung:  # let the executor go (as the fix does), or the test session would hang too
+        ex._result_queue._writer.close()
+        stopper.join(60)
+    assert not hung
+
+
 def test_run_tasks_raises_worker_lost_instead_of_hanging():
     tasks = make_tasks({"design": ["A", "B", "C"]}, [1, 2])
     assert run_tasks(tasks[:1], 2, progress=False, fn=_die) == [{"run": 0}]

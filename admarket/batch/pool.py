@@ -160,6 +160,16 @@ def _stop_workers(ex: Executor) -> None:
             p.join(max(0.0, deadline - time.monotonic()))
             if p.is_alive():
                 p.kill()
+    # A worker stopped half-way through sending its result (a run's tables: megabytes)
+    # leaves half a message in the result pipe, and the executor's thread, reading it, waits
+    # for the rest for ever: this process holds the pipe's write end too, so no end of file
+    # comes, and the shutdown below hung (SIGTERM during a compare, now and then). With no
+    # worker left to write, close that end: the read then ends, the executor takes the pool
+    # for broken, and shuts down.
+    writer = getattr(getattr(ex, "_result_queue", None), "_writer", None)
+    if writer is not None:
+        with contextlib.suppress(Exception):
+            writer.close()
     ex.shutdown(wait=True, cancel_futures=True)
 
 
