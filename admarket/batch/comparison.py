@@ -104,9 +104,7 @@ def compare(
     first_seed = min(seeds)  # whose runs get logs with logs="first"
     local = 1 if cluster is not None else processes
     workers = min(max(1, local), len(tasks))
-    log_levels = [
-        verbosity if logged(logs, int(t.kwargs["rng"]), first_seed) else None for t in tasks
-    ]
+    log_levels = [_log_level(t, verbosity, logs, first_seed) for t in tasks]
 
     with (
         reserve(out) if out is not None else contextlib.nullcontext() as dest,
@@ -208,6 +206,11 @@ def _chunked(tasks: list[Task]) -> list[Task]:
     return [replace(t, chunk_rows=store_writer.CHUNK_ROWS) for t in tasks]
 
 
+def _log_level(task: Task, verbosity: str, logs: str, first_seed: int) -> str | None:
+    """The verbosity of ``task``'s narrative log (None: the run gets no logs)."""
+    return verbosity if logged(logs, int(task.kwargs["rng"]), first_seed) else None
+
+
 def _spooled(
     tasks: list[Task], build: Path | None, verbosity: str, logs: str, first_seed: int
 ) -> list[Task]:
@@ -222,7 +225,7 @@ def _spooled(
             spool=Spool(
                 str(build / SPOOL_DIR),
                 str(build / LOGS_DIR),
-                verbosity if logged(logs, int(t.kwargs["rng"]), first_seed) else None,
+                _log_level(t, verbosity, logs, first_seed),
                 store_writer.SPOOL_CELLS,  # read now: a test may lower them
                 store_writer.CHUNK_ROWS,
             ),

@@ -34,11 +34,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from admarket.atomic import atomic_file, fsync_path
 from admarket.errors import IncompleteRunError, UsageError
 from admarket.outputs.kept_run import (
     check_run,
     file_digest,
-    fsync,
     read_run,
     write_run,
 )
@@ -189,9 +189,11 @@ class CompareJournal:
             f.truncate(data.rfind(b"\n") + 1)
 
     def _tidy(self, listed: set[str]) -> None:
-        """Remove the run folders (whole or half made) that the index does not list."""
+        """Remove the run folders (whole or half made) that the index does not list, and an
+        index left half rewritten."""
+        ours = (".run-", "run-", f".{INDEX}.")
         for p in self.folder.iterdir():  # (the lock is ours: no one else writes here)
-            if p.name != INDEX and p.name not in listed and p.name.startswith((".run-", "run-")):
+            if p.name != INDEX and p.name not in listed and p.name.startswith(ours):
                 shutil.rmtree(p) if p.is_dir() else p.unlink()
 
     def _appending(self) -> TextIO:
@@ -206,12 +208,10 @@ class CompareJournal:
     def _start(self) -> None:
         """A new journal: its folder and header (written aside, renamed, flushed)."""
         self.folder.mkdir(exist_ok=True)
-        part = self.folder / f".{INDEX}.{os.getpid()}.part"
-        part.write_text(header_line(FORMAT, VERSION), encoding="utf-8")
-        fsync(part)
-        os.replace(part, self.index)
-        fsync(self.folder)
-        fsync(self.folder.parent)
+        with atomic_file(self.index, "w", encoding="utf-8") as f:
+            f.write(header_line(FORMAT, VERSION))
+        fsync_path(self.folder)
+        fsync_path(self.folder.parent)
 
     def replayed(self, i: int, build: Path) -> dict[str, Any]:
         """The journal's run for task ``i`` as the writer takes it (its tables): its kept
@@ -293,13 +293,10 @@ class CompareJournal:
             _delete(self.folder)
             return 0
         if len(keep) < len(entries):
-            part = self.folder / f".{INDEX}.{os.getpid()}.part"
-            text = json.dumps(header, sort_keys=True) + "\n"  # (the code that made them)
-            text += "".join(json.dumps(e, sort_keys=True) + "\n" for e in keep)
-            part.write_text(text, encoding="utf-8")
-            fsync(part)
-            os.replace(part, self.index)
-            fsync(self.folder)
+            with atomic_file(self.index, "w", encoding="utf-8") as f:
+                f.write(json.dumps(header, sort_keys=True) + "\n")  # (the code that made them)
+                f.writelines(json.dumps(e, sort_keys=True) + "\n" for e in keep)
+            fsync_path(self.folder)
             self._tidy({e["dir"] for e in keep})
         return len(keep)
 
@@ -350,5 +347,5 @@ def _delete(folder: Path) -> None:
     half its files (the next compare deletes what is left under that name)."""
     gone = folder.with_name(f"{folder.name}.gone-{os.getpid()}")
     os.rename(folder, gone)
-    fsync(folder.parent)
+    fsync_path(folder.parent)
     shutil.rmtree(gone, ignore_errors=True)

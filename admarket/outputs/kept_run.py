@@ -19,6 +19,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, BinaryIO, cast
 
+from admarket.atomic import fsync_path
 from admarket.outputs.spool import LOGS_DIR, LOGS_WRITTEN, SPOOL_DIR
 from admarket.outputs.store_writer import SpooledTable
 
@@ -62,13 +63,13 @@ def write_run(folder: Path, name: str, tables: dict[str, Any], build: Path) -> t
         with gzip.GzipFile(fileobj=gz_file, mode="wb", compresslevel=1, mtime=0) as gz:
             pickle.dump({"tables": kept, "logs": logs}, gz, protocol=pickle.HIGHEST_PROTOCOL)
     for p in part.iterdir():
-        fsync(p)
-    fsync(part)
+        fsync_path(p)
+    fsync_path(part)
     final = folder / name
     if final.exists():  # kept before, but never listed (a kill before its line)
         shutil.rmtree(final)
     os.rename(part, final)
-    fsync(folder)
+    fsync_path(folder)
     return sink.h.hexdigest(), files
 
 
@@ -100,15 +101,6 @@ def read_run(run: Path, build: Path, tag: str) -> dict[str, Any]:
     for name in kept["logs"]:
         _link(run / name, build / LOGS_DIR / name)
     return tables
-
-
-def fsync(path: Path) -> None:
-    """Flush a file or folder to disk."""
-    fd = os.open(path, os.O_RDONLY | (os.O_DIRECTORY if path.is_dir() else 0))
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _link(src: Path, dst: Path) -> None:

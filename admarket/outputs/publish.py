@@ -39,6 +39,7 @@ from typing import Any
 
 import duckdb
 
+from admarket.atomic import fsync_path
 from admarket.errors import OutputBusyError, StoreError, UsageError
 from admarket.outputs.manifest import (
     COMPLETE_MARKER,
@@ -190,20 +191,8 @@ def _fsync_tree(folder: Path) -> None:
     """Flush every file and directory of ``folder`` to disk (before it is marked complete)."""
     for root, _, files in os.walk(folder):
         for name in files:
-            fd = os.open(Path(root) / name, os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-        _fsync_dir(Path(root))
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+            fsync_path(Path(root) / name)
+        fsync_path(root)
 
 
 _RENAME_EXCHANGE = 2
@@ -242,7 +231,7 @@ def _swap_in(tmp: Path, dest: Path) -> None:
         old = Path(tempfile.mkdtemp(prefix=_old_prefix(dest) + f"{os.getpid()}-", dir=dest.parent))
         os.rename(dest, old)  # onto the empty directory just made
         os.rename(tmp, dest)
-    _fsync_dir(dest.parent)
+    fsync_path(dest.parent)
     if foreign_entries(old):  # a user's file slipped in after the check: keep it, visibly
         kept = dest.parent / f"{dest.name}.previous-{os.getpid()}"
         os.rename(old, kept)
@@ -278,7 +267,7 @@ def publish(out_dir: str | Path, build: Callable[[Path], None], meta: Mapping[st
                     fh.write(manifest_text(tmp, meta))
                     fh.flush()
                     os.fsync(fh.fileno())
-                _fsync_dir(tmp)
+                fsync_path(tmp)
                 _swap_in(tmp, dest)
             except (OSError, duckdb.Error) as exc:  # a full disk, a permission, an I/O error
                 raise UsageError(

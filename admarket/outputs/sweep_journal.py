@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from admarket.atomic import atomic_file
+from admarket.atomic import atomic_file, fsync_path
 from admarket.errors import IncompleteRunError, UsageError
 from admarket.outputs.manifest import check_complete, read_manifest
 from admarket.outputs.run_identity import code_difference, header_line, parse_journal, run_key
@@ -112,11 +112,6 @@ def _check_entry(entry: dict) -> None:
     entry["run"] = str(entry["run"])
 
 
-def _header_line() -> str:
-    """A journal's first line: its format and the code that makes its runs."""
-    return header_line(FORMAT, VERSION)
-
-
 def _entry_line(task: Task, result: dict[str, Any]) -> str:
     """The line that keeps one finished run: its key and its rows."""
     tables = {t: _frame_json(result["tables"][t]) for t in KEPT_TABLES}
@@ -127,7 +122,7 @@ def journal_text(tasks: Sequence[Task], results: Sequence[dict[str, Any]]) -> st
     """A journal of these runs (a header, then a line per task and its result), as a
     published sweep keeps it (:data:`PUBLISHED`)."""
     lines = [_entry_line(t, r) for t, r in zip(tasks, results, strict=True)]
-    return _header_line() + "".join(lines)
+    return header_line(FORMAT, VERSION) + "".join(lines)
 
 
 def kept_runs_digest(text: str) -> str:
@@ -231,12 +226,8 @@ class SweepJournal:
     def _start(self) -> None:
         """A new journal: its header, written atomically (the directory entry flushed too)."""
         with atomic_file(self.path, "w", encoding="utf-8") as f:
-            f.write(_header_line())
-        fd = os.open(self.path.parent, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+            f.write(header_line(FORMAT, VERSION))
+        fsync_path(self.path.parent)
 
     def take(self, tasks: Sequence[Task]) -> dict[int, dict[str, Any]]:
         """The results this journal holds for ``tasks``, by task index (as ``run_task``
