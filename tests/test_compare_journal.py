@@ -222,7 +222,7 @@ def test_a_leftover_journal_of_the_published_compare_is_finished(tmp_path, monke
         _finish(out, monkeypatch, resume=False)
     assert [e["seed"] for e in read_index(folder / INDEX)[1]] == [2, 2, 2]  # seed 1's gone
     monkeypatch.setattr(run_identity, "code_identity", lambda: real)
-    assert _finish(out, monkeypatch, seeds=[1, 2])[0] == [3]  # seed 1's: run again
+    assert _finish(out, monkeypatch, seeds=[1, 2])[0] == [0]  # seed 1's: the result's
     assert not folder.exists()
 
 
@@ -241,7 +241,8 @@ def test_a_resume_using_fewer_runs_keeps_the_others(tmp_path, monkeypatch, unint
     _stop(out, monkeypatch, 6, logs="all")
     assert _finish(out, monkeypatch, seeds=[1], logs="all")[0] == [0]
     assert len(read_index(journal_folder(out) / INDEX)[1]) == 3  # seed 2's
-    assert _finish(out, monkeypatch, logs="all")[0] == [6]  # seed 2 kept; 1 used, gone
+    # seed 2's from the journal, seed 1's from the published result (gone from the journal)
+    assert _finish(out, monkeypatch, logs="all")[0] == [3]
     _assert_same_result(out, uninterrupted)
 
 

@@ -28,7 +28,7 @@ def test_status_lists_runs_checkpoints_and_studies(tmp_path, capsys, monkeypatch
     assert "run        r1" in out and "compare    cmp" in out
     assert "incomplete — no COMPLETE marker" in out
     assert "checkpoint at the end of day 1 of 3" in out and "admarket resume" in out
-    assert "scenarios A, B, C × seeds 42, 43 (6 runs)" in out
+    assert "scenarios A, B, C × seeds 42, 43 (6 runs, kept for --resume with more seeds)" in out
     assert "defaults except" in out and "decay_rate=0.1" in out and "days=2" in out
     assert "made by:   `admarket compare` with admarket" in out
     items = {i.path: i for i in scan(tmp_path)}

@@ -31,9 +31,11 @@ from admarket.config.sizing import check_memory
 from admarket.errors import UsageError
 from admarket.outputs import VERBOSITY, store_writer
 from admarket.outputs.compare_journal import META_DIGEST, META_KEYS, CompareJournal, short_keys
+from admarket.outputs.kept_run import KeptTables
 from admarket.outputs.publish import reserve
+from admarket.outputs.result_runs import PublishedRuns, ResultRuns
 from admarket.outputs.results import logged, stream_results
-from admarket.outputs.spool import LOGS_DIR, SPOOL_DIR, Spool
+from admarket.outputs.spool import LOGS_DIR, LOGS_WRITTEN, SPOOL_DIR, Spool
 from admarket.report.drawing import warm_up
 
 LOGS = ("first", "all", "none")
@@ -111,12 +113,24 @@ def compare(
         worker_pool(local, len(tasks)) as pool,  # kept for the report's charts
     ):
         kept = CompareJournal(dest, resume, tasks, log_levels) if dest and journal else None
-        reused = kept.reused if kept is not None else {}
+        # a resume also reuses the runs the compare published there kept (more seeds)
+        published = (
+            PublishedRuns(dest, kept.keys, set(kept.reused))
+            if kept is not None and dest is not None and resume
+            else None
+        )
+        # task index -> where its run comes from: the journal, else the published result
+        reused: dict[int, Any] = dict(published.reused) if published is not None else {}
+        reused |= kept.reused if kept is not None else {}
         if kept is not None and resume:
-            print(kept.resume_note(len(tasks)), file=sys.stderr, flush=True)
+            assert published is not None
+            note = kept.resume_note(len(tasks), len(published.reused), published.why)
+            print(note, file=sys.stderr, flush=True)
         todo = [i for i in range(len(tasks)) if i not in reused]
+        result_runs: ResultRuns | None = None  # the runs the result keeps, once it is built
 
         def finished(build: Path | None = None) -> Iterator[tuple[int, dict[str, Any]]]:
+            nonlocal result_runs
             # each run's tables go straight on to the store; only its summary row stays here
             waiting = sorted(reused, reverse=True)  # kept runs, the next to store last
             arrived: set[int] = set()
@@ -127,10 +141,24 @@ def compare(
                 # arrive (a later one would wait, held, in the store's writer)
                 while waiting and waiting[-1] < below and kept is not None and build:
                     i = waiting.pop()
-                    tables = kept.replayed(i, build)
+                    source = kept if i in kept.reused else published
+                    assert source is not None
+                    tables = source.replayed(i, build)
+                    keep_in_result(i, source.kept_tables(i), tables if source is kept else None)
                     summaries[i] = tables["summaries"]
                     yield i, tables
                     del tables
+
+            def keep_in_result(i: int, kept_tables: KeptTables, tables: dict | None) -> None:
+                assert result_runs is not None and kept is not None
+                kw = tasks[i].kwargs
+                head = {"scenario": str(kw["design"]), "seed": int(kw["rng"])}
+                if tables is not None and log_levels[i] and not tables.get(LOGS_WRITTEN):
+                    tables = None  # this process writes its logs from them: kept whole
+                result_runs.keep(i, kept.keys[i], head, kept_tables, tables)
+
+            if kept is not None and build is not None:
+                result_runs = ResultRuns(build)
 
             warm = warm_up if out is not None else None
             # worker processes write their runs' logs and large tables into the result
@@ -158,7 +186,7 @@ def compare(
                 tables = r.pop("tables")
                 del r  # not held while the next run runs (in this process: its books)
                 if kept is not None and build is not None:
-                    kept.add(i, tables, build)
+                    keep_in_result(i, kept.add(i, tables, build), tables)
                 yield i, tables
                 del tables
                 arrived.add(i)
@@ -181,10 +209,7 @@ def compare(
                     kind="compare",
                     executor=pool,
                     write_after=len(tasks) - workers + 1 if workers > 1 else None,
-                    extra_meta=lambda: {
-                        META_KEYS: short_keys(kept.keys) if kept is not None else [],
-                        META_DIGEST: kept.digest() if kept is not None else None,
-                    },
+                    extra_meta=lambda: _result_meta(kept, result_runs),
                 )
         except BaseException:
             if kept is not None:
@@ -198,6 +223,18 @@ def compare(
     summary = pd.concat([summaries[i] for i in sorted(summaries)], ignore_index=True)
     summary.attrs["reused_runs"] = len(reused)
     return summary
+
+
+def _result_meta(kept: CompareJournal | None, result_runs: ResultRuns | None) -> dict[str, Any]:
+    """What a compare's result marker says of its runs (once they are all in): their keys and
+    the journal's digest (:mod:`~admarket.outputs.compare_journal`); the runs it keeps for a
+    later ``--resume`` are indexed."""
+    if result_runs is not None:
+        result_runs.seal()
+    return {
+        META_KEYS: short_keys(kept.keys) if kept is not None else [],
+        META_DIGEST: kept.digest() if kept is not None else None,
+    }
 
 
 def _chunked(tasks: list[Task]) -> list[Task]:

@@ -96,14 +96,14 @@ def _add_study_commands(sub: argparse._SubParsersAction) -> None:
         "--resume",
         action="store_true",
         help="continue a compare into --out DIR that stopped (Ctrl-C, a lost worker, a "
-        "crash): the runs it finished are kept beside DIR and not run again; the result is "
-        "the same",
+        "crash), or extend the compare published there with more seeds: the runs it "
+        "finished are kept and not run again; the result is the same",
     )
     cmp.add_argument(
         "--no-journal",
         action="store_true",
-        help="keep no finished runs beside DIR (a stopped compare starts again): saves the "
-        "disk their large tables take until the result is published",
+        help="keep no finished runs, beside DIR or in it (a stopped compare starts again, a "
+        "published one cannot be extended): saves the disk they take",
     )
     sw = _command(
         sub,

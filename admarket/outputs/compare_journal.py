@@ -37,6 +37,9 @@ from typing import TYPE_CHECKING, Any, TextIO
 from admarket.atomic import atomic_file, fsync_path
 from admarket.errors import IncompleteRunError, UsageError
 from admarket.outputs.kept_run import (
+    LOG_SUFFIXES,
+    TABLES_FILE,
+    KeptTables,
     check_run,
     file_digest,
     read_run,
@@ -219,7 +222,7 @@ class CompareJournal:
         there."""
         return read_run(self.folder / self.reused[i]["dir"], build, self.keys[i][:16])
 
-    def add(self, i: int, tables: dict[str, Any], build: Path) -> None:
+    def add(self, i: int, tables: dict[str, Any], build: Path) -> KeptTables:
         """Keep task ``i``'s finished run (its tables as the writer will take them, with the
         files they name in ``build``); it is on disk when this returns."""
         index = self._appending()
@@ -240,6 +243,15 @@ class CompareJournal:
         index.flush()
         os.fsync(index.fileno())
         self.written += 1
+        return self._kept_tables(line)
+
+    def kept_tables(self, i: int) -> KeptTables:
+        """Task ``i``'s kept tables, of a run the journal held when opened."""
+        return self._kept_tables(self.reused[i])
+
+    def _kept_tables(self, line: dict) -> KeptTables:
+        logs = {n: sha for n, (_, sha) in line["files"].items() if n.endswith(LOG_SUFFIXES)}
+        return KeptTables(self.folder / line["dir"] / TABLES_FILE, line["sha256"], logs)
 
     def digest(self) -> str | None:
         """The SHA-256 of the index as it is (None: no journal), which the published result
@@ -327,19 +339,27 @@ class CompareJournal:
         except OSError:
             pass
 
-    def resume_note(self, total: int) -> str:
-        """The line a resumed compare prints: what it reuses of ``total`` runs, and why not
-        more."""
-        whys = []
-        if not self.held:
+    def resume_note(self, total: int, published: int = 0, published_why: str = "") -> str:
+        """The line a resumed compare prints: what it reuses of ``total`` runs (``published``
+        of them from the complete compare in its folder), and why not more."""
+        whys, sources = [], []
+        if self.reused:
+            sources.append(f"{len(self.reused)} kept in {self.folder}")
+        if published:
+            sources.append(f"{published} of the compare published in {self.dest}")
+        if not self.held and not published:
             whys.append("no journal of an earlier compare to resume")
         elif unused := self.held - len(self.reused):
             whys.append(
                 f"the journal's other {unused} runs are not in this compare, or their logs "
                 "differ: they stay kept"
             )
+        if published_why:
+            whys.append(published_why)
         why = f" ({'; '.join(whys)})" if whys else ""
-        return f"compare: resuming with {len(self.reused)} of {total} runs from {self.folder}{why}"
+        source = f": {', '.join(sources)}" if sources else ""
+        n = len(self.reused) + published
+        return f"compare: resuming with {n} of {total} runs{source}{why}"
 
 
 def _delete(folder: Path) -> None:

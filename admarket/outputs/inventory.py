@@ -25,11 +25,13 @@ from admarket.model.checkpoint import read_header
 from admarket.outputs.compare_journal import INDEX, read_index
 from admarket.outputs.compare_journal import SUFFIX as COMPARE_SUFFIX
 from admarket.outputs.manifest import COMPLETE_MARKER, STORE_NAME
+from admarket.outputs.result_runs import INDEX as RUNS_INDEX
+from admarket.outputs.result_runs import RUNS_DIR
 from admarket.outputs.run_identity import code_difference
 from admarket.outputs.sweep_journal import SUFFIX, read_journal
 
 # Folders inside a result that hold its parts, never other results (not scanned).
-OWNED_DIRS = ("charts", "logs", "content")
+OWNED_DIRS = ("charts", "logs", "content", RUNS_DIR)
 
 _DEFAULTS = MarketConfig().to_dict()
 
@@ -121,6 +123,8 @@ def _result(path: Path) -> Item:
     detail = f"{n_runs} run{'' if n_runs == 1 else 's'}"
     if kind == "sweep":
         detail += f", {meta.get('points', '?')} grid points over {', '.join(meta.get('grid', []))}"
+    if kind == "compare" and (path / RUNS_DIR / RUNS_INDEX).is_file():
+        detail += ", kept for --resume with more seeds"
     item.detail = detail
     return item
 

@@ -15,7 +15,7 @@ import hashlib
 import os
 import pickle
 import shutil
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, BinaryIO, cast
 
@@ -25,6 +25,15 @@ from admarket.outputs.store_writer import SpooledTable
 
 TABLES_FILE = "tables.pickle.gz"
 LOG_SUFFIXES = (".events.jsonl", ".narrative.md")  # a run's logs (narrative.write_logs)
+
+
+@dataclass(frozen=True)
+class KeptTables:
+    """A kept run's tables file, its SHA-256, and the run's logs (name -> SHA-256)."""
+
+    path: Path
+    sha256: str
+    logs: dict[str, str]
 
 
 def write_run(folder: Path, name: str, tables: dict[str, Any], build: Path) -> tuple[str, dict]:
@@ -42,7 +51,7 @@ def write_run(folder: Path, name: str, tables: dict[str, Any], build: Path) -> t
         if isinstance(t, SpooledTable):  # a worker's file: linked, not copied
             src = Path(t.path)
             if src.name not in files:
-                _link(src, part / src.name)
+                link(src, part / src.name)
                 files[src.name] = [(part / src.name).stat().st_size, None]
             t = replace(t, path=src.name)
         kept[table] = t
@@ -53,15 +62,9 @@ def write_run(folder: Path, name: str, tables: dict[str, Any], build: Path) -> t
             log = f"{run_id}{suffix}"
             if (build / LOGS_DIR / log).is_file():
                 logs.append(log)
-                _link(build / LOGS_DIR / log, part / log)
+                link(build / LOGS_DIR / log, part / log)
                 files[log] = [(part / log).stat().st_size, file_digest(part / log)]
-    with open(part / TABLES_FILE, "wb") as f:
-        sink = _Hashing(f)
-        # compressed: a plan-scale run's tables are 3-8 MB pickled, 0.4-0.9 MB so, for
-        # ~20 ms (zlib's fastest level); mtime 0, so the same tables give the same bytes
-        gz_file = cast(BinaryIO, sink)  # (it writes, which is all gzip asks of it)
-        with gzip.GzipFile(fileobj=gz_file, mode="wb", compresslevel=1, mtime=0) as gz:
-            pickle.dump({"tables": kept, "logs": logs}, gz, protocol=pickle.HIGHEST_PROTOCOL)
+    digest = dump_run(part / TABLES_FILE, kept, logs)
     for p in part.iterdir():
         fsync_path(p)
     fsync_path(part)
@@ -70,7 +73,28 @@ def write_run(folder: Path, name: str, tables: dict[str, Any], build: Path) -> t
         shutil.rmtree(final)
     os.rename(part, final)
     fsync_path(folder)
-    return sink.h.hexdigest(), files
+    return digest, files
+
+
+def load_run(path: Path) -> dict[str, Any]:
+    """What :func:`write_run` (or :func:`dump_run`) kept of a run in its tables file
+    ``path``: ``tables`` (each :class:`SpooledTable` naming its file by name alone) and
+    ``logs`` (the names of the run's log files)."""
+    with gzip.open(path, "rb") as f:
+        return pickle.load(f)
+
+
+def dump_run(path: Path, tables: dict[str, Any], logs: list[str]) -> str:
+    """Write a run's kept ``tables`` and ``logs`` (names) to ``path`` as :func:`write_run`
+    does; returns the file's SHA-256."""
+    with open(path, "wb") as f:
+        sink = _Hashing(f)
+        # compressed: a plan-scale run's tables are 3-8 MB pickled, 0.4-0.9 MB so, for
+        # ~20 ms (zlib's fastest level); mtime 0, so the same tables give the same bytes
+        gz_file = cast(BinaryIO, sink)  # (it writes, which is all gzip asks of it)
+        with gzip.GzipFile(fileobj=gz_file, mode="wb", compresslevel=1, mtime=0) as gz:
+            pickle.dump({"tables": tables, "logs": logs}, gz, protocol=pickle.HIGHEST_PROTOCOL)
+    return sink.h.hexdigest()
 
 
 def check_run(run: Path, digest: str, files: dict[str, list]) -> None:
@@ -89,21 +113,20 @@ def read_run(run: Path, build: Path, tag: str) -> dict[str, Any]:
     """The tables of the run kept in ``run`` as the writer takes them, its files linked into
     the result being built (``build``) as its worker had left them there (``tag``: what
     makes the spooled files' names its own there)."""
-    with gzip.open(run / TABLES_FILE, "rb") as f:
-        kept = pickle.load(f)
+    kept = load_run(run / TABLES_FILE)
     tables = kept["tables"]
     for name, t in tables.items():
         if isinstance(t, SpooledTable):
             there = build / SPOOL_DIR / f"reused-{tag}-{t.path}"
             if not there.exists():  # (one file may hold several of its tables)
-                _link(run / t.path, there)
+                link(run / t.path, there)
             tables[name] = replace(t, path=str(there))
     for name in kept["logs"]:
-        _link(run / name, build / LOGS_DIR / name)
+        link(run / name, build / LOGS_DIR / name)
     return tables
 
 
-def _link(src: Path, dst: Path) -> None:
+def link(src: Path, dst: Path) -> None:
     """``dst`` names the file ``src`` names (a copy where the file system has no links)."""
     try:
         os.link(src, dst)

@@ -23,7 +23,7 @@ from admarket.outputs.narrative import write_logs
 from admarket.outputs.publish import publish
 from admarket.outputs.run_tables import run_tables
 from admarket.outputs.spool import LOGS_DIR, LOGS_WRITTEN, SPOOL_DIR
-from admarket.outputs.store_writer import SpooledTable, StoreWriter
+from admarket.outputs.store_writer import SpooledTable, StoredTable, StoreWriter
 from admarket.report import write_report
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -113,7 +113,7 @@ def stream_results(
                 writer.add(i, r)
                 seed = int(r["runs"]["seed"].iloc[0])
                 if logged(log_runs, seed, first_seed) and not r.get(LOGS_WRITTEN):
-                    if any(isinstance(t, SpooledTable) for t in r.values()):
+                    if any(isinstance(t, SpooledTable | StoredTable) for t in r.values()):
                         raise RuntimeError(f"internal error: run {i} was spooled without its logs")
                     write_logs(r, tmp / LOGS_DIR, verbosity)
                 heads[i] = (str(r["runs"]["scenario"].iloc[0]), seed)

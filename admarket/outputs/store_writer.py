@@ -74,6 +74,30 @@ class SpooledTable:
     path: str
     name: str
     cells: int  # rows × columns, as DataFrame.size
+    columns: tuple[tuple[str, str], ...] = ()  # (name, DuckDB type) in the file
+
+
+@dataclass(frozen=True)
+class StoredTable:
+    """A run's table read from the store of a published result (a compare extended with
+    ``--resume``, :mod:`admarket.outputs.result_runs`): the run's rows there, each column
+    cast to the type it had in the file its worker spooled it to. The store is only read."""
+
+    path: str
+    name: str
+    run_id: str
+    columns: tuple[tuple[str, str], ...]  # (name, DuckDB type), in the spooled order
+    cells: int
+
+    def select(self, alias: str) -> str:
+        """The query that reads the run's rows from the store attached as ``alias``."""
+        cols = ", ".join(f"CAST({_ident(c)} AS {t}) AS {_ident(c)}" for c, t in self.columns)
+        run = self.run_id.replace("'", "''")
+        return f"(SELECT {cols} FROM {alias}.{_ident(self.name)} WHERE run_id = '{run}')"
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
 
 
 def spool_tables(
@@ -119,7 +143,9 @@ def spool_tables(
                 con.execute(add)
                 con.unregister("_frame")
                 add = f'INSERT INTO "{name}" SELECT * FROM _frame'
-            out[name] = SpooledTable(str(path), name, int(df.size))
+            columns = con.execute(f'SELECT column_name, column_type FROM (DESCRIBE "{name}")')
+            described = tuple((str(c), str(t)) for c, t in columns.fetchall())
+            out[name] = SpooledTable(str(path), name, int(df.size), described)
         con.close()
         os.replace(part, path)
     finally:
@@ -143,7 +169,7 @@ def written_in_chunks(part: object, cells: int | None = None) -> bool:
 
 
 def _cells(part: object) -> int:
-    if isinstance(part, SpooledTable):
+    if isinstance(part, SpooledTable | StoredTable):
         return part.cells
     return part.size if isinstance(part, pd.DataFrame | ChunkedTable) else 0
 
@@ -194,11 +220,13 @@ class StoreWriter:
         self._gathered_cells = 0
         self._created: set[str] = set()
         self._first_empty: dict[str, pd.DataFrame] = {}  # a table no run has filled yet
+        self._stored: str | None = None  # the earlier store attached (StoredTable)
 
     def add(self, index: int, tables: Mapping[str, object]) -> None:
         """Take run ``index``'s tables: DataFrames, :class:`SpooledTable` files (copied in
-        and deleted when the run is written) or :class:`ChunkedTable` s (written a chunk at a
-        time). Names outside :data:`TABLES` and LLM_TABLES are ignored, as
+        and deleted when the run is written), :class:`StoredTable` s (read from an earlier
+        result's store) or :class:`ChunkedTable` s (written a chunk at a time). Names
+        outside :data:`TABLES` and LLM_TABLES are ignored, as
         :func:`~admarket.outputs.run_tables.concat_tables` does."""
         if index < self._next or index in self._waiting:
             raise ValueError(f"run {index} was added twice")
@@ -232,6 +260,10 @@ class StoreWriter:
                     frames = []
                     self._append_spooled(part)
                     spooled.add(part.path)
+                elif isinstance(part, StoredTable):  # read from an earlier result's store
+                    self._append_frames(name, frames)
+                    frames = []
+                    self._append_stored(part)
                 elif isinstance(part, ChunkedTable):  # a chunk at a time, never held whole
                     self._append_frames(name, frames)
                     frames = []
@@ -271,6 +303,21 @@ class StoreWriter:
             self._append(part.name, f'_spool."{part.name}"')
         finally:
             self.con.execute("DETACH _spool")
+
+    def _append_stored(self, part: StoredTable) -> None:
+        # the earlier store stays attached until the last run is in: attaching it costs
+        # ~17 ms, and a reused run reads a dozen tables from it
+        if self._stored != part.path:
+            self._detach_stored()
+            path = part.path.replace("'", "''")
+            self.con.execute(f"ATTACH '{path}' AS _stored (READ_ONLY)")
+            self._stored = part.path
+        self._append(part.name, part.select("_stored"))
+
+    def _detach_stored(self) -> None:
+        if self._stored is not None:
+            self.con.execute("DETACH _stored")
+            self._stored = None
 
     def _append(self, name: str, source: str) -> None:
         """Add the rows of relation ``source`` to table ``name`` (created if need be)."""
@@ -326,6 +373,7 @@ class StoreWriter:
         for name, df in list(self._first_empty.items()):
             self._append_frames(name, [df])
         self._first_empty.clear()
+        self._detach_stored()
         # read as open_store reads: one thread, so sums add in run order, to the last digit
         self.con.execute("SET threads = 1")
 

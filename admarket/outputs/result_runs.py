@@ -1,0 +1,219 @@
+"""The runs a published compare keeps, so that a compare into the same folder with more
+seeds (``compare --resume``) runs only the new ones.
+
+A compare that keeps a journal (:mod:`.compare_journal`) publishes each run's kept tables
+with its result: ``kept-runs/KEY.pickle.gz``, hard links to the journal's files (no copy),
+listed in ``kept-runs/index.jsonl`` with the code that made them, each run's key, the
+SHA-256 of its tables and of its logs. The large tables a worker spooled are not kept twice:
+they are in the store, and a reused run's rows are read back from there
+(:class:`~.store_writer.StoredTable`), cast to the types its spool file gave them; its logs
+are the result's own (``logs/``). So a compare of 10 seeds published into ``DIR`` and then
+``compare --seeds 30 --out DIR --resume`` runs 20 seeds' runs, and publishes what a compare
+of all 30 seeds would (except the ``runs`` table's ``created_at``: when each run was made).
+
+A published run is reused only if everything that decides it matches, as for a journal's:
+scenario, seed, configuration, its logs, and the code (the index's header names it: a
+result made by other code is replaced, its runs run again). A kept file that differs from
+its SHA-256 is refused (UsageError, nothing touched). Like a journal, the kept tables are
+pickles: trusted input, as a checkpoint is.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, replace
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from admarket.errors import IncompleteRunError, UsageError
+from admarket.llm.tables import LLM_TABLES
+from admarket.outputs.kept_run import TABLES_FILE, KeptTables, dump_run, file_digest, link, load_run
+from admarket.outputs.manifest import check_complete
+from admarket.outputs.run_identity import code_difference, header_line, parse_journal
+from admarket.outputs.spool import LOGS_DIR
+from admarket.outputs.store import STORE_NAME, TABLES
+from admarket.outputs.store_writer import SENT_WHOLE, SpooledTable, StoredTable
+
+FORMAT, VERSION = "admarket-result-runs", 1
+RUNS_DIR = "kept-runs"  # in the result folder
+INDEX = "index.jsonl"
+
+
+@dataclass(frozen=True)
+class FrameInStore:
+    """A run's table that the result's store holds: read back from there as the frame it
+    was (its columns and their dtypes; ``cells``: rows × columns, for the writer)."""
+
+    dtypes: tuple[tuple[str, Any], ...]
+    cells: int
+
+
+class ResultRuns:
+    """The runs a compare being built (``build``) keeps with its result (:meth:`keep`), and
+    their index, written once every run is in (:meth:`seal`)."""
+
+    def __init__(self, build: Path) -> None:
+        self.folder = build / RUNS_DIR
+        self.lines: dict[int, dict] = {}  # task index -> its index line
+
+    def keep(
+        self, i: int, key: str, head: dict, kept: KeptTables, tables: dict | None = None
+    ) -> None:
+        """Keep task ``i``'s run (``key``; ``head``: its scenario and seed; ``kept``: its
+        kept tables file and logs). Given the ``tables`` the writer takes, only what the
+        store does not hold is written (its header tables and, for the rest, their columns);
+        without, ``kept``'s file is linked in (a run reused from a published result, or one
+        whose logs this process writes from its tables)."""
+        self.folder.mkdir(exist_ok=True)
+        name = f"{key[:32]}.pickle.gz"
+        if tables is None:
+            link(kept.path, self.folder / name)
+            digest = kept.sha256
+        else:
+            digest = dump_run(self.folder / name, _slim(tables), sorted(kept.logs))
+        line = {"run": key, "file": name, "sha256": digest, "logs": kept.logs}
+        self.lines[i] = line | head
+
+    def seal(self) -> None:
+        """Write the index, the runs in task order (none kept: nothing is written)."""
+        if not self.lines:
+            return
+        with open(self.folder / INDEX, "w", encoding="utf-8") as f:
+            f.write(header_line(FORMAT, VERSION))
+            for i in sorted(self.lines):
+                f.write(json.dumps(self.lines[i], sort_keys=True) + "\n")
+
+
+class PublishedRuns:
+    """The runs the complete compare in ``dest`` kept that a compare of ``keys`` (each
+    task's run key, :func:`~.compare_journal.compare_run_key`) can reuse: :attr:`reused`,
+    by task index; :attr:`why` says why there are none, when there are none."""
+
+    def __init__(self, dest: Path, keys: list[str], skip: set[int]) -> None:
+        self.dest = dest
+        self.reused: dict[int, dict] = {}
+        self.why = ""
+        if not dest.exists():
+            return  # (no result there: nothing to say)
+        try:
+            manifest = check_complete(dest)
+        except IncompleteRunError as exc:
+            self.why = f"its runs are not reused: {exc}"
+            return
+        index = dest / RUNS_DIR / INDEX
+        if manifest.get("kind") != "compare":
+            self.why = f"the result in {dest} is not a compare"
+            return
+        if not index.is_file():
+            self.why = (
+                f"the compare in {dest} keeps no runs (published with --no-journal, or by an "
+                "older admarket)"
+            )
+            return
+        try:
+            header, entries = parse_journal(
+                index.read_bytes(), FORMAT, VERSION, "result's kept runs", _check_line
+            )
+        except (OSError, ValueError) as exc:
+            raise UsageError(
+                f"{index}: {exc}; run the compare without --resume to replace the result"
+            ) from None
+        if differs := code_difference(header["code"], f"in {dest}"):
+            self.why = f"the compare in {dest} was made by other code ({differs})"
+            return
+        by_key = {e["run"]: e for e in entries}
+        for i, key in enumerate(keys):
+            if i not in skip and key in by_key:
+                self._check(by_key[key])
+                self.reused[i] = by_key[key]
+
+    def _check(self, line: dict) -> None:
+        """UsageError unless the run's tables file and logs are as the result kept them."""
+        files = {line["file"]: (RUNS_DIR, line["sha256"])}
+        files |= {n: (LOGS_DIR, sha) for n, sha in line["logs"].items()}
+        for name, (sub, sha) in files.items():
+            path = self.dest / sub / name
+            try:
+                same = file_digest(path) == sha
+            except OSError:
+                same = False
+            if not same:
+                raise UsageError(
+                    f"{path}: a run the compare in {self.dest} kept has changed or is missing; "
+                    "run the compare without --resume to replace the result"
+                )
+
+    def replayed(self, i: int, build: Path) -> dict[str, Any]:
+        """Task ``i``'s run as the writer takes it: its tables read back from the result's
+        store, its logs linked into the result being built (``build``)."""
+        line = self.reused[i]
+        kept = load_run(self.dest / RUNS_DIR / line["file"])
+        tables = kept["tables"]
+        store = str(self.dest / STORE_NAME)
+        run_id = str(tables["runs"]["run_id"].iloc[0])
+        for name, t in tables.items():
+            if isinstance(t, SpooledTable):  # as its worker's file had it
+                tables[name] = StoredTable(store, name, run_id, t.columns, t.cells)
+            elif isinstance(t, FrameInStore):  # as DuckDB reads such a frame
+                tables[name] = StoredTable(store, name, run_id, _duckdb_types(t), t.cells)
+        for log in kept["logs"]:
+            link(self.dest / LOGS_DIR / log, build / LOGS_DIR / log)
+        return tables
+
+    def kept_tables(self, i: int) -> KeptTables:
+        """Task ``i``'s kept tables in the result."""
+        line = self.reused[i]
+        return KeptTables(self.dest / RUNS_DIR / line["file"], line["sha256"], line["logs"])
+
+
+def _slim(tables: dict[str, Any]) -> dict[str, Any]:
+    """A run's ``tables`` (as the writer takes them) without the rows the store holds: a
+    spooled table names its file alone (its columns are in it), a frame becomes its columns
+    (:class:`FrameInStore`); the header tables (``runs``, ``summaries``: what a compare
+    reads of a run), empty frames and whatever else the store does not hold stay as they
+    are."""
+    out: dict[str, Any] = {}
+    stored = (*TABLES, *LLM_TABLES)
+    for name, t in tables.items():
+        if isinstance(t, SpooledTable):
+            t = replace(t, path=Path(t.path).name)
+        elif isinstance(t, pd.DataFrame) and len(t) and name in stored and name not in SENT_WHOLE:
+            t = FrameInStore(tuple((str(c), t[c].dtype) for c in t.columns), int(t.size))
+        out[name] = t
+    return out
+
+
+def _duckdb_types(frame: FrameInStore) -> tuple[tuple[str, str], ...]:
+    """The DuckDB column types of a frame with ``frame``'s dtypes: what the store's writer
+    made of it (the dtypes are concrete: texts are plain strings, never objects to sniff)."""
+    return _types_of(frame.dtypes)
+
+
+@cache  # (a table's dtypes are the same in most runs: a connection each costs ~15 ms)
+def _types_of(dtypes: tuple[tuple[str, Any], ...]) -> tuple[tuple[str, str], ...]:
+    empty = pd.DataFrame({c: pd.Series(dtype=d) for c, d in dtypes})
+    con = duckdb.connect()
+    try:
+        con.register("_frame", empty)
+        described = con.execute("SELECT column_name, column_type FROM (DESCRIBE _frame)")
+        return tuple((str(c), str(t)) for c, t in described.fetchall())
+    finally:
+        con.close()
+
+
+def _check_line(line: dict) -> None:
+    for field in ("run", "file", "sha256", "scenario"):
+        if not isinstance(line[field], str):
+            raise TypeError(f"its {field} is not text")
+    if "/" in line["file"] or line["file"].startswith(".") or line["file"] == TABLES_FILE:
+        raise ValueError(f"its file {line['file']!r} is not a run's")
+    logs = line["logs"]
+    if not isinstance(logs, dict) or not all(
+        isinstance(v, str) and "/" not in k and not k.startswith(".") for k, v in logs.items()
+    ):
+        raise ValueError("its logs are not names with their digests")
+    int(line["seed"])

@@ -1,0 +1,239 @@
+"""A published compare keeps its runs, so ``compare --resume`` with more seeds into the same
+folder runs only the new ones; the extended result equals a compare of all its seeds run at
+once (outputs.result_runs)."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import pickle
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+
+from admarket import build_config
+from admarket.batch.comparison import compare
+from admarket.cli import main
+from admarket.errors import UsageError
+from admarket.outputs import run_identity
+from admarket.outputs.compare_journal import journal_folder
+from admarket.outputs.inventory import scan
+from admarket.outputs.result_runs import (
+    INDEX,
+    RUNS_DIR,
+    FrameInStore,
+    _duckdb_types,
+    _slim,
+)
+from admarket.outputs.run_ids import with_ids
+from admarket.outputs.store_writer import SpooledTable, StoredTable, StoreWriter, spool_tables
+from tests.test_compare_journal import (
+    N_RUNS,
+    SEEDS,
+    SMALL,
+    _assert_same_result,
+    _finish,
+    _stop,
+)
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory) -> Path:
+    """A compare of all the seeds at once: what an extended one must equal."""
+    out = tmp_path_factory.mktemp("whole") / "c"
+    compare(build_config(**SMALL), SEEDS, out=out, logs="all")
+    return out
+
+
+def _publish(out, seeds, **kw) -> None:
+    compare(build_config(**SMALL), seeds, out=out, **kw)
+
+
+def _kept(out) -> list[dict]:
+    return [json.loads(line) for line in (out / RUNS_DIR / INDEX).read_text().splitlines()[1:]]
+
+
+@pytest.mark.parametrize("processes", [1, 2])
+def test_a_published_compare_extended_with_more_seeds_runs_only_the_new_ones(
+    tmp_path, monkeypatch, capsys, uninterrupted, processes
+):
+    out = tmp_path / "c"
+    _publish(out, [1, 2], logs="all", processes=processes)
+    assert [(k["seed"], k["scenario"]) for k in _kept(out)] == [
+        (s, sc) for s in (1, 2) for sc in "ABC"
+    ]
+    ran, summ = _finish(out, monkeypatch, processes=processes, logs="all")
+    assert ran == [3] and summ.attrs["reused_runs"] == 6
+    assert "resuming with 6 of 9 runs: 6 of the compare published in" in capsys.readouterr().err
+    _assert_same_result(out, uninterrupted)
+    assert len(_kept(out)) == N_RUNS  # the extended result keeps all its runs in turn
+    kept = pickle.loads(gzip.decompress((out / RUNS_DIR / _kept(out)[0]["file"]).read_bytes()))
+    assert isinstance(kept["tables"]["transactions"], FrameInStore)  # its rows: in the store
+    assert not journal_folder(out).exists()
+
+
+def test_seeds_added_in_front_and_spooled_tables_read_back_from_the_store(
+    tmp_path, monkeypatch, uninterrupted
+):
+    """Runs whose large tables their workers spooled are not kept twice: the result keeps
+    their header tables and the columns of the rest, read back from its store as they
+    were (here every table but the header ones is spooled)."""
+    from admarket.outputs import store_writer
+
+    monkeypatch.setattr(store_writer, "SPOOL_CELLS", 2_000)  # spool even these small tables
+    out = tmp_path / "c"
+    _publish(out, [2, 3], logs="all", processes=2)
+    assert not list((out / RUNS_DIR).glob("*.duckdb"))
+    kept = pickle.loads(gzip.decompress((out / RUNS_DIR / _kept(out)[0]["file"]).read_bytes()))
+    spooled = [t for t in kept["tables"].values() if isinstance(t, SpooledTable)]
+    assert spooled and all(t.columns for t in spooled)
+    assert _finish(out, monkeypatch, processes=2, logs="all")[0] == [3]  # seed 1's
+    _assert_same_result(out, uninterrupted)
+
+
+def test_runs_whose_logs_this_process_wrote_are_kept_whole(tmp_path, monkeypatch, uninterrupted):
+    """Workers that do not see the result (remote, without the shared disk) send their runs
+    whole and this process writes their logs: the result keeps their tables whole, so the
+    logs can be written again from them."""
+    import dataclasses
+
+    from admarket.batch import comparison
+
+    real = comparison._spooled
+
+    def unseen(tasks, build, *args):
+        elsewhere = build / "not-on-this-machine"
+        return [
+            dataclasses.replace(
+                t,
+                spool=dataclasses.replace(t.spool, folder=str(elsewhere), logs_dir=str(elsewhere)),
+            )
+            for t in real(tasks, build, *args)
+        ]
+
+    monkeypatch.setattr(comparison, "_spooled", unseen)
+    out = tmp_path / "c"
+    _publish(out, [1, 2], logs="all", processes=2)
+    monkeypatch.undo()
+    kept = pickle.loads(gzip.decompress((out / RUNS_DIR / _kept(out)[0]["file"]).read_bytes()))
+    assert isinstance(kept["tables"]["transactions"], pd.DataFrame)
+    assert _finish(out, monkeypatch, logs="all")[0] == [3]
+    _assert_same_result(out, uninterrupted)
+
+
+def test_an_extension_stopped_midway_resumes_from_both(tmp_path, monkeypatch, uninterrupted):
+    out = tmp_path / "c"
+    _publish(out, [1], logs="all")
+    _stop(out, monkeypatch, 2, resume=True, logs="all")  # seed 2's A and B kept
+    ran, summ = _finish(out, monkeypatch, logs="all")
+    assert ran == [N_RUNS - 3 - 2] and summ.attrs["reused_runs"] == 5
+    _assert_same_result(out, uninterrupted)
+
+
+def test_runs_not_made_alike_are_run_again_and_say_why(tmp_path, monkeypatch, capsys):
+    out = tmp_path / "c"
+    _publish(out, [1, 2], logs="none")
+    assert _finish(out, monkeypatch, logs="all")[0] == [N_RUNS]  # logs differ
+    capsys.readouterr()
+    real = run_identity.code_identity()
+    monkeypatch.setattr(run_identity, "code_identity", lambda: {**real, "numpy": "0.0"})
+    assert _finish(out, monkeypatch, logs="all")[0] == [N_RUNS]
+    assert "made by other code (numpy 0.0 here" in capsys.readouterr().err
+    monkeypatch.setattr(run_identity, "code_identity", lambda: real)
+    _publish(out, [1, 2], journal=False)
+    assert not (out / RUNS_DIR).exists()
+    assert _finish(out, monkeypatch)[0] == [N_RUNS]
+    assert "keeps no runs (published with --no-journal" in capsys.readouterr().err
+
+
+def test_a_changed_kept_run_is_refused_nothing_touched(tmp_path, monkeypatch):
+    out = tmp_path / "c"
+    _publish(out, [1, 2], logs="all")
+    before = (out / "COMPLETE").read_bytes()
+    run = out / RUNS_DIR / _kept(out)[0]["file"]
+    data = run.read_bytes()
+    run.write_bytes(data[:-1] + bytes([data[-1] ^ 1]))  # the same size: the marker passes it
+    with pytest.raises(UsageError, match=r"a run the compare in .* kept has changed"):
+        _finish(out, monkeypatch, logs="all")
+    assert (out / "COMPLETE").read_bytes() == before
+    run.write_bytes(data)
+    log = next((out / "logs").glob("*.events.jsonl"))
+    text = log.read_bytes()
+    log.write_bytes(text[:-2] + bytes([text[-2] ^ 1]) + text[-1:])
+    with pytest.raises(UsageError, match=r"events\.jsonl: a run the compare"):
+        _finish(out, monkeypatch, logs="all")
+    log.write_bytes(text)
+    assert _finish(out, monkeypatch, logs="all")[0] == [3]
+
+
+def test_the_cli_extends_a_compare_after_its_report_is_rebuilt(tmp_path, capsys, uninterrupted):
+    args = ["compare", "--no-progress", "--buyers", "3", "--sellers", "3", "--campaigns-per-buyer"]
+    args += ["3", "--days", "2", "--seed-start", "1", "--logs", "all", "--out", str(tmp_path / "c")]
+    assert main([*args, "--seeds", "2"]) == 0
+    assert main(["report", str(tmp_path / "c")]) == 0  # carries the kept runs over
+    assert main([*args, "--seeds", "3", "--resume"]) == 0
+    said = capsys.readouterr()
+    assert "resuming with 6 of 9 runs" in said.err and "3 runs (and 6 reused)" in said.out
+    _assert_same_result(tmp_path / "c", uninterrupted)
+
+
+@pytest.mark.parametrize("spool", [True, False])
+@pytest.mark.parametrize(
+    ("order", "from_store"), [((0, 1, 2), (0, 1)), ((0, 1, 2), (1,)), ((3, 2, 1), (2, 1))]
+)
+def test_a_run_read_back_from_the_store_is_the_run_that_was_written(
+    tmp_path, order, from_store, spool
+):
+    """A store's column types and order are the union of its runs' (a column some runs lack
+    is DOUBLE, NULL in theirs): a run read back from it is cast to the types and columns its
+    worker's spool file (or its frame) had, so a store of runs read back, in any order and
+    among new ones, equals one written from the runs themselves."""
+    frames = [
+        pd.DataFrame({"x": [1, 2], "late": [7, 8]}),
+        pd.DataFrame({"x": [3], "c": [5], "b": [True], "s": ["a"]}),
+        pd.DataFrame({"x": [4], "late": [9], "w": [1.5]}),
+        pd.DataFrame({"x": [5], "s": ["b"]}),
+    ]
+    runs = [{"events": with_ids(df, f"s{i}-A", "A", i)} for i, df in enumerate(frames)]
+
+    def write(name: str, parts: list[dict]) -> pd.DataFrame:
+        w = StoreWriter(tmp_path / name, flush_cells=1)
+        for i, r in enumerate(parts):
+            w.add(i, r)
+        w.finish()
+        con = duckdb.connect(str(tmp_path / name), read_only=True)
+        try:
+            described = con.execute("DESCRIBE events").fetchall()
+            return pd.DataFrame(described).assign(rows=str(con.execute("FROM events").df()))
+        finally:
+            con.close()
+
+    def made(tag: str, which) -> list[dict]:
+        if not spool:
+            return [runs[i] for i in which]
+        return [spool_tables(runs[i], tmp_path / f"{tag}{i}.duckdb", 1) for i in which]
+
+    first = made("a", (0, 1, 2))
+    kept = [_slim(r) for r in first]  # what the result keeps of each run
+    write("first.duckdb", first)
+    want = write("want.duckdb", made("w", order))
+    again = made("b", order)
+    for j, i in enumerate(order):
+        if i in from_store:
+            part = kept[i]["events"]
+            assert isinstance(part, SpooledTable if spool else FrameInStore)
+            columns = part.columns if spool else _duckdb_types(part)
+            stored = StoredTable(str(tmp_path / "first.duckdb"), "events", f"s{i}-A", columns, 1)
+            again[j] = {"events": stored}
+    pd.testing.assert_frame_equal(write("again.duckdb", again), want)
+
+
+def test_status_says_a_compare_keeps_its_runs(tmp_path):
+    _publish(tmp_path / "c", [1], logs="none")
+    _publish(tmp_path / "d", [1], journal=False)
+    items = {Path(i.path).name: i for i in scan(tmp_path)}
+    assert set(items) == {"c", "d"}  # (kept-runs/ is a result's part, not scanned)
+    assert items["c"].detail == "3 runs, kept for --resume with more seeds"
+    assert items["d"].detail == "3 runs"
