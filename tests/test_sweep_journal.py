@@ -368,12 +368,12 @@ def test_a_sweep_stopped_just_after_publishing_leaves_no_journal(tmp_path, monke
     keep runs for a resume; a journal left by a kill there is older than the result and
     is removed by the next sweep into the folder instead of refusing it."""
     out = tmp_path / "s"
-    real_remove = SweepJournal.remove
+    real_published = SweepJournal.published
 
-    def interrupted(self):
+    def interrupted(self, used):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(SweepJournal, "remove", interrupted)
+    monkeypatch.setattr(SweepJournal, "published", interrupted)
     with pytest.raises(KeyboardInterrupt):
         sweep(build_config(**SMALL), GRID, SEEDS, out=out)
     assert (out / "sweep.csv").is_file() and not journal_path(out).exists()
@@ -383,7 +383,7 @@ def test_a_sweep_stopped_just_after_publishing_leaves_no_journal(tmp_path, monke
     with pytest.raises(KeyboardInterrupt):
         sweep(build_config(**SMALL), GRID, SEEDS, out=out)
     assert journal_path(out).exists()
-    monkeypatch.setattr(SweepJournal, "remove", real_remove)
+    monkeypatch.setattr(SweepJournal, "published", real_published)
     assert _finish(out, monkeypatch, resume=False) == [N_RUNS]
     assert not journal_path(out).exists()
 
@@ -470,3 +470,17 @@ def test_a_journal_of_other_code_is_no_leftover_of_a_published_sweep(tmp_path, m
     with pytest.raises(UsageError, match="numpy"):
         _finish(out, monkeypatch)
     assert path.read_bytes() == kept
+
+
+def test_a_resume_using_fewer_runs_keeps_the_others(tmp_path, monkeypatch, capsys, uninterrupted):
+    """Runs of the journal that a resumed sweep does not use are not thrown away when it
+    publishes (as a compare's): they stay kept, it says so, and a later resume uses them."""
+    out = tmp_path / "s"
+    path = _stop(out, monkeypatch, N_RUNS - 1)
+    assert sum(_finish(out, monkeypatch, seeds=[1])) == 0  # seed 1's: all kept
+    assert "still keeps" in capsys.readouterr().err
+    runs = [json.loads(line)["tables"]["runs"] for line in path.read_text().splitlines()[1:]]
+    assert {r["values"][r["columns"].index("seed")] for r in runs} == {2}
+    assert _finish(out, monkeypatch) == [1]  # seed 2's from the journal, seed 1's the result's
+    assert not path.exists()
+    _assert_same_result(out, uninterrupted)

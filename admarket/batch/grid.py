@@ -27,6 +27,7 @@ from admarket.config.sizing import check_memory
 from admarket.errors import UsageError
 from admarket.money import usd_short
 from admarket.outputs.publish import publish, reserve
+from admarket.outputs.run_identity import run_key
 from admarket.outputs.store import STORE_NAME, write_tables
 from admarket.outputs.sweep_journal import (
     PUBLISHED,
@@ -207,8 +208,9 @@ def _run_sweep(
         runs = pd.concat([r["tables"]["runs"] for r in results], ignore_index=True)
         kept = journal_text(tasks, results)  # so that a later --resume can extend the sweep
         _write(tidy, runs, list(grid), out, sweep_base(cfg, list(grid)), kept)
-        if journal is not None:  # published: nothing left to resume (a kill before this
-            journal.remove()  # line leaves a journal older than the result: removed later)
+        if journal is not None:  # published: its runs are the result's (a kill before this
+            # line leaves a journal whose runs the result keeps: removed later)
+            journal.published({run_key(t) for t in tasks})
     return tidy
 
 

@@ -3,8 +3,9 @@ can be resumed without running its finished runs again.
 
 A sweep writing ``--out DIR`` appends each finished run to ``.DIR.sweep-journal.jsonl``
 beside the folder — one JSON line per run: what identifies the run and its ``runs`` and
-``summaries`` rows, with their dtypes — flushed and fsynced before the next, and deletes
-the journal once the result is published. However the sweep stops (Ctrl-C, SIGTERM, a
+``summaries`` rows, with their dtypes — flushed and fsynced before the next; once the result is
+published, the runs it used are dropped from the journal (the journal with them, if no other
+run of an earlier sweep is left in it). However the sweep stops (Ctrl-C, SIGTERM, a
 lost worker, a failed publish, SIGKILL, a power cut), the journal holds every run that
 finished; ``sweep --resume`` runs only the others. The published result equals an
 uninterrupted sweep's to the last digit (floats are written as their shortest repr, which
@@ -296,10 +297,31 @@ class SweepJournal:
         except OSError:
             pass
 
-    def remove(self) -> None:
-        """Close and delete the journal (its sweep is published)."""
+    def published(self, used: set[str]) -> None:
+        """The sweep is published: drop the runs it used (their keys ``used``: the result
+        keeps them) and keep any other, saying so — they were not asked to go (the journal
+        is deleted if none is left)."""
         self.close()
-        self.path.unlink(missing_ok=True)
+        try:
+            data = self.path.read_bytes()
+            _parse_journal(data)  # (whole lines only, each a journalled run)
+        except (OSError, ValueError):
+            self.path.unlink(missing_ok=True)  # (read when opened: it was whole then)
+            return
+        lines = data.split(b"\n")
+        keep = [line for line in lines[1:-1] if json.loads(line)["run"] not in used]
+        if not keep:
+            self.path.unlink(missing_ok=True)
+            return
+        with atomic_file(self.path, "wb") as f:
+            f.write(b"\n".join([lines[0], *keep]) + b"\n")
+        fsync_path(self.path.parent)
+        print(
+            f"sweep: {self.path} still keeps {len(keep)} run(s) of an earlier sweep that this "
+            "one did not use; delete it if they are not wanted",
+            file=sys.stderr,
+            flush=True,
+        )
 
     def resume_note(self, total: int) -> str:
         """The line a resumed sweep prints: what it reuses of ``total`` runs, and why not
