@@ -365,3 +365,12 @@ def test_the_cli_resumes_a_compare_stopped_by_sigterm(tmp_path):
     _assert_same_result(out, tmp_path / "whole")
     meta = json.loads((out / "COMPLETE").read_text())
     assert len(meta["run_keys"]) == N_RUNS
+
+
+def test_status_tells_a_leftover_from_a_stopped_compare(tmp_path, monkeypatch):
+    out = tmp_path / "c"
+    _stop(out, monkeypatch, 2, seeds=[1])
+    monkeypatch.setattr(CompareJournal, "published", lambda self: None)  # the kill
+    _finish(out, monkeypatch, seeds=[1])
+    (item,) = [i for i in scan(tmp_path) if i.kind == "journal"]
+    assert item.status.startswith(f"left by the compare published in {out}")

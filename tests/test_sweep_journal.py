@@ -25,6 +25,7 @@ from admarket.batch.pool import make_tasks, run_task
 from admarket.cli import main
 from admarket.errors import UsageError
 from admarket.outputs import run_identity
+from admarket.outputs.inventory import scan
 from admarket.outputs.store import query
 from admarket.outputs.sweep_journal import (
     SweepJournal,
@@ -484,3 +485,11 @@ def test_a_resume_using_fewer_runs_keeps_the_others(tmp_path, monkeypatch, capsy
     assert _finish(out, monkeypatch) == [1]  # seed 2's from the journal, seed 1's the result's
     assert not path.exists()
     _assert_same_result(out, uninterrupted)
+
+
+def test_status_tells_a_leftover_from_a_stopped_sweep(tmp_path, monkeypatch):
+    out = tmp_path / "s"
+    monkeypatch.setattr(SweepJournal, "published", lambda self, used: None)  # the kill
+    _finish(out, monkeypatch, resume=False)
+    (item,) = [i for i in scan(tmp_path) if i.kind == "journal"]
+    assert item.status.startswith(f"left by the sweep published in {out}")

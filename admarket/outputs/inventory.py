@@ -22,13 +22,14 @@ import duckdb
 from admarket.config import MarketConfig
 from admarket.errors import CheckpointError
 from admarket.model.checkpoint import read_header
-from admarket.outputs.compare_journal import INDEX, read_index
+from admarket.outputs.compare_journal import INDEX, META_DIGEST, read_index
 from admarket.outputs.compare_journal import SUFFIX as COMPARE_SUFFIX
-from admarket.outputs.manifest import COMPLETE_MARKER, STORE_NAME
+from admarket.outputs.kept_run import file_digest
+from admarket.outputs.manifest import COMPLETE_MARKER, STORE_NAME, read_manifest
 from admarket.outputs.result_runs import INDEX as RUNS_INDEX
 from admarket.outputs.result_runs import RUNS_DIR
 from admarket.outputs.run_identity import code_difference
-from admarket.outputs.sweep_journal import SUFFIX, read_journal
+from admarket.outputs.sweep_journal import SUFFIX, published_runs, read_journal, superseded
 
 # Folders inside a result that hold its parts, never other results (not scanned).
 OWNED_DIRS = ("charts", "logs", "content", RUNS_DIR)
@@ -169,7 +170,9 @@ def _journal(path: Path) -> Item:
         kept = [(str(r.get("scenario")), int(r["seed"]), json.loads(r["config"])) for r in rows]
     except (OSError, ValueError, KeyError, TypeError) as exc:
         return Item(str(path), "journal", False, f"unreadable — {exc}")
-    return _journal_item(path, "sweep", path.name[1 : -len(SUFFIX)], header, kept)
+    out = path.parent / path.name[1 : -len(SUFFIX)]
+    leftover = superseded(path, published_runs(out)[0])
+    return _journal_item(path, "sweep", out, header, kept, leftover)
 
 
 def _is_compare_journal(name: str) -> bool:
@@ -183,23 +186,40 @@ def _compare_journal(path: Path) -> Item:
         kept = [(e["scenario"], int(e["seed"]), e["config"]) for e in entries]
     except (OSError, ValueError, KeyError, TypeError) as exc:
         return Item(str(path), "journal", False, f"unreadable — {exc}")
-    return _journal_item(path, "compare", path.name[1 : -len(COMPARE_SUFFIX)], header, kept)
+    out = path.parent / path.name[1 : -len(COMPARE_SUFFIX)]
+    meta = read_manifest(out) or {}
+    leftover = meta.get("kind") == "compare" and meta.get(META_DIGEST) == file_digest(path / INDEX)
+    return _journal_item(path, "compare", out, header, kept, leftover)
 
 
 def _journal_item(
-    path: Path, study: str, out_name: str, header: dict, kept: list[tuple[str, int, dict]]
+    path: Path,
+    study: str,
+    out: Path,
+    header: dict,
+    kept: list[tuple[str, int, dict]],
+    leftover: bool,
 ) -> Item:
-    """The item of a stopped ``study``'s journal at ``path`` (publishing into ``out_name``
-    beside it) that keeps these runs (scenario, seed, config)."""
-    out, n = path.parent / out_name, len(kept)
+    """The item of a stopped ``study``'s journal at ``path`` (publishing into ``out``) that
+    keeps these runs (scenario, seed, config); ``leftover``: the study was published, and
+    stopped before it deleted the journal."""
+    n = len(kept)
     differs = code_difference(header["code"])
-    status = (
-        f"a stopped {study} into {out}: {n} finished run{'' if n == 1 else 's'} kept; run "
-        f"the same {study} command with --resume to run only the rest"
-        if not differs
-        else f"a stopped {study} into {out}, made by other code ({differs}): its {n} runs "
-        "cannot be reused; delete it to start afresh"
-    )
+    if leftover:
+        status = (
+            f"left by the {study} published in {out}, stopped as it was deleting it: the "
+            f"next {study} into that folder deletes the runs the result has"
+        )
+    elif differs:
+        status = (
+            f"a stopped {study} into {out}, made by other code ({differs}): its {n} runs "
+            "cannot be reused; delete it to start afresh"
+        )
+    else:
+        status = (
+            f"a stopped {study} into {out}: {n} finished run{'' if n == 1 else 's'} kept; run "
+            f"the same {study} command with --resume to run only the rest"
+        )
     item = Item(str(path), "journal", False, status)
     item.scenarios = sorted({scenario for scenario, _, _ in kept})
     item.seeds = sorted({seed for _, seed, _ in kept})

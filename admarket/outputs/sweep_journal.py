@@ -132,7 +132,7 @@ def kept_runs_digest(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _published_runs(dest: Path) -> tuple[dict[str, dict], str]:
+def published_runs(dest: Path) -> tuple[dict[str, dict], str]:
     """The runs a complete, unchanged sweep in ``dest`` keeps that this code would make
     identically, and if there are none although ``dest`` holds a sweep, why (for the
     resume note)."""
@@ -175,11 +175,11 @@ class SweepJournal:
         # a complete sweep in dest: its runs (or why none), reused after the journal's, and
         # what tells a leftover journal
         exists = self.path.exists()
-        published, note = _published_runs(dest) if resume or exists else ({}, "")
+        published, note = published_runs(dest) if resume or exists else ({}, "")
         self._published, self._published_note = (published, note) if resume else ({}, "")
         for tmp in self.path.parent.glob(f".{self.path.name}.*.tmp"):
             tmp.unlink(missing_ok=True)  # a kill mid-start left it; the lock is ours
-        if exists and _superseded(self.path, published):
+        if exists and superseded(self.path, published):
             self.path.unlink()
         keep_bytes = self._open_existing() if self.path.exists() else 0
         if keep_bytes:  # drop a line cut short by a kill mid-write, then carry on after it
@@ -277,7 +277,7 @@ class SweepJournal:
                 self.written = f.read().count(b"\n")  # whole lines only
             kept = self.reused - self.reused_published + self.written
             # stopped after publishing after all?
-            if kept and _superseded(self.path, _published_runs(self.dest)[0]):
+            if kept and superseded(self.path, published_runs(self.dest)[0]):
                 self.path.unlink()
                 return
             where = [f"{kept} of {total} runs are kept in {self.path}"] if kept else []
@@ -341,8 +341,8 @@ class SweepJournal:
         return f"sweep: resuming with {self.reused} of {total} runs from {where}{why}"
 
 
-def _superseded(journal: Path, published: dict[str, dict]) -> bool:
-    """Whether the complete sweep's ``published`` runs (:func:`_published_runs`: made by
+def superseded(journal: Path, published: dict[str, dict]) -> bool:
+    """Whether the complete sweep's ``published`` runs (:func:`published_runs`: made by
     this code) include every run ``journal`` holds, so deleting the journal loses nothing:
     the leftover of a sweep killed between publishing and deleting it. (By what the runs
     are, not by timestamps, which clocks and copies move.)"""
