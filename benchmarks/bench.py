@@ -146,7 +146,7 @@ def capture_bids(case: str) -> tuple[list[dict], object]:
     def recording(self, lots_c):
         out = real_bids(self, lots_c)
         if out is not None:
-            lot, pc, pp, price = out
+            lot, pc, pp, price, entry, n_entries = out
             supply = self.model.market.hourly_avails[:, self.model.t]
             hours.append(
                 {
@@ -157,6 +157,8 @@ def capture_bids(case: str) -> tuple[list[dict], object]:
                     "floor": self.model.market.floor_cpm[pp],
                     "n_lots": int(supply.sum()) + 1,
                     "tiebreak": np.random.default_rng(len(hours)).random(lot.size),
+                    "entry": entry,
+                    "n_entries": n_entries,
                 }
             )
         return out
@@ -192,8 +194,13 @@ def model_clearing(h: dict, mk, ex, lot_size: int):
     won_c, won_p = c_all[res.winner], prod[res.winner]
     media = cents(res.price, np.ones(res.price.size), lot_size)
     lot_cents = np.floor(media / ex.working + 1e-9).astype(np.int64)
-    rows, inv = np.unique(won_c * mk.n_products + won_p, return_inverse=True)
-    gross = np.bincount(inv, weights=lot_cents).astype(np.int64)
+    # the fee rows as ``_settle`` makes them: wins summed per bidding pair (no sort)
+    won_e, n_e = h["entry"][order][res.winner], h["n_entries"]
+    hit = np.flatnonzero(np.bincount(won_e, minlength=n_e))
+    gross = np.bincount(won_e, weights=lot_cents, minlength=n_e)[hit].astype(np.int64)
+    key_e = np.zeros(n_e, dtype=np.int64)
+    key_e[won_e] = won_c * mk.n_products + won_p
+    rows = key_e[hit]
     fees, net = split_fees(gross, ex.fee_rates)
     return lot[res.winner], res.price, rows, gross, net, fees
 

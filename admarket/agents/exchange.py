@@ -165,7 +165,7 @@ class ExchangeAgent(Agent):
         bids = self._bids(lots_c)
         if bids is None:
             return
-        lot, pc, pp, price = bids
+        lot, pc, pp, price, entry, n_entries = bids
         m, mk, cfg = self.model, self.model.market, self.model.config
         res = self.auction.clear(
             lot, price, mk.floor_cpm[pp], tiebreak=self._tiebreak_rng.random(lot.size)
@@ -187,7 +187,8 @@ class ExchangeAgent(Agent):
             buyer_of_campaign=mk.campaign_buyer,
         ):
             m.events.emit(m.t, "lot_auction", **fields)
-        self._settle(pc[res.winner], pp[res.winner], res.price)
+        won = res.winner
+        self._settle(pc[won], pp[won], res.price, entry[won], n_entries)
 
     def _paced_lots(self) -> np.ndarray | None:
         """Lots each campaign may bid for this hour (None when no campaign is live).
@@ -221,8 +222,9 @@ class ExchangeAgent(Agent):
         return lots_c.astype(np.int64)
 
     def _bids(self, lots_c: np.ndarray):
-        """This hour's bids as (global lot id, campaign, product, bid CPM), one per
-        (campaign-product pair, lot); None when nobody bids."""
+        """This hour's bids as (global lot id, campaign, product, bid CPM, entry, entries),
+        one per (campaign-product pair, lot); ``entry`` numbers the bidding pairs 0 ..
+        entries - 1 in (campaign, product) order. None when nobody bids."""
         mk, t = self.model.market, self.model.t
         sel = np.nonzero((lots_c > 0) & self.has_pairs)[0]
         if sel.size == 0:
@@ -253,6 +255,8 @@ class ExchangeAgent(Agent):
             campaign[entry].astype(np.int64),
             product[entry].astype(np.int64),
             media_bid,
+            entry,
+            idx.size,
         )
 
     def _spread(self, sel: np.ndarray, lots: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -287,20 +291,37 @@ class ExchangeAgent(Agent):
         # the index is derived from pair_start: a checkpoint rebuilds it, not stores it
         return {**self.__dict__, "_starts_index": None}
 
-    def _settle(self, won_c: np.ndarray, won_p: np.ndarray, price_cpm: np.ndarray) -> None:
+    def _settle(
+        self,
+        won_c: np.ndarray,
+        won_p: np.ndarray,
+        price_cpm: np.ndarray,
+        won_entry: np.ndarray,
+        n_entries: int,
+    ) -> None:
         """Charge winners, pay sellers net of the fee stack: one row per (campaign, product).
 
         A lot that clears at media price P costs the buyer P grossed up by the buy-side fees
-        (rounded down to the cent); every fee is then its share of that gross."""
+        (rounded down to the cent); every fee is then its share of that gross. ``won_entry``:
+        each won lot's bidding pair (of ``n_entries``, numbered in (campaign, product) order)."""
         m, mk, cfg = self.model, self.model.market, self.model.config
         acc = m.accounts
         media = cents(price_cpm, np.ones(price_cpm.size), cfg.lot_size)
         lot_cents = np.floor(media / self.working + 1e-9).astype(np.int64)
-        cp = won_c * mk.n_products + won_p
-        rows, inv = np.unique(cp, return_inverse=True)
-        c, p = rows // mk.n_products, rows % mk.n_products
-        lots = np.bincount(inv).astype(np.int64)
-        gross = np.bincount(inv, weights=lot_cents).astype(np.int64)
+        # summed per bidding pair: the pairs with wins, in (campaign, product) order, are the
+        # rows np.unique of the (campaign, product) keys gives, without sorting the wins
+        # (which was a third of this); each pair's wins add in the same order
+        lots_e = np.bincount(won_entry, minlength=n_entries)
+        hit = np.flatnonzero(lots_e)
+        lots = lots_e[hit].astype(np.int64)
+        gross = np.bincount(won_entry, weights=lot_cents, minlength=n_entries)[hit]
+        gross = gross.astype(np.int64)
+        c_e = np.zeros(n_entries, dtype=np.int64)
+        c_e[won_entry] = won_c
+        p_e = np.zeros(n_entries, dtype=np.int64)
+        p_e[won_entry] = won_p
+        c, p = c_e[hit], p_e[hit]
+        rows = c * mk.n_products + p
         fees, net = split_fees(gross, self.fee_rates)
         s = mk.product_seller[p]
         np.add.at(acc.spent, c, gross)
