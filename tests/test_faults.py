@@ -416,3 +416,18 @@ def test_nothing_incomplete_looks_complete_after_a_crash_mid_build(tmp_path):
     finally:
         results.StoreWriter.add = original
     assert [p.name for p in tmp_path.iterdir()] == [".x.compare-journal"]
+
+
+def _out_of_memory(task: Task) -> dict:
+    raise MemoryError
+
+
+def test_a_run_out_of_memory_in_a_worker_names_its_scenario_and_seed():
+    """A worker's MemoryError names the run by what it runs (on a resume, its place is among
+    the runs left, so the place alone would not say which)."""
+    from admarket.batch.pool import iter_results
+
+    tasks = make_tasks({"design": ["A", "B"], "config": build_config(days=1)}, [7])
+    named = r"run [12] of 2 \(scenario [AB], seed 7\) ran out of memory in its worker"
+    with pytest.raises(WorkerLostError, match=named):
+        list(iter_results(tasks, processes=2, progress=False, fn=_out_of_memory))

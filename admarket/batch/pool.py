@@ -40,7 +40,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any
 
-from admarket.batch.cluster import Cluster, iter_on_cluster, runs_bar
+from admarket.batch.cluster import Cluster, describe_task, iter_on_cluster, runs_bar
 from admarket.config import MarketConfig
 from admarket.errors import WorkerLostError
 from admarket.model import MarketModel
@@ -332,7 +332,7 @@ def _iter_pool(
                     r = fut.result()
                 except MemoryError:
                     raise WorkerLostError(
-                        f"run {i + 1} of {len(tasks)} ran out of memory in its worker "
+                        f"{describe_task(tasks[i], i, len(tasks))} ran out of memory in its worker "
                         "process; nothing was published — try fewer --processes or a "
                         "smaller market"
                     ) from None
