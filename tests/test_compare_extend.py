@@ -7,6 +7,7 @@ from __future__ import annotations
 import gzip
 import json
 import pickle
+import shutil
 from pathlib import Path
 
 import duckdb
@@ -14,6 +15,7 @@ import pandas as pd
 import pytest
 
 from admarket import build_config
+from admarket.batch import comparison as comparison_module
 from admarket.batch.comparison import compare
 from admarket.cli import main
 from admarket.errors import UsageError
@@ -148,24 +150,97 @@ def test_runs_not_made_alike_are_run_again_and_say_why(tmp_path, monkeypatch, ca
     assert "keeps no runs (published with --no-journal" in capsys.readouterr().err
 
 
-def test_a_changed_kept_run_is_refused_nothing_touched(tmp_path, monkeypatch):
+def _flip_last_byte_but_one(path) -> None:
+    data = path.read_bytes()
+    path.write_bytes(data[:-2] + bytes([data[-2] ^ 1]) + data[-1:])  # the same size
+
+
+def _edit_store(out, sql: str) -> None:
+    con = duckdb.connect(str(out / "admarket.duckdb"))
+    try:
+        con.execute(sql)
+        con.execute("CHECKPOINT")
+    finally:
+        con.close()
+
+
+DAMAGE = {
+    "a kept file, its size the same": (
+        lambda out: _flip_last_byte_but_one(out / RUNS_DIR / _kept(out)[0]["file"]),
+        "a kept run's file has changed",
+    ),
+    "a kept log, its size the same": (
+        lambda out: _flip_last_byte_but_one(next((out / "logs").glob("*.events.jsonl"))),
+        r"events\.jsonl: a kept run's file has changed",
+    ),
+    "a kept file gone": (
+        lambda out: (out / RUNS_DIR / _kept(out)[0]["file"]).unlink(),
+        r"marked complete but kept-runs/.* is missing",
+    ),
+    "the index's last newline": (
+        lambda out: _flip_last_byte_but_one(out / RUNS_DIR / INDEX),
+        "it has changed since the compare was published",
+    ),
+    "rows deleted from the store": (
+        lambda out: _edit_store(out, "DELETE FROM events WHERE run_id = 's000001-B'"),
+        "its table events holds 0 rows of run s000001-B, which had",
+    ),
+    "a table dropped from the store": (
+        lambda out: _edit_store(out, "DROP TABLE events"),
+        "cannot be read .*events",
+    ),
+}
+
+
+@pytest.mark.parametrize("damage", DAMAGE)
+def test_a_result_whose_kept_runs_changed_is_refused_nothing_touched(
+    tmp_path, monkeypatch, published_two, damage
+):
+    """Every way a kept run can differ from what was published is refused before anything
+    runs, naming what changed, and the result is left as it was."""
     out = tmp_path / "c"
-    _publish(out, [1, 2], logs="all")
-    before = (out / "COMPLETE").read_bytes()
-    run = out / RUNS_DIR / _kept(out)[0]["file"]
-    data = run.read_bytes()
-    run.write_bytes(data[:-1] + bytes([data[-1] ^ 1]))  # the same size: the marker passes it
-    with pytest.raises(UsageError, match=r"a run the compare in .* kept has changed"):
-        _finish(out, monkeypatch, logs="all")
-    assert (out / "COMPLETE").read_bytes() == before
-    run.write_bytes(data)
-    log = next((out / "logs").glob("*.events.jsonl"))
-    text = log.read_bytes()
-    log.write_bytes(text[:-2] + bytes([text[-2] ^ 1]) + text[-1:])
-    with pytest.raises(UsageError, match=r"events\.jsonl: a run the compare"):
-        _finish(out, monkeypatch, logs="all")
-    log.write_bytes(text)
+    shutil.copytree(published_two, out)
+    spoil, said = DAMAGE[damage]
+    spoil(out)
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    monkeypatch.setattr(comparison_module, "iter_results", _nothing_may_run)
+    with pytest.raises(UsageError, match=said + ".*run the compare without --resume"):
+        compare(build_config(**SMALL), SEEDS, out=out, logs="all", resume=True)
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+
+
+def _nothing_may_run(*args, **kwargs):
+    raise AssertionError("a run was started")
+
+
+def test_a_store_held_open_elsewhere_is_refused_before_anything_runs(
+    tmp_path, monkeypatch, published_two
+):
+    out = tmp_path / "c"
+    shutil.copytree(published_two, out)
+    holder = duckdb.connect(str(out / "admarket.duckdb"))  # read-write: locks the file
+    try:
+        monkeypatch.setattr(comparison_module, "iter_results", _nothing_may_run)
+        with pytest.raises(UsageError, match=r"admarket\.duckdb cannot be read"):
+            compare(build_config(**SMALL), SEEDS, out=out, logs="all", resume=True)
+    finally:
+        holder.close()
+
+
+def test_an_edited_report_does_not_stop_reuse(tmp_path, monkeypatch, published_two):
+    out = tmp_path / "c"
+    shutil.copytree(published_two, out)
+    with open(out / "report.md", "a", encoding="utf-8") as f:
+        f.write("\nmy notes\n")  # admarket report may rebuild it: not a kept run's
     assert _finish(out, monkeypatch, logs="all")[0] == [3]
+
+
+@pytest.fixture(scope="module")
+def published_two(tmp_path_factory) -> Path:
+    """A compare of seeds 1 and 2 with logs, to copy and damage."""
+    out = tmp_path_factory.mktemp("two") / "c"
+    _publish(out, [1, 2], logs="all")
+    return out
 
 
 def test_the_cli_extends_a_compare_after_its_report_is_rebuilt(tmp_path, capsys, uninterrupted):
@@ -230,10 +305,14 @@ def test_a_run_read_back_from_the_store_is_the_run_that_was_written(
     pd.testing.assert_frame_equal(write("again.duckdb", again), want)
 
 
-def test_status_says_a_compare_keeps_its_runs(tmp_path):
+def test_status_says_a_compare_keeps_its_runs(tmp_path, monkeypatch):
     _publish(tmp_path / "c", [1], logs="none")
     _publish(tmp_path / "d", [1], journal=False)
     items = {Path(i.path).name: i for i in scan(tmp_path)}
     assert set(items) == {"c", "d"}  # (kept-runs/ is a result's part, not scanned)
     assert items["c"].detail == "3 runs, kept for --resume with more seeds"
     assert items["d"].detail == "3 runs"
+    real = run_identity.code_identity()
+    monkeypatch.setattr(run_identity, "code_identity", lambda: {**real, "numpy": "0.0"})
+    (item,) = [i for i in scan(tmp_path) if i.path.endswith("c")]
+    assert "its kept runs made by other code (numpy 0.0 here" in item.detail

@@ -229,11 +229,10 @@ def _result_meta(kept: CompareJournal | None, result_runs: ResultRuns | None) ->
     """What a compare's result marker says of its runs (once they are all in): their keys and
     the journal's digest (:mod:`~admarket.outputs.compare_journal`); the runs it keeps for a
     later ``--resume`` are indexed."""
-    if result_runs is not None:
-        result_runs.seal()
     return {
         META_KEYS: short_keys(kept.keys) if kept is not None else [],
         META_DIGEST: kept.digest() if kept is not None else None,
+        **(result_runs.seal() if result_runs is not None else {}),
     }
 
 

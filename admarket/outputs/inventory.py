@@ -27,7 +27,7 @@ from admarket.outputs.compare_journal import SUFFIX as COMPARE_SUFFIX
 from admarket.outputs.kept_run import file_digest
 from admarket.outputs.manifest import COMPLETE_MARKER, STORE_NAME, read_manifest
 from admarket.outputs.result_runs import INDEX as RUNS_INDEX
-from admarket.outputs.result_runs import RUNS_DIR
+from admarket.outputs.result_runs import META_RUNS, RUNS_DIR
 from admarket.outputs.run_identity import code_difference
 from admarket.outputs.sweep_journal import SUFFIX, published_runs, read_journal, superseded
 
@@ -124,10 +124,22 @@ def _result(path: Path) -> Item:
     detail = f"{n_runs} run{'' if n_runs == 1 else 's'}"
     if kind == "sweep":
         detail += f", {meta.get('points', '?')} grid points over {', '.join(meta.get('grid', []))}"
-    if kind == "compare" and (path / RUNS_DIR / RUNS_INDEX).is_file():
-        detail += ", kept for --resume with more seeds"
+    if kind == "compare" and meta.get(META_RUNS):
+        detail += _kept_runs(path / RUNS_DIR / RUNS_INDEX)
     item.detail = detail
     return item
+
+
+def _kept_runs(index: Path) -> str:
+    """What a compare result's kept runs (``index``) are good for, as its detail's end."""
+    try:
+        header = json.loads(index.read_bytes().split(b"\n", 1)[0])
+        differs = code_difference(header["code"], "in them")
+    except (OSError, ValueError, KeyError, TypeError):
+        return ", its kept runs unreadable"
+    if differs:
+        return f", its kept runs made by other code ({differs}): a --resume runs them again"
+    return ", kept for --resume with more seeds"
 
 
 def _checkpoint(path: Path) -> Item:

@@ -1,25 +1,29 @@
 """The runs a published compare keeps, so that a compare into the same folder with more
 seeds (``compare --resume``) runs only the new ones.
 
-A compare that keeps a journal (:mod:`.compare_journal`) publishes each run's kept tables
-with its result: ``kept-runs/KEY.pickle.gz``, hard links to the journal's files (no copy),
-listed in ``kept-runs/index.jsonl`` with the code that made them, each run's key, the
-SHA-256 of its tables and of its logs. The large tables a worker spooled are not kept twice:
-they are in the store, and a reused run's rows are read back from there
-(:class:`~.store_writer.StoredTable`), cast to the types its spool file gave them; its logs
-are the result's own (``logs/``). So a compare of 10 seeds published into ``DIR`` and then
-``compare --seeds 30 --out DIR --resume`` runs 20 seeds' runs, and publishes what a compare
-of all 30 seeds would (except the ``runs`` table's ``created_at``: when each run was made).
+A compare that keeps a journal (:mod:`.compare_journal`) publishes, with its result, what
+its store does not hold of each run: ``kept-runs/KEY.pickle.gz`` holds the run's ``runs``
+and ``summaries`` rows and the columns and types of its other tables (4.8 kB a plan-scale
+run), listed in ``kept-runs/index.jsonl`` with the code that made them, each run's key and
+the SHA-256 of its file and logs (the index's own SHA-256 is in the result's marker). A
+reused run's rows are read back from the store (:class:`~.store_writer.StoredTable`), each
+table cast to the columns and types its spool file or its frame had, and its logs are the
+result's own (``logs/``). A run whose logs this process wrote from its tables (a remote
+worker without the shared disk) is kept whole, so that they can be written again. So a
+compare of 10 seeds published into ``DIR`` and then ``compare --seeds 30 --out DIR
+--resume`` runs 20 seeds' runs, and publishes what a compare of all 30 seeds would (except
+the ``runs`` table's ``created_at``: when each run was made).
 
 A published run is reused only if everything that decides it matches, as for a journal's:
 scenario, seed, configuration, its logs, and the code (the index's header names it: a
-result made by other code is replaced, its runs run again). A kept file that differs from
-its SHA-256 is refused (UsageError, nothing touched). Like a journal, the kept tables are
-pickles: trusted input, as a checkpoint is.
+result made by other code is replaced, its runs run again). Kept runs that cannot be
+trusted are refused before anything runs (see :class:`PublishedRuns`). Like a journal, the
+kept tables are pickles: trusted input, as a checkpoint is.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, replace
 from functools import cache
@@ -32,7 +36,7 @@ import pandas as pd
 from admarket.errors import IncompleteRunError, UsageError
 from admarket.llm.tables import LLM_TABLES
 from admarket.outputs.kept_run import TABLES_FILE, KeptTables, dump_run, file_digest, link, load_run
-from admarket.outputs.manifest import check_complete
+from admarket.outputs.manifest import check_complete, read_manifest
 from admarket.outputs.run_identity import code_difference, header_line, parse_journal
 from admarket.outputs.spool import LOGS_DIR
 from admarket.outputs.store import STORE_NAME, TABLES
@@ -41,6 +45,7 @@ from admarket.outputs.store_writer import SENT_WHOLE, SpooledTable, StoredTable
 FORMAT, VERSION = "admarket-result-runs", 1
 RUNS_DIR = "kept-runs"  # in the result folder
 INDEX = "index.jsonl"
+META_RUNS = "kept_runs_sha256"  # the result's marker: the SHA-256 of the kept runs' index
 
 
 @dataclass(frozen=True)
@@ -78,50 +83,59 @@ class ResultRuns:
         line = {"run": key, "file": name, "sha256": digest, "logs": kept.logs}
         self.lines[i] = line | head
 
-    def seal(self) -> None:
-        """Write the index, the runs in task order (none kept: nothing is written)."""
+    def seal(self) -> dict[str, str]:
+        """Write the index, the runs in task order; returns what the result's marker says
+        of it (its SHA-256), nothing when no run is kept."""
         if not self.lines:
-            return
-        with open(self.folder / INDEX, "w", encoding="utf-8") as f:
-            f.write(header_line(FORMAT, VERSION))
-            for i in sorted(self.lines):
-                f.write(json.dumps(self.lines[i], sort_keys=True) + "\n")
+            return {}
+        text = header_line(FORMAT, VERSION)
+        text += "".join(
+            json.dumps(self.lines[i], sort_keys=True) + "\n" for i in sorted(self.lines)
+        )
+        data = text.encode()
+        (self.folder / INDEX).write_bytes(data)
+        return {META_RUNS: hashlib.sha256(data).hexdigest()}
 
 
 class PublishedRuns:
     """The runs the complete compare in ``dest`` kept that a compare of ``keys`` (each
     task's run key, :func:`~.compare_journal.compare_run_key`) can reuse: :attr:`reused`,
-    by task index; :attr:`why` says why there are none, when there are none."""
+    by task index; :attr:`why` says why there are none, when there are none.
+
+    A compare there whose kept runs cannot be trusted is refused (UsageError, nothing
+    touched): its marker, its index (its SHA-256 is in the marker), a run's file or logs
+    (their SHA-256s are in the index), or its store (every reused run's rows must be there,
+    as many as the run had) changed or unreadable. A compare made by other code, or one
+    that keeps no runs, is replaced, its runs run again."""
 
     def __init__(self, dest: Path, keys: list[str], skip: set[int]) -> None:
+        from admarket.outputs.publish import REBUILT  # (the report may be edited or gone)
+
         self.dest = dest
         self.reused: dict[int, dict] = {}
         self.why = ""
-        if not dest.exists():
-            return  # (no result there: nothing to say)
-        try:
-            manifest = check_complete(dest)
-        except IncompleteRunError as exc:
-            self.why = f"its runs are not reused: {exc}"
+        manifest = read_manifest(dest) if dest.exists() else None
+        if manifest is None or manifest.get("kind") != "compare":
+            if dest.exists():
+                self.why = f"{dest} holds no complete compare"
             return
-        index = dest / RUNS_DIR / INDEX
-        if manifest.get("kind") != "compare":
-            self.why = f"the result in {dest} is not a compare"
-            return
-        if not index.is_file():
+        if not manifest.get(META_RUNS):
             self.why = (
                 f"the compare in {dest} keeps no runs (published with --no-journal, or by an "
                 "older admarket)"
             )
             return
+        index = dest / RUNS_DIR / INDEX
         try:
+            check_complete(dest, rebuilt=REBUILT)
+            data = index.read_bytes()
+            if hashlib.sha256(data).hexdigest() != manifest[META_RUNS]:
+                raise ValueError(f"{index}: it has changed since the compare was published")
             header, entries = parse_journal(
-                index.read_bytes(), FORMAT, VERSION, "result's kept runs", _check_line
+                data, FORMAT, VERSION, "result's kept runs", _check_line
             )
-        except (OSError, ValueError) as exc:
-            raise UsageError(
-                f"{index}: {exc}; run the compare without --resume to replace the result"
-            ) from None
+        except (IncompleteRunError, OSError, ValueError) as exc:
+            raise self._refuse(str(exc).split("; ")[0]) from None
         if differs := code_difference(header["code"], f"in {dest}"):
             self.why = f"the compare in {dest} was made by other code ({differs})"
             return
@@ -130,6 +144,52 @@ class PublishedRuns:
             if i not in skip and key in by_key:
                 self._check(by_key[key])
                 self.reused[i] = by_key[key]
+        if self.reused:
+            self._check_store()
+
+    def _refuse(self, why: str) -> UsageError:
+        return UsageError(
+            f"{why}; the runs the compare in {self.dest} keeps cannot be reused: run the "
+            "compare without --resume to replace the result"
+        )
+
+    def _check_store(self) -> None:
+        """UsageError unless the store can be read and holds, for every reused run, as many
+        rows of each of its tables as the run had (a run's rows edited in place are not
+        caught: the store is trusted as ``admarket report`` trusts it)."""
+        want: dict[str, dict[str, int]] = {}  # table -> run id -> rows
+        for line in self.reused.values():
+            tables = load_run(self.dest / RUNS_DIR / line["file"])["tables"]
+            run_id = str(tables["runs"]["run_id"].iloc[0])
+            for name, t in tables.items():
+                n_cols = len(t.columns) if isinstance(t, SpooledTable) else 0
+                n_cols = len(t.dtypes) if isinstance(t, FrameInStore) else n_cols
+                if n_cols:
+                    want.setdefault(name, {})[run_id] = t.cells // n_cols
+        store = self.dest / STORE_NAME
+        try:
+            con = duckdb.connect(str(store), read_only=True)
+        except duckdb.Error as exc:
+            raise self._refuse(f"{store} cannot be read ({_first_line(exc)})") from None
+        try:
+            for name, runs in want.items():
+                ids = ", ".join("'" + r.replace("'", "''") + "'" for r in runs)
+                got = dict(
+                    con.execute(
+                        f'SELECT run_id, count(*) FROM "{name}" WHERE run_id IN ({ids}) '
+                        "GROUP BY run_id"
+                    ).fetchall()
+                )
+                for run_id, rows in runs.items():
+                    if got.get(run_id, 0) != rows:
+                        raise self._refuse(
+                            f"{store}: its table {name} holds {got.get(run_id, 0)} rows of run "
+                            f"{run_id}, which had {rows}"
+                        )
+        except duckdb.Error as exc:
+            raise self._refuse(f"{store} cannot be read ({_first_line(exc)})") from None
+        finally:
+            con.close()
 
     def _check(self, line: dict) -> None:
         """UsageError unless the run's tables file and logs are as the result kept them."""
@@ -142,10 +202,7 @@ class PublishedRuns:
             except OSError:
                 same = False
             if not same:
-                raise UsageError(
-                    f"{path}: a run the compare in {self.dest} kept has changed or is missing; "
-                    "run the compare without --resume to replace the result"
-                )
+                raise self._refuse(f"{path}: a kept run's file has changed or is missing")
 
     def replayed(self, i: int, build: Path) -> dict[str, Any]:
         """Task ``i``'s run as the writer takes it: its tables read back from the result's
@@ -203,6 +260,11 @@ def _types_of(dtypes: tuple[tuple[str, Any], ...]) -> tuple[tuple[str, str], ...
         return tuple((str(c), str(t)) for c, t in described.fetchall())
     finally:
         con.close()
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
 
 
 def _check_line(line: dict) -> None:

@@ -16,6 +16,8 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import duckdb
+
 from admarket.version import result_versions
 
 if TYPE_CHECKING:
@@ -36,7 +38,8 @@ def code_identity() -> dict[str, str]:
         if p.suffix in _SOURCE_SUFFIXES and p.is_file() and "__pycache__" not in p.parts:
             h.update(p.relative_to(root).as_posix().encode() + b"\0")
             h.update(p.read_bytes() + b"\0")
-    return {**result_versions(), "source": h.hexdigest()}
+    # DuckDB too: a compare reads kept runs back from its store as DuckDB typed them
+    return {**result_versions(), "duckdb": duckdb.__version__, "source": h.hexdigest()}
 
 
 def code_difference(theirs: dict, there: str = "in the journal") -> str:
@@ -89,8 +92,10 @@ def parse_journal(
         header = None
     if not isinstance(header, dict) or header.get("format") != fmt:
         raise ValueError(f"not an admarket {what}")
-    if header.get("version") != version or not isinstance(header.get("code"), dict):
+    if header.get("version") != version:
         raise ValueError(f"journal format version {header.get('version')!r}, not {version}")
+    if not isinstance(header.get("code"), dict):
+        raise ValueError("its header does not name the code that made its runs")
     entries = []
     for n, line in enumerate(lines[1:-1], start=2):
         try:
