@@ -81,12 +81,13 @@ class SpooledTable:
 class StoredTable:
     """A run's table read from the store of a published result (a compare extended with
     ``--resume``, :mod:`admarket.outputs.result_runs`): the run's rows there, each column
-    cast to the type it had in the file its worker spooled it to. The store is only read."""
+    cast to the type it had when the run was written (in its worker's spool file, or as
+    DuckDB read its frame). The store is only read."""
 
     path: str
     name: str
     run_id: str
-    columns: tuple[tuple[str, str], ...]  # (name, DuckDB type), in the spooled order
+    columns: tuple[tuple[str, str], ...]  # (name, DuckDB type), in the run's own order
     cells: int
 
     def select(self, alias: str) -> str:
