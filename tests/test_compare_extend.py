@@ -299,7 +299,7 @@ def test_a_run_read_back_from_the_store_is_the_run_that_was_written(
         if i in from_store:
             part = kept[i]["events"]
             assert isinstance(part, SpooledTable if spool else FrameInStore)
-            columns = part.columns if spool else _duckdb_types(part)
+            columns = part.columns if spool else _duckdb_types(part.dtypes)
             stored = StoredTable(str(tmp_path / "first.duckdb"), "events", f"s{i}-A", columns, 1)
             again[j] = {"events": stored}
     pd.testing.assert_frame_equal(write("again.duckdb", again), want)

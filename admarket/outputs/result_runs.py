@@ -39,12 +39,13 @@ from admarket.outputs.kept_run import TABLES_FILE, KeptTables, dump_run, file_di
 from admarket.outputs.manifest import check_complete, read_manifest
 from admarket.outputs.run_identity import code_difference, header_line, parse_journal
 from admarket.outputs.spool import LOGS_DIR
-from admarket.outputs.store import STORE_NAME, TABLES
+from admarket.outputs.store import STORE_NAME, TABLES, first_line
 from admarket.outputs.store_writer import SENT_WHOLE, SpooledTable, StoredTable
 
 FORMAT, VERSION = "admarket-result-runs", 1
 RUNS_DIR = "kept-runs"  # in the result folder
 INDEX = "index.jsonl"
+_LOGS = " logs"  # (a key no table has) a read-back run's log files
 META_RUNS = "kept_runs_sha256"  # the result's marker: the SHA-256 of the kept runs' index
 
 
@@ -158,19 +159,15 @@ class PublishedRuns:
         rows of each of its tables as the run had (a run's rows edited in place are not
         caught: the store is trusted as ``admarket report`` trusts it)."""
         want: dict[str, dict[str, int]] = {}  # table -> run id -> rows
-        for line in self.reused.values():
-            tables = load_run(self.dest / RUNS_DIR / line["file"])["tables"]
-            run_id = str(tables["runs"]["run_id"].iloc[0])
-            for name, t in tables.items():
-                n_cols = len(t.columns) if isinstance(t, SpooledTable) else 0
-                n_cols = len(t.dtypes) if isinstance(t, FrameInStore) else n_cols
-                if n_cols:
-                    want.setdefault(name, {})[run_id] = t.cells // n_cols
+        for i in self.reused:  # (a kept file is a few kB: read again when replayed)
+            for name, t in self._read_back(i).items():
+                if isinstance(t, StoredTable) and t.columns:
+                    want.setdefault(name, {})[t.run_id] = t.cells // len(t.columns)
         store = self.dest / STORE_NAME
         try:
             con = duckdb.connect(str(store), read_only=True)
         except duckdb.Error as exc:
-            raise self._refuse(f"{store} cannot be read ({_first_line(exc)})") from None
+            raise self._refuse(f"{store} cannot be read ({first_line(exc)})") from None
         try:
             for name, runs in want.items():
                 ids = ", ".join("'" + r.replace("'", "''") + "'" for r in runs)
@@ -187,7 +184,7 @@ class PublishedRuns:
                             f"{run_id}, which had {rows}"
                         )
         except duckdb.Error as exc:
-            raise self._refuse(f"{store} cannot be read ({_first_line(exc)})") from None
+            raise self._refuse(f"{store} cannot be read ({first_line(exc)})") from None
         finally:
             con.close()
 
@@ -207,8 +204,15 @@ class PublishedRuns:
     def replayed(self, i: int, build: Path) -> dict[str, Any]:
         """Task ``i``'s run as the writer takes it: its tables read back from the result's
         store, its logs linked into the result being built (``build``)."""
-        line = self.reused[i]
-        kept = load_run(self.dest / RUNS_DIR / line["file"])
+        tables = self._read_back(i)
+        for log in tables.pop(_LOGS):
+            link(self.dest / LOGS_DIR / log, build / LOGS_DIR / log)
+        return tables
+
+    def _read_back(self, i: int) -> dict[str, Any]:
+        """Task ``i``'s kept tables, each whose rows the store holds as a
+        :class:`StoredTable` of them (and its log files' names under :data:`_LOGS`)."""
+        kept = load_run(self.dest / RUNS_DIR / self.reused[i]["file"])
         tables = kept["tables"]
         store = str(self.dest / STORE_NAME)
         run_id = str(tables["runs"]["run_id"].iloc[0])
@@ -216,10 +220,8 @@ class PublishedRuns:
             if isinstance(t, SpooledTable):  # as its worker's file had it
                 tables[name] = StoredTable(store, name, run_id, t.columns, t.cells)
             elif isinstance(t, FrameInStore):  # as DuckDB reads such a frame
-                tables[name] = StoredTable(store, name, run_id, _duckdb_types(t), t.cells)
-        for log in kept["logs"]:
-            link(self.dest / LOGS_DIR / log, build / LOGS_DIR / log)
-        return tables
+                tables[name] = StoredTable(store, name, run_id, _duckdb_types(t.dtypes), t.cells)
+        return {**tables, _LOGS: kept["logs"]}
 
     def kept_tables(self, i: int) -> KeptTables:
         """Task ``i``'s kept tables in the result."""
@@ -244,14 +246,10 @@ def _slim(tables: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _duckdb_types(frame: FrameInStore) -> tuple[tuple[str, str], ...]:
-    """The DuckDB column types of a frame with ``frame``'s dtypes: what the store's writer
-    made of it (the dtypes are concrete: texts are plain strings, never objects to sniff)."""
-    return _types_of(frame.dtypes)
-
-
 @cache  # (a table's dtypes are the same in most runs: a connection each costs ~15 ms)
-def _types_of(dtypes: tuple[tuple[str, Any], ...]) -> tuple[tuple[str, str], ...]:
+def _duckdb_types(dtypes: tuple[tuple[str, Any], ...]) -> tuple[tuple[str, str], ...]:
+    """The DuckDB column types of a frame with these dtypes: what the store's writer made
+    of it (the dtypes are concrete: texts are plain strings, never objects to sniff)."""
     empty = pd.DataFrame({c: pd.Series(dtype=d) for c, d in dtypes})
     con = duckdb.connect()
     try:
@@ -260,11 +258,6 @@ def _types_of(dtypes: tuple[tuple[str, Any], ...]) -> tuple[tuple[str, str], ...
         return tuple((str(c), str(t)) for c, t in described.fetchall())
     finally:
         con.close()
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
 
 
 def _check_line(line: dict) -> None:

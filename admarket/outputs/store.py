@@ -123,12 +123,13 @@ def db_tables(db_path: str | Path) -> set[str]:
     try:
         return {r[0] for r in con.execute("SHOW TABLES").fetchall()}
     except duckdb.Error as exc:
-        raise StoreError(f"{db_path}: the store cannot be read ({_first_line(exc)})") from None
+        raise StoreError(f"{db_path}: the store cannot be read ({first_line(exc)})") from None
     finally:
         con.close()
 
 
-def _first_line(exc: BaseException) -> str:
+def first_line(exc: BaseException) -> str:
+    """The first line of an error's message (its type's name if it has none)."""
     text = str(exc).strip().splitlines()
     return text[0] if text else type(exc).__name__
 
@@ -151,6 +152,6 @@ def query(run_dir: str | Path, sql: str) -> pd.DataFrame:
     try:
         return con.execute(sql).df()
     except duckdb.Error as exc:
-        raise UsageError(f"query failed: {_first_line(exc)}") from exc
+        raise UsageError(f"query failed: {first_line(exc)}") from exc
     finally:
         con.close()

@@ -304,12 +304,12 @@ class SweepJournal:
         self.close()
         try:
             data = self.path.read_bytes()
-            _parse_journal(data)  # (whole lines only, each a journalled run)
+            _, entries = _parse_journal(data)  # (its whole lines, in order)
         except (OSError, ValueError):
             self.path.unlink(missing_ok=True)  # (read when opened: it was whole then)
             return
         lines = data.split(b"\n")
-        keep = [line for line in lines[1:-1] if json.loads(line)["run"] not in used]
+        keep = [line for line, e in zip(lines[1:-1], entries, strict=True) if e["run"] not in used]
         if not keep:
             self.path.unlink(missing_ok=True)
             return
