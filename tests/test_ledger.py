@@ -28,6 +28,7 @@ from admarket.ledger.entry import (
     TWO_PARTY,
     LedgerEntry,
     Signatures,
+    entry_tail,
     entry_text,
     entry_texts,
     genesis_hash,
@@ -116,6 +117,18 @@ def test_spliced_entry_texts_equal_the_canonical_texts():
         assert entry_texts(*args, e.prev_hash, None) == signed_text(e)
         assert entry_texts(*args, e.prev_hash, e.signatures) == hashed_text(e)
         assert entry_text(e, signed=True) == signed_text(e) and entry_text(e) == hashed_text(e)
+
+
+def test_signatures_write_the_same_members_as_a_dict_of_their_items():
+    """The ledger's Signatures write their JSON members from the raw bytes; the text is the
+    one the generic path writes for the same signer -> hex dict, in sorted signer order
+    whatever order the signers were given in (and with names that need escaping)."""
+    raw = bytes(range(64)) + bytes(range(64, 128)) + bytes(range(128, 192))
+    for signers in (("seller-1",), ("buyer-1", "seller-1"), ("z\u00e9", 'a"b', "m")):
+        sigs = Signatures(signers, raw[: 64 * len(signers)])
+        assert entry_tail("{", 3, sigs) == entry_tail("{", 3, dict(sigs.items()))
+        names = list(json.loads(entry_tail("{", 3, sigs))["signatures"])
+        assert names == sorted(signers)
 
 
 def test_entries_read_from_a_file_splice_the_same_texts(tmp_path):

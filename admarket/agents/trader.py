@@ -192,7 +192,7 @@ class TraderAgent(Agent):
     ) -> float:
         m = self.model
         injected = ""
-        if source != "ledger":
+        if source != "ledger" and claim_type in self.injector.corrupts:
             inj = self.injector.maybe_corrupt(claim_type, value, key, m.t)
             if inj is not None:
                 value, injected = inj.value, inj.kind

@@ -24,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from json.encoder import encode_basestring_ascii as _string
+from operator import itemgetter
 
 from admarket.ledger.canonical import canonical, decoder, sha256
 from admarket.ledger.cost import BlobCost
@@ -65,6 +66,7 @@ _SIGNED = ("entry_id", "blob_id", "kind", "payload", "author", "step", "prev_has
 
 
 SIGNATURE_BYTES = 64  # an Ed25519 signature
+_second = itemgetter(1)
 
 
 class Signatures(Mapping):
@@ -92,6 +94,16 @@ class Signatures(Mapping):
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._signers)
+
+    def members_text(self) -> str:
+        """The members of this mapping's canonical JSON object, without its braces:
+        ``"signer":"hex"`` by sorted signer (what :func:`entry_tail` writes for any mapping,
+        built here from the raw bytes without going through the mapping's items)."""
+        raw, n = self._raw, SIGNATURE_BYTES
+        return ",".join(
+            f'{_string(s)}:"{raw[n * i : n * (i + 1)].hex()}"'
+            for i, s in sorted(enumerate(self._signers), key=_second)
+        )
 
     def __len__(self) -> int:
         return len(self._signers)
@@ -255,7 +267,10 @@ def entry_tail(head: str, step: int, signatures: Mapping | None) -> str:
     if signatures is None:
         return f'{head}"step":{int(step)}}}'
     # signer -> hex signature: both strings, in sorted order
-    sigs = ",".join(f"{_string(k)}:{_string(v)}" for k, v in sorted(signatures.items()))
+    if isinstance(signatures, Signatures):  # what the ledger writes: from its raw bytes
+        sigs = signatures.members_text()
+    else:
+        sigs = ",".join(f"{_string(k)}:{_string(v)}" for k, v in sorted(signatures.items()))
     return f'{head}"signatures":{{{sigs}}},"step":{int(step)}}}'
 
 

@@ -235,6 +235,8 @@ def _write_records(
     per seller its counts and delivery totals, per pair the co-signed invoice, per buyer its
     verification counts and books."""
     t, rec = m.t, m.records
+    if not rec.keeps_writes:
+        return  # B: nothing is kept, so nothing is built (a day's payloads at scale)
     by_seller: dict[int, list[DealDay]] = defaultdict(list)
     by_buyer: dict[int, list[DealDay]] = defaultdict(list)
     for (s, bi), lines in sorted(by_pair.items()):

@@ -217,7 +217,8 @@ class ClaimLog:
             fid = self._fact_id[key] = len(self.fact_keys)
             self.fact_keys.append(key)
             self._fact_parsed.append(parsed)
-        if self.is_wrong(claimed, t):
+        # is_wrong(claimed, t), inline: the audit grades millions of claims a run at scale
+        if t == t and abs(claimed - t) > max(self.tol * abs(t), 0.01):
             flags |= WRONG
             self.n_wrong += 1
             self.bad_decisions.add(decision)

@@ -35,6 +35,9 @@ class HallucinationInjector:
         self.cfg = config
         self.salt = salt  # seed and agent
         self._key = keyed_prefix(salt, HALLUCINATION)  # of every draw of this agent's
+        # the claim types this injector may corrupt: callers skip the call for the others
+        # (most claims are terms, volume or delivery; millions a run at scale)
+        self.corrupts = frozenset(INJECTABLE) if self.rate > 0 else frozenset()
 
     def maybe_corrupt(self, claim_type: str, value: float, key: str, step: int) -> Injection | None:
         """With probability ``rate``, return a fabricated replacement for ``value``.
@@ -42,7 +45,7 @@ class HallucinationInjector:
         The draw is keyed to (agent, fact, step): an agent recalling the same fact at the
         same moment in B and in C hallucinates, or not, in both.
         """
-        if self.rate <= 0 or claim_type not in INJECTABLE:
+        if claim_type not in self.corrupts:
             return None
         # keyed_uniform(salt, HALLUCINATION, key, step), then (..., step, "size")
         text = f"{self._key}{key}|{step}"

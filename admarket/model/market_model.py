@@ -98,6 +98,16 @@ class MarketModel(Model):
         self._truth = GroundTruth(self)
         self.claims = ClaimLog(self._truth, cfg.audit_tolerance)
         self.design = design_cls(self)
+        # What the design decides, kept as plain attributes (not properties that ask the
+        # design): agents read them on every claim, millions of times a run at scale.
+        # records: where agents recover facts they no longer hold; ledger: C's hash-chained
+        # ledger (else None); agents_hold_state: whether agents keep (and lose) facts in
+        # memory of their own; verify_with_ledger: whether they check recalled values
+        # against the shared records before acting.
+        self.records: Records = self.design.records
+        self.ledger: Ledger | None = self.design.ledger
+        self.agents_hold_state: bool = self.design.agents_hold_state
+        self.verify_with_ledger: bool = self.design.verify_recalls
         self.fee_rates = self.design.fee_rates(cfg)
         self.campaign_stopped = np.zeros(mk.n_campaigns, dtype=bool)
         self.graph = mk.graph(with_exchange=self.design.via_exchange)
@@ -127,29 +137,9 @@ class MarketModel(Model):
 
     # --- what the design decides --------------------------------------------------------------
     @property
-    def records(self) -> Records:
-        """Where agents recover facts they no longer hold (the design's records)."""
-        return self.design.records
-
-    @property
-    def ledger(self) -> Ledger | None:
-        """The hash-chained ledger, when the design keeps one (C)."""
-        return self.design.ledger
-
-    @property
     def exchange(self) -> ExchangeAgent | None:
         """The exchange agent, when the design trades through one (A)."""
         return self.design.exchange
-
-    @property
-    def agents_hold_state(self) -> bool:
-        """Whether agents keep (and lose) facts in memory of their own."""
-        return self.design.agents_hold_state
-
-    @property
-    def verify_with_ledger(self) -> bool:
-        """Whether agents check recalled values against shared records before acting."""
-        return self.design.verify_recalls
 
     # --- views ----------------------------------------------------------------------------
     @property

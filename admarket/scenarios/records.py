@@ -28,6 +28,8 @@ class Records:
     find nothing, nothing is costed)."""
 
     name = "none"
+    # whether writes and co-signs are kept: callers skip building what would be dropped
+    keeps_writes = False
     n_entries = 0  # ledger entries written
     delivery_records = 0  # impression-level delivery records written
     total_usd = 0.0  # what keeping the records has cost
