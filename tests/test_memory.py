@@ -62,3 +62,42 @@ def test_ids_list_deals_while_any_of_their_facts_is_held():
     assert m.ids("deal", 9) == [4, 5]
     m.store("deal:6:price", 1.0, "deal", 9)  # pushes out deal 4's volume
     assert m.ids("deal", 9) == [5, 6]
+
+
+def _scan(m: ContextMemory, day: int) -> list[str]:
+    """What a decay pass of ``day`` must lose: every held fact whose lifetime has run out,
+    least recently used first (the definition the day-filed pass must keep)."""
+    return [k for k in m._facts if m._expiry[k] <= day]
+
+
+def test_the_decay_pass_loses_what_a_scan_of_every_fact_would_in_the_same_order():
+    """Facts are filed by the day they expire; a pass looks only at its day's. Under a mix
+    of stores, recalls (which reorder), pushes, restarts, facts lost and stored again, and
+    days without a pass, it loses exactly the facts a scan of every held fact finds, in
+    recency order (the order the context_loss event shows)."""
+    import pickle
+    import random
+
+    rnd = random.Random(5)
+    m = ContextMemory(capacity=300, decay_rate=0.15, salt="mix")
+    for day in range(60):
+        for _ in range(rnd.randrange(0, 120)):
+            key = f"deal:{rnd.randrange(400)}:price"
+            if rnd.random() < 0.5:
+                m.get(key)
+            else:
+                m.store(key, 1.0, "deal", rnd.randrange(3), day)
+        if day == 30:
+            m.wipe()
+        if day == 40:  # a checkpoint written before expiries were filed by day
+            state = dict(m.__dict__)
+            del state["_due"]
+            m = pickle.loads(pickle.dumps(m))
+            m.__dict__.clear()
+            m.__setstate__(state)
+        if rnd.random() < 0.2:
+            continue  # no pass today: the next one catches up
+        want = _scan(m, day)
+        assert m.decay(day) == want
+        assert not _scan(m, day)
+    assert m.stats.lost_decay > 500

@@ -50,9 +50,20 @@ class ContextMemory:
         self._key = keyed_prefix(salt, MEMORY)  # of every decay draw of this memory's
         self._facts: OrderedDict[str, float] = OrderedDict()
         self._expiry: dict[str, int] = {}  # key → the day whose decay pass removes it
+        # day → keys stored to expire that day (some may have gone since, or come back
+        # with another expiry): a decay pass looks at its day's keys, not every held fact
+        self._due: dict[int, list[str]] = {}
         self._tags: dict[str, tuple[str, int]] = {}  # key → (group, tag)
         self._index: dict[tuple[str, int], dict[int, int]] = {}  # (group, tag) → {id: n held}
         self.stats = MemoryStats()
+
+    def __setstate__(self, state: dict) -> None:
+        # a checkpoint from before expiries were filed by day: file them now
+        self.__dict__.update(state)
+        if "_due" not in state:
+            self._due = {}
+            for key, expiry in self._expiry.items():
+                self._due.setdefault(expiry, []).append(key)
 
     def __len__(self) -> int:
         return len(self._facts)
@@ -83,7 +94,8 @@ class ContextMemory:
         self._facts[key] = value
         self.stats.stored += 1
         if self.decay_rate > 0:
-            self._expiry[key] = day + 1 + self._lifetime(key, day)
+            expiry = self._expiry[key] = day + 1 + self._lifetime(key, day)
+            self._due.setdefault(expiry, []).append(key)
         if group:
             self._tags[key] = (group, tag)
             ident = int(key.split(":", 2)[1])
@@ -113,7 +125,18 @@ class ContextMemory:
         """The decay pass of ``day``: lose every fact whose lifetime has run out."""
         if self.decay_rate <= 0 or not self._facts:
             return []
-        lost = [k for k in self._facts if self._expiry[k] <= day]
+        expiry, due = self._expiry, set[str]()
+        for d in [d for d in self._due if d <= day]:
+            due.update(k for k in self._due.pop(d) if expiry.get(k, day + 1) <= day)
+        if len(due) > 1:  # least recently used first, as the memory holds them
+            lost: list[str] = []
+            for k in self._facts:
+                if k in due:
+                    lost.append(k)
+                    if len(lost) == len(due):
+                        break
+        else:
+            lost = list(due)
         for k in lost:
             del self._facts[k]
             self._unindex(k)
@@ -125,6 +148,7 @@ class ContextMemory:
         n = len(self._facts)
         self._facts.clear()
         self._expiry.clear()
+        self._due.clear()
         self._tags.clear()
         self._index.clear()
         self.stats.lost_restart += n
