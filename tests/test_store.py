@@ -210,6 +210,16 @@ def test_query_reads_the_store_and_nothing_else(stored, tmp_path, capsys):
     assert len(query(out, "SELECT * FROM runs")) == 3
 
 
+def test_a_query_without_a_statement_is_one_line(stored, capsys):
+    """SQL with no statement that returns rows ("", ";", a comment alone) is a one-line
+    error, exit 2, not a traceback."""
+    out, _ = stored
+    for sql in ("", ";", "-- nothing", "  \n"):
+        assert main(["query", str(out), "--sql", sql]) == 2, repr(sql)
+        err = capsys.readouterr().err.strip()
+        assert err == "admarket: error: query failed: the SQL holds no statement that returns rows"
+
+
 def test_float_sums_in_the_store_are_the_same_every_time(tmp_path):
     """One thread per read: SUM over a million doubles adds in table order, so its last
     digit does not depend on how DuckDB splits the work (with several threads it does)."""

@@ -150,7 +150,10 @@ def query(run_dir: str | Path, sql: str) -> pd.DataFrame:
     """
     con = connect(run_dir)
     try:
-        return con.execute(sql).df()
+        result = con.execute(sql)
+        if result is None or result.description is None:  # "", ";", a comment alone
+            raise UsageError("query failed: the SQL holds no statement that returns rows")
+        return result.df()
     except duckdb.Error as exc:
         raise UsageError(f"query failed: {first_line(exc)}") from exc
     finally:
