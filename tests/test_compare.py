@@ -15,7 +15,7 @@ import pytest
 
 from admarket import MarketModel, build_config
 from admarket.batch import batch_run, compare, seed_list
-from admarket.batch.comparison import _spooled
+from admarket.batch.comparison import MAX_SEEDS, _spooled
 from admarket.batch.pool import iter_results, make_tasks, run_task, worker_pool
 from admarket.cli import main
 from admarket.config import ConfigError
@@ -264,6 +264,13 @@ def test_bad_options_fail_before_running(tmp_path, capsys):
     with pytest.raises(ConfigError, match="seeds"):
         compare(build_config(**SMALL), [])
     assert main(["compare", "--seeds", "0", "--out", str(tmp_path / "a")]) == 2
+    # a typo's extra digits: refused at once, before a run list of that size is built
+    assert main(["compare", "--seeds", "100000000", "--out", str(tmp_path / "a")]) == 2
+    assert "from 1 to 100,000" in capsys.readouterr().err
+    assert main(["sweep", "--grid", "decay_rate=0.1", "--seeds", "100001"]) == 2
+    with pytest.raises(SystemExit):
+        main(["compare", "--help"])
+    assert f"1 to {MAX_SEEDS:,}" in " ".join(capsys.readouterr().out.split())
     assert main(["compare", "--set", "decay_rate=2", "--out", str(tmp_path / "b")]) == 2
     assert main(["compare", "--processes", "0", "--out", str(tmp_path / "c")]) == 2
     assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()

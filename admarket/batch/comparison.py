@@ -41,10 +41,17 @@ from admarket.report.drawing import warm_up
 LOGS = ("first", "all", "none")
 
 
+# Seeds a study may ask for: 100,000 is 300,000 runs of A, B and C (days of CPU at plan
+# scale), far past any study this machine or a cluster would finish; the bound makes a typo
+# (an extra digit or three) a one-line error instead of gigabytes of run list
+MAX_SEEDS = 100_000
+
+
 def seed_list(n_seeds: int, seed_start: int) -> list[int]:
-    """``n_seeds`` consecutive seeds from ``seed_start`` (a ConfigError if n < 1)."""
-    if isinstance(n_seeds, bool) or not isinstance(n_seeds, int) or n_seeds < 1:
-        raise ConfigError("seeds", n_seeds, "an integer >= 1")
+    """``n_seeds`` consecutive seeds from ``seed_start`` (a ConfigError if n is not in
+    1..MAX_SEEDS)."""
+    if isinstance(n_seeds, bool) or not isinstance(n_seeds, int) or not 1 <= n_seeds <= MAX_SEEDS:
+        raise ConfigError("seeds", n_seeds, f"an integer from 1 to {MAX_SEEDS:,}")
     if isinstance(seed_start, bool) or not isinstance(seed_start, int) or seed_start < 0:
         raise ConfigError("seed-start", seed_start, "an integer >= 0")
     return list(range(seed_start, seed_start + n_seeds))

@@ -232,7 +232,9 @@ def add_output_options(p: argparse.ArgumentParser) -> None:
 
 def add_batch_options(p: argparse.ArgumentParser, seeds: int) -> None:
     """Seeds, processes and progress (compare, sweep)."""
-    p.add_argument("--seeds", type=int, default=seeds, help=f"seeds per point (default {seeds})")
+    p.add_argument(
+        "--seeds", type=int, default=seeds, help=f"seeds per point, 1 to 100,000 (default {seeds})"
+    )
     p.add_argument(
         "--seed-start", type=int, help="first seed (default: the config's seed); then +1, +2…"
     )
