@@ -138,7 +138,9 @@ def test_runs_not_made_alike_are_run_again_and_say_why(tmp_path, monkeypatch, ca
     out = tmp_path / "c"
     _publish(out, [1, 2], logs="none")
     assert _finish(out, monkeypatch, logs="all")[0] == [N_RUNS]  # logs differ
-    capsys.readouterr()
+    err = capsys.readouterr().err
+    assert f"none of the 6 runs the compare in {out} keeps is in this one" in err
+    assert "no journal of an earlier compare" not in err
     real = run_identity.code_identity()
     monkeypatch.setattr(run_identity, "code_identity", lambda: {**real, "numpy": "0.0"})
     assert _finish(out, monkeypatch, logs="all")[0] == [N_RUNS]

@@ -347,7 +347,7 @@ class CompareJournal:
             sources.append(f"{len(self.reused)} kept in {self.folder}")
         if published:
             sources.append(f"{published} of the compare published in {self.dest}")
-        if not self.held and not published:
+        if not self.held and not published and not published_why:
             whys.append("no journal of an earlier compare to resume")
         elif unused := self.held - len(self.reused):
             whys.append(

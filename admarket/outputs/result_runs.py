@@ -147,6 +147,11 @@ class PublishedRuns:
                 self.reused[i] = by_key[key]
         if self.reused:
             self._check_store()
+        elif entries:
+            self.why = (
+                f"none of the {len(entries)} runs the compare in {dest} keeps is in this one: "
+                "their config, seeds, scenarios, logs or verbosity differ"
+            )
 
     def _refuse(self, why: str) -> UsageError:
         return UsageError(
