@@ -210,6 +210,20 @@ def test_query_reads_the_store_and_nothing_else(stored, tmp_path, capsys):
     assert len(query(out, "SELECT * FROM runs")) == 3
 
 
+def test_report_and_status_on_what_is_not_a_result_say_so(tmp_path, capsys):
+    """``report`` on a folder of the user's says it is not a result (not the advice for an
+    output folder) and leaves it alone; ``status`` on a file says it is not a folder."""
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "x").write_text("mine")
+    assert main(["report", str(mine)]) == 2
+    err = capsys.readouterr().err
+    assert "no COMPLETE marker" in err and "new or empty folder" not in err
+    assert [p.name for p in mine.iterdir()] == ["x"]
+    assert main(["status", str(mine / "x")]) == 2
+    assert capsys.readouterr().err.strip().endswith("x: not a folder")
+
+
 def test_a_query_without_a_statement_is_one_line(stored, capsys):
     """SQL with no statement that returns rows ("", ";", a comment alone) is a one-line
     error, exit 2, not a traceback."""

@@ -32,7 +32,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     """``admarket status [DIR]``."""
     folder = Path(args.folder)
     if not folder.is_dir():
-        raise UsageError(f"{folder}: no such folder")
+        raise UsageError(f"{folder}: {'not a folder' if folder.exists() else 'no such folder'}")
     items = scan(folder)
     if args.json:
         print(json.dumps([i.to_dict() for i in items], indent=1))

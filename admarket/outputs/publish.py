@@ -308,6 +308,9 @@ def republish_report(
     ``formats`` (with ``content/`` drafts if asked), and the whole swapped in like any
     result. Report files may be missing or edited; the store and logs must be as the marker
     lists them."""
+    if Path(run_dir).is_dir() and read_manifest(Path(run_dir)) is None:
+        # not a result: say so (reserving it would refuse it as an output folder instead)
+        check_complete(Path(run_dir), rebuilt=REBUILT)
     with reserve(run_dir) as dest:
         manifest = check_complete(dest, rebuilt=REBUILT)
         if "summaries" not in db_tables(dest / STORE_NAME):
