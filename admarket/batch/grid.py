@@ -22,7 +22,8 @@ import pandas as pd
 
 from admarket.batch.cluster import Cluster, runs_at_once_here
 from admarket.batch.pool import Task, in_task_order, iter_results, make_tasks
-from admarket.config import ConfigError, MarketConfig, check_scenarios
+from admarket.config import FIELDS, ConfigError, MarketConfig, check_scenarios
+from admarket.config.params import coerce
 from admarket.config.sizing import check_memory
 from admarket.errors import UsageError
 from admarket.money import usd_short
@@ -38,6 +39,14 @@ from admarket.outputs.sweep_journal import (
 from admarket.report.charts import COLOURS, axis_format, pyplot
 from admarket.report.drivers import driver_table, drivers_chart, drivers_markdown, sweep_base
 from admarket.report.stats import direction, paired_diff
+from admarket.report.sweep_values import (
+    categorical,
+    categories,
+    category_axis,
+    storable_values,
+    text_cells,
+    value_text,
+)
 
 METRICS = (
     "gross_spend",
@@ -95,7 +104,9 @@ def grid_points(
     cfg: MarketConfig, grid: dict[str, list[Any]], one_at_a_time: bool = False
 ) -> list[MarketConfig]:
     """One validated config per grid point: the cartesian product (in grid order), or with
-    ``one_at_a_time`` each parameter's values in turn with the others at ``cfg``'s."""
+    ``one_at_a_time`` each parameter's values in turn with the others at ``cfg``'s. A value
+    given twice for one parameter (``0.1,0.1``, or ``0.1,0.10``) is a ConfigError."""
+    _check_distinct(grid)
     if one_at_a_time:
         return [cfg.replace(**{name: v}) for name, values in grid.items() for v in values]
     names = list(grid)
@@ -103,6 +114,26 @@ def grid_points(
         cfg.replace(**dict(zip(names, combo, strict=True)))
         for combo in itertools.product(*grid.values())
     ]
+
+
+def _check_distinct(grid: dict[str, list[Any]]) -> None:
+    """Refuse a parameter whose values repeat one (as the config reads them: ``0.1`` and
+    ``0.10`` are one value), which would run the same point twice and draw it twice."""
+    for name, values in grid.items():
+        field = FIELDS.get(str(name).replace("-", "_"))
+        if field is None:  # an unknown name: refused, with the nearest names, by the config
+            continue
+        seen: dict[Any, Any] = {}
+        for v in values:
+            c = coerce(field, v)
+            key = tuple(c) if isinstance(c, list) else c
+            if key in seen:
+                same = f"{v}" if f"{v}" == f"{seen[key]}" else f"{seen[key]} (as {v})"
+                given = ",".join(value_text(x) for x in values)
+                raise ConfigError(
+                    "--grid", f"{name}={given}", f"each value once; {name} repeats {same}"
+                )
+            seen[key] = v
 
 
 def sweep(
@@ -288,8 +319,27 @@ def _empty_break_even(tidy: pd.DataFrame, params: list[str]) -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype=dtypes[c]) for c in break_even_columns(params)})
 
 
+def _series(be: pd.DataFrame, others: list[str]) -> list[tuple[Any, pd.DataFrame]]:
+    """The chart's series: ``be`` by scenario and the other swept parameters, in that order
+    (numbers ascending, a text or list parameter's values in grid order)."""
+    if not others:
+        return list(be.groupby("scenario"))
+    groups = list(be.groupby(["scenario", *others], sort=True))
+    if not any(categorical(be[p]) for p in others):
+        return groups
+    cats = {p: categories(be[p]) if categorical(be[p]) else None for p in others}
+
+    def order(key: tuple) -> tuple:
+        rest = zip(cats.values(), key[1:], strict=True)
+        return (key[0], *(v if c is None else c.index(v) for c, v in rest))
+
+    return sorted(groups, key=lambda kg: order(kg[0]))
+
+
 def _chart(be: pd.DataFrame, params: list[str], path: Path) -> None:
     x_name, others = params[0], params[1:]
+    # a text or list parameter (buyer_rule, campaign_budgets) is drawn as categories
+    cats = categories(be[x_name]) if categorical(be[x_name]) else None
     plt = pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.8))
     styles = ["-", "--", ":", "-."]
@@ -297,17 +347,27 @@ def _chart(be: pd.DataFrame, params: list[str], path: Path) -> None:
         (axes[0], "net_to_publishers", "Net to publishers, scenario − A (USD)"),
         (axes[1], "mean_goal_attainment", "Mean goal attainment, scenario − A"),
     ):
-        groups = be.groupby(["scenario", *others], sort=True) if others else be.groupby("scenario")
-        n_groups = groups.ngroups
-        xs = sorted(be[x_name].astype(float).unique())
-        span = (xs[-1] - xs[0]) if len(xs) > 1 else 1.0
-        dodge = span * 0.012
+        groups = _series(be, others)
+        n_groups = len(groups)
+        if cats is None:
+            xs = sorted(be[x_name].astype(float).unique())
+            span = (xs[-1] - xs[0]) if len(xs) > 1 else 1.0
+            dodge = span * 0.012
+        else:  # categories sit at 0, 1, … in grid order
+            dodge = 0.04
         for gi, (key, g) in enumerate(groups):
             key = key if isinstance(key, tuple) else (key,)
-            g = g.sort_values(x_name)
+            if cats is None:
+                g = g.sort_values(x_name)
+                at = g[x_name].astype(float)
+            else:
+                g = g.assign(_x=g[x_name].map(cats.index)).sort_values("_x", kind="stable")
+                at = g["_x"].astype(float)
             # dodge the series sideways a little so their interval caps do not overlap
-            x = g[x_name].astype(float) + (gi - (n_groups - 1) / 2) * dodge
-            label = key[0] + "".join(f", {p}={v}" for p, v in zip(others, key[1:], strict=True))
+            x = at + (gi - (n_groups - 1) / 2) * dodge
+            label = key[0] + "".join(
+                f", {p}={value_text(v)}" for p, v in zip(others, key[1:], strict=True)
+            )
             ax.errorbar(
                 x,
                 g[f"{m}_diff"],
@@ -324,6 +384,8 @@ def _chart(be: pd.DataFrame, params: list[str], path: Path) -> None:
         ax.axhline(0, color="black", linewidth=0.8)
         if m == "net_to_publishers":
             ax.yaxis.set_major_formatter(axis_format(usd_short))
+        if cats is not None:
+            category_axis(ax, cats)
         ax.set_xlabel(x_name)
         ax.set_title(title + "  (> 0: beats A)", fontsize=9)
         # below the axes, so the legend never covers a point or an interval cap
@@ -374,7 +436,7 @@ def _markdown(be: pd.DataFrame, params: list[str], n_seeds: int) -> str:
         net = _ci_text(r, "net_to_publishers", "+,.0f")
         goal = _ci_text(r, "mean_goal_attainment", "+.3f")
         cells = [
-            *(str(r[p]) for p in params),
+            *(value_text(r[p]) for p in params),
             r["scenario"],
             net,
             r["net_to_publishers_vs_A"],
@@ -396,18 +458,24 @@ def _write(
     drivers = driver_table(tidy, params, base)
 
     def build(tmp: Path) -> None:
-        tables = {"sweep": tidy, "break_even": be, "drivers": drivers, "runs": runs}
+        # the drivers' value column holds every swept parameter's values: as text when
+        # they are of different kinds (a store column holds one type)
+        stored = (
+            drivers.assign(value=storable_values(drivers["value"])) if len(drivers) else drivers
+        )
+        tables = {"sweep": tidy, "break_even": be, "drivers": stored, "runs": runs}
         # a table with no columns (no A: no break-even) cannot be stored
         write_tables(tmp / STORE_NAME, {k: v for k, v in tables.items() if len(v.columns)})
-        tidy.to_csv(tmp / "sweep.csv", index=False)
+        # a list value (campaign_budgets) is written as the text --set takes: 10000,25000
+        text_cells(tidy, params).to_csv(tmp / "sweep.csv", index=False)
         (tmp / PUBLISHED).write_text(kept_runs, encoding="utf-8")
         parts = []
         if not be.empty:
-            be.to_csv(tmp / "break_even.csv", index=False)
+            text_cells(be, params).to_csv(tmp / "break_even.csv", index=False)
             _chart(be, params, tmp / "charts" / "break_even.png")
         parts.append(_markdown(be, params, tidy["seed"].nunique()))
         if not drivers.empty:
-            drivers.to_csv(tmp / "drivers.csv", index=False)
+            text_cells(stored, ["value"]).to_csv(tmp / "drivers.csv", index=False)
             drivers_chart(drivers, tmp / "charts" / "drivers.png")
             parts.append(drivers_markdown(drivers, base))
         (tmp / "sweep.md").write_text("\n".join(parts))

@@ -16,6 +16,7 @@ from admarket.batch.pool import default_processes
 from admarket.cli.options import config_from_args, parse_scenarios
 from admarket.errors import UsageError
 from admarket.report.drivers import driver_table, sweep_base
+from admarket.report.sweep_values import text_cells
 
 
 def _processes(value: int | None) -> int:
@@ -121,12 +122,14 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     if not be.empty:
         cols = [*grid, "scenario", "net_to_publishers_diff", "net_to_publishers_vs_A"]
         cols += ["mean_goal_attainment_diff", "mean_goal_attainment_vs_A"]
-        print(be[cols].to_string(index=False, float_format=lambda x: f"{x:,.3f}"))
+        shown = text_cells(be[cols], list(grid))  # a list value as --set takes it
+        print(shown.to_string(index=False, float_format=lambda x: f"{x:,.3f}"))
     if not drivers.empty:
         cols = ["parameter", "value", "scenario", "wrong_fact_share", "disputes"]
         cols += ["mean_goal_attainment", "label"]
         print("what drives C (means across seeds):")
-        print(drivers[cols].to_string(index=False, float_format=lambda x: f"{x:,.4f}"))
+        shown = text_cells(drivers[cols], ["value"])
+        print(shown.to_string(index=False, float_format=lambda x: f"{x:,.4f}"))
     if args.out:
         print(f"results: {args.out}/sweep.csv, {args.out}/sweep.md")
     return 0

@@ -20,6 +20,7 @@ import pandas as pd
 
 from admarket.report.charts import COLOURS, NAMES, pyplot
 from admarket.report.stats import mean_ci, paired_diff
+from admarket.report.sweep_values import categorical, categories, category_axis, value_text
 
 DRIVER_METRICS = (
     ("wrong_fact_share", "facts acted on that were wrong", 100.0, "%"),
@@ -64,8 +65,8 @@ def driver_table(tidy: pd.DataFrame, params: list[str], base: dict[str, Any]) ->
         keep = pd.Series(True, index=direct.index)
         for q in params:
             if q != p:
-                keep &= direct[q] == base[q]
-        for (value, scen), g in direct[keep].groupby([p, "scenario"], sort=True):
+                keep &= _equals(direct[q], base[q])
+        for (value, scen), g in _groups(direct[keep], p):
             values = {**base, p: value}
             row: dict[str, Any] = {"parameter": p, "value": value, "scenario": scen}
             for m, *_ in DRIVER_METRICS:
@@ -81,6 +82,33 @@ def driver_table(tidy: pd.DataFrame, params: list[str], base: dict[str, Any]) ->
             row["label"] = (ASSUMED if assumed else EMERGENT) if scen == "C" else ""
             rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _equals(column: pd.Series, value: Any) -> pd.Series:
+    """``column == value``, also for a list value (campaign_budgets), compared whole."""
+    if isinstance(value, tuple):
+        return column.map(lambda v: v == value).astype(bool)
+    return column == value
+
+
+def _groups(df: pd.DataFrame, p: str) -> list[tuple[tuple[Any, str], pd.DataFrame]]:
+    """``df`` grouped by (value of ``p``, scenario): numbers in ascending order, text or list
+    values (categories) in the order they first appear — the grid's."""
+    groups = list(df.groupby([p, "scenario"], sort=True))
+    if not categorical(df[p]):
+        return groups
+    order = categories(df[p])
+    return sorted(groups, key=lambda kg: (order.index(kg[0][0]), kg[0][1]))
+
+
+def _in_order(rows: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+    """One parameter's rows sorted by ``by`` (value first): numbers ascending, categories
+    kept in the table's (grid) order."""
+    if not categorical(rows["value"]):
+        return rows.sort_values(by)
+    order = categories(rows["value"])
+    at = rows["value"].map(order.index)
+    return rows.assign(_at=at).sort_values(["_at", *by[1:]], kind="stable").drop(columns="_at")
 
 
 def _by_seed(g: pd.DataFrame) -> dict[int, float]:
@@ -101,13 +129,17 @@ def drivers_chart(table: pd.DataFrame, path: Path) -> None:
     for r, p in enumerate(params):
         for c, (m, title, scale, unit, scens) in enumerate(panels):
             ax = axes[r][c]
-            for scen, g in table[table["parameter"] == p].groupby("scenario", sort=True):
+            rows = table[table["parameter"] == p]
+            # a text or list parameter's values are categories at 0, 1, … in grid order
+            cats = categories(rows["value"]) if categorical(rows["value"]) else None
+            for scen, g in rows.groupby("scenario", sort=True):
                 if scen not in scens or m not in g:
                     continue
-                g = g.sort_values("value")
+                g = _in_order(g, ["value"])
                 err = [(g[m] - g[f"{m}_lo"]) * scale, (g[f"{m}_hi"] - g[m]) * scale]
+                at = g["value"] if cats is None else g["value"].map(cats.index)
                 ax.errorbar(
-                    g["value"].astype(float),
+                    at.astype(float),
                     g[m] * scale,
                     yerr=[e.fillna(0).clip(lower=0) for e in err],
                     color=COLOURS[scen],
@@ -117,6 +149,8 @@ def drivers_chart(table: pd.DataFrame, path: Path) -> None:
                 )
             if m == PAIRED:
                 ax.axhline(0, color="black", linewidth=0.8)
+            if cats is not None:
+                category_axis(ax, cats)
             ax.set_xlabel(p)
             ax.set_title(title + (f" ({unit})" if unit else ""), fontsize=9)
             if ax.get_legend_handles_labels()[0]:
@@ -141,8 +175,8 @@ def drivers_markdown(table: pd.DataFrame, base: dict[str, Any]) -> str:
         "## What drives C: the ledger assumptions",
         "",
         "Each swept parameter varies with the others at their base values "
-        f"({', '.join(f'{k}={v}' for k, v in base.items())}). Means across seeds with 95% "
-        "intervals. C's zeros at a perfect ledger (no read or write failures, entries "
+        f"({', '.join(f'{k}={value_text(v)}' for k, v in base.items())}). Means across seeds "
+        "with 95% intervals. C's zeros at a perfect ledger (no read or write failures, entries "
         f"readable within the hour) are labelled *{ASSUMED}*: agents wrote what they held, "
         "which was right, and every read was answered — they are not a discovery. "
         f"Everything else C shows is an *{EMERGENT}* of the faults. B keeps no ledger: its "
@@ -155,9 +189,9 @@ def drivers_markdown(table: pd.DataFrame, base: dict[str, Any]) -> str:
     head += ["C − B attainment (paired)", "label"]
     for p in dict.fromkeys(table["parameter"]):
         lines += [f"### {p}", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-        for _, row in table[table["parameter"] == p].sort_values(["value", "scenario"]).iterrows():
+        for _, row in _in_order(table[table["parameter"] == p], ["value", "scenario"]).iterrows():
             cells = [
-                str(row["value"]),
+                value_text(row["value"]),
                 row["scenario"],
                 _cell(row, "wrong_fact_share", 100.0, ".2f"),
                 _cell(row, "disputes", 1.0, ",.1f"),

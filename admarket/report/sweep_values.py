@@ -1,0 +1,79 @@
+"""How a sweep shows a swept parameter's values: numbers (and true/false) on a numeric
+axis, as they always were; anything else — a text choice such as ``buyer_rule``, a list
+such as ``campaign_budgets`` — as categories: evenly spaced points in the order the grid
+gave them, each labelled with the value's text (as ``--set`` takes it: a list reads
+``10000,25000``, not as a Python tuple). Used only by the sweep's tables and charts.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+
+def is_number(value: Any) -> bool:
+    """Whether ``value`` can sit on a numeric axis (an int, a float or a bool)."""
+    return isinstance(value, numbers.Real | np.bool_)
+
+
+def categorical(values: Iterable[Any]) -> bool:
+    """Whether these values are shown as categories: any of them is not a number."""
+    return not all(is_number(v) for v in values)
+
+
+def categories(values: Iterable[Any]) -> list[Any]:
+    """The distinct values in the order they first appear (a sweep's rows are in grid
+    order, so this is the order the grid gave)."""
+    return list(dict.fromkeys(values))
+
+
+def _number_text(x: Any) -> str:
+    if isinstance(x, float) and x.is_integer() and abs(x) < 1e15:
+        return str(int(x))  # 10000.0 → "10000", as it was given
+    return f"{x}"
+
+
+def value_text(value: Any) -> str:
+    """A value as text: a list as its numbers joined by commas, anything else as ``str``."""
+    if isinstance(value, tuple | list):
+        return ",".join(_number_text(x) for x in value)
+    return f"{value}"
+
+
+def text_cells(df: pd.DataFrame, columns: Iterable[str]) -> pd.DataFrame:
+    """``df`` with the list values of ``columns`` written as text (for a CSV file); ``df``
+    itself when there are none, so a numeric sweep's files are what they always were."""
+    lists = [
+        c for c in columns if c in df and df[c].map(lambda v: isinstance(v, tuple | list)).any()
+    ]
+    if not lists:
+        return df
+    out = df.copy()
+    for c in lists:
+        out[c] = out[c].map(value_text)
+    return out
+
+
+def storable_values(values: pd.Series) -> pd.Series:
+    """One column holding several parameters' values (the drivers table's ``value``): as
+    it is while they are of one kind (numbers, true/false, text or lists), else as text,
+    which a store column can hold (DuckDB cannot mix, e.g., booleans and numbers)."""
+    kinds = {
+        "bool" if isinstance(v, bool | np.bool_) else "number" if is_number(v) else type(v)
+        for v in values
+    }
+    return values if len(kinds) <= 1 else values.map(value_text)
+
+
+def category_axis(ax: Any, cats: list[Any]) -> None:
+    """Label positions 0, 1, … of ``ax``'s x axis with the categories' text."""
+    labels = [value_text(c) for c in cats]
+    long = max((len(t) for t in labels), default=0) > 12
+    ax.set_xticks(
+        range(len(cats)), labels, rotation=30 if long else 0, ha="right" if long else "center"
+    )
+    ax.set_xlim(-0.5, len(cats) - 0.5)
