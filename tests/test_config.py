@@ -40,6 +40,8 @@ def test_calibrated_presets_name_their_source_and_restate_its_fees():
         ("decay_rate", 1.5, "a number in [0, 1]"),
         ("days", 2.5, "int"),
         ("recon_split", 0.01, "recon_auto_accept"),
+        # a lot is priced in whole cents: 1-impression lots cleared for nothing
+        ("lot_size", 99, "an integer in [100, 1e+06]"),
     ],
 )
 def test_bad_values_name_field_value_and_what_is_allowed(field, value, fragment):

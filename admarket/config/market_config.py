@@ -63,8 +63,16 @@ class MarketConfig:
     campaigns_per_buyer: int = param(
         10, "campaigns each buyer runs", _T, unit="campaigns", lo=1, hi=1_000, common=True
     )
+    # A's exchange prices each lot in whole cents: below 100 impressions a lot at a few
+    # dollars' CPM is a few cents or none, and rounding gave impressions away (lot_size=1:
+    # 22 M impressions for $0)
     lot_size: int = param(
-        1000, "impressions per lot: one CPM unit", _T, unit="impressions", lo=1, hi=1_000_000
+        1000,
+        "impressions per lot: one CPM unit (at least 100: each lot is priced in whole cents)",
+        _T,
+        unit="impressions",
+        lo=100,
+        hi=1_000_000,
     )
     seller_reach: int = param(
         10,
