@@ -89,3 +89,18 @@ def test_the_installed_command_exits_2_too(tmp_path):
 def test_seed_is_not_a_grid_parameter(tmp_path, capsys):
     assert main(["sweep", "--grid", "seed=1,2", "--out", str(tmp_path / "o")]) == 2
     assert "--seeds" in capsys.readouterr().err and not (tmp_path / "o").exists()
+
+
+def test_a_reader_that_goes_away_is_a_quiet_sigpipe_exit():
+    """`admarket params | head -1`: when the reader closes the pipe first, the command stops
+    with SIGPIPE's status (141) and says nothing, as Unix tools do (it printed
+    "admarket: error: Broken pipe", exit 2)."""
+    p = subprocess.Popen(
+        [sys.executable, "-m", "admarket", "params"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert p.stdout is not None and p.stderr is not None
+    p.stdout.close()  # gone before the first line is written
+    err = p.stderr.read()
+    assert p.wait() == 141 and err == b""

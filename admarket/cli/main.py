@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib
+import os
 import signal
 import sys
 from collections.abc import Iterator, Sequence
@@ -226,7 +227,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     Exit codes: 0 done; 1 the run failed (a worker process died, a report chart could not be
     drawn; ``verify-ledger``: tampered);
     2 refused or failed to write (bad input, an output folder admarket may not touch, a
-    full disk), always one line; 130 interrupted (Ctrl-C); 143 terminated (SIGTERM).
+    full disk), always one line; 130 interrupted (Ctrl-C); 141 the reader of its output
+    went away (a closed pipe); 143 terminated (SIGTERM).
     """
     args = build_parser().parse_args(argv)
     try:
@@ -240,6 +242,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (WorkerLostError, ChartError) as exc:
         print(f"admarket: error: {exc}", file=sys.stderr)
         return 1
+    except BrokenPipeError:
+        # whoever read the output went away (`admarket params | head -1`): stop quietly with
+        # SIGPIPE's exit status, as Unix tools do; stdout goes to /dev/null so that the
+        # interpreter's last flush does not fail again
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except OSError as exc:  # a filesystem failure mid-run: outputs are atomic, say what failed
         where = f": {exc.filename}" if exc.filename else ""
         print(f"admarket: error: {exc.strerror or exc}{where}", file=sys.stderr)
