@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 
+import pandas as pd
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -76,3 +77,23 @@ def test_single_seed_and_bounded_quantities():
     assert hi <= 1.0
     assert "-" not in count(mean_ci([0.0, 0.0, 900.0]))
     assert not math.isnan(mean_ci([1.0, 2.0]).lo)
+
+
+def test_the_attainment_table_keeps_each_score_interval_within_0_and_1():
+    """Every goal-attainment component is 0–1; so is its interval in the report's table
+    (the budget column read "0.995 [95% CI 0.979, 1.011]")."""
+    from admarket.market.kpis import COMPONENTS
+    from admarket.report.data import ReportData
+    from admarket.report.market_sections import attainment_blocks
+
+    budget = [1.0, 1.0, 0.985, 1.0]
+    rows = {"scenario": ["B"] * 4, "seed": [1, 2, 3, 4], "at_risk_share": [0.2] * 4}
+    rows |= {f"mean_{k}_score": budget for k in COMPONENTS}
+    rows["mean_goal_attainment"] = budget
+    empty = pd.DataFrame()
+    data = ReportData(empty, pd.DataFrame(rows), empty, empty, empty, empty)
+    table = dict(attainment_blocks(data))["table"]
+    cells = table[1][0][2:]
+    assert len(cells) == len(COMPONENTS) + 1
+    for cell in cells:
+        assert cell.endswith(", 1.000]"), cell

@@ -16,6 +16,7 @@ from typing import Any
 from admarket.market.kpis import AT_RISK, ATTAINMENT_COMPONENTS, COMPONENTS
 from admarket.report.data import ReportData
 from admarket.report.stats import CI, mean_ci
+from admarket.report.wording import score  # 0–1: so is its interval
 
 Block = tuple[str, Any]
 
@@ -35,12 +36,11 @@ def attainment_blocks(d: ReportData) -> list[Block]:
         return []
     head = ["Scenario", "At risk", "Delivery", "Price", "Budget", "Pacing", "Primary KPI"]
     rows = [
-        [s, _pct(d.ci(s, "at_risk_share")), *(d.ci(s, c).fmt(".3f") for c in cols)]
-        for s in d.scenarios
+        [s, _pct(d.ci(s, "at_risk_share")), *(score(d.ci(s, c)) for c in cols)] for s in d.scenarios
     ]
     head.append("Goal attainment")
     for r, s in zip(rows, d.scenarios, strict=True):
-        r.append(d.ci(s, "mean_goal_attainment").fmt(".3f"))
+        r.append(score(d.ci(s, "mean_goal_attainment")))
     defs = [f"**{k}** — {v}" for k, v in ATTAINMENT_COMPONENTS.items()]
     return [
         ("h2", "Goal attainment by component"),
