@@ -180,3 +180,10 @@ def test_report_format_selects_what_is_written(compared, capsys):
     assert not (compared / "report.md").exists()
     assert main(["report", str(compared)]) == 0
     assert (compared / "report.md").is_file() and (compared / "report.html").is_file()
+    capsys.readouterr()
+    # formats not asked for are removed, and the command says so; a format given twice
+    # is written (and named) once
+    assert main(["report", str(compared), "--format", "md,md"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("report.md") == 1
+    assert "(removed report.html, report.json: not in --format)" in out

@@ -8,6 +8,7 @@ new report is published like any result (built beside, swapped in whole).
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from admarket.errors import UsageError
 from admarket.outputs.publish import republish_report
@@ -16,11 +17,15 @@ from admarket.report.document import FORMATS
 
 def cmd_report(args: argparse.Namespace) -> int:
     """``admarket report``: rebuild a result's report from its store, published whole."""
-    formats = [f.strip() for f in args.format.split(",") if f.strip()]
+    formats = list(dict.fromkeys(f.strip() for f in args.format.split(",") if f.strip()))
     if not formats or any(f not in FORMATS for f in formats):
         raise UsageError(f"--format {args.format}: a comma-separated list of {', '.join(FORMATS)}")
-    republish_report(args.run_dir, formats, content=args.content)
     names = {"md": "report.md", "html": "report.html", "json": "report.json"}
+    # the report is rebuilt whole: formats not asked for this time go (say which)
+    here = Path(args.run_dir)
+    dropped = [n for f, n in names.items() if f not in formats and (here / n).exists()]
+    republish_report(args.run_dir, formats, content=args.content)
     written = [names[f] for f in formats] + ["charts/"] + (["content/"] if args.content else [])
-    print(f"wrote {args.run_dir}/: {', '.join(written)}")
+    gone = f" (removed {', '.join(dropped)}: not in --format)" if dropped else ""
+    print(f"wrote {args.run_dir}/: {', '.join(written)}{gone}")
     return 0
