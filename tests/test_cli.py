@@ -83,6 +83,8 @@ def test_table_restates_inputs_and_reports_outcomes(capsys):
         (["--sellers", "0"], "invalid n_sellers = 0"),
         (["--set", "decay_rat=0.1"], "did you mean decay_rate"),
         (["--set", "decay_rate"], "NAME=VALUE"),
+        (["--set", "=1"], "invalid --set = '=1': NAME=VALUE"),  # the input, not a blank
+        (["--scenarios", "a,"], "invalid scenarios = 'a,'"),
         (["--preset", "nope"], "invalid preset = 'nope'"),
         (["--config", "/no/such.toml"], "existing TOML file"),
         (["--set", "campaign_budgets=-1"], "a list of numbers in [1, 1e+09]"),

@@ -61,7 +61,7 @@ def config_from_args(args: argparse.Namespace) -> MarketConfig:
         if value is not None:
             overrides[name] = value
     for item in getattr(args, "set", []) or []:
-        if "=" not in item:
+        if "=" not in item or not item.split("=", 1)[0].strip():
             raise ConfigError("--set", item, "NAME=VALUE, e.g. decay_rate=0.05")
         key, value = item.split("=", 1)
         overrides[key.strip()] = value.strip()
@@ -200,7 +200,7 @@ def parse_scenarios(text: str) -> list[str]:
     for part in text.split(","):
         s = part.strip().upper()
         if s not in SCENARIOS:
-            raise ConfigError("scenarios", part.strip(), "a comma-separated list of a, b, c")
+            raise ConfigError("scenarios", text, "a comma-separated list of a, b, c")
         if s not in out:
             out.append(s)
     if not out:
