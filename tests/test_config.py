@@ -42,6 +42,7 @@ def test_calibrated_presets_name_their_source_and_restate_its_fees():
         ("recon_split", 0.01, "recon_auto_accept"),
         # a lot is priced in whole cents: 1-impression lots cleared for nothing
         ("lot_size", 99, "an integer in [100, 1e+06]"),
+        ("seed", -1, "an integer in [0, 4294967295]"),  # exact, not 4.29497e+09
     ],
 )
 def test_bad_values_name_field_value_and_what_is_allowed(field, value, fragment):

@@ -76,7 +76,10 @@ class Param:
 def _num(x: float | None) -> str:
     if x is None:
         return "∞"
-    return f"{x:g}"
+    short = f"{x:g}"
+    if float(short) != x and float(x).is_integer():  # e.g. a seed's 2**32 − 1: exactly
+        return f"{int(x)}"
+    return short
 
 
 def param(default: Any, help: str, group: str, **meta: Any) -> Any:
