@@ -22,6 +22,7 @@ from admarket.outputs.manifest import (
     check_target,
     foreign_entries,
 )
+from admarket.outputs.output_lock import OutputLock
 
 
 def _builder(files: dict[str, str]):
@@ -138,13 +139,13 @@ def test_a_second_writer_is_refused_while_the_first_holds_the_folder(tmp_path):
     out = tmp_path / "r"
     with pub.reserve(out) as dest:
         assert (tmp_path / ".r.lock").read_text().startswith(f"pid {os.getpid()}")
-        other = pub._Lock(dest)  # another open file description, as another process has
+        other = OutputLock(dest)  # another open file description, as another process has
         with pytest.raises(OutputBusyError, match=f"pid {os.getpid()}"):
             other.acquire()
         # the holder itself may publish (re-entrant)
         pub.publish(out, _builder({"x": "1"}), {"kind": "run"})
     assert not (tmp_path / ".r.lock").exists()
-    other = pub._Lock(out)
+    other = OutputLock(out)
     other.acquire()  # free again
     other.release()
 

@@ -7,10 +7,20 @@ store's ``runs`` table and checkpoint headers, never the results themselves. It 
 ``admarket status DIR`` prints. The journal a stopped sweep or compare left beside its
 folder (:mod:`.sweep_journal`, :mod:`.compare_journal`) is listed too, with how to resume
 it: it sits in the folder that holds the study's folder, so that is the one to scan.
+
+A result is complete only if ``admarket query`` and ``admarket report`` would take it: the
+check they apply (:func:`.manifest.check_complete`: every file the marker lists is there
+with its size, so one ``stat`` per file and no hashing), and no file admarket did not write
+in it (which ``report``, and a new result into the folder, refuse). Otherwise it is
+*damaged*, with their one-line reason.
+
+A study or run still being written is told from a stopped one by who holds its output
+lock (:func:`.output_lock.holder`, which reads the lock without taking it).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from dataclasses import asdict, dataclass, field
@@ -20,12 +30,21 @@ from typing import Any
 import duckdb
 
 from admarket.config import MarketConfig
-from admarket.errors import CheckpointError
+from admarket.errors import CheckpointError, IncompleteRunError
 from admarket.model.checkpoint import read_header
 from admarket.outputs.compare_journal import INDEX, META_DIGEST, read_index
 from admarket.outputs.compare_journal import SUFFIX as COMPARE_SUFFIX
 from admarket.outputs.kept_run import file_digest
-from admarket.outputs.manifest import COMPLETE_MARKER, STORE_NAME, read_manifest
+from admarket.outputs.manifest import (
+    COMPLETE_MARKER,
+    STORE_NAME,
+    check_complete,
+    foreign_entries,
+    read_manifest,
+    show_entries,
+)
+from admarket.outputs.output_lock import holder
+from admarket.outputs.publish import REBUILT
 from admarket.outputs.result_runs import INDEX as RUNS_INDEX
 from admarket.outputs.result_runs import META_RUNS, RUNS_DIR
 from admarket.outputs.run_identity import code_difference
@@ -42,9 +61,12 @@ class Item:
     """One thing found in a folder: a result folder or a checkpoint."""
 
     path: str
-    kind: str  # run, compare, sweep, checkpoint, journal, or "unknown" (an unmarked folder)
+    # run, compare, sweep, checkpoint, journal, or "unknown" (an unmarked folder, or one an
+    # admarket process is writing)
+    kind: str
     complete: bool
-    status: str  # one line: complete / incomplete (why) / checkpoint at day d of n
+    # one line: complete / damaged (why) / incomplete (why) / running / checkpoint at day d
+    status: str
     scenarios: list[str] = field(default_factory=list)
     seeds: list[int] = field(default_factory=list)
     config: dict[str, Any] = field(default_factory=dict)  # values that differ from defaults
@@ -81,53 +103,108 @@ def config_diff(cfg: dict[str, Any]) -> dict[str, Any]:
 
 def _result(path: Path) -> Item:
     marker = path / COMPLETE_MARKER
+    writer = holder(path)
     tmp = sorted(p.name for p in path.glob(".tmp-*"))
     if not marker.is_file():
+        if writer:
+            return Item(str(path), "unknown", False, _running_text(path, writer))
         why = "no COMPLETE marker: the run failed, was interrupted or is still running"
         if tmp:
             why += f" ({len(tmp)} unfinished build folder(s): {', '.join(tmp[:3])})"
         return Item(str(path), "unknown", False, f"incomplete — {why}")
-    try:
-        meta = json.loads(marker.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
-        meta = {}
+    meta = _marker_meta(path)
     kind = str(meta.get("kind", "unknown"))
     item = Item(str(path), kind, True, "complete")
-    item.scenarios = list(meta.get("scenarios", []))
-    item.seeds = [int(s) for s in meta.get("seeds", [])]
-    db = path / STORE_NAME
-    if not db.is_file():
-        item.complete, item.status = (
-            False,
-            f"incomplete — marked complete but {STORE_NAME} is missing",
-        )
-        return item
-    try:
-        con = duckdb.connect(str(db), read_only=True)
+    with contextlib.suppress(TypeError, ValueError):
+        item.scenarios = [str(s) for s in meta.get("scenarios", [])]
+        item.seeds = [int(s) for s in meta.get("seeds", [])]
+    why = damage(path, kind)
+    if why:
+        item.complete, item.status = False, f"damaged — {why}"
+    runs: list[tuple] = []
+    if (path / STORE_NAME).is_file():  # (read-only, its runs table only, even if damaged)
         try:
-            runs = con.execute(
-                "SELECT scenario, seed, config, package_version, mesa_version, created_at FROM runs"
-            ).fetchall()
-        finally:
-            con.close()
-    except duckdb.Error as exc:
-        item.complete, item.status = False, f"unreadable store: {str(exc).splitlines()[0]}"
-        return item
-    item.scenarios = item.scenarios or sorted({r[0] for r in runs})
-    item.seeds = item.seeds or sorted({int(r[1]) for r in runs})
-    _describe_configs(item, [json.loads(r[2]) for r in runs])
-    versions = sorted({f"admarket {r[3]} (Mesa {r[4]})" for r in runs})
-    dates = sorted(r[5] for r in runs if r[5])
+            con = duckdb.connect(str(path / STORE_NAME), read_only=True)
+            try:
+                runs = con.execute(
+                    "SELECT scenario, seed, config, package_version, mesa_version, created_at "
+                    "FROM runs"
+                ).fetchall()
+            finally:
+                con.close()
+            configs = [json.loads(r[2]) for r in runs]
+        except (duckdb.Error, ValueError, TypeError) as exc:
+            text = str(exc).strip().splitlines()
+            item.complete = False
+            item.status = item.status if why else f"unreadable store: {text[0] if text else exc}"
+            runs, configs = [], []
+        item.scenarios = item.scenarios or sorted({str(r[0]) for r in runs})
+        item.seeds = item.seeds or sorted({int(r[1]) for r in runs})
+        _describe_configs(item, configs)
+    versions = sorted({f"admarket {r[3]} (Mesa {r[4]})" for r in runs}) or [
+        f"admarket {meta.get('package_version', '?')}"
+    ]
+    dates = sorted(str(r[5]) for r in runs if r[5])
     when = f", {dates[0]}" + (f" to {dates[-1]}" if dates[-1] != dates[0] else "") if dates else ""
     item.produced_by = f"`admarket {kind}` with {', '.join(versions)}{when}"
-    n_runs = int(meta.get("runs", len(runs)))
+    try:
+        n_runs = int(meta.get("runs", len(runs)))
+    except (TypeError, ValueError):
+        n_runs = len(runs)
     detail = f"{n_runs} run{'' if n_runs == 1 else 's'}"
     if kind == "sweep":
-        detail += f", {meta.get('points', '?')} grid points over {', '.join(meta.get('grid', []))}"
-    if kind == "compare" and meta.get(META_RUNS):
+        grid = meta.get("grid", [])
+        detail += f", {meta.get('points', '?')} grid points over "
+        detail += ", ".join(map(str, grid)) if isinstance(grid, list) else "?"
+    if kind == "compare" and meta.get(META_RUNS) and item.complete:
         detail += _kept_runs(path / RUNS_DIR / RUNS_INDEX)
     item.detail = detail
+    if writer:  # replacing it, or `admarket report` rewriting it: this one stays until then
+        item.status += f" (an admarket process is writing a new result into it: {writer})"
     return item
+
+
+def _marker_meta(path: Path) -> dict[str, Any]:
+    """What the COMPLETE marker says (its parse even when it is not admarket's: to describe
+    the folder, never to trust it); {} when it is not a JSON object."""
+    meta = read_manifest(path)
+    if meta is None:
+        try:
+            meta = json.loads((path / COMPLETE_MARKER).read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError):
+            meta = None
+    return meta if isinstance(meta, dict) else {}
+
+
+def damage(path: Path, kind: str = "") -> str:
+    """Why ``admarket query`` or ``admarket report`` refuses the result in ``path``, as one
+    line without the path; "" if neither does.
+
+    The check they apply (:func:`.manifest.check_complete`: each listed file there with its
+    size — a ``stat`` per file, no hashing), then what ``report`` (and any new result into
+    the folder) refuses: files admarket did not write. A run's or compare's report alone
+    missing or changed is said to be rebuilt by ``admarket report``.
+    """
+    try:
+        try:
+            check_complete(path)
+        except IncompleteRunError as exc:
+            why = str(exc).removeprefix(f"{path}: ")
+            if kind in ("run", "compare"):
+                with contextlib.suppress(IncompleteRunError):
+                    check_complete(path, rebuilt=REBUILT)  # only the report is amiss
+                    why = why.removesuffix("; run it again")
+                    why += f"; `admarket report {path}` writes the report anew"
+            return why
+        foreign = foreign_entries(path)
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror or exc})"
+    if foreign:
+        return (
+            f"holds files admarket did not write ({show_entries(foreign)}); `admarket "
+            "report` and a new result into this folder refuse it until they are moved out"
+        )
+    return ""
 
 
 def _kept_runs(index: Path) -> str:
@@ -174,17 +251,21 @@ def _describe_configs(item: Item, configs: list[dict[str, Any]]) -> None:
 
 
 def _journal(path: Path) -> Item:
-    """A stopped sweep's journal: the runs it keeps and how to finish the sweep."""
+    """A sweep's journal: the runs it keeps and how to finish the sweep (or that the sweep
+    is still running)."""
+    out = path.parent / path.name[1 : -len(SUFFIX)]
+    writer = holder(out)
     try:
         header, entries = read_journal(path)
         runs = [e["tables"]["runs"] for e in entries]
         rows = [dict(zip(r["columns"], r["values"], strict=True)) for r in runs]
         kept = [(str(r.get("scenario")), int(r["seed"]), json.loads(r["config"])) for r in rows]
     except (OSError, ValueError, KeyError, TypeError) as exc:
+        if writer:
+            return Item(str(path), "journal", False, _running_text(out, writer, "sweep"))
         return Item(str(path), "journal", False, f"unreadable — {exc}")
-    out = path.parent / path.name[1 : -len(SUFFIX)]
-    leftover = superseded(path, published_runs(out)[0])
-    return _journal_item(path, "sweep", out, header, kept, leftover)
+    leftover = not writer and superseded(path, published_runs(out)[0])
+    return _journal_item(path, "sweep", out, header, kept, leftover, writer)
 
 
 def _is_compare_journal(name: str) -> bool:
@@ -192,16 +273,24 @@ def _is_compare_journal(name: str) -> bool:
 
 
 def _compare_journal(path: Path) -> Item:
-    """A stopped compare's journal: the runs it keeps and how to finish the compare."""
+    """A compare's journal: the runs it keeps and how to finish the compare (or that the
+    compare is still running)."""
+    out = path.parent / path.name[1 : -len(COMPARE_SUFFIX)]
+    writer = holder(out)
     try:
         header, entries = read_index(path / INDEX)
         kept = [(e["scenario"], int(e["seed"]), e["config"]) for e in entries]
     except (OSError, ValueError, KeyError, TypeError) as exc:
+        if writer:  # (before its first run finished, the index may not be there yet)
+            return Item(str(path), "journal", False, _running_text(out, writer, "compare"))
         return Item(str(path), "journal", False, f"unreadable — {exc}")
-    out = path.parent / path.name[1 : -len(COMPARE_SUFFIX)]
-    meta = read_manifest(out) or {}
-    leftover = meta.get("kind") == "compare" and meta.get(META_DIGEST) == file_digest(path / INDEX)
-    return _journal_item(path, "compare", out, header, kept, leftover)
+    leftover = False
+    if not writer:
+        meta = read_manifest(out) or {}
+        leftover = meta.get("kind") == "compare" and meta.get(META_DIGEST) == file_digest(
+            path / INDEX
+        )
+    return _journal_item(path, "compare", out, header, kept, leftover, writer)
 
 
 def _journal_item(
@@ -211,13 +300,17 @@ def _journal_item(
     header: dict,
     kept: list[tuple[str, int, dict]],
     leftover: bool,
+    writer: str | None = None,
 ) -> Item:
-    """The item of a stopped ``study``'s journal at ``path`` (publishing into ``out``) that
-    keeps these runs (scenario, seed, config); ``leftover``: the study was published, and
-    stopped before it deleted the journal."""
+    """The item of a ``study``'s journal at ``path`` (publishing into ``out``) that keeps
+    these runs (scenario, seed, config); ``leftover``: the study was published, and stopped
+    before it deleted the journal; ``writer``: who holds ``out``'s lock (the study is still
+    running), if anyone."""
     n = len(kept)
     differs = code_difference(header["code"])
-    if leftover:
+    if writer:
+        status = _running_text(out, writer, study, n)
+    elif leftover:
         status = (
             f"left by the {study} published in {out}, stopped as it was deleting it: the "
             f"next {study} into that folder deletes the runs the result has"
@@ -241,10 +334,28 @@ def _journal_item(
     return item
 
 
+def _running_text(out: Path, writer: str, study: str = "", n: int | None = None) -> str:
+    """The status of the folder ``out`` that an admarket process (``writer``: its lock's
+    text) is writing now — of its ``study``'s journal, keeping ``n`` finished runs, if
+    given."""
+    if not study:
+        return (
+            f"running — an admarket process is writing a result into it ({writer}); wait for "
+            "it to finish"
+        )
+    done = "" if n is None else f": {n} run{'' if n == 1 else 's'} finished so far"
+    return (
+        f"running — a {study} into {out} is still running ({writer}){done}; wait for it to "
+        f"finish (a --resume, or anything else into {out}, is refused while it runs)"
+    )
+
+
 def scan(folder: str | Path) -> list[Item]:
-    """Every result folder and checkpoint under ``folder`` (itself included), by path."""
+    """Every result folder and checkpoint under ``folder`` (itself included), by path; and
+    every folder beside them an admarket process is writing (its output lock held)."""
     root = Path(folder)
     items: list[Item] = []
+    locks: list[Path] = []  # folders whose output lock file is there
     for here, dirs, files in os.walk(root):
         p = Path(here)
         is_result = (p / COMPLETE_MARKER).is_file() or (p / STORE_NAME).is_file()
@@ -258,5 +369,20 @@ def scan(folder: str | Path) -> list[Item]:
         items += [
             _journal(p / f) for f in sorted(files) if f.startswith(".") and f.endswith(SUFFIX)
         ]
+        locks += [p / f[1:-5] for f in files if len(f) > 6 and f[0] == "." and f.endswith(".lock")]
         dirs.sort()
+    # a run (or a study without a journal) into a folder that is not there yet
+    told = {Path(i.path) for i in items}
+    for dest in locks:
+        if dest in told or any(_journal_of(i, dest) for i in items):
+            continue
+        if writer := holder(dest):
+            items.append(Item(str(dest), "unknown", False, _running_text(dest, writer)))
     return sorted(items, key=lambda i: i.path)
+
+
+def _journal_of(item: Item, dest: Path) -> bool:
+    """Whether ``item`` is the journal of a study into ``dest``."""
+    path = Path(item.path)
+    names = (f".{dest.name}{SUFFIX}", f".{dest.name}{COMPARE_SUFFIX}")
+    return item.kind == "journal" and path.parent == dest.parent and path.name in names

@@ -25,9 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import datetime as _dt
 import errno
-import fcntl
 import glob
 import os
 import shutil
@@ -40,7 +38,7 @@ from typing import Any
 import duckdb
 
 from admarket.atomic import fsync_path
-from admarket.errors import OutputBusyError, StoreError, UsageError
+from admarket.errors import StoreError, UsageError
 from admarket.outputs.manifest import (
     COMPLETE_MARKER,
     STORE_NAME,
@@ -52,6 +50,7 @@ from admarket.outputs.manifest import (
     read_manifest,
     show_entries,
 )
+from admarket.outputs.output_lock import OutputLock
 from admarket.outputs.store import db_tables
 from admarket.report import write_report
 from admarket.report.document import FORMATS
@@ -63,53 +62,7 @@ REBUILT = ("report.md", "report.html", "report.json", "charts/", "content/")
 
 
 # --- one writer per folder ------------------------------------------------------------------
-class _Lock:
-    """An exclusive ``flock`` on ``.NAME.lock`` beside an output folder."""
-
-    def __init__(self, dest: Path) -> None:
-        self.dest = dest
-        self.path = dest.parent / f".{dest.name}.lock"
-        self.fd: int | None = None
-        self.depth = 0
-
-    def acquire(self) -> None:
-        self.dest.parent.mkdir(parents=True, exist_ok=True)
-        while True:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                holder = os.pread(fd, 200, 0).decode("utf-8", "replace").strip()
-                os.close(fd)
-                who = f" ({holder})" if holder else ""
-                raise OutputBusyError(
-                    f"{self.dest} is being written by another admarket process{who}; wait "
-                    "for it to finish, or choose another --out"
-                ) from None
-            # the file may have been unlinked by a releasing holder after we opened it
-            st = os.fstat(fd)
-            try:
-                cur = os.stat(self.path)
-            except FileNotFoundError:
-                cur = None
-            if cur is not None and (cur.st_ino, cur.st_dev) == (st.st_ino, st.st_dev):
-                break
-            os.close(fd)
-        now = _dt.datetime.now().isoformat(timespec="seconds")
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"pid {os.getpid()}, since {now}\n".encode(), 0)
-        self.fd = fd
-
-    def release(self) -> None:
-        if self.fd is None:
-            return
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(self.path)  # while still holding it: see the inode check above
-        os.close(self.fd)
-        self.fd = None
-
-
-_HELD: dict[Path, _Lock] = {}
+_HELD: dict[Path, OutputLock] = {}
 
 
 @contextlib.contextmanager
@@ -119,7 +72,7 @@ def reserve(out: str | os.PathLike) -> Iterator[Path]:
     dest = check_target(out)
     lock = _HELD.get(dest)
     if lock is None:
-        lock = _Lock(dest)
+        lock = OutputLock(dest)
         lock.acquire()
         _HELD[dest] = lock
         try:
