@@ -1,0 +1,33 @@
+"""Error bars of the report's charts: never negative, whatever the interval."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from admarket.cli import main
+from admarket.report.charts import _err
+from admarket.report.stats import CI
+
+
+def test_error_bars_start_from_the_bar_as_drawn_and_are_never_negative():
+    """On a log axis a bar of mean 0 is drawn at ``lo``: its interval's lower end, cut to
+    ``lo`` too, must not make a negative bar length (matplotlib refuses the chart)."""
+    cis = [CI(0.0, -0.2, 0.4, 2), CI(1.0, 0.5, 1.5, 3), CI(2.0, math.nan, math.nan, 1)]
+    err = _err(cis, lo=1e-9)
+    assert (err >= 0).all()
+    np.testing.assert_allclose(err[:, 0], [0.0, 0.4 - 1e-9])
+    np.testing.assert_allclose(err[:, 1], [0.5, 0.5])
+    np.testing.assert_allclose(err[:, 2], [0.0, 0.0])
+
+
+def test_a_compare_where_nothing_was_delivered_on_some_seed_publishes(tmp_path):
+    """One buyer with two campaigns and one seller, one day: on one seed a scenario
+    delivers nothing, so a per-1,000-impressions mean is 0 with an interval below it (the
+    ledger-cost chart failed and nothing was published)."""
+    out = tmp_path / "c"
+    args = ["compare", "--buyers", "1", "--sellers", "1", "--campaigns-per-buyer", "2"]
+    args += ["--days", "1", "--seeds", "2", "--seed-start", "1", "--no-progress"]
+    assert main([*args, "--out", str(out), "--processes", "1"]) == 0
+    assert (out / "charts" / "cost_per_mille.png").is_file()
