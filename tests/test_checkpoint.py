@@ -47,6 +47,28 @@ def test_resuming_from_any_checkpoint_gives_the_uninterrupted_result(scenario, t
         _same(whole, resume(f, progress=False))
 
 
+@pytest.mark.parametrize("scenario", ["B", "C"])
+def test_a_checkpoint_from_before_the_kept_flags_resumes_to_the_same_result(scenario, tmp_path):
+    """A model saved by the code before the design's flags, the injector's ``corrupts`` and
+    the memory's filing by day were kept as attributes has none of them: it resumes all the
+    same (each object works them out again), to the uninterrupted result."""
+    from admarket.config import build_config
+
+    cfg = build_config(**KW)
+    whole = MarketModel(scenario, cfg).run()
+    old = MarketModel(scenario, cfg)
+    for _ in range(2 * cfg.steps_per_day):
+        old.step()
+    for name in ("records", "ledger", "agents_hold_state", "verify_with_ledger"):
+        delattr(old, name)
+    for agent in [*old.buyers, *old.sellers]:
+        del agent.injector.corrupts
+        del agent.memory._due
+    path = tmp_path / checkpoint_name(old)
+    save_checkpoint(old, path)
+    _same(whole, resume(path, progress=False))
+
+
 def test_corrupt_foreign_and_missing_checkpoints_are_clear_errors(tmp_path, capsys):
     m = MarketModel("B", **KW)
     m.step()

@@ -39,6 +39,12 @@ class HallucinationInjector:
         # (most claims are terms, volume or delivery; millions a run at scale)
         self.corrupts = frozenset(INJECTABLE) if self.rate > 0 else frozenset()
 
+    def __setstate__(self, state: dict) -> None:
+        # a checkpoint from before ``corrupts`` was kept: work it out again
+        self.__dict__.update(state)
+        if "corrupts" not in state:
+            self.corrupts = frozenset(INJECTABLE) if self.rate > 0 else frozenset()
+
     def maybe_corrupt(self, claim_type: str, value: float, key: str, step: int) -> Injection | None:
         """With probability ``rate``, return a fabricated replacement for ``value``.
 

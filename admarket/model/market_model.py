@@ -98,16 +98,7 @@ class MarketModel(Model):
         self._truth = GroundTruth(self)
         self.claims = ClaimLog(self._truth, cfg.audit_tolerance)
         self.design = design_cls(self)
-        # What the design decides, kept as plain attributes (not properties that ask the
-        # design): agents read them on every claim, millions of times a run at scale.
-        # records: where agents recover facts they no longer hold; ledger: C's hash-chained
-        # ledger (else None); agents_hold_state: whether agents keep (and lose) facts in
-        # memory of their own; verify_with_ledger: whether they check recalled values
-        # against the shared records before acting.
-        self.records: Records = self.design.records
-        self.ledger: Ledger | None = self.design.ledger
-        self.agents_hold_state: bool = self.design.agents_hold_state
-        self.verify_with_ledger: bool = self.design.verify_recalls
+        self._keep_design_flags()
         self.fee_rates = self.design.fee_rates(cfg)
         self.campaign_stopped = np.zeros(mk.n_campaigns, dtype=bool)
         self.graph = mk.graph(with_exchange=self.design.via_exchange)
@@ -136,6 +127,24 @@ class MarketModel(Model):
         self.datacollector.collect(self)
 
     # --- what the design decides --------------------------------------------------------------
+    def _keep_design_flags(self) -> None:
+        """What the design decides, kept as plain attributes (not properties that ask the
+        design): agents read them on every claim, millions of times a run at scale.
+        ``records``: where agents recover facts they no longer hold; ``ledger``: C's
+        hash-chained ledger (else None); ``agents_hold_state``: whether agents keep (and
+        lose) facts in memory of their own; ``verify_with_ledger``: whether they check
+        recalled values against the shared records before acting."""
+        self.records: Records = self.design.records
+        self.ledger: Ledger | None = self.design.ledger
+        self.agents_hold_state: bool = self.design.agents_hold_state
+        self.verify_with_ledger: bool = self.design.verify_recalls
+
+    def __setstate__(self, state: dict) -> None:
+        # a checkpoint from before the design's flags were kept as attributes: keep them now
+        self.__dict__.update(state)
+        if "agents_hold_state" not in state:
+            self._keep_design_flags()
+
     @property
     def exchange(self) -> ExchangeAgent | None:
         """The exchange agent, when the design trades through one (A)."""
