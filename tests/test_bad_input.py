@@ -104,3 +104,16 @@ def test_a_reader_that_goes_away_is_a_quiet_sigpipe_exit():
     p.stdout.close()  # gone before the first line is written
     err = p.stderr.read()
     assert p.wait() == 141 and err == b""
+
+
+def test_a_broken_pipe_that_is_not_the_output_is_an_error(monkeypatch, capsys):
+    """Only the output's own reader going away is the quiet 141: another pipe breaking (a
+    connection, say) is a one-line error, exit 2."""
+    cli_main = sys.modules["admarket.cli.main"]  # (admarket.cli.main is also the function)
+
+    def broken(args):
+        raise BrokenPipeError(32, "Broken pipe")
+
+    monkeypatch.setattr(cli_main, "check_config", broken)
+    assert main(["params"]) == 2
+    assert capsys.readouterr().err.strip() == "admarket: error: Broken pipe"

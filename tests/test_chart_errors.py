@@ -12,14 +12,17 @@ from admarket.report.stats import CI
 
 
 def test_error_bars_start_from_the_bar_as_drawn_and_are_never_negative():
-    """On a log axis a bar of mean 0 is drawn at ``lo``: its interval's lower end, cut to
-    ``lo`` too, must not make a negative bar length (matplotlib refuses the chart)."""
+    """An interval cut to ``lo`` above a mean below it (a mean of 0 on a log axis) must not
+    make a negative bar length (matplotlib refuses the chart); a bar drawn at its mean has
+    its interval measured from there, the cut part gone."""
     cis = [CI(0.0, -0.2, 0.4, 2), CI(1.0, 0.5, 1.5, 3), CI(2.0, math.nan, math.nan, 1)]
     err = _err(cis, lo=1e-9)
     assert (err >= 0).all()
-    np.testing.assert_allclose(err[:, 0], [0.0, 0.4 - 1e-9])
+    np.testing.assert_allclose(err[:, 0], [0.0, 0.4], rtol=0, atol=1e-12)
     np.testing.assert_allclose(err[:, 1], [0.5, 0.5])
     np.testing.assert_allclose(err[:, 2], [0.0, 0.0])
+    # a negative mean on an axis cut at 0 (net to publishers): up from the mean to hi
+    np.testing.assert_allclose(_err([CI(-1.0, -3.0, 2.0, 4)], lo=0.0)[:, 0], [0.0, 3.0])
 
 
 def test_a_compare_where_nothing_was_delivered_on_some_seed_publishes(tmp_path):

@@ -13,6 +13,7 @@ import argparse
 import contextlib
 import importlib
 import os
+import select
 import signal
 import sys
 from collections.abc import Iterator, Sequence
@@ -221,6 +222,18 @@ def _sigterm_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
+def _output_gone() -> bool:
+    """Whether standard output is a pipe whose reader has closed it (poll reports an error
+    on the write end of such a pipe)."""
+    try:
+        fd = sys.stdout.fileno()
+        poller = select.poll()
+        poller.register(fd, select.POLLOUT)
+        return any(ev & select.POLLERR for _, ev in poller.poll(0))
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``admarket`` command; returns the exit code.
 
@@ -242,7 +255,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (WorkerLostError, ChartError) as exc:
         print(f"admarket: error: {exc}", file=sys.stderr)
         return 1
-    except BrokenPipeError:
+    except BrokenPipeError as exc:
+        if not _output_gone():  # another pipe broke (a connection): an error like any other
+            print(f"admarket: error: {exc.strerror or exc}", file=sys.stderr)
+            return 2
         # whoever read the output went away (`admarket params | head -1`): stop quietly with
         # SIGPIPE's exit status, as Unix tools do; stdout goes to /dev/null so that the
         # interpreter's last flush does not fail again

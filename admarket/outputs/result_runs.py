@@ -147,7 +147,7 @@ class PublishedRuns:
                 self.reused[i] = by_key[key]
         if self.reused:
             self._check_store()
-        elif entries:
+        elif entries and not any(k in by_key for k in keys):  # (not: all kept elsewhere)
             self.why = (
                 f"none of the {len(entries)} runs the compare in {dest} keeps is in this one: "
                 "their config, seeds, scenarios, logs or verbosity differ"

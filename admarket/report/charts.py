@@ -73,10 +73,10 @@ def _err(cis: list[CI], scale: float = 1.0, lo: float = -math.inf, hi: float = m
     for c in cis:
         if c.n > 1 and not math.isnan(c.lo):
             c = c.clipped(lo, hi)
-            # from the bar as drawn: a mean below ``lo`` (0 on a log axis) is drawn at lo
-            at = min(max(c.mean, lo), hi)
-            down.append(max(0.0, at - c.lo) * scale)
-            up.append(max(0.0, c.hi - at) * scale)
+            # from the mean, where the bar ends; an interval cut above a mean below ``lo``
+            # (0 on a log axis, where such a bar is drawn at ``lo``) has no part below it
+            down.append(max(0.0, c.mean - c.lo) * scale)
+            up.append(max(0.0, c.hi - c.mean) * scale)
         else:
             down.append(0.0)
             up.append(0.0)

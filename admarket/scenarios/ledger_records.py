@@ -68,7 +68,6 @@ class LedgerRecords(Records):
     """Scenario C: facts agents wrote and signed on the ledger, and its deal index."""
 
     name = "ledger"
-    keeps_writes = True
 
     def __init__(self, ledger: Ledger, cfg: MarketConfig, events: EventLog | None = None):
         self.ledger = ledger

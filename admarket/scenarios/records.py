@@ -28,12 +28,18 @@ class Records:
     find nothing, nothing is costed)."""
 
     name = "none"
-    # whether writes and co-signs are kept: callers skip building what would be dropped
-    keeps_writes = False
     n_entries = 0  # ledger entries written
     delivery_records = 0  # impression-level delivery records written
     total_usd = 0.0  # what keeping the records has cost
     reads_failed = writes_failed = cosign_failures = 0  # C's ledger faults so far
+
+    @property
+    def keeps_writes(self) -> bool:
+        """Whether writes and co-signs go anywhere (the class has its own ``write`` or
+        ``cosign``): callers skip building payloads that would be dropped. Worked out from
+        the class, so a new design's records that keep writes can never have them skipped."""
+        cls = type(self)
+        return cls.write is not Records.write or cls.cosign is not Records.cosign
 
     def facts(self) -> dict[str, float]:
         """Every fact the records hold, with its latest readable value (none here)."""
