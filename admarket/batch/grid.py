@@ -41,8 +41,8 @@ from admarket.report.drivers import driver_table, drivers_chart, drivers_markdow
 from admarket.report.stats import direction, paired_diff
 from admarket.report.sweep_values import (
     categorical,
-    categories,
     category_axis,
+    category_order,
     storable_values,
     text_cells,
     value_text,
@@ -327,7 +327,7 @@ def _series(be: pd.DataFrame, others: list[str]) -> list[tuple[Any, pd.DataFrame
     groups = list(be.groupby(["scenario", *others], sort=True))
     if not any(categorical(be[p]) for p in others):
         return groups
-    cats = {p: categories(be[p]) if categorical(be[p]) else None for p in others}
+    cats = {p: category_order(be[p]) for p in others}
 
     def order(key: tuple) -> tuple:
         rest = zip(cats.values(), key[1:], strict=True)
@@ -339,7 +339,7 @@ def _series(be: pd.DataFrame, others: list[str]) -> list[tuple[Any, pd.DataFrame
 def _chart(be: pd.DataFrame, params: list[str], path: Path) -> None:
     x_name, others = params[0], params[1:]
     # a text or list parameter (buyer_rule, campaign_budgets) is drawn as categories
-    cats = categories(be[x_name]) if categorical(be[x_name]) else None
+    cats = category_order(be[x_name])
     plt = pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.8))
     styles = ["-", "--", ":", "-."]

@@ -27,6 +27,11 @@ class Injection:
     kind: str  # "price_deflated", "inventory_inflated", "history_fabricated"
 
 
+def _corruptible(rate: float) -> frozenset[str]:
+    """The claim types an injector of ``rate`` may corrupt (none when it never does)."""
+    return frozenset(INJECTABLE) if rate > 0 else frozenset()
+
+
 class HallucinationInjector:
     """Corrupts a share of recalls, by claim type, from one agent's stream."""
 
@@ -37,13 +42,13 @@ class HallucinationInjector:
         self._key = keyed_prefix(salt, HALLUCINATION)  # of every draw of this agent's
         # the claim types this injector may corrupt: callers skip the call for the others
         # (most claims are terms, volume or delivery; millions a run at scale)
-        self.corrupts = frozenset(INJECTABLE) if self.rate > 0 else frozenset()
+        self.corrupts = _corruptible(self.rate)
 
     def __setstate__(self, state: dict) -> None:
         # a checkpoint from before ``corrupts`` was kept: work it out again
         self.__dict__.update(state)
         if "corrupts" not in state:
-            self.corrupts = frozenset(INJECTABLE) if self.rate > 0 else frozenset()
+            self.corrupts = _corruptible(self.rate)
 
     def maybe_corrupt(self, claim_type: str, value: float, key: str, step: int) -> Injection | None:
         """With probability ``rate``, return a fabricated replacement for ``value``.

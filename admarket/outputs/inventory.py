@@ -43,7 +43,7 @@ from admarket.outputs.manifest import (
     read_manifest,
     show_entries,
 )
-from admarket.outputs.output_lock import holder
+from admarket.outputs.output_lock import holder, locked_folder
 from admarket.outputs.publish import REBUILT
 from admarket.outputs.result_runs import INDEX as RUNS_INDEX
 from admarket.outputs.result_runs import META_RUNS, RUNS_DIR
@@ -369,7 +369,7 @@ def scan(folder: str | Path) -> list[Item]:
         items += [
             _journal(p / f) for f in sorted(files) if f.startswith(".") and f.endswith(SUFFIX)
         ]
-        locks += [p / f[1:-5] for f in files if len(f) > 6 and f[0] == "." and f.endswith(".lock")]
+        locks += [d for f in files if (d := locked_folder(p / f)) is not None]
         dirs.sort()
     # a run (or a study without a journal) into a folder that is not there yet
     told = {Path(i.path) for i in items}

@@ -22,12 +22,25 @@ from admarket.errors import OutputBusyError
 PROC_LOCKS = "/proc/locks"  # every lock held on this machine (Linux)
 
 
+def lock_path(dest: Path) -> Path:
+    """The output lock file of the folder ``dest`` (``.NAME.lock`` beside it)."""
+    return dest.parent / f".{dest.name}.lock"
+
+
+def locked_folder(lock: Path) -> Path | None:
+    """The folder a file named like an output lock (:func:`lock_path`) is the lock of."""
+    name = lock.name
+    if len(name) > 6 and name.startswith(".") and name.endswith(".lock"):
+        return lock.parent / name[1:-5]
+    return None
+
+
 class OutputLock:
     """An exclusive ``flock`` on ``.NAME.lock`` beside an output folder."""
 
     def __init__(self, dest: Path) -> None:
         self.dest = dest
-        self.path = dest.parent / f".{dest.name}.lock"
+        self.path = lock_path(dest)
         self.fd: int | None = None
         self.depth = 0
 
@@ -66,11 +79,6 @@ class OutputLock:
             os.unlink(self.path)  # while still holding it: see the inode check above
         os.close(self.fd)
         self.fd = None
-
-
-def lock_path(dest: Path) -> Path:
-    """The output lock file of the folder ``dest`` (``.NAME.lock`` beside it)."""
-    return OutputLock(dest).path  # (constructing it takes nothing: only acquire() locks)
 
 
 def holder(dest: Path) -> str | None:

@@ -20,7 +20,7 @@ import pandas as pd
 
 from admarket.report.charts import COLOURS, NAMES, pyplot
 from admarket.report.stats import mean_ci, paired_diff
-from admarket.report.sweep_values import categorical, categories, category_axis, value_text
+from admarket.report.sweep_values import category_axis, category_order, value_text
 
 DRIVER_METRICS = (
     ("wrong_fact_share", "facts acted on that were wrong", 100.0, "%"),
@@ -95,18 +95,18 @@ def _groups(df: pd.DataFrame, p: str) -> list[tuple[tuple[Any, str], pd.DataFram
     """``df`` grouped by (value of ``p``, scenario): numbers in ascending order, text or list
     values (categories) in the order they first appear — the grid's."""
     groups = list(df.groupby([p, "scenario"], sort=True))
-    if not categorical(df[p]):
+    order = category_order(df[p])
+    if order is None:
         return groups
-    order = categories(df[p])
     return sorted(groups, key=lambda kg: (order.index(kg[0][0]), kg[0][1]))
 
 
 def _in_order(rows: pd.DataFrame, by: list[str]) -> pd.DataFrame:
     """One parameter's rows sorted by ``by`` (value first): numbers ascending, categories
     kept in the table's (grid) order."""
-    if not categorical(rows["value"]):
+    order = category_order(rows["value"])
+    if order is None:
         return rows.sort_values(by)
-    order = categories(rows["value"])
     at = rows["value"].map(order.index)
     return rows.assign(_at=at).sort_values(["_at", *by[1:]], kind="stable").drop(columns="_at")
 
@@ -131,7 +131,7 @@ def drivers_chart(table: pd.DataFrame, path: Path) -> None:
             ax = axes[r][c]
             rows = table[table["parameter"] == p]
             # a text or list parameter's values are categories at 0, 1, … in grid order
-            cats = categories(rows["value"]) if categorical(rows["value"]) else None
+            cats = category_order(rows["value"])
             for scen, g in rows.groupby("scenario", sort=True):
                 if scen not in scens or m not in g:
                     continue

@@ -31,6 +31,13 @@ def categories(values: Iterable[Any]) -> list[Any]:
     return list(dict.fromkeys(values))
 
 
+def category_order(values: Iterable[Any]) -> list[Any] | None:
+    """:func:`categories` of ``values`` when they are shown as categories, else None (they
+    sit on a numeric axis, in ascending order)."""
+    values = list(values)
+    return categories(values) if categorical(values) else None
+
+
 def _number_text(x: Any) -> str:
     if isinstance(x, float) and x.is_integer() and abs(x) < 1e15:
         return str(int(x))  # 10000.0 → "10000", as it was given
