@@ -6,7 +6,8 @@ from parallel worker processes (see its docstring for why Mesa's own one is not 
 """
 
 from admarket.batch.comparison import compare, seed_list
-from admarket.batch.grid import break_even, parse_grid, sweep
+from admarket.batch.grid import parse_grid, sweep
 from admarket.batch.pool import batch_run
+from admarket.report.break_even import break_even
 
 __all__ = ["batch_run", "break_even", "compare", "parse_grid", "seed_list", "sweep"]

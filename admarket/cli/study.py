@@ -11,10 +11,11 @@ import time
 
 from admarket.batch.cluster import Cluster, parse_cluster
 from admarket.batch.comparison import compare, seed_list
-from admarket.batch.grid import break_even, parse_grid, sweep
+from admarket.batch.grid import parse_grid, sweep
 from admarket.batch.pool import default_processes
 from admarket.cli.options import config_from_args, parse_scenarios
 from admarket.errors import UsageError
+from admarket.report.break_even import break_even
 from admarket.report.drivers import driver_table, sweep_base
 from admarket.report.sweep_values import text_cells
 
