@@ -7,16 +7,18 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import admarket.batch.grid as grid_module
+import admarket.report.break_even as break_even_module
 from admarket import build_config
-from admarket.batch import sweep
+from admarket.batch import parse_grid, sweep
 from admarket.cli import main
 from admarket.config import ConfigError
 from admarket.outputs.store import COMPLETE_MARKER, query
 from admarket.outputs.sweep_journal import journal_path
-from admarket.report.sweep_values import categorical, categories, value_text
+from admarket.report.sweep_values import categorical, categories, category_order, value_text
 from tests.study_stops import stopping_after
 
 TINY = ["--days", "1", "--buyers", "1", "--sellers", "1", "--seeds", "1"]
@@ -144,7 +146,64 @@ def test_a_repeated_grid_value_is_refused_before_anything_runs(
 
 def test_values_as_categories():
     assert categorical(["iab", "plan"]) and categorical([(1.0,), (2.0,)])
-    assert not categorical([0.1, 2, True])
+    assert not categorical([0.1, 2, np.int64(3), np.float64(0.5)])
+    # true/false are categories in grid order, not 1 and 0 on a numeric axis
+    assert categorical([True, False]) and categorical([np.bool_(True), np.bool_(False)])
+    assert category_order([True, False, True]) == [True, False]
     assert categories(["plan", "iab", "plan"]) == ["plan", "iab"]
     assert value_text((10000.0, 25000.5)) == "10000,25000.5"
-    assert [value_text(v) for v in (0.1, 48, True, "iab")] == ["0.1", "48", "True", "iab"]
+    assert [value_text(v) for v in (0.1, 48, True, np.bool_(False), "iab")] == [
+        "0.1",
+        "48",
+        "true",
+        "false",
+        "iab",
+    ]
+
+
+def test_a_true_false_grid_is_drawn_and_tabled_as_categories(tmp_path, monkeypatch):
+    drawn = []
+    monkeypatch.setattr(break_even_module, "category_axis", lambda ax, cats: drawn.append(cats))
+    out = tmp_path / "tf"
+    assert _sweep(out, "--grid", "verify_recalls=true,false", "--scenarios", "a,c") == 0
+    assert drawn == [[True, False], [True, False]]  # both panels, in grid order
+    md = (out / "sweep.md").read_text()
+    assert md.index("| true | C |") < md.index("| false | C |")
+
+
+def test_a_list_value_of_several_numbers_is_one_bracketed_grid_value(tmp_path):
+    out = tmp_path / "lists"
+    assert _sweep(out, "--grid", "campaign_budgets=[10000,20000],[5000]") == 0
+    _published(out)
+    assert list(dict.fromkeys(_column(out / "sweep.csv", "campaign_budgets"))) == [
+        "10000,20000",
+        "5000",
+    ]
+    stored = query(out, "SELECT DISTINCT point, campaign_budgets FROM sweep ORDER BY point")
+    assert [list(v) for v in stored["campaign_budgets"]] == [[10000.0, 20000.0], [5000.0]]
+    assert "| 10000,20000 | B |" in (out / "sweep.md").read_text()
+
+
+def test_parse_grid_reads_brackets():
+    assert parse_grid(["campaign_budgets=[1,2], [3] ,4", "decay_rate=0.1"]) == {
+        "campaign_budgets": ["1,2", "3", "4"],
+        "decay_rate": ["0.1"],
+    }
+
+
+@pytest.mark.parametrize(
+    ("given", "says"),
+    [
+        ("campaign_budgets=[1,2", "brackets that pair up"),
+        ("campaign_budgets=1,2]", "brackets that pair up"),
+        ("campaign_budgets=[[1]]", "brackets that pair up"),
+        ("campaign_budgets=[1]2", "a value wholly in brackets"),
+        ("exchange_fee=[0.1,0.2]", "exchange_fee"),  # not a list parameter: the config says
+    ],
+)
+def test_bad_brackets_in_a_grid_are_one_line_errors(tmp_path, capsys, given, says):
+    out = tmp_path / "bad"
+    assert _sweep(out, "--grid", given) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and says in err, err
+    assert not out.exists()

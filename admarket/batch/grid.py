@@ -66,13 +66,15 @@ METRICS = (
 
 
 def parse_grid(items: list[str]) -> dict[str, list[str]]:
-    """``["exchange_fee=0.1,0.2", "decay_rate=0.02"]`` → ``{name: [values…]}`` (strings)."""
+    """``["exchange_fee=0.1,0.2", "decay_rate=0.02"]`` → ``{name: [values…]}`` (strings).
+    A value of a list parameter with several numbers is bracketed: ``campaign_budgets=
+    [10000,25000],[5000]`` is two values, ``"10000,25000"`` and ``"5000"``."""
     grid: dict[str, list[str]] = {}
     for item in items:
         if "=" not in item:
             raise ConfigError("--grid", item, "NAME=V1,V2,..., e.g. exchange_fee=0.1,0.15,0.2")
         name, values = item.split("=", 1)
-        vals = [v.strip() for v in values.split(",") if v.strip()]
+        vals = [v.strip() for v in _split_values(item, values) if v.strip()]
         if not vals:
             raise ConfigError("--grid", item, "at least one value after '='")
         key = name.strip().replace("-", "_")
@@ -88,6 +90,33 @@ def parse_grid(items: list[str]) -> dict[str, list[str]]:
     if not grid:
         raise ConfigError("--grid", "", "at least one NAME=V1,V2,... item")
     return grid
+
+
+def _split_values(item: str, values: str) -> list[str]:
+    """``values`` split at the commas outside brackets, a bracketed value unwrapped: a list
+    parameter's value of several numbers is one bracketed item, ``[10000,25000],[5000]``
+    (the text inside is what ``--set`` takes for that parameter)."""
+    out, depth, start = [], 0, 0
+    for i, ch in enumerate(values + ","):
+        if ch == "[":
+            depth += 1
+        elif ch == "]":
+            depth -= 1
+        if depth < 0 or depth > 1:
+            break
+        if ch == "," and depth == 0:
+            out.append(values[start:i].strip())
+            start = i + 1
+    if depth != 0:
+        raise ConfigError(
+            "--grid", item, "brackets that pair up, one level: NAME=[V1,V2],[V3] for a list"
+        )
+    for i, v in enumerate(out):
+        if v.startswith("[") and v.endswith("]"):
+            out[i] = v[1:-1]
+        elif "[" in v or "]" in v:
+            raise ConfigError("--grid", item, f"a value wholly in brackets, not {v!r}")
+    return out
 
 
 def grid_points(

@@ -1,8 +1,9 @@
-"""How a sweep shows a swept parameter's values: numbers (and true/false) on a numeric
-axis, as they always were; anything else — a text choice such as ``buyer_rule``, a list
-such as ``campaign_budgets`` — as categories: evenly spaced points in the order the grid
-gave them, each labelled with the value's text (as ``--set`` takes it: a list reads
-``10000,25000``, not as a Python tuple). Used only by the sweep's tables and charts.
+"""How a sweep shows a swept parameter's values: numbers on a numeric axis; anything else —
+true/false (``verify_recalls``), a text choice such as ``buyer_rule``, a list such as
+``campaign_budgets`` — as categories: evenly spaced points in the order the grid gave them,
+each labelled with the value's text (as ``--set`` takes it: a list reads ``10000,25000``,
+not as a Python tuple; true/false as ``true`` and ``false``, not at 0 and 1 of a numeric
+axis). Used only by the sweep's tables and charts.
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ import pandas as pd
 
 
 def is_number(value: Any) -> bool:
-    """Whether ``value`` can sit on a numeric axis (an int, a float or a bool)."""
-    return isinstance(value, numbers.Real | np.bool_)
+    """Whether ``value`` sits on a numeric axis: an int or a float, not a bool."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool | np.bool_)
 
 
 def categorical(values: Iterable[Any]) -> bool:
@@ -45,9 +46,12 @@ def _number_text(x: Any) -> str:
 
 
 def value_text(value: Any) -> str:
-    """A value as text: a list as its numbers joined by commas, anything else as ``str``."""
+    """A value as text, as ``--set`` takes it: a list as its numbers joined by commas,
+    true/false in lower case, anything else as ``str``."""
     if isinstance(value, tuple | list):
         return ",".join(_number_text(x) for x in value)
+    if isinstance(value, bool | np.bool_):
+        return "true" if value else "false"
     return f"{value}"
 
 
