@@ -80,6 +80,12 @@ def count(n: float, decimals: int = 0) -> str:
     return f"{n:,.{decimals}f}"
 
 
+def plural(n: int, noun: str, nouns: str = "") -> str:
+    """``n`` with its noun, singular for exactly one: ``1 day``, ``3 days``, ``0 runs``
+    (``nouns``: an irregular plural, ``1 entry`` / ``2 entries``)."""
+    return f"{n} {noun if n == 1 else nouns or noun + 's'}"
+
+
 def impressions(n: float) -> str:
     """``1.25M`` or ``480k`` impressions."""
     return f"{n / 1e6:.2f}M" if n >= 1e6 else f"{n / 1e3:.0f}k"

@@ -121,3 +121,18 @@ def test_ledger_out_needs_scenario_c(tmp_path, capsys):
     )
     assert code == 2 and "scenario c" in capsys.readouterr().err
     assert not (tmp_path / "l.jsonl").exists()
+
+
+def test_counts_of_one_are_singular(tmp_path, capsys):
+    one = ["--days", "1", "--buyers", "1", "--sellers", "1", "--campaigns-per-buyer", "1"]
+    out = tmp_path / "one"
+    assert main(["run", "--scenarios", "a", *one, "--no-progress", "--out", str(out)]) == 0
+    assert "1 day, 1 buyer, 1 seller, 1 campaign, seed 42\n" in capsys.readouterr().out
+    report = (out / "report.md").read_text()
+    assert "from 1 run: scenarios A" in report
+    assert "1 campaign per run (1 buyer, 1 seller) over 1 day;" in report
+    narrative = next((out / "logs").glob("*.narrative.md")).read_text()
+    assert "1 day (day 1 … day 1), 1 buyer, 1 seller, 1 campaign." in narrative
+    args = ["compare", "--scenarios", "a", "--seeds", "1", "--processes", "1", *one]
+    assert main([*args, "--no-progress", "--out", str(tmp_path / "cmp")]) == 0
+    assert "1 run (A × 1 seed from 42, 1 day) on" in capsys.readouterr().out

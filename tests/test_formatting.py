@@ -9,7 +9,16 @@ import pandas as pd
 from hypothesis import given
 from hypothesis import strategies as st
 
-from admarket.money import per_mille, plain, ratio, times_cheaper, usd, usd_auto, usd_short
+from admarket.money import (
+    per_mille,
+    plain,
+    plural,
+    ratio,
+    times_cheaper,
+    usd,
+    usd_auto,
+    usd_short,
+)
 from admarket.report.stats import mean_ci
 from admarket.report.wording import count, money, money_diff, pct, pp, score
 
@@ -23,6 +32,14 @@ def test_money_has_separators_and_tiny_amounts_stay_readable():
     assert per_mille(1.5804) == "$1.58 per 1,000 impressions"
     assert usd_auto(0) == "$0" and usd_auto(1234.4) == "$1,234" and usd_auto(3.321) == "$3.32"
     assert usd_short(-100_000) == "-$100k" and usd_short(2_500_000) == "$2.5M"
+
+
+def test_a_count_of_one_is_singular():
+    assert plural(1, "day") == "1 day" and plural(2, "day") == "2 days"
+    assert plural(0, "run") == "0 runs" and plural(1, "finished run") == "1 finished run"
+    assert (
+        plural(1, "entry", "entries") == "1 entry" and plural(3, "entry", "entries") == "3 entries"
+    )
 
 
 def test_ratios_in_words():

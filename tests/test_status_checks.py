@@ -101,7 +101,64 @@ def test_status_says_damaged_what_query_or_report_refuses(result, tmp_path, caps
         main(["query", str(d), "--name", "fee_extraction"]),
         main(["report", str(d), "--format", "md"]),
     ]
-    assert 2 in refused
+    assert refused == [2, 2]  # by both: the three commands agree
+
+
+@pytest.mark.parametrize("case", ["a user's file", "a user's folder"])
+def test_query_refuses_a_result_holding_files_admarket_did_not_write(
+    result, tmp_path, capsys, case
+):
+    d = tmp_path / "d1e"
+    shutil.copytree(result, d)
+    DAMAGES[case][0](d)
+    capsys.readouterr()
+    assert main(["query", str(d), "--name", "fee_extraction"]) == 2
+    out, err = capsys.readouterr()
+    assert not out and len(err.strip().splitlines()) == 1
+    assert "files admarket did not write" in err and DAMAGES[case][1].split("(")[1] in err
+
+
+def _cut_store(d: Path) -> Path:
+    _truncate_store(d)
+    return d
+
+
+def _lose_store(d: Path) -> Path:
+    (d / "admarket.duckdb").unlink()
+    return d
+
+
+def _bad_checkpoint(d: Path) -> Path:
+    shutil.rmtree(d)
+    d.mkdir()
+    (d / "x.ckpt").write_bytes(b"not a checkpoint\n")
+    return d / "x.ckpt"
+
+
+def _bad_journal(d: Path) -> Path:
+    journal = d.parent / f".{d.name}.sweep-journal.jsonl"
+    journal.write_text("not a journal\n")
+    shutil.rmtree(d)
+    return journal
+
+
+@pytest.mark.parametrize(
+    "spoil, why",
+    [
+        (_cut_store, "its store cannot be read"),
+        (_lose_store, "no admarket.duckdb"),
+        (_bad_checkpoint, "the checkpoint cannot be read"),
+        (_bad_journal, "the journal cannot be read"),
+    ],
+)
+def test_a_config_that_cannot_be_read_is_not_called_defaults(result, tmp_path, capsys, spoil, why):
+    d = tmp_path / "where" / "d1"
+    shutil.copytree(result, d)
+    path = spoil(d)
+    text, data = _status(capsys, tmp_path / "where")
+    (item,) = data
+    assert item["path"] == str(path) and item["config_error"] == why and not item["config"]
+    assert f"  config:    unreadable ({why})\n" in text + "\n" and "defaults" not in text
 
 
 def test_an_intact_result_is_complete_and_a_lost_report_is_rebuilt(result, tmp_path, capsys):

@@ -44,6 +44,7 @@ from admarket.batch.cluster import Cluster, describe_task, iter_on_cluster, runs
 from admarket.config import MarketConfig
 from admarket.errors import WorkerLostError
 from admarket.model import MarketModel
+from admarket.money import plural
 from admarket.outputs import store_writer
 from admarket.outputs.run_tables import run_summary_tables, run_tables
 from admarket.outputs.spool import Spool
@@ -349,7 +350,7 @@ def _iter_pool(
         _stop_workers(ex)
         raise WorkerLostError(
             "a worker process died before its run finished "
-            f"({len(tasks) - done_runs} of {len(tasks)} runs unfinished): killed, or out "
+            f"({len(tasks) - done_runs} of {plural(len(tasks), 'run')} unfinished): killed, or out "
             "of memory? Nothing was published; try fewer --processes or a smaller market"
         ) from None
     except BaseException:

@@ -14,11 +14,13 @@ import argparse
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from admarket.cli.options import check_writable_dir
 from admarket.config import MarketConfig
 from admarket.errors import UsageError
 from admarket.llm import LLMSession, ReplayEndpoint, RequestSettings
+from admarket.money import plural, usd
 
 if TYPE_CHECKING:  # pragma: no cover
     from admarket.model import MarketModel
@@ -59,6 +61,30 @@ def _check_numbers(args: argparse.Namespace) -> None:
         raise UsageError(f"invalid --llm-budget-usd = {budget!r}: a number of USD > 0")
 
 
+def _check_base_url(url: str) -> None:
+    """Refuse a ``--llm-base-url`` no request could go to before anything runs (the client
+    would only fail at the first question, after a simulated day)."""
+    try:
+        parts = urlsplit(url)
+        scheme = parts.scheme if "://" in url else ""  # "host:port/v1" parses as a scheme
+        if not scheme:
+            wrong = "no scheme"
+        elif scheme not in ("http", "https"):
+            wrong = f"its scheme is {scheme}"
+        elif not parts.hostname:
+            wrong = "no host"
+        else:
+            wrong = ""
+            _ = parts.port  # raises on a port that is not a number in 0-65535
+    except ValueError as exc:  # a bad port or IPv6 address
+        wrong = str(exc)
+    if wrong:
+        raise UsageError(
+            f"invalid --llm-base-url = {url!r}: {wrong}; allowed: an http:// or https:// URL "
+            "with a host, e.g. http://127.0.0.1:11434/v1"
+        )
+
+
 def session_from_args(
     args: argparse.Namespace, cfg: MarketConfig, scenarios: list[str]
 ) -> LLMSession | None:
@@ -84,6 +110,7 @@ def session_from_args(
         check_writable_dir(Path(args.llm_record).parent, "--llm-record")
     live = None
     if args.llm_base_url:
+        _check_base_url(args.llm_base_url)
         if not args.llm_replay and not args.llm_model:
             raise UsageError("--llm-base-url needs --llm-model NAME (e.g. qwen2.5:3b)")
         from admarket.llm.client import OpenAIEndpoint, api_key  # imports openai (llm extra)
@@ -159,7 +186,7 @@ def print_llm_summary(models: list[MarketModel], session: LLMSession, file=None)
         print(
             f"  scenario {m.scenario_id}: {names}; {len(c.records):,} questions, "
             f"{c.prompt_tokens:,} prompt + {c.completion_tokens:,} completion tokens "
-            f"(${c.usd:,.4f}); {n:,} numbers stated, {wrong:,} wrong ({rate}); "
+            f"({usd(c.usd, 4)}); {n:,} numbers stated, {wrong:,} wrong ({rate}); "
             f"{lookups:,} ledger lookups",
             file=file,
         )
@@ -168,8 +195,8 @@ def print_llm_summary(models: list[MarketModel], session: LLMSession, file=None)
             budget = session.budget_per_run or 0.0
             print(
                 f"  scenario {m.scenario_id} {r.stopped.upper()}: it ran {m.day + 1} of "
-                f"{m.config.days} days (LLM spend ${c.usd:,.4f}; this run's budget "
-                f"${budget:,.4f}); its numbers cover those days only",
+                f"{plural(m.config.days, 'day')} (LLM spend {usd(c.usd, 4)}; this run's budget "
+                f"{usd(budget, 4)}); its numbers cover those days only",
                 file=file,
             )
     return stopped

@@ -43,7 +43,7 @@ from admarket.model.checkpoint import (
     read_header,
     save_checkpoint,
 )
-from admarket.money import pct, usd, usd_auto
+from admarket.money import pct, plural, usd, usd_auto
 from admarket.outputs.measures import full_summary
 from admarket.report.glossary import label
 
@@ -269,8 +269,9 @@ def print_summaries(summaries: list[dict], cfg: MarketConfig, file=None) -> None
     cols = [[fn(s) for s in summaries] for _, fn in rows]
     colw = [max(len(n), *(len(c[i]) for c in cols)) for i, n in enumerate(names)]
     print(
-        f"{cfg.days} days, {cfg.n_buyers} buyers, {cfg.n_sellers} sellers, "
-        f"{cfg.n_campaigns} campaigns, seed {cfg.seed}",
+        f"{plural(cfg.days, 'day')}, {plural(cfg.n_buyers, 'buyer')}, "
+        f"{plural(cfg.n_sellers, 'seller')}, {plural(cfg.n_campaigns, 'campaign')}, "
+        f"seed {cfg.seed}",
         file=file,
     )
     print(

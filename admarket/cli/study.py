@@ -15,6 +15,7 @@ from admarket.batch.grid import parse_grid, sweep
 from admarket.batch.pool import default_processes
 from admarket.cli.options import config_from_args, parse_scenarios
 from admarket.errors import UsageError
+from admarket.money import plural
 from admarket.report.break_even import break_even
 from admarket.report.drivers import driver_table, sweep_base
 from admarket.report.sweep_values import text_cells
@@ -76,13 +77,13 @@ def cmd_compare(args: argparse.Namespace) -> int:
     )
     took = time.perf_counter() - t0
     reused = summ.attrs.get("reused_runs", 0)
-    ran = f"{len(summ) - reused} runs" + (f" (and {reused} reused)" if reused else "")
+    ran = plural(len(summ) - reused, "run") + (f" (and {reused} reused)" if reused else "")
     cols = ["gross_spend", "net_to_publishers", "take_rate", "mean_goal_attainment"]
     cols += ["wrong_decision_share", "wrong_claim_share", "disputes", "written_off"]
     means = summ.groupby("scenario")[cols].mean()
     print(
-        f"{ran} ({', '.join(scenarios)} × {len(seeds)} seeds from {seeds[0]}, "
-        f"{cfg.days} days) on {where} in {took:.1f} s; means across seeds:"
+        f"{ran} ({', '.join(scenarios)} × {plural(len(seeds), 'seed')} from {seeds[0]}, "
+        f"{plural(cfg.days, 'day')}) on {where} in {took:.1f} s; means across seeds:"
     )
     print(means.to_string(float_format=lambda x: f"{x:,.3f}"))
     print("(names as in the store's summaries table; defined in the report's glossary)")
@@ -111,7 +112,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         resume=args.resume,
     )
     runs, reused = tidy.attrs.get("runs", len(tidy)), tidy.attrs.get("reused_runs", 0)
-    ran = f"{runs - reused} runs" + (f" (and {reused} reused)" if reused else "")
+    ran = plural(runs - reused, "run") + (f" (and {reused} reused)" if reused else "")
     print(f"{ran} on {where} in {time.perf_counter() - t0:.1f} s")
     be = break_even(tidy, list(grid))
     drivers = driver_table(tidy, list(grid), sweep_base(cfg, list(grid)))

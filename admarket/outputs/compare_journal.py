@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from admarket.atomic import atomic_file, fsync_path
 from admarket.errors import IncompleteRunError, UsageError
+from admarket.money import plural
 from admarket.outputs.kept_run import (
     LOG_SUFFIXES,
     TABLES_FILE,
@@ -328,9 +329,10 @@ class CompareJournal:
                 if not self.folder.exists():
                     return
             if kept:
+                are = "is" if kept == 1 else "are"
                 print(
-                    f"compare: {kept} of {total} runs are kept in {self.folder}; run the same "
-                    "command with --resume to run only the rest",
+                    f"compare: {kept} of {plural(total, 'run')} {are} kept in {self.folder}; run "
+                    "the same command with --resume to run only the rest",
                     file=sys.stderr,
                     flush=True,
                 )
@@ -351,15 +353,15 @@ class CompareJournal:
             whys.append("no journal of an earlier compare to resume")
         elif unused := self.held - len(self.reused):
             whys.append(
-                f"the journal's other {unused} runs are not in this compare, or their logs "
-                "differ: they stay kept"
+                f"the journal's other {plural(unused, 'run')} {'is' if unused == 1 else 'are'} not "
+                "in this compare, or their logs differ: they stay kept"
             )
         if published_why:
             whys.append(published_why)
         why = f" ({'; '.join(whys)})" if whys else ""
         source = f": {', '.join(sources)}" if sources else ""
         n = len(self.reused) + published
-        return f"compare: resuming with {n} of {total} runs{source}{why}"
+        return f"compare: resuming with {n} of {plural(total, 'run')}{source}{why}"
 
 
 def _delete(folder: Path) -> None:

@@ -11,7 +11,7 @@ it: it sits in the folder that holds the study's folder, so that is the one to s
 A result is complete only if ``admarket query`` and ``admarket report`` would take it: the
 check they apply (:func:`.manifest.check_complete`: every file the marker lists is there
 with its size, so one ``stat`` per file and no hashing), and no file admarket did not write
-in it (which ``report``, and a new result into the folder, refuse). Otherwise it is
+in it (which ``query``, ``report`` and a new result into the folder refuse). Otherwise it is
 *damaged*, with their one-line reason.
 
 A study or run still being written is told from a stopped one by who holds its output
@@ -32,6 +32,7 @@ import duckdb
 from admarket.config import MarketConfig
 from admarket.errors import CheckpointError, IncompleteRunError
 from admarket.model.checkpoint import read_header
+from admarket.money import plural
 from admarket.outputs.compare_journal import INDEX, META_DIGEST, read_index
 from admarket.outputs.compare_journal import SUFFIX as COMPARE_SUFFIX
 from admarket.outputs.kept_run import file_digest
@@ -54,6 +55,9 @@ from admarket.outputs.sweep_journal import SUFFIX, published_runs, read_journal,
 OWNED_DIRS = ("charts", "logs", "content", RUNS_DIR)
 
 _DEFAULTS = MarketConfig().to_dict()
+# an item's config_error when the file holding its config cannot be read (status says why)
+_CHECKPOINT_UNREAD = "the checkpoint cannot be read"
+_JOURNAL_UNREAD = "the journal cannot be read"
 
 
 @dataclass
@@ -70,6 +74,8 @@ class Item:
     scenarios: list[str] = field(default_factory=list)
     seeds: list[int] = field(default_factory=list)
     config: dict[str, Any] = field(default_factory=dict)  # values that differ from defaults
+    # why its config could not be read ("" if it was): then ``config`` says nothing
+    config_error: str = ""
     varies: list[str] = field(default_factory=list)  # parameters that differ between runs
     produced_by: str = ""
     detail: str = ""
@@ -137,10 +143,13 @@ def _result(path: Path) -> Item:
             text = str(exc).strip().splitlines()
             item.complete = False
             item.status = item.status if why else f"unreadable store: {text[0] if text else exc}"
+            item.config_error = "its store cannot be read"
             runs, configs = [], []
         item.scenarios = item.scenarios or sorted({str(r[0]) for r in runs})
         item.seeds = item.seeds or sorted({int(r[1]) for r in runs})
         _describe_configs(item, configs)
+    else:
+        item.config_error = f"no {STORE_NAME}"
     versions = sorted({f"admarket {r[3]} (Mesa {r[4]})" for r in runs}) or [
         f"admarket {meta.get('package_version', '?')}"
     ]
@@ -151,7 +160,7 @@ def _result(path: Path) -> Item:
         n_runs = int(meta.get("runs", len(runs)))
     except (TypeError, ValueError):
         n_runs = len(runs)
-    detail = f"{n_runs} run{'' if n_runs == 1 else 's'}"
+    detail = plural(n_runs, "run")
     if kind == "sweep":
         grid = meta.get("grid", [])
         detail += f", {meta.get('points', '?')} grid points over "
@@ -181,8 +190,8 @@ def damage(path: Path, kind: str = "") -> str:
     line without the path; "" if neither does.
 
     The check they apply (:func:`.manifest.check_complete`: each listed file there with its
-    size — a ``stat`` per file, no hashing), then what ``report`` (and any new result into
-    the folder) refuses: files admarket did not write. A run's or compare's report alone
+    size — a ``stat`` per file, no hashing), then what ``query`` and ``report`` (and any new
+    result into the folder) refuse: files admarket did not write. A run's or compare's report alone
     missing or changed is said to be rebuilt by ``admarket report``.
     """
     try:
@@ -202,7 +211,8 @@ def damage(path: Path, kind: str = "") -> str:
     if foreign:
         return (
             f"holds files admarket did not write ({show_entries(foreign)}); `admarket "
-            "report` and a new result into this folder refuse it until they are moved out"
+            "query`, `admarket report` and a new result into this folder refuse it until they "
+            "are moved out"
         )
     return ""
 
@@ -223,7 +233,9 @@ def _checkpoint(path: Path) -> Item:
     try:
         head, _ = read_header(path)
     except CheckpointError as exc:
-        return Item(str(path), "checkpoint", False, f"unreadable — {exc}")
+        return Item(
+            str(path), "checkpoint", False, f"unreadable — {exc}", config_error=_CHECKPOINT_UNREAD
+        )
     cfg = head.get("config", {})
     day, days = int(head.get("day", 0)), int(cfg.get("days", 0))
     return Item(
@@ -262,8 +274,11 @@ def _journal(path: Path) -> Item:
         kept = [(str(r.get("scenario")), int(r["seed"]), json.loads(r["config"])) for r in rows]
     except (OSError, ValueError, KeyError, TypeError) as exc:
         if writer:
-            return Item(str(path), "journal", False, _running_text(out, writer, "sweep"))
-        return Item(str(path), "journal", False, f"unreadable — {exc}")
+            status = _running_text(out, writer, "sweep")
+            return Item(str(path), "journal", False, status, config_error=_JOURNAL_UNREAD)
+        return Item(
+            str(path), "journal", False, f"unreadable — {exc}", config_error=_JOURNAL_UNREAD
+        )
     leftover = not writer and superseded(path, published_runs(out)[0])
     return _journal_item(path, "sweep", out, header, kept, leftover, writer)
 
@@ -282,8 +297,11 @@ def _compare_journal(path: Path) -> Item:
         kept = [(e["scenario"], int(e["seed"]), e["config"]) for e in entries]
     except (OSError, ValueError, KeyError, TypeError) as exc:
         if writer:  # (before its first run finished, the index may not be there yet)
-            return Item(str(path), "journal", False, _running_text(out, writer, "compare"))
-        return Item(str(path), "journal", False, f"unreadable — {exc}")
+            status = _running_text(out, writer, "compare")
+            return Item(str(path), "journal", False, status, config_error=_JOURNAL_UNREAD)
+        return Item(
+            str(path), "journal", False, f"unreadable — {exc}", config_error=_JOURNAL_UNREAD
+        )
     leftover = False
     if not writer:
         meta = read_manifest(out) or {}
@@ -317,12 +335,12 @@ def _journal_item(
         )
     elif differs:
         status = (
-            f"a stopped {study} into {out}, made by other code ({differs}): its {n} runs "
+            f"a stopped {study} into {out}, made by other code ({differs}): its {plural(n, 'run')} "
             "cannot be reused; delete it to start afresh"
         )
     else:
         status = (
-            f"a stopped {study} into {out}: {n} finished run{'' if n == 1 else 's'} kept; run "
+            f"a stopped {study} into {out}: {plural(n, 'finished run')} kept; run "
             f"the same {study} command with --resume to run only the rest"
         )
     item = Item(str(path), "journal", False, status)
@@ -343,7 +361,7 @@ def _running_text(out: Path, writer: str, study: str = "", n: int | None = None)
             f"running — an admarket process is writing a result into it ({writer}); wait for "
             "it to finish"
         )
-    done = "" if n is None else f": {n} run{'' if n == 1 else 's'} finished so far"
+    done = "" if n is None else f": {plural(n, 'run')} finished so far"
     return (
         f"running — a {study} into {out} is still running ({writer}){done}; wait for it to "
         f"finish (a --resume, or anything else into {out}, is refused while it runs)"

@@ -29,7 +29,7 @@ import duckdb
 import pandas as pd
 
 from admarket.market.accounting import FEE_COLUMNS
-from admarket.money import usd
+from admarket.money import plural, usd
 from admarket.outputs import VERBOSITY
 from admarket.outputs.chunked import ChunkedTable, rows_of_kind
 from admarket.outputs.event_log import event_blocks
@@ -150,8 +150,9 @@ def render_narrative(tables: Mapping[str, pd.DataFrame], verbosity: str = "key")
     cfg = json.loads(run["config"])
     parts = [
         f"# Narrative: scenario {run['scenario']}, seed {run['seed']}",
-        f"{cfg['days']} days (day 1 … day {cfg['days']}), {cfg['n_buyers']} buyers, "
-        f"{cfg['n_sellers']} sellers, {cfg['n_buyers'] * cfg['campaigns_per_buyer']} campaigns. "
+        f"{plural(cfg['days'], 'day')} (day 1 … day {cfg['days']}), "
+        f"{plural(cfg['n_buyers'], 'buyer')}, {plural(cfg['n_sellers'], 'seller')}, "
+        f"{plural(cfg['n_buyers'] * cfg['campaigns_per_buyer'], 'campaign')}. "
         f"Verbosity `{verbosity}`: "
         + ("every story." if cap is None else f"at most {cap} stories of each kind.")
         + " Stories are ranked by what they cost the campaign or the publisher; each subject "

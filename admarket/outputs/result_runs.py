@@ -35,6 +35,7 @@ import pandas as pd
 
 from admarket.errors import IncompleteRunError, UsageError
 from admarket.llm.tables import LLM_TABLES
+from admarket.money import plural
 from admarket.outputs.kept_run import TABLES_FILE, KeptTables, dump_run, file_digest, link, load_run
 from admarket.outputs.manifest import check_complete, read_manifest
 from admarket.outputs.run_identity import code_difference, header_line, parse_journal
@@ -149,8 +150,8 @@ class PublishedRuns:
             self._check_store()
         elif entries and not any(k in by_key for k in keys):  # (not: all kept elsewhere)
             self.why = (
-                f"none of the {len(entries)} runs the compare in {dest} keeps is in this one: "
-                "their config, seeds, scenarios, logs or verbosity differ"
+                f"none of the {plural(len(entries), 'run')} the compare in {dest} keeps is in this "
+                "one: their config, seeds, scenarios, logs or verbosity differ"
             )
 
     def _refuse(self, why: str) -> UsageError:

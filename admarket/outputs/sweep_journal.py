@@ -37,6 +37,7 @@ import pandas as pd
 
 from admarket.atomic import atomic_file, fsync_path
 from admarket.errors import IncompleteRunError, UsageError
+from admarket.money import plural
 from admarket.outputs.manifest import check_complete, read_manifest
 from admarket.outputs.run_identity import code_difference, header_line, parse_journal, run_key
 from admarket.outputs.run_ids import run_id_for
@@ -280,10 +281,13 @@ class SweepJournal:
             if kept and superseded(self.path, published_runs(self.dest)[0]):
                 self.path.unlink()
                 return
-            where = [f"{kept} of {total} runs are kept in {self.path}"] if kept else []
+            are = "is" if kept == 1 else "are"
+            where = [f"{kept} of {plural(total, 'run')} {are} kept in {self.path}"] if kept else []
             if self.reused_published:
+                n = self.reused_published
                 where.append(
-                    f"{self.reused_published} of {total} are in the sweep published in {self.dest}"
+                    f"{n} of {total} {'is' if n == 1 else 'are'} in the sweep published in "
+                    f"{self.dest}"
                 )
             if where:
                 print(
@@ -330,15 +334,20 @@ class SweepJournal:
         if not self.held and not self._published:
             whys.append("no journal of an earlier sweep to resume")
         elif (unused := self.held - (self.reused - self.reused_published)) > 0:
-            whys.append(f"the journal's other {unused} runs are not in this sweep")
+            whys.append(
+                f"the journal's other {plural(unused, 'run')} {'is' if unused == 1 else 'are'} "
+                "not in this sweep"
+            )
         if self._published and not self.reused_published:
             n = len(self._published)
-            whys.append(f"none of the {n} runs of the sweep in {self.dest} is in this one")
+            whys.append(
+                f"none of the {plural(n, 'run')} of the sweep in {self.dest} is in this one"
+            )
         if self._published_note:
             whys.append(self._published_note)
         where = f"{self.path}" + (f" and {self.dest}" if self._published else "")
         why = f" ({'; '.join(whys)})" if whys else ""
-        return f"sweep: resuming with {self.reused} of {total} runs from {where}{why}"
+        return f"sweep: resuming with {self.reused} of {plural(total, 'run')} from {where}{why}"
 
 
 def superseded(journal: Path, published: dict[str, dict]) -> bool:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from admarket.atomic import atomic_file
 from admarket.config import PARAMS
+from admarket.money import plural
 from admarket.outputs.moments import Moment
 from admarket.outputs.narrative import all_moments, rank, tables_from_store
 from admarket.report.data import ReportData
@@ -87,7 +88,7 @@ def draft(f: Finding, d: ReportData, stories: _Stories) -> str:
     """The markdown draft of one finding."""
     chart, scenario, kinds = ILLUSTRATION.get(f.key, ("", "", ()))
     n = len(d.seeds)
-    scope = f"{len(d.runs)} runs: scenarios {', '.join(d.scenarios)} × {n} seed(s); " + (
+    scope = f"{plural(len(d.runs), 'run')}: scenarios {', '.join(d.scenarios)} × {n} seed(s); " + (
         "mean and 95% interval across seeds" if n > 1 else "one seed, no interval"
     )
     parts = [

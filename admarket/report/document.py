@@ -27,6 +27,7 @@ import duckdb
 
 from admarket.atomic import atomic_file
 from admarket.errors import UsageError
+from admarket.money import plural
 from admarket.outputs.store import open_store
 from admarket.report.charts import CAPTIONS
 from admarket.report.content import write_content
@@ -59,7 +60,8 @@ def _intro(d: ReportData) -> str:
     seeds = ", ".join(map(str, d.seeds[:12])) + (" …" if n > 12 else "")
     text = (
         f"Generated {_dt.datetime.now(_dt.UTC).isoformat(timespec='seconds')} from "
-        f"{len(d.runs)} runs: scenarios {', '.join(d.scenarios)} × {n} seed(s) ({seeds}). "
+        f"{plural(len(d.runs), 'run')}: scenarios {', '.join(d.scenarios)} × {n} seed(s) "
+        f"({seeds}). "
         f"Every number is {interval}; scenarios share each seed's demand and supply (common "
         "random numbers), so differences are paired by seed."
     )
@@ -75,8 +77,9 @@ def _intro(d: ReportData) -> str:
 def _summary_blocks(d: ReportData, points: list[Point]) -> list[Block]:
     cfg = next(iter(d.configs.values()))
     scale = (
-        f"{cfg['n_buyers'] * cfg['campaigns_per_buyer']} campaigns per run "
-        f"({cfg['n_buyers']} buyers, {cfg['n_sellers']} sellers) over {cfg['days']} days; "
+        f"{plural(cfg['n_buyers'] * cfg['campaigns_per_buyer'], 'campaign')} per run "
+        f"({plural(cfg['n_buyers'], 'buyer')}, {plural(cfg['n_sellers'], 'seller')}) over "
+        f"{plural(cfg['days'], 'day')}; "
         "gross spend per run "
         + ", ".join(f"{s} {money(d.ci(s, 'gross_spend'))}" for s in d.scenarios)
         + "."

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from admarket.money import plural
 from admarket.report.data import ReportData, has
 from admarket.report.findings_fees import FEE_PARAMS, PRICING_NOTE, PRICING_PARAMS
 from admarket.report.stats import CI, mean_ci, paired_diff
@@ -322,7 +323,7 @@ def context_rot(d: ReportData) -> Finding | None:
         verb = "climbed" if ch.lo > 0 else "fell" if ch.hi < 0 else "went"
         head = (
             f"B's wrong facts {verb} from {rot['B'][0].mean:.1%} to {rot['B'][1].mean:.1%} "
-            f"of claims over {last - first + 1} days"
+            f"of claims over {plural(last - first + 1, 'day')}"
         )
     return Finding(
         "context_rot",

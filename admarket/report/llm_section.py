@@ -22,6 +22,8 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from admarket.money import plural, usd
+
 Block = tuple[str, Any]
 STOPPED = "stopped at budget"
 
@@ -107,8 +109,8 @@ def llm_report(store: str | Path | duckdb.DuckDBPyConnection) -> LLMReport | Non
     stopped = runs[runs["status"] != "complete"]
     if len(stopped):
         which = "; ".join(
-            f"scenario {r.scenario} (seed {r.seed}) ran {r.days_run} of {r.days} days, LLM "
-            f"spend ${r.usd:,.4f} against its budget ${r.budget_usd:,.4f}"
+            f"scenario {r.scenario} (seed {r.seed}) ran {r.days_run} of {plural(r.days, 'day')}, "
+            f"LLM spend {usd(r.usd, 4)} against its budget {usd(r.budget_usd, 4)}"
             for r in stopped.itertuples()
         )
         rep.banner = [
@@ -152,8 +154,8 @@ def _cost_table(runs: pd.DataFrame, scenarios: list[str]) -> Block:
                 f"{int(g['requests'].sum()):,}",
                 f"{int(g['prompt_tokens'].sum()):,}",
                 f"{int(g['completion_tokens'].sum()):,}",
-                f"${g['usd'].sum():,.4f}",
-                f"${g['usd'].sum() / days:,.4f}",
+                usd(g["usd"].sum(), 4),
+                usd(g["usd"].sum() / days, 4),
                 f"{int(g['lookups'].sum()):,}",
                 status,
             ]

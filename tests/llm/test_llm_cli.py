@@ -134,6 +134,41 @@ def test_the_budget_stops_the_run_cleanly_and_says_so(fake, tmp_path, capsys):
     assert (spent["last"] < 5).all()  # nothing asked after the stop
 
 
+def test_a_tiny_budget_is_shown_to_its_significant_digits(fake, tmp_path, capsys):
+    srv = fake()
+    out = tmp_path / "out"
+    code = run(*live(srv), "--llm-budget-usd", "0.00001", "--out", str(out))
+    text = capsys.readouterr().out
+    assert code == 3  # B and C share it: $0.000005 each, not "$0.0000"
+    assert "this run's budget $0.0000050)" in text and "$0.0000)" not in text
+    assert "against its budget $0.0000050" in (out / "report.md").read_text()
+
+
+@pytest.mark.parametrize(
+    "url, fragment",
+    [
+        ("notaurl", "no scheme"),
+        ("127.0.0.1:11434/v1", "no scheme"),
+        ("ftp://x", "its scheme is ftp"),
+        ("http://", "no host"),
+        ("https://:8080/v1", "no host"),
+        ("http://127.0.0.1:port/v1", "Port could not be cast"),
+    ],
+)
+@pytest.mark.parametrize("replay", [False, True])
+def test_a_malformed_base_url_is_refused_before_anything_runs(
+    url, fragment, replay, tmp_path, capsys
+):
+    out = tmp_path / "out"
+    source = ["--llm-replay", "x"] if replay else ["--llm-model", "m"]  # (x is never read)
+    code = run("--llm-base-url", url, *source, "--out", str(out))
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1
+    assert err.startswith(f"admarket: error: invalid --llm-base-url = {url!r}: {fragment}")
+    assert "; allowed: an http:// or https:// URL with a host" in err and "day " not in err
+    assert not out.exists()
+
+
 @pytest.mark.parametrize(
     "args, fragment",
     [
