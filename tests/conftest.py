@@ -9,15 +9,18 @@ import sys
 from pathlib import Path
 
 import pytest
-from hypothesis import settings
+from hypothesis import HealthCheck, settings
 
 from admarket import MarketModel, build_config
 
 # Property tests draw the same examples on every run, so the gate that passed here passes
 # on CI; ADMARKET_HYPOTHESIS=explore draws fresh ones each run, to look for failures no one
-# has seen (a failure found that way becomes an @example of its test).
-settings.register_profile("gate", derandomize=True, database=None)
-settings.register_profile("explore", derandomize=False)
+# has seen (a failure found that way becomes an @example of its test). Neither profile times
+# a test: Hypothesis's per-example deadline and its "generation is slow" health check are
+# wall-clock limits, which failed a property test on a loaded machine, not a property.
+_UNTIMED = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow]}
+settings.register_profile("gate", derandomize=True, database=None, **_UNTIMED)
+settings.register_profile("explore", derandomize=False, **_UNTIMED)
 _PROFILE = os.environ.get("ADMARKET_HYPOTHESIS", "gate")
 if _PROFILE not in ("gate", "explore"):
     raise pytest.UsageError(f"ADMARKET_HYPOTHESIS={_PROFILE!r}: allowed gate, explore")
