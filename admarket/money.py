@@ -80,10 +80,12 @@ def count(n: float, decimals: int = 0) -> str:
     return f"{n:,.{decimals}f}"
 
 
-def plural(n: int, noun: str, nouns: str = "") -> str:
+def plural(n: int, noun: str, nouns: str = "", *, grouped: bool = False) -> str:
     """``n`` with its noun, singular for exactly one: ``1 day``, ``3 days``, ``0 runs``
-    (``nouns``: an irregular plural, ``1 entry`` / ``2 entries``)."""
-    return f"{n} {noun if n == 1 else nouns or noun + 's'}"
+    (``nouns``: an irregular plural, ``1 entry`` / ``2 entries``; ``grouped``: the number
+    with thousands separators, ``1,234 facts``)."""
+    number = f"{n:,}" if grouped else f"{n}"
+    return f"{number} {noun if n == 1 else nouns or noun + 's'}"
 
 
 def impressions(n: float) -> str:

@@ -7,7 +7,8 @@ import sys
 
 import pytest
 
-from admarket.cli import main
+from admarket.cli import main, verify
+from admarket.ledger.verify import VerifyResult
 
 
 @pytest.mark.parametrize("scenario", ["a", "b", "c"])
@@ -129,10 +130,25 @@ def test_counts_of_one_are_singular(tmp_path, capsys):
     assert main(["run", "--scenarios", "a", *one, "--no-progress", "--out", str(out)]) == 0
     assert "1 day, 1 buyer, 1 seller, 1 campaign, seed 42\n" in capsys.readouterr().out
     report = (out / "report.md").read_text()
-    assert "from 1 run: scenarios A" in report
+    assert "from 1 run: scenarios A × 1 seed (42)." in report
     assert "1 campaign per run (1 buyer, 1 seller) over 1 day;" in report
     narrative = next((out / "logs").glob("*.narrative.md")).read_text()
     assert "1 day (day 1 … day 1), 1 buyer, 1 seller, 1 campaign." in narrative
     args = ["compare", "--scenarios", "a", "--seeds", "1", "--processes", "1", *one]
     assert main([*args, "--no-progress", "--out", str(tmp_path / "cmp")]) == 0
     assert "1 run (A × 1 seed from 42, 1 day) on" in capsys.readouterr().out
+    assert main(["report", str(out), "--content", "--format", "md"]) == 0
+    draft = next((out / "content").glob("*.md")).read_text()
+    assert "*From 1 run: scenarios A × 1 seed; one seed, no interval.*" in draft
+    capsys.readouterr()
+    assert main(["status", str(out)]) == 0
+    assert capsys.readouterr().out.startswith(f"{out}: 1 item, 1 complete\n")
+
+
+def test_a_ledger_of_one_entry_is_singular(tmp_path, capsys, monkeypatch):
+    ledger = tmp_path / "l.jsonl"
+    ledger.write_text("")  # (what verify_file would read is stood in for below)
+    one = VerifyResult(ok=True, n_entries=1, first_bad=None, reason="", head_hash="ab" * 32)
+    monkeypatch.setattr(verify, "verify_file", lambda path, anchor: one)
+    assert main(["verify-ledger", str(ledger)]) == 0
+    assert capsys.readouterr().out.startswith("ok: 1 entry; signatures, hash chain and blob ")

@@ -245,7 +245,7 @@ def test_cli_cluster_local_writes_a_complete_identical_result(tmp_path, capsys):
     args = ["sweep", *CLI_SMALL, "--grid", "exchange_fee=0.1,0.2", "--seeds", "2"]
     args += ["--scenarios", "a,b", "--no-progress"]
     assert main([*args, "--cluster", "local:2", "--out", str(tmp_path / "dask")]) == 0
-    assert "8 runs on a LocalCluster of 2 worker(s)" in capsys.readouterr().out
+    assert "8 runs on a LocalCluster of 2 workers" in capsys.readouterr().out
     assert main([*args, "--processes", "1", "--out", str(tmp_path / "local")]) == 0
     assert (tmp_path / "dask" / COMPLETE_MARKER).is_file()
     _same_stores(tmp_path / "local", tmp_path / "dask", at_least=3)

@@ -189,7 +189,7 @@ def test_a_run_whose_logs_differ_is_run_again(tmp_path, monkeypatch, capsys):
     ran, _ = _finish(out, monkeypatch, logs="all")
     assert ran == [N_RUNS - 3]  # seed 2's runs have no logs: run again
     err = capsys.readouterr().err
-    assert "the journal's other 3 runs" in err and "still keeps 3 run(s)" in err
+    assert "the journal's other 3 runs" in err and "still keeps 3 runs" in err
     assert len(list((out / "logs").glob("*.narrative.md"))) == N_RUNS
     assert len(read_index(journal_folder(out) / INDEX)[1]) == 3  # not asked to go: kept
 

@@ -9,6 +9,7 @@ import pandas as pd
 from hypothesis import given
 from hypothesis import strategies as st
 
+from admarket.batch.cluster import Cluster
 from admarket.money import (
     per_mille,
     plain,
@@ -19,6 +20,7 @@ from admarket.money import (
     usd_auto,
     usd_short,
 )
+from admarket.report.break_even import break_even, sweep_markdown
 from admarket.report.stats import mean_ci
 from admarket.report.wording import count, money, money_diff, pct, pp, score
 
@@ -40,6 +42,20 @@ def test_a_count_of_one_is_singular():
     assert (
         plural(1, "entry", "entries") == "1 entry" and plural(3, "entry", "entries") == "3 entries"
     )
+    assert (
+        plural(1234, "fact", grouped=True) == "1,234 facts" and plural(1234, "fact") == "1234 facts"
+    )
+    assert plural(1, "question", grouped=True) == "1 question"
+
+
+def test_a_cluster_and_a_sweep_of_one_are_singular():
+    assert Cluster(local_workers=1).describe() == "a LocalCluster of 1 worker"
+    one = {"point": 0, "exchange_fee": 0.1, "seed": 1, "mean_goal_attainment": 0.5}
+    tidy = pd.DataFrame(
+        [{**one, "scenario": s, "net_to_publishers": v} for s, v in (("A", 1.0), ("B", 2.0))]
+    )
+    be = break_even(tidy, ["exchange_fee"])
+    assert "(1 seed per point)" in sweep_markdown(be, ["exchange_fee"], 1)
 
 
 def test_ratios_in_words():

@@ -131,7 +131,7 @@ def test_batch_run_style_rng_is_the_seed(small):
 
 def test_stepping_past_the_end_is_a_clear_error(small):
     m = MarketModel("A", **{**small, "days": 1}).run()
-    with pytest.raises(RuntimeError, match="run has ended"):
+    with pytest.raises(RuntimeError, match=r"run has ended: it is 1 day \(24 steps\) long"):
         m.step()
 
 

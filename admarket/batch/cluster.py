@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from admarket.errors import ConfigError, UsageError, WorkerLostError
+from admarket.money import plural
 from admarket.version import __version__, result_versions
 
 CONNECT_TIMEOUT_S = 10  # to reach a remote scheduler
@@ -69,9 +70,9 @@ class Cluster:
 
     def describe(self) -> str:
         """``"a LocalCluster of 4 workers"`` or ``"the Dask scheduler at tcp://h:8786"``."""
-        if self.address is not None:
+        if self.local_workers is None:  # (exactly one of the two is set)
             return f"the Dask scheduler at {self.address}"
-        return f"a LocalCluster of {self.local_workers} worker(s)"
+        return f"a LocalCluster of {plural(self.local_workers, 'worker')}"
 
 
 def parse_cluster(scheduler: str | None, cluster: str | None) -> Cluster | None:
@@ -337,8 +338,8 @@ def _completed(
         elif now - idle_since >= NO_WORKERS_S:
             raise WorkerLostError(
                 f"{cluster.describe()} has had no worker for {NO_WORKERS_S:.0f} s with "
-                f"{runs.count()} run(s) left (its workers died and none came back); nothing "
-                "was published"
+                f"{plural(runs.count(), 'run')} left (its workers died and none came back); "
+                "nothing was published"
             )
 
 

@@ -184,10 +184,11 @@ def print_llm_summary(models: list[MarketModel], session: LLMSession, file=None)
         rate = f"{wrong / n:.1%}" if n else "n/a"
         names = ", ".join(a.name for a in r.llm)
         print(
-            f"  scenario {m.scenario_id}: {names}; {len(c.records):,} questions, "
+            f"  scenario {m.scenario_id}: {names}; "
+            f"{plural(len(c.records), 'question', grouped=True)}, "
             f"{c.prompt_tokens:,} prompt + {c.completion_tokens:,} completion tokens "
-            f"({usd(c.usd, 4)}); {n:,} numbers stated, {wrong:,} wrong ({rate}); "
-            f"{lookups:,} ledger lookups",
+            f"({usd(c.usd, 4)}); {plural(n, 'number', grouped=True)} stated, {wrong:,} wrong "
+            f"({rate}); {plural(lookups, 'ledger lookup', grouped=True)}",
             file=file,
         )
         if r.stopped:

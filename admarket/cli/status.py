@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from admarket.errors import UsageError
+from admarket.money import plural
 from admarket.outputs.inventory import Item, scan, seed_text
 
 
@@ -43,6 +44,6 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(f"{folder}: no runs, studies or checkpoints")
         return 0
     done = sum(i.complete for i in items)
-    print(f"{folder}: {len(items)} item(s), {done} complete\n")
+    print(f"{folder}: {plural(len(items), 'item')}, {done} complete\n")
     print("\n\n".join(describe(i) for i in items))
     return 0

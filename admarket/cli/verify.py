@@ -17,6 +17,7 @@ from pathlib import Path
 
 from admarket.errors import LedgerFormatError, UsageError
 from admarket.ledger.file import read_header, verify_file
+from admarket.money import plural
 from admarket.outputs.store import query, require_complete
 
 _ANCHOR = re.compile(r"^(?:(\d+):)?([0-9a-f]{64})$")
@@ -79,8 +80,8 @@ def cmd_verify_ledger(args: argparse.Namespace) -> int:
         print(f"TAMPERED{where}: {res.reason}", file=sys.stderr)
         return 1
     print(
-        f"ok: {res.n_entries} entries; signatures, hash chain and blob seals intact; "
-        f"head {res.n_entries}:{res.head_hash}"
+        f"ok: {plural(res.n_entries, 'entry', 'entries')}; signatures, hash chain and blob "
+        f"seals intact; head {res.n_entries}:{res.head_hash}"
     )
     if anchor is None:
         print(

@@ -46,6 +46,7 @@ from admarket.model.events import EventLog
 from admarket.model.metrics import DayStart, daily_row, summary
 from admarket.model.negotiations import NegotiationLog
 from admarket.model.reporters import AGENT_REPORTERS, MODEL_REPORTERS
+from admarket.money import plural
 from admarket.scenarios.designs import TradingDesign, design_class
 from admarket.scenarios.records import Records
 
@@ -224,7 +225,8 @@ class MarketModel(Model):
         spd = self.config.steps_per_day
         if self.steps > self.config.steps:
             raise RuntimeError(
-                f"the run has ended: it is {self.config.days} days ({self.config.steps} steps) long"
+                f"the run has ended: it is {plural(self.config.days, 'day')} "
+                f"({plural(self.config.steps, 'step')}) long"
             )
         self.t = t = self.steps - 1
         self._offered += int(self.market.hourly_avails[:, t].sum())

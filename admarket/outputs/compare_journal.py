@@ -166,15 +166,15 @@ class CompareJournal:
         n = len(entries)
         if entries and (differs := code_difference(header["code"])):
             raise UsageError(
-                f"{self.folder} keeps {n} finished run(s) of a stopped compare made by other "
-                f"code ({differs}), which cannot be reused: delete it to start afresh, or "
+                f"{self.folder} keeps {plural(n, 'finished run')} of a stopped compare made by "
+                f"other code ({differs}), which cannot be reused: delete it to start afresh, or "
                 "resume with the code that made them"
             )
         if entries and not self.resume:
             raise UsageError(
-                f"a stopped compare left {n} finished run(s) in {self.folder}; add --resume "
-                "to reuse them (only runs this compare would make identically are used), or "
-                "delete that folder to start afresh"
+                f"a stopped compare left {plural(n, 'finished run')} in {self.folder}; add "
+                "--resume to reuse them (only runs this compare would make identically are "
+                "used), or delete that folder to start afresh"
             )
         held = {e["run"]: e for e in entries}
         for k in set(self.keys) & set(held):  # the runs to reuse: whole and unchanged
@@ -272,8 +272,8 @@ class CompareJournal:
         kept = self._drop(set(short_keys(self.keys)))
         if kept:
             print(
-                f"compare: {self.folder} still keeps {kept} run(s) of an earlier compare that "
-                "this one did not use; delete it if they are not wanted",
+                f"compare: {self.folder} still keeps {plural(kept, 'run')} of an earlier compare "
+                "that this one did not use; delete it if they are not wanted",
                 file=sys.stderr,
                 flush=True,
             )

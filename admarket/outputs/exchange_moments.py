@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from admarket.market.accounting import FEE_COLUMNS
-from admarket.money import usd
+from admarket.money import plural, usd
 from admarket.outputs.chunked import column_of
 from admarket.outputs.moments import Moment, campaign_line, events, fee_lines, records, run_config
 
@@ -57,7 +57,7 @@ def clearing_moments(tables: Mapping[str, pd.DataFrame]) -> list[Moment]:
         body = (
             f"**Buyer**: buyer-{int(buyer[i])} ran {campaign_line(c)}.\n\n"
             f"**Outcome**: won {b - a:,} campaign-hours of lot auctions on "
-            f"{sellers[i]} publisher(s): {imps:,} impressions at an average "
+            f"{plural(sellers[i], 'publisher')}: {imps:,} impressions at an average "
             f"{usd(cpm)} CPM (second price, floors).\n\n**Cost**: of the {usd(paid)} the "
             f"campaign paid, publishers received {usd(got)}; intermediaries kept "
             f"{usd(paid - got)}.\n\n**Fees**:\n" + "\n".join(fee_lines(totals))
@@ -127,7 +127,7 @@ def auction_moments(tables: Mapping[str, pd.DataFrame]) -> list[Moment]:
         )
         line = (
             f"Day {day}: a lot of product {e['product']} cleared at {usd(e['clearing_cpm'])} CPM "
-            f"({len(bids)} bid(s)); the exchange kept {usd(fee)}."
+            f"({plural(len(bids), 'bid')}); the exchange kept {usd(fee)}."
         )
         out.append(
             Moment(

@@ -116,7 +116,7 @@ def _result(path: Path) -> Item:
             return Item(str(path), "unknown", False, _running_text(path, writer))
         why = "no COMPLETE marker: the run failed, was interrupted or is still running"
         if tmp:
-            why += f" ({len(tmp)} unfinished build folder(s): {', '.join(tmp[:3])})"
+            why += f" ({plural(len(tmp), 'unfinished build folder')}: {', '.join(tmp[:3])})"
         return Item(str(path), "unknown", False, f"incomplete — {why}")
     meta = _marker_meta(path)
     kind = str(meta.get("kind", "unknown"))

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from admarket.money import usd
+from admarket.money import plural, usd
 from admarket.outputs.moments import (
     CENT,
     Moment,
@@ -100,7 +100,7 @@ def fabrication_moments(tables: Mapping[str, pd.DataFrame]) -> list[Moment]:
         who = agent.split("-")[0]
         body = (
             f"**What it claimed**: `{key}` = {fact_value(key, claimed, cfg)}, a value it had "
-            f"{how_held(r)}; used in {uses} decision(s) "
+            f"{how_held(r)}; used in {plural(uses, 'decision')} "
             f"({', '.join(sorted(x.replace('_', ' ') for x in u['decisions']))}).\n\n"
             f"**Reality**: {fact_value(key, r['actual_value'], cfg)} (ground truth, checked "
             f"after the fact).\n\n**Impact**: {impact}.\n\n**Cost**: {cost_txt}."
@@ -179,7 +179,8 @@ def rot_moments(tables: Mapping[str, pd.DataFrame]) -> list[Moment]:
             )
             body = (
                 f"**Lost context**: its whole volatile memory ({n:,} facts).\n\n**Afterwards**: "
-                f"in the next three days it rebuilt {len(wrong):,} fact(s) wrongly.\n\n"
+                "in the next three days it rebuilt "
+                f"{plural(len(wrong), 'fact', grouped=True)} wrongly.\n\n"
                 f"**Cost afterwards** (next three days): {cost_txt}."
             )
             out.append(
@@ -230,7 +231,8 @@ def rot_moments(tables: Mapping[str, pd.DataFrame]) -> list[Moment]:
         if len(keys) > 10:
             lines += f"\n- … and {len(keys) - 10} more"
         result = (
-            f"{len(tried)} of {len(keys)} fact(s) were needed again and rebuilt, {ok} correctly"
+            f"{len(tried)} of {plural(len(keys), 'fact')} {'was' if len(tried) == 1 else 'were'} "
+            f"needed again and rebuilt, {ok} correctly"
             if tried
             else "none of these facts was needed again during the run"
         )
@@ -248,9 +250,10 @@ def rot_moments(tables: Mapping[str, pd.DataFrame]) -> list[Moment]:
                 day,
                 cost,
                 0,
-                f"Context rot: {e['agent']} lost {len(keys)} fact(s) on day {day} ({e['cause']})",
+                f"Context rot: {e['agent']} lost {plural(len(keys), 'fact')} on day {day} "
+                f"({e['cause']})",
                 body,
-                f"Day {day}, {e['agent']} forgot {len(keys)} fact(s): {cost_txt}.",
+                f"Day {day}, {e['agent']} forgot {plural(len(keys), 'fact')}: {cost_txt}.",
                 float(len(keys)),
                 tuple(covered),
             )

@@ -25,7 +25,7 @@ from typing import Any
 import pandas as pd
 
 from admarket.market.accounting import FEE_COLUMNS
-from admarket.money import usd
+from admarket.money import plural, usd
 from admarket.outputs.chunked import rows_of_kind, rows_where
 
 _FEE_COLS = FEE_COLUMNS
@@ -246,7 +246,9 @@ def deal_moments(tables: Mapping[str, pd.DataFrame]) -> list[Moment]:
                 f" (on balance: {usd(over)} overpaid on some days, {usd(under)} underpaid on "
                 "others)"
             )
-        disp = f"; {n_disp} day(s) went to dispute, {usd(off)} written off" if n_disp else ""
+        disp = (
+            f"; {plural(n_disp, 'day')} went to dispute, {usd(off)} written off" if n_disp else ""
+        )
         cause = causes.get(deal) if over + under >= CENT else None
         why = _billing_cause(cause, cfg) if cause is not None else ""
         fees = fee_lines(b) if paid else ["- Nothing delivered, nothing paid."]
@@ -254,10 +256,10 @@ def deal_moments(tables: Mapping[str, pd.DataFrame]) -> list[Moment]:
         body = (
             f"**Terms**: {e['buyer']} booked {int(e['impressions']):,} impressions of product "
             f"{e['product']} ({e['type']}) from {e['seller']} for campaign {e['campaign']}, after "
-            f"{n_rounds if n_rounds is not None else '?'} round(s) of negotiation, at "
-            f"{usd(e['price'])} CPM.\n\n"
-            f"**Delivered**: {imps:,} impressions over {days} day(s), worth {usd(agreed)} at the "
-            f"agreed price.\n\n**Paid**: {paid_txt}{disp}.\n\n**Cost**: {cost_txt}."
+            f"{plural(n_rounds, 'round') if n_rounds is not None else '? rounds'} of negotiation, "
+            f"at {usd(e['price'])} CPM.\n\n"
+            f"**Delivered**: {imps:,} impressions over {plural(days, 'day')}, worth {usd(agreed)} "
+            f"at the agreed price.\n\n**Paid**: {paid_txt}{disp}.\n\n**Cost**: {cost_txt}."
             + (f"\n\n**Why**: {why}." if why else "")
             + "\n\n**Fees**:\n"
             + "\n".join(fees)

@@ -114,9 +114,11 @@ def _daily_digest(tables) -> list[str]:
         acc_txt = "no recoveries" if pd.isna(acc) else f"recovery fidelity {acc:.0%}"
         out.append(
             f"- **Day {d['simulation_day'] + 1}**: goal attainment "
-            f"{d['daily_goal_attainment']:.3f}, {d['context_losses']:,} facts lost, "
-            f"{d['agent_restart_events']} restarts, {acc_txt}, {d['hallucinated_claims']:,} of "
-            f"{d['claims']:,} claims wrong, gross spend to date {usd(d['gross_spend'])}"
+            f"{d['daily_goal_attainment']:.3f}, "
+            f"{plural(d['context_losses'], 'fact', grouped=True)} lost, "
+            f"{plural(d['agent_restart_events'], 'restart')}, {acc_txt}, "
+            f"{d['hallucinated_claims']:,} of {d['claims']:,} claims wrong, gross spend to date "
+            f"{usd(d['gross_spend'])}"
         )
     return out
 
@@ -134,8 +136,8 @@ def _totals(tables) -> str:
             f"; against the agreed prices, buyers paid {usd(float(diff.clip(lower=0).sum()))} "
             f"too much and {usd(float((-diff).clip(lower=0).sum()))} too little; "
             f"{s['hallucinated_decisions']:,} of {s['decisions']:,} decisions used a wrong "
-            f"fact; {s['facts_lost']:,} facts lost, {s['restarts']} restarts, {s['disputes']} "
-            "disputes"
+            f"fact; {plural(s['facts_lost'], 'fact', grouped=True)} lost, "
+            f"{plural(s['restarts'], 'restart')}, {plural(s['disputes'], 'dispute')}"
         )
     return text + "."
 

@@ -212,13 +212,13 @@ class SweepJournal:
         n = len(entries)
         if differs := code_difference(header["code"]):
             raise UsageError(
-                f"{self.path} keeps {n} finished run(s) of a stopped sweep made by other code "
-                f"({differs}), which cannot be reused: delete it to start afresh, or resume "
+                f"{self.path} keeps {plural(n, 'finished run')} of a stopped sweep made by other "
+                f"code ({differs}), which cannot be reused: delete it to start afresh, or resume "
                 "with the code that made them"
             )
         if not self.resume:
             raise UsageError(
-                f"a stopped sweep left {n} finished run(s) in {self.path}; add --resume to "
+                f"a stopped sweep left {plural(n, 'finished run')} in {self.path}; add --resume to "
                 "reuse them (only runs this sweep would make identically are used), or "
                 "delete that file to start afresh"
             )
@@ -321,8 +321,8 @@ class SweepJournal:
             f.write(b"\n".join([lines[0], *keep]) + b"\n")
         fsync_path(self.path.parent)
         print(
-            f"sweep: {self.path} still keeps {len(keep)} run(s) of an earlier sweep that this "
-            "one did not use; delete it if they are not wanted",
+            f"sweep: {self.path} still keeps {plural(len(keep), 'run')} of an earlier sweep that "
+            "this one did not use; delete it if they are not wanted",
             file=sys.stderr,
             flush=True,
         )

@@ -14,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-from admarket.money import usd_short
+from admarket.money import plural, usd_short
 from admarket.report.charts import COLOURS, axis_format, pyplot
 from admarket.report.stats import direction, paired_diff
 from admarket.report.sweep_values import categorical, category_axis, category_order, value_text
@@ -173,7 +173,7 @@ def sweep_markdown(be: pd.DataFrame, params: list[str], n_seeds: int) -> str:
     lines = [
         "# Parameter sweep: break-even against the exchange (A)",
         "",
-        f"Paired by seed ({n_seeds} seed(s) per point); differences are scenario − A with "
+        f"Paired by seed ({plural(n_seeds, 'seed')} per point); differences are scenario − A with "
         '95% intervals; "beats A" only when the interval is above zero.',
         "",
         "![break-even](charts/break_even.png)",

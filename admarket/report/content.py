@@ -88,8 +88,9 @@ def draft(f: Finding, d: ReportData, stories: _Stories) -> str:
     """The markdown draft of one finding."""
     chart, scenario, kinds = ILLUSTRATION.get(f.key, ("", "", ()))
     n = len(d.seeds)
-    scope = f"{plural(len(d.runs), 'run')}: scenarios {', '.join(d.scenarios)} × {n} seed(s); " + (
-        "mean and 95% interval across seeds" if n > 1 else "one seed, no interval"
+    scope = (
+        f"{plural(len(d.runs), 'run')}: scenarios {', '.join(d.scenarios)} × {plural(n, 'seed')}; "
+        + ("mean and 95% interval across seeds" if n > 1 else "one seed, no interval")
     )
     parts = [
         f"# {f.headline or f.title}",

@@ -60,7 +60,7 @@ def _intro(d: ReportData) -> str:
     seeds = ", ".join(map(str, d.seeds[:12])) + (" …" if n > 12 else "")
     text = (
         f"Generated {_dt.datetime.now(_dt.UTC).isoformat(timespec='seconds')} from "
-        f"{plural(len(d.runs), 'run')}: scenarios {', '.join(d.scenarios)} × {n} seed(s) "
+        f"{plural(len(d.runs), 'run')}: scenarios {', '.join(d.scenarios)} × {plural(n, 'seed')} "
         f"({seeds}). "
         f"Every number is {interval}; scenarios share each seed's demand and supply (common "
         "random numbers), so differences are paired by seed."

@@ -10,6 +10,7 @@ import solara
 import solara.lab
 
 from admarket.config import SCENARIOS, preset_names, preset_source
+from admarket.money import plural
 from admarket.viz.live import LiveHTML, html
 from admarket.viz.params import (
     SEED_CHOICES,
@@ -231,7 +232,7 @@ def SettingsPanel(state: PageState, rebuild: Any) -> solara.Element:
             if changes:
                 n = len(changes)
                 solara.Warning(
-                    f"{n} change{'s' if n > 1 else ''} not applied yet (marked ●): "
+                    f"{plural(n, 'change')} not applied yet (marked ●): "
                     + ", ".join(sorted(changes)),
                     dense=True,
                     classes=["am-pending"],
@@ -242,7 +243,9 @@ def SettingsPanel(state: PageState, rebuild: Any) -> solara.Element:
                     )
                     solara.Button("Discard", on_click=state.discard, text=True)
             if errors:
-                solara.Error(f"{len(errors)} parameter(s) need fixing before Apply.", dense=True)
+                n = len(errors)
+                need = "needs" if n == 1 else "need"
+                solara.Error(f"{plural(n, 'parameter')} {need} fixing before Apply.", dense=True)
         with solara.Div().key("scenario"):
             if not state.compare:
                 _scenario_select(state, "scenario" in changes)

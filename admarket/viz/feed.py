@@ -19,7 +19,7 @@ from typing import Any
 
 from admarket.config import EXCHANGE_FEES
 from admarket.model import MarketModel
-from admarket.money import impressions, usd
+from admarket.money import impressions, plural, usd
 from admarket.viz.graph import agent_label
 from admarket.viz.session import DayTally, Watch, event_time
 
@@ -74,11 +74,12 @@ def fact_in_words(key: str, who: Callable[[str], str] | None = None) -> str:
         seller, buyer = name(f"seller-{parts[2]}"), name(f"buyer-{parts[1]}")
         return f"how well {seller} has delivered to {buyer} (fill rate)"
     if parts[0] == "avail" and len(parts) == 3:
-        try:
-            days = f"{float(parts[2]):g}"
+        try:  # (a horizon may be a fraction of a day: "2.5 days")
+            n = float(parts[2])
+            days = plural(int(n), "day") if n.is_integer() else f"{n:g} days"
         except ValueError:
-            days = parts[2]
-        return f"the lots product {parts[1]} can still sell over {days} day(s)"
+            days = f"{parts[2]} days"
+        return f"the lots product {parts[1]} can still sell over {days}"
     if parts[0] == "campaign" and len(parts) == 3:
         return f"what campaign {parts[1]} has {parts[2]}"
     if parts[0] == "hist" and len(parts) == 4:
@@ -119,17 +120,17 @@ def describe(model: MarketModel, e: dict[str, Any]) -> str | None:
     if kind == "negotiation" and not e.get("agreed", True):
         return (
             f"{_who(model, e['buyer'])} walked away from {_who(model, e['seller'])} "
-            f"after {e['rounds']} round(s) of negotiation."
+            f"after {plural(e['rounds'], 'round')} of negotiation."
         )
     if kind == "context_loss":
         cause = {"decay": "memory decay", "pressure": "a full context"}.get(
             str(e.get("cause")), escape(str(e.get("cause", "")).replace("_", " "))
         )
-        return f"{_who(model, e['agent'])} forgot {e['n']} fact(s) ({cause})."
+        return f"{_who(model, e['agent'])} forgot {plural(e['n'], 'fact')} ({cause})."
     if kind == "restart":
         return (
             f"{_who(model, e['agent'])} restarted: its memory was wiped "
-            f"({e['facts_lost']} fact(s) lost)."
+            f"({plural(e['facts_lost'], 'fact')} lost)."
         )
     if kind == "dispute":
         outcome = escape(str(e.get("outcome", "")).replace("_", " "))

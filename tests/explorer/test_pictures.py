@@ -69,6 +69,9 @@ def test_facts_are_named_in_words() -> None:
     names = {"seller-1": "Daily Planet"}
     assert "how well Daily Planet has" in fact_in_words("fill:3:1", lambda n: names.get(n, n))
     assert fact_in_words("unknown:thing") == "unknown thing"
+    assert fact_in_words("avail:4:1") == "the lots product 4 can still sell over 1 day"
+    assert fact_in_words("avail:4:3.0").endswith("over 3 days")
+    assert fact_in_words("avail:4:2.5").endswith("over 2.5 days")
 
 
 def test_scoreboard_says_na_where_a_number_does_not_apply(finished: Session) -> None:

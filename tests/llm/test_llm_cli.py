@@ -7,10 +7,12 @@ from __future__ import annotations
 import json
 import re
 import socket
+from types import SimpleNamespace
 
 import pytest
 
 from admarket.cli import main
+from admarket.cli.llm import print_llm_summary
 from admarket.outputs.store import COMPLETE_MARKER, query
 from tests.golden.fingerprint import table_fingerprints
 
@@ -142,6 +144,25 @@ def test_a_tiny_budget_is_shown_to_its_significant_digits(fake, tmp_path, capsys
     assert code == 3  # B and C share it: $0.000005 each, not "$0.0000"
     assert "this run's budget $0.0000050)" in text and "$0.0000)" not in text
     assert "against its budget $0.0000050" in (out / "report.md").read_text()
+
+
+def test_counts_of_one_in_the_language_model_lines_are_singular(capsys):
+    # (stand-ins with only what the summary reads: one question, one number, one lookup)
+    costs = SimpleNamespace(
+        records=[SimpleNamespace(lookups=1)], prompt_tokens=1234, completion_tokens=5, usd=0.01
+    )
+    policies = SimpleNamespace(
+        active=True,
+        costs=costs,
+        statements=[SimpleNamespace(wrong=0)],
+        llm=[SimpleNamespace(name="buyer-0")],
+        stopped="",
+    )
+    model = SimpleNamespace(scenario_id="B", policies=policies)
+    assert not print_llm_summary([model], SimpleNamespace(label="a stand-in"))
+    text = capsys.readouterr().out
+    assert "buyer-0; 1 question, 1,234 prompt + 5 completion tokens ($0.0100); " in text
+    assert "1 number stated, 0 wrong (0.0%); 1 ledger lookup\n" in text
 
 
 @pytest.mark.parametrize(
