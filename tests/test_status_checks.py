@@ -10,6 +10,7 @@ import os
 import shutil
 from pathlib import Path
 
+import duckdb
 import pytest
 
 import admarket.batch.grid as grid_module
@@ -128,6 +129,23 @@ def _lose_store(d: Path) -> Path:
     return d
 
 
+def _store_runs(d: Path, sql: str) -> Path:
+    con = duckdb.connect(str(d / "admarket.duckdb"))
+    try:
+        con.execute(sql)
+    finally:
+        con.close()
+    return d
+
+
+def _empty_runs(d: Path) -> Path:
+    return _store_runs(d, "DELETE FROM runs")
+
+
+def _config_not_an_object(d: Path) -> Path:
+    return _store_runs(d, "UPDATE runs SET config = '[1, 2]'")
+
+
 def _bad_checkpoint(d: Path) -> Path:
     shutil.rmtree(d)
     d.mkdir()
@@ -147,6 +165,8 @@ def _bad_journal(d: Path) -> Path:
     [
         (_cut_store, "its store cannot be read"),
         (_lose_store, "no admarket.duckdb"),
+        (_empty_runs, "its store holds no runs"),
+        (_config_not_an_object, "a run's config in its store is not a JSON object"),
         (_bad_checkpoint, "the checkpoint cannot be read"),
         (_bad_journal, "the journal cannot be read"),
     ],
@@ -158,7 +178,7 @@ def test_a_config_that_cannot_be_read_is_not_called_defaults(result, tmp_path, c
     text, data = _status(capsys, tmp_path / "where")
     (item,) = data
     assert item["path"] == str(path) and item["config_error"] == why and not item["config"]
-    assert f"  config:    unreadable ({why})\n" in text + "\n" and "defaults" not in text
+    assert f"  config:    unknown ({why})\n" in text + "\n" and "defaults" not in text
 
 
 def test_an_intact_result_is_complete_and_a_lost_report_is_rebuilt(result, tmp_path, capsys):

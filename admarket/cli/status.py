@@ -20,7 +20,7 @@ def describe(item: Item) -> str:
             f"{seed_text(item.seeds)}" + (f" ({item.detail})" if item.detail else "")
         )
     if item.config_error:  # not "defaults": nothing was read to say so
-        lines.append(f"  config:    unreadable ({item.config_error})")
+        lines.append(f"  config:    unknown ({item.config_error})")
     elif item.kind != "unknown" or item.config:
         cfg = ", ".join(f"{k}={json.dumps(v)}" for k, v in item.config.items())
         lines.append(f"  config:    defaults{' except ' + cfg if cfg else ''}")

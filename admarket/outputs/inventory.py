@@ -147,7 +147,8 @@ def _result(path: Path) -> Item:
             runs, configs = [], []
         item.scenarios = item.scenarios or sorted({str(r[0]) for r in runs})
         item.seeds = item.seeds or sorted({int(r[1]) for r in runs})
-        _describe_configs(item, configs)
+        if not item.config_error:
+            _describe_configs(item, configs, "its store")
     else:
         item.config_error = f"no {STORE_NAME}"
     versions = sorted({f"admarket {r[3]} (Mesa {r[4]})" for r in runs}) or [
@@ -251,10 +252,15 @@ def _checkpoint(path: Path) -> Item:
     )
 
 
-def _describe_configs(item: Item, configs: list[dict[str, Any]]) -> None:
+def _describe_configs(item: Item, configs: list[Any], where: str) -> None:
     """Set ``item``'s parameters that vary between its runs' configs, and those that differ
-    from the defaults in all of them."""
-    if configs:
+    from the defaults in all of them; or its ``config_error`` when ``where`` (the store or
+    journal they come from) holds no run, or a config that is not a JSON object."""
+    if not configs:  # (not "defaults": there is no config to compare with them)
+        item.config_error = f"{where} holds no runs"
+    elif not all(isinstance(c, dict) for c in configs):
+        item.config_error = f"a run's config in {where} is not a JSON object"
+    else:
         keys = sorted(set().union(*configs) - {"seed"})
         item.varies = [
             k for k in keys if len({json.dumps(c.get(k), sort_keys=True) for c in configs}) > 1
@@ -316,7 +322,7 @@ def _journal_item(
     study: str,
     out: Path,
     header: dict,
-    kept: list[tuple[str, int, dict]],
+    kept: list[tuple[str, int, Any]],
     leftover: bool,
     writer: str | None = None,
 ) -> Item:
@@ -346,7 +352,7 @@ def _journal_item(
     item = Item(str(path), "journal", False, status)
     item.scenarios = sorted({scenario for scenario, _, _ in kept})
     item.seeds = sorted({seed for _, seed, _ in kept})
-    _describe_configs(item, [config for _, _, config in kept])
+    _describe_configs(item, [config for _, _, config in kept], "the journal")
     code = header["code"]
     item.produced_by = f"admarket {code.get('admarket', '?')} (Mesa {code.get('mesa', '?')})"
     return item
