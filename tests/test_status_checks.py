@@ -19,11 +19,12 @@ from admarket.batch import comparison as comparison_module
 from admarket.batch import sweep
 from admarket.batch.comparison import compare
 from admarket.cli import main
-from admarket.errors import OutputBusyError
+from admarket.errors import OutputBusyError, UsageError
 from admarket.outputs import output_lock
 from admarket.outputs.inventory import Item, scan
 from admarket.outputs.output_lock import OutputLock, holder
 from admarket.outputs.publish import reserve
+from admarket.outputs.store import query
 from tests.study_stops import stopping_after
 
 TINY = ["--days", "1", "--buyers", "1", "--sellers", "1", "--no-progress"]
@@ -106,17 +107,26 @@ def test_status_says_damaged_what_query_or_report_refuses(result, tmp_path, caps
 
 
 @pytest.mark.parametrize("case", ["a user's file", "a user's folder"])
-def test_query_refuses_a_result_holding_files_admarket_did_not_write(
+def test_every_reader_of_a_store_refuses_a_result_holding_files_admarket_did_not_write(
     result, tmp_path, capsys, case
 ):
     d = tmp_path / "d1e"
     shutil.copytree(result, d)
     DAMAGES[case][0](d)
+    which = DAMAGES[case][1].split("(")[1]
+    ledger = tmp_path / "ledger.jsonl"
+    ledger.write_text("")  # (the store is refused before the ledger is read)
     capsys.readouterr()
-    assert main(["query", str(d), "--name", "fee_extraction"]) == 2
-    out, err = capsys.readouterr()
-    assert not out and len(err.strip().splitlines()) == 1
-    assert "files admarket did not write" in err and DAMAGES[case][1].split("(")[1] in err
+    for args in (
+        ["query", str(d), "--name", "fee_extraction"],
+        ["verify-ledger", str(ledger), "--store", str(d)],
+    ):
+        assert main(args) == 2
+        out, err = capsys.readouterr()
+        assert not out and len(err.strip().splitlines()) == 1
+        assert "files admarket did not write" in err and which in err
+    with pytest.raises(UsageError, match="files admarket did not write"):
+        query(d, "SELECT count(*) FROM runs")  # the Python API, as the CLI
 
 
 def _cut_store(d: Path) -> Path:

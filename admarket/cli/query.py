@@ -9,29 +9,14 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 import pandas as pd
 
 from admarket.errors import UsageError
 from admarket.money import plain
-from admarket.outputs.manifest import check_complete, foreign_entries, show_entries
 from admarket.outputs.store import query, query_sql
 
 TABLE_ROWS = 200  # rows printed as a table unless --max-rows says otherwise
-
-
-def _check_own_files(run_dir: str) -> None:
-    """Refuse a result that holds files admarket did not write, as ``admarket report`` does
-    and ``admarket status`` calls damaged, so the three agree on what a result is."""
-    folder = Path(run_dir)
-    check_complete(folder)  # (an incomplete result is said to be incomplete first)
-    foreign = foreign_entries(folder)
-    if foreign:
-        raise UsageError(
-            f"{run_dir}: an admarket result that also holds files admarket did not write "
-            f"({show_entries(foreign)}); move them out to query it"
-        )
 
 
 def cmd_query(args: argparse.Namespace) -> int:
@@ -42,7 +27,6 @@ def cmd_query(args: argparse.Namespace) -> int:
     if args.max_rows is not None and args.max_rows < 1:
         raise UsageError(f"--max-rows {args.max_rows}: must be at least 1")
     sql = query_sql(args.name) if args.name else args.sql
-    _check_own_files(args.run_dir)
     df = query(args.run_dir, sql)
     if args.csv:
         (df if args.max_rows is None else df.head(args.max_rows)).to_csv(sys.stdout, index=False)

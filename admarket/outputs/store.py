@@ -43,7 +43,13 @@ import pandas as pd
 
 from admarket.errors import StoreError, UsageError
 from admarket.outputs import QUERY_NAMES
-from admarket.outputs.manifest import COMPLETE_MARKER, STORE_NAME, check_complete  # noqa: F401
+from admarket.outputs.manifest import (  # noqa: F401
+    COMPLETE_MARKER,
+    STORE_NAME,
+    check_complete,
+    foreign_entries,
+    show_entries,
+)
 
 TABLES = (
     "runs",
@@ -78,9 +84,19 @@ def write_tables(db_path: str | Path, tables: Mapping[str, pd.DataFrame]) -> Non
 
 # --- reading -------------------------------------------------------------------------------
 def require_complete(run_dir: str | Path) -> Path:
-    """The store file of a complete output directory, or IncompleteRunError (exit code 2)."""
+    """The store file of a complete output directory, or IncompleteRunError (exit code 2);
+    a result that also holds files admarket did not write is a UsageError (exit code 2), as
+    ``admarket report`` refuses it and ``admarket status`` calls it damaged, so every reader
+    of a store (``query`` here and in the CLI, ``verify-ledger --store``) agrees on what a
+    result is."""
     d = Path(run_dir)
-    check_complete(d)
+    check_complete(d)  # (an incomplete result is said to be incomplete first)
+    foreign = foreign_entries(d)
+    if foreign:
+        raise UsageError(
+            f"{run_dir}: an admarket result that also holds files admarket did not write "
+            f"({show_entries(foreign)}); move them out to query it"
+        )
     return d / STORE_NAME
 
 
