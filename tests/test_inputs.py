@@ -110,6 +110,9 @@ def test_a_market_too_large_for_memory_is_refused_with_estimate_and_limit(here, 
     with pytest.raises(ConfigError, match="for 4 runs at once"):
         check_memory(cfg, concurrent=4, limit=need * 3)
     assert estimate_bytes(cfg.replace(days=60)) > need > estimate_bytes(cfg.replace(n_sellers=5))
+    one = build_config(n_buyers=1, n_sellers=1, campaigns_per_buyer=1, days=1)
+    with pytest.raises(ConfigError, match="1 buyer × 1 campaign, 1 seller, 1 day"):
+        check_memory(one, limit=1)
 
 
 @pytest.mark.parametrize(

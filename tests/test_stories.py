@@ -134,9 +134,14 @@ def test_an_exchange_run_without_a_single_auction_still_tells_its_story():
 
 def test_counts_of_one_in_the_narrative_are_singular():
     tables = run_tables(MarketModel("B", build_config(n_buyers=1, n_sellers=1, days=1)).run())
-    tables["summaries"] = tables["summaries"].assign(facts_lost=1, restarts=1, disputes=1)
-    daily = tables["daily_metrics"].assign(context_losses=1234, agent_restart_events=1)
+    tables["summaries"] = tables["summaries"].assign(
+        facts_lost=1, restarts=1, disputes=1, hallucinated_decisions=1, decisions=1
+    )
+    daily = tables["daily_metrics"].assign(
+        context_losses=1234, agent_restart_events=1, hallucinated_claims=0, claims=1
+    )
     tables["daily_metrics"] = daily
     text = render_narrative(tables, "daily")  # (with the day-by-day digest)
-    assert "used a wrong fact; 1 fact lost, 1 restart, 1 dispute." in text
+    assert "1 of 1 decision used a wrong fact; 1 fact lost, 1 restart, 1 dispute." in text
+    assert "0 of 1 claim wrong," in text
     assert re.search(r"\*\*Day 1\*\*: goal attainment [0-9.]+, 1,234 facts lost, 1 restart, ", text)

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from admarket.config.market_config import MarketConfig
 from admarket.errors import ConfigError
+from admarket.money import plural
 
 # interpreter, numpy, pandas, scipy, Mesa, PyNaCl: A at 40 × 30 (5 days) peaked at
 # 208 MiB on the development machine and 218 MiB on CI's, almost all of it this base (128 MiB
@@ -193,8 +194,8 @@ def check_memory(
         counted = f" (each run counted as scenario {largest}'s)" if len(kinds) > 1 else ""
         raise ConfigError(
             "market size",
-            f"{cfg.n_buyers} buyers × {cfg.campaigns_per_buyer} campaigns, "
-            f"{cfg.n_sellers} sellers, {cfg.days} days",
+            f"{plural(cfg.n_buyers, 'buyer')} × {plural(cfg.campaigns_per_buyer, 'campaign')}, "
+            f"{plural(cfg.n_sellers, 'seller')}, {plural(cfg.days, 'day')}",
             f"needs about {human_bytes(need)}{runs} by admarket's estimate{counted}, more "
             f"than the {human_bytes(limit)} of memory available; use a smaller market, fewer "
             "days" + (f" or fewer {fewer}" if concurrent > 1 else ""),

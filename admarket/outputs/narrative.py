@@ -117,7 +117,8 @@ def _daily_digest(tables) -> list[str]:
             f"{d['daily_goal_attainment']:.3f}, "
             f"{plural(d['context_losses'], 'fact', grouped=True)} lost, "
             f"{plural(d['agent_restart_events'], 'restart')}, {acc_txt}, "
-            f"{d['hallucinated_claims']:,} of {d['claims']:,} claims wrong, gross spend to date "
+            f"{d['hallucinated_claims']:,} of {plural(d['claims'], 'claim', grouped=True)} wrong, "
+            "gross spend to date "
             f"{usd(d['gross_spend'])}"
         )
     return out
@@ -135,7 +136,8 @@ def _totals(tables) -> str:
         text += (
             f"; against the agreed prices, buyers paid {usd(float(diff.clip(lower=0).sum()))} "
             f"too much and {usd(float((-diff).clip(lower=0).sum()))} too little; "
-            f"{s['hallucinated_decisions']:,} of {s['decisions']:,} decisions used a wrong "
+            f"{s['hallucinated_decisions']:,} of "
+            f"{plural(s['decisions'], 'decision', grouped=True)} used a wrong "
             f"fact; {plural(s['facts_lost'], 'fact', grouped=True)} lost, "
             f"{plural(s['restarts'], 'restart')}, {plural(s['disputes'], 'dispute')}"
         )

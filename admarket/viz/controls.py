@@ -126,8 +126,8 @@ def TimeBar(state: PageState, rebuild: Any) -> solara.Element:
             solara.Info("Building the market from the settings…", dense=True)
         elif at_end:
             solara.Success(
-                f"Run complete: all {cfg.days} days simulated. Reset to run it again, or change "
-                "the settings and Apply.",
+                f"Run complete: {plural(cfg.days, 'day')} simulated. Reset to run it again, or "
+                "change the settings and Apply.",
                 dense=True,
                 classes=["am-complete"],
             )
