@@ -336,3 +336,17 @@ def test_proc_locks_lines_are_read_by_inode_and_device(tmp_path, monkeypatch):
     )
     # a layered filesystem may show another device: the inode and the recorded pid tell
     assert held(f"FLOCK  ADVISORY  WRITE 4242 ff:ff:{st.st_ino} 0 EOF") is not None
+
+
+def test_a_compare_before_its_first_run_finished_is_running_not_unreadable(tmp_path, capsys):
+    """Its journal folder exists, holding nothing yet: that is a study starting, not damage."""
+    out = tmp_path / "x"
+    (tmp_path / ".x.compare-journal").mkdir()
+    with reserve(out):
+        (item,) = scan(tmp_path)
+        assert item.status.startswith("running — a compare into ")
+        assert item.config_error == "its journal holds no finished run yet"
+        assert main(["status", str(tmp_path)]) == 0
+        text = capsys.readouterr().out
+        assert "config:    unknown (its journal holds no finished run yet)" in text
+        assert "cannot be read" not in text

@@ -169,6 +169,10 @@ def test_a_true_false_grid_is_drawn_and_tabled_as_categories(tmp_path, monkeypat
     assert drawn == [[True, False], [True, False]]  # both panels, in grid order
     md = (out / "sweep.md").read_text()
     assert md.index("| true | C |") < md.index("| false | C |")
+    # one spelling in every file, as --set takes it; the store keeps true/false values
+    for name in ("sweep.csv", "break_even.csv"):
+        assert list(dict.fromkeys(_column(out / name, "verify_recalls"))) == ["true", "false"]
+    assert set(query(out, "FROM sweep")["verify_recalls"]) == {True, False}
 
 
 def test_a_list_value_of_several_numbers_is_one_bracketed_grid_value(tmp_path):
@@ -198,7 +202,16 @@ def test_parse_grid_reads_brackets():
         ("campaign_budgets=1,2]", "brackets that pair up"),
         ("campaign_budgets=[[1]]", "brackets that pair up"),
         ("campaign_budgets=[1]2", "a value wholly in brackets"),
-        ("exchange_fee=[0.1,0.2]", "exchange_fee"),  # not a list parameter: the config says
+        ("campaign_budgets=[10000,25000] [5000]", "a value wholly in brackets"),
+        ("campaign_budgets=[1][2]", "a value wholly in brackets"),
+        ("campaign_budgets=[],[5000]", "at least one number inside '[]'"),
+        ("campaign_budgets=[ , ],[5000]", "at least one number inside '[ , ]'"),
+        ("exchange_fee=[0.1,0.2]", "brackets only around a list parameter's value; exchange"),
+        ("exchange_fee=[0.1],[0.2]", "exchange_fee is a float: exchange_fee=V1,V2,..."),
+        (
+            "campaign_budgets=[10000,25000],[10000,25000.0]",
+            "= 'campaign_budgets=[10000,25000],[10000,25000.0]': each value once",
+        ),
     ],
 )
 def test_bad_brackets_in_a_grid_are_one_line_errors(tmp_path, capsys, given, says):

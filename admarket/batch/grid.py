@@ -23,7 +23,7 @@ import pandas as pd
 from admarket.batch.cluster import Cluster, runs_at_once_here
 from admarket.batch.pool import Task, in_task_order, iter_results, make_tasks
 from admarket.config import FIELDS, ConfigError, MarketConfig, check_scenarios
-from admarket.config.params import coerce
+from admarket.config.params import coerce, field_kind
 from admarket.config.sizing import check_memory
 from admarket.errors import UsageError
 from admarket.outputs.publish import publish, reserve
@@ -78,6 +78,15 @@ def parse_grid(items: list[str]) -> dict[str, list[str]]:
         if not vals:
             raise ConfigError("--grid", item, "at least one value after '='")
         key = name.strip().replace("-", "_")
+        field = FIELDS.get(key)
+        bracketed = "[" in values
+        if bracketed and field is not None and field_kind(field) != "tuple":
+            raise ConfigError(
+                "--grid",
+                item,
+                f"brackets only around a list parameter's value; {key} is a "
+                f"{field_kind(field)}: {key}=V1,V2,...",
+            )
         if key == "seed":  # seeds are replications, not a parameter to sweep
             raise ConfigError(
                 "--grid", item, "a model parameter; seeds are set with --seeds and --seed-start"
@@ -112,11 +121,20 @@ def _split_values(item: str, values: str) -> list[str]:
             "--grid", item, "brackets that pair up, one level: NAME=[V1,V2],[V3] for a list"
         )
     for i, v in enumerate(out):
-        if v.startswith("[") and v.endswith("]"):
-            out[i] = v[1:-1]
-        elif "[" in v or "]" in v:
+        inner = v[1:-1] if v.startswith("[") and v.endswith("]") else v
+        if "[" in inner or "]" in inner:  # [1] [2], [1][2], a[1]: not one bracketed value
             raise ConfigError("--grid", item, f"a value wholly in brackets, not {v!r}")
+        if inner is not v and not inner.replace(",", "").strip():
+            raise ConfigError("--grid", item, f"at least one number inside {v!r}")
+        out[i] = inner
     return out
+
+
+def _as_typed(field: Any, value: Any) -> str:
+    """A grid value as ``--grid`` takes it: a list parameter's value of several numbers in
+    brackets (``[10000,25000]``), anything else as its text."""
+    text = value_text(value)
+    return f"[{text}]" if field_kind(field) == "tuple" and "," in text else text
 
 
 def grid_points(
@@ -148,7 +166,7 @@ def _check_distinct(grid: dict[str, list[Any]]) -> None:
             key = tuple(c) if isinstance(c, list) else c
             if key in seen:
                 same = f"{v}" if f"{v}" == f"{seen[key]}" else f"{seen[key]} (as {v})"
-                given = ",".join(value_text(x) for x in values)
+                given = ",".join(_as_typed(field, x) for x in values)
                 raise ConfigError(
                     "--grid", f"{name}={given}", f"each value once; {name} repeats {same}"
                 )

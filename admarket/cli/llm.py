@@ -67,15 +67,19 @@ def _check_base_url(url: str) -> None:
     try:
         parts = urlsplit(url)
         scheme = parts.scheme if "://" in url else ""  # "host:port/v1" parses as a scheme
-        if not scheme:
-            wrong = "no scheme"
+        if any(ch.isspace() or not ch.isprintable() for ch in url):
+            wrong = "it holds a space or a control character"
+        elif not scheme:
+            http = url.lower().startswith(("http:", "https:"))
+            wrong = "no // after the scheme" if http else "no scheme"
         elif scheme not in ("http", "https"):
             wrong = f"its scheme is {scheme}"
         elif not parts.hostname:
             wrong = "no host"
+        elif parts.port == 0:  # (raises on a port that is not a number in 0-65535)
+            wrong = "port 0"
         else:
             wrong = ""
-            _ = parts.port  # raises on a port that is not a number in 0-65535
     except ValueError as exc:  # a bad port or IPv6 address
         wrong = str(exc)
     if wrong:

@@ -122,8 +122,8 @@ def _add_study_commands(sub: argparse._SubParsersAction) -> None:
         required=True,
         metavar="NAME=V1,V2,...",
         help="a parameter and its values, e.g. exchange_fee=0.1,0.15,0.2 (repeatable); a "
-        "list parameter's value of several numbers in brackets: campaign_budgets=[10000,25000],"
-        "[5000]",
+        "list parameter's value of several numbers in brackets, quoted for the shell: "
+        "'campaign_budgets=[10000,25000],[5000]'",
     )
     sw.add_argument(
         "--one-at-a-time",

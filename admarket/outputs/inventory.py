@@ -58,6 +58,7 @@ _DEFAULTS = MarketConfig().to_dict()
 # an item's config_error when the file holding its config cannot be read (status says why)
 _CHECKPOINT_UNREAD = "the checkpoint cannot be read"
 _JOURNAL_UNREAD = "the journal cannot be read"
+_JOURNAL_EMPTY = "its journal holds no finished run yet"  # (while it runs, not damage)
 
 
 @dataclass
@@ -281,7 +282,7 @@ def _journal(path: Path) -> Item:
     except (OSError, ValueError, KeyError, TypeError) as exc:
         if writer:
             status = _running_text(out, writer, "sweep")
-            return Item(str(path), "journal", False, status, config_error=_JOURNAL_UNREAD)
+            return Item(str(path), "journal", False, status, config_error=_JOURNAL_EMPTY)
         return Item(
             str(path), "journal", False, f"unreadable — {exc}", config_error=_JOURNAL_UNREAD
         )
@@ -304,7 +305,7 @@ def _compare_journal(path: Path) -> Item:
     except (OSError, ValueError, KeyError, TypeError) as exc:
         if writer:  # (before its first run finished, the index may not be there yet)
             status = _running_text(out, writer, "compare")
-            return Item(str(path), "journal", False, status, config_error=_JOURNAL_UNREAD)
+            return Item(str(path), "journal", False, status, config_error=_JOURNAL_EMPTY)
         return Item(
             str(path), "journal", False, f"unreadable — {exc}", config_error=_JOURNAL_UNREAD
         )

@@ -95,7 +95,7 @@ def require_complete(run_dir: str | Path) -> Path:
     if foreign:
         raise UsageError(
             f"{run_dir}: an admarket result that also holds files admarket did not write "
-            f"({show_entries(foreign)}); move them out to query it"
+            f"({show_entries(foreign)}); move them out to read it"
         )
     return d / STORE_NAME
 

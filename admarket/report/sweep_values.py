@@ -56,10 +56,14 @@ def value_text(value: Any) -> str:
 
 
 def text_cells(df: pd.DataFrame, columns: Iterable[str]) -> pd.DataFrame:
-    """``df`` with the list values of ``columns`` written as text (for a CSV file); ``df``
-    itself when there are none, so a numeric sweep's files are what they always were."""
+    """``df`` with the list and true/false values of ``columns`` written as ``--set`` takes
+    them (for a CSV file or the console: ``10000,25000``, ``true``), as the charts and
+    ``sweep.md`` label them; ``df`` itself when there are none, so a numeric sweep's files
+    are what they always were."""
     lists = [
-        c for c in columns if c in df and df[c].map(lambda v: isinstance(v, tuple | list)).any()
+        c
+        for c in columns
+        if c in df and df[c].map(lambda v: isinstance(v, tuple | list | bool | np.bool_)).any()
     ]
     if not lists:
         return df

@@ -169,6 +169,11 @@ def test_counts_of_one_in_the_language_model_lines_are_singular(capsys):
     "url, fragment",
     [
         ("notaurl", "no scheme"),
+        ("localhost:11434/v1", "no scheme"),
+        ("http:/127.0.0.1/v1", "no // after the scheme"),
+        ("http://h h/v1", "it holds a space or a control character"),
+        (" http://h/v1", "it holds a space or a control character"),
+        ("http://h:0/v1", "port 0"),
         ("127.0.0.1:11434/v1", "no scheme"),
         ("ftp://x", "its scheme is ftp"),
         ("http://", "no host"),
