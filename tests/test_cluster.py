@@ -418,7 +418,7 @@ def test_a_study_whose_workers_are_all_gone_stops_instead_of_waiting_for_ever(mo
     monkeypatch.setattr(cluster_module, "POLL_S", 0.0)
     futures = {"run-1": 0, "run-2": 1}
     fake = _NoWorkersLeft(futures)
-    with pytest.raises(WorkerLostError, match=r"no worker for 0 s with 2 run\(s\) left"):
+    with pytest.raises(WorkerLostError, match=r"no worker for 0 s with 2 runs left"):
         list(cluster_module._completed(fake, fake, futures, Cluster(local_workers=2)))
     assert fake.polls == 2  # the first empty poll starts the clock, the next one stops
 
