@@ -58,19 +58,23 @@ def test_a_text_grid_is_published_with_its_values_in_grid_order(tmp_path):
     assert list(dict.fromkeys(drivers["value"])) == ["plan", "iab"]
 
 
+def _list_sweep(out: Path, given: str) -> tuple[list[str], list[list[float]], str]:
+    """Publish a sweep of ``campaign_budgets=given``; its values as sweep.csv writes them,
+    as the store holds them (by point), and sweep.md."""
+    assert _sweep(out, "--grid", f"campaign_budgets={given}") == 0
+    _published(out)
+    written = list(dict.fromkeys(_column(out / "sweep.csv", "campaign_budgets")))
+    stored = query(out, "SELECT DISTINCT point, campaign_budgets FROM sweep ORDER BY point")
+    return written, [list(v) for v in stored["campaign_budgets"]], (out / "sweep.md").read_text()
+
+
 def test_a_list_grid_is_published_with_each_value_as_given(tmp_path):
     out = tmp_path / "g3"
-    assert _sweep(out, "--grid", "campaign_budgets=10000,20000") == 0
-    _published(out)
-    assert list(dict.fromkeys(_column(out / "sweep.csv", "campaign_budgets"))) == [
-        "10000",
-        "20000",
-    ]
+    written, stored, md = _list_sweep(out, "10000,20000")
+    assert written == ["10000", "20000"]
     assert set(_column(out / "drivers.csv", "value")) == {"10000", "20000"}
-    md = (out / "sweep.md").read_text()
     assert "| 10000 | B |" in md and "| 20000 | C |" in md and "(10000.0,)" not in md
-    stored = query(out, "SELECT DISTINCT point, campaign_budgets FROM sweep ORDER BY point")
-    assert [list(v) for v in stored["campaign_budgets"]] == [[10000.0], [20000.0]]
+    assert stored == [[10000.0], [20000.0]]
 
 
 def test_text_and_number_grids_one_at_a_time_without_a(tmp_path):
@@ -176,16 +180,10 @@ def test_a_true_false_grid_is_drawn_and_tabled_as_categories(tmp_path, monkeypat
 
 
 def test_a_list_value_of_several_numbers_is_one_bracketed_grid_value(tmp_path):
-    out = tmp_path / "lists"
-    assert _sweep(out, "--grid", "campaign_budgets=[10000,20000],[5000]") == 0
-    _published(out)
-    assert list(dict.fromkeys(_column(out / "sweep.csv", "campaign_budgets"))) == [
-        "10000,20000",
-        "5000",
-    ]
-    stored = query(out, "SELECT DISTINCT point, campaign_budgets FROM sweep ORDER BY point")
-    assert [list(v) for v in stored["campaign_budgets"]] == [[10000.0, 20000.0], [5000.0]]
-    assert "| 10000,20000 | B |" in (out / "sweep.md").read_text()
+    written, stored, md = _list_sweep(tmp_path / "lists", "[10000,20000],[5000]")
+    assert written == ["10000,20000", "5000"]
+    assert stored == [[10000.0, 20000.0], [5000.0]]
+    assert "| 10000,20000 | B |" in md
 
 
 def test_parse_grid_reads_brackets():
