@@ -226,7 +226,17 @@ def sweep(
         journal = SweepJournal(dest, resume) if dest is not None else None
         try:
             tidy = _run_sweep(
-                cfg, tasks, points, same, grid, processes, progress, out, cluster, journal
+                cfg,
+                tasks,
+                points,
+                same,
+                grid,
+                processes,
+                progress,
+                out,
+                cluster,
+                journal,
+                one_at_a_time,
             )
         except BaseException:
             if journal is not None:
@@ -251,6 +261,7 @@ def _run_sweep(
     out: str | Path | None,
     cluster: Cluster | None = None,
     journal: SweepJournal | None = None,
+    one_at_a_time: bool = False,
 ) -> pd.DataFrame:
     # a swept parameter named like an outcome (hallucination_rate is both) keeps its name;
     # the outcome becomes <name>_outcome, so neither overwrites the other
@@ -275,7 +286,7 @@ def _run_sweep(
     if out is not None:
         runs = pd.concat([r["tables"]["runs"] for r in results], ignore_index=True)
         kept = journal_text(tasks, results)  # so that a later --resume can extend the sweep
-        _write(tidy, runs, list(grid), out, sweep_base(cfg, list(grid)), kept)
+        _write(tidy, runs, list(grid), out, sweep_base(cfg, list(grid)), kept, one_at_a_time)
         if journal is not None:  # published: its runs are the result's (a kill before this
             # line leaves a journal whose runs the result keeps: removed later)
             journal.published({run_key(t) for t in tasks})
@@ -313,6 +324,7 @@ def _write(
     out: str | Path,
     base: dict,
     kept_runs: str,
+    one_at_a_time: bool = False,
 ) -> None:
     be = break_even(tidy, params)
     drivers = driver_table(tidy, params, base)
@@ -332,7 +344,9 @@ def _write(
         parts = []
         if not be.empty:
             text_cells(be, params).to_csv(tmp / "break_even.csv", index=False)
-            break_even_chart(be, params, tmp / "charts" / "break_even.png")
+            # one-at-a-time: a row of panels per parameter, over its slice (others at base)
+            at = base if one_at_a_time else None
+            break_even_chart(be, params, tmp / "charts" / "break_even.png", at)
         parts.append(sweep_markdown(be, params, tidy["seed"].nunique()))
         if not drivers.empty:
             text_cells(stored, ["value"]).to_csv(tmp / "drivers.csv", index=False)

@@ -15,9 +15,15 @@ from typing import Any
 import pandas as pd
 
 from admarket.money import plural, usd_short
-from admarket.report.charts import COLOURS, axis_format, pyplot
+from admarket.report.charts import COLOURS, NAMES, axis_format, pyplot
 from admarket.report.stats import direction, paired_diff
-from admarket.report.sweep_values import categorical, category_axis, category_order, value_text
+from admarket.report.sweep_values import (
+    categorical,
+    category_axis,
+    category_order,
+    equals,
+    value_text,
+)
 
 BREAK_EVEN = ("net_to_publishers", "mean_goal_attainment")
 
@@ -89,69 +95,112 @@ def _series(be: pd.DataFrame, others: list[str]) -> list[tuple[Any, pd.DataFrame
     return sorted(groups, key=lambda kg: order(kg[0]))
 
 
-def break_even_chart(be: pd.DataFrame, params: list[str], path: Path) -> None:
-    """Draw each B/C series' paired difference from A (mean and 95% CI) against the first
-    swept parameter, one panel per break-even metric, to ``path`` (PNG)."""
-    x_name, others = params[0], params[1:]
-    # a text or list parameter (buyer_rule, campaign_budgets) is drawn as categories
-    cats = category_order(be[x_name])
+_PANELS = (
+    ("net_to_publishers", "Net to publishers, scenario − A (USD)"),
+    ("mean_goal_attainment", "Mean goal attainment, scenario − A"),
+)
+_STYLES = ("-", "--", ":", "-.")
+
+
+def break_even_chart(
+    be: pd.DataFrame, params: list[str], path: Path, base: dict[str, Any] | None = None
+) -> None:
+    """Draw each B/C series' paired difference from A (mean and 95% CI), one panel per
+    break-even metric, to ``path`` (PNG). A cartesian sweep is one row of panels against
+    the first swept parameter, one series per scenario and value of the others. A
+    one-at-a-time sweep (``base``: the values the others sit at) is one row per swept
+    parameter, drawn over its slice of the sweep — the others at base, as the drivers chart
+    reads it — since its points vary one parameter each and on a shared axis would all sit
+    at the first one's base value. One legend for the figure, below the panels."""
+    if base is None:
+        rows = [(params[0], be, params[1:])]
+    else:
+        rows = [(p, _base_slice(be, params, base, p), []) for p in params]
     plt = pyplot()
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.8))
-    styles = ["-", "--", ":", "-."]
-    for ax, m, title in (
-        (axes[0], "net_to_publishers", "Net to publishers, scenario − A (USD)"),
-        (axes[1], "mean_goal_attainment", "Mean goal attainment, scenario − A"),
-    ):
-        groups = _series(be, others)
-        n_groups = len(groups)
-        if cats is None:
-            xs = sorted(be[x_name].astype(float).unique())
-            span = (xs[-1] - xs[0]) if len(xs) > 1 else 1.0
-            dodge = span * 0.012
-        else:  # categories sit at 0, 1, … in grid order
-            dodge = 0.04
-        for gi, (key, g) in enumerate(groups):
-            key = key if isinstance(key, tuple) else (key,)
-            if cats is None:
-                g = g.sort_values(x_name)
-                at = g[x_name].astype(float)
-            else:
-                g = g.assign(_x=g[x_name].map(cats.index)).sort_values("_x", kind="stable")
-                at = g["_x"].astype(float)
-            # dodge the series sideways a little so their interval caps do not overlap
-            x = at + (gi - (n_groups - 1) / 2) * dodge
-            label = key[0] + "".join(
-                f", {p}={value_text(v)}" for p, v in zip(others, key[1:], strict=True)
-            )
-            ax.errorbar(
-                x,
-                g[f"{m}_diff"],
-                yerr=[
-                    (g[f"{m}_diff"] - g[f"{m}_lo"]).fillna(0),
-                    (g[f"{m}_hi"] - g[f"{m}_diff"]).fillna(0),
-                ],
-                color=COLOURS[key[0]],
-                linestyle=styles[gi % len(styles)],
-                marker="o",
-                capsize=3,
-                label=label,
-            )
-        ax.axhline(0, color="black", linewidth=0.8)
-        if m == "net_to_publishers":
-            ax.yaxis.set_major_formatter(axis_format(usd_short))
-        if cats is not None:
-            category_axis(ax, cats)
-        ax.set_xlabel(x_name)
-        ax.set_title(title + "  (> 0: beats A)", fontsize=9)
-        # below the axes, so the legend never covers a point or an interval cap
-        ax.legend(
-            fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=2, frameon=False
-        )
+    fig, axes = plt.subplots(
+        len(rows), 2, figsize=(11, 0.6 + 3.6 * len(rows)), squeeze=False, layout="constrained"
+    )
+    legend: dict[str, Any] = {}  # label → line, each series once (both panels draw it)
+    for r, (x_name, part, others) in enumerate(rows):
+        for ax, (m, title) in zip(axes[r], _PANELS, strict=True):
+            for label, line in _panel(ax, part, x_name, others, m):
+                legend.setdefault(label, line)
+            ax.set_title(title + "  (> 0: beats A)", fontsize=9)
+    ncol = min(3, len(legend))
+    # the figure grows with the legend's rows, so many series never squeeze the panels
+    fig.set_figheight(fig.get_figheight() + 0.2 * -(-len(legend) // ncol))
+    fig.legend(
+        list(legend.values()),
+        list(legend),
+        loc="outside lower center",
+        ncol=ncol,
+        fontsize=7,
+        frameon=False,
+    )
     fig.suptitle("Break-even against the exchange (mean and 95% CI across seeds)", fontsize=10)
-    fig.set_layout_engine("tight")  # laid out in savefig's own pass, as report charts are
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def _base_slice(be: pd.DataFrame, params: list[str], base: dict[str, Any], p: str) -> pd.DataFrame:
+    """The rows of ``be`` where every swept parameter but ``p`` sits at its ``base`` value,
+    the base point once (a one-at-a-time sweep lists it under each parameter)."""
+    keep = pd.Series(True, index=be.index)
+    for q in params:
+        if q != p:
+            keep &= equals(be[q], base[q])
+    part = be[keep]
+    return part[~part[[p, "scenario"]].map(value_text).duplicated()]
+
+
+def _panel(
+    ax: Any, be: pd.DataFrame, x_name: str, others: list[str], m: str
+) -> list[tuple[str, Any]]:
+    """Draw metric ``m``'s series against ``x_name`` on ``ax``; their (label, line)."""
+    # a text or list parameter (buyer_rule, campaign_budgets) is drawn as categories
+    cats = category_order(be[x_name])
+    groups = _series(be, others)
+    if cats is None:
+        xs = sorted(be[x_name].astype(float).unique())
+        dodge = ((xs[-1] - xs[0]) if len(xs) > 1 else 1.0) * 0.012
+    else:  # categories sit at 0, 1, … in grid order
+        dodge = 0.04
+    drawn = []
+    for gi, (key, g) in enumerate(groups):
+        key = key if isinstance(key, tuple) else (key,)
+        if cats is None:
+            g = g.sort_values(x_name)
+            at = g[x_name].astype(float)
+        else:
+            g = g.assign(_x=g[x_name].map(cats.index)).sort_values("_x", kind="stable")
+            at = g["_x"].astype(float)
+        # dodge the series sideways a little so their interval caps do not overlap
+        x = at + (gi - (len(groups) - 1) / 2) * dodge
+        label = NAMES[key[0]] + "".join(
+            f", {p}={value_text(v)}" for p, v in zip(others, key[1:], strict=True)
+        )
+        line = ax.errorbar(
+            x,
+            g[f"{m}_diff"],
+            yerr=[
+                (g[f"{m}_diff"] - g[f"{m}_lo"]).fillna(0),
+                (g[f"{m}_hi"] - g[f"{m}_diff"]).fillna(0),
+            ],
+            color=COLOURS[key[0]],
+            linestyle=_STYLES[gi % len(_STYLES)],
+            marker="o",
+            capsize=3,
+            label=label,
+        )
+        drawn.append((label, line))
+    ax.axhline(0, color="black", linewidth=0.8)
+    if m == "net_to_publishers":
+        ax.yaxis.set_major_formatter(axis_format(usd_short))
+    if cats is not None:
+        category_axis(ax, cats)
+    ax.set_xlabel(x_name)
+    return drawn
 
 
 def _ci_text(row: dict[str, Any], metric: str, spec: str) -> str:

@@ -20,7 +20,7 @@ import pandas as pd
 
 from admarket.report.charts import COLOURS, NAMES, pyplot
 from admarket.report.stats import mean_ci, paired_diff
-from admarket.report.sweep_values import category_axis, category_order, value_text
+from admarket.report.sweep_values import category_axis, category_order, equals, value_text
 
 DRIVER_METRICS = (
     ("wrong_fact_share", "facts acted on that were wrong", 100.0, "%"),
@@ -65,7 +65,7 @@ def driver_table(tidy: pd.DataFrame, params: list[str], base: dict[str, Any]) ->
         keep = pd.Series(True, index=direct.index)
         for q in params:
             if q != p:
-                keep &= _equals(direct[q], base[q])
+                keep &= equals(direct[q], base[q])
         for (value, scen), g in _groups(direct[keep], p):
             values = {**base, p: value}
             row: dict[str, Any] = {"parameter": p, "value": value, "scenario": scen}
@@ -82,13 +82,6 @@ def driver_table(tidy: pd.DataFrame, params: list[str], base: dict[str, Any]) ->
             row["label"] = (ASSUMED if assumed else EMERGENT) if scen == "C" else ""
             rows.append(row)
     return pd.DataFrame(rows)
-
-
-def _equals(column: pd.Series, value: Any) -> pd.Series:
-    """``column == value``, also for a list value (campaign_budgets), compared whole."""
-    if isinstance(value, tuple):
-        return column.map(lambda v: v == value).astype(bool)
-    return column == value
 
 
 def _groups(df: pd.DataFrame, p: str) -> list[tuple[tuple[Any, str], pd.DataFrame]]:

@@ -84,6 +84,13 @@ def storable_values(values: pd.Series) -> pd.Series:
     return values if len(kinds) <= 1 else values.map(value_text)
 
 
+def equals(column: pd.Series, value: Any) -> pd.Series:
+    """``column == value``, also for a list value (campaign_budgets), compared whole."""
+    if isinstance(value, tuple):
+        return column.map(lambda v: v == value).astype(bool)
+    return column == value
+
+
 def category_axis(ax: Any, cats: list[Any]) -> None:
     """Label positions 0, 1, … of ``ax``'s x axis with the categories' text."""
     labels = [value_text(c) for c in cats]

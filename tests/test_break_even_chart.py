@@ -1,0 +1,100 @@
+"""The sweep's break-even chart: a one-at-a-time sweep is drawn one row of panels per swept
+parameter, over the slice where the others sit at base (its points vary one parameter each:
+on one shared axis they all sat at the first parameter's base value); a cartesian sweep is
+one row against the first parameter, a series per value of the others; either way the
+figure has one legend, below the panels, not one per panel squeezing them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import pandas as pd
+import pytest
+
+import admarket.report.break_even as break_even_module
+from admarket.cli import main
+from admarket.report.break_even import break_even_chart
+from admarket.report.sweep_values import value_text
+
+TINY = ["--days", "1", "--buyers", "1", "--sellers", "1", "--seeds", "1"]
+QUIET = ["--processes", "1", "--no-progress"]
+# each grid holds its base value (decay_rate 0.02, verify_recalls true): a one-at-a-time
+# sweep meets the base point under both parameters
+GRID = ["--grid", "decay_rate=0.02,0.2", "--grid", "verify_recalls=true,false"]
+
+
+@pytest.fixture
+def panels(monkeypatch) -> list[tuple[str, str, list[str], list[str]]]:
+    """Each panel drawn: (x parameter, metric, x values as text, series' other params)."""
+    drawn = []
+    real = break_even_module._panel
+
+    def spy(ax, be, x_name, others, m):
+        drawn.append((x_name, m, [value_text(v) for v in be[x_name]], list(others)))
+        return real(ax, be, x_name, others, m)
+
+    monkeypatch.setattr(break_even_module, "_panel", spy)
+    return drawn
+
+
+def _sweep(out: Path, *args: str) -> None:
+    assert (
+        main(["sweep", *TINY, *QUIET, *GRID, "--scenarios", "a,c", *args, "--out", str(out)]) == 0
+    )
+    assert (out / "charts" / "break_even.png").is_file()
+
+
+def test_one_at_a_time_is_a_row_per_parameter_over_its_slice(tmp_path, panels):
+    _sweep(tmp_path / "oat", "--one-at-a-time")
+    # each row: its parameter's values, the base point once, never a point where the other
+    # parameter moved
+    assert [(x, m) for x, m, *_ in panels] == [
+        ("decay_rate", "net_to_publishers"),
+        ("decay_rate", "mean_goal_attainment"),
+        ("verify_recalls", "net_to_publishers"),
+        ("verify_recalls", "mean_goal_attainment"),
+    ]
+    assert sorted(panels[0][2]) == ["0.02", "0.2"]
+    assert panels[2][2] == ["true", "false"]
+    assert all(others == [] for *_, others in panels)
+
+
+def test_a_cartesian_sweep_is_one_row_against_the_first_parameter(tmp_path, panels):
+    _sweep(tmp_path / "cart")
+    assert [(x, m) for x, m, *_ in panels] == [
+        ("decay_rate", "net_to_publishers"),
+        ("decay_rate", "mean_goal_attainment"),
+    ]
+    assert sorted(panels[0][2]) == ["0.02", "0.02", "0.2", "0.2"]  # a point per series
+    assert panels[0][3] == ["verify_recalls"]
+
+
+def _break_even(n_series: int) -> pd.DataFrame:
+    """A break-even table of ``n_series`` C series (values of ``other``) at two fees."""
+    rows = []
+    for i in range(n_series):
+        for fee in (0.1, 0.2):
+            row = {"point": i, "exchange_fee": fee, "other": float(i), "scenario": "C"}
+            for m in break_even_module.BREAK_EVEN:
+                row |= {f"{m}_diff": 0.1 * i, f"{m}_lo": -1.0, f"{m}_hi": 1.0 + i}
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+@pytest.mark.parametrize("n_series", [1, 12])
+def test_one_legend_below_the_panels_and_the_figure_grows_with_it(tmp_path, monkeypatch, n_series):
+    figures = []
+    monkeypatch.setattr(plt, "close", figures.append)  # keep the figure to look at it
+    try:
+        break_even_chart(_break_even(n_series), ["exchange_fee", "other"], tmp_path / "be.png")
+        (fig,) = figures
+        assert len(fig.legends) == 1 and all(ax.get_legend() is None for ax in fig.axes)
+        assert len(fig.legends[0].get_texts()) == n_series  # each series once
+        grown = fig.get_figheight()
+    finally:
+        for fig in figures:
+            fig.clf()
+    assert (tmp_path / "be.png").is_file()
+    # twelve series take four legend rows of three: the panels keep their height
+    assert grown == pytest.approx(0.6 + 3.6 + 0.2 * -(-n_series // 3))
