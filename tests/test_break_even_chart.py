@@ -58,6 +58,9 @@ def test_one_at_a_time_is_a_row_per_parameter_over_its_slice(tmp_path, panels):
     assert sorted(panels[0][2]) == ["0.02", "0.2"]
     assert panels[2][2] == ["true", "false"]
     assert all(others == [] for *_, others in panels)
+    # sweep.md's table lists the base point once too
+    md = (tmp_path / "oat" / "sweep.md").read_text()
+    assert md.count("| 0.02 | true | C |") == 1 and md.count("| 0.2 | true | C |") == 1
 
 
 def test_a_cartesian_sweep_is_one_row_against_the_first_parameter(tmp_path, panels):

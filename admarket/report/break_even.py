@@ -237,8 +237,13 @@ def sweep_markdown(be: pd.DataFrame, params: list[str], n_seeds: int) -> str:
         "verdict",
     ]
     lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    shown = set()
     for r in be.itertuples(index=False):
         r = r._asdict()
+        point = (*(value_text(r[p]) for p in params), r["scenario"])
+        if point in shown:  # a one-at-a-time sweep's base point, listed under each parameter
+            continue
+        shown.add(point)
         net = _ci_text(r, "net_to_publishers", "+,.0f")
         goal = _ci_text(r, "mean_goal_attainment", "+.3f")
         cells = [
