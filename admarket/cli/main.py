@@ -177,6 +177,13 @@ def _add_study_commands(sub: argparse._SubParsersAction) -> None:
     )
     st.add_argument("folder", metavar="DIR", nargs="?", default=".", help="folder (default .)")
     st.add_argument("--json", action="store_true", help="print JSON instead of text")
+    st.add_argument(
+        "--verify",
+        action="store_true",
+        help="also check each result's files against the SHA-256 checksums written when it "
+        "was published (reads every file; finds an edit that kept a file's size); exit 1 "
+        "if a result is damaged",
+    )
     exp = _command(
         sub,
         "explore",

@@ -36,14 +36,16 @@ def cmd_status(args: argparse.Namespace) -> int:
     folder = Path(args.folder)
     if not folder.is_dir():
         raise UsageError(f"{folder}: {'not a folder' if folder.exists() else 'no such folder'}")
-    items = scan(folder)
+    items = scan(folder, verify=args.verify)
+    # --verify is a check a script can act on: exit 1 when a result is damaged
+    failed = 1 if args.verify and any(i.status.startswith("damaged") for i in items) else 0
     if args.json:
         print(json.dumps([i.to_dict() for i in items], indent=1))
-        return 0
+        return failed
     if not items:
         print(f"{folder}: no runs, studies or checkpoints")
         return 0
     done = sum(i.complete for i in items)
     print(f"{folder}: {plural(len(items), 'item')}, {done} complete\n")
     print("\n\n".join(describe(i) for i in items))
-    return 0
+    return failed

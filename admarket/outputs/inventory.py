@@ -39,6 +39,7 @@ from admarket.outputs.kept_run import file_digest
 from admarket.outputs.manifest import (
     COMPLETE_MARKER,
     STORE_NAME,
+    changed_content,
     check_complete,
     foreign_entries,
     read_manifest,
@@ -108,7 +109,7 @@ def config_diff(cfg: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _result(path: Path) -> Item:
+def _result(path: Path, verify: bool = False) -> Item:
     marker = path / COMPLETE_MARKER
     writer = holder(path)
     tmp = sorted(p.name for p in path.glob(".tmp-*"))
@@ -125,9 +126,16 @@ def _result(path: Path) -> Item:
     with contextlib.suppress(TypeError, ValueError):
         item.scenarios = [str(s) for s in meta.get("scenarios", [])]
         item.seeds = [int(s) for s in meta.get("seeds", [])]
-    why = damage(path, kind)
+    why = damage(path, kind, verify)
     if why:
         item.complete, item.status = False, f"damaged — {why}"
+    elif verify and not isinstance(meta.get("sha256"), dict):
+        item.status += (
+            " (content not verified: published without checksums, by admarket "
+            f"{meta.get('package_version', '?')})"
+        )
+    elif verify:
+        item.status += " (content verified: every file matches its checksum)"
     runs: list[tuple] = []
     if (path / STORE_NAME).is_file():  # (read-only, its runs table only, even if damaged)
         try:
@@ -187,18 +195,19 @@ def _marker_meta(path: Path) -> dict[str, Any]:
     return meta if isinstance(meta, dict) else {}
 
 
-def damage(path: Path, kind: str = "") -> str:
+def damage(path: Path, kind: str = "", verify: bool = False) -> str:
     """Why ``admarket query`` or ``admarket report`` refuses the result in ``path``, as one
     line without the path; "" if neither does.
 
     The check they apply (:func:`.manifest.check_complete`: each listed file there with its
     size — a ``stat`` per file, no hashing), then what ``query`` and ``report`` (and any new
     result into the folder) refuse: files admarket did not write. A run's or compare's report alone
-    missing or changed is said to be rebuilt by ``admarket report``.
+    missing or changed is said to be rebuilt by ``admarket report``. With ``verify``, then
+    every file's content against its checksum (:func:`.manifest.changed_content`).
     """
     try:
         try:
-            check_complete(path)
+            manifest = check_complete(path)
         except IncompleteRunError as exc:
             why = str(exc).removeprefix(f"{path}: ")
             if kind in ("run", "compare"):
@@ -216,6 +225,11 @@ def damage(path: Path, kind: str = "") -> str:
             "query`, `admarket report` and a new result into this folder refuse it until they "
             "are moved out"
         )
+    if verify:
+        try:
+            return changed_content(path, manifest) or ""
+        except OSError as exc:
+            return f"cannot be read ({exc.strerror or exc})"
     return ""
 
 
@@ -375,9 +389,10 @@ def _running_text(out: Path, writer: str, study: str = "", n: int | None = None)
     )
 
 
-def scan(folder: str | Path) -> list[Item]:
+def scan(folder: str | Path, verify: bool = False) -> list[Item]:
     """Every result folder and checkpoint under ``folder`` (itself included), by path; and
-    every folder beside them an admarket process is writing (its output lock held)."""
+    every folder beside them an admarket process is writing (its output lock held).
+    ``verify``: check each result's content against its checksums too (reads every file)."""
     root = Path(folder)
     items: list[Item] = []
     locks: list[Path] = []  # folders whose output lock file is there
@@ -385,7 +400,7 @@ def scan(folder: str | Path) -> list[Item]:
         p = Path(here)
         is_result = (p / COMPLETE_MARKER).is_file() or (p / STORE_NAME).is_file()
         if is_result:
-            items.append(_result(p))
+            items.append(_result(p, verify))
             dirs[:] = [d for d in dirs if d not in OWNED_DIRS and not d.startswith(".")]
         else:
             items += [_compare_journal(p / d) for d in sorted(dirs) if _is_compare_journal(d)]

@@ -2,9 +2,12 @@
 
 A result folder is complete exactly when its ``COMPLETE`` file exists and parses; that file
 is written last, after every other file is on disk, and lists every file of the result with
-its size (the *manifest*). The manifest is what lets admarket tell its own files from a
-user's: a folder is replaced only when every file in it is listed, and a reader checks that
-every listed file is still there with its size.
+its size (the *manifest*) and its SHA-256. The manifest is what lets admarket tell its own
+files from a user's: a folder is replaced only when every file in it is listed, and a reader
+checks that every listed file is still there with its size (a ``stat`` per file, so reading
+a result stays fast). The checksums are for ``admarket status --verify``
+(:func:`changed_content`): an edit that keeps a file's size, such as a row changed in place
+in the store, shows only there.
 
 Results written before manifests existed (their COMPLETE has no ``files``) are recognised by
 their fixed top-level names (and the ``.tmp-*`` build folders that version kept inside).
@@ -15,6 +18,7 @@ too: they are light, so the CLI runs them before it loads the model.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from collections.abc import Mapping
@@ -26,7 +30,7 @@ from admarket.errors import IncompleteRunError, UsageError
 COMPLETE_MARKER = "COMPLETE"
 STORE_NAME = "admarket.duckdb"
 RESULT_FORMAT = "admarket-result"
-MANIFEST_VERSION = 1
+MANIFEST_VERSION = 2  # 2: each file's SHA-256 beside its size
 # Top-level names of a result written before manifests (admarket 0.x without ``files``).
 LEGACY_NAMES = frozenset(
     {
@@ -59,15 +63,47 @@ def listing(folder: Path) -> dict[str, int]:
     return dict(sorted(out.items()))
 
 
-def manifest_text(folder: Path, meta: Mapping[str, Any]) -> str:
-    """The COMPLETE marker's JSON for ``folder`` as it is now: ``meta`` plus its files."""
+def sha256_of(path: Path) -> str:
+    """The SHA-256 of a file's content, as hex."""
+    with open(path, "rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()
+
+
+def manifest_text(
+    folder: Path, meta: Mapping[str, Any], known: Mapping[str, str] | None = None
+) -> str:
+    """The COMPLETE marker's JSON for ``folder`` as it is now: ``meta`` plus its files, with
+    their sizes and checksums. ``known``: checksums carried over (``admarket report`` keeps
+    the store's as it was published, so rebuilding the report never blesses an edit)."""
+    files = listing(folder)
+    known = known or {}
     body = {
         **meta,
         "format": RESULT_FORMAT,
         "manifest_version": MANIFEST_VERSION,
-        "files": listing(folder),
+        "files": files,
+        "sha256": {rel: known.get(rel) or sha256_of(folder / rel) for rel in files},
     }
     return json.dumps(body, sort_keys=True, indent=1) + "\n"
+
+
+def changed_content(folder: Path, manifest: Mapping[str, Any]) -> str | None:
+    """Why the content of a result whose files are all there with their sizes is not what
+    was published — the first listed file whose SHA-256 differs — as one line without the
+    path; "" when every checksum matches; None when the result has no checksums to check
+    against (published before they were kept). Reads every file (about 1 GB/s)."""
+    sums = manifest.get("sha256")
+    if not isinstance(sums, dict):
+        return None
+    for rel in manifest.get("files", {}):
+        if sums.get(rel) is None:
+            return f"{rel} has no checksum in the {COMPLETE_MARKER} marker (edited?)"
+        if sha256_of(folder / rel) != sums[rel]:
+            return (
+                f"{rel}'s content has changed since the result was written (same size, "
+                "another SHA-256: edited in place)"
+            )
+    return ""
 
 
 def read_manifest(folder: Path) -> dict[str, Any] | None:

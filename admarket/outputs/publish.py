@@ -194,13 +194,19 @@ def _swap_in(tmp: Path, dest: Path) -> None:
         _remove_owned(old)
 
 
-def publish(out_dir: str | Path, build: Callable[[Path], None], meta: Mapping[str, Any]) -> Path:
+def publish(
+    out_dir: str | Path,
+    build: Callable[[Path], None],
+    meta: Mapping[str, Any],
+    known: Mapping[str, str] | None = None,
+) -> Path:
     """Build a result in a fresh sibling folder, mark it COMPLETE, swap it in for ``out_dir``.
 
     ``build(tmp)`` writes every file of the result into ``tmp``. The marker (``meta`` plus
-    the list of files and sizes) is written last, after everything is flushed to disk;
-    ``meta`` is read after ``build`` returns, so a build may fill in what it learns. Any
-    exception or interrupt removes the build folder and leaves ``out_dir`` as it was.
+    the list of files, sizes and checksums, ``known`` ones carried over) is written last,
+    after everything is flushed to disk; ``meta`` is read after ``build`` returns, so a
+    build may fill in what it learns. Any exception or interrupt removes the build folder
+    and leaves ``out_dir`` as it was.
     Failures to write (a full disk) are one line: a UsageError naming what failed.
     """
     with reserve(out_dir) as dest:
@@ -217,7 +223,7 @@ def publish(out_dir: str | Path, build: Callable[[Path], None], meta: Mapping[st
                 _fsync_tree(tmp)
                 meta = {**meta, "package_version": __version__, "store": STORE_NAME}
                 with open(tmp / COMPLETE_MARKER, "w", encoding="utf-8") as fh:
-                    fh.write(manifest_text(tmp, meta))
+                    fh.write(manifest_text(tmp, meta, known))
                     fh.flush()
                     os.fsync(fh.fileno())
                 fsync_path(tmp)
@@ -286,5 +292,8 @@ def republish_report(
                     f"{dest}: the store cannot be read ({_reason(exc)}); nothing was changed"
                 ) from None
 
-        meta = {k: v for k, v in manifest.items() if k not in ("files", "format")}
-        return publish(dest, build, meta)
+        meta = {k: v for k, v in manifest.items() if k not in ("files", "format", "sha256")}
+        # the kept files' checksums as published: a store edited in place stays detectable
+        sums = manifest.get("sha256")
+        known = {rel: sums[rel] for rel in keep if rel in sums} if isinstance(sums, dict) else {}
+        return publish(dest, build, meta, known)

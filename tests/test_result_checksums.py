@@ -1,0 +1,130 @@
+"""Each published result lists every file's SHA-256 in its COMPLETE marker, and
+``admarket status --verify`` checks the files against them: an edit that keeps a file's
+size (a row changed in place) passes the size check every reader applies, but not this one.
+``admarket report`` carries the kept files' checksums over as published, so rebuilding the
+report never blesses an edit. A result published before checksums is said to be unverified,
+not damaged."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from admarket.cli import main
+from admarket.outputs.manifest import COMPLETE_MARKER
+
+TINY = ["--days", "1", "--buyers", "1", "--sellers", "1", "--no-progress"]
+
+
+@pytest.fixture(scope="module")
+def published(tmp_path_factory) -> Path:
+    """A tiny complete run, copied by the tests that change it."""
+    out = tmp_path_factory.mktemp("sums") / "r"
+    assert main(["run", *TINY, "--out", str(out)]) == 0
+    return out
+
+
+def _copy(published: Path, tmp_path: Path) -> Path:
+    d = tmp_path / "r"
+    shutil.copytree(published, d)  # content copied: the checksums still hold
+    return d
+
+
+def _marker(d: Path) -> dict:
+    return json.loads((d / COMPLETE_MARKER).read_text())
+
+
+def _verify(capsys, d: Path) -> tuple[int, str]:
+    capsys.readouterr()
+    rc = main(["status", "--verify", str(d)])
+    return rc, capsys.readouterr().out
+
+
+def _flip_a_byte(path: Path) -> None:
+    """Change one byte in the middle of ``path``: same size, other content."""
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0x20
+    path.write_bytes(bytes(data))
+
+
+def _narrative(d: Path) -> Path:
+    return next((d / "logs").glob("*-A.narrative.md"))
+
+
+def test_every_listed_file_has_its_checksum(published):
+    marker = _marker(published)
+    assert set(marker["sha256"]) == set(marker["files"]) and marker["manifest_version"] == 2
+    for rel, digest in marker["sha256"].items():
+        assert hashlib.sha256((published / rel).read_bytes()).hexdigest() == digest, rel
+
+
+def test_an_intact_result_is_verified(published, tmp_path, capsys):
+    rc, out = _verify(capsys, _copy(published, tmp_path))
+    assert rc == 0 and "complete (content verified: every file matches its checksum)" in out
+
+
+def test_an_edit_that_keeps_the_size_is_found_only_by_verify(published, tmp_path, capsys):
+    d = _copy(published, tmp_path)
+    log = _narrative(d)
+    _flip_a_byte(log)
+    capsys.readouterr()
+    assert main(["status", str(d)]) == 0
+    assert "status:    complete\n" in capsys.readouterr().out  # sizes alone: unchanged
+    rc, out = _verify(capsys, d)
+    rel = log.relative_to(d).as_posix()
+    assert rc == 1
+    assert f"damaged — {rel}'s content has changed since the result was written" in out
+    capsys.readouterr()
+    assert main(["status", "--verify", "--json", str(d)]) == 1
+    (item,) = json.loads(capsys.readouterr().out)
+    assert item["status"].startswith("damaged") and not item["complete"]
+
+
+def test_rebuilding_the_report_keeps_the_published_checksums(published, tmp_path, capsys):
+    d = _copy(published, tmp_path)
+    (d / "report.md").unlink()
+    assert main(["report", str(d)]) == 0
+    rc, out = _verify(capsys, d)  # the new report's files are checksummed afresh
+    assert rc == 0 and "content verified" in out
+    _flip_a_byte(_narrative(d))
+    assert main(["report", str(d)]) == 0  # the sizes match: the report is rebuilt
+    rc, out = _verify(capsys, d)
+    assert rc == 1 and "narrative.md's content has changed" in out
+
+
+def test_a_result_published_before_checksums_is_unverified_not_damaged(published, tmp_path, capsys):
+    d = _copy(published, tmp_path)
+    marker = _marker(d)
+    del marker["sha256"]
+    (d / COMPLETE_MARKER).write_text(json.dumps(marker))
+    rc, out = _verify(capsys, d)
+    assert rc == 0
+    assert "complete (content not verified: published without checksums, by admarket" in out
+
+
+def test_a_missing_checksum_is_damage(published, tmp_path, capsys):
+    d = _copy(published, tmp_path)
+    marker = _marker(d)
+    del marker["sha256"]["admarket.duckdb"]
+    (d / COMPLETE_MARKER).write_text(json.dumps(marker))
+    rc, out = _verify(capsys, d)
+    assert rc == 1 and "admarket.duckdb has no checksum in the COMPLETE marker" in out
+
+
+def test_studies_are_checksummed_too(tmp_path, capsys):
+    compare = tmp_path / "c"
+    assert main(["compare", *TINY, "--seeds", "2", "--processes", "1", "--out", str(compare)]) == 0
+    sweep = tmp_path / "s"
+    grid = ["--grid", "decay_rate=0.1,0.2", "--seeds", "1", "--processes", "1"]
+    assert main(["sweep", *TINY, *grid, "--out", str(sweep)]) == 0
+    for d in (compare, sweep):
+        marker = _marker(d)
+        assert set(marker["sha256"]) == set(marker["files"]), d
+    # kept runs (a compare's kept-runs/) are among the files checked
+    assert any(rel.startswith("kept-runs/") for rel in _marker(compare)["sha256"])
+    rc, out = _verify(capsys, tmp_path)
+    assert rc == 0 and out.count("content verified") == 2
