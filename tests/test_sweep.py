@@ -119,3 +119,38 @@ def test_a_swept_parameter_named_like_an_outcome_keeps_its_values(tmp_path):
     run.run()
     assert out.loc[0.5] == run.summary()["hallucination_rate"]  # the outcome, as measured
     assert "hallucination_rate_outcome" in query(tmp_path / "s", "SELECT * FROM sweep").columns
+
+
+@pytest.mark.parametrize(
+    ("grid", "missing"),
+    [
+        # neither grid holds the other's base value: no slice at all
+        (["decay_rate=0.1,0.2", "verify_recalls=false"], "decay_rate, verify_recalls"),
+        # verify_recalls' grid holds its base (true): decay_rate's slice exists, not its own
+        (["decay_rate=0.1,0.2", "verify_recalls=true,false"], "verify_recalls"),
+    ],
+)
+def test_a_cartesian_sweep_says_which_parameters_what_drives_c_leaves_out(
+    tmp_path, capsys, grid, missing
+):
+    """What drives C reads each parameter where the others sit at base; a cartesian grid
+    without the base values has no such point for some: the console and sweep.md say so,
+    instead of leaving them out without a word."""
+    out = tmp_path / "s"
+    args = ["sweep", "--days", "1", "--buyers", "1", "--sellers", "1", "--seeds", "1"]
+    args += ["--processes", "1", "--no-progress", "--out", str(out)]
+    assert main([*args, *(x for g in grid for x in ("--grid", g))]) == 0
+    said = f"What drives C leaves out {missing}: it reads each swept parameter where the others "
+    assert said in capsys.readouterr().out
+    md = (out / "sweep.md").read_text()
+    assert said in md and md.count("## What drives C") == 1
+    assert "(decay_rate=0.02, verify_recalls=true)" in md
+
+
+def test_a_sweep_with_every_slice_says_nothing_left_out(tmp_path, capsys):
+    out = tmp_path / "s"
+    args = ["sweep", "--days", "1", "--buyers", "1", "--sellers", "1", "--seeds", "1"]
+    args += ["--processes", "1", "--no-progress", "--out", str(out), "--one-at-a-time"]
+    assert main([*args, "--grid", "decay_rate=0.1", "--grid", "verify_recalls=false"]) == 0
+    assert "leaves out" not in capsys.readouterr().out
+    assert "leaves out" not in (out / "sweep.md").read_text()

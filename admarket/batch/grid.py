@@ -36,7 +36,14 @@ from admarket.outputs.sweep_journal import (
     kept_runs_digest,
 )
 from admarket.report.break_even import break_even, break_even_chart, sweep_markdown
-from admarket.report.drivers import driver_table, drivers_chart, drivers_markdown, sweep_base
+from admarket.report.drivers import (
+    driver_table,
+    drivers_chart,
+    drivers_markdown,
+    sweep_base,
+    unsliced,
+    unsliced_note,
+)
 from admarket.report.sweep_values import storable_values, text_cells, value_text
 
 METRICS = (
@@ -352,6 +359,10 @@ def _write(
             text_cells(stored, ["value"]).to_csv(tmp / "drivers.csv", index=False)
             drivers_chart(drivers, tmp / "charts" / "drivers.png")
             parts.append(drivers_markdown(drivers, base))
+        missing = unsliced(drivers, params)
+        if missing and tidy["scenario"].isin(["B", "C"]).any():  # say why they are not there
+            head = [] if len(drivers) else ["## What drives C: the ledger assumptions", ""]
+            parts.append("\n".join([*head, unsliced_note(missing, params, base), ""]))
         (tmp / "sweep.md").write_text("\n".join(parts))
 
     meta = {

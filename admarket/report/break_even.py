@@ -123,10 +123,10 @@ def break_even_chart(
     legend: dict[str, Any] = {}  # label → line, each series once (both panels draw it)
     for r, (x_name, part, others) in enumerate(rows):
         for ax, (m, title) in zip(axes[r], _PANELS, strict=True):
-            for label, line in _panel(ax, part, x_name, others, m):
+            for label, line in _panel(ax, part, x_name, others, m) if len(part) else []:
                 legend.setdefault(label, line)
             ax.set_title(title + "  (> 0: beats A)", fontsize=9)
-    ncol = min(3, len(legend))
+    ncol = max(1, min(3, len(legend)))
     # the figure grows with the legend's rows, so many series never squeeze the panels
     fig.set_figheight(fig.get_figheight() + 0.2 * -(-len(legend) // ncol))
     fig.legend(

@@ -84,6 +84,23 @@ def driver_table(tidy: pd.DataFrame, params: list[str], base: dict[str, Any]) ->
     return pd.DataFrame(rows)
 
 
+def unsliced(table: pd.DataFrame, params: list[str]) -> list[str]:
+    """The swept parameters the drivers table has no slice of: no point of the sweep has
+    the other swept parameters at their base values (a cartesian grid without them)."""
+    shown = set(table["parameter"]) if len(table) else set()
+    return [p for p in params if p not in shown]
+
+
+def unsliced_note(missing: list[str], params: list[str], base: dict[str, Any]) -> str:
+    """One sentence on the parameters :func:`unsliced` found, and how to see them."""
+    others = ", ".join(f"{k}={value_text(base[k])}" for k in params)
+    return (
+        f"What drives C leaves out {', '.join(missing)}: it reads each swept parameter where "
+        f"the others sit at their base values ({others}), and no point of this sweep is "
+        "there; `--one-at-a-time` varies each alone, or add the base values to the grid."
+    )
+
+
 def _groups(df: pd.DataFrame, p: str) -> list[tuple[tuple[Any, str], pd.DataFrame]]:
     """``df`` grouped by (value of ``p``, scenario): numbers in ascending order, text or list
     values (categories) in the order they first appear — the grid's."""
