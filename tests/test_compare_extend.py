@@ -185,13 +185,33 @@ DAMAGE = {
     ),
     "rows deleted from the store": (
         lambda out: _edit_store(out, "DELETE FROM events WHERE run_id = 's000001-B'"),
+        "its content has changed since the compare was published",
+    ),
+    "a row changed in place in the store": (
+        lambda out: _edit_store(out, "UPDATE summaries SET net_to_publishers = 0"),
+        "its content has changed since the compare was published",
+    ),
+    # published before checksums: the store's rows are counted
+    "rows deleted from a store without a checksum": (
+        lambda out: _unsummed(
+            out, lambda: _edit_store(out, "DELETE FROM events WHERE run_id = 's000001-B'")
+        ),
         "its table events holds 0 rows of run s000001-B, which had",
     ),
-    "a table dropped from the store": (
-        lambda out: _edit_store(out, "DROP TABLE events"),
+    "a table dropped from a store without a checksum": (
+        lambda out: _unsummed(out, lambda: _edit_store(out, "DROP TABLE events")),
         "cannot be read .*events",
     ),
 }
+
+
+def _unsummed(out: Path, then) -> None:
+    """Take the checksums out of the result's marker (as published before they were kept),
+    then ``then()``."""
+    marker = json.loads((out / "COMPLETE").read_text())
+    del marker["sha256"]
+    (out / "COMPLETE").write_text(json.dumps(marker))
+    then()
 
 
 @pytest.mark.parametrize("damage", DAMAGE)

@@ -37,7 +37,7 @@ from admarket.errors import IncompleteRunError, UsageError
 from admarket.llm.tables import LLM_TABLES
 from admarket.money import plural
 from admarket.outputs.kept_run import TABLES_FILE, KeptTables, dump_run, file_digest, link, load_run
-from admarket.outputs.manifest import check_complete, read_manifest
+from admarket.outputs.manifest import check_complete, read_manifest, sha256_of
 from admarket.outputs.run_identity import code_difference, header_line, parse_journal
 from admarket.outputs.spool import LOGS_DIR
 from admarket.outputs.store import STORE_NAME, TABLES, first_line
@@ -117,6 +117,8 @@ class PublishedRuns:
         self.reused: dict[int, dict] = {}
         self.why = ""
         manifest = read_manifest(dest) if dest.exists() else None
+        sums = (manifest or {}).get("sha256")
+        self._store_sha256 = sums.get(STORE_NAME) if isinstance(sums, dict) else None
         if manifest is None or manifest.get("kind") != "compare":
             if dest.exists():
                 self.why = f"{dest} holds no complete compare"
@@ -161,15 +163,24 @@ class PublishedRuns:
         )
 
     def _check_store(self) -> None:
-        """UsageError unless the store can be read and holds, for every reused run, as many
-        rows of each of its tables as the run had (a run's rows edited in place are not
-        caught: the store is trusted as ``admarket report`` trusts it)."""
+        """UsageError unless the store is as it was published (its SHA-256 in the marker;
+        a result published before checksums has none, and its store is trusted as
+        ``admarket report`` trusts it), can be read, and holds, for every reused run, as
+        many rows of each of its tables as the run had."""
+        store = self.dest / STORE_NAME
+        try:
+            if self._store_sha256 is not None and sha256_of(store) != self._store_sha256:
+                raise self._refuse(
+                    f"{store}: its content has changed since the compare was published "
+                    "(another SHA-256 than its marker lists)"
+                )
+        except OSError as exc:
+            raise self._refuse(f"{store} cannot be read ({exc.strerror or exc})") from None
         want: dict[str, dict[str, int]] = {}  # table -> run id -> rows
         for i in self.reused:  # (a kept file is a few kB: read again when replayed)
             for name, t in self._read_back(i).items():
                 if isinstance(t, StoredTable) and t.columns:
                     want.setdefault(name, {})[t.run_id] = t.cells // len(t.columns)
-        store = self.dest / STORE_NAME
         try:
             con = duckdb.connect(str(store), read_only=True)
         except duckdb.Error as exc:
