@@ -42,11 +42,10 @@ from admarket.outputs.kept_run import (
     TABLES_FILE,
     KeptTables,
     check_run,
-    file_digest,
     read_run,
     write_run,
 )
-from admarket.outputs.manifest import check_complete, read_manifest
+from admarket.outputs.manifest import check_complete, file_digest, read_manifest
 from admarket.outputs.run_identity import code_difference, header_line, parse_journal, run_key
 
 if TYPE_CHECKING:

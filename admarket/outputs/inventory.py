@@ -35,12 +35,12 @@ from admarket.model.checkpoint import read_header
 from admarket.money import plural
 from admarket.outputs.compare_journal import INDEX, META_DIGEST, read_index
 from admarket.outputs.compare_journal import SUFFIX as COMPARE_SUFFIX
-from admarket.outputs.kept_run import file_digest
 from admarket.outputs.manifest import (
     COMPLETE_MARKER,
     STORE_NAME,
     changed_content,
     check_complete,
+    file_digest,
     foreign_entries,
     read_manifest,
     show_entries,

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, cast
 
 from admarket.atomic import fsync_path
+from admarket.outputs.manifest import file_digest
 from admarket.outputs.spool import LOGS_DIR, LOGS_WRITTEN, SPOOL_DIR
 from admarket.outputs.store_writer import SpooledTable
 
@@ -145,9 +146,3 @@ class _Hashing:
     def write(self, data: Any) -> int:
         self.h.update(data)
         return self.f.write(data)
-
-
-def file_digest(path: Path) -> str:
-    """The SHA-256 of a file's bytes."""
-    with open(path, "rb") as f:
-        return hashlib.file_digest(f, "sha256").hexdigest()

@@ -63,8 +63,8 @@ def listing(folder: Path) -> dict[str, int]:
     return dict(sorted(out.items()))
 
 
-def sha256_of(path: Path) -> str:
-    """The SHA-256 of a file's content, as hex."""
+def file_digest(path: Path) -> str:
+    """The SHA-256 of a file's bytes, as hex."""
     with open(path, "rb") as fh:
         return hashlib.file_digest(fh, "sha256").hexdigest()
 
@@ -82,7 +82,7 @@ def manifest_text(
         "format": RESULT_FORMAT,
         "manifest_version": MANIFEST_VERSION,
         "files": files,
-        "sha256": {rel: known.get(rel) or sha256_of(folder / rel) for rel in files},
+        "sha256": {rel: known.get(rel) or file_digest(folder / rel) for rel in files},
     }
     return json.dumps(body, sort_keys=True, indent=1) + "\n"
 
@@ -98,7 +98,7 @@ def changed_content(folder: Path, manifest: Mapping[str, Any]) -> str | None:
     for rel in manifest.get("files", {}):
         if sums.get(rel) is None:
             return f"{rel} has no checksum in the {COMPLETE_MARKER} marker (edited?)"
-        if sha256_of(folder / rel) != sums[rel]:
+        if file_digest(folder / rel) != sums[rel]:
             return (
                 f"{rel}'s content has changed since the result was written (same size, "
                 "another SHA-256: edited in place)"

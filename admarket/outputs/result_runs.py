@@ -36,8 +36,8 @@ import pandas as pd
 from admarket.errors import IncompleteRunError, UsageError
 from admarket.llm.tables import LLM_TABLES
 from admarket.money import plural
-from admarket.outputs.kept_run import TABLES_FILE, KeptTables, dump_run, file_digest, link, load_run
-from admarket.outputs.manifest import check_complete, read_manifest, sha256_of
+from admarket.outputs.kept_run import TABLES_FILE, KeptTables, dump_run, link, load_run
+from admarket.outputs.manifest import check_complete, file_digest, read_manifest
 from admarket.outputs.run_identity import code_difference, header_line, parse_journal
 from admarket.outputs.spool import LOGS_DIR
 from admarket.outputs.store import STORE_NAME, TABLES, first_line
@@ -169,7 +169,7 @@ class PublishedRuns:
         many rows of each of its tables as the run had."""
         store = self.dest / STORE_NAME
         try:
-            if self._store_sha256 is not None and sha256_of(store) != self._store_sha256:
+            if self._store_sha256 is not None and file_digest(store) != self._store_sha256:
                 raise self._refuse(
                     f"{store}: its content has changed since the compare was published "
                     "(another SHA-256 than its marker lists)"
