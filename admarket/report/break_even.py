@@ -164,8 +164,8 @@ def _panel(
     if cats is None:
         xs = sorted(be[x_name].astype(float).unique())
         dodge = ((xs[-1] - xs[0]) if len(xs) > 1 else 1.0) * 0.012
-    else:  # categories sit at 0, 1, … in grid order
-        dodge = 0.04
+    else:  # categories sit at 0, 1, … in grid order; the series share 0.6 of the gap
+        dodge = min(0.1, 0.6 / max(len(groups), 1))
     drawn = []
     for gi, (key, g) in enumerate(groups):
         key = key if isinstance(key, tuple) else (key,)
