@@ -6,6 +6,7 @@ figure has one legend, below the panels, not one per panel squeezing them."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -45,8 +46,11 @@ def _sweep(out: Path, *args: str) -> None:
     assert (out / "charts" / "break_even.png").is_file()
 
 
-def test_one_at_a_time_is_a_row_per_parameter_over_its_slice(tmp_path, panels):
+def test_one_at_a_time_is_a_row_per_parameter_over_its_slice(tmp_path, panels, capsys):
+    capsys.readouterr()
     _sweep(tmp_path / "oat", "--one-at-a-time")
+    # the console's break-even table lists the base point once too
+    assert len(re.findall(r"0\.020\s+true\s+C ", capsys.readouterr().out)) == 1
     # each row: its parameter's values, the base point once, never a point where the other
     # parameter moved
     assert [(x, m) for x, m, *_ in panels] == [

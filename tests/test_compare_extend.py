@@ -191,6 +191,10 @@ DAMAGE = {
         lambda out: _edit_store(out, "UPDATE summaries SET net_to_publishers = 0"),
         "its content has changed since the compare was published",
     ),
+    "the store's checksum gone from the marker": (
+        lambda out: _store_sum_dropped(out),
+        "marker lists no checksum for it",
+    ),
     # published before checksums: the store's rows are counted
     "rows deleted from a store without a checksum": (
         lambda out: _unsummed(
@@ -210,8 +214,15 @@ def _unsummed(out: Path, then) -> None:
     then ``then()``."""
     marker = json.loads((out / "COMPLETE").read_text())
     del marker["sha256"]
+    marker["manifest_version"] = 1
     (out / "COMPLETE").write_text(json.dumps(marker))
     then()
+
+
+def _store_sum_dropped(out: Path) -> None:
+    marker = json.loads((out / "COMPLETE").read_text())
+    del marker["sha256"]["admarket.duckdb"]
+    (out / "COMPLETE").write_text(json.dumps(marker))
 
 
 @pytest.mark.parametrize("damage", DAMAGE)

@@ -77,7 +77,8 @@ def test_an_edit_that_keeps_the_size_is_found_only_by_verify(published, tmp_path
     rc, out = _verify(capsys, d)
     rel = log.relative_to(d).as_posix()
     assert rc == 1
-    assert f"damaged — {rel}'s content has changed since the result was written" in out
+    assert f"damaged — {rel} has changed since the result was written (same size" in out
+    assert "writes the report anew" not in out  # a log is not the report
     capsys.readouterr()
     assert main(["status", "--verify", "--json", str(d)]) == 1
     (item,) = json.loads(capsys.readouterr().out)
@@ -93,17 +94,63 @@ def test_rebuilding_the_report_keeps_the_published_checksums(published, tmp_path
     _flip_a_byte(_narrative(d))
     assert main(["report", str(d)]) == 0  # the sizes match: the report is rebuilt
     rc, out = _verify(capsys, d)
-    assert rc == 1 and "narrative.md's content has changed" in out
+    assert rc == 1 and "narrative.md has changed" in out
+
+
+def _as_version_1(d: Path) -> None:
+    """Make ``d``'s marker what admarket wrote before checksums (version 1, none listed)."""
+    marker = _marker(d)
+    del marker["sha256"]
+    marker["manifest_version"] = 1
+    (d / COMPLETE_MARKER).write_text(json.dumps(marker))
 
 
 def test_a_result_published_before_checksums_is_unverified_not_damaged(published, tmp_path, capsys):
     d = _copy(published, tmp_path)
-    marker = _marker(d)
-    del marker["sha256"]
-    (d / COMPLETE_MARKER).write_text(json.dumps(marker))
+    _as_version_1(d)
     rc, out = _verify(capsys, d)
     assert rc == 0
     assert "complete (content not verified: published without checksums, by admarket" in out
+
+
+def test_rebuilding_the_report_of_a_result_without_checksums_adds_none(published, tmp_path, capsys):
+    """Checksums taken at a report rebuild would vouch for a kept file edited before it."""
+    d = _copy(published, tmp_path)
+    _as_version_1(d)
+    _flip_a_byte(_narrative(d))
+    assert main(["report", str(d)]) == 0
+    marker = _marker(d)
+    assert "sha256" not in marker and marker["manifest_version"] == 1
+    rc, out = _verify(capsys, d)
+    assert rc == 0 and "content not verified" in out
+
+
+@pytest.mark.parametrize("sums", ["abc", [], None, {}])
+def test_a_version_2_marker_without_its_checksums_is_damage(published, tmp_path, capsys, sums):
+    d = _copy(published, tmp_path)
+    marker = _marker(d)
+    marker["sha256"] = sums
+    (d / COMPLETE_MARKER).write_text(json.dumps(marker))
+    rc, out = _verify(capsys, d)
+    assert rc == 1 and "has no checksum in the COMPLETE marker (edited?)" in out
+
+
+def test_a_listed_file_replaced_by_a_symlink_is_damage(published, tmp_path, capsys):
+    d = _copy(published, tmp_path)
+    (d / "admarket.duckdb").rename(tmp_path / "elsewhere.duckdb")
+    (d / "admarket.duckdb").symlink_to(tmp_path / "elsewhere.duckdb")
+    rc, out = _verify(capsys, d)
+    assert rc == 1 and "admarket.duckdb is a symbolic link, which admarket never writes" in out
+
+
+def test_a_report_edited_in_place_says_report_rebuilds_it(published, tmp_path, capsys):
+    d = _copy(published, tmp_path)
+    _flip_a_byte(d / "report.md")
+    rc, out = _verify(capsys, d)
+    assert rc == 1 and "report.md has changed since the result was written" in out
+    assert f"`admarket report {d}` writes the report anew" in out
+    assert main(["report", str(d)]) == 0
+    assert _verify(capsys, d)[0] == 0
 
 
 def test_a_missing_checksum_is_damage(published, tmp_path, capsys):

@@ -16,7 +16,7 @@ from admarket.batch.pool import default_processes
 from admarket.cli.options import config_from_args, parse_scenarios
 from admarket.errors import UsageError
 from admarket.money import plural
-from admarket.report.break_even import break_even
+from admarket.report.break_even import break_even, distinct_points
 from admarket.report.drivers import driver_table, sweep_base, unsliced, unsliced_note
 from admarket.report.sweep_values import text_cells
 
@@ -124,7 +124,9 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     if not be.empty:
         cols = [*grid, "scenario", "net_to_publishers_diff", "net_to_publishers_vs_A"]
         cols += ["mean_goal_attainment_diff", "mean_goal_attainment_vs_A"]
-        shown = text_cells(be[cols], list(grid))  # a list value as --set takes it
+        # each point once (a one-at-a-time sweep meets its base point under each parameter);
+        # a list value as --set takes it
+        shown = text_cells(distinct_points(be, list(grid))[cols], list(grid))
         print(shown.to_string(index=False, float_format=lambda x: f"{x:,.3f}"))
     if not drivers.empty:
         cols = ["parameter", "value", "scenario", "wrong_fact_share", "disputes"]

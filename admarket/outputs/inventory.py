@@ -38,10 +38,11 @@ from admarket.outputs.compare_journal import SUFFIX as COMPARE_SUFFIX
 from admarket.outputs.manifest import (
     COMPLETE_MARKER,
     STORE_NAME,
-    changed_content,
     check_complete,
+    content_changes,
     file_digest,
     foreign_entries,
+    has_checksums,
     read_manifest,
     show_entries,
 )
@@ -129,11 +130,9 @@ def _result(path: Path, verify: bool = False) -> Item:
     why = damage(path, kind, verify)
     if why:
         item.complete, item.status = False, f"damaged — {why}"
-    elif verify and not isinstance(meta.get("sha256"), dict):
-        item.status += (
-            " (content not verified: published without checksums, by admarket "
-            f"{meta.get('package_version', '?')})"
-        )
+    elif verify and not has_checksums(meta):
+        by = f", by admarket {meta['package_version']}" if meta.get("package_version") else ""
+        item.status += f" (content not verified: published without checksums{by})"
     elif verify:
         item.status += " (content verified: every file matches its checksum)"
     runs: list[tuple] = []
@@ -196,14 +195,14 @@ def _marker_meta(path: Path) -> dict[str, Any]:
 
 
 def damage(path: Path, kind: str = "", verify: bool = False) -> str:
-    """Why ``admarket query`` or ``admarket report`` refuses the result in ``path``, as one
-    line without the path; "" if neither does.
+    """Why the result in ``path`` is damaged, as one line without the path; "" if it is not.
 
-    The check they apply (:func:`.manifest.check_complete`: each listed file there with its
-    size — a ``stat`` per file, no hashing), then what ``query`` and ``report`` (and any new
-    result into the folder) refuse: files admarket did not write. A run's or compare's report alone
-    missing or changed is said to be rebuilt by ``admarket report``. With ``verify``, then
-    every file's content against its checksum (:func:`.manifest.changed_content`).
+    Without ``verify``: why ``admarket query`` or ``admarket report`` refuses it — the check
+    they apply (:func:`.manifest.check_complete`: each listed file there with its size, a
+    ``stat`` per file, no hashing), then files admarket did not write (which they and any
+    new result into the folder refuse). With ``verify``, also every file's content against
+    its checksum (:func:`.manifest.content_changes`), which they do not check. A run's or
+    compare's report alone missing or changed is said to be rebuilt by ``admarket report``.
     """
     try:
         try:
@@ -227,9 +226,16 @@ def damage(path: Path, kind: str = "", verify: bool = False) -> str:
         )
     if verify:
         try:
-            return changed_content(path, manifest) or ""
+            changed = content_changes(path, manifest) or {}
         except OSError as exc:
             return f"cannot be read ({exc.strerror or exc})"
+        if changed:
+            rel, why = next(iter(changed.items()))
+            more = f" (and {plural(len(changed) - 1, 'other file')})" if len(changed) > 1 else ""
+            text = f"{rel} {why}{more}"
+            if kind in ("run", "compare") and all(r.startswith(REBUILT) for r in changed):
+                text += f"; `admarket report {path}` writes the report anew"
+            return text
     return ""
 
 

@@ -6,7 +6,7 @@ its size (the *manifest*) and its SHA-256. The manifest is what lets admarket te
 files from a user's: a folder is replaced only when every file in it is listed, and a reader
 checks that every listed file is still there with its size (a ``stat`` per file, so reading
 a result stays fast). The checksums are for ``admarket status --verify``
-(:func:`changed_content`): an edit that keeps a file's size, such as a row changed in place
+(:func:`content_changes`): an edit that keeps a file's size, such as a row changed in place
 in the store, shows only there.
 
 Results written before manifests existed (their COMPLETE has no ``files``) are recognised by
@@ -70,40 +70,53 @@ def file_digest(path: Path) -> str:
 
 
 def manifest_text(
-    folder: Path, meta: Mapping[str, Any], known: Mapping[str, str] | None = None
+    folder: Path,
+    meta: Mapping[str, Any],
+    known: Mapping[str, str] | None = None,
+    checksums: bool = True,
 ) -> str:
     """The COMPLETE marker's JSON for ``folder`` as it is now: ``meta`` plus its files, with
     their sizes and checksums. ``known``: checksums carried over (``admarket report`` keeps
-    the store's as it was published, so rebuilding the report never blesses an edit)."""
+    the store's as it was published, so rebuilding the report never blesses an edit).
+    ``checksums=False`` writes a version-1 marker without any: ``admarket report`` on a
+    result published before checksums, whose kept files it cannot vouch for."""
     files = listing(folder)
-    known = known or {}
-    body = {
-        **meta,
-        "format": RESULT_FORMAT,
-        "manifest_version": MANIFEST_VERSION,
-        "files": files,
-        "sha256": {rel: known.get(rel) or file_digest(folder / rel) for rel in files},
-    }
+    body: dict[str, Any] = {**meta, "format": RESULT_FORMAT, "files": files}
+    if checksums:
+        known = known or {}
+        body["manifest_version"] = MANIFEST_VERSION
+        body["sha256"] = {rel: known.get(rel) or file_digest(folder / rel) for rel in files}
+    else:
+        body["manifest_version"] = 1
     return json.dumps(body, sort_keys=True, indent=1) + "\n"
 
 
-def changed_content(folder: Path, manifest: Mapping[str, Any]) -> str | None:
-    """Why the content of a result whose files are all there with their sizes is not what
-    was published — the first listed file whose SHA-256 differs — as one line without the
-    path; "" when every checksum matches; None when the result has no checksums to check
-    against (published before they were kept). Reads every file (about 1 GB/s)."""
+def has_checksums(manifest: Mapping[str, Any]) -> bool:
+    """Whether this marker's version writes a checksum for every file (2 on): a version-2
+    marker without them has been edited; an older one never had them."""
+    version = manifest.get("manifest_version")
+    return isinstance(version, int) and not isinstance(version, bool) and version >= 2
+
+
+def content_changes(folder: Path, manifest: Mapping[str, Any]) -> dict[str, str] | None:
+    """The listed files of a result whose content is not what was published, each with why
+    (its SHA-256 differs, it has no checksum, it is a symbolic link); {} when every file
+    matches; None when the marker predates checksums (nothing to check against). Reads
+    every file (about 1 GB/s)."""
+    if not has_checksums(manifest):
+        return None
     sums = manifest.get("sha256")
     if not isinstance(sums, dict):
-        return None
+        sums = {}
+    out: dict[str, str] = {}
     for rel in manifest.get("files", {}):
-        if sums.get(rel) is None:
-            return f"{rel} has no checksum in the {COMPLETE_MARKER} marker (edited?)"
-        if file_digest(folder / rel) != sums[rel]:
-            return (
-                f"{rel}'s content has changed since the result was written (same size, "
-                "another SHA-256: edited in place)"
-            )
-    return ""
+        if (folder / rel).is_symlink():  # admarket never writes one: someone replaced it
+            out[rel] = "is a symbolic link, which admarket never writes"
+        elif not isinstance(sums.get(rel), str):
+            out[rel] = f"has no checksum in the {COMPLETE_MARKER} marker (edited?)"
+        elif file_digest(folder / rel) != sums[rel]:
+            out[rel] = "has changed since the result was written (same size, another SHA-256)"
+    return out
 
 
 def read_manifest(folder: Path) -> dict[str, Any] | None:

@@ -45,6 +45,7 @@ from admarket.outputs.manifest import (
     check_complete,
     check_target,
     foreign_entries,
+    has_checksums,
     listing,
     manifest_text,
     read_manifest,
@@ -199,11 +200,13 @@ def publish(
     build: Callable[[Path], None],
     meta: Mapping[str, Any],
     known: Mapping[str, str] | None = None,
+    checksums: bool = True,
 ) -> Path:
     """Build a result in a fresh sibling folder, mark it COMPLETE, swap it in for ``out_dir``.
 
     ``build(tmp)`` writes every file of the result into ``tmp``. The marker (``meta`` plus
-    the list of files, sizes and checksums, ``known`` ones carried over) is written last,
+    the list of files, sizes and — unless not ``checksums`` — checksums, ``known`` ones
+    carried over) is written last,
     after everything is flushed to disk; ``meta`` is read after ``build`` returns, so a
     build may fill in what it learns. Any exception or interrupt removes the build folder
     and leaves ``out_dir`` as it was.
@@ -223,7 +226,7 @@ def publish(
                 _fsync_tree(tmp)
                 meta = {**meta, "package_version": __version__, "store": STORE_NAME}
                 with open(tmp / COMPLETE_MARKER, "w", encoding="utf-8") as fh:
-                    fh.write(manifest_text(tmp, meta, known))
+                    fh.write(manifest_text(tmp, meta, known, checksums))
                     fh.flush()
                     os.fsync(fh.fileno())
                 fsync_path(tmp)
@@ -292,8 +295,12 @@ def republish_report(
                     f"{dest}: the store cannot be read ({_reason(exc)}); nothing was changed"
                 ) from None
 
-        meta = {k: v for k, v in manifest.items() if k not in ("files", "format", "sha256")}
-        # the kept files' checksums as published: a store edited in place stays detectable
-        sums = manifest.get("sha256")
-        known = {rel: sums[rel] for rel in keep if rel in sums} if isinstance(sums, dict) else {}
-        return publish(dest, build, meta, known)
+        drop = ("files", "format", "sha256", "manifest_version")
+        meta = {k: v for k, v in manifest.items() if k not in drop}
+        # the kept files' checksums as published: a store edited in place stays detectable;
+        # a result published without them stays without (hashing its kept files now would
+        # vouch for whatever they hold, edits included)
+        summed = has_checksums(manifest)
+        sums = manifest.get("sha256") if summed else None
+        known = {r: sums[r] for r in keep if r in sums} if isinstance(sums, dict) else {}
+        return publish(dest, build, meta, known, checksums=summed)

@@ -37,7 +37,13 @@ from admarket.errors import IncompleteRunError, UsageError
 from admarket.llm.tables import LLM_TABLES
 from admarket.money import plural
 from admarket.outputs.kept_run import TABLES_FILE, KeptTables, dump_run, link, load_run
-from admarket.outputs.manifest import check_complete, file_digest, read_manifest
+from admarket.outputs.manifest import (
+    COMPLETE_MARKER,
+    check_complete,
+    file_digest,
+    has_checksums,
+    read_manifest,
+)
 from admarket.outputs.run_identity import code_difference, header_line, parse_journal
 from admarket.outputs.spool import LOGS_DIR
 from admarket.outputs.store import STORE_NAME, TABLES, first_line
@@ -117,8 +123,13 @@ class PublishedRuns:
         self.reused: dict[int, dict] = {}
         self.why = ""
         manifest = read_manifest(dest) if dest.exists() else None
-        sums = (manifest or {}).get("sha256")
-        self._store_sha256 = sums.get(STORE_NAME) if isinstance(sums, dict) else None
+        # the store's published checksum: "" when the marker should list one and does not
+        # (edited), None when it predates checksums (the store's rows are counted instead)
+        self._store_sha256: str | None = None
+        if manifest is not None and has_checksums(manifest):
+            sums = manifest.get("sha256")
+            got = sums.get(STORE_NAME) if isinstance(sums, dict) else None
+            self._store_sha256 = got if isinstance(got, str) else ""
         if manifest is None or manifest.get("kind") != "compare":
             if dest.exists():
                 self.why = f"{dest} holds no complete compare"
@@ -169,6 +180,11 @@ class PublishedRuns:
         many rows of each of its tables as the run had."""
         store = self.dest / STORE_NAME
         try:
+            if self._store_sha256 == "":
+                raise self._refuse(
+                    f"{store}: the compare's {COMPLETE_MARKER} marker lists no checksum for "
+                    "it (edited?)"
+                )
             if self._store_sha256 is not None and file_digest(store) != self._store_sha256:
                 raise self._refuse(
                     f"{store}: its content has changed since the compare was published "

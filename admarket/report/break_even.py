@@ -68,6 +68,14 @@ def break_even(tidy: pd.DataFrame, params: list[str]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=break_even_columns(params))
 
 
+def distinct_points(be: pd.DataFrame, params: list[str]) -> pd.DataFrame:
+    """``be`` with each (parameter values, scenario) once: a one-at-a-time sweep lists its
+    base point under each parameter that has the base value in its grid."""
+    if be.empty:
+        return be
+    return be[~be[[*params, "scenario"]].map(value_text).duplicated()]
+
+
 def _empty_break_even(tidy: pd.DataFrame, params: list[str]) -> pd.DataFrame:
     """The break-even table without rows, typed like a filled one (so it can be stored)."""
     dtypes = {"point": "int64", "scenario": "string", "seeds": "int64"}
@@ -80,7 +88,8 @@ def _empty_break_even(tidy: pd.DataFrame, params: list[str]) -> pd.DataFrame:
 
 def _series(be: pd.DataFrame, others: list[str]) -> list[tuple[Any, pd.DataFrame]]:
     """The chart's series: ``be`` by scenario and the other swept parameters, in that order
-    (numbers ascending, a text or list parameter's values in grid order)."""
+    (numbers ascending, a text or list parameter's values in the order they first appear
+    in the sweep: the grid's)."""
     if not others:
         return list(be.groupby("scenario"))
     groups = list(be.groupby(["scenario", *others], sort=True))
@@ -126,7 +135,10 @@ def break_even_chart(
             for label, line in _panel(ax, part, x_name, others, m) if len(part) else []:
                 legend.setdefault(label, line)
             ax.set_title(title + "  (> 0: beats A)", fontsize=9)
-    ncol = max(1, min(3, len(legend)))
+    # as many columns as the longest label leaves room for across the figure (at font size
+    # 7 a character is ~0.055 in; the marker and gaps ~0.45 in), at most 3
+    widest = 0.45 + 0.055 * max((len(label) for label in legend), default=0)
+    ncol = max(1, min(3, len(legend), int(10.6 // widest)))
     # the figure grows with the legend's rows, so many series never squeeze the panels
     fig.set_figheight(fig.get_figheight() + 0.2 * -(-len(legend) // ncol))
     fig.legend(
@@ -150,8 +162,7 @@ def _base_slice(be: pd.DataFrame, params: list[str], base: dict[str, Any], p: st
     for q in params:
         if q != p:
             keep &= equals(be[q], base[q])
-    part = be[keep]
-    return part[~part[[p, "scenario"]].map(value_text).duplicated()]
+    return distinct_points(be[keep], params)
 
 
 def _panel(
@@ -164,7 +175,9 @@ def _panel(
     if cats is None:
         xs = sorted(be[x_name].astype(float).unique())
         dodge = ((xs[-1] - xs[0]) if len(xs) > 1 else 1.0) * 0.012
-    else:  # categories sit at 0, 1, … in grid order; the series share 0.6 of the gap
+    else:  # categories sit at 0, 1, … in the order they first appear in the sweep (the
+        # grid's; in a one-at-a-time row the base value, met under an earlier parameter,
+        # may come first); the series share 0.6 of the gap between categories
         dodge = min(0.1, 0.6 / max(len(groups), 1))
     drawn = []
     for gi, (key, g) in enumerate(groups):
@@ -237,13 +250,8 @@ def sweep_markdown(be: pd.DataFrame, params: list[str], n_seeds: int) -> str:
         "verdict",
     ]
     lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    shown = set()
-    for r in be.itertuples(index=False):
+    for r in distinct_points(be, params).itertuples(index=False):
         r = r._asdict()
-        point = (*(value_text(r[p]) for p in params), r["scenario"])
-        if point in shown:  # a one-at-a-time sweep's base point, listed under each parameter
-            continue
-        shown.add(point)
         net = _ci_text(r, "net_to_publishers", "+,.0f")
         goal = _ci_text(r, "mean_goal_attainment", "+.3f")
         cells = [

@@ -140,7 +140,9 @@ def drivers_chart(table: pd.DataFrame, path: Path) -> None:
         for c, (m, title, scale, unit, scens) in enumerate(panels):
             ax = axes[r][c]
             rows = table[table["parameter"] == p]
-            # a text or list parameter's values are categories at 0, 1, … in grid order
+            # a text or list parameter's values are categories at 0, 1, … in the order they
+            # first appear (the grid's, but the base value, met under an earlier parameter
+            # in a one-at-a-time sweep, may come first)
             cats = category_order(rows["value"])
             for scen, g in rows.groupby("scenario", sort=True):
                 if scen not in scens or m not in g:
