@@ -205,11 +205,10 @@ def publish(
     """Build a result in a fresh sibling folder, mark it COMPLETE, swap it in for ``out_dir``.
 
     ``build(tmp)`` writes every file of the result into ``tmp``. The marker (``meta`` plus
-    the list of files, sizes and — unless not ``checksums`` — checksums, ``known`` ones
-    carried over) is written last,
-    after everything is flushed to disk; ``meta`` is read after ``build`` returns, so a
-    build may fill in what it learns. Any exception or interrupt removes the build folder
-    and leaves ``out_dir`` as it was.
+    the list of files with their sizes and, if ``checksums``, their SHA-256s, ``known`` ones
+    carried over) is written last, after everything is flushed to disk; ``meta`` is read
+    after ``build`` returns, so a build may fill in what it learns. Any exception or
+    interrupt removes the build folder and leaves ``out_dir`` as it was.
     Failures to write (a full disk) are one line: a UsageError naming what failed.
     """
     with reserve(out_dir) as dest:
