@@ -15,6 +15,7 @@ import pytest
 
 import admarket.report.break_even as break_even_module
 from admarket.cli import main
+from admarket.outputs.store import query
 from admarket.report.break_even import break_even_chart
 from admarket.report.sweep_values import value_text
 
@@ -105,3 +106,20 @@ def test_one_legend_below_the_panels_and_the_figure_grows_with_it(tmp_path, monk
     assert (tmp_path / "be.png").is_file()
     # twelve series take four legend rows of three: the panels keep their height
     assert grown == pytest.approx(0.6 + 3.6 + 0.2 * -(-n_series // 3))
+
+
+def test_a_one_at_a_time_row_keeps_its_grid_order(tmp_path, panels):
+    """buyer_rule's base value (iab) is met first under verify_recalls; its row still reads
+    plan, iab as the grid gave them, in both charts."""
+    out = tmp_path / "order"
+    grid = ["--grid", "verify_recalls=true,false", "--grid", "buyer_rule=plan,iab"]
+    args = ["sweep", *TINY, *QUIET, *grid, "--one-at-a-time", "--out", str(out)]
+    assert main(args) == 0
+    rows = {x: values for x, m, values, _ in panels if m == "net_to_publishers"}
+    assert rows["buyer_rule"][:2] == ["plan", "plan"] and rows["buyer_rule"][-2:] == [
+        "iab",
+        "iab",
+    ]
+    assert list(dict.fromkeys(rows["verify_recalls"])) == ["true", "false"]
+    drivers = query(out, "SELECT value FROM drivers WHERE parameter = 'buyer_rule'")
+    assert list(dict.fromkeys(drivers["value"])) == ["plan", "iab"]

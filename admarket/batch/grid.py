@@ -160,6 +160,16 @@ def grid_points(
     ]
 
 
+def point_blocks(grid: dict[str, list[Any]]) -> dict[str, range]:
+    """A one-at-a-time sweep's points of each parameter, by point index (the order of
+    :func:`grid_points`: each parameter's values in turn)."""
+    out, start = {}, 0
+    for name, values in grid.items():
+        out[name] = range(start, start + len(values))
+        start += len(values)
+    return out
+
+
 def _check_distinct(grid: dict[str, list[Any]]) -> None:
     """Refuse a parameter whose values repeat one (as the config reads them: ``0.1`` and
     ``0.10`` are one value), which would run the same point twice and draw it twice."""
@@ -293,7 +303,8 @@ def _run_sweep(
     if out is not None:
         runs = pd.concat([r["tables"]["runs"] for r in results], ignore_index=True)
         kept = journal_text(tasks, results)  # so that a later --resume can extend the sweep
-        _write(tidy, runs, list(grid), out, sweep_base(cfg, list(grid)), kept, one_at_a_time)
+        blocks = point_blocks(grid) if one_at_a_time else None
+        _write(tidy, runs, list(grid), out, sweep_base(cfg, list(grid)), kept, blocks)
         if journal is not None:  # published: its runs are the result's (a kill before this
             # line leaves a journal whose runs the result keeps: removed later)
             journal.published({run_key(t) for t in tasks})
@@ -331,10 +342,12 @@ def _write(
     out: str | Path,
     base: dict,
     kept_runs: str,
-    one_at_a_time: bool = False,
+    blocks: dict[str, range] | None = None,
 ) -> None:
+    """Publish a sweep's result into ``out``; ``blocks``: a one-at-a-time sweep's points of
+    each parameter (:func:`point_blocks`), None for a cartesian one."""
     be = break_even(tidy, params)
-    drivers = driver_table(tidy, params, base)
+    drivers = driver_table(tidy, params, base, blocks)
 
     def build(tmp: Path) -> None:
         # the drivers' value column holds every swept parameter's values: as text when
@@ -352,8 +365,8 @@ def _write(
         if not be.empty:
             text_cells(be, params).to_csv(tmp / "break_even.csv", index=False)
             # one-at-a-time: a row of panels per parameter, over its slice (others at base)
-            at = base if one_at_a_time else None
-            break_even_chart(be, params, tmp / "charts" / "break_even.png", at)
+            at = base if blocks is not None else None
+            break_even_chart(be, params, tmp / "charts" / "break_even.png", at, blocks)
         parts.append(sweep_markdown(be, params, tidy["seed"].nunique()))
         if not drivers.empty:
             text_cells(stored, ["value"]).to_csv(tmp / "drivers.csv", index=False)

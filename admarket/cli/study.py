@@ -11,7 +11,7 @@ import time
 
 from admarket.batch.cluster import Cluster, parse_cluster
 from admarket.batch.comparison import compare, seed_list
-from admarket.batch.grid import parse_grid, sweep
+from admarket.batch.grid import parse_grid, point_blocks, sweep
 from admarket.batch.pool import default_processes
 from admarket.cli.options import config_from_args, parse_scenarios
 from admarket.errors import UsageError
@@ -115,7 +115,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     ran = plural(runs - reused, "run") + (f" (and {reused} reused)" if reused else "")
     print(f"{ran} on {where} in {time.perf_counter() - t0:.1f} s")
     be = break_even(tidy, list(grid))
-    drivers = driver_table(tidy, list(grid), sweep_base(cfg, list(grid)))
+    blocks = point_blocks(grid) if args.one_at_a_time else None
+    drivers = driver_table(tidy, list(grid), sweep_base(cfg, list(grid)), blocks)
     if be.empty and drivers.empty:
         print(
             "nothing to tabulate: the sweep needs scenario a and b or c (break-even), or b "

@@ -9,6 +9,7 @@ runs the sweep and publishes them.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ import pandas as pd
 
 from admarket.money import plural, usd_short
 from admarket.report.charts import COLOURS, NAMES, axis_format, pyplot
+from admarket.report.drivers import own_points_first
 from admarket.report.stats import direction, paired_diff
 from admarket.report.sweep_values import (
     categorical,
@@ -88,8 +90,7 @@ def _empty_break_even(tidy: pd.DataFrame, params: list[str]) -> pd.DataFrame:
 
 def _series(be: pd.DataFrame, others: list[str]) -> list[tuple[Any, pd.DataFrame]]:
     """The chart's series: ``be`` by scenario and the other swept parameters, in that order
-    (numbers ascending, a text or list parameter's values in the order they first appear
-    in the sweep: the grid's)."""
+    (numbers ascending, a text or list parameter's values in grid order)."""
     if not others:
         return list(be.groupby("scenario"))
     groups = list(be.groupby(["scenario", *others], sort=True))
@@ -112,7 +113,11 @@ _STYLES = ("-", "--", ":", "-.")
 
 
 def break_even_chart(
-    be: pd.DataFrame, params: list[str], path: Path, base: dict[str, Any] | None = None
+    be: pd.DataFrame,
+    params: list[str],
+    path: Path,
+    base: dict[str, Any] | None = None,
+    blocks: Mapping[str, range] | None = None,
 ) -> None:
     """Draw each B/C series' paired difference from A (mean and 95% CI), one panel per
     break-even metric, to ``path`` (PNG). A cartesian sweep is one row of panels against
@@ -120,11 +125,12 @@ def break_even_chart(
     one-at-a-time sweep (``base``: the values the others sit at) is one row per swept
     parameter, drawn over its slice of the sweep — the others at base, as the drivers chart
     reads it — since its points vary one parameter each and on a shared axis would all sit
-    at the first one's base value. One legend for the figure, below the panels."""
+    at the first one's base value; ``blocks`` (each parameter's points) keeps each row's
+    values in its grid's order. One legend for the figure, below the panels."""
     if base is None:
         rows = [(params[0], be, params[1:])]
     else:
-        rows = [(p, _base_slice(be, params, base, p), []) for p in params]
+        rows = [(p, _base_slice(be, params, base, p, blocks), []) for p in params]
     plt = pyplot()
     fig, axes = plt.subplots(
         len(rows), 2, figsize=(11, 0.6 + 3.6 * len(rows)), squeeze=False, layout="constrained"
@@ -155,14 +161,21 @@ def break_even_chart(
     plt.close(fig)
 
 
-def _base_slice(be: pd.DataFrame, params: list[str], base: dict[str, Any], p: str) -> pd.DataFrame:
+def _base_slice(
+    be: pd.DataFrame,
+    params: list[str],
+    base: dict[str, Any],
+    p: str,
+    blocks: Mapping[str, range] | None,
+) -> pd.DataFrame:
     """The rows of ``be`` where every swept parameter but ``p`` sits at its ``base`` value,
-    the base point once (a one-at-a-time sweep lists it under each parameter)."""
+    ``p``'s own points first in grid order, the base point once (a one-at-a-time sweep
+    lists it under each parameter whose grid holds its base value)."""
     keep = pd.Series(True, index=be.index)
     for q in params:
         if q != p:
             keep &= equals(be[q], base[q])
-    return distinct_points(be[keep], params)
+    return distinct_points(own_points_first(be[keep], blocks, p), params)
 
 
 def _panel(
@@ -175,9 +188,7 @@ def _panel(
     if cats is None:
         xs = sorted(be[x_name].astype(float).unique())
         dodge = ((xs[-1] - xs[0]) if len(xs) > 1 else 1.0) * 0.012
-    else:  # categories sit at 0, 1, … in the order they first appear in the sweep (the
-        # grid's; in a one-at-a-time row the base value, met under an earlier parameter,
-        # may come first); the series share 0.6 of the gap between categories
+    else:  # categories sit at 0, 1, … in grid order; the series share 0.6 of the gap
         dodge = min(0.1, 0.6 / max(len(groups), 1))
     drawn = []
     for gi, (key, g) in enumerate(groups):

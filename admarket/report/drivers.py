@@ -13,6 +13,7 @@ always readable); everything else C shows is an outcome of the faults.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -54,25 +55,34 @@ def perfect_ledger(values: dict[str, Any]) -> bool:
     )
 
 
-def driver_table(tidy: pd.DataFrame, params: list[str], base: dict[str, Any]) -> pd.DataFrame:
+def driver_table(
+    tidy: pd.DataFrame,
+    params: list[str],
+    base: dict[str, Any],
+    blocks: Mapping[str, range] | None = None,
+) -> pd.DataFrame:
     """One row per (swept parameter, value, scenario B/C): each metric's mean and 95% CI
-    across seeds, with the other swept parameters at their ``base`` values."""
+    across seeds, with the other swept parameters at their ``base`` values. ``blocks``: a
+    one-at-a-time sweep's points of each parameter (:func:`~admarket.batch.grid.point_blocks`),
+    so that a parameter's values keep its grid's order, the base value where the grid has
+    it (the base point is met under each parameter whose grid holds its base value)."""
     rows = []
     direct = tidy[tidy["scenario"].isin(["B", "C"])]
-    # a one-at-a-time sweep runs the base point once per parameter: count those runs once
-    direct = direct.drop_duplicates(subset=[*params, "scenario", "seed"])
     for p in params:
         keep = pd.Series(True, index=direct.index)
         for q in params:
             if q != p:
                 keep &= equals(direct[q], base[q])
-        for (value, scen), g in _groups(direct[keep], p):
+        part = own_points_first(direct[keep], blocks, p)
+        # a one-at-a-time sweep runs the base point once per parameter: count those runs once
+        part = part.drop_duplicates(subset=[*params, "scenario", "seed"])
+        for (value, scen), g in _groups(part, p):
             values = {**base, p: value}
             row: dict[str, Any] = {"parameter": p, "value": value, "scenario": scen}
             for m, *_ in DRIVER_METRICS:
                 ci = mean_ci(g[m].astype(float)).clipped(*_RANGE[m])
                 row |= {m: ci.mean, f"{m}_lo": ci.lo, f"{m}_hi": ci.hi}
-            other = direct[keep & (direct[p] == value) & (direct["scenario"] == "B")]
+            other = part[equals(part[p], value) & (part["scenario"] == "B")]
             d = paired_diff(_by_seed(g), _by_seed(other))
             if scen == "C" and d.n:
                 row |= {PAIRED: d.mean, f"{PAIRED}_lo": d.lo, f"{PAIRED}_hi": d.hi}
@@ -82,6 +92,18 @@ def driver_table(tidy: pd.DataFrame, params: list[str], base: dict[str, Any]) ->
             row["label"] = (ASSUMED if assumed else EMERGENT) if scen == "C" else ""
             rows.append(row)
     return pd.DataFrame(rows)
+
+
+def own_points_first(
+    part: pd.DataFrame, blocks: Mapping[str, range] | None, p: str
+) -> pd.DataFrame:
+    """A slice of a sweep with the points of ``p``'s own block first, in grid order (then
+    the rest, such as the base point met under another parameter); as it is without
+    ``blocks`` (a cartesian sweep, whose rows are in grid order already)."""
+    if blocks is None or p not in blocks:
+        return part
+    own = part["point"].isin(blocks[p])
+    return pd.concat([part[own], part[~own]])
 
 
 def unsliced(table: pd.DataFrame, params: list[str]) -> list[str]:
@@ -140,9 +162,7 @@ def drivers_chart(table: pd.DataFrame, path: Path) -> None:
         for c, (m, title, scale, unit, scens) in enumerate(panels):
             ax = axes[r][c]
             rows = table[table["parameter"] == p]
-            # a text or list parameter's values are categories at 0, 1, … in the order they
-            # first appear (the grid's, but the base value, met under an earlier parameter
-            # in a one-at-a-time sweep, may come first)
+            # a text or list parameter's values are categories at 0, 1, … in grid order
             cats = category_order(rows["value"])
             for scen, g in rows.groupby("scenario", sort=True):
                 if scen not in scens or m not in g:

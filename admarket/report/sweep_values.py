@@ -1,11 +1,9 @@
 """How a sweep shows a swept parameter's values: numbers on a numeric axis; anything else —
 true/false (``verify_recalls``), a text choice such as ``buyer_rule``, a list such as
-``campaign_budgets`` — as categories: evenly spaced points in the order they first appear in
-the sweep, which is the grid's (in a one-at-a-time sweep's row for one parameter, the base
-value may come first: the base point is met under an earlier parameter), each labelled with
-the value's text (as ``--set`` takes it: a list reads ``10000,25000``, not as a Python tuple;
-true/false as ``true`` and ``false``, not at 0 and 1 of a numeric axis). Used only by the
-sweep's tables and charts.
+``campaign_budgets`` — as categories: evenly spaced points in the order the grid gave them,
+each labelled with the value's text (as ``--set`` takes it: a list reads ``10000,25000``,
+not as a Python tuple; true/false as ``true`` and ``false``, not at 0 and 1 of a numeric
+axis). Used only by the sweep's tables and charts.
 """
 
 from __future__ import annotations
