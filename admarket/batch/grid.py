@@ -40,9 +40,8 @@ from admarket.report.drivers import (
     driver_table,
     drivers_chart,
     drivers_markdown,
+    left_out_note,
     sweep_base,
-    unsliced,
-    unsliced_note,
 )
 from admarket.report.sweep_values import storable_values, text_cells, value_text
 
@@ -365,17 +364,15 @@ def _write(
         if not be.empty:
             text_cells(be, params).to_csv(tmp / "break_even.csv", index=False)
             # one-at-a-time: a row of panels per parameter, over its slice (others at base)
-            at = base if blocks is not None else None
-            break_even_chart(be, params, tmp / "charts" / "break_even.png", at, blocks)
+            break_even_chart(be, params, tmp / "charts" / "break_even.png", base, blocks)
         parts.append(sweep_markdown(be, params, tidy["seed"].nunique()))
         if not drivers.empty:
             text_cells(stored, ["value"]).to_csv(tmp / "drivers.csv", index=False)
             drivers_chart(drivers, tmp / "charts" / "drivers.png")
             parts.append(drivers_markdown(drivers, base))
-        missing = unsliced(drivers, params)
-        if missing and tidy["scenario"].isin(["B", "C"]).any():  # say why they are not there
+        if note := left_out_note(tidy, drivers, params, base):  # say why they are not there
             head = [] if len(drivers) else ["## What drives C: the ledger assumptions", ""]
-            parts.append("\n".join([*head, unsliced_note(missing, params, base), ""]))
+            parts.append("\n".join([*head, note, ""]))
         (tmp / "sweep.md").write_text("\n".join(parts))
 
     meta = {

@@ -17,7 +17,7 @@ from admarket.cli.options import config_from_args, parse_scenarios
 from admarket.errors import UsageError
 from admarket.money import plural
 from admarket.report.break_even import break_even, distinct_points
-from admarket.report.drivers import driver_table, sweep_base, unsliced, unsliced_note
+from admarket.report.drivers import driver_table, left_out_note, sweep_base
 from admarket.report.sweep_values import text_cells
 
 
@@ -135,10 +135,9 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         print("what drives C (means across seeds):")
         shown = text_cells(drivers[cols], ["value"])
         print(shown.to_string(index=False, float_format=lambda x: f"{x:,.4f}"))
-    missing = unsliced(drivers, list(grid))
-    direct = tidy["scenario"].isin(["B", "C"]).any()
-    if missing and direct and not (be.empty and drivers.empty):  # (both empty: said above)
-        print(unsliced_note(missing, list(grid), sweep_base(cfg, list(grid))))
+    note = left_out_note(tidy, drivers, list(grid), sweep_base(cfg, list(grid)))
+    if note and not (be.empty and drivers.empty):  # (both empty: said above)
+        print(note)
     if args.out:
         print(f"results: {args.out}/sweep.csv, {args.out}/sweep.md")
     return 0

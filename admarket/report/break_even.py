@@ -122,12 +122,13 @@ def break_even_chart(
     """Draw each B/C series' paired difference from A (mean and 95% CI), one panel per
     break-even metric, to ``path`` (PNG). A cartesian sweep is one row of panels against
     the first swept parameter, one series per scenario and value of the others. A
-    one-at-a-time sweep (``base``: the values the others sit at) is one row per swept
-    parameter, drawn over its slice of the sweep — the others at base, as the drivers chart
-    reads it — since its points vary one parameter each and on a shared axis would all sit
-    at the first one's base value; ``blocks`` (each parameter's points) keeps each row's
-    values in its grid's order. One legend for the figure, below the panels."""
-    if base is None:
+    one-at-a-time sweep (``blocks``: each parameter's points,
+    :func:`~admarket.batch.grid.point_blocks`) is one row per swept parameter in its grid's
+    order, drawn over its slice of the sweep — the others at their ``base`` values, as the
+    drivers chart reads it — since its points vary one parameter each and on a shared axis
+    would all sit at the first one's base value. One legend for the figure, below the
+    panels."""
+    if blocks is None or base is None:
         rows = [(params[0], be, params[1:])]
     else:
         rows = [(p, _base_slice(be, params, base, p, blocks), []) for p in params]

@@ -106,15 +106,17 @@ def own_points_first(
     return pd.concat([part[own], part[~own]])
 
 
-def unsliced(table: pd.DataFrame, params: list[str]) -> list[str]:
-    """The swept parameters the drivers table has no slice of: no point of the sweep has
-    the other swept parameters at their base values (a cartesian grid without them)."""
+def left_out_note(
+    tidy: pd.DataFrame, table: pd.DataFrame, params: list[str], base: dict[str, Any]
+) -> str:
+    """One sentence naming the swept parameters the drivers ``table`` has no slice of — no
+    point of the sweep has the other swept parameters at their ``base`` values (a cartesian
+    grid without them) — and how to see them; "" when none is left out or the sweep ran
+    neither B nor C."""
     shown = set(table["parameter"]) if len(table) else set()
-    return [p for p in params if p not in shown]
-
-
-def unsliced_note(missing: list[str], params: list[str], base: dict[str, Any]) -> str:
-    """One sentence on the parameters :func:`unsliced` found, and how to see them."""
+    missing = [p for p in params if p not in shown]
+    if not missing or not tidy["scenario"].isin(["B", "C"]).any():
+        return ""
     others = ", ".join(f"{k}={value_text(base[k])}" for k in params)
     return (
         f"What drives C leaves out {', '.join(missing)}: it reads each swept parameter where "
