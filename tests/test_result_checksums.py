@@ -175,3 +175,46 @@ def test_studies_are_checksummed_too(tmp_path, capsys):
     assert any(rel.startswith("kept-runs/") for rel in _marker(compare)["sha256"])
     rc, out = _verify(capsys, tmp_path)
     assert rc == 0 and out.count("content verified") == 2
+
+
+class _Terminal:
+    """A stand-in for stderr on a terminal: tqdm draws only on a stream that is one."""
+
+    def __init__(self) -> None:
+        self.text = ""
+
+    def isatty(self) -> bool:
+        return True
+
+    def write(self, s: str) -> int:
+        self.text += s
+        return len(s)
+
+    def flush(self) -> None:
+        pass
+
+
+def test_verify_shows_the_bytes_it_reads_on_a_terminal_and_nothing_in_a_script(
+    published, tmp_path, capsys, monkeypatch
+):
+    from admarket.outputs.inventory import scan
+
+    two = tmp_path / "two"
+    for name in ("a", "b"):
+        shutil.copytree(published, two / name)
+    sizes: list[int] = []
+    scan(two, verify=True, on_read=sizes.append)
+    listed = _marker(published)["files"]
+    assert sorted(sizes) == sorted(2 * [int(n) for n in listed.values()])  # every file, once
+    scan(two, on_read=sizes.append)
+    assert len(sizes) == 2 * len(listed)  # without --verify nothing is read
+    # a script (stderr not a terminal): the report and the exit code only
+    rc, _ = _verify(capsys, two)
+    assert rc == 0 and capsys.readouterr().err == ""
+    terminal = _Terminal()
+    monkeypatch.setattr("sys.stderr", terminal)
+    assert main(["status", "--verify", str(two)]) == 0
+    from tqdm import tqdm
+
+    # the bar ends at every byte of both results read
+    assert f"verifying: {tqdm.format_sizeof(sum(sizes), 'B')} [" in terminal.text

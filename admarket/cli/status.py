@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
+from typing import Any
 
 from admarket.errors import UsageError
 from admarket.money import plural
@@ -31,12 +33,24 @@ def describe(item: Item) -> str:
     return "\n".join(lines)
 
 
+def verify_bar() -> Any:
+    """The progress bar of ``status --verify`` on stderr, in bytes read; tqdm leaves it out
+    when stderr is not a terminal, so scripts see only the report and the exit code."""
+    from tqdm import tqdm
+
+    return tqdm(desc="verifying", unit="B", unit_scale=True, file=sys.stderr, disable=None)
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     """``admarket status [DIR]``."""
     folder = Path(args.folder)
     if not folder.is_dir():
         raise UsageError(f"{folder}: {'not a folder' if folder.exists() else 'no such folder'}")
-    items = scan(folder, verify=args.verify)
+    if args.verify:  # every file is read: a bar on a terminal (bytes read), nothing otherwise
+        with verify_bar() as bar:
+            items = scan(folder, verify=True, on_read=bar.update)
+    else:
+        items = scan(folder)
     # --verify is a check a script can act on: exit 1 when a result is damaged
     failed = 1 if args.verify and any(i.status.startswith("damaged") for i in items) else 0
     if args.json:

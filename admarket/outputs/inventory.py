@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -110,7 +111,7 @@ def config_diff(cfg: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _result(path: Path, verify: bool = False) -> Item:
+def _result(path: Path, verify: bool = False, on_read: Callable[[int], None] | None = None) -> Item:
     marker = path / COMPLETE_MARKER
     writer = holder(path)
     tmp = sorted(p.name for p in path.glob(".tmp-*"))
@@ -127,7 +128,7 @@ def _result(path: Path, verify: bool = False) -> Item:
     with contextlib.suppress(TypeError, ValueError):
         item.scenarios = [str(s) for s in meta.get("scenarios", [])]
         item.seeds = [int(s) for s in meta.get("seeds", [])]
-    why = damage(path, kind, verify)
+    why = damage(path, kind, verify, on_read)
     if why:
         item.complete, item.status = False, f"damaged — {why}"
     elif verify and not has_checksums(meta):
@@ -194,7 +195,9 @@ def _marker_meta(path: Path) -> dict[str, Any]:
     return meta if isinstance(meta, dict) else {}
 
 
-def damage(path: Path, kind: str = "", verify: bool = False) -> str:
+def damage(
+    path: Path, kind: str = "", verify: bool = False, on_read: Callable[[int], None] | None = None
+) -> str:
     """Why the result in ``path`` is damaged, as one line without the path; "" if it is not.
 
     Without ``verify``: why ``admarket query`` or ``admarket report`` refuses it — the check
@@ -203,6 +206,7 @@ def damage(path: Path, kind: str = "", verify: bool = False) -> str:
     new result into the folder refuse). With ``verify``, also every file's content against
     its checksum (:func:`.manifest.content_changes`), which they do not check. A run's or
     compare's report alone missing or changed is said to be rebuilt by ``admarket report``.
+    ``on_read(n)``: told the size of each file read to verify it.
     """
     try:
         try:
@@ -226,7 +230,7 @@ def damage(path: Path, kind: str = "", verify: bool = False) -> str:
         )
     if verify:
         try:
-            changed = content_changes(path, manifest) or {}
+            changed = content_changes(path, manifest, on_read) or {}
         except OSError as exc:
             return f"cannot be read ({exc.strerror or exc})"
         if changed:
@@ -395,10 +399,13 @@ def _running_text(out: Path, writer: str, study: str = "", n: int | None = None)
     )
 
 
-def scan(folder: str | Path, verify: bool = False) -> list[Item]:
+def scan(
+    folder: str | Path, verify: bool = False, on_read: Callable[[int], None] | None = None
+) -> list[Item]:
     """Every result folder and checkpoint under ``folder`` (itself included), by path; and
     every folder beside them an admarket process is writing (its output lock held).
-    ``verify``: check each result's content against its checksums too (reads every file)."""
+    ``verify``: check each result's content against its checksums too (reads every file;
+    ``on_read(n)`` is told the size of each file read, for a progress bar)."""
     root = Path(folder)
     items: list[Item] = []
     locks: list[Path] = []  # folders whose output lock file is there
@@ -406,7 +413,7 @@ def scan(folder: str | Path, verify: bool = False) -> list[Item]:
         p = Path(here)
         is_result = (p / COMPLETE_MARKER).is_file() or (p / STORE_NAME).is_file()
         if is_result:
-            items.append(_result(p, verify))
+            items.append(_result(p, verify, on_read))
             dirs[:] = [d for d in dirs if d not in OWNED_DIRS and not d.startswith(".")]
         else:
             items += [_compare_journal(p / d) for d in sorted(dirs) if _is_compare_journal(d)]
