@@ -687,6 +687,35 @@ def test_a_table_that_is_neither_a_frame_nor_a_spool_file_is_an_error_not_left_o
         w.finish()
 
 
+def test_the_closing_checkpoint_leaves_earlier_row_groups_as_they_are(tmp_path):
+    """The study's checkpoints leave under-filled row groups; the store's closing checkpoint
+    does not merge them (DuckDB's vacuum rewrote most of the claims tables there, a second
+    of the serial tail for one last run's rows). The rows and their order are one write's."""
+    runs = [
+        {
+            "agent_decisions": pd.DataFrame(
+                {"run_id": f"r{i}", "fact_key": [f"deal:{j}:price" for j in range(3000)]}
+            ).assign(x=np.arange(3000.0) + i)
+        }
+        for i in range(4)
+    ]
+    w = StoreWriter(tmp_path / "s.duckdb", flush_cells=1)
+    for i, r in enumerate(runs):
+        w.add(i, r)
+        if i < len(runs) - 1:  # as the study's automatic checkpoints do; the last run's
+            w.con.execute("CHECKPOINT")  # rows wait for the closing one
+    w.finish()
+    write_tables(tmp_path / "ref.duckdb", concat_tables(runs))
+    with duckdb.connect(str(tmp_path / "s.duckdb"), read_only=True) as con:
+        groups = con.execute(
+            "SELECT count(DISTINCT row_group_id) FROM pragma_storage_info('agent_decisions')"
+        ).fetchone()
+        got = con.execute("SELECT * FROM agent_decisions").df()
+    assert groups is not None and groups[0] > 1  # a vacuum would have made them one
+    with duckdb.connect(str(tmp_path / "ref.duckdb"), read_only=True) as con:
+        pd.testing.assert_frame_equal(got, con.execute("SELECT * FROM agent_decisions").df())
+
+
 def test_the_writer_keeps_no_run_it_has_written(three_runs, tmp_path):
     import gc
     import weakref
