@@ -205,16 +205,28 @@ def test_verify_shows_the_bytes_it_reads_on_a_terminal_and_nothing_in_a_script(
     sizes: list[int] = []
     scan(two, verify=True, on_read=sizes.append)
     listed = _marker(published)["files"]
-    assert sorted(sizes) == sorted(2 * [int(n) for n in listed.values()])  # every file, once
+    assert sum(sizes) == 2 * sum(int(n) for n in listed.values())  # every byte, once
     scan(two, on_read=sizes.append)
-    assert len(sizes) == 2 * len(listed)  # without --verify nothing is read
+    assert sum(sizes) == 2 * sum(int(n) for n in listed.values())  # without --verify: none
     # a script (stderr not a terminal): the report and the exit code only
     rc, _ = _verify(capsys, two)
     assert rc == 0 and capsys.readouterr().err == ""
     terminal = _Terminal()
     monkeypatch.setattr("sys.stderr", terminal)
     assert main(["status", "--verify", str(two)]) == 0
-    from tqdm import tqdm
+    # the bar is shown while reading, then cleared: no stale line above the report
+    assert "verifying: " in terminal.text and terminal.text.endswith("\r")
+    assert "verifying" not in terminal.text.rsplit("\r", 2)[-2]
 
-    # the bar ends at every byte of both results read
-    assert f"verifying: {tqdm.format_sizeof(sum(sizes), 'B')} [" in terminal.text
+
+def test_a_digest_read_in_chunks_for_a_progress_bar_is_the_files_sha256(tmp_path, monkeypatch):
+    from admarket.outputs import manifest
+
+    monkeypatch.setattr(manifest, "_DIGEST_CHUNK", 1000)  # several chunks and a short last one
+    f = tmp_path / "f"
+    f.write_bytes(bytes(range(256)) * 17)
+    told: list[int] = []
+    assert manifest.file_digest(f, told.append) == hashlib.sha256(f.read_bytes()).hexdigest()
+    assert told == [1000, 1000, 1000, 1000, 352] and manifest.file_digest(f) == (
+        hashlib.sha256(f.read_bytes()).hexdigest()
+    )

@@ -34,11 +34,14 @@ def describe(item: Item) -> str:
 
 
 def verify_bar() -> Any:
-    """The progress bar of ``status --verify`` on stderr, in bytes read; tqdm leaves it out
-    when stderr is not a terminal, so scripts see only the report and the exit code."""
+    """The progress bar of ``status --verify`` on stderr, in bytes read, cleared when done;
+    tqdm leaves it out when stderr is not a terminal, so scripts see only the report and
+    the exit code."""
     from tqdm import tqdm
 
-    return tqdm(desc="verifying", unit="B", unit_scale=True, file=sys.stderr, disable=None)
+    return tqdm(
+        desc="verifying", unit="B", unit_scale=True, file=sys.stderr, disable=None, leave=False
+    )
 
 
 def cmd_status(args: argparse.Namespace) -> int:

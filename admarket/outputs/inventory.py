@@ -206,7 +206,7 @@ def damage(
     new result into the folder refuse). With ``verify``, also every file's content against
     its checksum (:func:`.manifest.content_changes`), which they do not check. A run's or
     compare's report alone missing or changed is said to be rebuilt by ``admarket report``.
-    ``on_read(n)``: told the size of each file read to verify it.
+    ``on_read(n)``: told the size of each chunk read to verify it.
     """
     try:
         try:
@@ -405,7 +405,7 @@ def scan(
     """Every result folder and checkpoint under ``folder`` (itself included), by path; and
     every folder beside them an admarket process is writing (its output lock held).
     ``verify``: check each result's content against its checksums too (reads every file;
-    ``on_read(n)`` is told the size of each file read, for a progress bar)."""
+    ``on_read(n)`` is told the size of each chunk read, for a progress bar)."""
     root = Path(folder)
     items: list[Item] = []
     locks: list[Path] = []  # folders whose output lock file is there

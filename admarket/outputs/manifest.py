@@ -63,10 +63,20 @@ def listing(folder: Path) -> dict[str, int]:
     return dict(sorted(out.items()))
 
 
-def file_digest(path: Path) -> str:
-    """The SHA-256 of a file's bytes, as hex."""
+def file_digest(path: Path, on_read: Callable[[int], None] | None = None) -> str:
+    """The SHA-256 of a file's bytes, as hex; ``on_read(n)`` is told each chunk's size as
+    it is read (a progress bar: a result is mostly one large store file)."""
     with open(path, "rb") as fh:
-        return hashlib.file_digest(fh, "sha256").hexdigest()
+        if on_read is None:
+            return hashlib.file_digest(fh, "sha256").hexdigest()
+        digest = hashlib.sha256()
+        while chunk := fh.read(_DIGEST_CHUNK):
+            digest.update(chunk)
+            on_read(len(chunk))
+        return digest.hexdigest()
+
+
+_DIGEST_CHUNK = 4 << 20  # bytes a progress bar is told of at a time
 
 
 def manifest_text(
@@ -104,7 +114,7 @@ def content_changes(
     """The listed files of a result whose content is not what was published, each with why
     (its SHA-256 differs, it has no checksum, it is a symbolic link); {} when every file
     matches; None when the marker predates checksums (nothing to check against). Reads
-    every file (about 1 GB/s); ``on_read(n)`` is told the size of each file read."""
+    every file; ``on_read(n)`` is told the size of each chunk read."""
     if not has_checksums(manifest):
         return None
     sums = manifest.get("sha256")
@@ -116,12 +126,8 @@ def content_changes(
             out[rel] = "is a symbolic link, which admarket never writes"
         elif not isinstance(sums.get(rel), str):
             out[rel] = f"has no checksum in the {COMPLETE_MARKER} marker (edited?)"
-        else:
-            digest = file_digest(folder / rel)
-            if on_read is not None:
-                on_read((folder / rel).stat().st_size)
-            if digest != sums[rel]:
-                out[rel] = "has changed since the result was written (same size, another SHA-256)"
+        elif file_digest(folder / rel, on_read) != sums[rel]:
+            out[rel] = "has changed since the result was written (same size, another SHA-256)"
     return out
 
 

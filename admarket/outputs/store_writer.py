@@ -18,7 +18,6 @@ into the same file, so the worker never pickles them either.
 
 from __future__ import annotations
 
-import contextlib
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -362,8 +361,8 @@ class StoreWriter:
     def flush(self) -> None:
         """Write the runs gathered so far now, not when their chunk is full, and leave the
         checkpoint of what follows to :meth:`close` (``compare`` calls this when its workers
-        run out of runs: the last runs' write is then quick, and their checkpoint — 0.3 s of
-        CPU at plan scale with 10 seeds, see :meth:`complete` — overlaps the report's charts
+        run out of runs: the last runs' write is then quick, and their checkpoint — 0.1-0.3 s
+        of CPU at plan scale with 10 seeds, see :meth:`complete` — overlaps the report's charts
         instead of coming before them). Only the last runs wait in the write-ahead log, so
         the writer's memory stays bounded."""
         if self._gathered:
@@ -387,11 +386,9 @@ class StoreWriter:
         # The checkpoint on close would also merge the under-filled row groups the study's
         # earlier checkpoints left (DuckDB's vacuum), rewriting and recompressing most of
         # the claims tables: at plan scale, 10 seeds, 0.9-1.1 s of the serial tail for one
-        # last run's rows, against 0.1 s without. The rows, their order and every query's
-        # answer are the same; the store keeps a few more, smaller row groups. (A DuckDB
-        # without the setting vacuums as before: the same rows, only slower.)
-        with contextlib.suppress(duckdb.CatalogException):
-            self.con.execute("SET max_vacuum_tasks = 0")
+        # last run's rows, against 0.1-0.3 s without. The rows, their order and every query's
+        # answer are the same; the store keeps a few more, smaller row groups.
+        self.con.execute("SET max_vacuum_tasks = 0")
 
     @property
     def connection(self) -> duckdb.DuckDBPyConnection:
