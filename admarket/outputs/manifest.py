@@ -63,6 +63,9 @@ def listing(folder: Path) -> dict[str, int]:
     return dict(sorted(out.items()))
 
 
+_DIGEST_CHUNK = 4 << 20  # bytes a progress bar is told of at a time
+
+
 def file_digest(path: Path, on_read: Callable[[int], None] | None = None) -> str:
     """The SHA-256 of a file's bytes, as hex; ``on_read(n)`` is told each chunk's size as
     it is read (a progress bar: a result is mostly one large store file)."""
@@ -74,9 +77,6 @@ def file_digest(path: Path, on_read: Callable[[int], None] | None = None) -> str
             digest.update(chunk)
             on_read(len(chunk))
         return digest.hexdigest()
-
-
-_DIGEST_CHUNK = 4 << 20  # bytes a progress bar is told of at a time
 
 
 def manifest_text(
