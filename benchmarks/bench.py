@@ -366,7 +366,7 @@ def _load() -> str:
 
 def main() -> None:
     """Run every case ``--repeat`` times in its own process and print one table."""
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
     ap.add_argument("--medium", action="store_true")
     ap.add_argument("--large", action="store_true")
     ap.add_argument("--repeat", type=int, default=3, help="runs per case; the minimum is kept")

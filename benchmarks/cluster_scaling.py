@@ -66,7 +66,7 @@ def _on_cluster(cfg, n: int) -> tuple[float, pd.DataFrame]:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
     ap.add_argument("--max-workers", type=int, default=8, help="largest N (default 8)")
     ap.add_argument("--days", type=int, default=10, help="days per run (default 10)")
     ap.add_argument("--json", metavar="FILE", help="also write the rows as JSON")

@@ -42,7 +42,7 @@ def _timed(**kw) -> float:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
     ap.add_argument("--seeds", type=int, default=10, help="seeds published first (default 10)")
     ap.add_argument("--days", type=int, default=30)
     ap.add_argument("--processes", type=int, default=2)

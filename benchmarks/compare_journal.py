@@ -53,7 +53,7 @@ def _sizes(path: Path) -> tuple[int, int]:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
     ap.add_argument("--case", choices=CASES, default="plan")
     ap.add_argument("--runs", type=int, default=30, help="runs to keep (default 30)")
     ap.add_argument("--days", type=int, default=30)

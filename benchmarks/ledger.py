@@ -24,7 +24,7 @@ def _append(n: int) -> Ledger:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
     ap.add_argument("--entries", type=int, default=20_000)
     n = ap.parse_args().entries
     appends, verifies = [], []

@@ -23,7 +23,7 @@ from admarket.llm.fake_server import Behaviour, FakeServer
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
     ap.add_argument("--buyers", type=int, default=2)
     ap.add_argument("--sellers", type=int, default=2)
     ap.add_argument("--campaigns", type=int, default=2)

@@ -110,7 +110,7 @@ def _spawn(job: list[str]) -> dict:
 
 def main() -> None:
     """Run each case in a child process and print one JSON line per case."""
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
     ap.add_argument("--10x", dest="tenx", action="store_true", help="also the 10x market")
     ap.add_argument("--run", help="scenario to run (A, B or C) instead of building only")
     ap.add_argument("--days", type=int, default=2)

@@ -28,7 +28,7 @@ from admarket.report.data import load
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
     ap.add_argument("--days", type=int, default=30)
     ap.add_argument("--seeds", type=int, default=3)
     args = ap.parse_args()

@@ -79,7 +79,7 @@ def measure(tree: Path, args: list[str], every: float) -> dict[str, float]:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
     ap.add_argument("--scenarios", default="A")
     ap.add_argument("--seeds", type=int, default=2)
     ap.add_argument("--buyers", type=int, default=100)

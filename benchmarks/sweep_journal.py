@@ -31,7 +31,7 @@ from admarket.outputs.sweep_journal import SweepJournal
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
     ap.add_argument("--runs", type=int, default=1000, help="runs to journal (default 1,000)")
     args = ap.parse_args()
     t0 = time.perf_counter()

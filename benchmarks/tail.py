@@ -101,7 +101,7 @@ def main() -> None:
     if len(sys.argv) == 4 and sys.argv[1] == "--child":
         _child(int(sys.argv[2]), int(sys.argv[3]))
         return
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
     ap.add_argument("--seeds", type=int, default=10)
     ap.add_argument("--processes", type=int, default=2)
     ap.add_argument("--repeat", type=int, default=3)

@@ -187,3 +187,13 @@ def test_report_format_selects_what_is_written(compared, capsys):
     out = capsys.readouterr().out
     assert out.count("report.md") == 1
     assert "(removed report.html, report.json: not in --format)" in out
+    # content drafts go when not asked for again, and the command says so too
+    assert main(["report", str(compared), "--content"]) == 0
+    assert (compared / "content").is_dir()
+    capsys.readouterr()
+    assert main(["report", str(compared), "--format", "md"]) == 0
+    out = capsys.readouterr().out
+    assert not (compared / "content").exists()
+    assert (
+        "removed report.html, report.json: not in --format; removed content/: no --content" in out
+    )

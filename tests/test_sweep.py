@@ -83,6 +83,12 @@ def test_sweep_command(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "net_to_publishers_vs_A" in printed
     assert main(["sweep", "--grid", "nope=1"]) == 2
+    # the plan's queries read a run's tables: on a sweep, say so, not DuckDB's catalog error
+    capsys.readouterr()
+    assert main(["query", str(tmp_path / "s"), "--name", "fee_extraction"]) == 2
+    err = capsys.readouterr().err
+    assert "is not one (a sweep? see its sweep.md)" in err and "Catalog" not in err
+    assert main(["query", str(tmp_path / "s"), "--sql", "SELECT count(*) AS n FROM sweep"]) == 0
 
 
 def test_one_at_a_time_sweep_shows_what_drives_c(tmp_path):

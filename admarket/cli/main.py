@@ -67,7 +67,10 @@ def _add_run_commands(sub: argparse._SubParsersAction) -> None:
         help="take the anchor from the run store of `run --out DIR` (its runs table)",
     )
     par = _command(
-        sub, "params", "admarket.cli.params:cmd_params", "list every parameter: default, range"
+        sub,
+        "params",
+        "admarket.cli.params:cmd_params",
+        "list every parameter: default, range, unit, meaning",
     )
     par.add_argument("--group", help="only the parameters of this group")
     par.add_argument("--markdown", action="store_true", help="print a markdown table")

@@ -27,7 +27,18 @@ def cmd_query(args: argparse.Namespace) -> int:
     if args.max_rows is not None and args.max_rows < 1:
         raise UsageError(f"--max-rows {args.max_rows}: must be at least 1")
     sql = query_sql(args.name) if args.name else args.sql
-    df = query(args.run_dir, sql)
+    try:
+        df = query(args.run_dir, sql)
+    except UsageError:
+        if args.name is None:
+            raise
+        tables = query(args.run_dir, "SELECT table_name FROM information_schema.tables")
+        if "summaries" in set(tables["table_name"]):
+            raise
+        raise UsageError(  # e.g. a sweep's store: the plan's queries read a run's tables
+            f"--name {args.name} reads a run or compare store's tables; {args.run_dir} is not "
+            "one (a sweep? see its sweep.md); --sql reads any of its tables"
+        ) from None
     if args.csv:
         (df if args.max_rows is None else df.head(args.max_rows)).to_csv(sys.stdout, index=False)
     else:

@@ -24,8 +24,11 @@ def cmd_report(args: argparse.Namespace) -> int:
     # the report is rebuilt whole: formats not asked for this time go (say which)
     here = Path(args.run_dir)
     dropped = [n for f, n in names.items() if f not in formats and (here / n).exists()]
+    gone = [f"removed {', '.join(dropped)}: not in --format"] if dropped else []
+    if not args.content and (here / "content").is_dir():
+        gone.append("removed content/: no --content")
     republish_report(args.run_dir, formats, content=args.content)
     written = [names[f] for f in formats] + ["charts/"] + (["content/"] if args.content else [])
-    gone = f" (removed {', '.join(dropped)}: not in --format)" if dropped else ""
-    print(f"wrote {args.run_dir}/: {', '.join(written)}{gone}")
+    said = f" ({'; '.join(gone)})" if gone else ""
+    print(f"wrote {args.run_dir}/: {', '.join(written)}{said}")
     return 0

@@ -87,7 +87,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     )
     print(means.to_string(float_format=lambda x: f"{x:,.3f}"))
     print("(names as in the store's summaries table; defined in the report's glossary)")
-    print(f"report: {args.out}/report.md, {args.out}/report.html")
+    print(f"report: {args.out}/report.md, {args.out}/report.html, {args.out}/report.json")
     return 0
 
 

@@ -32,6 +32,7 @@ import duckdb
 
 from admarket.config import MarketConfig
 from admarket.errors import CheckpointError, IncompleteRunError
+from admarket.llm.roster import STOPPED_AT_BUDGET
 from admarket.model.checkpoint import read_header
 from admarket.money import plural
 from admarket.outputs.compare_journal import INDEX, META_DIGEST, read_index
@@ -145,9 +146,15 @@ def _result(path: Path, verify: bool = False, on_read: Callable[[int], None] | N
                     "SELECT scenario, seed, config, package_version, mesa_version, created_at "
                     "FROM runs"
                 ).fetchall()
+                stopped = _stopped_at_budget(con)
             finally:
                 con.close()
             configs = [json.loads(r[2]) for r in runs]
+            if stopped and not why:
+                item.status += (
+                    f" (stopped at budget: {stopped}; its report says so, and every number in "
+                    "it covers only the days run)"
+                )
         except (duckdb.Error, ValueError, TypeError) as exc:
             text = str(exc).strip().splitlines()
             item.complete = False
@@ -181,6 +188,20 @@ def _result(path: Path, verify: bool = False, on_read: Callable[[int], None] | N
     if writer:  # replacing it, or `admarket report` rewriting it: this one stays until then
         item.status += f" (an admarket process is writing a new result into it: {writer})"
     return item
+
+
+def _stopped_at_budget(con: duckdb.DuckDBPyConnection) -> str:
+    """Which runs of language-model agents stopped at their budget before their last day
+    ("B seed 42 after day 1, ..."); "" when none did or the store has no such runs."""
+    try:
+        rows = con.execute(
+            "SELECT scenario, seed, days_run FROM llm_runs WHERE status = ? "
+            "ORDER BY scenario, seed",
+            [STOPPED_AT_BUDGET],
+        ).fetchall()
+    except duckdb.Error:  # no llm_runs table: no language-model agents ran
+        return ""
+    return ", ".join(f"{s} seed {seed} after {plural(int(d), 'day')}" for s, seed, d in rows)
 
 
 def _marker_meta(path: Path) -> dict[str, Any]:

@@ -134,6 +134,20 @@ def test_the_budget_stops_the_run_cleanly_and_says_so(fake, tmp_path, capsys):
     assert set(query(out, "SELECT status FROM runs")["status"]) == {"stopped at budget"}
     spent = query(out, "SELECT run_id, MAX(day) AS last FROM llm_calls GROUP BY run_id")
     assert (spent["last"] < 5).all()  # nothing asked after the stop
+    # `status` says so too: the folder is a complete publication of a partial result
+    assert main(["status", str(out)]) == 0
+    status = capsys.readouterr().out
+    first = runs.sort_values("scenario").iloc[0]
+    assert "stopped at budget: " in status
+    assert f"{first.scenario} seed 42 after {first.days_run} day" in status
+
+
+def test_status_says_nothing_of_a_budget_when_none_was_hit(fake, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert run(*live(fake()), "--days", "1", "--out", str(out)) == 0
+    capsys.readouterr()
+    assert main(["status", str(out)]) == 0
+    assert "budget" not in capsys.readouterr().out
 
 
 def test_a_tiny_budget_is_shown_to_its_significant_digits(fake, tmp_path, capsys):
