@@ -91,6 +91,43 @@ def test_seed_is_not_a_grid_parameter(tmp_path, capsys):
     assert "--seeds" in capsys.readouterr().err and not (tmp_path / "o").exists()
 
 
+@pytest.mark.parametrize(
+    ("extra", "grid", "fragment"),
+    [
+        # a language-model agent failed at its first point, leaving a journal no --resume
+        # could finish; now it is refused before anything runs
+        ([], "llm_buyers=true,false", "language-model agents run with `admarket run"),
+        ([], "llm_sellers=false,true", "language-model agents run with `admarket run"),
+        ([], "=1,2", "invalid --grid = '=1,2': NAME=V1,V2"),  # named no parameter
+        # a swept parameter also fixed: the grid replaced the fixed value without a word
+        (["--buyers", "3"], "n_buyers=1,2", "n_buyers is also fixed by --set or its option"),
+        (["--set", "decay-rate=0.1"], "decay_rate=0,0.2", "a cartesian grid replaces it"),
+    ],
+)
+def test_grids_a_sweep_cannot_run_are_refused_before_any_run(
+    tmp_path, capsys, extra, grid, fragment
+):
+    out = tmp_path / "o"
+    assert main(["sweep", "--days", "1", *extra, "--grid", grid, "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert fragment in err and err.count("\n") == 1
+    assert list(tmp_path.iterdir()) == []  # no result, no journal
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--set", "n_buyers=2", "--set", "n_buyers=3"],
+        ["--buyers", "7", "--set", "n_buyers=3"],
+        ["--set", "decay_rate=0.1", "--set", "decay-rate=0.2"],
+    ],
+)
+def test_a_parameter_set_twice_is_refused_not_last_one_wins(capsys, args):
+    assert main(["run", "--days", "1", "--no-progress", *args]) == 2
+    err = capsys.readouterr().err
+    assert "each parameter once" in err and err.count("\n") == 1
+
+
 def test_a_reader_that_goes_away_is_a_quiet_sigpipe_exit():
     """`admarket params | head -1`: when the reader closes the pipe first, the command stops
     with SIGPIPE's status (141) and says nothing, as Unix tools do (it printed

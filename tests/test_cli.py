@@ -152,3 +152,31 @@ def test_a_ledger_of_one_entry_is_singular(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(verify, "verify_file", lambda path, anchor: one)
     assert main(["verify-ledger", str(ledger)]) == 0
     assert capsys.readouterr().out.startswith("ok: 1 entry; signatures, hash chain and blob ")
+
+
+def test_a_run_stopped_while_publishing_leaves_the_ledger_that_matches_the_result(
+    tmp_path, monkeypatch
+):
+    """--ledger-out is put in place only once --out is published: a run interrupted while
+    publishing must not leave a ledger that no published store anchors."""
+    import admarket.outputs.results as results
+
+    tiny = ["--days", "2", "--buyers", "2", "--sellers", "2", "--campaigns-per-buyer", "2"]
+    ledger, out = tmp_path / "l.jsonl", tmp_path / "r"
+    args = ["run", "--scenarios", "c", *tiny, "--no-progress", "--ledger-out", str(ledger)]
+    assert main([*args, "--out", str(out)]) == 0
+    published = ledger.read_bytes()
+    assert main(["verify-ledger", str(ledger), "--store", str(out)]) == 0
+
+    def stopped(*a, **k):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(results, "write_run", stopped)
+    assert main([*args, "--out", str(out), "--seed", "43"]) == 130
+    assert ledger.read_bytes() == published
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["l.jsonl", "r"]  # no staged copy
+    assert main(["verify-ledger", str(ledger), "--store", str(out)]) == 0
+    monkeypatch.undo()
+    # without --out there is nothing to wait for: the ledger is written at once
+    assert main([*args, "--seed", "43"]) == 0
+    assert ledger.read_bytes() != published

@@ -271,7 +271,12 @@ def test_cli_compare_on_a_scheduler_address(scheduler, tmp_path, capsys):
         (["--cluster", "4"], "e.g. local:4"),
         (["--cluster", "local:2", "--scheduler", "tcp://h:8786"], "not allowed with"),
         (["--cluster", "local:2", "--processes", "2"], "--processes applies to local runs"),
-        (["--scheduler", "not an address"], "a Dask scheduler address, e.g. tcp://"),
+        (["--scheduler", "not an address"], "a Dask scheduler address with its port"),
+        # no port: Dask has no default a client could assume (it raised a traceback)
+        (["--scheduler", "tcp://127.0.0.1"], "invalid --scheduler = 'tcp://127.0.0.1'"),
+        (["--scheduler", "tcp://localhost"], "with its port (1-65535)"),
+        (["--scheduler", "tcp://127.0.0.1:99999"], "with its port (1-65535)"),
+        (["--scheduler", "tcp://127.0.0.1:0"], "with its port (1-65535)"),
     ],
 )
 def test_bad_cluster_options_exit_2_with_one_line(tmp_path, capsys, extra, fragment):

@@ -107,3 +107,15 @@ def test_a_file_preset_cannot_silently_replace_the_cli_preset(tmp_path):
     with pytest.raises(ConfigError, match="--preset"):
         build_config("isba-pwc-2020", f)
     assert build_config("ana-2023", f).dsp_fee == 0.14  # the same preset twice is fine
+
+
+def test_a_file_naming_two_presets_is_refused(tmp_path):
+    """A top-level preset and another under [market]: one was silently dropped (the
+    [market] one won, so a null experiment could run as the plan's defaults)."""
+    f = tmp_path / "m.toml"
+    f.write_text('preset = "no-rot"\n[market]\npreset = "plan"\n')
+    with pytest.raises(ConfigError, match=r"preset = 'plan'.*top level \(no-rot\)"):
+        build_config(None, f)
+    f.write_text('preset = "no-rot"\n[market]\npreset = "no-rot"\nn_buyers = 3\n')
+    same = build_config(None, f)
+    assert same.n_buyers == 3 and same == build_config("no-rot", None, n_buyers=3)

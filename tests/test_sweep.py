@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
 from admarket import MarketModel, build_config
@@ -89,6 +90,20 @@ def test_sweep_command(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "is not one (a sweep? see its sweep.md)" in err and "Catalog" not in err
     assert main(["query", str(tmp_path / "s"), "--sql", "SELECT count(*) AS n FROM sweep"]) == 0
+
+
+def test_one_at_a_time_takes_a_swept_parameters_base_from_set(tmp_path, capsys):
+    """The main job's ledger sweep sets each fault's base with --set and sweeps it with
+    --grid: one at a time that is the base the others vary from, not a conflict."""
+    out = tmp_path / "s"
+    args = ["sweep", "--buyers", "2", "--sellers", "2", "--campaigns-per-buyer", "2"]
+    args += ["--days", "1", "--scenarios", "b", "--one-at-a-time", "--seeds", "1"]
+    args += ["--set", "decay_rate=0", "--grid", "decay_rate=0,0.1"]
+    args += ["--grid", "hallucination_rate=0,0.2", "--processes", "1", "--no-progress"]
+    assert main([*args, "--out", str(out)]) == 0
+    tidy = pd.read_csv(out / "sweep.csv")
+    assert set(tidy.loc[tidy.hallucination_rate == 0.2, "decay_rate"]) == {0.0}
+    assert set(tidy.decay_rate) == {0.0, 0.1}
 
 
 def test_one_at_a_time_sweep_shows_what_drives_c(tmp_path):

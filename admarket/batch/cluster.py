@@ -45,7 +45,7 @@ NO_WORKERS_S = 120.0
 POLL_S = 5.0
 _LOCAL = re.compile(r"local:(\d+)")
 _ADDRESS = re.compile(
-    r"(?:(?:tcp|tls|ws|wss|ucx)://)?(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)(?::\d{1,5})?"
+    r"(?:(?:tcp|tls|ws|wss|ucx)://)?(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):(?P<port>\d{1,5})"
 )
 
 
@@ -95,12 +95,14 @@ def parse_cluster(scheduler: str | None, cluster: str | None) -> Cluster | None:
             )
         return Cluster(local_workers=int(m.group(1)))
     if scheduler is not None:
-        if not _ADDRESS.fullmatch(scheduler.strip()):
+        # a port is required (Dask has no default a client could assume) and must be one
+        found = _ADDRESS.fullmatch(scheduler.strip())
+        if not found or not 1 <= int(found["port"]) <= 65535:
             raise ConfigError(
                 "--scheduler",
                 scheduler,
-                "a Dask scheduler address, e.g. tcp://10.0.0.5:8786 (tcp, tls, ws, wss or "
-                "ucx); for workers on this machine use --cluster local:N",
+                "a Dask scheduler address with its port (1-65535), e.g. tcp://10.0.0.5:8786 "
+                "(tcp, tls, ws, wss or ucx); for workers on this machine use --cluster local:N",
             )
         return Cluster(address=scheduler.strip())
     return None
@@ -218,7 +220,7 @@ def _client(cluster: Cluster) -> Iterator[Any]:
         if cluster.remote:
             try:
                 client = distributed.Client(cluster.address, timeout=CONNECT_TIMEOUT_S)
-            except (OSError, TimeoutError) as exc:
+            except (OSError, TimeoutError, ValueError) as exc:
                 raise UsageError(
                     f"cannot reach {cluster.describe()} ({exc}); start one with `dask "
                     "scheduler` and check the address and port"

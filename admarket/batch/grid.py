@@ -84,6 +84,15 @@ def parse_grid(items: list[str]) -> dict[str, list[str]]:
         if not vals:
             raise ConfigError("--grid", item, "at least one value after '='")
         key = name.strip().replace("-", "_")
+        if not key:
+            raise ConfigError("--grid", item, "NAME=V1,V2,..., e.g. exchange_fee=0.1,0.15,0.2")
+        if key in ("llm_buyers", "llm_sellers"):  # refused up front, not at its first point
+            raise ConfigError(
+                "--grid",
+                item,
+                "a parameter of rule-based agents; language-model agents run with "
+                "`admarket run --policy ...` only",
+            )
         field = FIELDS.get(key)
         bracketed = "[" in values
         if bracketed and field is not None and field_kind(field) != "tuple":

@@ -53,6 +53,15 @@ def add_config_options(p: argparse.ArgumentParser, scenarios: bool = True) -> No
     )
 
 
+def fixed_parameters(args: argparse.Namespace) -> set[str]:
+    """Parameters the command line sets explicitly (named options and ``--set``), by name."""
+    named = ("days", "n_buyers", "n_sellers", "campaigns_per_buyer", "seed", "exchange_fee")
+    out = {n for n in named if getattr(args, n, None) is not None}
+    for item in getattr(args, "set", []) or []:
+        out.add(item.split("=", 1)[0].strip().replace("-", "_"))
+    return out
+
+
 def config_from_args(args: argparse.Namespace) -> MarketConfig:
     """Layer preset < config file < named options < --set into one validated config."""
     overrides: dict[str, Any] = {}
@@ -64,7 +73,13 @@ def config_from_args(args: argparse.Namespace) -> MarketConfig:
         if "=" not in item or not item.split("=", 1)[0].strip():
             raise ConfigError("--set", item, "NAME=VALUE, e.g. decay_rate=0.05")
         key, value = item.split("=", 1)
-        overrides[key.strip()] = value.strip()
+        key = key.strip()
+        if key.replace("-", "_") in {k.replace("-", "_") for k in overrides}:
+            # the last one won without a word: refuse, as --grid refuses a name twice
+            raise ConfigError(
+                "--set", item, f"each parameter once; {key} is already set (by --set or an option)"
+            )
+        overrides[key] = value.strip()
     if getattr(args, "policy", None):
         overrides.update(policy_overrides(args.policy))
     cfg = build_config(args.preset, args.config, **overrides)

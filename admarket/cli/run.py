@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import sys
+import tempfile
 from pathlib import Path
 
 # Mesa first, before the model's own imports: importing mesa.model walks the call stack and
@@ -124,15 +126,34 @@ def finish(
     ledger_out: str | None,
     attachments: dict[str, str] | None = None,
 ) -> None:
-    """Save C's ledger and publish the run's result (with ``attachments``), as asked."""
-    for m in models:
-        if ledger_out is not None and m.ledger is not None:
-            Path(ledger_out).parent.mkdir(parents=True, exist_ok=True)
-            m.ledger.save(ledger_out)
-    if out is not None:
-        from admarket.outputs.results import write_run  # the store and report: only with --out
+    """Save C's ledger and publish the run's result (with ``attachments``), as asked.
 
-        write_run(models, out, attachments=attachments)
+    The ledger is written beside ``ledger_out`` first and put in place only once the result
+    is published: a run stopped or failing while it publishes leaves the ledger file that
+    matches the result already in ``out``, not one whose anchor no published store holds.
+    """
+    staged: Path | None = None
+    try:
+        for m in models:
+            if ledger_out is not None and m.ledger is not None:
+                target = Path(ledger_out)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                fd, tmp = tempfile.mkstemp(
+                    dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"
+                )
+                os.close(fd)
+                staged = Path(tmp)
+                m.ledger.save(staged)
+        if out is not None:
+            from admarket.outputs.results import write_run  # store and report: only with --out
+
+            write_run(models, out, attachments=attachments)
+        if staged is not None and ledger_out is not None:
+            os.replace(staged, ledger_out)
+            staged = None
+    finally:
+        if staged is not None:
+            staged.unlink(missing_ok=True)
 
 
 def _reserved(out: str | None) -> contextlib.AbstractContextManager:

@@ -13,7 +13,7 @@ from admarket.batch.cluster import Cluster, parse_cluster
 from admarket.batch.comparison import compare, seed_list
 from admarket.batch.grid import parse_grid, point_blocks, sweep
 from admarket.batch.pool import default_processes
-from admarket.cli.options import config_from_args, parse_scenarios
+from admarket.cli.options import config_from_args, fixed_parameters, parse_scenarios
 from admarket.errors import UsageError
 from admarket.money import plural
 from admarket.report.break_even import break_even, distinct_points
@@ -96,6 +96,15 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     cfg = config_from_args(args)
     scenarios = parse_scenarios(args.scenarios)
     grid = parse_grid(args.grid)
+    fixed = sorted(set(grid) & fixed_parameters(args))
+    if fixed and not args.one_at_a_time:
+        # in a cartesian grid the swept values replace the fixed one without a word (one at
+        # a time, the fixed value is the base the other parameters are varied from)
+        raise UsageError(
+            f"--grid {fixed[0]}: {fixed[0]} is also fixed by --set or its option, and a "
+            "cartesian grid replaces it; sweep it or fix it (with --one-at-a-time, --set "
+            "gives its base value)"
+        )
     seeds = _seeds(args, cfg)
     procs, cluster, where = _where(args)
     t0 = time.perf_counter()

@@ -46,7 +46,15 @@ def load_toml(
         values = dict(data["market"])
     else:
         values = dict(data)
+    nested = "market" in data and isinstance(data["market"], dict)
     file_preset = values.pop("preset", data.get("preset"))
+    top = data.get("preset") if nested else None
+    if top is not None and top != file_preset:
+        raise ConfigError(  # one of them was silently dropped (the [market] one won)
+            "preset",
+            file_preset,
+            f"the preset named at the file's top level ({top}), or only one of them",
+        )
     if file_preset is not None:
         if preset is not None and preset != file_preset:
             raise ConfigError(
