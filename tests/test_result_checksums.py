@@ -57,7 +57,7 @@ def _narrative(d: Path) -> Path:
 
 def test_every_listed_file_has_its_checksum(published):
     marker = _marker(published)
-    assert set(marker["sha256"]) == set(marker["files"]) and marker["manifest_version"] == 2
+    assert set(marker["sha256"]) == set(marker["files"]) and marker["manifest_version"] == 3
     for rel, digest in marker["sha256"].items():
         assert hashlib.sha256((published / rel).read_bytes()).hexdigest() == digest, rel
 
@@ -100,7 +100,7 @@ def test_rebuilding_the_report_keeps_the_published_checksums(published, tmp_path
 def _as_version_1(d: Path) -> None:
     """Make ``d``'s marker what admarket wrote before checksums (version 1, none listed)."""
     marker = _marker(d)
-    del marker["sha256"]
+    del marker["sha256"], marker["marker_sha256"]
     marker["manifest_version"] = 1
     (d / COMPLETE_MARKER).write_text(json.dumps(marker))
 
@@ -230,3 +230,29 @@ def test_a_digest_read_in_chunks_for_a_progress_bar_is_the_files_sha256(tmp_path
     assert told == [1000, 1000, 1000, 1000, 352] and manifest.file_digest(f) == (
         hashlib.sha256(f.read_bytes()).hexdigest()
     )
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        lambda m: m.update(seeds=[42, 43, 44, 45], runs=12),  # what it says it holds
+        lambda m: m.update(kind="sweep"),
+    ],
+)
+def test_an_edited_marker_fails_verify_and_report_will_not_seal_it(
+    published, tmp_path, capsys, edit
+):
+    """The marker states the result's kind, seeds and runs, which no listed file's checksum
+    covers: its own SHA-256 does (version 3), so --verify no longer calls it verified and
+    `report` refuses to write the edit into a new marker."""
+    d = _copy(published, tmp_path)
+    marker = _marker(d)
+    assert marker["manifest_version"] == 3
+    edit(marker)
+    (d / COMPLETE_MARKER).write_text(json.dumps(marker))
+    rc, out = _verify(capsys, d)
+    assert rc == 1 and "COMPLETE has been edited since the result was written" in out
+    before = (d / COMPLETE_MARKER).read_bytes()
+    assert main(["report", str(d)]) == 2
+    assert "marker has been edited" in capsys.readouterr().err
+    assert (d / COMPLETE_MARKER).read_bytes() == before

@@ -30,7 +30,9 @@ from admarket.errors import IncompleteRunError, UsageError
 COMPLETE_MARKER = "COMPLETE"
 STORE_NAME = "admarket.duckdb"
 RESULT_FORMAT = "admarket-result"
-MANIFEST_VERSION = 2  # 2: each file's SHA-256 beside its size
+# 2: each file's SHA-256 beside its size; 3: and the marker's own (``marker_sha256``)
+MANIFEST_VERSION = 3
+MARKER_DIGEST = "marker_sha256"
 # Top-level names of a result written before manifests (admarket 0.x without ``files``).
 LEGACY_NAMES = frozenset(
     {
@@ -96,9 +98,26 @@ def manifest_text(
         known = known or {}
         body["manifest_version"] = MANIFEST_VERSION
         body["sha256"] = {rel: known.get(rel) or file_digest(folder / rel) for rel in files}
+        body[MARKER_DIGEST] = marker_digest(body)
     else:
         body["manifest_version"] = 1
     return json.dumps(body, sort_keys=True, indent=1) + "\n"
+
+
+def marker_digest(manifest: Mapping[str, Any]) -> str:
+    """The SHA-256 of a marker's content but its own digest: what it states about the result
+    (kind, scenarios, seeds, runs) is not in any file it lists, so only this catches an
+    edit of it."""
+    body = {k: v for k, v in manifest.items() if k != MARKER_DIGEST}
+    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+
+
+def marker_edited(manifest: Mapping[str, Any]) -> bool:
+    """Whether a marker that carries its own SHA-256 (version 3 on) no longer matches it."""
+    version = manifest.get("manifest_version")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 3:
+        return False
+    return manifest.get(MARKER_DIGEST) != marker_digest(manifest)
 
 
 def has_checksums(manifest: Mapping[str, Any]) -> bool:
@@ -128,6 +147,11 @@ def content_changes(
             out[rel] = f"has no checksum in the {COMPLETE_MARKER} marker (edited?)"
         elif file_digest(folder / rel, on_read) != sums[rel]:
             out[rel] = "has changed since the result was written (same size, another SHA-256)"
+    if marker_edited(manifest):
+        out[COMPLETE_MARKER] = (
+            "has been edited since the result was written (its own SHA-256 differs: the "
+            "kind, scenarios, seeds or runs it states may not be the store's)"
+        )
     return out
 
 

@@ -38,9 +38,10 @@ from typing import Any
 import duckdb
 
 from admarket.atomic import fsync_path
-from admarket.errors import StoreError, UsageError
+from admarket.errors import IncompleteRunError, StoreError, UsageError
 from admarket.outputs.manifest import (
     COMPLETE_MARKER,
+    MARKER_DIGEST,
     STORE_NAME,
     check_complete,
     check_target,
@@ -48,6 +49,7 @@ from admarket.outputs.manifest import (
     has_checksums,
     listing,
     manifest_text,
+    marker_edited,
     read_manifest,
     show_entries,
 )
@@ -274,6 +276,12 @@ def republish_report(
         check_complete(Path(run_dir), rebuilt=REBUILT)
     with reserve(run_dir) as dest:
         manifest = check_complete(dest, rebuilt=REBUILT)
+        if marker_edited(manifest):
+            # rebuilding would seal what was edited into a new marker: refuse, as for a store
+            raise IncompleteRunError(
+                f"{run_dir}: its {COMPLETE_MARKER} marker has been edited since the result was "
+                "written (its own SHA-256 differs); nothing was changed"
+            )
         if "summaries" not in db_tables(dest / STORE_NAME):
             raise UsageError(f"{run_dir}: not a run or compare store (a sweep? see sweep.md)")
         files = manifest.get("files") or listing(dest)
@@ -294,7 +302,7 @@ def republish_report(
                     f"{dest}: the store cannot be read ({_reason(exc)}); nothing was changed"
                 ) from None
 
-        drop = ("files", "format", "sha256", "manifest_version")
+        drop = ("files", "format", "sha256", "manifest_version", MARKER_DIGEST)
         meta = {k: v for k, v in manifest.items() if k not in drop}
         # the kept files' checksums as published: a store edited in place stays detectable;
         # a result published without them stays without (hashing its kept files now would
