@@ -336,6 +336,27 @@ def test_status_lists_a_stopped_compare(tmp_path, monkeypatch):
     assert item.status.startswith("unreadable — line 2 is not a journalled run")
 
 
+def test_status_verify_reads_a_stopped_compares_kept_runs_as_resume_would(tmp_path, monkeypatch):
+    """A kept run changed on disk: plain status lists the journal as resumable (it reads
+    no run), --verify calls it damaged, as --resume would refuse it (it said resumable)."""
+    out = tmp_path / "c"
+    folder = _stop(out, monkeypatch, 2)
+    (item,) = [i for i in scan(tmp_path, verify=True) if i.kind == "journal"]
+    assert "run the same compare command with --resume" in item.status
+    entry = json.loads((folder / INDEX).read_text().splitlines()[1])
+    tables = folder / entry["dir"] / "tables.pickle.gz"
+    data = bytearray(tables.read_bytes())
+    data[len(data) // 2] ^= 1
+    tables.write_bytes(bytes(data))
+    (item,) = [i for i in scan(tmp_path) if i.kind == "journal"]
+    assert "--resume" in item.status and not item.status.startswith("damaged")
+    (item,) = [i for i in scan(tmp_path, verify=True) if i.kind == "journal"]
+    assert item.status.startswith(f"damaged — a stopped compare into {out}: its kept run ")
+    assert "its tables have changed since they were kept" in item.status
+    with pytest.raises(UsageError, match="is damaged"):
+        _finish(out, monkeypatch)
+
+
 def test_the_cli_resumes_a_compare_stopped_by_sigterm(tmp_path):
     """End to end: SIGTERM mid-compare (exit 143, runs kept), a plain rerun refused, then
     ``--resume`` publishes the result an uninterrupted compare publishes."""

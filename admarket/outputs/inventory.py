@@ -37,6 +37,7 @@ from admarket.model.checkpoint import read_header
 from admarket.money import plural
 from admarket.outputs.compare_journal import INDEX, META_DIGEST, read_index
 from admarket.outputs.compare_journal import SUFFIX as COMPARE_SUFFIX
+from admarket.outputs.kept_run import check_run
 from admarket.outputs.manifest import (
     COMPLETE_MARKER,
     STORE_NAME,
@@ -339,9 +340,10 @@ def _is_compare_journal(name: str) -> bool:
     return name.startswith(".") and name.endswith(COMPARE_SUFFIX)
 
 
-def _compare_journal(path: Path) -> Item:
+def _compare_journal(path: Path, verify: bool = False) -> Item:
     """A compare's journal: the runs it keeps and how to finish the compare (or that the
-    compare is still running)."""
+    compare is still running); ``verify``: each kept run read against its checksums, as a
+    ``--resume`` would before reusing it."""
     out = path.parent / path.name[1 : -len(COMPARE_SUFFIX)]
     writer = holder(out)
     try:
@@ -360,7 +362,18 @@ def _compare_journal(path: Path) -> Item:
         leftover = meta.get("kind") == "compare" and meta.get(META_DIGEST) == file_digest(
             path / INDEX
         )
-    return _journal_item(path, "compare", out, header, kept, leftover, writer)
+    item = _journal_item(path, "compare", out, header, kept, leftover, writer)
+    if verify and not writer and not leftover:
+        for e in entries:
+            try:
+                check_run(path / e["dir"], e["sha256"], e["files"])
+            except (OSError, ValueError, KeyError, TypeError) as exc:
+                item.status = (
+                    f"damaged — a stopped compare into {out}: its kept run {e['dir']} is "
+                    f"damaged ({exc}), so a --resume refuses it; delete {path} to start afresh"
+                )
+                break
+    return item
 
 
 def _journal_item(
@@ -437,7 +450,9 @@ def scan(
             items.append(_result(p, verify, on_read))
             dirs[:] = [d for d in dirs if d not in OWNED_DIRS and not d.startswith(".")]
         else:
-            items += [_compare_journal(p / d) for d in sorted(dirs) if _is_compare_journal(d)]
+            items += [
+                _compare_journal(p / d, verify) for d in sorted(dirs) if _is_compare_journal(d)
+            ]
             dirs[:] = [d for d in dirs if not d.startswith(".")]
         items += [_checkpoint(p / f) for f in sorted(files) if f.endswith(".ckpt")]
         items += [
