@@ -119,3 +119,23 @@ def test_a_file_naming_two_presets_is_refused(tmp_path):
     f.write_text('preset = "no-rot"\n[market]\npreset = "no-rot"\nn_buyers = 3\n')
     same = build_config(None, f)
     assert same.n_buyers == 3 and same == build_config("no-rot", None, n_buyers=3)
+
+
+def test_a_copy_of_a_bundled_preset_is_a_valid_config_file(tmp_path):
+    """Copying a preset to edit it is what a user does first: its ``source`` line was
+    refused as an unknown key next to [market]."""
+    from admarket.config import presets
+
+    for name in preset_names():
+        f = tmp_path / f"{name}.toml"
+        f.write_bytes((presets._preset_dir() / f"{name}.toml").read_bytes())
+        assert build_config(None, f) == build_config(name), name
+    f.write_text("source = 3\n[market]\nn_buyers = 3\n")
+    with pytest.raises(ConfigError, match="source"):
+        build_config(None, f)
+
+
+def test_a_toml_file_with_a_byte_order_mark_is_read(tmp_path):
+    f = tmp_path / "bom.toml"
+    f.write_bytes("\ufeff[market]\nn_buyers = 3\n".encode())
+    assert build_config(None, f).n_buyers == 3

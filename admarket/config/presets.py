@@ -34,11 +34,17 @@ def load_toml(
     except OSError as exc:
         raise ConfigError("config", str(p), f"a readable TOML file ({exc.strerror})") from None
     try:
-        data = tomllib.loads(text)
+        data = tomllib.loads(text.removeprefix("\ufeff"))  # editors on Windows add a BOM
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError("config", str(p), f"valid TOML ({exc})") from None
     if "market" in data and isinstance(data["market"], dict):
-        extra = set(data) - {"market", "preset"}
+        # "source" says where a file's values come from, as in the bundled presets: a copy
+        # of one is a valid config file
+        if "source" in data and not isinstance(data["source"], str):
+            raise ConfigError(
+                "source", data["source"], "a line of text saying where the values come from"
+            )
+        extra = set(data) - {"market", "preset", "source"}
         if extra:
             raise ConfigError(
                 sorted(extra)[0], data[sorted(extra)[0]], "unknown table or key next to [market]"
