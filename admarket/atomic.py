@@ -26,6 +26,11 @@ def atomic_file(
             os.fsync(f.fileno())
         os.chmod(tmp, 0o644)  # mkstemp makes it private; what admarket writes is meant to be read
         os.replace(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        if exc.filename is None:  # a failed write names no file (a full disk): name it
+            raise OSError(exc.errno, exc.strerror, str(path)) from exc
+        raise
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
