@@ -94,3 +94,30 @@ def test_query_prints_money_without_scientific_notation(tmp_path, capsys):
     assert main(["query", str(out), "--sql", sql]) == 0
     text = capsys.readouterr().out
     assert "e+0" not in text and "e-0" not in text and "," in text
+
+
+def test_status_lists_what_a_killed_writer_left_beside_a_result(tmp_path, capsys):
+    """A kill -9 mid-publish leaves a build folder (.DIR.tmp-…) or a result moved aside
+    (.DIR.old-…) beside DIR: megabytes that status did not show. Folders of the same name
+    that admarket did not make are not claimed."""
+    from admarket.outputs.publish import BUILD_TAG
+
+    build = tmp_path / ".r.tmp-123-abc"
+    build.mkdir()
+    (build / BUILD_TAG).write_text("")
+    (build / "admarket.duckdb").write_bytes(b"x" * 2_000_000)
+    aside = tmp_path / ".gone.old-456"  # the swap stopped before the new result was in place
+    aside.mkdir()
+    (aside / BUILD_TAG).write_text("")
+    mine = tmp_path / ".notes.tmp-1"
+    mine.mkdir()
+    (mine / "todo.txt").write_text("mine")
+    items = {i.path: i for i in scan(tmp_path)}
+    assert set(items) == {str(build), str(aside)}
+    assert items[str(build)].kind == "leftover" and not items[str(build)].complete
+    assert "an unfinished build of" in items[str(build)].status
+    assert "(2.0 MB)" in items[str(build)].status
+    assert "puts it back" in items[str(aside)].status
+    assert main(["status", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "leftover" in out and "config:" not in out

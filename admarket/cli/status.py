@@ -23,7 +23,7 @@ def describe(item: Item) -> str:
         )
     if item.config_error:  # not "defaults": nothing was read to say so
         lines.append(f"  config:    unknown ({item.config_error})")
-    elif item.kind != "unknown" or item.config:
+    elif item.kind not in ("unknown", "leftover") or item.config:
         cfg = ", ".join(f"{k}={json.dumps(v)}" for k, v in item.config.items())
         lines.append(f"  config:    defaults{' except ' + cfg if cfg else ''}")
     if item.varies:

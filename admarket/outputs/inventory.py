@@ -50,7 +50,7 @@ from admarket.outputs.manifest import (
     show_entries,
 )
 from admarket.outputs.output_lock import holder, locked_folder
-from admarket.outputs.publish import REBUILT
+from admarket.outputs.publish import LEFTOVER, REBUILT, made_by_admarket
 from admarket.outputs.result_runs import INDEX as RUNS_INDEX
 from admarket.outputs.result_runs import META_RUNS, RUNS_DIR
 from admarket.outputs.run_identity import code_difference
@@ -417,6 +417,36 @@ def _journal_item(
     return item
 
 
+def _leftover(path: Path) -> Item | None:
+    """A build folder (``.DIR.tmp-…``) or a result moved aside (``.DIR.old-…``) that an
+    admarket process stopped by a kill left beside DIR, or None (not one, or still in use):
+    they hold a result's size on disk, and the next write into DIR deals with them."""
+    m = LEFTOVER.fullmatch(path.name)
+    if m is None or path.is_symlink() or not made_by_admarket(path):
+        return None
+    dest = path.parent / m["dest"]
+    if holder(dest):  # a live writer is building or swapping it now
+        return None
+    size = sum(f.stat().st_size for f in path.rglob("*") if f.is_file() and not f.is_symlink())
+    held = f"{size / 1e6:,.1f} MB"
+    if m["what"] == "tmp":
+        status = (
+            f"an unfinished build of {dest} ({held}), left by an admarket process that was "
+            f"killed; the next result written into {dest} removes it, or delete it"
+        )
+    elif dest.exists():
+        status = (
+            f"the result {dest} held before its last rewrite ({held}), moved aside by a swap "
+            f"that was killed; the next write into {dest} removes it, or delete it"
+        )
+    else:
+        status = (
+            f"the result of {dest} ({held}), moved aside by a swap that was killed before the "
+            f"new one was in place; the next admarket write into {dest} puts it back"
+        )
+    return Item(str(path), "leftover", False, status)
+
+
 def _running_text(out: Path, writer: str, study: str = "", n: int | None = None) -> str:
     """The status of the folder ``out`` that an admarket process (``writer``: its lock's
     text) is writing now — of its ``study``'s journal, keeping ``n`` finished runs, if
@@ -453,6 +483,7 @@ def scan(
             items += [
                 _compare_journal(p / d, verify) for d in sorted(dirs) if _is_compare_journal(d)
             ]
+            items += [i for d in sorted(dirs) if (i := _leftover(p / d)) is not None]
             dirs[:] = [d for d in dirs if not d.startswith(".")]
         items += [_checkpoint(p / f) for f in sorted(files) if f.endswith(".ckpt")]
         items += [

@@ -28,6 +28,7 @@ import ctypes
 import errno
 import glob
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -95,6 +96,9 @@ def reserve(out: str | os.PathLike) -> Iterator[Path]:
 
 
 # --- building and swapping ------------------------------------------------------------------
+LEFTOVER = re.compile(r"\.(?P<dest>.+)\.(?P<what>tmp|old)-.+")  # .DIR.tmp-PID-…, .DIR.old-…
+
+
 def _tmp_prefix(dest: Path) -> str:
     return f".{dest.name}.tmp-"
 
@@ -120,7 +124,7 @@ def _remove_owned(folder: Path) -> None:
     folder.rmdir()
 
 
-def _ours(folder: Path) -> bool:
+def made_by_admarket(folder: Path) -> bool:
     """A leftover folder admarket made: a build (tagged) or a result holding only its files."""
     if folder.is_symlink() or not folder.is_dir():
         return False
@@ -136,10 +140,14 @@ def _clean_stale(dest: Path) -> None:
         return
     sibs = sorted(p for p in dest.parent.iterdir() if p.name.startswith(f".{dest.name}."))
     for p in sibs:
-        if p.name.startswith(_old_prefix(dest)) and not dest.exists() and _ours(p):
+        if p.name.startswith(_old_prefix(dest)) and not dest.exists() and made_by_admarket(p):
             os.rename(p, dest)  # the swap stopped half-way: restore the previous result
     for p in sibs:
-        if p.exists() and p.name.startswith((_tmp_prefix(dest), _old_prefix(dest))) and _ours(p):
+        if (
+            p.exists()
+            and p.name.startswith((_tmp_prefix(dest), _old_prefix(dest)))
+            and made_by_admarket(p)
+        ):
             _remove_owned(p)
 
 
@@ -242,7 +250,7 @@ def publish(
             # it is the one folder of this process's prefix, empty, under our reservation
             made = [tmp] if tmp is not None else sorted(dest.parent.glob(glob.escape(prefix) + "*"))
             for folder in made:
-                if folder.exists() and (tmp is not None or _ours(folder)):
+                if folder.exists() and (tmp is not None or made_by_admarket(folder)):
                     (folder / BUILD_TAG).touch()  # so a kill during removal leaves it ours
                     _remove_owned(folder)
     return dest
