@@ -15,7 +15,7 @@ from typing import Any
 import solara
 
 from admarket.viz.session import Session
-from admarket.viz.state import PageState
+from admarket.viz.state import Drawer, PageState
 from admarket.viz.vega import VegaChart, encode
 from admarket.viz.widgets import LiveHtml
 
@@ -40,13 +40,15 @@ def use_live(
     el: solara.Element,
     update: Callable[[Any, Session], None],
     dependencies: list[Any],
+    scenario: str | None = None,
 ) -> None:
     """Register ``update(widget, session)`` as the way ``el``'s widget follows the clock.
 
     Each frame, :meth:`PageState.draw` calls every registered update directly: the rows of
     a chart or the HTML of the feed go straight to the widget, without a reacton render of
     the page (which would visit every element, sidebar included, each frame). Reacton only
-    renders when the page's structure changes (a rebuild, the theme).
+    renders when the page's structure changes (a rebuild, the theme). ``scenario``: the
+    market the element draws; a session without it skips (and drops) the drawer.
     """
 
     def register() -> Callable[[], None]:
@@ -55,11 +57,12 @@ def use_live(
         def draw(session: Session) -> None:
             update(widget, session)
 
-        state.drawers[key] = draw
+        state.drawers[key] = Drawer(draw, scenario)
         draw(state.session.value)
 
         def unregister() -> None:
-            if state.drawers.get(key) is draw:
+            drawer = state.drawers.get(key)
+            if drawer is not None and drawer.draw is draw:
                 del state.drawers[key]
 
         return unregister
@@ -75,6 +78,7 @@ def LiveVega(
     rows: Callable[[Session], dict[str, list[dict[str, Any]]]],
     dependencies: list[Any],
     title: str = "",
+    scenario: str | None = None,
 ) -> solara.Element:
     """A Vega-Lite chart whose data sets follow the clock (``rows(session)`` each frame).
 
@@ -89,7 +93,7 @@ def LiveVega(
             widget.data_json = text
             widget.tag = str(session.steps)
 
-    use_live(state, key, el, update, [key, *dependencies])
+    use_live(state, key, el, update, [key, *dependencies], scenario)
     return el
 
 
@@ -100,6 +104,7 @@ def LiveHTML(
     html: Callable[[Session], str],
     dependencies: list[Any],
     classes: list[str] | None = None,
+    scenario: str | None = None,
 ) -> solara.Element:
     """HTML that follows the clock (``html(session)`` each frame, see :class:`LiveHtml`)."""
     el = LiveHtml.element(div_class=" ".join(classes or []))
@@ -107,5 +112,5 @@ def LiveHTML(
     def update(widget: LiveHtml, session: Session) -> None:
         widget.html = html(session)
 
-    use_live(state, key, el, update, [key, *dependencies])
+    use_live(state, key, el, update, [key, *dependencies], scenario)
     return el

@@ -12,6 +12,7 @@ from typing import Any
 import solara
 import solara.lab
 
+from admarket.model import MarketModel
 from admarket.viz.charts import PANELS, Panel, legend, not_applicable, panel_rows, panel_spec
 from admarket.viz.feed import feed_html, feed_lines, scoreboard_html
 from admarket.viz.graph import (
@@ -66,9 +67,10 @@ def ChartCard(state: PageState, panel: Panel, dark: bool) -> solara.Element:
 
 # --- graph, memory, feed ------------------------------------------------------------------------
 @solara.component
-def GraphCard(state: PageState, scenario: str, dark: bool, compact: bool) -> solara.Element:
-    """The market graph of one scenario's first seed, with its legend."""
-    model = state.session.value.markets[scenario]
+def GraphCard(
+    state: PageState, model: MarketModel, scenario: str, dark: bool, compact: bool
+) -> solara.Element:
+    """The market graph of one scenario's first seed (``model``), with its legend."""
     shape = graph_shape(model, dark, compact)
     spec = solara.use_memo(lambda: graph_spec(shape), [shape])
     title = f"Market graph — {SCENARIO_NAMES[scenario]}"
@@ -77,7 +79,7 @@ def GraphCard(state: PageState, scenario: str, dark: bool, compact: bool) -> sol
         return graph_data(session.markets[scenario], session.watches[scenario], dark)
 
     with card(title, classes=["am-graph"]) as box:
-        LiveVega(state, f"graph-{scenario}", spec, rows, [dark], title)
+        LiveVega(state, f"graph-{scenario}", spec, rows, [dark], title, scenario)
         if not compact:
             has_exchange = model.exchange is not None
             marks = graph_legend(has_exchange, not has_exchange, model.agents_hold_state)
@@ -93,9 +95,8 @@ MEMORY_LEGEND = "".join(
 
 
 @solara.component
-def MemoryCard(state: PageState, scenario: str, dark: bool) -> solara.Element:
+def MemoryCard(state: PageState, model: MarketModel, scenario: str, dark: bool) -> solara.Element:
     """Each agent's memory: facts held now, lost today, lost before today."""
-    model = state.session.value.markets[scenario]
     n_bars = min(len(model.buyers) + len(model.sellers), MAX_BARS)
     spec = solara.use_memo(lambda: memory_spec(n_bars, dark), [n_bars, dark])
 
@@ -115,16 +116,15 @@ def MemoryCard(state: PageState, scenario: str, dark: bool) -> solara.Element:
             )
         else:
             html(f"<div class='am-legend'>{MEMORY_LEGEND}</div>")
-            LiveVega(state, f"memory-{scenario}", spec, rows, [n_bars])
+            LiveVega(state, f"memory-{scenario}", spec, rows, [n_bars], scenario=scenario)
             if n_bars == MAX_BARS:
-                LiveHTML(state, f"memory-caption-{scenario}", caption, [], ["am-note"])
+                LiveHTML(state, f"memory-caption-{scenario}", caption, [], ["am-note"], scenario)
     return box
 
 
 @solara.component
-def FeedCard(state: PageState, scenario: str, limit: int) -> solara.Element:
+def FeedCard(state: PageState, model: MarketModel, scenario: str, limit: int) -> solara.Element:
     """The latest key events of one scenario, newest first."""
-    model = state.session.value.markets[scenario]
     title = (
         f"What the exchange did — {scenario}"
         if model.exchange is not None
@@ -136,7 +136,7 @@ def FeedCard(state: PageState, scenario: str, limit: int) -> solara.Element:
         return feed_html(m, feed_lines(m, w, limit))
 
     with card(title, classes=["am-feed-card"]) as box:
-        LiveHTML(state, f"feed-{scenario}", feed, [limit], ["am-feed"])
+        LiveHTML(state, f"feed-{scenario}", feed, [limit], ["am-feed"], scenario)
     return box
 
 
@@ -152,20 +152,23 @@ def Stage(state: PageState) -> solara.Element:
     dark = solara.lab.use_dark_effective()
     scenarios = session.settings.scenarios
     compare = len(scenarios) > 1
+    # The cards take their market from here, not from the state: a card of the previous
+    # scenario that reacton renders once more before unmounting it must not look it up.
+    markets = session.markets
     with solara.Div(classes=["am-stage", "am-compare" if compare else "am-single"]) as stage:
         if not compare:
             s = scenarios[0]
             with solara.Div(classes=["am-grid"], style="--am-min: 400px"):
-                GraphCard(state, s, dark, False).key(f"graph-{s}")
-                FeedCard(state, s, 40).key(f"feed-{s}")
+                GraphCard(state, markets[s], s, dark, False).key(f"graph-{s}")
+                FeedCard(state, markets[s], s, 40).key(f"feed-{s}")
             with solara.Div(classes=["am-grid"], style="--am-min: 340px"):
-                MemoryCard(state, s, dark).key(f"memory-{s}")
+                MemoryCard(state, markets[s], s, dark).key(f"memory-{s}")
                 with card("Scoreboard so far"):
                     LiveHTML(state, "scoreboard", _scoreboard, [], ["am-score"])
         else:
             with solara.Div(classes=["am-grid"], style="--am-min: 260px"):
                 for s in scenarios:
-                    GraphCard(state, s, dark, True).key(f"graph-{s}")
+                    GraphCard(state, markets[s], s, dark, True).key(f"graph-{s}")
             ms = session.markets.values()
             marks = graph_legend(
                 any(m.exchange is not None for m in ms),
@@ -175,10 +178,10 @@ def Stage(state: PageState) -> solara.Element:
             html(graph_legend_html(marks, FADE_DAYS), ["am-card", "am-graph-legend"])
             with solara.Div(classes=["am-grid"], style="--am-min: 260px"):
                 for s in scenarios:
-                    FeedCard(state, s, 15).key(f"feed-{s}")
+                    FeedCard(state, markets[s], s, 15).key(f"feed-{s}")
             with solara.Div(classes=["am-grid"], style="--am-min: 260px"):
                 for s in scenarios:
-                    MemoryCard(state, s, dark).key(f"memory-{s}")
+                    MemoryCard(state, markets[s], s, dark).key(f"memory-{s}")
             with card("Scoreboard so far"):
                 LiveHTML(state, "scoreboard", _scoreboard, [], ["am-score"])
         width = "480px" if compare else "380px"

@@ -50,6 +50,15 @@ def intervals(steps_per_day: int) -> dict[str, int]:
 
 
 @dataclass(frozen=True)
+class Drawer:
+    """How one live element follows the clock: ``draw(session)`` each frame. ``scenario`` is
+    the market it draws (None: it draws whatever the session holds, e.g. a chart)."""
+
+    draw: Callable[[Session], None]
+    scenario: str | None = None
+
+
+@dataclass(frozen=True)
 class Report:
     """Where the report for the shown parameters stands."""
 
@@ -66,8 +75,8 @@ class PageState:
         self.problems = problems or []  # items of the page's URL that were left out
         self.session = solara.reactive(Session(settings))
         self.ended = solara.reactive(False)  # the run is complete
-        # how each live element follows the clock: key → draw(session) (see page.use_live)
-        self.drawers: dict[str, Callable[[Session], None]] = {}
+        # how each live element follows the clock (see live.use_live)
+        self.drawers: dict[str, Drawer] = {}
         self.frames = 0  # frames drawn so far
         self.playing = solara.reactive(False)
         self.building = solara.reactive(False)
@@ -140,8 +149,14 @@ class PageState:
         session = self.session.value
         if self.ended.value != session.at_end:
             self.ended.value = session.at_end
-        for draw in list(self.drawers.values()):
-            draw(session)
+        for key, drawer in list(self.drawers.items()):
+            if drawer.scenario is not None and drawer.scenario not in session.markets:
+                # A card of the settings before a rebuild: reacton unregisters it when it
+                # renders the new page, which can come after the rebuild's first frame.
+                if self.drawers.get(key) is drawer:
+                    del self.drawers[key]
+                continue
+            drawer.draw(session)
         self.frames += 1
 
     def _redraw(self, message: str = "") -> None:

@@ -203,3 +203,21 @@ def test_charts_come_from_the_local_asset_cache(tab: Tab, explorer_url: str) -> 
     served = {u.split("/_solara/cdn/")[1]: s for u, s in tab.local if "/_solara/cdn/" in u}
     for asset in ("vega@5.21.0/build/vega.min.js", "vega-embed@6.20.2/build/vega-embed.min.js"):
         assert served.get(asset) == 200, sorted(served)
+
+
+def test_switching_scenario_rebuilds_without_a_false_error(tab: Tab, explorer_url: str) -> None:
+    # The rebuild's first frame once ran the previous scenario's cards against the new
+    # markets (a false "Could not build the market: 'B'" in about 3 switches of 5).
+    tab.open(f"{explorer_url}?{TINY}&days=3&scenario=B")
+    for scenario in ("C", "A", "B", "C", "A"):
+        tab.button("+1 day").click()
+        tab.wait_clock("end of day 1")
+        tab.choose("Scenario", scenario)
+        tab.button("Apply and reset").click()
+        tab.page.wait_for_url(re.compile(rf"scenario={scenario}"))
+        tab.wait_clock("day 1, 00:00 (start)")
+        status = tab.page.locator(".am-status")
+        expect(status).to_contain_text("Reset: new markets built")
+        assert "Could not" not in tab.page.locator(".am-timebar").inner_text()
+        title = tab.page.locator(".am-graph .am-card-title").first.inner_text()
+        assert title.startswith(f"Market graph — {scenario} ")

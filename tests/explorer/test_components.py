@@ -15,7 +15,8 @@ from admarket import MarketConfig
 from admarket.viz import app
 from admarket.viz.page import Explorer, SideBySide
 from admarket.viz.session import Settings
-from admarket.viz.state import PageState, intervals
+from admarket.viz.stage import SCENARIO_NAMES
+from admarket.viz.state import Drawer, PageState, intervals
 from admarket.viz.vega import VegaChart
 from admarket.viz.widgets import LiveHtml
 
@@ -70,7 +71,7 @@ def test_the_app_has_both_routes() -> None:
 def test_play_reaches_the_end_at_every_interval_and_stops_there(label: str) -> None:
     state = PageState(Settings(SMALL, ("B",)), compare=False)
     frames: list[int] = []
-    state.drawers["probe"] = lambda s: frames.append(s.steps)
+    state.drawers["probe"] = Drawer(lambda s: frames.append(s.steps))
     state.interval.value = label
     assert state.start(pause=0.0)
     state.play_loop()
@@ -150,7 +151,7 @@ def test_pause_ends_the_loop_after_the_frame_it_is_drawing() -> None:
         frames.append(session.steps)
         state.stop()
 
-    state.drawers["probe"] = pause_during_the_frame
+    state.drawers["probe"] = Drawer(pause_during_the_frame)
     assert state.start(pause=30.0)  # a long pause between frames: Pause cuts it short
     state.play_loop()
     assert frames == [24] and not state.playing.value
@@ -158,3 +159,51 @@ def test_pause_ends_the_loop_after_the_frame_it_is_drawing() -> None:
     state.drawers.clear()
     state.play_loop()
     assert state.session.value.at_end
+
+
+def test_a_rebuild_skips_and_drops_the_previous_scenarios_cards() -> None:
+    # The cards of B are unregistered only when reacton renders the page of C, which can
+    # come after the rebuild's first frame: that frame must not ask the new session for B.
+    state = PageState(Settings(SMALL, ("B",)), compare=False)
+    seen: list[str] = []
+    state.drawers["graph-B"] = Drawer(lambda s: seen.append(s.markets["B"].scenario), "B")
+    state.drawers["chart"] = Drawer(lambda s: seen.append("chart"))
+    state.draft_scenario.value = "C"
+    assert state.apply() is not None
+    state.rebuild()
+    assert state.status.value.startswith("Reset: new markets built"), state.status.value
+    assert seen == ["chart"] and set(state.drawers) == {"chart"}
+
+
+def _status(rc: Any) -> set[str]:
+    return {w.children[0] for w in rc.find(vw.Alert).widgets if "am-status" in w.class_}
+
+
+def _settled(rc: Any, title: str) -> bool:
+    """The rebuild is over and the page shows its market."""
+    building = any("Building the market" in str(w.children) for w in rc.find(vw.Alert).widgets)
+    return not building and [w.title for w in rc.find(VegaChart).widgets if w.title] == [title]
+
+
+@solara.component
+def _Routed(page: solara.Element, pushed: list[str]) -> solara.Element:
+    """``page`` with a router that records where Apply sends the address bar."""
+    solara.routing.router_context.provide(solara.routing.Router("/", app.routes, pushed.append))
+    return solara.AppLayout(children=[page])
+
+
+def test_switching_scenario_again_and_again_rebuilds_without_an_error() -> None:
+    pushed: list[str] = []
+    _box, rc = solara.render(_Routed(Explorer(), pushed), handle_error=False)
+    for scenario in ("A", "C", "B", "C", "A", "B"):
+        rc.find(vw.Select, label="Scenario").widget.v_model = scenario
+        _click(rc, "Apply and reset")
+        title = f"Market graph — {SCENARIO_NAMES[scenario]}"
+        deadline = time.monotonic() + 30
+        while not _settled(rc, title) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert _settled(rc, title)
+        (status,) = _status(rc)
+        assert status.startswith("Reset: new markets built"), status
+        assert f"?scenario={scenario}&" in pushed[-1]
+    rc.close()
