@@ -230,10 +230,26 @@ def legend(panel: Panel, scenarios: tuple[str, ...], by_scenario: bool) -> list[
     return items
 
 
+# Money below $1,000 in dollars and cents (an SI prefix would read $0.10 as "$100m"), from
+# $1,000 up with a prefix ("$1.5M"), below a cent with two significant digits ("$0.0042").
+MONEY_LABEL = (
+    "abs(datum.value) >= 1000 ? format(datum.value, '$.3~s')"
+    " : abs(datum.value) >= 0.01 || datum.value == 0 ? format(datum.value, '$,.2f')"
+    " : format(datum.value, '$.2~r')"
+)
+
+
 def y_axis(unit: str) -> dict[str, Any]:
-    """Axis settings for a unit: percentages, dollars (``$1.5M``) or counts (``12k``)."""
-    fmt = {"%": ".0%", "$": "$.3~s"}.get(unit, ".3~s")
-    return {"format": fmt, "title": None, "tickCount": 5}
+    """Axis settings for a unit: percentages (``1.5%``), dollars (``$0.10``, ``$1.5M``) or
+    counts (whole numbers, ``12,000``: no ticks between them, no "800m" disputes)."""
+    axis: dict[str, Any] = {"title": None, "tickCount": 5}
+    if unit == "%":
+        axis["format"] = ".1~%"  # one decimal: 1% and 1.5% are not both "1%"
+    elif unit == "$":
+        axis["labelExpr"] = MONEY_LABEL
+    else:
+        axis |= {"format": ",.0f", "tickMinStep": 1}
+    return axis
 
 
 def panel_spec(

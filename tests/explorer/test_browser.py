@@ -221,3 +221,32 @@ def test_switching_scenario_rebuilds_without_a_false_error(tab: Tab, explorer_ur
         assert "Could not" not in tab.page.locator(".am-timebar").inner_text()
         title = tab.page.locator(".am-graph .am-card-title").first.inner_text()
         assert title.startswith(f"Market graph — {scenario} ")
+
+
+def _y_labels(tab: Tab, title: str) -> list[str]:
+    chart = tab.page.locator(".am-chart", has_text=title)
+    axis = chart.locator("g.role-axis[aria-label^='Y-axis'] .role-axis-label text")
+    return [t.strip() for t in axis.all_text_contents()]
+
+
+def test_y_axes_state_small_values_as_they_are(tab: Tab, explorer_url: str) -> None:
+    # d3's SI prefixes once read a $0.10 ledger cost as "$100m", one dispute's axis as
+    # "200m … 800m" and a take rate as "2%, 2%, 1%, 1%, 0%".
+    for scenario, day in (("B", 3), ("C", 2)):
+        tab.open(f"{explorer_url}?scenario={scenario}")
+        tab.page.get_by_label("Run to day").fill(str(day))
+        tab.button("Go").click()
+        tab.wait_drawn(24 * day)
+        # B has its first dispute by day 3; C its first ledger cost by day 2
+        titles = [
+            "Take rate",
+            "Buyers' spend",
+            "Billing disputes" if scenario == "B" else "Ledger cost",
+        ]
+        for title in titles:
+            labels = _y_labels(tab, title)
+            assert len(labels) >= 2 and len(set(labels)) == len(labels), (title, labels)
+            assert not any(re.search(r"\d(m|µ)$", x) for x in labels), (title, labels)
+        if scenario == "B":
+            assert all(re.fullmatch(r"[\d,]+", x) for x in _y_labels(tab, "Billing disputes"))
+    assert all(re.fullmatch(r"\$\d[\d,]*\.\d\d", x) for x in _y_labels(tab, "Ledger cost"))

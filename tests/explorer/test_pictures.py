@@ -10,6 +10,7 @@ import pytest
 
 from admarket import MarketConfig
 from admarket.viz.charts import (
+    MONEY_LABEL,
     PANELS,
     legend,
     not_applicable,
@@ -99,6 +100,25 @@ def test_chart_rows_match_the_legend_and_encode_as_json(
         spec = panel_spec(panel, items, ROT.days, True, dark=False)
         sizes = re.findall(r'"(?:\w*[fF]ontSize)": (\d+)', json.dumps(spec))
         assert sizes and all(int(s) >= 12 for s in sizes)
+
+
+def test_y_axes_label_counts_money_and_shares_without_si_prefixes() -> None:
+    # An SI prefix misstates small values: $0.10 read "$100m", 0.8 disputes "800m".
+    axes = {}
+    for p in PANELS:
+        spec = panel_spec(p, legend(p, ("C",), False), 6, False, False)
+        axes[p.key] = spec["layer"][-1]["encoding"]["y"]["axis"]
+    for key in ("facts", "restarts", "wrong", "disputes"):  # whole numbers, whole steps
+        assert axes[key]["format"] == ",.0f" and axes[key]["tickMinStep"] == 1, key
+    for key in ("spend", "ledger"):  # cents below $1,000, a prefix only from $1,000 up
+        assert axes[key]["labelExpr"] == MONEY_LABEL and "format" not in axes[key], key
+    assert (
+        "'$,.2f'" in MONEY_LABEL
+        and "abs(datum.value) >= 1000 ? format(datum.value, '$.3~s')" in MONEY_LABEL
+    )
+    for key in ("take", "goal"):  # a decimal: 1% and 1.5% are two labels, not "1%" twice
+        assert axes[key]["format"] == ".1~%", key
+    assert all(a["title"] is None for a in axes.values())
 
 
 def test_panels_that_do_not_apply_say_so() -> None:
