@@ -50,9 +50,11 @@ between scenarios that stays outside the bands is not luck.</li>
 
 TRY = """
 <ul>
-<li>Set <b>hallucination rate</b> to 0 and <b>decay rate</b> to 0 (or choose the
-<i>no-rot</i> preset): B and C then trade identically and C differs only by its ledger
-cost.</li>
+<li>Choose the <i>no-rot</i> preset (no decay, hallucination, restarts or ledger faults;
+unlimited memory) and set <b>ledger agent fee</b> to the <b>agent fee</b> (5%): B and C
+then trade identically and C differs only by its ledger cost. Without the fee change C
+also keeps 2% of spend where B keeps 5%; with only hallucination and decay at 0, B still
+loses facts to restarts and a full memory, which C recovers from its ledger.</li>
 <li>Raise <b>restart rate</b> to 0.05 per day and watch red rings spread in B.</li>
 <li>Choose the <i>isba-pwc-2020</i> preset: the exchange's fee stack rises to 49% of spend
 (the UK study's finding).</li>

@@ -9,6 +9,7 @@ import re
 import pytest
 
 from admarket import MarketConfig
+from admarket.config import from_mapping, load_preset
 from admarket.viz.charts import (
     MONEY_LABEL,
     PANELS,
@@ -19,7 +20,7 @@ from admarket.viz.charts import (
 )
 from admarket.viz.feed import fact_in_words, feed_html, feed_lines, scoreboard_rows
 from admarket.viz.graph import graph_data, graph_legend, graph_shape, graph_spec, memory_rows
-from admarket.viz.info import GLOSSARY, info_html
+from admarket.viz.info import GLOSSARY, TRY, info_html
 from admarket.viz.session import Session, Settings
 from admarket.viz.vega import encode
 
@@ -185,3 +186,34 @@ def test_every_term_the_pictures_use_is_in_the_glossary() -> None:
     html = info_html()
     for heading in ("What is modelled", "What to notice", "What to try", "Terms"):
         assert heading in html
+
+
+def _b_and_c(cfg: MarketConfig) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    s = Session(Settings(cfg, ("B", "C")))
+    s.advance_to(s.total)
+    return s.markets["B"].datacollector.model_vars, s.markets["C"].datacollector.model_vars
+
+
+def test_the_null_experiment_info_suggests_is_what_the_model_does() -> None:
+    # Info once said hallucination and decay at 0 (or no-rot) make B and C trade alike:
+    # restarts and a full memory still cost B facts, and no-rot keeps C's 2% agent fee.
+    assert (
+        "<i>no-rot</i> preset" in TRY and "<b>ledger agent fee</b> to the <b>agent fee</b>" in TRY
+    )
+    base = MarketConfig(days=10)
+    same_fee = {"ledger_agent_fee": base.agent_fee}
+    b, c = _b_and_c(from_mapping(same_fee, base=load_preset("no-rot", base)))
+    for column in b:  # everything but the ledger and the money it costs
+        if column not in ("net_to_publishers", "intermediary_take", "take_rate", "ledger_entries",
+                          "ledger_cost_usd"):  # fmt: skip
+            assert b[column] == c[column], column
+    assert c["ledger_cost_usd"][-1] > 0
+    assert b["net_to_publishers"][-1] - c["net_to_publishers"][-1] == pytest.approx(
+        c["ledger_cost_usd"][-1], abs=0.01
+    )
+    b, c = _b_and_c(load_preset("no-rot", base))  # C's own fee: a lower take rate
+    assert c["take_rate"][-1] < b["take_rate"][-1] - 0.02
+    rot_left = {**same_fee, "hallucination_rate": 0.0, "decay_rate": 0.0}
+    b, c = _b_and_c(from_mapping(rot_left, base=base))
+    assert b["gross_spend"] != c["gross_spend"]
+    assert "<b>hallucination rate</b> to 0 and <b>decay rate</b> to 0" not in TRY
