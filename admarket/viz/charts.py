@@ -157,7 +157,8 @@ def _values(a: np.ndarray) -> list[float | None]:
     return vals if ok.all() else [v if f else None for v, f in zip(vals, ok.tolist(), strict=True)]
 
 
-def _series(m: MarketModel, column: str, undefined_until: str) -> np.ndarray:
+def defined_series(m: MarketModel, column: str, undefined_until: str) -> np.ndarray:
+    """A column's values, NaN where it is not defined yet (see :attr:`Panel.undefined_until`)."""
     y = np.asarray(m.datacollector.model_vars[column], dtype=float)
     if undefined_until == "spend":
         spend = np.asarray(m.datacollector.model_vars["gross_spend"], dtype=float)
@@ -176,7 +177,7 @@ def series_rows(
     that are not defined yet (see :attr:`Panel.undefined_until`) are null: no line."""
     first = models[0]
     spd = first.config.steps_per_day
-    ys = [_series(m, column, undefined_until) for m in models]
+    ys = [defined_series(m, column, undefined_until) for m in models]
     n = min(len(y) for y in ys)
     idx = _thin(n)
     cols: dict[str, Any] = {"x": np.round(idx / spd, 4).tolist(), "k": key}

@@ -20,6 +20,7 @@ from typing import Any
 from admarket.config import EXCHANGE_FEES
 from admarket.model import MarketModel
 from admarket.money import impressions, plural, usd
+from admarket.viz.charts import PANELS, defined_series
 from admarket.viz.graph import agent_label
 from admarket.viz.session import DayTally, Watch, event_time
 
@@ -309,13 +310,18 @@ def _fmt(value: float, how: str) -> str:
 
 def scoreboard_rows(markets: dict[str, MarketModel]) -> list[tuple[str, list[str]]]:
     """The headline numbers so far: ``(label, one value per scenario)``; "n/a" where a
-    number does not apply (memory in A, the ledger outside C)."""
+    number does not apply (memory in A, the ledger outside C), "–" where it is not defined
+    yet."""
     rows = []
     for label, column, how in SCOREBOARD:
         values = []
         for s, m in markets.items():
             na = (column in _STATEFUL and s == "A") or (column in _LEDGER and s != "C")
-            values.append("n/a" if na else _fmt(m.datacollector.model_vars[column][-1], how))
+            if na:
+                values.append("n/a")
+                continue
+            value = defined_series(m, column, _UNDEFINED_UNTIL.get(column, ""))[-1]
+            values.append(_fmt(float(value), how))
         rows.append((label, values))
     lots = [
         f"{m.events.counts['auction_wins']:,}" if s == "A" else "n/a" for s, m in markets.items()
@@ -324,6 +330,9 @@ def scoreboard_rows(markets: dict[str, MarketModel]) -> list[tuple[str, list[str
     return rows
 
 
+# A number is "–" while its chart draws no line: a take rate before any spend, goal
+# attainment before the first day's close (a share of nothing is not 0%).
+_UNDEFINED_UNTIL = {c: p.undefined_until for p in PANELS for c, _ in p.series}
 _STATEFUL = {"facts_lost", "restarts", "hallucinated_decisions", "disputes", "written_off"}
 _LEDGER = {"caught_by_ledger", "ledger_cost_usd"}
 

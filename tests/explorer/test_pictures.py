@@ -83,6 +83,24 @@ def test_scoreboard_says_na_where_a_number_does_not_apply(finished: Session) -> 
     assert rows["auction lots cleared"][0] != "n/a"
 
 
+def test_scoreboard_leaves_out_a_share_of_nothing_and_a_score_not_taken() -> None:
+    # "take rate 0.0%" before any spend and "goal attainment 0.0%" before the first close
+    # were read as results; the charts draw no line there.
+    s = Session(Settings(ROT, ("A", "B", "C")))
+    seen = set()
+    for step in (0, 1, s.config.steps_per_day - 1, s.config.steps_per_day):
+        s.advance_to(step)
+        rows = dict(scoreboard_rows(s.markets))
+        closed = step >= s.config.steps_per_day
+        for i, m in enumerate(s.markets.values()):
+            spent = m.datacollector.model_vars["gross_spend"][-1] > 0
+            seen.add(spent)
+            assert (rows["take rate"][i] != "–") == spent, (step, i, rows["take rate"])
+            assert (rows["goal attainment (last close)"][i] != "–") == closed, (step, i)
+    assert seen == {False, True}  # both cases were met
+    assert all(v.endswith("%") for v in rows["take rate"] + rows["goal attainment (last close)"])
+
+
 @pytest.mark.parametrize("by_scenario", [False, True])
 def test_chart_rows_match_the_legend_and_encode_as_json(
     finished: Session, by_scenario: bool
