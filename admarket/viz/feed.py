@@ -39,11 +39,15 @@ DECISIONS = {
     "record_spend": "recording a campaign's spend",
     "record_history": "recording a seller's delivery",
 }
+# every fee field of the config in words (tested): the feed never prints a field's name
 FEE_NAMES = {
     "exchange_fee": "exchange (SSP) fee",
     "dsp_fee": "DSP fee",
-    "adtech_fee": "ad-tech fees",
+    "adtech_fee": "buy-side ad-tech fees",
+    "sell_adtech_fee": "sell-side ad-tech fees",
     "unknown_delta": "unattributed delta",
+    "agent_fee": "agent fee",
+    "protocol_fee": "protocol fee",
 }
 
 
@@ -214,7 +218,7 @@ def tally_line(t: DayTally, fee_rates: dict[str, float]) -> str:
     """What the exchange did in a day, in words (scenario A)."""
     fees = {k: v for k, v in t.fees.items() if k in EXCHANGE_FEES and v}
     total = sum(fees.values())
-    parts = ", ".join(f"{FEE_NAMES.get(k, k)} {usd(v)}" for k, v in fees.items())
+    parts = ", ".join(f"{FEE_NAMES[k]} {usd(v)}" for k, v in fees.items())
     when = "so far today" if not t.complete else "that day"
     if not t.auction_lots:
         return f"The exchange cleared no auctions {when}."

@@ -9,7 +9,7 @@ import re
 import pytest
 
 from admarket import MarketConfig
-from admarket.config import from_mapping, load_preset
+from admarket.config import FEE_FIELDS, from_mapping, load_preset
 from admarket.viz.charts import (
     MONEY_LABEL,
     PANELS,
@@ -18,7 +18,7 @@ from admarket.viz.charts import (
     panel_rows,
     panel_spec,
 )
-from admarket.viz.feed import fact_in_words, feed_html, feed_lines, scoreboard_rows
+from admarket.viz.feed import FEE_NAMES, fact_in_words, feed_html, feed_lines, scoreboard_rows
 from admarket.viz.graph import graph_data, graph_legend, graph_shape, graph_spec, memory_rows
 from admarket.viz.info import GLOSSARY, TRY, info_html
 from admarket.viz.session import Session, Settings
@@ -63,6 +63,19 @@ def test_a_feed_tells_the_exchanges_days(finished: Session) -> None:
     assert "auction lots" in text and "in fees" in text and "publishers received" in text
     total = sum(t.auction_lots for t in w.days)
     assert total == m.events.counts["auction_wins"]
+
+
+def test_every_fee_is_named_in_words() -> None:
+    # isba-pwc-2020's sell-side fee once reached the feed as "sell_adtech_fee"
+    assert set(FEE_NAMES) == set(FEE_FIELDS)
+    assert len(set(FEE_NAMES.values())) == len(FEE_NAMES)
+    assert all("_" not in name for name in FEE_NAMES.values())
+    s = Session(Settings(load_preset("isba-pwc-2020", ROT), ("A",)))
+    s.advance_to(2 * s.config.steps_per_day)
+    days = [x.html for x in feed_lines(s.markets["A"], s.watches["A"], 50) if x.kind == "exchange"]
+    text = " ".join(days)
+    assert "sell-side ad-tech fees $" in text and "buy-side ad-tech fees $" in text
+    assert not any(field in text for field in FEE_FIELDS), text
 
 
 def test_facts_are_named_in_words() -> None:
