@@ -52,7 +52,12 @@ class MarketConfig:
     )
     days: int = param(30, "simulated days", _T, unit="days", lo=1, hi=366, common=True)
     steps_per_day: int = param(
-        24, "steps per simulated day (one step = one hour)", _T, unit="steps", lo=1, hi=1440
+        24,
+        "steps per simulated day (a step lasts a day ÷ this: 24 = an hour, 96 = 15 minutes)",
+        _T,
+        unit="steps",
+        lo=1,
+        hi=1440,
     )
     n_buyers: int = param(
         5, "buyers (advertisers or agencies)", _T, unit="agents", lo=1, hi=20_000, common=True

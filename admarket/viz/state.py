@@ -35,17 +35,28 @@ SPEEDS = {"lesson: ½ s per frame": 0.5, "fast: no pause": 0.0, "slow: 1½ s per
 DEFAULT_SPEED = "lesson: ½ s per frame"
 
 
+def _length(minutes: float) -> str:
+    return f"{minutes:g} minutes" if minutes < 60 else f"{minutes / 60:g} hours"
+
+
 def intervals(steps_per_day: int) -> dict[str, int]:
-    """Render intervals the controls offer, in steps: hourly (or every step), every 6 hours
-    (a quarter day), daily and weekly."""
+    """Render intervals the controls offer, in steps, each named by the time it spans: every
+    hour (or, when an hour is not a whole number of steps, every step and its length), every
+    6 hours when that is whole, every day and every week."""
+    spd = steps_per_day
+    choices: list[tuple[str, int]] = []
+    if spd % 24 == 0:
+        choices.append(("every hour", spd // 24))
+    else:
+        choices.append((f"every step ({_length(1440 / spd)})", 1))
+    if spd % 4 == 0:
+        choices.append(("every 6 hours", spd // 4))
+    choices += [("every day", spd), ("every week", 7 * spd)]
+    # One name per interval: the later, plainer one (at 4 steps a day, "every 6 hours").
     out: dict[str, int] = {}
-    hour = steps_per_day / 24
-    out["every hour" if hour == 1 else "every step"] = max(1, int(hour) if hour >= 1 else 1)
-    quarter = steps_per_day // 4
-    if quarter > 1:
-        out["every 6 hours"] = quarter
-    out["every day"] = steps_per_day
-    out["every week"] = 7 * steps_per_day
+    for label, steps in choices:
+        out = {k: v for k, v in out.items() if v != steps}
+        out[label] = steps
     return out
 
 

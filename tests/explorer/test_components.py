@@ -14,6 +14,7 @@ import solara
 from admarket import MarketConfig
 from admarket.viz import app
 from admarket.viz.page import Explorer, SideBySide
+from admarket.viz.params import make_controls
 from admarket.viz.session import Settings
 from admarket.viz.stage import SCENARIO_NAMES
 from admarket.viz.state import Drawer, PageState, intervals
@@ -84,6 +85,28 @@ def test_play_reaches_the_end_at_every_interval_and_stops_there(label: str) -> N
     assert "complete" in state.status.value
     state.step_day()  # a step past the end is refused, the clock does not move
     assert state.session.value.steps == SMALL.steps
+
+
+MINUTES = {"hour": 60, "6 hours": 360, "day": 1440, "week": 10080}
+
+
+def _minutes(label: str) -> float:
+    """The time an interval's label says it spans."""
+    m = re.fullmatch(r"every step \(([\d.]+) (minutes|hours)\)", label)
+    if m:
+        return float(m[1]) * (60 if m[2] == "hours" else 1)
+    return MINUTES[label.removeprefix("every ")]
+
+
+@pytest.mark.parametrize("steps_per_day", [1, 2, 4, 10, 24, 48, 96, 100, 1440])
+def test_every_interval_spans_the_time_its_label_says(steps_per_day: int) -> None:
+    # At 96 steps a day "every step" drew every 4 steps (an hour).
+    choices = intervals(steps_per_day)
+    assert "every day" in choices and len(set(choices.values())) == len(choices)
+    for label, steps in choices.items():
+        assert steps * 1440 / steps_per_day == pytest.approx(_minutes(label)), label
+        assert not label.startswith("every step") or steps == 1, label
+    assert "one step = one hour" not in make_controls()["steps_per_day"].help
 
 
 def test_run_to_day_and_reset() -> None:
