@@ -9,7 +9,7 @@ from typing import Any
 import solara
 import solara.lab
 
-from admarket.config import SCENARIOS, preset_names, preset_source
+from admarket.config import SCENARIOS, MarketConfig, load_preset, preset_names, preset_source
 from admarket.money import plural
 from admarket.viz.live import LiveHTML, html
 from admarket.viz.params import (
@@ -194,14 +194,16 @@ def _preset_select(state: PageState, changed: bool) -> None:
         value=state.draft_preset.value or NO_PRESET,
         on_value=lambda v: state.choose_preset("" if v in (None, NO_PRESET) else v),
     )
-    if state.draft_preset.value:
-        html(
-            f"{preset_source(state.draft_preset.value)}; keeps the seed, days and market size "
-            "set here",
-            ["am-help"],
-        )
-    else:
-        html("the model's defaults (the plan's values)", ["am-help"])
+    html(preset_help(state.draft_preset.value), ["am-help"])
+
+
+def preset_help(name: str) -> str:
+    """What choosing preset ``name`` ("" = none) does, in words."""
+    if not name:
+        return "the model's defaults (the plan's values)"
+    # a preset equal to the defaults would otherwise read as a change
+    same = " — the model's defaults" if load_preset(name) == MarketConfig() else ""
+    return f"{preset_source(name)}{same}; keeps the seed, days and market size set here"
 
 
 @solara.component

@@ -3,6 +3,7 @@ its field; the URL and the CLI command reproduce the settings exactly."""
 
 from __future__ import annotations
 
+import re
 import shlex
 
 import pytest
@@ -10,6 +11,7 @@ import pytest
 from admarket.cli.main import build_parser
 from admarket.cli.options import config_from_args, parse_scenarios
 from admarket.config import FIELDS, PARAMS, MarketConfig, load_preset, preset_names
+from admarket.viz.controls import preset_help
 from admarket.viz.params import (
     CONTROLS,
     apply_preset,
@@ -134,3 +136,16 @@ def test_a_bad_link_is_partly_used_and_says_what_it_ignored() -> None:
 
 def test_presets_exist_for_the_select() -> None:
     assert {"plan", "no-rot", "isba-pwc-2020"} <= set(preset_names())
+
+
+@pytest.mark.parametrize("name", preset_names())
+def test_a_presets_help_names_its_source_not_a_file_and_says_when_it_is_the_defaults(
+    name: str,
+) -> None:
+    # The plan preset's help once showed "(shared/reference/000_07fa9c917e949859.txt)" and
+    # did not say that choosing it changes nothing but the draft's edits.
+    text = preset_help(name)
+    assert not re.search(r"[\w.-]+/[\w.-]+/|\.txt\b", text), text  # a path
+    defaults = load_preset(name) == MarketConfig()
+    assert ("the model's defaults" in text) == defaults, text
+    assert text.endswith("keeps the seed, days and market size set here")
