@@ -18,6 +18,7 @@ from admarket.viz.params import (
     display,
     grouped,
     to_query,
+    words,
 )
 from admarket.viz.session import Session
 from admarket.viz.stage import SCENARIO_NAMES
@@ -235,7 +236,7 @@ def SettingsPanel(state: PageState, rebuild: Any) -> solara.Element:
                 n = len(changes)
                 solara.Warning(
                     f"{plural(n, 'change')} not applied yet (marked ●): "
-                    + ", ".join(sorted(changes)),
+                    + ", ".join(sorted(words(name) for name in changes)),
                     dense=True,
                     classes=["am-pending"],
                 )

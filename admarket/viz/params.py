@@ -12,6 +12,7 @@ the ``admarket run`` command that reproduces the run (:func:`cli_command`).
 from __future__ import annotations
 
 import dataclasses
+import re
 import shlex
 from dataclasses import dataclass
 from typing import Any
@@ -102,6 +103,22 @@ def make_controls() -> dict[str, Control]:
 CONTROLS = make_controls()
 
 
+def words(name: str) -> str:
+    """A field as its label reads mid-sentence ("campaigns per buyer"); other names as is."""
+    c = CONTROLS.get(name)
+    return c.label[0].lower() + c.label[1:] if c else name
+
+
+_NAME = re.compile(r"\b[a-z]+(?:_[a-z]+)+\b")
+
+
+def message(exc: ConfigError) -> str:
+    """A :class:`ConfigError` in the sidebar's words: fields by their labels, as shown
+    beside them ("invalid buyers = 0", not "invalid n_buyers = 0")."""
+    allowed = _NAME.sub(lambda m: words(m[0]), exc.allowed)
+    return f"invalid {words(exc.field)} = {exc.value!r}: {allowed}"
+
+
 def grouped() -> list[tuple[str, list[Control], list[Control]]]:
     """``(group, common controls, rare controls)`` in the config's group order."""
     out = []
@@ -174,13 +191,13 @@ def validate(draft: dict[str, Any]) -> tuple[MarketConfig | None, dict[str, str]
         try:
             values[name] = parse_field(name, raw)
         except ConfigError as exc:
-            errors[name] = str(exc)
+            errors[name] = message(exc)
     if errors:
         return None, errors
     try:
         return dataclasses.replace(MarketConfig(), **values), {}
     except ConfigError as exc:
-        return None, {exc.field if exc.field in FIELDS else "seed": str(exc)}
+        return None, {exc.field if exc.field in FIELDS else "seed": message(exc)}
 
 
 def changed_fields(draft: dict[str, Any], applied: MarketConfig) -> set[str]:

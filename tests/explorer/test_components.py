@@ -150,6 +150,9 @@ def test_a_bad_seed_in_the_sidebar_is_shown_beside_it_not_raised() -> None:
     assert box.error and box.messages == ["invalid seed = 'abc': an integer in [0, 4,294,967,295]"]
     apply = rc.find(vw.Btn, children=["Apply and reset"]).widget
     assert apply.disabled
+    rc.find(vw.TextField, label="Buyers").widget.v_model = "3"
+    pending = [w.children[0] for w in rc.find(vw.Alert).widgets if "am-pending" in w.class_]
+    assert pending == ["2 changes not applied yet (marked ●): buyers, seed"]
     box.v_model = "7"
     assert not rc.find(vw.Btn, children=["Apply and reset"]).widget.disabled
     rc.close()

@@ -23,6 +23,7 @@ from admarket.viz.params import (
     grouped,
     to_query,
     validate,
+    words,
 )
 from admarket.viz.session import Settings
 
@@ -62,7 +63,8 @@ def test_bad_text_in_any_field_is_a_message_for_that_field(name: str) -> None:
     cfg, errors = validate(draft)
     assert cfg is None
     assert list(errors) == [name]
-    assert errors[name].startswith(f"invalid {name} = ")
+    assert errors[name].startswith(f"invalid {words(name)} = ")
+    assert not any(f in errors[name] for f in FIELDS if "_" in f), errors[name]
     assert name in changed_fields(draft, MarketConfig())
 
 
@@ -74,6 +76,18 @@ def test_out_of_range_and_related_fields_name_the_field() -> None:
     draft = {**draft_of(MarketConfig()), "flight_days_min": "20", "flight_days_max": "10"}
     cfg, errors = validate(draft)
     assert cfg is None and list(errors) == ["flight_days_max"]
+    assert errors["flight_days_max"] == "invalid flight days max = 10: ≥ flight days min (20)"
+
+
+def test_messages_name_fields_by_their_labels() -> None:
+    # "invalid n_buyers = 20001" sat under a field labelled "Buyers"
+    draft = {**draft_of(MarketConfig()), "n_buyers": "20001", "campaigns_per_buyer": ""}
+    _, errors = validate(draft)
+    assert errors == {
+        "n_buyers": "invalid buyers = 20001: an integer in [1, 20,000]",
+        "campaigns_per_buyer": "invalid campaigns per buyer = '': an integer in [1, 1,000]",
+    }
+    assert CONTROLS["n_buyers"].label == "Buyers" and words("scenario") == "scenario"
 
 
 def test_a_preset_keeps_the_seed_and_the_market_size() -> None:
