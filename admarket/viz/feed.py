@@ -341,10 +341,12 @@ _STATEFUL = {"facts_lost", "restarts", "hallucinated_decisions", "disputes", "wr
 _LEDGER = {"caught_by_ledger", "ledger_cost_usd"}
 
 
-def scoreboard_html(markets: dict[str, MarketModel]) -> str:
-    """The scoreboard as an HTML table, a column per scenario."""
+def scoreboard_html(markets: dict[str, MarketModel], seeds: list[int] | None = None) -> str:
+    """The scoreboard as an HTML table, a column per scenario. ``markets`` are the first of
+    ``seeds``; with several, the header says which seed the numbers are."""
     head = "".join(f"<th style='text-align:right;padding:0 6px'>{s}</th>" for s in markets)
-    rows = [f"<tr><th style='text-align:left'>so far</th>{head}</tr>"]
+    which = f", seed {seeds[0]} (first of {len(seeds)})" if seeds and len(seeds) > 1 else ""
+    rows = [f"<tr><th style='text-align:left'>so far{which}</th>{head}</tr>"]
     for label, values in scoreboard_rows(markets):
         cells = "".join(f"<td style='text-align:right;padding:0 6px'>{v}</td>" for v in values)
         rows.append(f"<tr><td>{label}</td>{cells}</tr>")

@@ -141,7 +141,7 @@ def FeedCard(state: PageState, model: MarketModel, scenario: str, limit: int) ->
 
 
 def _scoreboard(session: Session) -> str:
-    return scoreboard_html(session.markets)
+    return scoreboard_html(session.markets, session.settings.seed_list())
 
 
 @solara.component

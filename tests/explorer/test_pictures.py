@@ -22,6 +22,7 @@ from admarket.viz.feed import FEE_NAMES, fact_in_words, feed_html, feed_lines, s
 from admarket.viz.graph import graph_data, graph_legend, graph_shape, graph_spec, memory_rows
 from admarket.viz.info import GLOSSARY, TRY, info_html
 from admarket.viz.session import Session, Settings
+from admarket.viz.stage import _scoreboard
 from admarket.viz.vega import encode
 
 ROT = MarketConfig(
@@ -112,6 +113,15 @@ def test_scoreboard_leaves_out_a_share_of_nothing_and_a_score_not_taken() -> Non
             assert (rows["goal attainment (last close)"][i] != "–") == closed, (step, i)
     assert seen == {False, True}  # both cases were met
     assert all(v.endswith("%") for v in rows["take rate"] + rows["goal attainment (last close)"])
+
+
+def test_scoreboard_says_which_seed_it_shows(finished: Session) -> None:
+    # With several seeds the scoreboard showed the first seed's numbers unlabelled.
+    first, *others = finished.settings.seed_list()
+    assert others and all(m.config.seed == first for m in finished.markets.values())
+    assert f"so far, seed {first} (first of {1 + len(others)})</th>" in _scoreboard(finished)
+    one = Session(Settings(ROT, ("B",)))
+    assert "so far</th>" in _scoreboard(one)
 
 
 @pytest.mark.parametrize("by_scenario", [False, True])
