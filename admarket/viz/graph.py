@@ -27,6 +27,7 @@ from admarket.viz.vega import VEGA_LITE_SCHEMA
 FADE_DAYS = 4  # a mark is full strength on its day, then fades out over this many days
 STRONG_LOSS = 0.2  # losing this share of its memory in a day gives an agent a full halo
 LABEL_LIMIT = 14  # names are drawn when a side has at most this many agents
+COMPACT_LABEL_SHARE = 0.28  # of a side-by-side card's width, for each side's names
 MAX_BARS = 20  # memory bars drawn (the agents that lost most, when there are more)
 COLORS = {
     "buyer": "#4c78a8",
@@ -166,7 +167,13 @@ def graph_spec(shape: GraphShape) -> dict[str, Any]:
         },
     ]
     if shape.labelled:
-        limit = 80 if shape.compact else 150
+        # A side's names take at most a share of the card's width (side by side the cards
+        # are 260 px to 600 px wide): a fixed 80 px cut names short even in a wide card.
+        limit: Any = (
+            {"expr": f"clamp(containerSize()[0] * {COMPACT_LABEL_SHARE}, 60, 150)"}
+            if shape.compact
+            else 150
+        )
         gap = 6 + float(np.sqrt(size * 3.6)) / 2
         for side, align, dx in (("L", "right", -gap), ("R", "left", gap)):
             layers.append(

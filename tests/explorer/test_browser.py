@@ -250,3 +250,17 @@ def test_y_axes_state_small_values_as_they_are(tab: Tab, explorer_url: str) -> N
         if scenario == "B":
             assert all(re.fullmatch(r"[\d,]+", x) for x in _y_labels(tab, "Billing disputes"))
     assert all(re.fullmatch(r"\$\d[\d,]*\.\d\d", x) for x in _y_labels(tab, "Ledger cost"))
+
+
+def test_side_by_side_names_are_whole_when_the_cards_have_room(tab: Tab, explorer_url: str) -> None:
+    # At 1920×1080 the graphs' names were cut at a fixed 80 px ("Premium Ne…").
+    tab.page.set_viewport_size({"width": 1920, "height": 1080})
+    tab.open(f"{explorer_url}side-by-side")
+    tab.wait_drawn(0)
+    names = tab.page.locator(".am-graph .am-vega text").all_text_contents()
+    assert "Premium News Network" in names and not any(n.endswith("…") for n in names), names
+    tab.page.set_viewport_size({"width": 1280, "height": 720})  # narrow cards: cut to fit
+    tab.button("+1 day").click()
+    tab.wait_drawn(24)
+    report = tab.page.evaluate(LAYOUT_JS, {"dark": False})
+    assert report["problems"] == [], report
