@@ -116,3 +116,33 @@ def test_mean_ci_and_direction():
         "no significant difference"
     )
     assert direction(paired_diff({1: 0.0, 2: 0.1}, {1: 1.0, 2: 1.2})) == "lower"
+
+
+class _Params:
+    """A stand-in for ReportData with only what ``_c_reason`` reads: the runs' config."""
+
+    def __init__(self, **values):
+        self.values = {"verify_recalls": True, "ledger_flush_hours": 1, **values}
+
+    def param(self, name, scenarios=None):
+        return self.values[name]
+
+
+def test_cs_wrong_facts_are_by_construction_only_at_a_perfect_ledger():
+    """C's near-zero wrong facts follow from the assumptions only when every read is
+    answered, every write kept and entries are readable within the hour; with the default
+    faults (1% of reads, 0.1% of writes) what is left is an outcome of them (the report
+    said "a ledger that is read back exactly" and labelled it an assumption at any faults)."""
+    from admarket.report.summary import _c_reason
+
+    perfect = _Params(ledger_read_failure=0, ledger_write_failure=0)
+    text, why = _c_reason(perfect)
+    assert why == "follows from an assumption" and "every write kept" in text
+    faulty = _Params(ledger_read_failure=0.01, ledger_write_failure=0.001)
+    text, why = _c_reason(faulty)
+    assert why == "emergent outcome" and "ledger_read_failure=0.01" in text
+    assert "read back exactly" not in text
+    late = _Params(ledger_read_failure=0, ledger_write_failure=0, ledger_flush_hours=24)
+    assert _c_reason(late)[1] == "emergent outcome"
+    unchecked = _Params(ledger_read_failure=0, ledger_write_failure=0, verify_recalls=False)
+    assert _c_reason(unchecked) == (".", "emergent outcome")

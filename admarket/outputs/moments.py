@@ -247,7 +247,11 @@ def deal_moments(tables: Mapping[str, pd.DataFrame]) -> list[Moment]:
                 "others)"
             )
         disp = (
-            f"; {plural(n_disp, 'day')} went to dispute, {usd(off)} written off" if n_disp else ""
+            # the disputes' unsettled part, not the run's "written off" (every shortfall)
+            f"; {plural(n_disp, 'day')} went to dispute, {usd(off)} of the disputed amounts "
+            "left unsettled"
+            if n_disp
+            else ""
         )
         cause = causes.get(deal) if over + under >= CENT else None
         why = _billing_cause(cause, cfg) if cause is not None else ""

@@ -170,6 +170,11 @@ def render_narrative(tables: Mapping[str, pd.DataFrame], verbosity: str = "key")
     top = key_moments(tables, cap if cap is not None else 10, sections=sections)
     if top:
         parts.append("## Key moments")
+        parts.append(
+            "Ranked by cost; what follows an agent's memory loss is linked by subject and time, "
+            "not a proven cause (a bill cut to the impressions both sides counted costs as much "
+            "without any loss)."
+        )
         parts.append("\n".join(f"{i}. {m.line}" for i, m in enumerate(top, 1)))
     for title, ms in sections.items():
         if ms:

@@ -161,6 +161,15 @@ def build_blocks(
         cost_table(d),
         img(CAPTIONS["cost"]),
         ("h2", "Disputes"),
+        (
+            "p",
+            "Each deal-day's invoice settles one way: *agreed* (invoice and the buyer's "
+            "expectation match), *underbilled* (the invoice is lower: paid as is), *auto "
+            "accepted* (a gap within recon_auto_accept), *split* (a gap within recon_split: "
+            "the difference is halved), *dispute ledger* (a larger gap settled at the terms "
+            "on C's ledger) or *dispute unresolved* (a larger gap with no shared record: the "
+            "buyer pays what it believes plus dispute_recovery of the rest).",
+        ),
         dispute_table(d),
         img(CAPTIONS["disputes"]),
         *negotiation_blocks(d),

@@ -14,6 +14,7 @@ from typing import Any
 from admarket.config import EXCHANGE_FEES
 from admarket.money import usd_auto
 from admarket.report.data import ReportData
+from admarket.report.glossary import WRITTEN_OFF_SOURCES
 from admarket.report.stats import CI, mean_ci
 from admarket.report.wording import (
     ASSUMED,
@@ -293,6 +294,7 @@ def disputes(d: ReportData) -> Finding | None:
         text += ". In C a dispute is settled against the terms both sides co-signed on the ledger"
     if "B" in scen:
         text += "; B has no shared record, so a dispute it cannot settle is partly written off"
+    text += f". Written off counts more than disputes: {WRITTEN_OFF_SOURCES}"
     head = "; ".join(
         f"{s} {vals[f'{s}_disputes'].mean:,.0f} disputes and "
         f"{usd_auto(vals[f'{s}_written_off'].mean)} written off per run"
@@ -306,7 +308,7 @@ def disputes(d: ReportData) -> Finding | None:
         quotes.append(sentence + ".")
     dep = params(d, ["recon_auto_accept", "recon_split", "dispute_recovery", "hallucination_rate"])
     dep |= params(d, ["verify_recalls", "audit_tolerance", "decay_rate", "memory_capacity"])
-    dep |= params(d, ["restart_rate", "restart_growth"])
+    dep |= params(d, ["restart_rate", "restart_growth", "count_discrepancy", "count_tolerance"])
     return Finding(
         "disputes",
         "Disputes and write-offs",

@@ -38,8 +38,9 @@ def ledger_drivers(d: ReportData) -> Finding | None:
         "written by the agents from what they held: "
         f"{vals['ledger_facts_wrong'].fmt(',.1f')} facts on it differed from the truth at "
         f"the end, {vals['cosign_failures'].fmt(',.1f')} co-signs failed (the parties' views "
-        f"differed, mostly impression counts beyond the tolerance: "
-        f"{vals['count_disputes'].fmt(',.1f')} count disputes), "
+        "differed; separately, on "
+        f"{vals['count_disputes'].fmt(',.1f')} deal-days the two sides' impression counts "
+        "differed and the bill was cut to the lower count), "
         f"{vals['ledger_writes_lost'].fmt(',.1f')} entries were never written and "
         f"{vals['ledger_reads_failed'].fmt(',.1f')} queries went unanswered per run"
     )

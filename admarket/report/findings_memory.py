@@ -191,7 +191,7 @@ def detection(d: ReportData) -> Finding | None:
         target = "at or above" if detected.mean >= 0.9 else "below"
         part = (
             f"{s}: {count(n)} fabricated recalls per run, {pct(detected)} detected ({target} the "
-            "design's 90% target)"
+            "design's 90% target; by construction, see below)"
         )
         if has(s, "ledger") and d.param("verify_recalls") is True:
             part += (

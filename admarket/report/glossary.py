@@ -27,6 +27,14 @@ class Term:
 
 
 _T = Term
+# Where "written off" comes from (glossary, findings and summary say the same)
+WRITTEN_OFF_SOURCES = (
+    "bills cut to the impressions both sides counted (the impression-count discrepancy, "
+    "count_discrepancy, in B and C alike), invoices below the agreed price, and disputes "
+    "nobody could settle (B has no shared record to settle them against)"
+)
+
+
 GLOSSARY: dict[str, Term] = {
     # --- money and fees --------------------------------------------------------------
     "gross_spend": _T(
@@ -247,8 +255,8 @@ GLOSSARY: dict[str, Term] = {
     ),
     "written_off": _T(
         "written off",
-        "Delivered value left unpaid after disputes nobody could settle (B has no shared "
-        "record to settle them against).",
+        "Delivered value left unpaid: on each deal-day paid below the agreed value of what "
+        f"the seller delivered, the shortfall. It comes from {WRITTEN_OFF_SOURCES}.",
         "USD per run",
     ),
     "overpaid": _T(
