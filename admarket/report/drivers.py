@@ -220,7 +220,8 @@ def drivers_markdown(table: pd.DataFrame, base: dict[str, Any]) -> str:
         "",
     ]
     head = ["value", "scenario", "wrong-fact share (%)", "disputes", "goal attainment"]
-    head += ["C − B attainment (paired)", "label"]
+    # the label is of C's wrong facts and disputes, not of the attainment gap beside them
+    head += ["C − B attainment (paired)", "label of C's wrong facts and disputes"]
     for p in dict.fromkeys(table["parameter"]):
         lines += [f"### {p}", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         for _, row in _in_order(table[table["parameter"] == p], ["value", "scenario"]).iterrows():
