@@ -180,3 +180,23 @@ def test_a_run_stopped_while_publishing_leaves_the_ledger_that_matches_the_resul
     # without --out there is nothing to wait for: the ledger is written at once
     assert main([*args, "--seed", "43"]) == 0
     assert ledger.read_bytes() != published
+
+
+def test_verify_ledger_against_another_runs_store_is_a_usage_error_not_tampering(tmp_path, capsys):
+    """The same seed in a store of another market size: the ledger is not that run's, which
+    is not tampering (it said "TAMPERED ... chain truncated", exit 1)."""
+    tiny = ["--days", "2", "--sellers", "2", "--campaigns-per-buyer", "2", "--no-progress"]
+    ledger = tmp_path / "l.jsonl"
+    run = ["run", "--scenarios", "c", *tiny]
+    assert (
+        main([*run, "--buyers", "2", "--ledger-out", str(ledger), "--out", str(tmp_path / "a")])
+        == 0
+    )
+    assert main([*run, "--buyers", "3", "--out", str(tmp_path / "b")]) == 0
+    capsys.readouterr()
+    assert main(["verify-ledger", str(ledger), "--store", str(tmp_path / "b")]) == 2
+    err = capsys.readouterr().err
+    assert "was not written by the scenario-C run of seed 42" in err
+    assert "its 4 signers are not that run's 3 buyers and 2 sellers" in err
+    assert "TAMPERED" not in err
+    assert main(["verify-ledger", str(ledger), "--store", str(tmp_path / "a")]) == 0

@@ -11,12 +11,14 @@ ledger, unreadable, or no anchor to be had.
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import sys
 from pathlib import Path
 
 from admarket.errors import LedgerFormatError, UsageError
 from admarket.ledger.file import read_header, verify_file
+from admarket.ledger.keys import STORAGE_SIGNER
 from admarket.money import plural
 from admarket.outputs.store import query, require_complete
 
@@ -39,11 +41,12 @@ def store_anchor(run_dir: str, path: str) -> tuple[int, str]:
     """The anchor a run store keeps for the ledger at ``path`` (C, same seed)."""
     require_complete(run_dir)
     try:
-        seed = read_header(path).get("meta", {}).get("seed")
+        header = read_header(path)
     except LedgerFormatError:
-        seed = None  # not a ledger: verify_file says so
+        header = {}  # not a ledger: verify_file says so
+    seed = header.get("meta", {}).get("seed")
     sql = (
-        "SELECT ledger_entries, ledger_head_hash FROM runs WHERE scenario = 'C' "
+        "SELECT ledger_entries, ledger_head_hash, config FROM runs WHERE scenario = 'C' "
         "AND ledger_head_hash IS NOT NULL"
     )
     if isinstance(seed, int):
@@ -58,7 +61,37 @@ def store_anchor(run_dir: str, path: str) -> tuple[int, str]:
             f"{run_dir}: {len(rows)} scenario-C runs{which} with a ledger anchor; "
             "need exactly one (give --anchor N:HASH instead)"
         )
+    if header and (differs := _header_differs(header, json.loads(str(rows.iloc[0, 2])))):
+        # another run's ledger would read as tampered (truncated, another head): say so
+        raise UsageError(
+            f"{path} was not written by the scenario-C run of seed {seed} in {run_dir}: "
+            f"{differs}; check it against its own run's store, or give --anchor N:HASH"
+        )
     return int(rows.iloc[0, 0]), str(rows.iloc[0, 1])
+
+
+def _header_differs(header: dict, cfg: dict) -> str:
+    """How a ledger's header differs from what the run with config ``cfg`` writes (its
+    signers, batching and token prices), or "" — a run that differs only in behaviour
+    parameters writes the same header, so its ledger is told apart by the anchor alone."""
+    signers = {f"buyer-{b}" for b in range(int(cfg.get("n_buyers", 0)))}
+    signers |= {f"seller-{s}" for s in range(int(cfg.get("n_sellers", 0)))}
+    keys = set(header.get("keys", {})) - {STORAGE_SIGNER}
+    if keys != signers:
+        return (
+            f"its {plural(len(keys), 'signer')} are not that run's {cfg.get('n_buyers')} "
+            f"buyers and {cfg.get('n_sellers')} sellers"
+        )
+    if header.get("records_per_blob") != cfg.get("records_per_blob"):
+        return (
+            f"its records_per_blob is {header.get('records_per_blob')}, that run's "
+            f"{cfg.get('records_per_blob')}"
+        )
+    costs = header.get("cost_model", {})
+    for k in ("sui_price_usd", "wal_price_usd"):
+        if k in cfg and costs.get(k) != cfg[k]:
+            return f"its {k} is {costs.get(k)}, that run's {cfg[k]}"
+    return ""
 
 
 def cmd_verify_ledger(args: argparse.Namespace) -> int:
