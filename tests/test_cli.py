@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -200,3 +201,11 @@ def test_verify_ledger_against_another_runs_store_is_a_usage_error_not_tampering
     assert "its 4 signers are not that run's 3 buyers and 2 sellers" in err
     assert "TAMPERED" not in err
     assert main(["verify-ledger", str(ledger), "--store", str(tmp_path / "a")]) == 0
+    # an edited header is tampering, not another run's ledger: exit 1, as before
+    lines = ledger.read_text().splitlines()
+    header = json.loads(lines[0])
+    header["records_per_blob"] += 1
+    ledger.write_text("\n".join([json.dumps(header), *lines[1:]]) + "\n")
+    capsys.readouterr()
+    assert main(["verify-ledger", str(ledger), "--store", str(tmp_path / "a")]) == 1
+    assert "TAMPERED" in capsys.readouterr().err

@@ -38,7 +38,8 @@ def parse_anchor(text: str) -> tuple[int | None, str]:
 
 
 def store_anchor(run_dir: str, path: str) -> tuple[int, str]:
-    """The anchor a run store keeps for the ledger at ``path`` (C, same seed)."""
+    """The anchor a run store keeps for the ledger at ``path`` (C, same seed); UsageError
+    if the file is an intact ledger of another run (its header is not that run's)."""
     require_complete(run_dir)
     try:
         header = read_header(path)
@@ -61,8 +62,10 @@ def store_anchor(run_dir: str, path: str) -> tuple[int, str]:
             f"{run_dir}: {len(rows)} scenario-C runs{which} with a ledger anchor; "
             "need exactly one (give --anchor N:HASH instead)"
         )
-    if header and (differs := _header_differs(header, json.loads(str(rows.iloc[0, 2])))):
-        # another run's ledger would read as tampered (truncated, another head): say so
+    differs = _header_differs(header, json.loads(str(rows.iloc[0, 2]))) if header else ""
+    if differs and verify_file(path, None).ok:
+        # an intact ledger of another run would read as tampered (truncated, another head):
+        # say so; an edited header breaks the chain and is reported as tampering below
         raise UsageError(
             f"{path} was not written by the scenario-C run of seed {seed} in {run_dir}: "
             f"{differs}; check it against its own run's store, or give --anchor N:HASH"
