@@ -209,3 +209,29 @@ def test_verify_ledger_against_another_runs_store_is_a_usage_error_not_tampering
     capsys.readouterr()
     assert main(["verify-ledger", str(ledger), "--store", str(tmp_path / "a")]) == 1
     assert "TAMPERED" in capsys.readouterr().err
+
+
+def test_a_full_disk_while_saving_the_ledger_names_the_file_asked_for(
+    tmp_path, monkeypatch, capsys
+):
+    """The ledger is written to a staged copy first: a failed write must name --ledger-out's
+    file, not the staged copy (deleted by then)."""
+    import errno
+
+    from admarket.ledger.chain import Ledger
+
+    def full(self, path):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(Ledger, "save", full)
+    ledger = tmp_path / "l.jsonl"
+    args = ["run", "--scenarios", "c", "--days", "1", "--buyers", "2", "--sellers", "2"]
+    assert main([*args, "--no-progress", "--ledger-out", str(ledger)]) == 2
+    err = capsys.readouterr().err
+    assert f"No space left on device: {ledger} (--ledger-out)" in err
+    assert list(tmp_path.iterdir()) == []  # no staged copy left
+
+
+def test_policy_and_set_naming_the_same_role_are_refused(capsys):
+    code = main(["run", "--days", "1", "--policy", "buyer=rules", "--set", "llm_buyers=true"])
+    assert code == 2 and "llm_buyers is also given by --set" in capsys.readouterr().err

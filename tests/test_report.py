@@ -146,3 +146,30 @@ def test_cs_wrong_facts_are_by_construction_only_at_a_perfect_ledger():
     assert _c_reason(late)[1] == "emergent outcome"
     unchecked = _Params(ledger_read_failure=0, ledger_write_failure=0, verify_recalls=False)
     assert _c_reason(unchecked) == (".", "emergent outcome")
+
+
+def test_b_is_said_to_fall_behind_c_only_when_the_gap_widens():
+    """'B falls behind C rather than falling itself' was printed whenever B's own trend was
+    flat, even with no gap at all (no-rot)."""
+    import pandas as pd
+
+    from admarket.report.stats import mean_ci
+    from admarket.report.summary import _own_trends
+
+    days = range(10)
+    rows = [
+        # B's own slope per seed: -0.001, 0, +0.001 a day (flat on average); C rises
+        (s, seed, day, 0.8 + (0.01 if s == "C" else 0.001 * (seed - 2)) * day)
+        for s in ("B", "C")
+        for seed in (1, 2, 3)
+        for day in days
+    ]
+    d = type("D", (), {})()
+    d.daily = pd.DataFrame(
+        rows, columns=["scenario", "seed", "simulation_day", "daily_goal_attainment"]
+    )
+    widening = mean_ci([-0.010, -0.011, -0.009])
+    assert "B falls behind C" in _own_trends(d, 10, widening)
+    none = mean_ci([0.0, 0.0, 0.0])
+    text = _own_trends(d, 10, none)
+    assert "B falls behind C" not in text and "on their own, B's trend is" in text

@@ -112,8 +112,14 @@ def test_status_lists_what_a_killed_writer_left_beside_a_result(tmp_path, capsys
     mine = tmp_path / ".notes.tmp-1"
     mine.mkdir()
     (mine / "todo.txt").write_text("mine")
+    (tmp_path / ".empty.tmp-2").mkdir()  # anyone's: nothing of admarket's in it
+    swapped = tmp_path / ".s.tmp-9-x"  # a swap by exchange leaves the previous result here
+    swapped.mkdir()
+    (swapped / BUILD_TAG).write_text("")
+    (swapped / "COMPLETE").write_text("{}")
     items = {i.path: i for i in scan(tmp_path)}
-    assert set(items) == {str(build), str(aside)}
+    assert set(items) == {str(build), str(aside), str(swapped)}
+    assert items[str(swapped)].status.startswith("a previous result of")
     assert items[str(build)].kind == "leftover" and not items[str(build)].complete
     assert "an unfinished build of" in items[str(build)].status
     assert "(2.0 MB)" in items[str(build)].status

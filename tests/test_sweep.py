@@ -175,3 +175,12 @@ def test_a_sweep_with_every_slice_says_nothing_left_out(tmp_path, capsys):
     assert main([*args, "--grid", "decay_rate=0.1", "--grid", "verify_recalls=false"]) == 0
     assert "leaves out" not in capsys.readouterr().out
     assert "leaves out" not in (out / "sweep.md").read_text()
+
+
+def test_the_python_sweep_refuses_language_model_roles_before_any_run(tmp_path):
+    """The CLI refused them in --grid; the API's sweep ran the first point, failed at the
+    next and left a journal no --resume could finish."""
+    out = tmp_path / "s"
+    with pytest.raises(ConfigError, match="language-model agents run with `admarket run"):
+        sweep(build_config(**SMALL), {"llm_buyers": [False, True]}, [1], ["B"], out=out)
+    assert list(tmp_path.iterdir()) == []

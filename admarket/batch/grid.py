@@ -71,6 +71,13 @@ METRICS = (
 )
 
 
+LLM_ROLES = ("llm_buyers", "llm_sellers")
+LLM_REFUSAL = (
+    "a parameter of rule-based agents; language-model agents run with `admarket run --policy "
+    "...` only"
+)
+
+
 def parse_grid(items: list[str]) -> dict[str, list[str]]:
     """``["exchange_fee=0.1,0.2", "decay_rate=0.02"]`` → ``{name: [values…]}`` (strings).
     A value of a list parameter with several numbers is bracketed: ``campaign_budgets=
@@ -86,13 +93,8 @@ def parse_grid(items: list[str]) -> dict[str, list[str]]:
         key = name.strip().replace("-", "_")
         if not key:
             raise ConfigError("--grid", item, "NAME=V1,V2,..., e.g. exchange_fee=0.1,0.15,0.2")
-        if key in ("llm_buyers", "llm_sellers"):  # refused up front, not at its first point
-            raise ConfigError(
-                "--grid",
-                item,
-                "a parameter of rule-based agents; language-model agents run with "
-                "`admarket run --policy ...` only",
-            )
+        if key in LLM_ROLES:  # refused up front, not at its first point
+            raise ConfigError("--grid", item, LLM_REFUSAL)
         field = FIELDS.get(key)
         bracketed = "[" in values
         if bracketed and field is not None and field_kind(field) != "tuple":
@@ -159,6 +161,9 @@ def grid_points(
     ``one_at_a_time`` each parameter's values in turn with the others at ``cfg``'s. A value
     given twice for one parameter (``0.1,0.1``, or ``0.1,0.10``) is a ConfigError."""
     _check_distinct(grid)
+    for name in LLM_ROLES:  # (the Python API's sweep too: its first point ran, then failed)
+        if name in grid:
+            raise ConfigError(name, grid[name], LLM_REFUSAL)
     if one_at_a_time:
         return [cfg.replace(**{name: v}) for name, values in grid.items() for v in values]
     names = list(grid)

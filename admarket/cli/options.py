@@ -81,7 +81,12 @@ def config_from_args(args: argparse.Namespace) -> MarketConfig:
             )
         overrides[key] = value.strip()
     if getattr(args, "policy", None):
-        overrides.update(policy_overrides(args.policy))
+        roles = policy_overrides(args.policy)
+        if both := sorted(set(roles) & set(overrides)):  # --policy would win without a word
+            raise ConfigError(
+                "--policy", args.policy, f"each parameter once; {both[0]} is also given by --set"
+            )
+        overrides.update(roles)
     cfg = build_config(args.preset, args.config, **overrides)
     if (cfg.llm_buyers or cfg.llm_sellers) and not getattr(args, "llm_capable", False):
         raise UsageError(

@@ -138,12 +138,17 @@ def finish(
             if ledger_out is not None and m.ledger is not None:
                 target = Path(ledger_out)
                 target.parent.mkdir(parents=True, exist_ok=True)
+                if staged is not None:  # (one C run per command; the API may pass more)
+                    staged.unlink(missing_ok=True)
                 fd, tmp = tempfile.mkstemp(
                     dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"
                 )
                 os.close(fd)
                 staged = Path(tmp)
-                m.ledger.save(staged)
+                try:
+                    m.ledger.save(staged)
+                except OSError as exc:  # name the file asked for, not the staged copy
+                    raise OSError(exc.errno, exc.strerror, f"{ledger_out} (--ledger-out)") from exc
         if out is not None:
             from admarket.outputs.results import write_run  # store and report: only with --out
 

@@ -422,14 +422,27 @@ def _leftover(path: Path) -> Item | None:
     admarket process stopped by a kill left beside DIR, or None (not one, or still in use):
     they hold a result's size on disk, and the next write into DIR deals with them."""
     m = LEFTOVER.fullmatch(path.name)
-    if m is None or path.is_symlink() or not made_by_admarket(path):
+    try:
+        # (an empty folder of that name may be anyone's: only claim one with admarket's files)
+        if m is None or path.is_symlink() or not any(path.iterdir()):
+            return None
+        if not made_by_admarket(path):
+            return None
+        dest = path.parent / m["dest"]
+        if holder(dest):  # a live writer is building or swapping it now
+            return None
+        files = [f for f in path.rglob("*") if f.is_file() and not f.is_symlink()]
+        size = sum(f.stat().st_size for f in files)
+        whole = (path / COMPLETE_MARKER).is_file()
+    except OSError:  # a writer started and moved it meanwhile
         return None
-    dest = path.parent / m["dest"]
-    if holder(dest):  # a live writer is building or swapping it now
-        return None
-    size = sum(f.stat().st_size for f in path.rglob("*") if f.is_file() and not f.is_symlink())
     held = f"{size / 1e6:,.1f} MB"
-    if m["what"] == "tmp":
+    if m["what"] == "tmp" and whole:  # a swap by exchange leaves the previous result here
+        status = (
+            f"a previous result of {dest} ({held}), left by a swap that was killed; the next "
+            f"result written into {dest} removes it, or delete it"
+        )
+    elif m["what"] == "tmp":
         status = (
             f"an unfinished build of {dest} ({held}), left by an admarket process that was "
             f"killed; the next result written into {dest} removes it, or delete it"

@@ -326,7 +326,7 @@ def conclusion(d: ReportData) -> list[Hypothesis]:
                 "B's performance degrades over time",
                 verdict,
                 f"The trend of B's daily goal attainment minus C's is {_slope(whole)} over days "
-                f"1–{n_days}; {_own_trends(d, n_days)}{_rot_note(d)}",
+                f"1–{n_days}; {_own_trends(d, n_days, whole)}{_rot_note(d)}",
                 "the trend of B − C daily goal attainment is negative (interval below zero)",
                 EMERGENT,
                 {"trend": whole},
@@ -381,12 +381,13 @@ def conclusion(d: ReportData) -> list[Hypothesis]:
     return out
 
 
-def _own_trends(d: ReportData, n_days: int) -> str:
+def _own_trends(d: ReportData, n_days: int, gap: CI) -> str:
     """B's and C's own trends beside their gap's: the gap can widen with B flat and C rising
     (the test is on the gap because each curve also moves as campaigns start and end)."""
     b, c = _own_trend(d, "B", n_days), _own_trend(d, "C", n_days)
     text = f"on their own, B's trend is {_slope(b)} and C's {_slope(c)}"
-    if b.n >= 2 and not math.isnan(b.hi) and b.hi >= 0:  # B's own decline not significant
+    behind = gap.n >= 2 and not math.isnan(gap.hi) and gap.hi < 0  # the gap widens
+    if behind and b.n >= 2 and not math.isnan(b.hi) and b.hi >= 0:  # B's own fall is not
         text += ": B falls behind C rather than falling itself"
     return text + "; "
 
