@@ -386,8 +386,9 @@ def _own_trends(d: ReportData, n_days: int, gap: CI) -> str:
     (the test is on the gap because each curve also moves as campaigns start and end)."""
     b, c = _own_trend(d, "B", n_days), _own_trend(d, "C", n_days)
     text = f"on their own, B's trend is {_slope(b)} and C's {_slope(c)}"
-    behind = gap.n >= 2 and not math.isnan(gap.hi) and gap.hi < 0  # the gap widens
-    if behind and b.n >= 2 and not math.isnan(b.hi) and b.hi >= 0:  # B's own fall is not
+    # said only when the gap widens while B's own decline is not significant
+    behind = gap.n >= 2 and not math.isnan(gap.hi) and gap.hi < 0
+    if behind and b.n >= 2 and not math.isnan(b.hi) and b.hi >= 0:
         text += ": B falls behind C rather than falling itself"
     return text + "; "
 
