@@ -53,10 +53,13 @@ def add_config_options(p: argparse.ArgumentParser, scenarios: bool = True) -> No
     )
 
 
+# parameters with an option of their own (--days, --buyers, ...), by parameter name
+NAMED_OPTIONS = ("days", "n_buyers", "n_sellers", "campaigns_per_buyer", "seed", "exchange_fee")
+
+
 def fixed_parameters(args: argparse.Namespace) -> set[str]:
     """Parameters the command line sets explicitly (named options and ``--set``), by name."""
-    named = ("days", "n_buyers", "n_sellers", "campaigns_per_buyer", "seed", "exchange_fee")
-    out = {n for n in named if getattr(args, n, None) is not None}
+    out = {n for n in NAMED_OPTIONS if getattr(args, n, None) is not None}
     for item in getattr(args, "set", []) or []:
         out.add(item.split("=", 1)[0].strip().replace("-", "_"))
     return out
@@ -65,7 +68,7 @@ def fixed_parameters(args: argparse.Namespace) -> set[str]:
 def config_from_args(args: argparse.Namespace) -> MarketConfig:
     """Layer preset < config file < named options < --set into one validated config."""
     overrides: dict[str, Any] = {}
-    for name in ("days", "n_buyers", "n_sellers", "campaigns_per_buyer", "seed", "exchange_fee"):
+    for name in NAMED_OPTIONS:
         value = getattr(args, name, None)
         if value is not None:
             overrides[name] = value

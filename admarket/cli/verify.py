@@ -18,7 +18,7 @@ from pathlib import Path
 
 from admarket.errors import LedgerFormatError, UsageError
 from admarket.ledger.file import read_header, verify_file
-from admarket.ledger.keys import STORAGE_SIGNER
+from admarket.ledger.keys import STORAGE_SIGNER, agent_signers
 from admarket.money import plural
 from admarket.outputs.store import query, require_complete
 
@@ -77,8 +77,7 @@ def _header_differs(header: dict, cfg: dict) -> str:
     """How a ledger's header differs from what the run with config ``cfg`` writes (its
     signers, batching and token prices), or "" — a run that differs only in behaviour
     parameters writes the same header, so its ledger is told apart by the anchor alone."""
-    signers = {f"buyer-{b}" for b in range(int(cfg.get("n_buyers", 0)))}
-    signers |= {f"seller-{s}" for s in range(int(cfg.get("n_sellers", 0)))}
+    signers = set(agent_signers(int(cfg.get("n_buyers", 0)), int(cfg.get("n_sellers", 0))))
     keys = set(header.get("keys", {})) - {STORAGE_SIGNER}
     if keys != signers:
         return (

@@ -29,6 +29,12 @@ from admarket.streams import LEDGER_KEYS
 STORAGE_SIGNER = "walrus"
 
 
+def agent_signers(n_buyers: int, n_sellers: int) -> list[str]:
+    """The names every buyer and seller agent signs the ledger under (the storage network's
+    signer aside): what a run's ledger header holds keys for."""
+    return [f"buyer-{b}" for b in range(n_buyers)] + [f"seller-{s}" for s in range(n_sellers)]
+
+
 def _private_bytes(seed: int, agent: str) -> bytes:
     return hashlib.sha256(f"admarket-ledger-key|{seed}|{LEDGER_KEYS}|{agent}".encode()).digest()
 

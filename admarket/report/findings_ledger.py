@@ -8,6 +8,7 @@ import math
 from typing import Any
 
 from admarket.report.data import ReportData
+from admarket.report.drivers import perfect_ledger
 from admarket.report.findings_memory import MEMORY_PARAMS
 from admarket.report.wording import ASSUMED, EMERGENT, Finding, has, params, pct
 
@@ -29,8 +30,7 @@ def ledger_drivers(d: ReportData) -> Finding | None:
     keys += ("ledger_writes_lost", "ledger_reads_failed", "count_disputes")
     vals: dict[str, Any] = {k: d.ci("C", k).clipped(0.0, math.inf) for k in keys}
     p = {k: d.param(k, ["C"]) for k in _LEDGER_PARAMS}
-    perfect = p["ledger_read_failure"] == 0 and p["ledger_write_failure"] == 0
-    perfect = perfect and isinstance(p["ledger_flush_hours"], int) and p["ledger_flush_hours"] <= 1
+    perfect = perfect_ledger(p)
     zero = vals["wrong_fact_share"].mean == 0 and vals["disputes"].mean == 0
     text = (
         f"C's agents acted on wrong facts in {pct(vals['wrong_fact_share'])} of the facts they "

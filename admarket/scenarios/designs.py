@@ -32,7 +32,7 @@ from admarket.config import EXCHANGE_FEES, MarketConfig
 from admarket.errors import ConfigError
 from admarket.ledger.chain import Ledger
 from admarket.ledger.cost import LedgerCostModel
-from admarket.ledger.keys import Keyring
+from admarket.ledger.keys import Keyring, agent_signers
 from admarket.market.settlement import bill_ledger_cost, settle_day
 from admarket.scenarios.ledger_records import LedgerRecords
 from admarket.scenarios.records import ExchangeDatabase, NoSharedRecords, Records
@@ -191,8 +191,7 @@ class LedgerDesign(DirectDesign):
         """A ledger whose signers are every buyer and seller agent (keys from the seed)."""
         cfg = self.model.config
         cost = LedgerCostModel(sui_price_usd=cfg.sui_price_usd, wal_price_usd=cfg.wal_price_usd)
-        agents = [f"buyer-{b}" for b in range(cfg.n_buyers)]
-        agents += [f"seller-{s}" for s in range(cfg.n_sellers)]
+        agents = agent_signers(cfg.n_buyers, cfg.n_sellers)
         meta = {"scenario": self.letter, "seed": cfg.seed}
         ledger = Ledger(cfg.records_per_blob, cost, Keyring(cfg.seed, agents), meta)
         return LedgerRecords(ledger, cfg, self.model.events)
