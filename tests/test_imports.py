@@ -4,8 +4,8 @@ Structural, never timed: each check runs a fresh interpreter and looks at ``sys.
 ``admarket --help`` and argument errors must not load the model's stack (Mesa, pandas) nor
 the heavy modules only some commands use (scipy.stats, matplotlib, DuckDB); ``admarket run``
 without ``--out`` needs Mesa and pandas but not scipy.stats, matplotlib, DuckDB, the report
-or the batch runners. The two
-functions that replace scipy.stats calls are checked value for value against them.
+or the batch runners. The functions that replace scipy.stats calls are checked value for
+value against them.
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ import pytest
 from scipy.stats import binom
 from scipy.stats import t as student_t
 
-from admarket.market.kpis import binom_ppf
+import admarket.market.kpis as kpis
+from admarket.market.kpis import binom_ppf, small_mean_quantile
 from admarket.report.stats import t975
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -165,6 +166,47 @@ def test_binom_ppf_is_scipy_stats_binom_ppf_value_for_value():
     with np.errstate(all="ignore"):
         assert _same(binom_ppf(q, n, p), binom.ppf(q, n, p))
     assert _same(binom_ppf(q[:0], n[:0], p[:0]), binom.ppf(q[:0], n[:0], p[:0]))  # empty
+
+
+def test_the_small_mean_quantile_is_binom_ppf_value_for_value(monkeypatch):
+    """The KPI draws' search (least k whose CDF reaches q, stepped to from an estimate) gives
+    what the Boost quantile gives: on draws like the KPI's, at the CDF's steps and beside
+    them, past its domain and at every edge. Any answer it cannot confirm goes to the Boost
+    quantile, so equality alone would hold for a search that confirmed nothing: it must also
+    answer all but a few of the KPI-like draws itself."""
+    rng = np.random.default_rng(16)
+    size = 400_000
+    n = np.floor(10.0 ** rng.uniform(0, 7, size))
+    p = np.minimum(1.0, rng.uniform(0, 50, size) / n)  # means below 50, as the KPI's are
+    q = (rng.integers(0, 2**53, size) + 0.5) / 2**53  # as keyed draws are: inside (0, 1)
+    handed: list[int] = []
+
+    def counted(q, n, p):
+        handed.append(np.size(q))
+        return binom_ppf(q, n, p)
+
+    monkeypatch.setattr(kpis, "binom_ppf", counted)
+    got = small_mean_quantile(q, n, p)
+    monkeypatch.undo()
+    assert _same(got, binom.ppf(q, n, p))
+    assert sum(handed) < 0.001 * size, sum(handed)
+    beyond = np.minimum(1.0, rng.uniform(50, 60, size) / n)  # means past the search's domain
+    assert _same(small_mean_quantile(q, n, beyond), binom.ppf(q, n, beyond))
+    # levels at the CDF's steps, one ulp either side, and 1e-9 either side
+    k = np.floor(rng.random(size) * np.minimum(n, 80))
+    at = binom.cdf(k, n, p)
+    for level in (at, np.nextafter(at, 0), np.nextafter(at, 1), at * (1 - 1e-9), at * (1 + 1e-9)):
+        level = np.minimum(level, 1.0)
+        assert _same(small_mean_quantile(level, n, p), binom.ppf(level, n, p))
+    tiny = np.nextafter(0.0, 1.0)
+    qs = [0.0, tiny, 1e-300, 1e-12, 0.5, 1 - 1e-16, np.nextafter(1.0, 0.0), 1.0]
+    qs += [-0.1, 1.1, np.nan, -np.inf, np.inf]
+    ns = [0.0, 1.0, 2.0, 49.0, 1e9, 2.5, -1.0, np.nan, np.inf]
+    ps = [0.0, tiny, 1e-9, 0.3, 1 - 1e-16, 1.0, -0.1, 1.1, np.nan]
+    q, n, p = (a.ravel() for a in np.meshgrid(qs, ns, ps, indexing="ij"))
+    with np.errstate(all="ignore"):
+        assert _same(small_mean_quantile(q, n, p), binom.ppf(q, n, p))
+    assert _same(small_mean_quantile(q[:0], n[:0], p[:0]), binom.ppf(q[:0], n[:0], p[:0]))
 
 
 def test_t975_is_scipy_stats_t_ppf_value_for_value():
