@@ -19,7 +19,7 @@ import numpy as np
 
 from admarket.money import usd_auto, usd_short
 from admarket.report.data import ReportData, has
-from admarket.report.glossary import label
+from admarket.report.glossary import GLOSSARY, label
 from admarket.report.stats import CI, mean_ci
 
 COLOURS = {"A": "#d62728", "B": "#ff7f0e", "C": "#2ca02c"}
@@ -83,9 +83,10 @@ def _err(cis: list[CI], scale: float = 1.0, lo: float = -math.inf, hi: float = m
     return np.nan_to_num(np.array([down, up]))
 
 
-def _legend_below(ax, ncol: int = 3) -> None:
-    """A legend under the axes, where it cannot cover bars or interval caps."""
-    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=ncol, frameon=False)
+def _legend_below(ax, ncol: int = 3, below: float = -0.16) -> None:
+    """A legend under the axes (its top ``below`` × the axes' height under them), where it
+    cannot cover bars or interval caps."""
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, below), ncol=ncol, frameon=False)
 
 
 def _save(fig, out: Path, name: str) -> str:
@@ -125,16 +126,32 @@ def fee_extraction(d: ReportData, out: Path) -> str:
     return _save(fig, out, "fee_extraction.png")
 
 
+# the goal chart's y axis holds shares of two different things and a score, all 0–1
+GOAL_YLABEL = "share of campaigns or of avails,\nor score (0–1)"
+
+
+def _unit_0_1(term: str) -> str:
+    """The glossary unit of ``term`` as a 0–1 axis reads it: "% of campaigns" → "share of
+    campaigns", "score 0–1" → "score"."""
+    unit = GLOSSARY[term].unit
+    return "score" if unit.startswith("score") else unit.replace("% of", "share of")
+
+
 def goal_achievement(d: ReportData, out: Path) -> str:
     """Shares of campaigns hitting each goal, fill rate and mean goal attainment."""
-    metrics = (
-        ("hit_imp", label("hit_impression_goal")),
-        ("hit_cpm", label("hit_cpm_goal")),
-        ("hit_kpi", label("hit_kpi_goal")),
-        ("fill_rate", label("fill_rate")),
-        ("mean_goal_attainment", label("mean_goal_attainment") + " (0–1)"),
+    # each group's tick says what its 0–1 value is (the glossary's unit, on a 0–1 axis):
+    # a hit rate is a share of campaigns, the fill rate a share of avails, attainment a score
+    metrics = tuple(
+        (col, f"{label(term)}\n({_unit_0_1(term)})")
+        for col, term in (
+            ("hit_imp", "hit_impression_goal"),
+            ("hit_cpm", "hit_cpm_goal"),
+            ("hit_kpi", "hit_kpi_goal"),
+            ("fill_rate", "fill_rate"),
+            ("mean_goal_attainment", "mean_goal_attainment"),
+        )
     )
-    fig, ax = pyplot().subplots(figsize=(9, 4.2))
+    fig, ax = pyplot().subplots(figsize=(9, 4.6))
     x = np.arange(len(metrics))
     w = 0.8 / max(1, len(d.scenarios))
     for i, s in enumerate(d.scenarios):
@@ -143,8 +160,8 @@ def goal_achievement(d: ReportData, out: Path) -> str:
     ax.set_xticks(x + w * (len(d.scenarios) - 1) / 2, [m[1].replace(" ", "\n", 1) for m in metrics])
     ax.tick_params(axis="x", labelsize=8)
     ax.set_ylim(0, 1.05)
-    ax.set_ylabel("share of campaigns / score")
-    _legend_below(ax)
+    ax.set_ylabel(GOAL_YLABEL)
+    _legend_below(ax, below=-0.21)  # under three lines of tick labels
     ax.set_title(f"Campaign goal achievement ({_interval_note(d)})", fontsize=10)
     return _save(fig, out, "goal_achievement.png")
 

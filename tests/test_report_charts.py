@@ -1,0 +1,51 @@
+"""The report's charts as drawn: axis labels and limits, read from the figure each chart
+builds (captured when the chart closes it), never from pixels."""
+
+from __future__ import annotations
+
+import pytest
+
+from admarket import build_config
+from admarket.batch import compare
+from admarket.report import charts
+from admarket.report.data import ReportData, load
+from admarket.report.glossary import label
+
+SMALL = {"n_buyers": 3, "n_sellers": 3, "campaigns_per_buyer": 4, "days": 3, "seed": 11}
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory) -> ReportData:
+    """A, B, C × 2 seeds on a small market, as the report reads it."""
+    out = tmp_path_factory.mktemp("cmp")
+    compare(build_config(**SMALL), [11, 12], processes=1, out=out)
+    return load(out / "admarket.duckdb")
+
+
+@pytest.fixture
+def figures(monkeypatch) -> list:
+    """Every figure a chart closes (after drawing and saving it), in order."""
+    closed: list = []
+    plt = charts.pyplot()
+    real = plt.close
+
+    def keep(fig=None):
+        closed.append(fig)
+        return real(fig)
+
+    monkeypatch.setattr(plt, "close", keep)
+    return closed
+
+
+def test_the_goal_chart_names_what_each_of_its_series_is_a_share_of(data, figures, tmp_path):
+    """The chart shows hit rates (of campaigns), the fill rate (of avails) and a score:
+    the y label covers all three, and each group's tick says which it is."""
+    charts.goal_achievement(data, tmp_path)
+    (ax,) = figures[0].axes
+    ylabel = ax.get_ylabel()
+    assert "campaigns" in ylabel and "avails" in ylabel and "score" in ylabel
+    ticks = [t.get_text().replace("\n", " ") for t in ax.get_xticklabels()]
+    assert any(label("fill_rate") in t and "share of avails" in t for t in ticks), ticks
+    assert sum("share of campaigns" in t for t in ticks) == 3, ticks
+    assert any(label("mean_goal_attainment") in t and "(score)" in t for t in ticks), ticks
+    assert (tmp_path / "goal_achievement.png").is_file()
