@@ -3,13 +3,16 @@ builds (captured when the chart closes it), never from pixels."""
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
 from admarket import build_config
 from admarket.batch import compare
 from admarket.report import charts
 from admarket.report.data import ReportData, load
+from admarket.report.drivers import driver_table, drivers_chart, drivers_markdown
 from admarket.report.glossary import label
+from admarket.viz.params import CONTROLS
 
 SMALL = {"n_buyers": 3, "n_sellers": 3, "campaigns_per_buyer": 4, "days": 3, "seed": 11}
 
@@ -49,3 +52,41 @@ def test_the_goal_chart_names_what_each_of_its_series_is_a_share_of(data, figure
     assert sum("share of campaigns" in t for t in ticks) == 3, ticks
     assert any(label("mean_goal_attainment") in t and "(score)" in t for t in ticks), ticks
     assert (tmp_path / "goal_achievement.png").is_file()
+
+
+def _tidy() -> pd.DataFrame:
+    """A one-at-a-time sweep's rows: decay_rate and ledger_read_failure each varied alone
+    (base 0.02 and 0), B and C on two seeds."""
+    rows = []
+    points = [(0.02, 0.0), (0.1, 0.0), (0.02, 0.05)]
+    for point, (decay, read) in enumerate(points):
+        for scen in ("B", "C"):
+            for seed in (1, 2):
+                rows.append(
+                    {
+                        "point": point,
+                        "decay_rate": decay,
+                        "ledger_read_failure": read,
+                        "scenario": scen,
+                        "seed": seed,
+                        "wrong_fact_share": 0.01 * seed if scen == "B" else 0.0,
+                        "disputes": float(seed),
+                        "mean_goal_attainment": 0.6 + 0.01 * seed,
+                        "written_off": 10.0 * seed,
+                    }
+                )
+    return pd.DataFrame(rows)
+
+
+def test_the_drivers_chart_labels_each_parameter_as_the_explorer_does(figures, tmp_path):
+    """Its x axes read "Decay rate (per day)", not ``decay_rate``: the config's label and
+    unit, one source with the explorer."""
+    params = ["decay_rate", "ledger_read_failure"]
+    base = {"decay_rate": 0.02, "ledger_read_failure": 0.0}
+    table = driver_table(_tidy(), params, base)
+    drivers_chart(table, tmp_path / "drivers.png")
+    xlabels = {ax.get_xlabel() for ax in figures[0].axes}
+    assert xlabels == {"Decay rate (per day)", "Ledger read failure (per query)"}
+    assert {CONTROLS[p].label for p in params} == {x.split(" (")[0] for x in xlabels}
+    md = drivers_markdown(table, base)
+    assert "### Decay rate (`decay_rate`)" in md

@@ -82,6 +82,17 @@ def _num(x: float | None) -> str:
     return short
 
 
+def field_label(name: str) -> str:
+    """A config field's label, as the explorer's controls and the sweep's charts show it:
+    its name in words, capitalised ("Decay rate"; ``n_sellers`` reads "Sellers
+    (publishers)")."""
+    words = name.replace("_", " ")
+    for short, long in (("n buyers", "buyers"), ("n sellers", "sellers (publishers)")):
+        if words == short:
+            words = long
+    return words[0].upper() + words[1:]
+
+
 def param(default: Any, help: str, group: str, **meta: Any) -> Any:
     """Declare a config field: its default plus its :class:`Param` metadata."""
     info = Param(help=help, group=group, **meta)

@@ -19,6 +19,8 @@ from typing import Any
 
 import pandas as pd
 
+from admarket.config import PARAMS
+from admarket.config.params import field_label
 from admarket.report.charts import COLOURS, NAMES, pyplot
 from admarket.report.stats import mean_ci, paired_diff
 from admarket.report.sweep_values import category_axis, category_order, equals, value_text
@@ -187,7 +189,7 @@ def drivers_chart(table: pd.DataFrame, path: Path) -> None:
                 ax.axhline(0, color="black", linewidth=0.8)
             if cats is not None:
                 category_axis(ax, cats)
-            ax.set_xlabel(p)
+            ax.set_xlabel(parameter_label(p))
             ax.set_title(title + (f" ({unit})" if unit else ""), fontsize=9)
             if ax.get_legend_handles_labels()[0]:
                 ax.legend(fontsize=7)
@@ -196,6 +198,16 @@ def drivers_chart(table: pd.DataFrame, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def parameter_label(name: str) -> str:
+    """A swept parameter as a chart labels it: its label (the explorer's, from the config's
+    declarations) and unit, e.g. "Decay rate (per day)"; a name that is no config field
+    as it is."""
+    if name not in PARAMS:
+        return name
+    unit = PARAMS[name].unit
+    return field_label(name) + (f" ({unit})" if unit else "")
 
 
 def _cell(row: pd.Series, m: str, scale: float, spec: str) -> str:
@@ -225,7 +237,9 @@ def drivers_markdown(table: pd.DataFrame, base: dict[str, Any]) -> str:
     # the label is of C's wrong facts and disputes, not of the attainment gap beside them
     head += ["C − B attainment (paired)", "label of C's wrong facts and disputes"]
     for p in dict.fromkeys(table["parameter"]):
-        lines += [f"### {p}", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        # the label a reader knows, with the name --set and --grid take
+        title = f"{field_label(p)} (`{p}`)" if p in PARAMS else p
+        lines += [f"### {title}", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         for _, row in _in_order(table[table["parameter"] == p], ["value", "scenario"]).iterrows():
             cells = [
                 value_text(row["value"]),

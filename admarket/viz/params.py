@@ -27,7 +27,14 @@ from admarket.config import (
     load_preset,
     preset_names,
 )
-from admarket.config.params import GROUPS, Param, check_field, coerce, field_kind
+from admarket.config.params import (
+    GROUPS,
+    Param,
+    check_field,
+    coerce,
+    field_kind,
+    field_label,
+)
 from admarket.viz.session import MAX_SEEDS, Settings
 
 SIZE_GROUP = GROUPS[0]  # "time and size": kept when a preset is chosen
@@ -51,14 +58,6 @@ class Control:
     hi: float | None
     step: float | None
     allowed: str  # the allowed values in words
-
-
-def _label(name: str) -> str:
-    words = name.replace("_", " ")
-    for short, long in (("n buyers", "buyers"), ("n sellers", "sellers (publishers)")):
-        if words == short:
-            words = long
-    return words[0].upper() + words[1:]
 
 
 def _is_share(kind: str, lo: float | None, hi: float | None) -> bool:
@@ -85,7 +84,7 @@ def make_controls() -> dict[str, Control]:
             hi = hi - (p.step or 0.01)
         out[name] = Control(
             name=name,
-            label=_label(name),
+            label=field_label(name),
             help=p.help,
             unit=p.unit,
             kind=kind,
