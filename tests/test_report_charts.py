@@ -90,3 +90,13 @@ def test_the_drivers_chart_labels_each_parameter_as_the_explorer_does(figures, t
     assert {CONTROLS[p].label for p in params} == {x.split(" (")[0] for x in xlabels}
     md = drivers_markdown(table, base)
     assert "### Decay rate (`decay_rate`)" in md
+
+
+def test_the_context_rot_chart_starts_both_axes_at_zero(data, figures, tmp_path):
+    """Goal attainment drawn from 0 (its axis started near the lowest value, which made a
+    drift of a few hundredths look like a collapse) over its whole 0–1 range; the share of
+    wrong claims from 0 too."""
+    charts.context_rot(data, tmp_path)
+    attainment, wrong = figures[0].axes[:2]
+    assert attainment.get_ylim() == (0.0, 1.05)
+    assert wrong.get_ylim()[0] == 0.0

@@ -216,6 +216,9 @@ def context_rot(d: ReportData, out: Path) -> str:
         "" if all(has(s, "volatile_memory") for s in d.scenarios) else " (A has no memory to lose)"
     )
     axes[1].set_title("The rot: claims that were wrong" + note, fontsize=9)
+    # both from 0: an axis starting near the lowest value made a small drift look like a
+    # collapse; attainment is a 0–1 score, drawn over all of it
+    axes[0].set_ylim(0, 1.05)
     axes[1].set_ylim(bottom=0)
     fig.suptitle(f"Context-rot impact over the run ({_interval_note(d)})", fontsize=10)
     return _save(fig, out, "context_rot.png")
