@@ -62,6 +62,25 @@ def test_break_even_pairs_each_scenario_with_a(swept):
     assert len(query(out, "FROM runs")) == len(tidy)
 
 
+def test_the_sweep_tables_show_what_each_scenario_wrote_off(swept):
+    """The compare report's dispute table shows each scenario's written-off amount; the
+    sweep's break-even table (store, CSV and sweep.md) shows it beside the differences
+    from A: the mean of the scenario's runs at the point, with its interval."""
+    _, out = swept
+    be = query(out, "FROM break_even")
+    runs = query(out, "FROM sweep")
+    for _, row in be.iterrows():
+        at = runs[(runs["point"] == row["point"]) & (runs["scenario"] == row["scenario"])]
+        assert row["written_off"] == pytest.approx(at["written_off"].mean())
+        assert row["written_off_lo"] <= row["written_off"] <= row["written_off_hi"]
+    assert (be["written_off"] > 0).any()  # B and C do write off
+    assert "written_off" in pd.read_csv(out / "break_even.csv")
+    md = (out / "sweep.md").read_text()
+    assert "| written off (USD per run) |" in md
+    b = be.iloc[0]
+    assert f"| {b['written_off']:,.0f} [{b['written_off_lo']:,.0f}, " in md
+
+
 def test_grid_parsing_and_validation():
     assert parse_grid(["exchange-fee=0.1, 0.2", "decay_rate=0.05"]) == {
         "exchange_fee": ["0.1", "0.2"],
@@ -124,8 +143,14 @@ def test_one_at_a_time_sweep_shows_what_drives_c(tmp_path):
     faulty = drivers[(drivers["scenario"] == "C") & (drivers["value"] != 0)]
     faulty = faulty[~((faulty["parameter"] == "ledger_flush_hours") & (faulty["value"] == 1))]
     assert (faulty["label"] == "emergent outcome").all()
+    # what each run wrote off, as the compare report shows it: the mean of the store's runs
+    runs = query(tmp_path, "FROM sweep")
+    at = runs[(runs["ledger_read_failure"] == 0.5) & (runs["scenario"] == "C")]
+    row = drivers[(drivers["value"] == 0.5) & (drivers["scenario"] == "C")].iloc[0]
+    assert row["written_off"] == pytest.approx(at["written_off"].mean())
     md = (tmp_path / "sweep.md").read_text()
     assert "What drives C" in md and "charts/drivers.png" in md
+    assert "written off (USD per run)" in md
     assert (tmp_path / "charts" / "drivers.png").is_file() and (tmp_path / "drivers.csv").is_file()
 
 

@@ -133,13 +133,13 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         )
     if not be.empty:
         cols = [*grid, "scenario", "net_to_publishers_diff", "net_to_publishers_vs_A"]
-        cols += ["mean_goal_attainment_diff", "mean_goal_attainment_vs_A"]
+        cols += ["mean_goal_attainment_diff", "mean_goal_attainment_vs_A", "written_off"]
         # each point once (a one-at-a-time sweep meets its base point under each parameter);
         # a list value as --set takes it
         shown = text_cells(distinct_points(be, list(grid))[cols], list(grid))
         print(shown.to_string(index=False, float_format=lambda x: f"{x:,.3f}"))
     if not drivers.empty:
-        cols = ["parameter", "value", "scenario", "wrong_fact_share", "disputes"]
+        cols = ["parameter", "value", "scenario", "wrong_fact_share", "disputes", "written_off"]
         cols += ["mean_goal_attainment", "label"]
         print("what drives C (means across seeds):")
         shown = text_cells(drivers[cols], ["value"])

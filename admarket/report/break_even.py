@@ -17,7 +17,13 @@ import pandas as pd
 
 from admarket.money import plural, usd_short
 from admarket.report.charts import COLOURS, NAMES, axis_format, pyplot
-from admarket.report.drivers import own_points_first
+from admarket.report.drivers import (
+    WRITTEN_OFF_COLUMNS,
+    own_points_first,
+    written_off,
+    written_off_text,
+)
+from admarket.report.glossary import WRITTEN_OFF_SOURCES
 from admarket.report.stats import direction, paired_diff
 from admarket.report.sweep_values import (
     categorical,
@@ -35,7 +41,7 @@ def break_even_columns(params: list[str]) -> list[str]:
     cols = ["point", *params, "scenario"]
     for m in BREAK_EVEN:
         cols += [f"{m}_diff", f"{m}_lo", f"{m}_hi", f"{m}_vs_A"]
-    return [*cols, "seeds"]
+    return [*cols, *WRITTEN_OFF_COLUMNS, "seeds"]
 
 
 def break_even(tidy: pd.DataFrame, params: list[str]) -> pd.DataFrame:
@@ -63,6 +69,7 @@ def break_even(tidy: pd.DataFrame, params: list[str]) -> pd.DataFrame:
                     f"{m}_hi": d.hi,
                     f"{m}_vs_A": direction(d, "beats A", "below A"),
                 }
+            row |= dict(zip(WRITTEN_OFF_COLUMNS, written_off(o), strict=True))
             row["seeds"] = d.n
             rows.append(row)
     if not rows:
@@ -85,6 +92,7 @@ def _empty_break_even(tidy: pd.DataFrame, params: list[str]) -> pd.DataFrame:
     for m in BREAK_EVEN:
         dtypes |= {f"{m}_{k}": "float64" for k in ("diff", "lo", "hi")}
         dtypes[f"{m}_vs_A"] = "string"
+    dtypes |= {c: "float64" for c in WRITTEN_OFF_COLUMNS}
     return pd.DataFrame({c: pd.Series(dtype=dtypes[c]) for c in break_even_columns(params)})
 
 
@@ -248,7 +256,9 @@ def sweep_markdown(be: pd.DataFrame, params: list[str], n_seeds: int) -> str:
         "# Parameter sweep: break-even against the exchange (A)",
         "",
         f"Paired by seed ({plural(n_seeds, 'seed')} per point); differences are scenario − A with "
-        '95% intervals; "beats A" only when the interval is above zero.',
+        '95% intervals; "beats A" only when the interval is above zero. Written off is the '
+        "scenario's own per run, mean and 95% interval (A's exchange settles each lot): "
+        f"every shortfall a party bears — {WRITTEN_OFF_SOURCES}.",
         "",
         "![break-even](charts/break_even.png)",
         "",
@@ -260,6 +270,7 @@ def sweep_markdown(be: pd.DataFrame, params: list[str], n_seeds: int) -> str:
         "verdict",
         "goal attainment − A",
         "verdict",
+        "written off (USD per run)",
     ]
     lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in distinct_points(be, params).itertuples(index=False):
@@ -273,5 +284,6 @@ def sweep_markdown(be: pd.DataFrame, params: list[str], n_seeds: int) -> str:
             r["net_to_publishers_vs_A"],
             goal,
         ]
-        lines.append("| " + " | ".join([*cells, r["mean_goal_attainment_vs_A"]]) + " |")
+        cells += [r["mean_goal_attainment_vs_A"], written_off_text(r)]
+        lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"

@@ -22,6 +22,7 @@ import pandas as pd
 from admarket.config import PARAMS
 from admarket.config.params import field_label
 from admarket.report.charts import COLOURS, NAMES, pyplot
+from admarket.report.glossary import WRITTEN_OFF_SOURCES
 from admarket.report.stats import mean_ci, paired_diff
 from admarket.report.sweep_values import category_axis, category_order, equals, value_text
 
@@ -37,6 +38,12 @@ _RANGE["mean_goal_attainment"] = (0.0, 1.0)  # intervals never leave what the me
 PAIRED = "attainment_c_minus_b"
 ASSUMED = "follows from the assumptions"
 EMERGENT = "emergent outcome"
+
+
+# what a B or C run wrote off (every shortfall a party bears, as the compare report's
+# dispute table shows it): beside the drivers and the break-even differences from A
+WRITTEN_OFF = "written_off"
+WRITTEN_OFF_COLUMNS = [WRITTEN_OFF, f"{WRITTEN_OFF}_lo", f"{WRITTEN_OFF}_hi"]
 
 
 LEDGER_FAULTS = ("ledger_read_failure", "ledger_write_failure", "ledger_flush_hours")
@@ -86,6 +93,7 @@ def driver_table(
             for m, *_ in DRIVER_METRICS:
                 ci = mean_ci(g[m].astype(float)).clipped(*_RANGE[m])
                 row |= {m: ci.mean, f"{m}_lo": ci.lo, f"{m}_hi": ci.hi}
+            row |= dict(zip(WRITTEN_OFF_COLUMNS, written_off(g), strict=True))
             other = part[equals(part[p], value) & (part["scenario"] == "B")]
             d = paired_diff(_by_seed(g), _by_seed(other))
             if scen == "C" and d.n:
@@ -96,6 +104,26 @@ def driver_table(
             row["label"] = (ASSUMED if assumed else EMERGENT) if scen == "C" else ""
             rows.append(row)
     return pd.DataFrame(rows)
+
+
+def written_off(runs: pd.DataFrame) -> tuple[float, float, float]:
+    """Mean written off per run across ``runs``' seeds and its 95% interval (an amount: it
+    stops at $0); NaN when the rows do not hold it (a table built without the column)."""
+    if WRITTEN_OFF not in runs:
+        return (math.nan, math.nan, math.nan)
+    ci = mean_ci(runs[WRITTEN_OFF].astype(float)).clipped(0.0, math.inf)
+    return (ci.mean, ci.lo, ci.hi)
+
+
+def written_off_text(row: Mapping[str, Any]) -> str:
+    """A row's written off per run with its interval, in whole dollars; "n/a" where the
+    sweep did not record it."""
+    mean, lo, hi = (row.get(c) for c in WRITTEN_OFF_COLUMNS)
+    if mean is None or pd.isna(mean):
+        return "n/a"
+    if lo is None or pd.isna(lo):
+        return f"{mean:,.0f} (n=1, no interval)"
+    return f"{mean:,.0f} [{lo:,.0f}, {hi:,.0f}]"
 
 
 def own_points_first(
@@ -228,12 +256,14 @@ def drivers_markdown(table: pd.DataFrame, base: dict[str, Any]) -> str:
         f"readable within the hour) are labelled *{ASSUMED}*: agents wrote what they held, "
         "which was right, and every read was answered — they are not a discovery. "
         f"Everything else C shows is an *{EMERGENT}* of the faults. B keeps no ledger: its "
-        "line moves only with parameters it shares (e.g. the count discrepancy).",
+        "line moves only with parameters it shares (e.g. the count discrepancy). Written off: "
+        f"every shortfall a party bears — {WRITTEN_OFF_SOURCES}.",
         "",
         "![what drives C](charts/drivers.png)",
         "",
     ]
-    head = ["value", "scenario", "wrong-fact share (%)", "disputes", "goal attainment"]
+    head = ["value", "scenario", "wrong-fact share (%)", "disputes", "written off (USD per run)"]
+    head.append("goal attainment")
     # the label is of C's wrong facts and disputes, not of the attainment gap beside them
     head += ["C − B attainment (paired)", "label of C's wrong facts and disputes"]
     for p in dict.fromkeys(table["parameter"]):
@@ -246,6 +276,7 @@ def drivers_markdown(table: pd.DataFrame, base: dict[str, Any]) -> str:
                 row["scenario"],
                 _cell(row, "wrong_fact_share", 100.0, ".2f"),
                 _cell(row, "disputes", 1.0, ",.1f"),
+                written_off_text(row),
                 _cell(row, "mean_goal_attainment", 1.0, ".3f"),
                 _cell(row, PAIRED, 1.0, "+.4f") if pd.notna(row.get(PAIRED)) else "—",
                 row["label"] or "—",
