@@ -21,6 +21,7 @@ from admarket.money import (
     usd_short,
 )
 from admarket.report.break_even import break_even, sweep_markdown
+from admarket.report.drivers import interval_text
 from admarket.report.stats import mean_ci
 from admarket.report.wording import count, money, money_diff, pct, pp, score
 
@@ -106,8 +107,8 @@ def test_single_seed_and_bounded_quantities():
     assert pct(mean_ci([0.4])) == "40.0% (n=1, no interval)"
     # a share's interval cannot leave [0, 100%], a score's [0, 1], a count's [0, ∞)
     assert "-" not in pct(mean_ci([0.0, 0.01, 0.3]))
-    hi = float(score(mean_ci([0.9, 1.0, 1.0])).split(", ")[1].rstrip("]"))
-    assert hi <= 1.0
+    hi = score(mean_ci([0.9, 1.0, 1.0])).split(", ")[1].rstrip("]")
+    assert hi == "1.000 (clipped)"  # cut at 1, and marked so
     assert "-" not in count(mean_ci([0.0, 0.0, 900.0]))
     assert not math.isnan(mean_ci([1.0, 2.0]).lo)
 
@@ -129,4 +130,23 @@ def test_the_attainment_table_keeps_each_score_interval_within_0_and_1():
     cells = table[1][0][2:]
     assert len(cells) == len(COMPONENTS) + 1
     for cell in cells:
-        assert cell.endswith(", 1.000]"), cell
+        assert cell.endswith(", 1.000 (clipped)]"), cell
+
+
+def test_an_interval_cut_at_a_bound_says_so():
+    """A share with most seeds at 0 (C's wrong facts): the symmetric interval passes below
+    0% and is cut there; the cut end is the bound, not an estimate, and is marked so (it
+    read "0.0%" as if the data put it there). An end inside the range is not marked, a
+    cut end stays marked when cut again, and a share's end cut at 100% is marked too."""
+    skewed = mean_ci([0.0, 0.0, 0.0, 0.02])
+    assert pct(skewed) == "0.5% [95% CI 0.0% (clipped), 2.1%]"
+    assert pct(mean_ci([0.2, 0.3, 0.25])) == "25.0% [95% CI 12.6%, 37.4%]"
+    assert "(clipped)" not in pct(mean_ci([0.0, 0.0, 0.0]))  # zero on every seed: a constant
+    twice = skewed.clipped(0.0, math.inf).clipped()
+    assert twice.lo == 0.0 and twice.lo_cut and not twice.hi_cut
+    assert pct(mean_ci([1.0, 1.0, 0.9])).endswith(", 100.0% (clipped)]")
+    assert count(mean_ci([0.0, 0.0, 900.0])) == "300 [95% CI 0 (clipped), 1,591]"
+    # the sweep's stored tables keep only the cut ends: an end at the bound with the mean
+    # off it was cut
+    assert interval_text(0.005, 0.0, 0.021, ".1f", (0.0, 1.0), 100) == "0.5 [0.0 (clipped), 2.1]"
+    assert interval_text(0.0, 0.0, 0.0, ".1f", (0.0, 1.0)) == "0.0 [0.0, 0.0]"

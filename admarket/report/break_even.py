@@ -258,7 +258,8 @@ def sweep_markdown(be: pd.DataFrame, params: list[str], n_seeds: int) -> str:
         f"Paired by seed ({plural(n_seeds, 'seed')} per point); differences are scenario − A with "
         '95% intervals; "beats A" only when the interval is above zero. Written off is the '
         "scenario's own per run, mean and 95% interval (A's exchange settles each lot): "
-        f"every shortfall a party bears — {WRITTEN_OFF_SOURCES}.",
+        f"every shortfall a party bears — {WRITTEN_OFF_SOURCES}; an end marked *(clipped)* "
+        "was cut at $0 (the bound, not an estimate).",
         "",
         "![break-even](charts/break_even.png)",
         "",

@@ -69,7 +69,12 @@ def _intro(d: ReportData) -> str:
         text += (
             " A number printed without an interval was the same on every seed (to the "
             "precision shown); a difference marked *not significant* has an interval that "
-            "contains zero. Terms are defined once, in the glossary at the end."
+            "contains zero. An interval end marked *(clipped)* is where the symmetric "
+            "interval passed a bound the quantity cannot cross (a share below 0% or above "
+            "100%, an amount or count below 0) and was cut there: that end is the bound, not "
+            "an estimate — with most seeds at the bound (C's wrong facts) the uncertainty is "
+            "skewed, wider on the far side than on the near one. Terms are defined once, in "
+            "the glossary at the end."
         )
     return text
 

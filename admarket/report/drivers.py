@@ -23,7 +23,7 @@ from admarket.config import PARAMS
 from admarket.config.params import field_label
 from admarket.report.charts import COLOURS, NAMES, pyplot
 from admarket.report.glossary import WRITTEN_OFF_SOURCES
-from admarket.report.stats import mean_ci, paired_diff
+from admarket.report.stats import CLIPPED, mean_ci, paired_diff
 from admarket.report.sweep_values import category_axis, category_order, equals, value_text
 
 DRIVER_METRICS = (
@@ -121,9 +121,9 @@ def written_off_text(row: Mapping[str, Any]) -> str:
     mean, lo, hi = (row.get(c) for c in WRITTEN_OFF_COLUMNS)
     if mean is None or pd.isna(mean):
         return "n/a"
-    if lo is None or pd.isna(lo):
+    if lo is None or hi is None or pd.isna(lo):
         return f"{mean:,.0f} (n=1, no interval)"
-    return f"{mean:,.0f} [{lo:,.0f}, {hi:,.0f}]"
+    return interval_text(mean, lo, hi, ",.0f", (0.0, math.inf))
 
 
 def own_points_first(
@@ -238,11 +238,28 @@ def parameter_label(name: str) -> str:
     return field_label(name) + (f" ({unit})" if unit else "")
 
 
+def interval_text(
+    mean: float,
+    lo: float,
+    hi: float,
+    spec: str,
+    bounds: tuple[float, float] = (-math.inf, math.inf),
+    scale: float = 1.0,
+) -> str:
+    """``mean [lo, hi]`` (× ``scale``) in ``spec``; an end at one of ``bounds`` (the
+    metric's range) while the mean is off it is marked :data:`~admarket.report.stats.CLIPPED`:
+    the interval, symmetric about the mean, was cut there (a stored table keeps the cut
+    ends, not whether they were cut)."""
+    low = f"{lo * scale:{spec}}" + (CLIPPED if lo == bounds[0] < mean else "")
+    high = f"{hi * scale:{spec}}" + (CLIPPED if hi == bounds[1] > mean else "")
+    return f"{mean * scale:{spec}} [{low}, {high}]"
+
+
 def _cell(row: pd.Series, m: str, scale: float, spec: str) -> str:
-    mean, lo, hi = (row[k] * scale for k in (m, f"{m}_lo", f"{m}_hi"))
+    mean, lo, hi = (row[k] for k in (m, f"{m}_lo", f"{m}_hi"))
     if pd.isna(lo):
-        return f"{mean:{spec}}"
-    return f"{mean:{spec}} [{lo:{spec}}, {hi:{spec}}]"
+        return f"{mean * scale:{spec}}"
+    return interval_text(mean, lo, hi, spec, _RANGE.get(m, (-math.inf, math.inf)), scale)
 
 
 def drivers_markdown(table: pd.DataFrame, base: dict[str, Any]) -> str:
@@ -252,9 +269,11 @@ def drivers_markdown(table: pd.DataFrame, base: dict[str, Any]) -> str:
         "",
         "Each swept parameter varies with the others at their base values "
         f"({', '.join(f'{k}={value_text(v)}' for k, v in base.items())}). Means across seeds "
-        "with 95% intervals. C's zeros at a perfect ledger (no read or write failures, entries "
-        f"readable within the hour) are labelled *{ASSUMED}*: agents wrote what they held, "
-        "which was right, and every read was answered — they are not a discovery. "
+        "with 95% intervals (an end marked *(clipped)* was cut at a bound the quantity cannot "
+        "cross, such as 0: the bound, not an estimate). C's zeros at a perfect ledger (no "
+        "read or write failures, entries readable within the hour) are labelled "
+        f"*{ASSUMED}*: agents wrote what they held, which was right, and every read was "
+        "answered — they are not a discovery. "
         f"Everything else C shows is an *{EMERGENT}* of the faults. B keeps no ledger: its "
         "line moves only with parameters it shares (e.g. the count discrepancy). Written off: "
         f"every shortfall a party bears — {WRITTEN_OFF_SOURCES}.",

@@ -7,6 +7,14 @@ seed's demand and supply (common random numbers), so a difference between two sc
 taken seed by seed and its interval is the paired one — much tighter than comparing two
 separate intervals. Words such as "higher" or "lower" are derived from the interval, never
 written in advance; an interval that contains zero reads "no significant difference".
+
+A quantity that cannot cross a bound (a share below 0% or above 100%, an amount below $0)
+gets its interval cut there (:meth:`CI.clipped`). With few seeds, most of them at the bound
+(C's wrong-fact share), the uncertainty is skewed and the symmetric interval passes the
+bound; the cut end is then the bound, not an estimate, so it is printed marked
+:data:`CLIPPED` rather than as if it were one. (Neither usual alternative is honest here: a
+percentile bootstrap over 3–10 seeds cannot reach past the seeds' own range, and a Wilson
+interval over the claims pooled across seeds ignores how much the seeds differ.)
 """
 
 from __future__ import annotations
@@ -17,6 +25,9 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.special import stdtrit
+
+# how the report marks an interval end cut to a bound (see the module's docstring)
+CLIPPED = " (clipped)"
 
 
 def t975(df: int) -> float:
@@ -30,12 +41,15 @@ def t975(df: int) -> float:
 
 @dataclass(frozen=True)
 class CI:
-    """Mean of ``n`` values and its 95% interval (NaN bounds when n < 2)."""
+    """Mean of ``n`` values and its 95% interval (NaN bounds when n < 2); ``lo_cut`` and
+    ``hi_cut`` say that end was cut to a bound the quantity cannot cross (:meth:`clipped`)."""
 
     mean: float
     lo: float
     hi: float
     n: int
+    lo_cut: bool = False
+    hi_cut: bool = False
 
     @property
     def half(self) -> float:
@@ -54,7 +68,8 @@ class CI:
         alone: an interval of zero width says nothing. With ``diff``, a difference whose
         interval contains zero is marked "not significant" (one that is zero on every seed
         reads "no difference on any seed", or just the number without ``zero_note``). A
-        single value says "n=1, no interval".
+        single value says "n=1, no interval". An end cut to a bound (:meth:`clipped`) is
+        marked :data:`CLIPPED`.
         """
         if not self.n or math.isnan(self.mean):
             return "n/a"
@@ -66,6 +81,8 @@ class CI:
             if diff and self.lo == self.hi == 0:
                 return f"{m} (no difference on any seed)" if zero_note else m
             return f"{m} (not significant)" if diff and self.spans_zero else m
+        lo += CLIPPED if self.lo_cut else ""
+        hi += CLIPPED if self.hi_cut else ""
         text = f"{m} [95% CI {lo}, {hi}]"
         if diff and self.spans_zero:
             text += " (not significant)"
@@ -105,10 +122,19 @@ class CI:
         return {"mean": clean(self.mean), "lo": clean(self.lo), "hi": clean(self.hi), "n": self.n}
 
     def clipped(self, lo: float = 0.0, hi: float = 1.0) -> CI:
-        """The interval cut to a metric's possible range (a share cannot pass 0 or 100%)."""
+        """The interval cut to a metric's possible range (a share cannot pass 0 or 100%),
+        each end that was cut marked as such (``lo_cut``, ``hi_cut``: they stay marked
+        when cut again)."""
         if math.isnan(self.lo):
             return self
-        return CI(self.mean, max(lo, self.lo), min(hi, self.hi), self.n)
+        return CI(
+            self.mean,
+            max(lo, self.lo),
+            min(hi, self.hi),
+            self.n,
+            self.lo_cut or self.lo < lo,
+            self.hi_cut or self.hi > hi,
+        )
 
 
 def mean_ci(values: Iterable[float]) -> CI:
