@@ -15,6 +15,7 @@ from typing import Any
 
 import solara
 import solara.lab
+from solara.toestand import KernelStoreFactory
 
 from admarket.config import SCENARIOS
 from admarket.viz.controls import SettingsPanel, TimeBar
@@ -101,17 +102,37 @@ def ResearchPanel(state: PageState, report_task: Any) -> solara.Element:
 
 
 # --- the page ------------------------------------------------------------------------------
+# Each browser session's page states, by page (False: the explorer, True: side by side). A
+# route change unmounts the page's component, so state kept in the component (use_memo)
+# was built anew on coming back: the settings, the draft and the clock were lost. Kept per
+# kernel (one per browser page), a state outlives its component but is never shared with
+# another browser session; it goes when the kernel does.
+_PAGES: solara.Reactive[dict[bool, PageState]] = solara.Reactive(
+    KernelStoreFactory(dict, key="admarket.viz.page:pages")
+)
+
+
+def page_state(compare: bool, search: str | None) -> PageState:
+    """This browser session's state of a page, built on its first visit from the link's
+    query (``search``); later visits (back from the other page) find it as it was left."""
+    pages = _PAGES.peek()
+    if compare not in pages:
+        default = Settings(scenarios=SCENARIOS if compare else ("B",))
+        settings, problems = from_query(search, default)
+        pages[compare] = PageState(settings, compare, problems)
+    return pages[compare]
+
+
+def forget_pages() -> None:
+    """Drop this browser session's page states (the next visit builds them afresh)."""
+    _PAGES.peek().clear()
+
+
 @solara.component
 def ExplorerPage(compare: bool = False) -> solara.Element:
     """A whole explorer page: one scenario, or A, B and C side by side (``compare``)."""
     router = solara.use_router()
-    default = Settings(scenarios=SCENARIOS if compare else ("B",))
-
-    def build() -> PageState:
-        settings, problems = from_query(router.search, default)
-        return PageState(settings, compare, problems)
-
-    state = solara.use_memo(build, [])
+    state = solara.use_memo(lambda: page_state(compare, router.search), [])
     # leaving the page (another route, a closed tab) stops a run that is playing
     solara.use_effect(lambda: state.stop, [])
     rebuild = solara.lab.use_task(state.rebuild, dependencies=None)

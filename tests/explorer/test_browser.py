@@ -154,6 +154,21 @@ def test_play_pauses_and_steps_by_hour_day_and_to_day_n(tab: Tab, explorer_url: 
     expect(tab.button("+1 day")).to_be_disabled()
 
 
+def test_the_other_page_and_back_keeps_the_settings_and_the_clock(
+    tab: Tab, explorer_url: str
+) -> None:
+    tab.open(f"{explorer_url}?{TINY}&days=3&scenario=A")
+    tab.button("+1 day").click()
+    tab.wait_clock("end of day 1")
+    tab.page.get_by_label("Seed", exact=True).fill("7")  # a draft, not applied
+    tab.page.get_by_role("tab", name=re.compile("side-by-side", re.I)).click()
+    tab.page.locator(".am-clock", has_text="(start)").wait_for(timeout=60_000)
+    tab.page.get_by_role("tab", name=re.compile("home", re.I)).click()
+    tab.wait_clock("end of day 1")
+    tab.wait_drawn(24)
+    expect(tab.page.get_by_label("Seed ●", exact=True)).to_have_value("7")
+
+
 @pytest.mark.parametrize("path", ["", "side-by-side"], ids=["explorer", "side-by-side"])
 def test_layout_is_readable_at_every_size_in_both_themes(
     tab: Tab, explorer_url: str, artifacts: Path, path: str

@@ -13,7 +13,7 @@ import solara
 
 from admarket import MarketConfig
 from admarket.viz import app
-from admarket.viz.page import Explorer, SideBySide
+from admarket.viz.page import Explorer, SideBySide, forget_pages, page_state
 from admarket.viz.params import make_controls
 from admarket.viz.session import Settings
 from admarket.viz.stage import SCENARIO_NAMES
@@ -22,6 +22,14 @@ from admarket.viz.vega import VegaChart
 from admarket.viz.widgets import LiveHtml
 
 SMALL = MarketConfig(n_buyers=2, n_sellers=2, campaigns_per_buyer=3, days=3)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_pages() -> Any:
+    """Each test opens the pages afresh: outside a server every render shares one scope."""
+    forget_pages()
+    yield
+    forget_pages()
 
 
 def _render(page: solara.Element) -> Any:
@@ -62,6 +70,47 @@ def test_side_by_side_draws_three_markets() -> None:
     _click(rc, "+1 day")
     assert {w.tag for w in rc.find(VegaChart).widgets} == {"24"}
     rc.close()
+
+
+def test_going_to_the_other_page_and_back_keeps_settings_draft_and_clock() -> None:
+    # A route change unmounts one page and mounts the other: closing a render is leaving.
+    rc = _render(Explorer())
+    _click(rc, "+1 day")
+    rc.find(vw.TextField, label="Buyers").widget.v_model = "3"
+    rc.find(vw.Select, label="Draw a frame").widget.v_model = "every week"
+    rc.close()
+    rc = _render(SideBySide())
+    _click(rc, "+1 hour")
+    rc.close()
+    rc = _render(Explorer())
+    assert "end of day 1" in _clock(rc)
+    assert rc.find(vw.TextField, label="Buyers ●").widget.v_model == "3"
+    assert rc.find(vw.Select, label="Draw a frame").widget.v_model == "every week"
+    _click(rc, "+1 hour")
+    assert "day 2, 01:00" in _clock(rc)
+    rc.close()
+    rc = _render(SideBySide())
+    assert "day 1, 01:00" in _clock(rc)  # each page keeps its own run
+    rc.close()
+
+
+def test_page_state_is_kept_per_browser_session(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Under the server each browser session has its own kernel; two never share a page.
+    from solara import toestand
+    from solara.server import kernel, kernel_context
+
+    monkeypatch.setattr(toestand, "_using_solara_server", lambda: True)
+    made = []
+    for name in ("one", "two"):
+        ctx = kernel_context.VirtualKernelContext(
+            id=f"test-{name}", kernel=kernel.Kernel(), session_id=f"session-{name}"
+        )
+        with ctx:
+            made.append(page_state(False, "n_buyers=2&n_sellers=2&days=3"))
+            assert page_state(False, None) is made[-1]
+        kernel_context.contexts.pop(ctx.id, None)
+    assert made[0] is not made[1]
+    assert page_state(False, "n_buyers=2&n_sellers=2&days=3") not in made
 
 
 def test_the_app_has_both_routes() -> None:
