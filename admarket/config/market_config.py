@@ -202,7 +202,7 @@ class MarketConfig:
     )
     ledger_agent_fee: float = param(
         0.02,
-        "C's agent-platform fee on direct deals (plan: C's take about 2%, 'Sui gas "
+        "C: agent-platform fee on direct deals (plan: C's take about 2%, 'Sui gas "
         "estimation + minimal fees'); set it to agent_fee and C differs from B only by its ledger",
         _A,
         **_FEE,
@@ -328,7 +328,7 @@ class MarketConfig:
     # --- reconciliation and disputes ---------------------------------------------------
     recon_auto_accept: float = param(
         0.02,
-        "invoice gap paid as invoiced (share of the invoice)",
+        "B, C: invoice gap paid as invoiced (share of the invoice)",
         _R,
         unit="share",
         lo=0.0,
@@ -336,7 +336,7 @@ class MarketConfig:
     )
     recon_split: float = param(
         0.10,
-        "larger gaps up to this are split; above it, a dispute",
+        "B, C: larger gaps up to this are split; above it, a dispute",
         _R,
         unit="share",
         lo=0.0,
@@ -361,7 +361,7 @@ class MarketConfig:
     )
     count_tolerance: float = param(
         0.10,
-        "counts within this gap bill the publisher's count; beyond, the buyer's plus the gap",
+        "B, C: counts within this gap bill the publisher's count; beyond, the buyer's plus the gap",
         _R,
         unit="share of the publisher's count",
         lo=0.0,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,8 +27,15 @@ GROUPS = (
     "memory and context rot (B, C)",
     "reconciliation",
     "ledger (C)",
-    "language-model agents",
+    "language-model agents (B, C)",
 )
+
+# Which scenarios a parameter drives is said once, in its words: a group's name ends with
+# them ("ledger (C)"), and a help may narrow them, leading ("C only: …", "B, C: …") or
+# trailing ("… (B, C)"). These read that back, so no second table can drift from it.
+_LETTERS = r"([A-C](?:, [A-C])*)"
+_TRAILING = re.compile(rf"\({_LETTERS}\)$")
+_LEADING = re.compile(rf"^{_LETTERS}(?: only)?: ")
 
 
 @dataclass(frozen=True)
@@ -63,6 +71,15 @@ class Param:
         left = "(" if self.lo_open else "["
         right = ")" if self.hi_open else "]"
         return f"{noun} in {left}{_num(self.lo)}, {_num(self.hi)}{right}"
+
+    def scenarios(self) -> tuple[str, ...] | None:
+        """The scenarios the parameter applies to, as its help or else its group names them
+        (``("C",)`` for ``"C only: …"`` or the group ``"ledger (C)"``); None: every one."""
+        for m in (_LEADING.match(self.help), _TRAILING.search(self.help)):
+            if m:
+                return tuple(m[1].split(", "))
+        m = _TRAILING.search(self.group)
+        return tuple(m[1].split(", ")) if m else None
 
     def contains(self, x: float) -> bool:
         """Whether ``x`` lies within the bounds."""

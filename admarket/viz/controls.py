@@ -18,6 +18,7 @@ from admarket.viz.params import (
     display,
     grouped,
     to_query,
+    unused_in,
     words,
 )
 from admarket.viz.session import Session
@@ -140,11 +141,15 @@ def TimeBar(state: PageState, rebuild: Any) -> solara.Element:
 # --- controls ------------------------------------------------------------------------------
 @solara.component
 def ParamControl(
-    c: Control, raw: Any, error: str, changed: bool, state: PageState
+    c: Control, raw: Any, error: str, changed: bool, state: PageState, unused: str = ""
 ) -> solara.Element:
-    """One parameter: its value with unit in the label, inline error, changed marker."""
+    """One parameter: its value with unit in the label, inline error, changed marker, and
+    ``unused``: the scenarios shown that it does not drive (dimmed when none uses it)."""
     mark = " ●" if changed else ""
-    with solara.Div(classes=["am-param", "am-changed" if changed else ""]) as box:
+    # Dimmed, not hidden or disabled: a teacher may still set it before switching scenario.
+    dim = unused.startswith("not used")
+    classes = ["am-param", *(["am-changed"] if changed else []), *(["am-unused"] if dim else [])]
+    with solara.Div(classes=classes) as box:
         if c.widget == "slider":
             value = float(raw)
             solara.SliderFloat(
@@ -174,6 +179,8 @@ def ParamControl(
             )
         if error and c.widget != "text":
             solara.Text(error, classes=["am-error"])
+        if unused:
+            html(unused, ["am-unused-note"])
         html(f"{c.help}; {c.allowed}.", ["am-help"])
     return box
 
@@ -262,11 +269,18 @@ def SettingsPanel(state: PageState, rebuild: Any) -> solara.Element:
                 on_value=state.draft_seeds.set,
             )
             html("more than one seed draws each line with a band over the seeds", ["am-help"])
+        # the scenarios the draft will show: a parameter none of them uses is marked
+        shown = state.applied.scenarios if state.compare else (state.draft_scenario.value,)
         groups = grouped()
         for _group, common, _rare in groups:
             for c in common:
                 ParamControl(
-                    c, draft[c.name], errors.get(c.name, ""), c.name in changes, state
+                    c,
+                    draft[c.name],
+                    errors.get(c.name, ""),
+                    c.name in changes,
+                    state,
+                    unused_in(c, shown),
                 ).key(c.name)
         solara.HTML(tag="div", unsafe_innerHTML="<b>More parameters</b>", style="margin-top: 8px")
         for group, _common, rare in groups:
@@ -274,12 +288,20 @@ def SettingsPanel(state: PageState, rebuild: Any) -> solara.Element:
                 continue
             flagged = sum(1 for c in rare if c.name in changes or c.name in errors)
             summary = group + (f" ({flagged} changed)" if flagged else "")
+            notes = {unused_in(c, shown) for c in rare}
+            if len(notes) == 1 and (note := notes.pop()).startswith("not used"):
+                summary += f" — {note}"
             with (
                 solara.Div().key(f"group-{group}"),
                 solara.Details(summary=summary, expand=any(c.name in errors for c in rare)),
             ):
                 for c in rare:
                     ParamControl(
-                        c, draft[c.name], errors.get(c.name, ""), c.name in changes, state
+                        c,
+                        draft[c.name],
+                        errors.get(c.name, ""),
+                        c.name in changes,
+                        state,
+                        unused_in(c, shown),
                     ).key(c.name)
     return panel

@@ -30,6 +30,8 @@ CSS = """
 .am-help { font-size: 12px; opacity: 0.8; margin: 4px 0 12px; line-height: 1.35; }
 .am-changed { border-left: 3px solid #f58518; padding-left: 6px; }
 .am-error { color: #d32f2f; font-size: 13px; }
+.am-unused > :not(.am-unused-note) { opacity: 0.5; }
+.am-unused-note { font-size: 12px; font-style: italic; margin-top: 2px; }
 .am-info { font-size: 14px; line-height: 1.5; max-width: 60em; }
 .am-info li { margin-bottom: 4px; }
 .am-cli { font-family: monospace; font-size: 13px; word-break: break-all;

@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import shlex
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
@@ -58,6 +59,7 @@ class Control:
     hi: float | None
     step: float | None
     allowed: str  # the allowed values in words
+    scenarios: tuple[str, ...]  # the scenarios it drives (Param.scenarios; all when unsaid)
 
 
 def _is_share(kind: str, lo: float | None, hi: float | None) -> bool:
@@ -95,6 +97,7 @@ def make_controls() -> dict[str, Control]:
             hi=hi,
             step=p.step or (0.01 if share else None),
             allowed=_allowed(p, kind),
+            scenarios=p.scenarios() or SCENARIOS,
         )
     return out
 
@@ -116,6 +119,20 @@ def message(exc: ConfigError) -> str:
     beside them ("invalid buyers = 0", not "invalid n_buyers = 0")."""
     allowed = _NAME.sub(lambda m: words(m[0]), exc.allowed)
     return f"invalid {words(exc.field)} = {exc.value!r}: {allowed}"
+
+
+def unused_in(c: Control, shown: Sequence[str]) -> str:
+    """Which scenarios ``shown`` do not use ``c``, in words; ``""`` when every one does.
+
+    ``"not used in scenario A"`` when none does; ``"used in scenario C only"`` when some do
+    (side by side).
+    """
+    used = [s for s in shown if s in c.scenarios]
+    if len(used) == len(shown):
+        return ""
+    if not used:
+        return f"not used in {'scenarios' if len(shown) > 1 else 'scenario'} {', '.join(shown)}"
+    return f"used in {'scenarios' if len(used) > 1 else 'scenario'} {', '.join(used)} only"
 
 
 def grouped() -> list[tuple[str, list[Control], list[Control]]]:

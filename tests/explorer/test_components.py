@@ -207,6 +207,57 @@ def test_a_bad_seed_in_the_sidebar_is_shown_beside_it_not_raised() -> None:
     rc.close()
 
 
+def _marks(rc: Any) -> dict[str, tuple[str, bool]]:
+    """Every parameter marked as not used by a scenario shown: its note and whether it is
+    dimmed, by its help (up to the first ";")."""
+    out = {}
+    for cls in ("am-param", "am-param am-unused", "am-param am-changed am-unused"):
+        for box in rc.find(vw.Html, class_=cls).widgets:
+            texts = [
+                (w.attributes.get("class"), w.unsafe_innerHTML)
+                for w in box.children
+                if isinstance(w, solara.widgets.HTML)
+            ]
+            notes = [text for kind, text in texts if kind == "am-unused-note"]
+            (help_line,) = [text for kind, text in texts if kind == "am-help"]
+            if notes:
+                out[help_line.split(";")[0]] = (notes[0], "am-unused" in cls)
+    return out
+
+
+def test_parameters_the_scenario_shown_does_not_use_are_dimmed_and_say_so() -> None:
+    rc = _render(Explorer())  # B
+    marks = _marks(rc)
+    assert marks["SSP / exchange fee"] == ("not used in scenario B", True)
+    assert marks["ledger entries and delivery records batched per Walrus blob"] == (
+        "not used in scenario B",
+        True,
+    )
+    assert "residual agent-platform fee on direct deals (plan: about 5%)" not in marks
+    assert all(note == "not used in scenario B" and dim for note, dim in marks.values())
+    summaries = [w.children[0] for w in rc.find(vw.ExpansionPanelHeader).widgets]
+    assert "exchange fees (A) — not used in scenario B" in summaries
+    assert "direct trading (B, C)" in summaries
+    rc.find(vw.Select, label="Scenario").widget.v_model = "A"  # marked as soon as chosen
+    marks = _marks(rc)
+    assert "SSP / exchange fee" not in marks
+    assert "simulated days" not in marks
+    assert marks["daily probability that a held fact is lost"] == ("not used in scenario A", True)
+    assert marks["C only: ledger protocol fee on top of ledger_agent_fee"][0] == (
+        "not used in scenario A"
+    )
+    rc.close()
+    rc = _render(SideBySide())  # every parameter is used by one of A, B, C: noted, not dimmed
+    marks = _marks(rc)
+    assert marks["SSP / exchange fee"] == ("used in scenario A only", False)
+    assert marks["daily probability that a held fact is lost"] == (
+        "used in scenarios B, C only",
+        False,
+    )
+    assert not any(dim for _note, dim in marks.values())
+    rc.close()
+
+
 def test_reset_button_shows_it_is_working() -> None:
     rc = _render(Explorer())
     _click(rc, "+1 day")

@@ -22,6 +22,7 @@ from admarket.viz.params import (
     from_query,
     grouped,
     to_query,
+    unused_in,
     validate,
     words,
 )
@@ -40,6 +41,29 @@ def test_every_parameter_has_a_control_with_its_metadata() -> None:
     assert sorted(shown) == sorted(FIELDS)  # all reachable, each once
     rare = {c.name for _, _, r in grouped() for c in r}
     assert rare == {n for n, p in PARAMS.items() if not p.common}  # rare ones fold away
+
+
+def test_each_control_knows_the_scenarios_its_metadata_names() -> None:
+    # read from the group ("ledger (C)") or the help ("C only: …"), never a second table
+    by = {name: c.scenarios for name, c in CONTROLS.items()}
+    assert by["exchange_fee"] == by["auction_log_rate"] == ("A",)
+    assert by["agent_fee"] == by["decay_rate"] == by["llm_buyers"] == ("B", "C")
+    assert by["records_per_blob"] == by["protocol_fee"] == by["verify_recalls"] == ("C",)
+    assert by["ledger_agent_fee"] == ("C",) and by["dispute_recovery"] == ("B",)
+    assert by["recon_split"] == by["count_tolerance"] == by["seller_reach"] == ("B", "C")
+    assert by["seed"] == by["n_buyers"] == by["audit_tolerance"] == ("A", "B", "C")
+    for name, scenarios in by.items():
+        assert scenarios and set(scenarios) <= {"A", "B", "C"}, name
+
+
+def test_a_parameter_the_scenario_does_not_use_says_so() -> None:
+    assert unused_in(CONTROLS["records_per_blob"], ("A",)) == "not used in scenario A"
+    assert unused_in(CONTROLS["exchange_fee"], ("B",)) == "not used in scenario B"
+    assert unused_in(CONTROLS["decay_rate"], ("A",)) == "not used in scenario A"
+    assert unused_in(CONTROLS["decay_rate"], ("C",)) == ""
+    assert unused_in(CONTROLS["days"], ("A", "B", "C")) == ""
+    assert unused_in(CONTROLS["protocol_fee"], ("A", "B", "C")) == "used in scenario C only"
+    assert unused_in(CONTROLS["agent_fee"], ("A", "B", "C")) == "used in scenarios B, C only"
 
 
 def test_values_are_shown_with_their_units() -> None:
