@@ -53,8 +53,8 @@ def TimeBar(state: PageState, rebuild: Any) -> solara.Element:
     day_text, set_day_text = solara.use_state(str(cfg.days), key=f"run-to-day-{cfg.days}")
     busy = playing or building
 
-    def go(goal: int | None, pause: float | None = None) -> None:
-        if state.start(goal, pause):
+    def go(goal: int | None, pause: float | None = None, one_frame: bool = False) -> None:
+        if state.start(goal, pause, one_frame=one_frame):
             play()
 
     day_error = ""
@@ -67,13 +67,26 @@ def TimeBar(state: PageState, rebuild: Any) -> solara.Element:
 
     with solara.Div(classes=["am-card", "am-timebar"]) as bar:
         LiveHTML(state, "clock", _clock_html, [])
+        # Busy while markets are built or stepped: a large market takes seconds a day, and
+        # without it the page looks frozen (the clock only moves once the frame is drawn).
         with solara.Div().key("building-bar"):
-            if building:
-                solara.ProgressLinear(True, color="warning")
+            if busy:
+                solara.ProgressLinear(
+                    True, color="warning" if building else "primary", classes=["am-busy"]
+                )
         with solara.Row(style="align-items: center; flex-wrap: wrap; gap: 4px; margin-top: 6px"):
             hour = "+1 hour" if spd == 24 else "+1 step"
-            solara.Button(hour, on_click=state.step_hour, disabled=busy or at_end)
-            solara.Button("+1 day", on_click=state.step_day, disabled=busy or at_end)
+            # in the play task, not in the click: the page can say it is working meanwhile
+            solara.Button(
+                hour,
+                on_click=lambda: go(state.next_hour(), 0.0, one_frame=True),
+                disabled=busy or at_end,
+            )
+            solara.Button(
+                "+1 day",
+                on_click=lambda: go(state.next_day(), 0.0, one_frame=True),
+                disabled=busy or at_end,
+            )
             if playing:
                 solara.Button("❚❚ Pause", on_click=state.stop, color="warning")
             else:

@@ -95,6 +95,7 @@ class PageState:
         self.interval = solara.reactive(DEFAULT_INTERVAL)
         self.speed = solara.reactive(DEFAULT_SPEED)
         self.goal = settings.config.steps
+        self.one_frame = False  # the loop goes straight to the goal (a step button)
         self.pause_s = 0.0
         self.draft = solara.reactive(draft_of(settings.config))
         self.draft_scenario = solara.reactive(settings.scenarios[0])
@@ -186,18 +187,30 @@ class PageState:
         sess.advance_to(target)
         self._redraw()
 
+    def next_hour(self) -> int:
+        """The step one step (an hour) on."""
+        return self.session.value.steps + 1
+
+    def next_day(self) -> int:
+        """The step at the end of the current day."""
+        sess = self.session.value
+        return next_stop(sess.steps, sess.config.steps_per_day, sess.total)
+
     def step_hour(self) -> None:
         """One step (an hour)."""
-        self.step_to(self.session.value.steps + 1)
+        self.step_to(self.next_hour())
 
     def step_day(self) -> None:
         """To the end of the current day."""
-        sess = self.session.value
-        self.step_to(next_stop(sess.steps, sess.config.steps_per_day, sess.total))
+        self.step_to(self.next_day())
 
-    def start(self, goal: int | None = None, pause: float | None = None) -> bool:
+    def start(
+        self, goal: int | None = None, pause: float | None = None, *, one_frame: bool = False
+    ) -> bool:
         """Arm the play loop towards step ``goal`` (default: the end); False if there is
-        nothing to play. The caller then runs :meth:`play_loop` (in a task)."""
+        nothing to play. The caller then runs :meth:`play_loop` (in a task). ``one_frame``:
+        go straight to ``goal`` and draw it alone (a step button, run in a task so that the
+        page can show it is working while a large market steps)."""
         sess = self.session.value
         if self.playing.value or self.building.value:
             return False
@@ -211,6 +224,7 @@ class PageState:
             )
             return False
         self.goal = goal
+        self.one_frame = one_frame
         self.pause_s = SPEEDS.get(self.speed.value, 0.0) if pause is None else pause
         self._halt = threading.Event()
         self.status.value = ""
@@ -228,7 +242,9 @@ class PageState:
         try:
             while not halt.is_set():
                 sess = self.session.value
-                stop = min(self.goal, next_stop(sess.steps, self.interval_steps(), sess.total))
+                stop = self.goal
+                if not self.one_frame:
+                    stop = min(stop, next_stop(sess.steps, self.interval_steps(), sess.total))
                 sess.advance_to(stop)
                 self._redraw()
                 if sess.steps >= self.goal or halt.wait(self.pause_s):

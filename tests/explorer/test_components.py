@@ -4,6 +4,7 @@ move the clock, stop at the end, rebuild on Reset and Apply, and show bad input 
 from __future__ import annotations
 
 import re
+import threading
 import time
 from typing import Any
 
@@ -41,6 +42,24 @@ def _click(rc: Any, label: str) -> None:
     rc.find(vw.Btn, children=[label]).widget.click()
 
 
+def _busy(rc: Any) -> bool:
+    """Whether the page shows it is working (building or stepping)."""
+    return bool(rc.find(vw.ProgressLinear, class_="am-busy").widgets)
+
+
+def _wait(what: Any, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not what() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert what()
+
+
+def _step(rc: Any, label: str, clock: str) -> None:
+    """Click a step button; wait until the clock reads ``clock`` and the step is over."""
+    _click(rc, label)
+    _wait(lambda: clock in _clock(rc) and not _busy(rc))
+
+
 def _clock(rc: Any) -> str:
     html = [w.html for w in rc.find(LiveHtml).widgets if "am-clock" in w.html]
     assert len(html) == 1
@@ -53,10 +72,9 @@ def test_the_explorer_renders_and_its_buttons_move_the_clock() -> None:
     assert len(charts) == 1 + 1 + 7  # graph, memory bars, every panel but the ledger's (B)
     assert {w.tag for w in charts} == {"0"}
     assert "day 1, 00:00 (start)" in _clock(rc)
-    _click(rc, "+1 hour")
-    assert "day 1, 01:00" in _clock(rc)
-    _click(rc, "+1 day")
-    assert "end of day 1" in _clock(rc) and "step 24 of 720" in _clock(rc)
+    _step(rc, "+1 hour", "day 1, 01:00")
+    _step(rc, "+1 day", "end of day 1")
+    assert "step 24 of 720" in _clock(rc)
     assert {w.tag for w in rc.find(VegaChart).widgets} == {"24"}
     feed = [w.html for w in rc.find(LiveHtml).widgets if "day 1," in w.html]
     assert feed, "the feed did not follow the clock"
@@ -67,7 +85,7 @@ def test_side_by_side_draws_three_markets() -> None:
     rc = _render(SideBySide())
     titles = [w.title for w in rc.find(VegaChart).widgets if w.title]
     assert [t.split(" — ")[1] for t in titles] == ["A", "B", "C"]
-    _click(rc, "+1 day")
+    _step(rc, "+1 day", "end of day 1")
     assert {w.tag for w in rc.find(VegaChart).widgets} == {"24"}
     rc.close()
 
@@ -75,19 +93,18 @@ def test_side_by_side_draws_three_markets() -> None:
 def test_going_to_the_other_page_and_back_keeps_settings_draft_and_clock() -> None:
     # A route change unmounts one page and mounts the other: closing a render is leaving.
     rc = _render(Explorer())
-    _click(rc, "+1 day")
+    _step(rc, "+1 day", "end of day 1")
     rc.find(vw.TextField, label="Buyers").widget.v_model = "3"
     rc.find(vw.Select, label="Draw a frame").widget.v_model = "every week"
     rc.close()
     rc = _render(SideBySide())
-    _click(rc, "+1 hour")
+    _step(rc, "+1 hour", "day 1, 01:00")
     rc.close()
     rc = _render(Explorer())
     assert "end of day 1" in _clock(rc)
     assert rc.find(vw.TextField, label="Buyers ●").widget.v_model == "3"
     assert rc.find(vw.Select, label="Draw a frame").widget.v_model == "every week"
-    _click(rc, "+1 hour")
-    assert "day 2, 01:00" in _clock(rc)
+    _step(rc, "+1 hour", "day 2, 01:00")
     rc.close()
     rc = _render(SideBySide())
     assert "day 1, 01:00" in _clock(rc)  # each page keeps its own run
@@ -258,9 +275,34 @@ def test_parameters_the_scenario_shown_does_not_use_are_dimmed_and_say_so() -> N
     rc.close()
 
 
+def test_a_step_shows_it_is_working_until_its_frame_is_drawn() -> None:
+    # A large market takes seconds per day: the step runs in a task and the bar says so.
+    rc = _render(Explorer())
+    assert not _busy(rc)
+    state = page_state(False, None)
+    entered, release = threading.Event(), threading.Event()
+
+    def slow_frame(_session: Any) -> None:
+        entered.set()
+        release.wait(30)
+
+    state.drawers["slow"] = Drawer(slow_frame)
+    _click(rc, "+1 day")
+    assert entered.wait(30), "the step did not start"
+    assert _busy(rc)
+    assert rc.find(vw.Btn, children=["+1 hour"]).widget.disabled
+    release.set()
+    _wait(lambda: not _busy(rc))
+    assert "end of day 1" in _clock(rc)
+    assert not rc.find(vw.Btn, children=["+1 hour"]).widget.disabled
+    del state.drawers["slow"]
+    _step(rc, "+1 hour", "day 2, 01:00")
+    rc.close()
+
+
 def test_reset_button_shows_it_is_working() -> None:
     rc = _render(Explorer())
-    _click(rc, "+1 day")
+    _step(rc, "+1 day", "end of day 1")
     _click(rc, "Reset")
     deadline = time.monotonic() + 30
     while "start" not in _clock(rc) and time.monotonic() < deadline:
