@@ -50,7 +50,8 @@ def TimeBar(state: PageState, rebuild: Any) -> solara.Element:
     play = solara.lab.use_task(state.play_loop, dependencies=None)
     cfg = session.config
     spd = cfg.steps_per_day
-    day_text, set_day_text = solara.use_state(str(cfg.days), key=f"run-to-day-{cfg.days}")
+    typed = state.run_to_day.value
+    day_text = str(cfg.days) if typed is None else typed
     busy = playing or building
 
     def go(goal: int | None, pause: float | None = None, one_frame: bool = False) -> None:
@@ -97,7 +98,7 @@ def TimeBar(state: PageState, rebuild: Any) -> solara.Element:
             solara.InputText(
                 "Run to day",
                 value=day_text,
-                on_value=set_day_text,
+                on_value=state.run_to_day.set,
                 continuous_update=True,
                 error=day_error or False,
                 style="max-width: 110px",

@@ -137,7 +137,7 @@ def ExplorerPage(compare: bool = False) -> solara.Element:
     solara.use_effect(lambda: state.stop, [])
     rebuild = solara.lab.use_task(state.rebuild, dependencies=None)
     report = solara.lab.use_task(state.run_report, dependencies=None)
-    tab, set_tab = solara.use_state(0)
+    tab = state.pane.value
     title = "A | B | C side by side" if compare else "admarket explorer"
     with solara.Column(classes=["am-main"], style="gap: 0") as main:
         solara.Style(CSS)
@@ -151,7 +151,7 @@ def ExplorerPage(compare: bool = False) -> solara.Element:
         # clock keeps drawing) while Info or the export pane is open.
         solara.v.Tabs(
             v_model=tab,
-            on_v_model=set_tab,
+            on_v_model=state.pane.set,
             children=[solara.v.Tab(children=[label]) for label in TABS],
             class_="am-tabs",
         )

@@ -94,6 +94,11 @@ class PageState:
         self.status = solara.reactive("")
         self.interval = solara.reactive(DEFAULT_INTERVAL)
         self.speed = solara.reactive(DEFAULT_SPEED)
+        # the "Run to day" box as typed (None: untouched, it shows the last day) and the pane
+        # open (Run, Info, export): here, not in the components, so that they outlive a visit
+        # to the other page
+        self.run_to_day: solara.Reactive[str | None] = solara.reactive(None)
+        self.pane = solara.reactive(0)
         self.goal = settings.config.steps
         self.one_frame = False  # the loop goes straight to the goal (a step button)
         self.pause_s = 0.0
@@ -270,6 +275,8 @@ class PageState:
         try:
             with self.session.value.lock:  # wait for a frame being drawn to finish
                 session = Session(settings)
+            if session.config.days != self.session.value.config.days:
+                self.run_to_day.value = None  # a day typed for the old length may not exist
             self.session.value = session
             self.goal = session.total
             took = time.perf_counter() - start

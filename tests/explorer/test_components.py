@@ -96,6 +96,10 @@ def test_going_to_the_other_page_and_back_keeps_settings_draft_and_clock() -> No
     _step(rc, "+1 day", "end of day 1")
     rc.find(vw.TextField, label="Buyers").widget.v_model = "3"
     rc.find(vw.Select, label="Draw a frame").widget.v_model = "every week"
+    rc.find(vw.TextField, label="Run to day").widget.v_model = ""  # being retyped
+    assert rc.find(vw.TextField, label="Run to day").widget.v_model == ""
+    rc.find(vw.TextField, label="Run to day").widget.v_model = "2"
+    rc.find(vw.Tabs, class_="am-tabs").widget.v_model = 2  # Share and export
     rc.close()
     rc = _render(SideBySide())
     _step(rc, "+1 hour", "day 1, 01:00")
@@ -104,6 +108,8 @@ def test_going_to_the_other_page_and_back_keeps_settings_draft_and_clock() -> No
     assert "end of day 1" in _clock(rc)
     assert rc.find(vw.TextField, label="Buyers ●").widget.v_model == "3"
     assert rc.find(vw.Select, label="Draw a frame").widget.v_model == "every week"
+    assert rc.find(vw.TextField, label="Run to day").widget.v_model == "2"
+    assert rc.find(vw.Tabs, class_="am-tabs").widget.v_model == 2
     _step(rc, "+1 hour", "day 2, 01:00")
     rc.close()
     rc = _render(SideBySide())
@@ -188,6 +194,18 @@ def test_run_to_day_and_reset() -> None:
     state.rebuild()
     assert not state.building.value and state.session.value is not before
     assert state.session.value.steps == 0 and "Reset" in state.status.value
+
+
+def test_a_day_typed_to_run_to_is_kept_until_the_run_has_another_length() -> None:
+    state = PageState(Settings(SMALL, ("B",)), compare=False)
+    state.run_to_day.value = "2"
+    state.request_rebuild()  # Reset: same days, the day typed still exists
+    state.rebuild()
+    assert state.run_to_day.value == "2"
+    state.set_field("days", "1")
+    assert state.apply() is not None
+    state.rebuild()
+    assert state.run_to_day.value is None  # the box shows the new last day
 
 
 def test_apply_validates_the_draft_and_rebuilds_with_it() -> None:
