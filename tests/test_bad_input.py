@@ -154,3 +154,68 @@ def test_a_broken_pipe_that_is_not_the_output_is_an_error(monkeypatch, capsys):
     monkeypatch.setattr(cli_main, "check_config", broken)
     assert main(["params"]) == 2
     assert capsys.readouterr().err.strip() == "admarket: error: Broken pipe"
+
+
+@pytest.mark.parametrize(
+    ("argv", "option", "first", "second"),
+    [
+        (["run", "--buyers", "2", "--buyers", "3"], "--buyers", "2", "3"),
+        (["run", "--days", "1", "--seed", "4", "--seed", "5"], "--seed", "4", "5"),
+        (["run", "--buyers", "2", "--buy", "3"], "--buyers", "2", "3"),  # an abbreviation
+        (["run", "--preset", "small", "--preset", "large"], "--preset", "'small'", "'large'"),
+        (["compare", "--seeds", "2", "--seeds", "5", "--out", "o"], "--seeds", "2", "5"),
+        (["compare", "--out", "x", "--out", "y"], "--out", "'x'", "'y'"),
+        (["compare", "--sellers", "2", "--sellers", "3", "--out", "o"], "--sellers", "2", "3"),
+        (
+            ["sweep", "--grid", "n_buyers=1,2", "--exchange-fee", "0.1", "--exchange-fee", "0.2"],
+            "--exchange-fee",
+            "0.1",
+            "0.2",
+        ),
+        (
+            ["sweep", "--grid", "n_buyers=1,2", "--scheduler", "a", "--scheduler", "b"],
+            "--scheduler",
+            "'a'",
+            "'b'",
+        ),
+    ],
+)
+def test_a_named_option_given_twice_is_refused_not_last_one_wins(
+    tmp_path, monkeypatch, capsys, argv, option, first, second
+):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and err.count("\n") == 1, err
+    assert f"argument {option}: given twice" in err and f"{first}, then {second}" in err, err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_options_meant_to_repeat_still_repeat():
+    from admarket.cli.main import build_parser
+    from admarket.cli.options import config_from_args
+
+    parse = build_parser().parse_args
+    run = parse(["run", "--set", "days=2", "--set", "decay_rate=0.1", "--buyers", "4"])
+    assert (run.set, run.n_buyers) == (["days=2", "decay_rate=0.1"], 4)
+    assert not hasattr(run, "_admarket_given_options")  # the parser's bookkeeping is gone
+    sweep = parse(["sweep", "--grid", "n_buyers=1,2", "--grid", "days=1,2", "--set", "seed=3"])
+    assert sweep.grid == ["n_buyers=1,2", "days=1,2"]
+    # a flag repeated changes nothing: still accepted
+    assert parse(["run", "--no-progress", "--no-progress"]).no_progress is True
+    # --policy repeats, one role each (it kept only the last, dropping buyer=llm unsaid)
+    pol = parse(["run", "--policy", "buyer=rules", "--policy", "seller=rules"])
+    cfg = config_from_args(pol)
+    assert pol.policy == ["buyer=rules", "seller=rules"]
+    assert (cfg.llm_buyers, cfg.llm_sellers) == (False, False)
+
+
+@pytest.mark.parametrize(
+    "policy",
+    [["--policy", "buyer=llm", "--policy", "buyer=rules"], ["--policy", "buyer=llm,buyers=rules"]],
+)
+def test_a_policy_role_given_twice_is_refused(capsys, policy):
+    assert main(["run", "--days", "1", "--no-progress", *policy]) == 2
+    err = capsys.readouterr().err
+    assert "invalid --policy" in err and "each role once; buyer" in err and err.count("\n") == 1

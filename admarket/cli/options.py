@@ -21,8 +21,57 @@ DEFAULT_CHECKPOINT_DIR = "checkpoints"
 LEDGER_FORMAT = "admarket-ledger"
 
 
+# where _StoreOnce keeps, during one parse, the first value of each option given
+_GIVEN = "_admarket_given_options"
+
+
+class _StoreOnce(argparse._StoreAction):
+    """argparse's store action, but an option given twice is refused instead of the last
+    one winning without a word (``--buyers 2 --buyers 3`` ran with 3 buyers). Options meant
+    to repeat use ``action="append"`` (``--set``, ``--grid``) and are not affected; flags
+    (``store_true``) are not either: repeating one changes nothing."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
+        if option_string is not None:  # (a positional is stored once by argparse itself)
+            given: dict[str, tuple[str, Any]] = getattr(namespace, _GIVEN, None) or {}
+            if self.dest in given:
+                first_option, first = given[self.dest]
+                again = "" if first_option == option_string else f" (as {first_option})"
+                raise argparse.ArgumentError(
+                    self,
+                    f"given twice{again}: {first!r}, then {values!r}; give each option once "
+                    "(only --set, --grid and other repeatable options may repeat)",
+                )
+            given[self.dest] = (option_string, values)
+            setattr(namespace, _GIVEN, given)
+        super().__call__(parser, namespace, values, option_string)
+
+
 class Parser(argparse.ArgumentParser):
-    """An argument parser whose errors are one line (plus a pointer to --help), exit 2."""
+    """An argument parser whose errors are one line (plus a pointer to --help), exit 2, and
+    that refuses an option given twice (:class:`_StoreOnce`)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # every plain option of this parser, its groups and its subcommands' parsers (made
+        # by add_parser with this class): the default action and action="store"
+        self.register("action", None, _StoreOnce)
+        self.register("action", "store", _StoreOnce)
+
+    def parse_known_args(  # type: ignore[override]
+        self, args: Any = None, namespace: argparse.Namespace | None = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        """argparse's, without the bookkeeping of which options were given."""
+        ns, rest = super().parse_known_args(args, namespace)
+        if hasattr(ns, _GIVEN):
+            delattr(ns, _GIVEN)
+        return ns, rest
 
     def error(self, message: str):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
@@ -83,13 +132,18 @@ def config_from_args(args: argparse.Namespace) -> MarketConfig:
                 "--set", item, f"each parameter once; {key} is already set (by --set or an option)"
             )
         overrides[key] = value.strip()
-    if getattr(args, "policy", None):
-        roles = policy_overrides(args.policy)
+    roles: dict[str, bool] = {}
+    for text in getattr(args, "policy", None) or []:  # (repeatable: one role each, say)
+        for role, llm in policy_overrides(text).items():
+            if role in roles:  # the last one would win without a word
+                name = next(r for r, p in POLICY_ROLES.items() if p == role)
+                raise ConfigError("--policy", text, f"each role once; {name} is already given")
+            roles[role] = llm
         if both := sorted(set(roles) & set(overrides)):  # --policy would win without a word
             raise ConfigError(
-                "--policy", args.policy, f"each parameter once; {both[0]} is also given by --set"
+                "--policy", text, f"each parameter once; {both[0]} is also given by --set"
             )
-        overrides.update(roles)
+    overrides.update(roles)
     cfg = build_config(args.preset, args.config, **overrides)
     if (cfg.llm_buyers or cfg.llm_sellers) and not getattr(args, "llm_capable", False):
         raise UsageError(
@@ -126,6 +180,8 @@ def policy_overrides(text: str) -> dict[str, bool]:
                 "ROLE=POLICY[,...] with ROLE buyer or seller and "
                 "POLICY rules or llm, e.g. buyer=llm,seller=rules",
             )
+        if POLICY_ROLES[role] in out:  # buyer=llm,buyer=rules: the last would win unsaid
+            raise ConfigError("--policy", text, f"each role once; {role} is given twice")
         out[POLICY_ROLES[role]] = policy == "llm"
     return out
 
@@ -140,9 +196,10 @@ def add_llm_options(p: argparse.ArgumentParser) -> None:
     )
     g.add_argument(
         "--policy",
+        action="append",
         metavar="ROLE=POLICY,...",
-        help="who decides how: buyer=llm,seller=rules (default: rules for both); with "
-        "--set llm_agents=N only N agents of each llm role, sampled by seed",
+        help="who decides how: buyer=llm,seller=rules (default: rules for both; repeatable, "
+        "each role once); with --set llm_agents=N only N agents of each llm role, sampled by seed",
     )
     g.add_argument(
         "--llm-base-url",

@@ -21,7 +21,10 @@ LLM = ["--policy", "buyer=llm,seller=llm", "--no-progress"]
 
 
 def run(*args: str) -> int:
-    return main(["run", "--scenarios", "b,c", *TINY, *LLM, *args])
+    """``admarket run`` of a tiny market with language-model agents; an option of TINY
+    given in ``args`` replaces TINY's (an option given twice is refused)."""
+    tiny = [x for i in range(0, len(TINY), 2) if TINY[i] not in args for x in TINY[i : i + 2]]
+    return main(["run", "--scenarios", "b,c", *tiny, *LLM, *args])
 
 
 def live(srv, *args: str) -> list[str]:
@@ -90,7 +93,8 @@ def test_a_failing_endpoint_is_one_line_and_exit_2(
 ):
     srv = fake(**behaviour)
     out = tmp_path / "out"
-    code = run(*live(srv, "--llm-retries", "0", *options), "--out", str(out))
+    retries = [] if "--llm-retries" in options else ["--llm-retries", "0"]
+    code = run(*live(srv, *retries, *options), "--out", str(out))
     err = capsys.readouterr().err.strip()
     assert code == 2, err
     assert len(err.splitlines()) == 1 and err.startswith("admarket: error: ")
