@@ -139,3 +139,53 @@ def test_a_toml_file_with_a_byte_order_mark_is_read(tmp_path):
     f = tmp_path / "bom.toml"
     f.write_bytes("\ufeff[market]\nn_buyers = 3\n".encode())
     assert build_config(None, f).n_buyers == 3
+
+
+# One rule for a value, wherever it is written: a TOML file took n_buyers = 2.0 that --set
+# refused, and --set took verify_recalls=1 (or yes, on) that a TOML file refused.
+INT, BOOL = "an integer in [1, 20000]", "true or false"
+ONE_RULE = [
+    # (parameter, its value in TOML, as --set text, what is allowed; None: accepted)
+    ("n_buyers", "2.0", "2.0", INT),
+    ("n_buyers", '"2.0"', "2.0", INT),
+    ("n_buyers", "2", "2", None),
+    ("n_buyers", '"2"', "2", None),
+    ("verify_recalls", "1", "1", BOOL),
+    ("verify_recalls", "0", "0", BOOL),
+    ("verify_recalls", '"yes"', "yes", BOOL),
+    ("verify_recalls", '"on"', "on", BOOL),
+    ("verify_recalls", "false", "false", None),
+    ("verify_recalls", '"False"', "False", None),
+    ("decay_rate", "0", "0", None),  # an integer is a number
+]
+
+
+@pytest.mark.parametrize(("name", "toml", "cli", "allowed"), ONE_RULE)
+def test_a_toml_file_and_the_command_line_take_the_same_values(tmp_path, name, toml, cli, allowed):
+    f = tmp_path / "m.toml"
+    f.write_text(f"[market]\n{name} = {toml}\n")
+    if allowed is None:
+        assert getattr(load_toml(f), name) == getattr(build_config(**{name: cli}), name)
+        return
+    with pytest.raises(ConfigError) as in_file:
+        load_toml(f)
+    with pytest.raises(ConfigError) as on_line:
+        build_config(**{name: cli})
+    for err in (in_file.value, on_line.value):  # the field, the value and what is allowed
+        assert (err.field, err.allowed) == (name, allowed)
+    assert str(on_line.value) == f"invalid {name} = {cli!r}: {allowed}"
+    assert f"invalid {name} = " in str(in_file.value)
+
+
+@pytest.mark.parametrize(("name", "toml", "cli", "allowed"), [r for r in ONE_RULE if r[3]])
+def test_the_cli_refuses_alike_from_a_file_and_from_set(tmp_path, capsys, name, toml, cli, allowed):
+    from admarket.cli import main
+
+    f = tmp_path / "m.toml"
+    f.write_text(f"[market]\n{name} = {toml}\n")
+    base = ["run", "--days", "1", "--no-progress", "--out", str(tmp_path / "o")]
+    for extra in (["--config", str(f)], ["--set", f"{name}={cli}"]):
+        assert main([*base, *extra]) == 2
+        err = capsys.readouterr().err
+        assert f"invalid {name} = " in err and allowed in err and err.count("\n") == 1, err
+    assert not (tmp_path / "o").exists()

@@ -154,17 +154,25 @@ def check_field(f: dataclasses.Field, value: Any) -> None:
         raise ConfigError(f.name, value, info.allowed(kind))
 
 
+# The spellings of a boolean, as text (``--set``, ``--grid``, a TOML string) or a TOML
+# boolean: what its error message promises ("true or false"), and nothing else.
+BOOL_TEXT = {"true": True, "false": False}
+
+
 def coerce(f: dataclasses.Field, value: Any) -> Any:
-    """A loosely typed value (CLI text, a TOML int for a float) as the field's type."""
+    """A value as the field's type, by one rule whatever it came from: command-line text
+    (``--set``, ``--grid``), a TOML or JSON value, the explorer's controls or a Python
+    argument. Only what the field's error message allows is taken: an integer parameter
+    takes an integer (``2`` or the text ``"2"``, never ``2.0``); a number parameter any
+    number; a boolean ``true`` or ``false`` (a TOML boolean, or that text in any case, never
+    ``1`` or ``"yes"``). Anything else is a :class:`ConfigError` naming the field, the value
+    and what is allowed (so ``--set n_buyers=2.0`` and ``n_buyers = 2.0`` in a TOML file are
+    refused alike, as are ``--set verify_recalls=1`` and ``verify_recalls = 1``)."""
     kind = field_kind(f)
     try:
         if kind == "int":
-            if isinstance(value, bool):
+            if isinstance(value, bool | float):  # 2.0 is a number, not the integer asked
                 raise ValueError
-            if isinstance(value, float):
-                if not value.is_integer():
-                    raise ValueError
-                return int(value)
             return int(value) if isinstance(value, str) else value
         if kind == "float":
             if isinstance(value, bool):
@@ -174,17 +182,12 @@ def coerce(f: dataclasses.Field, value: Any) -> Any:
             return value.strip().lower() if isinstance(value, str) else value
         if kind == "bool":
             if isinstance(value, str):
-                low = value.strip().lower()
-                if low in ("true", "1", "yes", "on"):
-                    return True
-                if low in ("false", "0", "no", "off"):
-                    return False
-                raise ValueError
-            return value
+                return BOOL_TEXT[value.strip().lower()]
+            return value  # a bool, or anything else for check_field to refuse (a TOML 1)
         if isinstance(value, str):
             value = [float(x) for x in value.split(",") if x.strip()]
         if isinstance(value, list | tuple):
             return tuple(float(x) if _is_num(x) else x for x in value)
         return value
-    except (TypeError, ValueError, OverflowError):
+    except (TypeError, ValueError, KeyError, OverflowError):
         raise ConfigError(f.name, value, meta(f).allowed(kind)) from None
