@@ -127,3 +127,69 @@ def test_status_lists_what_a_killed_writer_left_beside_a_result(tmp_path, capsys
     assert main(["status", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "leftover" in out and "config:" not in out
+
+
+KILLED_AS_IT_PUBLISHES = """
+import os, signal, sys
+from admarket.outputs import results
+# killed -9 while the result is written: after the ledger is staged, before it is put in place
+results.write_run = lambda *a, **k: os.kill(os.getpid(), signal.SIGKILL)
+from admarket.cli import main
+main(["run", "--scenarios", "c", "--days", "1", "--buyers", "1", "--sellers", "1",
+      "--no-progress", "--ledger-out", sys.argv[1], "--out", sys.argv[2]])
+"""
+
+
+def test_status_lists_the_ledger_copy_a_run_killed_as_it_published_left(tmp_path, capsys):
+    """`run --ledger-out FILE` stages the ledger beside FILE (.FILE.XXXXXXXX.tmp) and puts it
+    in place once the result is published: a kill -9 in between left that copy, unlisted."""
+    import fcntl
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    ledger, out = tmp_path / "l.jsonl", tmp_path / "o"
+    code = [sys.executable, "-c", KILLED_AS_IT_PUBLISHES, str(ledger), str(out)]
+    assert subprocess.run(code, capture_output=True).returncode == -signal.SIGKILL
+    (staged,) = tmp_path.glob(".l.jsonl.*.tmp")
+    assert not ledger.exists() and not out.exists()
+    # a file of that name admarket did not write, or one it had only created, is not claimed
+    (tmp_path / ".notes.txt.abcd1234.tmp").write_text("mine\n")
+    (tmp_path / ".l.jsonl.empty123.tmp").write_text("")
+    # a copy whose writing was cut short (no trailer): a partly written ledger
+    partial = tmp_path / ".m.jsonl.part5678.tmp"
+    partial.write_text(staged.read_text().splitlines()[0] + "\n")
+    items = {i.path: i for i in scan(tmp_path)}
+    assert set(items) == {str(staged), str(partial)}
+    item = items[str(staged)]
+    assert item.kind == "leftover" and not item.complete
+    assert item.status.startswith(f"a staged copy of the ledger {ledger} (")
+    assert "killed while it published its result" in item.status and "safe to delete" in item.status
+    assert f"admarket verify-ledger {staged} --store DIR" in item.status
+    assert items[str(partial)].status.startswith(f"a partly written copy of the ledger {tmp_path}")
+    assert main(["status", str(tmp_path)]) == 0
+    assert f"leftover   {staged}" in capsys.readouterr().out
+    # a run publishing now holds its staged copy (flock): not a leftover
+    fd = os.open(staged, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        assert str(staged) not in {i.path for i in scan(tmp_path)}
+    finally:
+        os.close(fd)
+
+
+def test_the_staged_naming_rule_is_one(tmp_path):
+    import os
+    from pathlib import Path
+
+    from admarket.atomic import STAGED, stage_beside, staged_target
+
+    target = tmp_path / "l.v2.jsonl"
+    fd, tmp = stage_beside(target)
+    os.close(fd)
+    assert STAGED.fullmatch(Path(tmp).name) and staged_target(Path(tmp)) == target
+    fd, inner = stage_beside(Path(tmp))  # an atomic write into the staged copy
+    os.close(fd)
+    assert staged_target(Path(inner)) == target
+    assert staged_target(Path("l.jsonl")) is None and staged_target(Path(".x.tmp")) is None

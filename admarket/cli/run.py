@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import fcntl
 import os
 import sys
-import tempfile
 from pathlib import Path
 
 # Mesa first, before the model's own imports: importing mesa.model walks the call stack and
@@ -20,6 +20,7 @@ from pathlib import Path
 import mesa  # noqa: F401
 from tqdm import tqdm
 
+from admarket.atomic import stage_beside
 from admarket.cli.llm import (
     EXIT_STOPPED,
     print_llm_summary,
@@ -133,6 +134,7 @@ def finish(
     matches the result already in ``out``, not one whose anchor no published store holds.
     """
     staged: Path | None = None
+    held: int | None = None  # the staged copy, open and flock'ed while this process has it
     try:
         for m in models:
             if ledger_out is not None and m.ledger is not None:
@@ -140,15 +142,20 @@ def finish(
                 target.parent.mkdir(parents=True, exist_ok=True)
                 if staged is not None:  # (one C run per command; the API may pass more)
                     staged.unlink(missing_ok=True)
-                fd, tmp = tempfile.mkstemp(
-                    dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"
-                )
+                fd, tmp = stage_beside(target)
                 os.close(fd)
                 staged = Path(tmp)
                 try:
                     m.ledger.save(staged)
                 except OSError as exc:  # name the file asked for, not the staged copy
                     raise OSError(exc.errno, exc.strerror, f"{ledger_out} (--ledger-out)") from exc
+                if held is not None:
+                    os.close(held)
+                    held = None
+                # `admarket status` lists a staged copy as a leftover unless a process holds
+                # it so (save replaced the file made above: the lock goes on the saved one)
+                held = os.open(staged, os.O_RDONLY)
+                fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
         if out is not None:
             from admarket.outputs.results import write_run  # store and report: only with --out
 
@@ -159,6 +166,8 @@ def finish(
     finally:
         if staged is not None:
             staged.unlink(missing_ok=True)
+        if held is not None:
+            os.close(held)
 
 
 def _reserved(out: str | None) -> contextlib.AbstractContextManager:

@@ -93,6 +93,29 @@ def read_header(path: str | os.PathLike) -> dict:
     return _header(path, lines[:1])
 
 
+def header_and_trailer(path: str | os.PathLike) -> tuple[dict, tuple[int, str] | None]:
+    """The checked header of a ledger file and its trailer ``(n_entries, head_hash)``, or
+    None for the trailer when the file does not end with one (its writing was cut short),
+    reading only its first and last lines (``admarket status`` on a staged copy; nothing
+    is verified). LedgerFormatError if it is not a ledger."""
+    try:
+        with open(path, "rb") as fh:
+            first = fh.readline().decode("utf-8")
+            size = fh.seek(0, os.SEEK_END)
+            fh.seek(max(0, size - 4096))
+            last = fh.read().rstrip(b"\n").rsplit(b"\n", 1)[-1].decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise LedgerFormatError(f"{path}: not a text file ({exc.reason})") from exc
+    except OSError as exc:
+        raise LedgerFormatError(f"{path}: cannot be read ({exc.strerror})") from exc
+    header = _header(path, [first] if first else [])
+    try:
+        trailer = _trailer(decoder.decode(last))
+    except (ValueError, TypeError):
+        trailer = None
+    return header, trailer
+
+
 def read_ledger_file(
     path: str | os.PathLike,
 ) -> tuple[dict, list[LedgerEntry], tuple[int, str]]:

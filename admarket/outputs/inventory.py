@@ -16,6 +16,12 @@ in it (which ``query``, ``report`` and a new result into the folder refuse). Oth
 
 A study or run still being written is told from a stopped one by who holds its output
 lock (:func:`.output_lock.holder`, which reads the lock without taking it).
+
+What a killed admarket process left is listed as a *leftover*, with what it is and whether
+it is safe to delete: a build folder or a result moved aside beside a result's folder
+(:data:`.publish.LEFTOVER`), and the copy of a ledger that ``run --ledger-out FILE`` staged
+beside FILE (:data:`admarket.atomic.STAGED`) — only what admarket's own naming and content
+show it made, and nothing a live process holds.
 """
 
 from __future__ import annotations
@@ -30,8 +36,10 @@ from typing import Any
 
 import duckdb
 
+from admarket.atomic import staged_target
 from admarket.config import MarketConfig
-from admarket.errors import CheckpointError, IncompleteRunError
+from admarket.errors import CheckpointError, IncompleteRunError, LedgerFormatError
+from admarket.ledger.file import header_and_trailer
 from admarket.llm.roster import STOPPED_AT_BUDGET
 from admarket.model.checkpoint import read_header
 from admarket.money import plural
@@ -49,7 +57,7 @@ from admarket.outputs.manifest import (
     read_manifest,
     show_entries,
 )
-from admarket.outputs.output_lock import holder, locked_folder
+from admarket.outputs.output_lock import flock_held, holder, locked_folder
 from admarket.outputs.publish import LEFTOVER, REBUILT, made_by_admarket
 from admarket.outputs.result_runs import INDEX as RUNS_INDEX
 from admarket.outputs.result_runs import META_RUNS, RUNS_DIR
@@ -460,6 +468,41 @@ def _leftover(path: Path) -> Item | None:
     return Item(str(path), "leftover", False, status)
 
 
+def _staged_ledger(path: Path) -> Item | None:
+    """A copy of a ledger that ``admarket run --ledger-out FILE`` staged beside FILE (named
+    by :data:`admarket.atomic.STAGED`) and never put in place, its run killed while it saved
+    the ledger or published its result; or None: not that name, not an admarket ledger (a
+    file of that name may be anyone's: only one starting with a ledger header is claimed),
+    or a live run holds it (``cli.run.finish`` keeps it flock'ed until it is in place).
+    Nothing removes such a copy but a user."""
+    target = staged_target(path)
+    if target is None or path.is_symlink() or not path.is_file():
+        return None
+    try:
+        _, trailer = header_and_trailer(path)
+        if flock_held(path):
+            return None
+        held = f"{path.stat().st_size / 1e6:,.1f} MB"
+    except (LedgerFormatError, OSError):  # not a ledger, or gone meanwhile
+        return None
+    if trailer is None:
+        status = (
+            f"a partly written copy of the ledger {target} ({held}), left by an `admarket run "
+            f"--ledger-out {target}` killed while it saved the ledger; {target} is as that "
+            "run found it — safe to delete"
+        )
+    else:
+        entries = plural(trailer[0], "entry", "entries", grouped=True)
+        status = (
+            f"a staged copy of the ledger {target} ({held}, {entries}), "
+            f"left by an `admarket run --ledger-out {target}` killed while it published its "
+            f"result; {target} was not replaced by it — safe to delete, unless that result was "
+            f"published after all: if `admarket verify-ledger {path} --store DIR` finds it "
+            f"intact, it is DIR's ledger: move it to {target} instead"
+        )
+    return Item(str(path), "leftover", False, status)
+
+
 def _running_text(out: Path, writer: str, study: str = "", n: int | None = None) -> str:
     """The status of the folder ``out`` that an admarket process (``writer``: its lock's
     text) is writing now — of its ``study``'s journal, keeping ``n`` finished runs, if
@@ -499,6 +542,7 @@ def scan(
             items += [i for d in sorted(dirs) if (i := _leftover(p / d)) is not None]
             dirs[:] = [d for d in dirs if not d.startswith(".")]
         items += [_checkpoint(p / f) for f in sorted(files) if f.endswith(".ckpt")]
+        items += [i for f in sorted(files) if (i := _staged_ledger(p / f)) is not None]
         items += [
             _journal(p / f) for f in sorted(files) if f.startswith(".") and f.endswith(SUFFIX)
         ]

@@ -114,6 +114,17 @@ def holder(dest: Path) -> str | None:
     return text or "pid unknown"
 
 
+def flock_held(path: Path) -> bool:
+    """Whether some process holds a ``flock`` on the file ``path`` now (read from
+    ``/proc/locks``, no lock taken; False where it cannot be told): a staged ledger copy
+    an ``admarket run`` is publishing is held so (``cli.run.finish``), one a killed run
+    left is not."""
+    try:
+        return _flock_held(os.stat(path), None)
+    except OSError:
+        return False
+
+
 def _recorded_pid(text: str) -> int | None:
     """The pid a lock records (``pid 123, since …``), if it reads as one."""
     head = text.split(",", 1)[0].split()
