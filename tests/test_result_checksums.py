@@ -12,10 +12,18 @@ import json
 import shutil
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from admarket.cli import main
-from admarket.outputs.manifest import COMPLETE_MARKER
+from admarket.outputs.manifest import (
+    COMPLETE_MARKER,
+    RECORDED_IN,
+    STORE_NAME,
+    file_digest,
+    marker_digest,
+    recorded_version,
+)
 
 TINY = ["--days", "1", "--buyers", "1", "--sellers", "1", "--no-progress"]
 
@@ -97,8 +105,25 @@ def test_rebuilding_the_report_keeps_the_published_checksums(published, tmp_path
     assert rc == 1 and "narrative.md has changed" in out
 
 
+def _as_written_before_the_record(d: Path) -> None:
+    """Make ``d``'s store what admarket wrote before a store recorded its marker's version
+    (:func:`~admarket.outputs.manifest.record_version`), its marker listing it anew."""
+    con = duckdb.connect(str(d / STORE_NAME))
+    con.execute(f"COMMENT ON TABLE {RECORDED_IN} IS NULL")
+    con.close()
+    marker = _marker(d)
+    marker["files"][STORE_NAME] = (d / STORE_NAME).stat().st_size
+    if "sha256" in marker:
+        marker["sha256"][STORE_NAME] = file_digest(d / STORE_NAME)
+        marker["marker_sha256"] = marker_digest(marker)
+    (d / COMPLETE_MARKER).write_text(json.dumps(marker))
+    assert recorded_version(d) is None
+
+
 def _as_version_1(d: Path) -> None:
-    """Make ``d``'s marker what admarket wrote before checksums (version 1, none listed)."""
+    """Make ``d`` what admarket wrote before checksums (version 1, none listed; its store
+    records no version)."""
+    _as_written_before_the_record(d)
     marker = _marker(d)
     del marker["sha256"], marker["marker_sha256"]
     marker["manifest_version"] = 1
@@ -171,6 +196,7 @@ def test_studies_are_checksummed_too(tmp_path, capsys):
     for d in (compare, sweep):
         marker = _marker(d)
         assert set(marker["sha256"]) == set(marker["files"]), d
+        assert recorded_version(d) == marker["manifest_version"] == 3, d
     # kept runs (a compare's kept-runs/) are among the files checked
     assert any(rel.startswith("kept-runs/") for rel in _marker(compare)["sha256"])
     rc, out = _verify(capsys, tmp_path)
@@ -256,3 +282,58 @@ def test_an_edited_marker_fails_verify_and_report_will_not_seal_it(
     assert main(["report", str(d)]) == 2
     assert "marker has been edited" in capsys.readouterr().err
     assert (d / COMPLETE_MARKER).read_bytes() == before
+
+
+def _set_back(marker: dict, version: str) -> None:
+    """``marker`` as an edit that sets it back to an older version would leave it: without
+    what that version did not have, and still saying what the edit wants it to."""
+    del marker["marker_sha256"]
+    if version == "2":
+        marker["manifest_version"] = 2
+    elif version == "1":
+        del marker["sha256"]
+        marker["manifest_version"] = 1
+    else:  # shaped as a marker written before manifests: kind and store only
+        for key in ("sha256", "manifest_version", "files", "format"):
+            del marker[key]
+
+
+@pytest.mark.parametrize("version", ["2", "1", "before manifests"])
+def test_a_marker_set_back_to_an_older_version_fails_verify_and_report(
+    published, tmp_path, capsys, version
+):
+    """A version-3 marker edited, then set back to an older version without its own
+    SHA-256 (or every checksum), passed --verify as that version's; the store records the
+    version its result was published with, so the claim is seen to be false."""
+    d = _copy(published, tmp_path)
+    assert recorded_version(d) == 3
+    marker = _marker(d)
+    marker.update(seeds=[42, 43, 44, 45], runs=12)
+    _set_back(marker, version)
+    (d / COMPLETE_MARKER).write_text(json.dumps(marker))
+    rc, out = _verify(capsys, d)
+    assert rc == 1 and "damaged — COMPLETE claims manifest version" in out
+    assert "store records that it was published with version 3" in out
+    before = (d / COMPLETE_MARKER).read_bytes()
+    assert main(["report", str(d)]) == 2
+    err = capsys.readouterr().err
+    assert "marker claims manifest version" in err and "nothing was changed" in err
+    assert (d / COMPLETE_MARKER).read_bytes() == before
+
+
+def test_a_version_2_result_written_before_the_record_still_verifies(published, tmp_path, capsys):
+    """A result published by a version-2 admarket (no marker SHA-256, a store recording no
+    version) is verified as before, and its report rebuilt."""
+    d = _copy(published, tmp_path)
+    _as_written_before_the_record(d)
+    marker = _marker(d)
+    del marker["marker_sha256"]
+    marker["manifest_version"] = 2
+    (d / COMPLETE_MARKER).write_text(json.dumps(marker))
+    rc, out = _verify(capsys, d)
+    assert rc == 0 and "content verified" in out
+    assert main(["report", str(d)]) == 0
+    assert _marker(d)["manifest_version"] == 3  # rebuilt: the new marker has its SHA-256
+    assert recorded_version(d) is None  # the store is kept as it was published
+    rc, out = _verify(capsys, d)
+    assert rc == 0 and "content verified" in out

@@ -12,6 +12,11 @@ in the store, shows only there.
 Results written before manifests existed (their COMPLETE has no ``files``) are recognised by
 their fixed top-level names (and the ``.tmp-*`` build folders that version kept inside).
 
+The store records which manifest version its result was published with
+(:func:`record_version`), so a marker set back to an older version — to shed its own
+SHA-256, or every checksum — is found edited (:func:`marker_downgraded`); a store written
+before that record existed records nothing, and its marker is read as the version it says.
+
 The checks of an output path (:func:`check_target`, :func:`check_not_inside`) live here
 too: they are light, so the CLI runs them before it loads the model.
 """
@@ -120,6 +125,61 @@ def marker_edited(manifest: Mapping[str, Any]) -> bool:
     return manifest.get(MARKER_DIGEST) != marker_digest(manifest)
 
 
+# The store of a result records the manifest version of the marker it was published with,
+# as a comment on its ``runs`` table (a comment leaves every table and query as it was);
+# written into the store before the marker exists (:func:`record_version`), it is covered
+# by the store's checksum, so a marker set back to an older version, to shed the SHA-256
+# of its own content, no longer matches it.
+RECORDED_IN = "runs"
+
+
+def record_version(con: Any) -> None:
+    """Record in the store being written (``con``, an open DuckDB connection holding its
+    ``runs`` table) that its result's marker is of this version, :data:`MANIFEST_VERSION`."""
+    note = json.dumps({"format": RESULT_FORMAT, "manifest_version": MANIFEST_VERSION})
+    con.execute(f"COMMENT ON TABLE {RECORDED_IN} IS '{note}'")
+
+
+def recorded_version(folder: Path) -> int | None:
+    """The manifest version the store of the result in ``folder`` records (see
+    :func:`record_version`), or None: a store written before it was recorded, or one that
+    cannot be read (its checksum tells that)."""
+    import duckdb  # (not at import: the CLI reads this module before it loads anything heavy)
+
+    try:
+        con = duckdb.connect(str(folder / STORE_NAME), read_only=True)
+        try:
+            row = con.execute(
+                "SELECT comment FROM duckdb_tables() WHERE schema_name = 'main' AND table_name = ?",
+                [RECORDED_IN],
+            ).fetchone()
+        finally:
+            con.close()
+        note = json.loads(row[0]) if row and row[0] else None
+    except (duckdb.Error, OSError, ValueError):
+        return None
+    version = note.get("manifest_version") if isinstance(note, dict) else None
+    return version if isinstance(version, int) and not isinstance(version, bool) else None
+
+
+def marker_downgraded(folder: Path, manifest: Mapping[str, Any]) -> str:
+    """Why the marker of the result in ``folder`` claims an older manifest version than the
+    one its store records (set back by an edit, so that its own SHA-256, or every checksum,
+    is no longer expected); "" if it does not, or the store records none."""
+    recorded = recorded_version(folder)
+    claimed = manifest.get("manifest_version")
+    if not isinstance(claimed, int) or isinstance(claimed, bool):
+        claimed = 0  # none at all: a marker shaped as one written before manifests
+    if recorded is None or claimed >= recorded:
+        return ""
+    return (
+        f"claims manifest version {claimed}, but the result's store records that it was "
+        f"published with version {recorded}: the marker has been edited (set back, so that "
+        "the checks of its version are not expected), so the kind, scenarios, seeds or runs "
+        "it states may not be the store's"
+    )
+
+
 def has_checksums(manifest: Mapping[str, Any]) -> bool:
     """Whether this marker's version writes a checksum for every file (2 on): a version-2
     marker without them has been edited; an older one never had them."""
@@ -133,9 +193,12 @@ def content_changes(
     """The listed files of a result whose content is not what was published, each with why
     (its SHA-256 differs, it has no checksum, it is a symbolic link); {} when every file
     matches; None when the marker predates checksums (nothing to check against). Reads
-    every file; ``on_read(n)`` is told the size of each chunk read."""
+    every file; ``on_read(n)`` is told the size of each chunk read. A marker claiming an
+    older version than its store records (:func:`marker_downgraded`) is a change of the
+    marker, checksums or not."""
+    downgraded = marker_downgraded(folder, manifest)
     if not has_checksums(manifest):
-        return None
+        return {COMPLETE_MARKER: downgraded} if downgraded else None
     sums = manifest.get("sha256")
     if not isinstance(sums, dict):
         sums = {}
@@ -147,7 +210,9 @@ def content_changes(
             out[rel] = f"has no checksum in the {COMPLETE_MARKER} marker (edited?)"
         elif file_digest(folder / rel, on_read) != sums[rel]:
             out[rel] = "has changed since the result was written (same size, another SHA-256)"
-    if marker_edited(manifest):
+    if downgraded:
+        out[COMPLETE_MARKER] = downgraded
+    elif marker_edited(manifest):
         out[COMPLETE_MARKER] = (
             "has been edited since the result was written (its own SHA-256 differs: the "
             "kind, scenarios, seeds or runs it states may not be the store's)"

@@ -50,6 +50,7 @@ from admarket.outputs.manifest import (
     has_checksums,
     listing,
     manifest_text,
+    marker_downgraded,
     marker_edited,
     read_manifest,
     show_entries,
@@ -289,6 +290,10 @@ def republish_report(
             raise IncompleteRunError(
                 f"{run_dir}: its {COMPLETE_MARKER} marker has been edited since the result was "
                 "written (its own SHA-256 differs); nothing was changed"
+            )
+        if why := marker_downgraded(dest, manifest):  # the same edit, its digest removed
+            raise IncompleteRunError(
+                f"{run_dir}: its {COMPLETE_MARKER} marker {why}; nothing was changed"
             )
         if "summaries" not in db_tables(dest / STORE_NAME):
             raise UsageError(f"{run_dir}: not a run or compare store (a sweep? see sweep.md)")

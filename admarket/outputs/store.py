@@ -45,9 +45,11 @@ from admarket.errors import StoreError, UsageError
 from admarket.outputs import QUERY_NAMES
 from admarket.outputs.manifest import (  # noqa: F401
     COMPLETE_MARKER,
+    RECORDED_IN,
     STORE_NAME,
     check_complete,
     foreign_entries,
+    record_version,
     show_entries,
 )
 
@@ -78,6 +80,8 @@ def write_tables(db_path: str | Path, tables: Mapping[str, pd.DataFrame]) -> Non
             con.register("_frame", df)
             con.execute(f'CREATE OR REPLACE TABLE "{name}" AS SELECT * FROM _frame')
             con.unregister("_frame")
+        if RECORDED_IN in tables:  # a result's store: the version of its marker-to-be
+            record_version(con)
     finally:
         con.close()
 

@@ -28,6 +28,7 @@ import pandas as pd
 
 from admarket.llm.tables import LLM_TABLES
 from admarket.outputs.chunked import ChunkedTable, held_whole
+from admarket.outputs.manifest import RECORDED_IN, record_version
 from admarket.outputs.store import TABLES
 
 # DuckDB's buffer cache while a study streams into its store (or a worker into its spool
@@ -381,6 +382,8 @@ class StoreWriter:
             self._append_frames(name, [df])
         self._first_empty.clear()
         self._detach_stored()
+        if RECORDED_IN in self._created:  # a result's store: the version of its marker-to-be
+            record_version(self.con)
         # read as open_store reads: one thread, so sums add in run order, to the last digit
         self.con.execute("SET threads = 1")
         # The checkpoint on close would also merge the under-filled row groups the study's
