@@ -17,6 +17,7 @@ import admarket.report.break_even as break_even_module
 from admarket.cli import main
 from admarket.outputs.store import query
 from admarket.report.break_even import break_even_chart
+from admarket.report.drivers import parameter_label
 from admarket.report.sweep_values import value_text
 
 TINY = ["--days", "1", "--buyers", "1", "--sellers", "1", "--seeds", "1"]
@@ -123,3 +124,29 @@ def test_a_one_at_a_time_row_keeps_its_grid_order(tmp_path, panels):
     assert list(dict.fromkeys(rows["verify_recalls"])) == ["true", "false"]
     drivers = query(out, "SELECT value FROM drivers WHERE parameter = 'buyer_rule'")
     assert list(dict.fromkeys(drivers["value"])) == ["plan", "iab"]
+
+
+def test_the_chart_and_table_label_parameters_as_the_drivers_chart_does(tmp_path):
+    """Axis labels, legend and sweep.md's table headers read "Exchange fee (share of
+    spend)", as drivers.png does (drivers.parameter_label, from the config), not
+    ``exchange_fee``."""
+    be = _break_even(2).rename(columns={"other": "decay_rate"})
+    params = ["exchange_fee", "decay_rate"]
+    figures = []
+    real = plt.close
+    try:
+        plt.close = figures.append  # keep the figure to look at it
+        break_even_chart(be, params, tmp_path / "be.png")
+    finally:
+        plt.close = real
+    (fig,) = figures
+    fee, decay = (parameter_label(p) for p in params)
+    assert fee != "exchange_fee" and decay != "decay_rate"
+    assert {ax.get_xlabel() for ax in fig.axes} == {fee}
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert legend == [f"C ledger A2A, {decay} = 0.0", f"C ledger A2A, {decay} = 1.0"]
+    fig.clf()
+    verdicts = {f"{m}_vs_A": "no significant difference" for m in break_even_module.BREAK_EVEN}
+    md = break_even_module.sweep_markdown(be.assign(seeds=2, **verdicts), params, 2)
+    header = next(line for line in md.splitlines() if line.startswith("| "))
+    assert header.startswith(f"| {fee} | {decay} | scenario |")

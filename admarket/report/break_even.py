@@ -20,6 +20,7 @@ from admarket.report.charts import COLOURS, NAMES, axis_format, pyplot
 from admarket.report.drivers import (
     WRITTEN_OFF_COLUMNS,
     own_points_first,
+    parameter_label,
     written_off,
     written_off_text,
 )
@@ -210,8 +211,9 @@ def _panel(
             at = g["_x"].astype(float)
         # dodge the series sideways a little so their interval caps do not overlap
         x = at + (gi - (len(groups) - 1) / 2) * dodge
+        values = zip(others, key[1:], strict=True)
         label = NAMES[key[0]] + "".join(
-            f", {p}={value_text(v)}" for p, v in zip(others, key[1:], strict=True)
+            f", {parameter_label(p)} = {value_text(v)}" for p, v in values
         )
         line = ax.errorbar(
             x,
@@ -232,7 +234,7 @@ def _panel(
         ax.yaxis.set_major_formatter(axis_format(usd_short))
     if cats is not None:
         category_axis(ax, cats)
-    ax.set_xlabel(x_name)
+    ax.set_xlabel(parameter_label(x_name))
     return drawn
 
 
@@ -265,7 +267,7 @@ def sweep_markdown(be: pd.DataFrame, params: list[str], n_seeds: int) -> str:
         "",
     ]
     head = [
-        *params,
+        *(parameter_label(p) for p in params),  # as the chart and drivers.png label them
         "scenario",
         "net to publishers − A",
         "verdict",
