@@ -100,3 +100,12 @@ def test_the_context_rot_chart_starts_both_axes_at_zero(data, figures, tmp_path)
     attainment, wrong = figures[0].axes[:2]
     assert attainment.get_ylim() == (0.0, 1.05)
     assert wrong.get_ylim()[0] == 0.0
+
+
+def test_the_context_rot_chart_ticks_whole_days(data, figures, tmp_path):
+    """A 3-day run's day axis reads 1, 2, 3: no tick between days (1.5, 2.5)."""
+    charts.context_rot(data, tmp_path)
+    for ax in figures[0].axes:
+        lo, hi = ax.get_xlim()
+        ticks = [t for t in ax.get_xticks() if lo <= t <= hi]
+        assert ticks and all(float(t).is_integer() for t in ticks), ticks

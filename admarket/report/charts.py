@@ -62,6 +62,14 @@ def axis_format(fn: Callable[[float, Any], str]) -> Any:
     return FuncFormatter(fn)
 
 
+def _whole_number_ticks() -> Any:
+    """A matplotlib tick locator that puts ticks on whole numbers only (imported on first
+    use)."""
+    from matplotlib.ticker import MaxNLocator
+
+    return MaxNLocator(integer=True)
+
+
 def _interval_note(d: ReportData) -> str:
     n = len(d.seeds)
     return "n=1, no interval" if n < 2 else f"mean and 95% CI across {n} seeds"
@@ -208,6 +216,8 @@ def context_rot(d: ReportData, out: Path) -> str:
                     alpha=0.15,
                 )
         ax.set_xlabel("simulation day (day 1 = first day)")
+        # a day is a whole number: a short run's automatic ticks fell between days (1.5)
+        ax.xaxis.set_major_locator(_whole_number_ticks())
         ax.set_ylabel(ylabel)
         if scen:
             _legend_below(ax)
