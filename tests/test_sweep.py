@@ -9,6 +9,7 @@ from admarket import MarketModel, build_config
 from admarket.batch import break_even, parse_grid, sweep
 from admarket.cli import main
 from admarket.config import ConfigError
+from admarket.money import usd_auto
 from admarket.outputs.store import COMPLETE_MARKER, query
 
 SMALL = {"n_buyers": 3, "n_sellers": 3, "campaigns_per_buyer": 4, "days": 2}
@@ -211,3 +212,17 @@ def test_the_python_sweep_refuses_language_model_roles_before_any_run(tmp_path):
     with pytest.raises(ConfigError, match="language-model agents run with `admarket run"):
         sweep(build_config(**SMALL), {"llm_buyers": [False, True]}, [1], ["B"], out=out)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_console_prints_what_drives_c_written_off_as_money(tmp_path, capsys):
+    """The drivers table's written_off is dollars, printed as the run command prints money
+    ($1,491 or $12.34), not with the shares' four decimals (1,491.4300)."""
+    grid = ["--grid", "ledger_read_failure=0,0.5"]
+    tiny = ["--days", "1", "--buyers", "1", "--sellers", "1", "--seeds", "2"]
+    args = ["sweep", *tiny, *grid, "--scenarios", "b,c", "--one-at-a-time"]
+    assert main([*args, "--processes", "1", "--no-progress", "--out", str(tmp_path)]) == 0
+    printed = capsys.readouterr().out.split("what drives C")[1].splitlines()[2:]
+    drivers = query(tmp_path, "FROM drivers")
+    assert len(printed) >= len(drivers)
+    for line, value in zip(printed, drivers["written_off"], strict=False):
+        assert usd_auto(value) in line.split() and f"{value:,.4f}" not in line, line

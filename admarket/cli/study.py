@@ -15,7 +15,7 @@ from admarket.batch.grid import parse_grid, point_blocks, sweep
 from admarket.batch.pool import default_processes
 from admarket.cli.options import config_from_args, fixed_parameters, parse_scenarios
 from admarket.errors import UsageError
-from admarket.money import plural
+from admarket.money import plural, usd_auto
 from admarket.report.break_even import break_even, distinct_points
 from admarket.report.drivers import driver_table, left_out_note, sweep_base
 from admarket.report.sweep_values import text_cells
@@ -143,7 +143,10 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         cols += ["mean_goal_attainment", "label"]
         print("what drives C (means across seeds):")
         shown = text_cells(drivers[cols], ["value"])
-        print(shown.to_string(index=False, float_format=lambda x: f"{x:,.4f}"))
+        # the shares and counts keep 4 decimals; what was written off is money and reads as
+        # the run command's table prints it ($1,491, $12.34)
+        money = {"written_off": usd_auto}
+        print(shown.to_string(index=False, float_format=lambda x: f"{x:,.4f}", formatters=money))
     note = left_out_note(tidy, drivers, list(grid), sweep_base(cfg, list(grid)))
     if note and not (be.empty and drivers.empty):  # (both empty: said above)
         print(note)
