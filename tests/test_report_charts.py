@@ -109,3 +109,56 @@ def test_the_context_rot_chart_ticks_whole_days(data, figures, tmp_path):
         lo, hi = ax.get_xlim()
         ticks = [t for t in ax.get_xticks() if lo <= t <= hi]
         assert ticks and all(float(t).is_integer() for t in ticks), ticks
+
+
+def _cut_marks(ax) -> list[tuple[str, float, float]]:
+    """The cut-end marks drawn on ``ax``: (marker, x, y) of each."""
+    return [
+        (line.get_marker(), float(x), float(y))
+        for line in ax.get_lines()
+        if line.get_label() == "_cut"
+        for x, y in zip(line.get_xdata(), line.get_ydata(), strict=True)
+    ]
+
+
+def test_the_goal_chart_marks_each_interval_end_cut_at_a_bound(data, figures, tmp_path):
+    """A hit rate whose interval passed 0 (or 1) is drawn to the bound: that end carries a
+    ▼ (▲) and the title says what the mark means; an uncut end carries none."""
+    charts.goal_achievement(data, tmp_path)
+    (ax,) = figures[0].axes
+    cis = [data.ci(s, c) for s in data.scenarios for c in ("hit_imp", "hit_cpm", "fill_rate")]
+    cut = [c.clipped(0.0, 1.0) for c in cis]
+    assert any(c.lo_cut for c in cut)  # (the small market has some)
+    marks = _cut_marks(ax)
+    assert {(m, y) for m, _, y in marks} <= {("v", 0.0), ("^", 1.0)}
+    lows = sum(c.lo_cut for c in cut)
+    assert len([m for m in marks if m[0] == "v"]) >= lows > 0
+    assert "▼ interval cut at 0" in ax.get_title()
+
+
+def test_the_drivers_chart_marks_interval_ends_cut_at_zero(figures, tmp_path):
+    """B's wrong-fact share on two seeds has an interval passing 0%, cut there: a ▼ at 0
+    on that end and the note in the title; the paired C − B gap has no bound, no mark."""
+    params = ["decay_rate", "ledger_read_failure"]
+    table = driver_table(_tidy(), params, {"decay_rate": 0.02, "ledger_read_failure": 0.0})
+    assert (table["wrong_fact_share_lo"] == 0).any()
+    drivers_chart(table, tmp_path / "drivers.png")
+    fig = figures[0]
+    share, _, paired = fig.axes[:3]
+    assert ("v", 0.02, 0.0) in {(m, round(x, 6), y) for m, x, y in _cut_marks(share)}
+    assert _cut_marks(paired) == []
+    assert "▼ interval cut at 0" in fig.get_suptitle()
+    assert all("_cut" not in t.get_text() for ax in fig.axes for t in ax.get_legend().texts)
+
+
+def test_the_heatmap_and_bands_say_where_an_interval_was_cut(data, figures, tmp_path):
+    """The heatmap stars a cell's interval end cut at 0% (and says what * means); the
+    context-rot band that meets 0% says it was cut there."""
+    charts.hallucination_heatmap(data, tmp_path)
+    ax = figures[0].axes[0]
+    cells = [t.get_text() for t in ax.texts]
+    assert any("[0.0*–" in c for c in cells), cells
+    assert "* interval end cut at 0% or 100%" in ax.get_title()
+    charts.context_rot(data, tmp_path)
+    rot = figures[1].axes[1]
+    assert "band cut at 0%" in rot.get_title()

@@ -2,7 +2,10 @@
 
 Every figure shows the mean across seeds with its 95% interval (error bars or a band),
 cut to what the quantity can take (a share stays in [0, 100%], a count at or above zero);
-with a single seed it says "n=1, no interval" instead. Scenario colours are fixed hex
+with a single seed it says "n=1, no interval" instead. An end so cut is the bound, not an
+estimate, and is marked as such (a ▼ or ▲ on an error bar, a * in a heatmap cell, a note
+on a band), with a line in the title saying what the mark means, as the text report marks
+it "(clipped)". Scenario colours are fixed hex
 values so every chart reads the same way; every panel that draws scenarios has a legend;
 labels use the glossary's words; money is written without scientific notation.
 """
@@ -11,7 +14,7 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -91,6 +94,53 @@ def _err(cis: list[CI], scale: float = 1.0, lo: float = -math.inf, hi: float = m
     return np.nan_to_num(np.array([down, up]))
 
 
+def _cut_ends(
+    cis: list[CI], scale: float = 1.0, lo: float = -math.inf, hi: float = math.inf
+) -> tuple[list[float | None], list[float | None]]:
+    """Where ``_err(cis, scale, lo, hi)``'s bars end at a bound they were cut to: per
+    interval the cut lower end's height (× ``scale``) or None, and the same for upper ends."""
+    lows: list[float | None] = []
+    highs: list[float | None] = []
+    for c in cis:
+        if c.n > 1 and not math.isnan(c.lo):
+            c = c.clipped(lo, hi)
+            lows.append(c.lo * scale if c.lo_cut else None)
+            highs.append(c.hi * scale if c.hi_cut else None)
+        else:
+            lows.append(None)
+            highs.append(None)
+    return lows, highs
+
+
+def mark_cut_ends(
+    ax: Any, xs: Sequence[float], lows: Sequence[float | None], highs: Sequence[float | None]
+) -> tuple[bool, bool]:
+    """Mark the interval ends cut at a bound the quantity cannot cross: a small black ▼ at
+    each ``(x, low)`` with a ``low`` (None: not cut), a ▲ at each ``(x, high)``. The bar or
+    band stops at the bound, which is not an estimate; unmarked it reads as one (the text
+    report marks the same ends "(clipped)"). Returns whether any lower and any upper end
+    was marked, for the chart's note (:func:`cut_note`)."""
+    marked = []
+    for ends, marker in ((lows, "v"), (highs, "^")):
+        at = [(x, y) for x, y in zip(xs, ends, strict=True) if y is not None]
+        if at:
+            px, py = zip(*at, strict=True)
+            # not clipped by the axes: a bound is often the axis' own limit (0, 1)
+            ax.plot(px, py, linestyle="none", marker=marker, markersize=5, color="black")[0].set(
+                clip_on=False, zorder=5, label="_cut"
+            )
+        marked.append(bool(at))
+    return marked[0], marked[1]
+
+
+def cut_note(lower: bool, upper: bool, low: str = "0", high: str = "1") -> str:
+    """The note saying what :func:`mark_cut_ends`' marks mean ("" when nothing was cut):
+    ``low`` and ``high`` are the bounds as the axis reads them."""
+    parts = [f"▼ interval cut at {low}"] if lower else []
+    parts += [f"▲ cut at {high}"] if upper else []
+    return "; ".join(parts) + " (the bound, not an estimate)" if parts else ""
+
+
 def _legend_below(ax, ncol: int = 3, below: float = -0.16) -> None:
     """A legend under the axes (its top ``below`` × the axes' height under them), where it
     cannot cover bars or interval caps."""
@@ -111,6 +161,7 @@ def fee_extraction(d: ReportData, out: Path) -> str:
     """Take rate and net to publishers per scenario."""
     fig, axes = pyplot().subplots(1, 2, figsize=(9, 3.8))
     scen = d.scenarios
+    cut_low = False
     for ax, col, title in (
         (axes[0], "take_rate", "Take rate (% of gross spend)"),
         (axes[1], "net_to_publishers", "Net to publishers per run (USD)"),
@@ -118,19 +169,26 @@ def fee_extraction(d: ReportData, out: Path) -> str:
         cis = [d.ci(s, col) for s in scen]
         scale = 100.0 if col == "take_rate" else 1.0
         ax.bar(
-            [NAMES[s] for s in scen],
+            range(len(scen)),
             [c.mean * scale for c in cis],
             yerr=_err(cis, scale, lo=0.0),
             capsize=4,
             color=[COLOURS[s] for s in scen],
+            tick_label=[NAMES[s] for s in scen],
         )
+        cut = mark_cut_ends(ax, range(len(scen)), *_cut_ends(cis, scale, lo=0.0))
+        cut_low = cut_low or cut[0]
         ax.set_title(title, fontsize=10)
         ax.tick_params(axis="x", labelsize=8)
         if col == "net_to_publishers":
             ax.yaxis.set_major_formatter(axis_format(usd_short))
         else:
             ax.yaxis.set_major_formatter(axis_format(lambda v, _p: f"{v:g}%"))
-    fig.suptitle(f"Fee extraction by scenario ({_interval_note(d)})", fontsize=10)
+    note = cut_note(cut_low, False)
+    fig.suptitle(
+        f"Fee extraction by scenario ({_interval_note(d)})" + (f"\n{note}" if note else ""),
+        fontsize=10,
+    )
     return _save(fig, out, "fee_extraction.png")
 
 
@@ -162,20 +220,30 @@ def goal_achievement(d: ReportData, out: Path) -> str:
     fig, ax = pyplot().subplots(figsize=(9, 4.6))
     x = np.arange(len(metrics))
     w = 0.8 / max(1, len(d.scenarios))
+    cut = (False, False)
     for i, s in enumerate(d.scenarios):
         cis = [d.ci(s, col) for col, _ in metrics]
-        _bars(ax, x + i * w, cis, w, s, lo=0.0, hi=1.0)
+        cut = _or(cut, _bars(ax, x + i * w, cis, w, s, lo=0.0, hi=1.0))
     ax.set_xticks(x + w * (len(d.scenarios) - 1) / 2, [m[1].replace(" ", "\n", 1) for m in metrics])
     ax.tick_params(axis="x", labelsize=8)
     ax.set_ylim(0, 1.05)
     ax.set_ylabel(GOAL_YLABEL)
     _legend_below(ax, below=-0.21)  # under three lines of tick labels
-    ax.set_title(f"Campaign goal achievement ({_interval_note(d)})", fontsize=10)
+    note = cut_note(*cut)
+    title = f"Campaign goal achievement ({_interval_note(d)})"
+    ax.set_title(title + (f"\n{note}" if note else ""), fontsize=10)
     return _save(fig, out, "goal_achievement.png")
 
 
-def _bars(ax, x: np.ndarray, cis: list, width: float, scenario: str, **cut: float) -> None:
-    """One scenario's bars: means with their 95% intervals as error bars."""
+def _or(a: tuple[bool, bool], b: tuple[bool, bool]) -> tuple[bool, bool]:
+    return (a[0] or b[0], a[1] or b[1])
+
+
+def _bars(
+    ax, x: np.ndarray, cis: list, width: float, scenario: str, **cut: float
+) -> tuple[bool, bool]:
+    """One scenario's bars: means with their 95% intervals as error bars, the ends cut at
+    a bound marked (:func:`mark_cut_ends`; whether any lower and any upper end was)."""
     ax.bar(
         x,
         [c.mean for c in cis],
@@ -185,6 +253,7 @@ def _bars(ax, x: np.ndarray, cis: list, width: float, scenario: str, **cut: floa
         color=COLOURS[scenario],
         label=NAMES[scenario],
     )
+    return mark_cut_ends(ax, list(x), *_cut_ends(cis, **cut))
 
 
 def context_rot(d: ReportData, out: Path) -> str:
@@ -200,7 +269,10 @@ def context_rot(d: ReportData, out: Path) -> str:
             [s for s in d.scenarios if has(s, "volatile_memory")],
         ),
     )
+    bounds = (("0", "1"), ("0%", "100%"))  # the panels' 0 and 1, as their axes read them
+    notes: list[str] = []
     for ax, (col, ylabel, scale, scen) in zip(axes, panels, strict=True):
+        cut = (False, False)
         for s in scen:
             g = d.daily[d.daily["scenario"] == s]
             days = sorted(g["simulation_day"].unique())
@@ -208,6 +280,7 @@ def context_rot(d: ReportData, out: Path) -> str:
             xs = np.array(days) + 1
             ax.plot(xs, [c.mean * scale for c in cis], color=COLOURS[s], label=NAMES[s])
             if len(d.seeds) > 1:
+                cut = _or(cut, (any(c.lo_cut for c in cis), any(c.hi_cut for c in cis)))
                 ax.fill_between(
                     xs,
                     [c.lo * scale for c in cis],
@@ -221,11 +294,19 @@ def context_rot(d: ReportData, out: Path) -> str:
         ax.set_ylabel(ylabel)
         if scen:
             _legend_below(ax)
-    axes[0].set_title("Goal attainment of live campaigns", fontsize=9)
+        # a band is drawn day by day: a note, not a mark on every day it meets the bound
+        low, high = bounds[len(notes)]
+        words = [w for w, c in zip((low, high), cut, strict=True) if c]
+        notes.append(
+            f"\nband cut at {' and '.join(words)} where it meets it (the bound, not an estimate)"
+            if words
+            else ""
+        )
+    axes[0].set_title("Goal attainment of live campaigns" + notes[0], fontsize=9)
     note = (
         "" if all(has(s, "volatile_memory") for s in d.scenarios) else " (A has no memory to lose)"
     )
-    axes[1].set_title("The rot: claims that were wrong" + note, fontsize=9)
+    axes[1].set_title("The rot: claims that were wrong" + note + notes[1], fontsize=9)
     # both from 0: an axis starting near the lowest value made a small drift look like a
     # collapse; attainment is a 0–1 score, drawn over all of it
     axes[0].set_ylim(0, 1.05)
@@ -253,6 +334,7 @@ def hallucination_heatmap(d: ReportData, out: Path) -> str:
     cols = sorted(c["claim_type"].dropna().unique())
     mean = np.full((max(1, len(rows)), max(1, len(cols))), np.nan)
     text = [["" for _ in cols] for _ in rows]
+    cut_any = False
     for i, (s, a) in enumerate(rows):
         for j, k in enumerate(cols):
             g = c[(c["scenario"] == s) & (c["agent_type"] == a) & (c["claim_type"] == k)]
@@ -262,6 +344,11 @@ def hallucination_heatmap(d: ReportData, out: Path) -> str:
             mean[i, j] = ci.mean * 100
             lo, hi = f"{ci.lo * 100:.1f}", f"{ci.hi * 100:.1f}"
             band = "" if ci.n < 2 or math.isnan(ci.lo) or lo == hi else f"\n[{lo}–{hi}]"
+            if band and (ci.lo_cut or ci.hi_cut):  # an end cut at 0% or 100%: starred
+                cut_any = True
+                lo += "*" if ci.lo_cut else ""
+                hi += "*" if ci.hi_cut else ""
+                band = f"\n[{lo}–{hi}]"
             text[i][j] = f"{ci.mean * 100:.1f}%{band}"
     fig, ax = pyplot().subplots(figsize=(1.4 * len(cols) + 2.5, 0.7 * len(rows) + 1.8))
     cmap = pyplot().get_cmap("Reds")
@@ -276,8 +363,10 @@ def hallucination_heatmap(d: ReportData, out: Path) -> str:
     ax.set_yticks(range(len(rows)), [f"{s} {a}s" for s, a in rows], fontsize=8)
     ax.set_xlabel("claim type (what the fact was about)", fontsize=8)
     fig.colorbar(im, ax=ax, label="% of claims that were wrong")
+    note = "\n* interval end cut at 0% or 100% (the bound, not an estimate)" if cut_any else ""
     ax.set_title(
-        f"Claims that were wrong ({_interval_note(d)}; – = no claim of that type)", fontsize=10
+        f"Claims that were wrong ({_interval_note(d)}; – = no claim of that type){note}",
+        fontsize=10,
     )
     return _save(fig, out, "hallucination_heatmap.png")
 
@@ -313,6 +402,8 @@ def cost_per_mille(d: ReportData, out: Path) -> str:
     cis = [b[1] for b in bars]
     heights = [max(c.mean, 1e-9) for c in cis]
     ax.bar(names, heights, yerr=_err(cis, lo=1e-9), capsize=4, color=[b[2] for b in bars])
+    # a cost cannot be below $0: the log axis' floor (1e-9) stands for it
+    cut = mark_cut_ends(ax, range(len(cis)), *_cut_ends(cis, lo=1e-9))
     for i, c in enumerate(cis):
         ax.text(i, heights[i] * 1.6, usd_auto(c.mean), ha="center", va="bottom", fontsize=8)
     ax.set_yscale("log")
@@ -320,7 +411,9 @@ def cost_per_mille(d: ReportData, out: Path) -> str:
     ax.yaxis.set_major_formatter(axis_format(_log_tick))
     ax.set_ylabel("USD per 1,000 impressions (log scale)")
     ax.tick_params(axis="x", labelsize=8)
-    ax.set_title(f"Ledger cost vs exchange fee per 1,000 ({_interval_note(d)})", fontsize=10)
+    note = cut_note(cut[0], False, low="$0")
+    title = f"Ledger cost vs exchange fee per 1,000 ({_interval_note(d)})"
+    ax.set_title(title + (f"\n{note}" if note else ""), fontsize=10)
     return _save(fig, out, "cost_per_mille.png")
 
 
@@ -332,6 +425,7 @@ def dispute_outcomes(d: ReportData, out: Path) -> str:
     fig, ax = pyplot().subplots(figsize=(9, 4.2))
     x = np.arange(len(outcomes))
     w = 0.8 / max(1, len(scen))
+    cut = (False, False)
     for i, s in enumerate(scen):
         cis = []
         for o in outcomes:
@@ -339,7 +433,7 @@ def dispute_outcomes(d: ReportData, out: Path) -> str:
             g = st[(st["scenario"] == s) & (st["outcome"] == o)]
             per.update({int(k): float(v) for k, v in zip(g["seed"], g["n"], strict=True)})
             cis.append(mean_ci(per.values()))
-        _bars(ax, x + i * w, cis, w, s, lo=0.0)
+        cut = _or(cut, _bars(ax, x + i * w, cis, w, s, lo=0.0))
     ax.set_xticks(x + w * (len(scen) - 1) / 2, [o.replace("_", " ") for o in outcomes])
     ax.tick_params(axis="x", labelsize=8)
     ax.set_yscale("symlog", linthresh=1.0)
@@ -348,7 +442,8 @@ def dispute_outcomes(d: ReportData, out: Path) -> str:
     if outcomes:
         _legend_below(ax)
     note = "; A: the exchange settles each lot" if "A" in d.scenarios else ""
-    ax.set_title(f"Settlement and dispute outcomes ({_interval_note(d)}{note})", fontsize=10)
+    title = f"Settlement and dispute outcomes ({_interval_note(d)}{note})"
+    ax.set_title(title + (f"\n{cut_note(*cut)}" if cut[0] else ""), fontsize=10)
     return _save(fig, out, "dispute_outcomes.png")
 
 

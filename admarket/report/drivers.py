@@ -21,7 +21,7 @@ import pandas as pd
 
 from admarket.config import PARAMS
 from admarket.config.params import field_label
-from admarket.report.charts import COLOURS, NAMES, pyplot
+from admarket.report.charts import COLOURS, NAMES, cut_note, mark_cut_ends, pyplot
 from admarket.report.glossary import WRITTEN_OFF_SOURCES
 from admarket.report.stats import CLIPPED, mean_ci, paired_diff
 from admarket.report.sweep_values import category_axis, category_order, equals, value_text
@@ -192,6 +192,7 @@ def drivers_chart(table: pd.DataFrame, path: Path) -> None:
         (m, title, scale, unit, ("B", "C")) for m, title, scale, unit in DRIVER_METRICS[:2]
     ]
     panels.append((PAIRED, "goal attainment, C − B (paired by seed)", 1.0, "", ("C",)))
+    cut = [False, False]
     for r, p in enumerate(params):
         for c, (m, title, scale, unit, scens) in enumerate(panels):
             ax = axes[r][c]
@@ -213,6 +214,9 @@ def drivers_chart(table: pd.DataFrame, path: Path) -> None:
                     capsize=3,
                     label=NAMES[scen],
                 )
+                lows, highs = cut_ends(g, m, scale)
+                marked = mark_cut_ends(ax, list(at.astype(float)), lows, highs)
+                cut = [cut[0] or marked[0], cut[1] or marked[1]]
             if m == PAIRED:
                 ax.axhline(0, color="black", linewidth=0.8)
             if cats is not None:
@@ -221,11 +225,29 @@ def drivers_chart(table: pd.DataFrame, path: Path) -> None:
             ax.set_title(title + (f" ({unit})" if unit else ""), fontsize=9)
             if ax.get_legend_handles_labels()[0]:
                 ax.legend(fontsize=7)
-    fig.suptitle("What drives C: ledger assumptions vs B (mean and 95% CI across seeds)")
+    note = cut_note(cut[0], cut[1], high="100%")
+    title = "What drives C: ledger assumptions vs B (mean and 95% CI across seeds)"
+    fig.suptitle(title + (f"\n{note}" if note else ""))
     fig.set_layout_engine("tight")  # laid out in savefig's own pass, as report charts are
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def cut_ends(
+    rows: pd.DataFrame, m: str, scale: float = 1.0
+) -> tuple[list[float | None], list[float | None]]:
+    """Per row, metric ``m``'s interval end (× ``scale``) where it was cut at the metric's
+    bound, or None: the lower ends, then the upper ones. The table keeps only the cut ends,
+    not whether they were cut: an end at the bound while the mean is off it was (as
+    :func:`interval_text` reads it)."""
+    low, high = _RANGE.get(m, (-math.inf, math.inf))
+    lows: list[float | None] = []
+    highs: list[float | None] = []
+    for mean, lo, hi in zip(rows[m], rows[f"{m}_lo"], rows[f"{m}_hi"], strict=True):
+        lows.append(lo * scale if lo == low < mean else None)
+        highs.append(hi * scale if hi == high > mean else None)
+    return lows, highs
 
 
 def parameter_label(name: str) -> str:
