@@ -226,3 +226,18 @@ def test_the_console_prints_what_drives_c_written_off_as_money(tmp_path, capsys)
     assert len(printed) >= len(drivers)
     for line, value in zip(printed, drivers["written_off"], strict=False):
         assert usd_auto(value) in line.split() and f"{value:,.4f}" not in line, line
+
+
+def test_the_console_prints_the_break_even_money_as_money(tmp_path, capsys):
+    """The break-even table's dollar columns (publishers' net against A, written off) print
+    as money ($1,491, -$4,496), not with the shares' three decimals (-4,495.607)."""
+    tiny = ["--days", "1", "--buyers", "1", "--sellers", "1", "--seeds", "2"]
+    args = ["sweep", *tiny, "--grid", "exchange_fee=0.1,0.3", "--scenarios", "a,c"]
+    assert main([*args, "--processes", "1", "--no-progress", "--out", str(tmp_path)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    header = next(i for i, line in enumerate(lines) if "net_to_publishers_diff" in line)
+    table = query(tmp_path, "FROM break_even")
+    printed = lines[header + 1 : header + 1 + len(table)]
+    for line, row in zip(printed, table.itertuples(), strict=True):
+        for value in (row.net_to_publishers_diff, row.written_off):
+            assert usd_auto(value) in line.split() and f"{value:,.3f}" not in line, line

@@ -137,7 +137,9 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         # each point once (a one-at-a-time sweep meets its base point under each parameter);
         # a list value as --set takes it
         shown = text_cells(distinct_points(be, list(grid))[cols], list(grid))
-        print(shown.to_string(index=False, float_format=lambda x: f"{x:,.3f}"))
+        # the shares keep 3 decimals; the dollar columns read as money ($1,491, -$4,496)
+        money = {"net_to_publishers_diff": usd_auto, "written_off": usd_auto}
+        print(shown.to_string(index=False, float_format=lambda x: f"{x:,.3f}", formatters=money))
     if not drivers.empty:
         cols = ["parameter", "value", "scenario", "wrong_fact_share", "disputes", "written_off"]
         cols += ["mean_goal_attainment", "label"]
