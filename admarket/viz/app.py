@@ -16,13 +16,13 @@ from __future__ import annotations
 import solara
 import solara.server.settings
 
-from admarket.viz.page import Explorer, SideBySide
+from admarket.viz.page import PATHS, Explorer, SideBySide
 
 # Solara's "This website runs on Solara" banner sits fixed over the bottom-right corner of
 # the page, on top of the charts; the explorer says what it runs on in its Info tab.
 solara.server.settings.theme.show_banner = False
 
 routes = [
-    solara.Route(path="/", component=Explorer, label="Explorer"),
-    solara.Route(path="side-by-side", component=SideBySide, label="A | B | C"),
+    solara.Route(path=PATHS[False], component=Explorer, label="Explorer"),
+    solara.Route(path=PATHS[True].lstrip("/"), component=SideBySide, label="A | B | C"),
 ]

@@ -123,9 +123,45 @@ def page_state(compare: bool, search: str | None) -> PageState:
     return pages[compare]
 
 
+# Where each page lives (app.routes is made from these); the page tabs link to them.
+PATHS = {False: "/", True: "/side-by-side"}
+PAGE_NAMES = {False: "Home", True: "side-by-side"}
+
+
+def page_link(compare: bool) -> str:
+    """The address of a page as it was left in this browser session: its path and the query
+    of its applied settings (its bare path before the first visit, which builds it from the
+    defaults — or from a link's query, the only time a query sets a page up)."""
+    state = _PAGES.peek().get(compare)
+    if state is None:
+        return PATHS[compare]
+    return f"{PATHS[compare]}?{to_query(state.applied, with_scenario=not compare)}"
+
+
 def forget_pages() -> None:
     """Drop this browser session's page states (the next visit builds them afresh)."""
     _PAGES.peek().clear()
+
+
+def page_tabs(compare: bool, router: solara.routing.Router) -> solara.Element:
+    """The tabs to the pages, in place of the layout's own route tabs (the app layout takes
+    a :func:`solara.lab.Tabs` put in the app bar for them, so this is an element, not a
+    component of its own).
+
+    The layout's tabs went to a page's bare path: a page shown again kept its settings, but
+    the address bar lost them, and a copied address built another run. These go to the
+    page's address with its applied settings (:func:`page_link`), in one history entry.
+    """
+
+    def go(index: int) -> None:
+        other = bool(index)
+        if other != compare:
+            router.push(page_link(other))
+
+    with solara.lab.Tabs(value=int(compare), on_value=go, align="center") as tabs:
+        for c in (False, True):
+            solara.lab.Tab(PAGE_NAMES[c])
+    return tabs
 
 
 @solara.component
@@ -144,6 +180,7 @@ def ExplorerPage(compare: bool = False) -> solara.Element:
         solara.Title(title)
         with solara.AppBar():
             solara.lab.ThemeToggle()
+            page_tabs(compare, router)
         with solara.Sidebar():
             SettingsPanel(state, rebuild)
         TimeBar(state, rebuild)

@@ -167,6 +167,16 @@ def test_the_other_page_and_back_keeps_the_settings_and_the_clock(
     tab.wait_clock("end of day 1")
     tab.wait_drawn(24)
     expect(tab.page.get_by_label("Seed ●", exact=True)).to_have_value("7")
+    # the address bar holds the applied settings again (not the draft's seed), as the
+    # Share tab's link does: a copied address rebuilds what is on screen
+    shared = tab.page.locator(".am-note code", has_text=re.compile(r"^\?")).text_content()
+    assert shared
+    tab.page.wait_for_url(re.compile("/" + re.escape(shared) + "$"))
+    assert "scenario=A" in tab.page.url and "days=3" in tab.page.url
+    assert "seed=7" not in tab.page.url
+    assert tab.page.get_by_role("tab").count() == 2 + 3  # the pages' and the panes' tabs
+    tab.page.get_by_role("tab", name=re.compile("side-by-side", re.I)).click()
+    tab.page.wait_for_url(re.compile(r"/side-by-side\?seed=42$"))  # its applied defaults
 
 
 @pytest.mark.parametrize("path", ["", "side-by-side"], ids=["explorer", "side-by-side"])

@@ -15,7 +15,7 @@ import solara
 from admarket import MarketConfig
 from admarket.viz import app
 from admarket.viz.page import Explorer, SideBySide, forget_pages, page_state
-from admarket.viz.params import make_controls
+from admarket.viz.params import make_controls, to_query
 from admarket.viz.session import Settings
 from admarket.viz.stage import SCENARIO_NAMES
 from admarket.viz.state import Drawer, PageState, intervals
@@ -372,9 +372,11 @@ def _settled(rc: Any, title: str) -> bool:
 
 
 @solara.component
-def _Routed(page: solara.Element, pushed: list[str]) -> solara.Element:
-    """``page`` with a router that records where Apply sends the address bar."""
-    solara.routing.router_context.provide(solara.routing.Router("/", app.routes, pushed.append))
+def _Routed(page: solara.Element, pushed: list[str], path: str = "/") -> solara.Element:
+    """``page`` with a router that records where Apply and the page tabs send the address
+    bar (the layout's own route tabs set the location instead: recorded too)."""
+    solara.routing.router_context.provide(solara.routing.Router(path, app.routes, pushed.append))
+    solara.routing._location_context.provide(solara.routing._Location(path, pushed.append))
     return solara.AppLayout(children=[page])
 
 
@@ -392,4 +394,42 @@ def test_switching_scenario_again_and_again_rebuilds_without_an_error() -> None:
         (status,) = _status(rc)
         assert status.startswith("Reset: new markets built"), status
         assert f"?scenario={scenario}&" in pushed[-1]
+    rc.close()
+
+
+def _go_to_page(rc: Any, index: int) -> None:
+    """Click the app bar's tab to the explorer (0) or the side-by-side page (1)."""
+    (nav,) = [w for w in rc.find(vw.Tabs).widgets if "am-tabs" not in (w.class_ or "")]
+    nav.v_model = index
+
+
+def test_the_page_tabs_go_to_each_page_with_its_applied_settings() -> None:
+    # The address bar shows what a page shown again holds, so a copied address rebuilds it:
+    # the applied settings (never the draft), in the query of the page's path.
+    link = "n_buyers=2&n_sellers=2&campaigns_per_buyer=3&days=3&scenario=A"
+    pushed: list[str] = []
+    home = page_state(False, link)
+    _box, rc = solara.render(_Routed(Explorer(), pushed), handle_error=False)
+    rc.find(vw.TextField, label="Buyers").widget.v_model = "3"  # a draft, not applied
+    _go_to_page(rc, 1)
+    assert pushed == ["/side-by-side"]  # not visited yet: its defaults, as its bare path says
+    rc.close()
+    _box, rc = solara.render(_Routed(SideBySide(), pushed, "/side-by-side"), handle_error=False)
+    rc.find(vw.TextField, label="Seed").widget.v_model = "5"
+    _click(rc, "Apply and reset")
+    sbs = page_state(True, None)
+    _wait(lambda: sbs.applied.config.seed == 5 and not sbs.building.value)
+    pushed.clear()
+    _go_to_page(rc, 0)
+    assert pushed == [f"/?{to_query(home.applied)}"]
+    assert "scenario=A" in pushed[0] and "days=3" in pushed[0] and "n_buyers=2" in pushed[0]
+    rc.close()
+    _box, rc = solara.render(_Routed(Explorer(), pushed), handle_error=False)
+    assert rc.find(vw.TextField, label="Buyers ●").widget.v_model == "3"  # still a draft
+    pushed.clear()
+    _go_to_page(rc, 1)
+    assert pushed == [f"/side-by-side?{to_query(sbs.applied, with_scenario=False)}"]
+    assert "seed=5" in pushed[0] and "scenario" not in pushed[0]
+    _go_to_page(rc, 0)  # the page shown: no navigation
+    assert len(pushed) == 1
     rc.close()
