@@ -112,15 +112,49 @@ _PAGES: solara.Reactive[dict[bool, PageState]] = solara.Reactive(
 )
 
 
+# A first visit builds the page's markets before the page can draw them. The defaults build
+# in hundredths of a second, so a small market is built in the page's render, at once; a
+# larger one (seconds side by side or over several seeds: 15 markets of 200 × 200 take ~6 s)
+# in a task, while the page shows that it is building instead of looking frozen. The size
+# (build_size) grows with the build's time, ~0.07 ms a unit as measured on markets from
+# 5 × 5 to 1,000 × 50 and 50 × 1,000: this bound is ~0.15 s; the defaults are 90 (270 side
+# by side).
+BUILD_IN_PAGE_UP_TO = 2_000
+SELLER_COST = 8  # a seller (and its products) takes about as long to build as 8 campaigns
+
+
+def build_size(settings: Settings) -> int:
+    """How much building ``settings``' markets takes, roughly: markets × (campaigns + 8 ×
+    sellers); up to :data:`BUILD_IN_PAGE_UP_TO` they are built in the page's render."""
+    cfg = settings.config
+    markets = len(settings.scenarios) * settings.seeds
+    return markets * (cfg.n_buyers * cfg.campaigns_per_buyer + SELLER_COST * cfg.n_sellers)
+
+
+def link_settings(compare: bool, search: str | None) -> tuple[Settings, list[str]]:
+    """The settings a first visit to a page builds: its defaults with the link's query
+    (``search``) over them, and a message per item of the query left out."""
+    default = Settings(scenarios=SCENARIOS if compare else ("B",))
+    return from_query(search, default)
+
+
+def _built(
+    pages: dict[bool, PageState], compare: bool, first: tuple[Settings, list[str]]
+) -> PageState:
+    if compare not in pages:
+        settings, problems = first
+        # setdefault: a visit left and made again while a build runs builds twice; one stays
+        pages.setdefault(compare, PageState(settings, compare, problems))
+    return pages[compare]
+
+
 def page_state(compare: bool, search: str | None) -> PageState:
     """This browser session's state of a page, built on its first visit from the link's
     query (``search``); later visits (back from the other page) find it as it was left."""
     pages = _PAGES.peek()
-    if compare not in pages:
-        default = Settings(scenarios=SCENARIOS if compare else ("B",))
-        settings, problems = from_query(search, default)
-        pages[compare] = PageState(settings, compare, problems)
-    return pages[compare]
+    if compare in pages:
+        return pages[compare]
+    return _built(pages, compare, link_settings(compare, search))
 
 
 # Where each page lives (app.routes is made from these); the page tabs link to them.
@@ -166,14 +200,27 @@ def page_tabs(compare: bool, router: solara.routing.Router) -> solara.Element:
 
 @solara.component
 def ExplorerPage(compare: bool = False) -> solara.Element:
-    """A whole explorer page: one scenario, or A, B and C side by side (``compare``)."""
+    """A whole explorer page: one scenario, or A, B and C side by side (``compare``).
+
+    On a first visit to a large market the page shows that it is building, and draws the
+    rest once it has (see :data:`BUILD_IN_PAGE_UP_TO`)."""
     router = solara.use_router()
-    state = solara.use_memo(lambda: page_state(compare, router.search), [])
-    # leaving the page (another route, a closed tab) stops a run that is playing
-    solara.use_effect(lambda: state.stop, [])
-    rebuild = solara.lab.use_task(state.rebuild, dependencies=None)
-    report = solara.lab.use_task(state.run_report, dependencies=None)
-    tab = state.pane.value
+    pages = _PAGES.peek()
+    # a first visit's settings, from the address it opened (read once: Apply changes it)
+    first = solara.use_memo(
+        lambda: None if compare in pages else link_settings(compare, router.search), []
+    )
+
+    def build_first() -> PageState:
+        assert first is not None  # only a first visit builds
+        return _built(pages, compare, first)
+
+    build = solara.lab.use_task(build_first, dependencies=None)
+    if first is not None and build_size(first[0]) <= BUILD_IN_PAGE_UP_TO:
+        _built(pages, compare, first)
+    solara.use_effect(lambda: None if compare in pages else build(), [])
+    # read in the render, so that the build's end (its state, or its error) draws it again
+    state, failed = pages.get(compare) or build.value, build.exception
     title = "A | B | C side by side" if compare else "admarket explorer"
     with solara.Column(classes=["am-main"], style="gap: 0") as main:
         solara.Style(CSS)
@@ -181,6 +228,27 @@ def ExplorerPage(compare: bool = False) -> solara.Element:
         with solara.AppBar():
             solara.lab.ThemeToggle()
             page_tabs(compare, router)
+        if state is not None:
+            PageBody(state).key("page")
+        else:
+            with solara.Div(classes=["am-card", "am-timebar"]).key("building"):
+                if failed is not None:
+                    solara.Error(f"Could not build the market: {failed}")
+                else:
+                    solara.ProgressLinear(True, color="warning", classes=["am-busy"])
+                    solara.Info("Building the market from the settings…", dense=True)
+    return main
+
+
+@solara.component
+def PageBody(state: PageState) -> solara.Element:
+    """The sidebar, the clock and the panes of a page whose markets are built."""
+    # leaving the page (another route, a closed tab) stops a run that is playing
+    solara.use_effect(lambda: state.stop, [])
+    rebuild = solara.lab.use_task(state.rebuild, dependencies=None)
+    report = solara.lab.use_task(state.run_report, dependencies=None)
+    tab = state.pane.value
+    with solara.Column(style="gap: 0; max-width: 100%") as body:
         with solara.Sidebar():
             SettingsPanel(state, rebuild)
         TimeBar(state, rebuild)
@@ -202,7 +270,7 @@ def ExplorerPage(compare: bool = False) -> solara.Element:
                     html(info_html(), ["am-info", "am-card"])
                 else:
                     ResearchPanel(state, report)
-    return main
+    return body
 
 
 @solara.component

@@ -433,3 +433,35 @@ def test_the_page_tabs_go_to_each_page_with_its_applied_settings() -> None:
     _go_to_page(rc, 0)  # the page shown: no navigation
     assert len(pushed) == 1
     rc.close()
+
+
+def test_a_large_market_is_built_while_the_page_shows_it_is_building(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A first visit builds the markets before the page can draw them: a large market (seconds)
+    # in a task, the page saying meanwhile that it is building instead of looking frozen.
+    from admarket.viz import page
+
+    entered, release = threading.Event(), threading.Event()
+
+    def slow_build(*args: Any) -> PageState:
+        entered.set()
+        release.wait(10)
+        return PageState(*args)
+
+    monkeypatch.setattr(page, "BUILD_IN_PAGE_UP_TO", 0, raising=False)  # all count as large
+    monkeypatch.setattr(page, "PageState", slow_build)
+    rc = _render(Explorer())
+    assert entered.wait(30), "the build did not start"
+    assert _busy(rc)
+    alerts = [str(w.children) for w in rc.find(vw.Alert).widgets]
+    assert any("Building the market" in a for a in alerts), alerts
+    assert not rc.find(LiveHtml).widgets  # no clock yet
+    release.set()
+    _wait(lambda: not _busy(rc) and bool(rc.find(LiveHtml).widgets))
+    assert "day 1, 00:00 (start)" in _clock(rc)
+    _step(rc, "+1 hour", "day 1, 01:00")
+    rc.close()
+    monkeypatch.undo()
+    for compare in (False, True):  # the defaults are small: built at once, as every test does
+        assert page.build_size(page.link_settings(compare, None)[0]) <= page.BUILD_IN_PAGE_UP_TO
