@@ -144,6 +144,18 @@ def _same(a: np.ndarray, b: np.ndarray) -> bool:
     return a.shape == b.shape and bool(np.all(a.view(np.uint64) == b.view(np.uint64)))
 
 
+def _binom_edges() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every edge of a binomial quantile's arguments, crossed: q at and beyond its ends, n
+    and p at and beyond theirs, NaNs, infinities."""
+    tiny = np.nextafter(0.0, 1.0)
+    qs = [0.0, tiny, 1e-300, 1e-12, 0.5, 1 - 1e-16, np.nextafter(1.0, 0.0), 1.0]
+    qs += [-0.1, 1.1, np.nan, -np.inf, np.inf]
+    ns = [0.0, 1.0, 2.0, 49.0, 1e9, 2.5, -1.0, np.nan, np.inf]
+    ps = [0.0, tiny, 1e-9, 0.3, 1 - 1e-16, 1.0, -0.1, 1.1, np.nan]
+    q, n, p = (a.ravel() for a in np.meshgrid(qs, ns, ps, indexing="ij"))
+    return q, n, p
+
+
 def test_binom_ppf_is_scipy_stats_binom_ppf_value_for_value():
     rng = np.random.default_rng(15)
     size = 400_000
@@ -156,13 +168,7 @@ def test_binom_ppf_is_scipy_stats_binom_ppf_value_for_value():
     p[small] = np.minimum(1.0, rng.uniform(0, 50, small.sum()) / np.maximum(n[small], 1))
     got, want = binom_ppf(u, n, p), binom.ppf(u, n, p)
     assert _same(got, want)
-    # every edge: q at and beyond its ends, n and p at and beyond theirs, NaNs, infinities
-    tiny = np.nextafter(0.0, 1.0)
-    qs = [0.0, tiny, 1e-300, 1e-12, 0.5, 1 - 1e-16, np.nextafter(1.0, 0.0), 1.0]
-    qs += [-0.1, 1.1, np.nan, -np.inf, np.inf]
-    ns = [0.0, 1.0, 2.0, 49.0, 1e9, 2.5, -1.0, np.nan, np.inf]
-    ps = [0.0, tiny, 1e-9, 0.3, 1 - 1e-16, 1.0, -0.1, 1.1, np.nan]
-    q, n, p = (a.ravel() for a in np.meshgrid(qs, ns, ps, indexing="ij"))
+    q, n, p = _binom_edges()
     with np.errstate(all="ignore"):
         assert _same(binom_ppf(q, n, p), binom.ppf(q, n, p))
     assert _same(binom_ppf(q[:0], n[:0], p[:0]), binom.ppf(q[:0], n[:0], p[:0]))  # empty
@@ -198,12 +204,7 @@ def test_the_small_mean_quantile_is_binom_ppf_value_for_value(monkeypatch):
     for level in (at, np.nextafter(at, 0), np.nextafter(at, 1), at * (1 - 1e-9), at * (1 + 1e-9)):
         level = np.minimum(level, 1.0)
         assert _same(small_mean_quantile(level, n, p), binom.ppf(level, n, p))
-    tiny = np.nextafter(0.0, 1.0)
-    qs = [0.0, tiny, 1e-300, 1e-12, 0.5, 1 - 1e-16, np.nextafter(1.0, 0.0), 1.0]
-    qs += [-0.1, 1.1, np.nan, -np.inf, np.inf]
-    ns = [0.0, 1.0, 2.0, 49.0, 1e9, 2.5, -1.0, np.nan, np.inf]
-    ps = [0.0, tiny, 1e-9, 0.3, 1 - 1e-16, 1.0, -0.1, 1.1, np.nan]
-    q, n, p = (a.ravel() for a in np.meshgrid(qs, ns, ps, indexing="ij"))
+    q, n, p = _binom_edges()
     with np.errstate(all="ignore"):
         assert _same(small_mean_quantile(q, n, p), binom.ppf(q, n, p))
     assert _same(small_mean_quantile(q[:0], n[:0], p[:0]), binom.ppf(q[:0], n[:0], p[:0]))

@@ -119,7 +119,7 @@ def small_mean_quantile(q: np.ndarray, n: np.ndarray, p: np.ndarray) -> np.ndarr
     estimate; and anything outside the search's domain (``q`` not inside (0, 1), ``n`` not
     a whole number > 0, ``p`` not in (0, 1], a mean of 50 or more). So the two can differ
     only if the Boost quantile is not the least ``k`` whose CDF reaches ``q`` away from a
-    step; tests/test_imports.py checks them equal on millions of draws, at steps too.
+    step; tests/test_imports.py checks them equal on 1.2 M draws, at steps too.
     """
     qa, na, pa = np.broadcast_arrays(np.asarray(q), np.asarray(n), np.asarray(p))
     if _binom_cdf is None:  # pragma: no cover - see the import above
