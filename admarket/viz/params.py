@@ -267,7 +267,9 @@ def to_query(settings: Settings, *, with_scenario: bool = True) -> str:
 def from_query(search: str | None, default: Settings) -> tuple[Settings, list[str]]:
     """Settings from a URL query over ``default``, and a message per ignored item.
 
-    A bad value never stops the page: the item is left out and its message shown.
+    A bad value never stops the page: the item is left out and its message shown. Fields
+    fine alone but not together (``flight_days_min=10&flight_days_max=5``) are left out
+    together, and only they: the rest of the link is kept.
     """
     problems: list[str] = []
     pairs = parse_qsl(search or "", keep_blank_values=True)
@@ -292,7 +294,8 @@ def from_query(search: str | None, default: Settings) -> tuple[Settings, list[st
             problems.append(
                 f"invalid preset = {opts['preset']!r}: one of {', '.join(preset_names())}"
             )
-    draft = draft_of(preset_base(preset))
+    base = preset_base(preset)
+    given: dict[str, tuple[str, str]] = {}  # field: (key as written, raw value), each fine alone
     for key, raw in pairs:
         if key in opts:
             continue
@@ -302,14 +305,49 @@ def from_query(search: str | None, default: Settings) -> tuple[Settings, list[st
             continue
         try:
             parse_field(name, raw)
-            draft[name] = raw
         except ConfigError as exc:
             problems.append(str(exc))
-    cfg, errors = validate(draft)
-    if cfg is None:  # fields fine alone but not together: fall back to the preset
-        problems += list(errors.values())
-        cfg = preset_base(preset)
+            continue
+        given[name] = (key, raw)
+    cfg = _relate(base, given, problems)
     return Settings(cfg, scenarios, seeds, preset), problems
+
+
+def _fields_named(exc: ConfigError) -> set[str]:
+    """The fields a rule relating fields is about: the one it names and those its text names,
+    in full or, for fees, by their short names (``dsp`` for ``dsp_fee``)."""
+    out = {exc.field}
+    for name in FIELDS:
+        for word in {name, name.removesuffix("_fee")}:
+            if re.search(rf"(?<!\w){re.escape(word)}(?!\w)", exc.allowed):
+                out.add(name)
+    return out
+
+
+def _relate(
+    base: MarketConfig, given: dict[str, tuple[str, str]], problems: list[str]
+) -> MarketConfig:
+    """``base`` with the link's fields over it (``given``: field → key as written and raw
+    value, each fine alone), less those that break a rule relating fields
+    (``flight_days_max`` ≥ ``flight_days_min``, fees summing below 1). The link's fields a
+    broken rule names are left out, with a message saying which and why, and the rest kept;
+    a rule that names none of them (not expected: ``base`` is a valid config) leaves them
+    all out, with its message."""
+    given = dict(given)
+    while True:
+        values = {name: parse_field(name, raw) for name, (_key, raw) in given.items()}
+        try:
+            return dataclasses.replace(base, **values)
+        except ConfigError as exc:
+            blamed = [name for name in given if name in _fields_named(exc)]
+            if not blamed:
+                problems.append(str(exc))
+                return base
+            items = " & ".join(f"{given[n][0]}={given[n][1]}" for n in blamed)
+            verb = "together break" if len(blamed) > 1 else "breaks"
+            problems.append(f"{items} {verb} a rule: {exc}")
+            for name in blamed:
+                del given[name]
 
 
 def cli_command(settings: Settings, *, out: str | None = None) -> str:

@@ -172,6 +172,43 @@ def test_a_bad_link_is_partly_used_and_says_what_it_ignored() -> None:
     assert len(problems) == 5
 
 
+def test_a_link_with_a_conflicting_pair_keeps_the_rest_and_says_what_it_dropped() -> None:
+    # Fields fine alone but not together once dropped every field of the link: the seed,
+    # the days and the fee below came back as the defaults, with one message.
+    query = (
+        "seed=7&days=3&flight_days_min=10&flight_days_max=5&exchange_fee=0.2"
+        "&agent_fee=0.6&protocol_fee=0.5"
+    )
+    back, problems = from_query(query, DEFAULT)
+    cfg, default = back.config, MarketConfig()
+    assert (cfg.seed, cfg.days, cfg.exchange_fee) == (7, 3, 0.2)
+    assert (cfg.flight_days_min, cfg.flight_days_max) == (
+        default.flight_days_min,
+        default.flight_days_max,
+    )
+    assert (cfg.agent_fee, cfg.protocol_fee) == (default.agent_fee, default.protocol_fee)
+    assert problems == [
+        "flight_days_min=10 & flight_days_max=5 together break a rule: "
+        "invalid flight_days_max = 5: ≥ flight_days_min (10)",
+        "agent_fee=0.6 & protocol_fee=0.5 together break a rule: "
+        "invalid protocol_fee = 0.5: agent_fee + protocol_fee must be less than 1",
+    ]
+
+
+def test_a_link_field_at_odds_with_the_defaults_is_the_only_one_dropped() -> None:
+    # flight_days_min=40 is fine alone but above the default maximum (30); fees named by
+    # their short names in the rule's text (dsp for dsp_fee) are blamed too.
+    back, problems = from_query("seed=7&flight-days-min=40&dsp_fee=0.9&days=3", DEFAULT)
+    cfg = back.config
+    assert (cfg.seed, cfg.days) == (7, 3)
+    assert (cfg.flight_days_min, cfg.dsp_fee) == (MarketConfig().flight_days_min, 0.0)
+    assert [p.split(" breaks a rule: ")[0] for p in problems] == [
+        "flight-days-min=40",
+        "dsp_fee=0.9",
+    ]
+    assert "fees on the exchange path must sum to less than 1" in problems[1]
+
+
 def test_presets_exist_for_the_select() -> None:
     assert {"plan", "no-rot", "isba-pwc-2020"} <= set(preset_names())
 
