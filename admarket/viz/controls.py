@@ -121,13 +121,13 @@ def TimeBar(state: PageState, rebuild: Any) -> solara.Element:
                 color="error",
                 outlined=True,
             )
+        # enabled while playing: the loop reads both before each frame, never during one
         with solara.Row(style="align-items: center; flex-wrap: wrap; gap: 12px"):
             solara.Select(
                 "Draw a frame",
                 values=list(intervals(spd)),
                 value=state.interval.value,
                 on_value=state.interval.set,
-                disabled=playing,
                 style="max-width: 200px",
             )
             solara.Select(
@@ -135,7 +135,6 @@ def TimeBar(state: PageState, rebuild: Any) -> solara.Element:
                 values=list(SPEEDS),
                 value=state.speed.value,
                 on_value=state.speed.set,
-                disabled=playing,
                 style="max-width: 240px",
             )
         if building:

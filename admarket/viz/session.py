@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import threading
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -257,11 +258,17 @@ class Session:
         """The moment shown, in words."""
         return clock_label(self.steps, self.config.steps_per_day, self.config.days)
 
-    def advance_to(self, target: int) -> int:
-        """Step every market up to step ``target`` (clamped to the run); returns steps taken."""
+    def advance_to(self, target: int, halt: Callable[[], bool] | None = None) -> int:
+        """Step every market up to step ``target`` (clamped to the run); returns steps taken.
+
+        ``halt`` (Pause) is asked before each step: when it says so, the advance ends there,
+        between two hours, with every market on the same step and its watch up to date (a
+        large market takes seconds a day, too long to wait for the end of the advance)."""
         with self.lock:
             n = max(0, min(target, self.total) - self.steps)
-            for _ in range(n):
+            for i in range(n):
+                if halt is not None and halt():
+                    return i
                 for s, models in self.runs.items():
                     for m in models:
                         m.step()

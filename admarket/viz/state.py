@@ -101,7 +101,7 @@ class PageState:
         self.pane = solara.reactive(0)
         self.goal = settings.config.steps
         self.one_frame = False  # the loop goes straight to the goal (a step button)
-        self.pause_s = 0.0
+        self.pause_s: float | None = None  # between frames; None: the Play speed chosen now
         self.draft = solara.reactive(draft_of(settings.config))
         self.draft_scenario = solara.reactive(settings.scenarios[0])
         self.draft_seeds = solara.reactive(settings.seeds)
@@ -215,7 +215,9 @@ class PageState:
         """Arm the play loop towards step ``goal`` (default: the end); False if there is
         nothing to play. The caller then runs :meth:`play_loop` (in a task). ``one_frame``:
         go straight to ``goal`` and draw it alone (a step button, run in a task so that the
-        page can show it is working while a large market steps)."""
+        page can show it is working while a large market steps). ``pause``: seconds between
+        frames (default: the Play speed, read before each pause, so a speed chosen while
+        playing holds from the next frame)."""
         sess = self.session.value
         if self.playing.value or self.building.value:
             return False
@@ -230,19 +232,30 @@ class PageState:
             return False
         self.goal = goal
         self.one_frame = one_frame
-        self.pause_s = SPEEDS.get(self.speed.value, 0.0) if pause is None else pause
+        self.pause_s = pause
         self._halt = threading.Event()
         self.status.value = ""
         self.playing.value = True
         return True
 
     def stop(self) -> None:
-        """Pause: the loop ends after the frame it is drawing (at once if it is pausing
-        between frames); ``playing`` turns false when it has, so the clock shown is final."""
+        """Pause: the loop ends at the next hour of the advance it is making (a frame's worth
+        of steps can take seconds on a large market), draws where it stopped, and ends (at
+        once if it is pausing between frames); ``playing`` turns false when it has, so the
+        clock shown is final."""
         self._halt.set()
 
+    def frame_pause(self) -> float:
+        """Seconds to wait after the frame just drawn: the pause armed, or the Play speed
+        chosen now (the speed select stays enabled while playing)."""
+        if self.pause_s is not None:
+            return self.pause_s
+        return SPEEDS.get(self.speed.value, 0.0)
+
     def play_loop(self) -> None:
-        """Advance one render interval per frame until the goal, Pause or the end."""
+        """Advance one render interval per frame (the interval chosen now: the select stays
+        enabled while playing) until the goal, Pause or the end; Pause cuts an advance short
+        between two hours and the frame drawn shows where it stopped."""
         halt = self._halt
         try:
             while not halt.is_set():
@@ -250,9 +263,9 @@ class PageState:
                 stop = self.goal
                 if not self.one_frame:
                     stop = min(stop, next_stop(sess.steps, self.interval_steps(), sess.total))
-                sess.advance_to(stop)
+                sess.advance_to(stop, halt.is_set)
                 self._redraw()
-                if sess.steps >= self.goal or halt.wait(self.pause_s):
+                if sess.steps >= self.goal or halt.wait(self.frame_pause()):
                     break
         except Exception as exc:  # shown on the page, never as a traceback
             traceback.print_exc()

@@ -309,6 +309,9 @@ def test_a_step_shows_it_is_working_until_its_frame_is_drawn() -> None:
     assert entered.wait(30), "the step did not start"
     assert _busy(rc)
     assert rc.find(vw.Btn, children=["+1 hour"]).widget.disabled
+    # the frame and speed selects only matter for the next frame: usable meanwhile
+    assert not rc.find(vw.Select, label="Draw a frame").widget.disabled
+    assert not rc.find(vw.Select, label="Play speed").widget.disabled
     release.set()
     _wait(lambda: not _busy(rc))
     assert "end of day 1" in _clock(rc)
@@ -345,6 +348,63 @@ def test_pause_ends_the_loop_after_the_frame_it_is_drawing() -> None:
     state.drawers.clear()
     state.play_loop()
     assert state.session.value.at_end
+
+
+def test_pause_stops_a_long_step_between_hours() -> None:
+    # "+1 day" (or Run to day N) on a large market takes seconds: Pause once waited for all
+    # of it. Pause pressed during hour 30 of a step to the end stops it after that hour.
+    state = PageState(Settings(SMALL, ("A", "B"), seeds=2), compare=False)
+    frames: list[int] = []
+    state.drawers["probe"] = Drawer(lambda s: frames.append(s.steps))
+    market = state.session.value.markets["B"]
+    step = market.step
+
+    def step_then_pause() -> None:
+        step()
+        if market.steps == 30:
+            state.stop()
+
+    market.step = step_then_pause  # type: ignore[method-assign]
+    assert state.start(goal=SMALL.steps, pause=0.0, one_frame=True)
+    state.play_loop()
+    sess = state.session.value
+    assert frames == [30] and not state.playing.value  # one frame, where it stopped
+    assert {m.steps for models in sess.runs.values() for m in models} == {30}
+    assert "day 2, 06:00" in sess.label()
+    assert state.start(goal=SMALL.steps, pause=0.0, one_frame=True)  # and it goes on
+    state.play_loop()
+    assert frames == [30, SMALL.steps] and sess.at_end
+
+
+class _Pauses(threading.Event):
+    """A halt that records the pauses the play loop asks for instead of waiting them out."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.asked: list[float] = []
+
+    def wait(self, timeout: float | None = None) -> bool:
+        self.asked.append(timeout or 0.0)
+        return self.is_set()
+
+
+def test_the_speed_and_interval_chosen_while_playing_hold_from_the_next_frame() -> None:
+    state = PageState(Settings(SMALL, ("B",)), compare=False)
+    frames: list[int] = []
+
+    def choose_on_the_first_frame(session: Any) -> None:
+        frames.append(session.steps)
+        if len(frames) == 1:
+            state.speed.value = "fast: no pause"
+            state.interval.value = "every 6 hours"
+
+    state.drawers["probe"] = Drawer(choose_on_the_first_frame)
+    state.speed.value = "slow: 1½ s per frame"
+    assert state.start(goal=48)  # Play: its speed is the one chosen
+    state._halt = pauses = _Pauses()
+    state.play_loop()
+    assert frames == [24, 30, 36, 42, 48]
+    assert pauses.asked == [0.0, 0.0, 0.0, 0.0]  # not the 1.5 s chosen at the start
 
 
 def test_a_rebuild_skips_and_drops_the_previous_scenarios_cards() -> None:

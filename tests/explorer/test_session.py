@@ -67,6 +67,17 @@ def test_session_advances_every_market_together_and_stops_at_the_end() -> None:
     assert not any(m.running for models in s.runs.values() for m in models)
 
 
+def test_an_advance_halted_midway_stops_between_hours_with_every_market_together() -> None:
+    # Pause during "Run to day N" on a large market: the advance ends at the next hour.
+    s = Session(Settings(SMALL, ("A", "B", "C"), seeds=2))
+    assert s.advance_to(SMALL.steps, halt=lambda: s.steps >= 30) == 30
+    assert {m.steps for models in s.runs.values() for m in models} == {30}
+    assert s.label() == "day 2, 06:00"
+    assert all(w.today == 1 and len(w.days) == 1 for w in s.watches.values())
+    assert s.advance_to(SMALL.steps, halt=lambda: True) == 0  # halted before the first hour
+    assert s.advance_to(SMALL.steps) == SMALL.steps - 30  # and it goes on from there
+
+
 def test_settings_refuse_what_the_explorer_cannot_run() -> None:
     with pytest.raises(ConfigError, match="seeds"):
         Settings(SMALL, ("B",), seeds=9)
