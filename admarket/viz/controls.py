@@ -242,15 +242,22 @@ def SettingsPanel(state: PageState, rebuild: Any) -> solara.Element:
         if settings is None:
             return
         rebuild()
+        # a history entry per Apply: Back shows the settings applied before (the page
+        # follows its address; this address is the one being built, so it builds once)
         query = to_query(settings, with_scenario=not state.compare)
-        router.push(f"{router.path}?{query}")
+        if query != router.search:
+            router.push(f"{router.path}?{query}")
 
     with solara.Column(style="gap: 4px; max-width: 560px") as panel:
         solara.HTML(tag="div", unsafe_innerHTML="<b>Run settings</b>", style="font-size: 16px")
         # keyed blocks: elements that come and go must not take each other's place
         with solara.Div().key("link-problems"):
-            if state.problems:
-                solara.Warning("Ignored from the link: " + "; ".join(state.problems), dense=True)
+            if state.problems.value:
+                solara.Warning(
+                    "Ignored from the link: " + "; ".join(state.problems.value),
+                    dense=True,
+                    classes=["am-link-problems"],
+                )
         with solara.Div().key("pending"):
             if changes:
                 n = len(changes)

@@ -132,8 +132,9 @@ def build_size(settings: Settings) -> int:
 
 
 def link_settings(compare: bool, search: str | None) -> tuple[Settings, list[str]]:
-    """The settings a first visit to a page builds: its defaults with the link's query
-    (``search``) over them, and a message per item of the query left out."""
+    """The settings a page's address stands for: its defaults with the address's query
+    (``search``) over them, and a message per item of the query left out. A first visit
+    builds them; a later change of the address (Back, Forward) rebuilds the page with them."""
     default = Settings(scenarios=SCENARIOS if compare else ("B",))
     return from_query(search, default)
 
@@ -165,7 +166,7 @@ PAGE_NAMES = {False: "Home", True: "side-by-side"}
 def page_link(compare: bool) -> str:
     """The address of a page as it was left in this browser session: its path and the query
     of its applied settings (its bare path before the first visit, which builds it from the
-    defaults — or from a link's query, the only time a query sets a page up)."""
+    defaults), so that going there shows the page as it was, without a rebuild."""
     state = _PAGES.peek().get(compare)
     if state is None:
         return PATHS[compare]
@@ -206,7 +207,8 @@ def ExplorerPage(compare: bool = False) -> solara.Element:
     rest once it has (see :data:`BUILD_IN_PAGE_UP_TO`)."""
     router = solara.use_router()
     pages = _PAGES.peek()
-    # a first visit's settings, from the address it opened (read once: Apply changes it)
+    # a first visit's settings, from the address it opened (read once: once built, the page
+    # follows a change of its address in PageBody)
     first = solara.use_memo(
         lambda: None if compare in pages else link_settings(compare, router.search), []
     )
@@ -229,7 +231,10 @@ def ExplorerPage(compare: bool = False) -> solara.Element:
             solara.lab.ThemeToggle()
             page_tabs(compare, router)
         if state is not None:
-            PageBody(state).key("page")
+            # the query of the page's address ("" for its bare path); None when the page is
+            # drawn away from its path (outside the app's routes): no address to follow
+            at_home = router.path == PATHS[compare]
+            PageBody(state, (router.search or "") if at_home else None).key("page")
         else:
             with solara.Div(classes=["am-card", "am-timebar"]).key("building"):
                 if failed is not None:
@@ -241,11 +246,23 @@ def ExplorerPage(compare: bool = False) -> solara.Element:
 
 
 @solara.component
-def PageBody(state: PageState) -> solara.Element:
-    """The sidebar, the clock and the panes of a page whose markets are built."""
+def PageBody(state: PageState, search: str | None = None) -> solara.Element:
+    """The sidebar, the clock and the panes of a page whose markets are built.
+
+    ``search``: the query of the page's address ("" for its bare path; None: no address).
+    The page follows it: when it changes (Back or Forward over Apply's history entries, a
+    link followed) the page is rebuilt with what a first visit to that address builds
+    (:meth:`PageState.follow`). The address Apply or a page tab has just pushed is what the
+    page already shows or builds: nothing is built twice, the clock is kept."""
     # leaving the page (another route, a closed tab) stops a run that is playing
     solara.use_effect(lambda: state.stop, [])
     rebuild = solara.lab.use_task(state.rebuild, dependencies=None)
+
+    def follow() -> None:
+        if search is not None and state.follow(*link_settings(state.compare, search)):
+            rebuild()
+
+    solara.use_effect(follow, [search])
     report = solara.lab.use_task(state.run_report, dependencies=None)
     tab = state.pane.value
     with solara.Column(style="gap: 0; max-width: 100%") as body:

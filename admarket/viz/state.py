@@ -5,8 +5,10 @@ reactive values the page draws from. Time moves only through :meth:`PageState.st
 (one frame) and :meth:`PageState.play_loop` (frames every render interval until a goal:
 the end, day N, or Pause), both clamped to the run, so the end is a state ("run
 complete"), never an error. Settings change in a *draft*; :meth:`PageState.apply` validates
-it and rebuilds; :meth:`PageState.rebuild` shows that it is working while the new markets
-are built. Nothing here draws: the components in :mod:`admarket.viz.page` do.
+it and rebuilds; :meth:`PageState.follow` rebuilds with the settings of the page's address
+when it changes (Back, Forward); :meth:`PageState.rebuild` shows that it is working while
+the new markets are built. Nothing here draws: the components in :mod:`admarket.viz.page`
+do.
 """
 
 from __future__ import annotations
@@ -83,7 +85,8 @@ class PageState:
 
     def __init__(self, settings: Settings, compare: bool, problems: list[str] | None = None):
         self.compare = compare
-        self.problems = problems or []  # items of the page's URL that were left out
+        # items of the page's address (a link, Back or Forward) that were left out
+        self.problems = solara.reactive(list(problems or []))
         self.session = solara.reactive(Session(settings))
         self.ended = solara.reactive(False)  # the run is complete
         # how each live element follows the clock (see live.use_live)
@@ -107,6 +110,7 @@ class PageState:
         self.draft_seeds = solara.reactive(settings.seeds)
         self.draft_preset = solara.reactive(settings.preset or "")
         self.pending: Settings | None = None  # what the next rebuild builds
+        self._armed = 0  # rebuilds armed so far: only the last one armed shows its markets
         self.report = solara.reactive(Report())
         self._halt = threading.Event()  # set by Pause (and Reset): the play loop ends
 
@@ -154,11 +158,27 @@ class PageState:
 
     def discard(self) -> None:
         """Forget the draft: back to the applied settings."""
-        a = self.applied
+        self._draft_from(self.applied)
+
+    def _draft_from(self, a: Settings) -> None:
         self.draft.value = draft_of(a.config)
         self.draft_scenario.value = a.scenarios[0]
         self.draft_seeds.value = a.seeds
         self.draft_preset.value = a.preset or ""
+
+    def follow(self, settings: Settings, problems: list[str]) -> bool:
+        """The page's address changed (Back, Forward, a link): show ``settings``, what a
+        first visit to that address builds, and ``problems``, what it left out of it. True
+        when a rebuild is armed (the caller runs it, as after Apply; the draft shows the
+        settings); False when the page already shows or builds them (the address Apply or a
+        page tab has just pushed), so nothing is built twice and the clock is kept."""
+        if self.problems.value != problems:
+            self.problems.value = list(problems)
+        if settings == (self.pending or self.applied):
+            return False
+        self.request_rebuild(settings)
+        self._draft_from(settings)
+        return True
 
     # --- the clock --------------------------------------------------------------------------
     def draw(self) -> None:
@@ -278,16 +298,23 @@ class PageState:
         """Arm a rebuild with ``settings`` (default: the applied ones, i.e. Reset)."""
         self.stop()
         self.pending = settings or self.applied
+        self._armed += 1
         self.building.value = True
         return True
 
     def rebuild(self) -> None:
-        """Build the pending settings' markets (run in a task; the page shows it working)."""
-        settings = self.pending or self.applied
+        """Build the pending settings' markets (run in a task; the page shows it working).
+
+        A rebuild armed while this one builds (Back pressed during Apply's build) supersedes
+        it: this one's markets are dropped, and the page stays busy until the last is shown.
+        """
+        armed, settings = self._armed, self.pending or self.applied
         start = time.perf_counter()
         try:
             with self.session.value.lock:  # wait for a frame being drawn to finish
                 session = Session(settings)
+            if armed != self._armed:
+                return
             if session.config.days != self.session.value.config.days:
                 self.run_to_day.value = None  # a day typed for the old length may not exist
             self.session.value = session
@@ -300,8 +327,9 @@ class PageState:
             traceback.print_exc()
             self.status.value = f"Could not build the market: {exc}"
         finally:
-            self.pending = None
-            self.building.value = False
+            if armed == self._armed:
+                self.pending = None
+                self.building.value = False
 
     def apply(self) -> Settings | None:
         """Validate the draft and arm a rebuild with it; None (nothing armed) if invalid."""

@@ -3,9 +3,9 @@
 Covers: a full run to the end at every render interval the controls offer (including one
 that does not divide the run), Play/Pause, stepping an hour, a day and to day N, the layout
 at 1280×720, 1600×1000 and 1920×1080 in light and dark themes (no overlap, no clipping,
-text ≥ 12 px), an invalid seed (an inline message, never a traceback), a shared link, and
-that no request leaves localhost (checked on every page). Small markets keep it quick.
-Screenshots go to the artifacts dir (and $ADMARKET_ARTIFACTS).
+text ≥ 12 px), an invalid seed (an inline message, never a traceback), a shared link, Back
+and Forward over Apply, and that no request leaves localhost (checked on every page). Small
+markets keep it quick. Screenshots go to the artifacts dir (and $ADMARKET_ARTIFACTS).
 """
 
 from __future__ import annotations
@@ -221,6 +221,34 @@ def test_a_bad_seed_is_an_inline_message_and_a_good_one_a_link(tab: Tab, explore
     tab.open(shared)  # the link rebuilds the same run
     assert tab.page.get_by_role("textbox", name="Seed", exact=True).input_value() == "7"
     assert tab.page.get_by_role("textbox", name="Days", exact=True).input_value() == "3"
+
+
+def test_back_and_forward_show_the_settings_applied_before_and_after(
+    tab: Tab, explorer_url: str
+) -> None:
+    # The browser's Back after Apply changed the address but not the page.
+    tab.open(f"{explorer_url}?{TINY}&days=3&seed=1")
+    seed = tab.page.get_by_role("textbox", name=re.compile(r"^Seed( ●)?$"))
+    tab.button("+1 day").click()
+    tab.wait_clock("end of day 1")
+    seed.fill("5")
+    tab.button("Apply and reset").click()
+    tab.page.wait_for_url(re.compile(r"seed=5"))
+    tab.wait_clock("day 1, 00:00 (start)")
+    tab.button("+1 day").click()
+    tab.wait_clock("end of day 1")
+    tab.page.go_back()
+    tab.page.wait_for_url(re.compile(r"seed=1"))
+    tab.wait_clock("day 1, 00:00 (start)")  # rebuilt with the settings applied before
+    expect(tab.page.get_by_role("textbox", name="Seed", exact=True)).to_have_value("1")
+    expect(tab.page.locator(".am-status")).to_contain_text("Reset: new markets built")
+    tab.button("+1 day").click()
+    tab.wait_clock("end of day 1")
+    tab.page.go_forward()
+    tab.page.wait_for_url(re.compile(r"seed=5"))
+    expect(tab.page.get_by_role("textbox", name="Seed", exact=True)).to_have_value("5")
+    tab.wait_clock("day 1, 00:00 (start)")
+    assert "step 0 of 72" in tab.page.locator(".am-timebar").inner_text()
 
 
 def test_charts_come_from_the_local_asset_cache(tab: Tab, explorer_url: str) -> None:

@@ -469,7 +469,7 @@ def test_the_page_tabs_go_to_each_page_with_its_applied_settings() -> None:
     link = "n_buyers=2&n_sellers=2&campaigns_per_buyer=3&days=3&scenario=A"
     pushed: list[str] = []
     home = page_state(False, link)
-    _box, rc = solara.render(_Routed(Explorer(), pushed), handle_error=False)
+    _box, rc = solara.render(_Routed(Explorer(), pushed, f"/?{link}"), handle_error=False)
     rc.find(vw.TextField, label="Buyers").widget.v_model = "3"  # a draft, not applied
     _go_to_page(rc, 1)
     assert pushed == ["/side-by-side"]  # not visited yet: its defaults, as its bare path says
@@ -484,7 +484,7 @@ def test_the_page_tabs_go_to_each_page_with_its_applied_settings() -> None:
     assert pushed == [f"/?{to_query(home.applied)}"]
     assert "scenario=A" in pushed[0] and "days=3" in pushed[0] and "n_buyers=2" in pushed[0]
     rc.close()
-    _box, rc = solara.render(_Routed(Explorer(), pushed), handle_error=False)
+    _box, rc = solara.render(_Routed(Explorer(), pushed, pushed[0]), handle_error=False)
     assert rc.find(vw.TextField, label="Buyers ●").widget.v_model == "3"  # still a draft
     pushed.clear()
     _go_to_page(rc, 1)
@@ -525,3 +525,127 @@ def test_a_large_market_is_built_while_the_page_shows_it_is_building(
     monkeypatch.undo()
     for compare in (False, True):  # the defaults are small: built at once, as every test does
         assert page.build_size(page.link_settings(compare, None)[0]) <= page.BUILD_IN_PAGE_UP_TO
+
+
+class _History:
+    """The browser's history of one tab, for :func:`_Browser`: Apply and the page tabs push
+    an entry; :meth:`back` and :meth:`forward` move the address without pushing, as the
+    browser's buttons do (Solara's Navigator then sets the router's path)."""
+
+    def __init__(self, start: str) -> None:
+        self.entries, self.at = [start], 0
+        self.set_location: Any = None
+
+    def push(self, path: str) -> None:
+        self.entries[self.at + 1 :] = [path]
+        self.at += 1
+        self.set_location(path)
+
+    def back(self) -> None:
+        self.at -= 1
+        self.set_location(self.entries[self.at])
+
+    def forward(self) -> None:
+        self.at += 1
+        self.set_location(self.entries[self.at])
+
+    def go(self, path: str) -> None:
+        """A link followed within the tab."""
+        self.push(path)
+
+
+@solara.component
+def _Browser(page: solara.Element, history: _History) -> solara.Element:
+    """``page`` under a router at ``history``'s address, as Solara's routing provider."""
+    location, set_location = solara.use_state(history.entries[history.at])
+    history.set_location = set_location
+    solara.routing.router_context.provide(solara.routing.Router(location, app.routes, history.push))
+    solara.routing._location_context.provide(solara.routing._Location(location, history.push))
+    return solara.AppLayout(children=[page])
+
+
+def test_back_and_forward_show_the_settings_applied_at_that_address(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The address changed on Back but the page did not: a query set a page up only on its
+    # first visit. Now the page follows its address; Apply's own entry builds once.
+    from admarket.viz import state as state_module
+
+    built: list[int] = []
+
+    def counted(settings: Settings) -> Any:
+        built.append(settings.config.seed)
+        return real(settings)
+
+    real = state_module.Session
+    monkeypatch.setattr(state_module, "Session", counted)
+    link = "n_buyers=2&n_sellers=2&campaigns_per_buyer=3&days=3&seed=1"
+    history = _History(f"/?{link}")
+    _box, rc = solara.render(_Browser(Explorer(), history), handle_error=False)
+    state = page_state(False, None)
+    assert state.applied.config.seed == 1 and state.applied.config.days == 3
+
+    def shown(seed: int) -> bool:
+        return state.applied.config.seed == seed and not state.building.value
+
+    _step(rc, "+1 day", "end of day 1")
+    rc.find(vw.TextField, label="Seed").widget.v_model = "5"
+    _click(rc, "Apply and reset")
+    _wait(lambda: shown(5))
+    assert history.entries == [f"/?{link}", f"/?{to_query(state.applied)}"]
+    assert built == [1, 5]  # the first visit, then Apply once: not again for its address
+    _step(rc, "+1 hour", "day 1, 01:00")
+    history.back()
+    _wait(lambda: shown(1))
+    assert built == [1, 5, 1] and state.applied.config.days == 3
+    assert "day 1, 00:00 (start)" in _clock(rc)
+    assert rc.find(vw.TextField, label="Seed").widget.v_model == "1"  # the draft too, no ●
+    history.forward()
+    _wait(lambda: shown(5))
+    assert built == [1, 5, 1, 5]
+    # a link followed: its valid items are applied, the conflicting pair left out and named
+    history.go("/?seed=9&days=2&flight_days_min=10&flight_days_max=5")
+    _wait(lambda: shown(9))
+    assert state.applied.config.days == 2
+    (warning,) = [
+        w.children[0] for w in rc.find(vw.Alert).widgets if "am-link-problems" in w.class_
+    ]
+    assert warning.startswith(
+        "Ignored from the link: flight_days_min=10 & flight_days_max=5 together break a rule"
+    )
+    history.back()  # an address without problems clears the warning
+    _wait(lambda: shown(5))
+    assert not rc.find(vw.Alert, class_="am-link-problems").widgets
+    assert built == [1, 5, 1, 5, 9, 5] and len(history.entries) == 3
+    rc.close()
+
+
+def test_back_during_applys_build_shows_only_the_address_gone_back_to(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Back pressed while Apply's markets are built arms a rebuild of the earlier settings:
+    # the build Apply started must not show its markets (nor say it reset) when it ends.
+    from admarket.viz import state as state_module
+
+    before = Settings(SMALL, ("B",))
+    state = PageState(before, compare=False)
+    shown = state.session.value
+    drawn: list[int] = []
+    state.drawers["probe"] = Drawer(lambda s: drawn.append(s.config.seed))
+    real = state_module.Session
+
+    def back_while_building(settings: Settings) -> Any:
+        if settings.config.seed == 5:
+            assert state.follow(before, [])  # the page's address went back meanwhile
+        return real(settings)
+
+    monkeypatch.setattr(state_module, "Session", back_while_building)
+    state.set_field("seed", "5")
+    assert state.apply() is not None
+    state.rebuild()  # Apply's build, superseded while it ran
+    assert state.session.value is shown and state.building.value and not state.status.value
+    state.rebuild()  # the rebuild the Back armed: new markets of the earlier settings
+    assert state.session.value is not shown and state.applied == before
+    assert not state.building.value and state.status.value.startswith("Reset: new markets")
+    assert drawn == [SMALL.seed] and state.changes() == set()
+    assert not state.follow(before, [])  # the address of what is shown: nothing to build
