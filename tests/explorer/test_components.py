@@ -3,6 +3,7 @@ move the clock, stop at the end, rebuild on Reset and Apply, and show bad input 
 
 from __future__ import annotations
 
+import asyncio
 import re
 import threading
 import time
@@ -117,6 +118,9 @@ def test_going_to_the_other_page_and_back_keeps_settings_draft_and_clock() -> No
     rc.close()
 
 
+# error: a context made without its event loop asks asyncio for the current one, which
+# Python 3.12 deprecates when there is none; the server gives each kernel its loop, as here
+@pytest.mark.filterwarnings("error::DeprecationWarning")
 def test_page_state_is_kept_per_browser_session(monkeypatch: pytest.MonkeyPatch) -> None:
     # Under the server each browser session has its own kernel; two never share a page.
     from solara import toestand
@@ -125,13 +129,18 @@ def test_page_state_is_kept_per_browser_session(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setattr(toestand, "_using_solara_server", lambda: True)
     made = []
     for name in ("one", "two"):
+        loop = asyncio.new_event_loop()
         ctx = kernel_context.VirtualKernelContext(
-            id=f"test-{name}", kernel=kernel.Kernel(), session_id=f"session-{name}"
+            id=f"test-{name}",
+            kernel=kernel.Kernel(),
+            session_id=f"session-{name}",
+            event_loop=loop,
         )
         with ctx:
             made.append(page_state(False, "n_buyers=2&n_sellers=2&days=3"))
             assert page_state(False, None) is made[-1]
         kernel_context.contexts.pop(ctx.id, None)
+        loop.close()
     assert made[0] is not made[1]
     assert page_state(False, "n_buyers=2&n_sellers=2&days=3") not in made
 
