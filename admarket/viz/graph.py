@@ -201,11 +201,18 @@ def graph_spec(shape: GraphShape) -> dict[str, Any]:
     }
 
 
+def busiest_edge(watch: Watch) -> float:
+    """US dollars along the busiest edge over the last day: the thickest line's, to which
+    every other edge's width is in proportion (0 when nothing moved)."""
+    recent = watch.recent_spend
+    return float(recent.max()) if recent.size else 0.0
+
+
 def graph_data(model: MarketModel, watch: Watch, dark: bool) -> dict[str, list[dict[str, Any]]]:
     """The frame's rows: edges (width by last day's spend, colour by path), nodes (marks)."""
     pos = layout(model)
     recent = watch.recent_spend
-    top = float(recent.max()) if recent.size else 0.0
+    top = busiest_edge(watch)
     active = recent > 0
     thick = 9.0 * min(1.0, (40 / max(len(recent), 1)) ** 0.5)  # thinner when dense
     widths = np.where(active, 0.8 + thick * recent / (top or 1.0), 0.6)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from html import escape
 
+from admarket.money import usd_auto
 from admarket.viz.charts import LegendItem
 from admarket.viz.graph import Mark
 
@@ -95,3 +96,24 @@ def graph_legend_html(marks: list[Mark], fade_days: int) -> str:
         else ""
     )
     return f"<div class='am-legend'>{entries}{note}</div>"
+
+
+def edge_caption(top: float, has_exchange: bool) -> str:
+    """What an edge's width and colour mean, in dollars: ``top`` is the busiest edge's spend
+    over the last day (:func:`~admarket.viz.graph.busiest_edge`), which the thickest line
+    draws. Widths are relative to it, so without the figure a thick line says nothing."""
+    if top > 0:
+        scale = f"in proportion to the busiest edge's: the thickest line is <b>{usd_auto(top)}</b>"
+    else:
+        scale = "none yet, so every edge is thin and grey"
+    flow = (
+        " Buyer → exchange: the buyer's gross spend; exchange → seller: what the seller was "
+        "paid after the exchange's fees."
+        if has_exchange
+        else " Buyer → seller: the buyer's spend on its direct deals."
+    )
+    return (
+        "Edge width: US dollars along the edge over the last 24 simulated hours, "
+        f"{scale}.{flow} Edge colour: the path (via the exchange or direct), grey when "
+        "nothing was spent; see the legend."
+    )

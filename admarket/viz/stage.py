@@ -19,6 +19,7 @@ from admarket.viz.graph import (
     FADE_DAYS,
     MAX_BARS,
     MEMORY_PARTS,
+    busiest_edge,
     graph_data,
     graph_legend,
     graph_shape,
@@ -26,7 +27,7 @@ from admarket.viz.graph import (
     memory_rows,
     memory_spec,
 )
-from admarket.viz.html import chart_legend, graph_legend_html
+from admarket.viz.html import chart_legend, edge_caption, graph_legend_html
 from admarket.viz.live import LiveHTML, LiveVega, card, html
 from admarket.viz.session import Session
 from admarket.viz.state import PageState
@@ -78,10 +79,16 @@ def GraphCard(
     def rows(session: Session) -> dict[str, list[dict[str, Any]]]:
         return graph_data(session.markets[scenario], session.watches[scenario], dark)
 
+    has_exchange = model.exchange is not None
+
+    def caption(session: Session) -> str:
+        return edge_caption(busiest_edge(session.watches[scenario]), has_exchange)
+
     with card(title, classes=["am-graph"]) as box:
         LiveVega(state, f"graph-{scenario}", spec, rows, [dark], title, scenario)
+        # live: the dollars the thickest line stands for change every frame
+        LiveHTML(state, f"graph-caption-{scenario}", caption, [], ["am-note"], scenario)
         if not compact:
-            has_exchange = model.exchange is not None
             marks = graph_legend(has_exchange, not has_exchange, model.agents_hold_state)
             html(graph_legend_html(marks, FADE_DAYS))
     return box

@@ -82,6 +82,23 @@ def test_the_explorer_renders_and_its_buttons_move_the_clock() -> None:
     rc.close()
 
 
+def _captions(rc: Any) -> list[str]:
+    return [w.html for w in rc.find(LiveHtml).widgets if w.html.startswith("Edge width")]
+
+
+def test_each_market_graph_says_what_its_edge_widths_mean_in_dollars() -> None:
+    rc = _render(Explorer())
+    (caption,) = _captions(rc)
+    assert caption.startswith("Edge width: US dollars along the edge over the last 24 simulated")
+    assert "none yet" in caption  # nothing traded before the first hour
+    _step(rc, "+1 day", "end of day 1")
+    assert re.search(r"the thickest line is <b>\$[\d,.]+</b>", _captions(rc)[0])
+    rc.close()
+    rc = _render(SideBySide())
+    assert len(_captions(rc)) == 3  # one per scenario: each has its own busiest edge
+    rc.close()
+
+
 def test_side_by_side_draws_three_markets() -> None:
     rc = _render(SideBySide())
     titles = [w.title for w in rc.find(VegaChart).widgets if w.title]

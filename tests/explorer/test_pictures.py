@@ -10,6 +10,7 @@ import pytest
 
 from admarket import MarketConfig
 from admarket.config import FEE_FIELDS, from_mapping, load_preset
+from admarket.money import usd_auto
 from admarket.viz.charts import (
     MONEY_LABEL,
     PANELS,
@@ -19,7 +20,15 @@ from admarket.viz.charts import (
     panel_spec,
 )
 from admarket.viz.feed import FEE_NAMES, fact_in_words, feed_html, feed_lines, scoreboard_rows
-from admarket.viz.graph import graph_data, graph_legend, graph_shape, graph_spec, memory_rows
+from admarket.viz.graph import (
+    busiest_edge,
+    graph_data,
+    graph_legend,
+    graph_shape,
+    graph_spec,
+    memory_rows,
+)
+from admarket.viz.html import edge_caption
 from admarket.viz.info import GLOSSARY, TRY, info_html
 from admarket.viz.session import Session, Settings
 from admarket.viz.stage import _scoreboard
@@ -195,6 +204,24 @@ def test_graph_marks_are_todays_and_fade(finished: Session) -> None:
     assert {layer["data"]["name"] for layer in spec["layer"]} == {"edges", "nodes"}
     nodes = graph_data(finished.markets["A"], finished.watches["A"], True)["nodes"]
     assert any(n["label"] == "exchange" for n in nodes)
+
+
+def test_the_graph_caption_says_in_dollars_what_the_thickest_edge_carried(
+    finished: Session,
+) -> None:
+    # Widths are relative to the day's busiest edge: the caption gives that edge's dollars.
+    for s in ("A", "B", "C"):
+        m, w = finished.markets[s], finished.watches[s]
+        edges = graph_data(m, w, dark=False)["edges"]
+        top = busiest_edge(w)
+        assert top == pytest.approx(w.recent_spend.max()) and top > 0
+        assert edges[-1]["w"] == max(e["w"] for e in edges)  # the thickest line is that edge
+        text = edge_caption(top, m.exchange is not None)
+        assert f"thickest line is <b>{usd_auto(top)}</b>" in text, text
+        assert "US dollars along the edge over the last 24 simulated hours" in text
+        assert "Edge colour: the path" in text
+        assert ("exchange → seller" in text) == (s == "A"), text
+    assert "none yet" in edge_caption(0.0, False)
 
 
 def test_graph_legend_lists_every_mark_that_can_appear() -> None:
