@@ -4,7 +4,7 @@ of settings (scenario, preset, seeds and every parameter, generated from its met
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import solara
 import solara.lab
@@ -17,7 +17,10 @@ from admarket.viz.params import (
     Control,
     display,
     grouped,
+    parse_typed,
+    slider_position,
     to_query,
+    to_text,
     unused_in,
     words,
 )
@@ -165,14 +168,18 @@ def ParamControl(
     with solara.Div(classes=classes) as box:
         if c.widget == "slider":
             value = float(raw)
-            solara.SliderFloat(
-                f"{c.label}: {display(c.name, value)}{mark}",
-                value=value,
-                min=c.lo or 0.0,
-                max=c.hi if c.hi is not None else 1.0,
-                step=c.step or 0.01,
-                on_value=lambda v: state.set_field(c.name, round(v, 6)),
-            )
+            with solara.Row(style="align-items: center; gap: 8px; flex-wrap: nowrap"):
+                with solara.Div(style="flex: 1 1 auto; min-width: 0"):
+                    solara.SliderFloat(
+                        f"{c.label}: {display(c.name, value)}{mark}",
+                        # where the slider can show it: the exact value stays in the draft
+                        value=slider_position(c, value),
+                        min=c.lo or 0.0,
+                        max=c.hi if c.hi is not None else 1.0,
+                        step=c.step or 0.01,
+                        on_value=lambda v: state.set_field(c.name, round(v, 6)),
+                    )
+                ExactEntry(c, value, state)
         elif c.widget == "check":
             solara.Checkbox(
                 label=f"{c.label}{mark}",
@@ -196,6 +203,42 @@ def ParamControl(
             html(unused, ["am-unused-note"])
         html(f"{c.help}; {c.allowed}.", ["am-help"])
     return box
+
+
+@solara.component
+def ExactEntry(c: Control, value: float, state: PageState) -> solara.Element:
+    """A slider's value typed exactly (``0.137`` where the slider steps by 0.005), checked by
+    the parameter's own rule: a bad value shows why beside it and leaves the draft as it was.
+
+    The text typed is kept while it is what the draft holds (``0.10`` is not rewritten to
+    ``0.1`` mid-typing) or, when bad, until the draft changes otherwise (the slider, a
+    preset, Discard): then the box shows the draft's value again."""
+    # (text typed, the draft's value it goes with): shown while the draft still holds that
+    typed, set_typed = solara.use_state(cast(tuple[str, float] | None, None))
+    text, error = to_text(value), ""
+    if typed is not None and typed[1] == value:
+        text = typed[0]
+        error = parse_typed(c.name, text)[1]
+
+    def on_text(new: str) -> None:
+        parsed, bad = parse_typed(c.name, new)
+        if bad:
+            set_typed((new, value))  # the draft keeps its value
+            return
+        set_typed((new, float(parsed)))
+        state.set_field(c.name, float(parsed))
+
+    return solara.InputText(
+        "exact",
+        value=text,
+        on_value=on_text,
+        continuous_update=True,
+        error=error or False,
+        dense=True,
+        hide_details="auto",
+        classes=[f"am-exact-{c.name}"],
+        style="max-width: 96px; flex: 0 0 96px",
+    )
 
 
 def _scenario_select(state: PageState, changed: bool) -> None:

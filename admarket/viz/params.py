@@ -12,6 +12,7 @@ the ``admarket run`` command that reproduces the run (:func:`cli_command`).
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 import shlex
 from collections.abc import Sequence
@@ -176,6 +177,29 @@ def draft_of(cfg: MarketConfig) -> dict[str, Any]:
         value = getattr(cfg, name)
         out[name] = value if c.widget in ("slider", "check") else to_text(value)
     return out
+
+
+def slider_position(c: Control, value: float) -> float:
+    """Where a slider can show ``value``: clamped to its range and snapped to its step, as
+    the browser's slider would (to the step's decimals). A value typed between two steps
+    (``0.137`` on a 0.005 slider) is handed to the slider at this position: given the exact
+    value, the slider rounds it and sends the rounded one back, which overwrote the draft."""
+    lo = c.lo or 0.0
+    hi = c.hi if c.hi is not None else 1.0
+    step = c.step or 0.01
+    decimals = len(repr(step).partition(".")[2].rstrip("0")) if "." in repr(step) else 0
+    x = min(max(float(value), lo), hi)
+    snapped = math.floor((x - lo) / step + 0.5) * step + lo  # round half up, as JavaScript
+    return round(min(snapped, hi), decimals)
+
+
+def parse_typed(name: str, text: str) -> tuple[Any, str]:
+    """A value typed for parameter ``name``: ``(value, "")``, or ``(None, message)`` naming
+    the field and its allowed range when it is not one (the CLI's and the sidebar's rule)."""
+    try:
+        return parse_field(name, text), ""
+    except ConfigError as exc:
+        return None, message(exc)
 
 
 def parse_field(name: str, raw: Any) -> Any:

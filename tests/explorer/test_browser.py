@@ -251,6 +251,28 @@ def test_back_and_forward_show_the_settings_applied_before_and_after(
     assert "step 0 of 72" in tab.page.locator(".am-timebar").inner_text()
 
 
+def test_a_value_typed_between_the_sliders_steps_is_applied_exactly(
+    tab: Tab, explorer_url: str
+) -> None:
+    # The browser's slider rounds the value it is given to its step (0.005) and sends the
+    # rounded one back: handed 0.137 it answered 0.135, which overwrote the typed value.
+    tab.open(f"{explorer_url}?{TINY}&days=3")
+    exact = tab.page.locator(".am-exact-decay_rate input")
+    exact.fill("0.137")
+    tab.page.get_by_text("Decay rate: 13.7% per day ●").wait_for()
+    # the label is drawn with the slider's new position: any answer of the slider's is
+    # already on its way, ahead of the click
+    tab.button("Apply and reset").click()
+    tab.page.wait_for_url(re.compile(r"decay_rate="))
+    assert "decay_rate=0.137&" in tab.page.url, tab.page.url
+    tab.wait_clock("day 1, 00:00 (start)")
+    expect(tab.page.get_by_text("Decay rate: 13.7% per day", exact=True)).to_be_visible()
+    expect(exact).to_have_value("0.137")
+    exact.fill("1.5")
+    tab.page.get_by_text("invalid decay rate = 1.5: a number in [0, 1]").wait_for()
+    expect(tab.page.get_by_text("Decay rate: 13.7% per day", exact=True)).to_be_visible()
+
+
 def test_charts_come_from_the_local_asset_cache(tab: Tab, explorer_url: str) -> None:
     tab.open(explorer_url)
     served = {u.split("/_solara/cdn/")[1]: s for u, s in tab.local if "/_solara/cdn/" in u}

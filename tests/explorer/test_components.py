@@ -268,6 +268,43 @@ def test_a_bad_seed_in_the_sidebar_is_shown_beside_it_not_raised() -> None:
     rc.close()
 
 
+def _exact(rc: Any, name: str) -> Any:
+    return rc.find(vw.TextField, class_=f"am-exact-{name}").widget
+
+
+def test_a_slider_value_can_be_typed_exactly_and_bad_input_leaves_the_draft() -> None:
+    # decay_rate steps by 0.005 on its slider: 0.137 could not be dragged to, only typed.
+    pushed: list[str] = []
+    _box, rc = solara.render(_Routed(Explorer(), pushed), handle_error=False)
+    state = page_state(False, None)
+    box = _exact(rc, "decay_rate")
+    assert box.v_model == "0.02" and box.label == "exact"
+    box.v_model = "0.137"
+    assert state.draft.value["decay_rate"] == 0.137
+    slider = rc.find(vw.Slider, label="Decay rate: 13.7% per day ●").widget
+    assert slider.v_model == 0.135  # the nearest step it can show; the draft keeps 0.137
+    for bad, shown in (("1.5", "1.5"), ("abc", "'abc'"), ("", "''")):
+        _exact(rc, "decay_rate").v_model = bad
+        box = _exact(rc, "decay_rate")
+        assert box.error and box.messages == [
+            f"invalid decay rate = {shown}: a number in [0, 1]"
+        ], box.messages
+        assert state.draft.value["decay_rate"] == 0.137  # unchanged
+    assert not rc.find(vw.Btn, children=["Apply and reset"]).widget.disabled
+    _click(rc, "Apply and reset")
+    _wait(lambda: state.applied.config.decay_rate == 0.137 and not state.building.value)
+    assert "decay_rate=0.137" in pushed[-1]  # the link, and so the CLI command, say 0.137
+    slider = rc.find(vw.Slider, label="Decay rate: 13.7% per day").widget
+    slider.v_model = 0.05  # dragged: the box follows the draft again
+    assert state.draft.value["decay_rate"] == 0.05
+    _wait(lambda: _exact(rc, "decay_rate").v_model == "0.05")  # after the rebuild's render
+    assert not _exact(rc, "decay_rate").error
+    _exact(rc, "exchange_fee").v_model = "1"  # a fee is below 1, as the CLI says
+    assert _exact(rc, "exchange_fee").messages == ["invalid exchange fee = 1.0: a number in [0, 1)"]
+    assert state.draft.value["exchange_fee"] == MarketConfig().exchange_fee
+    rc.close()
+
+
 def _marks(rc: Any) -> dict[str, tuple[str, bool]]:
     """Every parameter marked as not used by a scenario shown: its note and whether it is
     dimmed, by its help (up to the first ";")."""

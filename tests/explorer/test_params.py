@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import re
 import shlex
+from typing import Any
 
 import pytest
 
 from admarket.cli.main import build_parser
 from admarket.cli.options import config_from_args, parse_scenarios
-from admarket.config import FIELDS, PARAMS, MarketConfig, load_preset, preset_names
+from admarket.config import FIELDS, PARAMS, ConfigError, MarketConfig, load_preset, preset_names
 from admarket.viz.controls import preset_help
 from admarket.viz.params import (
     CONTROLS,
@@ -21,6 +22,8 @@ from admarket.viz.params import (
     draft_of,
     from_query,
     grouped,
+    parse_typed,
+    slider_position,
     to_query,
     unused_in,
     validate,
@@ -224,3 +227,38 @@ def test_a_presets_help_names_its_source_not_a_file_and_says_when_it_is_the_defa
     defaults = load_preset(name) == MarketConfig()
     assert ("the model's defaults" in text) == defaults, text
     assert text.endswith("keeps the seed, days and market size set here")
+
+
+SLIDERS = [c for c in CONTROLS.values() if c.widget == "slider"]
+
+
+@pytest.mark.parametrize("c", SLIDERS, ids=lambda c: c.name)
+def test_a_typed_value_follows_the_same_rule_as_the_cli(c: Any) -> None:
+    # Every value the CLI's --set takes, the typed box takes, and every one it refuses the box
+    # refuses with the CLI's words for the field and its range.
+    p = build_parser()
+    for text in ("0.137", "0", "0.5", "0.999", "1", "1.5", "-0.01", "abc", "", "nan"):
+        value, message = parse_typed(c.name, text)
+        try:
+            cfg = config_from_args(p.parse_args(["run", "--set", f"{c.name}={text}"]))
+        except (ConfigError, SystemExit):
+            assert value is None and message.startswith(f"invalid {words(c.name)} = "), text
+            assert message.endswith(c.allowed), message
+        else:
+            assert value == getattr(cfg, c.name) and not message, text
+
+
+def test_a_slider_shows_a_typed_value_at_its_nearest_step_within_range() -> None:
+    # The browser's slider rounds a value to its step and sends the rounded one back: it is
+    # given the rounded one, so the exact value typed stays in the draft.
+    decay, fee = CONTROLS["decay_rate"], CONTROLS["exchange_fee"]
+    assert decay.step == 0.005 and fee.hi == 0.99  # fees are below 1: the slider stops a step short
+    assert slider_position(decay, 0.137) == 0.135
+    assert slider_position(decay, 0.1375) == 0.14  # half up, as JavaScript rounds
+    assert slider_position(decay, 0.02) == 0.02 and slider_position(decay, 1.0) == 1.0
+    assert slider_position(fee, 0.995) == 0.99
+    for c in SLIDERS:  # every value on the grid is its own position (no echo to the draft)
+        n = round((c.hi - c.lo) / c.step)
+        for k in range(n + 1):
+            x = round(c.lo + k * c.step, 6)
+            assert slider_position(c, x) == x, (c.name, x)
