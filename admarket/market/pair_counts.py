@@ -84,11 +84,20 @@ class PairCounts:
         if self._memo is not None:
             self._memo[at[held]] = np.nan  # their counts changed
         new = ~held
-        if new.any():  # one table array copied at a time: the old one goes before the next
-            self._keys = np.insert(self._keys, at[new], keys[new])
-            self._counts = np.insert(self._counts, at[new], counts[new])
+        if new.any():
+            # np.insert's result, built once for all three arrays: the new pairs' places
+            # in the merged table are their insertion points shifted by the new pairs
+            # before them (the points ascend with the sorted keys), and the old entries
+            # fill the rest. np.insert finds the same places per array by a sort of the
+            # points and a mask of its own: a third of a 10x market's merge time
+            place = at[new] + np.arange(int(new.sum()))
+            old = np.ones(self._keys.size + place.size, dtype=bool)
+            old[place] = False
+            # one table array copied at a time: the old one goes before the next
+            self._keys = _inserted(self._keys, old, place, keys[new])
+            self._counts = _inserted(self._counts, old, place, counts[new])
             if self._memo is not None:
-                self._memo = np.insert(self._memo, at[new], np.nan)
+                self._memo = _inserted(self._memo, old, place, np.nan)
 
     def nonzero(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(campaign, product, count) of every non-zero pair, in row-major order — the
@@ -184,6 +193,17 @@ class PairCounts:
         c, p, n = self.nonzero()
         out[c, p] = n
         return out
+
+
+def _inserted(
+    table: np.ndarray, old: np.ndarray, place: np.ndarray, values: ArrayLike
+) -> np.ndarray:
+    """``table`` with ``values`` inserted so that they land at ``place`` (ascending) of the
+    result; ``old`` marks the result's other entries, where the table's go in order."""
+    out = np.empty(old.size, dtype=table.dtype)
+    out[place] = values
+    out[old] = table
+    return out
 
 
 def _summed(keys: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
