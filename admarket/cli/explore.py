@@ -24,6 +24,8 @@ from pathlib import Path
 
 from admarket.errors import UsageError
 
+RESULTS_ENV = "ADMARKET_EXPLORER_RESULTS"  # the Saved results page's folder (viz.saved)
+
 APP_MODULE = "admarket.viz.app"
 OFFLINE_ENV = {
     "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "false",
@@ -116,6 +118,19 @@ def check_bind(host: str, port: int) -> None:
             raise UsageError(f"cannot serve on {host}:{port}: {exc.strerror or exc}") from None
 
 
+def results_folder(given: str) -> Path:
+    """The folder ``--results`` names, absolute (the server may not resolve it as the user
+    did); a UsageError when it is not a folder."""
+    path = Path(given).expanduser()
+    if not path.is_dir():
+        what = "does not exist" if not path.exists() else "is not a folder"
+        raise UsageError(
+            f"--results {given!r}: {what}; give the folder holding the results of "
+            "admarket run, compare or sweep --out (default: the current folder)"
+        )
+    return path.resolve()
+
+
 def cmd_explore(args: argparse.Namespace) -> int:
     """``admarket explore``: check the offline assets and the address, then become
     ``solara run``."""
@@ -125,6 +140,9 @@ def cmd_explore(args: argparse.Namespace) -> int:
             print(f"admarket: error: the explorer cannot start: {p}", file=sys.stderr)
         return 2
     host = args.host
+    env = {**os.environ, **OFFLINE_ENV}
+    if getattr(args, "results", None) is not None:
+        env[RESULTS_ENV] = str(results_folder(args.results))
     check_bind(host, args.port)
     if not is_loopback(host):
         print(
@@ -133,9 +151,12 @@ def cmd_explore(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     shown = f"[{host}]" if ":" in host else host
-    print(f"admarket explorer: http://{shown}:{args.port}/  (side by side: /side-by-side)")
+    print(
+        f"admarket explorer: http://{shown}:{args.port}/  (side by side: /side-by-side, "
+        "saved results: /saved)"
+    )
     print("offline: front-end files served from the local Solara cache; Ctrl-C stops")
     sys.stdout.flush()
     argv = solara_argv(host, args.port)
-    os.execve(sys.executable, argv, {**os.environ, **OFFLINE_ENV})
+    os.execve(sys.executable, argv, env)
     return 0  # pragma: no cover (execve does not return)

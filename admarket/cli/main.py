@@ -195,6 +195,12 @@ def _add_study_commands(sub: argparse._SubParsersAction) -> None:
     )
     exp.add_argument("--host", default="127.0.0.1", help="address to serve on (default 127.0.0.1)")
     exp.add_argument("--port", type=int, default=8765, help="port (default 8765)")
+    exp.add_argument(
+        "--results",
+        metavar="DIR",
+        default=None,
+        help="folder the Saved results page lists (default: the current folder)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:

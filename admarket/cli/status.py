@@ -10,7 +10,7 @@ from typing import Any
 
 from admarket.errors import UsageError
 from admarket.money import plural
-from admarket.outputs.inventory import Item, scan, seed_text
+from admarket.outputs.inventory import Item, config_text, scan, seed_text
 
 
 def describe(item: Item) -> str:
@@ -21,11 +21,8 @@ def describe(item: Item) -> str:
             f"  runs:      scenarios {', '.join(item.scenarios) or '?'} × seeds "
             f"{seed_text(item.seeds)}" + (f" ({item.detail})" if item.detail else "")
         )
-    if item.config_error:  # not "defaults": nothing was read to say so
-        lines.append(f"  config:    unknown ({item.config_error})")
-    elif item.kind not in ("unknown", "leftover") or item.config:
-        cfg = ", ".join(f"{k}={json.dumps(v)}" for k, v in item.config.items())
-        lines.append(f"  config:    defaults{' except ' + cfg if cfg else ''}")
+    if config := config_text(item):
+        lines.append(f"  config:    {config}")
     if item.varies:
         lines.append(f"  varies:    {', '.join(item.varies)}")
     if item.produced_by:

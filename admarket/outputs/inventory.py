@@ -109,6 +109,18 @@ def seed_text(seeds: list[int]) -> str:
     return ", ".join(map(str, s))
 
 
+def config_text(item: Item) -> str:
+    """An item's configuration in one line, as ``admarket status`` prints it: ``defaults``,
+    ``defaults except k=v, …``, or ``unknown (why)`` when it could not be read; "" for a
+    folder that says nothing of a config (an unmarked folder, a leftover)."""
+    if item.config_error:  # not "defaults": nothing was read to say so
+        return f"unknown ({item.config_error})"
+    if item.kind in ("unknown", "leftover") and not item.config:
+        return ""
+    cfg = ", ".join(f"{k}={json.dumps(v)}" for k, v in item.config.items())
+    return f"defaults{' except ' + cfg if cfg else ''}"
+
+
 def config_diff(cfg: dict[str, Any]) -> dict[str, Any]:
     """The parameters of ``cfg`` (seed aside) that differ from the defaults."""
     out = {}

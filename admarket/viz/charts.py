@@ -12,12 +12,13 @@ Legends are HTML beside the chart (they wrap, so they are never cut off).
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
-from admarket.model import MarketModel
+from admarket.config import MarketConfig
 from admarket.viz.vega import VEGA_LITE_SCHEMA, block
 
 SERIES_COLORS = ("#4c78a8", "#f58518", "#54a24b", "#e45756")
@@ -142,6 +143,24 @@ def theme_config(dark: bool) -> dict[str, Any]:
 
 
 # --- rows ----------------------------------------------------------------------------------
+class Collected(Protocol):
+    """What a chart reads of a DataCollector: its per-hour model variables by column."""
+
+    @property
+    def model_vars(self) -> Mapping[str, Sequence[float]]: ...  # pragma: no cover
+
+
+class Recorded(Protocol):
+    """A market's hourly record as the charts read it: a live :class:`MarketModel`, or a
+    saved run read back from its store (:class:`admarket.viz.saved.StoredRun`)."""
+
+    @property
+    def config(self) -> MarketConfig: ...  # pragma: no cover
+
+    @property
+    def datacollector(self) -> Collected: ...  # pragma: no cover
+
+
 def _thin(n: int) -> np.ndarray:
     """Indices of ``n`` points to draw: all, or an even subset that keeps the last."""
     if n <= MAX_POINTS:
@@ -157,7 +176,7 @@ def _values(a: np.ndarray) -> list[float | None]:
     return vals if ok.all() else [v if f else None for v, f in zip(vals, ok.tolist(), strict=True)]
 
 
-def defined_series(m: MarketModel, column: str, undefined_until: str) -> np.ndarray:
+def defined_series(m: Recorded, column: str, undefined_until: str) -> np.ndarray:
     """A column's values, NaN where it is not defined yet (see :attr:`Panel.undefined_until`)."""
     y = np.asarray(m.datacollector.model_vars[column], dtype=float)
     if undefined_until == "spend":
@@ -170,7 +189,11 @@ def defined_series(m: MarketModel, column: str, undefined_until: str) -> np.ndar
 
 
 def series_rows(
-    models: list[MarketModel], column: str, key: str, with_band: bool, undefined_until: str = ""
+    models: Sequence[Recorded],
+    column: str,
+    key: str,
+    with_band: bool,
+    undefined_until: str = "",
 ) -> dict[str, Any]:
     """One series as a column block: ``x`` (day), ``k`` = key, ``v`` = the first seed's value
     and, with several seeds, ``lo``/``hi`` = the lowest and highest seed's value. Values
@@ -190,7 +213,7 @@ def series_rows(
 
 
 def panel_rows(
-    panel: Panel, runs: dict[str, list[MarketModel]], by_scenario: bool
+    panel: Panel, runs: Mapping[str, Sequence[Recorded]], by_scenario: bool
 ) -> list[dict[str, Any]]:
     """Every series a panel draws now (a block each): one per column, and per scenario side
     by side."""

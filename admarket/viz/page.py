@@ -158,15 +158,21 @@ def page_state(compare: bool, search: str | None) -> PageState:
     return _built(pages, compare, link_settings(compare, search))
 
 
-# Where each page lives (app.routes is made from these); the page tabs link to them.
-PATHS = {False: "/", True: "/side-by-side"}
-PAGE_NAMES = {False: "Home", True: "side-by-side"}
+# Where each page lives (app.routes is made from these); the page tabs link to them. The
+# Saved results page (:mod:`.saved_page`) has no market of its own: its key is SAVED.
+SAVED = "saved"
+PATHS: dict[bool | str, str] = {False: "/", True: "/side-by-side", SAVED: "/saved"}
+PAGE_NAMES: dict[bool | str, str] = {False: "Home", True: "side-by-side", SAVED: "Saved results"}
+PAGE_ORDER: tuple[bool | str, ...] = (False, True, SAVED)  # the app bar's tabs, in order
 
 
-def page_link(compare: bool) -> str:
+def page_link(compare: bool | str) -> str:
     """The address of a page as it was left in this browser session: its path and the query
     of its applied settings (its bare path before the first visit, which builds it from the
-    defaults), so that going there shows the page as it was, without a rebuild."""
+    defaults), so that going there shows the page as it was, without a rebuild; always its
+    bare path for the Saved results page, :data:`SAVED`, which has no settings."""
+    if isinstance(compare, str):
+        return PATHS[compare]
     state = _PAGES.peek().get(compare)
     if state is None:
         return PATHS[compare]
@@ -178,7 +184,7 @@ def forget_pages() -> None:
     _PAGES.peek().clear()
 
 
-def page_tabs(compare: bool, router: solara.routing.Router) -> solara.Element:
+def page_tabs(current: bool | str, router: solara.routing.Router) -> solara.Element:
     """The tabs to the pages, in place of the layout's own route tabs (the app layout takes
     a :func:`solara.lab.Tabs` put in the app bar for them, so this is an element, not a
     component of its own).
@@ -186,15 +192,16 @@ def page_tabs(compare: bool, router: solara.routing.Router) -> solara.Element:
     The layout's tabs went to a page's bare path: a page shown again kept its settings, but
     the address bar lost them, and a copied address built another run. These go to the
     page's address with its applied settings (:func:`page_link`), in one history entry.
+    ``current``: the page shown (False: Home, True: side-by-side, :data:`SAVED`).
     """
 
     def go(index: int) -> None:
-        other = bool(index)
-        if other != compare:
+        other = PAGE_ORDER[index]
+        if other != current:
             router.push(page_link(other))
 
-    with solara.lab.Tabs(value=int(compare), on_value=go, align="center") as tabs:
-        for c in (False, True):
+    with solara.lab.Tabs(value=PAGE_ORDER.index(current), on_value=go, align="center") as tabs:
+        for c in PAGE_ORDER:
             solara.lab.Tab(PAGE_NAMES[c])
     return tabs
 

@@ -83,6 +83,7 @@ def explorer_url(artifacts: Path, chromium: str) -> Iterator[str]:
     port = _free_port()
     log = (artifacts / "server.log").open("w")
     cmd = [sys.executable, "-m", "admarket", "explore", "--port", str(port)]
+    cmd += ["--results", str(artifacts)]  # the Saved results page lists this, not the cwd
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/"
     start, deadline = time.monotonic(), time.monotonic() + 90

@@ -174,9 +174,12 @@ def test_the_other_page_and_back_keeps_the_settings_and_the_clock(
     tab.page.wait_for_url(re.compile("/" + re.escape(shared) + "$"))
     assert "scenario=A" in tab.page.url and "days=3" in tab.page.url
     assert "seed=7" not in tab.page.url
-    assert tab.page.get_by_role("tab").count() == 2 + 3  # the pages' and the panes' tabs
+    assert tab.page.get_by_role("tab").count() == 3 + 3  # the pages' and the panes' tabs
     tab.page.get_by_role("tab", name=re.compile("side-by-side", re.I)).click()
     tab.page.wait_for_url(re.compile(r"/side-by-side\?seed=42$"))  # its applied defaults
+    tab.page.get_by_role("tab", name=re.compile("saved results", re.I)).click()
+    tab.page.wait_for_url(re.compile(r"/saved$"))
+    expect(tab.button("Rescan the folder")).to_be_visible()
 
 
 @pytest.mark.parametrize("path", ["", "side-by-side"], ids=["explorer", "side-by-side"])

@@ -162,8 +162,8 @@ def test_page_state_is_kept_per_browser_session(monkeypatch: pytest.MonkeyPatch)
     assert page_state(False, "n_buyers=2&n_sellers=2&days=3") not in made
 
 
-def test_the_app_has_both_routes() -> None:
-    assert [r.path for r in app.routes] == ["/", "side-by-side"]
+def test_the_app_has_its_three_routes() -> None:
+    assert [r.path for r in app.routes] == ["/", "side-by-side", "saved"]
 
 
 @pytest.mark.parametrize("label", list(intervals(24)))

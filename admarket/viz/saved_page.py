@@ -1,0 +1,177 @@
+"""The Saved results page: what ``admarket run``, ``compare`` and ``sweep --out`` wrote in
+the explorer's results folder, listed and opened read only.
+
+The list and the reading are :mod:`.saved`'s; this module draws them. A run or compare
+opens as the live page's KPI panels (:mod:`.charts`: the same specs, legends and rows),
+drawn once from its store instead of following a clock, with where its report is; a sweep
+as its break-even table and where its ``sweep.md`` is. An incomplete or damaged result is
+listed with its status and why it cannot be opened.
+"""
+
+from __future__ import annotations
+
+from html import escape
+from pathlib import Path
+
+import solara
+import solara.lab
+
+from admarket.errors import UsageError
+from admarket.viz.charts import PANELS, Panel, legend, not_applicable, panel_rows, panel_spec
+from admarket.viz.html import CSS, chart_legend
+from admarket.viz.live import card, html
+from admarket.viz.page import SAVED, page_tabs
+from admarket.viz.saved import Listed, Opened, list_results, open_result, results_root
+from admarket.viz.vega import VegaChart, encode
+
+STATE_COLOURS = {"complete": "#2a9d8f", "incomplete": "#e9a23b", "damaged": "#e45756"}
+SAVED_TAG = "saved"  # every saved chart's tag: drawn once, no clock
+
+
+def listing_html(entry: Listed) -> str:
+    """One result of the list as HTML: name, kind, status, runs, config, why it cannot be
+    opened."""
+    item = entry.item
+    colour = STATE_COLOURS[entry.state]
+    lines = [
+        f"<b>{escape(entry.name)}</b> — {escape(item.kind)} "
+        f"<span class='am-saved-state' style='color: {colour}; font-weight: 600'>"
+        f"{entry.state}</span>"
+    ]
+    if entry.runs:
+        lines.append(escape(entry.runs))
+    if entry.config:
+        lines.append(f"config: {escape(entry.config)}")
+    if item.varies:
+        lines.append(f"varies: {escape(', '.join(item.varies))}")
+    if not entry.openable:
+        lines.append(
+            f"<span class='am-saved-why'>Cannot be opened — {escape(entry.why_not)}</span>"
+        )
+    return "<br>".join(lines)
+
+
+def table_html(opened: Opened) -> str:
+    """A sweep's table as HTML (numbers to four significant digits)."""
+    assert opened.table is not None
+    return opened.table.to_html(
+        index=False, float_format=lambda v: f"{v:.4g}", na_rep="—", classes="am-saved-table"
+    )
+
+
+@solara.component
+def SavedChart(panel: Panel, opened: Opened, dark: bool) -> solara.Element:
+    """One KPI panel of a saved run or compare, as the live page draws it at the end."""
+    scenarios = opened.scenarios
+    by_scenario = len(scenarios) > 1
+    items = legend(panel, scenarios, by_scenario)
+    band = len(opened.seeds) > 1
+    note = not_applicable(panel, scenarios)
+    with card(panel.title, classes=["am-chart"]) as box:
+        if items:
+            html(chart_legend(items, band))
+            spec = panel_spec(panel, items, opened.days, band, dark)
+            rows = encode({"rows": panel_rows(panel, opened.runs, by_scenario)})
+            VegaChart.element(spec=spec, data_json=rows, tag=SAVED_TAG)
+        if note:
+            html(note, ["am-note"])
+    return box
+
+
+@solara.component
+def SavedView(path: str) -> solara.Element:
+    """A result opened: its report's place and its KPI panels (a run or compare) or its
+    table (a sweep); a clear message when it cannot be read."""
+    dark = solara.lab.use_dark_effective()
+    opened, error = solara.use_memo(lambda: _open(path), [path])
+    with solara.Column(style="gap: 12px") as view:
+        if opened is None:
+            solara.Error(f"{path} cannot be opened: {error}")
+            return view
+        report = opened.report
+        where = f"<code>{escape(str(report))}</code>"
+        if opened.kind == "sweep":
+            html(f"The sweep's summary, as written: {where}", ["am-note"])
+        else:
+            html(
+                f"{opened.kind.capitalize()}: scenarios {', '.join(opened.scenarios)}, seeds "
+                f"{', '.join(map(str, opened.seeds))}. Its report: {where} (HTML: "
+                f"<code>{escape(str(report.with_suffix('.html')))}</code>)",
+                ["am-note"],
+            )
+        if opened.kind == "sweep":
+            if opened.table is not None:
+                with card(f"Sweep summary (its store's {opened.table_name} table)"):
+                    html(table_html(opened), style="overflow-x: auto")
+        else:
+            width = "480px" if len(opened.scenarios) > 1 else "380px"
+            with solara.Div(classes=["am-grid"], style=f"--am-min: {width}"):
+                for panel in PANELS:
+                    SavedChart(panel, opened, dark).key(f"{path}-{panel.key}")
+    return view
+
+
+def _open(path: str) -> tuple[Opened | None, str]:
+    """The result at ``path`` read, or None and why it cannot be."""
+    try:
+        return open_result(path), ""
+    except (UsageError, ValueError, OSError) as exc:  # ValueError: a config it cannot read
+        return None, str(exc).removeprefix(f"{path}: ")
+
+
+@solara.component
+def SavedResults() -> solara.Element:
+    """The Saved results page: the results folder's results, and the one opened."""
+    router = solara.use_router()
+    root = solara.use_memo(results_root, [])
+    scans = solara.use_reactive(0)  # Rescan counts up: the list is read again
+    chosen = solara.use_reactive("")
+    entries, error = solara.use_memo(lambda: _listed(root), [root, scans.value])
+    with solara.Column(classes=["am-main"], style="gap: 12px") as main:
+        solara.Style(CSS)
+        solara.Title("admarket saved results")
+        with solara.AppBar():
+            solara.lab.ThemeToggle()
+            page_tabs(SAVED, router)
+        with card("Saved results"):
+            html(
+                f"Results in <code>{escape(str(root))}</code> and its subfolders, as "
+                "<code>admarket status</code> lists them. Only a complete run, compare or "
+                "sweep opens; nothing here changes a result.",
+                ["am-note"],
+            )
+            solara.Button("Rescan the folder", on_click=lambda: scans.set(scans.value + 1))
+            if error:
+                solara.Error(error)
+            elif not entries:
+                solara.Info(
+                    "No results here. Write some with admarket run, compare or sweep --out "
+                    "DIR, or start the explorer with --results DIR."
+                )
+            for entry in entries:
+                with solara.Row(classes=["am-saved-entry"], style="align-items: center"):
+                    solara.Button(
+                        "Open",
+                        on_click=lambda p=entry.item.path: chosen.set(p),
+                        disabled=not entry.openable,
+                        color="primary" if entry.item.path == chosen.value else None,
+                    )
+                    html(listing_html(entry))
+        if chosen.value:
+            with card(f"Opened: {escape(_name(chosen.value, root))}"):
+                SavedView(chosen.value).key(chosen.value)
+    return main
+
+
+def _listed(root: Path) -> tuple[list[Listed], str]:
+    """The results under ``root``, or none and why the folder cannot be listed."""
+    try:
+        return list_results(root), ""
+    except (UsageError, ValueError, OSError) as exc:  # ValueError: a config it cannot read
+        return [], str(exc)
+
+
+def _name(path: str, root: Path) -> str:
+    """``path`` relative to the results folder, where it is in it."""
+    p = Path(path)
+    return str(p.relative_to(root)) if p.is_relative_to(root) else path

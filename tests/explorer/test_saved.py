@@ -1,0 +1,191 @@
+"""Browserless: the Saved results page lists what ``admarket run``, ``compare`` and ``sweep
+--out`` wrote (complete, incomplete, damaged), opens only a complete result, draws a run's
+or compare's KPI panels as the live page does from the same run, and shows a sweep's table;
+``admarket explore --results DIR`` chooses the folder."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+from pathlib import Path
+from typing import Any
+
+import ipyvuetify as vw
+import pytest
+import solara
+
+from admarket import MarketModel
+from admarket.cli import explore as commands
+from admarket.cli import main
+from admarket.errors import IncompleteRunError, UsageError
+from admarket.outputs.inventory import scan
+from admarket.viz import app
+from admarket.viz.charts import PANELS, panel_rows
+from admarket.viz.page import PATHS, SAVED, forget_pages
+from admarket.viz.saved import RESULTS_ENV, list_results, open_result
+from admarket.viz.saved_page import SAVED_TAG, SavedResults
+from admarket.viz.vega import VegaChart
+
+TINY = ["--buyers", "2", "--sellers", "2", "--campaigns-per-buyer", "2", "--days", "2"]
+QUIET = [*TINY, "--no-progress"]
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder with a run, a compare over two seeds, a sweep, a damaged copy of the run
+    (a file admarket did not write) and an incomplete one (no COMPLETE marker)."""
+    root = tmp_path_factory.mktemp("saved")
+    assert main(["run", "--scenarios", "b", "--out", str(root / "r1"), *QUIET]) == 0
+    compare = ["compare", "--seeds", "2", "--processes", "1", "--out", str(root / "cmp")]
+    assert main([*compare, *QUIET]) == 0
+    sweep = ["sweep", "--scenarios", "a,c", "--seeds", "1", "--processes", "1"]
+    sweep += ["--grid", "exchange_fee=0.1,0.2", "--out", str(root / "studies" / "sw")]
+    assert main([*sweep, *QUIET]) == 0
+    shutil.copytree(root / "r1", root / "dmg")
+    (root / "dmg" / "notes.txt").write_text("mine")
+    shutil.copytree(root / "r1", root / "inc")
+    (root / "inc" / "COMPLETE").unlink()
+    return root
+
+
+def test_the_list_says_what_each_result_is_and_which_open(results: Path) -> None:
+    listed = {e.name: e for e in list_results(results)}
+    assert set(listed) == {"r1", "cmp", "studies/sw", "dmg", "inc"}
+    states = {n: (e.item.kind, e.state, e.openable) for n, e in listed.items()}
+    assert states == {
+        "r1": ("run", "complete", True),
+        "cmp": ("compare", "complete", True),
+        "studies/sw": ("sweep", "complete", True),
+        "dmg": ("run", "damaged", False),
+        "inc": ("unknown", "incomplete", False),
+    }
+    assert listed["cmp"].runs.startswith("scenarios A, B, C × seeds 42, 43 (6 runs")
+    assert listed["cmp"].config == (
+        "defaults except campaigns_per_buyer=2, days=2, n_buyers=2, n_sellers=2"
+    )
+    assert "grid points over exchange_fee" in listed["studies/sw"].runs
+    assert (
+        "notes.txt" in listed["dmg"].why_not and "only a complete result" in listed["dmg"].why_not
+    )
+    assert "no COMPLETE marker" in listed["inc"].why_not
+    assert all(e.why_not == "" for e in listed.values() if e.openable)
+    with pytest.raises(UsageError, match="is not a folder"):
+        list_results(results / "nope")
+
+
+def test_a_saved_run_draws_the_live_pages_panels(results: Path) -> None:
+    opened = open_result(results / "r1")
+    assert opened.kind == "run" and opened.scenarios == ("B",) and opened.seeds == [42]
+    assert opened.report == results / "r1" / "report.md" and opened.report.is_file()
+    live = MarketModel("B", opened.runs["B"][0].config)
+    while live.running:
+        live.step()
+    for panel in PANELS:  # the same rows the live page draws at the end of the same run
+        for by_scenario in (False, True):
+            want = panel_rows(panel, {"B": [live]}, by_scenario)
+            assert panel_rows(panel, opened.runs, by_scenario) == want, panel.key
+
+
+def test_a_saved_compare_has_every_scenario_and_a_band_over_its_seeds(results: Path) -> None:
+    opened = open_result(results / "cmp")
+    assert opened.kind == "compare" and opened.scenarios == ("A", "B", "C")
+    assert opened.seeds == [42, 43] and opened.days == 2
+    blocks = panel_rows(PANELS[0], opened.runs, True)
+    assert [b["k"] for b in blocks] == ["A: take rate", "B: take rate", "C: take rate"]
+    assert all("lo" in b and "hi" in b and b["__n"] == 2 * 24 + 1 for b in blocks)
+
+
+def test_a_saved_sweep_opens_as_its_summary_table(results: Path) -> None:
+    opened = open_result(results / "studies" / "sw")
+    assert opened.kind == "sweep" and opened.runs == {}
+    assert opened.table_name == "break_even" and opened.table is not None
+    assert set(opened.table["exchange_fee"]) == {0.1, 0.2}
+    assert opened.report.name == "sweep.md" and opened.report.is_file()
+
+
+def test_damaged_and_incomplete_results_do_not_open(results: Path) -> None:
+    with pytest.raises(UsageError, match="did not write"):
+        open_result(results / "dmg")
+    with pytest.raises(IncompleteRunError, match="no COMPLETE marker"):
+        open_result(results / "inc")
+
+
+@solara.component
+def _routed(page: solara.Element, pushed: list[str], path: str) -> solara.Element:
+    """``page`` under a router that records where the app bar's tabs send the address."""
+    solara.routing.router_context.provide(solara.routing.Router(path, app.routes, pushed.append))
+    solara.routing._location_context.provide(solara.routing._Location(path, pushed.append))
+    return solara.AppLayout(children=[page])
+
+
+def _open_buttons(rc: Any) -> list[Any]:
+    return rc.find(vw.Btn, children=["Open"]).widgets
+
+
+def _text(rc: Any) -> str:
+    return " ".join(w.unsafe_innerHTML or "" for w in rc.find(solara.widgets.HTML).widgets)
+
+
+def test_the_page_lists_opens_and_refuses(
+    results: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    forget_pages()
+    root = tmp_path / "results"
+    shutil.copytree(results, root)
+    monkeypatch.setenv(RESULTS_ENV, str(root))
+    pushed: list[str] = []
+    _box, rc = solara.render(_routed(SavedResults(), pushed, PATHS[SAVED]), handle_error=False)
+    names = [Path(i.path).relative_to(root).as_posix() for i in scan(root)]
+    assert names == ["cmp", "dmg", "inc", "r1", "studies/sw"]  # the page lists them in order
+    buttons = _open_buttons(rc)
+    assert [not b.disabled for b in buttons] == [True, False, False, True, True]
+    text = _text(rc)
+    assert "damaged" in text and "incomplete" in text and "Cannot be opened" in text
+    assert not rc.find(VegaChart).widgets
+    buttons[0].click()  # the compare: eight panels, drawn once, and where its report is
+    rc.find(VegaChart).assert_not_empty()
+    charts = rc.find(VegaChart).widgets
+    assert len(charts) == len(PANELS) and {c.tag for c in charts} == {SAVED_TAG}
+    assert all('"rows"' in c.data_json and '"v"' in c.data_json for c in charts)
+    assert str(root / "cmp" / "report.md") in _text(rc)
+    _open_buttons(rc)[4].click()  # the sweep: its table, no charts
+    assert not rc.find(VegaChart).widgets
+    assert "break_even table" in _text(rc) and str(root / "studies" / "sw" / "sweep.md") in _text(
+        rc
+    )
+    # damaged after the list was made: refused with the reason `admarket query` gives
+    (root / "r1" / "stray.txt").write_text("x")
+    _open_buttons(rc)[3].click()
+    errors = [w.children for w in rc.find(vw.Alert).widgets]
+    assert any("cannot be opened" in str(c) and "stray.txt" in str(c) for c in errors), errors
+    # the app bar's tabs: Home, side-by-side, Saved results (this page)
+    (nav,) = rc.find(vw.Tabs).widgets
+    assert [t.children for t in rc.find(vw.Tab).widgets] == [
+        ["Home"], ["side-by-side"], ["Saved results"]
+    ]  # fmt: skip
+    assert nav.v_model == 2
+    nav.v_model = 0
+    assert pushed == ["/"]
+    rc.close()
+
+
+def test_explore_results_names_the_folder_the_page_lists(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    envs: list[dict[str, str]] = []
+    monkeypatch.setattr(commands, "preflight", lambda: [])
+    monkeypatch.setattr(commands.os, "execve", lambda exe, argv, env: envs.append(env))
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "runs").mkdir()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = str(probe.getsockname()[1])
+    assert main(["explore", "--port", port, "--results", "runs"]) == 0
+    assert envs[-1][RESULTS_ENV] == str(tmp_path / "runs")  # absolute: the server's cwd may differ
+    capsys.readouterr()
+    assert main(["explore", "--port", port, "--results", "nope"]) == 2
+    err = capsys.readouterr().err
+    assert "--results 'nope': does not exist" in err and len(err.strip().splitlines()) == 1
+    (tmp_path / "file").write_text("")
+    assert main(["explore", "--port", port, "--results", "file"]) == 2
+    assert "is not a folder" in capsys.readouterr().err
