@@ -73,7 +73,7 @@ class Listed:
             return ""
         if self.state == "complete":
             return f"a {self.item.kind} is not a result this page draws"
-        return f"{self.state}: only a complete result can be opened ({self.item.status})"
+        return f"only a complete result opens; this one is {self.item.status}"
 
 
 def state_of(item: Item) -> str:

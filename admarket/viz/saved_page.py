@@ -26,6 +26,13 @@ from admarket.viz.vega import VegaChart, encode
 
 STATE_COLOURS = {"complete": "#2a9d8f", "incomplete": "#e9a23b", "damaged": "#e45756"}
 SAVED_TAG = "saved"  # every saved chart's tag: drawn once, no clock
+SAVED_CSS = """
+.am-saved-entry { border-top: 1px solid rgba(128, 128, 128, 0.25); padding-top: 6px; }
+.am-saved-why { opacity: 0.85; font-style: italic; }
+.am-saved-table { border-collapse: collapse; font-size: 13px; }
+.am-saved-table th, .am-saved-table td { border: 1px solid rgba(128, 128, 128, 0.35);
+  padding: 2px 6px; text-align: right; vertical-align: top; }
+"""
 
 
 def listing_html(entry: Listed) -> str:
@@ -55,7 +62,11 @@ def table_html(opened: Opened) -> str:
     """A sweep's table as HTML (numbers to four significant digits)."""
     assert opened.table is not None
     return opened.table.to_html(
-        index=False, float_format=lambda v: f"{v:.4g}", na_rep="—", classes="am-saved-table"
+        index=False,
+        float_format=lambda v: f"{v:.4g}",
+        na_rep="—",
+        classes="am-saved-table",
+        border=0,
     )
 
 
@@ -128,7 +139,7 @@ def SavedResults() -> solara.Element:
     chosen = solara.use_reactive("")
     entries, error = solara.use_memo(lambda: _listed(root), [root, scans.value])
     with solara.Column(classes=["am-main"], style="gap: 12px") as main:
-        solara.Style(CSS)
+        solara.Style(CSS + SAVED_CSS)
         solara.Title("admarket saved results")
         with solara.AppBar():
             solara.lab.ThemeToggle()

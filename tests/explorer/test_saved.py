@@ -64,9 +64,7 @@ def test_the_list_says_what_each_result_is_and_which_open(results: Path) -> None
         "defaults except campaigns_per_buyer=2, days=2, n_buyers=2, n_sellers=2"
     )
     assert "grid points over exchange_fee" in listed["studies/sw"].runs
-    assert (
-        "notes.txt" in listed["dmg"].why_not and "only a complete result" in listed["dmg"].why_not
-    )
+    assert "notes.txt" in listed["dmg"].why_not and "this one is damaged —" in listed["dmg"].why_not
     assert "no COMPLETE marker" in listed["inc"].why_not
     assert all(e.why_not == "" for e in listed.values() if e.openable)
     with pytest.raises(UsageError, match="is not a folder"):
