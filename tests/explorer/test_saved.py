@@ -10,6 +10,7 @@ import socket
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import ipyvuetify as vw
 import pytest
 import solara
@@ -19,6 +20,13 @@ from admarket.cli import explore as commands
 from admarket.cli import main
 from admarket.errors import IncompleteRunError, UsageError
 from admarket.outputs.inventory import scan
+from admarket.outputs.manifest import (
+    COMPLETE_MARKER,
+    MARKER_DIGEST,
+    STORE_NAME,
+    manifest_text,
+    read_manifest,
+)
 from admarket.viz import app
 from admarket.viz.charts import PANELS, panel_rows
 from admarket.viz.page import PATHS, SAVED, forget_pages
@@ -106,6 +114,35 @@ def test_damaged_and_incomplete_results_do_not_open(results: Path) -> None:
         open_result(results / "dmg")
     with pytest.raises(IncompleteRunError, match="no COMPLETE marker"):
         open_result(results / "inc")
+
+
+def _reseal(folder: Path) -> None:
+    """Mark ``folder`` complete again as it now is (its marker's meta kept), as admarket
+    would have published it."""
+    old = read_manifest(folder)
+    assert old is not None
+    written = ("files", "sha256", MARKER_DIGEST, "format", "manifest_version")
+    meta = {k: v for k, v in old.items() if k not in written}
+    (folder / COMPLETE_MARKER).write_text(manifest_text(folder, meta))
+
+
+def test_a_store_from_an_older_admarket_without_the_hourly_record_is_refused_clearly(
+    results: Path, tmp_path: Path
+) -> None:
+    # admarket before step_metrics wrote complete results the page cannot chart: it says
+    # which table is missing and where the report is, instead of failing on the query
+    old = tmp_path / "old"
+    shutil.copytree(results / "r1", old)
+    con = duckdb.connect(str(old / STORE_NAME))
+    con.execute("DROP TABLE step_metrics")
+    con.close()
+    _reseal(old)
+    assert [(i.kind, i.status) for i in scan(old)] == [("run", "complete")]
+    with pytest.raises(UsageError) as refused:
+        open_result(old)
+    assert "no step_metrics table" in str(refused.value)
+    assert "older admarket" in str(refused.value)
+    assert str(old / "report.md") in str(refused.value)
 
 
 @solara.component
