@@ -187,6 +187,13 @@ def _add_study_commands(sub: argparse._SubParsersAction) -> None:
         "was published (reads every file; finds an edit that kept a file's size); exit 1 "
         "if a result is damaged",
     )
+    st.add_argument(
+        "--depth",
+        type=int,
+        metavar="N",
+        help="look only N folder levels below DIR (0: DIR alone; default: every level), "
+        "as the explorer's Saved results page does",
+    )
     exp = _command(
         sub,
         "explore",

@@ -46,11 +46,14 @@ def cmd_status(args: argparse.Namespace) -> int:
     folder = Path(args.folder)
     if not folder.is_dir():
         raise UsageError(f"{folder}: {'not a folder' if folder.exists() else 'no such folder'}")
+    depth = args.depth
+    if depth is not None and depth < 0:
+        raise UsageError(f"--depth {depth}: give 0 (the folder alone) or more folder levels")
     if args.verify:  # every file is read: a bar on a terminal (bytes read), nothing otherwise
         with verify_bar() as bar:
-            items = scan(folder, verify=True, on_read=bar.update)
+            items = scan(folder, verify=True, on_read=bar.update, depth=depth)
     else:
-        items = scan(folder)
+        items = scan(folder, depth=depth)
     # --verify is a check a script can act on: exit 1 when a result is damaged
     failed = 1 if args.verify and any(i.status.startswith("damaged") for i in items) else 0
     if args.json:

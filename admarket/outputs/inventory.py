@@ -532,17 +532,28 @@ def _running_text(out: Path, writer: str, study: str = "", n: int | None = None)
 
 
 def scan(
-    folder: str | Path, verify: bool = False, on_read: Callable[[int], None] | None = None
+    folder: str | Path,
+    verify: bool = False,
+    on_read: Callable[[int], None] | None = None,
+    depth: int | None = None,
 ) -> list[Item]:
     """Every result folder and checkpoint under ``folder`` (itself included), by path; and
     every folder beside them an admarket process is writing (its output lock held).
     ``verify``: check each result's content against its checksums too (reads every file;
-    ``on_read(n)`` is told the size of each chunk read, for a progress bar)."""
+    ``on_read(n)`` is told the size of each chunk read, for a progress bar). ``depth``: how
+    many folder levels below ``folder`` are looked into (0: the folder alone; None: all),
+    so that a scan of a large folder (a home directory) stays short."""
     root = Path(folder)
+    if depth is not None and depth < 0:
+        raise ValueError(f"scan depth must be 0 or more, not {depth}")
     items: list[Item] = []
     locks: list[Path] = []  # folders whose output lock file is there
     for here, dirs, files in os.walk(root):
         p = Path(here)
+        # at the last level looked into, its subfolders are neither entered nor listed
+        last = depth is not None and len(p.relative_to(root).parts) >= depth
+        if last:
+            dirs[:] = []
         is_result = (p / COMPLETE_MARKER).is_file() or (p / STORE_NAME).is_file()
         if is_result:
             items.append(_result(p, verify, on_read))

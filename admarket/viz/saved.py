@@ -34,7 +34,15 @@ from admarket.outputs.store import connect, first_line
 from admarket.report.data import SCENARIO_ORDER
 from admarket.viz.charts import PANELS
 
-__all__ = ["RESULTS_ENV", "Listed", "Opened", "StoredRun", "list_results", "open_result"]
+__all__ = [
+    "RESULTS_ENV",
+    "SCAN_DEPTH",
+    "Listed",
+    "Opened",
+    "StoredRun",
+    "list_results",
+    "open_result",
+]
 
 # What the page lists: results, folders that are not (yet) results, stopped studies'
 # journals. Checkpoints and leftovers are no results to look at (``admarket status``).
@@ -43,6 +51,10 @@ OPENABLE = ("run", "compare", "sweep")
 # the DataCollector columns the KPI panels draw (and gross_spend, which marks take as
 # undefined before the first spend)
 CHART_COLUMNS = (*dict.fromkeys(c for p in PANELS for c, _ in p.series), "gross_spend")
+# How many folder levels below the results folder the list looks (``admarket status
+# --depth 3`` lists the same): results sit in it or a study folder or two down, and an
+# unbounded walk of a large folder (an explorer started in a home directory) takes minutes.
+SCAN_DEPTH = 3
 
 
 def results_root() -> Path:
@@ -87,8 +99,9 @@ def state_of(item: Item) -> str:
     return "incomplete"
 
 
-def list_results(folder: str | Path) -> list[Listed]:
-    """The results under ``folder`` (itself included), by path, as the page lists them.
+def list_results(folder: str | Path, depth: int | None = SCAN_DEPTH) -> list[Listed]:
+    """The results under ``folder`` (itself included) down to ``depth`` folder levels below
+    it (None: all), by path, as the page lists them.
 
     A UsageError when ``folder`` is not a folder (what was given, and that a folder of
     results is wanted)."""
@@ -99,7 +112,7 @@ def list_results(folder: str | Path) -> list[Listed]:
             "results (admarket explore --results DIR)"
         )
     out = []
-    for item in scan(root):
+    for item in scan(root, depth=depth):
         if item.kind not in LISTED:
             continue
         path = Path(item.path)

@@ -21,7 +21,14 @@ from admarket.viz.charts import PANELS, Panel, legend, not_applicable, panel_row
 from admarket.viz.html import CSS, chart_legend
 from admarket.viz.live import card, html
 from admarket.viz.page import SAVED, page_tabs
-from admarket.viz.saved import Listed, Opened, list_results, open_result, results_root
+from admarket.viz.saved import (
+    SCAN_DEPTH,
+    Listed,
+    Opened,
+    list_results,
+    open_result,
+    results_root,
+)
 from admarket.viz.vega import VegaChart, encode
 
 STATE_COLOURS = {"complete": "#2a9d8f", "incomplete": "#e9a23b", "damaged": "#e45756"}
@@ -137,7 +144,11 @@ def SavedResults() -> solara.Element:
     root = solara.use_memo(results_root, [])
     scans = solara.use_reactive(0)  # Rescan counts up: the list is read again
     chosen = solara.use_reactive("")
-    entries, error = solara.use_memo(lambda: _listed(root), [root, scans.value])
+    # read in a task, off the render: a folder of many results (or many folders) takes a
+    # while, and the page shows it is reading instead of looking frozen
+    listing = solara.lab.use_task(
+        lambda: _listed(root), dependencies=[root, scans.value], raise_error=False
+    )
     with solara.Column(classes=["am-main"], style="gap: 12px") as main:
         solara.Style(CSS + SAVED_CSS)
         solara.Title("admarket saved results")
@@ -146,13 +157,25 @@ def SavedResults() -> solara.Element:
             page_tabs(SAVED, router)
         with card("Saved results"):
             html(
-                f"Results in <code>{escape(str(root))}</code> and its subfolders, as "
-                "<code>admarket status</code> lists them. Only a complete run, compare or "
-                "sweep opens; nothing here changes a result.",
+                f"Results in <code>{escape(str(root))}</code> and its subfolders down to "
+                f"{SCAN_DEPTH} levels, as <code>admarket status --depth {SCAN_DEPTH}</code> "
+                "lists them (start the explorer with <code>--results DIR</code> to look "
+                "deeper). Only a complete run, compare or sweep opens; nothing here changes "
+                "a result.",
                 ["am-note"],
             )
-            solara.Button("Rescan the folder", on_click=lambda: scans.set(scans.value + 1))
-            if error:
+            reading = listing.pending or listing.not_called
+            solara.Button(
+                "Rescan the folder",
+                on_click=lambda: scans.set(scans.value + 1),
+                disabled=reading,
+            )
+            entries, error = ([], "") if reading else (listing.value or ([], ""))
+            if reading:
+                busy(f"Reading {root}…")
+            elif listing.error:  # _listed says why for what it expects; anything else here
+                solara.Error(f"The folder could not be read: {listing.exception}")
+            elif error:
                 solara.Error(error)
             elif not entries:
                 solara.Info(
@@ -172,6 +195,12 @@ def SavedResults() -> solara.Element:
             with card(f"Opened: {escape(_name(chosen.value, root))}"):
                 SavedView(chosen.value).key(chosen.value)
     return main
+
+
+def busy(what: str) -> None:
+    """The explorer's busy bar (as a large first build shows it) and what is being done."""
+    solara.ProgressLinear(True, color="warning", classes=["am-busy"])
+    solara.Info(what, dense=True)
 
 
 def _listed(root: Path) -> tuple[list[Listed], str]:

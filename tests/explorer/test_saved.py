@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import shutil
 import socket
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -27,10 +29,10 @@ from admarket.outputs.manifest import (
     manifest_text,
     read_manifest,
 )
-from admarket.viz import app
+from admarket.viz import app, saved_page
 from admarket.viz.charts import PANELS, panel_rows
 from admarket.viz.page import PATHS, SAVED, forget_pages
-from admarket.viz.saved import RESULTS_ENV, list_results, open_result
+from admarket.viz.saved import RESULTS_ENV, SCAN_DEPTH, list_results, open_result
 from admarket.viz.saved_page import SAVED_TAG, SavedResults
 from admarket.viz.vega import VegaChart
 
@@ -153,6 +155,19 @@ def _routed(page: solara.Element, pushed: list[str], path: str) -> solara.Elemen
     return solara.AppLayout(children=[page])
 
 
+def _busy(rc: Any) -> bool:
+    """Whether the page shows it is working (the explorer's busy bar)."""
+    return bool(rc.find(vw.ProgressLinear, class_="am-busy").widgets)
+
+
+def _wait(what: Any, timeout: float = 60) -> None:
+    """Wait for the page's task to draw ``what`` (a bound against a hang, not a speed test)."""
+    deadline = time.monotonic() + timeout
+    while not what() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert what()
+
+
 def _open_buttons(rc: Any) -> list[Any]:
     return rc.find(vw.Btn, children=["Open"]).widgets
 
@@ -170,6 +185,7 @@ def test_the_page_lists_opens_and_refuses(
     monkeypatch.setenv(RESULTS_ENV, str(root))
     pushed: list[str] = []
     _box, rc = solara.render(_routed(SavedResults(), pushed, PATHS[SAVED]), handle_error=False)
+    _wait(lambda: len(_open_buttons(rc)) == 5 and not _busy(rc))
     names = [Path(i.path).relative_to(root).as_posix() for i in scan(root)]
     assert names == ["cmp", "dmg", "inc", "r1", "studies/sw"]  # the page lists them in order
     buttons = _open_buttons(rc)
@@ -224,3 +240,46 @@ def test_explore_results_names_the_folder_the_page_lists(
     (tmp_path / "file").write_text("")
     assert main(["explore", "--port", port, "--results", "file"]) == 2
     assert "is not a folder" in capsys.readouterr().err
+
+
+def test_the_list_looks_a_few_levels_down_as_status_depth_does(
+    results: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # an unbounded walk of a large folder (a home directory) kept the page reading for long
+    shutil.copytree(results / "r1", tmp_path / "a" / "b" / "near")
+    shutil.copytree(results / "r1", tmp_path / "a" / "b" / "c" / "far")
+    assert [e.name for e in list_results(tmp_path)] == ["a/b/near"]  # SCAN_DEPTH levels
+    assert [e.name for e in list_results(tmp_path, depth=None)] == ["a/b/c/far", "a/b/near"]
+    assert list_results(tmp_path, depth=2) == []
+    capsys.readouterr()
+    assert main(["status", "--depth", str(SCAN_DEPTH), str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "a/b/near" in out and "far" not in out and out.startswith(f"{tmp_path}: 1 item")
+    assert main(["status", str(tmp_path)]) == 0  # status looks everywhere unless told
+    assert "a/b/c/far" in capsys.readouterr().out
+    assert main(["status", "--depth", "-1", str(tmp_path)]) == 2
+    assert "--depth -1: give 0" in capsys.readouterr().err
+
+
+def test_the_page_reads_the_folder_off_the_render_with_the_busy_bar(
+    results: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    forget_pages()
+    monkeypatch.setenv(RESULTS_ENV, str(results))
+    entered, release = threading.Event(), threading.Event()
+
+    def slow_list(folder: Path) -> list[Any]:
+        entered.set()
+        release.wait(30)
+        return list_results(folder)
+
+    monkeypatch.setattr(saved_page, "list_results", slow_list)
+    _box, rc = solara.render(_routed(SavedResults(), [], PATHS[SAVED]), handle_error=False)
+    assert entered.wait(30), "the scan did not start"
+    assert _busy(rc) and not _open_buttons(rc)  # drawn while the folder is being read
+    alerts = [str(w.children) for w in rc.find(vw.Alert).widgets]
+    assert any(f"Reading {results}" in a for a in alerts), alerts
+    assert rc.find(vw.Btn, children=["Rescan the folder"]).widget.disabled
+    release.set()
+    _wait(lambda: len(_open_buttons(rc)) == 5 and not _busy(rc))
+    rc.close()
