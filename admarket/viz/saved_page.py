@@ -101,8 +101,17 @@ def SavedView(path: str) -> solara.Element:
     """A result opened: its report's place and its KPI panels (a run or compare) or its
     table (a sweep); a clear message when it cannot be read."""
     dark = solara.lab.use_dark_effective()
-    opened, error = solara.use_memo(lambda: _open(path), [path])
+    # read in a task, off the render: a compare of many seeds takes seconds to read, and
+    # the page shows it is reading instead of looking frozen
+    reading = solara.lab.use_task(lambda: _open(path), dependencies=[path], raise_error=False)
     with solara.Column(style="gap: 12px") as view:
+        if reading.pending or reading.not_called:
+            busy(f"Reading {path}…")
+            return view
+        if reading.error:  # _open says why for what it expects; anything else here
+            solara.Error(f"{path} cannot be opened: {reading.exception}")
+            return view
+        opened, error = reading.value or (None, "")
         if opened is None:
             solara.Error(f"{path} cannot be opened: {error}")
             return view

@@ -194,12 +194,13 @@ def test_the_page_lists_opens_and_refuses(
     assert "damaged" in text and "incomplete" in text and "Cannot be opened" in text
     assert not rc.find(VegaChart).widgets
     buttons[0].click()  # the compare: eight panels, drawn once, and where its report is
-    rc.find(VegaChart).assert_not_empty()
+    _wait(lambda: bool(rc.find(VegaChart).widgets) and not _busy(rc))
     charts = rc.find(VegaChart).widgets
     assert len(charts) == len(PANELS) and {c.tag for c in charts} == {SAVED_TAG}
     assert all('"rows"' in c.data_json and '"v"' in c.data_json for c in charts)
     assert str(root / "cmp" / "report.md") in _text(rc)
     _open_buttons(rc)[4].click()  # the sweep: its table, no charts
+    _wait(lambda: "break_even table" in _text(rc) and not _busy(rc))
     assert not rc.find(VegaChart).widgets
     assert "break_even table" in _text(rc) and str(root / "studies" / "sw" / "sweep.md") in _text(
         rc
@@ -207,6 +208,7 @@ def test_the_page_lists_opens_and_refuses(
     # damaged after the list was made: refused with the reason `admarket query` gives
     (root / "r1" / "stray.txt").write_text("x")
     _open_buttons(rc)[3].click()
+    _wait(lambda: not _busy(rc) and "break_even table" not in _text(rc))
     errors = [w.children for w in rc.find(vw.Alert).widgets]
     assert any("cannot be opened" in str(c) and "stray.txt" in str(c) for c in errors), errors
     # the app bar's tabs: Home, side-by-side, Saved results (this page)
@@ -282,4 +284,30 @@ def test_the_page_reads_the_folder_off_the_render_with_the_busy_bar(
     assert rc.find(vw.Btn, children=["Rescan the folder"]).widget.disabled
     release.set()
     _wait(lambda: len(_open_buttons(rc)) == 5 and not _busy(rc))
+    rc.close()
+
+
+def test_a_result_is_opened_off_the_render_with_the_busy_bar(
+    results: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a compare of many seeds takes seconds to read: the page says so instead of freezing
+    forget_pages()
+    monkeypatch.setenv(RESULTS_ENV, str(results))
+    entered, release = threading.Event(), threading.Event()
+
+    def slow_open(path: str) -> Any:
+        entered.set()
+        release.wait(30)
+        return open_result(path)
+
+    monkeypatch.setattr(saved_page, "open_result", slow_open)
+    _box, rc = solara.render(_routed(SavedResults(), [], PATHS[SAVED]), handle_error=False)
+    _wait(lambda: len(_open_buttons(rc)) == 5 and not _busy(rc))
+    _open_buttons(rc)[0].click()  # the compare
+    assert entered.wait(30), "the opening did not start"
+    assert _busy(rc) and not rc.find(VegaChart).widgets
+    alerts = [str(w.children) for w in rc.find(vw.Alert).widgets]
+    assert any(f"Reading {results / 'cmp'}" in a for a in alerts), alerts
+    release.set()
+    _wait(lambda: len(rc.find(VegaChart).widgets) == len(PANELS) and not _busy(rc))
     rc.close()
