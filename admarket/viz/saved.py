@@ -9,7 +9,9 @@ was made is refused with the same reason. A run or compare opens as its hourly r
 (the store's ``step_metrics``: the DataCollector's model variables) in the shape the live
 charts read (:class:`StoredRun`), so :func:`admarket.viz.charts.panel_rows` draws the same
 KPI panels the live page does; a sweep opens as its break-even table (the store's
-``break_even``, or its ``sweep`` table when there is none) and the path of ``sweep.md``.
+``break_even``, or its ``sweep`` table when there is none), its drivers table and its
+charts (``charts/break_even.png``, ``charts/drivers.png``) when it has them, and the path
+of ``sweep.md``.
 """
 
 from __future__ import annotations
@@ -55,6 +57,8 @@ CHART_COLUMNS = (*dict.fromkeys(c for p in PANELS for c, _ in p.series), "gross_
 # --depth 3`` lists the same): results sit in it or a study folder or two down, and an
 # unbounded walk of a large folder (an explorer started in a home directory) takes minutes.
 SCAN_DEPTH = 3
+# a sweep's charts, as its sweep.md shows them (each only when the sweep drew it)
+SWEEP_CHARTS = ("break_even.png", "drivers.png")
 
 
 def results_root() -> Path:
@@ -148,13 +152,16 @@ class StoredRun:
 @dataclass
 class Opened:
     """A complete result read back: a run's or compare's runs by scenario (seeds in
-    ascending order: the first is the line, as on the live page), or a sweep's table."""
+    ascending order: the first is the line, as on the live page), or a sweep's tables and
+    charts."""
 
     path: Path
     kind: str
     runs: dict[str, list[StoredRun]] = field(default_factory=dict)
     table: pd.DataFrame | None = None  # a sweep's break-even (or sweep) table
     table_name: str = ""
+    drivers: pd.DataFrame | None = None  # a sweep's drivers table (what drives C), if any
+    charts: dict[str, bytes] = field(default_factory=dict)  # a sweep's PNG charts, by name
 
     @property
     def scenarios(self) -> tuple[str, ...]:
@@ -191,7 +198,16 @@ def open_result(path: str | Path) -> Opened:
         if "sweep" in tables:
             name = "break_even" if "break_even" in tables else "sweep"
             table = con.execute(f"SELECT * FROM {name}").df()
-            return Opened(where, "sweep", table=table, table_name=name)
+            drivers = con.execute("SELECT * FROM drivers").df() if "drivers" in tables else None
+            # read here, with the store, so that the page draws without touching the disk
+            charts = {
+                n: (where / "charts" / n).read_bytes()
+                for n in SWEEP_CHARTS
+                if (where / "charts" / n).is_file()
+            }
+            return Opened(
+                where, "sweep", table=table, table_name=name, drivers=drivers, charts=charts
+            )
         if "step_metrics" not in tables:
             raise UsageError(
                 f"{where}: its store has no step_metrics table (the hourly record the charts "

@@ -4,8 +4,8 @@ the explorer's results folder, listed and opened read only.
 The list and the reading are :mod:`.saved`'s; this module draws them. A run or compare
 opens as the live page's KPI panels (:mod:`.charts`: the same specs, legends and rows),
 drawn once from its store instead of following a clock, with where its report is; a sweep
-as its break-even table and where its ``sweep.md`` is. An incomplete or damaged result is
-listed with its status and why it cannot be opened.
+as its break-even and drivers tables, its charts, and where its ``sweep.md`` is. An
+incomplete or damaged result is listed with its status and why it cannot be opened.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from __future__ import annotations
 from html import escape
 from pathlib import Path
 
+import pandas as pd
 import solara
 import solara.lab
 
@@ -35,6 +36,7 @@ STATE_COLOURS = {"complete": "#2a9d8f", "incomplete": "#e9a23b", "damaged": "#e4
 SAVED_TAG = "saved"  # every saved chart's tag: drawn once, no clock
 SAVED_CSS = """
 .am-saved-entry { border-top: 1px solid rgba(128, 128, 128, 0.25); padding-top: 6px; }
+.am-saved-png { max-width: 100%; height: auto; }
 .am-saved-why { opacity: 0.85; font-style: italic; }
 .am-saved-table { border-collapse: collapse; font-size: 13px; }
 .am-saved-table th, .am-saved-table td { border: 1px solid rgba(128, 128, 128, 0.35);
@@ -65,10 +67,9 @@ def listing_html(entry: Listed) -> str:
     return "<br>".join(lines)
 
 
-def table_html(opened: Opened) -> str:
+def table_html(table: pd.DataFrame) -> str:
     """A sweep's table as HTML (numbers to four significant digits)."""
-    assert opened.table is not None
-    return opened.table.to_html(
+    return table.to_html(
         index=False,
         float_format=lambda v: f"{v:.4g}",
         na_rep="—",
@@ -129,7 +130,13 @@ def SavedView(path: str) -> solara.Element:
         if opened.kind == "sweep":
             if opened.table is not None:
                 with card(f"Sweep summary (its store's {opened.table_name} table)"):
-                    html(table_html(opened), style="overflow-x: auto")
+                    html(table_html(opened.table), style="overflow-x: auto")
+            if opened.drivers is not None:
+                with card("What drives C (its store's drivers table)"):
+                    html(table_html(opened.drivers), style="overflow-x: auto")
+            for name, png in opened.charts.items():
+                with card(f"Chart: charts/{name}"):
+                    solara.Image(png, classes=["am-saved-png"])
         else:
             width = "480px" if len(opened.scenarios) > 1 else "380px"
             with solara.Div(classes=["am-grid"], style=f"--am-min: {width}"):

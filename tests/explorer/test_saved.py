@@ -14,6 +14,7 @@ from typing import Any
 
 import duckdb
 import ipyvuetify as vw
+import ipywidgets
 import pytest
 import solara
 
@@ -32,7 +33,13 @@ from admarket.outputs.manifest import (
 from admarket.viz import app, saved_page
 from admarket.viz.charts import PANELS, panel_rows
 from admarket.viz.page import PATHS, SAVED, forget_pages
-from admarket.viz.saved import RESULTS_ENV, SCAN_DEPTH, list_results, open_result
+from admarket.viz.saved import (
+    RESULTS_ENV,
+    SCAN_DEPTH,
+    SWEEP_CHARTS,
+    list_results,
+    open_result,
+)
 from admarket.viz.saved_page import SAVED_TAG, SavedResults
 from admarket.viz.vega import VegaChart
 
@@ -108,6 +115,11 @@ def test_a_saved_sweep_opens_as_its_summary_table(results: Path) -> None:
     assert opened.kind == "sweep" and opened.runs == {}
     assert opened.table_name == "break_even" and opened.table is not None
     assert set(opened.table["exchange_fee"]) == {0.1, 0.2}
+    # what drives C, and the charts sweep.md shows, as its files hold them
+    assert opened.drivers is not None and set(opened.drivers["parameter"]) == {"exchange_fee"}
+    sw = results / "studies" / "sw"
+    assert list(opened.charts) == ["break_even.png", "drivers.png"]
+    assert all(png == (sw / "charts" / n).read_bytes() for n, png in opened.charts.items())
     assert opened.report.name == "sweep.md" and opened.report.is_file()
 
 
@@ -202,6 +214,10 @@ def test_the_page_lists_opens_and_refuses(
     _open_buttons(rc)[4].click()  # the sweep: its table, no charts
     _wait(lambda: "break_even table" in _text(rc) and not _busy(rc))
     assert not rc.find(VegaChart).widgets
+    assert "drivers table" in _text(rc) and "What drives C" in _text(rc)
+    images = rc.find(ipywidgets.Image).widgets
+    want = [(root / "studies" / "sw" / "charts" / n).read_bytes() for n in SWEEP_CHARTS]
+    assert [bytes(i.value) for i in images] == want
     assert "break_even table" in _text(rc) and str(root / "studies" / "sw" / "sweep.md") in _text(
         rc
     )
