@@ -11,7 +11,8 @@ charts read (:class:`StoredRun`), so :func:`admarket.viz.charts.panel_rows` draw
 KPI panels the live page does; a sweep opens as its break-even table (the store's
 ``break_even``, or its ``sweep`` table when there is none), its drivers table and its
 charts (``charts/break_even.png``, ``charts/drivers.png``) when it has them, and the path
-of ``sweep.md``.
+of ``sweep.md``. Its report (``report.md`` or ``sweep.md``) and a run's or compare's daily
+metrics (the store's ``daily_metrics``) are read with it, for the page's downloads.
 """
 
 from __future__ import annotations
@@ -162,6 +163,9 @@ class Opened:
     table_name: str = ""
     drivers: pd.DataFrame | None = None  # a sweep's drivers table (what drives C), if any
     charts: dict[str, bytes] = field(default_factory=dict)  # a sweep's PNG charts, by name
+    # for the page's downloads, read with the rest so that a download cannot fail later:
+    report_text: bytes | None = None  # its report.md (sweep.md), when it has one
+    daily: pd.DataFrame | None = None  # a run's or compare's daily_metrics table
 
     @property
     def scenarios(self) -> tuple[str, ...]:
@@ -205,19 +209,32 @@ def open_result(path: str | Path) -> Opened:
                 for n in SWEEP_CHARTS
                 if (where / "charts" / n).is_file()
             }
-            return Opened(
+            opened = Opened(
                 where, "sweep", table=table, table_name=name, drivers=drivers, charts=charts
             )
+            opened.report_text = _read(opened.report)
+            return opened
         if "step_metrics" not in tables:
             raise UsageError(
                 f"{where}: its store has no step_metrics table (the hourly record the charts "
                 f"draw; written by an older admarket): read its report, {where / 'report.md'}"
             )
-        return Opened(where, _kind(where), runs=_stored_runs(con))
+        opened = Opened(where, _kind(where), runs=_stored_runs(con))
+        if "daily_metrics" in tables:
+            opened.daily = con.execute(
+                "SELECT * FROM daily_metrics ORDER BY scenario, seed, simulation_day"
+            ).df()
+        opened.report_text = _read(opened.report)
+        return opened
     except duckdb.Error as exc:
         raise UsageError(f"{where}: its store cannot be read ({first_line(exc)})") from None
     finally:
         con.close()
+
+
+def _read(path: Path) -> bytes | None:
+    """A file's bytes, or None when the result has none (a report written as HTML only)."""
+    return path.read_bytes() if path.is_file() else None
 
 
 def _kind(path: Path) -> str:

@@ -127,6 +127,7 @@ def SavedView(path: str) -> solara.Element:
                 f"<code>{escape(str(report.with_suffix('.html')))}</code>)",
                 ["am-note"],
             )
+        Downloads(opened)
         if opened.kind == "sweep":
             if opened.table is not None:
                 with card(f"Sweep summary (its store's {opened.table_name} table)"):
@@ -143,6 +144,31 @@ def SavedView(path: str) -> solara.Element:
                 for panel in PANELS:
                     SavedChart(panel, opened, dark).key(f"{path}-{panel.key}")
     return view
+
+
+@solara.component
+def Downloads(opened: Opened) -> solara.Element:
+    """Buttons that download an opened result's report (``report.md`` or ``sweep.md``) and
+    a run's or compare's daily metrics as CSV (its store's ``daily_metrics``: a row per
+    day, scenario and seed), both read when it was opened."""
+    daily = opened.daily
+    # one callable per opened result: FileDownload starts afresh when its data changes
+    csv = solara.use_memo(
+        lambda: None if daily is None else (lambda: daily.to_csv(index=False)), [opened]
+    )
+    with solara.Row(style="flex-wrap: wrap; gap: 8px") as row:
+        if opened.report_text is not None:
+            name = opened.report.name
+            solara.FileDownload(
+                opened.report_text,
+                filename=name,
+                label=f"Download {name}",
+                mime_type="text/markdown",
+            )
+        if csv is not None:
+            name = f"{opened.path.name}-daily.csv"
+            solara.FileDownload(csv, filename=name, label=f"Download {name}", mime_type="text/csv")
+    return row
 
 
 def _open(path: str) -> tuple[Opened | None, str]:

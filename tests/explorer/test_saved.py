@@ -5,6 +5,7 @@ or compare's KPI panels as the live page does from the same run, and shows a swe
 
 from __future__ import annotations
 
+import io
 import shutil
 import socket
 import threading
@@ -15,8 +16,10 @@ from typing import Any
 import duckdb
 import ipyvuetify as vw
 import ipywidgets
+import pandas as pd
 import pytest
 import solara
+from solara.components.file_download import FileDownloadWidget
 
 from admarket import MarketModel
 from admarket.cli import explore as commands
@@ -211,10 +214,22 @@ def test_the_page_lists_opens_and_refuses(
     assert len(charts) == len(PANELS) and {c.tag for c in charts} == {SAVED_TAG}
     assert all('"rows"' in c.data_json and '"v"' in c.data_json for c in charts)
     assert str(root / "cmp" / "report.md") in _text(rc)
+    # its report and daily metrics download (read when it was opened)
+    loads = {w.filename: w for w in rc.find(FileDownloadWidget).widgets}
+    assert list(loads) == ["report.md", "cmp-daily.csv"]
+    for load in loads.values():
+        load.request_download = True
+    _wait(lambda: all(w.bytes for w in loads.values()))
+    assert loads["report.md"].bytes == (root / "cmp" / "report.md").read_bytes()
+    daily = pd.read_csv(io.BytesIO(loads["cmp-daily.csv"].bytes))
+    assert len(daily) == 3 * 2 * 2 and daily["seed"].tolist()[:3] == [42, 42, 43]
+    assert {"scenario", "simulation_day", "daily_goal_attainment"} <= set(daily.columns)
     _open_buttons(rc)[4].click()  # the sweep: its table, no charts
     _wait(lambda: "break_even table" in _text(rc) and not _busy(rc))
     assert not rc.find(VegaChart).widgets
     assert "drivers table" in _text(rc) and "What drives C" in _text(rc)
+    loads = rc.find(FileDownloadWidget).widgets
+    assert [w.filename for w in loads] == ["sweep.md"]  # a sweep: its summary
     images = rc.find(ipywidgets.Image).widgets
     want = [(root / "studies" / "sw" / "charts" / n).read_bytes() for n in SWEEP_CHARTS]
     assert [bytes(i.value) for i in images] == want
