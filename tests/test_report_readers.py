@@ -169,6 +169,34 @@ def test_content_drafts_quote_the_report(compared, capsys):
     assert "## From the run (scenario B" in rot and "> ### Context rot" in rot
 
 
+def test_report_json_intervals_carry_the_clipped_mark(compared):
+    """An interval end the text marks "(clipped)" is, in report.json, the bound itself with
+    ``lo_cut``/``hi_cut`` set — not the symmetric interval's end past it, unmarked."""
+    from admarket.report.data import load
+    from admarket.report.findings_memory import goal_attainment
+    from admarket.report.summary import executive_summary
+
+    d = load(compared / "admarket.duckdb")
+    s = d.summaries
+    # A's goal attainment near its ceiling on every seed: its t interval passes 1
+    s.loc[s["scenario"] == "A", "mean_goal_attainment"] = [1.0, 1.0, 0.7]
+    point = next(p for p in executive_summary(d) if p.key == "goal_attainment").to_dict()
+    finding = goal_attainment(d).to_dict()
+    for where in (point, finding):
+        a = where["values"]["A"]
+        assert "1.000 (clipped)" in where["text"]
+        assert a["hi"] == 1.0 and a["hi_cut"] is True and a["lo_cut"] is False
+        assert a["lo"] < a["mean"] < 1.0
+        diff = where["values"]["B_minus_C"]  # a difference is never cut
+        assert diff["lo_cut"] is False and diff["hi_cut"] is False
+    data, _ = _report(compared)
+    for part in ("executive_summary", "findings", "conclusion"):
+        for item in data[part]:
+            for v in item["values"].values():
+                if isinstance(v, dict) and "mean" in v:
+                    assert {"lo_cut", "hi_cut"} <= set(v), (item["key"], v)
+
+
 def test_report_format_selects_what_is_written(compared, capsys):
     for name in ("report.md", "report.html", "report.json"):
         (compared / name).unlink()

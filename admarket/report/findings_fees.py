@@ -58,7 +58,7 @@ def savings(d: ReportData, s: str) -> tuple[CI, CI]:
     a, o = d.per_seed("A", "take_rate"), d.per_seed(s, "take_rate")
     seeds = [k for k in a if k in o]
     per_100k = mean_ci((a[k] - o[k]) * PER_100K for k in seeds)
-    reduction = mean_ci((a[k] - o[k]) / a[k] for k in seeds if a[k])
+    reduction = mean_ci((a[k] - o[k]) / a[k] for k in seeds if a[k]).clipped()
     return per_100k, reduction
 
 
@@ -66,7 +66,7 @@ def take_rate(d: ReportData) -> Finding | None:
     """Intermediary take by scenario: the configured fee stack applied to spend."""
     if not d.scenarios:
         return None
-    vals: dict[str, Any] = {s: d.ci(s, "take_rate") for s in d.scenarios}
+    vals: dict[str, Any] = {s: d.ci(s, "take_rate").clipped() for s in d.scenarios}
     parts = "; ".join(f"{s}: {pct(v)}" for s, v in vals.items())
     text = (
         f"Take rate (intermediary take as a share of gross spend) — {parts}. These rates are "

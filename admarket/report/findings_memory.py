@@ -37,12 +37,12 @@ def goal_attainment(d: ReportData) -> Finding | None:
     """Campaign goal attainment, B against C (and A), paired by seed."""
     if not d.scenarios:
         return None
-    vals: dict[str, Any] = {s: d.ci(s, "mean_goal_attainment") for s in d.scenarios}
+    vals: dict[str, Any] = {s: d.ci(s, "mean_goal_attainment").clipped() for s in d.scenarios}
     quotes = []
     for s in d.scenarios:
-        vals[f"{s}_hit_imp"] = d.ci(s, "hit_imp")
-        vals[f"{s}_hit_kpi"] = d.ci(s, "hit_kpi")
-        vals[f"{s}_fill_rate"] = d.ci(s, "fill_rate")
+        vals[f"{s}_hit_imp"] = d.ci(s, "hit_imp").clipped()
+        vals[f"{s}_hit_kpi"] = d.ci(s, "hit_kpi").clipped()
+        vals[f"{s}_fill_rate"] = d.ci(s, "fill_rate").clipped()
     text = "Goal attainment (mean campaign score, 0–1) — " + "; ".join(
         f"{s}: {score(vals[s])} ({pct(vals[f'{s}_hit_imp'])} of campaigns hit their impression "
         f"goal, {pct(vals[f'{s}_hit_kpi'])} their primary KPI; fill rate "
@@ -107,8 +107,8 @@ def wrong_facts(d: ReportData) -> Finding | None:
     scen = d.scenarios
     vals: dict[str, Any] = {}
     for s in scen:
-        vals[s] = d.ci(s, "wrong_decision_share")
-        vals[f"{s}_claims"] = d.ci(s, "wrong_claim_share")
+        vals[s] = d.ci(s, "wrong_decision_share").clipped()
+        vals[f"{s}_claims"] = d.ci(s, "wrong_claim_share").clipped()
     text = (
         "Decisions that used a wrong fact (share of decisions at least one of whose claims "
         "the ground-truth audit graded wrong) — "
@@ -180,12 +180,12 @@ def detection(d: ReportData) -> Finding | None:
         g = inj[inj["scenario"] == s]
         if g.empty:
             continue
-        detected = mean_ci(g["detected"] / g["injected"])
-        caught = mean_ci(g["caught"] / g["injected"])
+        detected = mean_ci(g["detected"] / g["injected"]).clipped()
+        caught = mean_ci(g["caught"] / g["injected"]).clipped()
         # precision against the injections: of everything flagged, the injected share (the
         # rest are genuine errors too — facts lost and wrongly reconstructed — not noise)
-        precision = mean_ci(g["detected"] / g["flagged"].clip(lower=1))
-        n = mean_ci(g["injected"])
+        precision = mean_ci(g["detected"] / g["flagged"].clip(lower=1)).clipped()
+        n = mean_ci(g["injected"]).clipped(0.0, math.inf)
         vals[f"{s}_detected"], vals[f"{s}_caught"], vals[f"{s}_injected"] = detected, caught, n
         vals[f"{s}_precision"] = precision
         target = "at or above" if detected.mean >= 0.9 else "below"
@@ -264,8 +264,8 @@ def context_rot(d: ReportData) -> Finding | None:
     b0, b1 = day_values(d, "B", first, col), day_values(d, "B", last, col)
     change = paired_diff(b1, b0)
     vals: dict[str, Any] = {
-        "B_first": mean_ci(b0.values()),
-        "B_last": mean_ci(b1.values()),
+        "B_first": mean_ci(b0.values()).clipped(),
+        "B_last": mean_ci(b1.values()).clipped(),
         "B_change": change,
     }
     text = judged(
@@ -298,7 +298,11 @@ def context_rot(d: ReportData) -> Finding | None:
             continue
         w0 = day_values(d, s, first, "wrong_claim_share")
         w1 = day_values(d, s, last, "wrong_claim_share")
-        rot[s] = (mean_ci(w0.values()), mean_ci(w1.values()), paired_diff(w1, w0))
+        rot[s] = (
+            mean_ci(w0.values()).clipped(),
+            mean_ci(w1.values()).clipped(),
+            paired_diff(w1, w0),
+        )
         vals[f"{s}_wrong_first"], vals[f"{s}_wrong_last"], vals[f"{s}_wrong_change"] = rot[s]
     if rot:
         text += ". The rot itself — the share of claims that were wrong that day — " + "; ".join(

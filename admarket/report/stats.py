@@ -113,13 +113,22 @@ class CI:
 
         return self.show(one, diff)
 
-    def to_dict(self) -> dict[str, float | int | None]:
-        """JSON-friendly dict (NaN becomes None)."""
+    def to_dict(self) -> dict[str, float | int | bool | None]:
+        """JSON-friendly dict (NaN becomes None). ``lo_cut``/``hi_cut`` say that end is a
+        bound the interval was cut at (:meth:`clipped`), not an estimate: what the text
+        marks :data:`CLIPPED` and the charts ▼/▲, so a reader of the JSON knows it too."""
 
         def clean(x: float) -> float | None:
             return None if math.isnan(x) else float(x)
 
-        return {"mean": clean(self.mean), "lo": clean(self.lo), "hi": clean(self.hi), "n": self.n}
+        return {
+            "mean": clean(self.mean),
+            "lo": clean(self.lo),
+            "hi": clean(self.hi),
+            "n": self.n,
+            "lo_cut": self.lo_cut,
+            "hi_cut": self.hi_cut,
+        }
 
     def clipped(self, lo: float = 0.0, hi: float = 1.0) -> CI:
         """The interval cut to a metric's possible range (a share cannot pass 0 or 100%),

@@ -102,7 +102,7 @@ def executive_summary(d: ReportData) -> list[Point]:
     sc = d.scenarios
     if not sc:
         return out
-    take = {s: d.ci(s, "take_rate") for s in sc}
+    take = {s: d.ci(s, "take_rate").clipped() for s in sc}
     text = "Take rate: " + ", ".join(f"{s} {pct(v)}" for s, v in take.items())
     if have(d, "A", "C"):
         take["A_minus_C"] = d.diff("A", "C", "take_rate")
@@ -119,7 +119,7 @@ def executive_summary(d: ReportData) -> list[Point]:
             )
         text = "Fee savings per $100K of spend, " + "; ".join(parts) + " — fees only."
         out.append(Point("savings_per_100k", text, INPUT, vals))
-    goal = {s: d.ci(s, "mean_goal_attainment") for s in sc}
+    goal = {s: d.ci(s, "mean_goal_attainment").clipped() for s in sc}
     text = "Goal attainment (0–1): " + ", ".join(f"{s} {score(v)}" for s, v in goal.items())
     if have(d, "B", "C"):
         goal["B_minus_C"] = d.diff("B", "C", "mean_goal_attainment")
@@ -133,8 +133,8 @@ def executive_summary(d: ReportData) -> list[Point]:
         vals = {}
         parts = []
         for s in disp:
-            vals[f"{s}_disputes"] = n = d.ci(s, "disputes")
-            vals[f"{s}_written_off"] = w = d.ci(s, "written_off")
+            vals[f"{s}_disputes"] = n = d.ci(s, "disputes").clipped(0.0, math.inf)
+            vals[f"{s}_written_off"] = w = d.ci(s, "written_off").clipped(0.0, math.inf)
             parts.append(f"{s} {count(n, 1)} ({money(w, True)} written off)")
         text = "Billing disputes per run: " + ", ".join(parts)
         if len(disp) == 2:
@@ -184,8 +184,8 @@ def _rot_points(d: ReportData) -> list[Point]:
     for s in [x for x in ("B", "C") if x in d.scenarios]:
         w0, w1 = _on_day(d, s, first), _on_day(d, s, last)
         vals = {
-            f"{s}_wrong_first": mean_ci(w0.values()),
-            f"{s}_wrong_last": mean_ci(w1.values()),
+            f"{s}_wrong_first": mean_ci(w0.values()).clipped(),
+            f"{s}_wrong_last": mean_ci(w1.values()).clipped(),
             f"{s}_wrong_change": mean_ci(w1[k] - w0[k] for k in w1 if k in w0),
         }
         a, b, ch = vals.values()
@@ -226,7 +226,7 @@ def _c_reason(d: ReportData) -> tuple[str, str]:
 def _wrong_fact_points(d: ReportData) -> list[Point]:
     out = []
     for s in [x for x in d.scenarios if has(x, "volatile_memory")]:
-        dec, cl = d.ci(s, "wrong_decision_share"), d.ci(s, "wrong_claim_share")
+        dec, cl = d.ci(s, "wrong_decision_share").clipped(), d.ci(s, "wrong_claim_share").clipped()
         vals = {f"{s}_wrong_decisions": dec, f"{s}_wrong_claims": cl}
         text = (
             f"Decisions on wrong facts in {s}: {pct(dec)} of decisions used a wrong fact "
@@ -255,7 +255,7 @@ def pd_isna(x: Any) -> bool:
 
 # --- conclusion ----------------------------------------------------------------------------
 def _take_range(d: ReportData, s: str, lo: float, hi: float, claim: str, key: str) -> Hypothesis:
-    ci = d.ci(s, "take_rate")
+    ci = d.ci(s, "take_rate").clipped()
     fee = {
         "A": "exchange_fee + dsp_fee + adtech_fee + sell_adtech_fee + unknown_delta",
         "B": "agent_fee",
