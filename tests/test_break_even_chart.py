@@ -150,3 +150,53 @@ def test_the_chart_and_table_label_parameters_as_the_drivers_chart_does(tmp_path
     md = break_even_module.sweep_markdown(be.assign(seeds=2, **verdicts), params, 2)
     header = next(line for line in md.splitlines() if line.startswith("| "))
     assert header.startswith(f"| {fee} | {decay} | scenario |")
+
+
+def _tidy_pairs(c_minus_a: dict[int, float]) -> pd.DataFrame:
+    """A sweep's tidy rows at one point: A and C on each seed, C − A = ``c_minus_a[seed]``."""
+    rows = []
+    for seed, gap in c_minus_a.items():
+        for s, v in (("A", 1.0), ("C", 1.0 + gap)):
+            rows.append(
+                {"point": 0, "exchange_fee": 0.1, "scenario": s, "seed": seed}
+                | {m: v for m in break_even_module.BREAK_EVEN}
+                | {"written_off": 0.0}
+            )
+    return pd.DataFrame(rows)
+
+
+@pytest.mark.parametrize(
+    ("gaps", "verdict", "shown"),
+    [
+        ({1: 0.05}, "no verdict: 1 seed, no interval", "(n=1, no interval)"),
+        (
+            {1: 0.05, 2: 0.05},
+            "no verdict: the same on all 2 seeds, no interval",
+            "(the same on all 2 seeds, no interval)",
+        ),
+        ({1: 0.04, 2: 0.05, 3: 0.06}, "beats A", "[+"),
+    ],
+)
+def test_beats_a_needs_an_interval_with_width(tmp_path, gaps, verdict, shown):
+    """One seed, or seeds that all give the same difference, leave no interval to judge by:
+    no "beats A" (it was "beats A (single seed…)", and a zero-width interval above zero
+    was "beats A" outright), the table says why and the chart draws the point hollow."""
+    be = break_even_module.break_even(_tidy_pairs(gaps), ["exchange_fee"])
+    (row,) = be.to_dict("records")
+    assert row["mean_goal_attainment_vs_A"] == verdict
+    md = break_even_module.sweep_markdown(be, ["exchange_fee"], len(gaps))
+    line = next(x for x in md.splitlines() if x.startswith("| 0.1 | C |"))
+    assert shown in line and f"| {verdict} |" in line
+    figures = []
+    real = plt.close
+    try:
+        plt.close = figures.append  # keep the figure to look at it
+        break_even_chart(be, ["exchange_fee"], tmp_path / "be.png")
+    finally:
+        plt.close = real
+    (fig,) = figures
+    title = fig.get_suptitle()
+    hollow = [ln for ax in fig.axes for ln in ax.lines if ln.get_markerfacecolor() == "white"]
+    assert (verdict == "beats A") == (not hollow)
+    assert (verdict == "beats A") == ("hollow: no interval, no verdict" not in title)
+    fig.clf()

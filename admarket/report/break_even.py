@@ -165,10 +165,18 @@ def break_even_chart(
         fontsize=7,
         frameon=False,
     )
-    fig.suptitle("Break-even against the exchange (mean and 95% CI across seeds)", fontsize=10)
+    title = "Break-even against the exchange (mean and 95% CI across seeds)"
+    if any(ax.get_lines() and _has_hollow(ax) for ax in fig.axes):  # said where it cannot
+        title += "; hollow: no interval, no verdict"  # cover a point (a note in a panel can)
+    fig.suptitle(title, fontsize=10)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def _has_hollow(ax: Any) -> bool:
+    """Whether ``ax`` has a point drawn hollow (no interval, no verdict: :func:`_panel`)."""
+    return any(line.get_markerfacecolor() == "white" for line in ax.get_lines())
 
 
 def _base_slice(
@@ -229,6 +237,19 @@ def _panel(
             label=label,
         )
         drawn.append((label, line))
+        # a point with no interval (one seed, or every seed the same) has no verdict: drawn
+        # hollow, so a missing error bar does not read as a certain difference
+        bare = (g[f"{m}_lo"].isna() | (g[f"{m}_lo"] == g[f"{m}_hi"])).to_numpy()
+        if bare.any():
+            ax.plot(
+                x[bare],
+                g[f"{m}_diff"][bare],
+                linestyle="none",
+                marker="o",
+                markerfacecolor="white",
+                markeredgecolor=COLOURS[key[0]],
+                zorder=3,
+            )
     ax.axhline(0, color="black", linewidth=0.8)
     if m == "net_to_publishers":
         ax.yaxis.set_major_formatter(axis_format(usd_short))
@@ -242,6 +263,8 @@ def _ci_text(row: dict[str, Any], metric: str, spec: str) -> str:
     mean, lo, hi = (row[f"{metric}_{k}"] for k in ("diff", "lo", "hi"))
     if pd.isna(lo):
         return f"{mean:{spec}} (n=1, no interval)"
+    if lo == hi:  # every seed the same: a t interval of zero width says nothing
+        return f"{mean:{spec}} (the same on all {row['seeds']} seeds, no interval)"
     return f"{mean:{spec}} [{lo:{spec}}, {hi:{spec}}]"
 
 
@@ -258,7 +281,8 @@ def sweep_markdown(be: pd.DataFrame, params: list[str], n_seeds: int) -> str:
         "# Parameter sweep: break-even against the exchange (A)",
         "",
         f"Paired by seed ({plural(n_seeds, 'seed')} per point); differences are scenario − A with "
-        '95% intervals; "beats A" only when the interval is above zero. Written off is the '
+        '95% intervals; "beats A" only when the interval is above zero, and no verdict without an '
+        "interval (one seed, or the same difference on every seed). Written off is the "
         "scenario's own per run, mean and 95% interval (A's exchange settles each lot): "
         f"every shortfall a party bears — {WRITTEN_OFF_SOURCES}; an end marked *(clipped)* "
         "was cut at $0 (the bound, not an estimate).",

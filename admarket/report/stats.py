@@ -57,6 +57,13 @@ class CI:
         return (self.hi - self.lo) / 2
 
     @property
+    def has_width(self) -> bool:
+        """Whether there is an interval to judge a verdict by: two seeds or more that do not
+        all agree. One seed has no interval; seeds that all give the same value give a t
+        interval of zero width, which carries no information on how much seeds can differ."""
+        return self.n >= 2 and not math.isnan(self.lo) and self.hi > self.lo
+
+    @property
     def spans_zero(self) -> bool:
         """Whether the interval contains zero (a difference that is not significant)."""
         return self.n >= 2 and not math.isnan(self.lo) and self.lo <= 0 <= self.hi
@@ -169,13 +176,16 @@ def paired_diff(a: dict[int, float], b: dict[int, float]) -> CI:
 def direction(d: CI, more: str = "higher", less: str = "lower") -> str:
     """``more``/``less`` when the interval excludes zero, else "no significant difference".
 
-    With a single seed there is no interval: the sign is reported with that caveat.
+    A verdict needs an interval with width (:attr:`CI.has_width`): with one seed, or the same
+    value on every seed (other than zero), it is "no verdict" and says why — a sign alone,
+    or a zero-width interval, says nothing about how far another seed could fall.
     """
     if d.n == 0 or math.isnan(d.mean):
         return "not measurable"
     if d.n < 2:
-        word = more if d.mean > 0 else less if d.mean < 0 else "equal"
-        return f"{word} (single seed: no interval, not a significance claim)"
+        return "no verdict: 1 seed, no interval"
+    if not d.has_width and d.mean != 0:
+        return f"no verdict: the same on all {d.n} seeds, no interval"
     if d.lo > 0:
         return more
     if d.hi < 0:

@@ -136,8 +136,9 @@ def money_diff(ci: CI, signed: bool = True, zero_note: bool = True) -> str:
 def judged(ci: CI, text: str, more: str, less: str) -> str:
     """``text`` plus a direction word when the interval excludes zero (``text: more``);
     ``text`` alone when it is marked not significant, is zero on every seed or has no
-    interval — the mark says it already."""
-    if ci.n < 2 or math.isnan(ci.lo) or ci.spans_zero:
+    interval (one seed, or the same value on every seed: nothing to judge by) — the mark
+    says it already."""
+    if not ci.has_width or ci.spans_zero:
         return text
     return f"{text}: {more if ci.lo > 0 else less}"
 
@@ -156,9 +157,12 @@ def times(ci: CI) -> str:
 
 
 def verdict_word(ci: CI, more: str, less: str, same: str = "no significant difference") -> str:
-    """``more``/``less`` when the interval excludes zero, else ``same``."""
+    """``more``/``less`` when the interval excludes zero, else ``same``; no verdict without
+    an interval of some width (:attr:`CI.has_width`)."""
     if ci.n < 2 or math.isnan(ci.lo):
         return "no interval (single seed)"
+    if not ci.has_width and ci.mean != 0:
+        return f"no interval (the same on all {ci.n} seeds)"
     if ci.lo > 0:
         return more
     if ci.hi < 0:
