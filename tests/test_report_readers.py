@@ -197,6 +197,31 @@ def test_report_json_intervals_carry_the_clipped_mark(compared):
                     assert {"lo_cut", "hi_cut"} <= set(v), (item["key"], v)
 
 
+def test_the_days_goal_attainment_says_how_many_campaigns_it_rests_on(compared):
+    """Daily goal attainment on a day averages only the campaigns live that day (about 9 per
+    seed at plan scale): the context-rot table and finding say how many, from the store."""
+    data, md = _report(compared)
+    live = query(
+        compared,
+        "SELECT simulation_day, AVG(active_campaigns) AS mean, MIN(active_campaigns) AS lo, "
+        "MAX(active_campaigns) AS hi FROM daily_metrics WHERE scenario = 'B' GROUP BY 1",
+    ).set_index("simulation_day")
+
+    def said(day: int) -> str:
+        r = live.loc[day]
+        if r["lo"] == r["hi"]:
+            return f"n = {int(r['lo'])} live campaign"
+        return f"n = {r['mean']:.1f} live campaigns per seed, {int(r['lo'])}–{int(r['hi'])}"
+
+    first, last = int(live.index.min()), int(live.index.max())
+    section = md.split("## Context rot impact")[1].split("\n## ")[0]
+    assert f"day {first + 1}: {said(first)}" in section
+    assert f"day {last + 1}: {said(last)}" in section
+    rot = next(f for f in data["findings"] if f["key"] == "context_rot")
+    assert f"on day {first + 1} ({said(first)}" in rot["text"]
+    assert f"on day {last + 1} ({said(last)}" in rot["text"]
+
+
 def test_report_format_selects_what_is_written(compared, capsys):
     for name in ("report.md", "report.html", "report.json"):
         (compared / name).unlink()

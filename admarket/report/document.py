@@ -47,6 +47,7 @@ from admarket.report.tables import (
     fee_table,
     glossary_table,
     goal_table,
+    live_note,
     rot_table,
     table,
     wrong_fact_table,
@@ -151,7 +152,10 @@ def build_blocks(
     b += _savings_blocks(d)
     b += [("h2", "Campaign goal achievement"), goal_table(d), img(CAPTIONS["goal"])]
     b += attainment_blocks(d)
-    b += [("h2", "Context rot impact"), rot_table(d), img(CAPTIONS["rot"])]
+    b += [("h2", "Context rot impact"), rot_table(d)]
+    if note := live_note(d):  # the campaigns each day's figure rests on
+        b.append(("p", note))
+    b.append(img(CAPTIONS["rot"]))
     b += [
         ("h2", "Decisions on wrong facts"),
         (

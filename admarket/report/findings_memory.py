@@ -20,6 +20,7 @@ from admarket.report.wording import (
     Finding,
     count,
     judged,
+    live_campaigns,
     money,
     params,
     pct,
@@ -255,6 +256,12 @@ def day_values(d: ReportData, scenario: str, day: int, col: str) -> dict[int, fl
     return {int(k): float(v) for k, v in zip(g["seed"], g[col], strict=True)}
 
 
+def _live(d: ReportData, day: int) -> str:
+    """`` (n = … live campaigns …)`` behind B's daily goal attainment on ``day``."""
+    n = live_campaigns(d, "B", day)
+    return f" ({n})" if n else ""
+
+
 def context_rot(d: ReportData) -> Finding | None:
     """First-day vs last-day goal attainment in B, and B's gap to C on those days."""
     if not have(d, "B") or d.daily.empty:
@@ -270,8 +277,9 @@ def context_rot(d: ReportData) -> Finding | None:
     }
     text = judged(
         change,
-        f"Scenario B's daily goal attainment was {score(vals['B_first'])} on day {first + 1} "
-        f"and {score(vals['B_last'])} on day {last + 1}: a change of {score_diff(change)}",
+        f"Scenario B's daily goal attainment was {score(vals['B_first'])} on day {first + 1}"
+        f"{_live(d, first)} and {score(vals['B_last'])} on day {last + 1}{_live(d, last)}: a "
+        f"change of {score_diff(change)}",
         "it improved",
         "it degraded",
     )

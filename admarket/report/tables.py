@@ -16,7 +16,7 @@ from admarket.money import plain
 from admarket.report.data import ReportData, has
 from admarket.report.glossary import GLOSSARY, label
 from admarket.report.stats import mean_ci
-from admarket.report.wording import count, money, pct, score
+from admarket.report.wording import count, live_campaigns, money, pct, score
 
 Block = tuple[str, Any]  # ("h1"|"h2"|"p"|"list"|"table"|"img", payload)
 NO_EXCHANGE, NO_LEDGER, NO_MEMORY = "— no exchange", "— no ledger", "— no volatile memory"
@@ -211,3 +211,24 @@ def df_table(df: pd.DataFrame, max_rows: int = 40) -> Block:
     if len(df) > max_rows:
         rows.append([f"… {len(df) - max_rows} more rows"] + [""] * (len(df.columns) - 1))
     return table([str(c) for c in df.columns], rows)
+
+
+def live_note(d: ReportData) -> str:
+    """Under the context-rot table: how many campaigns each day's goal attainment rests on
+    (per seed, the campaigns live that day), so a reader can weigh the first and last day's
+    figures; ``""`` when the store does not say."""
+    if d.daily.empty:
+        return ""
+    first, last = int(d.daily["simulation_day"].min()), int(d.daily["simulation_day"].max())
+    per = {s: (live_campaigns(d, s, first), live_campaigns(d, s, last)) for s in d.scenarios}
+    if not all(a and b for a, b in per.values()):
+        return ""
+    days = f"day {first + 1}: {{}}; day {last + 1}: {{}}"
+    if len(set(per.values())) == 1:  # scenarios share each seed's campaigns
+        said = days.format(*next(iter(per.values()))) + " (the same in every scenario)"
+    else:
+        said = "; ".join(f"{s}: " + days.format(a, b) for s, (a, b) in per.items())
+    return (
+        "Daily goal attainment averages the campaigns live that day, not all the run's: "
+        f"{said}. A day's figure rests on that many campaigns per seed."
+    )

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from admarket.money import per_mille, round_sig, usd, usd_auto
+from admarket.money import per_mille, plural, round_sig, usd, usd_auto
 from admarket.report.data import ReportData
 from admarket.report.glossary import ASSUMED, EMERGENT, INPUT
 from admarket.report.stats import CI
@@ -168,3 +168,18 @@ def verdict_word(ci: CI, more: str, less: str, same: str = "no significant diffe
     if ci.hi < 0:
         return less
     return same
+
+
+def live_campaigns(d: ReportData, scenario: str, day: int) -> str:
+    """How many campaigns one day's daily goal attainment averages over, per seed:
+    ``n = 8.3 live campaigns per seed, 5–11``, or ``n = 9 live campaigns`` when every seed
+    has the same; ``""`` when the store does not say. A day's figure rests on the campaigns
+    live that day (a handful, not the run's dozens), which a reader needs to weigh it."""
+    g = d.daily[(d.daily["scenario"] == scenario) & (d.daily["simulation_day"] == day)]
+    if g.empty or "active_campaigns" not in g.columns or g["active_campaigns"].isna().any():
+        return ""
+    n = g["active_campaigns"].astype(int)
+    if n.min() == n.max():
+        every = " on every seed" if len(n) > 1 else ""
+        return f"n = {plural(int(n.iloc[0]), 'live campaign')}{every}"
+    return f"n = {n.mean():.1f} live campaigns per seed, {n.min()}–{n.max()}"
