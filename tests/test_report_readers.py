@@ -59,6 +59,17 @@ def test_savings_per_100k_is_the_paired_take_difference(compared):
     got = next(p for p in data["executive_summary"] if p["key"] == "savings_per_100k")
     assert got["values"]["C_savings_per_100k"]["mean"] == pytest.approx(want.mean)
     assert f"${want.mean:,.0f}" in got["text"]
+    # the fee rates are inputs: the figure is said to be set by them, with no interval
+    # dressing it up as an estimate, and what still moves it across seeds is sized
+    _, md = _report(compared)
+    section = md.split("## Fee savings per $100K of spend")[1].split("\n## ")[0]
+    finding = next(f for f in data["findings"] if f["key"] == "fee_savings")
+    for text in (got["text"], section, finding["text"], *finding["quotes"]):
+        assert "set by the fee inputs (not a finding)" in text.lower()
+        assert "[95% CI" not in text
+    b = take[take["scenario"] == "B"].set_index("seed")["take_rate"]
+    spread = max(max((a - o) * 100_000) - min((a - o) * 100_000) for o in (b, c))
+    assert f"at most ${spread:,.2f} per $100K" in section
 
 
 def test_conclusion_gives_a_verdict_per_hypothesis(compared):

@@ -34,7 +34,7 @@ from admarket.report.content import write_content
 from admarket.report.data import ReportData, read, read_plan_queries
 from admarket.report.drawing import start_charts
 from admarket.report.findings import Finding, compute_findings
-from admarket.report.findings_fees import savings
+from admarket.report.findings_fees import savings, savings_amount, savings_note
 from admarket.report.glossary import FINDING_LABELS, GLOSSARY
 from admarket.report.llm_section import llm_report
 from admarket.report.market_sections import attainment_blocks, negotiation_blocks
@@ -52,7 +52,7 @@ from admarket.report.tables import (
     table,
     wrong_fact_table,
 )
-from admarket.report.wording import money, money_diff, pct
+from admarket.report.wording import money, pct
 
 
 def _intro(d: ReportData) -> str:
@@ -102,12 +102,9 @@ def _savings_blocks(d: ReportData) -> list[Block]:
         per, red = savings(d, s)
         lines.append(
             f"Moving from A to {s}: fee reduction {pct(red)}; savings per $100K of spend "
-            f"{money_diff(per, signed=False)}"
+            f"{savings_amount(per)}"
         )
-    note = (
-        "Both are the difference of configured fee rates (inputs restated): what a buyer does "
-        "not pay in fees, not what it gets for its money."
-    )
+    note = f"{savings_note(d)}. What a buyer does not pay in fees, not what it gets for its money."
     return [("h2", "Fee savings per $100K of spend"), ("list", lines), ("p", note)]
 
 

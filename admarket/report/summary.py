@@ -32,7 +32,7 @@ import numpy as np
 
 from admarket.report.data import ReportData, has
 from admarket.report.drivers import LEDGER_FAULTS, perfect_ledger
-from admarket.report.findings_fees import savings
+from admarket.report.findings_fees import SET_BY_FEES, savings, savings_amount
 from admarket.report.stats import CI, mean_ci
 from admarket.report.wording import (
     ASSUMED,
@@ -114,10 +114,10 @@ def executive_summary(d: ReportData) -> list[Point]:
         for s in [x for x in ("C", "B") if x in sc]:
             per, red = savings(d, s)
             vals[f"{s}_savings_per_100k"], vals[f"{s}_fee_reduction"] = per, red
-            parts.append(
-                f"from A to {s}, {money_diff(per, signed=False)} (a fee reduction of {pct(red)})"
-            )
-        text = "Fee savings per $100K of spend, " + "; ".join(parts) + " — fees only."
+            parts.append(f"from A to {s}, {savings_amount(per)} (a fee reduction of {pct(red)})")
+        # an input restated: no interval dresses it up as an estimate (savings_note)
+        text = f"Fee savings per $100K of spend, {SET_BY_FEES}: " + "; ".join(parts)
+        text += " — fees only."
         out.append(Point("savings_per_100k", text, INPUT, vals))
     goal = {s: d.ci(s, "mean_goal_attainment").clipped() for s in sc}
     text = "Goal attainment (0–1): " + ", ".join(f"{s} {score(v)}" for s, v in goal.items())
