@@ -148,7 +148,19 @@ def test_the_drivers_chart_marks_interval_ends_cut_at_zero(figures, tmp_path):
     assert ("v", 0.02, 0.0) in {(m, round(x, 6), y) for m, x, y in _cut_marks(share)}
     assert _cut_marks(paired) == []
     assert "▼ interval cut at 0" in fig.get_suptitle()
-    assert all("_cut" not in t.get_text() for ax in fig.axes for t in ax.get_legend().texts)
+    # one legend, the figure's, outside every panel (inside one it could cover a point),
+    # naming the scenarios and not the marks
+    assert all(ax.get_legend() is None for ax in fig.axes)
+    (legend,) = fig.legends
+    assert [t.get_text() for t in legend.texts] == ["B pure A2A", "C ledger A2A"]
+    fig.canvas.draw()
+    box = legend.get_window_extent()
+    assert not any(box.overlaps(ax.get_window_extent()) for ax in fig.axes)
+    # the ▼ is drawn above every dot and bar: a mean at 0 cannot hide it
+    for ax in fig.axes:
+        marks = [ln for ln in ax.lines if ln.get_label() == "_cut"]
+        rest = [a for a in [*ax.lines, *ax.collections] if a.get_label() != "_cut"]
+        assert all(m.get_zorder() > a.get_zorder() for m in marks for a in rest)
 
 
 def test_the_heatmap_and_bands_say_where_an_interval_was_cut(data, figures, tmp_path):

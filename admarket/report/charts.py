@@ -112,6 +112,9 @@ def _cut_ends(
     return lows, highs
 
 
+CUT_ZORDER = 10  # a cut end's mark, above the dots, bars and caps (errorbar: 2-3)
+
+
 def mark_cut_ends(
     ax: Any, xs: Sequence[float], lows: Sequence[float | None], highs: Sequence[float | None]
 ) -> tuple[bool, bool]:
@@ -125,10 +128,19 @@ def mark_cut_ends(
         at = [(x, y) for x, y in zip(xs, ends, strict=True) if y is not None]
         if at:
             px, py = zip(*at, strict=True)
-            # not clipped by the axes: a bound is often the axis' own limit (0, 1)
-            ax.plot(px, py, linestyle="none", marker=marker, markersize=5, color="black")[0].set(
-                clip_on=False, zorder=5, label="_cut"
-            )
+            # not clipped by the axes: a bound is often the axis' own limit (0, 1); above
+            # every series' dots and bars (zorder), edged in white so a dot under it at the
+            # same place (another scenario's mean at 0) cannot hide it
+            ax.plot(
+                px,
+                py,
+                linestyle="none",
+                marker=marker,
+                markersize=6,
+                color="black",
+                markeredgecolor="white",
+                markeredgewidth=0.6,
+            )[0].set(clip_on=False, zorder=CUT_ZORDER, label="_cut")
         marked.append(bool(at))
     return marked[0], marked[1]
 

@@ -185,9 +185,15 @@ def drivers_chart(table: pd.DataFrame, path: Path) -> None:
     """Panels: one row per swept parameter, one column per metric; B and C with 95% CIs."""
     params = list(dict.fromkeys(table["parameter"]))
     plt = pyplot()
+    # constrained: the legend goes outside the panels, below them, where it covers no point
     fig, axes = plt.subplots(
-        len(params), len(DRIVER_METRICS), figsize=(12, 3.1 * len(params)), squeeze=False
+        len(params),
+        len(DRIVER_METRICS),
+        figsize=(12, 0.4 + 3.1 * len(params)),
+        squeeze=False,
+        layout="constrained",
     )
+    legend: dict[str, Any] = {}  # label → line, each scenario once (every panel draws it)
     panels: list[tuple[str, str, float, str, tuple[str, ...]]] = [
         (m, title, scale, unit, ("B", "C")) for m, title, scale, unit in DRIVER_METRICS[:2]
     ]
@@ -205,7 +211,7 @@ def drivers_chart(table: pd.DataFrame, path: Path) -> None:
                 g = _in_order(g, ["value"])
                 err = [(g[m] - g[f"{m}_lo"]) * scale, (g[f"{m}_hi"] - g[m]) * scale]
                 at = g["value"] if cats is None else g["value"].map(cats.index)
-                ax.errorbar(
+                line = ax.errorbar(
                     at.astype(float),
                     g[m] * scale,
                     yerr=[e.fillna(0).clip(lower=0) for e in err],
@@ -214,6 +220,7 @@ def drivers_chart(table: pd.DataFrame, path: Path) -> None:
                     capsize=3,
                     label=NAMES[scen],
                 )
+                legend.setdefault(NAMES[scen], line)
                 lows, highs = cut_ends(g, m, scale)
                 marked = mark_cut_ends(ax, list(at.astype(float)), lows, highs)
                 cut = [cut[0] or marked[0], cut[1] or marked[1]]
@@ -223,12 +230,18 @@ def drivers_chart(table: pd.DataFrame, path: Path) -> None:
                 category_axis(ax, cats)
             ax.set_xlabel(parameter_label(p))
             ax.set_title(title + (f" ({unit})" if unit else ""), fontsize=9)
-            if ax.get_legend_handles_labels()[0]:
-                ax.legend(fontsize=7)
     note = cut_note(cut[0], cut[1], high="100%")
     title = "What drives C: ledger assumptions vs B (mean and 95% CI across seeds)"
     fig.suptitle(title + (f"\n{note}" if note else ""))
-    fig.set_layout_engine("tight")  # laid out in savefig's own pass, as report charts are
+    # one legend for the figure, outside the panels: inside one it could sit on a point
+    fig.legend(
+        list(legend.values()),
+        list(legend),
+        loc="outside lower center",
+        ncol=max(1, len(legend)),
+        fontsize=8,
+        frameon=False,
+    )
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
     plt.close(fig)
