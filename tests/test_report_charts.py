@@ -92,6 +92,21 @@ def test_the_drivers_chart_labels_each_parameter_as_the_explorer_does(figures, t
     assert "### Decay rate (`decay_rate`)" in md
 
 
+def test_the_drivers_tables_say_which_value_is_the_base(tmp_path):
+    """A one-at-a-time sweep whose grids hold the base values lists the base point under
+    each parameter: not a duplicate (the runs are run once) but the reference each table
+    reads its other values against, which the table marks and the text says."""
+    params = ["decay_rate", "ledger_read_failure"]
+    base = {"decay_rate": 0.02, "ledger_read_failure": 0.0}
+    md = drivers_markdown(driver_table(_tidy(), params, base), base)
+    decay, read = md.split("### Decay rate")[1].split("### Ledger read failure")
+    for s in ("B", "C"):
+        assert f"| 0.02 (base) | {s} |" in decay and f"| 0.1 | {s} |" in decay
+        assert f"| 0.0 (base) | {s} |" in read and f"| 0.05 | {s} |" in read
+    assert md.count("(base) |") == 4
+    assert "the reference point its other values are read against" in md
+
+
 def test_the_context_rot_chart_starts_both_axes_at_zero(data, figures, tmp_path):
     """Goal attainment drawn from 0 (its axis started near the lowest value, which made a
     drift of a few hundredths look like a collapse) over its whole 0–1 range; the share of

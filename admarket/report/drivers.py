@@ -311,7 +311,9 @@ def drivers_markdown(table: pd.DataFrame, base: dict[str, Any]) -> str:
         "answered — they are not a discovery. "
         f"Everything else C shows is an *{EMERGENT}* of the faults. B keeps no ledger: its "
         "line moves only with parameters it shares (e.g. the count discrepancy). Written off: "
-        f"every shortfall a party bears — {WRITTEN_OFF_SOURCES}.",
+        f"every shortfall a party bears — {WRITTEN_OFF_SOURCES}. A parameter whose grid holds "
+        "its base value lists it, marked *(base)*: the reference point its other values are "
+        "read against, the same runs (run once) in each table that lists it.",
         "",
         "![what drives C](charts/drivers.png)",
         "",
@@ -325,8 +327,11 @@ def drivers_markdown(table: pd.DataFrame, base: dict[str, Any]) -> str:
         title = f"{field_label(p)} (`{p}`)" if p in PARAMS else p
         lines += [f"### {title}", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         for _, row in _in_order(table[table["parameter"] == p], ["value", "scenario"]).iterrows():
+            value = value_text(row["value"])
+            # the base point: every parameter's reference, the same runs in each table
+            at_base = p in base and value == value_text(base[p])
             cells = [
-                value_text(row["value"]),
+                value + (" (base)" if at_base else ""),
                 row["scenario"],
                 _cell(row, "wrong_fact_share", 100.0, ".2f"),
                 _cell(row, "disputes", 1.0, ",.1f"),
