@@ -104,6 +104,8 @@ def test_the_drivers_tables_say_which_value_is_the_base(tmp_path):
         assert f"| 0.02 (base) | {s} |" in decay and f"| 0.1 | {s} |" in decay
         assert f"| 0.0 (base) | {s} |" in read and f"| 0.05 | {s} |" in read
     assert md.count("(base) |") == 4
+    # C's wrong-fact share is 0 on every seed: the number alone, not "0.00 [0.00, 0.00]"
+    assert "| 0.02 (base) | C | 0.00 | " in decay and "[0.00, 0.00]" not in md
     assert "the reference point its other values are read against" in md
 
 

@@ -292,8 +292,8 @@ def interval_text(
 
 def _cell(row: pd.Series, m: str, scale: float, spec: str) -> str:
     mean, lo, hi = (row[k] for k in (m, f"{m}_lo", f"{m}_hi"))
-    if pd.isna(lo):
-        return f"{mean * scale:{spec}}"
+    if pd.isna(lo) or lo == hi:  # one seed, or the same on every seed: an interval of zero
+        return f"{mean * scale:{spec}}"  # width says nothing (the report's rule, CI.show)
     return interval_text(mean, lo, hi, spec, _RANGE.get(m, (-math.inf, math.inf)), scale)
 
 
