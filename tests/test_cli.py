@@ -220,10 +220,10 @@ def test_a_full_disk_while_saving_the_ledger_names_the_file_asked_for(
 
     from admarket.ledger.chain import Ledger
 
-    def full(self, path):
+    def full(self, fh):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(Ledger, "save", full)
+    monkeypatch.setattr(Ledger, "write", full)  # (run writes into the staged copy it holds)
     ledger = tmp_path / "l.jsonl"
     args = ["run", "--scenarios", "c", "--days", "1", "--buyers", "2", "--sellers", "2"]
     assert main([*args, "--no-progress", "--ledger-out", str(ledger)]) == 2

@@ -193,3 +193,31 @@ def test_the_staged_naming_rule_is_one(tmp_path):
     os.close(fd)
     assert staged_target(Path(inner)) == target
     assert staged_target(Path("l.jsonl")) is None and staged_target(Path(".x.tmp")) is None
+
+
+def test_a_live_run_s_files_are_never_listed_as_leftovers(tmp_path, monkeypatch):
+    """Status run at each flush to disk and each rename of a `run --ledger-out FILE --out
+    DIR` lists no leftover: every staged file is locked from the moment it has its name
+    until it is renamed (atomic.stage_beside). The ledger used to be saved through a second
+    staged file, unlocked, and the staged copy was locked only after that: a status then
+    called the live run's copy a killed run's, safe to delete."""
+    import os
+
+    seen: list[str] = []
+
+    def looked(real):
+        def call(*args):
+            seen.extend(f"{i.path}: {i.status}" for i in scan(tmp_path) if i.kind == "leftover")
+            looked.calls += 1
+            return real(*args)
+
+        return call
+
+    looked.calls = 0
+    monkeypatch.setattr(os, "fsync", looked(os.fsync))
+    monkeypatch.setattr(os, "replace", looked(os.replace))
+    ledger, out = tmp_path / "l.jsonl", tmp_path / "o"
+    args = ["run", "--scenarios", "c", "--days", "1", "--buyers", "1", "--sellers", "1"]
+    assert main([*args, "--no-progress", "--ledger-out", str(ledger), "--out", str(out)]) == 0
+    assert looked.calls > 5 and seen == []
+    assert ledger.is_file() and sorted(p.name for p in tmp_path.iterdir()) == ["l.jsonl", "o"]

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import fcntl
 import os
 import sys
 from pathlib import Path
+from typing import IO
 
 # Mesa first, before the model's own imports: importing mesa.model walks the call stack and
 # every loaded module (its logger's inspect.stack()), so it costs less (~0.05-0.1 s CPU)
@@ -134,7 +134,9 @@ def finish(
     matches the result already in ``out``, not one whose anchor no published store holds.
     """
     staged: Path | None = None
-    held: int | None = None  # the staged copy, open and flock'ed while this process has it
+    # the staged copy, open from its creation to its rename, so locked (atomic.stage_beside):
+    # `admarket status` lists an unheld one as a killed run's leftover
+    held: IO[str] | None = None
     try:
         for m in models:
             if ledger_out is not None and m.ledger is not None:
@@ -142,20 +144,18 @@ def finish(
                 target.parent.mkdir(parents=True, exist_ok=True)
                 if staged is not None:  # (one C run per command; the API may pass more)
                     staged.unlink(missing_ok=True)
+                if held is not None:
+                    held.close()
+                    held = None
                 fd, tmp = stage_beside(target)
-                os.close(fd)
-                staged = Path(tmp)
-                try:
-                    m.ledger.save(staged)
+                staged, held = Path(tmp), os.fdopen(fd, "w", encoding="utf-8")
+                try:  # written into the held copy itself: no file on the way is ever unheld
+                    m.ledger.write(held)
+                    held.flush()
+                    os.fsync(held.fileno())
+                    os.fchmod(held.fileno(), 0o644)  # (made private; a ledger is to be read)
                 except OSError as exc:  # name the file asked for, not the staged copy
                     raise OSError(exc.errno, exc.strerror, f"{ledger_out} (--ledger-out)") from exc
-                if held is not None:
-                    os.close(held)
-                    held = None
-                # `admarket status` lists a staged copy as a leftover unless a process holds
-                # it so (save replaced the file made above: the lock goes on the saved one)
-                held = os.open(staged, os.O_RDONLY)
-                fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
         if out is not None:
             from admarket.outputs.results import write_run  # store and report: only with --out
 
@@ -166,8 +166,9 @@ def finish(
     finally:
         if staged is not None:
             staged.unlink(missing_ok=True)
-        if held is not None:
-            os.close(held)
+        if held is not None:  # closed only now (after its rename or delete): the lock with it
+            with contextlib.suppress(OSError):
+                held.close()
 
 
 def _reserved(out: str | None) -> contextlib.AbstractContextManager:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import asdict
+from typing import IO
 
 from admarket.errors import LedgerFormatError
 from admarket.ledger.canonical import (
@@ -45,7 +46,7 @@ from admarket.ledger.entry import (
     required_signers,
     seal_payload,
 )
-from admarket.ledger.file import read_ledger_file, verify_file, write_ledger_file
+from admarket.ledger.file import read_ledger_file, verify_file, write_ledger, write_ledger_file
 from admarket.ledger.keys import STORAGE_SIGNER, Keyring
 from admarket.ledger.verify import VerifyResult, verify_chain
 
@@ -266,6 +267,12 @@ class Ledger:
     def save(self, path: str | os.PathLike) -> None:
         """Write the ledger as JSON Lines (see :mod:`.file`), atomically via os.replace."""
         write_ledger_file(path, self.header, self._entries)
+
+    def write(self, fh: IO[str]) -> None:
+        """Write the ledger as :meth:`save` does into the open text file ``fh`` (which the
+        caller flushes and closes): ``admarket run --ledger-out`` writes into the staged
+        copy it holds locked, so no other file is ever made on the way."""
+        write_ledger(fh, self.header, self._entries)
 
     @classmethod
     def load(cls, path: str | os.PathLike, keyring: Keyring | None = None) -> Ledger:

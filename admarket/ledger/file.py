@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import IO
 
 from admarket.atomic import atomic_file
 from admarket.errors import LedgerFormatError
@@ -29,13 +30,19 @@ def write_ledger_file(
     path: str | os.PathLike, header: dict, entries: list[LedgerEntry] | tuple
 ) -> None:
     """Write ``header``, ``entries`` and the trailer to ``path`` atomically (os.replace)."""
-    head = entries[-1].hash if entries else None
     with atomic_file(Path(path), "w", encoding="utf-8") as fh:
-        fh.write(canonical(header) + "\n")
-        for e in entries:
-            fh.write(canonical(e.to_row()) + "\n")
-        trailer = {"n_entries": len(entries), "head_hash": head}
-        fh.write(canonical({"trailer": trailer}) + "\n")
+        write_ledger(fh, header, entries)
+
+
+def write_ledger(fh: IO[str], header: dict, entries: list[LedgerEntry] | tuple) -> None:
+    """Write ``header``, ``entries`` and the trailer to the open text file ``fh`` (the
+    file layout above); flushing and closing it are the caller's."""
+    head = entries[-1].hash if entries else None
+    fh.write(canonical(header) + "\n")
+    for e in entries:
+        fh.write(canonical(e.to_row()) + "\n")
+    trailer = {"n_entries": len(entries), "head_hash": head}
+    fh.write(canonical({"trailer": trailer}) + "\n")
 
 
 def _lines(path: str | os.PathLike) -> list[str]:
