@@ -4,7 +4,8 @@ Checks that the ``viz`` extra is installed and that Solara's front-end files are
 local asset cache (filled by the ``solara-assets`` package), binds the address to check it
 is free (a taken port is one line suggesting ``--port``, exit 2), warns when the address
 reaches beyond this machine (the explorer has no authentication), prints the URL, then
-becomes ``solara run admarket.viz.app --production`` with an environment that keeps every
+becomes ``solara run admarket.viz.app --production`` (through :mod:`admarket.viz.serve`,
+which says a port taken meanwhile in one line, exit 2) with an environment that keeps every
 request on this machine: the asset proxy on, the CDN pointed at a dead local port (a
 cache miss fails at once instead of reaching the internet), telemetry off.
 """
@@ -77,7 +78,9 @@ def preflight() -> list[str]:
 def solara_argv(host: str, port: int) -> list[str]:
     """The ``solara run`` command line that serves the explorer."""
     return [
-        sys.executable, "-m", "solara", "run", APP_MODULE,
+        # solara run, through admarket's wrapper: a port taken after check_bind let it go
+        # is then one line, not uvicorn's error
+        sys.executable, "-m", "admarket.viz.serve", "run", APP_MODULE,
         "--host", host, "--port", str(port),
         "--production",  # no dev tooling, no auto-reload
         "--no-open",  # a classroom machine may have no browser on the server side
@@ -99,23 +102,39 @@ def is_loopback(host: str) -> bool:
     return bool(addrs) and all(ipaddress.ip_address(a.split("%")[0]).is_loopback for a in addrs)
 
 
-def check_bind(host: str, port: int) -> None:
-    """Bind ``host:port`` as the server will (SO_REUSEADDR, like uvicorn) and let it go;
-    a UsageError if it cannot be bound — a taken port suggests ``--port``."""
-    if not 1 <= port <= 65535:
-        raise UsageError(f"--port {port}: a port number in 1-65535")
+def port_taken(host: str, port: int) -> str:
+    """What admarket says of a port another program holds (one line, suggesting --port)."""
+    return (
+        f"port {port} is in use on {host} (another explorer?); choose another with --port, "
+        f"e.g. --port {port % 65535 + 1}"
+    )
+
+
+def bind_error(host: str, port: int) -> OSError | None:
+    """Why ``host:port`` cannot be bound as the server binds it (SO_REUSEADDR, like
+    uvicorn), or None if it can; the socket is let go at once either way."""
     family, kind, proto, _, addr = _addresses(host, port)[0]
     with socket.socket(family, kind, proto) as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind(addr)
         except OSError as exc:
-            if exc.errno == errno.EADDRINUSE:
-                raise UsageError(
-                    f"port {port} on {host} is already in use (another explorer?); "
-                    f"choose a free one with --port, e.g. --port {port % 65535 + 1}"
-                ) from None
-            raise UsageError(f"cannot serve on {host}:{port}: {exc.strerror or exc}") from None
+            return exc
+    return None
+
+
+def check_bind(host: str, port: int) -> None:
+    """Bind ``host:port`` as the server will and let it go; a UsageError if it cannot be
+    bound — a taken port suggests ``--port``. (Another program may still take the port
+    before the server binds it: :mod:`admarket.viz.serve` then says the same.)"""
+    if not 1 <= port <= 65535:
+        raise UsageError(f"--port {port}: a port number in 1-65535")
+    exc = bind_error(host, port)
+    if exc is None:
+        return
+    if exc.errno == errno.EADDRINUSE:
+        raise UsageError(port_taken(host, port))
+    raise UsageError(f"cannot serve on {host}:{port}: {exc.strerror or exc}")
 
 
 def results_folder(given: str) -> Path:

@@ -66,7 +66,29 @@ def test_a_taken_port_is_one_line_suggesting_another_and_no_url(no_exec, capsys)
     out, err = capsys.readouterr()
     assert "http://" not in out and no_exec == []
     assert len(err.strip().splitlines()) == 1
-    assert f"port {port}" in err and "already in use" in err and "--port" in err
+    assert f"port {port} is in use" in err and "choose another with --port" in err
+
+
+def test_a_port_taken_after_the_check_is_one_line_not_uvicorn_s_error() -> None:
+    """explore checks the port, lets it go, then the server binds it: a program taking it
+    in between made the server fail with uvicorn's error (exit 3); now it is admarket's one
+    line suggesting --port, exit 2. The race is made sure: the check is skipped."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from admarket.cli import explore, main; "
+        "explore.check_bind = lambda host, port: None; sys.exit(main(sys.argv[1:]))"
+    )
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        argv = [sys.executable, "-c", code, "explore", "--port", str(port)]
+        done = subprocess.run(argv, capture_output=True, text=True)
+    assert done.returncode == 2, done.stderr
+    assert f"port {port} is in use on 127.0.0.1" in done.stderr
+    assert "choose another with --port" in done.stderr and "Traceback" not in done.stderr
 
 
 def test_a_free_port_prints_the_url_then_serves(no_exec, capsys) -> None:
