@@ -16,14 +16,16 @@ class UsageError(Exception):
 class ConfigError(ValueError):
     """A configuration value is invalid: names the field, the value and what is allowed."""
 
-    def __init__(self, field_name: str, value: Any, allowed: str):
+    def __init__(self, field_name: str, value: Any, allowed: str, reason: str = ""):
         self.field = field_name
         self.value = value
         self.allowed = allowed
-        super().__init__(f"invalid {field_name} = {value!r}: {allowed}")
+        self.reason = reason  # what is wrong with the value when "allowed" alone is unclear
+        said = f"{reason}; give {allowed}" if reason else allowed
+        super().__init__(f"invalid {field_name} = {value!r}: {said}")
 
-    def __reduce__(self):  # pickled from a worker process: rebuild from the three parts
-        return (type(self), (self.field, self.value, self.allowed))
+    def __reduce__(self):  # pickled from a worker process: rebuild from its parts
+        return (type(self), (self.field, self.value, self.allowed, self.reason))
 
 
 class IncompleteRunError(UsageError):

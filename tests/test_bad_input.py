@@ -219,3 +219,53 @@ def test_a_policy_role_given_twice_is_refused(capsys, policy):
     assert main(["run", "--days", "1", "--no-progress", *policy]) == 2
     err = capsys.readouterr().err
     assert "invalid --policy" in err and "each role once; buyer" in err and err.count("\n") == 1
+
+
+def test_numpy_scalars_are_taken_as_python_values_and_a_float_says_it_is_one(tmp_path, capsys):
+    """batch_run over a numpy range, or a pandas column, hands np.int64: an integer, which
+    MarketConfig refused ("invalid n_buyers = np.int64(3): an integer in [1, 20000]", as if
+    out of range). Numpy integers, booleans and floats are now their Python values (kept
+    as such: the config's JSON and hash are a plain int's); a float for an integer is
+    still refused, saying it is a float — in Python, a TOML file and --set alike."""
+    import json
+
+    import numpy as np
+
+    from admarket.batch import batch_run
+    from admarket.config import MarketConfig, from_mapping
+    from admarket.errors import ConfigError
+    from admarket.model import MarketModel
+
+    cfg = MarketConfig(
+        n_buyers=np.int64(3), verify_recalls=np.bool_(False), decay_rate=np.float64(0.25)
+    )
+    assert (type(cfg.n_buyers), type(cfg.verify_recalls), type(cfg.decay_rate)) == (
+        int,
+        bool,
+        float,
+    )
+    plain = MarketConfig(n_buyers=3, verify_recalls=False, decay_rate=0.25)
+    assert json.dumps(cfg.to_dict()) == json.dumps(plain.to_dict())
+    assert MarketModel("A", n_buyers=np.int32(3)).config.n_buyers == 3
+    params = {"design": "A", "n_buyers": np.arange(1, 3), "n_sellers": np.int64(1)}
+    params |= {"days": np.int64(1), "campaigns_per_buyer": np.int64(1)}
+    res = batch_run(MarketModel, params, rng=np.arange(7, 8), display_progress=False)
+    configs = [json.loads(r["tables"]["runs"]["config"][0]) for r in res]
+    assert [(c["n_buyers"], c["days"]) for c in configs] == [(1, 1), (2, 1)]
+    float_said = r"invalid n_buyers = .*: 2\.0 is a float; give an integer in \[1, 20000\]"
+    for value in (2.0, np.float64(2.0), "2.0"):
+        with pytest.raises(ConfigError, match=float_said):
+            from_mapping({"n_buyers": value})
+    for make in (lambda: MarketConfig(n_buyers=2.0), lambda: MarketModel("A", n_buyers=2.0)):
+        with pytest.raises(ConfigError, match=float_said):
+            make()
+    with pytest.raises(ConfigError, match="True is a boolean; give an integer"):
+        MarketConfig(n_buyers=np.True_)
+    with pytest.raises(ConfigError, match="verify_recalls = 1: true or false"):
+        MarketConfig(verify_recalls=np.int64(1))  # a number is no boolean, numpy's either
+    toml = tmp_path / "m.toml"
+    toml.write_text("[market]\nn_buyers = 2.0\n")
+    assert main(["run", "--config", str(toml), "--out", str(tmp_path / "o")]) == 2
+    assert main(["run", "--set", "n_buyers=2.0", "--out", str(tmp_path / "o")]) == 2
+    assert not (tmp_path / "o").exists()
+    assert capsys.readouterr().err.count("2.0 is a float; give an integer in [1, 20000]") == 2

@@ -173,7 +173,10 @@ def test_a_toml_file_and_the_command_line_take_the_same_values(tmp_path, name, t
         build_config(**{name: cli})
     for err in (in_file.value, on_line.value):  # the field, the value and what is allowed
         assert (err.field, err.allowed) == (name, allowed)
-    assert str(on_line.value) == f"invalid {name} = {cli!r}: {allowed}"
+    # and why, where "allowed" alone would not say it (2.0 is a float), alike
+    assert in_file.value.reason == on_line.value.reason
+    said = f"{on_line.value.reason}; give {allowed}" if on_line.value.reason else allowed
+    assert str(on_line.value) == f"invalid {name} = {cli!r}: {said}"
     assert f"invalid {name} = " in str(in_file.value)
 
 

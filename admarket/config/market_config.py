@@ -14,7 +14,7 @@ import difflib
 from dataclasses import dataclass
 from typing import Any
 
-from admarket.config.params import GROUPS, Param, check_field, coerce, meta, param
+from admarket.config.params import GROUPS, Param, check_field, coerce, meta, param, plain
 from admarket.errors import ConfigError
 
 SCENARIOS = ("A", "B", "C")
@@ -473,7 +473,11 @@ class MarketConfig:
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
-            check_field(f, getattr(self, f.name))
+            value = getattr(self, f.name)
+            if plain(value) is not value:  # a numpy scalar (batch_run, pandas): kept as Python's
+                value = plain(value)
+                object.__setattr__(self, f.name, value)  # (frozen)
+            check_field(f, value)
         _check_relations(self)
 
     # ------------------------------------------------------------------------------------

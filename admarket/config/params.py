@@ -133,9 +133,35 @@ def _is_num(v: Any) -> bool:
     return isinstance(v, int | float) and not isinstance(v, bool)
 
 
+def plain(value: Any) -> Any:
+    """A numpy scalar (what pandas, numpy ranges and Mesa's ``batch_run`` hand a Python
+    caller: ``np.int64(3)``, ``np.True_``, ``np.float64(0.1)``) as the Python value it holds,
+    a tuple's items alike; anything else as it is. Told by its module, so numpy is not
+    imported for it."""
+    if isinstance(value, tuple):
+        return tuple(plain(x) for x in value)
+    if type(value).__module__ == "numpy" and getattr(value, "ndim", None) == 0:
+        return value.item()
+    return value
+
+
+def not_an_integer(value: Any) -> str:
+    """Why ``value`` (a float or a boolean) is refused where an integer is asked ("" if
+    it is neither): said before what is allowed, so ``2.0`` is not read as out of range."""
+    if isinstance(value, bool):
+        return f"{value} is a boolean"
+    if isinstance(value, float):
+        return f"{value!r} is a float"
+    return ""
+
+
 def check_field(f: dataclasses.Field, value: Any) -> None:
-    """Raise :class:`ConfigError` unless ``value`` has the field's type and lies in bounds."""
+    """Raise :class:`ConfigError` unless ``value`` has the field's type and lies in bounds
+    (a numpy scalar is taken as the Python value it holds: :func:`plain`)."""
     kind, info = field_kind(f), meta(f)
+    value = plain(value)
+    if kind == "int" and (why := not_an_integer(value)):
+        raise ConfigError(f.name, value, info.allowed(kind), why)
     if kind == "bool":
         ok = isinstance(value, bool)
     elif kind == "str":
@@ -154,6 +180,19 @@ def check_field(f: dataclasses.Field, value: Any) -> None:
         raise ConfigError(f.name, value, info.allowed(kind))
 
 
+def _floaty(text: str) -> bool:
+    """Whether ``text`` reads as a number but not as an integer ("2.0", "1e3")."""
+    try:
+        int(text)
+    except ValueError:
+        try:
+            float(text)
+        except ValueError:
+            return False
+        return True
+    return False
+
+
 # The spellings of a boolean, as text (``--set``, ``--grid``, a TOML string) or a TOML
 # boolean: what its error message promises ("true or false"), and nothing else.
 BOOL_TEXT = {"true": True, "false": False}
@@ -169,10 +208,14 @@ def coerce(f: dataclasses.Field, value: Any) -> Any:
     and what is allowed (so ``--set n_buyers=2.0`` and ``n_buyers = 2.0`` in a TOML file are
     refused alike, as are ``--set verify_recalls=1`` and ``verify_recalls = 1``)."""
     kind = field_kind(f)
+    value = plain(value)  # np.int64(3) is 3 (batch_run, pandas)
+    if kind == "int":  # 2.0 is a number, not the integer asked: said so, as is the text "2.0"
+        text = value.strip() if isinstance(value, str) else ""
+        why = not_an_integer(value) or (not_an_integer(float(text)) if _floaty(text) else "")
+        if why:
+            raise ConfigError(f.name, value, meta(f).allowed(kind), why)
     try:
         if kind == "int":
-            if isinstance(value, bool | float):  # 2.0 is a number, not the integer asked
-                raise ValueError
             return int(value) if isinstance(value, str) else value
         if kind == "float":
             if isinstance(value, bool):

@@ -119,7 +119,8 @@ def message(exc: ConfigError) -> str:
     """A :class:`ConfigError` in the sidebar's words: fields by their labels, as shown
     beside them ("invalid buyers = 0", not "invalid n_buyers = 0")."""
     allowed = _NAME.sub(lambda m: words(m[0]), exc.allowed)
-    return f"invalid {words(exc.field)} = {exc.value!r}: {allowed}"
+    said = f"{exc.reason}; give {allowed}" if exc.reason else allowed
+    return f"invalid {words(exc.field)} = {exc.value!r}: {said}"
 
 
 def unused_in(c: Control, shown: Sequence[str]) -> str:
@@ -214,7 +215,7 @@ def parse_field(name: str, raw: Any) -> Any:
     except ConfigError as exc:
         c = CONTROLS[name]
         if exc.allowed == PARAMS[name].allowed(c.kind):
-            raise ConfigError(name, exc.value, c.allowed) from None
+            raise ConfigError(name, exc.value, c.allowed, exc.reason) from None
         raise
     return value
 
