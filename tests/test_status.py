@@ -221,3 +221,53 @@ def test_a_live_run_s_files_are_never_listed_as_leftovers(tmp_path, monkeypatch)
     assert main([*args, "--no-progress", "--ledger-out", str(ledger), "--out", str(out)]) == 0
     assert looked.calls > 5 and seen == []
     assert ledger.is_file() and sorted(p.name for p in tmp_path.iterdir()) == ["l.jsonl", "o"]
+
+
+KILLED_AS_IT_STAGES = """
+import os, signal, sys
+from admarket.ledger.chain import Ledger
+# killed -9 right after the staged copy was made, before a byte of the ledger is in it
+Ledger.write = lambda self, fh: os.kill(os.getpid(), signal.SIGKILL)
+from admarket.cli import main
+main(["run", "--scenarios", "c", "--days", "1", "--buyers", "1", "--sellers", "1",
+      "--no-progress", "--ledger-out", sys.argv[1]])
+"""
+
+
+def test_status_lists_the_empty_ledger_copy_a_run_killed_as_it_staged_left(tmp_path, capsys):
+    """A run killed right after it made its staged copy leaves an empty file beside the
+    ledger it was to replace; status did not list it (no header to read), so nothing said
+    it was there. Now it is a leftover, safe to delete, with the command; still not while a
+    process holds it, and not beside a file that is not a ledger."""
+    import fcntl
+    import os
+    import shlex
+    import signal
+    import subprocess
+    import sys
+
+    ledger = tmp_path / "l.jsonl"
+    args = ["run", "--scenarios", "c", "--days", "1", "--buyers", "1", "--sellers", "1"]
+    assert main([*args, "--no-progress", "--ledger-out", str(ledger)]) == 0
+    before = ledger.read_bytes()
+    code = [sys.executable, "-c", KILLED_AS_IT_STAGES, str(ledger)]
+    assert subprocess.run(code, capture_output=True).returncode == -signal.SIGKILL
+    (staged,) = tmp_path.glob(".l.jsonl.*.tmp")
+    assert staged.stat().st_size == 0 and ledger.read_bytes() == before
+    (tmp_path / "notes.txt").write_text("mine\n")
+    (tmp_path / ".notes.txt.abcd1234.tmp").write_text("")  # beside no ledger: not claimed
+    capsys.readouterr()
+    (item,) = scan(tmp_path)
+    assert item.path == str(staged) and item.kind == "leftover" and not item.complete
+    assert item.status.startswith(f"an empty staged copy of the ledger {ledger}, left by")
+    assert item.status.endswith(f"safe to delete: rm {shlex.quote(str(staged))}")
+    assert main(["status", str(tmp_path)]) == 0
+    assert f"leftover   {staged}" in capsys.readouterr().out
+    fd = os.open(staged, os.O_RDONLY)  # a live run holds its copy: not a leftover
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        assert scan(tmp_path) == []
+    finally:
+        os.close(fd)
+    staged.unlink()  # as the status says: the ledger is whole and verifies
+    assert scan(tmp_path) == [] and main(["verify-ledger", str(ledger)]) == 0

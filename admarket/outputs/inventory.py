@@ -20,8 +20,8 @@ lock (:func:`.output_lock.holder`, which reads the lock without taking it).
 What a killed admarket process left is listed as a *leftover*, with what it is and whether
 it is safe to delete: a build folder or a result moved aside beside a result's folder
 (:data:`.publish.LEFTOVER`), and the copy of a ledger that ``run --ledger-out FILE`` staged
-beside FILE (:data:`admarket.atomic.STAGED`) — only what admarket's own naming and content
-show it made, and nothing a live process holds.
+beside FILE (:data:`admarket.atomic.STAGED`; an empty one only beside a ledger) — only what
+admarket's own naming and content show it made, and nothing a live process holds.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shlex
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -486,11 +487,15 @@ def _staged_ledger(path: Path) -> Item | None:
     the ledger or published its result; or None: not that name, not an admarket ledger (a
     file of that name may be anyone's: only one starting with a ledger header is claimed),
     or a live run holds it (``cli.run.finish`` keeps it flock'ed until it is in place).
-    Nothing removes such a copy but a user."""
+    An empty one (the run was killed right after making it) holds no header to show whose
+    it is: it is claimed only beside a ledger (FILE an admarket ledger). Nothing removes
+    such a copy but a user: the status says the command."""
     target = staged_target(path)
     if target is None or path.is_symlink() or not path.is_file():
         return None
     try:
+        if path.stat().st_size == 0:
+            return _empty_staged_ledger(path, target)
         _, trailer = header_and_trailer(path)
         if flock_held(path):
             return None
@@ -501,7 +506,7 @@ def _staged_ledger(path: Path) -> Item | None:
         status = (
             f"a partly written copy of the ledger {target} ({held}), left by an `admarket run "
             f"--ledger-out {target}` killed while it saved the ledger; {target} is as that "
-            "run found it — safe to delete"
+            f"run found it — safe to delete: rm {shlex.quote(str(path))}"
         )
     else:
         entries = plural(trailer[0], "entry", "entries", grouped=True)
@@ -512,6 +517,25 @@ def _staged_ledger(path: Path) -> Item | None:
             f"published after all: if `admarket verify-ledger {path} --store DIR` finds it "
             f"intact, it is DIR's ledger: move it to {target} instead"
         )
+    return Item(str(path), "leftover", False, status)
+
+
+def _empty_staged_ledger(path: Path, target: Path) -> Item | None:
+    """The empty staged copy ``path`` of the ledger ``target``, a leftover; None unless
+    ``target`` is an admarket ledger (an empty file of that name beside anything else may
+    be anyone's) and no process holds ``path`` (a live run holds its copy from the moment
+    it has its name: :func:`admarket.atomic.stage_beside`)."""
+    try:
+        header_and_trailer(target)
+    except LedgerFormatError:  # (no file there, or not a ledger)
+        return None
+    if flock_held(path):
+        return None
+    status = (
+        f"an empty staged copy of the ledger {target}, left by an `admarket run --ledger-out "
+        f"{target}` killed right after it made it; it holds nothing, and {target} is as that "
+        f"run found it — safe to delete: rm {shlex.quote(str(path))}"
+    )
     return Item(str(path), "leftover", False, status)
 
 
