@@ -235,3 +235,26 @@ def test_a_full_disk_while_saving_the_ledger_names_the_file_asked_for(
 def test_policy_and_set_naming_the_same_role_are_refused(capsys):
     code = main(["run", "--days", "1", "--policy", "buyer=rules", "--set", "llm_buyers=true"])
     assert code == 2 and "llm_buyers is also given by --set" in capsys.readouterr().err
+
+
+def test_verify_ledger_finds_its_run_among_runs_of_one_seed_by_the_head(tmp_path, capsys):
+    """A sweep over a parameter the ledger's header does not record keeps several
+    scenario-C runs of one seed: `verify-ledger --store` refused ("2 scenario-C runs with
+    seed 42 ...; need exactly one"). The store records each run's head hash, a hash over
+    the whole chain: the run whose anchor is the file's verified head is its run. A ledger
+    that is none of theirs is a usage error naming its head, not tampering."""
+    tiny = ["--scenarios", "c", "--days", "1", "--buyers", "1", "--sellers", "1"]
+    ledgers = {k: tmp_path / f"l{k}.jsonl" for k in (2, 3)}
+    for k, ledger in ledgers.items():
+        run = ["run", *tiny, "--campaigns-per-buyer", str(k), "--ledger-out", str(ledger)]
+        assert main([*run, "--no-progress"]) == 0
+    assert ledgers[2].read_text().splitlines()[0] == ledgers[3].read_text().splitlines()[0]
+    sweep = ["sweep", *tiny, "--seeds", "1", "--grid", "campaigns_per_buyer=1,2"]
+    assert main([*sweep, "--processes", "1", "--no-progress", "--out", str(tmp_path / "s")]) == 0
+    capsys.readouterr()
+    assert main(["verify-ledger", str(ledgers[2]), "--store", str(tmp_path / "s")]) == 0
+    assert "matches the published anchor" in capsys.readouterr().out
+    assert main(["verify-ledger", str(ledgers[3]), "--store", str(tmp_path / "s")]) == 2
+    err = capsys.readouterr().err
+    assert "is not the ledger of any of the 2 scenario-C runs with seed 42" in err
+    assert "TAMPERED" not in err and "need exactly one" not in err

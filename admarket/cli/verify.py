@@ -15,12 +15,16 @@ import json
 import re
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from admarket.errors import LedgerFormatError, UsageError
 from admarket.ledger.file import read_header, verify_file
 from admarket.ledger.keys import STORAGE_SIGNER, agent_signers
 from admarket.money import plural
 from admarket.outputs.store import query, require_complete
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 _ANCHOR = re.compile(r"^(?:(\d+):)?([0-9a-f]{64})$")
 
@@ -39,7 +43,12 @@ def parse_anchor(text: str) -> tuple[int | None, str]:
 
 def store_anchor(run_dir: str, path: str) -> tuple[int, str]:
     """The anchor a run store keeps for the ledger at ``path`` (C, same seed); UsageError
-    if the file is an intact ledger of another run (its header is not that run's)."""
+    if the file is an intact ledger of another run (its header is not that run's).
+
+    Where the store holds several scenario-C runs of that seed (a sweep or a study over
+    parameters the ledger's header does not record), the file's run is the one whose
+    recorded anchor is the file's own verified head — a hash over the whole chain, header
+    included, so it tells apart what the header cannot (:func:`_runs_of`)."""
     require_complete(run_dir)
     try:
         header = read_header(path)
@@ -56,8 +65,10 @@ def store_anchor(run_dir: str, path: str) -> tuple[int, str]:
         rows = query(run_dir, sql)
     except UsageError as exc:
         raise UsageError(f"{run_dir}: its runs table keeps no ledger anchors ({exc})") from None
+    which = f" with seed {seed}" if isinstance(seed, int) else ""
+    if len(rows) > 1:
+        rows = _runs_of(path, run_dir, rows, which)
     if len(rows) != 1:
-        which = f" with seed {seed}" if isinstance(seed, int) else ""
         raise UsageError(
             f"{run_dir}: {len(rows)} scenario-C runs{which} with a ledger anchor; "
             "need exactly one (give --anchor N:HASH instead)"
@@ -71,6 +82,28 @@ def store_anchor(run_dir: str, path: str) -> tuple[int, str]:
             f"{differs}; check it against its own run's store, or give --anchor N:HASH"
         )
     return int(rows.iloc[0, 0]), str(rows.iloc[0, 1])
+
+
+def _runs_of(path: str, run_dir: str, rows: pd.DataFrame, which: str) -> pd.DataFrame:
+    """Of several scenario-C runs (``rows``: anchor and config) the one whose ledger
+    the file at ``path`` is: the run whose anchor is the file's verified head (runs with
+    the same anchor wrote the same ledger: either one will do). ``rows`` as they are when
+    the file alone is not intact (it has no head of its own to match); a UsageError when
+    it is and no run's anchor is its head — another run's ledger, or one of theirs cut
+    short or rewritten: which one, only an anchor can tell (a sweep's store, where runs of
+    one seed meet, keeps their anchors but not their ledgers)."""
+    res = verify_file(path, None)
+    if not res.ok:
+        return rows
+    same = rows[(rows.iloc[:, 0] == res.n_entries) & (rows.iloc[:, 1] == res.head_hash)]
+    if len(same):
+        return same.iloc[:1]
+    raise UsageError(
+        f"{path} is not the ledger of any of the {len(rows)} scenario-C runs{which} in "
+        f"{run_dir}: none has its head {res.n_entries}:{res.head_hash} as its anchor (it is "
+        "another run's ledger, or one of theirs cut short or rewritten); check it against "
+        "its own run's store, or give --anchor N:HASH"
+    )
 
 
 def _header_differs(header: dict, cfg: dict) -> str:
