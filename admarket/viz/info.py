@@ -58,7 +58,9 @@ loses facts to restarts and a full memory, which C recovers from its ledger.</li
 <li>Raise <b>restart rate</b> to 0.05 per day and watch red rings spread in B.</li>
 <li>Choose the <i>isba-pwc-2020</i> preset: the exchange's fee stack rises to 49% of spend
 (the UK study's finding).</li>
-<li>Open the side-by-side page to step A, B and C on the same seed together.</li>
+<li>Open the side-by-side page to step A, B and C on the same seed together, on the settings
+applied here: the page tabs carry them over (parameters, seeds, preset; each page keeps its
+scenario), and back.</li>
 <li>Run 3 or 5 seeds to see how much of a difference is noise.</li>
 </ul>
 """

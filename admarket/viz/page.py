@@ -11,6 +11,7 @@ pane and the Share and export pane (CSV, CLI command, link, full report).
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import solara
@@ -140,22 +141,32 @@ def link_settings(compare: bool, search: str | None) -> tuple[Settings, list[str
 
 
 def _built(
-    pages: dict[bool, PageState], compare: bool, first: tuple[Settings, list[str]]
+    pages: dict[bool, PageState],
+    compare: bool,
+    first: tuple[Settings, list[str]],
+    why: str | None = None,
 ) -> PageState:
     if compare not in pages:
         settings, problems = first
+        start = time.perf_counter()
+        state = PageState(settings, compare, problems)
+        if why:  # the page tabs brought the other page's settings here: say so
+            took = time.perf_counter() - start
+            label = state.session.value.label()
+            state.status.value = f"{why}: new markets built in {took:.1f} s — {label}."
         # setdefault: a visit left and made again while a build runs builds twice; one stays
-        pages.setdefault(compare, PageState(settings, compare, problems))
+        pages.setdefault(compare, state)
     return pages[compare]
 
 
 def page_state(compare: bool, search: str | None) -> PageState:
     """This browser session's state of a page, built on its first visit from the link's
-    query (``search``); later visits (back from the other page) find it as it was left."""
+    query (``search``); later visits find it as it was left (a page tab carrying other
+    settings to it rebuilds it when it is shown: see :func:`page_link`)."""
     pages = _PAGES.peek()
     if compare in pages:
         return pages[compare]
-    return _built(pages, compare, link_settings(compare, search))
+    return _built(pages, compare, link_settings(compare, search), arrival(compare, search))
 
 
 # Where each page lives (app.routes is made from these); the page tabs link to them. The
@@ -166,22 +177,68 @@ PAGE_NAMES: dict[bool | str, str] = {False: "Home", True: "side-by-side", SAVED:
 PAGE_ORDER: tuple[bool | str, ...] = (False, True, SAVED)  # the app bar's tabs, in order
 
 
-def page_link(compare: bool | str) -> str:
-    """The address of a page as it was left in this browser session: its path and the query
-    of its applied settings (its bare path before the first visit, which builds it from the
-    defaults), so that going there shows the page as it was, without a rebuild; always its
-    bare path for the Saved results page, :data:`SAVED`, which has no settings."""
-    if isinstance(compare, str):
-        return PATHS[compare]
-    state = _PAGES.peek().get(compare)
-    if state is None:
-        return PATHS[compare]
-    return f"{PATHS[compare]}?{to_query(state.applied, with_scenario=not compare)}"
+# What the page tabs carried to each page, from where: (the query of the address they
+# pushed, the status line's reason). The page arriving at that address takes it, so its
+# status says the settings came from the other page, not that it was merely reset.
+_ARRIVALS: solara.Reactive[dict[bool, tuple[str, str]]] = solara.Reactive(
+    KernelStoreFactory(dict, key="admarket.viz.page:arrivals")
+)
+
+
+def carried(target: bool, source: bool) -> Settings | None:
+    """The settings page ``target`` is to show when the page tabs take the user there from
+    page ``source``: ``source``'s applied parameters, seeds and preset (those being built
+    after Apply; never its draft) on ``target``'s own scenarios (its scenario choice; before
+    its first visit its default: B on Home, A, B and C side by side). A market set up on
+    Home is the one compared side by side, and back. None while ``source`` is first being
+    built."""
+    pages = _PAGES.peek()
+    if source not in pages:
+        return None
+    here = pages[source]
+    s = here.pending or here.applied
+    there = pages.get(target)
+    if there is not None:
+        scenarios = (there.pending or there.applied).scenarios
+    else:
+        scenarios = link_settings(target, None)[0].scenarios
+    return Settings(s.config, scenarios, s.seeds, s.preset)
+
+
+def page_link(target: bool | str, source: bool | str) -> str:
+    """The address the page tabs push to go from page ``source`` to page ``target``: its
+    path and the query of :func:`carried` settings. The page follows its address, so this
+    address is all the carrying: a page not visited yet is built from it (as from a shared
+    link), a page showing other settings is rebuilt with them (:meth:`PageState.follow`),
+    and one showing the same keeps its run, clock and draft. Before ``source`` is built,
+    and from the Saved results page (:data:`SAVED`, which has no settings), ``target``'s
+    own address (its applied settings; its bare path before its first visit); to the Saved
+    results page, always its bare path."""
+    if isinstance(target, str):
+        return PATHS[target]
+    settings = None if isinstance(source, str) else carried(target, source)
+    if settings is None:
+        state = _PAGES.peek().get(target)
+        if state is None:
+            return PATHS[target]
+        settings = state.applied
+    return f"{PATHS[target]}?{to_query(settings, with_scenario=not target)}"
+
+
+def arrival(compare: bool, search: str | None) -> str | None:
+    """Why page ``compare`` is shown at the address with query ``search``: "Settings carried
+    over from Home" when the page tabs have just pushed it, None otherwise (Back, Forward,
+    a link). The page tabs' note is taken: it says so once."""
+    note = _ARRIVALS.peek().pop(compare, None)
+    if note is None or search is None or note[0] != search:
+        return None
+    return note[1]
 
 
 def forget_pages() -> None:
     """Drop this browser session's page states (the next visit builds them afresh)."""
     _PAGES.peek().clear()
+    _ARRIVALS.peek().clear()
 
 
 def page_tabs(current: bool | str, router: solara.routing.Router) -> solara.Element:
@@ -190,15 +247,22 @@ def page_tabs(current: bool | str, router: solara.routing.Router) -> solara.Elem
     component of its own).
 
     The layout's tabs went to a page's bare path: a page shown again kept its settings, but
-    the address bar lost them, and a copied address built another run. These go to the
-    page's address with its applied settings (:func:`page_link`), in one history entry.
+    the address bar lost them, and a copied address built another run. Then each page kept
+    its own settings: a market set up on Home was not the one shown side by side. These
+    carry this page's applied settings to the other page, in its address
+    (:func:`page_link`), in one history entry; the page there follows it.
     ``current``: the page shown (False: Home, True: side-by-side, :data:`SAVED`).
     """
 
     def go(index: int) -> None:
         other = PAGE_ORDER[index]
         if other != current:
-            router.push(page_link(other))
+            link = page_link(other, current)
+            # a built page's settings are carried to the other page (see carried)
+            if not isinstance(other, str) and current in _PAGES.peek():
+                why = f"Settings carried over from {PAGE_NAMES[current]}"
+                _ARRIVALS.peek()[other] = (link.partition("?")[2], why)
+            router.push(link)
 
     with solara.lab.Tabs(value=PAGE_ORDER.index(current), on_value=go, align="center") as tabs:
         for c in PAGE_ORDER:
@@ -220,13 +284,17 @@ def ExplorerPage(compare: bool = False) -> solara.Element:
         lambda: None if compare in pages else link_settings(compare, router.search), []
     )
 
+    # why: the page tabs brought the other page's settings to this first visit (read here,
+    # in the render: the build may run in a task)
+    why = solara.use_memo(lambda: None if compare in pages else arrival(compare, router.search), [])
+
     def build_first() -> PageState:
         assert first is not None  # only a first visit builds
-        return _built(pages, compare, first)
+        return _built(pages, compare, first, why)
 
     build = solara.lab.use_task(build_first, dependencies=None)
     if first is not None and build_size(first[0]) <= BUILD_IN_PAGE_UP_TO:
-        _built(pages, compare, first)
+        _built(pages, compare, first, why)
     solara.use_effect(lambda: None if compare in pages else build(), [])
     # read in the render, so that the build's end (its state, or its error) draws it again
     state, failed = pages.get(compare) or build.value, build.exception
@@ -259,14 +327,20 @@ def PageBody(state: PageState, search: str | None = None) -> solara.Element:
     ``search``: the query of the page's address ("" for its bare path; None: no address).
     The page follows it: when it changes (Back or Forward over Apply's history entries, a
     link followed) the page is rebuilt with what a first visit to that address builds
-    (:meth:`PageState.follow`). The address Apply or a page tab has just pushed is what the
-    page already shows or builds: nothing is built twice, the clock is kept."""
+    (:meth:`PageState.follow`); a page tab's address carries the other page's settings
+    here, and the status line says so. The address Apply has just pushed, or a page tab's
+    with the settings already shown, is what the page already shows or builds: nothing is
+    built twice, the clock is kept."""
     # leaving the page (another route, a closed tab) stops a run that is playing
     solara.use_effect(lambda: state.stop, [])
     rebuild = solara.lab.use_task(state.rebuild, dependencies=None)
 
     def follow() -> None:
-        if search is not None and state.follow(*link_settings(state.compare, search)):
+        if search is None:
+            return
+        settings, problems = link_settings(state.compare, search)
+        why = arrival(state.compare, search) or "Reset"  # the page tabs' carrying says so
+        if state.follow(settings, problems, why):
             rebuild()
 
     solara.use_effect(follow, [search])

@@ -6,9 +6,9 @@ reactive values the page draws from. Time moves only through :meth:`PageState.st
 the end, day N, or Pause), both clamped to the run, so the end is a state ("run
 complete"), never an error. Settings change in a *draft*; :meth:`PageState.apply` validates
 it and rebuilds; :meth:`PageState.follow` rebuilds with the settings of the page's address
-when it changes (Back, Forward); :meth:`PageState.rebuild` shows that it is working while
-the new markets are built. Nothing here draws: the components in :mod:`admarket.viz.page`
-do.
+when it changes (Back, Forward, a page tab carrying the other page's settings);
+:meth:`PageState.rebuild` shows that it is working while the new markets are built.
+Nothing here draws: the components in :mod:`admarket.viz.page` do.
 """
 
 from __future__ import annotations
@@ -111,6 +111,7 @@ class PageState:
         self.draft_preset = solara.reactive(settings.preset or "")
         self.pending: Settings | None = None  # what the next rebuild builds
         self._armed = 0  # rebuilds armed so far: only the last one armed shows its markets
+        self._why = "Reset"  # why the armed rebuild builds: its status line says so
         self.report = solara.reactive(Report())
         self._halt = threading.Event()  # set by Pause (and Reset): the play loop ends
 
@@ -166,17 +167,19 @@ class PageState:
         self.draft_seeds.value = a.seeds
         self.draft_preset.value = a.preset or ""
 
-    def follow(self, settings: Settings, problems: list[str]) -> bool:
-        """The page's address changed (Back, Forward, a link): show ``settings``, what a
-        first visit to that address builds, and ``problems``, what it left out of it. True
-        when a rebuild is armed (the caller runs it, as after Apply; the draft shows the
-        settings); False when the page already shows or builds them (the address Apply or a
-        page tab has just pushed), so nothing is built twice and the clock is kept."""
+    def follow(self, settings: Settings, problems: list[str], why: str = "Reset") -> bool:
+        """The page's address changed (Back, Forward, a link, a page tab carrying the other
+        page's settings): show ``settings``, what a first visit to that address builds, and
+        ``problems``, what it left out of it. True when a rebuild is armed (the caller runs
+        it, as after Apply; the draft shows the settings; ``why`` heads the status line it
+        writes); False when the page already shows or builds them (the address Apply has
+        just pushed, or a page tab's with the same settings), so nothing is built twice and
+        the run, the clock and the draft are kept."""
         if self.problems.value != problems:
             self.problems.value = list(problems)
         if settings == (self.pending or self.applied):
             return False
-        self.request_rebuild(settings)
+        self.request_rebuild(settings, why)
         self._draft_from(settings)
         return True
 
@@ -294,10 +297,12 @@ class PageState:
             self.playing.value = False
 
     # --- rebuilding -------------------------------------------------------------------------
-    def request_rebuild(self, settings: Settings | None = None) -> bool:
-        """Arm a rebuild with ``settings`` (default: the applied ones, i.e. Reset)."""
+    def request_rebuild(self, settings: Settings | None = None, why: str = "Reset") -> bool:
+        """Arm a rebuild with ``settings`` (default: the applied ones, i.e. Reset); ``why``
+        heads the status line the rebuild writes ("Reset: new markets built in …")."""
         self.stop()
         self.pending = settings or self.applied
+        self._why = why
         self._armed += 1
         self.building.value = True
         return True
@@ -308,7 +313,7 @@ class PageState:
         A rebuild armed while this one builds (Back pressed during Apply's build) supersedes
         it: this one's markets are dropped, and the page stays busy until the last is shown.
         """
-        armed, settings = self._armed, self.pending or self.applied
+        armed, settings, why = self._armed, self.pending or self.applied, self._why
         start = time.perf_counter()
         try:
             with self.session.value.lock:  # wait for a frame being drawn to finish
@@ -320,7 +325,7 @@ class PageState:
             self.session.value = session
             self.goal = session.total
             took = time.perf_counter() - start
-            self._redraw(f"Reset: new markets built in {took:.1f} s — {session.label()}.")
+            self._redraw(f"{why}: new markets built in {took:.1f} s — {session.label()}.")
         except ConfigError as exc:
             self.status.value = str(exc)
         except Exception as exc:

@@ -163,6 +163,12 @@ def test_the_other_page_and_back_keeps_the_settings_and_the_clock(
     tab.page.get_by_label("Seed", exact=True).fill("7")  # a draft, not applied
     tab.page.get_by_role("tab", name=re.compile("side-by-side", re.I)).click()
     tab.page.locator(".am-clock", has_text="(start)").wait_for(timeout=60_000)
+    # not visited yet: built with Home's applied settings (not its draft, nor its scenario)
+    carried = re.escape(f"days=3&{TINY}&seed=42")
+    tab.page.wait_for_url(re.compile(rf"/side-by-side\?{carried}$"))
+    expect(tab.page.locator(".am-status")).to_contain_text("Settings carried over from Home")
+    tab.button("+1 hour").click()
+    tab.wait_clock("day 1, 01:00")
     tab.page.get_by_role("tab", name=re.compile("home", re.I)).click()
     tab.wait_clock("end of day 1")
     tab.wait_drawn(24)
@@ -176,9 +182,10 @@ def test_the_other_page_and_back_keeps_the_settings_and_the_clock(
     assert "seed=7" not in tab.page.url
     assert tab.page.get_by_role("tab").count() == 3 + 3  # the pages' and the panes' tabs
     tab.page.get_by_role("tab", name=re.compile("side-by-side", re.I)).click()
-    tab.page.wait_for_url(re.compile(r"/side-by-side\?seed=42$"))  # its applied defaults
+    tab.page.wait_for_url(re.compile(rf"/side-by-side\?{carried}$"))
+    tab.wait_clock("day 1, 01:00")  # the same settings: its run and clock kept
     tab.page.get_by_role("tab", name=re.compile("saved results", re.I)).click()
-    tab.page.wait_for_url(re.compile(r"/saved$"))
+    tab.page.wait_for_url(re.compile(r"/saved$"))  # no settings: its bare path
     expect(tab.button("Rescan the folder")).to_be_visible()
 
 

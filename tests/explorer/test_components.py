@@ -14,8 +14,9 @@ import pytest
 import solara
 
 from admarket import MarketConfig
+from admarket.config import SCENARIOS
 from admarket.viz import app
-from admarket.viz.page import Explorer, SideBySide, forget_pages, page_state
+from admarket.viz.page import PATHS, Explorer, SideBySide, forget_pages, page_state
 from admarket.viz.params import make_controls, to_query
 from admarket.viz.session import Settings
 from admarket.viz.stage import SCENARIO_NAMES
@@ -526,34 +527,30 @@ def _go_to_page(rc: Any, index: int) -> None:
     nav.v_model = index
 
 
-def test_the_page_tabs_go_to_each_page_with_its_applied_settings() -> None:
-    # The address bar shows what a page shown again holds, so a copied address rebuilds it:
-    # the applied settings (never the draft), in the query of the page's path.
+def test_the_page_tabs_go_to_the_other_page_with_this_pages_applied_settings() -> None:
+    # A market set up on one page is the one compared on the other: the tab's address holds
+    # this page's applied settings (never the draft) on the other page's own scenarios.
     link = "n_buyers=2&n_sellers=2&campaigns_per_buyer=3&days=3&scenario=A"
     pushed: list[str] = []
     home = page_state(False, link)
     _box, rc = solara.render(_Routed(Explorer(), pushed, f"/?{link}"), handle_error=False)
     rc.find(vw.TextField, label="Buyers").widget.v_model = "3"  # a draft, not applied
     _go_to_page(rc, 1)
-    assert pushed == ["/side-by-side"]  # not visited yet: its defaults, as its bare path says
+    carried = Settings(home.applied.config, SCENARIOS)
+    assert pushed == [f"/side-by-side?{to_query(carried, with_scenario=False)}"]
+    assert "n_buyers=2" in pushed[0] and "days=3" in pushed[0] and "scenario" not in pushed[0]
     rc.close()
-    _box, rc = solara.render(_Routed(SideBySide(), pushed, "/side-by-side"), handle_error=False)
+    _box, rc = solara.render(_Routed(SideBySide(), pushed, pushed[0]), handle_error=False)
+    sbs = page_state(True, None)
+    assert sbs.applied == carried  # not visited yet: built from the address
     rc.find(vw.TextField, label="Seed").widget.v_model = "5"
     _click(rc, "Apply and reset")
-    sbs = page_state(True, None)
     _wait(lambda: sbs.applied.config.seed == 5 and not sbs.building.value)
     pushed.clear()
-    _go_to_page(rc, 0)
-    assert pushed == [f"/?{to_query(home.applied)}"]
-    assert "scenario=A" in pushed[0] and "days=3" in pushed[0] and "n_buyers=2" in pushed[0]
-    rc.close()
-    _box, rc = solara.render(_Routed(Explorer(), pushed, pushed[0]), handle_error=False)
-    assert rc.find(vw.TextField, label="Buyers ●").widget.v_model == "3"  # still a draft
-    pushed.clear()
-    _go_to_page(rc, 1)
-    assert pushed == [f"/side-by-side?{to_query(sbs.applied, with_scenario=False)}"]
-    assert "seed=5" in pushed[0] and "scenario" not in pushed[0]
-    _go_to_page(rc, 0)  # the page shown: no navigation
+    _go_to_page(rc, 0)  # Home's own scenario, side by side's applied settings
+    assert pushed == [f"/?{to_query(Settings(sbs.applied.config, ('A',)))}"]
+    assert "scenario=A" in pushed[0] and "seed=5" in pushed[0] and "n_buyers=2" in pushed[0]
+    _go_to_page(rc, 1)  # the page shown: no navigation
     assert len(pushed) == 1
     rc.close()
 
@@ -712,3 +709,131 @@ def test_back_during_applys_build_shows_only_the_address_gone_back_to(
     assert not state.building.value and state.status.value.startswith("Reset: new markets")
     assert drawn == [SMALL.seed] and state.changes() == set()
     assert not state.follow(before, [])  # the address of what is shown: nothing to build
+
+
+@solara.component
+def _Tab(history: _History) -> solara.Element:
+    """Both pages in one browser tab: the page at ``history``'s address, as the app's routes
+    draw it (leaving a page unmounts it)."""
+    location, set_location = solara.use_state(history.entries[history.at])
+    history.set_location = set_location
+    router = solara.routing.Router(location, app.routes, history.push)
+    solara.routing.router_context.provide(router)
+    solara.routing._location_context.provide(solara.routing._Location(location, history.push))
+    compare = router.path == PATHS[True]
+    page = (SideBySide() if compare else Explorer()).key(f"route{PATHS[compare]}")
+    return solara.AppLayout(children=[page])
+
+
+def _showing(rc: Any, clock: str) -> bool:
+    """The page shows one clock reading ``clock`` and is not building or stepping."""
+    html = [w.html for w in rc.find(LiveHtml).widgets if "am-clock" in w.html]
+    return len(html) == 1 and clock in html[0] and not _busy(rc)
+
+
+def _counting_builds(monkeypatch: pytest.MonkeyPatch) -> list[tuple[tuple[str, ...], int]]:
+    """Every market build from now on, as (scenarios, seed)."""
+    from admarket.viz import state as state_module
+
+    built: list[tuple[tuple[str, ...], int]] = []
+    real = state_module.Session
+
+    def counted(settings: Settings) -> Any:
+        built.append((settings.scenarios, settings.config.seed))
+        return real(settings)
+
+    monkeypatch.setattr(state_module, "Session", counted)
+    return built
+
+
+LINK = "n_buyers=2&n_sellers=2&campaigns_per_buyer=3&days=3&decay_rate=0.137&seed=1&scenario=A"
+
+
+def test_settings_carried_to_a_page_not_visited_yet_build_it_and_same_settings_keep_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Decay 0.137 set on Home, then side by side to compare: its defaults were shown there
+    # without a word. Now it is built from the tab's address, as from a shared link, and
+    # says where its settings came from; going back to a page with the same settings keeps
+    # its run, clock and draft.
+    from admarket.viz import page
+
+    built = _counting_builds(monkeypatch)
+    # every first visit built in a task, as a large market's: the note is read in the render
+    monkeypatch.setattr(page, "BUILD_IN_PAGE_UP_TO", 0)
+    history = _History(f"/?{LINK}")
+    _box, rc = solara.render(_Tab(history), handle_error=False)
+    _wait(lambda: _showing(rc, "(start)"))
+    home = page_state(False, None)
+    _step(rc, "+1 day", "end of day 1")
+    rc.find(vw.TextField, label="Buyers").widget.v_model = "3"  # a draft: not carried
+    _go_to_page(rc, 1)
+    _wait(lambda: _showing(rc, "day 1, 00:00 (start)"))
+    sbs = page_state(True, None)
+    assert sbs.applied == Settings(home.applied.config, SCENARIOS)
+    assert sbs.applied.config.decay_rate == 0.137 and sbs.applied.config.n_buyers == 2
+    (status,) = _status(rc)
+    assert status.startswith("Settings carried over from Home: new markets built"), status
+    assert built == [(("A",), 1), (SCENARIOS, 1)]
+    _step(rc, "+1 hour", "day 1, 01:00")
+    rc.find(vw.TextField, label="Seed").widget.v_model = "8"  # side by side's own draft
+    _go_to_page(rc, 0)  # the same settings: Home as it was left
+    _wait(lambda: _showing(rc, "end of day 1"))
+    assert rc.find(vw.TextField, label="Buyers ●").widget.v_model == "3"
+    assert not _status(rc)  # not rebuilt: nothing to say
+    _go_to_page(rc, 1)
+    _wait(lambda: _showing(rc, "day 1, 01:00"))
+    assert rc.find(vw.TextField, label="Seed ●").widget.v_model == "8"
+    assert built == [(("A",), 1), (SCENARIOS, 1)]  # nothing built again
+    assert len(history.entries) == 4
+    rc.close()
+
+
+def test_settings_carried_to_a_visited_page_rebuild_it_on_its_own_scenario(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A page showing other settings is rebuilt with the carried ones by following its
+    # address (its scenario kept, its draft replaced, its status saying why); Back and
+    # Forward still show what each address stands for.
+    built = _counting_builds(monkeypatch)
+    history = _History(f"/?{LINK}")
+    _box, rc = solara.render(_Tab(history), handle_error=False)
+    home = page_state(False, None)
+    _go_to_page(rc, 1)
+    _wait(lambda: _showing(rc, "(start)"))
+    sbs = page_state(True, None)
+    rc.find(vw.TextField, label="Seed").widget.v_model = "5"
+    _click(rc, "Apply and reset")
+    _wait(lambda: sbs.applied.config.seed == 5 and _showing(rc, "(start)"))
+    _step(rc, "+1 hour", "day 1, 01:00")
+    _go_to_page(rc, 0)
+    _wait(lambda: home.applied.config.seed == 5 and _showing(rc, "(start)"))
+    assert home.applied == Settings(sbs.applied.config, ("A",))  # Home's scenario, still A
+    assert home.applied.config.decay_rate == 0.137
+    (status,) = _status(rc)
+    assert status.startswith("Settings carried over from side-by-side: new markets"), status
+    assert rc.find(vw.TextField, label="Seed").widget.v_model == "5"  # the draft: no ●
+    assert built == [(("A",), 1), (SCENARIOS, 1), (SCENARIOS, 5), (("A",), 5)]
+    # Home's own Apply, then side by side again: rebuilt with Home's seed, A, B and C kept
+    rc.find(vw.TextField, label="Seed").widget.v_model = "6"
+    _click(rc, "Apply and reset")
+    _wait(lambda: home.applied.config.seed == 6 and _showing(rc, "(start)"))
+    _go_to_page(rc, 1)
+    _wait(lambda: sbs.applied.config.seed == 6 and _showing(rc, "(start)"))
+    assert sbs.applied.scenarios == SCENARIOS
+    assert {s.split(":")[0] for s in _status(rc)} == {"Settings carried over from Home"}
+    assert len(built) == 6 and len(history.entries) == 6
+    # Back: Home at seed 6, then at seed 5 (what each address stands for, rebuilt as Back
+    # rebuilds: 'Reset'); Forward the same way
+    history.back()
+    _wait(lambda: home.applied.config.seed == 6 and _showing(rc, "(start)"))
+    assert len(built) == 6  # Home still shows seed 6: kept
+    history.back()
+    _wait(lambda: home.applied.config.seed == 5 and _showing(rc, "(start)"))
+    assert {s.split(":")[0] for s in _status(rc)} == {"Reset"}
+    history.forward()
+    _wait(lambda: home.applied.config.seed == 6 and _showing(rc, "(start)"))
+    history.forward()
+    _wait(lambda: sbs.applied.config.seed == 6 and _showing(rc, "(start)"))
+    assert built[6:] == [(("A",), 5), (("A",), 6)]  # side by side's seed 6: shown, kept
+    rc.close()
