@@ -228,10 +228,14 @@ def page_link(target: bool | str, source: bool | str) -> str:
 def arrival(compare: bool, search: str | None) -> str | None:
     """Why page ``compare`` is shown at the address with query ``search``: "Settings carried
     over from Home" when the page tabs have just pushed it, None otherwise (Back, Forward,
-    a link). The page tabs' note is taken: it says so once."""
-    note = _ARRIVALS.peek().pop(compare, None)
+    a link). The page tabs' note is taken when it matches: it says so once. One that does
+    not match yet is kept (a render can see the page's path before its new query), and the
+    next tab click replaces it."""
+    notes = _ARRIVALS.peek()
+    note = notes.get(compare)
     if note is None or search is None or note[0] != search:
         return None
+    del notes[compare]
     return note[1]
 
 
