@@ -192,3 +192,16 @@ def test_the_cli_refuses_alike_from_a_file_and_from_set(tmp_path, capsys, name, 
         err = capsys.readouterr().err
         assert f"invalid {name} = " in err and allowed in err and err.count("\n") == 1, err
     assert not (tmp_path / "o").exists()
+
+
+def test_parameters_are_listed_group_by_group_seed_first():
+    # MarketConfig gathers its fields from two tables (market_params, direct_params) by
+    # inheritance: their order, which `admarket params`, the explorer and a config's dict
+    # (and so its hash) follow, must stay the order of GROUPS with the seed first
+    from admarket.config import PARAMS
+    from admarket.config.params import GROUPS
+
+    order = [GROUPS.index(p.group) for p in PARAMS.values()]
+    assert order == sorted(order) and set(order) == set(range(len(GROUPS)))
+    listed = list(MarketConfig().to_dict())  # (in PARAMS' order, bar the llm ones it leaves out)
+    assert listed[0] == "seed" and listed == [name for name in PARAMS if name in listed]

@@ -1,27 +1,26 @@
-"""Configuration: every parameter declared once (:mod:`.params`), the validated
-:class:`MarketConfig` (:mod:`.market_config`), and presets and TOML files (:mod:`.presets`)."""
+"""Configuration: the model's fixed vocabularies (:mod:`.vocabulary`), every parameter
+declared once (:mod:`.params`: what a declaration holds; :mod:`.market_params` and
+:mod:`.direct_params`: the declarations), the validated :class:`MarketConfig`
+(:mod:`.market_config`), and presets and TOML files (:mod:`.presets`)."""
 
-from admarket.config.market_config import (
-    BUY_SIDE_FEES,
-    BUYER_RULES,
-    CHANNELS,
-    EXCHANGE_FEES,
-    FEE_FIELDS,
-    FIELDS,
-    KPIS,
-    PARAMS,
-    SCENARIOS,
-    SELL_SIDE_FEES,
-    TIERS,
-    MarketConfig,
-    from_mapping,
-)
+from admarket.config.market_config import FIELDS, PARAMS, MarketConfig, from_mapping
 from admarket.config.presets import (
     build_config,
     load_preset,
     load_toml,
     preset_names,
     preset_source,
+)
+from admarket.config.vocabulary import (
+    BUY_SIDE_FEES,
+    BUYER_RULES,
+    CHANNELS,
+    EXCHANGE_FEES,
+    FEE_FIELDS,
+    KPIS,
+    SCENARIOS,
+    SELL_SIDE_FEES,
+    TIERS,
 )
 from admarket.errors import ConfigError
 

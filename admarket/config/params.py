@@ -30,6 +30,11 @@ GROUPS = (
     "language-model agents (B, C)",
 )
 
+# The bounds (and unit) many parameters share, spread into their declarations: a share
+# of something, and a fee, a share of the buyer's gross spend below 1.
+SHARE_BOUNDS: dict[str, Any] = {"lo": 0.0, "hi": 1.0}
+FEE_BOUNDS: dict[str, Any] = {"lo": 0.0, "hi": 1.0, "hi_open": True, "unit": "share of gross spend"}
+
 # Which scenarios a parameter drives is said once, in its words: a group's name ends with
 # them ("ledger (C)"), and a help may narrow them, leading ("C only: …", "B, C: …") or
 # trailing ("… (B, C)"). These read that back, so no second table can drift from it.
