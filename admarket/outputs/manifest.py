@@ -187,6 +187,15 @@ def has_checksums(manifest: Mapping[str, Any]) -> bool:
     return isinstance(version, int) and not isinstance(version, bool) and version >= 2
 
 
+def listed_checksum(manifest: Mapping[str, Any], rel: str) -> str | None:
+    """The SHA-256 a marker lists for its file ``rel``; None when it lists none (no
+    ``sha256`` table, no entry for the file, or one that is not text). Whether the marker's
+    version lists checksums at all is :func:`has_checksums`'s to say."""
+    sums = manifest.get("sha256")
+    got = sums.get(rel) if isinstance(sums, dict) else None
+    return got if isinstance(got, str) else None
+
+
 def content_changes(
     folder: Path, manifest: Mapping[str, Any], on_read: Callable[[int], None] | None = None
 ) -> dict[str, str] | None:
@@ -199,16 +208,14 @@ def content_changes(
     downgraded = marker_downgraded(folder, manifest)
     if not has_checksums(manifest):
         return {COMPLETE_MARKER: downgraded} if downgraded else None
-    sums = manifest.get("sha256")
-    if not isinstance(sums, dict):
-        sums = {}
     out: dict[str, str] = {}
     for rel in manifest.get("files", {}):
+        want = listed_checksum(manifest, rel)
         if (folder / rel).is_symlink():  # admarket never writes one: someone replaced it
             out[rel] = "is a symbolic link, which admarket never writes"
-        elif not isinstance(sums.get(rel), str):
+        elif want is None:
             out[rel] = f"has no checksum in the {COMPLETE_MARKER} marker (edited?)"
-        elif file_digest(folder / rel, on_read) != sums[rel]:
+        elif file_digest(folder / rel, on_read) != want:
             out[rel] = "has changed since the result was written (same size, another SHA-256)"
     if downgraded:
         out[COMPLETE_MARKER] = downgraded

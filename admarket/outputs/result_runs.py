@@ -42,6 +42,7 @@ from admarket.outputs.manifest import (
     check_complete,
     file_digest,
     has_checksums,
+    listed_checksum,
     read_manifest,
 )
 from admarket.outputs.run_identity import code_difference, header_line, parse_journal
@@ -127,9 +128,7 @@ class PublishedRuns:
         # (edited), None when it predates checksums (the store's rows are counted instead)
         self._store_sha256: str | None = None
         if manifest is not None and has_checksums(manifest):
-            sums = manifest.get("sha256")
-            got = sums.get(STORE_NAME) if isinstance(sums, dict) else None
-            self._store_sha256 = got if isinstance(got, str) else ""
+            self._store_sha256 = listed_checksum(manifest, STORE_NAME) or ""
         if manifest is None or manifest.get("kind") != "compare":
             if dest.exists():
                 self.why = f"{dest} holds no complete compare"
