@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from admarket.cli import main
-from admarket.report.charts import _err
+from admarket.report.chart_parts import error_bars
 from admarket.report.stats import CI
 
 
@@ -16,13 +16,13 @@ def test_error_bars_start_from_the_bar_as_drawn_and_are_never_negative():
     make a negative bar length (matplotlib refuses the chart); a bar drawn at its mean has
     its interval measured from there, the cut part gone."""
     cis = [CI(0.0, -0.2, 0.4, 2), CI(1.0, 0.5, 1.5, 3), CI(2.0, math.nan, math.nan, 1)]
-    err = _err(cis, lo=1e-9)
+    err = error_bars(cis, lo=1e-9)
     assert (err >= 0).all()
     np.testing.assert_allclose(err[:, 0], [0.0, 0.4], rtol=0, atol=1e-12)
     np.testing.assert_allclose(err[:, 1], [0.5, 0.5])
     np.testing.assert_allclose(err[:, 2], [0.0, 0.0])
     # a negative mean on an axis cut at 0 (net to publishers): up from the mean to hi
-    np.testing.assert_allclose(_err([CI(-1.0, -3.0, 2.0, 4)], lo=0.0)[:, 0], [0.0, 3.0])
+    np.testing.assert_allclose(error_bars([CI(-1.0, -3.0, 2.0, 4)], lo=0.0)[:, 0], [0.0, 3.0])
 
 
 def test_a_compare_where_nothing_was_delivered_on_some_seed_publishes(tmp_path):

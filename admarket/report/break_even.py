@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 
 from admarket.money import plural, usd_short
-from admarket.report.charts import COLOURS, NAMES, axis_format, pyplot
+from admarket.report.chart_parts import COLOURS, NAMES, axis_format, pyplot
 from admarket.report.drivers import (
     WRITTEN_OFF_COLUMNS,
     own_points_first,

@@ -7,26 +7,37 @@ estimate, and is marked as such (a ▼ or ▲ on an error bar, a * in a heatmap 
 on a band), with a line in the title saying what the mark means, as the text report marks
 it "(clipped)". Scenario colours are fixed hex
 values so every chart reads the same way; every panel that draws scenarios has a legend;
-labels use the glossary's words; money is written without scientific notation.
+labels use the glossary's words; money is written without scientific notation. What
+every chart is drawn with (colours, error bars and their cut marks, saving) is
+:mod:`.chart_parts`.
 """
 
 from __future__ import annotations
 
-import functools
 import math
-from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from admarket.money import usd_auto, usd_short
+from admarket.report.chart_parts import (
+    COLOURS,
+    NAMES,
+    axis_format,
+    cut_ends,
+    cut_note,
+    error_bars,
+    interval_note,
+    legend_below,
+    mark_cut_ends,
+    pyplot,
+    save_chart,
+    whole_number_ticks,
+)
 from admarket.report.data import ReportData, has
 from admarket.report.glossary import GLOSSARY, label
 from admarket.report.stats import CI, mean_ci
 
-COLOURS = {"A": "#d62728", "B": "#ff7f0e", "C": "#2ca02c"}
-NAMES = {"A": "A exchange", "B": "B pure A2A", "C": "C ledger A2A"}
 _OUTCOME_COLOURS = {
     "agreed": "#2ca02c",
     "underbilled": "#98df8a",
@@ -45,130 +56,6 @@ CAPTIONS = {
 }
 
 
-@functools.cache
-def pyplot() -> Any:
-    """``matplotlib.pyplot`` on the Agg backend (files only: never needs a display),
-    imported on first use. Matplotlib costs about as much to import as Mesa, and only the
-    commands that draw need it: ``admarket run`` without ``--out`` draws nothing."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def axis_format(fn: Callable[[float, Any], str]) -> Any:
-    """A matplotlib tick formatter calling ``fn(value, position)`` (imported on first use)."""
-    from matplotlib.ticker import FuncFormatter
-
-    return FuncFormatter(fn)
-
-
-def _whole_number_ticks() -> Any:
-    """A matplotlib tick locator that puts ticks on whole numbers only (imported on first
-    use)."""
-    from matplotlib.ticker import MaxNLocator
-
-    return MaxNLocator(integer=True)
-
-
-def _interval_note(d: ReportData) -> str:
-    n = len(d.seeds)
-    return "n=1, no interval" if n < 2 else f"mean and 95% CI across {n} seeds"
-
-
-def _err(cis: list[CI], scale: float = 1.0, lo: float = -math.inf, hi: float = math.inf):
-    """Error-bar half-lengths of ``cis`` (× ``scale``), the bars cut to [lo, hi]."""
-    down, up = [], []
-    for c in cis:
-        if c.n > 1 and not math.isnan(c.lo):
-            c = c.clipped(lo, hi)
-            # from the mean, where the bar ends; an interval cut above a mean below ``lo``
-            # (0 on a log axis, where such a bar is drawn at ``lo``) has no part below it
-            down.append(max(0.0, c.mean - c.lo) * scale)
-            up.append(max(0.0, c.hi - c.mean) * scale)
-        else:
-            down.append(0.0)
-            up.append(0.0)
-    return np.nan_to_num(np.array([down, up]))
-
-
-def _cut_ends(
-    cis: list[CI], scale: float = 1.0, lo: float = -math.inf, hi: float = math.inf
-) -> tuple[list[float | None], list[float | None]]:
-    """Where ``_err(cis, scale, lo, hi)``'s bars end at a bound they were cut to: per
-    interval the cut lower end's height (× ``scale``) or None, and the same for upper ends."""
-    lows: list[float | None] = []
-    highs: list[float | None] = []
-    for c in cis:
-        if c.n > 1 and not math.isnan(c.lo):
-            c = c.clipped(lo, hi)
-            lows.append(c.lo * scale if c.lo_cut else None)
-            highs.append(c.hi * scale if c.hi_cut else None)
-        else:
-            lows.append(None)
-            highs.append(None)
-    return lows, highs
-
-
-CUT_ZORDER = 10  # a cut end's mark, above the dots, bars and caps (errorbar: 2-3)
-
-
-def mark_cut_ends(
-    ax: Any, xs: Sequence[float], lows: Sequence[float | None], highs: Sequence[float | None]
-) -> tuple[bool, bool]:
-    """Mark the interval ends cut at a bound the quantity cannot cross: a small black ▼ at
-    each ``(x, low)`` with a ``low`` (None: not cut), a ▲ at each ``(x, high)``. The bar or
-    band stops at the bound, which is not an estimate; unmarked it reads as one (the text
-    report marks the same ends "(clipped)"). Returns whether any lower and any upper end
-    was marked, for the chart's note (:func:`cut_note`)."""
-    marked = []
-    for ends, marker in ((lows, "v"), (highs, "^")):
-        at = [(x, y) for x, y in zip(xs, ends, strict=True) if y is not None]
-        if at:
-            px, py = zip(*at, strict=True)
-            # not clipped by the axes: a bound is often the axis' own limit (0, 1); above
-            # every series' dots and bars (zorder), edged in white so a dot under it at the
-            # same place (another scenario's mean at 0) cannot hide it
-            ax.plot(
-                px,
-                py,
-                linestyle="none",
-                marker=marker,
-                markersize=6,
-                color="black",
-                markeredgecolor="white",
-                markeredgewidth=0.6,
-            )[0].set(clip_on=False, zorder=CUT_ZORDER, label="_cut")
-        marked.append(bool(at))
-    return marked[0], marked[1]
-
-
-def cut_note(lower: bool, upper: bool, low: str = "0", high: str = "1") -> str:
-    """The note saying what :func:`mark_cut_ends`' marks mean ("" when nothing was cut):
-    ``low`` and ``high`` are the bounds as the axis reads them."""
-    parts = [f"▼ interval cut at {low}"] if lower else []
-    parts += [f"▲ cut at {high}"] if upper else []
-    return "; ".join(parts) + " (the bound, not an estimate)" if parts else ""
-
-
-def _legend_below(ax, ncol: int = 3, below: float = -0.16) -> None:
-    """A legend under the axes (its top ``below`` × the axes' height under them), where it
-    cannot cover bars or interval caps."""
-    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, below), ncol=ncol, frameon=False)
-
-
-def _save(fig, out: Path, name: str) -> str:
-    out.mkdir(parents=True, exist_ok=True)
-    # laid out while it is drawn for the file: one pass (a tight_layout() call first measured
-    # every text at screen resolution in a pass of its own, a fifth of a chart's cost)
-    fig.set_layout_engine("tight")
-    fig.savefig(out / name, dpi=110)
-    pyplot().close(fig)
-    return name
-
-
 def fee_extraction(d: ReportData, out: Path) -> str:
     """Take rate and net to publishers per scenario."""
     fig, axes = pyplot().subplots(1, 2, figsize=(9, 3.8))
@@ -183,12 +70,12 @@ def fee_extraction(d: ReportData, out: Path) -> str:
         ax.bar(
             range(len(scen)),
             [c.mean * scale for c in cis],
-            yerr=_err(cis, scale, lo=0.0),
+            yerr=error_bars(cis, scale, lo=0.0),
             capsize=4,
             color=[COLOURS[s] for s in scen],
             tick_label=[NAMES[s] for s in scen],
         )
-        cut = mark_cut_ends(ax, range(len(scen)), *_cut_ends(cis, scale, lo=0.0))
+        cut = mark_cut_ends(ax, range(len(scen)), *cut_ends(cis, scale, lo=0.0))
         cut_low = cut_low or cut[0]
         ax.set_title(title, fontsize=10)
         ax.tick_params(axis="x", labelsize=8)
@@ -198,10 +85,10 @@ def fee_extraction(d: ReportData, out: Path) -> str:
             ax.yaxis.set_major_formatter(axis_format(lambda v, _p: f"{v:g}%"))
     note = cut_note(cut_low, False)
     fig.suptitle(
-        f"Fee extraction by scenario ({_interval_note(d)})" + (f"\n{note}" if note else ""),
+        f"Fee extraction by scenario ({interval_note(d)})" + (f"\n{note}" if note else ""),
         fontsize=10,
     )
-    return _save(fig, out, "fee_extraction.png")
+    return save_chart(fig, out, "fee_extraction.png")
 
 
 # the goal chart's y axis holds shares of two different things and a score, all 0–1
@@ -240,11 +127,11 @@ def goal_achievement(d: ReportData, out: Path) -> str:
     ax.tick_params(axis="x", labelsize=8)
     ax.set_ylim(0, 1.05)
     ax.set_ylabel(GOAL_YLABEL)
-    _legend_below(ax, below=-0.21)  # under three lines of tick labels
+    legend_below(ax, below=-0.21)  # under three lines of tick labels
     note = cut_note(*cut)
-    title = f"Campaign goal achievement ({_interval_note(d)})"
+    title = f"Campaign goal achievement ({interval_note(d)})"
     ax.set_title(title + (f"\n{note}" if note else ""), fontsize=10)
-    return _save(fig, out, "goal_achievement.png")
+    return save_chart(fig, out, "goal_achievement.png")
 
 
 def _or(a: tuple[bool, bool], b: tuple[bool, bool]) -> tuple[bool, bool]:
@@ -260,12 +147,12 @@ def _bars(
         x,
         [c.mean for c in cis],
         width,
-        yerr=_err(cis, **cut),
+        yerr=error_bars(cis, **cut),
         capsize=3,
         color=COLOURS[scenario],
         label=NAMES[scenario],
     )
-    return mark_cut_ends(ax, list(x), *_cut_ends(cis, **cut))
+    return mark_cut_ends(ax, list(x), *cut_ends(cis, **cut))
 
 
 def context_rot(d: ReportData, out: Path) -> str:
@@ -302,10 +189,10 @@ def context_rot(d: ReportData, out: Path) -> str:
                 )
         ax.set_xlabel("simulation day (day 1 = first day)")
         # a day is a whole number: a short run's automatic ticks fell between days (1.5)
-        ax.xaxis.set_major_locator(_whole_number_ticks())
+        ax.xaxis.set_major_locator(whole_number_ticks())
         ax.set_ylabel(ylabel)
         if scen:
-            _legend_below(ax)
+            legend_below(ax)
         # a band is drawn day by day: a note, not a mark on every day it meets the bound
         low, high = bounds[len(notes)]
         words = [w for w, c in zip((low, high), cut, strict=True) if c]
@@ -323,8 +210,8 @@ def context_rot(d: ReportData, out: Path) -> str:
     # collapse; attainment is a 0–1 score, drawn over all of it
     axes[0].set_ylim(0, 1.05)
     axes[1].set_ylim(bottom=0)
-    fig.suptitle(f"Context-rot impact over the run ({_interval_note(d)})", fontsize=10)
-    return _save(fig, out, "context_rot.png")
+    fig.suptitle(f"Context-rot impact over the run ({interval_note(d)})", fontsize=10)
+    return save_chart(fig, out, "context_rot.png")
 
 
 def _text_colour(value: float, vmax: float, cmap) -> str:
@@ -377,10 +264,10 @@ def hallucination_heatmap(d: ReportData, out: Path) -> str:
     fig.colorbar(im, ax=ax, label="% of claims that were wrong")
     note = "\n* interval end cut at 0% or 100% (the bound, not an estimate)" if cut_any else ""
     ax.set_title(
-        f"Claims that were wrong ({_interval_note(d)}; – = no claim of that type){note}",
+        f"Claims that were wrong ({interval_note(d)}; – = no claim of that type){note}",
         fontsize=10,
     )
-    return _save(fig, out, "hallucination_heatmap.png")
+    return save_chart(fig, out, "hallucination_heatmap.png")
 
 
 def _log_tick(v: float, _pos: object = None) -> str:
@@ -413,9 +300,9 @@ def cost_per_mille(d: ReportData, out: Path) -> str:
     names = [b[0] for b in bars]
     cis = [b[1] for b in bars]
     heights = [max(c.mean, 1e-9) for c in cis]
-    ax.bar(names, heights, yerr=_err(cis, lo=1e-9), capsize=4, color=[b[2] for b in bars])
+    ax.bar(names, heights, yerr=error_bars(cis, lo=1e-9), capsize=4, color=[b[2] for b in bars])
     # a cost cannot be below $0: the log axis' floor (1e-9) stands for it
-    cut = mark_cut_ends(ax, range(len(cis)), *_cut_ends(cis, lo=1e-9))
+    cut = mark_cut_ends(ax, range(len(cis)), *cut_ends(cis, lo=1e-9))
     for i, c in enumerate(cis):
         ax.text(i, heights[i] * 1.6, usd_auto(c.mean), ha="center", va="bottom", fontsize=8)
     ax.set_yscale("log")
@@ -424,9 +311,9 @@ def cost_per_mille(d: ReportData, out: Path) -> str:
     ax.set_ylabel("USD per 1,000 impressions (log scale)")
     ax.tick_params(axis="x", labelsize=8)
     note = cut_note(cut[0], False, low="$0")
-    title = f"Ledger cost vs exchange fee per 1,000 ({_interval_note(d)})"
+    title = f"Ledger cost vs exchange fee per 1,000 ({interval_note(d)})"
     ax.set_title(title + (f"\n{note}" if note else ""), fontsize=10)
-    return _save(fig, out, "cost_per_mille.png")
+    return save_chart(fig, out, "cost_per_mille.png")
 
 
 def dispute_outcomes(d: ReportData, out: Path) -> str:
@@ -452,11 +339,11 @@ def dispute_outcomes(d: ReportData, out: Path) -> str:
     ax.set_ylim(bottom=0)
     ax.set_ylabel("deal-days per run (log scale)")
     if outcomes:
-        _legend_below(ax)
+        legend_below(ax)
     note = "; A: the exchange settles each lot" if "A" in d.scenarios else ""
-    title = f"Settlement and dispute outcomes ({_interval_note(d)}{note})"
+    title = f"Settlement and dispute outcomes ({interval_note(d)}{note})"
     ax.set_title(title + (f"\n{cut_note(*cut)}" if cut[0] else ""), fontsize=10)
-    return _save(fig, out, "dispute_outcomes.png")
+    return save_chart(fig, out, "dispute_outcomes.png")
 
 
 CHARTS = (

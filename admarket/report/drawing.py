@@ -23,7 +23,8 @@ from concurrent.futures import BrokenExecutor, Executor, Future, wait
 from pathlib import Path
 
 from admarket.errors import ChartError, WorkerLostError
-from admarket.report.charts import CHARTS, pyplot
+from admarket.report.chart_parts import pyplot
+from admarket.report.charts import CHARTS
 from admarket.report.data import ReportData
 
 
@@ -34,7 +35,7 @@ def warm_up() -> None:
     fig, ax = plt.subplots(figsize=(2, 1.5))
     ax.bar(["warm"], [1.0], yerr=[[0.1], [0.1]], capsize=3)
     ax.set_title("warm-up", fontsize=9)
-    fig.set_layout_engine("tight")  # as charts._save lays a chart out
+    fig.set_layout_engine("tight")  # as chart_parts.save_chart lays a chart out
     fig.savefig(io.BytesIO(), format="png", dpi=110)
     plt.close(fig)
 

@@ -21,7 +21,7 @@ import pandas as pd
 
 from admarket.config import PARAMS
 from admarket.config.params import field_label
-from admarket.report.charts import COLOURS, NAMES, cut_note, mark_cut_ends, pyplot
+from admarket.report.chart_parts import COLOURS, NAMES, cut_note, mark_cut_ends, pyplot
 from admarket.report.glossary import WRITTEN_OFF_SOURCES
 from admarket.report.stats import CLIPPED, mean_ci, paired_diff
 from admarket.report.sweep_values import category_axis, category_order, equals, value_text
