@@ -25,7 +25,8 @@ from typing import Any
 import pandas as pd
 
 from admarket.batch.cluster import Cluster, runs_at_once_here
-from admarket.batch.pool import Task, iter_results, make_tasks, worker_pool
+from admarket.batch.pool import iter_results, worker_pool
+from admarket.batch.tasks import Task, make_tasks
 from admarket.config import ConfigError, MarketConfig, check_scenarios
 from admarket.config.sizing import check_memory
 from admarket.errors import UsageError

@@ -21,7 +21,8 @@ from typing import Any
 import pandas as pd
 
 from admarket.batch.cluster import Cluster, runs_at_once_here
-from admarket.batch.pool import Task, in_task_order, iter_results, make_tasks
+from admarket.batch.pool import in_task_order, iter_results
+from admarket.batch.tasks import Task, make_tasks
 from admarket.config import FIELDS, ConfigError, MarketConfig, check_scenarios
 from admarket.config.params import coerce, field_kind
 from admarket.config.sizing import check_memory

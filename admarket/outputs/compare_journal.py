@@ -49,7 +49,7 @@ from admarket.outputs.manifest import check_complete, file_digest, read_manifest
 from admarket.outputs.run_identity import code_difference, header_line, parse_journal, run_key
 
 if TYPE_CHECKING:
-    from admarket.batch.pool import Task
+    from admarket.batch.tasks import Task
 
 FORMAT, VERSION = "admarket-compare-journal", 1
 SUFFIX = ".compare-journal"  # the journal folder: .DIR.compare-journal beside DIR

@@ -21,7 +21,7 @@ import duckdb
 from admarket.version import result_versions
 
 if TYPE_CHECKING:
-    from admarket.batch.pool import Task
+    from admarket.batch.tasks import Task
 
 # admarket's files that decide a run: its code, presets and queries (not caches)
 _SOURCE_SUFFIXES = (".py", ".toml", ".sql", ".json")

@@ -43,7 +43,7 @@ from admarket.outputs.run_identity import code_difference, header_line, parse_jo
 from admarket.outputs.run_ids import run_id_for
 
 if TYPE_CHECKING:
-    from admarket.batch.pool import Task
+    from admarket.batch.tasks import Task
 
 FORMAT, VERSION = "admarket-sweep-journal", 1
 SUFFIX = ".sweep-journal.jsonl"
