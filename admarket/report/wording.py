@@ -156,20 +156,6 @@ def times(ci: CI) -> str:
     return "about " + body
 
 
-def verdict_word(ci: CI, more: str, less: str, same: str = "no significant difference") -> str:
-    """``more``/``less`` when the interval excludes zero, else ``same``; no verdict without
-    an interval of some width (:attr:`CI.has_width`)."""
-    if ci.n < 2 or math.isnan(ci.lo):
-        return "no interval (single seed)"
-    if not ci.has_width and ci.mean != 0:
-        return f"no interval (the same on all {ci.n} seeds)"
-    if ci.lo > 0:
-        return more
-    if ci.hi < 0:
-        return less
-    return same
-
-
 def live_campaigns(d: ReportData, scenario: str, day: int) -> str:
     """How many campaigns one day's daily goal attainment averages over, per seed:
     ``n = 8.3 live campaigns per seed, 5–11``, or ``n = 9 live campaigns`` when every seed
