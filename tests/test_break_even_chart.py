@@ -166,21 +166,37 @@ def _tidy_pairs(c_minus_a: dict[int, float]) -> pd.DataFrame:
 
 
 @pytest.mark.parametrize(
-    ("gaps", "verdict", "shown"),
+    ("gaps", "verdict", "shown", "hollow_drawn"),
     [
-        ({1: 0.05}, "no verdict: 1 seed, no interval", "(n=1, no interval)"),
+        ({1: 0.05}, "no verdict: 1 seed, no interval", "(n=1, no interval)", True),
         (
             {1: 0.05, 2: 0.05},
             "no verdict: the same on all 2 seeds, no interval",
             "(the same on all 2 seeds, no interval)",
+            True,
         ),
-        ({1: 0.04, 2: 0.05, 3: 0.06}, "beats A", "[+"),
+        # three equal floats: their mean and std round off the value (std ~1e-17), which
+        # read as an interval of some width and gave "beats A"
+        (
+            {1: 0.667, 2: 0.667, 3: 0.667},
+            "no verdict: the same on all 3 seeds, no interval",
+            "(the same on all 3 seeds, no interval)",
+            True,
+        ),
+        (
+            {1: 0.0, 2: 0.0, 3: 0.0},
+            "no difference on any seed",
+            "(no difference on any seed)",
+            False,
+        ),
+        ({1: 0.04, 2: 0.05, 3: 0.06}, "beats A", "[+", False),
     ],
 )
-def test_beats_a_needs_an_interval_with_width(tmp_path, gaps, verdict, shown):
+def test_beats_a_needs_an_interval_with_width(tmp_path, gaps, verdict, shown, hollow_drawn):
     """One seed, or seeds that all give the same difference, leave no interval to judge by:
     no "beats A" (it was "beats A (single seed…)", and a zero-width interval above zero
-    was "beats A" outright), the table says why and the chart draws the point hollow."""
+    was "beats A" outright), the table says why and the chart draws the point hollow. Zero
+    on every seed is a verdict of its own: no difference on any seed."""
     be = break_even_module.break_even(_tidy_pairs(gaps), ["exchange_fee"])
     (row,) = be.to_dict("records")
     assert row["mean_goal_attainment_vs_A"] == verdict
@@ -197,6 +213,6 @@ def test_beats_a_needs_an_interval_with_width(tmp_path, gaps, verdict, shown):
     (fig,) = figures
     title = fig.get_suptitle()
     hollow = [ln for ax in fig.axes for ln in ax.lines if ln.get_markerfacecolor() == "white"]
-    assert (verdict == "beats A") == (not hollow)
-    assert (verdict == "beats A") == ("hollow: no interval, no verdict" not in title)
+    assert hollow_drawn == bool(hollow)
+    assert hollow_drawn == ("hollow: no interval, no verdict" in title)
     fig.clf()

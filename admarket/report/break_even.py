@@ -239,7 +239,9 @@ def _panel(
         drawn.append((label, line))
         # a point with no interval (one seed, or every seed the same) has no verdict: drawn
         # hollow, so a missing error bar does not read as a certain difference
-        bare = (g[f"{m}_lo"].isna() | (g[f"{m}_lo"] == g[f"{m}_hi"])).to_numpy()
+        # (zero on every seed is a verdict: no difference on any seed)
+        same = (g[f"{m}_lo"] == g[f"{m}_hi"]) & (g[f"{m}_diff"] != 0)
+        bare = (g[f"{m}_lo"].isna() | same).to_numpy()
         if bare.any():
             ax.plot(
                 x[bare],
@@ -264,6 +266,8 @@ def _ci_text(row: dict[str, Any], metric: str, spec: str) -> str:
     if pd.isna(lo):
         return f"{mean:{spec}} (n=1, no interval)"
     if lo == hi:  # every seed the same: a t interval of zero width says nothing
+        if mean == 0:
+            return f"{mean:{spec}} (no difference on any seed)"
         return f"{mean:{spec}} (the same on all {row['seeds']} seeds, no interval)"
     return f"{mean:{spec}} [{lo:{spec}}, {hi:{spec}}]"
 

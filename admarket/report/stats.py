@@ -163,6 +163,11 @@ def mean_ci(values: Iterable[float]) -> CI:
     m = float(x.mean())
     if n < 2:
         return CI(m, math.nan, math.nan, n)
+    if x.max() == x.min():
+        # the same value on every seed: the interval is that value, of zero width (the
+        # mean and std of equal floats can round off it, which would read as a real width)
+        v = float(x[0])
+        return CI(v, v, v, n)
     h = t975(n - 1) * float(x.std(ddof=1)) / math.sqrt(n)
     return CI(m, m - h, m + h, n)
 
@@ -178,13 +183,16 @@ def direction(d: CI, more: str = "higher", less: str = "lower") -> str:
 
     A verdict needs an interval with width (:attr:`CI.has_width`): with one seed, or the same
     value on every seed (other than zero), it is "no verdict" and says why — a sign alone,
-    or a zero-width interval, says nothing about how far another seed could fall.
+    or a zero-width interval, says nothing about how far another seed could fall. Zero on
+    every seed reads "no difference on any seed", as :meth:`CI.show` writes it.
     """
     if d.n == 0 or math.isnan(d.mean):
         return "not measurable"
     if d.n < 2:
         return "no verdict: 1 seed, no interval"
-    if not d.has_width and d.mean != 0:
+    if not d.has_width:
+        if d.mean == 0:
+            return "no difference on any seed"
         return f"no verdict: the same on all {d.n} seeds, no interval"
     if d.lo > 0:
         return more
