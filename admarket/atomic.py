@@ -28,7 +28,8 @@ def stage_beside(path: Path) -> tuple[int, str]:
     leftover, so the writer keeps it open until the file is renamed into place (or
     deleted). On Linux the file gets its name only once the lock is on it (``O_TMPFILE``,
     then a link), so status never sees it unheld; elsewhere the lock follows its creation
-    at once."""
+    at once (but status reads locks from Linux's ``/proc/locks``, so off Linux it cannot
+    tell a held staged file from a killed run's)."""
     made = _held_and_named(path)
     if made is not None:
         return made
@@ -84,7 +85,12 @@ def atomic_file(
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = stage_beside(path)
-    f = os.fdopen(fd, mode, encoding=encoding)
+    try:
+        f = os.fdopen(fd, mode, encoding=encoding)
+    except BaseException:  # (a bad mode or encoding) the staged file goes, unlocked with it
+        os.close(fd)
+        Path(tmp).unlink(missing_ok=True)
+        raise
     try:
         yield f
         f.flush()

@@ -228,14 +228,14 @@ def page_link(target: bool | str, source: bool | str) -> str:
 def arrival(compare: bool, search: str | None) -> str | None:
     """Why page ``compare`` is shown at the address with query ``search``: "Settings carried
     over from Home" when the page tabs have just pushed it, None otherwise (Back, Forward,
-    a link). The page tabs' note is taken when it matches: it says so once. One that does
-    not match yet is kept (a render can see the page's path before its new query), and the
-    next tab click replaces it."""
-    notes = _ARRIVALS.peek()
-    note = notes.get(compare)
-    if note is None or search is None or note[0] != search:
+    a link). The page tabs' note is taken by the first render at an address, and said
+    only if that is the address it was left for: it says so once, and never later of an
+    address reached another way (Back or Forward to the same query)."""
+    if search is None:  # drawn away from its path: no address to arrive at
         return None
-    del notes[compare]
+    note = _ARRIVALS.peek().pop(compare, None)
+    if note is None or note[0] != search:
+        return None
     return note[1]
 
 

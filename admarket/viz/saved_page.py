@@ -201,9 +201,9 @@ def SavedResults() -> solara.Element:
             html(
                 f"Results in <code>{escape(str(root))}</code> and its subfolders down to "
                 f"{SCAN_DEPTH} levels, as <code>admarket status --depth {SCAN_DEPTH}</code> "
-                "lists them (start the explorer with <code>--results DIR</code> to look "
-                "deeper). Only a complete run, compare or sweep opens; nothing here changes "
-                "a result.",
+                "lists them (to look deeper, start the explorer with <code>--results DIR</code> "
+                "on a folder further down). Only a complete run, compare or sweep opens; "
+                "nothing here changes a result.",
                 ["am-note"],
             )
             reading = listing.pending or listing.not_called

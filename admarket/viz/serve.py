@@ -9,6 +9,7 @@ is in use …; choose another with --port``) and exits 2, as the check before wo
 
 from __future__ import annotations
 
+import errno
 import sys
 
 from admarket.cli.explore import bind_error, port_taken
@@ -31,7 +32,11 @@ def main(argv: list[str] | None = None) -> None:
         solara_main()
     except SystemExit as exc:
         if exc.code not in (0, None) and (err := bind_error(host, port)) is not None:
-            print(f"admarket: error: {port_taken(host, port)} ({err.strerror})", file=sys.stderr)
+            if err.errno == errno.EADDRINUSE:
+                said = f"{port_taken(host, port)} ({err.strerror})"
+            else:  # as explore's own check says it
+                said = f"cannot serve on {host}:{port}: {err.strerror or err}"
+            print(f"admarket: error: {said}", file=sys.stderr)
             raise SystemExit(2) from None
         raise
 

@@ -85,7 +85,8 @@ def test_a_port_taken_after_the_check_is_one_line_not_uvicorn_s_error() -> None:
         holder.listen()
         port = holder.getsockname()[1]
         argv = [sys.executable, "-c", code, "explore", "--port", str(port)]
-        done = subprocess.run(argv, capture_output=True, text=True)
+        # (a timeout: a server that binds after all would serve for ever)
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=120)
     assert done.returncode == 2, done.stderr
     assert f"port {port} is in use on 127.0.0.1" in done.stderr
     assert "choose another with --port" in done.stderr and "Traceback" not in done.stderr
