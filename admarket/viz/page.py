@@ -343,7 +343,8 @@ def PageBody(state: PageState, search: str | None = None) -> solara.Element:
         if search is None:
             return
         settings, problems = link_settings(state.compare, search)
-        why = arrival(state.compare, search) or "Reset"  # the page tabs' carrying says so
+        # the page tabs' carrying says so; Back, Forward or a link: the address's settings
+        why = arrival(state.compare, search) or "Settings from the address"
         if state.follow(settings, problems, why):
             rebuild()
 

@@ -167,7 +167,9 @@ class PageState:
         self.draft_seeds.value = a.seeds
         self.draft_preset.value = a.preset or ""
 
-    def follow(self, settings: Settings, problems: list[str], why: str = "Reset") -> bool:
+    def follow(
+        self, settings: Settings, problems: list[str], why: str = "Settings from the address"
+    ) -> bool:
         """The page's address changed (Back, Forward, a link, a page tab carrying the other
         page's settings): show ``settings``, what a first visit to that address builds, and
         ``problems``, what it left out of it. True when a rebuild is armed (the caller runs

@@ -251,7 +251,9 @@ def test_back_and_forward_show_the_settings_applied_before_and_after(
     tab.page.wait_for_url(re.compile(r"seed=1"))
     tab.wait_clock("day 1, 00:00 (start)")  # rebuilt with the settings applied before
     expect(tab.page.get_by_role("textbox", name="Seed", exact=True)).to_have_value("1")
-    expect(tab.page.locator(".am-status")).to_contain_text("Reset: new markets built")
+    expect(tab.page.locator(".am-status")).to_contain_text(
+        "Settings from the address: new markets built"
+    )
     tab.button("+1 day").click()
     tab.wait_clock("end of day 1")
     tab.page.go_forward()
