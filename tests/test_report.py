@@ -104,6 +104,10 @@ def test_single_seed_report_says_no_interval(tmp_path):
     md = (tmp_path / "report.md").read_text()
     assert "n=1, no interval" in md
     assert "[95% CI" not in md
+    # the fee savings' spread across seeds cannot be measured on one: it says so ($0.00
+    # would read as a measured spread of nothing)
+    assert "one seed here; across seeds it would move only by" in md
+    assert "moves by at most" not in md
 
 
 def test_mean_ci_and_direction():

@@ -88,11 +88,13 @@ def savings_note(d: ReportData) -> str:
     what = "fees rounded to the cent in each transaction" + (
         ", and in C its ledger cost" if has(d, "C") else ""
     )
-    return (
+    head = (
         f"{SET_BY_FEES[0].upper() + SET_BY_FEES[1:]}: the difference of configured fee rates, "
-        f"so no interval is given — across seeds it moves by at most {usd(spread, 2)} per "
-        f"$100K ({what})"
+        "so no interval is given"
     )
+    if len(d.seeds) < 2:  # no spread to measure; what would move it is still named
+        return f"{head} — one seed here; across seeds it would move only by {what}"
+    return f"{head} — across seeds it moves by at most {usd(spread, 2)} per $100K ({what})"
 
 
 def take_rate(d: ReportData) -> Finding | None:
