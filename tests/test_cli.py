@@ -258,3 +258,13 @@ def test_verify_ledger_finds_its_run_among_runs_of_one_seed_by_the_head(tmp_path
     err = capsys.readouterr().err
     assert "is not the ledger of any of the 2 scenario-C runs with seed 42" in err
     assert "TAMPERED" not in err and "need exactly one" not in err
+    # a ledger broken in itself is tampering, as against a store of one run (exit 1); it
+    # was "need exactly one, give --anchor" (exit 2), which a script reads as misuse
+    *body, trailer = ledgers[2].read_text().splitlines(keepends=True)
+    said = json.loads(trailer)
+    said["trailer"]["n_entries"] += 1  # the file no longer holds what its trailer says
+    broken = tmp_path / "broken.jsonl"
+    broken.write_text("".join(body) + json.dumps(said) + "\n")
+    assert main(["verify-ledger", str(broken), "--store", str(tmp_path / "s")]) == 1
+    err = capsys.readouterr().err
+    assert "TAMPERED" in err and "need exactly one" not in err

@@ -41,9 +41,12 @@ def parse_anchor(text: str) -> tuple[int | None, str]:
     return (None if n is None else int(n)), head
 
 
-def store_anchor(run_dir: str, path: str) -> tuple[int, str]:
+def store_anchor(run_dir: str, path: str) -> tuple[int, str] | None:
     """The anchor a run store keeps for the ledger at ``path`` (C, same seed); UsageError
-    if the file is an intact ledger of another run (its header is not that run's).
+    if the file is an intact ledger of another run (its header is not that run's). None
+    where the store holds several such runs and the file alone is not intact: no run can
+    be told as its own, and the file's own checks report the tampering (exit 1), as they
+    would against a store of one run.
 
     Where the store holds several scenario-C runs of that seed (a sweep or a study over
     parameters the ledger's header does not record), the file's run is the one whose
@@ -67,6 +70,8 @@ def store_anchor(run_dir: str, path: str) -> tuple[int, str]:
         raise UsageError(f"{run_dir}: its runs table keeps no ledger anchors ({exc})") from None
     which = f" with seed {seed}" if isinstance(seed, int) else ""
     if len(rows) > 1:
+        if not verify_file(path, None).ok:
+            return None
         rows = _runs_of(path, run_dir, rows, which)
     if len(rows) != 1:
         raise UsageError(
@@ -87,14 +92,12 @@ def store_anchor(run_dir: str, path: str) -> tuple[int, str]:
 def _runs_of(path: str, run_dir: str, rows: pd.DataFrame, which: str) -> pd.DataFrame:
     """Of several scenario-C runs (``rows``: anchor and config) the one whose ledger
     the file at ``path`` is: the run whose anchor is the file's verified head (runs with
-    the same anchor wrote the same ledger: either one will do). ``rows`` as they are when
-    the file alone is not intact (it has no head of its own to match); a UsageError when
-    it is and no run's anchor is its head — another run's ledger, or one of theirs cut
-    short or rewritten: which one, only an anchor can tell (a sweep's store, where runs of
-    one seed meet, keeps their anchors but not their ledgers)."""
+    the same anchor wrote the same ledger: either one will do); the file alone is intact
+    (:func:`store_anchor` checks it first). A UsageError when no run's anchor is its head —
+    another run's ledger, or one of theirs cut short or rewritten: which one, only an
+    anchor can tell (a sweep's store, where runs of one seed meet, keeps their anchors but
+    not their ledgers)."""
     res = verify_file(path, None)
-    if not res.ok:
-        return rows
     same = rows[(rows.iloc[:, 0] == res.n_entries) & (rows.iloc[:, 1] == res.head_hash)]
     if len(same):
         return same.iloc[:1]
