@@ -111,6 +111,8 @@ class PageState:
         self.draft_preset = solara.reactive(settings.preset or "")
         self.pending: Settings | None = None  # what the next rebuild builds
         self._armed = 0  # rebuilds armed so far: only the last one armed shows its markets
+        self._taken = 0  # the last arming a rebuild thread has taken (one thread each)
+        self._taking = threading.Lock()
         self._why = "Reset"  # why the armed rebuild builds: its status line says so
         self.report = solara.reactive(Report())
         self._halt = threading.Event()  # set by Pause (and Reset): the play loop ends
@@ -314,8 +316,15 @@ class PageState:
 
         A rebuild armed while this one builds (Back pressed during Apply's build) supersedes
         it: this one's markets are dropped, and the page stays busy until the last is shown.
+        Each arming is built by one thread: a task started twice before either read it (two
+        quick armings) builds it once, so a second build cannot swap its markets in under a
+        run started after the first.
         """
-        armed, settings, why = self._armed, self.pending or self.applied, self._why
+        with self._taking:
+            armed, settings, why = self._armed, self.pending or self.applied, self._why
+            if armed <= self._taken:
+                return
+            self._taken = armed
         start = time.perf_counter()
         try:
             with self.session.value.lock:  # wait for a frame being drawn to finish
@@ -329,10 +338,12 @@ class PageState:
             took = time.perf_counter() - start
             self._redraw(f"{why}: new markets built in {took:.1f} s — {session.label()}.")
         except ConfigError as exc:
-            self.status.value = str(exc)
+            if armed == self._armed:  # (a superseded build says nothing)
+                self.status.value = str(exc)
         except Exception as exc:
             traceback.print_exc()
-            self.status.value = f"Could not build the market: {exc}"
+            if armed == self._armed:
+                self.status.value = f"Could not build the market: {exc}"
         finally:
             if armed == self._armed:
                 self.pending = None

@@ -223,6 +223,34 @@ def test_run_to_day_and_reset() -> None:
     assert state.session.value.steps == 0 and "Reset" in state.status.value
 
 
+def test_an_arming_is_built_once_however_many_rebuild_threads_start(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Solara's threaded task starts a thread per call: two quick armings could start two
+    # threads that both read the last one and both built it, the second swapping its
+    # markets in under a run started after the first had shown (review, 2026-11-28)
+    from admarket.viz import state as state_module
+
+    state = PageState(Settings(SMALL, ("B",)), compare=False)
+    built: list[int] = []
+    real = state_module.Session
+
+    def counted(settings: Settings) -> Any:
+        built.append(settings.config.seed)
+        return real(settings)
+
+    monkeypatch.setattr(state_module, "Session", counted)
+    state.set_field("seed", "5")
+    assert state.apply() is not None
+    state.set_field("seed", "6")
+    assert state.apply() is not None  # armed again before any thread ran
+    state.rebuild()
+    shown = state.session.value
+    assert shown.config.seed == 6 and not state.building.value
+    state.rebuild()  # the second thread: the arming is taken, nothing is built
+    assert built == [6] and state.session.value is shown
+
+
 def test_a_day_typed_to_run_to_is_kept_until_the_run_has_another_length() -> None:
     state = PageState(Settings(SMALL, ("B",)), compare=False)
     state.run_to_day.value = "2"
