@@ -115,6 +115,30 @@ def test_c_degrades_monotonically_in_each_ledger_fault(name, values):
     assert disputes[0] <= disputes[1] < disputes[2], disputes
 
 
+@pytest.mark.parametrize("read_failure", [0.2, 0.5])
+def test_a_dispute_is_settled_on_the_ledger_when_its_own_query_is_answered(read_failure):
+    """A dispute's look-up of the agreed price is a query of its own: it is answered with
+    probability 1 − ``ledger_read_failure``, whatever became of the buyer's check that let
+    the wrong price through (that check failing is what makes C's disputes). Keyed like the
+    check, it failed whenever the check had, and about 70% of disputes went unsettled at
+    either failure rate (5 seeds: 18 of 26 at 0.2, 50 of 74 at 0.5)."""
+    outcomes = [
+        s["outcome"]
+        for seed in SEEDS
+        for s in MarketModel(
+            "C", seed=seed, **SMALL, **{**FAULTS, "ledger_read_failure": read_failure}
+        )
+        .run()
+        .settlements
+        if s["outcome"].startswith("dispute")
+    ]
+    n, settled = len(outcomes), outcomes.count("dispute_ledger")
+    answered = 1 - read_failure
+    assert n >= 20, outcomes
+    # within three binomial standard deviations of the answered share
+    assert abs(settled / n - answered) < 3 * (answered * read_failure / n) ** 0.5, (settled, n)
+
+
 def test_c_without_the_recall_check_sits_between_b_and_checked_c():
     for key in ("wrong_fact_share", "hallucination_rate"):
         b = _mean("B", key)

@@ -27,6 +27,7 @@ delivery discrepancies and escalate larger ones); they are parameters, not findi
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 OUTCOMES = (
@@ -69,15 +70,16 @@ def billable_lots(seller_lots: int, buyer_lots: int, tolerance: float) -> int:
 def reconcile(
     invoice: int,
     expected: int,
-    recorded: int | None,
+    recorded: Callable[[], int | None],
     *,
     auto_accept: float,
     split: float,
     recovery: float,
 ) -> Settlement:
-    """Settle one invoice. ``recorded`` is the value the shared record (C's ledger) gives
-    for the delivery — None when there is no such record (B), and then a dispute can only
-    be partly recovered."""
+    """Settle one invoice. ``recorded`` looks up the value the shared record (C's ledger)
+    gives for the delivery — None when there is no such record (B) or the query gets no
+    answer, and then a dispute can only be partly recovered. It is called only for a
+    dispute: looking up the record is the dispute's own query."""
     if invoice == expected:
         return Settlement(invoice, "agreed", 0.0, 0, 0)
     if invoice < expected:
@@ -88,7 +90,8 @@ def reconcile(
     if gap <= split:
         return Settlement((invoice + expected) // 2, "split", gap, 0, 0)
     disputed = invoice - expected
-    if recorded is not None:
-        return Settlement(recorded, "dispute_ledger", gap, disputed, 0)
+    on_record = recorded()
+    if on_record is not None:
+        return Settlement(on_record, "dispute_ledger", gap, disputed, 0)
     paid = expected + round(recovery * disputed)
     return Settlement(paid, "dispute_unresolved", gap, disputed, invoice - paid)

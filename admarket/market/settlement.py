@@ -112,12 +112,23 @@ def _settle_deal(m: MarketModel, d: int) -> DealDay:
     b_dec = m.claims.new_decision(buyer.name, "pay_invoice", t)
     expected = cents_of(buyer.deal_fact(d, c, "price", "price", b_dec), billed, lot)
     agreed = cents_of(b.price[d], lots, lot)
-    # the shared record of the agreed price: C's ledger (if the buyer's query gets through)
-    on_record = m.records.read(buyer.name, f"deal:{d}:price", t)
+    records = m.records
+
+    def on_record() -> int | None:
+        # The shared record of the agreed price (C's ledger), looked up by a dispute's own
+        # query. It is keyed apart from the buyer's check of its recalled price (same
+        # reader, fact and hour): keyed alike, the check's failure (which let a wrong price
+        # through and so made the dispute) failed this query too, and a dispute caused by
+        # an unanswered check could never be settled against the ledger.
+        if not records.reachable(buyer.name, f"dispute:{d}:price", t):
+            return None
+        price = records.value(f"deal:{d}:price")
+        return None if price is None else cents_of(price, billed, lot)
+
     st = reconcile(
         invoice,
         expected,
-        None if on_record is None else cents_of(on_record, billed, lot),
+        on_record,
         auto_accept=cfg.recon_auto_accept,
         split=cfg.recon_split,
         recovery=cfg.dispute_recovery,
