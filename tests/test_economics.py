@@ -131,6 +131,23 @@ def test_overspend_fails_the_budget_goal_and_buys_no_attainment():
     }
 
 
+def test_goals_are_hit_by_what_the_budget_bought(plan_runs):
+    """An overspent campaign's impressions and KPI count toward its goals only in the share
+    its budget bought (as in attainment): in B some campaigns delivered their impression goal
+    only by overspending, and they did not hit it."""
+    out = plan_runs["B"].campaign_outcomes()
+    within = np.where(out["overspent"], out["budget"] / out["spend"], 1.0)
+    bought = out["actual_impressions"] * within
+    assert out["hit_impression_goal"].tolist() == (bought >= out["target_impressions"]).tolist()
+    kpi = out["kpi_achieved"] * within
+    assert out["hit_kpi_goal"].tolist() == (kpi >= out["kpi_target"]).tolist()
+    # the campaigns this rule decides: their goal reached only by overspending
+    only_by_overspending = (out["actual_impressions"] >= out["target_impressions"]) & (
+        bought < out["target_impressions"]
+    )
+    assert only_by_overspending.any()
+
+
 def test_outcomes_are_drawn_from_delivered_impressions_with_shared_dice(plan_runs):
     b = plan_runs["B"]
     mk = b.market

@@ -305,6 +305,13 @@ class Attainment:
         return (self.delivery + self.cpm + self.budget + self.pacing + self.kpi) / 5.0
 
 
+def within_budget(budget: np.ndarray, spent_usd: np.ndarray) -> np.ndarray:
+    """The share of each campaign's delivery its budget bought: 1 unless it overspent, then
+    budget ÷ spend. Only that share counts toward a goal (attainment and the goals hit), so
+    overspending can never buy one."""
+    return np.where(spent_usd > budget + 0.005, budget / np.maximum(spent_usd, 1e-9), 1.0)
+
+
 def attainment(
     market: Market,
     spent_usd: np.ndarray,
@@ -317,10 +324,8 @@ def attainment(
     """Goal-attainment components per campaign; ``progress`` scales targets to the flight
     elapsed (daily curves); ``pacing`` is the campaign's pacing score so far."""
     prog = np.ones(market.n_campaigns) if progress is None else progress
-    budget = market.budget
-    over = spent_usd > budget + 0.005
-    # only what was bought within budget counts: overspending cannot buy attainment
-    within = np.where(over, budget / np.maximum(spent_usd, 1e-9), 1.0)
+    over = spent_usd > market.budget + 0.005
+    within = within_budget(market.budget, spent_usd)
     imps = delivered_lots * float(lot_size)
 
     def share(got: np.ndarray, target: np.ndarray) -> np.ndarray:
@@ -384,6 +389,7 @@ def campaign_outcomes(
     imps = delivered_lots * lot_size
     ecpm = np.where(imps > 0, spent / np.maximum(imps, 1) * 1000.0, np.nan)
     att = attainment(market, spent, delivered_lots, achieved, lot_size, pacing)
+    within = within_budget(market.budget, spent)
     chan = [",".join(ch for i, ch in enumerate(CHANNELS) if m >> i & 1) for m in market.channels]
     segs = [",".join(sg for i, sg in enumerate(SEGMENTS) if m >> i & 1) for m in market.segments]
     spd = market.config.steps_per_day
@@ -411,9 +417,10 @@ def campaign_outcomes(
             "conversions": measured["conversions"],
             "viewable_impressions": measured["viewability"],
             "reach": measured["reach"],
-            "hit_impression_goal": imps >= market.target_impressions,
+            # goals are hit by what the budget bought, as attainment counts them
+            "hit_impression_goal": imps * within >= market.target_impressions,
             "hit_cpm_goal": (imps > 0) & (ecpm <= market.target_cpm),
-            "hit_kpi_goal": achieved >= market.kpi_target,
+            "hit_kpi_goal": achieved * within >= market.kpi_target,
             "hit_budget_goal": att.budget == 1.0,
             "overspent": spent > market.budget + 0.005,
             **{f"{k}_score": getattr(att, k) for k in COMPONENTS},

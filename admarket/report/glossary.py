@@ -133,7 +133,9 @@ GLOSSARY: dict[str, Term] = {
     ),
     "hit_impression_goal": _T(
         "impression-goal hit rate",
-        "Share of campaigns that delivered at least their target impressions.",
+        "Share of campaigns that delivered at least their target impressions within budget "
+        "(an overspent campaign counts only the share of its impressions its budget bought, "
+        "as in goal attainment).",
         "% of campaigns",
     ),
     "hit_cpm_goal": _T(
@@ -144,7 +146,8 @@ GLOSSARY: dict[str, Term] = {
     "hit_kpi_goal": _T(
         "primary-KPI hit rate",
         "Share of campaigns that reached the target of their primary KPI (impressions, reach, "
-        "clicks, conversions or viewability).",
+        "clicks, conversions or viewability) within budget, counted as for the impression "
+        "goal.",
         "% of campaigns",
     ),
     "overspent_campaigns": _T(
