@@ -43,6 +43,9 @@ def test_null_mechanisms_off_b_and_c_trade_identically(finished_run):
     sb, sc = b.summary(), c.summary()
     assert sb["hallucinated_decisions"] == sc["hallucinated_decisions"] == 0
     assert sb["disputes"] == sc["disputes"] == 0 and sb["facts_lost"] == 0
+    # nothing lost, nothing recovered: a fact looked up before it was ever held (a
+    # campaign's spend before its first invoice) is learned, not recovered
+    assert sb["recoveries"] == sc["recoveries"] == 0
     # C differs only by the ledger's cost, which comes out of the publishers' share
     ledger = c.accounts.fees["ledger_fee"]
     assert ledger > 0

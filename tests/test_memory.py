@@ -101,3 +101,22 @@ def test_the_decay_pass_loses_what_a_scan_of_every_fact_would_in_the_same_order(
         assert m.decay(day) == want
         assert not _scan(m, day)
     assert m.stats.lost_decay > 500
+
+
+def test_a_memory_knows_what_it_lost_from_what_it_never_held():
+    """``forgot`` is true for a fact lost to decay, context pressure or a restart and not
+    held again, and false for a fact never held: a recall of the first is a recovery, of
+    the second a first lookup."""
+    m = ContextMemory(capacity=2, decay_rate=0.5, salt="f")
+    assert not m.forgot("deal:1:price")  # never held
+    m.store("deal:1:price", 1.0, day=0)
+    m.store("deal:2:price", 2.0, day=0)
+    m.store("deal:3:price", 3.0, day=0)  # pushes deal 1 out
+    assert m.forgot("deal:1:price") and not m.forgot("deal:3:price")
+    m.store("deal:1:price", 1.0, day=0)  # held again (pushes deal 2 out)
+    assert not m.forgot("deal:1:price") and m.forgot("deal:2:price")
+    decayed = [k for day in range(1, 20) for k in m.decay(day)]
+    assert decayed and all(m.forgot(k) for k in decayed)
+    m.store("deal:4:price", 4.0, day=20)
+    m.wipe()
+    assert m.forgot("deal:4:price") and not m.forgot("deal:5:price")

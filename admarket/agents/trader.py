@@ -154,9 +154,12 @@ class TraderAgent(Agent):
             source = records.name
             if value is None:
                 value, source = reconstruct(), "reconstructed"
-            recovered = value
+            # a recovery is of a fact once held and lost; a fact never held (a campaign's
+            # spend before its first invoice) is learned, not recovered
+            if self.memory.forgot(key):
+                recovered = value
+                m.events.count("recovery")
             self.remember(key, value, group, tag)
-            m.events.count("recovery")
         return self._act_on(decision, claim_type, key, value, source, recovered)
 
     def believe(

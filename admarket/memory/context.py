@@ -55,11 +55,16 @@ class ContextMemory:
         self._due: dict[int, list[str]] = {}
         self._tags: dict[str, tuple[str, int]] = {}  # key → (group, tag)
         self._index: dict[tuple[str, int], dict[int, int]] = {}  # (group, tag) → {id: n held}
+        # keys held once and lost since (decay, pressure, restart), not held again: what
+        # tells a lost fact from one never learned, so only the first counts as recovered
+        self._forgotten: set[str] = set()
         self.stats = MemoryStats()
 
     def __setstate__(self, state: dict) -> None:
         # a checkpoint from before expiries were filed by day: file them now
         self.__dict__.update(state)
+        if "_forgotten" not in state:  # a checkpoint from before lost keys were kept
+            self._forgotten = set()
         if "_due" not in state:
             self._due = {}
             for key, expiry in self._expiry.items():
@@ -70,6 +75,11 @@ class ContextMemory:
 
     def __contains__(self, key: str) -> bool:
         return key in self._facts
+
+    def forgot(self, key: str) -> bool:
+        """Whether ``key`` was held and has been lost since (by decay, context pressure or a
+        restart) without being held again; False for a fact never held."""
+        return key in self._forgotten
 
     def get(self, key: str) -> float | None:
         """The held value of ``key`` (marking it recently used), or None if not held."""
@@ -92,6 +102,7 @@ class ContextMemory:
             self._facts.move_to_end(key)
             return []
         self._facts[key] = value
+        self._forgotten.discard(key)
         self.stats.stored += 1
         if self.decay_rate > 0:
             expiry = self._expiry[key] = day + 1 + self._lifetime(key, day)
@@ -107,6 +118,7 @@ class ContextMemory:
                 old, _ = self._facts.popitem(last=False)
                 self._unindex(old)
                 pushed.append(old)
+            self._forgotten.update(pushed)
             self.stats.lost_pressure += len(pushed)
         return pushed
 
@@ -140,12 +152,14 @@ class ContextMemory:
         for k in lost:
             del self._facts[k]
             self._unindex(k)
+        self._forgotten.update(lost)
         self.stats.lost_decay += len(lost)
         return lost
 
     def wipe(self) -> int:
         """A process restart: every fact is gone. Returns how many were held."""
         n = len(self._facts)
+        self._forgotten.update(self._facts)
         self._facts.clear()
         self._expiry.clear()
         self._due.clear()
