@@ -284,3 +284,35 @@ def test_unpaid_disputes_per_seller_match_a_scan_of_every_settlement(plan_runs):
         assert set(found.get(s.name, ())) == want
         assert s.distrusted <= want  # what it distrusts came from these (before the last day)
     assert m.unpaid_disputes(len(m.settlements)) == {}
+
+
+def test_the_trust_cap_is_what_makes_bs_unpaid_disputes_cost_it():
+    """Null: with ``trust_cap`` off no seller demotes a buyer, and with nothing disputed the
+    switch changes no trade. Dose-response: hallucinations cost B's goal attainment more
+    with the cap on (a buyer that short-pays on a fabricated price loses its tier) than off
+    (5 seeds: 0 -> 0.2 hallucination costs 0.045 with it, 0.014 without)."""
+    off = MarketModel("B", **SMALL, seed=0, trust_cap=False).run()
+    on = MarketModel("B", **SMALL, seed=0).run()
+    assert on.summary()["disputes"] > 0 and any(s.distrusted for s in on.sellers)
+    assert not any(s.distrusted for s in off.sellers)
+    calm = {**SMALL, "seed": 0}
+    pd.testing.assert_frame_equal(
+        _trades(MarketModel("B", build_config("no-rot", **calm)).run()),
+        _trades(MarketModel("B", build_config("no-rot", **calm, trust_cap=False)).run()),
+    )
+
+    def cost(trust_cap: bool) -> float:
+        att = [
+            np.mean(
+                [
+                    MarketModel("B", **SMALL, seed=s, trust_cap=trust_cap, hallucination_rate=h)
+                    .run()
+                    .summary()["mean_goal_attainment"]
+                    for s in range(5)
+                ]
+            )
+            for h in (0.0, 0.2)
+        ]
+        return att[0] - att[1]
+
+    assert cost(True) > cost(False) > 0

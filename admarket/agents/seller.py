@@ -54,7 +54,8 @@ class SellerAgent(TraderAgent):
         """Recompute, per product, the daily volume the seller believes it still owes, and
         note buyers that left one of its invoices unpaid in an unresolved dispute."""
         m = self.model
-        self.distrusted.update(m.unpaid_disputes(self._settlements_seen).get(self.name, ()))
+        if m.config.trust_cap:
+            self.distrusted.update(m.unpaid_disputes(self._settlements_seen).get(self.name, ()))
         self._settlements_seen = len(m.settlements)
         for p in self.products:
             dec = m.claims.new_decision(self.name, "inventory_view", m.t)

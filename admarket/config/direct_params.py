@@ -157,6 +157,13 @@ class DirectTradingParams:
     )
 
     # --- reconciliation and disputes ---------------------------------------------------
+    trust_cap: bool = param(
+        True,
+        "B, C: a seller treats a buyer that left one of its invoices unpaid in an unresolved "
+        "dispute as unknown from then on (IAB trust cap: public tier — list prices, fewest "
+        "rounds, no private auctions); false: every buyer keeps its own tier",
+        _R,
+    )
     recon_auto_accept: float = param(
         0.02,
         "B, C: invoice gap paid as invoiced (share of the invoice)",
