@@ -157,8 +157,8 @@ def test_b_is_said_to_fall_behind_c_only_when_the_gap_widens():
     flat, even with no gap at all (no-rot)."""
     import pandas as pd
 
+    from admarket.report.conclusion import _own_trends
     from admarket.report.stats import mean_ci
-    from admarket.report.summary import _own_trends
 
     days = range(10)
     rows = [
@@ -177,3 +177,14 @@ def test_b_is_said_to_fall_behind_c_only_when_the_gap_widens():
     none = mean_ci([0.0, 0.0, 0.0])
     text = _own_trends(d, 10, none)
     assert "B falls behind C" not in text and "on their own, B's trend is" in text
+
+
+def test_every_report_module_is_under_400_lines():
+    # the project keeps modules under ~400 lines: one concern each, readable in one sitting
+    from pathlib import Path
+
+    import admarket.report as report
+
+    root = Path(report.__file__).parent
+    long = {p.name: n for p in root.glob("*.py") if (n := len(p.read_text().splitlines())) >= 400}
+    assert not long, f"report modules of 400 lines or more: {long}"

@@ -30,6 +30,7 @@ from admarket.errors import UsageError
 from admarket.money import plural
 from admarket.outputs.store import open_store
 from admarket.report.charts import CAPTIONS
+from admarket.report.conclusion import Hypothesis, conclusion
 from admarket.report.content import write_content
 from admarket.report.data import ReportData, read, read_plan_queries
 from admarket.report.drawing import start_charts
@@ -38,7 +39,7 @@ from admarket.report.findings_fees import savings, savings_amount, savings_note
 from admarket.report.glossary import FINDING_LABELS, GLOSSARY
 from admarket.report.llm_section import llm_report
 from admarket.report.market_sections import attainment_blocks, negotiation_blocks
-from admarket.report.summary import Hypothesis, Point, conclusion, executive_summary
+from admarket.report.summary import Point, executive_summary
 from admarket.report.tables import (
     Block,
     cost_table,
