@@ -208,6 +208,35 @@ def test_report_json_intervals_carry_the_clipped_mark(compared):
                     assert {"lo_cut", "hi_cut"} <= set(v), (item["key"], v)
 
 
+def test_a_scenario_dearer_than_a_shows_its_negative_fee_reduction(compared):
+    """A scenario whose take is above A's has a negative fee reduction: the report states it
+    signed, says the scenario costs more in fees than A, and flags it in report.json — it
+    is not cut to 0% and marked "(clipped)"."""
+    from admarket.report.data import load
+    from admarket.report.savings import fee_savings
+    from admarket.report.summary import executive_summary
+
+    d = load(compared / "admarket.duckdb")
+    s = d.summaries
+    a = s.loc[s["scenario"] == "A", "take_rate"].to_numpy()
+    s.loc[s["scenario"] == "B", "take_rate"] = a * 1.25  # B takes a quarter more than A
+    point = next(p for p in executive_summary(d) if p.key == "savings_per_100k").to_dict()
+    finding = fee_savings(d).to_dict()
+    for where in (point, finding):
+        red = where["values"]["B_fee_reduction"]
+        assert red["mean"] == pytest.approx(-0.25)
+        assert red["lo_cut"] is False and red["hi_cut"] is False
+        assert where["values"]["B_costs_more_than_A"] is True
+        assert where["values"]["C_costs_more_than_A"] is False
+        assert "-25.0%: negative, B costs more in fees than A" in where["text"]
+        assert "(clipped)" not in where["text"]
+    assert "Moving from A to B costs $" in finding["text"]
+    data, md = _report(compared)  # the unchanged store: every scenario cheaper than A
+    point = next(p for p in data["executive_summary"] if p["key"] == "savings_per_100k")
+    assert point["values"]["C_costs_more_than_A"] is False
+    assert "costs more in fees than A" not in md
+
+
 def test_the_days_goal_attainment_says_how_many_campaigns_it_rests_on(compared):
     """Daily goal attainment on a day averages only the campaigns live that day (about 9 per
     seed at plan scale): the context-rot table and finding say how many, from the store."""

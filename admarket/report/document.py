@@ -35,10 +35,15 @@ from admarket.report.content import write_content
 from admarket.report.data import ReportData, read, read_plan_queries
 from admarket.report.drawing import start_charts
 from admarket.report.findings import Finding, compute_findings
-from admarket.report.findings_fees import savings, savings_amount, savings_note
 from admarket.report.glossary import FINDING_LABELS, GLOSSARY
 from admarket.report.llm_section import llm_report
 from admarket.report.market_sections import attainment_blocks, negotiation_blocks
+from admarket.report.savings import (
+    reduction_text,
+    savings,
+    savings_amount,
+    savings_note,
+)
 from admarket.report.summary import Point, executive_summary
 from admarket.report.tables import (
     Block,
@@ -53,7 +58,7 @@ from admarket.report.tables import (
     table,
     wrong_fact_table,
 )
-from admarket.report.wording import money, pct
+from admarket.report.wording import money
 
 
 def _intro(d: ReportData) -> str:
@@ -102,8 +107,8 @@ def _savings_blocks(d: ReportData) -> list[Block]:
     for s in [x for x in ("C", "B") if x in d.scenarios]:
         per, red = savings(d, s)
         lines.append(
-            f"Moving from A to {s}: fee reduction {pct(red)}; savings per $100K of spend "
-            f"{savings_amount(per)}"
+            f"Moving from A to {s}: fee reduction {reduction_text(red, s)}; savings per $100K "
+            f"of spend {savings_amount(per)}"
         )
     note = f"{savings_note(d)}. What a buyer does not pay in fees, not what it gets for its money."
     return [("h2", "Fee savings per $100K of spend"), ("list", lines), ("p", note)]

@@ -7,8 +7,8 @@ coming back out of the books), an *emergent outcome* (something the mechanics pr
 a number that *follows from an assumption* (the ledger's cost model). Direction words come
 from the intervals, and a difference whose interval contains zero says "not significant".
 A finding whose scenarios are missing from the store is skipped. The finders live in
-:mod:`.findings_fees` (money), :mod:`.findings_memory` (memory and outcomes) and
-:mod:`.findings_ledger` (what drives C).
+:mod:`.findings_fees` (money), :mod:`.savings` (fee savings), :mod:`.findings_memory`
+(memory and outcomes) and :mod:`.findings_ledger` (what drives C).
 """
 
 from __future__ import annotations
@@ -16,13 +16,13 @@ from __future__ import annotations
 from admarket.report.data import ReportData
 from admarket.report.findings_fees import (
     disputes,
-    fee_savings,
     ledger_cost,
     net_to_publishers,
     take_rate,
 )
 from admarket.report.findings_ledger import ledger_drivers
 from admarket.report.findings_memory import context_rot, detection, goal_attainment, wrong_facts
+from admarket.report.savings import fee_savings
 from admarket.report.wording import ASSUMED, EMERGENT, INPUT, Finding
 
 __all__ = ["ASSUMED", "EMERGENT", "FINDERS", "INPUT", "Finding", "compute_findings"]

@@ -63,7 +63,8 @@ GLOSSARY: dict[str, Term] = {
     "fee_reduction": _T(
         "fee reduction",
         "How much smaller a scenario's take rate is than A's, as a share of A's: "
-        "(take rate of A − take rate) / take rate of A.",
+        "(take rate of A − take rate) / take rate of A; negative when the scenario takes "
+        "more than A (it costs more in fees).",
         "% of A's take rate",
     ),
     "savings_per_100k": _T(

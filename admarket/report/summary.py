@@ -15,7 +15,12 @@ from typing import Any
 
 from admarket.report.data import ReportData, has
 from admarket.report.drivers import LEDGER_FAULTS, perfect_ledger
-from admarket.report.findings_fees import SET_BY_FEES, savings, savings_amount
+from admarket.report.savings import (
+    SET_BY_FEES,
+    reduction_text,
+    savings_amount,
+    savings_values,
+)
 from admarket.report.stats import CI, mean_ci
 from admarket.report.wording import (
     ASSUMED,
@@ -41,11 +46,11 @@ class Point:
     key: str
     text: str
     label: str
-    values: dict[str, CI] = field(default_factory=dict)
+    values: dict[str, Any] = field(default_factory=dict)  # CIs, and a flag where one says more
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-friendly form."""
-        vals = {k: v.to_dict() for k, v in self.values.items()}
+        """JSON-friendly form (CIs as dicts)."""
+        vals = {k: v.to_dict() if isinstance(v, CI) else v for k, v in self.values.items()}
         return {"key": self.key, "text": self.text, "label": self.label, "values": vals}
 
 
@@ -62,12 +67,15 @@ def executive_summary(d: ReportData) -> list[Point]:
         text += f" of gross spend (A − C = {pp(take['A_minus_C'])})"
     out.append(Point("take_rate", text + ".", INPUT, take))
     if have(d, "A") and len(sc) > 1:
-        vals: dict[str, CI] = {}
+        vals: dict[str, Any] = {}
         parts = []
         for s in [x for x in ("C", "B") if x in sc]:
-            per, red = savings(d, s)
-            vals[f"{s}_savings_per_100k"], vals[f"{s}_fee_reduction"] = per, red
-            parts.append(f"from A to {s}, {savings_amount(per)} (a fee reduction of {pct(red)})")
+            vals |= savings_values(d, s)
+            per, red = vals[f"{s}_savings_per_100k"], vals[f"{s}_fee_reduction"]
+            parts.append(
+                f"from A to {s}, {savings_amount(per)} (a fee reduction of "
+                f"{reduction_text(red, s)})"
+            )
         # an input restated: no interval dresses it up as an estimate (savings_note)
         text = f"Fee savings per $100K of spend, {SET_BY_FEES}: " + "; ".join(parts)
         text += " — fees only."
