@@ -66,7 +66,11 @@ def test_one_at_a_time_is_a_row_per_parameter_over_its_slice(tmp_path, panels, c
     assert all(others == [] for *_, others in panels)
     # sweep.md's table lists the base point once too
     md = (tmp_path / "oat" / "sweep.md").read_text()
-    assert md.count("| 0.02 | true | C |") == 1 and md.count("| 0.2 | true | C |") == 1
+    # the base point is marked (base), as the drivers tables mark theirs; no other row is
+    assert md.count("| 0.02 (base) | true (base) | C |") == 1
+    assert md.count("| 0.2 | true | C |") == 1
+    assert md.split("## What drives C")[0].count("(base) |") == 2
+    assert "The base point, every swept parameter at its base value, is marked" in md
 
 
 def test_a_cartesian_sweep_is_one_row_against_the_first_parameter(tmp_path, panels):

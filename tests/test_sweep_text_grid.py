@@ -52,8 +52,9 @@ def test_a_text_grid_is_published_with_its_values_in_grid_order(tmp_path):
     stored = query(out, "SELECT DISTINCT point, buyer_rule FROM sweep ORDER BY point")
     assert list(stored["buyer_rule"]) == ["plan", "iab"]
     md = (out / "sweep.md").read_text()
-    assert "| plan | B |" in md and "| iab | B |" in md
-    assert md.index("| plan | B |") < md.index("| iab | B |")  # grid order, not a–z
+    # iab is buyer_rule's default: the base point, marked so (as the drivers tables do)
+    assert "| plan | B |" in md and "| iab (base) | B |" in md
+    assert md.index("| plan | B |") < md.index("| iab (base) | B |")  # grid order, not a–z
     drivers = query(out, "FROM drivers")  # what drives C: the grid's order too
     assert list(dict.fromkeys(drivers["value"])) == ["plan", "iab"]
 
@@ -172,7 +173,7 @@ def test_a_true_false_grid_is_drawn_and_tabled_as_categories(tmp_path, monkeypat
     assert _sweep(out, "--grid", "verify_recalls=true,false", "--scenarios", "a,c") == 0
     assert drawn == [[True, False], [True, False]]  # both panels, in grid order
     md = (out / "sweep.md").read_text()
-    assert md.index("| true | C |") < md.index("| false | C |")
+    assert md.index("| true (base) | C |") < md.index("| false | C |")
     # one spelling in every file, as --set takes it; the store keeps true/false values
     for name in ("sweep.csv", "break_even.csv"):
         assert list(dict.fromkeys(_column(out / name, "verify_recalls"))) == ["true", "false"]

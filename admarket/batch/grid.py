@@ -380,7 +380,7 @@ def _write(
             text_cells(be, params).to_csv(tmp / "break_even.csv", index=False)
             # one-at-a-time: a row of panels per parameter, over its slice (others at base)
             break_even_chart(be, params, tmp / "charts" / "break_even.png", base, blocks)
-        parts.append(sweep_markdown(be, params, tidy["seed"].nunique()))
+        parts.append(sweep_markdown(be, params, tidy["seed"].nunique(), base))
         if not drivers.empty:
             text_cells(stored, ["value"]).to_csv(tmp / "drivers.csv", index=False)
             drivers_chart(drivers, tmp / "charts" / "drivers.png")

@@ -272,9 +272,13 @@ def _ci_text(row: dict[str, Any], metric: str, spec: str) -> str:
     return f"{mean:{spec}} [{lo:{spec}}, {hi:{spec}}]"
 
 
-def sweep_markdown(be: pd.DataFrame, params: list[str], n_seeds: int) -> str:
+def sweep_markdown(
+    be: pd.DataFrame, params: list[str], n_seeds: int, base: Mapping[str, Any] | None = None
+) -> str:
     """The sweep report's break-even section (Markdown): the chart and one row per point and
-    B/C scenario with its differences from A and their verdicts."""
+    B/C scenario with its differences from A and their verdicts. The base point — every
+    swept parameter at its ``base`` value — has its values marked *(base)*, as the drivers
+    tables mark theirs: the reference the other points are read against."""
     if be.empty:
         return (
             "# Parameter sweep\n\nNo break-even table: pairing against the exchange needs "
@@ -289,7 +293,13 @@ def sweep_markdown(be: pd.DataFrame, params: list[str], n_seeds: int) -> str:
         "interval (one seed, or the same difference on every seed). Written off is the "
         "scenario's own per run, mean and 95% interval (A's exchange settles each lot): "
         f"every shortfall a party bears — {WRITTEN_OFF_SOURCES}; an end marked *(clipped)* "
-        "was cut at $0 (the bound, not an estimate).",
+        "was cut at $0 (the bound, not an estimate)."
+        + (
+            " The base point, every swept parameter at its base value, is marked *(base)*: "
+            "the reference the other points are read against."
+            if base is not None
+            else ""
+        ),
         "",
         "![break-even](charts/break_even.png)",
         "",
@@ -308,8 +318,12 @@ def sweep_markdown(be: pd.DataFrame, params: list[str], n_seeds: int) -> str:
         r = r._asdict()
         net = _ci_text(r, "net_to_publishers", "+,.0f")
         goal = _ci_text(r, "mean_goal_attainment", "+.3f")
+        values = [value_text(r[p]) for p in params]
+        at_base = base is not None and all(
+            p in base and v == value_text(base[p]) for p, v in zip(params, values, strict=True)
+        )
         cells = [
-            *(value_text(r[p]) for p in params),
+            *(v + (" (base)" if at_base else "") for v in values),
             r["scenario"],
             net,
             r["net_to_publishers_vs_A"],
