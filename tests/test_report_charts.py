@@ -191,3 +191,22 @@ def test_the_heatmap_and_bands_say_where_an_interval_was_cut(data, figures, tmp_
     charts.context_rot(data, tmp_path)
     rot = figures[1].axes[1]
     assert "band cut at 0%" in rot.get_title()
+
+
+def test_the_drivers_tables_say_a_one_seed_value_rests_on_one_seed():
+    """With one seed there is no interval: each value says "n=1, no interval", as the
+    written-off column and the rest of the report do — not a bare number that reads like a
+    measured constant."""
+    params = ["decay_rate", "ledger_read_failure"]
+    base = {"decay_rate": 0.02, "ledger_read_failure": 0.0}
+    one = _tidy().query("seed == 1")
+    md = drivers_markdown(driver_table(one, params, base), base)
+    row = next(x for x in md.splitlines() if x.startswith("| 0.1 | B |"))
+    assert row == (
+        "| 0.1 | B | 1.00 (n=1, no interval) | 1.0 (n=1, no interval) | 10 (n=1, no interval) "
+        "| 0.610 (n=1, no interval) | — | — |"
+    )
+    row = next(x for x in md.splitlines() if x.startswith("| 0.1 | C |"))
+    assert "| 0.00 (n=1, no interval) |" in row and "| +0.0000 (n=1, no interval) |" in row
+    # two seeds: intervals, and no "n=1" anywhere
+    assert "n=1" not in drivers_markdown(driver_table(_tidy(), params, base), base)

@@ -292,8 +292,12 @@ def interval_text(
 
 def _cell(row: pd.Series, m: str, scale: float, spec: str) -> str:
     mean, lo, hi = (row[k] for k in (m, f"{m}_lo", f"{m}_hi"))
-    if pd.isna(lo) or lo == hi:  # one seed, or the same on every seed: an interval of zero
-        return f"{mean * scale:{spec}}"  # width says nothing (the report's rule, CI.show)
+    if pd.isna(mean):
+        return "n/a"
+    if pd.isna(lo):  # a mean without an interval rests on one seed: said, as CI.show says it
+        return f"{mean * scale:{spec}} (n=1, no interval)"
+    if lo == hi:  # the same on every seed: an interval of zero width says nothing (CI.show)
+        return f"{mean * scale:{spec}}"
     return interval_text(mean, lo, hi, spec, _RANGE.get(m, (-math.inf, math.inf)), scale)
 
 
