@@ -241,3 +241,36 @@ def test_the_console_prints_the_break_even_money_as_money(tmp_path, capsys):
     for line, row in zip(printed, table.itertuples(), strict=True):
         for value in (row.net_to_publishers_diff, row.written_off):
             assert usd_auto(value) in line.split() and f"{value:,.3f}" not in line, line
+
+
+def test_the_sweep_csvs_flag_each_interval_end_cut_at_a_bound(tmp_path):
+    """report.json says which interval ends were cut at a bound (``lo_cut``/``hi_cut``);
+    drivers.csv and break_even.csv carry the same flags as columns, so a reader of the CSV
+    knows an end at 0 is the bound, not an estimate. Each flag is the one the interval of
+    the sweep's own runs gets when cut to the metric's range."""
+    from admarket.report.drivers import _RANGE, DRIVER_METRICS
+    from admarket.report.stats import mean_ci
+
+    out = tmp_path / "cuts"
+    args = ["sweep", "--days", "1", "--buyers", "2", "--sellers", "2", "--seeds", "2"]
+    args += ["--grid", "ledger_read_failure=0,0.3", "--one-at-a-time", "--processes", "1"]
+    assert main([*args, "--no-progress", "--out", str(out)]) == 0
+    runs = pd.read_csv(out / "sweep.csv")
+    drivers = pd.read_csv(out / "drivers.csv")
+    be = pd.read_csv(out / "break_even.csv")
+    metrics = [m for m, *_ in DRIVER_METRICS]
+    for m in [*metrics, "written_off"]:
+        assert {f"{m}_lo_cut", f"{m}_hi_cut"} <= set(drivers.columns), m
+    assert {"written_off_lo_cut", "written_off_hi_cut"} <= set(be.columns)
+    bounds = _RANGE | {"written_off": (0.0, float("inf"))}
+    seen = False
+    for table, key in ((drivers, "value"), (be, "ledger_read_failure")):
+        for _, row in table.iterrows():
+            at = runs[
+                (runs["ledger_read_failure"] == row[key]) & (runs["scenario"] == row["scenario"])
+            ]
+            for m in metrics if table is drivers else ["written_off"]:
+                ci = mean_ci(at[m].astype(float)).clipped(*bounds[m])
+                assert (row[f"{m}_lo_cut"], row[f"{m}_hi_cut"]) == (ci.lo_cut, ci.hi_cut)
+                seen |= ci.lo_cut
+    assert seen  # two seeds: wide intervals, some cut at 0

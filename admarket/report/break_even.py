@@ -19,6 +19,7 @@ from admarket.money import plural, usd_short
 from admarket.report.chart_parts import COLOURS, NAMES, axis_format, pyplot
 from admarket.report.drivers import (
     WRITTEN_OFF_COLUMNS,
+    WRITTEN_OFF_CUTS,
     own_points_first,
     parameter_label,
     written_off,
@@ -42,7 +43,9 @@ def break_even_columns(params: list[str]) -> list[str]:
     cols = ["point", *params, "scenario"]
     for m in BREAK_EVEN:
         cols += [f"{m}_diff", f"{m}_lo", f"{m}_hi", f"{m}_vs_A"]
-    return [*cols, *WRITTEN_OFF_COLUMNS, "seeds"]
+    # the differences are never cut (they can take either sign); what was written off stops
+    # at $0, and its flags say which end was cut there
+    return [*cols, *WRITTEN_OFF_COLUMNS, *WRITTEN_OFF_CUTS, "seeds"]
 
 
 def break_even(tidy: pd.DataFrame, params: list[str]) -> pd.DataFrame:
@@ -70,7 +73,7 @@ def break_even(tidy: pd.DataFrame, params: list[str]) -> pd.DataFrame:
                     f"{m}_hi": d.hi,
                     f"{m}_vs_A": direction(d, "beats A", "below A"),
                 }
-            row |= dict(zip(WRITTEN_OFF_COLUMNS, written_off(o), strict=True))
+            row |= written_off(o)
             row["seeds"] = d.n
             rows.append(row)
     if not rows:
@@ -94,6 +97,7 @@ def _empty_break_even(tidy: pd.DataFrame, params: list[str]) -> pd.DataFrame:
         dtypes |= {f"{m}_{k}": "float64" for k in ("diff", "lo", "hi")}
         dtypes[f"{m}_vs_A"] = "string"
     dtypes |= {c: "float64" for c in WRITTEN_OFF_COLUMNS}
+    dtypes |= {c: "bool" for c in WRITTEN_OFF_CUTS}
     return pd.DataFrame({c: pd.Series(dtype=dtypes[c]) for c in break_even_columns(params)})
 
 

@@ -46,6 +46,16 @@ WRITTEN_OFF = "written_off"
 WRITTEN_OFF_COLUMNS = [WRITTEN_OFF, f"{WRITTEN_OFF}_lo", f"{WRITTEN_OFF}_hi"]
 
 
+def cut_columns(m: str) -> list[str]:
+    """The flags beside metric ``m``'s interval in a stored table (drivers.csv,
+    break_even.csv): whether its lower and upper end was cut at a bound the metric cannot
+    cross — what report.json calls ``lo_cut``/``hi_cut`` and the text marks *(clipped)*."""
+    return [f"{m}_lo_cut", f"{m}_hi_cut"]
+
+
+WRITTEN_OFF_CUTS = cut_columns(WRITTEN_OFF)
+
+
 LEDGER_FAULTS = ("ledger_read_failure", "ledger_write_failure", "ledger_flush_hours")
 
 
@@ -93,7 +103,8 @@ def driver_table(
             for m, *_ in DRIVER_METRICS:
                 ci = mean_ci(g[m].astype(float)).clipped(*_RANGE[m])
                 row |= {m: ci.mean, f"{m}_lo": ci.lo, f"{m}_hi": ci.hi}
-            row |= dict(zip(WRITTEN_OFF_COLUMNS, written_off(g), strict=True))
+                row |= dict(zip(cut_columns(m), (ci.lo_cut, ci.hi_cut), strict=True))
+            row |= written_off(g)
             other = part[equals(part[p], value) & (part["scenario"] == "B")]
             d = paired_diff(_by_seed(g), _by_seed(other))
             if scen == "C" and d.n:
@@ -106,13 +117,16 @@ def driver_table(
     return pd.DataFrame(rows)
 
 
-def written_off(runs: pd.DataFrame) -> tuple[float, float, float]:
+def written_off(runs: pd.DataFrame) -> dict[str, float | bool]:
     """Mean written off per run across ``runs``' seeds and its 95% interval (an amount: it
-    stops at $0); NaN when the rows do not hold it (a table built without the column)."""
+    stops at $0), by :data:`WRITTEN_OFF_COLUMNS`, and whether each end was cut at $0
+    (:data:`WRITTEN_OFF_CUTS`); NaN, uncut, when the rows do not hold it (a table built
+    without the column)."""
     if WRITTEN_OFF not in runs:
-        return (math.nan, math.nan, math.nan)
+        return dict.fromkeys(WRITTEN_OFF_COLUMNS, math.nan) | dict.fromkeys(WRITTEN_OFF_CUTS, False)
     ci = mean_ci(runs[WRITTEN_OFF].astype(float)).clipped(0.0, math.inf)
-    return (ci.mean, ci.lo, ci.hi)
+    values = dict(zip(WRITTEN_OFF_COLUMNS, (ci.mean, ci.lo, ci.hi), strict=True))
+    return values | dict(zip(WRITTEN_OFF_CUTS, (ci.lo_cut, ci.hi_cut), strict=True))
 
 
 def written_off_text(row: Mapping[str, Any]) -> str:
