@@ -262,6 +262,30 @@ def test_the_days_goal_attainment_says_how_many_campaigns_it_rests_on(compared):
     assert f"on day {last + 1} ({said(last)}" in rot["text"]
 
 
+def test_the_summary_says_how_many_claims_each_days_rot_rests_on(compared):
+    """A day's share of wrong claims is of that day's claims only: the executive summary's
+    context-rot lines say how many, per seed, from the store, and report.json keeps them."""
+    data, md = _report(compared)
+    n = query(
+        compared,
+        "SELECT scenario, simulation_day, seed, claims FROM daily_metrics ORDER BY ALL",
+    )
+    first, last = int(n["simulation_day"].min()), int(n["simulation_day"].max())
+    for s in ("B", "C"):
+        point = next(p for p in data["executive_summary"] if p["key"] == f"context_rot_{s}")
+        for day, key in ((first, "first"), (last, "last")):
+            c = n[(n["scenario"] == s) & (n["simulation_day"] == day)]["claims"].astype(int)
+            if c.min() == c.max():
+                said = f"n = {c.iloc[0]:,} claim{'' if c.iloc[0] == 1 else 's'} on every seed"
+            else:
+                said = f"n = {c.mean():,.1f} claims per seed, {c.min():,}–{c.max():,}"
+            assert f"on day {day + 1} ({said})" in point["text"], (s, day, point["text"])
+            kept = point["values"][f"{s}_claims_{key}"]
+            assert sorted(kept["per_seed"].values()) == sorted(c.tolist())
+            assert (kept["min"], kept["max"]) == (c.min(), c.max())
+        assert point["text"] in md
+
+
 def test_report_format_selects_what_is_written(compared, capsys):
     for name in ("report.md", "report.html", "report.json"):
         (compared / name).unlink()

@@ -152,7 +152,8 @@ def read(con: duckdb.DuckDBPyConnection) -> ReportData:
         "SELECT scenario, seed, simulation_day, daily_goal_attainment, active_campaigns, "
         "context_losses, "
         "agent_restart_events, state_recovery_accuracy, "
-        "hallucinated_claims / NULLIF(claims, 0) AS wrong_claim_share FROM daily_metrics "
+        "claims, hallucinated_claims / NULLIF(claims, 0) AS wrong_claim_share "
+        "FROM daily_metrics "
         "ORDER BY scenario, seed, simulation_day",
     )
     claims = _df(

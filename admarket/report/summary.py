@@ -27,6 +27,7 @@ from admarket.report.wording import (
     EMERGENT,
     INPUT,
     count,
+    day_claims,
     mille,
     money,
     money_diff,
@@ -144,15 +145,20 @@ def _rot_points(d: ReportData) -> list[Point]:
     out = []
     for s in [x for x in ("B", "C") if x in d.scenarios]:
         w0, w1 = _on_day(d, s, first), _on_day(d, s, last)
-        vals = {
+        vals: dict[str, Any] = {
             f"{s}_wrong_first": mean_ci(w0.values()).clipped(),
             f"{s}_wrong_last": mean_ci(w1.values()).clipped(),
             f"{s}_wrong_change": mean_ci(w1[k] - w0[k] for k in w1 if k in w0),
         }
         a, b, ch = vals.values()
+        # each day's share rests on that day's claims only: how many is said beside it
+        n0, n1 = (_claims_said(d, s, k) for k in (first, last))
         text = (
             f"Context rot in {s}: the share of claims that were wrong went from {pct(a)} on "
-            f"day {first + 1} to {pct(b)} on day {last + 1} ({pp(ch)})"
+            f"day {first + 1}{n0} to {pct(b)} on day {last + 1}{n1} ({pp(ch)})"
+        )
+        vals[f"{s}_claims_first"], vals[f"{s}_claims_last"] = (
+            _claims(d, s, k) for k in (first, last)
         )
         if s == "C":
             reason, why = _c_reason(d)
@@ -160,6 +166,26 @@ def _rot_points(d: ReportData) -> list[Point]:
         else:
             out.append(Point("context_rot_B", text + ".", EMERGENT, vals))
     return out
+
+
+def _claims_said(d: ReportData, s: str, day: int) -> str:
+    said = day_claims(d, s, day)
+    return f" ({said})" if said else ""
+
+
+def _claims(d: ReportData, s: str, day: int) -> dict[str, Any] | None:
+    """The claims one day's share rests on, for report.json: per seed, and their mean, least
+    and most; None when the store does not say."""
+    g = d.daily[(d.daily["scenario"] == s) & (d.daily["simulation_day"] == day)]
+    if g.empty or "claims" not in g.columns or g["claims"].isna().any():
+        return None
+    n = {int(k): int(v) for k, v in zip(g["seed"], g["claims"], strict=True)}
+    return {
+        "per_seed": n,
+        "mean_per_seed": sum(n.values()) / len(n),
+        "min": min(n.values()),
+        "max": max(n.values()),
+    }
 
 
 def _c_reason(d: ReportData) -> tuple[str, str]:

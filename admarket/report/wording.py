@@ -169,3 +169,19 @@ def live_campaigns(d: ReportData, scenario: str, day: int) -> str:
         every = " on every seed" if len(n) > 1 else ""
         return f"n = {plural(int(n.iloc[0]), 'live campaign')}{every}"
     return f"n = {n.mean():.1f} live campaigns per seed, {n.min()}–{n.max()}"
+
+
+def day_claims(d: ReportData, scenario: str, day: int) -> str:
+    """How many claims one day's share of wrong claims rests on, per seed:
+    ``n = 412.5 claims per seed, 380–445``, or ``n = 412 claims on every seed`` when every
+    seed has the same; ``""`` when the store does not say. A day's share is of that day's
+    claims only — a few hundred, or a handful early in a run — which a reader needs to
+    weigh it."""
+    g = d.daily[(d.daily["scenario"] == scenario) & (d.daily["simulation_day"] == day)]
+    if g.empty or "claims" not in g.columns or g["claims"].isna().any():
+        return ""
+    n = g["claims"].astype(int)
+    if n.min() == n.max():
+        every = " on every seed" if len(n) > 1 else ""
+        return f"n = {plural(int(n.iloc[0]), 'claim', grouped=True)}{every}"
+    return f"n = {n.mean():,.1f} claims per seed, {n.min():,}–{n.max():,}"
