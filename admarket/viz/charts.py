@@ -144,10 +144,11 @@ def theme_config(dark: bool) -> dict[str, Any]:
 
 # --- rows ----------------------------------------------------------------------------------
 class Collected(Protocol):
-    """What a chart reads of a DataCollector: its per-hour model variables by column."""
+    """What a chart reads of a DataCollector: its per-hour model variables by column (lists
+    live, float arrays read back from a store)."""
 
     @property
-    def model_vars(self) -> Mapping[str, Sequence[float]]: ...  # pragma: no cover
+    def model_vars(self) -> Mapping[str, Sequence[float] | np.ndarray]: ...  # pragma: no cover
 
 
 class Recorded(Protocol):

@@ -19,11 +19,12 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 # RESULTS_ENV: the folder listed (default: the current one), set by ``explore --results``
@@ -134,9 +135,10 @@ def list_results(folder: str | Path, depth: int | None = SCAN_DEPTH) -> list[Lis
 @dataclass(frozen=True)
 class StoredSeries:
     """A run's hourly model variables read back from the store: a DataCollector's
-    ``model_vars`` (column → value per hour)."""
+    ``model_vars`` (column → value per hour), each column a float array: 8 bytes an hour,
+    where a list of Python floats takes 32 (a compare of many seeds and days is large)."""
 
-    model_vars: Mapping[str, Sequence[float]]
+    model_vars: Mapping[str, np.ndarray]
 
 
 @dataclass(frozen=True)
@@ -256,7 +258,8 @@ def _stored_runs(con: duckdb.DuckDBPyConnection) -> dict[str, list[StoredRun]]:
         frame = by_run.get(run_id)
         if frame is None:
             continue
-        values = {c: frame[c].astype(float).tolist() for c in CHART_COLUMNS}
+        # a copy of each column, so that the query's frame is not kept alive by a view
+        values = {c: frame[c].to_numpy(dtype=float, copy=True) for c in CHART_COLUMNS}
         cfg = from_mapping(json.loads(config))
         stored = StoredRun(str(scenario), int(seed), cfg, StoredSeries(values))
         out.setdefault(str(scenario), []).append(stored)

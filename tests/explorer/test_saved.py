@@ -16,6 +16,7 @@ from typing import Any
 import duckdb
 import ipyvuetify as vw
 import ipywidgets
+import numpy as np
 import pandas as pd
 import pytest
 import solara
@@ -37,6 +38,7 @@ from admarket.viz import app, saved_page
 from admarket.viz.charts import PANELS, panel_rows
 from admarket.viz.page import PATHS, SAVED, forget_pages
 from admarket.viz.saved import (
+    CHART_COLUMNS,
     RESULTS_ENV,
     SCAN_DEPTH,
     SWEEP_CHARTS,
@@ -111,6 +113,18 @@ def test_a_saved_compare_has_every_scenario_and_a_band_over_its_seeds(results: P
     blocks = panel_rows(PANELS[0], opened.runs, True)
     assert [b["k"] for b in blocks] == ["A: take rate", "B: take rate", "C: take rate"]
     assert all("lo" in b and "hi" in b and b["__n"] == 2 * 24 + 1 for b in blocks)
+
+
+def test_a_saved_results_hourly_record_is_kept_as_float_arrays(results: Path) -> None:
+    # each hour was a Python float in a list (32 bytes with its pointer): a compare of many
+    # seeds and days took gigabytes; an array holds it in 8 bytes an hour
+    opened = open_result(results / "cmp")
+    columns = [
+        v for rs in opened.runs.values() for r in rs for v in r.datacollector.model_vars.values()
+    ]
+    assert len(columns) == 6 * len(set(CHART_COLUMNS))
+    assert all(isinstance(v, np.ndarray) and v.dtype == np.float64 for v in columns)
+    assert all(v.nbytes == 8 * (2 * 24 + 1) and v.base is None for v in columns)  # no view
 
 
 def test_a_saved_sweep_opens_as_its_summary_table(results: Path) -> None:
