@@ -212,14 +212,17 @@ def SavedResults() -> solara.Element:
                 on_click=lambda: scans.set(scans.value + 1),
                 disabled=reading,
             )
-            entries, error = ([], "") if reading else (listing.value or ([], ""))
+            # while Rescan reads, the list read last stays shown (under the busy bar) rather
+            # than the page emptying for as long as the folder takes to read
+            shown = listing.latest if reading else listing.value
+            entries, error = shown or ([], "")
             if reading:
                 busy(f"Reading {root}…")
             elif listing.error:  # _listed says why for what it expects; anything else here
                 solara.Error(f"The folder could not be read: {listing.exception}")
-            elif error:
+            if error:
                 solara.Error(error)
-            elif not entries:
+            elif not entries and not reading:
                 solara.Info(
                     "No results here. Write some with admarket run, compare or sweep --out "
                     "DIR, or start the explorer with --results DIR."

@@ -356,3 +356,31 @@ def test_a_result_is_opened_off_the_render_with_the_busy_bar(
     release.set()
     _wait(lambda: len(rc.find(VegaChart).widgets) == len(PANELS) and not _busy(rc))
     rc.close()
+
+
+def test_rescan_keeps_the_previous_list_shown_until_the_new_one_arrives(
+    results: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the list was hidden while Rescan read the folder: a large folder left the page empty
+    forget_pages()
+    monkeypatch.setenv(RESULTS_ENV, str(results))
+    _box, rc = solara.render(_routed(SavedResults(), [], PATHS[SAVED]), handle_error=False)
+    _wait(lambda: len(_open_buttons(rc)) == 5 and not _busy(rc))
+    before = _text(rc)
+    entered, release = threading.Event(), threading.Event()
+
+    def slow_list(folder: Path) -> list[Any]:
+        entered.set()
+        release.wait(30)
+        return list_results(folder)
+
+    monkeypatch.setattr(saved_page, "list_results", slow_list)
+    rc.find(vw.Btn, children=["Rescan the folder"]).widget.click()
+    assert entered.wait(30), "the rescan did not start"
+    _wait(lambda: _busy(rc))
+    assert len(_open_buttons(rc)) == 5 and "cmp" in _text(rc)  # the list read last, shown
+    assert rc.find(vw.Btn, children=["Rescan the folder"]).widget.disabled
+    release.set()
+    _wait(lambda: not _busy(rc))
+    assert len(_open_buttons(rc)) == 5 and _text(rc) == before
+    rc.close()
