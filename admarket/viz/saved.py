@@ -17,6 +17,7 @@ metrics (the store's ``daily_metrics``) are read with it, for the page's downloa
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from collections.abc import Mapping
@@ -44,6 +45,7 @@ __all__ = [
     "Listed",
     "Opened",
     "StoredRun",
+    "files_stamp",
     "list_results",
     "open_result",
 ]
@@ -129,6 +131,31 @@ def list_results(folder: str | Path, depth: int | None = SCAN_DEPTH) -> list[Lis
             runs += f" ({item.detail})" if item.detail else ""
         out.append(Listed(item, name, state_of(item), config_text(item), runs))
     return out
+
+
+def files_stamp(path: str | Path) -> str:
+    """What the files of the result at ``path`` are now, as one short string: a digest of
+    each file's path, size, inode and modification time ("" when the folder is gone).
+
+    Two scans of a result give the same stamp unless it was written again, changed or
+    removed in between, so the page re-reads an open result after Rescan only then (a
+    compare of many seeds takes seconds to read). Only the file system's records are read,
+    not the files."""
+    root = Path(path)
+    if not root.is_dir():
+        return ""
+    digest = hashlib.sha256()
+    for here, dirs, files in os.walk(root):
+        dirs.sort()  # a walk in a fixed order: the same files give the same stamp
+        for name in sorted(files):
+            f = Path(here) / name
+            try:
+                st = f.stat()
+            except OSError:  # removed while we walked: it counts as changed
+                continue
+            rel = f.relative_to(root).as_posix()
+            digest.update(f"{rel}\0{st.st_size}\0{st.st_ino}\0{st.st_mtime_ns}\n".encode())
+    return digest.hexdigest()[:16]
 
 
 # --- a result opened ----------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from admarket.viz.saved import (
     SCAN_DEPTH,
     Listed,
     Opened,
+    files_stamp,
     list_results,
     open_result,
     results_root,
@@ -98,13 +99,18 @@ def SavedChart(panel: Panel, opened: Opened, dark: bool) -> solara.Element:
 
 
 @solara.component
-def SavedView(path: str) -> solara.Element:
+def SavedView(path: str, stamp: str = "") -> solara.Element:
     """A result opened: its report's place and its KPI panels (a run or compare) or its
-    table (a sweep); a clear message when it cannot be read."""
+    table (a sweep); a clear message when it cannot be read. ``stamp``: what its files were
+    at the last scan (:func:`.saved.files_stamp`): a new one reads it again."""
     dark = solara.lab.use_dark_effective()
     # read in a task, off the render: a compare of many seeds takes seconds to read, and
-    # the page shows it is reading instead of looking frozen
-    reading = solara.lab.use_task(lambda: _open(path), dependencies=[path], raise_error=False)
+    # the page shows it is reading instead of looking frozen. Read again when a Rescan
+    # finds its files changed, gone or damaged: the page would otherwise keep drawing what
+    # it read first, and a result damaged since would still look fine.
+    reading = solara.lab.use_task(
+        lambda: _open(path), dependencies=[path, stamp], raise_error=False
+    )
     with solara.Column(style="gap: 12px") as view:
         if reading.pending or reading.not_called:
             busy(f"Reading {path}…")
@@ -215,7 +221,7 @@ def SavedResults() -> solara.Element:
             # while Rescan reads, the list read last stays shown (under the busy bar) rather
             # than the page emptying for as long as the folder takes to read
             shown = listing.latest if reading else listing.value
-            entries, error = shown or ([], "")
+            entries, error, stamps = shown or ([], "", {})
             if reading:
                 busy(f"Reading {root}…")
             elif listing.error:  # _listed says why for what it expects; anything else here
@@ -238,7 +244,9 @@ def SavedResults() -> solara.Element:
                     html(listing_html(entry))
         if chosen.value:
             with card(f"Opened: {escape(_name(chosen.value, root))}"):
-                SavedView(chosen.value).key(chosen.value)
+                # a result the last scan did not find (gone) has no stamp: a new one, so
+                # the view reads it again and says why it cannot be opened
+                SavedView(chosen.value, stamps.get(chosen.value, "")).key(chosen.value)
     return main
 
 
@@ -248,12 +256,15 @@ def busy(what: str) -> None:
     solara.Info(what, dense=True)
 
 
-def _listed(root: Path) -> tuple[list[Listed], str]:
-    """The results under ``root``, or none and why the folder cannot be listed."""
+def _listed(root: Path) -> tuple[list[Listed], str, dict[str, str]]:
+    """The results under ``root`` and the stamp of each one's files (by path), or none and
+    why the folder cannot be listed."""
     try:
-        return list_results(root), ""
+        entries = list_results(root)
     except (UsageError, ValueError, OSError) as exc:  # ValueError: a config it cannot read
-        return [], str(exc)
+        return [], str(exc), {}
+    stamps = {e.item.path: files_stamp(e.item.path) for e in entries}
+    return entries, "", stamps
 
 
 def _name(path: str, root: Path) -> str:

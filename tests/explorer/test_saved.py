@@ -384,3 +384,43 @@ def test_rescan_keeps_the_previous_list_shown_until_the_new_one_arrives(
     _wait(lambda: not _busy(rc))
     assert len(_open_buttons(rc)) == 5 and _text(rc) == before
     rc.close()
+
+
+def test_rescan_reads_an_open_result_again_when_its_files_changed(
+    results: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Rescan read the list again but kept drawing the open result as first read: one written
+    # again, damaged or removed since still showed its old charts
+    forget_pages()
+    root = tmp_path / "results"
+    root.mkdir()
+    shutil.copytree(results / "cmp", root / "cmp")
+    shutil.copytree(results / "r1", root / "r1")
+    monkeypatch.setenv(RESULTS_ENV, str(root))
+    _box, rc = solara.render(_routed(SavedResults(), [], PATHS[SAVED]), handle_error=False)
+    _wait(lambda: len(_open_buttons(rc)) == 2 and not _busy(rc))
+    rescan = rc.find(vw.Btn, children=["Rescan the folder"]).widget
+    _open_buttons(rc)[0].click()  # the compare
+    _wait(lambda: "Compare: scenarios A, B, C" in _text(rc) and not _busy(rc))
+    reads: list[str] = []
+    monkeypatch.setattr(saved_page, "open_result", lambda p: reads.append(p) or open_result(p))
+    rescan.click()  # nothing changed: not read again
+    _wait(lambda: not _busy(rc) and not rescan.disabled)
+    assert reads == [] and "Compare: scenarios A, B, C" in _text(rc)
+    shutil.rmtree(root / "cmp")  # written again: now the run
+    shutil.copytree(results / "r1", root / "cmp")
+    rescan.click()
+    _wait(lambda: "Run: scenarios B" in _text(rc) and not _busy(rc))
+    assert reads == [str(root / "cmp")] and rc.find(VegaChart).widgets
+    (root / "cmp" / "stray.txt").write_text("x")  # damaged since: closed, with the reason
+    rescan.click()
+    _wait(lambda: not _busy(rc) and not rc.find(VegaChart).widgets)
+    errors = [str(w.children) for w in rc.find(vw.Alert).widgets]
+    assert any("cannot be opened" in e and "stray.txt" in e for e in errors), errors
+    shutil.rmtree(root / "cmp")  # gone: closed, with the reason
+    rescan.click()
+    _wait(lambda: not _busy(rc) and len(_open_buttons(rc)) == 1 and len(reads) == 3)
+    _wait(lambda: not _busy(rc))
+    errors = [str(w.children) for w in rc.find(vw.Alert).widgets]
+    assert any("cannot be opened: no such output directory" in e for e in errors), errors
+    rc.close()
