@@ -11,7 +11,8 @@ charts read (:class:`StoredRun`), so :func:`admarket.viz.charts.panel_rows` draw
 KPI panels the live page does; a sweep opens as its break-even table (the store's
 ``break_even``, or its ``sweep`` table when there is none), its drivers table and its
 charts (``charts/break_even.png``, ``charts/drivers.png``) when it has them, and the path
-of ``sweep.md``. Its report (``report.md`` or ``sweep.md``) and a run's or compare's daily
+of ``sweep.md``. Its report (``report.md`` or ``sweep.md``, and its HTML when written) and
+a run's or compare's daily
 metrics (the store's ``daily_metrics``) are read with it, for the page's downloads.
 """
 
@@ -194,6 +195,7 @@ class Opened:
     charts: dict[str, bytes] = field(default_factory=dict)  # a sweep's PNG charts, by name
     # for the page's downloads, read with the rest so that a download cannot fail later:
     report_text: bytes | None = None  # its report.md (sweep.md), when it has one
+    report_html: bytes | None = None  # its report.html (sweep.html), when it has one
     daily: pd.DataFrame | None = None  # a run's or compare's daily_metrics table
 
     @property
@@ -242,6 +244,7 @@ def open_result(path: str | Path) -> Opened:
                 where, "sweep", table=table, table_name=name, drivers=drivers, charts=charts
             )
             opened.report_text = _read(opened.report)
+            opened.report_html = _read(opened.report.with_suffix(".html"))
             return opened
         if "step_metrics" not in tables:
             raise UsageError(
@@ -254,6 +257,7 @@ def open_result(path: str | Path) -> Opened:
                 "SELECT * FROM daily_metrics ORDER BY scenario, seed, simulation_day"
             ).df()
         opened.report_text = _read(opened.report)
+        opened.report_html = _read(opened.report.with_suffix(".html"))
         return opened
     except duckdb.Error as exc:
         raise UsageError(f"{where}: its store cannot be read ({first_line(exc)})") from None
@@ -262,7 +266,8 @@ def open_result(path: str | Path) -> Opened:
 
 
 def _read(path: Path) -> bytes | None:
-    """A file's bytes, or None when the result has none (a report written as HTML only)."""
+    """A file's bytes, or None when the result has none (a report written as HTML only,
+    or with ``--no-html``)."""
     return path.read_bytes() if path.is_file() else None
 
 

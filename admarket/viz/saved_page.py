@@ -154,9 +154,10 @@ def SavedView(path: str, stamp: str = "") -> solara.Element:
 
 @solara.component
 def Downloads(opened: Opened) -> solara.Element:
-    """Buttons that download an opened result's report (``report.md`` or ``sweep.md``) and
-    a run's or compare's daily metrics as CSV (its store's ``daily_metrics``: a row per
-    day, scenario and seed), both read when it was opened."""
+    """Buttons that download an opened result's report (``report.md`` or ``sweep.md``, and
+    ``report.html`` when it has one) and a run's or compare's daily metrics as CSV (its
+    store's ``daily_metrics``: a row per day, scenario and seed), all read when it was
+    opened."""
     daily = opened.daily
     # one callable per opened result: FileDownload starts afresh when its data changes
     csv = solara.use_memo(
@@ -170,6 +171,11 @@ def Downloads(opened: Opened) -> solara.Element:
                 filename=name,
                 label=f"Download {name}",
                 mime_type="text/markdown",
+            )
+        if opened.report_html is not None:
+            name = opened.report.with_suffix(".html").name
+            solara.FileDownload(
+                opened.report_html, filename=name, label=f"Download {name}", mime_type="text/html"
             )
         if csv is not None:
             name = f"{opened.path.name}-daily.csv"

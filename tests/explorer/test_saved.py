@@ -147,6 +147,21 @@ def test_damaged_and_incomplete_results_do_not_open(results: Path) -> None:
         open_result(results / "inc")
 
 
+def test_a_result_without_report_html_offers_only_its_markdown(
+    results: Path, tmp_path: Path
+) -> None:
+    # report.html is read for its download when there is one, and only then
+    assert (
+        open_result(results / "cmp").report_html == (results / "cmp" / "report.html").read_bytes()
+    )
+    md_only = tmp_path / "md-only"
+    shutil.copytree(results / "r1", md_only)
+    (md_only / "report.html").unlink()
+    _reseal(md_only)
+    opened = open_result(md_only)
+    assert opened.report_html is None and opened.report_text is not None
+
+
 def _reseal(folder: Path) -> None:
     """Mark ``folder`` complete again as it now is (its marker's meta kept), as admarket
     would have published it."""
@@ -228,13 +243,15 @@ def test_the_page_lists_opens_and_refuses(
     assert len(charts) == len(PANELS) and {c.tag for c in charts} == {SAVED_TAG}
     assert all('"rows"' in c.data_json and '"v"' in c.data_json for c in charts)
     assert str(root / "cmp" / "report.md") in _text(rc)
-    # its report and daily metrics download (read when it was opened)
+    # its report (as Markdown and HTML) and daily metrics download (read when it was opened)
     loads = {w.filename: w for w in rc.find(FileDownloadWidget).widgets}
-    assert list(loads) == ["report.md", "cmp-daily.csv"]
+    assert list(loads) == ["report.md", "report.html", "cmp-daily.csv"]
     for load in loads.values():
         load.request_download = True
     _wait(lambda: all(w.bytes for w in loads.values()))
     assert loads["report.md"].bytes == (root / "cmp" / "report.md").read_bytes()
+    assert loads["report.html"].bytes == (root / "cmp" / "report.html").read_bytes()
+    assert loads["report.html"].mime_type == "text/html"
     daily = pd.read_csv(io.BytesIO(loads["cmp-daily.csv"].bytes))
     assert len(daily) == 3 * 2 * 2 and daily["seed"].tolist()[:3] == [42, 42, 43]
     assert {"scenario", "simulation_day", "daily_goal_attainment"} <= set(daily.columns)
@@ -243,7 +260,7 @@ def test_the_page_lists_opens_and_refuses(
     assert not rc.find(VegaChart).widgets
     assert "drivers table" in _text(rc) and "What drives C" in _text(rc)
     loads = rc.find(FileDownloadWidget).widgets
-    assert [w.filename for w in loads] == ["sweep.md"]  # a sweep: its summary
+    assert [w.filename for w in loads] == ["sweep.md"]  # a sweep: its summary (no HTML)
     images = rc.find(ipywidgets.Image).widgets
     want = [(root / "studies" / "sw" / "charts" / n).read_bytes() for n in SWEEP_CHARTS]
     assert [bytes(i.value) for i in images] == want
