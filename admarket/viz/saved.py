@@ -35,7 +35,8 @@ from admarket.config import MarketConfig
 from admarket.config.market_config import from_mapping
 from admarket.errors import UsageError
 from admarket.outputs.inventory import Item, config_text, scan, seed_text
-from admarket.outputs.manifest import read_manifest
+from admarket.outputs.inventory.folder import OWNED_DIRS
+from admarket.outputs.manifest import COMPLETE_MARKER, STORE_NAME, read_manifest
 from admarket.outputs.store import connect, first_line
 from admarket.report.data import SCENARIO_ORDER
 from admarket.viz.charts import PANELS
@@ -49,6 +50,7 @@ __all__ = [
     "files_stamp",
     "list_results",
     "open_result",
+    "unread_below",
 ]
 
 # What the page lists: results, folders that are not (yet) results, stopped studies'
@@ -157,6 +159,28 @@ def files_stamp(path: str | Path) -> str:
             rel = f.relative_to(root).as_posix()
             digest.update(f"{rel}\0{st.st_size}\0{st.st_ino}\0{st.st_mtime_ns}\n".encode())
     return digest.hexdigest()[:16]
+
+
+def unread_below(folder: str | Path, depth: int = SCAN_DEPTH) -> list[str]:
+    """The folders just below the ``depth`` levels the list looks into, which it does not
+    read (nor anything in them), relative to ``folder`` and sorted: results there are not
+    listed, and the page says so and how to list them.
+
+    The walk skips what :func:`admarket.outputs.inventory.scan` skips (hidden folders, and a
+    result's own ``charts``, ``logs`` and run folders), so only folders that could hold
+    results the scan missed are counted."""
+    root = Path(folder)
+    unread: list[str] = []
+    for here, dirs, _files in os.walk(root):
+        p = Path(here)
+        is_result = (p / COMPLETE_MARKER).is_file() or (p / STORE_NAME).is_file()
+        dirs[:] = sorted(
+            d for d in dirs if not d.startswith(".") and not (is_result and d in OWNED_DIRS)
+        )
+        if len(p.relative_to(root).parts) >= depth:
+            unread += [(p / d).relative_to(root).as_posix() for d in dirs]
+            dirs[:] = []
+    return sorted(unread)
 
 
 # --- a result opened ----------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from html import escape
 from pathlib import Path
+from typing import NamedTuple
 
 import pandas as pd
 import solara
@@ -30,6 +31,7 @@ from admarket.viz.saved import (
     list_results,
     open_result,
     results_root,
+    unread_below,
 )
 from admarket.viz.vega import VegaChart, encode
 
@@ -227,7 +229,7 @@ def SavedResults() -> solara.Element:
             # while Rescan reads, the list read last stays shown (under the busy bar) rather
             # than the page emptying for as long as the folder takes to read
             shown = listing.latest if reading else listing.value
-            entries, error, stamps = shown or ([], "", {})
+            entries, error, stamps, unread = shown or Listing([], "", {}, [])
             if reading:
                 busy(f"Reading {root}…")
             elif listing.error:  # _listed says why for what it expects; anything else here
@@ -239,6 +241,8 @@ def SavedResults() -> solara.Element:
                     "No results here. Write some with admarket run, compare or sweep --out "
                     "DIR, or start the explorer with --results DIR."
                 )
+            if unread:
+                html(unread_html(root, unread), ["am-note"])
             for entry in entries:
                 with solara.Row(classes=["am-saved-entry"], style="align-items: center"):
                     solara.Button(
@@ -262,15 +266,41 @@ def busy(what: str) -> None:
     solara.Info(what, dense=True)
 
 
-def _listed(root: Path) -> tuple[list[Listed], str, dict[str, str]]:
-    """The results under ``root`` and the stamp of each one's files (by path), or none and
-    why the folder cannot be listed."""
+class Listing(NamedTuple):
+    """One scan of the results folder, as the page draws it."""
+
+    entries: list[Listed]
+    error: str  # why the folder cannot be listed ("" if it can)
+    stamps: dict[str, str]  # each result's files_stamp, by path
+    unread: list[str]  # the folders below the levels read (unread_below)
+
+
+def _listed(root: Path) -> Listing:
+    """The results under ``root``, the stamp of each one's files and the folders too deep
+    to read, or none and why the folder cannot be listed."""
     try:
         entries = list_results(root)
+        unread = unread_below(root)
     except (UsageError, ValueError, OSError) as exc:  # ValueError: a config it cannot read
-        return [], str(exc), {}
+        return Listing([], str(exc), {}, [])
     stamps = {e.item.path: files_stamp(e.item.path) for e in entries}
-    return entries, "", stamps
+    return Listing(entries, "", stamps, unread)
+
+
+def unread_html(root: Path, unread: list[str]) -> str:
+    """What the page says of the folders below the levels it reads: how many, a few of
+    them, and how to list what is in them."""
+    n = len(unread)
+    some = ", ".join(f"<code>{escape(u)}</code>" for u in unread[:3])
+    more = f" and {n - 3} more" if n > 3 else ""
+    deeper = escape(str(root / Path(unread[0]).parent))
+    return (
+        f"<b>{n} folder{'s' if n > 1 else ''} more than {SCAN_DEPTH} levels down "
+        f"{'were' if n > 1 else 'was'} not read</b> ({some}{more}), nor anything in "
+        f"{'them' if n > 1 else 'it'}: there may be more results. To list them, start the "
+        f"explorer on a folder further down: <code>admarket explore --results {deeper}</code> "
+        f"(or see every result with <code>admarket status {escape(str(root))}</code>)."
+    )
 
 
 def _name(path: str, root: Path) -> str:

@@ -44,6 +44,7 @@ from admarket.viz.saved import (
     SWEEP_CHARTS,
     list_results,
     open_result,
+    unread_below,
 )
 from admarket.viz.saved_page import SAVED_TAG, SavedResults
 from admarket.viz.vega import VegaChart
@@ -440,4 +441,24 @@ def test_rescan_reads_an_open_result_again_when_its_files_changed(
     _wait(lambda: not _busy(rc))
     errors = [str(w.children) for w in rc.find(vw.Alert).widgets]
     assert any("cannot be opened: no such output directory" in e for e in errors), errors
+    rc.close()
+
+
+def test_the_page_says_which_folders_lie_below_the_levels_it_reads(
+    results: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # results more than SCAN_DEPTH levels down were left out without a word
+    shutil.copytree(results / "r1", tmp_path / "a" / "b" / "near")  # its charts/, logs/: its own
+    shutil.copytree(results / "r1", tmp_path / "a" / "b" / "c" / "far")
+    (tmp_path / "a" / "b" / "c" / ".hidden").mkdir()  # the scan skips it: not counted
+    assert unread_below(tmp_path) == ["a/b/c/far"]
+    assert unread_below(results) == []  # studies/sw/charts is the sweep's own
+    forget_pages()
+    monkeypatch.setenv(RESULTS_ENV, str(tmp_path))
+    _box, rc = solara.render(_routed(SavedResults(), [], PATHS[SAVED]), handle_error=False)
+    _wait(lambda: len(_open_buttons(rc)) == 1 and not _busy(rc))
+    text = _text(rc)
+    assert f"1 folder more than {SCAN_DEPTH} levels down was not read" in text, text
+    assert "<code>a/b/c/far</code>" in text and "there may be more results" in text
+    assert f"admarket explore --results {tmp_path / 'a' / 'b' / 'c'}" in text
     rc.close()
