@@ -12,6 +12,7 @@ the ``admarket run`` command that reproduces the run (:func:`cli_command`).
 from __future__ import annotations
 
 import dataclasses
+import decimal
 import math
 import re
 import shlex
@@ -188,10 +189,17 @@ def slider_position(c: Control, value: float) -> float:
     lo = c.lo or 0.0
     hi = c.hi if c.hi is not None else 1.0
     step = c.step or 0.01
-    decimals = len(repr(step).partition(".")[2].rstrip("0")) if "." in repr(step) else 0
     x = min(max(float(value), lo), hi)
     snapped = math.floor((x - lo) / step + 0.5) * step + lo  # round half up, as JavaScript
-    return round(min(snapped, hi), decimals)
+    return round(min(snapped, hi), step_decimals(step))
+
+
+def step_decimals(step: float) -> int:
+    """How many decimals a slider's ``step`` has: 3 for ``0.005``, 5 for ``1e-05`` (whose
+    text has no point: reading the digits after one made it 0, so every value rounded to a
+    whole number), 0 for ``5``. Read from the shortest text of the float, as typed."""
+    exponent = decimal.Decimal(str(step)).normalize().as_tuple().exponent
+    return max(0, -exponent) if isinstance(exponent, int) else 0
 
 
 def parse_typed(name: str, text: str) -> tuple[Any, str]:

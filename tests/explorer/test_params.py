@@ -3,6 +3,7 @@ its field; the URL and the CLI command reproduce the settings exactly."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import shlex
 from typing import Any
@@ -24,6 +25,7 @@ from admarket.viz.params import (
     grouped,
     parse_typed,
     slider_position,
+    step_decimals,
     to_query,
     unused_in,
     validate,
@@ -262,3 +264,17 @@ def test_a_slider_shows_a_typed_value_at_its_nearest_step_within_range() -> None
         for k in range(n + 1):
             x = round(c.lo + k * c.step, 6)
             assert slider_position(c, x) == x, (c.name, x)
+
+
+@pytest.mark.parametrize(
+    ("step", "typed", "shown"),
+    [(1e-05, 0.123456, 0.12346), (0.005, 0.137, 0.135), (0.25, 0.3, 0.25), (5.0, 3.0, 5.0)],
+)
+def test_a_sliders_position_keeps_its_steps_decimals_however_the_step_is_written(
+    step: float, typed: float, shown: float
+) -> None:
+    # repr(1e-05) has no point: its decimals were read as 0, so the slider was handed 0.0
+    # (and sent it back to the draft) for any value typed.
+    c = dataclasses.replace(CONTROLS["decay_rate"], lo=0.0, hi=10.0, step=step)
+    assert step_decimals(step) == {1e-05: 5, 0.005: 3, 0.25: 2, 5.0: 0}[step]
+    assert slider_position(c, typed) == shown
