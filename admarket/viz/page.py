@@ -177,6 +177,14 @@ PAGE_NAMES: dict[bool | str, str] = {False: "Home", True: "side-by-side", SAVED:
 PAGE_ORDER: tuple[bool | str, ...] = (False, True, SAVED)  # the app bar's tabs, in order
 
 
+def page_path(path: str) -> str:
+    """``path`` as :data:`PATHS` writes it: one leading slash, none trailing (``"/"`` for
+    the root). The app's routes take ``/side-by-side/`` for ``/side-by-side``, so the page
+    is drawn there; compared as typed, the page did not take it for its own address and
+    followed none of its changes (Back, Forward, a link)."""
+    return "/" + path.strip("/")
+
+
 # What the page tabs carried to each page, from where: (the query of the address they
 # pushed, the status line's reason). The page arriving at that address takes it, so its
 # status says the settings came from the other page, not that it was merely reset.
@@ -312,7 +320,7 @@ def ExplorerPage(compare: bool = False) -> solara.Element:
         if state is not None:
             # the query of the page's address ("" for its bare path); None when the page is
             # drawn away from its path (outside the app's routes): no address to follow
-            at_home = router.path == PATHS[compare]
+            at_home = page_path(router.path) == PATHS[compare]
             PageBody(state, (router.search or "") if at_home else None).key("page")
         else:
             with solara.Div(classes=["am-card", "am-timebar"]).key("building"):

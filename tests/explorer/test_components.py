@@ -16,7 +16,14 @@ import solara
 from admarket import MarketConfig
 from admarket.config import SCENARIOS
 from admarket.viz import app
-from admarket.viz.page import PATHS, Explorer, SideBySide, forget_pages, page_state
+from admarket.viz.page import (
+    PATHS,
+    Explorer,
+    SideBySide,
+    forget_pages,
+    page_path,
+    page_state,
+)
 from admarket.viz.params import make_controls, to_query
 from admarket.viz.session import Settings
 from admarket.viz.stage import SCENARIO_NAMES
@@ -871,4 +878,25 @@ def test_settings_carried_to_a_visited_page_rebuild_it_on_its_own_scenario(
     history.forward()
     _wait(lambda: sbs.applied.config.seed == 6 and _showing(rc, "(start)"))
     assert built[6:] == [(("A",), 5), (("A",), 6)]  # side by side's seed 6: shown, kept
+    rc.close()
+
+
+@pytest.mark.parametrize("path", ["/side-by-side/", "/side-by-side"])
+def test_the_page_follows_its_address_with_or_without_a_trailing_slash(
+    path: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The app's routes draw side by side at /side-by-side/ too, but the page compared its
+    # path as typed: it took that for another address and followed none of its changes.
+    built = _counting_builds(monkeypatch)
+    small = "n_buyers=2&n_sellers=2&campaigns_per_buyer=3&days=3"
+    history = _History(f"{path}?{small}&seed=1")
+    _box, rc = solara.render(_Browser(SideBySide(), history), handle_error=False)
+    sbs = page_state(True, None)
+    assert sbs.applied.config.seed == 1
+    history.go(f"{path}?{small}&seed=4")  # a link followed
+    _wait(lambda: sbs.applied.config.seed == 4 and _showing(rc, "(start)"))
+    history.back()
+    _wait(lambda: sbs.applied.config.seed == 1 and _showing(rc, "(start)"))
+    assert built == [(SCENARIOS, 1), (SCENARIOS, 4), (SCENARIOS, 1)]
+    assert page_path(path) == PATHS[True] and page_path("//") == PATHS[False]
     rc.close()
