@@ -277,6 +277,9 @@ def SettingsPanel(state: PageState, rebuild: Any) -> solara.Element:
     draft = state.draft.value
     state.draft_scenario.value, state.draft_seeds.value, state.draft_preset.value  # noqa: B018
     state.session.value  # noqa: B018 — the applied settings
+    # a rebuild running: Apply would only build again (Apply's own, or Reset's), as Play
+    # would step a market about to be replaced; the button waits for it, as Play does
+    building = state.building.value
     _settings, errors = state.draft_settings()
     changes = state.changes()
 
@@ -312,7 +315,10 @@ def SettingsPanel(state: PageState, rebuild: Any) -> solara.Element:
                 )
                 with solara.Row():
                     solara.Button(
-                        "Apply and reset", on_click=apply, color="primary", disabled=bool(errors)
+                        "Apply and reset",
+                        on_click=apply,
+                        color="primary",
+                        disabled=bool(errors) or building,
                     )
                     solara.Button("Discard", on_click=state.discard, text=True)
             if errors:

@@ -900,3 +900,42 @@ def test_the_page_follows_its_address_with_or_without_a_trailing_slash(
     assert built == [(SCENARIOS, 1), (SCENARIOS, 4), (SCENARIOS, 1)]
     assert page_path(path) == PATHS[True] and page_path("//") == PATHS[False]
     rc.close()
+
+
+def test_apply_is_disabled_while_a_rebuild_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Apply stayed enabled during a rebuild (Apply's own or Reset's): safe, but a click
+    # built the same markets again. It waits for the build to end, as Play does.
+    from admarket.viz import state as state_module
+
+    entered, release = threading.Event(), threading.Event()
+    real = state_module.Session
+
+    def slow(settings: Settings) -> Any:
+        if settings.config.seed == 5:
+            entered.set()
+            release.wait(30)
+        return real(settings)
+
+    monkeypatch.setattr(state_module, "Session", slow)
+    pushed: list[str] = []
+    _box, rc = solara.render(_Routed(Explorer(), pushed), handle_error=False)
+    state = page_state(False, None)
+    rc.find(vw.TextField, label="Seed").widget.v_model = "5"
+    _click(rc, "Apply and reset")
+    assert entered.wait(30), "the build did not start"
+
+    def apply_disabled() -> bool:
+        return bool(rc.find(vw.Btn, children=["Apply and reset"]).widget.disabled)
+
+    _wait(apply_disabled)  # the draft still differs from the run shown: the button is there
+    assert rc.find(vw.Btn, children=["▶ Play"]).widget.disabled
+    release.set()
+    _wait(lambda: state.applied.config.seed == 5 and not state.building.value)
+    _wait(lambda: len(rc.find(vw.TextField, label="Seed").widgets) == 1)  # no ●: applied
+    rc.find(vw.TextField, label="Seed").widget.v_model = "6"
+
+    def apply_buttons() -> list[bool]:  # (drawn once the build's render is over)
+        return [w.disabled for w in rc.find(vw.Btn, children=["Apply and reset"]).widgets]
+
+    _wait(lambda: apply_buttons() == [False])  # enabled again
+    rc.close()
