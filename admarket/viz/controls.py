@@ -92,7 +92,7 @@ def TimeBar(state: PageState, rebuild: Any) -> solara.Element:
                 disabled=busy or at_end,
             )
             if playing:
-                solara.Button("❚❚ Pause", on_click=state.stop, color="warning")
+                solara.Button("❚❚ Pause", on_click=state.pause, color="warning")
             else:
                 solara.Button(
                     "▶ Play", on_click=lambda: go(None), disabled=busy or at_end, color="primary"

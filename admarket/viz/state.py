@@ -116,6 +116,7 @@ class PageState:
         self._why = "Reset"  # why the armed rebuild builds: its status line says so
         self.report = solara.reactive(Report())
         self._halt = threading.Event()  # set by Pause (and Reset): the play loop ends
+        self._paused: threading.Event | None = None  # the halt Pause (the button) set
 
     # --- reading ----------------------------------------------------------------------------
     @property
@@ -272,6 +273,13 @@ class PageState:
         clock shown is final."""
         self._halt.set()
 
+    def pause(self) -> None:
+        """The Pause button: :meth:`stop`, and once the loop has stopped the status line says
+        where ("Paused at day 2, 06:00."); the clock alone was easy to miss as the answer to
+        the click. A stop for a rebuild (Reset, Apply) or for leaving the page says nothing."""
+        self._paused = self._halt
+        self.stop()
+
     def frame_pause(self) -> float:
         """Seconds to wait after the frame just drawn: the pause armed, or the Play speed
         chosen now (the speed select stays enabled while playing)."""
@@ -294,6 +302,11 @@ class PageState:
                 self._redraw()
                 if sess.steps >= self.goal or halt.wait(self.frame_pause()):
                     break
+            sess = self.session.value
+            # a rebuild armed meanwhile writes its own status (and stopped the loop itself)
+            if self._paused is halt and sess.steps < self.goal and not self.building.value:
+                where = sess.label()
+                self.status.value = f"Paused at {'the ' if where[0] == 'e' else ''}{where}."
         except Exception as exc:  # shown on the page, never as a traceback
             traceback.print_exc()
             self.status.value = f"The run stopped: {exc}"

@@ -939,3 +939,30 @@ def test_apply_is_disabled_while_a_rebuild_runs(monkeypatch: pytest.MonkeyPatch)
 
     _wait(lambda: apply_buttons() == [False])  # enabled again
     rc.close()
+
+
+def test_pause_says_where_it_paused_and_a_stop_for_a_rebuild_does_not() -> None:
+    # Pause showed no message: only the clock said that the click had been taken.
+    rc = _render(Explorer())
+    state = page_state(False, None)
+    state.speed.value = "slow: 1½ s per frame"  # paused between two frames
+    state.interval.value = "every 6 hours"
+    _click(rc, "▶ Play")
+    _wait(lambda: "day 1, 06:00" in _clock(rc))
+    _click(rc, "❚❚ Pause")
+    _wait(lambda: not state.playing.value and not _busy(rc))
+    where = state.session.value.label()  # day 1, 06:00 unless a frame went by meanwhile
+    assert where.startswith("day ")
+    _wait(lambda: _status(rc) == {f"Paused at {where}."})
+    _step(rc, "+1 day", "end of day 1")
+    _wait(lambda: not _status(rc))  # a step clears it
+    rc.close()
+    state = PageState(Settings(SMALL, ("B",)), compare=False)
+    state.drawers["probe"] = Drawer(lambda s: state.pause())  # during the first frame
+    assert state.start(pause=0.0)
+    state.play_loop()
+    assert state.status.value == "Paused at the end of day 1."
+    state.drawers["probe"] = Drawer(lambda s: state.request_rebuild())  # Reset stops it
+    assert state.start(pause=0.0)
+    state.play_loop()
+    assert state.building.value and not state.status.value
