@@ -4,7 +4,7 @@ of settings (scenario, preset, seeds and every parameter, generated from its met
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
 import solara
 import solara.lab
@@ -212,26 +212,19 @@ def ExactEntry(c: Control, value: float, state: PageState) -> solara.Element:
 
     The text typed is kept while it is what the draft holds (``0.10`` is not rewritten to
     ``0.1`` mid-typing) or, when bad, until the draft changes otherwise (the slider, a
-    preset, Discard): then the box shows the draft's value again."""
+    preset, Discard): then the box shows the draft's value again. While it is bad, Apply
+    is refused (:meth:`PageState.typed_errors`)."""
     # (text typed, the draft's value it goes with): shown while the draft still holds that
-    typed, set_typed = solara.use_state(cast(tuple[str, float] | None, None))
+    typed = state.typed.value.get(c.name)
     text, error = to_text(value), ""
     if typed is not None and typed[1] == value:
         text = typed[0]
         error = parse_typed(c.name, text)[1]
 
-    def on_text(new: str) -> None:
-        parsed, bad = parse_typed(c.name, new)
-        if bad:
-            set_typed((new, value))  # the draft keeps its value
-            return
-        set_typed((new, float(parsed)))
-        state.set_field(c.name, float(parsed))
-
     return solara.InputText(
         "exact",
         value=text,
-        on_value=on_text,
+        on_value=lambda new: state.type_exact(c.name, new),
         continuous_update=True,
         error=error or False,
         dense=True,
@@ -281,6 +274,9 @@ def SettingsPanel(state: PageState, rebuild: Any) -> solara.Element:
     # would step a market about to be replaced; the button waits for it, as Play does
     building = state.building.value
     _settings, errors = state.draft_settings()
+    # exact boxes holding a value not allowed: shown in the box, named here, Apply refused
+    typed_bad = state.typed_errors()
+    blocked = {**errors, **typed_bad}
     changes = state.changes()
 
     def apply() -> None:
@@ -318,13 +314,18 @@ def SettingsPanel(state: PageState, rebuild: Any) -> solara.Element:
                         "Apply and reset",
                         on_click=apply,
                         color="primary",
-                        disabled=bool(errors) or building,
+                        disabled=bool(blocked) or building,
                     )
                     solara.Button("Discard", on_click=state.discard, text=True)
-            if errors:
-                n = len(errors)
+            if blocked:
+                n = len(blocked)
                 need = "needs" if n == 1 else "need"
-                solara.Error(f"{plural(n, 'parameter')} {need} fixing before Apply.", dense=True)
+                names = ", ".join(sorted(words(name) for name in blocked))
+                solara.Error(
+                    f"{plural(n, 'parameter')} {need} fixing before Apply: {names}.",
+                    dense=True,
+                    classes=["am-blocked"],
+                )
         with solara.Div().key("scenario"):
             if not state.compare:
                 _scenario_select(state, "scenario" in changes)

@@ -84,6 +84,31 @@ def next_stop(steps: int, interval: int, total: int) -> int:
     return min(total, (steps // interval + 1) * interval)
 
 
+def _length(minutes: float) -> str:
+    return f"{minutes:g} minutes" if minutes < 60 else f"{minutes / 60:g} hours"
+
+
+def intervals(steps_per_day: int) -> dict[str, int]:
+    """Render intervals the controls offer, in steps, each named by the time it spans: every
+    hour (or, when an hour is not a whole number of steps, every step and its length), every
+    6 hours when that is whole, every day and every week."""
+    spd = steps_per_day
+    choices: list[tuple[str, int]] = []
+    if spd % 24 == 0:
+        choices.append(("every hour", spd // 24))
+    else:
+        choices.append((f"every step ({_length(1440 / spd)})", 1))
+    if spd % 4 == 0:
+        choices.append(("every 6 hours", spd // 4))
+    choices += [("every day", spd), ("every week", 7 * spd)]
+    # One name per interval: the later, plainer one (at 4 steps a day, "every 6 hours").
+    out: dict[str, int] = {}
+    for label, steps in choices:
+        out = {k: v for k, v in out.items() if v != steps}
+        out[label] = steps
+    return out
+
+
 @dataclass
 class DayTally:
     """What the market turned over in one day (or the day so far): the exchange's view."""

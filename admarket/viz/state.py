@@ -27,39 +27,15 @@ from admarket.viz.params import (
     apply_preset,
     changed_fields,
     draft_of,
+    parse_typed,
     validate,
 )
 from admarket.viz.research import report_dir, write_report
-from admarket.viz.session import Session, Settings, next_stop
+from admarket.viz.session import Session, Settings, intervals, next_stop
 
 DEFAULT_INTERVAL = "every day"
 SPEEDS = {"lesson: ½ s per frame": 0.5, "fast: no pause": 0.0, "slow: 1½ s per frame": 1.5}
 DEFAULT_SPEED = "lesson: ½ s per frame"
-
-
-def _length(minutes: float) -> str:
-    return f"{minutes:g} minutes" if minutes < 60 else f"{minutes / 60:g} hours"
-
-
-def intervals(steps_per_day: int) -> dict[str, int]:
-    """Render intervals the controls offer, in steps, each named by the time it spans: every
-    hour (or, when an hour is not a whole number of steps, every step and its length), every
-    6 hours when that is whole, every day and every week."""
-    spd = steps_per_day
-    choices: list[tuple[str, int]] = []
-    if spd % 24 == 0:
-        choices.append(("every hour", spd // 24))
-    else:
-        choices.append((f"every step ({_length(1440 / spd)})", 1))
-    if spd % 4 == 0:
-        choices.append(("every 6 hours", spd // 4))
-    choices += [("every day", spd), ("every week", 7 * spd)]
-    # One name per interval: the later, plainer one (at 4 steps a day, "every 6 hours").
-    out: dict[str, int] = {}
-    for label, steps in choices:
-        out = {k: v for k, v in out.items() if v != steps}
-        out[label] = steps
-    return out
 
 
 @dataclass(frozen=True)
@@ -109,6 +85,9 @@ class PageState:
         self.draft_scenario = solara.reactive(settings.scenarios[0])
         self.draft_seeds = solara.reactive(settings.seeds)
         self.draft_preset = solara.reactive(settings.preset or "")
+        # each slider's exact box as typed: (text, the draft's value it goes with); here, not
+        # in the box, so that Apply knows when a box holds a value that is not allowed
+        self.typed: solara.Reactive[dict[str, tuple[str, float]]] = solara.reactive({})
         self.pending: Settings | None = None  # what the next rebuild builds
         self._armed = 0  # rebuilds armed so far: only the last one armed shows its markets
         self._taken = 0  # the last arming a rebuild thread has taken (one thread each)
@@ -141,7 +120,7 @@ class PageState:
     def changes(self) -> set[str]:
         """Names of the settings changed in the draft and not applied yet."""
         applied = self.applied
-        out = changed_fields(self.draft.value, applied.config)
+        out = changed_fields(self.draft.value, applied.config) | set(self.typed_errors())
         if not self.compare and self.draft_scenario.value != applied.scenarios[0]:
             out.add("scenario")
         if self.draft_seeds.value != applied.seeds:
@@ -150,15 +129,39 @@ class PageState:
             out.add("preset")
         return out
 
+    def typed_errors(self) -> dict[str, str]:
+        """A message per slider whose exact box holds a value that is not allowed (the draft
+        keeps its last good value meanwhile): Apply is refused until it is fixed."""
+        draft = self.draft.value
+        out = {}
+        for name, (text, value) in self.typed.value.items():
+            if draft.get(name) == value and (error := parse_typed(name, text)[1]):
+                out[name] = error
+        return out
+
     # --- the draft --------------------------------------------------------------------------
     def set_field(self, name: str, raw: Any) -> None:
-        """Change one parameter in the draft (validated when shown, applied on Apply)."""
+        """Change one parameter in the draft (validated when shown, applied on Apply); its
+        exact box, if any, shows the draft's value again."""
         self.draft.value = {**self.draft.value, name: raw}
+        if name in self.typed.value:
+            self.typed.value = {k: v for k, v in self.typed.value.items() if k != name}
+
+    def type_exact(self, name: str, text: str) -> None:
+        """Text typed in slider ``name``'s exact box: an allowed value goes to the draft; a
+        bad one stays in the box with its message (:meth:`typed_errors`), the draft as it
+        was. The text is kept while the draft holds its value (``0.10`` is not rewritten to
+        ``0.1`` mid-typing)."""
+        parsed, bad = parse_typed(name, text)
+        if not bad:
+            self.set_field(name, float(parsed))
+        self.typed.value = {**self.typed.value, name: (text, self.draft.value[name])}
 
     def choose_preset(self, name: str) -> None:
         """Start the draft from preset ``name`` ("" = the defaults), keeping seed and size."""
         self.draft_preset.value = name
         self.draft.value = apply_preset(name or None, self.draft.value)
+        self.typed.value = {}
 
     def discard(self) -> None:
         """Forget the draft: back to the applied settings."""
@@ -169,6 +172,7 @@ class PageState:
         self.draft_scenario.value = a.scenarios[0]
         self.draft_seeds.value = a.seeds
         self.draft_preset.value = a.preset or ""
+        self.typed.value = {}
 
     def follow(
         self, settings: Settings, problems: list[str], why: str = "Settings from the address"
@@ -365,7 +369,9 @@ class PageState:
     def apply(self) -> Settings | None:
         """Validate the draft and arm a rebuild with it; None (nothing armed) if invalid."""
         settings, errors = self.draft_settings()
-        if settings is None:
+        # a bad exact box: the draft holds the last good value, not what the box shows
+        errors = {**errors, **self.typed_errors()}
+        if settings is None or errors:
             self.status.value = "Fix the highlighted parameters first: " + "; ".join(
                 errors.values()
             )

@@ -282,7 +282,9 @@ def test_a_value_typed_between_the_sliders_steps_is_applied_exactly(
     expect(exact).to_have_value("0.137")
     exact.fill("1.5")
     tab.page.get_by_text("invalid decay rate = 1.5: a number in [0, 1]").wait_for()
-    expect(tab.page.get_by_text("Decay rate: 13.7% per day", exact=True)).to_be_visible()
+    # the draft keeps 0.137; the box's bad value is a change not applied, and Apply waits
+    expect(tab.page.get_by_text("Decay rate: 13.7% per day ●", exact=True)).to_be_visible()
+    expect(tab.button("Apply and reset")).to_be_disabled()
 
 
 def test_charts_come_from_the_local_asset_cache(tab: Tab, explorer_url: str) -> None:

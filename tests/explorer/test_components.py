@@ -326,6 +326,7 @@ def test_a_slider_value_can_be_typed_exactly_and_bad_input_leaves_the_draft() ->
             f"invalid decay rate = {shown}: a number in [0, 1]"
         ], box.messages
         assert state.draft.value["decay_rate"] == 0.137  # unchanged
+    _exact(rc, "decay_rate").v_model = "0.137"  # a bad box refuses Apply: fixed here
     assert not rc.find(vw.Btn, children=["Apply and reset"]).widget.disabled
     _click(rc, "Apply and reset")
     _wait(lambda: state.applied.config.decay_rate == 0.137 and not state.building.value)
@@ -336,7 +337,8 @@ def test_a_slider_value_can_be_typed_exactly_and_bad_input_leaves_the_draft() ->
     _wait(lambda: _exact(rc, "decay_rate").v_model == "0.05")  # after the rebuild's render
     assert not _exact(rc, "decay_rate").error
     _exact(rc, "exchange_fee").v_model = "1"  # a fee is below 1, as the CLI says
-    assert _exact(rc, "exchange_fee").messages == ["invalid exchange fee = 1.0: a number in [0, 1)"]
+    fee = ["invalid exchange fee = 1.0: a number in [0, 1)"]
+    _wait(lambda: _exact(rc, "exchange_fee").messages == fee)  # (rendered after the rebuild's)
     assert state.draft.value["exchange_fee"] == MarketConfig().exchange_fee
     rc.close()
 
@@ -966,3 +968,38 @@ def test_pause_says_where_it_paused_and_a_stop_for_a_rebuild_does_not() -> None:
     assert state.start(pause=0.0)
     state.play_loop()
     assert state.building.value and not state.status.value
+
+
+def _blocked(rc: Any) -> list[str]:
+    return [w.children[0] for w in rc.find(vw.Alert).widgets if "am-blocked" in w.class_]
+
+
+def test_apply_is_refused_while_an_exact_box_holds_a_value_not_allowed() -> None:
+    # Apply with 'abc' in decay rate's exact box applied the draft's last good value while
+    # the box still showed its error: what was built was not what the sidebar showed.
+    pushed: list[str] = []
+    _box, rc = solara.render(_Routed(Explorer(), pushed), handle_error=False)
+    state = page_state(False, None)
+    _exact(rc, "decay_rate").v_model = "0.137"
+    rc.find(vw.TextField, label="Buyers").widget.v_model = "3"
+    _exact(rc, "decay_rate").v_model = "abc"
+    assert state.draft.value["decay_rate"] == 0.137  # the last good value, as before
+    assert rc.find(vw.Btn, children=["Apply and reset"]).widget.disabled
+    assert _blocked(rc) == ["1 parameter needs fixing before Apply: decay rate."]
+    assert state.apply() is None and not state.building.value  # nothing built
+    assert state.status.value == (
+        "Fix the highlighted parameters first: invalid decay rate = 'abc': a number in [0, 1]"
+    )
+    rc.find(vw.Slider, label="Decay rate: 13.7% per day ●").widget.v_model = 0.1  # dragged
+    assert _exact(rc, "decay_rate").v_model == "0.1" and not _blocked(rc)
+    assert not rc.find(vw.Btn, children=["Apply and reset"]).widget.disabled
+    _exact(rc, "decay_rate").v_model = "2"  # bad again, with the draft equal to the run's
+    rc.find(vw.TextField, label="Buyers ●").widget.v_model = str(MarketConfig().n_buyers)
+    rc.find(vw.Slider, label="Decay rate: 10% per day ●").widget.v_model = 0.02
+    _exact(rc, "decay_rate").v_model = "-1"
+    assert state.changes() == {"decay_rate"}  # marked ●, with Apply there and refused
+    assert rc.find(vw.Btn, children=["Apply and reset"]).widget.disabled
+    _click(rc, "Discard")
+    assert _exact(rc, "decay_rate").v_model == "0.02" and not _exact(rc, "decay_rate").error
+    assert state.changes() == set() and not _blocked(rc)
+    rc.close()
