@@ -109,3 +109,14 @@ def explorer_url(artifacts: Path, chromium: str) -> Iterator[str]:
             proc.kill()
             proc.wait()
         log.close()
+
+
+@pytest.fixture
+def fresh_pages() -> Iterator[None]:
+    """Each test opens the pages afresh: outside a server every render shares one scope (the
+    browserless page tests use it: ``pytestmark = pytest.mark.usefixtures("fresh_pages")``)."""
+    from admarket.viz.page import forget_pages
+
+    forget_pages()
+    yield
+    forget_pages()

@@ -1,0 +1,156 @@
+"""What the browserless explorer tests share: a small market, rendering a page (alone,
+under a router that records where it sends the address bar, or in a browser tab's history),
+clicking, waiting for the clock and reading the status line."""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Any
+
+import ipyvuetify as vw
+import pytest
+import solara
+
+from admarket import MarketConfig
+from admarket.viz import app
+from admarket.viz.page import PATHS, Explorer, SideBySide
+from admarket.viz.session import Settings
+from admarket.viz.vega import VegaChart
+from admarket.viz.widgets import LiveHtml
+
+SMALL = MarketConfig(n_buyers=2, n_sellers=2, campaigns_per_buyer=3, days=3)
+
+
+def _render(page: solara.Element) -> Any:
+    _box, rc = solara.render(solara.AppLayout(children=[page]), handle_error=False)
+    return rc
+
+
+def _click(rc: Any, label: str) -> None:
+    rc.find(vw.Btn, children=[label]).widget.click()
+
+
+def _busy(rc: Any) -> bool:
+    """Whether the page shows it is working (building or stepping)."""
+    return bool(rc.find(vw.ProgressLinear, class_="am-busy").widgets)
+
+
+def _wait(what: Any, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not what() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert what()
+
+
+def _step(rc: Any, label: str, clock: str) -> None:
+    """Click a step button; wait until the clock reads ``clock`` and the step is over."""
+    _click(rc, label)
+    _wait(lambda: clock in _clock(rc) and not _busy(rc))
+
+
+def _clock(rc: Any) -> str:
+    html = [w.html for w in rc.find(LiveHtml).widgets if "am-clock" in w.html]
+    assert len(html) == 1
+    return re.sub("<[^>]+>", " ", html[0])
+
+
+def _status(rc: Any) -> set[str]:
+    return {w.children[0] for w in rc.find(vw.Alert).widgets if "am-status" in w.class_}
+
+
+def _settled(rc: Any, title: str) -> bool:
+    """The rebuild is over and the page shows its market."""
+    building = any("Building the market" in str(w.children) for w in rc.find(vw.Alert).widgets)
+    return not building and [w.title for w in rc.find(VegaChart).widgets if w.title] == [title]
+
+
+@solara.component
+def _Routed(page: solara.Element, pushed: list[str], path: str = "/") -> solara.Element:
+    """``page`` with a router that records where Apply and the page tabs send the address
+    bar (the layout's own route tabs set the location instead: recorded too)."""
+    solara.routing.router_context.provide(solara.routing.Router(path, app.routes, pushed.append))
+    solara.routing._location_context.provide(solara.routing._Location(path, pushed.append))
+    return solara.AppLayout(children=[page])
+
+
+def _go_to_page(rc: Any, index: int) -> None:
+    """Click the app bar's tab to the explorer (0) or the side-by-side page (1)."""
+    (nav,) = [w for w in rc.find(vw.Tabs).widgets if "am-tabs" not in (w.class_ or "")]
+    nav.v_model = index
+
+
+def _exact(rc: Any, name: str) -> Any:
+    return rc.find(vw.TextField, class_=f"am-exact-{name}").widget
+
+
+class _History:
+    """The browser's history of one tab, for :func:`_Browser`: Apply and the page tabs push
+    an entry; :meth:`back` and :meth:`forward` move the address without pushing, as the
+    browser's buttons do (Solara's Navigator then sets the router's path)."""
+
+    def __init__(self, start: str) -> None:
+        self.entries, self.at = [start], 0
+        self.set_location: Any = None
+
+    def push(self, path: str) -> None:
+        self.entries[self.at + 1 :] = [path]
+        self.at += 1
+        self.set_location(path)
+
+    def back(self) -> None:
+        self.at -= 1
+        self.set_location(self.entries[self.at])
+
+    def forward(self) -> None:
+        self.at += 1
+        self.set_location(self.entries[self.at])
+
+    def go(self, path: str) -> None:
+        """A link followed within the tab."""
+        self.push(path)
+
+
+@solara.component
+def _Browser(page: solara.Element, history: _History) -> solara.Element:
+    """``page`` under a router at ``history``'s address, as Solara's routing provider."""
+    location, set_location = solara.use_state(history.entries[history.at])
+    history.set_location = set_location
+    solara.routing.router_context.provide(solara.routing.Router(location, app.routes, history.push))
+    solara.routing._location_context.provide(solara.routing._Location(location, history.push))
+    return solara.AppLayout(children=[page])
+
+
+@solara.component
+def _Tab(history: _History) -> solara.Element:
+    """Both pages in one browser tab: the page at ``history``'s address, as the app's routes
+    draw it (leaving a page unmounts it)."""
+    location, set_location = solara.use_state(history.entries[history.at])
+    history.set_location = set_location
+    router = solara.routing.Router(location, app.routes, history.push)
+    solara.routing.router_context.provide(router)
+    solara.routing._location_context.provide(solara.routing._Location(location, history.push))
+    compare = router.path == PATHS[True]
+    page = (SideBySide() if compare else Explorer()).key(f"route{PATHS[compare]}")
+    return solara.AppLayout(children=[page])
+
+
+def _showing(rc: Any, clock: str) -> bool:
+    """The page shows one clock reading ``clock`` and is not building or stepping."""
+    html = [w.html for w in rc.find(LiveHtml).widgets if "am-clock" in w.html]
+    return len(html) == 1 and clock in html[0] and not _busy(rc)
+
+
+def _counting_builds(monkeypatch: pytest.MonkeyPatch) -> list[tuple[tuple[str, ...], int]]:
+    """Every market build from now on, as (scenarios, seed)."""
+    from admarket.viz import state as state_module
+
+    built: list[tuple[tuple[str, ...], int]] = []
+    real = state_module.Session
+
+    def counted(settings: Settings) -> Any:
+        built.append((settings.scenarios, settings.config.seed))
+        return real(settings)
+
+    monkeypatch.setattr(state_module, "Session", counted)
+    return built
