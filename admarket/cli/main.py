@@ -21,6 +21,7 @@ from collections.abc import Iterator, Sequence
 from admarket.cli.options import (
     Parser,
     add_batch_options,
+    add_choice_option,
     add_config_options,
     add_llm_options,
     add_output_options,
@@ -86,16 +87,19 @@ def _add_study_commands(sub: argparse._SubParsersAction) -> None:
     add_config_options(cmp)
     add_batch_options(cmp, seeds=10)
     cmp.add_argument("--out", required=True, metavar="DIR", help="output directory")
-    cmp.add_argument(
+    add_choice_option(
+        cmp,
         "--verbosity",
-        choices=VERBOSITY,
-        help="narrative log detail (default key: a few stories of each kind)",
+        VERBOSITY,
+        None,
+        "narrative log detail (default key: a few stories of each kind)",
     )
-    cmp.add_argument(
+    add_choice_option(
+        cmp,
         "--logs",
-        choices=("first", "all", "none"),
-        default="first",
-        help="which seeds get event and narrative logs (default: the first seed)",
+        ("first", "all", "none"),
+        "first",
+        "which seeds get event and narrative logs (default: the first seed)",
     )
     cmp.add_argument(
         "--resume",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -266,12 +267,26 @@ def add_llm_options(p: argparse.ArgumentParser) -> None:
         metavar="N",
         help="completion tokens per answer at most (default 1024)",
     )
-    g.add_argument(
+    add_choice_option(
+        g,
         "--llm-response-format",
-        choices=("schema", "json", "none"),
-        default="schema",
-        help="ask for JSON by schema (default), as any JSON object, or by prompt only",
+        ("schema", "json", "none"),
+        "schema",
+        "ask for JSON by schema (default), as any JSON object, or by prompt only",
     )
+
+
+def add_choice_option(
+    p: argparse.ArgumentParser | argparse._ArgumentGroup,
+    flag: str,
+    choices: Sequence[str],
+    default: str | None,
+    help: str,
+) -> None:
+    """Add ``flag`` to ``p`` as an option taking one of ``choices`` (``default`` when not
+    given; None leaves the choice to the command). argparse itself refuses any other word,
+    naming the choices, so every such option reads and fails the same way."""
+    p.add_argument(flag, choices=choices, default=default, help=help)
 
 
 def parse_scenarios(text: str) -> list[str]:

@@ -11,6 +11,7 @@ import argparse
 import contextlib
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
@@ -245,6 +246,17 @@ def _ledger(s: dict, name: str, token: str) -> str:
     return "n/a" if v != v else f"{v:,.4f} {token} ({usd(s[name + '_usd'])})"
 
 
+def _count(name: str) -> Callable[[dict], str]:
+    """A headline row printing the summary's ``name`` as a whole number (``12,345``)."""
+    return lambda s: f"{s[name]:,}"
+
+
+def _count_of(part: str, whole: str, share: Callable[[dict], str]) -> Callable[[dict], str]:
+    """A headline row printing ``part`` of ``whole`` and the share it is (``3/40 (7.5%)``);
+    ``share`` words the share, as each row has its own rate."""
+    return lambda s: f"{s[part]:,}/{s[whole]:,} ({share(s)})"
+
+
 # (glossary name, how to print it): the rows of the headline table, labelled by the glossary
 SUMMARY_ROWS = (
     ("gross_spend", lambda s: _fmt_money(s["gross_spend"])),
@@ -253,7 +265,7 @@ SUMMARY_ROWS = (
         "intermediary_take",
         lambda s: f"{_fmt_money(s['intermediary_take'])} ({pct(s['take_rate'])})",
     ),
-    ("impressions", lambda s: f"{s['impressions']:,}"),
+    ("impressions", _count("impressions")),
     ("fill_rate", lambda s: _share(s, "fill_rate")),
     ("hit_impression_goal", lambda s: f"{s['hit_impression_goal']}/{s['campaigns']}"),
     ("hit_cpm_goal", lambda s: f"{s['hit_cpm_goal']}/{s['campaigns']}"),
@@ -262,20 +274,18 @@ SUMMARY_ROWS = (
         "overspent_campaigns",
         lambda s: f"{s['overspent_campaigns']} ({_fmt_money(s['overspend_usd'])} over budget)",
     ),
-    ("pg_shortfall_impressions", lambda s: f"{s['pg_shortfall_impressions']:,}"),
+    ("pg_shortfall_impressions", _count("pg_shortfall_impressions")),
     ("mean_goal_attainment", lambda s: f"{s['mean_goal_attainment']:.3f}"),
     (
         "wrong_decision_share",
-        lambda s: (
-            f"{s['hallucinated_decisions']:,}/{s['decisions']:,} ({pct(s['hallucination_rate'])})"
-        ),
+        _count_of("hallucinated_decisions", "decisions", lambda s: pct(s["hallucination_rate"])),
     ),
     (
         "wrong_claim_share",
-        lambda s: f"{s['wrong_claims']:,}/{s['claims']:,} ({_share(s, 'wrong_claim_share')})",
+        _count_of("wrong_claims", "claims", lambda s: _share(s, "wrong_claim_share")),
     ),
-    ("facts_lost", lambda s: f"{s['facts_lost']:,}"),
-    ("restarts", lambda s: f"{s['restarts']:,}"),
+    ("facts_lost", _count("facts_lost")),
+    ("restarts", _count("restarts")),
     (
         "recovery_fidelity",
         lambda s: (
@@ -284,7 +294,7 @@ SUMMARY_ROWS = (
             else f"{pct(s['recovery_fidelity'])} of {s['recoveries']:,}"
         ),
     ),
-    ("disputes", lambda s: f"{s['disputes']:,}"),
+    ("disputes", _count("disputes")),
     ("written_off", lambda s: _fmt_money(s["written_off"])),
     (
         "ledger_cost_usd",

@@ -131,14 +131,32 @@ def run_config(tables: Mapping[str, pd.DataFrame]) -> dict[str, Any]:
     return view(tables).cfg
 
 
+def fact_key_parts(key: str) -> tuple[str, str]:
+    """A fact key's entity and attribute, its first and last parts (``deal:3:price`` →
+    ``("deal", "price")``; a key without ``:`` is both)."""
+    parts = key.split(":")
+    return parts[0], parts[-1]
+
+
+def money_fact_in_words(key: str, value: float) -> str | None:
+    """A money fact's value in dollars: a deal's price as ``$8.63 CPM``, a campaign's spend
+    as ``$1,234.00``; None for any other fact. The report's stories and the explorer's feed
+    both word claims this way (a price is the only ``price`` fact and spend the only
+    campaign fact agents file)."""
+    entity, attr = fact_key_parts(key)
+    if entity == "deal" and attr == "price":
+        return f"{usd(value)} CPM"
+    if entity == "campaign" and attr == "spent":
+        return usd(value)
+    return None
+
+
 def fact_value(key: str, value: float, cfg: Mapping[str, Any]) -> str:
     """A fact's value in words, by what the fact is (``deal:3:price`` → ``$8.63 CPM``)."""
-    attr = key.split(":")[-1]
-    entity = key.split(":")[0]
-    if attr == "price":
-        return f"{usd(value)} CPM"
-    if attr == "spent":
-        return usd(value)
+    money = money_fact_in_words(key, value)
+    if money is not None:
+        return money
+    entity, attr = fact_key_parts(key)
     if entity == "fill":
         return f"a fill rate of {value:.0%}"
     if attr in ("start", "end"):

@@ -20,6 +20,7 @@ from typing import Any
 from admarket.config import EXCHANGE_FEES
 from admarket.model import MarketModel
 from admarket.money import impressions, plural, usd
+from admarket.outputs.moments import fact_key_parts, money_fact_in_words
 from admarket.viz.charts import PANELS, defined_series
 from admarket.viz.graph import agent_label
 from admarket.viz.session import DayTally, Watch, event_time
@@ -95,12 +96,10 @@ def fact_in_words(key: str, who: Callable[[str], str] | None = None) -> str:
 
 def value_in_words(key: str, value: float) -> str:
     """A claimed value with its unit: dollars for prices and spend, a share for fill."""
-    kind, _, attr = key.partition(":")
-    attr = attr.rsplit(":", 1)[-1]
-    if kind == "deal" and attr == "price":
-        return f"{usd(value)} CPM"
-    if kind == "campaign":
-        return usd(value)
+    money = money_fact_in_words(key, value)
+    if money is not None:
+        return money
+    kind = fact_key_parts(key)[0]
     if kind == "fill":
         return f"{value:.0%}"
     if kind in ("avail", "hist"):
