@@ -187,6 +187,30 @@ def test_a_missing_checksum_is_damage(published, tmp_path, capsys):
     assert rc == 1 and "admarket.duckdb has no checksum in the COMPLETE marker" in out
 
 
+@pytest.mark.parametrize("edit", ["a number", "not hex", "missing", "no table"])
+def test_report_refuses_a_marker_whose_checksum_is_not_a_sha256(published, tmp_path, capsys, edit):
+    # a marker sealed anew over the edit (its own digest recomputed): only the type tells
+    d = _copy(published, tmp_path)
+    marker = _marker(d)
+    if edit == "no table":
+        marker["sha256"] = "abc"
+    elif edit == "missing":
+        del marker["sha256"][STORE_NAME]
+    else:
+        marker["sha256"][STORE_NAME] = 123 if edit == "a number" else "z" * 64
+    marker["marker_sha256"] = marker_digest(marker)
+    (d / COMPLETE_MARKER).write_text(json.dumps(marker))
+    before = (d / COMPLETE_MARKER).read_bytes()
+    capsys.readouterr()
+    assert main(["report", str(d)]) == 2
+    err = capsys.readouterr().err
+    assert f"its {COMPLETE_MARKER} marker" in err and "'sha256'" in err, err
+    assert "nothing was changed" in err and err.count("\n") == 1
+    if edit != "no table":
+        assert f"'sha256' of {STORE_NAME}, where a SHA-256 (64 lowercase hex digits)" in err
+    assert (d / COMPLETE_MARKER).read_bytes() == before
+
+
 def test_studies_are_checksummed_too(tmp_path, capsys):
     compare = tmp_path / "c"
     assert main(["compare", *TINY, "--seeds", "2", "--processes", "1", "--out", str(compare)]) == 0

@@ -321,6 +321,33 @@ def republish_report(
         # a result published without them stays without (hashing its kept files now would
         # vouch for whatever they hold, edits included)
         summed = has_checksums(manifest)
-        sums = manifest.get("sha256") if summed else None
-        known = {r: sums[r] for r in keep if r in sums} if isinstance(sums, dict) else {}
+        known = _kept_checksums(Path(run_dir), manifest, keep) if summed else {}
         return publish(dest, build, meta, known, checksums=summed)
+
+
+_SHA256 = re.compile(r"[0-9a-f]{64}")  # as file_digest writes it
+
+
+def _kept_checksums(run_dir: Path, manifest: Mapping[str, Any], keep: list[str]) -> dict[str, str]:
+    """The SHA-256s a checksummed marker lists for the files ``keep`` that a rebuilt report
+    carries over, each checked to be one: copied as they were, a number or a missing entry
+    would be sealed into the new marker (or hashed afresh, vouching for an edit), so an
+    IncompleteRunError names the marker, the field and the file instead."""
+    where = f"{run_dir}: its {COMPLETE_MARKER} marker"
+    sums = manifest.get("sha256")
+    if not isinstance(sums, dict):
+        raise IncompleteRunError(
+            f"{where} has no 'sha256' table of file checksums ({type(sums).__name__} "
+            "there; edited?); nothing was changed"
+        )
+    known = {}
+    for rel in keep:
+        got = sums.get(rel)
+        if not isinstance(got, str) or not _SHA256.fullmatch(got):
+            said = "none" if got is None else repr(got)[:80]
+            raise IncompleteRunError(
+                f"{where} lists {said} as 'sha256' of {rel}, where a SHA-256 (64 lowercase "
+                "hex digits) belongs (edited?); nothing was changed"
+            )
+        known[rel] = got
+    return known
