@@ -28,8 +28,8 @@ def stage_beside(path: Path) -> tuple[int, str]:
     leftover, so the writer keeps it open until the file is renamed into place (or
     deleted). On Linux the file gets its name only once the lock is on it (``O_TMPFILE``,
     then a link), so status never sees it unheld; elsewhere the lock follows its creation
-    at once (but status reads locks from Linux's ``/proc/locks``, so off Linux it cannot
-    tell a held staged file from a killed run's)."""
+    at once (status reads locks from Linux's ``/proc/locks``; off Linux it tries a shared
+    lock without waiting, which delays this blocking ``flock`` by a moment at most)."""
     made = _held_and_named(path)
     if made is not None:
         return made

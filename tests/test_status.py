@@ -271,3 +271,37 @@ def test_status_lists_the_empty_ledger_copy_a_run_killed_as_it_staged_left(tmp_p
         os.close(fd)
     staged.unlink()  # as the status says: the ledger is whole and verifies
     assert scan(tmp_path) == [] and main(["verify-ledger", str(ledger)]) == 0
+
+
+def test_without_proc_locks_a_held_staged_ledger_is_not_offered_for_deletion(tmp_path, monkeypatch):
+    """Off Linux there is no /proc/locks: status read every staged ledger copy as unheld, so
+    a live run's copy was listed as a killed run's, 'safe to delete: rm …'. There it now asks
+    the file itself (a shared flock tried without waiting, let go at once)."""
+    import fcntl
+    import os
+    import shutil
+
+    from admarket.outputs import output_lock
+
+    ledger = tmp_path / "l.jsonl"
+    args = ["run", "--scenarios", "c", "--days", "1", "--buyers", "1", "--sellers", "1"]
+    assert main([*args, "--no-progress", "--ledger-out", str(ledger)]) == 0
+    staged, empty = tmp_path / ".l.jsonl.abcd1234.tmp", tmp_path / ".l.jsonl.empty123.tmp"
+    shutil.copy(ledger, staged)
+    empty.write_text("")
+    monkeypatch.setattr(output_lock, "PROC_LOCKS", str(tmp_path / "no-such-file"))
+    assert {i.path for i in scan(tmp_path)} == {str(staged), str(empty)}  # a killed run's
+    for copy in (staged, empty):
+        fd = os.open(copy, os.O_RDONLY)  # as the live run holds its copy
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            assert copy.name not in {os.path.basename(i.path) for i in scan(tmp_path)}
+        finally:
+            os.close(fd)
+    # asking took no lock it kept: a writer's lock is had at once after
+    fd = os.open(staged, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    finally:
+        os.close(fd)
+    assert len(scan(tmp_path)) == 2

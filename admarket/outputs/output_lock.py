@@ -5,7 +5,8 @@ taken by :func:`.publish.reserve`) records its holder (``pid N, since T``). Anyo
 who holds it (:func:`holder`, for ``admarket status``) without taking, creating or changing
 it: even a shared lock held for a moment would make a writer that starts then refuse, so the
 lock file is only read, and whether it is held comes from ``/proc/locks`` (Linux; elsewhere,
-whether the recorded pid is alive).
+whether the recorded pid is alive). A staged file (:func:`flock_held`) may be asked directly
+where ``/proc/locks`` is missing: its writer waits for its lock, and never refuses.
 """
 
 from __future__ import annotations
@@ -115,14 +116,39 @@ def holder(dest: Path) -> str | None:
 
 
 def flock_held(path: Path) -> bool:
-    """Whether some process holds a ``flock`` on the file ``path`` now (read from
-    ``/proc/locks``, no lock taken; False where it cannot be told): a staged ledger copy
+    """Whether some process holds a ``flock`` on the file ``path`` now: a staged ledger copy
     an ``admarket run`` is publishing is held so (``cli.run.finish``), one a killed run
-    left is not."""
+    left is not. Read from ``/proc/locks`` (no lock taken); where that is missing (not
+    Linux), asked of the file itself (:func:`_flock_probe`); False if the file is gone."""
     try:
-        return _flock_held(os.stat(path), None)
+        st = os.stat(path)
     except OSError:
         return False
+    held = _proc_locks_held(st, None)
+    return _flock_probe(path) if held is None else held
+
+
+def _flock_probe(path: Path) -> bool:
+    """Whether a ``flock`` is held on ``path``, by trying a shared one without waiting and
+    letting it go at once. Sound for a staged file only: its one writer takes its lock
+    waiting (:func:`admarket.atomic.stage_beside`), so a probe holding it for a moment
+    delays it by that moment and never makes it fail — unlike an output lock, whose writer
+    refuses at once (:func:`holder` never probes). A file whose lock cannot be asked (a
+    filesystem without ``flock``) counts as held: never offered as safe to delete."""
+    try:
+        flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0)
+        fd = os.open(path, flags | getattr(os, "O_NOCTTY", 0))
+    except OSError:
+        return False  # gone meanwhile (renamed into place, or deleted)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    except OSError:
+        return True
+    finally:
+        os.close(fd)  # (closing lets go of a lock the probe took)
+    return False
 
 
 def _recorded_pid(text: str) -> int | None:
@@ -134,15 +160,26 @@ def _recorded_pid(text: str) -> int | None:
 
 
 def _flock_held(st: os.stat_result, pid: int | None) -> bool:
+    """Whether some process holds a ``flock`` on the file ``st`` describes, by
+    ``/proc/locks`` (:func:`_proc_locks_held`); where that is missing, whether ``pid`` (the
+    holder the lock file records) is alive."""
+    held = _proc_locks_held(st, pid)
+    if held is None:
+        return pid is not None and _alive(pid)
+    return held
+
+
+def _proc_locks_held(st: os.stat_result, pid: int | None) -> bool | None:
     """Whether some process holds a ``flock`` on the file ``st`` describes: a FLOCK line of
     ``/proc/locks`` (``1: FLOCK ADVISORY WRITE PID MAJ:MIN:INODE 0 EOF``, device numbers in
     hex; a waiter's line has ``->`` and is no holder) for its device and inode — or for its
-    inode and the recorded pid, where a layered filesystem reports another device."""
+    inode and the recorded pid, where a layered filesystem reports another device; None
+    where ``/proc/locks`` cannot be read (not Linux)."""
     try:
         with open(PROC_LOCKS, encoding="ascii", errors="replace") as fh:
             text = fh.read()
     except OSError:
-        return pid is not None and _alive(pid)
+        return None
     dev = (os.major(st.st_dev), os.minor(st.st_dev))
     for line in text.splitlines():
         f = line.split()
