@@ -210,3 +210,17 @@ def test_the_drivers_tables_say_a_one_seed_value_rests_on_one_seed():
     assert "| 0.00 (n=1, no interval) |" in row and "| +0.0000 (n=1, no interval) |" in row
     # two seeds: intervals, and no "n=1" anywhere
     assert "n=1" not in drivers_markdown(driver_table(_tidy(), params, base), base)
+
+
+def test_an_integer_parameters_base_is_marked_when_its_column_holds_floats():
+    """The main job's ledger sweep lists ledger_flush_hours' base (1) under a value column
+    that also holds float parameters, so it reads 1.0: compared as text, "1.0" was not the
+    base "1" and the flush table had no base row marked."""
+    tidy = _tidy().rename(columns={"decay_rate": "ledger_flush_hours"})
+    tidy["ledger_flush_hours"] = tidy["ledger_flush_hours"].map({0.02: 1, 0.1: 24})
+    params = ["ledger_flush_hours", "ledger_read_failure"]
+    base = {"ledger_flush_hours": 1, "ledger_read_failure": 0.0}
+    md = drivers_markdown(driver_table(tidy, params, base), base)
+    flush = md.split("### Ledger flush hours")[1].split("### Ledger read failure")[0]
+    assert "| 1.0 (base) | B |" in flush and "| 24.0 | B |" in flush
+    assert md.count("(base) |") == 4

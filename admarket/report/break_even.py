@@ -32,6 +32,7 @@ from admarket.report.sweep_values import (
     category_axis,
     category_order,
     equals,
+    same_value,
     value_text,
 )
 
@@ -323,9 +324,7 @@ def sweep_markdown(
         net = _ci_text(r, "net_to_publishers", "+,.0f")
         goal = _ci_text(r, "mean_goal_attainment", "+.3f")
         values = [value_text(r[p]) for p in params]
-        at_base = base is not None and all(
-            p in base and v == value_text(base[p]) for p, v in zip(params, values, strict=True)
-        )
+        at_base = base is not None and all(p in base and same_value(r[p], base[p]) for p in params)
         cells = [
             *(v + (" (base)" if at_base else "") for v in values),
             r["scenario"],

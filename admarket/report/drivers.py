@@ -24,7 +24,13 @@ from admarket.config.params import field_label
 from admarket.report.chart_parts import COLOURS, NAMES, cut_note, mark_cut_ends, pyplot
 from admarket.report.glossary import WRITTEN_OFF_SOURCES
 from admarket.report.stats import CLIPPED, mean_ci, paired_diff
-from admarket.report.sweep_values import category_axis, category_order, equals, value_text
+from admarket.report.sweep_values import (
+    category_axis,
+    category_order,
+    equals,
+    same_value,
+    value_text,
+)
 
 DRIVER_METRICS = (
     ("wrong_fact_share", "facts acted on that were wrong", 100.0, "%"),
@@ -347,7 +353,7 @@ def drivers_markdown(table: pd.DataFrame, base: dict[str, Any]) -> str:
         for _, row in _in_order(table[table["parameter"] == p], ["value", "scenario"]).iterrows():
             value = value_text(row["value"])
             # the base point: every parameter's reference, the same runs in each table
-            at_base = p in base and value == value_text(base[p])
+            at_base = p in base and same_value(row["value"], base[p])
             cells = [
                 value + (" (base)" if at_base else ""),
                 row["scenario"],

@@ -84,6 +84,21 @@ def storable_values(values: pd.Series) -> pd.Series:
     return values if len(kinds) <= 1 else values.map(value_text)
 
 
+def same_value(a: Any, b: Any) -> bool:
+    """Whether two swept values are the same setting: numbers compared as numbers (a table's
+    value column holds an integer parameter's 1 as 1.0 once any other parameter's value in
+    it is a float), true/false and text as written, lists whole."""
+    numbers = (int, float, np.integer, np.floating)
+    if (
+        isinstance(a, numbers)
+        and isinstance(b, numbers)
+        and not isinstance(a, bool | np.bool_)
+        and not isinstance(b, bool | np.bool_)
+    ):
+        return float(a) == float(b)
+    return value_text(a) == value_text(b)
+
+
 def equals(column: pd.Series, value: Any) -> pd.Series:
     """``column == value``, also for a list value (campaign_budgets), compared whole."""
     if isinstance(value, tuple):
