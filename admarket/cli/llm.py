@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from admarket.cli.options import check_writable_dir
+from admarket.cli.output_checks import check_writable_dir
 from admarket.config import MarketConfig
 from admarket.errors import UsageError
 from admarket.llm import LLMSession, ReplayEndpoint, RequestSettings

@@ -26,8 +26,8 @@ from admarket.cli.options import (
     add_llm_options,
     add_output_options,
     check_config,
-    check_outputs,
 )
+from admarket.cli.output_checks import check_outputs
 from admarket.errors import ChartError, ConfigError, Terminated, UsageError, WorkerLostError
 from admarket.outputs import QUERY_NAMES, VERBOSITY
 

@@ -29,12 +29,11 @@ from admarket.cli.llm import (
     save_partial,
     session_from_args,
 )
-from admarket.cli.options import (
+from admarket.cli.options import config_from_args, parse_scenarios
+from admarket.cli.output_checks import (
     DEFAULT_CHECKPOINT_DIR,
     check_checkpoints,
     check_ledger_out,
-    config_from_args,
-    parse_scenarios,
 )
 from admarket.config import MarketConfig, check_scenarios, from_mapping
 from admarket.config.sizing import check_memory
