@@ -70,9 +70,12 @@ def test_a_faultless_ledger_of_truthful_authors_trades_as_the_true_books_c(case)
 )
 def test_the_true_books_oracle_finds_what_a_faulty_ledger_makes_its_authors_write(fault):
     """The null test above can fail: with a fault on, some author writes a value that is
-    not the truth, the oracle replaces it, and the two Cs trade differently."""
-    c = run_case("C", CASES["rot"], **fault)
-    true = run_case(TrueBooksDesign, CASES["rot"], **fault)
+    not the truth, the oracle replaces it, and the two Cs trade differently. (Seed 8: on
+    the rot case's own seed 7 the read faults' 3 wrong facts happen to change no trade;
+    they did while a dispute's ledger look-up shared the failed check's draw.)"""
+    case = {**CASES["rot"], "seed": 8}
+    c = run_case("C", case, **fault)
+    true = run_case(TrueBooksDesign, case, **fault)
     assert true.records.facts_replaced
     assert fingerprint(c)["trades"] != fingerprint(true)["trades"]
 
