@@ -142,6 +142,21 @@ def test_a_dispute_is_settled_on_the_ledger_when_its_own_query_is_answered(read_
     assert abs(settled / n - answered) < 3 * (answered * read_failure / n) ** 0.5, (settled, n)
 
 
+def test_an_agent_lists_the_deals_it_holds_beside_those_the_ledger_lists():
+    """A booking whose write was lost (or is not sealed yet) is still a deal its parties
+    hold: listing the ledger's deals alone dropped it from planning and the seller's
+    commitments."""
+    m = MarketModel("C", **SMALL, seed=1, ledger_write_failure=0.3, ledger_read_failure=0.0)
+    m.run()
+    missing = 0
+    for b in m.buyers:
+        for c in b.campaigns:
+            held = set(b.memory.ids("deal", c))
+            assert held <= set(b.known_deals(c))
+            missing += len(held - set(m.records.deals_of_campaign(c)))
+    assert missing > 0  # deals the ledger does not list, which the agents still know
+
+
 def test_c_without_the_recall_check_sits_between_b_and_checked_c():
     for key in ("wrong_fact_share", "hallucination_rate"):
         b = _mean("B", key)

@@ -101,15 +101,20 @@ class TraderAgent(Agent):
 
     def known_deals(self, tag: int) -> list[int]:
         """Deals this agent can list under ``tag`` (a buyer's campaign, a seller's product):
-        from shared records where there are some and the query gets an answer, otherwise
-        from its memory."""
+        those it holds in memory, and those shared records list where there are some and
+        the query gets an answer."""
         m = self.model
         listed = None
         if m.records.reachable(self.name, f"{self.kind}:{tag}:deals", m.t):
             listed = self.listed_deals(tag)
         if listed is None and self.policy.answers_recalls:
             return self.policy.known_deals(self, tag)
-        return listed if listed is not None else self.memory.ids("deal", tag)
+        held = self.memory.ids("deal", tag)
+        if listed is None:
+            return held
+        # the ledger lists sealed bookings; a deal the agent still holds may be booked since
+        # (unsealed) or its booking lost: the agent knows it either way
+        return sorted({*listed, *held}) if held else listed
 
     def deal_fact(self, d: int, tag: int, attr: str, claim_type: str, dec: int) -> float:
         """The value of deal ``d``'s ``attr`` this agent acts on (filed as a claim)."""
