@@ -343,6 +343,8 @@ class BuyerAgent(TraderAgent):
             records, t = self.model.records, self.model.t
             if not records.reachable(self.name, f"fill:{b}:{s}", t):
                 return None  # no answer: the buyer goes by what it holds
+            if any(records.behind(k) for k in keys):
+                return None  # the ledger is behind its books: nothing to check against
             e, g = (records.value(k) for k in keys)
             return ratio(e or 0.0, g or 0.0)
 

@@ -174,13 +174,17 @@ class SellerAgent(TraderAgent):
         m, spd = self.model, self.model.config.steps_per_day
         if not m.records.reachable(self.name, f"product:{p}:owed", m.t):
             return None
-        rate, value, t = 0.0, m.records.value, m.t
+        rate, value, t, behind = 0.0, m.records.value, m.t, m.records.behind
+        if any(behind(f"deal:{d}:volume") for d in self.memory.ids("deal", p)):
+            return None  # a booking it holds is not readable yet: the ledger is behind it
         for d in m.records.deals_of_product(p) or ():
             # reads have no side effects, so a deal that is over is skipped after one read:
             # at scale most deals ever booked on a product are over
             end = value(f"deal:{d}:end")
             if end is None or end <= t:
                 continue
+            if behind(f"deal:{d}:delivered"):
+                return None  # the ledger is behind its books: nothing to check against
             volume = value(f"deal:{d}:volume")
             done = value(f"deal:{d}:delivered") or 0.0
             if volume is None or done >= volume:

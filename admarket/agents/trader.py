@@ -205,7 +205,9 @@ class TraderAgent(Agent):
             if inj is not None:
                 value, injected = inj.value, inj.kind
         caught = False
-        if m.verify_with_ledger and source != "ledger":
+        # checked only against a ledger not behind what the agent holds: an older value
+        # there (the latest write of the fact unsealed or lost) would overwrite a newer one
+        if m.verify_with_ledger and source != "ledger" and not m.records.behind(key):
             read = m.records.read
             lv = ledger_value() if ledger_value is not None else read(self.name, key, m.t)
             if lv is not None and m.claims.is_wrong(value, lv):

@@ -82,6 +82,11 @@ class LedgerRecords(Records):
         self._by_product: dict[int, list[int]] = {}
         self._indexed = 0  # chain position up to which sealed bookings are indexed
         self._seq = (-1, 0)  # (step, write attempts in it): keys the write-failure draws
+        # fact key -> the attempt of its latest write when that write is not readable: still
+        # in the open blob, or lost (see behind); a seal clears the written ones
+        self._unread: dict[str, int] = {}
+        self._attempts = 0
+        self._unsealed: list[tuple[int, tuple[str, ...]]] = []  # (attempt, fact keys) open
         self.reads_failed = self.writes_failed = self.cosign_failures = 0
         # Impression-level delivery records (traceable impression → blob → Sui object).
         self.impressions_per_record = cfg.impressions_per_record
@@ -129,13 +134,30 @@ class LedgerRecords(Records):
     # --- writing ------------------------------------------------------------------------------
     def write(self, kind: str, payload: dict, author: str, step: int) -> bool:
         """Append ``author``'s signed entry unless the write fails; whether it was written."""
+        facts = tuple(payload.get("facts") or ())
+        if facts:  # its parties now hold newer values of these than the ledger can show
+            self._attempts += 1
+            for key in facts:
+                self._unread[key] = self._attempts
         if self._lost(kind, author, step):
             return False
         self.ledger.append(kind, payload, author, step)
+        if facts:
+            self._unsealed.append((self._attempts, facts))
         if self.flush_hours == 0:
             self.ledger.seal_blob(step)
         self._index_sealed()
         return True
+
+    def behind(self, key: str) -> bool:
+        """Whether the latest write of ``key`` is not readable (in the open blob, or lost),
+        so the ledger's value of it is older than what that write held. Every fact an agent
+        checks is one it wrote or learned as that write was made (its own books; deal terms
+        it co-signed; a delivery count it was invoiced for), so the agent knows the ledger
+        is behind it there — an entry's step is on the ledger — though not whether its
+        write was lost or is waiting for its seal. An agent checks a recall against the
+        ledger only where the ledger is not behind (see ``TraderAgent._act_on``)."""
+        return key in self._unread
 
     def cosign(self, kind: str, payload: dict, views: Mapping[str, object], step: int) -> bool:
         """Both parties sign ``payload`` (written by the seller) if their views agree.
@@ -187,8 +209,16 @@ class LedgerRecords(Records):
             self._seal_records(self._open_records)
 
     def _index_sealed(self) -> None:
-        """Add newly sealed bookings to the deal index agents list their deals from."""
+        """Add newly sealed bookings to the deal index agents list their deals from, and
+        mark the facts of newly sealed writes readable."""
         ledger = self.ledger
+        if self._unsealed and not ledger.open_entries:  # a seal made every write readable
+            unread = self._unread
+            for attempt, keys in self._unsealed:
+                for key in keys:
+                    if unread.get(key) == attempt:  # still its latest write
+                        del unread[key]
+            self._unsealed.clear()
         upto = len(ledger) - ledger.open_entries
         for i in range(self._indexed, upto):
             e = ledger[i]

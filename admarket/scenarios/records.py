@@ -53,6 +53,11 @@ class Records:
         """Whether ``reader``'s query of the records at ``step`` gets an answer (always here)."""
         return True
 
+    def behind(self, key: str) -> bool:
+        """Whether a newer write of fact ``key`` than the records can show is pending: the
+        value they give is older than what its parties hold (never here: no writes)."""
+        return False
+
     def read(self, reader: str, key: str, step: int) -> float | None:
         """``reader``'s query for fact ``key``: its recorded value, or None when there is no
         record or the query gets no answer."""
