@@ -39,10 +39,12 @@ from admarket.report.glossary import FINDING_LABELS, GLOSSARY
 from admarket.report.llm_section import llm_report
 from admarket.report.market_sections import attainment_blocks, negotiation_blocks
 from admarket.report.savings import (
+    KEEPS,
     reduction_text,
     savings,
     savings_amount,
     savings_note,
+    sides_text,
 )
 from admarket.report.summary import Point, executive_summary
 from admarket.report.tables import (
@@ -108,9 +110,9 @@ def _savings_blocks(d: ReportData) -> list[Block]:
         per, red = savings(d, s)
         lines.append(
             f"Moving from A to {s}: fee reduction {reduction_text(red, s)}; savings per $100K "
-            f"of spend {savings_amount(per)}"
+            f"of spend {savings_amount(per)} ({sides_text(d, s)})"
         )
-    note = f"{savings_note(d)}. What a buyer does not pay in fees, not what it gets for its money."
+    note = f"{savings_note(d)}. {KEEPS}."
     return [("h2", "Fee savings per $100K of spend"), ("list", lines), ("p", note)]
 
 

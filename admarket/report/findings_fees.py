@@ -60,7 +60,8 @@ def take_rate(d: ReportData) -> Finding | None:
     parts = "; ".join(f"{s}: {pct(v)}" for s, v in vals.items())
     text = (
         f"Take rate (intermediary take as a share of gross spend) — {parts}. These rates are "
-        "the configured fee stack (A: exchange + DSP + ad-tech + unknown delta; B and C: "
+        "the configured fee stack (A: exchange + DSP + buy-side ad tech + sell-side ad tech + "
+        "unknown delta; B and C: "
         "agent fee, plus protocol fee and ledger cost in C) coming back out of the books, not "
         "a discovery of the model."
     )

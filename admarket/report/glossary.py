@@ -69,14 +69,18 @@ GLOSSARY: dict[str, Term] = {
     ),
     "savings_per_100k": _T(
         "fee savings per $100K of spend",
-        "Fees a buyer does not pay on $100,000 of gross spend by trading this way instead of "
-        "through the exchange: (take rate of A − take rate) × $100,000. Fees only — it says "
-        "nothing about what each way of trading delivers.",
+        "Fees not taken from $100,000 of gross spend by trading this way instead of through "
+        "the exchange: (take rate of A − take rate) × $100,000. Who keeps them: what A's "
+        "buy-side fees (dsp_fee, adtech_fee) would have taken stays with buyers, the rest "
+        "with sellers (A's sell-side fees and all of B's and C's fees come off the seller's "
+        "share); at the default fees, only the exchange fee, the sellers keep all of it. Fees "
+        "only — it says nothing about what each way of trading delivers.",
         "USD per $100,000 of gross spend",
     ),
     "exchange_fee_per_mille": _T(
         "exchange fees per 1,000 impressions",
-        "What A's fee stack (exchange/SSP, DSP, ad tech, unknown delta) took per 1,000 "
+        "What A's fee stack (exchange/SSP, DSP, buy- and sell-side ad tech, unknown delta) "
+        "took per 1,000 "
         "impressions delivered.",
         "USD per 1,000 impressions",
     ),

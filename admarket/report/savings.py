@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from admarket.config.vocabulary import BUY_SIDE_FEES
 from admarket.money import usd, usd_auto
 from admarket.report.data import ReportData
 from admarket.report.findings_fees import DIRECT_FEES, FEE_PARAMS
@@ -48,17 +49,57 @@ def reduction_text(reduction: CI, s: str) -> str:
 
 def savings_values(d: ReportData, s: str) -> dict[str, Any]:
     """The fee savings A → ``s`` as report.json keeps them: the savings per $100K and the
-    signed fee reduction (CIs) and ``{s}_costs_more_than_A``, true when the reduction is
-    negative, so a reader of the JSON need not infer it from the sign."""
+    signed fee reduction (CIs), ``{s}_costs_more_than_A``, true when the reduction is
+    negative, so a reader of the JSON need not infer it from the sign, and the savings'
+    buy-side and sell-side parts (:func:`savings_sides`), so no reader credits them all to
+    buyers."""
     per, red = savings(d, s)
+    buy, sell = savings_sides(d, s)
     return {
         f"{s}_savings_per_100k": per,
         f"{s}_fee_reduction": red,
         f"{s}_costs_more_than_A": costs_more(red),
+        f"{s}_savings_buy_side_per_100k": buy,
+        f"{s}_savings_sell_side_per_100k": sell,
     }
 
 
 SET_BY_FEES = "set by the fee inputs (not a finding)"
+
+
+def savings_sides(d: ReportData, s: str) -> tuple[float, float]:
+    """The fee savings per $100K, A → ``s``, split by who keeps the money: (buy side, sell
+    side) in dollars.
+
+    Every fee is booked as a share of the buyer's gross spend. A's buy-side fees
+    (``dsp_fee``, ``adtech_fee``) come off the buyer's bid, so what ``s`` saves of them
+    stays with buyers; every other fee — A's sell-side fees and all of B's and C's, which
+    come off the seller's share of a settlement — is taken from what sellers are paid, so
+    the rest of the saving stays with sellers. At the default fees (only the exchange fee)
+    the buy side is $0: the sellers keep all of it.
+    """
+    cfg = d.configs.get("A", {})
+    buy = sum(float(cfg.get(f) or 0.0) for f in BUY_SIDE_FEES) * PER_100K
+    per, _ = savings(d, s)
+    return buy, per.mean - buy
+
+
+def sides_text(d: ReportData, s: str) -> str:
+    """Who keeps the fee savings A → ``s``: ``buyers keep $X, sellers keep $Y`` (a negative
+    side reads ``… pay $X more``), so the saving is not credited to buyers alone."""
+    parts = []
+    for who, amount in zip(("buyers", "sellers"), savings_sides(d, s), strict=True):
+        parts.append(
+            f"{who} keep {usd(amount, 0)}" if amount >= 0 else f"{who} pay {usd(-amount, 0)} more"
+        )
+    return ", ".join(parts)
+
+
+KEEPS = (
+    "Fees not taken from the trade: buy-side savings (A's dsp_fee and adtech_fee) stay with "
+    "buyers, the rest with sellers (A's sell-side fees and all of B's and C's fees come off "
+    "the seller's share) — not what either side gets for its money"
+)
 
 
 def savings_amount(per: CI) -> str:
@@ -111,14 +152,14 @@ def fee_savings(d: ReportData) -> Finding | None:
         per, red = vals[f"{s}_savings_per_100k"], vals[f"{s}_fee_reduction"]
         said.append(
             f"Moving from A to {s} {savings_verb(per)} in fees per $100K of spend (a "
-            f"fee reduction of {reduction_text(red, s)} of A's take"
+            f"fee reduction of {reduction_text(red, s)} of A's take; {sides_text(d, s)}"
         )
         quotes.append(f"{said[-1]}; {SET_BY_FEES}).")  # a quote stands alone: says it too
     first = next(iter(vals.values()))
     text = (
         " ".join(f"{x})." for x in said)
-        + f" {savings_note(d)}. They say what a buyer does not pay in fees, not what it gets "
-        "for its money — see goal attainment, disputes and net to publishers for that."
+        + f" {savings_note(d)}. {KEEPS} — see goal attainment, disputes and net to "
+        "publishers for that."
     )
     s0 = "C" if "C" in d.scenarios else "B"
     more_less = "less" if first.mean >= 0 else "more"

@@ -20,6 +20,7 @@ from admarket.report.savings import (
     reduction_text,
     savings_amount,
     savings_values,
+    sides_text,
 )
 from admarket.report.stats import CI, mean_ci
 from admarket.report.wording import (
@@ -75,7 +76,7 @@ def executive_summary(d: ReportData) -> list[Point]:
             per, red = vals[f"{s}_savings_per_100k"], vals[f"{s}_fee_reduction"]
             parts.append(
                 f"from A to {s}, {savings_amount(per)} (a fee reduction of "
-                f"{reduction_text(red, s)})"
+                f"{reduction_text(red, s)}; {sides_text(d, s)})"
             )
         # an input restated: no interval dresses it up as an estimate (savings_note)
         text = f"Fee savings per $100K of spend, {SET_BY_FEES}: " + "; ".join(parts)

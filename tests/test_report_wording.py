@@ -1,0 +1,62 @@
+"""Report wording that says what a number is: who keeps a fee saving, which figures are set
+by inputs, what a count rule and a trend test measure (review of the report's honesty)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from admarket import build_config
+from admarket.batch import compare
+from admarket.report.data import load
+
+SMALL = {"n_buyers": 3, "n_sellers": 3, "campaigns_per_buyer": 4, "days": 3, "seed": 11}
+
+
+@pytest.fixture(scope="module")
+def compared(tmp_path_factory):
+    """A, B, C × 2 seeds on a small market at the default fees, with its report."""
+    out = tmp_path_factory.mktemp("cmp")
+    compare(build_config(**SMALL), [11, 12], processes=1, out=out)
+    return out
+
+
+def _md(out) -> str:
+    return (out / "report.md").read_text()
+
+
+def _finding(out, key: str) -> dict:
+    data = json.loads((out / "report.json").read_text())
+    return next(f for f in data["findings"] if f["key"] == key)
+
+
+def test_fee_savings_say_who_keeps_them(compared):
+    """At the default fees every fee saved, A → B or C, is a sell-side fee (the exchange fee
+    off the clearing price; B's and C's agent fees off the seller's share), yet the report
+    called the saving "what a buyer does not pay in fees". It now splits it: buyers keep $0,
+    sellers the rest, in the text, the summary, the section and report.json."""
+    md = _md(compared)
+    assert "buyer does not pay" not in md and "a buyer does not pay" not in md.lower()
+    fee = _finding(compared, "fee_savings")
+    for s in ("B", "C"):
+        per = fee["values"][f"{s}_savings_per_100k"]["mean"]
+        assert fee["values"][f"{s}_savings_buy_side_per_100k"] == 0.0
+        assert fee["values"][f"{s}_savings_sell_side_per_100k"] == pytest.approx(per)
+        assert f"buyers keep $0, sellers keep ${per:,.0f}" in fee["text"]
+    assert "sellers keep" in md.split("## Fee savings per $100K of spend")[1].split("##")[0]
+    # the take-rate text lists A's whole stack, sell-side ad tech included
+    assert "sell-side ad tech" in _finding(compared, "take_rate")["text"]
+
+
+def test_buy_side_fees_saved_stay_with_buyers(compared):
+    """With a buy-side fee in A's stack, that part of the saving is the buyers'."""
+    d = load(compared / "admarket.duckdb")
+    d.configs["A"] = {**d.configs["A"], "dsp_fee": 0.05, "adtech_fee": 0.03}
+    from admarket.report.savings import savings, savings_sides, sides_text
+
+    buy, sell = savings_sides(d, "C")
+    assert buy == pytest.approx(8_000.0)
+    assert buy + sell == pytest.approx(savings(d, "C")[0].mean)
+    assert sides_text(d, "C").startswith("buyers keep $8,000, sellers keep $")
+
