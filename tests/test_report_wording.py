@@ -60,3 +60,19 @@ def test_buy_side_fees_saved_stay_with_buyers(compared):
     assert buy + sell == pytest.approx(savings(d, "C")[0].mean)
     assert sides_text(d, "C").startswith("buyers keep $8,000, sellers keep $")
 
+
+def test_caught_before_use_is_labelled_as_set_by_ledger_read_failure(compared):
+    """C's share of fabrications caught before use is about 1 − ledger_read_failure and B's
+    0% holds by construction, yet the report called it "the outcome that differs by
+    scenario". It now names the input, labels the finding as following from assumptions,
+    and lists ledger_read_failure among what it depends on."""
+    det = _finding(compared, "detection")
+    assert "outcome that differs by scenario" not in det["text"]
+    assert "about 1 − ledger_read_failure" in det["text"]
+    assert "0% by construction" in det["text"].split("B: ")[1].split("; C: ")[0]
+    assert det["label"] == "follows from an assumption"
+    assert "ledger_read_failure" in det["depends_on"]
+    assert "ledger_read_failure" in det["headline"]
+    glossary = _md(compared).split("## Glossary")[1]
+    row = next(line for line in glossary.splitlines() if line.startswith("| caught before use"))
+    assert "ledger_read_failure" in row and "by construction" in row

@@ -16,6 +16,7 @@ from admarket.report.data import ReportData, has
 from admarket.report.findings_fees import FEE_PARAMS, PRICING_NOTE, PRICING_PARAMS
 from admarket.report.stats import CI, mean_ci, paired_diff
 from admarket.report.wording import (
+    ASSUMED,
     EMERGENT,
     Finding,
     count,
@@ -196,8 +197,9 @@ def detection(d: ReportData) -> Finding | None:
         )
         if has(s, "ledger") and d.param("verify_recalls") is True:
             part += (
-                f"; {pct(caught)} were caught before use by a check against the ledger, the rest "
-                "of those detected only by the post-hoc audit"
+                f"; {pct(caught)} were caught before use by a check against the ledger (set by "
+                f"ledger_read_failure = {d.param('ledger_read_failure', [s])}: about every "
+                "answered query catches one), the rest detected only by the post-hoc audit"
             )
             quotes.append(f"In {s}, {pct(caught)} of fabricated recalls were caught before use.")
         elif has(s, "ledger"):
@@ -207,7 +209,7 @@ def detection(d: ReportData) -> Finding | None:
         else:
             part += (
                 f"; {s} has no ledger to check a recall against, so nothing is caught before use "
-                "— every detection is the post-hoc audit's"
+                "(0% by construction) — every detection is the post-hoc audit's"
             )
         part += f"; of all flagged claims, {pct(precision)} were injected fabrications"
         parts.append(part)
@@ -217,8 +219,10 @@ def detection(d: ReportData) -> Finding | None:
         "that were not injected are real errors as well: facts an agent lost and "
         "reconstructed wrongly, which the audit grades against ground truth. The audit's "
         "recall is set by the injection sizes (at least 10%) against the audit tolerance, so "
-        "it is near 100% by construction; the outcome that differs by scenario is the "
-        "share caught before use — fabrications stopped before an agent acted on them."
+        "it is near 100% by construction. Nor is the share caught before use (fabrications "
+        "stopped before an agent acted on them) a finding: with its recalls checked, C "
+        "catches one whenever its ledger query is answered, so its share is about 1 − "
+        "ledger_read_failure (an input), and B, with no ledger, catches none by construction."
     )
     if any(v.mean < 1 for k, v in vals.items() if k.endswith("_detected")):
         text += (
@@ -227,17 +231,18 @@ def detection(d: ReportData) -> Finding | None:
         )
     dep = params(d, [*HALLU_PARAMS, "price_deflation_min", "price_deflation_max"])
     dep |= params(d, ["inventory_inflation_min", "inventory_inflation_max"])
+    dep |= params(d, ["ledger_read_failure", "verify_recalls"])
     cs = [s for s in d.scenarios if f"{s}_caught" in vals and has(s, "ledger")]
     head = (
         f"{pct(vals[f'{cs[0]}_caught']).split(' [')[0]} of {cs[0]}'s fabricated recalls were "
-        "stopped before use"
+        "stopped before use, as ledger_read_failure sets it"
         if cs
         else "Fabricated recalls were found only after the fact"
     )
     return Finding(
         "detection",
         "Detecting fabricated claims",
-        EMERGENT,
+        ASSUMED,  # the audit's recall and the catch share are both set by inputs
         text,
         dep,
         vals,
@@ -245,7 +250,10 @@ def detection(d: ReportData) -> Finding | None:
         quotes=quotes,
         caveats=[
             "Detection by the audit is near 100% by construction (injections of at least 10% "
-            "against a 0.5% tolerance); quote the share caught before use, not the audit's.",
+            "against a 0.5% tolerance).",
+            "The share caught before use is set by ledger_read_failure (about 1 − it in C) "
+            "and is 0% in B by construction: quote it as that input's consequence, not as a "
+            "measured advantage of C.",
         ],
     )
 

@@ -245,7 +245,9 @@ GLOSSARY: dict[str, Term] = {
     "caught_before_use": _T(
         "caught before use",
         "Share of fabricated recalls a check against the ledger caught before the agent "
-        "acted. Only C has a ledger to check against.",
+        "acted. Set by an input, not an outcome: C catches one whenever its ledger query is "
+        "answered, so its share is about 1 − ledger_read_failure; B has no ledger and "
+        "catches none by construction.",
         "% of fabricated recalls",
         ("caught_by_ledger",),
     ),
