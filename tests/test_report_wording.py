@@ -76,3 +76,17 @@ def test_caught_before_use_is_labelled_as_set_by_ledger_read_failure(compared):
     glossary = _md(compared).split("## Glossary")[1]
     row = next(line for line in glossary.splitlines() if line.startswith("| caught before use"))
     assert "ledger_read_failure" in row and "by construction" in row
+
+
+def test_undelivered_pg_impressions_are_not_called_a_cost_of_rot(compared):
+    """PG impressions go undelivered with every memory mechanism off too (the no-rot preset
+    leaves 39,000 / 24,000 / 0 on seeds 42–44), yet the report listed them under "what
+    acting on lost or fabricated facts cost". They are now stated as undelivered PG
+    impressions, with a note that they occur without any rot."""
+    text = _finding(compared, "wrong_facts")["text"]
+    assert "What acting on lost or fabricated facts cost" not in text
+    assert "(PG) impressions undelivered when their deals closed" in text
+    assert "occur without any memory loss too" in text
+    glossary = _md(compared).split("## Glossary")[1]
+    row = next(ln for ln in glossary.splitlines() if ln.startswith("| guaranteed impressions"))
+    assert "no-rot" in row

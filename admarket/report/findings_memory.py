@@ -102,6 +102,12 @@ def _why_zero(d: ReportData, s: str) -> str:
     return ""
 
 
+PG_NOTE = (
+    "Undelivered PG impressions occur without any memory loss too (the no-rot preset leaves "
+    "them), so they are not a measure of what lost or fabricated facts cost"
+)
+
+
 def wrong_facts(d: ReportData) -> Finding | None:
     """Share of decisions that used at least one wrong fact (and of claims that were wrong)."""
     if not have(d, "B") and not have(d, "C"):
@@ -138,13 +144,15 @@ def wrong_facts(d: ReportData) -> Finding | None:
         vals[f"{s}_overspend"], vals[f"{s}_pg_shortfall"] = over, short
         costs.append(
             f"{s}: {money(over, True)} spent beyond budgets and {count(short)} guaranteed "
-            "impressions never delivered"
+            "(PG) impressions undelivered when their deals closed"
         )
     if costs:
+        # not "what rot cost": PG deals go undelivered with every memory mechanism off too
+        # (the no-rot preset), and this report has no no-rot run to measure rot's share
         text += (
-            ". What acting on lost or fabricated facts cost (per run) — "
+            ". Budgets and guaranteed deals (per run) — "
             + "; ".join(costs)
-            + " (write-offs: see disputes)"
+            + f" (write-offs: see disputes). {PG_NOTE}"
         )
     why = [w for s in scen if (w := _why_zero(d, s))]
     if why:

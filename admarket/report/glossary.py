@@ -168,7 +168,8 @@ GLOSSARY: dict[str, Term] = {
     "pg_shortfall_impressions": _T(
         "guaranteed impressions undelivered",
         "Impressions booked in programmatic-guaranteed deals that had ended but were never "
-        "delivered (deals paused by their own buyer excluded).",
+        "delivered (deals paused by their own buyer excluded). They occur with no memory "
+        "loss at all (the no-rot preset), so they are not a cost of context rot alone.",
         "impressions per run",
     ),
     # --- memory and context rot --------------------------------------------------------
