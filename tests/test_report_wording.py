@@ -90,3 +90,13 @@ def test_undelivered_pg_impressions_are_not_called_a_cost_of_rot(compared):
     glossary = _md(compared).split("## Glossary")[1]
     row = next(ln for ln in glossary.splitlines() if ln.startswith("| guaranteed impressions"))
     assert "no-rot" in row
+
+
+def test_count_rule_is_worded_as_the_model_bills(compared):
+    """Counts differ on nearly every deal-day; count_disputes counts only gaps beyond
+    count_tolerance, and the bill is then the buyer's count ÷ (1 − tolerance), yet the report
+    said the counts "differed and the bill was cut to the lower count"."""
+    text = _finding(compared, "ledger_drivers")["text"]
+    assert "cut to the lower count" not in text
+    assert "more than count_tolerance (0.1) below the publisher's" in text
+    assert "the buyer's count ÷ (1 − count_tolerance)" in text

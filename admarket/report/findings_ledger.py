@@ -39,8 +39,11 @@ def ledger_drivers(d: ReportData) -> Finding | None:
         f"{vals['ledger_facts_wrong'].fmt(',.1f')} facts on it differed from the truth at "
         f"the end, {vals['cosign_failures'].fmt(',.1f')} co-signs failed (the parties' views "
         "differed; separately, on "
-        f"{vals['count_disputes'].fmt(',.1f')} deal-days the two sides' impression counts "
-        "differed and the bill was cut to the lower count), "
+        f"{vals['count_disputes'].fmt(',.1f')} deal-days the buyer's impression count fell "
+        f"more than count_tolerance ({d.param('count_tolerance', ['C'])}) below the "
+        "publisher's, and the bill was the buyer's count ÷ (1 − count_tolerance) rather than "
+        "the publisher's count; smaller gaps, on nearly every deal-day, bill the publisher's "
+        "count), "
         f"{vals['ledger_writes_lost'].fmt(',.1f')} entries were never written and "
         f"{vals['ledger_reads_failed'].fmt(',.1f')} queries went unanswered per run"
     )
