@@ -100,3 +100,37 @@ def test_count_rule_is_worded_as_the_model_bills(compared):
     assert "cut to the lower count" not in text
     assert "more than count_tolerance (0.1) below the publisher's" in text
     assert "the buyer's count ÷ (1 − count_tolerance)" in text
+
+
+def test_trends_are_of_goal_attainment_to_date_and_say_what_was_tested(compared):
+    """'Daily' goal attainment is a score to date (pacing a running average, an overspend
+    zeroing the budget component for good); "B's performance degrades over time — holds"
+    rested on B falling behind C while B's own trend may be flat; "C stays stable — holds"
+    meant only that no significant decline was found. The report now says "goal attainment
+    to date", states the B hypothesis as the gap it tests, and gives C's passing verdict as
+    "no significant decline found (not evidence of stability)"."""
+    md = _md(compared)
+    # the store's column keeps its name; the chart's title is pinned by test_compare
+    rest = md.replace("`daily_goal_attainment`", "").replace("![Daily goal attainment over", "")
+    assert "daily goal attainment" not in rest.lower()
+    glossary = md.split("## Glossary")[1]
+    row = next(ln for ln in glossary.splitlines() if "`daily_goal_attainment`" in ln)
+    assert row.startswith("| goal attainment to date |") and "running average" in row
+    assert "goal attainment to date" in _finding(compared, "context_rot")["text"]
+    data = json.loads((compared / "report.json").read_text())
+    hyps = {h["key"]: h for h in data["conclusion"]}
+    assert hyps["B_degrades"]["claim"].startswith("B falls behind C over time")
+    assert "B's own trend is not tested" in hyps["B_degrades"]["rule"]
+    assert hyps["C_stable"]["verdict"] != "holds"
+    assert "not stability" in hyps["C_stable"]["rule"]
+
+
+def test_c_stable_never_reads_holds():
+    """The rule passes on any interval not wholly below zero; the verdict says just that."""
+    from admarket.report.conclusion import FAILS, NO_DECLINE, _trend_verdict
+    from admarket.report.stats import mean_ci
+
+    assert _trend_verdict(mean_ci([-0.01, 0.0, 0.012]), False) == NO_DECLINE
+    assert _trend_verdict(mean_ci([0.01, 0.011, 0.012]), False) == NO_DECLINE
+    assert _trend_verdict(mean_ci([-0.01, -0.011, -0.012]), False) == FAILS
+    assert NO_DECLINE == "no significant decline found (not evidence of stability)"

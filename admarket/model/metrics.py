@@ -71,6 +71,9 @@ def daily_row(m: MarketModel, day: int, prev: DayStart) -> tuple[dict[str, Any],
     row = {
         "simulation_day": day,
         "active_campaigns": int(active.sum()),
+        # a score *to date*, not the day's own performance (the report calls it "goal
+        # attainment to date"): spend and delivery are cumulative, pacing is a running
+        # average, and an overspend zeroes the budget component for the rest of the flight
         "daily_goal_attainment": float(score[active].mean()) if active.any() else np.nan,
         **{
             f"attainment_{k}": float(getattr(att, k)[active].mean()) if active.any() else np.nan

@@ -160,7 +160,7 @@ def context_rot(d: ReportData, out: Path) -> str:
     (the rot itself), per scenario, mean with a 95% band."""
     fig, axes = pyplot().subplots(1, 2, figsize=(11, 4.4))
     panels = (
-        ("daily_goal_attainment", "daily goal attainment (0–1)", 1.0, d.scenarios),
+        ("daily_goal_attainment", "goal attainment to date (0–1)", 1.0, d.scenarios),
         (
             "wrong_claim_share",
             "% of claims that were wrong",

@@ -1,18 +1,22 @@
 """The report's conclusion: the plan's hypotheses tested at the settings of the runs.
 
 Each hypothesis is tested against an explicit rule stated beside its verdict ("holds" /
-"does not hold" / "not testable"):
+"does not hold" / "not testable"; C's stability can only be "no significant decline found
+(not evidence of stability)", since with no equivalence margin the test cannot confirm it).
+Trends are of goal attainment *to date* (``daily_goal_attainment``: pacing is a running
+average, and an overspend zeroes the budget component for the rest of the flight):
 
 - A's take is 15–25%, B's about 5%, C's about 2% (within ±1 percentage point): the whole
   interval of the take rate must lie in the range;
-- B degrades over time: the trend of B's daily goal attainment *minus C's on the same seed*
-  is negative (C shares B's market and memory loss but recovers from its ledger, so the
-  gap isolates what B's lost memory costs; each scenario's own curve also moves as
-  campaigns start and end);
+- B falls behind C over time (the plan's "B degrades", tested on the gap): the trend of B's
+  goal attainment to date *minus C's on the same seed* is negative (C shares B's market and
+  memory loss but recovers from its ledger, so the gap isolates what B's lost memory
+  costs; each scenario's own curve also moves as campaigns start and end, so B's own trend
+  is reported beside it, not tested);
 - and faster after day 15: that trend over days 16–30 minus its trend over days 1–15 is
   negative;
-- C stays stable: the trend of C's daily goal attainment minus A's (whose agents forget
-  nothing) is not significantly negative.
+- C stays stable: the trend of C's goal attainment to date minus A's (whose agents forget
+  nothing) is not significantly negative — which only says no decline was found.
 
 Trends are least-squares slopes per seed, averaged across seeds with a t interval.
 """
@@ -32,6 +36,9 @@ from admarket.report.wording import EMERGENT, INPUT, pct, pp
 from admarket.report.wording import has as have
 
 HOLDS, FAILS, UNTESTABLE = "holds", "does not hold", "not testable"
+# "C stays stable" passes whenever no decline is significant, which 2–3 seeds nearly always
+# give: the verdict says what was found, not "holds" (there is no equivalence margin)
+NO_DECLINE = "no significant decline found (not evidence of stability)"
 SPLIT_DAY = 15  # the plan: "degradation accelerates after day 15"
 
 
@@ -85,7 +92,7 @@ def _take_range(d: ReportData, s: str, lo: float, hi: float, claim: str, key: st
 
 
 def _daily(d: ReportData, s: str) -> dict[int, dict[int, float]]:
-    """``{seed: {simulation_day: daily goal attainment}}`` of one scenario."""
+    """``{seed: {simulation_day: goal attainment to date}}`` of one scenario."""
     g = d.daily[d.daily["scenario"] == s]
     out: dict[int, dict[int, float]] = {}
     for seed, day, v in zip(
@@ -97,8 +104,8 @@ def _daily(d: ReportData, s: str) -> dict[int, dict[int, float]]:
 
 
 def gap_trend(d: ReportData, a: str, b: str, days: range) -> CI:
-    """Mean across seeds of the least-squares slope (per day) of ``a − b`` daily goal
-    attainment over ``days`` (0-based simulation days)."""
+    """Mean across seeds of the least-squares slope (per day) of ``a − b`` goal attainment
+    to date over ``days`` (0-based simulation days)."""
     return mean_ci(_daily_slopes(d, a, b, days).values())
 
 
@@ -111,7 +118,7 @@ def _trend_verdict(ci: CI, want_negative: bool) -> str:
         return UNTESTABLE
     if want_negative:
         return HOLDS if ci.hi < 0 else FAILS
-    return HOLDS if ci.lo >= 0 or ci.spans_zero else FAILS  # "no significant decline"
+    return NO_DECLINE if ci.lo >= 0 or ci.spans_zero else FAILS
 
 
 def conclusion(d: ReportData) -> list[Hypothesis]:
@@ -130,11 +137,12 @@ def conclusion(d: ReportData) -> list[Hypothesis]:
         out.append(
             Hypothesis(
                 "B_degrades",
-                "B's performance degrades over time",
+                "B falls behind C over time (the plan: B's performance degrades)",
                 verdict,
-                f"The trend of B's daily goal attainment minus C's is {_slope(whole)} over days "
-                f"1–{n_days}; {_own_trends(d, n_days, whole)}{_rot_note(d)}",
-                "the trend of B − C daily goal attainment is negative (interval below zero)",
+                f"The trend of B's goal attainment to date minus C's is {_slope(whole)} over "
+                f"days 1–{n_days}; {_own_trends(d, n_days, whole)}{_rot_note(d)}",
+                "the trend of B − C goal attainment to date is negative (interval below zero); "
+                "B's own trend is not tested",
                 EMERGENT,
                 {"trend": whole},
             )
@@ -148,7 +156,7 @@ def conclusion(d: ReportData) -> list[Hypothesis]:
             out.append(
                 Hypothesis(
                     "B_faster_after_15",
-                    f"B degrades faster after day {SPLIT_DAY}",
+                    f"B falls behind C faster after day {SPLIT_DAY}",
                     _trend_verdict(accel, True),
                     f"The trend of B − C is {_slope(early)} over days 1–{SPLIT_DAY} and "
                     f"{_slope(late)} over days {SPLIT_DAY + 1}–{n_days}; the change of trend "
@@ -162,7 +170,7 @@ def conclusion(d: ReportData) -> list[Hypothesis]:
             out.append(
                 Hypothesis(
                     "B_faster_after_15",
-                    f"B degrades faster after day {SPLIT_DAY}",
+                    f"B falls behind C faster after day {SPLIT_DAY}",
                     UNTESTABLE,
                     f"The run lasts {n_days} days; the test needs at least {SPLIT_DAY + 5}.",
                     "the later trend minus the earlier one is negative",
@@ -178,9 +186,10 @@ def conclusion(d: ReportData) -> list[Hypothesis]:
                 "C_stable",
                 "C's performance stays stable",
                 _trend_verdict(trend, False),
-                f"The trend of C's daily goal attainment {vs} is {_slope(trend)} over days "
+                f"The trend of C's goal attainment to date {vs} is {_slope(trend)} over days "
                 f"1–{n_days}.",
-                "no significant decline: the trend's interval is not wholly below zero",
+                "no significant decline: the trend's interval is not wholly below zero (with "
+                "no equivalence margin, passing it shows no decline was found, not stability)",
                 _c_reason(d)[1],  # by construction only at a perfect ledger
                 {"trend": trend},
             )
@@ -201,7 +210,7 @@ def _own_trends(d: ReportData, n_days: int, gap: CI) -> str:
 
 
 def _daily_slopes(d: ReportData, a: str, b: str, days: range) -> dict[int, float]:
-    """``{seed: slope per day}`` of ``a − b`` daily goal attainment over ``days``."""
+    """``{seed: slope per day}`` of ``a − b`` goal attainment to date over ``days``."""
     da, db = _daily(d, a), _daily(d, b)
     out = {}
     for seed in sorted(set(da) & set(db)):

@@ -273,7 +273,7 @@ def day_values(d: ReportData, scenario: str, day: int, col: str) -> dict[int, fl
 
 
 def _live(d: ReportData, day: int) -> str:
-    """`` (n = … live campaigns …)`` behind B's daily goal attainment on ``day``."""
+    """`` (n = … live campaigns …)`` behind B's goal attainment to date on ``day``."""
     n = live_campaigns(d, "B", day)
     return f" ({n})" if n else ""
 
@@ -293,7 +293,7 @@ def context_rot(d: ReportData) -> Finding | None:
     }
     text = judged(
         change,
-        f"Scenario B's daily goal attainment was {score(vals['B_first'])} on day {first + 1}"
+        f"Scenario B's goal attainment to date was {score(vals['B_first'])} on day {first + 1}"
         f"{_live(d, first)} and {score(vals['B_last'])} on day {last + 1}{_live(d, last)}: a "
         f"change of {score_diff(change)}",
         "it improved",
@@ -315,7 +315,7 @@ def context_rot(d: ReportData) -> Finding | None:
             "B gained on C",
             "B fell behind C",
         )
-        quotes.append(f"B − C daily goal attainment on day {last + 1}: {score_diff(gap1)}.")
+        quotes.append(f"B − C goal attainment to date on day {last + 1}: {score_diff(gap1)}.")
     rot: dict[str, tuple[CI, CI, CI]] = {}
     for s in ("B", "C"):
         if not have(d, s):
@@ -363,8 +363,10 @@ def context_rot(d: ReportData) -> Finding | None:
         headline=head,
         quotes=quotes,
         caveats=[
-            "Daily goal attainment moves for every scenario as campaigns start and end; "
+            "Goal attainment to date moves for every scenario as campaigns start and end; "
             "compare B with C on the same seed (the gap), not B's curve alone.",
+            "It is a score to date, not the day's own performance: pacing is a running "
+            "average and an overspend zeroes the budget component for the rest of the flight.",
             f"Days are counted from 1 (day 1 … day {last + 1}); the plan's SQL counts from 0.",
         ],
     )

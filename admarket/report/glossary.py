@@ -131,9 +131,11 @@ GLOSSARY: dict[str, Term] = {
         ("avg_goal_attainment", "goal_attainment_score"),
     ),
     "daily_goal_attainment": _T(
-        "daily goal attainment",
-        "Goal attainment of the campaigns live that day, judged against how far through "
-        "their flight they are.",
+        "goal attainment to date",
+        "Goal attainment of the campaigns live that day, scored on their whole flight so far "
+        "against how far through it they are: a score to date, not the day's own "
+        "performance (pacing is a running average, and an overspend zeroes the budget "
+        "component for the rest of the flight).",
         "score 0–1",
     ),
     "hit_impression_goal": _T(

@@ -69,7 +69,7 @@ def goal_table(d: ReportData) -> Block:
 
 
 def rot_table(d: ReportData) -> Block:
-    """Daily goal attainment on the first and last day, facts lost, restarts, fidelity."""
+    """Goal attainment to date on the first and last day, facts lost, restarts, fidelity."""
     first, last = int(d.daily["simulation_day"].min()), int(d.daily["simulation_day"].max())
     rows = []
     for s in d.scenarios:
@@ -229,6 +229,6 @@ def live_note(d: ReportData) -> str:
     else:
         said = "; ".join(f"{s}: " + days.format(a, b) for s, (a, b) in per.items())
     return (
-        "Daily goal attainment averages the campaigns live that day, not all the run's: "
+        "Goal attainment to date averages the campaigns live that day, not all the run's: "
         f"{said}. A day's figure rests on that many campaigns per seed."
     )

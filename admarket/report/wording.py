@@ -157,7 +157,7 @@ def times(ci: CI) -> str:
 
 
 def live_campaigns(d: ReportData, scenario: str, day: int) -> str:
-    """How many campaigns one day's daily goal attainment averages over, per seed:
+    """How many campaigns one day's goal attainment to date averages over, per seed:
     ``n = 8.3 live campaigns per seed, 5–11``, or ``n = 9 live campaigns`` when every seed
     has the same; ``""`` when the store does not say. A day's figure rests on the campaigns
     live that day (a handful, not the run's dozens), which a reader needs to weigh it."""
