@@ -134,3 +134,14 @@ def test_c_stable_never_reads_holds():
     assert _trend_verdict(mean_ci([0.01, 0.011, 0.012]), False) == NO_DECLINE
     assert _trend_verdict(mean_ci([-0.01, -0.011, -0.012]), False) == FAILS
     assert NO_DECLINE == "no significant decline found (not evidence of stability)"
+
+
+def test_at_risk_share_is_labelled_an_input(compared):
+    """The at-risk share is 50% by construction at target_tightness 0, yet it sat among the
+    goal-attainment outcomes with an interval as if measured. Its column now says it is an
+    input set by target_tightness, and the note beneath says why."""
+    section = _md(compared).split("## Goal attainment by component")[1].split("\n## ")[0]
+    header = next(ln for ln in section.splitlines() if ln.startswith("| Scenario"))
+    assert "At risk (input: set by target_tightness)" in header
+    assert "set by target_tightness (an input, here 0.0)" in section
+    assert "by construction" in section
