@@ -3,7 +3,7 @@ so anything can read them without importing the model."""
 
 import platform
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 
 def result_versions() -> dict[str, str]:
