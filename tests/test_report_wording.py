@@ -76,6 +76,10 @@ def test_caught_before_use_is_labelled_as_set_by_ledger_read_failure(compared):
     glossary = _md(compared).split("## Glossary")[1]
     row = next(line for line in glossary.splitlines() if line.startswith("| caught before use"))
     assert "ledger_read_failure" in row and "by construction" in row
+    # a recall is checked only where the ledger is not behind on the fact, so later sealing
+    # and lost writes lower the share too: the finding depends on them and says so
+    assert {"ledger_flush_hours", "ledger_write_failure"} <= set(det["depends_on"])
+    assert "ledger_flush_hours" in det["text"] and "ledger_flush_hours" in row
 
 
 def test_undelivered_pg_impressions_are_not_called_a_cost_of_rot(compared):

@@ -6,10 +6,11 @@ Agents decide on what they *believe*. Every fact an agent acts on goes through
 * A: the exchange's database answers (exact) — the buyer holds no state of its own;
 * B: the agent's memory answers if it still holds the fact; otherwise the agent
   reconstructs a value from what it still holds (which may be wrong);
-* C: like B, but a lost fact is read back from the ledger, and (``verify_recalls``) every
-  recalled value is checked against the ledger before the agent acts on it. The ledger
-  holds what agents wrote, which may be wrong or stale, and a query of it may get no
-  answer: then the agent falls back on its own memory, as in B.
+* C: like B, but a lost fact is read back from the ledger, and (``verify_recalls``) a
+  recalled value is checked against the ledger before the agent acts on it, unless the
+  ledger is behind on that fact (its latest write not sealed, or lost). The ledger holds
+  what agents wrote, which may be wrong or stale, and a query of it may get no answer:
+  then the agent falls back on its own memory, as in B.
 
 In B and C a recall from volatile memory may also be corrupted by the hallucination
 injector. Every recall is filed as a claim with the auditor, which grades it against

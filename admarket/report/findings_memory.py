@@ -207,7 +207,10 @@ def detection(d: ReportData) -> Finding | None:
             part += (
                 f"; {pct(caught)} were caught before use by a check against the ledger (set by "
                 f"ledger_read_failure = {d.param('ledger_read_failure', [s])}: about every "
-                "answered query catches one), the rest detected only by the post-hoc audit"
+                "answered query catches one, unless the ledger is behind on that fact — "
+                f"sealing every {d.param('ledger_flush_hours', [s])} hours, "
+                f"ledger_write_failure = {d.param('ledger_write_failure', [s])}), the rest "
+                "detected only by the post-hoc audit"
             )
             quotes.append(f"In {s}, {pct(caught)} of fabricated recalls were caught before use.")
         elif has(s, "ledger"):
@@ -229,8 +232,11 @@ def detection(d: ReportData) -> Finding | None:
         "recall is set by the injection sizes (at least 10%) against the audit tolerance, so "
         "it is near 100% by construction. Nor is the share caught before use (fabrications "
         "stopped before an agent acted on them) a finding: with its recalls checked, C "
-        "catches one whenever its ledger query is answered, so its share is about 1 − "
-        "ledger_read_failure (an input), and B, with no ledger, catches none by construction."
+        "catches one whenever its ledger query is answered and the ledger is not behind on "
+        "that fact (its latest write sealed, not lost), so its share is about 1 − "
+        "ledger_read_failure at hourly sealing and few lost writes, less with later sealing "
+        "(ledger_flush_hours) or more lost writes (ledger_write_failure) — inputs all — and "
+        "B, with no ledger, catches none by construction."
     )
     if any(v.mean < 1 for k, v in vals.items() if k.endswith("_detected")):
         text += (
@@ -239,7 +245,9 @@ def detection(d: ReportData) -> Finding | None:
         )
     dep = params(d, [*HALLU_PARAMS, "price_deflation_min", "price_deflation_max"])
     dep |= params(d, ["inventory_inflation_min", "inventory_inflation_max"])
-    dep |= params(d, ["ledger_read_failure", "verify_recalls"])
+    dep |= params(
+        d, ["ledger_read_failure", "ledger_flush_hours", "ledger_write_failure", "verify_recalls"]
+    )
     cs = [s for s in d.scenarios if f"{s}_caught" in vals and has(s, "ledger")]
     head = (
         f"{pct(vals[f'{cs[0]}_caught']).split(' [')[0]} of {cs[0]}'s fabricated recalls were "
@@ -259,8 +267,9 @@ def detection(d: ReportData) -> Finding | None:
         caveats=[
             "Detection by the audit is near 100% by construction (injections of at least 10% "
             "against a 0.5% tolerance).",
-            "The share caught before use is set by ledger_read_failure (about 1 − it in C) "
-            "and is 0% in B by construction: quote it as that input's consequence, not as a "
+            "The share caught before use is set by ledger_read_failure (about 1 − it in C at "
+            "hourly sealing and few lost writes; less with later sealing or more lost writes) "
+            "and is 0% in B by construction: quote it as those inputs' consequence, not as a "
             "measured advantage of C.",
         ],
     )

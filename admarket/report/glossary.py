@@ -248,8 +248,10 @@ GLOSSARY: dict[str, Term] = {
     "caught_before_use": _T(
         "caught before use",
         "Share of fabricated recalls a check against the ledger caught before the agent "
-        "acted. Set by an input, not an outcome: C catches one whenever its ledger query is "
-        "answered, so its share is about 1 − ledger_read_failure; B has no ledger and "
+        "acted. Set by inputs, not an outcome: C catches one whenever its ledger query is "
+        "answered and the ledger is not behind on that fact, so its share is about 1 − "
+        "ledger_read_failure at hourly sealing and few lost writes (less with later sealing, "
+        "ledger_flush_hours, or more lost writes, ledger_write_failure); B has no ledger and "
         "catches none by construction.",
         "% of fabricated recalls",
         ("caught_by_ledger",),

@@ -205,7 +205,8 @@ def _c_reason(d: ReportData) -> tuple[str, str]:
         )
     shown = ", ".join(f"{k}={v}" for k, v in faults.items())
     return (
-        ": C's agents check every recalled fact against the ledger (verify_recalls=true), and "
+        ": C's agents check recalled facts against the ledger (verify_recalls=true) where it is "
+        "not behind what they hold, and "
         f"what is left comes from the ledger's faults ({shown}; see 'What drives C').",
         EMERGENT,
     )
