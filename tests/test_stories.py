@@ -145,3 +145,20 @@ def test_counts_of_one_in_the_narrative_are_singular():
     assert "1 of 1 decision used a wrong fact; 1 fact lost, 1 restart, 1 dispute." in text
     assert "0 of 1 claim wrong," in text
     assert re.search(r"\*\*Day 1\*\*: goal attainment [0-9.]+, 1,234 facts lost, 1 restart, ", text)
+
+
+def test_a_campaign_short_of_its_goal_within_budget_is_told_so(b_tables):
+    """A campaign that reached its impression goal only by overspending missed it (what its
+    budget bought falls short), as the campaigns table says: its story tells the shortfall
+    beside the overspend, not the overspend alone."""
+    stories = {
+        m.subject: m for m in all_moments(b_tables)["Campaigns over budget or short of their goal"]
+    }
+    told = 0
+    for c in b_tables["campaigns"].itertuples():
+        if c.hit_impression_goal or c.actual_impressions < c.target_impressions:
+            continue  # only the campaigns that reached their goal only by overspending
+        body = stories[f"campaign:{c.campaign_id}"].body
+        assert "bought within its budget" in body and "short, worth" in body
+        told += 1
+    assert told, "the run is set up so that some campaign reaches its goal only by overspending"

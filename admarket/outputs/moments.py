@@ -25,6 +25,7 @@ from typing import Any
 import pandas as pd
 
 from admarket.market.accounting import FEE_COLUMNS
+from admarket.market.kpis import within_budget
 from admarket.money import plural, usd
 from admarket.outputs.chunked import rows_of_kind, rows_where
 
@@ -359,7 +360,10 @@ def campaign_moments(tables: Mapping[str, pd.DataFrame]) -> list[Moment]:
     for c in records(tables["campaigns"]):
         cid = int(c["campaign_id"])
         over = max(0.0, float(c["spend"]) - float(c["budget"]))
-        short = max(0, int(c["target_impressions"]) - int(c["actual_impressions"]))
+        # the goal counts what the budget bought (as the campaigns table's hit_impression_goal)
+        got = int(c["actual_impressions"])
+        bought = int(got * float(within_budget(c["budget"], c["spend"])))
+        short = max(0, int(c["target_impressions"]) - bought)
         if over < CENT and short == 0:
             continue
         parts, costs = [], []
@@ -379,10 +383,10 @@ def campaign_moments(tables: Mapping[str, pd.DataFrame]) -> list[Moment]:
                 )
         value = short * float(c["target_cpm"]) / 1000
         if short:
+            within = "" if bought == got else f", {bought:,} of them bought within its budget"
             parts.append(
-                f"delivered {int(c['actual_impressions']):,} of its "
-                f"{int(c['target_impressions']):,} target impressions ({short:,} short, worth "
-                f"{usd(value)} at its target CPM)"
+                f"delivered {got:,} of its {int(c['target_impressions']):,} target "
+                f"impressions{within} ({short:,} short, worth {usd(value)} at its target CPM)"
             )
             costs.append(f"{short:,} impressions short of its goal (worth {usd(value)})")
         body = (
