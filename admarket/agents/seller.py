@@ -170,13 +170,16 @@ class SellerAgent(TraderAgent):
 
     def _ledger_committed_rate(self, p: int) -> float | None:
         """Daily volume owed on ``p`` computed from ledger records alone (C); None when the
-        seller's query of the ledger gets no answer."""
+        seller's query of the ledger gets no answer, or the ledger is behind what it holds
+        (a live booking or a delivery count of ``p`` not readable yet)."""
         m, spd = self.model, self.model.config.steps_per_day
         if not m.records.reachable(self.name, f"product:{p}:owed", m.t):
             return None
         rate, value, t, behind = 0.0, m.records.value, m.t, m.records.behind
-        if any(behind(f"deal:{d}:volume") for d in self.memory.ids("deal", p)):
-            return None  # a booking it holds is not readable yet: the ledger is behind it
+        for d in self.memory.ids("deal", p):
+            end = self.memory.peek(f"deal:{d}:end")
+            if (end is None or end > t) and behind(f"deal:{d}:volume"):
+                return None  # a live booking it holds is not readable: the ledger is behind
         for d in m.records.deals_of_product(p) or ():
             # reads have no side effects, so a deal that is over is skipped after one read:
             # at scale most deals ever booked on a product are over

@@ -63,8 +63,6 @@ class ContextMemory:
     def __setstate__(self, state: dict) -> None:
         # a checkpoint from before expiries were filed by day: file them now
         self.__dict__.update(state)
-        if "_forgotten" not in state:  # a checkpoint from before lost keys were kept
-            self._forgotten = set()
         if "_due" not in state:
             self._due = {}
             for key, expiry in self._expiry.items():
@@ -80,6 +78,11 @@ class ContextMemory:
         """Whether ``key`` was held and has been lost since (by decay, context pressure or a
         restart) without being held again; False for a fact never held."""
         return key in self._forgotten
+
+    def peek(self, key: str) -> float | None:
+        """The held value of ``key`` without marking it used (None if not held): for a
+        look that is not a recall, so it moves nothing the memory will lose next."""
+        return self._facts.get(key)
 
     def get(self, key: str) -> float | None:
         """The held value of ``key`` (marking it recently used), or None if not held."""
