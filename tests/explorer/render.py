@@ -27,20 +27,60 @@ def _render(page: solara.Element) -> Any:
     return rc
 
 
+def _settle(rc: Any, timeout: float = 30) -> None:
+    """Wait until no render of ``rc`` is under way or asked for. A change made here (a click,
+    a value typed) renders in this thread, unless a task's thread (a step, a rebuild, a task
+    saying it has finished) holds reacton's render lock at that moment: reacton then leaves
+    the render to that thread, and the page shows the change a moment later, not at once."""
+    deadline = time.monotonic() + timeout
+    while rc.thread_lock.locked() or rc._rerender_needed:
+        if time.monotonic() > deadline:
+            return  # the check that follows says what the page shows
+        time.sleep(0.01)
+
+
+def _one(rc: Any, cls: Any, **matches: Any) -> Any:
+    """The one widget of class ``cls`` matching ``matches``, once the page has drawn what was
+    done before (see :func:`_settle`) and shows it (a bound against a hang, not a speed
+    test); reacton's error, with the page's structure, when it never does."""
+    _settle(rc)
+    _wait(lambda: len(rc.find(cls, **matches).widgets) == 1, fail=False)
+    return rc.find(cls, **matches).widget
+
+
 def _click(rc: Any, label: str) -> None:
-    rc.find(vw.Btn, children=[label]).widget.click()
+    _one(rc, vw.Btn, children=[label]).click()
+    _settle(rc)
 
 
 def _busy(rc: Any) -> bool:
     """Whether the page shows it is working (building or stepping)."""
+    _settle(rc)
     return bool(rc.find(vw.ProgressLinear, class_="am-busy").widgets)
 
 
-def _wait(what: Any, timeout: float = 30) -> None:
+def _holds(what: Any) -> bool:
+    """``what()``, false while it raises: a check of the page (one clock shown) can fail
+    while another thread is drawing the change the test waits for."""
+    try:
+        return bool(what())
+    except (AssertionError, ValueError, LookupError):
+        return False
+
+
+def _wait(what: Any, timeout: float = 30, fail: bool = True) -> None:
+    """Wait until ``what()`` holds (a bound against a hang, not a speed test); past the bound,
+    assert it, so that the check says why (``fail=False``: the caller checks). Not asked
+    again once it held: a page drawn by another thread can pass through a state on its way
+    to the one waited for, so ``what`` must name the state the test needs, not one it only
+    passes through."""
     deadline = time.monotonic() + timeout
-    while not what() and time.monotonic() < deadline:
+    while not _holds(what):
+        if time.monotonic() > deadline:
+            if fail:
+                assert what()
+            return
         time.sleep(0.02)
-    assert what()
 
 
 def _step(rc: Any, label: str, clock: str) -> None:
@@ -50,12 +90,14 @@ def _step(rc: Any, label: str, clock: str) -> None:
 
 
 def _clock(rc: Any) -> str:
+    _settle(rc)
     html = [w.html for w in rc.find(LiveHtml).widgets if "am-clock" in w.html]
     assert len(html) == 1
     return re.sub("<[^>]+>", " ", html[0])
 
 
 def _status(rc: Any) -> set[str]:
+    _settle(rc)
     return {w.children[0] for w in rc.find(vw.Alert).widgets if "am-status" in w.class_}
 
 
@@ -76,11 +118,13 @@ def _Routed(page: solara.Element, pushed: list[str], path: str = "/") -> solara.
 
 def _go_to_page(rc: Any, index: int) -> None:
     """Click the app bar's tab to the explorer (0) or the side-by-side page (1)."""
+    _settle(rc)
     (nav,) = [w for w in rc.find(vw.Tabs).widgets if "am-tabs" not in (w.class_ or "")]
     nav.v_model = index
 
 
 def _exact(rc: Any, name: str) -> Any:
+    _settle(rc)
     return rc.find(vw.TextField, class_=f"am-exact-{name}").widget
 
 
@@ -137,6 +181,7 @@ def _Tab(history: _History) -> solara.Element:
 
 def _showing(rc: Any, clock: str) -> bool:
     """The page shows one clock reading ``clock`` and is not building or stepping."""
+    _settle(rc)
     html = [w.html for w in rc.find(LiveHtml).widgets if "am-clock" in w.html]
     return len(html) == 1 and clock in html[0] and not _busy(rc)
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 import threading
-import time
 from typing import Any
 
 import ipyvuetify as vw
@@ -15,7 +14,18 @@ from admarket.viz.page import Explorer, page_state
 from admarket.viz.params import make_controls
 from admarket.viz.session import Settings
 from admarket.viz.state import Drawer, PageState, intervals
-from tests.explorer.render import SMALL, _busy, _click, _clock, _render, _status, _step, _wait
+from tests.explorer.render import (
+    SMALL,
+    _busy,
+    _click,
+    _clock,
+    _one,
+    _render,
+    _showing,
+    _status,
+    _step,
+    _wait,
+)
 
 pytestmark = pytest.mark.usefixtures("fresh_pages")
 
@@ -103,14 +113,14 @@ def test_a_step_shows_it_is_working_until_its_frame_is_drawn() -> None:
     _click(rc, "+1 day")
     assert entered.wait(30), "the step did not start"
     assert _busy(rc)
-    assert rc.find(vw.Btn, children=["+1 hour"]).widget.disabled
+    assert _one(rc, vw.Btn, children=["+1 hour"]).disabled
     # the frame and speed selects only matter for the next frame: usable meanwhile
-    assert not rc.find(vw.Select, label="Draw a frame").widget.disabled
-    assert not rc.find(vw.Select, label="Play speed").widget.disabled
+    assert not _one(rc, vw.Select, label="Draw a frame").disabled
+    assert not _one(rc, vw.Select, label="Play speed").disabled
     release.set()
     _wait(lambda: not _busy(rc))
     assert "end of day 1" in _clock(rc)
-    assert not rc.find(vw.Btn, children=["+1 hour"]).widget.disabled
+    assert not _one(rc, vw.Btn, children=["+1 hour"]).disabled
     del state.drawers["slow"]
     _step(rc, "+1 hour", "day 2, 01:00")
     rc.close()
@@ -120,10 +130,7 @@ def test_reset_button_shows_it_is_working() -> None:
     rc = _render(Explorer())
     _step(rc, "+1 day", "end of day 1")
     _click(rc, "Reset")
-    deadline = time.monotonic() + 30
-    while "start" not in _clock(rc) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert "day 1, 00:00 (start)" in _clock(rc)
+    _wait(lambda: _showing(rc, "day 1, 00:00 (start)"))
     rc.close()
 
 

@@ -25,6 +25,7 @@ from tests.explorer.render import (
     _counting_builds,
     _go_to_page,
     _History,
+    _one,
     _render,
     _Routed,
     _showing,
@@ -41,22 +42,22 @@ def test_going_to_the_other_page_and_back_keeps_settings_draft_and_clock() -> No
     # A route change unmounts one page and mounts the other: closing a render is leaving.
     rc = _render(Explorer())
     _step(rc, "+1 day", "end of day 1")
-    rc.find(vw.TextField, label="Buyers").widget.v_model = "3"
-    rc.find(vw.Select, label="Draw a frame").widget.v_model = "every week"
-    rc.find(vw.TextField, label="Run to day").widget.v_model = ""  # being retyped
-    assert rc.find(vw.TextField, label="Run to day").widget.v_model == ""
-    rc.find(vw.TextField, label="Run to day").widget.v_model = "2"
-    rc.find(vw.Tabs, class_="am-tabs").widget.v_model = 2  # Share and export
+    _one(rc, vw.TextField, label="Buyers").v_model = "3"
+    _one(rc, vw.Select, label="Draw a frame").v_model = "every week"
+    _one(rc, vw.TextField, label="Run to day").v_model = ""  # being retyped
+    assert _one(rc, vw.TextField, label="Run to day").v_model == ""
+    _one(rc, vw.TextField, label="Run to day").v_model = "2"
+    _one(rc, vw.Tabs, class_="am-tabs").v_model = 2  # Share and export
     rc.close()
     rc = _render(SideBySide())
     _step(rc, "+1 hour", "day 1, 01:00")
     rc.close()
     rc = _render(Explorer())
     assert "end of day 1" in _clock(rc)
-    assert rc.find(vw.TextField, label="Buyers ●").widget.v_model == "3"
-    assert rc.find(vw.Select, label="Draw a frame").widget.v_model == "every week"
-    assert rc.find(vw.TextField, label="Run to day").widget.v_model == "2"
-    assert rc.find(vw.Tabs, class_="am-tabs").widget.v_model == 2
+    assert _one(rc, vw.TextField, label="Buyers ●").v_model == "3"
+    assert _one(rc, vw.Select, label="Draw a frame").v_model == "every week"
+    assert _one(rc, vw.TextField, label="Run to day").v_model == "2"
+    assert _one(rc, vw.Tabs, class_="am-tabs").v_model == 2
     _step(rc, "+1 hour", "day 2, 01:00")
     rc.close()
     rc = _render(SideBySide())
@@ -102,7 +103,7 @@ def test_the_page_tabs_go_to_the_other_page_with_this_pages_applied_settings() -
     pushed: list[str] = []
     home = page_state(False, link)
     _box, rc = solara.render(_Routed(Explorer(), pushed, f"/?{link}"), handle_error=False)
-    rc.find(vw.TextField, label="Buyers").widget.v_model = "3"  # a draft, not applied
+    _one(rc, vw.TextField, label="Buyers").v_model = "3"  # a draft, not applied
     _go_to_page(rc, 1)
     carried = Settings(home.applied.config, SCENARIOS)
     assert pushed == [f"/side-by-side?{to_query(carried, with_scenario=False)}"]
@@ -111,7 +112,7 @@ def test_the_page_tabs_go_to_the_other_page_with_this_pages_applied_settings() -
     _box, rc = solara.render(_Routed(SideBySide(), pushed, pushed[0]), handle_error=False)
     sbs = page_state(True, None)
     assert sbs.applied == carried  # not visited yet: built from the address
-    rc.find(vw.TextField, label="Seed").widget.v_model = "5"
+    _one(rc, vw.TextField, label="Seed").v_model = "5"
     _click(rc, "Apply and reset")
     _wait(lambda: sbs.applied.config.seed == 5 and not sbs.building.value)
     pushed.clear()
@@ -145,10 +146,13 @@ def test_back_and_forward_show_the_settings_applied_at_that_address(
     assert state.applied.config.seed == 1 and state.applied.config.days == 3
 
     def shown(seed: int) -> bool:
-        return state.applied.config.seed == seed and not state.building.value
+        """The page shows the run of ``seed``, built (the state alone is set before the
+        rebuild's thread has drawn it)."""
+        ready = state.applied.config.seed == seed and not state.building.value
+        return ready and _showing(rc, "(start)")
 
     _step(rc, "+1 day", "end of day 1")
-    rc.find(vw.TextField, label="Seed").widget.v_model = "5"
+    _one(rc, vw.TextField, label="Seed").v_model = "5"
     _click(rc, "Apply and reset")
     _wait(lambda: shown(5))
     assert history.entries == [f"/?{link}", f"/?{to_query(state.applied)}"]
@@ -158,7 +162,7 @@ def test_back_and_forward_show_the_settings_applied_at_that_address(
     _wait(lambda: shown(1))
     assert built == [1, 5, 1] and state.applied.config.days == 3
     assert "day 1, 00:00 (start)" in _clock(rc)
-    assert rc.find(vw.TextField, label="Seed").widget.v_model == "1"  # the draft too, no ●
+    assert _one(rc, vw.TextField, label="Seed").v_model == "1"  # the draft too, no ●
     history.forward()
     _wait(lambda: shown(5))
     assert built == [1, 5, 1, 5]
@@ -232,7 +236,7 @@ def test_settings_carried_to_a_page_not_visited_yet_build_it_and_same_settings_k
     _wait(lambda: _showing(rc, "(start)"))
     home = page_state(False, None)
     _step(rc, "+1 day", "end of day 1")
-    rc.find(vw.TextField, label="Buyers").widget.v_model = "3"  # a draft: not carried
+    _one(rc, vw.TextField, label="Buyers").v_model = "3"  # a draft: not carried
     _go_to_page(rc, 1)
     _wait(lambda: _showing(rc, "day 1, 00:00 (start)"))
     sbs = page_state(True, None)
@@ -245,16 +249,16 @@ def test_settings_carried_to_a_page_not_visited_yet_build_it_and_same_settings_k
     # the sidebar of a page built in a task can come a render after its clock (2 of 5 runs
     # found no settings fields there yet)
     _wait(lambda: len(rc.find(vw.TextField, label="Seed").widgets) == 1)
-    rc.find(vw.TextField, label="Seed").widget.v_model = "8"  # side by side's own draft
+    _one(rc, vw.TextField, label="Seed").v_model = "8"  # side by side's own draft
     _go_to_page(rc, 0)  # the same settings: Home as it was left
     _wait(lambda: _showing(rc, "end of day 1"))
     _wait(lambda: len(rc.find(vw.TextField, label="Buyers ●").widgets) == 1)
-    assert rc.find(vw.TextField, label="Buyers ●").widget.v_model == "3"
+    assert _one(rc, vw.TextField, label="Buyers ●").v_model == "3"
     assert not _status(rc)  # not rebuilt: nothing to say
     _go_to_page(rc, 1)
     _wait(lambda: _showing(rc, "day 1, 01:00"))
     _wait(lambda: len(rc.find(vw.TextField, label="Seed ●").widgets) == 1)
-    assert rc.find(vw.TextField, label="Seed ●").widget.v_model == "8"
+    assert _one(rc, vw.TextField, label="Seed ●").v_model == "8"
     assert built == [(("A",), 1), (SCENARIOS, 1)]  # nothing built again
     assert len(history.entries) == 4
     rc.close()
@@ -273,7 +277,7 @@ def test_settings_carried_to_a_visited_page_rebuild_it_on_its_own_scenario(
     _go_to_page(rc, 1)
     _wait(lambda: _showing(rc, "(start)"))
     sbs = page_state(True, None)
-    rc.find(vw.TextField, label="Seed").widget.v_model = "5"
+    _one(rc, vw.TextField, label="Seed").v_model = "5"
     _click(rc, "Apply and reset")
     _wait(lambda: sbs.applied.config.seed == 5 and _showing(rc, "(start)"))
     _step(rc, "+1 hour", "day 1, 01:00")
@@ -283,10 +287,10 @@ def test_settings_carried_to_a_visited_page_rebuild_it_on_its_own_scenario(
     assert home.applied.config.decay_rate == 0.137
     (status,) = _status(rc)
     assert status.startswith("Settings carried over from side-by-side: new markets"), status
-    assert rc.find(vw.TextField, label="Seed").widget.v_model == "5"  # the draft: no ●
+    assert _one(rc, vw.TextField, label="Seed").v_model == "5"  # the draft: no ●
     assert built == [(("A",), 1), (SCENARIOS, 1), (SCENARIOS, 5), (("A",), 5)]
     # Home's own Apply, then side by side again: rebuilt with Home's seed, A, B and C kept
-    rc.find(vw.TextField, label="Seed").widget.v_model = "6"
+    _one(rc, vw.TextField, label="Seed").v_model = "6"
     _click(rc, "Apply and reset")
     _wait(lambda: home.applied.config.seed == 6 and _showing(rc, "(start)"))
     _go_to_page(rc, 1)

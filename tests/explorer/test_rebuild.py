@@ -4,7 +4,6 @@ the page saying that it is building; a rebuild drops the cards of the scenarios 
 from __future__ import annotations
 
 import threading
-import time
 from typing import Any
 
 import ipyvuetify as vw
@@ -21,6 +20,7 @@ from tests.explorer.render import (
     _busy,
     _click,
     _clock,
+    _one,
     _render,
     _Routed,
     _settled,
@@ -78,13 +78,10 @@ def test_switching_scenario_again_and_again_rebuilds_without_an_error() -> None:
     pushed: list[str] = []
     _box, rc = solara.render(_Routed(Explorer(), pushed), handle_error=False)
     for scenario in ("A", "C", "B", "C", "A", "B"):
-        rc.find(vw.Select, label="Scenario").widget.v_model = scenario
+        _one(rc, vw.Select, label="Scenario").v_model = scenario
         _click(rc, "Apply and reset")
         title = f"Market graph — {SCENARIO_NAMES[scenario]}"
-        deadline = time.monotonic() + 30
-        while not _settled(rc, title) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert _settled(rc, title)
+        _wait(lambda title=title: _settled(rc, title))
         (status,) = _status(rc)
         assert status.startswith("Reset: new markets built"), status
         assert f"?scenario={scenario}&" in pushed[-1]

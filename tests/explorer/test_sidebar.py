@@ -15,7 +15,7 @@ from admarket import MarketConfig
 from admarket.viz.page import Explorer, SideBySide, page_state
 from admarket.viz.session import Settings
 from admarket.viz.state import PageState
-from tests.explorer.render import SMALL, _click, _exact, _render, _Routed, _wait
+from tests.explorer.render import SMALL, _click, _exact, _one, _render, _Routed, _settle, _wait
 
 pytestmark = pytest.mark.usefixtures("fresh_pages")
 
@@ -40,17 +40,18 @@ def test_apply_validates_the_draft_and_rebuilds_with_it() -> None:
 
 def test_a_bad_seed_in_the_sidebar_is_shown_beside_it_not_raised() -> None:
     rc = _render(Explorer())
-    seed = rc.find(vw.TextField, label="Seed").widget
+    seed = _one(rc, vw.TextField, label="Seed")
     seed.v_model = "abc"  # typed (continuous update)
-    box = rc.find(vw.TextField, label="Seed ●").widget
+    box = _one(rc, vw.TextField, label="Seed ●")
     assert box.error and box.messages == ["invalid seed = 'abc': an integer in [0, 4,294,967,295]"]
-    apply = rc.find(vw.Btn, children=["Apply and reset"]).widget
+    apply = _one(rc, vw.Btn, children=["Apply and reset"])
     assert apply.disabled
-    rc.find(vw.TextField, label="Buyers").widget.v_model = "3"
+    _one(rc, vw.TextField, label="Buyers").v_model = "3"
+    _settle(rc)
     pending = [w.children[0] for w in rc.find(vw.Alert).widgets if "am-pending" in w.class_]
     assert pending == ["2 changes not applied yet (marked ●): buyers, seed"]
     box.v_model = "7"
-    assert not rc.find(vw.Btn, children=["Apply and reset"]).widget.disabled
+    assert not _one(rc, vw.Btn, children=["Apply and reset"]).disabled
     rc.close()
 
 
@@ -63,7 +64,7 @@ def test_a_slider_value_can_be_typed_exactly_and_bad_input_leaves_the_draft() ->
     assert box.v_model == "0.02" and box.label == "exact"
     box.v_model = "0.137"
     assert state.draft.value["decay_rate"] == 0.137
-    slider = rc.find(vw.Slider, label="Decay rate: 13.7% per day ●").widget
+    slider = _one(rc, vw.Slider, label="Decay rate: 13.7% per day ●")
     assert slider.v_model == 0.135  # the nearest step it can show; the draft keeps 0.137
     for bad, shown in (("1.5", "1.5"), ("abc", "'abc'"), ("", "''")):
         _exact(rc, "decay_rate").v_model = bad
@@ -73,11 +74,11 @@ def test_a_slider_value_can_be_typed_exactly_and_bad_input_leaves_the_draft() ->
         ], box.messages
         assert state.draft.value["decay_rate"] == 0.137  # unchanged
     _exact(rc, "decay_rate").v_model = "0.137"  # a bad box refuses Apply: fixed here
-    assert not rc.find(vw.Btn, children=["Apply and reset"]).widget.disabled
+    assert not _one(rc, vw.Btn, children=["Apply and reset"]).disabled
     _click(rc, "Apply and reset")
     _wait(lambda: state.applied.config.decay_rate == 0.137 and not state.building.value)
     assert "decay_rate=0.137" in pushed[-1]  # the link, and so the CLI command, say 0.137
-    slider = rc.find(vw.Slider, label="Decay rate: 13.7% per day").widget
+    slider = _one(rc, vw.Slider, label="Decay rate: 13.7% per day")
     slider.v_model = 0.05  # dragged: the box follows the draft again
     assert state.draft.value["decay_rate"] == 0.05
     _wait(lambda: _exact(rc, "decay_rate").v_model == "0.05")  # after the rebuild's render
@@ -120,7 +121,7 @@ def test_parameters_the_scenario_shown_does_not_use_are_dimmed_and_say_so() -> N
     summaries = [w.children[0] for w in rc.find(vw.ExpansionPanelHeader).widgets]
     assert "exchange fees (A) — not used in scenario B" in summaries
     assert "direct trading (B, C)" in summaries
-    rc.find(vw.Select, label="Scenario").widget.v_model = "A"  # marked as soon as chosen
+    _one(rc, vw.Select, label="Scenario").v_model = "A"  # marked as soon as chosen
     marks = _marks(rc)
     assert "SSP / exchange fee" not in marks
     assert "simulated days" not in marks
@@ -158,19 +159,19 @@ def test_apply_is_disabled_while_a_rebuild_runs(monkeypatch: pytest.MonkeyPatch)
     pushed: list[str] = []
     _box, rc = solara.render(_Routed(Explorer(), pushed), handle_error=False)
     state = page_state(False, None)
-    rc.find(vw.TextField, label="Seed").widget.v_model = "5"
+    _one(rc, vw.TextField, label="Seed").v_model = "5"
     _click(rc, "Apply and reset")
     assert entered.wait(30), "the build did not start"
 
     def apply_disabled() -> bool:
-        return bool(rc.find(vw.Btn, children=["Apply and reset"]).widget.disabled)
+        return bool(_one(rc, vw.Btn, children=["Apply and reset"]).disabled)
 
     _wait(apply_disabled)  # the draft still differs from the run shown: the button is there
-    assert rc.find(vw.Btn, children=["▶ Play"]).widget.disabled
+    assert _one(rc, vw.Btn, children=["▶ Play"]).disabled
     release.set()
     _wait(lambda: state.applied.config.seed == 5 and not state.building.value)
     _wait(lambda: len(rc.find(vw.TextField, label="Seed").widgets) == 1)  # no ●: applied
-    rc.find(vw.TextField, label="Seed").widget.v_model = "6"
+    _one(rc, vw.TextField, label="Seed").v_model = "6"
 
     def apply_buttons() -> list[bool]:  # (drawn once the build's render is over)
         return [w.disabled for w in rc.find(vw.Btn, children=["Apply and reset"]).widgets]
@@ -180,6 +181,7 @@ def test_apply_is_disabled_while_a_rebuild_runs(monkeypatch: pytest.MonkeyPatch)
 
 
 def _blocked(rc: Any) -> list[str]:
+    _settle(rc)
     return [w.children[0] for w in rc.find(vw.Alert).widgets if "am-blocked" in w.class_]
 
 
@@ -190,24 +192,24 @@ def test_apply_is_refused_while_an_exact_box_holds_a_value_not_allowed() -> None
     _box, rc = solara.render(_Routed(Explorer(), pushed), handle_error=False)
     state = page_state(False, None)
     _exact(rc, "decay_rate").v_model = "0.137"
-    rc.find(vw.TextField, label="Buyers").widget.v_model = "3"
+    _one(rc, vw.TextField, label="Buyers").v_model = "3"
     _exact(rc, "decay_rate").v_model = "abc"
     assert state.draft.value["decay_rate"] == 0.137  # the last good value, as before
-    assert rc.find(vw.Btn, children=["Apply and reset"]).widget.disabled
+    assert _one(rc, vw.Btn, children=["Apply and reset"]).disabled
     assert _blocked(rc) == ["1 parameter needs fixing before Apply: decay rate."]
     assert state.apply() is None and not state.building.value  # nothing built
     assert state.status.value == (
         "Fix the highlighted parameters first: invalid decay rate = 'abc': a number in [0, 1]"
     )
-    rc.find(vw.Slider, label="Decay rate: 13.7% per day ●").widget.v_model = 0.1  # dragged
+    _one(rc, vw.Slider, label="Decay rate: 13.7% per day ●").v_model = 0.1  # dragged
     assert _exact(rc, "decay_rate").v_model == "0.1" and not _blocked(rc)
-    assert not rc.find(vw.Btn, children=["Apply and reset"]).widget.disabled
+    assert not _one(rc, vw.Btn, children=["Apply and reset"]).disabled
     _exact(rc, "decay_rate").v_model = "2"  # bad again, with the draft equal to the run's
-    rc.find(vw.TextField, label="Buyers ●").widget.v_model = str(MarketConfig().n_buyers)
-    rc.find(vw.Slider, label="Decay rate: 10% per day ●").widget.v_model = 0.02
+    _one(rc, vw.TextField, label="Buyers ●").v_model = str(MarketConfig().n_buyers)
+    _one(rc, vw.Slider, label="Decay rate: 10% per day ●").v_model = 0.02
     _exact(rc, "decay_rate").v_model = "-1"
     assert state.changes() == {"decay_rate"}  # marked ●, with Apply there and refused
-    assert rc.find(vw.Btn, children=["Apply and reset"]).widget.disabled
+    assert _one(rc, vw.Btn, children=["Apply and reset"]).disabled
     _click(rc, "Discard")
     assert _exact(rc, "decay_rate").v_model == "0.02" and not _exact(rc, "decay_rate").error
     assert state.changes() == set() and not _blocked(rc)
