@@ -73,6 +73,20 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+def _held_scans(monkeypatch: pytest.MonkeyPatch) -> tuple[threading.Event, threading.Event]:
+    """Make the page's scans wait: each sets the first event on starting and lists the
+    folder only once the second is set (or after 30 s)."""
+    entered, release = threading.Event(), threading.Event()
+
+    def slow_list(folder: Path) -> list[Any]:
+        entered.set()
+        release.wait(30)
+        return list_results(folder)
+
+    monkeypatch.setattr(saved_page, "list_results", slow_list)
+    return entered, release
+
+
 def test_the_list_says_what_each_result_is_and_which_open(results: Path) -> None:
     listed = {e.name: e for e in list_results(results)}
     assert set(listed) == {"r1", "cmp", "studies/sw", "dmg", "inc"}
@@ -357,14 +371,7 @@ def test_the_page_reads_the_folder_off_the_render_with_the_busy_bar(
 ) -> None:
     forget_pages()
     monkeypatch.setenv(RESULTS_ENV, str(results))
-    entered, release = threading.Event(), threading.Event()
-
-    def slow_list(folder: Path) -> list[Any]:
-        entered.set()
-        release.wait(30)
-        return list_results(folder)
-
-    monkeypatch.setattr(saved_page, "list_results", slow_list)
+    entered, release = _held_scans(monkeypatch)
     _box, rc = solara.render(_routed(SavedResults(), [], PATHS[SAVED]), handle_error=False)
     assert entered.wait(30), "the scan did not start"
     _settle(rc)  # a render the task's thread asked for is drawn (it says the same)
@@ -413,14 +420,7 @@ def test_rescan_keeps_the_previous_list_shown_until_the_new_one_arrives(
     _box, rc = solara.render(_routed(SavedResults(), [], PATHS[SAVED]), handle_error=False)
     _wait(lambda: len(_open_buttons(rc)) == 5 and not _busy(rc))
     before = _text(rc)
-    entered, release = threading.Event(), threading.Event()
-
-    def slow_list(folder: Path) -> list[Any]:
-        entered.set()
-        release.wait(30)
-        return list_results(folder)
-
-    monkeypatch.setattr(saved_page, "list_results", slow_list)
+    entered, release = _held_scans(monkeypatch)
     rescan = rc.find(vw.Btn, children=["Rescan the folder"]).widget
     rescan.click()
     assert entered.wait(30), "the rescan did not start"
